@@ -1,0 +1,51 @@
+/**
+ * Every error runbox raises on purpose. `type` is stable (clients and tests match on
+ * it); `message` is for people and says what to do; `field` names the input at fault.
+ * The CLI maps `type` to an exit code and the API to a status code (see codes.ts), so
+ * no caller decides those by hand.
+ */
+export type ErrorType =
+  // Job outcomes (they appear in a job's result.error.type)
+  | 'NonZeroExit'
+  | 'Timeout'
+  | 'OOMKilled'
+  | 'ImageUnavailable'
+  | 'ImageContractMismatch'
+  | 'InvalidSpec'
+  | 'ContractViolation'
+  | 'OutputLimitExceeded'
+  | 'WorkerLost'
+  | 'Cancelled'
+  | 'EngineUnavailable'
+  | 'Internal'
+  // Operational errors (requests, startup, configuration)
+  | 'ContractMismatch'
+  | 'SchemaTooNew'
+  | 'InvalidConfig'
+  | 'NotFound'
+  | 'Unauthorized'
+  | 'Conflict'
+  | 'PayloadTooLarge'
+  | 'InsufficientStorage'
+  | 'StaleAttempt';
+
+export interface RunboxErrorOptions {
+  field?: string | null;
+  cause?: unknown;
+}
+
+export class RunboxError extends Error {
+  readonly type: ErrorType;
+  readonly field: string | null;
+
+  constructor(type: ErrorType, message: string, options: RunboxErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RunboxError';
+    this.type = type;
+    this.field = options.field ?? null;
+  }
+
+  toJSON(): { type: ErrorType; message: string; field: string | null } {
+    return { type: this.type, message: this.message, field: this.field };
+  }
+}

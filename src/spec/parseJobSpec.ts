@@ -1,0 +1,187 @@
+import { posix } from 'node:path';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { Config, PullPolicy } from '../config.js';
+import { InvalidSpecError } from '../errors/index.js';
+import { JobSpecSchema, SubmitOptionsSchema, type JobSpec, type SubmitOptions } from './jobSpecSchema.js';
+import { parseSize } from './parseSize.js';
+
+/** A spec with every default applied and every name resolved: what the executor runs. */
+export interface ResolvedSpec {
+  image: string;
+  /** Full argv run in /work. */
+  command: string[];
+  files: Array<{ path: string; content: Buffer; mode: number }>;
+  env: Record<string, string>;
+  secretEnv: string[];
+  timeoutMs: number;
+  killGraceMs: number;
+  memoryBytes: number;
+  nanoCpus: number;
+  pidsLimit: number;
+  tmpfsBytes: number;
+  fileSizeBytes: number;
+  nofile: number;
+  network: 'none' | 'bridge';
+  pullPolicy: PullPolicy;
+}
+
+const specChecker = TypeCompiler.Compile(JobSpecSchema);
+const optionsChecker = TypeCompiler.Compile(SubmitOptionsSchema);
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const RESERVED_ENV = new Set(['RUNBOX_WORK', 'RUNBOX_OUTPUTS']);
+/** Docker's own floor for a memory limit. */
+const MIN_MEMORY = 6 * 1024 * 1024;
+
+function fieldOf(pointer: string): string {
+  return pointer.replace(/^\//, '').replace(/\//g, '.') || '(body)';
+}
+
+/** Turns the first schema error into an InvalidSpec that names the field. */
+function structuralError(checker: typeof specChecker | typeof optionsChecker, input: unknown): InvalidSpecError | null {
+  if (checker.Check(input)) return null;
+  const first = checker.Errors(input).First();
+  if (!first) return new InvalidSpecError('(body)', 'does not match the job schema');
+  const field = fieldOf(first.path);
+  if (first.message.startsWith('Unexpected property')) {
+    return new InvalidSpecError(field, 'is not a known field; see GET /openapi.json for the job schema');
+  }
+  if (first.value === undefined) return new InvalidSpecError(field, 'is required');
+  return new InvalidSpecError(field, `${first.message.toLowerCase()} (got ${JSON.stringify(first.value)?.slice(0, 60)})`);
+}
+
+/** Splits a submit body into spec and queue options, checking both. */
+export function splitSubmission(input: unknown): { spec: JobSpec; options: SubmitOptions } {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new InvalidSpecError('(body)', 'must be a JSON object describing the job');
+  }
+  const spec: Record<string, unknown> = {};
+  const options: Record<string, unknown> = {};
+  const optionKeys = new Set(Object.keys(SubmitOptionsSchema.properties));
+  for (const [key, value] of Object.entries(input)) (optionKeys.has(key) ? options : spec)[key] = value;
+  const problem = structuralError(specChecker, spec) ?? structuralError(optionsChecker, options);
+  if (problem) throw problem;
+  const opts = options as SubmitOptions;
+  if (opts.run_at !== undefined && Number.isNaN(Date.parse(opts.run_at))) {
+    throw new InvalidSpecError('run_at', `"${opts.run_at}" is not an ISO 8601 time, e.g. 2026-01-31T12:00:00Z`);
+  }
+  return { spec: spec as JobSpec, options: opts };
+}
+
+function checkRelativePath(field: string, path: string): string {
+  const normal = posix.normalize(path);
+  if (path.includes('\0') || posix.isAbsolute(path) || normal === '..' || normal.startsWith('../') || normal === '.') {
+    throw new InvalidSpecError(field, `"${path}" must be a relative path inside /work, without ".."`);
+  }
+  return normal;
+}
+
+function decode(field: string, content: string, encoding: 'utf8' | 'base64' | undefined): Buffer {
+  if (encoding === 'base64') {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(content.replace(/\s/g, ''))) {
+      throw new InvalidSpecError(field, 'is not valid base64');
+    }
+    return Buffer.from(content, 'base64');
+  }
+  return Buffer.from(content, 'utf8');
+}
+
+/**
+ * Checks a spec against the schema and the config, and resolves it. Throws
+ * InvalidSpecError naming the first field at fault; creates nothing.
+ */
+export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
+  const problem = structuralError(specChecker, input);
+  if (problem) throw problem;
+  const spec = input as JobSpec;
+
+  if (spec.runtime !== undefined && spec.image !== undefined) {
+    throw new InvalidSpecError('image', 'give either runtime or image, not both');
+  }
+  let image: string;
+  let template: string[] | undefined;
+  if (spec.runtime !== undefined) {
+    const runtime = config.runtimes[spec.runtime];
+    if (!runtime) {
+      const known = Object.keys(config.runtimes).join(', ');
+      throw new InvalidSpecError('runtime', `unknown runtime "${spec.runtime}"; known runtimes: ${known}`);
+    }
+    image = runtime.image;
+    template = runtime.command;
+  } else if (spec.image !== undefined) {
+    if (!/^[\w][\w.\-/:@]*$/.test(spec.image) || spec.image.length > 255) {
+      throw new InvalidSpecError('image', `"${spec.image}" is not a valid image reference`);
+    }
+    image = spec.image;
+  } else {
+    throw new InvalidSpecError('runtime', `is required (or give image); known runtimes: ${Object.keys(config.runtimes).join(', ')}`);
+  }
+
+  const files: ResolvedSpec['files'] = [];
+  const seen = new Set<string>();
+  const addFile = (field: string, file: NonNullable<JobSpec['script']>, defaultMode: number) => {
+    const path = checkRelativePath(`${field}.path`, file.path);
+    if (seen.has(path)) throw new InvalidSpecError(`${field}.path`, `"${path}" is given twice`);
+    seen.add(path);
+    files.push({ path, content: decode(`${field}.content`, file.content, file.encoding), mode: file.mode ?? defaultMode });
+  };
+  if (spec.script) addFile('script', spec.script, 0o755);
+  spec.files?.forEach((file, i) => addFile(`files.${i}`, file, 0o644));
+
+  let command: string[];
+  if (spec.command) {
+    command = [...spec.command];
+  } else if (template) {
+    if (template.some((part) => part.includes('{script}')) && !spec.script) {
+      throw new InvalidSpecError('script', `runtime "${spec.runtime}" runs a script: give script {path, content} or command`);
+    }
+    const scriptPath = spec.script ? checkRelativePath('script.path', spec.script.path) : '';
+    command = template.map((part) => part.replaceAll('{script}', scriptPath));
+  } else {
+    throw new InvalidSpecError('command', `is required with image "${image}" (or use a runtime)`);
+  }
+  command.push(...(spec.args ?? []));
+
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(spec.env ?? {})) {
+    if (!ENV_NAME.test(name)) throw new InvalidSpecError(`env.${name}`, 'is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)');
+    if (RESERVED_ENV.has(name)) throw new InvalidSpecError(`env.${name}`, 'is set by runbox and cannot be overridden');
+    if (value.includes('\0')) throw new InvalidSpecError(`env.${name}`, 'must not contain a NUL byte');
+    env[name] = value;
+  }
+  for (const name of spec.secret_env ?? []) {
+    if (!(name in env)) throw new InvalidSpecError('secret_env', `names "${name}", which is not in env`);
+  }
+
+  const timeoutSeconds = spec.timeout_seconds ?? config.defaults.timeoutSeconds;
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds > 7 * 24 * 3600) {
+    throw new InvalidSpecError('timeout_seconds', 'must be a number of seconds above 0 and at most 604800 (7 days)');
+  }
+  let memoryBytes = config.defaults.memoryBytes;
+  if (spec.limits?.memory !== undefined) {
+    const parsed = parseSize(spec.limits.memory);
+    if (parsed === null || parsed < MIN_MEMORY) {
+      throw new InvalidSpecError('limits.memory', `${JSON.stringify(spec.limits.memory)} is not a size of at least 6m, e.g. "512m" or "2g"`);
+    }
+    memoryBytes = parsed;
+  }
+  const cpus = spec.limits?.cpus ?? config.defaults.cpus;
+  if (cpus > 1024) throw new InvalidSpecError('limits.cpus', 'must be at most 1024');
+
+  return {
+    image,
+    command,
+    files,
+    env,
+    secretEnv: [...(spec.secret_env ?? [])],
+    timeoutMs: Math.round(timeoutSeconds * 1000),
+    killGraceMs: config.defaults.killGraceSeconds * 1000,
+    memoryBytes,
+    nanoCpus: Math.round(cpus * 1e9),
+    pidsLimit: spec.limits?.pids ?? config.defaults.pids,
+    tmpfsBytes: config.defaults.tmpfsBytes,
+    fileSizeBytes: config.defaults.fileSizeBytes,
+    nofile: config.defaults.nofile,
+    network: spec.network ?? 'none',
+    pullPolicy: spec.pull_policy ?? config.defaults.pullPolicy,
+  };
+}

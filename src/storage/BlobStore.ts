@@ -1,0 +1,35 @@
+import type { Readable } from 'node:stream';
+
+/** What put() stored: the blob's key is the sha256 of the uncompressed bytes. */
+export interface StoredBlob {
+  sha256: string;
+  /** Uncompressed bytes. */
+  size: number;
+  /** Bytes on disk (zstd frames). */
+  compressedSize: number;
+}
+
+export interface PutOptions {
+  /**
+   * Stop with OutputLimitExceeded once more than this many uncompressed bytes have
+   * passed; nothing is left under a real name.
+   */
+  maxBytes?: number;
+}
+
+/**
+ * Content-addressed blob store (implemented in storage/). Blobs are kept as a sequence
+ * of independent zstd frames, each from at most `zstd.frameBytes` of input.
+ */
+export interface BlobStore {
+  /** Streams source into the store, hashing and compressing as it goes. */
+  put(source: Readable, options?: PutOptions): Promise<StoredBlob>;
+  /** Size facts of a stored blob, or null. */
+  stat(sha256: string): Promise<StoredBlob | null>;
+  /** The stored zstd frames as they are (for Content-Encoding: zstd). */
+  openCompressed(sha256: string): Readable;
+  /** Decompressed bytes, optionally a [start, end] inclusive byte range. */
+  openDecompressed(sha256: string, range?: { start: number; end: number }): Readable;
+  /** Removes a blob; a missing blob is not an error. */
+  remove(sha256: string): Promise<void>;
+}

@@ -1,0 +1,30 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type Config, type ConfigOverrides } from '../../src/config.js';
+
+/** The runtime names of the embedded defaults, pointed at the locally built images. */
+export const TEST_RUNTIMES = {
+  'python:3.11': { image: 'runbox-test/python:latest', command: ['python3', '{script}'] },
+  'node:20': { image: 'runbox-test/node:latest', command: ['node', '{script}'] },
+  shell: { image: 'runbox-test/shell:latest', command: ['sh', '{script}'] },
+};
+
+/** Instance label for this test process, so parallel runs never touch each other's containers. */
+export const TEST_INSTANCE = `test-${process.pid}`;
+
+/** A config over a fresh temp data dir; call cleanup() in afterAll/afterEach. */
+export function testConfig(overrides: ConfigOverrides = {}): { config: Readonly<Config>; cleanup: () => void } {
+  const dataDir = mkdtempSync(join(tmpdir(), 'runbox-test-'));
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      dataDir,
+      instance: TEST_INSTANCE,
+      runtimes: TEST_RUNTIMES,
+      defaults: { pullPolicy: 'never' },
+      ...overrides,
+    },
+  });
+  return { config, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) };
+}
