@@ -19,7 +19,9 @@ export function plainSchema(schema: unknown): unknown {
 }
 
 export function fingerprintOf(schema: unknown): string {
-  return createHash('sha256').update(canonicalJson(plainSchema(schema))).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(plainSchema(schema)))
+    .digest('hex');
 }
 
 /** This build's contract. */
