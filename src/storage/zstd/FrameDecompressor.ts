@@ -1,0 +1,104 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { RunboxError } from '../../errors/index.js';
+import type { ZstdCodec } from './codec.js';
+import { FrameScanner, MAX_BLOCK_BYTES } from './frameFormat.js';
+
+export interface FrameDecompressorOptions {
+  codec: ZstdCodec;
+  /**
+   * Largest frame content accepted; a bigger header is treated as corrupt rather than
+   * allocated. @defaultValue codec.maxFrameBytes
+   */
+  maxFrameBytes?: number;
+}
+
+/**
+ * Decodes a concatenation of zstd frames (from either codec, or any writer that puts
+ * the content size in each header) as it streams. It finds frame ends by walking block
+ * headers, collects one frame's compressed bytes, and decodes that frame whole: memory
+ * is about one compressed plus one decompressed frame, never the whole stream.
+ * Skippable frames are dropped, as zstd's own decoder does.
+ */
+export class FrameDecompressor extends Transform {
+  private readonly codec: ZstdCodec;
+  private readonly maxFrameBytes: number;
+  private readonly maxCompressedBytes: number;
+  private readonly scanner = new FrameScanner();
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+
+  constructor(options: FrameDecompressorOptions) {
+    super();
+    this.codec = options.codec;
+    this.maxFrameBytes = Math.min(options.maxFrameBytes ?? Infinity, options.codec.maxFrameBytes);
+    // A frame never needs much more than its content (raw blocks + 3-byte headers).
+    this.maxCompressedBytes =
+      this.maxFrameBytes + Math.ceil(this.maxFrameBytes / MAX_BLOCK_BYTES + 1) * 3 + 64;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    try {
+      let pos = 0;
+      while (pos < chunk.length) {
+        const used = this.scanner.feed(chunk, pos);
+        pos += used;
+        if (this.scanner.header?.skippable) {
+          // Nothing to decode: do not hold its payload.
+          this.parts = [];
+          this.partsBytes = 0;
+        } else {
+          this.parts.push(chunk.subarray(pos - used, pos));
+          this.partsBytes += used;
+        }
+        this.checkSize();
+        if (this.scanner.frameEnded) this.decodeFrame();
+      }
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (!this.scanner.atBoundary) {
+      done(new RunboxError('Internal', 'truncated zstd stream: it ends inside a frame'));
+      return;
+    }
+    done();
+  }
+
+  private checkSize(): void {
+    const header = this.scanner.header;
+    if (header && !header.skippable) {
+      if (header.contentSize === null) {
+        throw new RunboxError(
+          'Internal',
+          'zstd frame without a content size in its header; runbox blobs always carry it',
+        );
+      }
+      if (header.contentSize > this.maxFrameBytes) {
+        throw new RunboxError(
+          'Internal',
+          `zstd frame of ${header.contentSize} bytes exceeds the ${this.maxFrameBytes} this decoder accepts`,
+        );
+      }
+    }
+    if (this.partsBytes > this.maxCompressedBytes) {
+      throw new RunboxError(
+        'Internal',
+        `corrupt zstd stream: a frame runs past ${this.maxCompressedBytes} compressed bytes`,
+      );
+    }
+  }
+
+  private decodeFrame(): void {
+    const header = this.scanner.header!;
+    const frame = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
+    this.parts = [];
+    this.partsBytes = 0;
+    this.scanner.reset();
+    if (header.skippable) return;
+    const output = this.codec.decompressFrame(frame, header.contentSize!);
+    if (output.length > 0) this.push(output);
+  }
+}
