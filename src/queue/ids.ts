@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Job ids: ULIDs (26 chars of Crockford base32: 48-bit millisecond time, 80 random
+ * bits). They sort by creation time as text, so `ORDER BY id` is submission order and
+ * cursor pagination needs no second column. Within one process ids are strictly
+ * increasing even inside one millisecond (the random part is incremented), so the
+ * claim order's last tie-break (id) is FIFO for one submitter.
+ */
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+let lastTime = -1;
+let lastRandom: number[] = [];
+
+function encodeTime(ms: number): string {
+  let out = '';
+  for (let i = 0; i < 10; i++) {
+    out = ALPHABET[ms % 32]! + out;
+    ms = Math.floor(ms / 32);
+  }
+  return out;
+}
+
+function freshRandom(): number[] {
+  const bytes = randomBytes(16);
+  const digits: number[] = [];
+  for (let i = 0; i < 16; i++) digits.push(bytes[i]! % 32);
+  // Keep headroom so increments within one millisecond never overflow the 80 bits.
+  digits[0] = digits[0]! & 0x0f;
+  return digits;
+}
+
+function increment(digits: number[]): number[] {
+  const next = digits.slice();
+  for (let i = next.length - 1; i >= 0; i--) {
+    if (next[i]! < 31) {
+      next[i] = next[i]! + 1;
+      return next;
+    }
+    next[i] = 0;
+  }
+  return freshRandom();
+}
+
+export function newJobId(now: number = Date.now()): string {
+  if (now <= lastTime) {
+    lastRandom = increment(lastRandom);
+    now = lastTime;
+  } else {
+    lastTime = now;
+    lastRandom = freshRandom();
+  }
+  return encodeTime(now) + lastRandom.map((d) => ALPHABET[d]).join('');
+}

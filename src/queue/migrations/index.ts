@@ -1,0 +1,22 @@
+import m001 from './001_init.js';
+
+/**
+ * Every migration this build knows, in order. The schema version of a database is the
+ * number of the last one applied; a database with a higher number was written by a
+ * newer runbox and is refused.
+ *
+ * Why TS modules and not .sql files: the shipped single executable must never read SQL
+ * from disk, and a TS module is bundled by esbuild, loaded by tsx and vitest, and type
+ * checked with no loader, generator or drift test in between. Each file holds only a
+ * plain SQL string. A unit test checks that every file in this folder is listed here
+ * with the number its name carries.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: '001_init', sql: m001 }];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

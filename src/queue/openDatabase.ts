@@ -1,0 +1,131 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { CURRENT_CONTRACT, type ContractDescriptor } from '../contract/contract.js';
+import { RunboxError } from '../errors/index.js';
+import { betterSqliteBinding } from '../native/addons.js';
+import {
+  checkAndStampContract,
+  readContractStamp,
+  readMeta,
+  writeMeta,
+  type ContractStamp,
+} from './contractStamp.js';
+import { immediate, type Db } from './db.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations/index.js';
+
+export interface OpenDatabaseOptions {
+  /**
+   * The result contract this build reads and writes. Only tests pass another one, to
+   * play a different build. @defaultValue CURRENT_CONTRACT
+   */
+  contract?: ContractDescriptor;
+  /** Milliseconds a writer waits for the lock before SQLITE_BUSY. @defaultValue 5000 */
+  busyTimeoutMs?: number;
+}
+
+export interface OpenedDatabase {
+  db: Db;
+  /** Migration versions this call applied (empty when the file was up to date). */
+  applied: number[];
+}
+
+/**
+ * Opens (creating if needed) the queue database and brings it to this build's schema.
+ *
+ * Durability: WAL with synchronous=FULL. With WAL, NORMAL is safe against a process
+ * crash but can lose the last commits on power loss; FULL fsyncs the WAL on every
+ * commit, so "acknowledged" means "on disk". The commit batcher is what pays for it.
+ *
+ * Refuses (and leaves the file untouched) when the schema is newer than this build
+ * knows (SchemaTooNew) or the contract stamp is incompatible (ContractMismatch).
+ */
+export function openDatabase(path: string, options: OpenDatabaseOptions = {}): OpenedDatabase {
+  const contract = options.contract ?? CURRENT_CONTRACT;
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const binding = betterSqliteBinding();
+  const db = new Database(path, binding === undefined ? {} : { nativeBinding: binding });
+  try {
+    // busy_timeout first: switching to WAL needs a lock another opener may hold.
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    const applied = migrate(db, contract, path);
+    return { db, applied };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/**
+ * Applies pending migrations and checks the contract stamp in one BEGIN IMMEDIATE
+ * transaction. Two processes opening a fresh file at once serialise on the write lock;
+ * the second re-reads the version inside its transaction and finds nothing to do, so
+ * each migration runs exactly once. Any refusal rolls everything back.
+ */
+export function migrate(db: Db, contract: ContractDescriptor, path: string): number[] {
+  return immediate(db, () => {
+    db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT');
+    const current = Number(readMeta(db, 'schema_version') ?? 0);
+    if (current > LATEST_SCHEMA_VERSION) {
+      throw new RunboxError(
+        'SchemaTooNew',
+        `database ${path} has schema version ${current}, newer than this runbox's schema version ` +
+          `${LATEST_SCHEMA_VERSION}: a newer runbox wrote it, and this one could corrupt it. ` +
+          'Use a newer runbox, or another database file (--db PATH).',
+        { field: 'schema_version' },
+      );
+    }
+    checkAndStampContract(db, contract, path);
+    const applied: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= current) continue;
+      db.exec(migration.sql);
+      writeMeta(db, 'schema_version', String(migration.version));
+      applied.push(migration.version);
+    }
+    return applied;
+  });
+}
+
+export interface DatabaseInfo {
+  schemaVersion: number;
+  latestSchemaVersion: number;
+  contract: ContractStamp | null;
+}
+
+/** What `runbox doctor` shows: read without migrating, stamping or refusing. */
+export function readDatabaseInfo(db: Db): DatabaseInfo {
+  const hasMeta = db
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
+    .get();
+  if (!hasMeta)
+    return { schemaVersion: 0, latestSchemaVersion: LATEST_SCHEMA_VERSION, contract: null };
+  return {
+    schemaVersion: Number(readMeta(db, 'schema_version') ?? 0),
+    latestSchemaVersion: LATEST_SCHEMA_VERSION,
+    contract: readContractStamp(db),
+  };
+}
+
+/** Opens a database file read-only for inspection; null when it does not exist. */
+export function inspectDatabase(path: string): DatabaseInfo | null {
+  const binding = betterSqliteBinding();
+  let db: Db;
+  try {
+    db = new Database(path, {
+      readonly: true,
+      fileMustExist: true,
+      ...(binding === undefined ? {} : { nativeBinding: binding }),
+    });
+  } catch {
+    return null;
+  }
+  try {
+    return readDatabaseInfo(db);
+  } finally {
+    db.close();
+  }
+}
