@@ -1,0 +1,42 @@
+import { RunboxError } from '../errors/index.js';
+import { immediate, sql, type Db } from './db.js';
+import { rowToJob, type JobRecord, type JobRow } from './types.js';
+
+export interface CancelOutcome {
+  job: JobRecord;
+  /**
+   * 'cancelled': it was queued and is now cancelled.
+   * 'requested': it is running; its worker sees the request at its next heartbeat,
+   *   kills the container and finishes it as Cancelled (partial output kept).
+   * 'already-final': it had ended; nothing changed.
+   */
+  outcome: 'cancelled' | 'requested' | 'already-final';
+}
+
+const CANCEL_QUEUED = `
+UPDATE jobs
+SET status = 'cancelled', finished_at = :now, updated_at = :now,
+    error_type = 'Cancelled', error_message = 'cancelled before it ran'
+WHERE id = :id AND status = 'queued'`;
+
+const REQUEST_CANCEL = `
+UPDATE jobs SET cancel_requested = 1, updated_at = :now
+WHERE id = :id AND status = 'running'`;
+
+/** Throws NotFound for an unknown id. */
+export function cancelJob(db: Db, id: string, now: number): CancelOutcome {
+  return immediate(db, () => {
+    const before = sql(db, 'SELECT * FROM jobs WHERE id = :id').get({ id }) as JobRow | undefined;
+    if (!before) throw new RunboxError('NotFound', `no job with id ${id}`, { field: 'id' });
+    let outcome: CancelOutcome['outcome'] = 'already-final';
+    if (before.status === 'queued') {
+      sql(db, CANCEL_QUEUED).run({ id, now });
+      outcome = 'cancelled';
+    } else if (before.status === 'running') {
+      sql(db, REQUEST_CANCEL).run({ id, now });
+      outcome = 'requested';
+    }
+    const after = sql(db, 'SELECT * FROM jobs WHERE id = :id').get({ id }) as JobRow;
+    return { job: rowToJob(after), outcome };
+  });
+}

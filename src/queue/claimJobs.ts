@@ -1,0 +1,66 @@
+import { immediate, sql, type Db } from './db.js';
+import type { ClaimedJob } from './types.js';
+
+export interface ClaimArgs {
+  workerId: string;
+  /** Most jobs to take at once (a pool claims into a local buffer). */
+  limit: number;
+  leaseMs: number;
+  now: number;
+}
+
+/*
+ * One statement: choosing and taking happen under the same write lock, so two workers
+ * (connections, processes) can never take the same job. The alternatives are unsafe or
+ * slower: SELECT then UPDATE in a deferred transaction races (both read the same row);
+ * SELECT then UPDATE ... WHERE status = 'queued' under BEGIN IMMEDIATE is safe but is
+ * two statements per claim. Each row gets its own token from randomblob() (evaluated
+ * per row), which heartbeats and the result must present.
+ * RETURNING gives no order guarantee, so the caller's order is restored in JS.
+ */
+const CLAIM = `
+UPDATE jobs
+SET status = 'running',
+    attempts = attempts + 1,
+    attempt_token = lower(hex(randomblob(16))),
+    lease_owner = :workerId,
+    lease_expires_at = :now + :leaseMs,
+    started_at = :now,
+    updated_at = :now
+WHERE id IN (
+  SELECT id FROM jobs
+  WHERE status = 'queued' AND run_at <= :now
+  ORDER BY priority, run_at, id
+  LIMIT :limit
+)
+RETURNING id, attempts, attempt_token, spec, priority, run_at, max_attempts, lease_expires_at`;
+
+interface ClaimRow {
+  id: string;
+  attempts: number;
+  attempt_token: string;
+  spec: string;
+  priority: number;
+  run_at: number;
+  max_attempts: number;
+  lease_expires_at: number;
+}
+
+/** Takes up to `limit` due jobs, best first (priority, then run_at, then id). */
+export function claimJobs(db: Db, args: ClaimArgs): ClaimedJob[] {
+  if (args.limit <= 0) return [];
+  const rows = immediate(db, () => sql(db, CLAIM).all(args) as ClaimRow[]);
+  rows.sort(
+    (a, b) =>
+      a.priority - b.priority || a.run_at - b.run_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    attempt: row.attempts,
+    token: row.attempt_token,
+    spec: JSON.parse(row.spec) as unknown,
+    priority: row.priority,
+    maxAttempts: row.max_attempts,
+    leaseExpiresAt: row.lease_expires_at,
+  }));
+}

@@ -1,0 +1,39 @@
+import { immediate, sql, type Db } from './db.js';
+import { newJobId } from './ids.js';
+import { rowToJob, type EnqueueItem, type EnqueueOutcome, type JobRow } from './types.js';
+
+const INSERT = `
+INSERT INTO jobs (id, spec, status, priority, attempts, max_attempts, retry_on_exit_codes,
+                  run_at, idempotency_key, created_at, updated_at)
+VALUES (:id, :spec, 'queued', :priority, 0, :maxAttempts, :retryOnExitCodes,
+        :runAt, :idempotencyKey, :now, :now)
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING *`;
+
+const BY_KEY = 'SELECT * FROM jobs WHERE idempotency_key = :key';
+
+/**
+ * Enqueues all items in one transaction: all are stored or none. An idempotency key
+ * that already names a job (in the database or earlier in this batch) returns that job
+ * unchanged with created=false, whatever the new spec says.
+ */
+export function enqueueJobs(db: Db, items: readonly EnqueueItem[], now: number): EnqueueOutcome[] {
+  return immediate(db, () =>
+    items.map((item) => {
+      const key = item.idempotencyKey ?? null;
+      const inserted = sql(db, INSERT).get({
+        id: newJobId(now),
+        spec: JSON.stringify(item.spec),
+        priority: item.priority ?? 0,
+        maxAttempts: item.maxAttempts,
+        retryOnExitCodes: JSON.stringify(item.retryOnExitCodes ?? []),
+        runAt: item.runAt ?? now,
+        idempotencyKey: key,
+        now,
+      }) as JobRow | undefined;
+      if (inserted) return { job: rowToJob(inserted), created: true };
+      const existing = sql(db, BY_KEY).get({ key }) as JobRow;
+      return { job: rowToJob(existing), created: false };
+    }),
+  );
+}

@@ -1,0 +1,111 @@
+import type { JobResult } from '../contract/resultSchema.js';
+import { immediate, sql, type Db } from './db.js';
+import { decideForResult, type RetrySettings } from './retryPolicy.js';
+
+export interface FinishItem {
+  id: string;
+  token: string;
+  result: JobResult;
+  /**
+   * sha256 keys of the blobs the result refers to (logs, outputs), recorded for blob GC
+   * in the same transaction as the result. @defaultValue blobsOfResult(result)
+   */
+  blobs?: readonly string[];
+}
+
+/** 'stale': the token is not the live attempt's (lease taken over, or already finished); nothing was recorded. */
+export type FinishOutcome = 'recorded' | 'stale';
+
+export interface FinishOptions {
+  now: number;
+  retry: RetrySettings;
+  /** Version of the contract the results were validated against. */
+  contractVersion: string;
+  random?: () => number;
+}
+
+/** Blob keys a result refers to: its kept logs and its stored output files. */
+export function blobsOfResult(result: JobResult): string[] {
+  const blobs = new Set<string>();
+  if (result.stdout.blob) blobs.add(result.stdout.blob);
+  if (result.stderr.blob) blobs.add(result.stderr.blob);
+  for (const entry of result.outputs) {
+    if (entry.type === 'file' && entry.sha256) blobs.add(entry.sha256);
+  }
+  return [...blobs];
+}
+
+const CURRENT = `
+SELECT attempts, max_attempts, retry_on_exit_codes, cancel_requested FROM jobs
+WHERE id = :id AND attempt_token = :token AND status = 'running'`;
+
+const RETRY = `
+UPDATE jobs
+SET status = 'queued', run_at = :runAt, lease_owner = NULL, lease_expires_at = NULL,
+    attempt_token = NULL, result = :result, error_type = :errorType,
+    error_message = :errorMessage, contract_version = :contractVersion, updated_at = :now
+WHERE id = :id`;
+
+const FINAL = `
+UPDATE jobs
+SET status = :status, finished_at = :now, lease_owner = NULL, lease_expires_at = NULL,
+    attempt_token = NULL, result = :result, error_type = :errorType,
+    error_message = :errorMessage, contract_version = :contractVersion, updated_at = :now
+WHERE id = :id`;
+
+const ADD_BLOB = 'INSERT OR IGNORE INTO job_blobs (job_id, sha256) VALUES (:id, :sha256)';
+
+/**
+ * Records attempt results in one transaction. Each item is checked against the live
+ * attempt: a worker whose lease was taken over gets 'stale' and its late result never
+ * overwrites the live attempt's. Otherwise retryPolicy decides: final state, or back to
+ * queued with backoff (the last result and its error stay visible meanwhile).
+ */
+export function finishJobs(
+  db: Db,
+  items: readonly FinishItem[],
+  options: FinishOptions,
+): FinishOutcome[] {
+  const { now } = options;
+  return immediate(db, () =>
+    items.map((item): FinishOutcome => {
+      const job = sql(db, CURRENT).get({ id: item.id, token: item.token }) as
+        | {
+            attempts: number;
+            max_attempts: number;
+            retry_on_exit_codes: string;
+            cancel_requested: number;
+          }
+        | undefined;
+      if (!job) return 'stale';
+      const decision = decideForResult(
+        item.result,
+        {
+          attempts: job.attempts,
+          maxAttempts: job.max_attempts,
+          retryOnExitCodes: JSON.parse(job.retry_on_exit_codes) as number[],
+          cancelRequested: job.cancel_requested !== 0,
+        },
+        options.retry,
+        options.random,
+      );
+      const common = {
+        id: item.id,
+        now,
+        result: JSON.stringify(item.result),
+        errorType: item.result.error?.type ?? null,
+        errorMessage: item.result.error?.message ?? null,
+        contractVersion: options.contractVersion,
+      };
+      if (decision.kind === 'retry') {
+        sql(db, RETRY).run({ ...common, runAt: now + decision.delayMs });
+      } else {
+        sql(db, FINAL).run({ ...common, status: decision.kind });
+      }
+      for (const sha256 of item.blobs ?? blobsOfResult(item.result)) {
+        sql(db, ADD_BLOB).run({ id: item.id, sha256 });
+      }
+      return 'recorded';
+    }),
+  );
+}

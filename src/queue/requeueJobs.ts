@@ -1,0 +1,211 @@
+import { immediate, sql, type Db } from './db.js';
+import { backoffMs, type RetrySettings } from './retryPolicy.js';
+import type { ClaimedJob } from './types.js';
+
+export interface ReapOutcome {
+  /** Back to queued with WorkerLost, to run again after backoff. */
+  requeued: string[];
+  /** Attempts spent: failed with WorkerLost. */
+  failed: string[];
+  /** A cancel was requested and the worker vanished: ended cancelled. */
+  cancelled: string[];
+}
+
+interface LostRow {
+  id: string;
+  attempts: number;
+  max_attempts: number;
+  cancel_requested: number;
+  lease_owner: string | null;
+}
+
+const EXPIRED = `
+SELECT id, attempts, max_attempts, cancel_requested, lease_owner FROM jobs
+WHERE status = 'running' AND lease_expires_at < :now`;
+
+const OWNED = `
+SELECT id, attempts, max_attempts, cancel_requested, lease_owner FROM jobs
+WHERE status = 'running' AND lease_owner = :workerId`;
+
+const REQUEUE = `
+UPDATE jobs
+SET status = 'queued', run_at = :runAt, lease_owner = NULL, lease_expires_at = NULL,
+    attempt_token = NULL, error_type = :errorType, error_message = :errorMessage, updated_at = :now
+WHERE id = :id`;
+
+const END = `
+UPDATE jobs
+SET status = :status, finished_at = :now, lease_owner = NULL, lease_expires_at = NULL,
+    attempt_token = NULL, error_type = :errorType, error_message = :errorMessage, updated_at = :now
+WHERE id = :id`;
+
+function loseJobs(
+  db: Db,
+  rows: LostRow[],
+  why: string,
+  now: number,
+  retry: RetrySettings,
+  random: () => number,
+): ReapOutcome {
+  const outcome: ReapOutcome = { requeued: [], failed: [], cancelled: [] };
+  for (const row of rows) {
+    const message = `${why} (worker ${row.lease_owner ?? '?'}, attempt ${row.attempts} of ${row.max_attempts})`;
+    if (row.cancel_requested !== 0) {
+      sql(db, END).run({
+        id: row.id,
+        now,
+        status: 'cancelled',
+        errorType: 'Cancelled',
+        errorMessage: `cancel requested; ${message}`,
+      });
+      outcome.cancelled.push(row.id);
+    } else if (row.attempts < row.max_attempts) {
+      sql(db, REQUEUE).run({
+        id: row.id,
+        now,
+        runAt: now + backoffMs(row.attempts, retry, random),
+        errorType: 'WorkerLost',
+        errorMessage: message,
+      });
+      outcome.requeued.push(row.id);
+    } else {
+      sql(db, END).run({
+        id: row.id,
+        now,
+        status: 'failed',
+        errorType: 'WorkerLost',
+        errorMessage: message,
+      });
+      outcome.failed.push(row.id);
+    }
+  }
+  return outcome;
+}
+
+/**
+ * The reaper: running jobs whose lease expired were lost with their worker. Judged by
+ * lease expiry alone, never by creation time (a long queue wait is not a lost job).
+ * A later heartbeat or result from the old worker is stale: its token was cleared.
+ */
+export function requeueExpired(
+  db: Db,
+  now: number,
+  retry: RetrySettings,
+  random: () => number = Math.random,
+): ReapOutcome {
+  return immediate(db, () => {
+    const rows = sql(db, EXPIRED).all({ now }) as LostRow[];
+    return loseJobs(db, rows, 'lease expired', now, retry, random);
+  });
+}
+
+const RELEASE_OWNED = `
+UPDATE jobs
+SET status = 'queued', run_at = :now, lease_owner = NULL, lease_expires_at = NULL,
+    attempt_token = NULL, error_message = :reason, updated_at = :now
+WHERE status = 'running' AND lease_owner = :workerId
+RETURNING id`;
+
+/**
+ * Every job a worker holds goes back, without waiting for lease expiry.
+ * - 'drain': the worker stopped them on purpose (drain timeout): queued again at once,
+ *   no backoff, not a failure (like releaseJobs, without tokens).
+ * - 'lost': the worker is known dead (process gone, heartbeat stale): the reaper's
+ *   outcomes (WorkerLost with backoff, failed when attempts are spent).
+ */
+export function requeueOwnedBy(
+  db: Db,
+  workerId: string,
+  mode: 'drain' | 'lost',
+  now: number,
+  retry: RetrySettings,
+  random: () => number = Math.random,
+): ReapOutcome {
+  return immediate(db, () => {
+    if (mode === 'drain') {
+      const rows = sql(db, RELEASE_OWNED).all({
+        workerId,
+        now,
+        reason: `released: worker ${workerId} drained`,
+      }) as Array<{ id: string }>;
+      return { requeued: rows.map((r) => r.id), failed: [], cancelled: [] };
+    }
+    const rows = sql(db, OWNED).all({ workerId }) as LostRow[];
+    return loseJobs(db, rows, 'worker is gone', now, retry, random);
+  });
+}
+
+const RELEASE = `
+UPDATE jobs
+SET status = 'queued', run_at = :now, lease_owner = NULL, lease_expires_at = NULL,
+    attempt_token = NULL, error_message = :reason, updated_at = :now
+WHERE id = :id AND attempt_token = :token AND status = 'running'
+RETURNING id`;
+
+/**
+ * A worker gives jobs back unfinished (drain timeout, a re-attach it cannot do): queued
+ * again at once, no backoff, not a failure. The attempt stays counted: attempt numbers
+ * label containers and must never be reused. Returns the ids released; a stale token
+ * releases nothing.
+ */
+export function releaseJobs(
+  db: Db,
+  jobs: ReadonlyArray<{ id: string; token: string }>,
+  reason: string,
+  now: number,
+): string[] {
+  return immediate(db, () =>
+    jobs
+      .filter((job) => sql(db, RELEASE).get({ id: job.id, token: job.token, now, reason }))
+      .map((job) => job.id),
+  );
+}
+
+const ADOPT = `
+UPDATE jobs
+SET lease_owner = :workerId, lease_expires_at = :now + :leaseMs,
+    attempt_token = lower(hex(randomblob(16))), updated_at = :now
+WHERE id = :jobId AND attempts = :attempt AND status = 'running'
+  AND (lease_owner IS NULL OR lease_owner = :workerId OR lease_owner NOT IN (
+    SELECT id FROM workers WHERE stopped_at IS NULL AND last_heartbeat_at >= :now - :deadMs))
+RETURNING id, attempts, attempt_token, spec, priority, max_attempts, lease_expires_at`;
+
+export interface AdoptArgs {
+  jobId: string;
+  /** The attempt the found container belongs to; another attempt is not adopted. */
+  attempt: number;
+  workerId: string;
+  leaseMs: number;
+  now: number;
+  /** A worker without a heartbeat this long is dead. */
+  deadMs: number;
+}
+
+/**
+ * Startup recovery: takes over a running job whose container outlived its worker, with
+ * a fresh token, so the new worker can re-attach and record the result. Null when the
+ * job moved on (other attempt, not running) or its owner is still alive.
+ */
+export function adoptJob(db: Db, args: AdoptArgs): ClaimedJob | null {
+  const row = immediate(db, () => sql(db, ADOPT).get(args)) as
+    | {
+        id: string;
+        attempts: number;
+        attempt_token: string;
+        spec: string;
+        priority: number;
+        max_attempts: number;
+        lease_expires_at: number;
+      }
+    | undefined;
+  if (!row) return null;
+  return {
+    id: row.id,
+    attempt: row.attempts,
+    token: row.attempt_token,
+    spec: JSON.parse(row.spec) as unknown,
+    priority: row.priority,
+    maxAttempts: row.max_attempts,
+    leaseExpiresAt: row.lease_expires_at,
+  };
+}

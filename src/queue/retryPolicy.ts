@@ -1,0 +1,94 @@
+import type { JobResult } from '../contract/resultSchema.js';
+
+/**
+ * What happens to a job after an attempt. Pure: the queue's transactions call it with
+ * what they read, tests call it directly.
+ */
+
+/** Failures of the machinery, not the script: retried by default while attempts remain. */
+export const INFRASTRUCTURE_ERRORS: ReadonlySet<string> = new Set([
+  'WorkerLost',
+  'ImageUnavailable',
+  'EngineUnavailable',
+  'Internal',
+]);
+
+export interface RetrySettings {
+  /** First retry's delay ceiling. @defaultValue config.retry.baseMs (1000) */
+  baseMs: number;
+  /** No retry waits longer. @defaultValue config.retry.capMs (60000) */
+  capMs: number;
+}
+
+/**
+ * Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))].
+ * Full jitter spreads a burst of failures (an engine restart fails every running job)
+ * instead of retrying them in lockstep. `attempt` is the attempt that just failed (1-based).
+ */
+export function backoffMs(
+  attempt: number,
+  settings: RetrySettings,
+  random: () => number = Math.random,
+): number {
+  const exponent = Math.min(Math.max(attempt - 1, 0), 30);
+  const ceiling = Math.min(settings.capMs, settings.baseMs * 2 ** exponent);
+  return Math.floor(random() * ceiling);
+}
+
+export type Decision =
+  | { kind: 'succeeded' }
+  | { kind: 'failed' }
+  | { kind: 'cancelled' }
+  | { kind: 'retry'; delayMs: number };
+
+export interface DecisionInput {
+  /** Error type of the attempt, or null when it succeeded. */
+  errorType: string | null;
+  /** Exit code, for NonZeroExit. */
+  exitCode: number | null;
+  /** Attempts made, including this one. */
+  attempts: number;
+  maxAttempts: number;
+  retryOnExitCodes: readonly number[];
+  cancelRequested: boolean;
+}
+
+/**
+ * - success is success, even if a cancel was requested meanwhile (the job finished
+ *   before the kill landed; the result is the truth);
+ * - a failure of a job someone asked to cancel ends cancelled, never retried;
+ * - infrastructure errors, and NonZeroExit with an exit code the job listed in
+ *   retry_on_exit_codes, retry while attempts < max_attempts;
+ * - everything else fails.
+ */
+export function decide(
+  input: DecisionInput,
+  settings: RetrySettings,
+  random: () => number = Math.random,
+): Decision {
+  if (input.errorType === null) return { kind: 'succeeded' };
+  if (input.cancelRequested) return { kind: 'cancelled' };
+  if (input.errorType === 'Cancelled') return { kind: 'cancelled' };
+  const retryable =
+    INFRASTRUCTURE_ERRORS.has(input.errorType) ||
+    (input.errorType === 'NonZeroExit' &&
+      input.exitCode !== null &&
+      input.retryOnExitCodes.includes(input.exitCode));
+  if (retryable && input.attempts < input.maxAttempts) {
+    return { kind: 'retry', delayMs: backoffMs(input.attempts, settings, random) };
+  }
+  return { kind: 'failed' };
+}
+
+export function decideForResult(
+  result: JobResult,
+  job: Omit<DecisionInput, 'errorType' | 'exitCode'>,
+  settings: RetrySettings,
+  random: () => number = Math.random,
+): Decision {
+  return decide(
+    { ...job, errorType: result.error?.type ?? null, exitCode: result.exit_code },
+    settings,
+    random,
+  );
+}
