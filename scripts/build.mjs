@@ -1,0 +1,188 @@
+#!/usr/bin/env node
+// Bundles src/main.ts into one CommonJS file with esbuild.
+//
+//   node scripts/build.mjs                      dist/runbox.cjs, for `node dist/runbox.cjs`
+//                                               and bin/runbox: the native addons
+//                                               (better-sqlite3, zstd-napi) stay external
+//                                               and load from node_modules.
+//   node scripts/build.mjs --sea --outfile F    the bundle scripts/package injects into a
+//                                               Node binary: nothing may be required from
+//                                               disk, so the addons' JS is bundled and their
+//                                               .node files come from SEA assets
+//                                               (src/native/seaAddons.ts).
+//
+// Options: --entry PATH (default src/main.ts), --outfile PATH, --sourcemap (linked .map next to the bundle), --metafile PATH.
+// Must stay fast: `npm test` runs it first (about 0.3 s here).
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import * as esbuild from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const { values: args } = parseArgs({
+  options: {
+    sea: { type: 'boolean', default: false },
+    entry: { type: 'string' },
+    outfile: { type: 'string' },
+    sourcemap: { type: 'boolean', default: false },
+    metafile: { type: 'string' },
+  },
+});
+const sea = args.sea;
+const outfile = resolve(root, args.outfile ?? 'dist/runbox.cjs');
+
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+function gitCommit() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Replaces the module an import resolves to with fixed source text. */
+function replaceModule(name, filter, importerPattern, contents) {
+  return {
+    name,
+    setup(build) {
+      build.onResolve({ filter }, (a) =>
+        importerPattern.test(a.importer) ? { path: name, namespace: 'runbox-replaced' } : undefined,
+      );
+      build.onLoad({ filter: new RegExp(`^${name}$`), namespace: 'runbox-replaced' }, () => ({
+        contents,
+        loader: 'js',
+        resolveDir: root,
+      }));
+    },
+  };
+}
+
+const plugins = [
+  // docker-modem requires ./ssh (and with it ssh2 and cpu-features, whose install
+  // scripts we deny) at load time, for ssh:// Docker hosts only. runbox talks to
+  // the engine over a unix socket or tcp://, so ssh support is left out.
+  replaceModule(
+    'docker-modem-ssh',
+    /^\.\/ssh$/,
+    /[\\/]docker-modem[\\/]lib[\\/]/,
+    `module.exports = function sshAgent() {
+  throw new Error('runbox: ssh:// Docker hosts are not supported; use a unix socket (DOCKER_HOST=unix:///var/run/docker.sock) or tcp://');
+};`,
+  ),
+  // dockerode requires its BuildKit session (@grpc/grpc-js, protobufjs and .proto
+  // files read from disk: 0.8 MB of bundle) at load time, for buildImage({version:
+  // '2'}) and docker.followProgress only. runbox builds no images and follows pulls
+  // with docker.modem.followProgress, so both are left out.
+  replaceModule(
+    'dockerode-session',
+    /^\.\/(session|buildkit)$/,
+    /[\\/]dockerode[\\/]lib[\\/]/,
+    `const unsupported = () => {
+  throw new Error('runbox: dockerode BuildKit sessions are not bundled; use docker.modem.followProgress');
+};
+module.exports = unsupported;
+module.exports.followProgress = unsupported;`,
+  ),
+  // zstd-codec carries an asm.js build (1.3 MB) for engines without WebAssembly.
+  // Every Node runbox supports has WebAssembly, so only the wasm build is bundled.
+  replaceModule(
+    'zstd-codec-asmjs',
+    /^\.\/zstd-codec-binding\.js$/,
+    /[\\/]zstd-codec[\\/]lib[\\/]/,
+    `module.exports = function () {
+  throw new Error('zstd-codec: this build of runbox bundles only the WebAssembly codec');
+};`,
+  ),
+];
+
+if (sea) {
+  plugins.push(
+    // zstd-napi's dist/*.js require('../binding'), which requires the .node file
+    // next to it. In the binary the addon comes out of a SEA asset instead.
+    replaceModule(
+      'zstd-napi-binding',
+      /^\.\.\/binding$/,
+      /[\\/]zstd-napi[\\/]dist[\\/]/,
+      `module.exports = require(${JSON.stringify(join(root, 'src/native/seaAddons.ts'))}).loadSeaAddon('zstd_napi');`,
+    ),
+    // better-sqlite3 only uses `bindings` when no nativeBinding is given; the binary
+    // always gives one (src/native/addons.ts), so the file-system search is left out.
+    replaceModule(
+      'better-sqlite3-bindings',
+      /^bindings$/,
+      /[\\/]better-sqlite3[\\/]lib[\\/]/,
+      `module.exports = function () {
+  throw new Error('runbox: better-sqlite3 must be given its nativeBinding inside the binary');
+};`,
+    ),
+    // The source tree's bundledZstdNapi() answers null (load zstd-napi from
+    // node_modules); the binary's answers the bundled copy.
+    {
+      name: 'bundled-modules',
+      setup(build) {
+        build.onResolve({ filter: /^\.\/bundledModules\.js$/ }, (a) =>
+          /[\\/]src[\\/]native[\\/]/.test(a.importer)
+            ? { path: join(root, 'src/native/bundledModules.sea.cjs') }
+            : undefined,
+        );
+      },
+    },
+  );
+}
+
+// The output is CommonJS, where import.meta is empty: give import.meta.url the file
+// URL of the bundle (inside the binary: of the executable, which is __filename there).
+// better-sqlite3 loads a nativeBinding path with __non_webpack_require__ when it
+// exists; inside a SEA the plain `require` reaches only built-in modules, so it gets
+// a real one.
+const banner = [
+  'const __runbox_import_meta_url = require("node:url").pathToFileURL(__filename).href;',
+  sea ? 'const __runbox_require = require("node:module").createRequire(__filename);' : '',
+]
+  .filter(Boolean)
+  .join('\n');
+
+const started = performance.now();
+const result = await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: [resolve(root, args.entry ?? 'src/main.ts')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  legalComments: 'none',
+  logLevel: 'warning',
+  sourcemap: args.sourcemap ? 'linked' : false,
+  metafile: Boolean(args.metafile),
+  banner: { js: banner },
+  define: {
+    'import.meta.url': '__runbox_import_meta_url',
+    __RUNBOX_VERSION__: JSON.stringify(pkg.version),
+    __RUNBOX_COMMIT__: JSON.stringify(gitCommit()),
+    ...(sea ? { __non_webpack_require__: '__runbox_require' } : {}),
+  },
+  // Outside the binary the native addons load from node_modules as usual. ssh2 and
+  // cpu-features are only reachable through docker-modem's ssh module (replaced
+  // above); they stay external in case another dependency mentions them.
+  external: sea
+    ? ['ssh2', 'cpu-features']
+    : ['better-sqlite3', 'zstd-napi', 'ssh2', 'cpu-features'],
+  plugins,
+});
+
+if (args.metafile) {
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(resolve(root, args.metafile), JSON.stringify(result.metafile));
+}
+const ms = Math.round(performance.now() - started);
+console.log(`built ${relative(root, outfile)}${sea ? ' (sea)' : ''} in ${ms} ms`);
