@@ -298,3 +298,13 @@ function deepFreeze<T>(value: T): T {
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
+
+/**
+ * Where the packaged binary writes its native addons before loading them
+ * (src/native/seaAddons.ts): $XDG_CACHE_HOME/runbox/addons, by default
+ * ~/.cache/runbox/addons. Not part of Config: it is needed before config loads.
+ */
+export function addonCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
+  return join(base, 'runbox', 'addons');
+}

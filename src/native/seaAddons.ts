@@ -1,0 +1,118 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { addonCacheDir } from '../config.js';
+
+/**
+ * Native addons inside the single executable (scripts/package). The binary carries
+ * each addon as a SEA asset `<name>.node` and a manifest asset `addons.json`
+ * (`{"<name>": "<sha256 of the .node file>"}`, written at build time so a start
+ * does not hash megabytes). On first use an addon is written to
+ * `<addonCacheDir()>/<sha256>/<name>.node` and loaded from there.
+ *
+ * Invariants: a cached file is only ever created by renaming a complete temporary
+ * file in the same folder, so a reader never sees a partial addon, and two processes
+ * starting at once both end with the same bytes under the same name. The folder name
+ * is the content hash, so a new binary never loads an old binary's addon.
+ * Hazard: the cache folder must allow execution (dlopen fails on a noexec mount);
+ * set XDG_CACHE_HOME elsewhere if it does not.
+ */
+export type AddonName = 'better_sqlite3' | 'zstd_napi';
+
+type Sea = typeof import('node:sea');
+
+const requireHere = createRequire(import.meta.url);
+let seaModule: Sea | null | undefined;
+
+/** node:sea when this process is a single executable application, else null. */
+function runningSea(): Sea | null {
+  if (seaModule === undefined) {
+    seaModule = null;
+    try {
+      // node:sea exists from Node 20.12 (runbox's floor); guard anyway, it is cheap.
+      const sea = requireHere('node:sea') as Partial<Sea>;
+      if (typeof sea.isSea === 'function' && sea.isSea()) seaModule = sea as Sea;
+    } catch {
+      // Not a Node with node:sea: certainly not a single executable.
+    }
+  }
+  return seaModule;
+}
+
+export function isSea(): boolean {
+  return runningSea() !== null;
+}
+
+const extracted = new Map<AddonName, string>();
+let manifest: Record<string, string> | undefined;
+
+/**
+ * Path of the addon's extracted .node file, writing it to the cache on first use;
+ * null outside a single executable. Throws when the binary lacks the asset or the
+ * cache folder cannot be written, with the folder in the message.
+ */
+export function seaAddonPath(name: AddonName, cacheDir: string = addonCacheDir()): string | null {
+  const sea = runningSea();
+  if (sea === null) return null;
+  const known = extracted.get(name);
+  if (known !== undefined) return known;
+
+  manifest ??= JSON.parse(sea.getAsset('addons.json', 'utf8')) as Record<string, string>;
+  const hash = manifest[name];
+  if (hash === undefined) {
+    throw new Error(`this runbox binary carries no ${name} addon (see scripts/package)`);
+  }
+  // getRawAsset gives a view of the binary's own memory: no copy, never write to it.
+  const bytes = new Uint8Array(sea.getRawAsset(`${name}.node`) as ArrayBuffer);
+  const dir = join(cacheDir, hash);
+  const file = join(dir, `${name}.node`);
+  if (!isComplete(file, bytes.byteLength)) {
+    if (createHash('sha256').update(bytes).digest('hex') !== hash) {
+      throw new Error(
+        `the ${name} addon inside this runbox binary does not match its hash: rebuild it`,
+      );
+    }
+    writeAtomically(dir, file, bytes);
+  }
+  extracted.set(name, file);
+  return file;
+}
+
+/** Loads the addon from SEA assets with process.dlopen and returns its exports. */
+export function loadSeaAddon(name: AddonName): unknown {
+  const file = seaAddonPath(name);
+  if (file === null) throw new Error(`${name}: not running as the runbox binary`);
+  const module = { exports: {} };
+  process.dlopen(module, file);
+  return module.exports;
+}
+
+function isComplete(file: string, size: number): boolean {
+  try {
+    return statSync(file).size === size;
+  } catch {
+    return false;
+  }
+}
+
+function writeAtomically(dir: string, file: string, bytes: Uint8Array): void {
+  const temp = join(dir, `.${randomBytes(6).toString('hex')}.${process.pid}.tmp`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(temp, bytes, { mode: 0o755, flag: 'wx', flush: true });
+    renameSync(temp, file);
+  } catch (error) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // Never created, or already renamed.
+    }
+    // Another process may have won the race with the same bytes: that is success.
+    if (isComplete(file, bytes.byteLength)) return;
+    throw new Error(
+      `cannot write the native addon cache ${dir} (set XDG_CACHE_HOME to a writable folder)`,
+      { cause: error },
+    );
+  }
+}
