@@ -1,0 +1,148 @@
+import { checkCompatibility } from '../contract/compatibility.js';
+import type { ContractDescriptor } from '../contract/contract.js';
+import { RunboxError } from '../errors/index.js';
+import { immediate, sql, type Db } from './db.js';
+
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  /** runbox version of the worker's build. */
+  version: string;
+  /** The contract the worker's build writes results with (schema optional). */
+  contract: Pick<ContractDescriptor, 'name' | 'version' | 'fingerprint'> & { schema?: unknown };
+}
+
+export interface WorkerRecord {
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  contract: { name: string; version: string; fingerprint: string };
+  startedAt: number;
+  lastHeartbeatAt: number;
+  stoppedAt: number | null;
+  /** Not stopped and heard from within workerDeadMs. */
+  alive: boolean;
+}
+
+interface WorkerRow {
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  contract_name: string;
+  contract_version: string;
+  contract_fingerprint: string;
+  started_at: number;
+  last_heartbeat_at: number;
+  stopped_at: number | null;
+}
+
+const UPSERT = `
+INSERT INTO workers (id, host, pid, version, contract_name, contract_version,
+                     contract_fingerprint, started_at, last_heartbeat_at, stopped_at)
+VALUES (:id, :host, :pid, :version, :contractName, :contractVersion,
+        :contractFingerprint, :now, :now, NULL)
+ON CONFLICT (id) DO UPDATE SET
+  host = excluded.host, pid = excluded.pid, version = excluded.version,
+  contract_name = excluded.contract_name, contract_version = excluded.contract_version,
+  contract_fingerprint = excluded.contract_fingerprint, started_at = excluded.started_at,
+  last_heartbeat_at = excluded.last_heartbeat_at, stopped_at = NULL`;
+
+/**
+ * The worker handshake (issue 5, "where it is checked" 2): a worker whose contract this
+ * build cannot read is refused with ContractMismatch before any row is written, so it
+ * never appears alive and never claims. `reader` is the contract of the database side.
+ */
+export function registerWorker(
+  db: Db,
+  worker: WorkerInfo,
+  reader: ContractDescriptor,
+  now: number,
+): void {
+  const report = checkCompatibility(worker.contract, reader);
+  if (!report.compatible) {
+    throw new RunboxError(
+      'ContractMismatch',
+      `worker ${worker.id} speaks result contract ${worker.contract.name} ${worker.contract.version}, ` +
+        `this runbox reads ${reader.name} ${reader.version}: ${report.reasons.join('; ')}. ` +
+        'Run workers built from the same runbox version as the server.',
+      { field: 'contract' },
+    );
+  }
+  immediate(db, () =>
+    sql(db, UPSERT).run({
+      id: worker.id,
+      host: worker.host,
+      pid: worker.pid,
+      version: worker.version,
+      contractName: worker.contract.name,
+      contractVersion: worker.contract.version,
+      contractFingerprint: worker.contract.fingerprint,
+      now,
+    }),
+  );
+}
+
+/** False when the worker is unknown or stopped (it should stop claiming). */
+export function heartbeatWorker(db: Db, workerId: string, now: number): boolean {
+  const info = sql(
+    db,
+    'UPDATE workers SET last_heartbeat_at = :now WHERE id = :id AND stopped_at IS NULL',
+  ).run({ id: workerId, now });
+  return info.changes > 0;
+}
+
+export function stopWorker(db: Db, workerId: string, now: number): void {
+  sql(db, 'UPDATE workers SET stopped_at = :now WHERE id = :id AND stopped_at IS NULL').run({
+    id: workerId,
+    now,
+  });
+}
+
+function toRecord(row: WorkerRow, now: number, deadMs: number): WorkerRecord {
+  return {
+    id: row.id,
+    host: row.host,
+    pid: row.pid,
+    version: row.version,
+    contract: {
+      name: row.contract_name,
+      version: row.contract_version,
+      fingerprint: row.contract_fingerprint,
+    },
+    startedAt: row.started_at,
+    lastHeartbeatAt: row.last_heartbeat_at,
+    stoppedAt: row.stopped_at,
+    alive: row.stopped_at === null && now - row.last_heartbeat_at < deadMs,
+  };
+}
+
+/** Every registered worker, newest first, each judged alive or dead as of now. */
+export function listWorkers(db: Db, now: number, deadMs: number): WorkerRecord[] {
+  const rows = sql(db, 'SELECT * FROM workers ORDER BY started_at DESC, id').all() as WorkerRow[];
+  return rows.map((row) => toRecord(row, now, deadMs));
+}
+
+export function getWorker(
+  db: Db,
+  workerId: string,
+  now: number,
+  deadMs: number,
+): WorkerRecord | null {
+  const row = sql(db, 'SELECT * FROM workers WHERE id = :id').get({ id: workerId }) as
+    WorkerRow | undefined;
+  return row ? toRecord(row, now, deadMs) : null;
+}
+
+/**
+ * Deletes workers stopped, or silent, for longer than retentionMs. Their jobs were
+ * requeued long before (lease expiry is far shorter than any sane retention).
+ */
+export function deleteDeadWorkers(db: Db, now: number, retentionMs: number): number {
+  const cutoff = now - retentionMs;
+  return sql(db, 'DELETE FROM workers WHERE coalesce(stopped_at, last_heartbeat_at) < :cutoff').run(
+    { cutoff },
+  ).changes;
+}
