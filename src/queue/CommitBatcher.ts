@@ -1,4 +1,4 @@
-import { immediate, type Db } from './db.js';
+import { immediate, savepoint, type Db } from './db.js';
 
 /**
  * Group commit. With synchronous=FULL every commit is an fsync (milliseconds on real
@@ -82,8 +82,7 @@ export class CommitBatcher {
         immediate(this.db, () => {
           for (const item of batch) {
             try {
-              // A nested better-sqlite3 transaction is a savepoint.
-              outcomes.push({ ok: true, value: immediate(this.db, () => item.run(this.db)) });
+              outcomes.push({ ok: true, value: savepoint(this.db, () => item.run(this.db)) });
             } catch (error) {
               outcomes.push({ ok: false, error });
             }

