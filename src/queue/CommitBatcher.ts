@@ -84,6 +84,9 @@ export class CommitBatcher {
             try {
               outcomes.push({ ok: true, value: savepoint(this.db, () => item.run(this.db)) });
             } catch (error) {
+              // Some errors (SQLITE_FULL, I/O errors) make SQLite roll back the whole
+              // transaction; going on would run the rest in autocommit. Fail the batch.
+              if (!this.db.inTransaction) throw error;
               outcomes.push({ ok: false, error });
             }
           }

@@ -99,12 +99,20 @@ export function requeueExpired(
   });
 }
 
+// Released jobs go back to queued, except one whose cancel was requested: it ends
+// cancelled here, or it would run again only to be killed at its first heartbeat.
+const RELEASE_SET = `
+SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END,
+    finished_at = CASE WHEN cancel_requested THEN :now ELSE NULL END,
+    error_type = CASE WHEN cancel_requested THEN 'Cancelled' ELSE NULL END,
+    error_message = :reason,
+    run_at = :now, lease_owner = NULL, lease_expires_at = NULL, attempt_token = NULL,
+    updated_at = :now`;
+
 const RELEASE_OWNED = `
-UPDATE jobs
-SET status = 'queued', run_at = :now, lease_owner = NULL, lease_expires_at = NULL,
-    attempt_token = NULL, error_message = :reason, updated_at = :now
+UPDATE jobs ${RELEASE_SET}
 WHERE status = 'running' AND lease_owner = :workerId
-RETURNING id`;
+RETURNING id, status`;
 
 /**
  * Every job a worker holds goes back, without waiting for lease expiry.
@@ -127,8 +135,12 @@ export function requeueOwnedBy(
         workerId,
         now,
         reason: `released: worker ${workerId} drained`,
-      }) as Array<{ id: string }>;
-      return { requeued: rows.map((r) => r.id), failed: [], cancelled: [] };
+      }) as Array<{ id: string; status: string }>;
+      return {
+        requeued: rows.filter((r) => r.status === 'queued').map((r) => r.id),
+        failed: [],
+        cancelled: rows.filter((r) => r.status === 'cancelled').map((r) => r.id),
+      };
     }
     const rows = sql(db, OWNED).all({ workerId }) as LostRow[];
     return loseJobs(db, rows, 'worker is gone', now, retry, random);
@@ -136,17 +148,15 @@ export function requeueOwnedBy(
 }
 
 const RELEASE = `
-UPDATE jobs
-SET status = 'queued', run_at = :now, lease_owner = NULL, lease_expires_at = NULL,
-    attempt_token = NULL, error_message = :reason, updated_at = :now
+UPDATE jobs ${RELEASE_SET}
 WHERE id = :id AND attempt_token = :token AND status = 'running'
 RETURNING id`;
 
 /**
  * A worker gives jobs back unfinished (drain timeout, a re-attach it cannot do): queued
  * again at once, no backoff, not a failure. The attempt stays counted: attempt numbers
- * label containers and must never be reused. Returns the ids released; a stale token
- * releases nothing.
+ * label containers and must never be reused. A job with a cancel request ends cancelled
+ * instead. Returns the ids released; a stale token releases nothing.
  */
 export function releaseJobs(
   db: Db,

@@ -110,6 +110,23 @@ describe('CommitBatcher', () => {
     ).toEqual({ n: 0 });
   });
 
+  it('fails the whole batch, committing nothing, when SQLite rolled the transaction back itself', async () => {
+    const path = freshPath();
+    const { db } = openDatabase(path);
+    open.push(db);
+    const batcher = new CommitBatcher(db, { windowMs: 5 });
+    const before = batcher.run((d) => enqueueJobs(d, [item()], Date.now()));
+    const fatal = batcher.run((d) => {
+      d.exec('ROLLBACK'); // what SQLITE_FULL or an I/O error does to the transaction
+      throw new Error('disk full');
+    });
+    const after = batcher.run((d) => enqueueJobs(d, [item()], Date.now()));
+    const settled = await Promise.allSettled([before, fatal, after]);
+    expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(db.prepare('SELECT count(*) AS n FROM jobs').get()).toEqual({ n: 0 });
+    expect(db.inTransaction).toBe(false);
+  });
+
   it('commits what is pending on close and refuses writes after', async () => {
     const path = freshPath();
     const { db } = openDatabase(path);

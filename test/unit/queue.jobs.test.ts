@@ -417,6 +417,22 @@ describe('the reaper', () => {
 });
 
 describe('releasing and adopting', () => {
+  it('ends a released job cancelled when its cancel was requested, instead of running it again', () => {
+    enqueueJobs(db, [item(), item()], T0);
+    const [j1, j2] = claim(db, T0, 2, 'w1');
+    cancelJob(db, j1!.id, T0 + 1);
+    cancelJob(db, j2!.id, T0 + 1);
+    expect(releaseJobs(db, [{ id: j1!.id, token: j1!.token }], 'drain', T0 + 2)).toEqual([j1!.id]);
+    expect(requeueOwnedBy(db, 'w1', 'drain', T0 + 3, RETRY)).toEqual({
+      requeued: [],
+      failed: [],
+      cancelled: [j2!.id],
+    });
+    for (const j of [j1!, j2!]) {
+      expect(getJob(db, j.id)).toMatchObject({ status: 'cancelled', errorType: 'Cancelled' });
+    }
+  });
+
   it('release and drain requeue at once without a failure; a stale token releases nothing', () => {
     enqueueJobs(db, [item(), item()], T0);
     const [j1, j2] = claim(db, T0, 2, 'w1');
