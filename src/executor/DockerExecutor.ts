@@ -1,0 +1,260 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import Docker from 'dockerode';
+import type { Config } from '../config.js';
+import type { JobResult } from '../contract/resultSchema.js';
+import { RunboxError } from '../errors/index.js';
+import type { BlobStore } from '../storage/BlobStore.js';
+import { AttemptRecord } from './attemptRecord.js';
+import { collectOutputs } from './collectOutputs.js';
+import { WORK_DIR, planContainer, sandboxApplied } from './containerConfig.js';
+import { toEngineError } from './engineErrors.js';
+import { LABELS, type ExecuteRequest, type Executor } from './Executor.js';
+import { findContainers, removeContainer, type FoundContainer } from './findContainers.js';
+import { followLogs, type LogFollower } from './followLogs.js';
+import { ensureImage } from './imagePolicy.js';
+import { putInputs } from './inputsTar.js';
+import { JobLogs } from './logCapture.js';
+import { createScratch, removeScratch, scratchRoot } from './scratchDir.js';
+import { sampleUsage } from './statsSampler.js';
+import { abortReasonOf, waitForExit } from './waitForExit.js';
+
+export interface DockerExecutorOptions {
+  config: Readonly<Config>;
+  /** Where logs and outputs are stored. */
+  store: BlobStore;
+  /** @defaultValue a client on config.dockerSocket */
+  docker?: Docker;
+  /**
+   * Listen to the engine's stats stream for peak memory and CPU time. It never delays
+   * a run; jobs shorter than the engine's ~1 s sampling report null.
+   * @defaultValue true
+   */
+  sampleUsage?: boolean;
+  /** How long to wait for the log stream to end once the container exited. @defaultValue 5000 */
+  logSettleMs?: number;
+}
+
+/** How a supervised container comes to run: started now, or found running/exited. */
+interface SuperviseFrom {
+  start: boolean;
+  /** Epoch ms the job started (re-attach); now when start is true. */
+  startedAt?: number;
+  spoolDir: string;
+}
+
+/**
+ * Runs jobs in sandboxed containers through the Engine API (dockerode; never the
+ * docker CLI). Each run: image policy -> scratch folders + create -> inputs tar ->
+ * start, follow logs, wait with timeout/abort -> logs and outputs into the store ->
+ * remove the container and scratch folders. The removal happens on every path.
+ */
+export class DockerExecutor implements Executor {
+  readonly docker: Docker;
+  private readonly config: Readonly<Config>;
+  private readonly store: BlobStore;
+  private readonly sampleUsage: boolean;
+  private readonly logSettleMs: number;
+
+  constructor(options: DockerExecutorOptions) {
+    this.config = options.config;
+    this.store = options.store;
+    this.docker = options.docker ?? new Docker({ socketPath: options.config.dockerSocket });
+    this.sampleUsage = options.sampleUsage ?? true;
+    this.logSettleMs = options.logSettleMs ?? 5000;
+  }
+
+  /** Never rejects: every failure, the job's or the engine's, is in the result. */
+  async run(request: ExecuteRequest): Promise<JobResult> {
+    const { spec } = request;
+    const record = new AttemptRecord(sandboxApplied(spec), spec.timeoutMs);
+    let scratchDir: string | null = null;
+    let container: Docker.Container | null = null;
+    try {
+      await record.time('image', () => ensureImage(this.docker, spec.image, spec.pullPolicy));
+      const scratch = await record.time('create', () =>
+        createScratch(this.config.dataDir, request.jobId, request.attempt),
+      );
+      scratchDir = scratch.root;
+      const plan = planContainer({
+        config: this.config,
+        spec,
+        jobId: request.jobId,
+        attempt: request.attempt,
+        scratch,
+      });
+      container = await record.time('create', () =>
+        this.docker.createContainer(plan.options).catch((error: unknown) => {
+          throw toEngineError(error, `creating a container from ${spec.image}`);
+        }),
+      );
+      const created = container;
+      await record.time('inputs', () => putInputs(created, spec.files));
+      await this.supervise(created, request, record, { start: true, spoolDir: scratch.root });
+    } catch (error) {
+      record.fail(toEngineError(error, 'running the job'));
+    } finally {
+      await record.time('cleanup', async () => {
+        if (container) await this.removeQuietly(container);
+        if (scratchDir) await removeScratch(this.config.dataDir, scratchDir).catch(() => {});
+      });
+    }
+    return record.toResult();
+  }
+
+  /**
+   * Takes over a container a previous runbox process started (found by
+   * findContainers): follows its logs from the beginning, enforces what is left of
+   * its timeout, collects its outputs and removes it, exactly as run() does after start.
+   */
+  async reattach(containerId: string, request: ExecuteRequest): Promise<JobResult> {
+    const { spec } = request;
+    const record = new AttemptRecord(sandboxApplied(spec), spec.timeoutMs);
+    const container = this.docker.getContainer(containerId);
+    const spoolDir = join(
+      scratchRoot(this.config.dataDir),
+      `reattach-${randomBytes(4).toString('hex')}`,
+    );
+    let jobScratch: string | null = null;
+    try {
+      const info = await container.inspect().catch((error: unknown) => {
+        throw toEngineError(error, `inspecting container ${containerId}`);
+      });
+      const labels = info.Config.Labels ?? {};
+      if (labels[LABELS.instance] !== this.config.instance) {
+        throw new RunboxError(
+          'Internal',
+          `container ${containerId} does not belong to runbox instance ${this.config.instance}`,
+        );
+      }
+      const work = info.Mounts.find((m) => m.Destination === WORK_DIR);
+      jobScratch = work ? dirname(work.Source) : null;
+      if (info.State.Status === 'created') {
+        throw new RunboxError(
+          'WorkerLost',
+          'the previous runbox stopped between creating and starting the container; run it again',
+        );
+      }
+      await mkdir(spoolDir, { recursive: true });
+      const startedAt = Date.parse(info.State.StartedAt);
+      await this.supervise(container, request, record, {
+        start: false,
+        startedAt: Number.isNaN(startedAt) ? Date.now() : startedAt,
+        spoolDir,
+      });
+    } catch (error) {
+      record.fail(toEngineError(error, 're-attaching to the job'));
+    } finally {
+      await record.time('cleanup', async () => {
+        await this.removeQuietly(container);
+        await removeScratch(this.config.dataDir, spoolDir).catch(() => {});
+        if (jobScratch) await removeScratch(this.config.dataDir, jobScratch).catch(() => {});
+      });
+    }
+    return record.toResult();
+  }
+
+  /** Containers of this instance left on the engine (for startup recovery). */
+  findContainers(): Promise<FoundContainer[]> {
+    return findContainers(this.docker, this.config.instance);
+  }
+
+  /** Force-removes a container and its scratch folders; a missing one is not an error. */
+  removeContainer(containerId: string): Promise<void> {
+    return removeContainer(this.docker, this.config.dataDir, containerId);
+  }
+
+  /**
+   * From start (or re-attach) to stored logs and outputs. Throws only before the
+   * container runs; later failures are recorded and the remaining stages still run,
+   * so partial logs and outputs are kept on timeout, cancel and engine errors.
+   */
+  private async supervise(
+    container: Docker.Container,
+    request: ExecuteRequest,
+    record: AttemptRecord,
+    from: SuperviseFrom,
+  ): Promise<void> {
+    const { spec } = request;
+    if (from.start && request.signal?.aborted) {
+      record.stoppedBy = abortReasonOf(request.signal);
+      return;
+    }
+    const logs = new JobLogs(this.config.limits.logBytes, from.spoolDir, request.onLog);
+    let follower: LogFollower | null = null;
+    let ran = false;
+    await record.time('run', async () => {
+      const usage = this.sampleUsage ? sampleUsage(container) : null;
+      try {
+        if (from.start) {
+          await container.start().catch((error: unknown) => {
+            throw toEngineError(error, 'starting the container');
+          });
+        }
+        ran = true;
+        const startedAt = from.startedAt ?? Date.now();
+        follower = await followLogs(container, logs);
+        const exit = await waitForExit(container, {
+          deadline: startedAt + spec.timeoutMs,
+          graceMs: spec.killGraceMs,
+          signal: request.signal,
+        });
+        record.stoppedBy = exit.stoppedBy;
+        record.exitCode = exit.statusCode;
+        await follower.settle(this.logSettleMs);
+        const state = (await container.inspect()).State;
+        record.exitCode = state.ExitCode ?? exit.statusCode;
+        record.oomKilled = state.OOMKilled === true;
+      } catch (error) {
+        record.fail(toEngineError(error, 'running the job'));
+        (follower as LogFollower | null)?.stop();
+      } finally {
+        const seen = usage?.stop();
+        record.peakMemoryBytes = seen?.peakMemoryBytes ?? null;
+        record.cpuSeconds = seen?.cpuSeconds ?? null;
+      }
+    });
+    await record.time('outputs', async () => {
+      try {
+        const kept = await logs.finish(this.store);
+        record.stdout = kept.stdout;
+        record.stderr = kept.stderr;
+      } catch (error) {
+        record.fail(error);
+        const counted = await logs.discard();
+        record.stdout = counted.stdout;
+        record.stderr = counted.stderr;
+      }
+      if (!ran) return;
+      const collected = await collectOutputs(container, this.store, {
+        files: this.config.limits.outputFiles,
+        bytes: this.config.limits.outputBytes,
+      });
+      record.outputs = collected.outputs;
+      record.skipped = collected.skipped;
+      if (collected.error?.type === 'OutputLimitExceeded') record.outputError = collected.error;
+      else if (collected.error) record.fail(collected.error);
+    });
+  }
+
+  private async removeQuietly(container: Docker.Container): Promise<void> {
+    // A leftover here is removed by startup recovery (it carries our labels), so a
+    // failure to remove never fails the job; a couple of retries cover "removal in progress".
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await container.remove({ force: true, v: true });
+        return;
+      } catch (error) {
+        const status = (error as { statusCode?: number }).statusCode;
+        if (status === 404) return;
+        await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
+      }
+    }
+  }
+}
+
+/** The executor over a real engine. */
+export function createDockerExecutor(options: DockerExecutorOptions): DockerExecutor {
+  return new DockerExecutor(options);
+}

@@ -1,0 +1,138 @@
+import { posix } from 'node:path';
+import { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import { extract, type Extract } from 'tar-stream';
+import type { OutputEntry, SkippedOutput } from '../contract/resultSchema.js';
+import { RunboxError, toRunboxError } from '../errors/index.js';
+import type { BlobStore } from '../storage/BlobStore.js';
+import { OUTPUTS_DIR } from './containerConfig.js';
+import { engineStatus, toEngineError } from './engineErrors.js';
+
+export interface OutputLimits {
+  /** Entries (files and symlinks) kept per job. config.limits.outputFiles */
+  files: number;
+  /** Uncompressed bytes kept per job. config.limits.outputBytes */
+  bytes: number;
+}
+
+export interface CollectedOutputs {
+  /** What was stored, in archive order; kept even when collection stopped early. */
+  outputs: OutputEntry[];
+  skipped: SkippedOutput[];
+  /** OutputLimitExceeded, or whatever else stopped collection; null when all came out. */
+  error: RunboxError | null;
+}
+
+type TarEntry = Extract extends AsyncIterable<infer E> ? E : never;
+
+const SKIP_REASONS: Record<string, string> = {
+  link: 'hard link (not followed)',
+  fifo: 'named pipe',
+  'character-device': 'character device',
+  'block-device': 'block device',
+};
+
+/** "outputs/a/b.txt" -> "a/b.txt"; the archive's top folder is the requested one. */
+function relativeName(name: string): string {
+  const parts = posix
+    .normalize(name)
+    .split('/')
+    .filter((p) => p !== '' && p !== '.');
+  return parts.slice(1).join('/');
+}
+
+function limitError(message: string): RunboxError {
+  return new RunboxError('OutputLimitExceeded', message, { field: 'outputs' });
+}
+
+/**
+ * Streams /outputs of a stopped container into the blob store: getArchive -> tar
+ * extract -> one BlobStore.put per file, hashed while it streams, nothing buffered
+ * whole. Symlinks are recorded by their target text and never read through; hard
+ * links, FIFOs and devices are listed as skipped. Beyond the file or byte limit it
+ * stops with OutputLimitExceeded and keeps the manifest of what was already stored.
+ */
+export async function collectOutputs(
+  container: Docker.Container,
+  store: BlobStore,
+  limits: OutputLimits,
+): Promise<CollectedOutputs> {
+  const outputs: OutputEntry[] = [];
+  const skipped: SkippedOutput[] = [];
+  let archive: NodeJS.ReadableStream & { destroy?: (error?: Error) => void };
+  try {
+    archive = await container.getArchive({ path: OUTPUTS_DIR });
+  } catch (error) {
+    if (engineStatus(error) === 404) return { outputs, skipped, error: null };
+    return { outputs, skipped, error: toEngineError(error, 'reading /outputs') };
+  }
+  const tar = extract();
+  archive.on('error', (error: Error) => tar.destroy(error));
+  // tar-stream is a streamx Writable: it takes pipe() from a Node stream.
+  archive.pipe(tar as unknown as NodeJS.WritableStream);
+  let bytes = 0;
+  let error: RunboxError | null = null;
+  try {
+    for await (const entry of tar as AsyncIterable<TarEntry>) {
+      const { header } = entry;
+      const path = relativeName(header.name);
+      const type = header.type ?? 'file';
+      if (path === '' || type === 'directory') {
+        entry.resume();
+        continue;
+      }
+      if (type !== 'file' && type !== 'contiguous-file' && type !== 'symlink') {
+        skipped.push({ path, reason: SKIP_REASONS[type] ?? `unsupported entry type ${type}` });
+        entry.resume();
+        continue;
+      }
+      if (outputs.length >= limits.files) {
+        error = limitError(
+          `more than ${limits.files} output files (limits.outputFiles); stopped at ${path}`,
+        );
+        break;
+      }
+      if (type === 'symlink') {
+        outputs.push({
+          path,
+          type: 'symlink',
+          size: 0,
+          sha256: null,
+          compressed_size: null,
+          link_target: header.linkname ?? '',
+        });
+        entry.resume();
+        continue;
+      }
+      const left = limits.bytes - bytes;
+      if ((header.size ?? 0) > left) {
+        error = limitError(
+          `outputs exceed ${limits.bytes} bytes (limits.outputBytes); stopped at ${path} (${header.size} bytes)`,
+        );
+        break;
+      }
+      const stored = await store.put(Readable.from(entry as AsyncIterable<Buffer>), {
+        maxBytes: left,
+      });
+      bytes += stored.size;
+      outputs.push({
+        path,
+        type: 'file',
+        size: stored.size,
+        sha256: stored.sha256,
+        compressed_size: stored.compressedSize,
+        link_target: null,
+      });
+    }
+  } catch (caught) {
+    error =
+      caught instanceof RunboxError
+        ? caught
+        : toRunboxError(toEngineError(caught, 'collecting outputs'));
+  } finally {
+    archive.unpipe(tar as unknown as NodeJS.WritableStream);
+    archive.destroy?.();
+    tar.destroy();
+  }
+  return { outputs, skipped, error };
+}

@@ -1,0 +1,57 @@
+import { RunboxError, coerceError } from '../errors/index.js';
+
+/** Socket-level failures: the engine is not there (or not ours to talk to). */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'EACCES',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
+
+/** The HTTP status of an Engine API error from dockerode, or null for a transport error. */
+export function engineStatus(error: unknown): number | null {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' ? status : null;
+}
+
+/** The engine's own words for an API error (its JSON `message`), else the error's message. */
+export function engineReason(error: unknown): string {
+  const json = (error as { json?: unknown } | null)?.json;
+  if (
+    json &&
+    typeof json === 'object' &&
+    typeof (json as { message?: unknown }).message === 'string'
+  ) {
+    return (json as { message: string }).message;
+  }
+  const message = coerceError(error).message;
+  // dockerode prefixes "(HTTP code 500) server error - "; the rest is the engine's text.
+  return message.replace(/^\(HTTP code \d+\)[^-]*-\s*/, '').trim() || message;
+}
+
+/**
+ * Turns anything the Engine API threw into a RunboxError: EngineUnavailable when the
+ * socket cannot be reached, Internal for anything else. RunboxErrors pass through.
+ */
+export function toEngineError(error: unknown, doing: string): RunboxError {
+  if (error instanceof RunboxError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (engineStatus(error) === null && typeof code === 'string' && UNREACHABLE.has(code)) {
+    return new RunboxError(
+      'EngineUnavailable',
+      `Docker engine unreachable while ${doing} (${code}); is dockerd running and is config.dockerSocket right?`,
+      { cause: error },
+    );
+  }
+  return new RunboxError('Internal', `Docker engine error while ${doing}: ${engineReason(error)}`, {
+    cause: error,
+  });
+}
+
+/** True for "no such container" and "already stopped/being removed": safe to ignore in cleanup. */
+export function isGoneOrNotRunning(error: unknown): boolean {
+  const status = engineStatus(error);
+  return status === 404 || status === 409 || status === 304;
+}

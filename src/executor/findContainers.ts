@@ -1,0 +1,56 @@
+import { dirname } from 'node:path';
+import type Docker from 'dockerode';
+import { LABELS } from './Executor.js';
+import { WORK_DIR } from './containerConfig.js';
+import { engineStatus, toEngineError } from './engineErrors.js';
+import { removeScratch } from './scratchDir.js';
+
+/** A container a runbox process of this instance left on the engine. */
+export interface FoundContainer {
+  containerId: string;
+  jobId: string;
+  attempt: number;
+  running: boolean;
+}
+
+/** Every container (any state) labelled with this instance, for startup recovery. */
+export async function findContainers(docker: Docker, instance: string): Promise<FoundContainer[]> {
+  let list: Docker.ContainerInfo[];
+  try {
+    list = await docker.listContainers({
+      all: true,
+      filters: { label: [`${LABELS.instance}=${instance}`] },
+    });
+  } catch (error) {
+    throw toEngineError(error, 'listing containers');
+  }
+  return list.map((c) => ({
+    containerId: c.Id,
+    jobId: c.Labels[LABELS.job] ?? '',
+    attempt: Number.parseInt(c.Labels[LABELS.attempt] ?? '0', 10) || 0,
+    running: c.State === 'running',
+  }));
+}
+
+/**
+ * Force-removes a container with its anonymous volumes, and its scratch folder under
+ * `${dataDir}/scratch` (found from its /work mount). A missing container is not an error.
+ */
+export async function removeContainer(
+  docker: Docker,
+  dataDir: string,
+  containerId: string,
+): Promise<void> {
+  const container = docker.getContainer(containerId);
+  let scratch: string | null = null;
+  try {
+    const info = await container.inspect();
+    const work = info.Mounts.find((m) => m.Destination === WORK_DIR);
+    scratch = work ? dirname(work.Source) : null;
+    await container.remove({ force: true, v: true });
+  } catch (error) {
+    if (engineStatus(error) !== 404)
+      throw toEngineError(error, `removing container ${containerId}`);
+  }
+  if (scratch) await removeScratch(dataDir, scratch);
+}

@@ -1,0 +1,65 @@
+import type Docker from 'dockerode';
+import type { PullPolicy } from '../config.js';
+import { RunboxError } from '../errors/index.js';
+import { engineReason, engineStatus, toEngineError } from './engineErrors.js';
+
+async function isPresent(docker: Docker, image: string): Promise<boolean> {
+  try {
+    await docker.getImage(image).inspect();
+    return true;
+  } catch (error) {
+    if (engineStatus(error) === 404) return false;
+    throw toEngineError(error, `inspecting image ${image}`);
+  }
+}
+
+async function pull(docker: Docker, image: string): Promise<void> {
+  try {
+    const stream = await docker.pull(image);
+    // The pull's own failure (e.g. manifest unknown) arrives inside the progress stream.
+    await new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(
+        stream,
+        (error: Error | null) => (error ? reject(error) : resolve()),
+        () => {},
+      );
+    });
+  } catch (error) {
+    const unavailable = toEngineError(error, `pulling ${image}`);
+    if (unavailable.type === 'EngineUnavailable') throw unavailable;
+    throw new RunboxError(
+      'ImageUnavailable',
+      `image ${image} is not present and pulling it failed: ${engineReason(error)}`,
+      { field: 'image', cause: error },
+    );
+  }
+}
+
+/**
+ * Makes sure `image` is on the engine according to the policy:
+ * - if-not-present (default): pull only when missing;
+ * - always: pull every time (a failed pull fails the job even if a copy exists);
+ * - never: use the local copy or fail without touching a registry.
+ * Fails with ImageUnavailable naming the image and the engine's reason.
+ */
+export async function ensureImage(
+  docker: Docker,
+  image: string,
+  policy: PullPolicy,
+): Promise<void> {
+  if (policy === 'always') return pull(docker, image);
+  if (await isPresent(docker, image)) return;
+  if (policy === 'never') {
+    throw new RunboxError(
+      'ImageUnavailable',
+      `image ${image} is not present on the engine and pull policy is "never"; build or load it first`,
+      { field: 'image' },
+    );
+  }
+  await pull(docker, image);
+  if (!(await isPresent(docker, image))) {
+    throw new RunboxError('ImageUnavailable', `image ${image} is still missing after a pull`, {
+      field: 'image',
+    });
+  }
+}

@@ -1,0 +1,182 @@
+import { createReadStream } from 'node:fs';
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { LogInfo } from '../contract/resultSchema.js';
+import type { BlobStore } from '../storage/BlobStore.js';
+import type { LogStream } from './Executor.js';
+
+const MiB = 1024 * 1024;
+/** The tail never takes more memory than this, whatever the cap. */
+export const MAX_TAIL_BYTES = MiB;
+/** A head up to this size stays in memory; a longer one is spooled to a file. */
+const MEMORY_HEAD_BYTES = 256 * 1024;
+
+export interface LogCaptureOptions {
+  /** Kept bytes (head + tail); beyond it the middle is dropped. config.limits.logBytes */
+  capBytes: number;
+  /** Where a long head is spooled (a host-only folder removed after the run). */
+  spoolPath: string;
+}
+
+/** The line put between head and tail of a truncated log, so a reader sees the cut. */
+export function omittedMarker(omitted: number): Buffer {
+  return Buffer.from(`\n[runbox: ${omitted} bytes omitted]\n`);
+}
+
+/**
+ * Keeps one log stream within its cap: the first (cap - tail) bytes as the head and
+ * the last `tail` bytes (at most 1 MiB) in a ring buffer, counting every byte. Memory
+ * stays under ~1.3 MiB per stream: a long head goes to a spool file.
+ */
+export class LogCapture {
+  private total = 0;
+  private readonly headCap: number;
+  private readonly tailCap: number;
+  private headLen = 0;
+  private headChunks: Buffer[] = [];
+  private spool: FileHandle | null = null;
+  private ring: Buffer | null = null;
+  private ringPos = 0;
+  private ringFilled = 0;
+
+  constructor(private readonly options: LogCaptureOptions) {
+    const cap = Math.max(0, Math.floor(options.capBytes));
+    this.tailCap = Math.min(MAX_TAIL_BYTES, Math.floor(cap / 2));
+    this.headCap = cap - this.tailCap;
+  }
+
+  get bytes(): number {
+    return this.total;
+  }
+
+  get truncated(): boolean {
+    return this.total > this.headCap + this.tailCap;
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    this.total += chunk.length;
+    let rest = chunk;
+    if (this.headLen < this.headCap) {
+      const take = Math.min(this.headCap - this.headLen, rest.length);
+      await this.appendHead(rest.subarray(0, take));
+      rest = rest.subarray(take);
+    }
+    if (rest.length > 0) this.pushTail(rest);
+  }
+
+  private async appendHead(part: Buffer): Promise<void> {
+    this.headLen += part.length;
+    if (!this.spool && this.headLen <= MEMORY_HEAD_BYTES) {
+      // A copy: the source chunk may be much larger than the part kept.
+      this.headChunks.push(Buffer.from(part));
+      return;
+    }
+    if (!this.spool) {
+      this.spool = await open(this.options.spoolPath, 'w', 0o600);
+      for (const held of this.headChunks) await this.spool.write(held);
+      this.headChunks = [];
+    }
+    await this.spool.write(part);
+  }
+
+  private pushTail(part: Buffer): void {
+    if (this.tailCap === 0) return;
+    this.ring ??= Buffer.allocUnsafe(this.tailCap);
+    if (part.length >= this.tailCap) {
+      part.copy(this.ring, 0, part.length - this.tailCap);
+      this.ringPos = 0;
+      this.ringFilled = this.tailCap;
+      return;
+    }
+    const first = Math.min(part.length, this.tailCap - this.ringPos);
+    part.copy(this.ring, this.ringPos, 0, first);
+    part.copy(this.ring, 0, first);
+    this.ringPos = (this.ringPos + part.length) % this.tailCap;
+    this.ringFilled = Math.min(this.tailCap, this.ringFilled + part.length);
+  }
+
+  private async *kept(): AsyncGenerator<Buffer> {
+    if (this.spool) {
+      await this.spool.close();
+      this.spool = null;
+      for await (const chunk of createReadStream(this.options.spoolPath)) yield chunk as Buffer;
+    } else {
+      yield* this.headChunks;
+    }
+    if (this.truncated) yield omittedMarker(this.total - this.headLen - this.ringFilled);
+    if (!this.ring || this.ringFilled === 0) return;
+    if (this.ringFilled < this.tailCap) {
+      yield this.ring.subarray(0, this.ringFilled);
+    } else {
+      yield this.ring.subarray(this.ringPos);
+      if (this.ringPos > 0) yield this.ring.subarray(0, this.ringPos);
+    }
+  }
+
+  /** Stores the kept bytes as one blob (none for an empty stream) and frees everything. */
+  async finish(store: BlobStore): Promise<LogInfo> {
+    try {
+      if (this.total === 0) return { bytes: 0, truncated: false, blob: null };
+      const stored = await store.put(Readable.from(this.kept()));
+      return { bytes: this.total, truncated: this.truncated, blob: stored.sha256 };
+    } finally {
+      await this.discard();
+    }
+  }
+
+  /** Frees memory and the spool file without storing anything. */
+  async discard(): Promise<void> {
+    this.headChunks = [];
+    this.ring = null;
+    if (this.spool) {
+      await this.spool.close().catch(() => {});
+      this.spool = null;
+    }
+    await rm(this.options.spoolPath, { force: true });
+  }
+}
+
+/** stdout and stderr of one run, each capped on its own, with a live callback. */
+export class JobLogs {
+  readonly stdout: LogCapture;
+  readonly stderr: LogCapture;
+
+  constructor(
+    capBytes: number,
+    spoolDir: string,
+    private readonly onLog?: (stream: LogStream, chunk: Buffer) => void,
+  ) {
+    this.stdout = new LogCapture({ capBytes, spoolPath: join(spoolDir, 'stdout.head') });
+    this.stderr = new LogCapture({ capBytes, spoolPath: join(spoolDir, 'stderr.head') });
+  }
+
+  async write(stream: LogStream, chunk: Buffer): Promise<void> {
+    if (this.onLog) {
+      try {
+        this.onLog(stream, chunk);
+      } catch {
+        // A failing live listener must not lose the job's log.
+      }
+    }
+    await this[stream].write(chunk);
+  }
+
+  async finish(store: BlobStore): Promise<{ stdout: LogInfo; stderr: LogInfo }> {
+    const stdout = await this.stdout.finish(store);
+    const stderr = await this.stderr.finish(store);
+    return { stdout, stderr };
+  }
+
+  /** Counts without blobs, for a run that could not store them. */
+  async discard(): Promise<{ stdout: LogInfo; stderr: LogInfo }> {
+    const info = (c: LogCapture): LogInfo => ({
+      bytes: c.bytes,
+      truncated: c.truncated,
+      blob: null,
+    });
+    const result = { stdout: info(this.stdout), stderr: info(this.stderr) };
+    await Promise.all([this.stdout.discard(), this.stderr.discard()]);
+    return result;
+  }
+}

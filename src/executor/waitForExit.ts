@@ -1,0 +1,77 @@
+import type Docker from 'dockerode';
+import type { AbortReason } from './Executor.js';
+import { isGoneOrNotRunning, toEngineError } from './engineErrors.js';
+
+/** Why runbox stopped a container before it ended on its own. */
+export type StopReason = 'timeout' | AbortReason | 'lost';
+
+export interface WaitOptions {
+  /** Epoch ms at which the job's time is up. */
+  deadline: number;
+  /** Between SIGTERM and SIGKILL. */
+  graceMs: number;
+  signal?: AbortSignal | undefined;
+}
+
+export interface ExitInfo {
+  statusCode: number;
+  /** Null when the job ended by itself. */
+  stoppedBy: StopReason | null;
+}
+
+/** Sends a signal; a container that already stopped or is gone is not an error. */
+export async function signalContainer(container: Docker.Container, signal: string): Promise<void> {
+  try {
+    await container.kill({ signal });
+  } catch (error) {
+    if (!isGoneOrNotRunning(error)) throw toEngineError(error, `sending ${signal}`);
+  }
+}
+
+export function abortReasonOf(signal: AbortSignal): StopReason {
+  const reason: unknown = signal.reason;
+  return reason === 'cancel' || reason === 'drain' || reason === 'shutdown' || reason === 'lost'
+    ? reason
+    : 'cancel';
+}
+
+/**
+ * Waits until the container exits. At the deadline or on abort it sends SIGTERM (the
+ * init forwards it to the job), then SIGKILL after the grace. Output written before
+ * the kill stays in the log stream and /outputs.
+ */
+export async function waitForExit(
+  container: Docker.Container,
+  options: WaitOptions,
+): Promise<ExitInfo> {
+  const exited: Promise<{ StatusCode?: number }> = container.wait();
+  let stoppedBy: StopReason | null = null;
+  let graceTimer: NodeJS.Timeout | undefined;
+  let finished = false;
+  const stop = (why: StopReason) => {
+    if (stoppedBy !== null || finished) return;
+    stoppedBy = why;
+    void signalContainer(container, 'SIGTERM').catch(() => {});
+    graceTimer = setTimeout(() => {
+      if (!finished) void signalContainer(container, 'SIGKILL').catch(() => {});
+    }, options.graceMs);
+  };
+  const deadlineTimer = setTimeout(
+    () => stop('timeout'),
+    Math.max(0, options.deadline - Date.now()),
+  );
+  const onAbort = () => stop(abortReasonOf(options.signal!));
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const result = await exited;
+    return { statusCode: result.StatusCode ?? -1, stoppedBy };
+  } catch (error) {
+    throw toEngineError(error, 'waiting for the container');
+  } finally {
+    finished = true;
+    clearTimeout(deadlineTimer);
+    clearTimeout(graceTimer);
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}

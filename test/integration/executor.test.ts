@@ -1,0 +1,340 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Docker from 'dockerode';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config.js';
+import { failureResult } from '../../src/contract/failureResult.js';
+import type { JobResult } from '../../src/contract/resultSchema.js';
+import { checkResult } from '../../src/contract/validateResult.js';
+import { InvalidSpecError } from '../../src/errors/index.js';
+import { createDockerExecutor, type DockerExecutor } from '../../src/executor/index.js';
+import type { ExecuteRequest } from '../../src/executor/Executor.js';
+import { planContainer } from '../../src/executor/containerConfig.js';
+import { putInputs } from '../../src/executor/inputsTar.js';
+import { createScratch } from '../../src/executor/scratchDir.js';
+import { parseJobSpec } from '../../src/spec/parseJobSpec.js';
+import type { JobSpec } from '../../src/spec/jobSpecSchema.js';
+import { createBlobStore, type BlobStore } from '../../src/storage/index.js';
+import { expectNoLeftoverContainers, labelledContainers } from '../helpers/leftovers.js';
+import { testConfig } from '../helpers/testConfig.js';
+
+const MiB = 1024 * 1024;
+const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'jobs');
+const runtimeOf: Record<string, string> = { py: 'python:3.11', js: 'node:20', sh: 'shell' };
+
+/** A spec running fixtures/jobs/<name> with the runtime its extension names. */
+function fixture(name: string, extra: Partial<JobSpec> = {}): JobSpec {
+  const ext = name.split('.').pop()!;
+  return {
+    runtime: runtimeOf[ext],
+    script: { path: name, content: readFileSync(join(FIXTURES, name), 'utf8') },
+    timeout_seconds: 30,
+    ...extra,
+  };
+}
+
+function sha256(bytes: Buffer | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+describe('DockerExecutor on a real engine', () => {
+  let config: Readonly<Config>;
+  let cleanup: () => void;
+  let store: BlobStore;
+  let executor: DockerExecutor;
+  let jobs = 0;
+
+  beforeAll(async () => {
+    ({ config, cleanup } = testConfig({
+      defaults: { pullPolicy: 'never', killGraceSeconds: 1 },
+      limits: { logBytes: MiB },
+    }));
+    store = await createBlobStore(config);
+    executor = createDockerExecutor({ config, store });
+  });
+  afterEach(async () => {
+    await expectNoLeftoverContainers(config.instance);
+    // Scratch folders go with their container, on every path.
+    expect(readdirSafe(join(config.dataDir, 'scratch'))).toEqual([]);
+  });
+  afterAll(() => cleanup?.());
+
+  function readdirSafe(dir: string): string[] {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  }
+
+  function request(spec: JobSpec, extra: Partial<ExecuteRequest> = {}): ExecuteRequest {
+    return { jobId: `job-${++jobs}`, attempt: 1, spec: parseJobSpec(spec, config), ...extra };
+  }
+
+  /** Runs a spec and checks the result against the contract before anything else. */
+  async function run(spec: JobSpec, extra: Partial<ExecuteRequest> = {}): Promise<JobResult> {
+    const result = await executor.run(request(spec, extra));
+    expect(checkResult(result)).toEqual([]);
+    return result;
+  }
+
+  async function blobText(blob: string | null): Promise<string> {
+    return (await blobBytes(blob)).toString('utf8');
+  }
+
+  async function blobBytes(blob: string | null): Promise<Buffer> {
+    if (blob === null) return Buffer.alloc(0);
+    const chunks: Buffer[] = [];
+    for await (const chunk of store.openDecompressed(blob)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  it('runs a Python hello-world in /work as user 65534 and reports a complete result', async () => {
+    const result = await run(fixture('hello.py'));
+    expect(result.error).toBeNull();
+    expect(result.exit_code).toBe(0);
+    expect(result.signal).toBeNull();
+    expect(await blobText(result.stdout.blob)).toBe(
+      'hello from python /work /outputs /work 65534\n',
+    );
+    expect(result.stderr).toEqual({ bytes: 0, truncated: false, blob: null });
+    expect(result.sandbox).toMatchObject({
+      image: 'runbox-test/python:latest',
+      user: '65534:65534',
+      network: 'none',
+      read_only_root: true,
+      cap_drop: ['ALL'],
+      no_new_privileges: true,
+      timeout_seconds: 30,
+    });
+    const stages = result.metrics.stage_times;
+    expect(stages.run).toBeGreaterThan(0);
+    expect(result.metrics.total_seconds).toBeGreaterThanOrEqual(stages.run);
+  });
+
+  it('runs a Node hello-world', async () => {
+    const result = await run(fixture('hello.js'));
+    expect(result.error).toBeNull();
+    expect(await blobText(result.stdout.blob)).toBe('hello from node /work /outputs /work 65534\n');
+  });
+
+  it('runs a shell hello-world', async () => {
+    const result = await run(fixture('hello.sh'));
+    expect(result.error).toBeNull();
+    expect(await blobText(result.stdout.blob)).toBe('hello from sh /work /outputs /work 65534\n');
+  });
+
+  it('keeps stderr apart from stdout, and streams both live', async () => {
+    const live: string[] = [];
+    const result = await run(fixture('streams.sh'), {
+      onLog: (stream, chunk) => live.push(`${stream}:${chunk.toString()}`),
+    });
+    expect(await blobText(result.stdout.blob)).toBe('to stdout\nstdout again\n');
+    expect(await blobText(result.stderr.blob)).toBe('to stderr\n');
+    expect(result.stdout.bytes).toBe(23);
+    expect(live.join('')).toContain('stderr:to stderr\n');
+  });
+
+  it('keeps exit code 3 as NonZeroExit without a signal', async () => {
+    const result = await run(fixture('exit3.sh'));
+    expect(result.exit_code).toBe(3);
+    expect(result.signal).toBeNull();
+    expect(result.error).toMatchObject({ type: 'NonZeroExit', message: 'exited with code 3' });
+    expect(await blobText(result.stdout.blob)).toBe('about to fail\n');
+  });
+
+  it('kills a sleep past its timeout with SIGTERM and keeps the output from before', async () => {
+    const started = Date.now();
+    const result = await run(fixture('sleep.sh', { timeout_seconds: 1 }));
+    expect(Date.now() - started).toBeLessThan(8000);
+    expect(result.timed_out).toBe(true);
+    expect(result.error?.type).toBe('Timeout');
+    expect(result.signal).toMatch(/^SIG(TERM|KILL)$/);
+    expect(await blobText(result.stdout.blob)).toBe('before the sleep\n');
+  });
+
+  it('stops a job whose request is aborted with reason cancel, keeping its partial output', async () => {
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const result = await run(fixture('ticker.sh'), {
+      signal: controller.signal,
+      onLog: (_stream, chunk) => {
+        seen.push(chunk.toString());
+        if (seen.join('').includes('tick 3')) controller.abort('cancel');
+      },
+    });
+    expect(result.error?.type).toBe('Cancelled');
+    expect(result.timed_out).toBe(false);
+    const text = await blobText(result.stdout.blob);
+    expect(text).toMatch(/^tick 0\ntick 1\ntick 2\ntick 3\n/);
+    expect(text).not.toContain('tick 19');
+  });
+
+  it('has no network by default: a connection attempt fails', async () => {
+    const result = await run(fixture('network.py'));
+    expect(result.exit_code).toBe(4);
+    expect(result.error?.type).toBe('NonZeroExit');
+    expect(await blobText(result.stderr.blob)).toMatch(/^blocked:.*unreachable/i);
+  });
+
+  it('reports a memory hog as OOMKilled, not a bare 137', async () => {
+    const result = await run(fixture('memhog.py', { limits: { memory: '32m' } }));
+    expect(result.oom_killed).toBe(true);
+    expect(result.error).toMatchObject({ type: 'OOMKilled', field: 'limits.memory' });
+    expect(result.exit_code).toBe(137);
+    expect(result.signal).toBe('SIGKILL');
+    expect(result.sandbox?.memory_bytes).toBe(32 * MiB);
+  });
+
+  it('contains a fork bomb with the pids limit while the host stays responsive', async () => {
+    const docker = new Docker({ socketPath: config.dockerSocket });
+    const running = run(fixture('forkbomb.py', { timeout_seconds: 3, limits: { pids: 32 } }));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // In the middle of the bomb the host can still fork and the engine still answers.
+    const t = Date.now();
+    await promisify(execFile)('true');
+    await docker.ping();
+    expect(Date.now() - t).toBeLessThan(2000);
+    const result = await running;
+    expect(result.error?.type).toBe('Timeout');
+    expect(result.sandbox?.pids_limit).toBe(32);
+    expect(await blobText(result.stdout.blob)).toContain('fork refused');
+    expect(result.metrics.total_seconds).toBeLessThan(15);
+  });
+
+  it('caps 5 MiB of stdout to head and tail with the truncated flag and the true byte count', async () => {
+    const result = await run(fixture('bigout.py'));
+    expect(result.error).toBeNull();
+    expect(result.stdout.bytes).toBe(5 * MiB);
+    expect(result.stdout.truncated).toBe(true);
+    const kept = await blobText(result.stdout.blob);
+    expect(kept.length).toBeLessThan(MiB + 100);
+    expect(kept.startsWith('line 0000000 ')).toBe(true);
+    expect(kept.endsWith(`line 0081919 ${'x'.repeat(50)}\n`)).toBe(true);
+    expect(kept).toMatch(/\n\[runbox: \d+ bytes omitted\]\n/);
+    const omitted = Number(/\[runbox: (\d+) bytes omitted\]/.exec(kept)![1]);
+    expect(omitted).toBe(4 * MiB);
+  });
+
+  it('collects nested and non-ASCII outputs with matching sha256, symlinks as text, others skipped', async () => {
+    const result = await run(fixture('outputs.py'));
+    expect(result.error).toBeNull();
+    const byPath = new Map(result.outputs.map((o) => [o.path, o]));
+    const expected: Record<string, Buffer> = {
+      'a/b/c/deep.txt': Buffer.from('deep file\n'),
+      'données/résumé-日本語.txt': Buffer.from('naïve café ☕\n'),
+    };
+    for (const [path, bytes] of Object.entries(expected)) {
+      const entry = byPath.get(path);
+      expect(entry, path).toMatchObject({
+        type: 'file',
+        size: bytes.length,
+        sha256: sha256(bytes),
+      });
+      expect(sha256(await blobBytes(entry!.sha256))).toBe(sha256(bytes));
+    }
+    const big = Buffer.alloc(256 * 4096);
+    for (let i = 0; i < big.length; i++) big[i] = i % 256;
+    const bigEntry = byPath.get('top.bin') ?? byPath.get('top-hardlink.bin');
+    expect(bigEntry).toMatchObject({ type: 'file', size: big.length, sha256: sha256(big) });
+    expect(byPath.get('passwd-link')).toMatchObject({
+      type: 'symlink',
+      link_target: '/etc/passwd',
+      sha256: null,
+    });
+    expect(result.skipped_outputs).toContainEqual({ path: 'pipe', reason: 'named pipe' });
+    expect(result.skipped_outputs.some((s) => s.reason.startsWith('hard link'))).toBe(true);
+  });
+
+  it('gives a script reading stdin end of file at once', async () => {
+    const result = await run(fixture('stdin.py', { timeout_seconds: 10 }));
+    expect(result.error).toBeNull();
+    expect(result.timed_out).toBe(false);
+    expect(await blobText(result.stdout.blob)).toBe("stdin gave ''\n");
+  });
+
+  it('stops at limits.outputFiles with OutputLimitExceeded and keeps what was stored', async () => {
+    const { config: small, cleanup: cleanupSmall } = testConfig({
+      defaults: { pullPolicy: 'never' },
+      limits: { outputFiles: 2 },
+    });
+    try {
+      const smallExecutor = createDockerExecutor({ config: small, store });
+      const result = await smallExecutor.run(request(fixture('manyfiles.sh')));
+      expect(checkResult(result)).toEqual([]);
+      expect(result.exit_code).toBe(0);
+      expect(result.error).toMatchObject({ type: 'OutputLimitExceeded' });
+      expect(result.outputs).toHaveLength(2);
+      expect(result.outputs.every((o) => o.sha256 !== null)).toBe(true);
+    } finally {
+      cleanupSmall();
+    }
+  });
+
+  it('reports a missing image that cannot be pulled as ImageUnavailable with the reason', async () => {
+    const result = await run({
+      image: 'runbox-test/does-not-exist:latest',
+      command: ['true'],
+      pull_policy: 'if-not-present',
+    });
+    expect(result.error?.type).toBe('ImageUnavailable');
+    expect(result.error?.message).toContain('runbox-test/does-not-exist:latest');
+    expect(result.error?.message).toMatch(/pulling it failed: \S+/);
+    expect(result.exit_code).toBeNull();
+  });
+
+  it.each([
+    [{ runtime: 'cobol:85', script: { path: 'a', content: '' } }, 'runtime'],
+    [
+      { runtime: 'shell', script: { path: 'a.sh', content: '' }, timeout_seconds: -1 },
+      'timeout_seconds',
+    ],
+    [{ runtime: 'shell', script: { path: 'a.sh', content: '' }, env: { N: 5 } }, 'env.N'],
+    [{ runtime: 'shell', script: { path: '../a.sh', content: '' } }, 'script.path'],
+    [
+      { runtime: 'shell', script: { path: 'a.sh', content: '' }, limits: { memory: 'lots' } },
+      'limits.memory',
+    ],
+  ])(
+    'rejects a bad spec as InvalidSpec naming the field, before any container (%j)',
+    async (spec, field) => {
+      let thrown: unknown;
+      try {
+        parseJobSpec(spec, config);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(InvalidSpecError);
+      expect((thrown as InvalidSpecError).field).toBe(field);
+      const result = failureResult(thrown as InvalidSpecError);
+      expect(checkResult(result)).toEqual([]);
+      expect(result.error).toMatchObject({ type: 'InvalidSpec', field });
+      expect(await labelledContainers(config.instance)).toEqual([]);
+    },
+  );
+
+  it('finds a container a previous process left running and re-attaches to finish it', async () => {
+    // Play the previous process: create, fill and start a container, then "crash".
+    const req = request(fixture('ticker.sh'));
+    const scratch = await createScratch(config.dataDir, req.jobId, req.attempt);
+    const plan = planContainer({ config, spec: req.spec, jobId: req.jobId, attempt: 1, scratch });
+    const container = await executor.docker.createContainer(plan.options);
+    await putInputs(container, req.spec.files);
+    await container.start();
+
+    const found = await executor.findContainers();
+    expect(found).toEqual([
+      { containerId: container.id, jobId: req.jobId, attempt: 1, running: true },
+    ]);
+    const result = await executor.reattach(container.id, req);
+    expect(checkResult(result)).toEqual([]);
+    expect(result.error).toBeNull();
+    const text = await blobText(result.stdout.blob);
+    expect(text.startsWith('tick 0\n')).toBe(true);
+    expect(text.endsWith('tick 19\n')).toBe(true);
+    expect(await executor.findContainers()).toEqual([]);
+  });
+});
