@@ -196,10 +196,14 @@ function jsonFrom(name: string, value: string): unknown {
   try {
     return JSON.parse(value);
   } catch (error) {
-    throw new RunboxError('InvalidConfig', `${name} is not valid JSON: ${(error as Error).message}`, {
-      field: name,
-      cause: error,
-    });
+    throw new RunboxError(
+      'InvalidConfig',
+      `${name} is not valid JSON: ${(error as Error).message}`,
+      {
+        field: name,
+        cause: error,
+      },
+    );
   }
 }
 
@@ -251,14 +255,20 @@ function readConfigFile(file: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new RunboxError('InvalidConfig', `cannot read config file ${file}: ${(error as Error).message}`, {
-      field: 'config',
-      cause: error,
-    });
+    throw new RunboxError(
+      'InvalidConfig',
+      `cannot read config file ${file}: ${(error as Error).message}`,
+      {
+        field: 'config',
+        cause: error,
+      },
+    );
   }
   const parsed = jsonFrom(`config file ${file}`, text);
   if (!isPlainObject(parsed)) {
-    throw new RunboxError('InvalidConfig', `config file ${file} must hold a JSON object`, { field: 'config' });
+    throw new RunboxError('InvalidConfig', `config file ${file} must hold a JSON object`, {
+      field: 'config',
+    });
   }
   return parsed;
 }
@@ -277,7 +287,11 @@ function checkConfig(config: Config): void {
     fail('zstd.codec', `"${config.zstd.codec}" must be auto, native or js`);
   }
   for (const [name, runtime] of Object.entries(config.runtimes)) {
-    if (!isPlainObject(runtime) || typeof runtime.image !== 'string' || !Array.isArray(runtime.command)) {
+    if (
+      !isPlainObject(runtime) ||
+      typeof runtime.image !== 'string' ||
+      !Array.isArray(runtime.command)
+    ) {
       fail(`runtimes.${name}`, 'must be {"image": "...", "command": ["...", "{script}"]}');
     }
   }

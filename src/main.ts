@@ -1,6 +1,7 @@
 import { runCli } from './cli/index.js';
+import { startRunbox } from './runbox.js';
 
-runCli(process.argv.slice(2)).then(
+runCli(process.argv.slice(2), { startRunbox }).then(
   (code) => {
     process.exitCode = code;
   },

@@ -1,6 +1,15 @@
 import yargs from 'yargs';
 import { CURRENT_CONTRACT } from '../contract/contract.js';
+import { EXIT_CODES, RunboxError, toRunboxError } from '../errors/index.js';
+import type { StartRunbox } from '../runboxTypes.js';
 import { RUNBOX_COMMIT, RUNBOX_VERSION } from '../version.js';
+import { clientCommands } from './commands/clientCommands.js';
+import { contractCommand } from './commands/contract.js';
+import { doctorCommand } from './commands/doctor.js';
+import { outputsCommand } from './commands/outputs.js';
+import { serverCommands } from './commands/serverCommands.js';
+import { createContext } from './context.js';
+import { processIO, type CliIO } from './output.js';
 
 export function versionText(): string {
   return [
@@ -10,25 +19,82 @@ export function versionText(): string {
   ].join('\n');
 }
 
+/** Exit codes, as `runbox --help` documents them. */
+const EXIT_CODE_HELP = `Exit codes:
+  0     success (run/submit --wait: the job succeeded)
+  1-255 run/submit --wait: the job's own exit code when it exited non-zero
+  ${EXIT_CODES.Timeout}   the job timed out          ${EXIT_CODES.OOMKilled}  the job was killed for memory (OOMKilled)
+  ${EXIT_CODES.InvalidSpec}    invalid job spec (InvalidSpec)   ${EXIT_CODES.ImageUnavailable}   image unavailable / server unreachable
+  ${EXIT_CODES.ContractMismatch}    contract mismatch or bad configuration (EX_CONFIG)
+  ${EXIT_CODES.Cancelled}   the job was cancelled       ${EXIT_CODES.Internal}   internal error
+  64    usage error`;
+
+export interface RunCliOptions {
+  startRunbox: StartRunbox;
+  io?: CliIO;
+}
+
 /** Parses argv, runs one command, and resolves with the process exit code. */
-export async function runCli(argv: string[]): Promise<number> {
+export async function runCli(argv: string[], options: RunCliOptions): Promise<number> {
+  const io = options.io ?? processIO;
+  const ctx = createContext(io, options.startRunbox);
   let code = 0;
-  await yargs(argv)
+  const setCode = (c: number) => {
+    code = c;
+  };
+  if (argv.includes('--version') || argv.includes('-V')) {
+    io.out(versionText());
+    return 0;
+  }
+  const parser = yargs(argv)
     .scriptName('runbox')
     .version(false)
-    .option('version', { type: 'boolean', describe: 'Print version, commit, contract and Node version' })
-    .middleware((args) => {
-      if (args.version) {
-        console.log(versionText());
-        process.exit(0);
-      }
-    }, true)
-    .command('$0', false, () => {}, () => {
-      code = 64;
-      console.error('runbox: give a command; see runbox --help');
+    .option('config', {
+      type: 'string',
+      describe: 'JSON config file (or RUNBOX_CONFIG)',
+      global: true,
     })
+    .option('data-dir', {
+      type: 'string',
+      describe: 'Data directory (or RUNBOX_DATA_DIR)',
+      global: true,
+    })
+    .option('db', { type: 'string', describe: 'Database file (or RUNBOX_DB)', global: true })
+    .option('server', {
+      type: 'string',
+      describe: 'Server URL for client commands (or RUNBOX_SERVER)',
+      global: true,
+    })
+    .option('json', { type: 'boolean', describe: 'Machine-readable output', global: true })
+    .option('version', {
+      alias: 'V',
+      type: 'boolean',
+      describe: 'Print version, commit, contract and Node version',
+    })
+    .epilogue(EXIT_CODE_HELP)
+    .wrap(Math.min(110, process.stdout.columns || 100))
     .strict()
-    .help()
-    .parseAsync();
+    .demandCommand(1, 'give a command; see runbox --help')
+    .exitProcess(false)
+    .fail((message, error) => {
+      if (error) throw error;
+      throw new RunboxError('InvalidSpec', message, { field: 'argv' });
+    });
+  for (const cmd of [
+    ...serverCommands(ctx, setCode),
+    ...clientCommands(ctx, setCode),
+    contractCommand(ctx, setCode),
+    doctorCommand(ctx, setCode),
+    outputsCommand(ctx, setCode),
+  ]) {
+    parser.command(cmd as never);
+  }
+  try {
+    await parser.help().parseAsync();
+  } catch (thrown) {
+    const error = toRunboxError(thrown);
+    io.err(`runbox: ${error.type}: ${error.message}`);
+    return error.field === 'argv' ? 64 : (EXIT_CODES[error.type] ?? 70);
+  }
   return code;
 }

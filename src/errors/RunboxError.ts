@@ -27,7 +27,8 @@ export type ErrorType =
   | 'Conflict'
   | 'PayloadTooLarge'
   | 'InsufficientStorage'
-  | 'StaleAttempt';
+  | 'StaleAttempt'
+  | 'ServerUnavailable';
 
 export interface RunboxErrorOptions {
   field?: string | null;

@@ -26,6 +26,7 @@ export const EXIT_CODES: Record<ErrorType, number> = {
   PayloadTooLarge: 65,
   InsufficientStorage: 74,
   StaleAttempt: 75,
+  ServerUnavailable: 69,
 };
 
 /** The one mapping from error type to HTTP status for API answers. */
@@ -51,6 +52,7 @@ export const HTTP_STATUS: Record<ErrorType, number> = {
   PayloadTooLarge: 413,
   InsufficientStorage: 507,
   StaleAttempt: 409,
+  ServerUnavailable: 503,
 };
 
 /** Exit code for a configuration/contract refusal (sysexits EX_CONFIG). */

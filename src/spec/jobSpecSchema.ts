@@ -29,7 +29,9 @@ export const LimitsSchema = Type.Object(
 
 export const JobSpecSchema = Type.Object(
   {
-    runtime: Type.Optional(Type.String({ description: 'A runtime name from config, e.g. python:3.11' })),
+    runtime: Type.Optional(
+      Type.String({ description: 'A runtime name from config, e.g. python:3.11' }),
+    ),
     image: Type.Optional(Type.String({ description: 'An image to run instead of a runtime' })),
     script: Type.Optional(FileSchema),
     files: Type.Optional(Type.Array(FileSchema, { maxItems: 1000 })),
@@ -55,7 +57,9 @@ export const SubmitOptionsSchema = Type.Object(
     priority: Type.Optional(
       Type.Integer({ minimum: -1000, maximum: 1000, description: 'Lower runs first (default 0)' }),
     ),
-    run_at: Type.Optional(Type.String({ description: 'ISO 8601 time before which it will not run' })),
+    run_at: Type.Optional(
+      Type.String({ description: 'ISO 8601 time before which it will not run' }),
+    ),
     max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
     retry_on_exit_codes: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 255 }))),
     idempotency_key: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),

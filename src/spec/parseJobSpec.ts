@@ -2,7 +2,12 @@ import { posix } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { Config, PullPolicy } from '../config.js';
 import { InvalidSpecError } from '../errors/index.js';
-import { JobSpecSchema, SubmitOptionsSchema, type JobSpec, type SubmitOptions } from './jobSpecSchema.js';
+import {
+  JobSpecSchema,
+  SubmitOptionsSchema,
+  type JobSpec,
+  type SubmitOptions,
+} from './jobSpecSchema.js';
 import { parseSize } from './parseSize.js';
 
 /** A spec with every default applied and every name resolved: what the executor runs. */
@@ -37,16 +42,25 @@ function fieldOf(pointer: string): string {
 }
 
 /** Turns the first schema error into an InvalidSpec that names the field. */
-function structuralError(checker: typeof specChecker | typeof optionsChecker, input: unknown): InvalidSpecError | null {
+function structuralError(
+  checker: typeof specChecker | typeof optionsChecker,
+  input: unknown,
+): InvalidSpecError | null {
   if (checker.Check(input)) return null;
   const first = checker.Errors(input).First();
   if (!first) return new InvalidSpecError('(body)', 'does not match the job schema');
   const field = fieldOf(first.path);
   if (first.message.startsWith('Unexpected property')) {
-    return new InvalidSpecError(field, 'is not a known field; see GET /openapi.json for the job schema');
+    return new InvalidSpecError(
+      field,
+      'is not a known field; see GET /openapi.json for the job schema',
+    );
   }
   if (first.value === undefined) return new InvalidSpecError(field, 'is required');
-  return new InvalidSpecError(field, `${first.message.toLowerCase()} (got ${JSON.stringify(first.value)?.slice(0, 60)})`);
+  return new InvalidSpecError(
+    field,
+    `${first.message.toLowerCase()} (got ${JSON.stringify(first.value)?.slice(0, 60)})`,
+  );
 }
 
 /** Splits a submit body into spec and queue options, checking both. */
@@ -57,20 +71,33 @@ export function splitSubmission(input: unknown): { spec: JobSpec; options: Submi
   const spec: Record<string, unknown> = {};
   const options: Record<string, unknown> = {};
   const optionKeys = new Set(Object.keys(SubmitOptionsSchema.properties));
-  for (const [key, value] of Object.entries(input)) (optionKeys.has(key) ? options : spec)[key] = value;
+  for (const [key, value] of Object.entries(input))
+    (optionKeys.has(key) ? options : spec)[key] = value;
   const problem = structuralError(specChecker, spec) ?? structuralError(optionsChecker, options);
   if (problem) throw problem;
   const opts = options as SubmitOptions;
   if (opts.run_at !== undefined && Number.isNaN(Date.parse(opts.run_at))) {
-    throw new InvalidSpecError('run_at', `"${opts.run_at}" is not an ISO 8601 time, e.g. 2026-01-31T12:00:00Z`);
+    throw new InvalidSpecError(
+      'run_at',
+      `"${opts.run_at}" is not an ISO 8601 time, e.g. 2026-01-31T12:00:00Z`,
+    );
   }
   return { spec: spec as JobSpec, options: opts };
 }
 
 function checkRelativePath(field: string, path: string): string {
   const normal = posix.normalize(path);
-  if (path.includes('\0') || posix.isAbsolute(path) || normal === '..' || normal.startsWith('../') || normal === '.') {
-    throw new InvalidSpecError(field, `"${path}" must be a relative path inside /work, without ".."`);
+  if (
+    path.includes('\0') ||
+    posix.isAbsolute(path) ||
+    normal === '..' ||
+    normal.startsWith('../') ||
+    normal === '.'
+  ) {
+    throw new InvalidSpecError(
+      field,
+      `"${path}" must be a relative path inside /work, without ".."`,
+    );
   }
   return normal;
 }
@@ -103,7 +130,10 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
     const runtime = config.runtimes[spec.runtime];
     if (!runtime) {
       const known = Object.keys(config.runtimes).join(', ');
-      throw new InvalidSpecError('runtime', `unknown runtime "${spec.runtime}"; known runtimes: ${known}`);
+      throw new InvalidSpecError(
+        'runtime',
+        `unknown runtime "${spec.runtime}"; known runtimes: ${known}`,
+      );
     }
     image = runtime.image;
     template = runtime.command;
@@ -113,7 +143,10 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
     }
     image = spec.image;
   } else {
-    throw new InvalidSpecError('runtime', `is required (or give image); known runtimes: ${Object.keys(config.runtimes).join(', ')}`);
+    throw new InvalidSpecError(
+      'runtime',
+      `is required (or give image); known runtimes: ${Object.keys(config.runtimes).join(', ')}`,
+    );
   }
 
   const files: ResolvedSpec['files'] = [];
@@ -122,7 +155,11 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
     const path = checkRelativePath(`${field}.path`, file.path);
     if (seen.has(path)) throw new InvalidSpecError(`${field}.path`, `"${path}" is given twice`);
     seen.add(path);
-    files.push({ path, content: decode(`${field}.content`, file.content, file.encoding), mode: file.mode ?? defaultMode });
+    files.push({
+      path,
+      content: decode(`${field}.content`, file.content, file.encoding),
+      mode: file.mode ?? defaultMode,
+    });
   };
   if (spec.script) addFile('script', spec.script, 0o755);
   spec.files?.forEach((file, i) => addFile(`files.${i}`, file, 0o644));
@@ -132,7 +169,10 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
     command = [...spec.command];
   } else if (template) {
     if (template.some((part) => part.includes('{script}')) && !spec.script) {
-      throw new InvalidSpecError('script', `runtime "${spec.runtime}" runs a script: give script {path, content} or command`);
+      throw new InvalidSpecError(
+        'script',
+        `runtime "${spec.runtime}" runs a script: give script {path, content} or command`,
+      );
     }
     const scriptPath = spec.script ? checkRelativePath('script.path', spec.script.path) : '';
     command = template.map((part) => part.replaceAll('{script}', scriptPath));
@@ -143,24 +183,37 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
 
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(spec.env ?? {})) {
-    if (!ENV_NAME.test(name)) throw new InvalidSpecError(`env.${name}`, 'is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)');
-    if (RESERVED_ENV.has(name)) throw new InvalidSpecError(`env.${name}`, 'is set by runbox and cannot be overridden');
-    if (value.includes('\0')) throw new InvalidSpecError(`env.${name}`, 'must not contain a NUL byte');
+    if (!ENV_NAME.test(name))
+      throw new InvalidSpecError(
+        `env.${name}`,
+        'is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)',
+      );
+    if (RESERVED_ENV.has(name))
+      throw new InvalidSpecError(`env.${name}`, 'is set by runbox and cannot be overridden');
+    if (value.includes('\0'))
+      throw new InvalidSpecError(`env.${name}`, 'must not contain a NUL byte');
     env[name] = value;
   }
   for (const name of spec.secret_env ?? []) {
-    if (!(name in env)) throw new InvalidSpecError('secret_env', `names "${name}", which is not in env`);
+    if (!(name in env))
+      throw new InvalidSpecError('secret_env', `names "${name}", which is not in env`);
   }
 
   const timeoutSeconds = spec.timeout_seconds ?? config.defaults.timeoutSeconds;
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds > 7 * 24 * 3600) {
-    throw new InvalidSpecError('timeout_seconds', 'must be a number of seconds above 0 and at most 604800 (7 days)');
+    throw new InvalidSpecError(
+      'timeout_seconds',
+      'must be a number of seconds above 0 and at most 604800 (7 days)',
+    );
   }
   let memoryBytes = config.defaults.memoryBytes;
   if (spec.limits?.memory !== undefined) {
     const parsed = parseSize(spec.limits.memory);
     if (parsed === null || parsed < MIN_MEMORY) {
-      throw new InvalidSpecError('limits.memory', `${JSON.stringify(spec.limits.memory)} is not a size of at least 6m, e.g. "512m" or "2g"`);
+      throw new InvalidSpecError(
+        'limits.memory',
+        `${JSON.stringify(spec.limits.memory)} is not a size of at least 6m, e.g. "512m" or "2g"`,
+      );
     }
     memoryBytes = parsed;
   }

@@ -1,4 +1,11 @@
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
+  t: 1024 ** 4,
+};
 
 /** "512m", "1g", "1.5GiB", 1048576 -> bytes; null when it is not a size. */
 export function parseSize(value: string | number): number | null {

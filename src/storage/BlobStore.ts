@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 
 /** What put() stored: the blob's key is the sha256 of the uncompressed bytes. */
 export interface StoredBlob {
@@ -30,6 +30,8 @@ export interface BlobStore {
   openCompressed(sha256: string): Readable;
   /** Decompressed bytes, optionally a [start, end] inclusive byte range. */
   openDecompressed(sha256: string, range?: { start: number; end: number }): Readable;
+  /** A fresh Transform compressing into this store's frame format (for tar.zst downloads). */
+  compressor(): Transform;
   /** Removes a blob; a missing blob is not an error. */
   remove(sha256: string): Promise<void>;
 }

@@ -5,16 +5,23 @@ import Docker from 'dockerode';
  * (never a skip); elsewhere too, with the command that fixes it.
  */
 export default async function setup(): Promise<void> {
-  const docker = new Docker({ socketPath: process.env.RUNBOX_DOCKER_SOCKET ?? '/var/run/docker.sock' });
+  const docker = new Docker({
+    socketPath: process.env.RUNBOX_DOCKER_SOCKET ?? '/var/run/docker.sock',
+  });
   try {
     await docker.ping();
   } catch (error) {
     throw new Error(
       `No Docker engine answers (${(error as Error).message}). Run 'bash scripts/test-env' first` +
         (process.env.CI === 'true' ? ' (CI=true: integration tests never skip).' : '.'),
+      { cause: error },
     );
   }
-  for (const image of ['runbox-test/python:latest', 'runbox-test/node:latest', 'runbox-test/shell:latest']) {
+  for (const image of [
+    'runbox-test/python:latest',
+    'runbox-test/node:latest',
+    'runbox-test/shell:latest',
+  ]) {
     try {
       await docker.getImage(image).inspect();
     } catch {

@@ -14,7 +14,10 @@ export const TEST_RUNTIMES = {
 export const TEST_INSTANCE = `test-${process.pid}`;
 
 /** A config over a fresh temp data dir; call cleanup() in afterAll/afterEach. */
-export function testConfig(overrides: ConfigOverrides = {}): { config: Readonly<Config>; cleanup: () => void } {
+export function testConfig(overrides: ConfigOverrides = {}): {
+  config: Readonly<Config>;
+  cleanup: () => void;
+} {
   const dataDir = mkdtempSync(join(tmpdir(), 'runbox-test-'));
   const config = loadConfig({
     env: {},

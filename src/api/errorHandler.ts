@@ -1,0 +1,78 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { HTTP_STATUS, RunboxError, toRunboxError, type ErrorType } from '../errors/index.js';
+
+export interface ErrorBody {
+  error: { type: ErrorType | string; message: string; field: string | null };
+}
+
+/** Fastify's own request errors (bad JSON, too large, unsupported type) as runbox errors. */
+function fromFastify(error: FastifyError): RunboxError | null {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new RunboxError(
+        'PayloadTooLarge',
+        'request body is larger than limits.bodyBytes; send fewer or smaller files',
+        {
+          field: '(body)',
+        },
+      );
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new RunboxError('InvalidSpec', 'Content-Type must be application/json', {
+        field: 'content-type',
+      });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new RunboxError('InvalidSpec', 'body is empty; send a JSON object', {
+        field: '(body)',
+      });
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new RunboxError('InvalidSpec', `body is not valid JSON: ${error.message}`, {
+        field: '(body)',
+      });
+    default:
+      break;
+  }
+  // Anything else fastify flags as a client error (bad header, malformed URL, deep JSON).
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    return new RunboxError('InvalidSpec', error.message, { field: '(request)' });
+  }
+  return null;
+}
+
+/** One handler maps every error to its status and the documented body. */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((thrown: unknown, request, reply) => {
+    let error: RunboxError;
+    let status: number;
+    if (thrown instanceof RunboxError) {
+      error = thrown;
+      status = HTTP_STATUS[error.type];
+    } else if (thrown instanceof SyntaxError || thrown instanceof RangeError) {
+      // JSON.parse on absurdly deep input throws RangeError: still the client's fault.
+      error = new RunboxError('InvalidSpec', `body could not be parsed: ${thrown.message}`, {
+        field: '(body)',
+      });
+      status = 400;
+    } else {
+      const fromFramework = fromFastify(thrown as FastifyError);
+      error = fromFramework ?? toRunboxError(thrown);
+      status = fromFramework ? HTTP_STATUS[error.type] : 500;
+      if ((thrown as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') status = 415;
+    }
+    if (status >= 500) request.log.error({ err: thrown }, 'request failed');
+    const body: ErrorBody = {
+      error: { type: error.type, message: error.message, field: error.field },
+    };
+    void reply.status(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const body: ErrorBody = {
+      error: {
+        type: 'NotFound',
+        message: `no route ${request.method} ${request.url.split('?')[0]}`,
+        field: 'url',
+      },
+    };
+    void reply.status(404).send(body);
+  });
+}

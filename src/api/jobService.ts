@@ -1,0 +1,179 @@
+import type { Config } from '../config.js';
+import { InvalidSpecError, RunboxError } from '../errors/index.js';
+import type { EnqueueItem, JobRecord, JobStatus } from '../queue/types.js';
+import { parseJobSpec, splitSubmission } from '../spec/parseJobSpec.js';
+import { assertFreeSpace } from '../storage/diskSpace.js';
+import { FINAL_STATUSES, type JobView } from './jobView.js';
+
+/** What the job service needs from the queue; the queue's facade provides it. */
+export interface JobQueue {
+  submit(items: EnqueueItem[]): Promise<Array<{ job: JobRecord; created: boolean }>>;
+  get(id: string): JobRecord | null;
+  list(filter: { status?: JobStatus; limit: number; cursor?: string }): {
+    jobs: JobRecord[];
+    nextCursor: string | null;
+  };
+  cancel(id: string): JobRecord | null;
+}
+
+const REDACTED = '[secret]';
+const ID_PATTERN = /^[0-9A-Za-z_-]{1,64}$/;
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** Secret env values never leave the process: not in answers, not in logs. */
+export function redactSpec(spec: unknown): Record<string, unknown> {
+  const copy = { ...(spec as Record<string, unknown>) };
+  const secrets = Array.isArray(copy.secret_env) ? (copy.secret_env as string[]) : [];
+  if (copy.env && secrets.length > 0) {
+    const env = { ...(copy.env as Record<string, string>) };
+    for (const name of secrets) if (name in env) env[name] = REDACTED;
+    copy.env = env;
+  }
+  return copy;
+}
+
+export function toView(job: JobRecord): JobView {
+  return {
+    id: job.id,
+    status: job.status,
+    priority: job.priority,
+    attempts: job.attempts,
+    max_attempts: job.maxAttempts,
+    run_at: iso(job.runAt)!,
+    created_at: iso(job.createdAt)!,
+    updated_at: iso(job.updatedAt)!,
+    started_at: iso(job.startedAt),
+    finished_at: iso(job.finishedAt),
+    idempotency_key: job.idempotencyKey,
+    contract_version: job.contractVersion,
+    error:
+      job.errorType === null
+        ? null
+        : {
+            type: job.errorType,
+            message: job.errorMessage ?? '',
+            field: job.result?.error?.field ?? null,
+          },
+    result: job.result,
+    spec: redactSpec(job.spec),
+  };
+}
+
+/**
+ * Submit, read, cancel and wait for jobs: the one path the HTTP API and `runbox run`
+ * both take, so a job is checked the same way whichever door it came through.
+ */
+export class JobService {
+  private readonly listeners = new Set<() => void>();
+  private readonly cancelHooks = new Set<(id: string) => void>();
+
+  constructor(
+    private readonly config: Readonly<Config>,
+    private readonly queue: JobQueue,
+  ) {}
+
+  /** Called after every durable submit (in-process worker pools wake at once). */
+  onSubmitted(listener: () => void): void {
+    this.listeners.add(listener);
+  }
+
+  /** Called on cancel so a pool running the job here kills it now. */
+  onCancel(hook: (id: string) => void): void {
+    this.cancelHooks.add(hook);
+  }
+
+  private toItem(body: unknown, fieldPrefix = ''): EnqueueItem {
+    try {
+      const { spec, options } = splitSubmission(body);
+      parseJobSpec(spec, this.config);
+      return {
+        spec,
+        priority: options.priority ?? 0,
+        runAt: options.run_at === undefined ? Date.now() : Date.parse(options.run_at),
+        maxAttempts: options.max_attempts ?? this.config.defaults.maxAttempts,
+        retryOnExitCodes: options.retry_on_exit_codes ?? [],
+        idempotencyKey: options.idempotency_key ?? null,
+      };
+    } catch (error) {
+      if (error instanceof InvalidSpecError && fieldPrefix) {
+        throw new InvalidSpecError(
+          `${fieldPrefix}${error.field}`,
+          error.message.slice(error.field!.length + 2),
+        );
+      }
+      throw error;
+    }
+  }
+
+  async submit(body: unknown): Promise<{ job: JobView; created: boolean }> {
+    const item = this.toItem(body);
+    await assertFreeSpace(this.config);
+    const [outcome] = await this.queue.submit([item]);
+    this.notify();
+    return { job: toView(outcome!.job), created: outcome!.created };
+  }
+
+  /** All or nothing: one invalid job rejects the batch, naming it (jobs.3.runtime). */
+  async submitBatch(bodies: unknown[]): Promise<Array<{ job: JobView; created: boolean }>> {
+    const items = bodies.map((body, i) => this.toItem(body, `jobs.${i}.`));
+    await assertFreeSpace(this.config);
+    const outcomes = await this.queue.submit(items);
+    this.notify();
+    return outcomes.map((o) => ({ job: toView(o.job), created: o.created }));
+  }
+
+  get(id: string): JobView {
+    return toView(this.record(id));
+  }
+
+  record(id: string): JobRecord {
+    if (!ID_PATTERN.test(id))
+      throw new InvalidSpecError('id', `"${id.slice(0, 80)}" is not a job id`);
+    const job = this.queue.get(id);
+    if (!job) throw new RunboxError('NotFound', `no job ${id}`, { field: 'id' });
+    return job;
+  }
+
+  list(filter: { status?: JobStatus; limit: number; cursor?: string }): {
+    jobs: JobView[];
+    next_cursor: string | null;
+  } {
+    if (filter.cursor !== undefined && !ID_PATTERN.test(filter.cursor)) {
+      throw new InvalidSpecError('cursor', 'is not a cursor this server gave out');
+    }
+    const { jobs, nextCursor } = this.queue.list(filter);
+    return { jobs: jobs.map(toView), next_cursor: nextCursor };
+  }
+
+  cancel(id: string): JobView {
+    this.record(id);
+    const job = this.queue.cancel(id);
+    if (!job) throw new RunboxError('NotFound', `no job ${id}`, { field: 'id' });
+    if (job.status === 'running') for (const hook of this.cancelHooks) hook(id);
+    return toView(job);
+  }
+
+  /**
+   * Resolves with the job once it is final, or as it is when timeoutMs passes. Polls
+   * the database, so it sees jobs finished by workers in other processes too.
+   */
+  async waitFinal(id: string, timeoutMs = Number.POSITIVE_INFINITY): Promise<JobView> {
+    const deadline = Date.now() + timeoutMs;
+    let delay = 10;
+    for (;;) {
+      const job = this.get(id);
+      if (FINAL_STATUSES.has(job.status) || Date.now() >= deadline) return job;
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(delay, Math.max(1, deadline - Date.now()))),
+      );
+      delay = Math.min(delay * 2, 200);
+    }
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) listener();
+  }
+}

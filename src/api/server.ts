@@ -1,0 +1,44 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import type { BlobStore } from '../storage/BlobStore.js';
+import type { LiveLogs } from '../worker/LiveLogs.js';
+import { registerAuth } from './auth.js';
+import { registerErrorHandler } from './errorHandler.js';
+import type { JobService } from './jobService.js';
+import { registerOpenApi } from './openapi.js';
+import { registerJobRoutes } from './routes/jobs.js';
+import { registerLogRoutes } from './routes/logs.js';
+import { registerOutputRoutes } from './routes/outputs.js';
+import { registerSystemRoutes, type SystemInfo } from './routes/system.js';
+import { registerValidation } from './validation.js';
+
+export interface ApiDeps {
+  config: Readonly<Config>;
+  jobs: JobService;
+  liveLogs: LiveLogs;
+  store: BlobStore;
+  system: SystemInfo;
+}
+
+/** The HTTP API as a fastify instance, not yet listening (tests use app.inject). */
+export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: deps.config.limits.bodyBytes,
+    // Deep or hostile JSON is refused with 400 rather than walked.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
+  registerErrorHandler(app);
+  registerValidation(app);
+  registerOpenApi(app);
+  registerAuth(app, deps.config.token);
+  registerSystemRoutes(app, deps.system);
+  registerJobRoutes(app, deps.jobs);
+  registerLogRoutes(app, deps.jobs, deps.liveLogs, deps.store);
+  registerOutputRoutes(app, deps.jobs, deps.store);
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,34 @@
+import type { TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
+import type { FastifyInstance } from 'fastify';
+import { InvalidSpecError } from '../errors/index.js';
+
+/**
+ * Route schemas are TypeBox schemas, checked by TypeBox's compiler (the same one the
+ * job spec parser uses), so a bad request gets InvalidSpec naming the field, in the
+ * same words whether it came through the API or the CLI.
+ */
+export function registerValidation(app: FastifyInstance): void {
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    const checker = TypeCompiler.Compile(schema as TSchema);
+    const coerce = httpPart === 'querystring' || httpPart === 'params';
+    return (data: unknown) => {
+      // Query strings and params arrive as text: convert "10" to 10 where the schema wants it.
+      const value = coerce ? Value.Convert(schema as TSchema, data) : data;
+      if (checker.Check(value)) return { value };
+      const first = checker.Errors(value).First();
+      const prefix = httpPart === 'body' ? '' : `${httpPart}.`;
+      const field =
+        prefix + ((first?.path ?? '').replace(/^\//, '').replace(/\//g, '.') || '(body)');
+      const message = !first
+        ? 'does not match the schema'
+        : first.message.startsWith('Unexpected property')
+          ? 'is not a known field; see GET /openapi.json'
+          : first.value === undefined
+            ? 'is required'
+            : `${first.message.toLowerCase()} (got ${String(JSON.stringify(first.value)).slice(0, 60)})`;
+      return { error: new InvalidSpecError(field, message) };
+    };
+  });
+}

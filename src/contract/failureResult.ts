@@ -1,0 +1,39 @@
+import type { RunboxError } from '../errors/index.js';
+import type { JobResult } from './resultSchema.js';
+
+/**
+ * A contract-valid result for a job that failed before or around the executor (bad
+ * spec, contract violation, crash), so every job ends with one result of one shape.
+ */
+export function failureResult(error: RunboxError, base?: Partial<JobResult>): JobResult {
+  const type = error.type as NonNullable<JobResult['error']>['type'];
+  return {
+    exit_code: null,
+    signal: null,
+    timed_out: false,
+    oom_killed: false,
+    stdout: { bytes: 0, truncated: false, blob: null },
+    stderr: { bytes: 0, truncated: false, blob: null },
+    outputs: [],
+    skipped_outputs: [],
+    metrics: {
+      stage_times: { image: 0, create: 0, inputs: 0, run: 0, outputs: 0, cleanup: 0 },
+      total_seconds: 0,
+      peak_memory_bytes: null,
+      cpu_seconds: null,
+    },
+    sandbox: null,
+    ...base,
+    error: { type, message: error.message, field: error.field },
+  };
+}
+
+/** Blob keys a result refers to: its logs and its stored output files. */
+export function blobsOf(result: JobResult): string[] {
+  const blobs = new Set<string>();
+  if (result.stdout?.blob) blobs.add(result.stdout.blob);
+  if (result.stderr?.blob) blobs.add(result.stderr.blob);
+  for (const entry of result.outputs ?? [])
+    if (entry.type === 'file' && entry.sha256) blobs.add(entry.sha256);
+  return [...blobs];
+}

@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify';
+import type { JobService } from './api/jobService.js';
+import type { Config } from './config.js';
+import type { ContractDescriptor } from './contract/contract.js';
+import type { BlobStore } from './storage/BlobStore.js';
+import type { LiveLogs } from './worker/LiveLogs.js';
+import type { WorkerPool } from './worker/WorkerPool.js';
+
+export interface StartOptions {
+  /** Serve the HTTP API (runbox serve). */
+  api: boolean;
+  /** Worker slots started now; 0 to start none (see startWorkers). */
+  workers: number;
+  /** Only tests set this, to act as a build with another contract. */
+  contract?: ContractDescriptor;
+}
+
+export interface Services {
+  jobs: JobService;
+  store: BlobStore;
+  liveLogs: LiveLogs;
+}
+
+/** A running runbox: what serve, worker and run hold while they work. */
+export interface RunningRunbox {
+  config: Readonly<Config>;
+  services: Services;
+  /** The API's base URL when it listens. */
+  url: string | null;
+  app: FastifyInstance | null;
+  pool: WorkerPool | null;
+  /** Starts a worker pool now; `onlyJob` limits it to one job (runbox run). */
+  startWorkers(slots: number, onlyJob?: string): Promise<void>;
+  /** Graceful stop: drain workers (up to drainMs), close the API and the database. */
+  stop(drainMs?: number): Promise<void>;
+  /** Hard stop: no drain; running jobs requeue on the next start. */
+  abort(): Promise<void>;
+}
+
+export type StartRunbox = (
+  config: Readonly<Config>,
+  options: StartOptions,
+) => Promise<RunningRunbox>;

@@ -1,0 +1,288 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Config } from '../config.js';
+import { CURRENT_CONTRACT, type ContractDescriptor } from '../contract/contract.js';
+import { failureResult } from '../contract/failureResult.js';
+import type { JobResult } from '../contract/resultSchema.js';
+import { checkResult } from '../contract/validateResult.js';
+import type { AbortReason } from '../executor/Executor.js';
+import { RunboxError, toRunboxError } from '../errors/index.js';
+import { silentLogger, type Logger } from '../log.js';
+import { parseJobSpec } from '../spec/parseJobSpec.js';
+import { RUNBOX_VERSION } from '../version.js';
+import type { LiveLogs } from './LiveLogs.js';
+import type { HeldJob, RecoverableExecutor, WorkerQueue } from './ports.js';
+import { recoverContainers } from './recoverContainers.js';
+
+export interface WorkerPoolOptions {
+  config: Readonly<Config>;
+  queue: WorkerQueue;
+  executor: RecoverableExecutor;
+  liveLogs: LiveLogs;
+  logger?: Logger;
+  /**
+   * The contract this pool claims to speak. Tests inject another build's contract to
+   * prove the handshake refuses it; production never sets it.
+   */
+  contract?: ContractDescriptor;
+  /** How often an idle slot looks for work when nothing wakes it. @defaultValue 250 */
+  pollMs?: number;
+  /** Claim only this job (runbox run), leaving others to other workers. */
+  onlyJob?: string;
+  /** Called with each result recorded by this pool (for metrics). */
+  onRecorded?: (result: JobResult) => void;
+}
+
+/** Why a running job was stopped before it ended on its own. */
+type StopReason = AbortReason | 'lost';
+
+interface Running {
+  job: HeldJob;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * N slots that claim jobs, run them through the executor and record one result each.
+ * Leases are renewed by one heartbeat timer for all held jobs; a lost lease aborts the
+ * job and its late result is discarded by the queue's token check.
+ */
+export class WorkerPool {
+  readonly id: string;
+  private readonly config: Readonly<Config>;
+  private readonly queue: WorkerQueue;
+  private readonly executor: RecoverableExecutor;
+  private readonly liveLogs: LiveLogs;
+  private readonly log: Logger;
+  private readonly contract: ContractDescriptor;
+  private readonly pollMs: number;
+  private readonly onlyJob: string | undefined;
+  private readonly onRecorded: (result: JobResult) => void;
+  private readonly running = new Map<string, Running>();
+  private readonly buffer: HeldJob[] = [];
+  private readonly waiters = new Set<() => void>();
+  private slots: Promise<void>[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private stopping = false;
+  private started = false;
+
+  constructor(options: WorkerPoolOptions) {
+    this.config = options.config;
+    this.queue = options.queue;
+    this.executor = options.executor;
+    this.liveLogs = options.liveLogs;
+    this.log = options.logger ?? silentLogger;
+    this.contract = options.contract ?? CURRENT_CONTRACT;
+    this.pollMs = options.pollMs ?? 250;
+    this.onlyJob = options.onlyJob;
+    this.onRecorded = options.onRecorded ?? (() => {});
+    this.id = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  }
+
+  /**
+   * Registers (the contract handshake: throws ContractMismatch before any claim),
+   * recovers what a previous process left, then starts the slots.
+   */
+  async start(): Promise<void> {
+    this.queue.registerWorker({
+      id: this.id,
+      host: hostname(),
+      pid: process.pid,
+      version: RUNBOX_VERSION,
+      contract: this.contract,
+    });
+    this.started = true;
+    await recoverContainers({
+      workerId: this.id,
+      queue: this.queue,
+      executor: this.executor,
+      log: this.log,
+      adoptRun: (job, containerId) =>
+        this.track(job, (request) => this.executor.reattach(containerId, request)),
+    });
+    const { heartbeatMs } = this.config.lease;
+    this.timers.push(setInterval(() => this.heartbeat(), heartbeatMs));
+    this.timers.push(setInterval(() => this.reap(), Math.min(heartbeatMs, 1000)));
+    for (const t of this.timers) t.unref();
+    this.slots = Array.from({ length: this.config.workers }, () => this.slotLoop());
+  }
+
+  /** Wakes idle slots at once (an in-process submit calls this). */
+  notify(): void {
+    for (const wake of this.waiters) wake();
+    this.waiters.clear();
+  }
+
+  get activeJobs(): number {
+    return this.running.size;
+  }
+
+  /** Kills a job running here now, instead of at the next heartbeat. */
+  cancelLocal(jobId: string): boolean {
+    const entry = this.running.get(jobId);
+    if (!entry) return false;
+    entry.controller.abort('cancel' satisfies StopReason);
+    return true;
+  }
+
+  /**
+   * Graceful drain: stop claiming, give running jobs drainMs to finish, then kill and
+   * release what is left back to the queue.
+   */
+  async stop(drainMs = this.config.drainTimeoutMs): Promise<void> {
+    if (!this.started) return;
+    this.stopping = true;
+    this.notify();
+    if (this.buffer.length > 0) {
+      this.queue.release(this.buffer.splice(0), 'worker stopped before starting it');
+    }
+    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
+    const drained = await Promise.race([all().then(() => true), sleep(drainMs).then(() => false)]);
+    if (!drained) {
+      for (const entry of this.running.values())
+        entry.controller.abort('drain' satisfies StopReason);
+      await all();
+    }
+    await Promise.all(this.slots);
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.queue.stopWorker(this.id);
+    this.started = false;
+  }
+
+  private async slotLoop(): Promise<void> {
+    while (!this.stopping) {
+      const job = this.buffer.shift() ?? this.claim();
+      if (!job) {
+        await this.idle();
+        continue;
+      }
+      await this.track(job, (request) => this.executor.run(request));
+    }
+  }
+
+  /** Claims one job per idle slot in a single statement; extras wait in the buffer. */
+  private claim(): HeldJob | undefined {
+    const idle = this.config.workers - this.running.size - this.buffer.length;
+    if (idle <= 0) return undefined;
+    try {
+      const jobs = this.queue.claim(this.id, idle, this.onlyJob);
+      this.buffer.push(...jobs.slice(1));
+      if (jobs.length > 1) this.notify();
+      return jobs[0];
+    } catch (error) {
+      this.log.error('claim failed', { error: toRunboxError(error) });
+      return undefined;
+    }
+  }
+
+  private idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.pollMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.waiters.add(done);
+    });
+  }
+
+  /** Runs one held job to one recorded result (or a release, when drained or lost). */
+  private track(
+    job: HeldJob,
+    execute: (request: Parameters<RecoverableExecutor['run']>[0]) => Promise<JobResult>,
+  ): Promise<void> {
+    const controller = new AbortController();
+    const done = (async () => {
+      this.liveLogs.begin(job.id);
+      let result: JobResult;
+      try {
+        const spec = parseJobSpec(job.spec, this.config);
+        result = await execute({
+          jobId: job.id,
+          attempt: job.attempt,
+          spec,
+          signal: controller.signal,
+          onLog: (stream, chunk) => this.liveLogs.append(job.id, stream, chunk),
+        });
+      } catch (error) {
+        result = failureResult(toRunboxError(error));
+      } finally {
+        this.liveLogs.end(job.id);
+      }
+      await this.record(job, result, controller.signal.reason as StopReason | undefined);
+    })().finally(() => this.running.delete(job.id));
+    this.running.set(job.id, { job, controller, done });
+    return done;
+  }
+
+  private async record(
+    job: HeldJob,
+    raw: JobResult,
+    stopped: StopReason | undefined,
+  ): Promise<void> {
+    if (stopped === 'drain' || stopped === 'shutdown') {
+      this.queue.release([job], 'worker drained while the job ran');
+      return;
+    }
+    // The result must match the contract before it is recorded: a mismatched executor
+    // fails its job loudly instead of writing an empty or misread record.
+    let result = raw;
+    const problems = checkResult(raw);
+    if (problems.length > 0) {
+      const first = problems[0]!;
+      this.log.error('result violates the contract', {
+        job: job.id,
+        path: first.path,
+        problem: first.message,
+      });
+      result = failureResult(
+        new RunboxError('ContractViolation', `${first.path}: ${first.message}`, {
+          field: first.path,
+        }),
+      );
+    }
+    try {
+      const [outcome] = await this.queue.finish([{ id: job.id, token: job.token, result }]);
+      if (outcome === 'recorded') this.onRecorded(result);
+      if (outcome === 'stale') {
+        this.log.warn('late result rejected: the job was taken over', {
+          job: job.id,
+          attempt: job.attempt,
+        });
+      }
+    } catch (error) {
+      // The lease will expire and the reaper requeues it: nothing is lost, only delayed.
+      this.log.error('recording a result failed', { job: job.id, error: toRunboxError(error) });
+    }
+  }
+
+  private heartbeat(): void {
+    try {
+      this.queue.heartbeatWorker(this.id);
+      if (this.running.size === 0) return;
+      const held = [...this.running.values()].map((r) => ({ id: r.job.id, token: r.job.token }));
+      const { lost, cancelRequested } = this.queue.heartbeat(this.id, held);
+      for (const id of lost) {
+        this.log.warn('lease lost; stopping the job', { job: id });
+        this.running.get(id)?.controller.abort('lost' satisfies StopReason);
+      }
+      for (const id of cancelRequested)
+        this.running.get(id)?.controller.abort('cancel' satisfies StopReason);
+    } catch (error) {
+      this.log.error('heartbeat failed', { error: toRunboxError(error) });
+    }
+  }
+
+  private reap(): void {
+    try {
+      if (this.queue.reap() > 0) this.notify();
+    } catch (error) {
+      this.log.error('reaper failed', { error: toRunboxError(error) });
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

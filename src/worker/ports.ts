@@ -1,0 +1,61 @@
+import type { ContractDescriptor } from '../contract/contract.js';
+import type { JobResult } from '../contract/resultSchema.js';
+import type { ExecuteRequest } from '../executor/Executor.js';
+
+/** A job this worker holds: the token proves it is still the live attempt. */
+export interface HeldJob {
+  id: string;
+  attempt: number;
+  token: string;
+  /** The spec as submitted; parsed again here against this process's config. */
+  spec: unknown;
+}
+
+export interface WorkerRegistration {
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  contract: ContractDescriptor;
+}
+
+/** What the worker pool needs from the queue. The queue's facade implements it. */
+export interface WorkerQueue {
+  registerWorker(worker: WorkerRegistration): void;
+  heartbeatWorker(workerId: string): void;
+  stopWorker(workerId: string): void;
+  isWorkerAlive(workerId: string | null): boolean;
+  /** Claims up to limit due jobs; `onlyJob` restricts the claim to that one job. */
+  claim(workerId: string, limit: number, onlyJob?: string): HeldJob[];
+  /** Renews leases; tells which jobs were lost and which have a cancel request. */
+  heartbeat(
+    workerId: string,
+    jobs: Array<{ id: string; token: string }>,
+  ): { lost: string[]; cancelRequested: string[] };
+  finish(
+    items: Array<{ id: string; token: string; result: JobResult }>,
+  ): Promise<Array<'recorded' | 'stale'>>;
+  /** Gives a job back to the queue (drain, or a re-attach we cannot do). */
+  release(jobs: Array<{ id: string; token: string }>, reason: string): void;
+  /** Takes over a running job whose owner is dead; null when it is not ours to take. */
+  adopt(jobId: string, attempt: number, workerId: string): HeldJob | null;
+  requeueOwnedByDeadWorkers(isDead: (workerId: string) => boolean): number;
+  reap(): number;
+  runningJobs(): Array<{ id: string; attempt: number; owner: string | null }>;
+}
+
+/** A container a previous runbox process left behind. */
+export interface FoundContainer {
+  containerId: string;
+  jobId: string;
+  attempt: number;
+  running: boolean;
+}
+
+/** What the worker pool needs from the executor beyond run(). */
+export interface RecoverableExecutor {
+  run(request: ExecuteRequest): Promise<JobResult>;
+  findContainers(): Promise<FoundContainer[]>;
+  reattach(containerId: string, request: ExecuteRequest): Promise<JobResult>;
+  removeContainer(containerId: string): Promise<void>;
+}

@@ -1,0 +1,76 @@
+import { hostname } from 'node:os';
+import { toRunboxError } from '../errors/index.js';
+import type { Logger } from '../log.js';
+import type { HeldJob, RecoverableExecutor, WorkerQueue } from './ports.js';
+
+/** True when a process of that pid exists on this host. */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface RecoverOptions {
+  workerId: string;
+  queue: WorkerQueue;
+  executor: RecoverableExecutor;
+  log: Logger;
+  /** Runs an adopted job to its result (re-attached to its container). */
+  adoptRun: (job: HeldJob, containerId: string) => Promise<void>;
+}
+
+/**
+ * Startup recovery, so nothing has to be cleaned up by hand after a crash:
+ * - a labelled container whose job is still running under a dead owner is adopted:
+ *   re-attached, and its result recorded when it ends;
+ * - a labelled container that belongs to no live attempt is removed;
+ * - running jobs of dead owners whose container is gone are requeued now rather
+ *   than when their lease runs out.
+ * A container whose job is held by a live worker (another process on this database)
+ * is left alone.
+ */
+export async function recoverContainers(options: RecoverOptions): Promise<void> {
+  const { queue, executor, log, workerId } = options;
+  let containers;
+  try {
+    containers = await executor.findContainers();
+  } catch (error) {
+    log.warn('cannot list containers for recovery; leases will expire instead', {
+      error: toRunboxError(error),
+    });
+    return;
+  }
+  const running = new Map(queue.runningJobs().map((j) => [j.id, j]));
+  for (const container of containers) {
+    const job = running.get(container.jobId);
+    const isLiveAttempt = job !== undefined && job.attempt === container.attempt;
+    if (isLiveAttempt && queue.isWorkerAlive(job.owner)) continue;
+    const adopted = isLiveAttempt
+      ? queue.adopt(container.jobId, container.attempt, workerId)
+      : null;
+    if (adopted) {
+      log.info('re-attaching to a container left by a dead worker', {
+        job: adopted.id,
+        attempt: adopted.attempt,
+      });
+      void options.adoptRun(adopted, container.containerId);
+      continue;
+    }
+    log.info('removing a container that belongs to no live job', {
+      job: container.jobId,
+      attempt: container.attempt,
+    });
+    await executor.removeContainer(container.containerId).catch((error: unknown) => {
+      log.warn('could not remove a leftover container', {
+        container: container.containerId,
+        error: toRunboxError(error),
+      });
+    });
+  }
+  const requeued = queue.requeueOwnedByDeadWorkers((owner) => !queue.isWorkerAlive(owner));
+  if (requeued > 0)
+    log.info('requeued jobs of dead workers', { count: requeued, host: hostname() });
+}

@@ -1,0 +1,51 @@
+import type { Config } from '../config.js';
+import { toRunboxError } from '../errors/index.js';
+import type { Logger } from '../log.js';
+import type { Queue } from '../queue/Queue.js';
+import { collectGarbage, type FileBlobStore } from '../storage/index.js';
+
+export interface SweepReport {
+  deletedJobs: number;
+  deletedWorkers: number;
+  removedBlobs: number;
+  freedBytes: number;
+}
+
+/**
+ * Retention: deletes old finished jobs and dead worker rows, then removes blobs no job
+ * refers to. Blobs younger than the longest a job may run (plus margin) are kept, since
+ * a running job may have stored them without having recorded its result yet.
+ */
+export async function retentionSweep(deps: {
+  queue: Queue;
+  store: FileBlobStore;
+  config: Readonly<Config>;
+  logger?: Logger;
+}): Promise<SweepReport> {
+  const { queue, store, config } = deps;
+  try {
+    const deletedWorkers = queue.deleteDeadWorkers();
+    let deletedJobs = 0;
+    for (;;) {
+      const { jobIds } = queue.deleteExpiredJobs(1000);
+      deletedJobs += jobIds.length;
+      if (jobIds.length < 1000) break;
+    }
+    const graceMs = config.defaults.timeoutSeconds * 1000 * 2 + 10 * 60 * 1000;
+    const blobs: string[] = [];
+    for await (const entry of store.listBlobs()) blobs.push(entry.sha256);
+    const referenced = queue.referencedBlobs(blobs);
+    const gc = await collectGarbage({ store, referenced, olderThanMs: graceMs });
+    const report = {
+      deletedJobs,
+      deletedWorkers,
+      removedBlobs: gc.removedBlobs,
+      freedBytes: gc.freedBytes,
+    };
+    if (deletedJobs + gc.removedBlobs > 0) deps.logger?.info('retention sweep', { ...report });
+    return report;
+  } catch (error) {
+    deps.logger?.error('retention sweep failed', { error: toRunboxError(error) });
+    throw error;
+  }
+}
