@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import Docker from 'dockerode';
 import type { Config } from '../config.js';
@@ -8,7 +8,7 @@ import { RunboxError } from '../errors/index.js';
 import type { BlobStore } from '../storage/BlobStore.js';
 import { AttemptRecord } from './attemptRecord.js';
 import { collectOutputs } from './collectOutputs.js';
-import { WORK_DIR, planContainer, sandboxApplied } from './containerConfig.js';
+import { OUTPUTS_DIR, WORK_DIR, planContainer, sandboxApplied } from './containerConfig.js';
 import { toEngineError } from './engineErrors.js';
 import { LABELS, type ExecuteRequest, type Executor } from './Executor.js';
 import { findContainers, removeContainer, type FoundContainer } from './findContainers.js';
@@ -42,6 +42,11 @@ interface SuperviseFrom {
   /** Epoch ms the job started (re-attach); now when start is true. */
   startedAt?: number;
   spoolDir: string;
+  /**
+   * The host folder mounted at /outputs, when known. If it is empty the getArchive
+   * round trip is skipped (listing a folder follows nothing the job made).
+   */
+  outputsDir: string | null;
 }
 
 /**
@@ -71,6 +76,10 @@ export class DockerExecutor implements Executor {
     const record = new AttemptRecord(sandboxApplied(spec), spec.timeoutMs);
     let scratchDir: string | null = null;
     let container: Docker.Container | null = null;
+    if (request.signal?.aborted) {
+      record.stoppedBy = abortReasonOf(request.signal);
+      return record.toResult();
+    }
     try {
       await record.time('image', () => ensureImage(this.docker, spec.image, spec.pullPolicy));
       const scratch = await record.time('create', () =>
@@ -91,7 +100,11 @@ export class DockerExecutor implements Executor {
       );
       const created = container;
       await record.time('inputs', () => putInputs(created, spec.files));
-      await this.supervise(created, request, record, { start: true, spoolDir: scratch.root });
+      await this.supervise(created, request, record, {
+        start: true,
+        spoolDir: scratch.root,
+        outputsDir: scratch.outputs,
+      });
     } catch (error) {
       record.fail(toEngineError(error, 'running the job'));
     } finally {
@@ -142,6 +155,7 @@ export class DockerExecutor implements Executor {
         start: false,
         startedAt: Number.isNaN(startedAt) ? Date.now() : startedAt,
         spoolDir,
+        outputsDir: info.Mounts.find((m) => m.Destination === OUTPUTS_DIR)?.Source ?? null,
       });
     } catch (error) {
       record.fail(toEngineError(error, 're-attaching to the job'));
@@ -226,7 +240,7 @@ export class DockerExecutor implements Executor {
         record.stdout = counted.stdout;
         record.stderr = counted.stderr;
       }
-      if (!ran) return;
+      if (!ran || (from.outputsDir !== null && (await isEmptyDir(from.outputsDir)))) return;
       const collected = await collectOutputs(container, this.store, {
         files: this.config.limits.outputFiles,
         bytes: this.config.limits.outputBytes,
@@ -251,6 +265,14 @@ export class DockerExecutor implements Executor {
         await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
       }
     }
+  }
+}
+
+async function isEmptyDir(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length === 0;
+  } catch {
+    return false;
   }
 }
 

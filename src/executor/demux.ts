@@ -8,7 +8,7 @@ import type { LogStream } from './Executor.js';
  * Stream 0 (stdin) cannot occur with stdin closed; it is counted as stdout.
  */
 export async function demuxDockerStream(
-  source: AsyncIterable<Buffer | string>,
+  source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
   onData: (stream: LogStream, chunk: Buffer) => void | Promise<void>,
 ): Promise<void> {
   const header = Buffer.alloc(8);

@@ -19,12 +19,20 @@ export interface ExitInfo {
   stoppedBy: StopReason | null;
 }
 
-/** Sends a signal; a container that already stopped or is gone is not an error. */
-export async function signalContainer(container: Docker.Container, signal: string): Promise<void> {
+/**
+ * Sends a signal. Returns false when the container had already stopped or is gone
+ * (not an error: it ended on its own first).
+ */
+export async function signalContainer(
+  container: Docker.Container,
+  signal: string,
+): Promise<boolean> {
   try {
     await container.kill({ signal });
+    return true;
   } catch (error) {
-    if (!isGoneOrNotRunning(error)) throw toEngineError(error, `sending ${signal}`);
+    if (isGoneOrNotRunning(error)) return false;
+    throw toEngineError(error, `sending ${signal}`);
   }
 }
 
@@ -46,12 +54,19 @@ export async function waitForExit(
 ): Promise<ExitInfo> {
   const exited: Promise<{ StatusCode?: number }> = container.wait();
   let stoppedBy: StopReason | null = null;
+  let terminating: Promise<void> | null = null;
   let graceTimer: NodeJS.Timeout | undefined;
   let finished = false;
   const stop = (why: StopReason) => {
-    if (stoppedBy !== null || finished) return;
+    if (terminating || finished) return;
     stoppedBy = why;
-    void signalContainer(container, 'SIGTERM').catch(() => {});
+    terminating = signalContainer(container, 'SIGTERM').then(
+      (delivered) => {
+        // A job that ended before the signal reached it ended on its own.
+        if (!delivered) stoppedBy = null;
+      },
+      () => {},
+    );
     graceTimer = setTimeout(() => {
       if (!finished) void signalContainer(container, 'SIGKILL').catch(() => {});
     }, options.graceMs);
@@ -65,6 +80,8 @@ export async function waitForExit(
   else options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const result = await exited;
+    finished = true;
+    await terminating;
     return { statusCode: result.StatusCode ?? -1, stoppedBy };
   } catch (error) {
     throw toEngineError(error, 'waiting for the container');

@@ -316,15 +316,19 @@ describe('DockerExecutor on a real engine', () => {
     },
   );
 
-  it('finds a container a previous process left running and re-attaches to finish it', async () => {
-    // Play the previous process: create, fill and start a container, then "crash".
-    const req = request(fixture('ticker.sh'));
+  /** Plays a runbox process that created, filled and started a container, then died. */
+  async function leaveContainer(req: ExecuteRequest): Promise<Docker.Container> {
     const scratch = await createScratch(config.dataDir, req.jobId, req.attempt);
     const plan = planContainer({ config, spec: req.spec, jobId: req.jobId, attempt: 1, scratch });
     const container = await executor.docker.createContainer(plan.options);
     await putInputs(container, req.spec.files);
     await container.start();
+    return container;
+  }
 
+  it('finds a container a previous process left running and re-attaches to finish it', async () => {
+    const req = request(fixture('ticker.sh'));
+    const container = await leaveContainer(req);
     const found = await executor.findContainers();
     expect(found).toEqual([
       { containerId: container.id, jobId: req.jobId, attempt: 1, running: true },
@@ -336,5 +340,34 @@ describe('DockerExecutor on a real engine', () => {
     expect(text.startsWith('tick 0\n')).toBe(true);
     expect(text.endsWith('tick 19\n')).toBe(true);
     expect(await executor.findContainers()).toEqual([]);
+  });
+
+  it('re-attaches to a container that ended on its own after its deadline without calling it a timeout', async () => {
+    const req = request(fixture('exit3.sh', { timeout_seconds: 0.5 }));
+    const container = await leaveContainer(req);
+    await container.wait();
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const result = await executor.reattach(container.id, req);
+    expect(checkResult(result)).toEqual([]);
+    expect(result.timed_out).toBe(false);
+    expect(result.exit_code).toBe(3);
+    expect(result.error?.type).toBe('NonZeroExit');
+    expect(await blobText(result.stdout.blob)).toBe('about to fail\n');
+  });
+
+  it('reports an unreachable engine as EngineUnavailable', async () => {
+    const { config: away, cleanup: cleanupAway } = testConfig({
+      dockerSocket: join(config.dataDir, 'no-such.sock'),
+    });
+    try {
+      const result = await createDockerExecutor({ config: away, store }).run(
+        request(fixture('hello.sh')),
+      );
+      expect(checkResult(result)).toEqual([]);
+      expect(result.error?.type).toBe('EngineUnavailable');
+      expect(result.error?.message).toMatch(/unreachable/);
+    } finally {
+      cleanupAway();
+    }
   });
 });

@@ -1,0 +1,131 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config.js';
+import { demuxDockerStream } from '../../src/executor/demux.js';
+import type { LogStream } from '../../src/executor/Executor.js';
+import { LogCapture, MAX_TAIL_BYTES, omittedMarker } from '../../src/executor/logCapture.js';
+import { createBlobStore, type BlobStore } from '../../src/storage/index.js';
+import { testConfig } from '../helpers/testConfig.js';
+
+const MiB = 1024 * 1024;
+
+/** Bytes 0..n-1 of a recognisable pattern (position mod 251, a prime, so no short cycle). */
+function pattern(n: number, offset = 0): Buffer {
+  const out = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) out[i] = (i + offset) % 251;
+  return out;
+}
+
+function frame(stream: 1 | 2, payload: Buffer): Buffer {
+  const header = Buffer.alloc(8);
+  header[0] = stream;
+  header.writeUInt32BE(payload.length, 4);
+  return Buffer.concat([header, payload]);
+}
+
+describe('log capture (no engine needed)', () => {
+  let config: Readonly<Config>;
+  let cleanup: () => void;
+  let store: BlobStore;
+  let spoolDir: string;
+  let n = 0;
+
+  beforeAll(async () => {
+    ({ config, cleanup } = testConfig());
+    store = await createBlobStore(config);
+    spoolDir = join(config.dataDir, 'spool');
+    mkdirSync(spoolDir, { recursive: true });
+  });
+  afterAll(() => cleanup?.());
+
+  async function read(blob: string | null): Promise<Buffer> {
+    if (blob === null) return Buffer.alloc(0);
+    const chunks: Buffer[] = [];
+    for await (const chunk of store.openDecompressed(blob)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  /** Feeds data in chunks of `step` bytes and returns the stored result and spool path. */
+  async function capture(cap: number, data: Buffer, step: number) {
+    const spoolPath = join(spoolDir, `s${++n}`);
+    const log = new LogCapture({ capBytes: cap, spoolPath });
+    for (let i = 0; i < data.length; i += step) await log.write(data.subarray(i, i + step));
+    const info = await log.finish(store);
+    return { info, kept: await read(info.blob), spoolPath };
+  }
+
+  it('keeps every byte of a log within its cap, untruncated', async () => {
+    const data = pattern(100_000);
+    const { info, kept } = await capture(MiB, data, 777);
+    expect(info).toMatchObject({ bytes: data.length, truncated: false });
+    expect(kept.equals(data)).toBe(true);
+  });
+
+  it('keeps a log of exactly the cap whole', async () => {
+    const data = pattern(64 * 1024);
+    const { info, kept } = await capture(64 * 1024, data, 1000);
+    expect(info.truncated).toBe(false);
+    expect(kept.equals(data)).toBe(true);
+  });
+
+  it('stores nothing for an empty stream', async () => {
+    const { info } = await capture(MiB, Buffer.alloc(0), 1);
+    expect(info).toEqual({ bytes: 0, truncated: false, blob: null });
+  });
+
+  it.each([
+    ['small writes', 4093],
+    ['one huge write', 7 * MiB],
+  ])(
+    'keeps head, marker and tail of a log over its cap, spooling the head to a file (%s)',
+    async (_name, step) => {
+      const cap = 4 * MiB;
+      const data = pattern(7 * MiB + 123);
+      const { info, kept, spoolPath } = await capture(cap, data, step);
+      const tail = MAX_TAIL_BYTES;
+      const head = cap - tail;
+      expect(info).toMatchObject({ bytes: data.length, truncated: true });
+      const expected = Buffer.concat([
+        data.subarray(0, head),
+        omittedMarker(data.length - cap),
+        data.subarray(data.length - tail),
+      ]);
+      expect(kept.equals(expected)).toBe(true);
+      expect(existsSync(spoolPath)).toBe(false);
+    },
+  );
+
+  it('splits tiny caps evenly between head and tail', async () => {
+    const data = Buffer.from('0123456789abcdefghij');
+    const { info, kept } = await capture(8, data, 3);
+    expect(info.truncated).toBe(true);
+    expect(kept.toString()).toBe(`0123${omittedMarker(12).toString()}ghij`);
+  });
+
+  it('demultiplexes Docker frames however the bytes are split', async () => {
+    const big = pattern(100_000, 7);
+    const wire = Buffer.concat([
+      frame(1, Buffer.from('out one\n')),
+      frame(2, Buffer.from('err one\n')),
+      frame(1, big),
+      frame(2, Buffer.alloc(0)),
+      frame(1, Buffer.from('out two\n')),
+    ]);
+    for (const step of [1, 5, 8, 9, 4096, wire.length]) {
+      const got: Record<LogStream, Buffer[]> = { stdout: [], stderr: [] };
+      const chunks = Array.from({ length: Math.ceil(wire.length / step) }, (_, i) =>
+        wire.subarray(i * step, (i + 1) * step),
+      );
+      await demuxDockerStream(chunks, (stream, chunk) => {
+        got[stream].push(Buffer.from(chunk));
+      });
+      expect(
+        Buffer.concat(got.stdout).equals(
+          Buffer.concat([Buffer.from('out one\n'), big, Buffer.from('out two\n')]),
+        ),
+      ).toBe(true);
+      expect(Buffer.concat(got.stderr).toString()).toBe('err one\n');
+    }
+  });
+});
