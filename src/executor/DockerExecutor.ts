@@ -180,9 +180,9 @@ export class DockerExecutor implements Executor {
   }
 
   /**
-   * From start (or re-attach) to stored logs and outputs. Throws only before the
-   * container runs; later failures are recorded and the remaining stages still run,
-   * so partial logs and outputs are kept on timeout, cancel and engine errors.
+   * From start (or re-attach) to stored logs and outputs. Failures are recorded, not
+   * thrown, and the later stages still run, so partial logs and outputs are kept on
+   * timeout, cancel and engine errors. The caller removes the container.
    */
   private async supervise(
     container: Docker.Container,

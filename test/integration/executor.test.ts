@@ -115,6 +115,22 @@ describe('DockerExecutor on a real engine', () => {
     expect(result.metrics.total_seconds).toBeGreaterThanOrEqual(stages.run);
   });
 
+  it('applies the sandbox: read-only root, no capabilities, no new privileges, an init, no socket', async () => {
+    const result = await run(fixture('sandbox.sh'));
+    expect(result.error).toBeNull();
+    const facts = await blobText(result.stdout.blob);
+    expect(facts).toContain('rootfs: read-only\n');
+    expect(facts).toContain('tmp: writable\n');
+    expect(facts).toContain('work: writable\n');
+    expect(facts).toContain('outputs: writable\n');
+    expect(facts).toMatch(/CapEff:\s+0000000000000000\n/);
+    expect(facts).toMatch(/NoNewPrivs:\s+1\n/);
+    expect(facts).toContain('docker socket: absent\n');
+    expect(facts).toContain('nofile: 1024\n');
+    expect(facts).toMatch(/pid 1: \S*init/);
+    expect(result.outputs).toEqual([]);
+  });
+
   it('runs a Node hello-world', async () => {
     const result = await run(fixture('hello.js'));
     expect(result.error).toBeNull();
@@ -178,6 +194,16 @@ describe('DockerExecutor on a real engine', () => {
     expect(result.exit_code).toBe(4);
     expect(result.error?.type).toBe('NonZeroExit');
     expect(await blobText(result.stderr.blob)).toMatch(/^blocked:.*unreachable/i);
+  });
+
+  it('gives the job a network interface only when it asks for bridge', async () => {
+    const listNet = (network: 'none' | 'bridge') =>
+      run({ runtime: 'shell', command: ['ls', '/sys/class/net'], network });
+    const none = await listNet('none');
+    expect(await blobText(none.stdout.blob)).toBe('lo\n');
+    const bridge = await listNet('bridge');
+    expect(bridge.sandbox?.network).toBe('bridge');
+    expect(await blobText(bridge.stdout.blob)).toMatch(/eth0/);
   });
 
   it('reports a memory hog as OOMKilled, not a bare 137', async () => {
