@@ -355,6 +355,20 @@ describe('DockerExecutor on a real engine', () => {
   it('finds a container a previous process left running and re-attaches to finish it', async () => {
     const req = request(fixture('ticker.sh'));
     const container = await leaveContainer(req);
+    const host = (await container.inspect()).HostConfig;
+    expect(host).toMatchObject({
+      NetworkMode: 'none',
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Init: true,
+      PidsLimit: req.spec.pidsLimit,
+      Memory: req.spec.memoryBytes,
+      MemorySwap: req.spec.memoryBytes,
+      LogConfig: { Type: 'json-file', Config: { 'max-size': '16m', 'max-file': '2' } },
+    });
+    // Only the attempt's scratch folders are mounted: never the Docker socket.
+    expect((host.Mounts ?? []).map((m) => m.Target).sort()).toEqual(['/outputs', '/work']);
     const found = await executor.findContainers();
     expect(found).toEqual([
       { containerId: container.id, jobId: req.jobId, attempt: 1, running: true },
