@@ -310,6 +310,13 @@ describe('DockerExecutor on a real engine', () => {
     expect(result.error?.message).toContain('runbox-test/does-not-exist:latest');
     expect(result.error?.message).toMatch(/pulling it failed: \S+/);
     expect(result.exit_code).toBeNull();
+    const never = await run({
+      image: 'runbox-test/does-not-exist:latest',
+      command: ['true'],
+      pull_policy: 'never',
+    });
+    expect(never.error?.type).toBe('ImageUnavailable');
+    expect(never.error?.message).toMatch(/not present.*"never"/);
   });
 
   it.each([
