@@ -13,6 +13,7 @@ import { toEngineError } from './engineErrors.js';
 import { LABELS, type ExecuteRequest, type Executor } from './Executor.js';
 import { findContainers, removeContainer, type FoundContainer } from './findContainers.js';
 import { followLogs, type LogFollower } from './followLogs.js';
+import { assertImageContract } from './imageContract.js';
 import { ensureImage } from './imagePolicy.js';
 import { putInputs } from './inputsTar.js';
 import { JobLogs } from './logCapture.js';
@@ -81,7 +82,12 @@ export class DockerExecutor implements Executor {
       return record.toResult();
     }
     try {
-      await record.time('image', () => ensureImage(this.docker, spec.image, spec.pullPolicy));
+      await record.time('image', async () => {
+        const image = await ensureImage(this.docker, spec.image, spec.pullPolicy);
+        // An image that embeds another build's runbox component is refused before any
+        // container exists (ImageContractMismatch), rather than failing inside the job.
+        assertImageContract(spec.image, image.Config?.Labels ?? null);
+      });
       const scratch = await record.time('create', () =>
         createScratch(this.config.dataDir, request.jobId, request.attempt),
       );

@@ -24,7 +24,16 @@ export async function readImageContract(
   reader: ContractDescriptor = CURRENT_CONTRACT,
 ): Promise<ImageContract> {
   const info = await docker.getImage(image).inspect();
-  const raw = info.Config?.Labels?.[IMAGE_CONTRACT_LABEL];
+  return judgeImageLabels(image, info.Config?.Labels ?? null, reader);
+}
+
+/** Judges an image's labels against this build's contract. */
+export function judgeImageLabels(
+  image: string,
+  labels: Record<string, string> | null,
+  reader: ContractDescriptor = CURRENT_CONTRACT,
+): ImageContract {
+  const raw = labels?.[IMAGE_CONTRACT_LABEL];
   if (raw === undefined) return { contract: null, report: null };
   const contract = parseContractLabel(raw);
   if (!contract) {
@@ -38,12 +47,12 @@ export async function readImageContract(
 }
 
 /** Refuses an image whose label names an incompatible contract, before any container exists. */
-export async function assertImageContract(
-  docker: Docker,
+export function assertImageContract(
   image: string,
+  labels: Record<string, string> | null,
   reader?: ContractDescriptor,
-): Promise<void> {
-  const { report } = await readImageContract(docker, image, reader);
+): void {
+  const { report } = judgeImageLabels(image, labels, reader);
   if (report && !report.compatible) {
     throw new RunboxError(
       'ImageContractMismatch',

@@ -3,12 +3,15 @@ import type { PullPolicy } from '../config.js';
 import { RunboxError } from '../errors/index.js';
 import { engineReason, engineStatus, toEngineError } from './engineErrors.js';
 
-async function isPresent(docker: Docker, image: string): Promise<boolean> {
+/** The image's inspect data, or null when the engine does not have it. */
+async function inspectIfPresent(
+  docker: Docker,
+  image: string,
+): Promise<Docker.ImageInspectInfo | null> {
   try {
-    await docker.getImage(image).inspect();
-    return true;
+    return await docker.getImage(image).inspect();
   } catch (error) {
-    if (engineStatus(error) === 404) return false;
+    if (engineStatus(error) === 404) return null;
     throw toEngineError(error, `inspecting image ${image}`);
   }
 }
@@ -40,15 +43,18 @@ async function pull(docker: Docker, image: string): Promise<void> {
  * - if-not-present (default): pull only when missing;
  * - always: pull every time (a failed pull fails the job even if a copy exists);
  * - never: use the local copy or fail without touching a registry.
- * Fails with ImageUnavailable naming the image and the engine's reason.
+ * Fails with ImageUnavailable naming the image and the engine's reason. Resolves with
+ * the image's inspect data (its labels carry the contract, see imageContract.ts).
  */
 export async function ensureImage(
   docker: Docker,
   image: string,
   policy: PullPolicy,
-): Promise<void> {
-  if (policy === 'always') return pull(docker, image);
-  if (await isPresent(docker, image)) return;
+): Promise<Docker.ImageInspectInfo> {
+  if (policy !== 'always') {
+    const present = await inspectIfPresent(docker, image);
+    if (present) return present;
+  }
   if (policy === 'never') {
     throw new RunboxError(
       'ImageUnavailable',
@@ -57,9 +63,11 @@ export async function ensureImage(
     );
   }
   await pull(docker, image);
-  if (!(await isPresent(docker, image))) {
+  const pulled = await inspectIfPresent(docker, image);
+  if (!pulled) {
     throw new RunboxError('ImageUnavailable', `image ${image} is still missing after a pull`, {
       field: 'image',
     });
   }
+  return pulled;
 }
