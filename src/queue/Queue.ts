@@ -145,12 +145,13 @@ export class Queue {
   // ---- jobs: worker side ----
 
   /** Takes up to `limit` due jobs for this worker (best first), each with its token. */
-  claim(workerId: string, limit: number): ClaimedJob[] {
+  claim(workerId: string, limit: number, onlyJob?: string): ClaimedJob[] {
     return claimJobs(this.db, {
       workerId,
       limit,
       leaseMs: this.config.lease.expiryMs,
       now: this.now(),
+      onlyJob,
     });
   }
 

@@ -7,6 +7,8 @@ export interface ClaimArgs {
   limit: number;
   leaseMs: number;
   now: number;
+  /** Take only this job, if it is due (runbox run holds a pool for its one job). */
+  onlyJob?: string | undefined;
 }
 
 /*
@@ -37,6 +39,18 @@ WHERE id IN (
 )
 RETURNING id, attempts, attempt_token, spec, priority, run_at, max_attempts, lease_expires_at`;
 
+const CLAIM_ONE = `
+UPDATE jobs
+SET status = 'running',
+    attempts = attempts + 1,
+    attempt_token = lower(hex(randomblob(16))),
+    lease_owner = :workerId,
+    lease_expires_at = :now + :leaseMs,
+    started_at = :now,
+    updated_at = :now
+WHERE id = :onlyJob AND status = 'queued' AND run_at <= :now
+RETURNING id, attempts, attempt_token, spec, priority, run_at, max_attempts, lease_expires_at`;
+
 interface ClaimRow {
   id: string;
   attempts: number;
@@ -51,7 +65,17 @@ interface ClaimRow {
 /** Takes up to `limit` due jobs, best first (priority, then run_at, then id). */
 export function claimJobs(db: Db, args: ClaimArgs): ClaimedJob[] {
   if (args.limit <= 0) return [];
-  const rows = immediate(db, () => sql(db, CLAIM).all(args) as ClaimRow[]);
+  const { onlyJob, ...rest } = args;
+  const rows = immediate(db, () =>
+    onlyJob === undefined
+      ? (sql(db, CLAIM).all(rest) as ClaimRow[])
+      : (sql(db, CLAIM_ONE).all({
+          workerId: rest.workerId,
+          leaseMs: rest.leaseMs,
+          now: rest.now,
+          onlyJob,
+        }) as ClaimRow[]),
+  );
   rows.sort(
     (a, b) =>
       a.priority - b.priority || a.run_at - b.run_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),

@@ -25,6 +25,7 @@ export interface WorkerQueue {
   heartbeatWorker(workerId: string): void;
   stopWorker(workerId: string): void;
   isWorkerAlive(workerId: string | null): boolean;
+  listWorkers(): Array<{ id: string; host: string; pid: number; alive: boolean }>;
   /** Claims up to limit due jobs; `onlyJob` restricts the claim to that one job. */
   claim(workerId: string, limit: number, onlyJob?: string): HeldJob[];
   /** Renews leases; tells which jobs were lost and which have a cancel request. */

@@ -13,6 +13,26 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/**
+ * A worker row on this host whose process is gone (kill -9, crash) still looks alive
+ * until its heartbeat ages out. Its pid tells the truth sooner: mark it stopped, so its
+ * containers can be adopted now instead of after the lease expires. A row with our own
+ * pid but another id is a previous incarnation (pid reuse after a restart in a container).
+ */
+function markDeadLocalWorkers(queue: WorkerQueue, ownId: string, log: Logger): void {
+  const host = hostname();
+  for (const worker of queue.listWorkers()) {
+    if (!worker.alive || worker.id === ownId || worker.host !== host) continue;
+    if (worker.pid === process.pid || !pidAlive(worker.pid)) {
+      log.info('worker process is gone; marking it stopped', {
+        worker: worker.id,
+        pid: worker.pid,
+      });
+      queue.stopWorker(worker.id);
+    }
+  }
+}
+
 export interface RecoverOptions {
   workerId: string;
   queue: WorkerQueue;
@@ -34,6 +54,7 @@ export interface RecoverOptions {
  */
 export async function recoverContainers(options: RecoverOptions): Promise<void> {
   const { queue, executor, log, workerId } = options;
+  markDeadLocalWorkers(queue, workerId, log);
   let containers;
   try {
     containers = await executor.findContainers();
