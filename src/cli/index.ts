@@ -6,6 +6,7 @@ import { RUNBOX_COMMIT, RUNBOX_VERSION } from '../version.js';
 import { clientCommands } from './commands/clientCommands.js';
 import { contractCommand } from './commands/contract.js';
 import { doctorCommand } from './commands/doctor.js';
+import { gcCommand } from './commands/gc.js';
 import { outputsCommand } from './commands/outputs.js';
 import { serverCommands } from './commands/serverCommands.js';
 import { createContext } from './context.js';
@@ -85,6 +86,7 @@ export async function runCli(argv: string[], options: RunCliOptions): Promise<nu
     ...clientCommands(ctx, setCode),
     contractCommand(ctx, setCode),
     doctorCommand(ctx, setCode),
+    gcCommand(ctx, setCode),
     outputsCommand(ctx, setCode),
   ]) {
     parser.command(cmd as never);
