@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { addonCacheDir } from '../config.js';
 
 /**
@@ -96,10 +96,30 @@ function isComplete(file: string, size: number): boolean {
   }
 }
 
+/**
+ * mkdir -p, one level at a time. Not mkdirSync's recursive option: on some pseudo
+ * file systems (measured: under /proc, Node 20 and 24) that loops forever.
+ */
+function makeDirs(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw error;
+    makeDirs(dirname(dir));
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (again) {
+      if ((again as NodeJS.ErrnoException).code !== 'EEXIST') throw again;
+    }
+  }
+}
+
 function writeAtomically(dir: string, file: string, bytes: Uint8Array): void {
   const temp = join(dir, `.${randomBytes(6).toString('hex')}.${process.pid}.tmp`);
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirs(dir);
     writeFileSync(temp, bytes, { mode: 0o755, flag: 'wx', flush: true });
     renameSync(temp, file);
   } catch (error) {
