@@ -27,13 +27,3 @@ export function failureResult(error: RunboxError, base?: Partial<JobResult>): Jo
     error: { type, message: error.message, field: error.field },
   };
 }
-
-/** Blob keys a result refers to: its logs and its stored output files. */
-export function blobsOf(result: JobResult): string[] {
-  const blobs = new Set<string>();
-  if (result.stdout?.blob) blobs.add(result.stdout.blob);
-  if (result.stderr?.blob) blobs.add(result.stderr.blob);
-  for (const entry of result.outputs ?? [])
-    if (entry.type === 'file' && entry.sha256) blobs.add(entry.sha256);
-  return [...blobs];
-}
