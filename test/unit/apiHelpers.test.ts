@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { checkOutputPath } from '../../src/api/outputPath.js';
+import { exitCodeOf } from '../../src/api/jobView.js';
+import { redactSpec } from '../../src/api/jobService.js';
+import { parseRange } from '../../src/api/routes/outputs.js';
+import { tokenMatches } from '../../src/api/auth.js';
+import { LiveLogs } from '../../src/worker/LiveLogs.js';
+
+describe('output paths', () => {
+  it('accepts manifest-style paths', () => {
+    expect(checkOutputPath('a/b/c.txt')).toBe('a/b/c.txt');
+    expect(checkOutputPath('données/ü.txt')).toBe('données/ü.txt');
+  });
+  it.each([
+    '../etc/passwd',
+    'a/../../b',
+    '/etc/passwd',
+    'a\\b',
+    'a//b',
+    './a',
+    'a/.',
+    '%2e%2e/x',
+    'a%2fb',
+    '..%252f',
+    'a\0b',
+    '',
+  ])('refuses %j', (path) => {
+    expect(() => checkOutputPath(path)).toThrow(/path/);
+  });
+});
+
+describe('ranges', () => {
+  it('parses the forms a resuming client sends', () => {
+    expect(parseRange(undefined, 100)).toBeNull();
+    expect(parseRange('bytes=0-9', 100)).toEqual({ start: 0, end: 9 });
+    expect(parseRange('bytes=90-', 100)).toEqual({ start: 90, end: 99 });
+    expect(parseRange('bytes=-10', 100)).toEqual({ start: 90, end: 99 });
+    expect(parseRange('bytes=50-500', 100)).toEqual({ start: 50, end: 99 });
+  });
+  it('marks unsatisfiable or malformed ranges invalid (416)', () => {
+    for (const header of [
+      'bytes=100-',
+      'bytes=9-3',
+      'bytes=-0',
+      'items=0-1',
+      'bytes=0-1,5-6',
+      'bytes=-',
+    ]) {
+      expect(parseRange(header, 100)).toBe('invalid');
+    }
+  });
+});
+
+describe('job views', () => {
+  it('maps outcomes to exit codes', () => {
+    expect(exitCodeOf({ status: 'succeeded', error: null, result: null })).toBe(0);
+    expect(exitCodeOf({ status: 'cancelled', error: null, result: null })).toBe(130);
+    const failed = (type: string, exit: number | null = null) =>
+      exitCodeOf({
+        status: 'failed',
+        error: { type, message: '', field: null },
+        result: { exit_code: exit } as never,
+      });
+    expect(failed('NonZeroExit', 3)).toBe(3);
+    expect(failed('Timeout')).toBe(124);
+    expect(failed('OOMKilled')).toBe(137);
+    expect(failed('ImageUnavailable')).toBe(69);
+    expect(failed('InvalidSpec')).toBe(65);
+  });
+  it('never shows secret env values', () => {
+    const view = redactSpec({ env: { A: 'visible', TOKEN: 's3cret' }, secret_env: ['TOKEN'] });
+    expect(JSON.stringify(view)).not.toContain('s3cret');
+    expect((view.env as Record<string, string>).A).toBe('visible');
+  });
+  it('compares tokens', () => {
+    expect(tokenMatches('abc', 'abc')).toBe(true);
+    expect(tokenMatches('abd', 'abc')).toBe(false);
+    expect(tokenMatches('', 'abc')).toBe(false);
+  });
+});
+
+describe('live logs', () => {
+  it('gives a late follower the tail, then what follows, then the end', () => {
+    const logs = new LiveLogs();
+    logs.begin('j');
+    logs.append('j', 'stdout', Buffer.from('one '));
+    logs.append('j', 'stderr', Buffer.from('err '));
+    const seen: string[] = [];
+    let ended = false;
+    const live = logs.follow(
+      'j',
+      'stdout',
+      (c) => seen.push(c.toString()),
+      () => (ended = true),
+    );
+    expect(live!.tail.toString()).toBe('one ');
+    logs.append('j', 'stdout', Buffer.from('two'));
+    logs.end('j');
+    expect(seen).toEqual(['two']);
+    expect(ended).toBe(true);
+    expect(
+      logs.follow(
+        'j',
+        'stdout',
+        () => {},
+        () => {},
+      ),
+    ).toBeNull();
+  });
+  it('keeps a bounded tail', () => {
+    const logs = new LiveLogs();
+    logs.begin('j');
+    for (let i = 0; i < 100; i++) logs.append('j', 'stdout', Buffer.alloc(16 * 1024, 97));
+    const live = logs.follow(
+      'j',
+      'stdout',
+      () => {},
+      () => {},
+    );
+    expect(live!.tail.length).toBeLessThanOrEqual(256 * 1024 + 16 * 1024);
+    expect(live!.tail.length).toBeGreaterThanOrEqual(256 * 1024 - 16 * 1024);
+  });
+});

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { InvalidSpecError } from '../../src/errors/index.js';
+import { parseJobSpec, splitSubmission } from '../../src/spec/parseJobSpec.js';
+import { parseSize } from '../../src/spec/parseSize.js';
+
+const config = loadConfig({ env: {}, overrides: { dataDir: '/tmp/runbox-spec-test' } });
+
+function fieldOf(input: unknown): string | null {
+  try {
+    parseJobSpec(input, config);
+    return null;
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidSpecError);
+    return (error as InvalidSpecError).field;
+  }
+}
+
+describe('parseJobSpec', () => {
+  it('resolves a runtime to its image and command, with the script in /work', () => {
+    const spec = parseJobSpec(
+      { runtime: 'python:3.11', script: { path: 'job.py', content: 'print(1)' }, args: ['x'] },
+      config,
+    );
+    expect(spec.image).toBe('python:3.11-slim');
+    expect(spec.command).toEqual(['python3', 'job.py', 'x']);
+    expect(spec.files[0]).toMatchObject({ path: 'job.py', mode: 0o755 });
+    expect(spec.network).toBe('none');
+    expect(spec.timeoutMs).toBe(300_000);
+  });
+
+  it('names the field at fault for each kind of bad spec, before anything runs', () => {
+    expect(fieldOf({ runtime: 'cobol', script: { path: 'a', content: '' } })).toBe('runtime');
+    expect(fieldOf({ script: { path: 'a', content: '' } })).toBe('runtime');
+    expect(
+      fieldOf({ runtime: 'shell', script: { path: 'a', content: '' }, timeout_seconds: -1 }),
+    ).toBe('timeout_seconds');
+    expect(
+      fieldOf({ runtime: 'shell', script: { path: 'a', content: '' }, timeout_seconds: 'soon' }),
+    ).toBe('timeout_seconds');
+    expect(fieldOf({ runtime: 'shell', script: { path: 'a', content: '' }, env: { A: 1 } })).toBe(
+      'env.A',
+    );
+    expect(
+      fieldOf({ runtime: 'shell', script: { path: 'a', content: '' }, env: { '1BAD': 'x' } }),
+    ).toBe('env.1BAD');
+    expect(
+      fieldOf({ runtime: 'shell', script: { path: 'a', content: '' }, env: { RUNBOX_WORK: 'x' } }),
+    ).toBe('env.RUNBOX_WORK');
+    expect(
+      fieldOf({ runtime: 'shell', script: { path: 'a', content: '' }, limits: { memory: 'lots' } }),
+    ).toBe('limits.memory');
+    expect(fieldOf({ runtime: 'shell', script: { path: '../etc/x', content: '' } })).toBe(
+      'script.path',
+    );
+    expect(fieldOf({ runtime: 'shell', script: { path: '/abs', content: '' } })).toBe(
+      'script.path',
+    );
+    expect(fieldOf({ runtime: 'shell', script: { path: 'a', content: '' }, network: 'host' })).toBe(
+      'network',
+    );
+    expect(fieldOf({ runtime: 'shell', script: { path: 'a', content: '' }, bogus: 1 })).toBe(
+      'bogus',
+    );
+    expect(fieldOf({ image: 'busybox' })).toBe('command');
+    expect(fieldOf({ runtime: 'shell' })).toBe('script');
+    expect(
+      fieldOf({ runtime: 'shell', script: { path: 'a', content: '' }, secret_env: ['NOPE'] }),
+    ).toBe('secret_env');
+  });
+
+  it('says what to do in the message', () => {
+    expect(() => parseJobSpec({ runtime: 'cobol' }, config)).toThrow(
+      /known runtimes: python:3\.11, node:20, shell/,
+    );
+  });
+
+  it('splits queue options from the spec and checks run_at', () => {
+    const { spec, options } = splitSubmission({
+      runtime: 'shell',
+      priority: 3,
+      idempotency_key: 'k',
+    });
+    expect(spec).toEqual({ runtime: 'shell' });
+    expect(options).toEqual({ priority: 3, idempotency_key: 'k' });
+    expect(() => splitSubmission({ runtime: 'shell', run_at: 'tomorrow' })).toThrow(/run_at/);
+    expect(() => splitSubmission([1])).toThrow(/JSON object/);
+  });
+});
+
+describe('parseSize', () => {
+  it('reads bytes and k/m/g suffixes, and refuses the rest', () => {
+    expect(parseSize('512m')).toBe(512 * 1024 * 1024);
+    expect(parseSize('1GiB')).toBe(1024 ** 3);
+    expect(parseSize(4096)).toBe(4096);
+    expect(parseSize('1.5k')).toBe(1536);
+    expect(parseSize('lots')).toBeNull();
+    expect(parseSize(-1)).toBeNull();
+    expect(parseSize('0')).toBeNull();
+  });
+});
