@@ -44,9 +44,19 @@ export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((thrown: unknown, request, reply) => {
     let error: RunboxError;
     let status: number;
+    // Fastify's own errors first: its body-too-large error is a RangeError, and would
+    // otherwise be answered as unparseable JSON (400) instead of 413.
+    const fromFramework =
+      thrown instanceof RunboxError ? null : fromFastify(thrown as FastifyError);
     if (thrown instanceof RunboxError) {
       error = thrown;
       status = HTTP_STATUS[error.type];
+    } else if (fromFramework) {
+      error = fromFramework;
+      status =
+        (thrown as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? 415
+          : HTTP_STATUS[error.type];
     } else if (thrown instanceof SyntaxError || thrown instanceof RangeError) {
       // JSON.parse on absurdly deep input throws RangeError: still the client's fault.
       error = new RunboxError('InvalidSpec', `body could not be parsed: ${thrown.message}`, {
@@ -54,10 +64,8 @@ export function registerErrorHandler(app: FastifyInstance): void {
       });
       status = 400;
     } else {
-      const fromFramework = fromFastify(thrown as FastifyError);
-      error = fromFramework ?? toRunboxError(thrown);
-      status = fromFramework ? HTTP_STATUS[error.type] : 500;
-      if ((thrown as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') status = 415;
+      error = toRunboxError(thrown);
+      status = 500;
     }
     if (status >= 500) request.log.error({ err: thrown }, 'request failed');
     const body: ErrorBody = {

@@ -31,6 +31,9 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: true,
   });
+  // Fastify parses text/plain bodies by default; the API takes JSON only, so any other
+  // type is refused with 415 rather than validated as a string (400).
+  app.removeContentTypeParser('text/plain');
   registerErrorHandler(app);
   registerValidation(app);
   registerOpenApi(app);
