@@ -1,0 +1,507 @@
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { JobService } from '../../src/api/jobService.js';
+import { buildServer } from '../../src/api/server.js';
+import type { Config } from '../../src/config.js';
+import { EXIT_CODES, RunboxError } from '../../src/errors/index.js';
+import { Queue } from '../../src/queue/Queue.js';
+import { startRunbox } from '../../src/runbox.js';
+import { createBlobStore } from '../../src/storage/index.js';
+import { LiveLogs } from '../../src/worker/LiveLogs.js';
+import { testConfig } from '../helpers/testConfig.js';
+
+/**
+ * Every error path of the HTTP API, in-process through fastify's inject: the documented
+ * status, the body {error: {type, message, field}}, and nothing written to the database.
+ */
+
+const BODY_LIMIT = 64 * 1024;
+const GOOD = { runtime: 'shell', command: ['true'] };
+const WELL_FORMED_UNKNOWN_ID = '01ZZZZZZZZZZZZZZZZZZZZZZZZ';
+
+interface Harness {
+  app: FastifyInstance;
+  queue: Queue;
+  config: Readonly<Config>;
+  cleanup: () => void;
+}
+
+async function harness(overrides: Parameters<typeof testConfig>[0] = {}): Promise<Harness> {
+  const { config, cleanup } = testConfig({
+    limits: { bodyBytes: BODY_LIMIT, minFreeBytes: 0 },
+    ...overrides,
+  });
+  const queue = Queue.open(config);
+  const store = await createBlobStore(config);
+  const app = await buildServer({
+    config,
+    jobs: new JobService(config, queue),
+    liveLogs: new LiveLogs(),
+    store,
+    system: {
+      engineUp: () => true,
+      workers: () => [],
+      countByStatus: () => queue.counts(),
+      finishedByOutcome: () => queue.finishedByOutcome(),
+      durations: () => ({ count: 0, sum: 0, quantiles: {} }),
+    },
+  });
+  return {
+    app,
+    queue,
+    config,
+    cleanup: () => {
+      queue.close();
+      cleanup();
+    },
+  };
+}
+
+function jobCount(queue: Queue): number {
+  return (queue.db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n;
+}
+
+function errorOf(body: string): { type: string; message: string; field: string | null } {
+  const parsed = JSON.parse(body) as { error: { type: string; message: string; field: string } };
+  expect(Object.keys(parsed)).toEqual(['error']);
+  expect(Object.keys(parsed.error).sort()).toEqual(['field', 'message', 'type']);
+  expect(parsed.error.message.length).toBeGreaterThan(0);
+  return parsed.error;
+}
+
+describe('API error paths', () => {
+  let h: Harness;
+  let before: number;
+
+  beforeAll(async () => {
+    h = await harness();
+    // One job exists, so "unknown job" is not just an empty table.
+    const created = await h.app.inject({ method: 'POST', url: '/v1/jobs', payload: GOOD });
+    expect(created.statusCode).toBe(201);
+  });
+  afterAll(async () => {
+    await h.app.close();
+    h.cleanup();
+  });
+  beforeEach(() => {
+    before = jobCount(h.queue);
+  });
+  afterEach(() => {
+    // A rejected request writes nothing.
+    expect(jobCount(h.queue)).toBe(before);
+  });
+
+  async function expectError(
+    request: InjectOptions,
+    status: number,
+    type: string,
+    field: string | null,
+  ): Promise<string> {
+    const response = await h.app.inject(request);
+    expect(response.statusCode, response.body).toBe(status);
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    const error = errorOf(response.body);
+    expect(error.type).toBe(type);
+    if (field !== null) expect(error.field).toBe(field);
+    return error.message;
+  }
+
+  it('rejects an invalid spec with 400 naming the field', async () => {
+    const message = await expectError(
+      { method: 'POST', url: '/v1/jobs', payload: { runtime: 'cobol', command: ['x'] } },
+      400,
+      'InvalidSpec',
+      'runtime',
+    );
+    expect(message).toContain('cobol');
+    expect(message).toContain('shell');
+  });
+
+  it('rejects a wrongly typed nested field with 400 naming its path', async () => {
+    await expectError(
+      {
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: { runtime: 'shell', script: { path: 'a.sh', content: 42 } },
+      },
+      400,
+      'InvalidSpec',
+      'script.content',
+    );
+    await expectError(
+      { method: 'POST', url: '/v1/jobs', payload: { ...GOOD, timeout_seconds: -1 } },
+      400,
+      'InvalidSpec',
+      'timeout_seconds',
+    );
+    await expectError(
+      { method: 'POST', url: '/v1/jobs', payload: { ...GOOD, priority: 1.5 } },
+      400,
+      'InvalidSpec',
+      'priority',
+    );
+    await expectError(
+      { method: 'POST', url: '/v1/jobs', payload: { ...GOOD, run_at: 'next tuesday' } },
+      400,
+      'InvalidSpec',
+      'run_at',
+    );
+  });
+
+  it('rejects a spec that fails only the semantic checks (path escape) with 400', async () => {
+    const message = await expectError(
+      {
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: { runtime: 'shell', script: { path: '../etc/passwd', content: 'x' } },
+      },
+      400,
+      'InvalidSpec',
+      'script.path',
+    );
+    expect(message).toContain('..');
+  });
+
+  it('rejects an unknown field with 400 naming it', async () => {
+    const message = await expectError(
+      { method: 'POST', url: '/v1/jobs', payload: { ...GOOD, retries: 3 } },
+      400,
+      'InvalidSpec',
+      'retries',
+    );
+    expect(message).toMatch(/not a known field/);
+  });
+
+  it('rejects a body that is not an object with 400', async () => {
+    await expectError(
+      {
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: '[1,2]',
+        headers: { 'content-type': 'application/json' },
+      },
+      400,
+      'InvalidSpec',
+      null,
+    );
+  });
+
+  it('rejects an oversized body with 413', async () => {
+    await expectError(
+      {
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: { ...GOOD, env: { BIG: 'x'.repeat(BODY_LIMIT + 1) } },
+      },
+      413,
+      'PayloadTooLarge',
+      null,
+    );
+  });
+
+  it('rejects a body that is not JSON by content type with 415', async () => {
+    await expectError(
+      {
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: 'runtime=shell',
+        headers: { 'content-type': 'text/plain' },
+      },
+      415,
+      'InvalidSpec',
+      'content-type',
+    );
+    await expectError(
+      {
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: 'runtime=shell',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      },
+      415,
+      'InvalidSpec',
+      'content-type',
+    );
+  });
+
+  it('rejects malformed JSON and an empty JSON body with 400', async () => {
+    await expectError(
+      {
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: '{"runtime": "shell",',
+        headers: { 'content-type': 'application/json' },
+      },
+      400,
+      'InvalidSpec',
+      '(body)',
+    );
+    await expectError(
+      {
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: '',
+        headers: { 'content-type': 'application/json' },
+      },
+      400,
+      'InvalidSpec',
+      '(body)',
+    );
+  });
+
+  it('rejects prototype poisoning with 400', async () => {
+    await expectError(
+      {
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: '{"runtime":"shell","command":["true"],"__proto__":{"x":1}}',
+        headers: { 'content-type': 'application/json' },
+      },
+      400,
+      'InvalidSpec',
+      null,
+    );
+  });
+
+  it('answers 404 for an unknown job on every job route', async () => {
+    for (const request of [
+      { method: 'GET', url: `/v1/jobs/${WELL_FORMED_UNKNOWN_ID}` },
+      { method: 'GET', url: `/v1/jobs/${WELL_FORMED_UNKNOWN_ID}?wait=true&wait_seconds=1` },
+      { method: 'POST', url: `/v1/jobs/${WELL_FORMED_UNKNOWN_ID}/cancel` },
+      { method: 'GET', url: `/v1/jobs/${WELL_FORMED_UNKNOWN_ID}/logs` },
+      { method: 'GET', url: `/v1/jobs/${WELL_FORMED_UNKNOWN_ID}/outputs` },
+    ] as const) {
+      await expectError(request, 404, 'NotFound', 'id');
+    }
+  });
+
+  it('answers 400 for a malformed job id', async () => {
+    for (const request of [
+      { method: 'GET', url: '/v1/jobs/not%20an%20id' },
+      { method: 'POST', url: '/v1/jobs/bad!id/cancel' },
+      { method: 'GET', url: `/v1/jobs/${'a'.repeat(65)}` },
+    ] as const) {
+      const response = await h.app.inject(request);
+      expect(response.statusCode, `${request.url}: ${response.body}`).toBe(400);
+      const error = errorOf(response.body);
+      expect(error.type).toBe('InvalidSpec');
+      expect(error.field).toMatch(/(^|\.)id$/);
+    }
+  });
+
+  it('answers 404 with the error body for an unknown route', async () => {
+    await expectError({ method: 'GET', url: '/v2/jobs' }, 404, 'NotFound', 'url');
+    await expectError({ method: 'DELETE', url: '/v1/jobs' }, 404, 'NotFound', 'url');
+  });
+
+  it('rejects bad query parameters with 400 naming them', async () => {
+    await expectError(
+      { method: 'GET', url: '/v1/jobs?status=sleeping' },
+      400,
+      'InvalidSpec',
+      'querystring.status',
+    );
+    await expectError(
+      { method: 'GET', url: '/v1/jobs?limit=0' },
+      400,
+      'InvalidSpec',
+      'querystring.limit',
+    );
+    await expectError(
+      { method: 'GET', url: '/v1/jobs?cursor=%27%20OR%201' },
+      400,
+      'InvalidSpec',
+      'cursor',
+    );
+    await expectError(
+      { method: 'POST', url: '/v1/jobs?wait=true&wait_seconds=601', payload: GOOD },
+      400,
+      'InvalidSpec',
+      'querystring.wait_seconds',
+    );
+    await expectError(
+      { method: 'POST', url: '/v1/jobs?sync=1', payload: GOOD },
+      400,
+      'InvalidSpec',
+      'querystring.sync',
+    );
+  });
+
+  it('rejects a whole batch when one job is bad, naming jobs.N.field, writing none', async () => {
+    const message = await expectError(
+      {
+        method: 'POST',
+        url: '/v1/jobs/batch',
+        payload: { jobs: [GOOD, GOOD, { runtime: 'cobol', command: ['x'] }, GOOD] },
+      },
+      400,
+      'InvalidSpec',
+      'jobs.2.runtime',
+    );
+    expect(message).toContain('cobol');
+    await expectError(
+      {
+        method: 'POST',
+        url: '/v1/jobs/batch',
+        payload: { jobs: [GOOD, { ...GOOD, colour: 'red' }] },
+      },
+      400,
+      'InvalidSpec',
+      'jobs.1.colour',
+    );
+    await expectError(
+      { method: 'POST', url: '/v1/jobs/batch', payload: { jobs: [] } },
+      400,
+      'InvalidSpec',
+      'jobs',
+    );
+  });
+});
+
+describe('API success paths the error tests lean on', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await harness();
+  });
+  afterAll(async () => {
+    await h.app.close();
+    h.cleanup();
+  });
+
+  it('a valid batch is stored whole and answers 201 with every job', async () => {
+    const before = jobCount(h.queue);
+    const response = await h.app.inject({
+      method: 'POST',
+      url: '/v1/jobs/batch',
+      payload: { jobs: [GOOD, { ...GOOD, priority: 5 }, GOOD] },
+    });
+    expect(response.statusCode).toBe(201);
+    const body = response.json<{ jobs: Array<{ id: string; created: boolean }> }>();
+    expect(body.jobs).toHaveLength(3);
+    expect(body.jobs.every((j) => j.created)).toBe(true);
+    expect(jobCount(h.queue)).toBe(before + 3);
+  });
+
+  it('wait=true is bounded: with no worker it answers the queued job after wait_seconds', async () => {
+    const started = Date.now();
+    const response = await h.app.inject({
+      method: 'POST',
+      url: '/v1/jobs?wait=true&wait_seconds=0.5',
+      payload: GOOD,
+    });
+    const elapsed = Date.now() - started;
+    expect(response.statusCode).toBe(201);
+    expect(response.json<{ status: string }>().status).toBe('queued');
+    expect(elapsed).toBeGreaterThanOrEqual(450);
+    expect(elapsed).toBeLessThan(5000);
+  });
+
+  it('a repeated idempotency key answers 200 with the same job and writes nothing', async () => {
+    const first = await h.app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      payload: { ...GOOD, idempotency_key: 'nightly-2026-01-01' },
+    });
+    expect(first.statusCode).toBe(201);
+    const before = jobCount(h.queue);
+    const again = await h.app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      payload: { ...GOOD, command: ['false'], idempotency_key: 'nightly-2026-01-01' },
+    });
+    expect(again.statusCode).toBe(200);
+    expect(again.json<{ id: string }>().id).toBe(first.json<{ id: string }>().id);
+    expect(jobCount(h.queue)).toBe(before);
+  });
+
+  it('cancelling a queued job ends it cancelled at once; cancelling again changes nothing', async () => {
+    const { id } = (await h.app.inject({ method: 'POST', url: '/v1/jobs', payload: GOOD })).json<{
+      id: string;
+    }>();
+    const cancelled = await h.app.inject({ method: 'POST', url: `/v1/jobs/${id}/cancel` });
+    expect(cancelled.statusCode).toBe(200);
+    const job = cancelled.json<{ status: string; error: { type: string }; finished_at: string }>();
+    expect(job.status).toBe('cancelled');
+    expect(job.error.type).toBe('Cancelled');
+    expect(job.finished_at).not.toBeNull();
+    const again = await h.app.inject({ method: 'POST', url: `/v1/jobs/${id}/cancel` });
+    expect(again.statusCode).toBe(200);
+    expect(again.json<{ status: string; finished_at: string }>()).toMatchObject({
+      status: 'cancelled',
+      finished_at: job.finished_at,
+    });
+  });
+});
+
+describe('API with a token', () => {
+  let h: Harness;
+  const TOKEN = 's3cret-token-for-tests';
+  beforeAll(async () => {
+    h = await harness({ token: TOKEN });
+  });
+  afterAll(async () => {
+    await h.app.close();
+    h.cleanup();
+  });
+
+  it('answers 401 without the token or with a wrong one, and writes nothing', async () => {
+    const before = jobCount(h.queue);
+    for (const headers of [
+      {},
+      { authorization: `Bearer ${TOKEN}x` },
+      { authorization: `Bearer ${TOKEN.slice(0, -1)}` },
+      { authorization: TOKEN },
+      { authorization: `Basic ${TOKEN}` },
+    ]) {
+      for (const request of [
+        { method: 'POST', url: '/v1/jobs', payload: GOOD, headers },
+        { method: 'GET', url: '/v1/jobs', headers },
+        { method: 'GET', url: '/metrics', headers },
+        { method: 'GET', url: '/openapi.json', headers },
+        { method: 'GET', url: '/nope', headers },
+      ] as const) {
+        const response = await h.app.inject(request);
+        expect(response.statusCode, `${request.method} ${request.url}`).toBe(401);
+        const error = errorOf(response.body);
+        expect(error.type).toBe('Unauthorized');
+        expect(error.message).toContain('RUNBOX_TOKEN');
+        // The answer must never echo the expected token.
+        expect(response.body).not.toContain(TOKEN);
+      }
+    }
+    expect(jobCount(h.queue)).toBe(before);
+  });
+
+  it('accepts the right token', async () => {
+    const headers = { authorization: `Bearer ${TOKEN}` };
+    const created = await h.app.inject({ method: 'POST', url: '/v1/jobs', payload: GOOD, headers });
+    expect(created.statusCode).toBe(201);
+    const listed = await h.app.inject({ method: 'GET', url: '/v1/jobs', headers });
+    expect(listed.statusCode).toBe(200);
+  });
+
+  it('leaves /healthz open', async () => {
+    const response = await h.app.inject({ method: 'GET', url: '/healthz' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json<{ status: string }>().status).toBe('ok');
+  });
+});
+
+describe('binding', () => {
+  it('refuses to start on a non-loopback address without a token (EX_CONFIG, says how)', async () => {
+    const { config, cleanup } = testConfig({ host: '0.0.0.0', port: 0 });
+    try {
+      const error = await startRunbox(config, { api: true, workers: 0 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(RunboxError);
+      const runboxError = error as RunboxError;
+      expect(runboxError.type).toBe('InvalidConfig');
+      expect(EXIT_CODES[runboxError.type]).toBe(78);
+      expect(runboxError.message).toContain('RUNBOX_TOKEN');
+    } finally {
+      cleanup();
+    }
+  });
+});
