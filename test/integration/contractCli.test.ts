@@ -1,0 +1,256 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CURRENT_CONTRACT, fingerprintOf } from '../../src/contract/contract.js';
+import { buildContractImage, contractFixture, removeImage } from '../helpers/contractImage.js';
+import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
+import {
+  runCliProcess,
+  startServerProcess,
+  writeTestConfig,
+  type RunboxProcess,
+} from '../helpers/serverProcess.js';
+import { TEST_INSTANCE, TEST_RUNTIMES } from '../helpers/testConfig.js';
+
+const FIXTURES = 'fixtures/contracts';
+const LEGACY_IMAGE = `runbox-test/contract-legacy:${process.pid}`;
+const UNLABELLED_IMAGE = `runbox-test/contract-none:${process.pid}`;
+const CURRENT_IMAGE = `runbox-test/contract-current:${process.pid}`;
+
+/** `runbox <args>` from the built bundle, never reading a RUNBOX_* variable of the caller. */
+function runbox(...args: string[]) {
+  return runCliProcess(args, { env: { RUNBOX_CONFIG: '', RUNBOX_SERVER: '' } });
+}
+
+describe('runbox contract check --against a committed contract file (the CI gate)', () => {
+  it.each([
+    // [fixture, fields the message must name, the other side's version]
+    ['legacy-3-field.json', ['/outputs', '/metrics', '/stdout'], '0.3.0'],
+    ['legacy-flat-metrics.json', ['/metrics', 'GENERATION_TIME_SEC'], '0.9.0'],
+    ['same-version-different-fingerprint.json', ['/metrics/stage_times'], '1.0.0'],
+  ])('%s exits 78 and names the fields that differ', async (file, fields, version) => {
+    const { code, stdout, stderr } = await runbox(
+      'contract',
+      'check',
+      '--against',
+      `${FIXTURES}/${file}`,
+    );
+    expect(code).toBe(78);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('INCOMPATIBLE');
+    expect(stderr).toContain(`this build: runbox.result ${CURRENT_CONTRACT.version}`);
+    expect(stderr).toContain(`runbox.result ${version} sha256:`);
+    for (const field of fields) expect(stderr).toContain(field);
+    expect(stderr).toMatch(/fix: /);
+  });
+
+  it('the same-version case is called a shape change without a version bump, and the rename is spotted', async () => {
+    const { stderr } = await runbox(
+      'contract',
+      'check',
+      '--against',
+      `${FIXTURES}/same-version-different-fingerprint.json`,
+    );
+    expect(stderr).toMatch(/same version 1\.0\.0 but a different fingerprint/);
+    expect(stderr).toMatch(/renamed\s+\/metrics\/stage_times: .*"stage_durations"/);
+  });
+
+  it('the committed current.json checks compatible (exit 0), as CI runs it', async () => {
+    const { code, stdout, stderr } = await runbox(
+      'contract',
+      'check',
+      '--against',
+      `${FIXTURES}/current.json`,
+    );
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout.trim().split('\n').at(-1)).toBe('compatible');
+  });
+
+  it('--json prints the report a machine can read, with the differences by path', async () => {
+    const { code, stdout } = await runbox(
+      '--json',
+      'contract',
+      'check',
+      '--against',
+      `${FIXTURES}/legacy-flat-metrics.json`,
+    );
+    expect(code).toBe(78);
+    const report = JSON.parse(stdout) as {
+      compatible: boolean;
+      differences: Array<{ path: string; kind: string }>;
+    };
+    expect(report.compatible).toBe(false);
+    expect(report.differences).toContainEqual({
+      path: '/GENERATION_TIME_SEC',
+      kind: 'added',
+      detail: expect.any(String),
+    });
+  });
+
+  it('a file that is not a contract is a configuration error (78) that says how to make one', async () => {
+    const { code, stderr } = await runbox('contract', 'check', '--against', 'package.json');
+    expect(code).toBe(78);
+    expect(stderr).toMatch(/not a contract file.*runbox contract export/);
+  });
+});
+
+describe('runbox contract show / export', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'runbox-contract-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prints name, version and fingerprint; --json prints the full schema', async () => {
+    const short = await runbox('contract');
+    expect(short.code).toBe(0);
+    expect(short.stdout.trim()).toBe(
+      `runbox.result ${CURRENT_CONTRACT.version} sha256:${CURRENT_CONTRACT.fingerprint}`,
+    );
+
+    const full = await runbox('contract', '--json');
+    expect(full.code).toBe(0);
+    const printed = JSON.parse(full.stdout) as typeof CURRENT_CONTRACT;
+    expect(printed.fingerprint).toBe(fingerprintOf(printed.schema));
+    expect(printed).toEqual(CURRENT_CONTRACT);
+    const schema = printed.schema as {
+      properties: { metrics: { required: string[] } };
+    };
+    expect(schema.properties.metrics.required).toContain('stage_times');
+  });
+
+  it('export --out writes a file that checks compatible and equals the committed current.json', async () => {
+    const file = join(dir, 'contract.json');
+    const exported = await runbox('contract', 'export', '--out', file);
+    expect(exported.code).toBe(0);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(contractFixture('current.json'));
+    const checked = await runbox('contract', 'check', '--against', file);
+    expect(checked.code).toBe(0);
+  });
+});
+
+describe('runbox contract check --against a running server', () => {
+  let dataDir: string;
+  let server: RunboxProcess;
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'runbox-contract-server-'));
+    server = await startServerProcess({
+      dataDir,
+      configFile: writeTestConfig(dataDir),
+      workers: 0,
+    });
+  });
+  afterAll(async () => {
+    server?.kill();
+    await server?.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('reads GET /v1/contract and exits 0 for a server of this build', async () => {
+    const { code, stdout, stderr } = await runbox('contract', 'check', '--against', server.url);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toContain(`server ${server.url}: runbox.result ${CURRENT_CONTRACT.version}`);
+    expect(stdout).toContain('compatible');
+  });
+
+  it('a server that does not answer is not called compatible', async () => {
+    const { code } = await runbox('contract', 'check', '--against', 'http://127.0.0.1:9');
+    expect(code).not.toBe(0);
+  });
+});
+
+describe('runbox contract check --against image:NAME, and runbox doctor', () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'runbox-contract-image-'));
+    await buildContractImage(LEGACY_IMAGE, contractFixture('legacy-flat-metrics.json'));
+    await buildContractImage(UNLABELLED_IMAGE, null);
+    await buildContractImage(CURRENT_IMAGE, CURRENT_CONTRACT);
+  });
+  afterEach(() => expectNoLeftoverContainers(TEST_INSTANCE));
+  afterAll(async () => {
+    await Promise.all([LEGACY_IMAGE, UNLABELLED_IMAGE, CURRENT_IMAGE].map(removeImage));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('an image labelled with an incompatible contract exits 78, naming both versions', async () => {
+    const { code, stderr } = await runbox(
+      'contract',
+      'check',
+      '--against',
+      `image:${LEGACY_IMAGE}`,
+    );
+    expect(code).toBe(78);
+    expect(stderr).toContain(`image ${LEGACY_IMAGE}: runbox.result 0.9.0`);
+    expect(stderr).toMatch(/major version differs: this build 1\.0\.0, the other 0\.9\.0/);
+  });
+
+  it('an unlabelled image embeds no runbox component: exit 0, and it says so', async () => {
+    const { code, stdout } = await runbox(
+      'contract',
+      'check',
+      '--against',
+      `image:${UNLABELLED_IMAGE}`,
+    );
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/carries no io\.runbox\.contract label/);
+  });
+
+  it('an image labelled with this build’s contract exits 0', async () => {
+    const { code, stdout } = await runbox(
+      'contract',
+      'check',
+      '--against',
+      `image:${CURRENT_IMAGE}`,
+    );
+    expect(code).toBe(0);
+    expect(stdout).toContain('compatible');
+  });
+
+  it('an image that does not exist is ImageUnavailable (69), not compatible', async () => {
+    const { code, stderr } = await runbox(
+      'contract',
+      'check',
+      '--against',
+      `image:runbox-test/no-such-image:${process.pid}`,
+    );
+    expect(code).toBe(69);
+    expect(stderr).toMatch(/ImageUnavailable: cannot inspect image/);
+  });
+
+  it('runbox doctor --json fails a runtime that points at the incompatible image, with a fix', async () => {
+    const configFile = writeTestConfig(dataDir, {
+      port: 0,
+      runtimes: {
+        ...TEST_RUNTIMES,
+        legacy: { image: LEGACY_IMAGE, command: ['sh', '{script}'] },
+        current: { image: CURRENT_IMAGE, command: ['sh', '{script}'] },
+      },
+    });
+    const { code, stdout } = await runbox(
+      'doctor',
+      '--json',
+      '--config',
+      configFile,
+      '--data-dir',
+      dataDir,
+    );
+    expect(code).toBe(1);
+    const { checks } = JSON.parse(stdout) as {
+      checks: Array<{ name: string; state: string; detail: string; fix?: string }>;
+    };
+    const byName = Object.fromEntries(checks.map((c) => [c.name, c]));
+    expect(byName['runtime legacy']).toMatchObject({
+      state: 'fail',
+      detail: expect.stringMatching(new RegExp(`${LEGACY_IMAGE}.*0\\.9\\.0`)),
+      fix: expect.stringMatching(/rebuild the image/),
+    });
+    expect(byName['runtime current']).toMatchObject({
+      state: 'ok',
+      detail: expect.stringContaining(`contract ${CURRENT_CONTRACT.version}`),
+    });
+    expect(byName['runtime shell']?.state).toBe('ok');
+    expect(checks.filter((c) => c.state === 'fail').map((c) => c.name)).toEqual(['runtime legacy']);
+  });
+});
