@@ -1,0 +1,186 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { JobView } from '../../src/api/jobView.js';
+import { expectNoLeftoverContainers, labelledContainers } from '../helpers/leftovers.js';
+import {
+  api,
+  containerStarts,
+  containersOfJob,
+  docker,
+  getJob,
+  shellJob,
+  submit,
+  waitFor,
+} from '../helpers/queueProbe.js';
+import {
+  startServerProcess,
+  writeTestConfig,
+  type RunboxProcess,
+} from '../helpers/serverProcess.js';
+import { TEST_INSTANCE } from '../helpers/testConfig.js';
+
+/**
+ * kill -9 of `runbox serve` while jobs run and more are queued. After a restart every
+ * job ends exactly once: one container start per job (the engine's event log, not
+ * runbox's own bookkeeping), one recorded result holding the job's own marker, and
+ * no labelled container left behind.
+ */
+
+/** Each job writes its marker to /outputs and stdout, after sleeping `seconds`. */
+function markerJob(marker: string, seconds: number) {
+  return shellJob(
+    `sleep ${seconds}\necho "${marker}" > "$RUNBOX_OUTPUTS/marker"\necho "done ${marker}"\n`,
+  );
+}
+
+describe('runbox serve killed with SIGKILL', () => {
+  let dataDir: string;
+  const processes: RunboxProcess[] = [];
+
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'runbox-crash-'));
+  });
+  afterEach(async () => {
+    for (const p of processes.splice(0)) {
+      p.kill('SIGKILL');
+      await p.exited;
+    }
+    await expectNoLeftoverContainers(TEST_INSTANCE);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('re-attaches to surviving containers, reruns nothing, and runs the queued jobs once', async () => {
+    const since = Date.now();
+    const configFile = writeTestConfig(dataDir, {
+      lease: { heartbeatMs: 300, expiryMs: 3000 },
+      retry: { baseMs: 100, capMs: 200 },
+    });
+    const first = await startServerProcess({ dataDir, configFile, workers: 2 });
+    processes.push(first);
+
+    // Two slots: `ends` finishes while the server is dead (its result is only in the
+    // exited container), `outlives` is still running when the new server starts.
+    const ends = await submit(first.url, { ...markerJob('m-ends', 1), priority: -2 });
+    const outlives = await submit(first.url, { ...markerJob('m-outlives', 6), priority: -1 });
+    const queued: JobView[] = [];
+    for (let i = 0; i < 4; i++) queued.push(await submit(first.url, markerJob(`m-q${i}`, 0)));
+    const all = [ends, outlives, ...queued];
+    const markers = new Map([
+      [ends.id, 'm-ends'],
+      [outlives.id, 'm-outlives'],
+      ...queued.map((j, i) => [j.id, `m-q${i}`] as const),
+    ]);
+
+    // Both slots hold a started container; the rest wait.
+    await waitFor('two running containers', async () => {
+      const running = (await labelledContainers(TEST_INSTANCE)).filter(
+        (c) => c.State === 'running',
+      );
+      return running.length === 2;
+    });
+    const beforeKill = await Promise.all(all.map((j) => getJob(first.url, j.id)));
+    expect(
+      beforeKill
+        .filter((j) => j.status === 'running')
+        .map((j) => j.id)
+        .sort(),
+    ).toEqual([ends.id, outlives.id].sort());
+    expect(beforeKill.filter((j) => j.status === 'queued')).toHaveLength(4);
+
+    first.kill('SIGKILL');
+    expect(await first.exited).toBe('SIGKILL');
+    // Let `ends` finish in its container while no runbox is there.
+    await waitFor('the short job to exit while runbox is down', async () => {
+      const states = (await labelledContainers(TEST_INSTANCE)).map((c) => c.State);
+      return states.includes('exited') && states.includes('running');
+    });
+
+    const second = await startServerProcess({ dataDir, configFile, workers: 2 });
+    processes.push(second);
+    const final = await waitFor(
+      'every job final',
+      async () => {
+        const jobs = await Promise.all(all.map((j) => getJob(second.url, j.id)));
+        return jobs.every((j) => ['succeeded', 'failed', 'cancelled'].includes(j.status)) && jobs;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+
+    // Exactly once, as runbox recorded it: every job succeeded on its first attempt
+    // (the two re-attached ones were not rerun), with its own marker and stdout.
+    for (const job of final) {
+      expect(job.status, `${job.id}: ${JSON.stringify(job.error)}`).toBe('succeeded');
+      expect(job.attempts).toBe(1);
+      const marker = markers.get(job.id)!;
+      expect(job.result?.outputs.map((o) => o.path)).toEqual(['marker']);
+      const file = await fetch(new URL(`/v1/jobs/${job.id}/outputs/marker`, second.url));
+      expect(file.status).toBe(200);
+      expect(await file.text()).toBe(`${marker}\n`);
+      const stdout = await fetch(new URL(`/v1/jobs/${job.id}/logs`, second.url));
+      expect(await stdout.text()).toBe(`done ${marker}\n`);
+    }
+
+    // Exactly once, as the engine saw it: one container start per job, attempt 1.
+    const starts = await containerStarts(TEST_INSTANCE, since);
+    for (const job of all) expect(starts.get(job.id), job.id).toEqual([1]);
+    expect([...starts.keys()].sort()).toEqual(all.map((j) => j.id).sort());
+
+    // Nothing left to clean by hand: no container, and the dead worker is marked.
+    expect(await labelledContainers(TEST_INSTANCE)).toEqual([]);
+    const { body } = await api<{ workers: Array<{ pid: number; state: string }> }>(
+      second.url,
+      'GET',
+      '/v1/workers',
+    );
+    expect(body.workers.find((w) => w.pid === first.child.pid)?.state).toBe('stopped');
+    expect(body.workers.find((w) => w.pid === second.child.pid)?.state).toBe('alive');
+
+    second.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+
+  it('requeues a job whose container vanished in the crash (WorkerLost), and runs it as attempt 2', async () => {
+    const since = Date.now();
+    const configFile = writeTestConfig(dataDir, {
+      lease: { heartbeatMs: 300, expiryMs: 3000 },
+      retry: { baseMs: 100, capMs: 200 },
+    });
+    const first = await startServerProcess({ dataDir, configFile, workers: 1 });
+    processes.push(first);
+    const job = await submit(first.url, markerJob('m-lost', 30));
+    const containerId = await waitFor('the container running', async () => {
+      const running = (await labelledContainers(TEST_INSTANCE)).find((c) => c.State === 'running');
+      return running?.Id;
+    });
+    first.kill('SIGKILL');
+    await first.exited;
+    // The container dies with the host's crash: nothing to re-attach to.
+    await docker.getContainer(containerId).remove({ force: true });
+
+    const second = await startServerProcess({ dataDir, configFile, workers: 1 });
+    processes.push(second);
+    const lost = await waitFor('the job requeued as WorkerLost', async () => {
+      const j = await getJob(second.url, job.id);
+      return j.error?.type === 'WorkerLost' && j;
+    });
+    expect(lost.attempts).toBeGreaterThanOrEqual(1);
+    // It runs again as attempt 2; cancel it there (it sleeps 30 s).
+    await waitFor('attempt 2 running in its container', async () => {
+      const j = await getJob(second.url, job.id);
+      const states = await containersOfJob(TEST_INSTANCE, job.id);
+      return j.status === 'running' && j.attempts === 2 && states.includes('running');
+    });
+    await api(second.url, 'POST', `/v1/jobs/${job.id}/cancel`);
+    const final = await waitFor('cancelled', async () => {
+      const j = await getJob(second.url, job.id);
+      return j.status === 'cancelled' && j;
+    });
+    expect(final.attempts).toBe(2);
+    const starts = await containerStarts(TEST_INSTANCE, since);
+    expect(starts.get(job.id)).toEqual([1, 2]);
+    second.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+});
