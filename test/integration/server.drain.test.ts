@@ -1,0 +1,180 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expectNoLeftoverContainers, labelledContainers } from '../helpers/leftovers.js';
+import {
+  containerStarts,
+  getJob,
+  openReadOnly,
+  shellJob,
+  submit,
+  waitFor,
+} from '../helpers/queueProbe.js';
+import {
+  startServerProcess,
+  writeTestConfig,
+  type RunboxProcess,
+} from '../helpers/serverProcess.js';
+import { TEST_INSTANCE } from '../helpers/testConfig.js';
+
+/**
+ * SIGTERM drains: the server stops claiming, running jobs get drainTimeoutMs, the short
+ * one finishes, the long one is killed and released back to the queue (its attempt
+ * counted, no failure recorded), the process exits 0, and the next start runs it.
+ */
+
+const DRAIN_MS = 2500;
+
+describe('runbox serve on SIGTERM', () => {
+  let dataDir: string;
+  const processes: RunboxProcess[] = [];
+
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'runbox-drain-'));
+  });
+  afterEach(async () => {
+    for (const p of processes.splice(0)) {
+      p.kill('SIGKILL');
+      await p.exited;
+    }
+    await expectNoLeftoverContainers(TEST_INSTANCE);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('finishes short jobs, requeues long ones, exits 0; the next start runs them', async () => {
+    const since = Date.now();
+    const configFile = writeTestConfig(dataDir, {
+      drainTimeoutMs: DRAIN_MS,
+      lease: { heartbeatMs: 300, expiryMs: 3000 },
+    });
+    const first = await startServerProcess({ dataDir, configFile, workers: 2 });
+    processes.push(first);
+    const short = await submit(first.url, {
+      ...shellJob('echo short-start; sleep 1; echo short-end'),
+      priority: -2,
+    });
+    // Sleeps past the drain timeout the first time, is quick the second.
+    const long = await submit(first.url, {
+      ...shellJob('echo long-start; sleep 4; echo long-end'),
+      priority: -1,
+    });
+    const waiting = await submit(first.url, shellJob('echo waiting'));
+    await waitFor('both slots running a container', async () => {
+      const states = (await labelledContainers(TEST_INSTANCE)).map((c) => c.State);
+      return states.filter((s) => s === 'running').length === 2;
+    });
+
+    const signalledAt = Date.now();
+    first.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const took = Date.now() - signalledAt;
+    // It waited for the drain, then did not linger after killing the long job.
+    expect(took).toBeGreaterThanOrEqual(DRAIN_MS - 200);
+    expect(took).toBeLessThan(DRAIN_MS + 8000);
+    expect(first.stderr()).toContain('SIGTERM: draining');
+    // The killed container was removed on the way out.
+    expect(await labelledContainers(TEST_INSTANCE)).toEqual([]);
+
+    // Read what the drain left, straight from the database, before anything restarts.
+    const db = openReadOnly(join(dataDir, 'runbox.db'));
+    const row = (id: string) =>
+      db
+        .prepare(
+          'SELECT status, attempts, error_type, result, lease_owner, finished_at FROM jobs WHERE id = ?',
+        )
+        .get(id) as {
+        status: string;
+        attempts: number;
+        error_type: string | null;
+        result: string | null;
+        lease_owner: string | null;
+        finished_at: number | null;
+      };
+    const shortRow = row(short.id);
+    expect(shortRow.status).toBe('succeeded');
+    expect(shortRow.attempts).toBe(1);
+    const longRow = row(long.id);
+    expect(longRow).toMatchObject({
+      status: 'queued',
+      attempts: 1,
+      error_type: null,
+      result: null,
+      lease_owner: null,
+      finished_at: null,
+    });
+    // Never claimed: the pool stopped claiming on the signal.
+    expect(row(waiting.id)).toMatchObject({ status: 'queued', attempts: 0 });
+    const workers = db.prepare('SELECT stopped_at FROM workers').all() as Array<{
+      stopped_at: number | null;
+    }>;
+    expect(workers.map((w) => w.stopped_at !== null)).toEqual([true]);
+    db.close();
+
+    const second = await startServerProcess({ dataDir, configFile, workers: 2 });
+    processes.push(second);
+    for (const id of [long.id, waiting.id]) {
+      const job = await waitFor(
+        `${id} final`,
+        async () => {
+          const j = await getJob(second.url, id);
+          return j.status !== 'queued' && j.status !== 'running' && j;
+        },
+        { timeoutMs: 30_000 },
+      );
+      expect(job.status).toBe('succeeded');
+    }
+    const longFinal = await getJob(second.url, long.id);
+    expect(longFinal.attempts).toBe(2);
+    const stdout = await fetch(new URL(`/v1/jobs/${long.id}/logs`, second.url));
+    expect(await stdout.text()).toBe('long-start\nlong-end\n');
+    expect((await getJob(second.url, short.id)).attempts).toBe(1);
+
+    const starts = await containerStarts(TEST_INSTANCE, since);
+    expect(starts.get(short.id)).toEqual([1]);
+    expect(starts.get(long.id)).toEqual([1, 2]);
+    expect(starts.get(waiting.id)).toEqual([1]);
+
+    second.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+
+  it('a second signal stops at once (130); the next start adopts the job still running', async () => {
+    const since = Date.now();
+    const configFile = writeTestConfig(dataDir, {
+      drainTimeoutMs: 30_000,
+      lease: { heartbeatMs: 300, expiryMs: 3000 },
+    });
+    const first = await startServerProcess({ dataDir, configFile, workers: 1 });
+    processes.push(first);
+    const job = await submit(first.url, shellJob('echo begun; sleep 3; echo ended'));
+    await waitFor('its container running', async () =>
+      (await labelledContainers(TEST_INSTANCE)).some((c) => c.State === 'running'),
+    );
+    const signalledAt = Date.now();
+    first.kill('SIGTERM');
+    await waitFor('the drain to begin', () => first.stderr().includes('draining'));
+    first.kill('SIGTERM');
+    expect(await first.exited).toBe(130);
+    expect(Date.now() - signalledAt).toBeLessThan(2500);
+    expect(first.stderr()).toContain('stopping now');
+
+    const second = await startServerProcess({ dataDir, configFile, workers: 1 });
+    processes.push(second);
+    const final = await waitFor(
+      'the adopted job to finish',
+      async () => {
+        const j = await getJob(second.url, job.id);
+        return j.status !== 'queued' && j.status !== 'running' && j;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(final.status).toBe('succeeded');
+    expect(final.attempts).toBe(1);
+    const stdout = await fetch(new URL(`/v1/jobs/${job.id}/logs`, second.url));
+    expect(await stdout.text()).toBe('begun\nended\n');
+    expect((await containerStarts(TEST_INSTANCE, since)).get(job.id)).toEqual([1]);
+    second.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+});
