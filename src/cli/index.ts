@@ -1,8 +1,7 @@
 import yargs from 'yargs';
-import { CURRENT_CONTRACT } from '../contract/contract.js';
 import { EXIT_CODES, RunboxError, toRunboxError } from '../errors/index.js';
 import type { StartRunbox } from '../runboxTypes.js';
-import { RUNBOX_COMMIT, RUNBOX_VERSION } from '../version.js';
+import { versionText } from '../versionText.js';
 import { clientCommands } from './commands/clientCommands.js';
 import { contractCommand } from './commands/contract.js';
 import { doctorCommand } from './commands/doctor.js';
@@ -11,14 +10,6 @@ import { outputsCommand } from './commands/outputs.js';
 import { serverCommands } from './commands/serverCommands.js';
 import { createContext } from './context.js';
 import { processIO, type CliIO } from './output.js';
-
-export function versionText(): string {
-  return [
-    `runbox ${RUNBOX_VERSION} (commit ${RUNBOX_COMMIT})`,
-    `contract ${CURRENT_CONTRACT.name} ${CURRENT_CONTRACT.version} sha256:${CURRENT_CONTRACT.fingerprint}`,
-    `node ${process.version}`,
-  ].join('\n');
-}
 
 /** Exit codes, as `runbox --help` documents them. */
 const EXIT_CODE_HELP = `Exit codes:
