@@ -120,7 +120,7 @@ export function registerOutputRoutes(
       void reply
         .type('application/zstd')
         .header('content-disposition', `attachment; filename="${id}-outputs.tar.zst"`);
-      return reply.send(createTarZstStream(store, result.outputs, store.compressor()));
+      return reply.send(createTarZstStream(store, result.outputs));
     },
   );
 
