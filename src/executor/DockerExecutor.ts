@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import Docker from 'dockerode';
 import type { Config } from '../config.js';
 import type { JobResult } from '../contract/resultSchema.js';
@@ -17,7 +16,13 @@ import { assertImageContract } from './imageContract.js';
 import { ensureImage } from './imagePolicy.js';
 import { putInputs } from './inputsTar.js';
 import { JobLogs } from './logCapture.js';
-import { createScratch, removeScratch, scratchRoot } from './scratchDir.js';
+import {
+  createScratch,
+  removeScratch,
+  scratchName,
+  scratchRoot,
+  sweepScratch,
+} from './scratchDir.js';
 import { sampleUsage } from './statsSampler.js';
 import { abortReasonOf, waitForExit } from './waitForExit.js';
 
@@ -131,9 +136,11 @@ export class DockerExecutor implements Executor {
     const { spec } = request;
     const record = new AttemptRecord(sandboxApplied(spec), spec.timeoutMs);
     const container = this.docker.getContainer(containerId);
+    // Named for the job and attempt like run()'s folders, so a crash during the
+    // re-attach leaves a folder startup recovery can recognise and remove.
     const spoolDir = join(
       scratchRoot(this.config.dataDir),
-      `reattach-${randomBytes(4).toString('hex')}`,
+      scratchName(request.jobId, request.attempt, 'reattach-'),
     );
     let jobScratch: string | null = null;
     try {
@@ -178,6 +185,29 @@ export class DockerExecutor implements Executor {
   /** Containers of this instance left on the engine (for startup recovery). */
   findContainers(): Promise<FoundContainer[]> {
     return findContainers(this.docker, this.config.instance);
+  }
+
+  /**
+   * Removes scratch folders that belong to no container of this instance and to no
+   * attempt `isLive` names (asked after the folders are listed; see sweepScratch).
+   * Returns the names removed. Throws when the engine cannot be asked.
+   */
+  async sweepScratch(isLive: (jobId: string, attempt: number) => boolean): Promise<string[]> {
+    return sweepScratch(this.config.dataDir, async () => {
+      const mounted = new Set<string>();
+      for (const c of await this.docker
+        .listContainers({
+          all: true,
+          filters: { label: [`${LABELS.instance}=${this.config.instance}`] },
+        })
+        .catch((error: unknown) => {
+          throw toEngineError(error, 'listing containers');
+        })) {
+        for (const m of c.Mounts ?? []) if (m.Source) mounted.add(basename(dirname(m.Source)));
+      }
+      return (name, parsed) =>
+        mounted.has(name) || (parsed !== null && isLive(parsed.jobId, parsed.attempt));
+    });
   }
 
   /** Force-removes a container and its scratch folders; a missing one is not an error. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 
 /** The job's user inside the container (nobody:nogroup). */
@@ -19,6 +19,59 @@ export function scratchRoot(dataDir: string): string {
   return join(dataDir, 'scratch');
 }
 
+function safeJobId(jobId: string): string {
+  return jobId.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
+}
+
+/**
+ * The name of one attempt's scratch folder: `<job>-<attempt>-<random>`, with a prefix
+ * for re-attach spools. The job and attempt in the name are what lets startup recovery
+ * tell a live attempt's folder from one a crash left (see sweepScratch).
+ */
+export function scratchName(jobId: string, attempt: number, prefix = ''): string {
+  return `${prefix}${safeJobId(jobId)}-${attempt}-${randomBytes(4).toString('hex')}`;
+}
+
+const SCRATCH_NAME = /^(?:reattach-)?(.+)-(\d+)-[0-9a-f]{8}$/;
+
+/** Job and attempt a scratch folder was made for; null for a name runbox did not give. */
+export function parseScratchName(name: string): { jobId: string; attempt: number } | null {
+  const m = SCRATCH_NAME.exec(name);
+  return m ? { jobId: m[1]!, attempt: Number(m[2]) } : null;
+}
+
+/**
+ * Removes scratch folders a crashed process left: a kill -9 between creating an
+ * attempt's folder and creating its container (or during a re-attach) leaves a folder
+ * no container mounts, which nothing else would ever remove.
+ *
+ * Hazard: another live process on this data dir may have just created a folder for an
+ * attempt it claimed. Its claim committed before the folder existed, so the folders are
+ * listed first and `keep` (which reads the database and the engine) is asked after:
+ * a listed folder of a live attempt is always seen as live.
+ */
+export async function sweepScratch(
+  dataDir: string,
+  keep: () => Promise<(name: string, parsed: { jobId: string; attempt: number } | null) => boolean>,
+): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(scratchRoot(dataDir));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  if (names.length === 0) return [];
+  const isKept = await keep();
+  const removed: string[] = [];
+  for (const name of names) {
+    if (isKept(name, parseScratchName(name))) continue;
+    await removeScratch(dataDir, join(scratchRoot(dataDir), name));
+    removed.push(name);
+  }
+  return removed;
+}
+
 /**
  * Creates `${dataDir}/scratch/<jobId>-<attempt>-<random>/{work,outputs}`, writable by
  * the job's user. Why host folders: with a read-only rootfs and uid 65534 the job
@@ -30,11 +83,7 @@ export async function createScratch(
   jobId: string,
   attempt: number,
 ): Promise<ScratchDir> {
-  const safeJob = jobId.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
-  const root = join(
-    scratchRoot(dataDir),
-    `${safeJob}-${attempt}-${randomBytes(4).toString('hex')}`,
-  );
+  const root = join(scratchRoot(dataDir), scratchName(jobId, attempt));
   const dirs = { root, work: join(root, 'work'), outputs: join(root, 'outputs') };
   await mkdir(dirs.work, { recursive: true });
   await mkdir(dirs.outputs, { recursive: true });

@@ -59,4 +59,6 @@ export interface RecoverableExecutor {
   findContainers(): Promise<FoundContainer[]>;
   reattach(containerId: string, request: ExecuteRequest): Promise<JobResult>;
   removeContainer(containerId: string): Promise<void>;
+  /** Removes scratch folders of no live attempt and no container; returns their names. */
+  sweepScratch?(isLive: (jobId: string, attempt: number) => boolean): Promise<string[]>;
 }

@@ -94,4 +94,22 @@ export async function recoverContainers(options: RecoverOptions): Promise<void> 
   const requeued = queue.requeueOwnedByDeadWorkers((owner) => !queue.isWorkerAlive(owner));
   if (requeued > 0)
     log.info('requeued jobs of dead workers', { count: requeued, host: hostname() });
+  if (executor.sweepScratch) {
+    // Read after the folders are listed (inside sweepScratch): a live attempt's folder
+    // is never taken for a crash's leftover.
+    let live: Set<string> | null = null;
+    const removed = await executor
+      .sweepScratch((jobId, attempt) => {
+        live ??= new Set(queue.runningJobs().map((j) => `${j.id}#${j.attempt}`));
+        return live.has(`${jobId}#${attempt}`);
+      })
+      .catch((error: unknown) => {
+        log.warn('cannot sweep scratch folders; they stay until the next start', {
+          error: toRunboxError(error),
+        });
+        return [];
+      });
+    if (removed.length > 0)
+      log.info('removed scratch folders left by a crash', { count: removed.length });
+  }
 }
