@@ -81,32 +81,40 @@ export function shellJob(
 }
 
 /**
- * Container starts per job id (each with its attempt label), from the engine's event
- * log: what really ran, independent of what runbox recorded.
+ * Records container starts per job id (each with its attempt label) from the engine's
+ * live event stream: what really ran, independent of what runbox recorded. Start it
+ * before the jobs run: the engine keeps only the last 256 events for `since` queries.
  */
-export async function containerStarts(
+export async function watchContainerStarts(
   instance: string,
-  sinceMs: number,
-): Promise<Map<string, number[]>> {
-  const until = Math.ceil(Date.now() / 1000) + 1;
+): Promise<{ stop(): Promise<Map<string, number[]>> }> {
   const stream = (await docker.getEvents({
-    since: Math.floor(sinceMs / 1000) - 1,
-    until,
     filters: { type: ['container'], event: ['start'], label: [`io.runbox.instance=${instance}`] },
-  })) as unknown as NodeJS.ReadableStream;
-  let text = '';
-  for await (const chunk of stream) text += chunk.toString();
+  })) as unknown as NodeJS.ReadableStream & { destroy(): void };
   const starts = new Map<string, number[]>();
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    const event = JSON.parse(line) as { Actor: { Attributes: Record<string, string> } };
-    const jobId = event.Actor.Attributes['io.runbox.job'];
-    if (!jobId) continue;
-    const attempts = starts.get(jobId) ?? [];
-    attempts.push(Number(event.Actor.Attributes['io.runbox.attempt']));
-    starts.set(jobId, attempts);
-  }
-  return starts;
+  let pending = '';
+  stream.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      const event = JSON.parse(line) as { Actor: { Attributes: Record<string, string> } };
+      const jobId = event.Actor.Attributes['io.runbox.job'];
+      if (!jobId) continue;
+      const attempts = starts.get(jobId) ?? [];
+      attempts.push(Number(event.Actor.Attributes['io.runbox.attempt']));
+      starts.set(jobId, attempts);
+    }
+  });
+  return {
+    async stop() {
+      // Events reach the stream a moment after the engine acts.
+      await sleep(300);
+      stream.destroy();
+      return starts;
+    },
+  };
 }
 
 /** State of one container by name fragment (any state), or null. */

@@ -6,7 +6,7 @@ import type { JobView } from '../../src/api/jobView.js';
 import { expectNoLeftoverContainers, labelledContainers } from '../helpers/leftovers.js';
 import {
   api,
-  containerStarts,
+  watchContainerStarts,
   containersOfJob,
   docker,
   getJob,
@@ -52,7 +52,7 @@ describe('runbox serve killed with SIGKILL', () => {
   });
 
   it('re-attaches to surviving containers, reruns nothing, and runs the queued jobs once', async () => {
-    const since = Date.now();
+    const watch = await watchContainerStarts(TEST_INSTANCE);
     const configFile = writeTestConfig(dataDir, {
       lease: { heartbeatMs: 300, expiryMs: 3000 },
       retry: { baseMs: 100, capMs: 200 },
@@ -123,7 +123,7 @@ describe('runbox serve killed with SIGKILL', () => {
     }
 
     // Exactly once, as the engine saw it: one container start per job, attempt 1.
-    const starts = await containerStarts(TEST_INSTANCE, since);
+    const starts = await watch.stop();
     for (const job of all) expect(starts.get(job.id), job.id).toEqual([1]);
     expect([...starts.keys()].sort()).toEqual(all.map((j) => j.id).sort());
 
@@ -142,7 +142,7 @@ describe('runbox serve killed with SIGKILL', () => {
   });
 
   it('requeues a job whose container vanished in the crash (WorkerLost), and runs it as attempt 2', async () => {
-    const since = Date.now();
+    const watch = await watchContainerStarts(TEST_INSTANCE);
     const configFile = writeTestConfig(dataDir, {
       lease: { heartbeatMs: 300, expiryMs: 3000 },
       retry: { baseMs: 100, capMs: 200 },
@@ -178,7 +178,7 @@ describe('runbox serve killed with SIGKILL', () => {
       return j.status === 'cancelled' && j;
     });
     expect(final.attempts).toBe(2);
-    const starts = await containerStarts(TEST_INSTANCE, since);
+    const starts = await watch.stop();
     expect(starts.get(job.id)).toEqual([1, 2]);
     second.kill('SIGTERM');
     expect(await second.exited).toBe(0);

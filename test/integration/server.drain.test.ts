@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectNoLeftoverContainers, labelledContainers } from '../helpers/leftovers.js';
 import {
-  containerStarts,
+  watchContainerStarts,
   getJob,
   openReadOnly,
   shellJob,
@@ -43,7 +43,7 @@ describe('runbox serve on SIGTERM', () => {
   });
 
   it('finishes short jobs, requeues long ones, exits 0; the next start runs them', async () => {
-    const since = Date.now();
+    const watch = await watchContainerStarts(TEST_INSTANCE);
     const configFile = writeTestConfig(dataDir, {
       drainTimeoutMs: DRAIN_MS,
       lease: { heartbeatMs: 300, expiryMs: 3000 },
@@ -130,7 +130,7 @@ describe('runbox serve on SIGTERM', () => {
     expect(await stdout.text()).toBe('long-start\nlong-end\n');
     expect((await getJob(second.url, short.id)).attempts).toBe(1);
 
-    const starts = await containerStarts(TEST_INSTANCE, since);
+    const starts = await watch.stop();
     expect(starts.get(short.id)).toEqual([1]);
     expect(starts.get(long.id)).toEqual([1, 2]);
     expect(starts.get(waiting.id)).toEqual([1]);
@@ -140,7 +140,7 @@ describe('runbox serve on SIGTERM', () => {
   });
 
   it('a second signal stops at once (130); the next start adopts the job still running', async () => {
-    const since = Date.now();
+    const watch = await watchContainerStarts(TEST_INSTANCE);
     const configFile = writeTestConfig(dataDir, {
       drainTimeoutMs: 30_000,
       lease: { heartbeatMs: 300, expiryMs: 3000 },
@@ -173,7 +173,7 @@ describe('runbox serve on SIGTERM', () => {
     expect(final.attempts).toBe(1);
     const stdout = await fetch(new URL(`/v1/jobs/${job.id}/logs`, second.url));
     expect(await stdout.text()).toBe('begun\nended\n');
-    expect((await containerStarts(TEST_INSTANCE, since)).get(job.id)).toEqual([1]);
+    expect((await watch.stop()).get(job.id)).toEqual([1]);
     second.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   });
