@@ -21,12 +21,13 @@ export function contractFixture(name: string): ContractDescriptor {
 
 /**
  * Builds `tag` FROM runbox-test/shell:latest through the Engine API, offline (the base
- * is local), with the `io.runbox.contract` label naming `contract`, or no label at all
- * when contract is null. Remove it with removeImage().
+ * is local), with the `io.runbox.contract` label naming `contract` (a string is used as
+ * the raw label value), or no label at all when contract is null. Remove it with
+ * removeImage().
  */
 export async function buildContractImage(
   tag: string,
-  contract: PeerContract | null,
+  contract: PeerContract | string | null,
 ): Promise<void> {
   const context = pack();
   context.entry({ name: 'Dockerfile' }, 'FROM runbox-test/shell:latest\n');
@@ -35,7 +36,13 @@ export async function buildContractImage(
   const stream = await docker.buildImage(Readable.from([tar]), {
     t: tag,
     // The build API's `labels` sets image labels without quoting JSON into a Dockerfile.
-    labels: contract ? { [IMAGE_CONTRACT_LABEL]: contractLabelValue(contract) } : {},
+    labels:
+      contract === null
+        ? {}
+        : {
+            [IMAGE_CONTRACT_LABEL]:
+              typeof contract === 'string' ? contract : contractLabelValue(contract),
+          },
     pull: false,
     rm: true,
   });

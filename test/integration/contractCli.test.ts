@@ -17,6 +17,7 @@ const FIXTURES = 'fixtures/contracts';
 const LEGACY_IMAGE = `runbox-test/contract-legacy:${process.pid}`;
 const UNLABELLED_IMAGE = `runbox-test/contract-none:${process.pid}`;
 const CURRENT_IMAGE = `runbox-test/contract-current:${process.pid}`;
+const GARBLED_IMAGE = `runbox-test/contract-garbled:${process.pid}`;
 
 /** `runbox <args>` from the built bundle, never reading a RUNBOX_* variable of the caller. */
 function runbox(...args: string[]) {
@@ -167,10 +168,13 @@ describe('runbox contract check --against image:NAME, and runbox doctor', () => 
     await buildContractImage(LEGACY_IMAGE, contractFixture('legacy-flat-metrics.json'));
     await buildContractImage(UNLABELLED_IMAGE, null);
     await buildContractImage(CURRENT_IMAGE, CURRENT_CONTRACT);
+    await buildContractImage(GARBLED_IMAGE, 'not json');
   });
   afterEach(() => expectNoLeftoverContainers(TEST_INSTANCE));
   afterAll(async () => {
-    await Promise.all([LEGACY_IMAGE, UNLABELLED_IMAGE, CURRENT_IMAGE].map(removeImage));
+    await Promise.all(
+      [LEGACY_IMAGE, UNLABELLED_IMAGE, CURRENT_IMAGE, GARBLED_IMAGE].map(removeImage),
+    );
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -208,6 +212,17 @@ describe('runbox contract check --against image:NAME, and runbox doctor', () => 
     expect(stdout).toContain('compatible');
   });
 
+  it('an image whose label is not a contract exits 78 saying what the label should hold', async () => {
+    const { code, stderr } = await runbox(
+      'contract',
+      'check',
+      '--against',
+      `image:${GARBLED_IMAGE}`,
+    );
+    expect(code).toBe(78);
+    expect(stderr).toMatch(/unreadable io\.runbox\.contract label \(not json\)/);
+  });
+
   it('an image that does not exist is ImageUnavailable (69), not compatible', async () => {
     const { code, stderr } = await runbox(
       'contract',
@@ -226,6 +241,7 @@ describe('runbox contract check --against image:NAME, and runbox doctor', () => 
         ...TEST_RUNTIMES,
         legacy: { image: LEGACY_IMAGE, command: ['sh', '{script}'] },
         current: { image: CURRENT_IMAGE, command: ['sh', '{script}'] },
+        garbled: { image: GARBLED_IMAGE, command: ['sh', '{script}'] },
       },
     });
     const { code, stdout } = await runbox(
@@ -250,7 +266,17 @@ describe('runbox contract check --against image:NAME, and runbox doctor', () => 
       state: 'ok',
       detail: expect.stringContaining(`contract ${CURRENT_CONTRACT.version}`),
     });
+    // Present, but every job on it would fail: not "missing, will be pulled".
+    expect(byName['runtime garbled']).toMatchObject({
+      state: 'fail',
+      detail: expect.stringMatching(/unreadable io\.runbox\.contract label/),
+    });
     expect(byName['runtime shell']?.state).toBe('ok');
-    expect(checks.filter((c) => c.state === 'fail').map((c) => c.name)).toEqual(['runtime legacy']);
+    expect(
+      checks
+        .filter((c) => c.state === 'fail')
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(['runtime garbled', 'runtime legacy']);
   });
 });

@@ -4,6 +4,7 @@ import Docker from 'dockerode';
 import type { CommandModule } from 'yargs';
 import type { Config } from '../../config.js';
 import { checkCompatibility } from '../../contract/compatibility.js';
+import { RunboxError } from '../../errors/index.js';
 import { readImageContract } from '../../executor/imageContract.js';
 import { inspectDatabase } from '../../queue/openDatabase.js';
 import { formatBytes, freeBytes } from '../../storage/diskSpace.js';
@@ -65,7 +66,18 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
             detail: `image ${runtime.image} present${contract ? `, contract ${contract.version}` : ''}`,
           });
         }
-      } catch {
+      } catch (error) {
+        // An unreadable contract label is not a missing image: it is present, and every
+        // job on it would fail with ImageContractMismatch.
+        if (error instanceof RunboxError && error.type === 'ImageContractMismatch') {
+          checks.push({
+            name: `runtime ${name}`,
+            state: 'fail',
+            detail: error.message,
+            fix: 'rebuild the image with this runbox version, or point the runtime at another image',
+          });
+          continue;
+        }
         checks.push({
           name: `runtime ${name}`,
           state: 'warn',
