@@ -53,8 +53,10 @@ async function sendFile(
   if (request.headers['if-none-match'] === etag) return reply.status(304).send();
   const range = parseRange(request.headers.range, entry.size);
   if (range === 'invalid') {
+    // The JSON type again: the octet-stream set above makes fastify refuse an object body (500).
     return reply
       .status(416)
+      .type('application/json; charset=utf-8')
       .header('content-range', `bytes */${entry.size}`)
       .send({
         error: {
