@@ -1,0 +1,217 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { OutputEntry } from '../../src/contract/resultSchema.js';
+import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
+import { TEST_INSTANCE } from '../helpers/testConfig.js';
+import {
+  http,
+  pythonJob,
+  runbox,
+  sha256,
+  startOutputsServer,
+  submit,
+  waitFinal,
+  zstdDecode,
+  type OutputsServer,
+} from './outputsKit.js';
+
+/**
+ * Issue 4, "download with and without zstd encoding, a resumed Range download, and a
+ * traversal attempt rejected", against a real `runbox serve` and a real job.
+ */
+
+// About 2.6 MiB, random and repetitive stretches in turn: three frames, the last partial.
+const WRITER = `
+import os, random
+root = os.environ["RUNBOX_OUTPUTS"]
+r = random.Random(4)
+with open(os.path.join(root, "data.bin"), "wb") as f:
+    for i in range(40):
+        f.write(r.randbytes(65536) if i % 2 == 0 else (b"line %06d of repetitive text\\n" % i) * 2200)
+os.makedirs(os.path.join(root, "dir"))
+with open(os.path.join(root, "dir", "small.txt"), "w") as f:
+    f.write("small file\\n")
+`;
+
+describe('downloading outputs', () => {
+  let rb: OutputsServer;
+  let jobId: string;
+  let data: OutputEntry;
+  let identity: Buffer;
+  const temp: string[] = [];
+  const fileUrl = (path: string) => `${rb.url}/v1/jobs/${jobId}/outputs/${path}`;
+
+  beforeAll(async () => {
+    rb = await startOutputsServer('outputs-dl');
+    jobId = await submit(rb.url, pythonJob(WRITER));
+    const job = await waitFinal(rb.url, jobId);
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    data = job.result!.outputs.find((o) => o.path === 'data.bin')!;
+    const answer = await http(fileUrl('data.bin'));
+    identity = answer.body;
+  });
+
+  afterEach(() => expectNoLeftoverContainers(TEST_INSTANCE));
+
+  afterAll(async () => {
+    await rb?.stop();
+    for (const dir of temp) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists each output with size, sha256 and a smaller compressed size', async () => {
+    const answer = await http(`${rb.url}/v1/jobs/${jobId}/outputs`);
+    expect(answer.status).toBe(200);
+    const manifest = JSON.parse(answer.body.toString()) as { outputs: OutputEntry[] };
+    expect(manifest.outputs.map((o) => o.path).sort()).toEqual(['data.bin', 'dir/small.txt']);
+    expect(data.size).toBeGreaterThan(2 * 1024 * 1024);
+    expect(data.compressed_size!).toBeLessThan(data.size * 0.75);
+  });
+
+  it('without zstd in Accept-Encoding: the decompressed bytes, whose sha256 is the ETag', async () => {
+    const answer = await http(fileUrl('data.bin'), { headers: { 'accept-encoding': 'gzip' } });
+    expect(answer.status).toBe(200);
+    expect(answer.headers['content-encoding']).toBeUndefined();
+    expect(answer.headers['content-length']).toBe(String(data.size));
+    expect(answer.headers.etag).toBe(`"${data.sha256}"`);
+    expect(answer.headers['accept-ranges']).toBe('bytes');
+    expect(sha256(answer.body)).toBe(data.sha256);
+    expect(sha256(identity)).toBe(data.sha256);
+  });
+
+  it('with zstd accepted: the stored frames as they are, which the zstd CLI decodes to the file', async () => {
+    const answer = await http(fileUrl('data.bin'), {
+      headers: { 'accept-encoding': 'gzip, zstd' },
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.headers['content-encoding']).toBe('zstd');
+    expect(answer.headers['content-length']).toBe(String(data.compressed_size));
+    expect(answer.body.length).toBe(data.compressed_size);
+    expect(sha256(await zstdDecode(answer.body))).toBe(data.sha256);
+  });
+
+  it('zstd;q=0 means not zstd: identity', async () => {
+    const answer = await http(fileUrl('data.bin'), { headers: { 'accept-encoding': 'zstd;q=0' } });
+    expect(answer.headers['content-encoding']).toBeUndefined();
+    expect(sha256(answer.body)).toBe(data.sha256);
+  });
+
+  it.each([
+    ['inside the first frame', 1000, 1999],
+    ['across a frame boundary', 1024 * 1024 - 700, 1024 * 1024 + 700],
+    ['to the end', 2 * 1024 * 1024 + 5, null],
+  ])(
+    'a Range request %s answers 206 with its Content-Range and exactly those bytes',
+    async (_, start, end) => {
+      const last = end ?? data.size - 1;
+      const answer = await http(fileUrl('data.bin'), {
+        headers: { range: `bytes=${start}-${end ?? ''}`, 'accept-encoding': 'zstd' },
+      });
+      expect(answer.status).toBe(206);
+      expect(answer.headers['content-range']).toBe(`bytes ${start}-${last}/${data.size}`);
+      expect(answer.headers['content-encoding']).toBeUndefined(); // ranges are on identity
+      expect(answer.body.equals(identity.subarray(start, last + 1))).toBe(true);
+    },
+  );
+
+  it('a suffix range gives the last N bytes', async () => {
+    const answer = await http(fileUrl('data.bin'), { headers: { range: 'bytes=-100' } });
+    expect(answer.status).toBe(206);
+    expect(answer.headers['content-range']).toBe(
+      `bytes ${data.size - 100}-${data.size - 1}/${data.size}`,
+    );
+    expect(answer.body.equals(identity.subarray(data.size - 100))).toBe(true);
+  });
+
+  it.each(['bytes=x-', 'bytes=5-2', 'bytes=-0', 'bytes=0-1,5-6'])(
+    'an unsatisfiable or malformed range (%s) answers 416 with the size',
+    async (range) => {
+      const answer = await http(fileUrl('data.bin'), { headers: { range } });
+      expect(answer.status, answer.body.toString()).toBe(416);
+      expect(answer.headers['content-range']).toBe(`bytes */${data.size}`);
+    },
+  );
+
+  it('a range starting at or past the end answers 416', async () => {
+    for (const start of [data.size, data.size + 10]) {
+      const answer = await http(fileUrl('data.bin'), { headers: { range: `bytes=${start}-` } });
+      expect(answer.status, answer.body.toString()).toBe(416);
+    }
+  });
+
+  it('If-None-Match with the ETag answers 304 with no body', async () => {
+    const answer = await http(fileUrl('data.bin'), {
+      headers: { 'if-none-match': `"${data.sha256}"` },
+    });
+    expect(answer.status).toBe(304);
+    expect(answer.body.length).toBe(0);
+    const other = await http(fileUrl('data.bin'), { headers: { 'if-none-match': '"abc"' } });
+    expect(other.status).toBe(200);
+  });
+
+  it.each([
+    ['../', '../../../../etc/passwd'],
+    ['../ inside', 'dir/../data.bin'],
+    ['%2e%2e/', '%2e%2e/%2e%2e/%2e%2e/etc/passwd'],
+    ['..%2f', '..%2f..%2f..%2fetc%2fpasswd'],
+    ['absolute', '/etc/passwd'],
+    ['absolute, encoded', '%2fetc%2fpasswd'],
+    ['double-encoded %252e', '%252e%252e%252f%252e%252e%252fetc%252fpasswd'],
+    ['backslash', '..\\..\\..\\etc\\passwd'],
+    ['backslash, encoded', '..%5c..%5c..%5cetc%5cpasswd'],
+    ['NUL', 'data.bin%00.txt'],
+    ['dot segment', './data.bin'],
+  ])('a traversal attempt (%s) is refused with 400 naming the path', async (_, path) => {
+    const answer = await http(fileUrl(path), { headers: { 'accept-encoding': 'zstd' } });
+    expect(answer.status, answer.body.toString()).toBe(400);
+    const body = JSON.parse(answer.body.toString()) as { error: { type: string; field: string } };
+    expect(body.error).toMatchObject({ type: 'InvalidSpec', field: 'path' });
+    expect(answer.body.toString()).not.toMatch(/root:/);
+  });
+
+  it('a path not in the manifest is 404, and so is a folder', async () => {
+    expect((await http(fileUrl('nope.bin'))).status).toBe(404);
+    expect((await http(fileUrl('dir'))).status).toBe(404);
+  });
+
+  it('runbox outputs -o resumes a partial file with a Range request and verifies it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-dl-'));
+    temp.push(dir);
+    const half = Math.floor(data.size / 2) + 3;
+    writeFileSync(join(dir, 'data.bin'), identity.subarray(0, half));
+    const run = await runbox(rb.url, ['outputs', jobId, '-o', dir]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/data\.bin\s+\d+ bytes\s+sha256 ok/);
+    expect(run.stdout).toMatch(/dir\/small\.txt\s+11 bytes\s+sha256 ok/);
+    expect(sha256(readFileSync(join(dir, 'data.bin')))).toBe(data.sha256);
+  });
+
+  it('the resume really appends: a partial file with wrong leading bytes fails verification, exit 1', async () => {
+    // Had the client downloaded the whole file again, the wrong bytes would be gone.
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-dl-'));
+    temp.push(dir);
+    writeFileSync(join(dir, 'data.bin'), Buffer.alloc(4096, 0xee));
+    const run = await runbox(rb.url, ['outputs', jobId, '-o', dir, '--file', 'data.bin']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/data\.bin: sha256 does not match the manifest/);
+    const kept = readFileSync(join(dir, 'data.bin'));
+    expect(kept.length).toBe(data.size);
+    expect(kept.subarray(4096).equals(identity.subarray(4096))).toBe(true);
+  });
+
+  it('outputs.tar.zst unpacks with zstd -d | tar -x to the same files', async () => {
+    const answer = await http(`${rb.url}/v1/jobs/${jobId}/outputs.tar.zst`);
+    expect(answer.status).toBe(200);
+    expect(answer.headers['content-type']).toMatch(/application\/zstd/);
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-dl-tar-'));
+    temp.push(dir);
+    const tarBytes = await zstdDecode(answer.body);
+    mkdirSync(join(dir, 'x'));
+    const untar = spawnSync('tar', ['-x', '-C', join(dir, 'x')], { input: tarBytes });
+    expect(untar.status, untar.stderr.toString()).toBe(0);
+    expect(sha256(readFileSync(join(dir, 'x', 'data.bin')))).toBe(data.sha256);
+    expect(readFileSync(join(dir, 'x', 'dir', 'small.txt'), 'utf8')).toBe('small file\n');
+  });
+});
