@@ -1,4 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -153,6 +155,25 @@ describe('runbox contract check --against a running server', () => {
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     expect(stdout).toContain(`server ${server.url}: runbox.result ${CURRENT_CONTRACT.version}`);
     expect(stdout).toContain('compatible');
+  });
+
+  it('a server answering with a legacy contract exits 78, naming the fields', async () => {
+    // Stands in for an old runbox serve: only GET /v1/contract matters to the check.
+    const legacy = createServer((request, response) => {
+      if (request.url !== '/v1/contract') return void response.writeHead(404).end();
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(contractFixture('legacy-3-field.json')));
+    });
+    await new Promise<void>((r) => legacy.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(legacy.address() as AddressInfo).port}`;
+    try {
+      const { code, stderr } = await runbox('contract', 'check', '--against', url);
+      expect(code).toBe(78);
+      expect(stderr).toContain(`server ${url}: runbox.result 0.3.0`);
+      expect(stderr).toMatch(/missing\s+\/outputs: required property missing/);
+    } finally {
+      await new Promise((r) => legacy.close(r));
+    }
   });
 
   it('a server that does not answer is not called compatible', async () => {
