@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -253,6 +253,30 @@ describe('runbox contract check --against image:NAME, and runbox doctor', () => 
     );
     expect(code).toBe(69);
     expect(stderr).toMatch(/ImageUnavailable: cannot inspect image/);
+  });
+
+  it('runbox run on the incompatible image exits 78 with ImageContractMismatch, before the job starts', async () => {
+    const script = join(dataDir, 'job.sh');
+    writeFileSync(script, 'echo must not run\n');
+    const configFile = writeTestConfig(dataDir, { port: 0 });
+    const { code, stdout, stderr } = await runbox(
+      'run',
+      script,
+      '--image',
+      LEGACY_IMAGE,
+      '--command',
+      'sh',
+      '/work/job.sh',
+      '--config',
+      configFile,
+      '--data-dir',
+      dataDir,
+    );
+    expect(code).toBe(78);
+    expect(stdout).not.toContain('must not run');
+    expect(stderr).toMatch(
+      new RegExp(`failed: ImageContractMismatch: image ${LEGACY_IMAGE} was built for contract`),
+    );
   });
 
   it('runbox doctor --json fails a runtime that points at the incompatible image, with a fix', async () => {
