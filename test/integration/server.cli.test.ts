@@ -1,0 +1,248 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { JobView } from '../../src/api/jobView.js';
+import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
+import {
+  RUNBOX_BUNDLE,
+  runCliProcess,
+  startServerProcess,
+  writeTestConfig,
+  type RunboxProcess,
+} from '../helpers/serverProcess.js';
+import { TEST_INSTANCE } from '../helpers/testConfig.js';
+
+/**
+ * The CLI from the built bundle: `runbox run` exits with the job's own code (or the
+ * documented code for a timeout or an invalid spec) and streams output live; the
+ * client commands against a real `runbox serve`; and the bind/token rules of serve.
+ */
+
+/** Runs the CLI, noting when each stdout/stderr chunk arrived and when it exited. */
+function runTimed(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return new Promise<{
+    code: number | null;
+    stdout: Array<{ text: string; at: number }>;
+    stderr: Array<{ text: string; at: number }>;
+    exitedAt: number;
+  }>((resolve, reject) => {
+    const child = spawn(process.execPath, [RUNBOX_BUNDLE, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const stdout: Array<{ text: string; at: number }> = [];
+    const stderr: Array<{ text: string; at: number }> = [];
+    child.stdout.on('data', (c: Buffer) => stdout.push({ text: c.toString(), at: Date.now() }));
+    child.stderr.on('data', (c: Buffer) => stderr.push({ text: c.toString(), at: Date.now() }));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`runbox ${args.join(' ')} timed out`));
+    }, 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, exitedAt: Date.now() });
+    });
+  });
+}
+
+const text = (chunks: Array<{ text: string }>) => chunks.map((c) => c.text).join('');
+
+describe('runbox run', () => {
+  let dataDir: string;
+  let configFile: string;
+  const base = () => ['--config', configFile, '--data-dir', dataDir];
+
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'runbox-run-'));
+    configFile = writeTestConfig(dataDir);
+  });
+  afterEach(() => expectNoLeftoverContainers(TEST_INSTANCE));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it("exits with the job's exit code and streams stdout and stderr as they are written", async () => {
+    const script = join(dataDir, 'three.sh');
+    writeFileSync(script, 'echo out-1\necho err-1 >&2\nsleep 2\necho out-2\nexit 3\n');
+    const run = await runTimed(['run', script, ...base()]);
+    expect(run.code).toBe(3);
+    expect(text(run.stdout)).toBe('out-1\nout-2\n');
+    expect(text(run.stderr)).toContain('err-1\n');
+    expect(text(run.stderr)).toMatch(/NonZeroExit/);
+    // The first lines arrived while the job was still sleeping, not at the end.
+    const firstOut = run.stdout.find((c) => c.text.includes('out-1'))!;
+    const firstErr = run.stderr.find((c) => c.text.includes('err-1'))!;
+    expect(run.exitedAt - firstOut.at).toBeGreaterThanOrEqual(1500);
+    expect(run.exitedAt - firstErr.at).toBeGreaterThanOrEqual(1500);
+  });
+
+  it('exits 0 for a job that succeeds, and prints the final job with --json', async () => {
+    const script = join(dataDir, 'ok.py');
+    writeFileSync(script, 'print("hello from python")\n');
+    const { code, stdout } = await runCliProcess(['run', script, '--json', ...base()]);
+    expect(code).toBe(0);
+    const job = JSON.parse(stdout.slice(stdout.indexOf('{'))) as JobView;
+    expect(job).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(stdout.startsWith('hello from python\n')).toBe(true);
+  });
+
+  it('exits 124 for a timeout', async () => {
+    const script = join(dataDir, 'slow.sh');
+    writeFileSync(script, 'echo started\nsleep 30\n');
+    const started = Date.now();
+    const { code, stdout, stderr } = await runCliProcess([
+      'run',
+      script,
+      '--timeout',
+      '1',
+      ...base(),
+    ]);
+    expect(code).toBe(124);
+    expect(stdout).toBe('started\n');
+    expect(stderr).toMatch(/Timeout/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('exits 65 for an invalid spec, naming the field, without running anything', async () => {
+    const script = join(dataDir, 'never.sh');
+    writeFileSync(script, 'echo ran\n');
+    const bad = await runCliProcess(['run', script, '--runtime', 'cobol', ...base()]);
+    expect(bad.code).toBe(65);
+    expect(bad.stderr).toMatch(/InvalidSpec/);
+    expect(bad.stderr).toContain('cobol');
+    expect(bad.stdout).toBe('');
+    const memory = await runCliProcess(['run', script, '--memory', '1k', ...base()]);
+    expect(memory.code).toBe(65);
+    expect(memory.stderr).toContain('limits.memory');
+    const missing = await runCliProcess(['run', join(dataDir, 'nope.sh'), ...base()]);
+    expect(missing.code).toBe(65);
+    expect(missing.stderr).toContain('nope.sh');
+  });
+});
+
+describe('client commands against runbox serve', () => {
+  let dataDir: string;
+  let server: RunboxProcess;
+  const srv = () => ['--server', server.url];
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'runbox-client-'));
+    server = await startServerProcess({
+      dataDir,
+      configFile: writeTestConfig(dataDir),
+      workers: 2,
+    });
+  });
+  afterEach(() => expectNoLeftoverContainers(TEST_INSTANCE));
+  afterAll(async () => {
+    server.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('submit --wait exits with the job code; --follow streams its output; status, ls', async () => {
+    const script = join(dataDir, 'seven.sh');
+    writeFileSync(script, 'echo to-out\necho to-err >&2\nexit 7\n');
+    const waited = await runCliProcess(['submit', script, '--wait', ...srv()]);
+    expect(waited.code).toBe(7);
+    expect(waited.stdout).toMatch(/status:\s+failed/);
+    expect(waited.stdout).toMatch(/exit code:\s+7/);
+
+    const followed = await runTimed(['submit', script, '--follow', ...srv()]);
+    expect(followed.code).toBe(7);
+    expect(text(followed.stdout)).toBe('to-out\n');
+    expect(text(followed.stderr)).toContain('to-err\n');
+
+    const id = /^id:\s+(\S+)/m.exec(waited.stdout)![1]!;
+    const status = await runCliProcess(['status', id, '--json', ...srv()]);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ id, status: 'failed', attempts: 1 });
+    const listed = await runCliProcess(['ls', '--status', 'failed', '--json', ...srv()]);
+    expect((JSON.parse(listed.stdout) as { jobs: JobView[] }).jobs.map((j) => j.id)).toContain(id);
+    const logs = await runCliProcess(['logs', id, '--stderr', ...srv()]);
+    expect(logs.stdout).toBe('');
+    expect(logs.stderr).toBe('to-err\n');
+  });
+
+  it('an idempotency key returns the existing job; cancel ends a queued job at once', async () => {
+    const script = join(dataDir, 'later.sh');
+    writeFileSync(script, 'echo later\n');
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const args = ['submit', script, '--idempotency-key', 'once', '--run-at', later, ...srv()];
+    const first = await runCliProcess(args);
+    expect(first.code).toBe(0);
+    const again = await runCliProcess(args);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('existing job');
+    const id = first.stdout.trim();
+    expect(again.stdout.split(' ')[0]).toBe(id);
+
+    const cancelled = await runCliProcess(['cancel', id, '--json', ...srv()]);
+    expect(cancelled.code).toBe(0);
+    expect(JSON.parse(cancelled.stdout)).toMatchObject({ id, status: 'cancelled', attempts: 0 });
+  });
+
+  it('an unknown job exits 66 (NotFound); an unreachable server 69', async () => {
+    const unknown = await runCliProcess(['status', '01ZZZZZZZZZZZZZZZZZZZZZZZZ', ...srv()]);
+    expect(unknown.code).toBe(66);
+    expect(unknown.stderr).toMatch(/NotFound/);
+    const down = await runCliProcess(['ls', '--server', 'http://127.0.0.1:1']);
+    expect(down.code).toBe(69);
+    expect(down.stderr).toContain('runbox serve');
+  });
+
+  it('workers lists this server’s pool as alive', async () => {
+    const { code, stdout } = await runCliProcess(['workers', '--json', ...srv()]);
+    expect(code).toBe(0);
+    const { workers } = JSON.parse(stdout) as { workers: Array<{ pid: number; state: string }> };
+    expect(workers).toEqual([expect.objectContaining({ pid: server.child.pid, state: 'alive' })]);
+  });
+});
+
+describe('runbox serve binding', () => {
+  let dataDir: string;
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'runbox-bind-'));
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('refuses a non-loopback address without a token: exit 78, says to set RUNBOX_TOKEN', async () => {
+    const configFile = writeTestConfig(dataDir);
+    const { code, stderr } = await runCliProcess(
+      ['serve', '--config', configFile, '--data-dir', dataDir, '--host', '0.0.0.0', '--port', '0'],
+      { env: { RUNBOX_TOKEN: '' } },
+    );
+    expect(code).toBe(78);
+    expect(stderr).toContain('RUNBOX_TOKEN');
+  });
+
+  it('with RUNBOX_TOKEN it starts; requests need the token, /healthz does not', async () => {
+    const token = 'cli-test-token';
+    const configFile = writeTestConfig(dataDir);
+    const server = await startServerProcess({
+      dataDir,
+      configFile,
+      workers: 0,
+      extraArgs: ['--host', '0.0.0.0'],
+      env: { RUNBOX_TOKEN: token },
+    });
+    try {
+      const url = server.url.replace('0.0.0.0', '127.0.0.1');
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${url}/v1/jobs`)).status).toBe(401);
+      const withToken = await fetch(`${url}/v1/jobs`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(withToken.status).toBe(200);
+      const denied = await runCliProcess(['ls', '--server', url], { env: { RUNBOX_TOKEN: '' } });
+      expect(denied.code).toBe(77);
+      const allowed = await runCliProcess(['ls', '--server', url], {
+        env: { RUNBOX_TOKEN: token },
+      });
+      expect(allowed.code).toBe(0);
+    } finally {
+      server.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    }
+  });
+});
