@@ -12,6 +12,14 @@ const MAX_OCTAL_SIZE = 0o77777777777;
  * this much, so a run of symlinks or empty files costs one frame, not one each.
  */
 const OWN_BYTES_FLUSH = 256 * 1024;
+/**
+ * Blobs up to this compressed size are read whole, up to READ_AHEAD of them ahead of
+ * the one being sent: for many small outputs the time goes to opening files, one at a
+ * time, not to bytes (10,000 files: ~1.5 ms each read in turn). Bounds the read-ahead's
+ * memory to READ_AHEAD x SMALL_BLOB_BYTES (1 MiB).
+ */
+const SMALL_BLOB_BYTES = 64 * 1024;
+const READ_AHEAD = 16;
 
 export interface TarZstOptions {
   /** Modification time written into every header. @defaultValue the time of the call */
@@ -59,14 +67,15 @@ async function* tarZstFrames(
     return bytes;
   };
 
-  for (const entry of outputs) {
+  const readAhead = new ReadAhead(store, outputs);
+  for (const [index, entry] of outputs.entries()) {
     if (entry.type === 'symlink') {
       addOwn(tarHeader({ path: entry.path, type: 'symlink', size: 0, mtime }, entry.link_target));
     } else if (entry.sha256) {
       addOwn(tarHeader({ path: entry.path, type: 'file', size: entry.size, mtime }, null));
       if (entry.size > 0) {
         yield* compress(store, takeOwn());
-        yield* passThroughBlob(store, entry);
+        yield* passThroughBlob(entry, readAhead.take(index));
         const padding = (BLOCK - (entry.size % BLOCK)) % BLOCK;
         if (padding > 0) addOwn(Buffer.alloc(padding));
       }
@@ -85,11 +94,65 @@ async function* compress(store: BlobStore, bytes: Buffer): AsyncGenerator<Buffer
   for await (const frame of compressor as AsyncIterable<Buffer>) yield frame;
 }
 
+const isSmallBlob = (entry: OutputEntry) =>
+  entry.type === 'file' &&
+  entry.sha256 !== null &&
+  entry.size > 0 &&
+  (entry.compressed_size ?? Infinity) <= SMALL_BLOB_BYTES;
+
+/**
+ * Reads the small blobs of the next READ_AHEAD entries concurrently, while earlier
+ * ones are being sent; large blobs stream as they are sent.
+ */
+class ReadAhead {
+  private readonly pending = new Map<number, Promise<Buffer[]>>();
+  private next = 0;
+
+  constructor(
+    private readonly store: BlobStore,
+    private readonly outputs: readonly OutputEntry[],
+  ) {}
+
+  /** The stored frames of outputs[index], as chunks. */
+  take(index: number): AsyncIterable<Buffer> {
+    this.fill(index);
+    const ready = this.pending.get(index);
+    this.pending.delete(index);
+    this.fill(index + 1);
+    if (!ready) return this.store.openCompressed(this.outputs[index]!.sha256!);
+    return (async function* () {
+      yield* await ready;
+    })();
+  }
+
+  private fill(from: number): void {
+    this.next = Math.max(this.next, from);
+    const limit = Math.min(this.outputs.length, from + READ_AHEAD);
+    for (; this.next < limit; this.next++) {
+      const entry = this.outputs[this.next]!;
+      if (!isSmallBlob(entry)) continue;
+      const reading = readAll(this.store.openCompressed(entry.sha256!));
+      // Awaited in take(); if the stream is dropped first, nobody will: not unhandled.
+      reading.catch(() => undefined);
+      this.pending.set(this.next, reading);
+    }
+  }
+}
+
+async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return chunks;
+}
+
 /** A blob's stored frames, unchanged, checked to hold exactly entry.size bytes. */
-async function* passThroughBlob(store: BlobStore, entry: OutputEntry): AsyncGenerator<Buffer> {
+async function* passThroughBlob(
+  entry: OutputEntry,
+  frames: AsyncIterable<Buffer>,
+): AsyncGenerator<Buffer> {
   const scanner = new FrameScanner();
   let contentBytes = 0;
-  for await (const chunk of store.openCompressed(entry.sha256!) as AsyncIterable<Buffer>) {
+  for await (const chunk of frames) {
     let pos = 0;
     while (pos < chunk.length) {
       pos += scanner.feed(chunk, pos);

@@ -195,6 +195,38 @@ describe('outputs.tar.zst', () => {
     expect(archive.length - blobBytes).toBeLessThan(4096);
   });
 
+  it('many small files, read ahead concurrently, come out in manifest order with their own bytes', async () => {
+    const store = stores.native;
+    const entries: OutputEntry[] = [];
+    for (let i = 0; i < 300; i++) {
+      // Every 50th is larger than the read-ahead size and streams instead.
+      const data = i % 50 === 7 ? randomBytes(100 * 1024) : Buffer.from(`small file ${i}\n`);
+      const stored = await store.put(Readable.from([data]));
+      entries.push({
+        path: `many/${i}.txt`,
+        type: 'file',
+        size: stored.size,
+        sha256: stored.sha256,
+        compressed_size: stored.compressedSize,
+        link_target: null,
+      });
+    }
+    const extract = tar.extract();
+    const seen: Array<{ path: string; sha256: string }> = [];
+    const reading = (async () => {
+      for await (const entry of extract) {
+        seen.push({ path: entry.header.name, sha256: sha(await collect(entry)) });
+      }
+    })();
+    await pipeline(
+      createTarZstStream(store, entries),
+      new FrameDecompressor({ codec: store.codec }),
+      extract,
+    );
+    await reading;
+    expect(seen).toEqual(entries.map((e) => ({ path: e.path, sha256: e.sha256 })));
+  });
+
   it('an empty manifest is a valid empty archive', async () => {
     const archive = await collect(createTarZstStream(stores.native, []));
     const tarBytes = await sh(`${ZSTD} -d -q -c`, archive);
