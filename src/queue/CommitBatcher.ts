@@ -50,19 +50,27 @@ export class CommitBatcher {
     this.maxBatch = Math.max(1, options.maxBatch ?? 1000);
   }
 
-  /** Queues a write; resolves with its return value once it is committed. */
-  run<T>(operation: (db: Db) => T): Promise<T> {
+  /**
+   * Queues a write; resolves with its return value once it is committed.
+   *
+   * `atOnce`: commit on the next turn of the event loop instead of waiting for the
+   * window, still sharing the commit with whatever else is pending by then. For a
+   * caller that has batched its own writes already (the worker pool records every
+   * result of one turn in one operation) and would otherwise sit idle for the window.
+   * @defaultValue false
+   */
+  run<T>(operation: (db: Db) => T, options: { atOnce?: boolean } = {}): Promise<T> {
     if (this.closed) {
       return Promise.reject(new Error('CommitBatcher is closed: no more writes are accepted'));
     }
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ run: operation, resolve: resolve as (v: unknown) => void, reject });
-      this.schedule();
+      this.schedule(options.atOnce === true);
     });
   }
 
-  private schedule(): void {
-    if (this.pending.length >= this.maxBatch || this.windowMs === 0) {
+  private schedule(atOnce: boolean): void {
+    if (atOnce || this.pending.length >= this.maxBatch || this.windowMs === 0) {
       this.immediateHandle ??= setImmediate(() => this.flush());
       return;
     }

@@ -4,7 +4,7 @@ import { InvalidSpecError } from '../errors/index.js';
 import { cancelJob, type CancelOutcome } from './cancelJob.js';
 import { claimJobs } from './claimJobs.js';
 import { CommitBatcher } from './CommitBatcher.js';
-import type { Db } from './db.js';
+import { savepoint, type Db } from './db.js';
 import { enqueueJobs } from './enqueueJobs.js';
 import { finishJobs, type FinishItem, type FinishOutcome } from './finishJobs.js';
 import { heartbeatJobs, type HeartbeatOutcome, type HeldRef } from './heartbeatJobs.js';
@@ -169,6 +169,48 @@ export class Queue {
         contractVersion: this.contract.version,
         random: this.random,
       }),
+    );
+  }
+
+  /**
+   * Records results and claims up to `claim.limit` jobs in the same transaction, committed
+   * on the next turn of the event loop (not after the window): the worker pool's hot path.
+   * One commit instead of two, and the slots whose results these are get their next job
+   * the moment their results are durable. A claim that fails claims nothing (the pool
+   * claims again on its own); a finish that fails rejects, and no job is claimed.
+   */
+  async finishAndClaim(
+    items: FinishItem[],
+    claim: { workerId: string; limit: number; onlyJob?: string | undefined },
+  ): Promise<{ outcomes: FinishOutcome[]; claimed: ClaimedJob[] }> {
+    return this.batcher.run(
+      (db) => {
+        const now = this.now();
+        const outcomes = finishJobs(db, items, {
+          now,
+          retry: this.config.retry,
+          contractVersion: this.contract.version,
+          random: this.random,
+        });
+        let claimed: ClaimedJob[] = [];
+        try {
+          // Its own savepoint: a claim that fails must not take the results down with it.
+          claimed = savepoint(db, () =>
+            claimJobs(db, {
+              workerId: claim.workerId,
+              limit: claim.limit,
+              leaseMs: this.config.lease.expiryMs,
+              now,
+              onlyJob: claim.onlyJob,
+            }),
+          );
+        } catch (error) {
+          // SQLite aborted the whole transaction: nothing of this batch can commit.
+          if (!db.inTransaction) throw error;
+        }
+        return { outcomes, claimed };
+      },
+      { atOnce: true },
     );
   }
 

@@ -20,6 +20,8 @@ export interface ClaimArgs {
  * per row), which heartbeats and the result must present.
  * INDEXED BY pins the plan to the partial index (see 001_init): a sort of every queued
  * row per claim would be the slowest way to pick one.
+ * The subquery picks rowids, not ids: the partial index holds the rowid, so each taken
+ * row is one b-tree search instead of two (id's own index, then the table).
  * RETURNING gives no order guarantee, so the caller's order is restored in JS.
  */
 const CLAIM = `
@@ -31,8 +33,8 @@ SET status = 'running',
     lease_expires_at = :now + :leaseMs,
     started_at = :now,
     updated_at = :now
-WHERE id IN (
-  SELECT id FROM jobs INDEXED BY jobs_claim
+WHERE rowid IN (
+  SELECT rowid FROM jobs INDEXED BY jobs_claim
   WHERE status = 'queued' AND run_at <= :now
   ORDER BY priority, run_at, id
   LIMIT :limit
