@@ -36,6 +36,14 @@ export interface WorkerQueue {
   finish(
     items: Array<{ id: string; token: string; result: JobResult }>,
   ): Promise<Array<'recorded' | 'stale'>>;
+  /**
+   * Records results and claims up to `claim.limit` more jobs in one commit (the pool's
+   * hot path). Optional: without it the pool records with finish() and claims on its own.
+   */
+  finishAndClaim?(
+    items: Array<{ id: string; token: string; result: JobResult }>,
+    claim: { workerId: string; limit: number; onlyJob?: string | undefined },
+  ): Promise<{ outcomes: Array<'recorded' | 'stale'>; claimed: HeldJob[] }>;
   /** Gives a job back to the queue (drain, or a re-attach we cannot do). */
   release(jobs: Array<{ id: string; token: string }>, reason: string): void;
   /** Takes over a running job whose owner is dead; null when it is not ours to take. */
