@@ -141,6 +141,41 @@ describe('runbox serve killed with SIGKILL', () => {
     expect(await second.exited).toBe(0);
   });
 
+  it('removes a labelled container that belongs to no job, and leaves other instances alone', async () => {
+    const labels = (instance: string) => ({
+      'io.runbox.instance': instance,
+      'io.runbox.job': '01GHOSTGHOSTGHOSTGHOSTGHOS',
+      'io.runbox.attempt': '1',
+    });
+    const ghost = await docker.createContainer({
+      Image: 'runbox-test/shell:latest',
+      Cmd: ['sleep', '60'],
+      Labels: labels(TEST_INSTANCE),
+    });
+    await ghost.start();
+    const other = await docker.createContainer({
+      Image: 'runbox-test/shell:latest',
+      Cmd: ['sleep', '60'],
+      Labels: labels(`${TEST_INSTANCE}-other`),
+    });
+    await other.start();
+    try {
+      const configFile = writeTestConfig(dataDir);
+      const server = await startServerProcess({ dataDir, configFile, workers: 1 });
+      processes.push(server);
+      // Recovery runs before the pool reports itself running.
+      await waitFor(
+        'the ghost container removed',
+        async () => (await labelledContainers(TEST_INSTANCE)).length === 0,
+      );
+      expect((await other.inspect()).State.Running).toBe(true);
+      server.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    } finally {
+      await other.remove({ force: true });
+    }
+  });
+
   it('requeues a job whose container vanished in the crash (WorkerLost), and runs it as attempt 2', async () => {
     const watch = await watchContainerStarts(TEST_INSTANCE);
     const configFile = writeTestConfig(dataDir, {
