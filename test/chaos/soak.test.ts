@@ -1,0 +1,125 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  entriesUnder,
+  filesUnder,
+  http,
+  openFds,
+  report,
+  rssMiB,
+  sampleRss,
+  sleep,
+  tempDataDir,
+  waitAllFinal,
+  watchContainers,
+} from '../helpers/chaosKit.js';
+import { expectNoLeftoverContainers, labelledContainers } from '../helpers/leftovers.js';
+import { sandboxInspector } from '../helpers/sandboxInspection.js';
+import {
+  startServerProcess,
+  writeTestConfig,
+  type RunboxProcess,
+} from '../helpers/serverProcess.js';
+import { TEST_INSTANCE } from '../helpers/testConfig.js';
+
+/**
+ * Issue 7, "Soak": 2,000 busybox `true` jobs at concurrency 2 through one server
+ * process. Memory must level off, descriptors return to where they started, and
+ * nothing (container, scratch folder, temp blob) is left behind. Every container it
+ * creates is also inspected against the sandbox.
+ */
+const JOBS = Number(process.env.CHAOS_SOAK_JOBS ?? 2000);
+const WARMUP = 20;
+
+describe('soak', () => {
+  const data = tempDataDir('soak');
+  const configFile = writeTestConfig(data.dir, { limits: { minFreeBytes: 1 } });
+  let server: RunboxProcess | null = null;
+
+  afterAll(async () => {
+    server?.kill('SIGKILL');
+    await expectNoLeftoverContainers(TEST_INSTANCE).catch(() => {});
+    data.cleanup();
+  });
+
+  it(`runs ${JOBS} jobs at concurrency 2 with flat memory and no leaks`, async () => {
+    const started = Date.now();
+    server = await startServerProcess({ dataDir: data.dir, configFile, workers: 2 });
+    const pid = server.child.pid!;
+    const url = server.url;
+    const sandbox = sandboxInspector(join(data.dir, 'scratch'));
+    const containers = await watchContainers((id) => sandbox.onCreate(id));
+    const spec = { image: 'runbox-test/shell:latest', command: ['true'] };
+
+    // Warm up (first claims, first blobs, JIT) before the baseline is taken.
+    const warm = await http(url, '/v1/jobs/batch', {
+      body: { jobs: Array.from({ length: WARMUP }, () => spec) },
+    });
+    expect(warm.status).toBe(201);
+    await waitAllFinal(
+      url,
+      (warm.json.jobs as Array<{ id: string }>).map((j) => j.id),
+      120_000,
+    );
+    await sleep(1000);
+    const fdsStart = openFds(pid);
+    const rssStart = rssMiB(pid);
+    const rss = sampleRss(pid, 1000);
+
+    const ids: string[] = [];
+    for (let i = 0; i < JOBS; i += 1000) {
+      const batch = await http(url, '/v1/jobs/batch', {
+        body: { jobs: Array.from({ length: Math.min(1000, JOBS - i) }, () => spec) },
+      });
+      expect(batch.status).toBe(201);
+      ids.push(...(batch.json.jobs as Array<{ id: string }>).map((j) => j.id));
+    }
+    const runStarted = Date.now();
+    const final = await waitAllFinal(url, ids, 1_200_000);
+    const runSeconds = (Date.now() - runStarted) / 1000;
+    await sleep(2000); // let the last removals and closes settle
+    const memory = rss.stop();
+    const fdsEnd = openFds(pid);
+
+    // "Does not keep growing": the last quarter's peak is no higher than the second
+    // quarter's peak plus a small allowance for heap sizing.
+    const q = Math.floor(rss.samples.length / 4);
+    const secondQuarterPeak = Math.max(...rss.samples.slice(q, 2 * q));
+    const lastQuarterPeak = Math.max(...rss.samples.slice(3 * q));
+
+    const failed = [...final.values()].filter((j) => j.status !== 'succeeded');
+    server.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    server = null;
+    await containers.stop();
+    const inspection = sandbox.summary();
+
+    report('soak', {
+      jobs: JOBS,
+      concurrency: 2,
+      runSeconds: Math.round(runSeconds),
+      jobsPerSecond: Math.round((JOBS / runSeconds) * 10) / 10,
+      rssStartMiB: rssStart,
+      rssPeakMiB: memory.peakMiB,
+      rssEndMiB: memory.endMiB,
+      rssSecondQuarterPeakMiB: secondQuarterPeak,
+      rssLastQuarterPeakMiB: lastQuarterPeak,
+      fdsStart,
+      fdsEnd,
+      failed: failed.length,
+      containersInspected: inspection.inspected,
+      containersGoneBeforeInspect: inspection.vanished,
+      sandboxViolations: inspection.violations.length,
+      seconds: Math.round((Date.now() - started) / 1000),
+    });
+    expect(failed.map((j) => `${j.id}: ${j.status} ${JSON.stringify(j.error)}`)).toEqual([]);
+    expect(lastQuarterPeak).toBeLessThanOrEqual(secondQuarterPeak + 32);
+    expect(fdsEnd).toBeLessThanOrEqual(fdsStart + 4);
+    expect(inspection.violations.slice(0, 5)).toEqual([]);
+    expect(inspection.inspected).toBeGreaterThanOrEqual(JOBS * 0.95);
+    expect(await labelledContainers(TEST_INSTANCE)).toEqual([]);
+    expect(filesUnder(join(data.dir, 'scratch'))).toEqual([]);
+    expect(entriesUnder(join(data.dir, 'scratch'))).toEqual([]);
+    expect(entriesUnder(join(data.dir, 'blobs', 'tmp'))).toEqual([]);
+  });
+});
