@@ -111,6 +111,7 @@ export class WorkerPool {
       log: this.log,
       adoptRun: (job, containerId) =>
         this.track(job, (request) => this.executor.reattach(containerId, request)),
+      adopt: this.onlyJob === undefined,
     });
     const { heartbeatMs } = this.config.lease;
     this.timers.push(setInterval(() => this.heartbeat(), heartbeatMs));

@@ -40,6 +40,13 @@ export interface RecoverOptions {
   log: Logger;
   /** Runs an adopted job to its result (re-attached to its container). */
   adoptRun: (job: HeldJob, containerId: string) => Promise<void>;
+  /**
+   * Take over dead workers' jobs (re-attach, or requeue those whose container is gone).
+   * `runbox run` passes false: it runs only its own job, and must neither wait for
+   * another job it adopted nor requeue one whose container it left running.
+   * @defaultValue true
+   */
+  adopt?: boolean;
 }
 
 /**
@@ -68,7 +75,7 @@ export async function recoverContainers(options: RecoverOptions): Promise<void> 
   for (const container of containers) {
     const job = running.get(container.jobId);
     const isLiveAttempt = job !== undefined && job.attempt === container.attempt;
-    if (isLiveAttempt && queue.isWorkerAlive(job.owner)) continue;
+    if (isLiveAttempt && (queue.isWorkerAlive(job.owner) || options.adopt === false)) continue;
     const adopted = isLiveAttempt
       ? queue.adopt(container.jobId, container.attempt, workerId)
       : null;
@@ -91,9 +98,11 @@ export async function recoverContainers(options: RecoverOptions): Promise<void> 
       });
     });
   }
-  const requeued = queue.requeueOwnedByDeadWorkers((owner) => !queue.isWorkerAlive(owner));
-  if (requeued > 0)
-    log.info('requeued jobs of dead workers', { count: requeued, host: hostname() });
+  if (options.adopt !== false) {
+    const requeued = queue.requeueOwnedByDeadWorkers((owner) => !queue.isWorkerAlive(owner));
+    if (requeued > 0)
+      log.info('requeued jobs of dead workers', { count: requeued, host: hostname() });
+  }
   if (executor.sweepScratch) {
     // Read after the folders are listed (inside sweepScratch): a live attempt's folder
     // is never taken for a crash's leftover.
