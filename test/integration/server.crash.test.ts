@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import {
   waitFor,
 } from '../helpers/queueProbe.js';
 import {
+  runCliProcess,
   startServerProcess,
   writeTestConfig,
   type RunboxProcess,
@@ -137,6 +138,40 @@ describe('runbox serve killed with SIGKILL', () => {
     expect(body.workers.find((w) => w.pid === first.child.pid)?.state).toBe('stopped');
     expect(body.workers.find((w) => w.pid === second.child.pid)?.state).toBe('alive');
 
+    second.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+
+  it('runbox run on the same database leaves a crashed server’s job to the server', async () => {
+    const watch = await watchContainerStarts(TEST_INSTANCE);
+    const configFile = writeTestConfig(dataDir);
+    const first = await startServerProcess({ dataDir, configFile, workers: 1 });
+    processes.push(first);
+    const long = await submit(first.url, markerJob('m-long', 6));
+    await waitFor('the long job running', async () =>
+      (await containersOfJob(TEST_INSTANCE, long.id)).includes('running'),
+    );
+    first.kill('SIGKILL');
+    await first.exited;
+
+    const script = join(dataDir, 'quick.sh');
+    writeFileSync(script, 'echo quick\n');
+    const started = Date.now();
+    const run = await runCliProcess(['run', script, '--config', configFile, '--data-dir', dataDir]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('quick\n');
+    // It did not adopt the server's job and wait for it (6 s) before exiting.
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await containersOfJob(TEST_INSTANCE, long.id)).toContain('running');
+
+    const second = await startServerProcess({ dataDir, configFile, workers: 1 });
+    processes.push(second);
+    const final = await waitFor('the long job adopted and finished', async () => {
+      const j = await getJob(second.url, long.id);
+      return j.status !== 'running' && j;
+    });
+    expect(final).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect((await watch.stop()).get(long.id)).toEqual([1]);
     second.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   });
