@@ -93,6 +93,13 @@ export interface Config {
   workerRetentionMs: number;
   /** Finished jobs and their blobs are removed after this; 0 keeps them. @defaultValue 7 days */
   jobRetentionMs: number;
+  /**
+   * Garbage collection keeps any blob written within this long, referenced or not: a job
+   * stores its logs and outputs before it records its result, so this must exceed the
+   * longest outputs stage (collection runs at roughly 60-70 MiB/s here).
+   * @defaultValue null: 2 x defaults.timeoutSeconds + 10 minutes
+   */
+  blobGraceMs: number | null;
   /** @defaultValue 10 minutes */
   sweepIntervalMs: number;
   zstd: {
@@ -163,6 +170,7 @@ function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath
     workerDeadMs: 30000,
     workerRetentionMs: 24 * 3600 * 1000,
     jobRetentionMs: 7 * 24 * 3600 * 1000,
+    blobGraceMs: null,
     sweepIntervalMs: 10 * 60 * 1000,
     zstd: { codec: 'auto', level: 3, frameBytes: MiB },
     commitWindowMs: 2,
@@ -294,6 +302,12 @@ function checkConfig(config: Config): void {
     ) {
       fail(`runtimes.${name}`, 'must be {"image": "...", "command": ["...", "{script}"]}');
     }
+  }
+  if (
+    config.blobGraceMs !== null &&
+    (typeof config.blobGraceMs !== 'number' || !(config.blobGraceMs >= 0))
+  ) {
+    fail('blobGraceMs', `${config.blobGraceMs} must be a number of milliseconds >= 0, or null`);
   }
   if (config.lease.heartbeatMs >= config.lease.expiryMs) {
     fail('lease.heartbeatMs', 'must be shorter than lease.expiryMs, or every lease expires');

@@ -11,6 +11,11 @@ export interface SweepReport {
   freedBytes: number;
 }
 
+/** How long a fresh unreferenced blob is kept: config.blobGraceMs, or derived from the timeout. */
+export function blobGraceMs(config: Pick<Config, 'blobGraceMs' | 'defaults'>): number {
+  return config.blobGraceMs ?? config.defaults.timeoutSeconds * 1000 * 2 + 10 * 60 * 1000;
+}
+
 /**
  * Retention: deletes old finished jobs and dead worker rows, then removes blobs no job
  * refers to. Blobs younger than the longest a job may run (plus margin) are kept, since
@@ -31,7 +36,7 @@ export async function retentionSweep(deps: {
       deletedJobs += jobIds.length;
       if (jobIds.length < 1000) break;
     }
-    const graceMs = config.defaults.timeoutSeconds * 1000 * 2 + 10 * 60 * 1000;
+    const graceMs = blobGraceMs(config);
     const blobs: string[] = [];
     for await (const entry of store.listBlobs()) blobs.push(entry.sha256);
     const referenced = queue.referencedBlobs(blobs);
