@@ -234,7 +234,9 @@ export class WorkerPool {
     raw: JobResult,
     stopped: StopReason | undefined,
   ): Promise<void> {
-    if (stopped === 'drain' || stopped === 'shutdown') {
+    // Released only if the kill did stop it: a job that ended on its own just before the
+    // drain's kill reached it has its result, and releasing it would run it twice.
+    if ((stopped === 'drain' || stopped === 'shutdown') && !endedOnItsOwn(raw)) {
       this.queue.release([job], 'worker drained while the job ran');
       return;
     }
@@ -351,6 +353,18 @@ export class WorkerPool {
       this.log.error('reaper failed', { error: toRunboxError(error) });
     }
   }
+}
+
+/** Outcomes of the job itself, as opposed to the worker stopping it or failing to run it. */
+const OWN_OUTCOMES: ReadonlySet<string> = new Set([
+  'NonZeroExit',
+  'Timeout',
+  'OOMKilled',
+  'OutputLimitExceeded',
+]);
+
+function endedOnItsOwn(result: JobResult): boolean {
+  return result.error === null || OWN_OUTCOMES.has(result.error?.type ?? '');
 }
 
 function sleep(ms: number): Promise<void> {
