@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { JobService } from '../../src/api/jobService.js';
 import type { Config } from '../../src/config.js';
 import { CURRENT_CONTRACT } from '../../src/contract/contract.js';
+import type { JobResult } from '../../src/contract/resultSchema.js';
 import type { ExecuteRequest } from '../../src/executor/Executor.js';
 import { createDockerExecutor } from '../../src/executor/index.js';
 import { Queue } from '../../src/queue/Queue.js';
@@ -12,6 +13,7 @@ import { retentionSweep } from '../../src/worker/retentionSweep.js';
 import { WorkerPool } from '../../src/worker/WorkerPool.js';
 import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
 import { shellJob } from '../helpers/queueProbe.js';
+import { validResult } from '../helpers/results.js';
 import { TEST_INSTANCE, testConfig } from '../helpers/testConfig.js';
 
 /**
@@ -205,3 +207,63 @@ describe('worker pool over the queue', () => {
     expect(Object.keys(states())).toEqual(['w-live']);
   });
 });
+
+describe('worker pool drain, with an executor that answers as told', () => {
+  /** Runs nothing: each run waits for the abort, then answers with `answer`. */
+  function scripted(answer: JobResult) {
+    return {
+      run: (request: ExecuteRequest) =>
+        new Promise<JobResult>((resolve) =>
+          request.signal!.addEventListener('abort', () => resolve(answer), { once: true }),
+        ),
+      findContainers: async () => [],
+      reattach: async () => answer,
+      removeContainer: async () => {},
+    };
+  }
+
+  async function drainOne(answer: JobResult) {
+    const { config, cleanup } = testConfig({ limits: { minFreeBytes: 0 }, workers: 1 });
+    const queue = Queue.open(config);
+    try {
+      const jobs = new JobService(config, queue);
+      const pool = new WorkerPool({
+        config,
+        queue,
+        executor: scripted(answer),
+        liveLogs: new LiveLogs(),
+      });
+      jobs.onSubmitted(() => pool.notify());
+      await pool.start();
+      const { job } = await jobs.submit({ runtime: 'shell', command: ['true'] });
+      await waitUntil(() => jobs.get(job.id).status === 'running');
+      await pool.stop(200);
+      return jobs.get(job.id);
+    } finally {
+      queue.close();
+      cleanup();
+    }
+  }
+
+  it('records a job that ended on its own as the drain timed out, instead of running it again', async () => {
+    const job = await drainOne(validResult());
+    expect(job).toMatchObject({ status: 'succeeded', attempts: 1 });
+  });
+
+  it('releases a job the drain did stop, back to queued without a failure', async () => {
+    const job = await drainOne({
+      ...validResult(),
+      exit_code: 137,
+      error: { type: 'WorkerLost', message: 'stopped by the worker (drain)', field: null },
+    });
+    expect(job).toMatchObject({ status: 'queued', attempts: 1, result: null });
+  });
+});
+
+async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
