@@ -103,6 +103,29 @@ describe('runbox run', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 
+  it('cancels its job on SIGINT: exits 130, output so far kept, container removed', async () => {
+    const script = join(dataDir, 'forever.sh');
+    writeFileSync(script, 'echo begun\nsleep 60\n');
+    const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', script, ...base()], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const deadline = Date.now() + 20_000;
+    while (!stdout.includes('begun') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(stdout).toBe('begun\n');
+    const signalledAt = Date.now();
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(Date.now() - signalledAt).toBeLessThan(5000);
+    expect(stderr).toMatch(/Cancelled/);
+  });
+
   it('exits 65 for an invalid spec, naming the field, without running anything', async () => {
     const script = join(dataDir, 'never.sh');
     writeFileSync(script, 'echo ran\n');
