@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -113,7 +114,7 @@ describe('a 1 GiB output', () => {
     const stages = job.result!.metrics.stage_times;
     console.log(
       [
-        `1 GiB output: compressed to ${(entry!.compressed_size! / MiB).toFixed(0)} MiB ` +
+        `1 GiB output (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} on ${availableParallelism()} cores): compressed to ${(entry!.compressed_size! / MiB).toFixed(0)} MiB ` +
           `(${((100 * entry!.compressed_size!) / GiB).toFixed(1)}%)`,
         `  runbox peak RSS (VmHWM): ${(peakAfterJob / MiB).toFixed(1)} MiB after the job, ` +
           `${(peakAfterDownloads / MiB).toFixed(1)} MiB after three 1 GiB downloads (limit 200)`,
