@@ -1,0 +1,200 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  docker,
+  http,
+  percentile,
+  pollHealth,
+  pythonJob,
+  report,
+  round1,
+  shellJob,
+  tempDataDir,
+  waitAllFinal,
+  watchContainers,
+  type JobView,
+} from '../helpers/chaosKit.js';
+import { expectNoLeftoverContainers, labelledContainers } from '../helpers/leftovers.js';
+import { sandboxInspector } from '../helpers/sandboxInspection.js';
+import {
+  startServerProcess,
+  writeTestConfig,
+  type RunboxProcess,
+} from '../helpers/serverProcess.js';
+import { TEST_INSTANCE } from '../helpers/testConfig.js';
+
+/**
+ * Issue 7, "Hostile jobs" and "Every container runbox creates is inspected": a fork
+ * bomb, a memory hog, a /tmp filler, an endless printer, a SIGTERM ignorer and jobs
+ * reaching for the network and the Docker socket, all through a real server while a
+ * poller asks /healthz every 50 ms. Each must end with its expected error, and the
+ * server must stay responsive (healthz p99 under 100 ms). Every container created is
+ * inspected against the sandbox (bridge only where the job asked).
+ */
+const fixture = (name: string) =>
+  readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'jobs', name), 'utf8');
+
+const SOCKET_PROBE = `
+import os, socket, sys
+for path in ("/var/run/docker.sock", "/run/docker.sock"):
+    if os.path.exists(path):
+        print("socket visible:", path)
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(2)
+        s.connect(path)
+        s.sendall(b"GET /containers/json HTTP/1.0\\r\\n\\r\\n")
+        print("docker answered:", s.recv(100))
+        sys.exit(0)
+    except OSError as error:
+        print("blocked:", path, error, file=sys.stderr)
+sys.exit(5)
+`;
+
+interface Case {
+  name: string;
+  body: Record<string, unknown>;
+  check: (job: JobView) => void;
+}
+
+const CASES: Case[] = [
+  {
+    name: 'fork bomb',
+    body: pythonJob(fixture('forkbomb.py'), { timeout_seconds: 4, limits: { pids: 64 } }),
+    check: (j) => expect(j.error?.type).toBe('Timeout'),
+  },
+  {
+    name: 'memory hog',
+    body: pythonJob(fixture('memhog.py'), { timeout_seconds: 30, limits: { memory: '64m' } }),
+    check: (j) => expect(j.error?.type).toBe('OOMKilled'),
+  },
+  {
+    name: '/tmp filler',
+    body: shellJob('dd if=/dev/zero of=/tmp/fill bs=1048576 count=1000', { timeout_seconds: 30 }),
+    check: (j) => {
+      expect(j.error?.type).toBe('NonZeroExit');
+      expect(j.result?.exit_code).not.toBe(0);
+    },
+  },
+  {
+    name: 'endless stdout',
+    body: shellJob('yes runbox-endless-stdout', { timeout_seconds: 4 }),
+    check: (j) => {
+      expect(j.error?.type).toBe('Timeout');
+      const stdout = (j.result as unknown as { stdout: { truncated: boolean; bytes: number } })
+        .stdout;
+      expect(stdout.truncated).toBe(true);
+      expect(stdout.bytes).toBeGreaterThan(1024 * 1024);
+    },
+  },
+  {
+    name: 'ignores SIGTERM',
+    body: shellJob("trap '' TERM\nwhile true; do sleep 1; done", { timeout_seconds: 2 }),
+    check: (j) => expect(j.error?.type).toBe('Timeout'),
+  },
+  {
+    name: 'network (none)',
+    body: pythonJob(fixture('network.py'), { timeout_seconds: 30 }),
+    check: (j) => {
+      expect(j.error?.type).toBe('NonZeroExit');
+      expect(j.result?.exit_code).toBe(4);
+    },
+  },
+  {
+    name: 'docker socket',
+    body: pythonJob(SOCKET_PROBE, { timeout_seconds: 30 }),
+    check: (j) => {
+      expect(j.error?.type).toBe('NonZeroExit');
+      expect(j.result?.exit_code).toBe(5);
+    },
+  },
+  {
+    name: 'bridge asked for',
+    body: shellJob('true', { network: 'bridge' }),
+    check: (j) => expect(j.status).toBe('succeeded'),
+  },
+];
+
+function hostProcesses(): number {
+  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length;
+}
+
+describe('hostile jobs', () => {
+  const data = tempDataDir('hostile');
+  const configFile = writeTestConfig(data.dir, {
+    limits: { minFreeBytes: 1, logBytes: 1024 * 1024 },
+    defaults: { killGraceSeconds: 2 },
+  });
+  let server: RunboxProcess | null = null;
+
+  afterAll(async () => {
+    server?.kill('SIGKILL');
+    await expectNoLeftoverContainers(TEST_INSTANCE).catch(() => {});
+    data.cleanup();
+  });
+
+  it('contains each hostile job and stays responsive', async () => {
+    const started = Date.now();
+    const processesBefore = hostProcesses();
+    server = await startServerProcess({ dataDir: data.dir, configFile, workers: 2 });
+    const url = server.url;
+    const sandbox = sandboxInspector(join(data.dir, 'scratch'));
+    const containers = await watchContainers((id) => sandbox.onCreate(id));
+    const health = pollHealth(url, 50);
+    const pings: number[] = [];
+    let pinging = true;
+    const pinger = (async () => {
+      while (pinging) {
+        const t = performance.now();
+        await docker.ping().catch(() => {});
+        pings.push(performance.now() - t);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+
+    const idOf = new Map<string, string>();
+    for (const c of CASES) {
+      const submitted = await http(url, '/v1/jobs', { body: { ...c.body, max_attempts: 1 } });
+      expect(submitted.status, c.name).toBe(201);
+      idOf.set(c.name, submitted.json.id as string);
+    }
+    const final = await waitAllFinal(url, [...idOf.values()], 180_000);
+    const healthFigures = await health.stop();
+    pinging = false;
+    await pinger;
+    const stillUp = await http(url, '/healthz');
+    const outcomes: Record<string, string> = {};
+    for (const c of CASES) {
+      const job = final.get(idOf.get(c.name)!)!;
+      outcomes[c.name] =
+        `${job.status}${job.error ? ` ${job.error.type}` : ''} exit=${job.result?.exit_code ?? '-'}`;
+    }
+    server.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    server = null;
+    await containers.stop();
+    const bridgeJob = idOf.get('bridge asked for')!;
+    const inspection = sandbox.summary((job) => (job === bridgeJob ? 'bridge' : 'none'));
+
+    report('hostile-jobs', {
+      outcomes,
+      healthz: healthFigures,
+      dockerPingP99Ms: round1(percentile(pings, 99)),
+      hostProcessesBefore: processesBefore,
+      hostProcessesAfter: hostProcesses(),
+      containersInspected: inspection.inspected,
+      sandboxViolations: inspection.violations,
+      seconds: Math.round((Date.now() - started) / 1000),
+    });
+    for (const c of CASES) c.check(final.get(idOf.get(c.name)!)!);
+    expect(stillUp.status).toBe(200);
+    expect(healthFigures.statuses).toEqual({ 200: healthFigures.polls });
+    expect(healthFigures.p99Ms).toBeLessThan(100);
+    expect(inspection.violations).toEqual([]);
+    expect(inspection.inspected).toBe(CASES.length);
+    expect(await labelledContainers(TEST_INSTANCE)).toEqual([]);
+    // No fork-bomb child outlived its container.
+    expect(hostProcesses()).toBeLessThan(processesBefore + 50);
+  });
+});
