@@ -147,5 +147,9 @@ describe('two worker processes on one database', () => {
     server.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
     expect(await server.exited).toBe(0);
+    // Contention cost nothing: no claim, heartbeat or commit failed (SQLITE_BUSY) in either.
+    for (const p of [server, worker]) {
+      expect(p.stderr()).not.toMatch(/"level":"(error|warn)"/);
+    }
   });
 });
