@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Config } from '../config.js';
 import type { BlobStore } from '../storage/BlobStore.js';
 import type { LiveLogs } from '../worker/LiveLogs.js';
@@ -30,6 +30,13 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
     forceCloseConnections: true,
+    // A URL that does not decode (/v1/jobs/%E0%A4%A) is refused by the router before
+    // any handler runs; answer it with the documented error body too.
+    frameworkErrors: (error, _request, reply) => {
+      void (reply as FastifyReply).status(400).send({
+        error: { type: 'InvalidSpec', message: error.message, field: 'url' },
+      });
+    },
   });
   // Fastify parses text/plain bodies by default; the API takes JSON only, so any other
   // type is refused with 415 rather than validated as a string (400).
