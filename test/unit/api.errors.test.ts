@@ -289,6 +289,10 @@ describe('API error paths', () => {
     }
   });
 
+  it('answers 400 with the error body for a URL that does not decode', async () => {
+    await expectError({ method: 'GET', url: '/v1/jobs/%E0%A4%A' }, 400, 'InvalidSpec', 'url');
+  });
+
   it('answers 404 with the error body for an unknown route', async () => {
     await expectError({ method: 'GET', url: '/v2/jobs' }, 404, 'NotFound', 'url');
     await expectError({ method: 'DELETE', url: '/v1/jobs' }, 404, 'NotFound', 'url');
