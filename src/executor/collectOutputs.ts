@@ -41,6 +41,23 @@ function relativeName(name: string): string {
   return parts.slice(1).join('/');
 }
 
+/**
+ * A failure of runbox's own disk while storing (ENOSPC on the data dir, EIO...), not of
+ * the engine: it carries an errno code and a syscall, and no HTTP status. Named as a
+ * store failure so a full data disk is not reported as "Docker engine error".
+ */
+function isLocalFsError(error: unknown): boolean {
+  const e = error as { code?: unknown; syscall?: unknown; statusCode?: unknown } | null;
+  return (
+    typeof e?.code === 'string' &&
+    typeof e.syscall === 'string' &&
+    e.syscall !== 'connect' &&
+    e.statusCode === undefined &&
+    /^E[A-Z]+$/.test(e.code) &&
+    !['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(e.code)
+  );
+}
+
 function limitError(message: string): RunboxError {
   return new RunboxError('OutputLimitExceeded', message, { field: 'outputs' });
 }
@@ -128,7 +145,13 @@ export async function collectOutputs(
     error =
       caught instanceof RunboxError
         ? caught
-        : toRunboxError(toEngineError(caught, 'collecting outputs'));
+        : isLocalFsError(caught)
+          ? new RunboxError(
+              'Internal',
+              `storing outputs in the blob store failed: ${(caught as Error).message}`,
+              { field: 'outputs', cause: caught },
+            )
+          : toRunboxError(toEngineError(caught, 'collecting outputs'));
   } finally {
     archive.unpipe(tar as unknown as NodeJS.WritableStream);
     archive.destroy?.();

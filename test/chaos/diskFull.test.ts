@@ -107,6 +107,8 @@ describe('disk full', () => {
     expect(big.json.status).toBe('failed');
     expect(['Internal', 'OutputLimitExceeded']).toContain(big.json.error.type);
     expect(big.json.error.message).toMatch(/ENOSPC|no space/i);
+    // The data disk is full, not the engine: the message must not send anyone to dockerd.
+    expect(big.json.error.message).not.toMatch(/Docker engine/);
     expect(entriesUnder(join(dir, 'blobs', 'tmp'))).toEqual([]);
 
     // Below minFreeBytes: refused at the door with 507, single and batch.
