@@ -79,6 +79,7 @@ export class Queue {
   private readonly now: () => number;
   private readonly random: () => number;
   private closed = false;
+  private readonly finishedListeners = new Set<(ids: readonly string[]) => void>();
 
   private constructor(db: Db, config: QueueConfig, options: QueueOptions) {
     this.db = db;
@@ -162,7 +163,7 @@ export class Queue {
 
   /** Records results (group-committed); 'stale' when the token is no longer the live attempt. */
   async finish(items: FinishItem[]): Promise<FinishOutcome[]> {
-    return this.batcher.run((db) =>
+    const outcomes = await this.batcher.run((db) =>
       finishJobs(db, items, {
         now: this.now(),
         retry: this.config.retry,
@@ -170,6 +171,26 @@ export class Queue {
         random: this.random,
       }),
     );
+    this.announceFinished(items, outcomes);
+    return outcomes;
+  }
+
+  /**
+   * Calls listener with the ids of jobs whose results this process recorded, once their
+   * commit has returned (a final state, or queued again for a retry). A waiter in this
+   * process (wait=true) reads the job at once instead of at its next poll; jobs finished
+   * by other processes are still only seen by polling. Returns the unsubscribe function.
+   */
+  onFinished(listener: (ids: readonly string[]) => void): () => void {
+    this.finishedListeners.add(listener);
+    return () => this.finishedListeners.delete(listener);
+  }
+
+  private announceFinished(items: readonly FinishItem[], outcomes: readonly FinishOutcome[]) {
+    if (this.finishedListeners.size === 0) return;
+    const ids = items.filter((_, i) => outcomes[i] === 'recorded').map((item) => item.id);
+    if (ids.length === 0) return;
+    for (const listener of this.finishedListeners) listener(ids);
   }
 
   /**
@@ -183,7 +204,7 @@ export class Queue {
     items: FinishItem[],
     claim: { workerId: string; limit: number; onlyJob?: string | undefined },
   ): Promise<{ outcomes: FinishOutcome[]; claimed: ClaimedJob[] }> {
-    return this.batcher.run(
+    const answer = await this.batcher.run(
       (db) => {
         const now = this.now();
         const outcomes = finishJobs(db, items, {
@@ -212,6 +233,8 @@ export class Queue {
       },
       { atOnce: true },
     );
+    this.announceFinished(items, answer.outcomes);
+    return answer;
   }
 
   /** Gives unfinished jobs back (drain): queued at once, not a failure. Returns ids released. */
