@@ -1,0 +1,125 @@
+// Case 2: container overhead. The same trivial container (runbox-test/shell, `true`),
+// COUNT times, two at a time: through runbox (real server, real Docker, --workers 2;
+// two clients each POST /v1/jobs?wait=true and send the next when it answers) and by
+// the docker CLI (two loops of `docker run --rm --network none IMAGE true`).
+import { now, run } from '../lib/proc.mjs';
+import { quantile, summarize } from '../lib/stats.mjs';
+import { SHELL_IMAGE, api, startServer } from '../lib/server.mjs';
+import { JOB } from './submit.mjs';
+
+const STAGES = ['image', 'create', 'inputs', 'run', 'outputs', 'cleanup'];
+
+async function twoAtATime(count, once) {
+  let next = 0;
+  const samples = [];
+  const start = now();
+  const loop = async () => {
+    while (next < count) {
+      next += 1;
+      const t = now();
+      const extra = await once();
+      samples.push({ ms: now() - t, ...extra });
+    }
+  };
+  await Promise.all([loop(), loop()]);
+  return { wallMs: now() - start, samples };
+}
+
+function runboxJob(url) {
+  return async () => {
+    const job = await api(url, '/v1/jobs?wait=true&wait_seconds=120', {
+      method: 'POST',
+      body: JOB,
+    });
+    if (job.status !== 'succeeded')
+      throw new Error(`job ${job.id} ended ${job.status}: ${JSON.stringify(job.error)}`);
+    return {
+      serverMs: Date.parse(job.finished_at) - Date.parse(job.created_at),
+      stages: job.result.metrics.stage_times,
+    };
+  };
+}
+
+const dockerRun = async () => {
+  await run('docker', ['run', '--rm', '--network', 'none', SHELL_IMAGE, 'true']);
+  return {};
+};
+
+const p50 = (samples, key = 'ms') =>
+  quantile(
+    samples.map((s) => s[key]).sort((a, b) => a - b),
+    0.5,
+  );
+
+export async function containersCase(ctx) {
+  const { log, runs, figure } = ctx;
+  const count = ctx.containers;
+  const server = await startServer({ workers: 2 });
+  const rb = [];
+  const cli = [];
+  try {
+    await twoAtATime(4, runboxJob(server.url));
+    await twoAtATime(4, dockerRun);
+    for (let i = 1; i <= runs; i++) {
+      log(`containers run ${i}/${runs}: ${count} jobs through runbox, 2 at a time`);
+      rb.push(await twoAtATime(count, runboxJob(server.url)));
+      log(`containers run ${i}/${runs}: ${count} x docker run --rm, 2 at a time`);
+      cli.push(await twoAtATime(count, dockerRun));
+    }
+  } finally {
+    await server.stop();
+  }
+  figure({
+    name: `containers: runbox / docker CLI, wall time for ${count}`,
+    unit: 'x',
+    values: rb.map((r, i) => r.wallMs / cli[i].wallMs),
+    target: '<= 1.10',
+    met: (m) => m <= 1.1,
+    detail: 'below 1: runbox is faster',
+  });
+  figure({
+    name: 'containers: runbox / docker CLI, p50 submit-to-done',
+    unit: 'x',
+    values: rb.map((r, i) => p50(r.samples) / p50(cli[i].samples)),
+    target: '<= 1.10',
+    met: (m) => m <= 1.1,
+    detail: 'runbox: POST ?wait=true round trip seen by the client; docker: one `docker run` call',
+  });
+  figure({
+    name: 'containers: runbox p50 submit-to-done (client)',
+    unit: 'ms',
+    values: rb.map((r) => p50(r.samples)),
+  });
+  figure({
+    name: 'containers: runbox p50 created-to-finished (server clock)',
+    unit: 'ms',
+    values: rb.map((r) => p50(r.samples, 'serverMs')),
+  });
+  figure({
+    name: 'containers: docker run p50',
+    unit: 'ms',
+    values: cli.map((r) => p50(r.samples)),
+  });
+  figure({
+    name: 'containers: runbox jobs/s',
+    unit: 'jobs/s',
+    values: rb.map((r) => (count / r.wallMs) * 1000),
+  });
+  figure({
+    name: 'containers: docker CLI containers/s',
+    unit: 'jobs/s',
+    values: cli.map((r) => (count / r.wallMs) * 1000),
+  });
+  for (const stage of STAGES) {
+    figure({
+      name: `containers: stage ${stage} p50`,
+      unit: 'ms',
+      values: rb.map((r) => summarize(r.samples.map((s) => s.stages[stage] * 1000)).median),
+      detail: 'result.metrics.stage_times',
+    });
+  }
+  ctx.raw.containers = {
+    runbox: rb.map((r) => ({ wallMs: r.wallMs, samples: r.samples })),
+    docker: cli.map((r) => ({ wallMs: r.wallMs, ms: r.samples.map((s) => s.ms) })),
+  };
+}
