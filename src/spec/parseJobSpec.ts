@@ -36,6 +36,26 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RESERVED_ENV = new Set(['RUNBOX_WORK', 'RUNBOX_OUTPUTS']);
 /** Docker's own floor for a memory limit. */
 const MIN_MEMORY = 6 * 1024 * 1024;
+/** The engine reads limits as int64 and refuses larger numbers at create time. */
+const MAX_MEMORY = Number.MAX_SAFE_INTEGER;
+/** The kernel's own ceiling for pid_max. */
+const MAX_PIDS = 4_194_304;
+
+/**
+ * The repository part of an image reference (no registry host, tag or digest), which
+ * the engine requires in lowercase: "Busybox" is refused at pull or create time.
+ */
+function repositoryOf(reference: string): string {
+  const name = reference.split('@')[0]!;
+  const lastSlash = name.lastIndexOf('/');
+  const colon = name.indexOf(':', lastSlash + 1);
+  const parts = (colon === -1 ? name : name.slice(0, colon)).split('/');
+  const first = parts[0]!;
+  if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
+    parts.shift();
+  }
+  return parts.join('/');
+}
 
 function fieldOf(pointer: string): string {
   return pointer.replace(/^\//, '').replace(/\//g, '.') || '(body)';
@@ -141,6 +161,13 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
     if (!/^[\w][\w.\-/:@]*$/.test(spec.image) || spec.image.length > 255) {
       throw new InvalidSpecError('image', `"${spec.image}" is not a valid image reference`);
     }
+    const repository = repositoryOf(spec.image);
+    if (repository !== repository.toLowerCase()) {
+      throw new InvalidSpecError(
+        'image',
+        `"${spec.image}": the repository name "${repository}" must be lowercase`,
+      );
+    }
     image = spec.image;
   } else {
     throw new InvalidSpecError(
@@ -209,13 +236,16 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
   let memoryBytes = config.defaults.memoryBytes;
   if (spec.limits?.memory !== undefined) {
     const parsed = parseSize(spec.limits.memory);
-    if (parsed === null || parsed < MIN_MEMORY) {
+    if (parsed === null || parsed < MIN_MEMORY || parsed > MAX_MEMORY) {
       throw new InvalidSpecError(
         'limits.memory',
-        `${JSON.stringify(spec.limits.memory)} is not a size of at least 6m, e.g. "512m" or "2g"`,
+        `${JSON.stringify(spec.limits.memory)} is not a size from 6m to 8 PiB, e.g. "512m" or "2g"`,
       );
     }
     memoryBytes = parsed;
+  }
+  if (spec.limits?.pids !== undefined && spec.limits.pids > MAX_PIDS) {
+    throw new InvalidSpecError('limits.pids', `must be at most ${MAX_PIDS} (the kernel's pid_max)`);
   }
   const cpus = spec.limits?.cpus ?? config.defaults.cpus;
   if (cpus > 1024) throw new InvalidSpecError('limits.cpus', 'must be at most 1024');
