@@ -148,6 +148,50 @@ describe('API error paths', () => {
     );
   });
 
+  it('rejects limits and image names the engine would refuse, instead of failing the job later', async () => {
+    // Accepted, these failed every attempt as Internal (an engine error), retried as
+    // infrastructure, instead of a 400 naming the field.
+    await expectError(
+      { method: 'POST', url: '/v1/jobs', payload: { ...GOOD, limits: { memory: 1e20 } } },
+      400,
+      'InvalidSpec',
+      'limits.memory',
+    );
+    await expectError(
+      { method: 'POST', url: '/v1/jobs', payload: { ...GOOD, limits: { memory: '99999999999g' } } },
+      400,
+      'InvalidSpec',
+      'limits.memory',
+    );
+    await expectError(
+      { method: 'POST', url: '/v1/jobs', payload: { ...GOOD, limits: { pids: 1e20 } } },
+      400,
+      'InvalidSpec',
+      'limits.pids',
+    );
+    const message = await expectError(
+      {
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: { image: 'Library/BusyBox:1', command: ['true'] },
+      },
+      400,
+      'InvalidSpec',
+      'image',
+    );
+    expect(message).toContain('lowercase');
+    // The registry host and the tag may have capitals.
+    for (const image of ['Registry.Example.com:5000/team/tool:V1', 'busybox:Latest']) {
+      const response = await h.app.inject({
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: { image, command: ['true'] },
+      });
+      expect(response.statusCode, `${image}: ${response.body}`).toBe(201);
+      before += 1;
+    }
+  });
+
   it('rejects a spec that fails only the semantic checks (path escape) with 400', async () => {
     const message = await expectError(
       {
