@@ -49,6 +49,13 @@ function peakRss(pid: number): number {
   return Number(kib[1]) * 1024;
 }
 
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  // Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+}
+
 /** Pipes `input` through `bash -c command` and hashes its stdout as it streams. */
 function hashThrough(command: string, input: Readable) {
   const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', command], {
@@ -83,9 +90,11 @@ describe('a 1 GiB output', () => {
   it('is collected, stored and downloaded intact while runbox stays under 200 MiB', async () => {
     rb = await startOutputsServer('outputs-1g');
     const pid = rb.server.child.pid!;
+    const cpuBefore = cpuSeconds(pid);
     const id = await submit(rb.url, pythonJob(GENERATOR, { timeout_seconds: 600 }));
     const job: JobView = await waitFinal(rb.url, id, 900_000);
     const peakAfterJob = peakRss(pid);
+    const jobCpu = cpuSeconds(pid) - cpuBefore;
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
     const [entry] = job.result!.outputs;
     expect(entry).toMatchObject({ path: 'data.bin', type: 'file', size: GiB });
@@ -119,7 +128,8 @@ describe('a 1 GiB output', () => {
         `  runbox peak RSS (VmHWM): ${(peakAfterJob / MiB).toFixed(1)} MiB after the job, ` +
           `${(peakAfterDownloads / MiB).toFixed(1)} MiB after three 1 GiB downloads (limit 200)`,
         `  stage_times: run ${stages.run.toFixed(1)} s, outputs (collect+compress+store) ` +
-          `${stages.outputs.toFixed(1)} s = ${mibPerSecond(GiB, stages.outputs)} MiB/s`,
+          `${stages.outputs.toFixed(1)} s = ${mibPerSecond(GiB, stages.outputs)} MiB/s; ` +
+          `runbox CPU during the job ${jobCpu.toFixed(1)} s`,
         `  download identity ${identity.seconds.toFixed(1)} s, zstd passthrough ` +
           `${zstd.seconds.toFixed(1)} s (incl. zstd -d), tar.zst ${tarZst.seconds.toFixed(1)} s ` +
           `(incl. zstd -d | tar -x)`,
@@ -138,23 +148,30 @@ describe('a 1 GiB output', () => {
     try {
       await container.start();
       expect((await container.wait()).StatusCode).toBe(0);
+      // bash's `time` reports the user and system CPU of both sides of the pipe.
       const baseline = await timed(
         () =>
-          new Promise<void>((resolve, reject) => {
+          new Promise<string>((resolve, reject) => {
             const child = spawn('bash', [
               '-e',
               '-o',
               'pipefail',
               '-c',
-              `docker cp ${container.id}:/outputs/data.bin - | zstd -3 -T1 -q -c > /dev/null`,
+              `TIMEFORMAT='%U %S'; time (docker cp ${container.id}:/outputs/data.bin - | zstd -3 -T1 -q -c > /dev/null)`,
             ]);
-            child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${code}`))));
+            let stderr = '';
+            child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+            child.on('close', (code) =>
+              code === 0 ? resolve(stderr) : reject(new Error(`${code}: ${stderr}`)),
+            );
           }),
       );
+      const [user, system] = baseline.value.trim().split(/\s+/).slice(-2).map(Number);
       console.log(
         `  baseline docker cp | zstd -3 -T1: ${baseline.seconds.toFixed(1)} s = ` +
-          `${mibPerSecond(GiB, baseline.seconds)} MiB/s; runbox outputs stage / baseline = ` +
-          `${(stages.outputs / baseline.seconds).toFixed(2)}x the time`,
+          `${mibPerSecond(GiB, baseline.seconds)} MiB/s, CPU ${(user! + system!).toFixed(1)} s; ` +
+          `runbox outputs stage / baseline = ${(stages.outputs / baseline.seconds).toFixed(2)}x ` +
+          `the time, ${(jobCpu / (user! + system!)).toFixed(2)}x the CPU`,
       );
     } finally {
       await container.remove({ force: true, v: true });
