@@ -142,6 +142,45 @@ describe('runbox serve killed with SIGKILL', () => {
     expect(await second.exited).toBe(0);
   });
 
+  it('keeps every submission it acknowledged before the kill', async () => {
+    const configFile = writeTestConfig(dataDir);
+    const first = await startServerProcess({ dataDir, configFile, workers: 0 });
+    processes.push(first);
+    const acknowledged: string[] = [];
+    let killed = false;
+    const submits = Array.from({ length: 300 }, async (_, i) => {
+      try {
+        const response = await fetch(new URL('/v1/jobs', first.url), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ runtime: 'shell', command: ['true'], idempotency_key: `k${i}` }),
+        });
+        if (response.status === 201) {
+          const { id } = (await response.json()) as { id: string };
+          // Only what the client saw before the kill counts as acknowledged.
+          if (!killed) acknowledged.push(id);
+        }
+      } catch {
+        // Cut off by the kill: never acknowledged.
+      }
+      if (!killed && acknowledged.length >= 100) {
+        killed = true;
+        first.kill('SIGKILL');
+      }
+    });
+    await Promise.all(submits);
+    expect(killed).toBe(true);
+    // The kill landed while submits were still in flight.
+    expect(acknowledged.length).toBeLessThan(300);
+    await first.exited;
+
+    const second = await startServerProcess({ dataDir, configFile, workers: 0 });
+    processes.push(second);
+    for (const id of acknowledged) expect((await getJob(second.url, id)).status).toBe('queued');
+    second.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+
   it('runbox run on the same database leaves a crashed server’s job to the server', async () => {
     const watch = await watchContainerStarts(TEST_INSTANCE);
     const configFile = writeTestConfig(dataDir);
