@@ -256,6 +256,10 @@ export class DockerExecutor implements Executor {
         const state = (await container.inspect()).State;
         record.exitCode = state.ExitCode ?? exit.statusCode;
         record.oomKilled = state.OOMKilled === true;
+        if (record.stoppedBy === null && !record.oomKilled && (record.exitCode ?? 0) > 128) {
+          const external = await this.killedThroughEngine(container.id, startedAt);
+          if (external) record.fail(external);
+        }
       } catch (error) {
         record.fail(toEngineError(error, 'running the job'));
         (follower as LogFollower | null)?.stop();
@@ -286,6 +290,46 @@ export class DockerExecutor implements Executor {
       if (collected.error?.type === 'OutputLimitExceeded') record.outputError = collected.error;
       else if (collected.error) record.fail(collected.error);
     });
+  }
+
+  /**
+   * A container that died of a signal runbox did not send may have been stopped through
+   * the engine by someone else: dockerd stopping every container as it shuts down (no
+   * live-restore), or `docker stop`/`docker kill` by hand. That is not the job's
+   * failure, and recording it as NonZeroExit 143 would fail a job the engine broke.
+   * The engine logs such kills as `kill` events (a job signalling itself makes none),
+   * so the container's events since it started are asked: a kill there, or an engine
+   * that no longer answers, makes the attempt EngineUnavailable, which is retried.
+   */
+  private async killedThroughEngine(
+    containerId: string,
+    startedAt: number,
+  ): Promise<RunboxError | null> {
+    const since = Math.floor(startedAt / 1000) - 1;
+    const until = Math.ceil(Date.now() / 1000) + 1;
+    let kills: string[];
+    try {
+      const stream = (await this.docker.getEvents({
+        since,
+        until,
+        filters: { container: [containerId], event: ['kill'] },
+      })) as unknown as AsyncIterable<Buffer>;
+      let text = '';
+      for await (const chunk of stream) text += chunk.toString();
+      kills = text.split('\n').filter((line) => line.trim() !== '');
+    } catch (error) {
+      return toEngineError(error, 'checking how the container ended');
+    }
+    if (kills.length > 0) {
+      const signal = (JSON.parse(kills[0]!) as { Actor?: { Attributes?: { signal?: string } } })
+        .Actor?.Attributes?.signal;
+      return new RunboxError(
+        'EngineUnavailable',
+        `the container was stopped through the Docker engine (signal ${signal ?? '?'}), not by the job ` +
+          'or runbox: dockerd shutting down, or docker stop/kill by hand; the job will be retried',
+      );
+    }
+    return null;
   }
 
   private async removeQuietly(container: Docker.Container): Promise<void> {
