@@ -60,11 +60,15 @@ export async function startRunbox(
         liveLogs,
         logger,
         onRecorded: (result) => durations.add(result.metrics.total_seconds),
+        engine: monitor,
         ...(options.contract ? { contract: options.contract } : {}),
         ...(onlyJob ? { onlyJob } : {}),
       });
       await pool.start();
       pools.push(pool);
+      monitor.onChange((up) => {
+        if (up) pool.engineBack();
+      });
       jobs.onSubmitted(() => pool.notify());
       jobs.onCancel((id) => pool.cancelLocal(id));
     };

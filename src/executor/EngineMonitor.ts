@@ -7,6 +7,7 @@ import type Docker from 'dockerode';
 export class EngineMonitor {
   private up: boolean | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private readonly listeners = new Set<(up: boolean) => void>();
 
   constructor(
     private readonly docker: Docker,
@@ -29,6 +30,27 @@ export class EngineMonitor {
     return this.up;
   }
 
+  /** Called with the new state whenever it changes after the first answer. */
+  onChange(listener: (up: boolean) => void): void {
+    this.listeners.add(listener);
+  }
+
+  /**
+   * A caller saw the engine fail (a run ended EngineUnavailable): believe it now rather
+   * than at the next ping, and ping again soon to notice a mere blip.
+   */
+  markDown(): void {
+    this.set(false);
+    setTimeout(() => void this.check(), Math.min(500, this.intervalMs)).unref();
+  }
+
+  private set(up: boolean): void {
+    const was = this.up;
+    this.up = up;
+    // The first answer is not a change: startup recovery has just run.
+    if (was !== null && was !== up) for (const listener of this.listeners) listener(up);
+  }
+
   private async check(): Promise<void> {
     try {
       await Promise.race([
@@ -37,9 +59,9 @@ export class EngineMonitor {
           setTimeout(() => reject(new Error('ping timed out')), this.intervalMs).unref(),
         ),
       ]);
-      this.up = true;
+      this.set(true);
     } catch {
-      this.up = false;
+      this.set(false);
     }
   }
 }

@@ -31,6 +31,20 @@ export interface WorkerPoolOptions {
   onlyJob?: string;
   /** Called with each result recorded by this pool (for metrics). */
   onRecorded?: (result: JobResult) => void;
+  /**
+   * The Docker engine's state. While it is down the pool claims nothing: every claim
+   * would fail at once and burn an attempt, so a few seconds of dockerd restart would
+   * fail every queued job. @defaultValue always up
+   */
+  engine?: EngineState;
+}
+
+/** What the pool needs to know about the engine (EngineMonitor provides it). */
+export interface EngineState {
+  /** false while known down; null before the first check counts as up. */
+  isUp(): boolean | null;
+  /** Report a run that found the engine unreachable. */
+  markDown(): void;
 }
 
 interface PendingRecord {
@@ -64,6 +78,7 @@ export class WorkerPool {
   private readonly pollMs: number;
   private readonly onlyJob: string | undefined;
   private readonly onRecorded: (result: JobResult) => void;
+  private readonly engine: EngineState | undefined;
   private readonly running = new Map<string, Running>();
   private readonly buffer: HeldJob[] = [];
   /** Results waiting for the next group commit (see recordBatched). */
@@ -88,6 +103,7 @@ export class WorkerPool {
     this.pollMs = options.pollMs ?? 250;
     this.onlyJob = options.onlyJob;
     this.onRecorded = options.onRecorded ?? (() => {});
+    this.engine = options.engine;
     this.id = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
   }
 
@@ -163,8 +179,39 @@ export class WorkerPool {
     this.started = false;
   }
 
+  /**
+   * The engine is back after an outage: wake the slots, and remove the containers the
+   * outage left (their removal failed while the engine was down; startup recovery would
+   * only find them at the next restart). Recovery leaves live attempts alone.
+   */
+  engineBack(): void {
+    if (!this.started || this.stopping) return;
+    this.notify();
+    void recoverContainers({
+      workerId: this.id,
+      queue: this.queue,
+      executor: this.executor,
+      log: this.log,
+      adoptRun: (job, containerId) =>
+        this.track(job, (request) => this.executor.reattach(containerId, request)),
+    }).catch((error: unknown) => {
+      this.log.warn('cleaning up after the engine outage failed', {
+        error: toRunboxError(error),
+      });
+    });
+  }
+
   private async slotLoop(): Promise<void> {
     while (!this.stopping) {
+      if (this.engine?.isUp() === false) {
+        // Claimed-but-not-started jobs go back without penalty: their leases are not
+        // heartbeated while they wait here.
+        if (this.buffer.length > 0) {
+          this.queue.release(this.buffer.splice(0), 'the Docker engine is unavailable');
+        }
+        await this.idle();
+        continue;
+      }
       const job = this.buffer.shift() ?? this.claim();
       if (!job) {
         await this.idle();
@@ -240,6 +287,7 @@ export class WorkerPool {
       this.queue.release([job], 'worker drained while the job ran');
       return;
     }
+    if (raw.error?.type === 'EngineUnavailable') this.engine?.markDown();
     // The result must match the contract before it is recorded: a mismatched executor
     // fails its job loudly instead of writing an empty or misread record.
     let result = raw;
