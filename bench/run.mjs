@@ -4,7 +4,7 @@
 // commit, every run of every figure) and bench/results/latest.md (the table for README).
 //
 // Cases: queue (with the peers of ../shared/bench-peers), submit, containers, outputs,
-// api, binary. Env: BENCH_RUNS (3), BENCH_N (20000), BENCH_SLOTS (256), BENCH_PEERS=0 to
+// api, binary. Env: BENCH_RUNS (3), BENCH_QUEUE_RUNS (5, or BENCH_RUNS), BENCH_N (20000), BENCH_SLOTS (256), BENCH_PEERS=0 to
 // leave the peers out, BENCH_CONTAINERS (200), BENCH_OUTPUT_MIB (1024), BENCH_SECONDS (10,
 // per HTTP load run). Figures are medians over the runs with their min-max spread; ratios
 // are taken run by run between measurements made side by side, then their median.
@@ -50,6 +50,7 @@ const raw = {};
 const notes = {};
 const ctx = {
   runs: Number(process.env.BENCH_RUNS ?? 3),
+  queueRuns: Number(process.env.BENCH_QUEUE_RUNS ?? process.env.BENCH_RUNS ?? 5),
   n: Number(process.env.BENCH_N ?? 20000),
   slots: Number(process.env.BENCH_SLOTS ?? 256),
   peers: process.env.BENCH_PEERS !== '0',
@@ -123,7 +124,7 @@ const md = [
   '',
   `- Date: ${date}; commit ${commit.short}${commit.dirty ? ' (with uncommitted changes)' : ''}`,
   `- Machine: ${machine.cpus} CPUs (${machine.cpu_model}), ${machine.mem_gib} GiB, ${machine.os ?? ''}, kernel ${machine.kernel}, Node ${machine.node}; load average at start ${machine.load_average_at_start.join(' ')}`,
-  `- ${ctx.runs} runs per figure: median, and min–max over the runs. Ratios are taken run by run between measurements made side by side, then their median.`,
+  `- ${ctx.runs} runs per figure (queue case: ${ctx.queueRuns}): median, and min–max over the runs. Ratios are taken run by run between measurements made side by side, then their median.`,
   `- 1-minute load average before -> after each case (2 cores: above 2, other work shared the machine): ${Object.entries(
     loads,
   )

@@ -2,6 +2,7 @@
 // COUNT times, two at a time: through runbox (real server, real Docker, --workers 2;
 // two clients each POST /v1/jobs?wait=true and send the next when it answers) and by
 // the docker CLI (two loops of `docker run --rm --network none IMAGE true`).
+import { retryRun, waitForEngine } from '../lib/engine.mjs';
 import { now, run } from '../lib/proc.mjs';
 import { quantile, summarize } from '../lib/stats.mjs';
 import { SHELL_IMAGE, api, startServer } from '../lib/server.mjs';
@@ -58,13 +59,20 @@ export async function containersCase(ctx) {
   const rb = [];
   const cli = [];
   try {
+    await waitForEngine();
     await twoAtATime(4, runboxJob(server.url));
     await twoAtATime(4, dockerRun);
     for (let i = 1; i <= runs; i++) {
       log(`containers run ${i}/${runs}: ${count} jobs through runbox, 2 at a time`);
-      rb.push(await twoAtATime(count, runboxJob(server.url)));
+      rb.push(
+        await retryRun(ctx, `containers run ${i} (runbox)`, () =>
+          twoAtATime(count, runboxJob(server.url)),
+        ),
+      );
       log(`containers run ${i}/${runs}: ${count} x docker run --rm, 2 at a time`);
-      cli.push(await twoAtATime(count, dockerRun));
+      cli.push(
+        await retryRun(ctx, `containers run ${i} (docker CLI)`, () => twoAtATime(count, dockerRun)),
+      );
     }
   } finally {
     await server.stop();

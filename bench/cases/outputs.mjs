@@ -3,8 +3,58 @@
 // it (result.metrics.stage_times.outputs). The same file, left in a stopped container,
 // goes through `docker cp CTR:/outputs/f - | zstd -3 > /dev/null`. And runbox's peak RSS
 // (VmHWM of the serve process, a fresh one per run) over the whole job.
+import { retryRun, waitForEngine } from '../lib/engine.mjs';
 import { now, run } from '../lib/proc.mjs';
 import { SHELL_IMAGE, api, startServer } from '../lib/server.mjs';
+
+async function runboxSide(script, bytes) {
+  const server = await startServer({ workers: 1 });
+  try {
+    const job = await api(server.url, '/v1/jobs?wait=true&wait_seconds=600', {
+      method: 'POST',
+      body: { image: SHELL_IMAGE, command: ['sh', '-c', script], timeout_seconds: 900 },
+    });
+    if (job.status !== 'succeeded') {
+      throw new Error(`outputs job ended ${job.status}: ${JSON.stringify(job.error)}`);
+    }
+    const file = job.result.outputs.find((o) => o.path === 'f' || o.path.endsWith('/f'));
+    if (!file || file.size !== bytes) {
+      throw new Error(`unexpected outputs: ${JSON.stringify(job.result.outputs).slice(0, 500)}`);
+    }
+    const stages = job.result.metrics.stage_times;
+    return { seconds: stages.outputs, rss: server.peakRss(), stages };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function dockerSide(script, i) {
+  const name = `runbox-bench-outputs-${process.pid}-${i}`;
+  await run('docker', ['rm', '-f', name], { allowFailure: true });
+  await run('docker', [
+    'run',
+    '--name',
+    name,
+    '--network',
+    'none',
+    SHELL_IMAGE,
+    'sh',
+    '-c',
+    `mkdir -p /outputs && ${script}`,
+  ]);
+  try {
+    const t = now();
+    await run('bash', [
+      '-o',
+      'pipefail',
+      '-c',
+      `docker cp ${name}:/outputs/f - | zstd -3 > /dev/null`,
+    ]);
+    return { seconds: (now() - t) / 1000 };
+  } finally {
+    await run('docker', ['rm', '-f', name], { allowFailure: true });
+  }
+}
 
 export async function outputsCase(ctx) {
   const { log, runs, figure } = ctx;
@@ -12,52 +62,12 @@ export async function outputsCase(ctx) {
   const script = `head -c ${bytes} /dev/urandom | base64 | head -c ${bytes} > /outputs/f`;
   const rb = [];
   const cli = [];
+  await waitForEngine();
   for (let i = 1; i <= runs; i++) {
     log(`outputs run ${i}/${runs}: runbox job writing ${ctx.outputMiB} MiB`);
-    const server = await startServer({ workers: 1 });
-    try {
-      const job = await api(server.url, '/v1/jobs?wait=true&wait_seconds=600', {
-        method: 'POST',
-        body: { image: SHELL_IMAGE, command: ['sh', '-c', script], timeout_seconds: 900 },
-      });
-      if (job.status !== 'succeeded')
-        throw new Error(`outputs job ended ${job.status}: ${JSON.stringify(job.error)}`);
-      const file = job.result.outputs.find((o) => o.path === 'f' || o.path.endsWith('/f'));
-      if (!file || file.size !== bytes)
-        throw new Error(`unexpected outputs: ${JSON.stringify(job.result.outputs).slice(0, 500)}`);
-      rb.push({
-        seconds: job.result.metrics.stage_times.outputs,
-        rss: server.peakRss(),
-        stages: job.result.metrics.stage_times,
-      });
-    } finally {
-      await server.stop();
-    }
+    rb.push(await retryRun(ctx, `outputs run ${i} (runbox)`, () => runboxSide(script, bytes)));
     log(`outputs run ${i}/${runs}: docker cp | zstd -3 of the same file`);
-    const name = `runbox-bench-outputs-${process.pid}-${i}`;
-    await run('docker', [
-      'run',
-      '--name',
-      name,
-      '--network',
-      'none',
-      SHELL_IMAGE,
-      'sh',
-      '-c',
-      `mkdir -p /outputs && ${script}`,
-    ]);
-    try {
-      const t = now();
-      await run('bash', [
-        '-o',
-        'pipefail',
-        '-c',
-        `docker cp ${name}:/outputs/f - | zstd -3 > /dev/null`,
-      ]);
-      cli.push({ seconds: (now() - t) / 1000 });
-    } finally {
-      await run('docker', ['rm', '-f', name], { allowFailure: true });
-    }
+    cli.push(await retryRun(ctx, `outputs run ${i} (docker cp)`, () => dockerSide(script, i)));
   }
   const mib = ctx.outputMiB;
   figure({
