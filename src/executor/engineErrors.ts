@@ -33,7 +33,9 @@ export function engineReason(error: unknown): string {
 
 /**
  * Turns anything the Engine API threw into a RunboxError: EngineUnavailable when the
- * socket cannot be reached, Internal for anything else. RunboxErrors pass through.
+ * socket cannot be reached, InvalidSpec when the engine refused the request itself as
+ * invalid (HTTP 400: retrying the same spec cannot help), Internal for anything else.
+ * RunboxErrors pass through.
  */
 export function toEngineError(error: unknown, doing: string): RunboxError {
   if (error instanceof RunboxError) return error;
@@ -42,6 +44,13 @@ export function toEngineError(error: unknown, doing: string): RunboxError {
     return new RunboxError(
       'EngineUnavailable',
       `Docker engine unreachable while ${doing} (${code}); is dockerd running and is config.dockerSocket right?`,
+      { cause: error },
+    );
+  }
+  if (engineStatus(error) === 400) {
+    return new RunboxError(
+      'InvalidSpec',
+      `the Docker engine refused the job while ${doing}: ${engineReason(error)}`,
       { cause: error },
     );
   }

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { toEngineError } from '../../src/executor/engineErrors.js';
+
+const apiError = (statusCode: number, message: string) =>
+  Object.assign(new Error(`(HTTP code ${statusCode}) bad parameter - ${message}`), {
+    statusCode,
+    json: { message },
+  });
+
+describe('engine errors', () => {
+  it('a request the engine refuses as invalid is InvalidSpec, which does not retry', () => {
+    const error = toEngineError(
+      apiError(400, 'Minimum memory limit allowed is 6MB'),
+      'creating a container',
+    );
+    expect(error.type).toBe('InvalidSpec');
+    expect(error.message).toMatch(/Minimum memory limit/);
+  });
+  it('an unreachable socket is EngineUnavailable; other engine failures are Internal', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    expect(toEngineError(refused, 'pinging').type).toBe('EngineUnavailable');
+    expect(toEngineError(apiError(500, 'driver failed'), 'starting').type).toBe('Internal');
+  });
+});
