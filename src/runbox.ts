@@ -37,7 +37,7 @@ export async function startRunbox(
 ): Promise<RunningRunbox> {
   if (options.api) checkBind(config);
   mkdirSync(config.dataDir, { recursive: true });
-  const logger = createLogger();
+  const logger = createLogger(options.logLevel ?? 'info');
   const queue = Queue.open(config);
   const cleanups: Array<() => void | Promise<void>> = [() => queue.close()];
   try {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { JobService } from './api/jobService.js';
 import type { Config } from './config.js';
 import type { ContractDescriptor } from './contract/contract.js';
+import type { LogLevel } from './log.js';
 import type { BlobStore } from './storage/BlobStore.js';
 import type { LiveLogs } from './worker/LiveLogs.js';
 import type { WorkerPool } from './worker/WorkerPool.js';
@@ -13,6 +14,8 @@ export interface StartOptions {
   workers: number;
   /** Only tests set this, to act as a build with another contract. */
   contract?: ContractDescriptor;
+  /** Server log lines at or above this level go to stderr. @defaultValue 'info' */
+  logLevel?: LogLevel;
 }
 
 export interface Services {

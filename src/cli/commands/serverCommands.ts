@@ -83,7 +83,7 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
       const args = raw as unknown as GlobalFlags & JobFlagValues & { outputDir?: string };
       const config = ctx.config(args);
       const request = buildSubmitRequest(args);
-      const rb = await ctx.startRunbox(config, { api: false, workers: 0 });
+      const rb = await ctx.startRunbox(config, { api: false, workers: 0, logLevel: 'warn' });
       try {
         const { job } = await rb.services.jobs.submit(request);
         rb.services.liveLogs.tap(job.id, (stream, chunk) =>
