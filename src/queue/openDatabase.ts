@@ -46,16 +46,41 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): O
   const binding = betterSqliteBinding();
   const db = new Database(path, binding === undefined ? {} : { nativeBinding: binding });
   try {
+    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     // busy_timeout first: switching to WAL needs a lock another opener may hold.
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    const applied = migrate(db, contract, path);
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    // Two processes opening a fresh file at once can still get SQLITE_BUSY here: the
+    // switch to WAL does not always wait in the busy handler (seen in the chaos suite).
+    const applied = retryWhileBusy(busyTimeoutMs, () => {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      return migrate(db, contract, path);
+    });
     return { db, applied };
   } catch (error) {
     db.close();
     throw error;
+  }
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+}
+
+/** Runs fn again (it must be idempotent) while SQLite answers busy, up to timeoutMs. */
+function retryWhileBusy<T>(timeoutMs: number, fn: () => T): T {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    try {
+      return fn();
+    } catch (error) {
+      if (!isBusy(error) || Date.now() >= deadline) throw error;
+      // Opening is synchronous by design (nothing else runs yet); a short blocking wait.
+      Atomics.wait(pause, 0, 0, delay);
+    }
   }
 }
 
