@@ -97,12 +97,22 @@ describe('poison jobs', () => {
       return { seconds, goodFinal, extraFinal };
     };
 
-    const alone = await runGood([]);
     const poison = [
       ...Array.from({ length: POISON_EACH }, () => ({ ...good, env: { POISON: 'corrupt' } })),
       ...Array.from({ length: POISON_EACH }, () => ({ ...good, env: { POISON: 'crash' } })),
     ];
+    // Alone, mixed, mixed, alone: a machine whose load drifts during the test then
+    // weighs on both sides alike instead of sinking whichever ran second.
+    const aloneA = await runGood([]);
     const mixed = await runGood(poison);
+    const mixedB = await runGood(poison);
+    const aloneB = await runGood([]);
+    const alone = {
+      seconds: (aloneA.seconds + aloneB.seconds) / 2,
+      goodFinal: [...aloneA.goodFinal, ...aloneB.goodFinal],
+    };
+    mixed.seconds = (mixed.seconds + mixedB.seconds) / 2;
+    mixed.goodFinal.push(...mixedB.goodFinal);
 
     const perMinute = (seconds: number) => round1((GOOD / seconds) * 60);
     const ratio = alone.seconds / mixed.seconds;
@@ -123,8 +133,8 @@ describe('poison jobs', () => {
     });
 
     for (const j of [...alone.goodFinal, ...mixed.goodFinal]) expect(j.status).toBe('succeeded');
-    const corrupt = mixed.extraFinal.slice(0, POISON_EACH);
-    const crash = mixed.extraFinal.slice(POISON_EACH);
+    const corrupt = [mixed, mixedB].flatMap((m) => m.extraFinal.slice(0, POISON_EACH));
+    const crash = [mixed, mixedB].flatMap((m) => m.extraFinal.slice(POISON_EACH));
     for (const j of corrupt) {
       expect(j.status).toBe('failed');
       expect(j.error?.type).toBe('ContractViolation');
