@@ -24,7 +24,8 @@ export interface ClaimArgs {
  * row is one b-tree search instead of two (id's own index, then the table).
  * RETURNING gives no order guarantee, so the caller's order is restored in JS.
  */
-const CLAIM = `
+// Taking a job: a new attempt, a fresh token, a lease for this worker.
+const TAKE = `
 UPDATE jobs
 SET status = 'running',
     attempts = attempts + 1,
@@ -32,28 +33,25 @@ SET status = 'running',
     lease_owner = :workerId,
     lease_expires_at = :now + :leaseMs,
     started_at = :now,
-    updated_at = :now
+    updated_at = :now`;
+
+const CLAIMED_COLUMNS =
+  'RETURNING id, attempts, attempt_token, spec, priority, run_at, max_attempts, lease_expires_at';
+
+const CLAIM = `${TAKE}
 WHERE rowid IN (
   SELECT rowid FROM jobs INDEXED BY jobs_claim
   WHERE status = 'queued' AND run_at <= :now
   ORDER BY priority, run_at, id
   LIMIT :limit
 )
-RETURNING id, attempts, attempt_token, spec, priority, run_at, max_attempts, lease_expires_at`;
+${CLAIMED_COLUMNS}`;
 
-const CLAIM_ONE = `
-UPDATE jobs
-SET status = 'running',
-    attempts = attempts + 1,
-    attempt_token = lower(hex(randomblob(16))),
-    lease_owner = :workerId,
-    lease_expires_at = :now + :leaseMs,
-    started_at = :now,
-    updated_at = :now
+const CLAIM_ONE = `${TAKE}
 WHERE id = :onlyJob AND status = 'queued' AND run_at <= :now
-RETURNING id, attempts, attempt_token, spec, priority, run_at, max_attempts, lease_expires_at`;
+${CLAIMED_COLUMNS}`;
 
-interface ClaimRow {
+export interface ClaimRow {
   id: string;
   attempts: number;
   attempt_token: string;
@@ -82,7 +80,12 @@ export function claimJobs(db: Db, args: ClaimArgs): ClaimedJob[] {
     (a, b) =>
       a.priority - b.priority || a.run_at - b.run_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
-  return rows.map((row) => ({
+  return rows.map(toClaimedJob);
+}
+
+/** A row a claim or an adoption returned, as the job the worker now holds. */
+export function toClaimedJob(row: Omit<ClaimRow, 'run_at'>): ClaimedJob {
+  return {
     id: row.id,
     attempt: row.attempts,
     token: row.attempt_token,
@@ -90,5 +93,5 @@ export function claimJobs(db: Db, args: ClaimArgs): ClaimedJob[] {
     priority: row.priority,
     maxAttempts: row.max_attempts,
     leaseExpiresAt: row.lease_expires_at,
-  }));
+  };
 }

@@ -1,3 +1,4 @@
+import { toClaimedJob, type ClaimRow } from './claimJobs.js';
 import { immediate, sql, type Db } from './db.js';
 import { backoffMs, type RetrySettings } from './retryPolicy.js';
 import type { ClaimedJob } from './types.js';
@@ -197,25 +198,6 @@ export interface AdoptArgs {
  * job moved on (other attempt, not running) or its owner is still alive.
  */
 export function adoptJob(db: Db, args: AdoptArgs): ClaimedJob | null {
-  const row = immediate(db, () => sql(db, ADOPT).get(args)) as
-    | {
-        id: string;
-        attempts: number;
-        attempt_token: string;
-        spec: string;
-        priority: number;
-        max_attempts: number;
-        lease_expires_at: number;
-      }
-    | undefined;
-  if (!row) return null;
-  return {
-    id: row.id,
-    attempt: row.attempts,
-    token: row.attempt_token,
-    spec: JSON.parse(row.spec) as unknown,
-    priority: row.priority,
-    maxAttempts: row.max_attempts,
-    leaseExpiresAt: row.lease_expires_at,
-  };
+  const row = immediate(db, () => sql(db, ADOPT).get(args)) as Omit<ClaimRow, 'run_at'> | undefined;
+  return row ? toClaimedJob(row) : null;
 }

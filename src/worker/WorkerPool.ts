@@ -120,15 +120,8 @@ export class WorkerPool {
       contract: this.contract,
     });
     this.started = true;
-    await recoverContainers({
-      workerId: this.id,
-      queue: this.queue,
-      executor: this.executor,
-      log: this.log,
-      adoptRun: (job, containerId) =>
-        this.track(job, (request) => this.executor.reattach(containerId, request)),
-      adopt: this.onlyJob === undefined,
-    });
+    // runbox run leaves a crashed server's jobs to the next serve or worker.
+    await this.recover(this.onlyJob === undefined);
     const { heartbeatMs } = this.config.lease;
     this.timers.push(setInterval(() => this.heartbeat(), heartbeatMs));
     this.timers.push(setInterval(() => this.reap(), Math.min(heartbeatMs, 1000)));
@@ -187,17 +180,22 @@ export class WorkerPool {
   engineBack(): void {
     if (!this.started || this.stopping) return;
     this.notify();
-    void recoverContainers({
+    void this.recover(true).catch((error: unknown) => {
+      this.log.warn('cleaning up after the engine outage failed', {
+        error: toRunboxError(error),
+      });
+    });
+  }
+
+  private recover(adopt: boolean): Promise<void> {
+    return recoverContainers({
       workerId: this.id,
       queue: this.queue,
       executor: this.executor,
       log: this.log,
       adoptRun: (job, containerId) =>
         this.track(job, (request) => this.executor.reattach(containerId, request)),
-    }).catch((error: unknown) => {
-      this.log.warn('cleaning up after the engine outage failed', {
-        error: toRunboxError(error),
-      });
+      adopt,
     });
   }
 
