@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
+import { describe, expect, it } from 'vitest';
 import {
   api,
   openReadOnly,
@@ -10,11 +7,8 @@ import {
   submitBatch,
   watchContainerStarts,
 } from '../helpers/queueProbe.js';
-import {
-  startServerProcess,
-  writeTestConfig,
-  type RunboxProcess,
-} from '../helpers/serverProcess.js';
+import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
+import { useProcessSandbox } from '../helpers/processSandbox.js';
 import { TEST_INSTANCE } from '../helpers/testConfig.js';
 
 /**
@@ -28,35 +22,22 @@ import { TEST_INSTANCE } from '../helpers/testConfig.js';
 const JOBS = 200;
 
 describe('two worker processes on one database', () => {
-  let dataDir: string;
-  const processes: RunboxProcess[] = [];
-
-  beforeEach(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'runbox-contention-'));
-  });
-  afterEach(async () => {
-    for (const p of processes.splice(0)) {
-      p.kill('SIGKILL');
-      await p.exited;
-    }
-    await expectNoLeftoverContainers(TEST_INSTANCE);
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const sandbox = useProcessSandbox('contention');
 
   it(`never hold the same job at once (${JOBS} no-op jobs)`, async () => {
     const watch = await watchContainerStarts(TEST_INSTANCE);
-    const configFile = writeTestConfig(dataDir, {
+    const configFile = writeTestConfig(sandbox.dataDir, {
       lease: { heartbeatMs: 500, expiryMs: 10_000 },
     });
-    const server = await startServerProcess({ dataDir, configFile, workers: 2 });
-    processes.push(server);
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 2 });
+    sandbox.processes.push(server);
     const worker = await startServerProcess({
-      dataDir,
+      dataDir: sandbox.dataDir,
       configFile,
       command: 'worker',
       workers: 2,
     });
-    processes.push(worker);
+    sandbox.processes.push(worker);
 
     const jobs = await submitBatch(
       server.url,
@@ -66,7 +47,7 @@ describe('two worker processes on one database', () => {
     expect(ids.size).toBe(JOBS);
 
     // Watch the running rows while both pools work.
-    const db = openReadOnly(join(dataDir, 'runbox.db'));
+    const db = openReadOnly(join(sandbox.dataDir, 'runbox.db'));
     const running = db.prepare(
       "SELECT id, lease_owner, attempt_token FROM jobs WHERE status = 'running'",
     );

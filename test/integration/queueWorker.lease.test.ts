@@ -1,9 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/api/jobView.js';
-import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
 import {
   api,
   containersOfJob,
@@ -13,12 +9,8 @@ import {
   waitFor,
   watchContainerStarts,
 } from '../helpers/queueProbe.js';
-import {
-  runCliProcess,
-  startServerProcess,
-  writeTestConfig,
-  type RunboxProcess,
-} from '../helpers/serverProcess.js';
+import { runCliProcess, startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
+import { useProcessSandbox } from '../helpers/processSandbox.js';
 import { TEST_INSTANCE } from '../helpers/testConfig.js';
 
 /**
@@ -33,32 +25,18 @@ import { TEST_INSTANCE } from '../helpers/testConfig.js';
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 describe('lease expiry across processes', () => {
-  let dataDir: string;
-  const processes: RunboxProcess[] = [];
-
-  beforeEach(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'runbox-lease-'));
-  });
-  afterEach(async () => {
-    for (const p of processes.splice(0)) {
-      p.child.kill('SIGCONT');
-      p.kill('SIGKILL');
-      await p.exited;
-    }
-    await expectNoLeftoverContainers(TEST_INSTANCE);
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const sandbox = useProcessSandbox('lease');
 
   it('requeues a stalled worker’s job as WorkerLost, fails one out of attempts, rejects the late result', async () => {
     const watch = await watchContainerStarts(TEST_INSTANCE);
-    const configFile = writeTestConfig(dataDir, {
+    const configFile = writeTestConfig(sandbox.dataDir, {
       lease: { heartbeatMs: 200, expiryMs: 1500 },
       workerDeadMs: 2500,
       retry: { baseMs: 300, capMs: 600 },
     });
     // The server's one slot is kept busy, so only the worker process can take jobs.
-    const server = await startServerProcess({ dataDir, configFile, workers: 1 });
-    processes.push(server);
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
     const blocker = await submit(server.url, {
       ...shellJob('echo partial-out; echo partial-err >&2; sleep 60; echo never'),
       priority: -10,
@@ -68,12 +46,12 @@ describe('lease expiry across processes', () => {
     );
 
     const worker = await startServerProcess({
-      dataDir,
+      dataDir: sandbox.dataDir,
       configFile,
       command: 'worker',
       workers: 2,
     });
-    processes.push(worker);
+    sandbox.processes.push(worker);
     const retried = await submit(server.url, {
       ...shellJob('sleep 2; echo "attempt done"'),
       max_attempts: 3,

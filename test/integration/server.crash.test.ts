@@ -1,9 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/api/jobView.js';
-import { expectNoLeftoverContainers, labelledContainers } from '../helpers/leftovers.js';
+import { labelledContainers } from '../helpers/leftovers.js';
 import {
   api,
   watchContainerStarts,
@@ -14,12 +13,8 @@ import {
   submit,
   waitFor,
 } from '../helpers/queueProbe.js';
-import {
-  runCliProcess,
-  startServerProcess,
-  writeTestConfig,
-  type RunboxProcess,
-} from '../helpers/serverProcess.js';
+import { runCliProcess, startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
+import { useProcessSandbox } from '../helpers/processSandbox.js';
 import { TEST_INSTANCE } from '../helpers/testConfig.js';
 
 /**
@@ -37,29 +32,16 @@ function markerJob(marker: string, seconds: number) {
 }
 
 describe('runbox serve killed with SIGKILL', () => {
-  let dataDir: string;
-  const processes: RunboxProcess[] = [];
-
-  beforeEach(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'runbox-crash-'));
-  });
-  afterEach(async () => {
-    for (const p of processes.splice(0)) {
-      p.kill('SIGKILL');
-      await p.exited;
-    }
-    await expectNoLeftoverContainers(TEST_INSTANCE);
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const sandbox = useProcessSandbox('crash');
 
   it('re-attaches to surviving containers, reruns nothing, and runs the queued jobs once', async () => {
     const watch = await watchContainerStarts(TEST_INSTANCE);
-    const configFile = writeTestConfig(dataDir, {
+    const configFile = writeTestConfig(sandbox.dataDir, {
       lease: { heartbeatMs: 300, expiryMs: 3000 },
       retry: { baseMs: 100, capMs: 200 },
     });
-    const first = await startServerProcess({ dataDir, configFile, workers: 2 });
-    processes.push(first);
+    const first = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 2 });
+    sandbox.processes.push(first);
 
     // Two slots: `ends` finishes while the server is dead (its result is only in the
     // exited container), `outlives` is still running when the new server starts.
@@ -98,8 +80,8 @@ describe('runbox serve killed with SIGKILL', () => {
       return states.includes('exited') && states.includes('running');
     });
 
-    const second = await startServerProcess({ dataDir, configFile, workers: 2 });
-    processes.push(second);
+    const second = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 2 });
+    sandbox.processes.push(second);
     const final = await waitFor(
       'every job final',
       async () => {
@@ -143,9 +125,9 @@ describe('runbox serve killed with SIGKILL', () => {
   });
 
   it('keeps every submission it acknowledged before the kill', async () => {
-    const configFile = writeTestConfig(dataDir);
-    const first = await startServerProcess({ dataDir, configFile, workers: 0 });
-    processes.push(first);
+    const configFile = writeTestConfig(sandbox.dataDir);
+    const first = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
+    sandbox.processes.push(first);
     const acknowledged: string[] = [];
     let killed = false;
     const submits = Array.from({ length: 300 }, async (_, i) => {
@@ -174,8 +156,8 @@ describe('runbox serve killed with SIGKILL', () => {
     expect(acknowledged.length).toBeLessThan(300);
     await first.exited;
 
-    const second = await startServerProcess({ dataDir, configFile, workers: 0 });
-    processes.push(second);
+    const second = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
+    sandbox.processes.push(second);
     for (const id of acknowledged) expect((await getJob(second.url, id)).status).toBe('queued');
     second.kill('SIGTERM');
     expect(await second.exited).toBe(0);
@@ -183,9 +165,9 @@ describe('runbox serve killed with SIGKILL', () => {
 
   it('runbox run on the same database leaves a crashed server’s job to the server', async () => {
     const watch = await watchContainerStarts(TEST_INSTANCE);
-    const configFile = writeTestConfig(dataDir);
-    const first = await startServerProcess({ dataDir, configFile, workers: 1 });
-    processes.push(first);
+    const configFile = writeTestConfig(sandbox.dataDir);
+    const first = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(first);
     const long = await submit(first.url, markerJob('m-long', 6));
     await waitFor('the long job running', async () =>
       (await containersOfJob(TEST_INSTANCE, long.id)).includes('running'),
@@ -193,18 +175,25 @@ describe('runbox serve killed with SIGKILL', () => {
     first.kill('SIGKILL');
     await first.exited;
 
-    const script = join(dataDir, 'quick.sh');
+    const script = join(sandbox.dataDir, 'quick.sh');
     writeFileSync(script, 'echo quick\n');
     const started = Date.now();
-    const run = await runCliProcess(['run', script, '--config', configFile, '--data-dir', dataDir]);
+    const run = await runCliProcess([
+      'run',
+      script,
+      '--config',
+      configFile,
+      '--data-dir',
+      sandbox.dataDir,
+    ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('quick\n');
     // It did not adopt the server's job and wait for it (6 s) before exiting.
     expect(Date.now() - started).toBeLessThan(5000);
     expect(await containersOfJob(TEST_INSTANCE, long.id)).toContain('running');
 
-    const second = await startServerProcess({ dataDir, configFile, workers: 1 });
-    processes.push(second);
+    const second = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(second);
     const final = await waitFor('the long job adopted and finished', async () => {
       const j = await getJob(second.url, long.id);
       return j.status !== 'running' && j;
@@ -234,9 +223,9 @@ describe('runbox serve killed with SIGKILL', () => {
     });
     await other.start();
     try {
-      const configFile = writeTestConfig(dataDir);
-      const server = await startServerProcess({ dataDir, configFile, workers: 1 });
-      processes.push(server);
+      const configFile = writeTestConfig(sandbox.dataDir);
+      const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+      sandbox.processes.push(server);
       // Recovery runs before the pool reports itself running.
       await waitFor(
         'the ghost container removed',
@@ -252,12 +241,12 @@ describe('runbox serve killed with SIGKILL', () => {
 
   it('requeues a job whose container vanished in the crash (WorkerLost), and runs it as attempt 2', async () => {
     const watch = await watchContainerStarts(TEST_INSTANCE);
-    const configFile = writeTestConfig(dataDir, {
+    const configFile = writeTestConfig(sandbox.dataDir, {
       lease: { heartbeatMs: 300, expiryMs: 3000 },
       retry: { baseMs: 100, capMs: 200 },
     });
-    const first = await startServerProcess({ dataDir, configFile, workers: 1 });
-    processes.push(first);
+    const first = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(first);
     const job = await submit(first.url, markerJob('m-lost', 30));
     const containerId = await waitFor('the container running', async () => {
       const running = (await labelledContainers(TEST_INSTANCE)).find((c) => c.State === 'running');
@@ -268,8 +257,8 @@ describe('runbox serve killed with SIGKILL', () => {
     // The container dies with the host's crash: nothing to re-attach to.
     await docker.getContainer(containerId).remove({ force: true });
 
-    const second = await startServerProcess({ dataDir, configFile, workers: 1 });
-    processes.push(second);
+    const second = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(second);
     const lost = await waitFor('the job requeued as WorkerLost', async () => {
       const j = await getJob(second.url, job.id);
       return j.error?.type === 'WorkerLost' && j;

@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectNoLeftoverContainers, labelledContainers } from '../helpers/leftovers.js';
+import { describe, expect, it } from 'vitest';
+import { labelledContainers } from '../helpers/leftovers.js';
 import {
   watchContainerStarts,
   getJob,
@@ -11,11 +9,8 @@ import {
   submit,
   waitFor,
 } from '../helpers/queueProbe.js';
-import {
-  startServerProcess,
-  writeTestConfig,
-  type RunboxProcess,
-} from '../helpers/serverProcess.js';
+import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
+import { useProcessSandbox } from '../helpers/processSandbox.js';
 import { TEST_INSTANCE } from '../helpers/testConfig.js';
 
 /**
@@ -27,29 +22,16 @@ import { TEST_INSTANCE } from '../helpers/testConfig.js';
 const DRAIN_MS = 2500;
 
 describe('runbox serve on SIGTERM', () => {
-  let dataDir: string;
-  const processes: RunboxProcess[] = [];
-
-  beforeEach(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'runbox-drain-'));
-  });
-  afterEach(async () => {
-    for (const p of processes.splice(0)) {
-      p.kill('SIGKILL');
-      await p.exited;
-    }
-    await expectNoLeftoverContainers(TEST_INSTANCE);
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const sandbox = useProcessSandbox('drain');
 
   it('finishes short jobs, requeues long ones, exits 0; the next start runs them', async () => {
     const watch = await watchContainerStarts(TEST_INSTANCE);
-    const configFile = writeTestConfig(dataDir, {
+    const configFile = writeTestConfig(sandbox.dataDir, {
       drainTimeoutMs: DRAIN_MS,
       lease: { heartbeatMs: 300, expiryMs: 3000 },
     });
-    const first = await startServerProcess({ dataDir, configFile, workers: 2 });
-    processes.push(first);
+    const first = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 2 });
+    sandbox.processes.push(first);
     const short = await submit(first.url, {
       ...shellJob('echo short-start; sleep 1; echo short-end'),
       priority: -2,
@@ -77,7 +59,7 @@ describe('runbox serve on SIGTERM', () => {
     expect(await labelledContainers(TEST_INSTANCE)).toEqual([]);
 
     // Read what the drain left, straight from the database, before anything restarts.
-    const db = openReadOnly(join(dataDir, 'runbox.db'));
+    const db = openReadOnly(join(sandbox.dataDir, 'runbox.db'));
     const row = (id: string) =>
       db
         .prepare(
@@ -111,8 +93,8 @@ describe('runbox serve on SIGTERM', () => {
     expect(workers.map((w) => w.stopped_at !== null)).toEqual([true]);
     db.close();
 
-    const second = await startServerProcess({ dataDir, configFile, workers: 2 });
-    processes.push(second);
+    const second = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 2 });
+    sandbox.processes.push(second);
     for (const id of [long.id, waiting.id]) {
       const job = await waitFor(
         `${id} final`,
@@ -141,12 +123,12 @@ describe('runbox serve on SIGTERM', () => {
 
   it('a second signal stops at once (130); the next start adopts the job still running', async () => {
     const watch = await watchContainerStarts(TEST_INSTANCE);
-    const configFile = writeTestConfig(dataDir, {
+    const configFile = writeTestConfig(sandbox.dataDir, {
       drainTimeoutMs: 30_000,
       lease: { heartbeatMs: 300, expiryMs: 3000 },
     });
-    const first = await startServerProcess({ dataDir, configFile, workers: 1 });
-    processes.push(first);
+    const first = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(first);
     const job = await submit(first.url, shellJob('echo begun; sleep 3; echo ended'));
     await waitFor('its container running', async () =>
       (await labelledContainers(TEST_INSTANCE)).some((c) => c.State === 'running'),
@@ -159,8 +141,8 @@ describe('runbox serve on SIGTERM', () => {
     expect(Date.now() - signalledAt).toBeLessThan(2500);
     expect(first.stderr()).toContain('stopping now');
 
-    const second = await startServerProcess({ dataDir, configFile, workers: 1 });
-    processes.push(second);
+    const second = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(second);
     const final = await waitFor(
       'the adopted job to finish',
       async () => {
