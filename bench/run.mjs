@@ -4,7 +4,7 @@
 // commit, every run of every figure) and bench/results/latest.md (the table for README).
 //
 // Cases: queue (with the peers of ../shared/bench-peers), submit, containers, outputs,
-// api, binary. Env: BENCH_RUNS (3), BENCH_QUEUE_RUNS (5, or BENCH_RUNS), BENCH_N (20000), BENCH_SLOTS (256), BENCH_PEERS=0 to
+// api, binary. Env: BENCH_RUNS (3), BENCH_QUEUE_RUNS (5, or BENCH_RUNS), BENCH_N (20000), BENCH_SLOTS (256: runbox's best setting; it also runs at 24 and 50, the peers' concurrency), BENCH_PEERS=0 to
 // leave the peers out, BENCH_CONTAINERS (200), BENCH_OUTPUT_MIB (1024), BENCH_SECONDS (10,
 // per HTTP load run). Figures are medians over the runs with their min-max spread; ratios
 // are taken run by run between measurements made side by side, then their median.
@@ -72,7 +72,7 @@ const ctx = {
   note: (text) => (notes[ctx.current] ??= []).push(text),
   current: '',
   /** Records one figure: its runs, median and spread, and the target if it has one. */
-  figure({ name, unit, values, target = null, met = null, detail = null }) {
+  figure({ name, unit, values, settings = '', target = null, met = null, detail = null }) {
     const s = summarize(values);
     const entry = {
       case: ctx.current,
@@ -82,13 +82,14 @@ const ctx = {
       min: s.min,
       max: s.max,
       runs: values,
+      settings,
       target,
       met: met && Number.isFinite(s.median) ? met(s.median) : target ? false : null,
       detail,
     };
     figures.push(entry);
     log(
-      `  ${name}: ${fmt(s.median)} ${unit} (${fmt(s.min)}–${fmt(s.max)})${target ? ` target ${target}: ${entry.met ? 'met' : 'MISSED'}` : ''}`,
+      `  ${name}: ${fmt(s.median)} ${unit} (${fmt(s.min)}–${fmt(s.max)})${settings ? ` [${settings}]` : ''}${target ? ` target ${target}: ${entry.met ? 'met' : 'MISSED'}` : ''}`,
     );
   },
 };

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, rmSync, statSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { commitInfo } from '../lib/machine.mjs';
 import { ensureApt, now, run } from '../lib/proc.mjs';
 import { quantile } from '../lib/stats.mjs';
 import { api, startServer } from '../lib/server.mjs';
@@ -58,18 +59,30 @@ async function serveToHealthz() {
   }
 }
 
-export async function binaryCase(ctx) {
-  const { log, runs, figure } = ctx;
-  if (!existsSync(BINARY)) {
-    if (process.env.BENCH_PACKAGE === '0') {
-      ctx.note(
-        'skipped: dist/runbox is missing (BENCH_PACKAGE=0; build it with `npm run package`)',
-      );
-      return;
-    }
-    log('dist/runbox is missing: npm run package (minutes)');
+/**
+ * The binary measured is the one of this commit: it is built here (seconds when the
+ * build cache is warm, minutes the first time), and its `--version` must name the
+ * commit the results are recorded under, or the case refuses to measure it.
+ */
+async function freshBinary(ctx) {
+  if (process.env.BENCH_PACKAGE !== '0') {
+    ctx.log('building dist/runbox for this commit (npm run package)');
     await run('npm', ['run', 'package'], { timeoutMs: 1_800_000 });
   }
+  if (!existsSync(BINARY)) throw new Error('dist/runbox is missing: run `npm run package`');
+  const { stdout } = await run(BINARY, ['--version']);
+  const head = commitInfo().commit ?? '';
+  const built = /\(commit ([0-9a-f]+)\)/.exec(stdout)?.[1];
+  if (!built || !head.startsWith(built)) {
+    throw new Error(
+      `dist/runbox is stale: it says "${stdout.split('\n')[0]}", HEAD is ${head.slice(0, 7)}; run \`npm run package\``,
+    );
+  }
+}
+
+export async function binaryCase(ctx) {
+  const { log, runs, figure } = ctx;
+  await freshBinary(ctx);
   const built = statSync(BINARY);
   const startup = [];
   const healthz = [];
@@ -89,7 +102,7 @@ export async function binaryCase(ctx) {
     name: 'binary: size of dist/runbox',
     unit: 'MiB',
     values: [built.size / 2 ** 20],
-    detail: `built ${built.mtime.toISOString()}`,
+    detail: `built ${built.mtime.toISOString()} from commit ${commitInfo().short}`,
   });
   figure({
     name: 'binary: --version / node -e 0',

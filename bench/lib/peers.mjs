@@ -19,22 +19,6 @@ export const PEERS_SRC = resolve(process.env.BENCH_PEERS_DIR ?? '../shared/bench
 /** A writable copy (the shared folder may be read-only); node_modules kept between runs. */
 const WORK = process.env.BENCH_PEERS_WORK ?? '/var/tmp/runbox-bench-peers';
 
-/** The peer cases runbox is compared with: each peer's best setting in results.md. */
-export const PEER_CASES = [
-  {
-    system: 'sqlite-floor',
-    case: 'full-b10',
-    label: 'bare better-sqlite3, synchronous=FULL, claim batch 10',
-  },
-  { system: 'plainjob', case: 'w2', label: 'plainjob, 2 worker processes (synchronous=NORMAL)' },
-  { system: 'bullmq', case: 'c50', label: 'BullMQ + Redis (no persistence), concurrency 50' },
-  {
-    system: 'graphile-worker',
-    case: 'c24-tuned',
-    label: 'graphile-worker + PostgreSQL, c24, localQueue 500',
-  },
-];
-
 /** Copies the harness and installs its dependencies once. */
 export async function preparePeers(log) {
   if (!existsSync(join(PEERS_SRC, 'run.sh'))) throw new Error(`no peer harness at ${PEERS_SRC}`);

@@ -8,11 +8,11 @@ const metText = (f) => (f.target === null ? '' : f.met ? 'met' : '**missed**');
 /** The figures as a Markdown table. */
 export function tableLines(figures) {
   return [
-    '| case | figure | median | spread (min–max) | unit | target | |',
-    '|---|---|---:|---:|---|---|---|',
+    '| case | figure | median | spread (min–max) | unit | settings | target | |',
+    '|---|---|---:|---:|---|---|---|---|',
     ...figures.map(
       (f) =>
-        `| ${f.case} | ${cell(f.name.replace(/^[a-z]+: /, ''))} | ${fmt(f.median)} | ${spread(f)} | ${f.unit} | ${cell(f.target ?? '')} | ${metText(f)} |`,
+        `| ${f.case} | ${cell(f.name.replace(/^[a-z]+: /, ''))} | ${fmt(f.median)} | ${spread(f)} | ${f.unit} | ${cell(f.settings ?? '')} | ${cell(f.target ?? '')} | ${metText(f)} |`,
     ),
   ];
 }
