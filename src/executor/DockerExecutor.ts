@@ -270,8 +270,11 @@ export class DockerExecutor implements Executor {
       }
     });
     await record.time('outputs', async () => {
+      // Logs and outputs become durable together, in one flush, before the result that
+      // names them exists.
+      const batch = this.store.beginBatch();
       try {
-        const kept = await logs.finish(this.store);
+        const kept = await logs.finish(this.store, batch);
         record.stdout = kept.stdout;
         record.stderr = kept.stderr;
       } catch (error) {
@@ -280,15 +283,36 @@ export class DockerExecutor implements Executor {
         record.stdout = counted.stdout;
         record.stderr = counted.stderr;
       }
-      if (!ran || (from.outputsDir !== null && (await isEmptyDir(from.outputsDir)))) return;
-      const collected = await collectOutputs(container, this.store, {
-        files: this.config.limits.outputFiles,
-        bytes: this.config.limits.outputBytes,
-      });
-      record.outputs = collected.outputs;
-      record.skipped = collected.skipped;
-      if (collected.error?.type === 'OutputLimitExceeded') record.outputError = collected.error;
-      else if (collected.error) record.fail(collected.error);
+      if (ran && !(from.outputsDir !== null && (await isEmptyDir(from.outputsDir)))) {
+        const collected = await collectOutputs(
+          container,
+          this.store,
+          {
+            files: this.config.limits.outputFiles,
+            bytes: this.config.limits.outputBytes,
+          },
+          batch,
+        );
+        record.outputs = collected.outputs;
+        record.skipped = collected.skipped;
+        if (collected.error?.type === 'OutputLimitExceeded') record.outputError = collected.error;
+        else if (collected.error) record.fail(collected.error);
+      }
+      try {
+        await batch.commit();
+      } catch (error) {
+        // Nothing the result would name is durable: record none of it.
+        record.fail(
+          new RunboxError(
+            'Internal',
+            `storing logs and outputs failed: ${(error as Error).message}`,
+            { field: 'outputs', cause: error },
+          ),
+        );
+        record.stdout = { ...record.stdout, blob: null };
+        record.stderr = { ...record.stderr, blob: null };
+        record.outputs = [];
+      }
     });
   }
 

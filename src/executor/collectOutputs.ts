@@ -4,7 +4,7 @@ import type Docker from 'dockerode';
 import { extract, type Extract } from 'tar-stream';
 import type { OutputEntry, SkippedOutput } from '../contract/resultSchema.js';
 import { RunboxError, toRunboxError } from '../errors/index.js';
-import type { BlobStore } from '../storage/BlobStore.js';
+import type { BlobBatch, BlobStore } from '../storage/BlobStore.js';
 import { OUTPUTS_DIR } from './containerConfig.js';
 import { engineStatus, toEngineError } from './engineErrors.js';
 
@@ -24,6 +24,18 @@ export interface CollectedOutputs {
 }
 
 type TarEntry = Extract extends AsyncIterable<infer E> ? E : never;
+
+/**
+ * Files up to this size are read whole and stored from memory: for thousands of small
+ * outputs the per-file stream pipeline, not the bytes, is what costs.
+ */
+const SMALL_FILE_BYTES = 256 * 1024;
+
+async function readWhole(entry: TarEntry, size: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
 
 const SKIP_REASONS: Record<string, string> = {
   link: 'hard link (not followed)',
@@ -64,8 +76,8 @@ function limitError(message: string): RunboxError {
 
 /**
  * Streams /outputs of a stopped container into the blob store: getArchive -> tar
- * extract -> one BlobStore.put per file, hashed while it streams, nothing buffered
- * whole. Symlinks are recorded by their target text and never read through; hard
+ * extract -> one BlobStore.put per file, hashed while it streams, nothing but small
+ * files buffered whole. With a batch, the caller commits it before naming the blobs. Symlinks are recorded by their target text and never read through; hard
  * links, FIFOs and devices are listed as skipped. Beyond the file or byte limit it
  * stops with OutputLimitExceeded and keeps the manifest of what was already stored.
  */
@@ -73,6 +85,7 @@ export async function collectOutputs(
   container: Docker.Container,
   store: BlobStore,
   limits: OutputLimits,
+  batch?: BlobBatch,
 ): Promise<CollectedOutputs> {
   const outputs: OutputEntry[] = [];
   const skipped: SkippedOutput[] = [];
@@ -128,9 +141,12 @@ export async function collectOutputs(
         );
         break;
       }
-      const stored = await store.put(Readable.from(entry as AsyncIterable<Buffer>), {
-        maxBytes: left,
-      });
+      const size = header.size ?? 0;
+      const source =
+        size <= SMALL_FILE_BYTES
+          ? await readWhole(entry, size)
+          : Readable.from(entry as AsyncIterable<Buffer>);
+      const stored = await store.put(source, { maxBytes: left, ...(batch ? { batch } : {}) });
       bytes += stored.size;
       outputs.push({
         path,

@@ -3,7 +3,7 @@ import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { LogInfo } from '../contract/resultSchema.js';
-import type { BlobStore } from '../storage/BlobStore.js';
+import type { BlobBatch, BlobStore } from '../storage/BlobStore.js';
 import type { LogStream } from './Executor.js';
 
 const MiB = 1024 * 1024;
@@ -115,10 +115,10 @@ export class LogCapture {
   }
 
   /** Stores the kept bytes as one blob (none for an empty stream) and frees everything. */
-  async finish(store: BlobStore): Promise<LogInfo> {
+  async finish(store: BlobStore, batch?: BlobBatch): Promise<LogInfo> {
     try {
       if (this.total === 0) return { bytes: 0, truncated: false, blob: null };
-      const stored = await store.put(Readable.from(this.kept()));
+      const stored = await store.put(Readable.from(this.kept()), batch ? { batch } : {});
       return { bytes: this.total, truncated: this.truncated, blob: stored.sha256 };
     } finally {
       await this.discard();
@@ -162,9 +162,9 @@ export class JobLogs {
     await this[stream].write(chunk);
   }
 
-  async finish(store: BlobStore): Promise<{ stdout: LogInfo; stderr: LogInfo }> {
-    const stdout = await this.stdout.finish(store);
-    const stderr = await this.stderr.finish(store);
+  async finish(store: BlobStore, batch?: BlobBatch): Promise<{ stdout: LogInfo; stderr: LogInfo }> {
+    const stdout = await this.stdout.finish(store, batch);
+    const stderr = await this.stderr.finish(store, batch);
     return { stdout, stderr };
   }
 

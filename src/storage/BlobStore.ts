@@ -15,6 +15,22 @@ export interface PutOptions {
    * passed; nothing is left under a real name.
    */
   maxBytes?: number;
+  /**
+   * Defer durability to this batch's commit(): the blob is written but neither flushed
+   * nor given its real name until then. A result may name the blob only after commit().
+   */
+  batch?: BlobBatch;
+}
+
+/**
+ * Blobs put together and made durable together: one flush for many files instead of
+ * two fsyncs each, which is what many small outputs cost otherwise.
+ */
+export interface BlobBatch {
+  /** Flushes every blob of the batch and gives each its real name, durably. */
+  commit(): Promise<void>;
+  /** Drops the batch's blobs that were not committed; nothing appears under a real name. */
+  discard(): Promise<void>;
 }
 
 /**
@@ -22,8 +38,13 @@ export interface PutOptions {
  * of independent zstd frames, each from at most `zstd.frameBytes` of input.
  */
 export interface BlobStore {
-  /** Streams source into the store, hashing and compressing as it goes. */
-  put(source: Readable, options?: PutOptions): Promise<StoredBlob>;
+  /**
+   * Streams source into the store, hashing and compressing as it goes. A Buffer (a small
+   * file read whole) skips the stream machinery.
+   */
+  put(source: Readable | Buffer, options?: PutOptions): Promise<StoredBlob>;
+  /** A batch for put()s whose durability is settled at once (see PutOptions.batch). */
+  beginBatch(): BlobBatch;
   /** Size facts of a stored blob, or null. */
   stat(sha256: string): Promise<StoredBlob | null>;
   /** The stored zstd frames as they are (for Content-Encoding: zstd). */

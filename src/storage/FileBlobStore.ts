@@ -15,7 +15,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config.js';
 import { RunboxError } from '../errors/index.js';
-import type { BlobStore, PutOptions, StoredBlob } from './BlobStore.js';
+import type { BlobBatch, BlobStore, PutOptions, StoredBlob } from './BlobStore.js';
 import {
   blobPaths,
   checkSha256,
@@ -23,6 +23,7 @@ import {
   isFanOutDir,
   type BlobPaths,
 } from './blobPaths.js';
+import { syncPaths } from './fsyncBatch.js';
 import { sweepTempDir, tempFileName, type SweepOptions } from './tempFiles.js';
 import type { ZstdCodec } from './zstd/codec.js';
 import { FrameCompressor } from './zstd/FrameCompressor.js';
@@ -78,52 +79,110 @@ export class FileBlobStore implements BlobStore {
     this.frameBytes = options.frameBytes;
   }
 
-  async put(source: Readable, options: PutOptions = {}): Promise<StoredBlob> {
-    const maxBytes = options.maxBytes ?? Infinity;
+  async put(source: Readable | Buffer, options: PutOptions = {}): Promise<StoredBlob> {
+    const batch = options.batch ? this.ownBatch(options.batch) : null;
+    const tempPath = join(this.paths.tmp, tempFileName());
+    try {
+      const written = Buffer.isBuffer(source)
+        ? await this.writeBuffer(source, tempPath, options.maxBytes ?? Infinity, batch === null)
+        : await this.writeStream(source, tempPath, options.maxBytes ?? Infinity, batch === null);
+      const { sha256, size } = written;
+      const finalPath = this.paths.blob(sha256);
+      if (batch?.has(sha256)) {
+        await unlink(tempPath);
+        return written;
+      }
+      const existing = await this.refresh(finalPath);
+      if (existing !== null) {
+        await unlink(tempPath);
+        return { sha256, size, compressedSize: existing };
+      }
+      if (batch) {
+        batch.add(sha256, tempPath, finalPath);
+        return written;
+      }
+      await mkdir(dirname(finalPath), { recursive: true });
+      await rename(tempPath, finalPath);
+      await syncDirectory(dirname(finalPath));
+      return written;
+    } catch (error) {
+      await unlink(tempPath).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** A new temp file; blobs/tmp is made again if something removed it. */
+  private async openTemp(tempPath: string): Promise<FileHandle> {
+    try {
+      return await open(tempPath, 'wx', 0o600);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      await mkdir(this.paths.tmp, { recursive: true });
+      return await open(tempPath, 'wx', 0o600);
+    }
+  }
+
+  /** Hash, meter and compress a stream into tempPath; fsynced unless a batch defers it. */
+  private async writeStream(
+    source: Readable,
+    tempPath: string,
+    maxBytes: number,
+    flush: boolean,
+  ): Promise<StoredBlob> {
     const hash = createHash('sha256');
     let size = 0;
     const meter = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         size += chunk.length;
         if (size > maxBytes) {
-          done(
-            new RunboxError(
-              'OutputLimitExceeded',
-              `output is larger than its limit of ${maxBytes} bytes; stopped storing it`,
-            ),
-          );
+          done(tooLarge(maxBytes));
           return;
         }
         hash.update(chunk);
         done(null, chunk);
       },
     });
+    const file = await this.openTemp(tempPath);
+    // The stream owns the handle: fsync (flush) then close when it ends, close on error.
+    const out = file.createWriteStream({ flush, highWaterMark: READ_CHUNK_BYTES });
+    // On any error pipeline destroys every stream, the source included: reading stops.
+    await pipeline(source, meter, this.compressor(), out);
+    return { sha256: hash.digest('hex'), size, compressedSize: out.bytesWritten };
+  }
 
-    await mkdir(this.paths.tmp, { recursive: true });
-    const tempPath = join(this.paths.tmp, tempFileName());
-    try {
-      const file = await open(tempPath, 'wx');
-      // The stream owns the handle: fsync (flush) then close when it ends, close on error.
-      const out = file.createWriteStream({ flush: true, highWaterMark: READ_CHUNK_BYTES });
-      // On any error pipeline destroys every stream, the source included: reading stops.
-      await pipeline(source, meter, this.compressor(), out);
-      const compressedSize = out.bytesWritten;
-
-      const sha256 = hash.digest('hex');
-      const finalPath = this.paths.blob(sha256);
-      const existing = await this.refresh(finalPath);
-      if (existing !== null) {
-        await unlink(tempPath);
-        return { sha256, size, compressedSize: existing };
-      }
-      await mkdir(dirname(finalPath), { recursive: true });
-      await rename(tempPath, finalPath);
-      await syncDirectory(dirname(finalPath));
-      return { sha256, size, compressedSize };
-    } catch (error) {
-      await unlink(tempPath).catch(() => undefined);
-      throw error;
+  /** The same frames as writeStream, for content already in memory (a small file). */
+  private async writeBuffer(
+    data: Buffer,
+    tempPath: string,
+    maxBytes: number,
+    flush: boolean,
+  ): Promise<StoredBlob> {
+    if (data.length > maxBytes) throw tooLarge(maxBytes);
+    const frames: Buffer[] = [];
+    for (let at = 0; at < data.length || frames.length === 0; at += this.frameBytes) {
+      frames.push(this.codec.compressFrame(data.subarray(at, at + this.frameBytes)));
     }
+    const compressed = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+    const file = await this.openTemp(tempPath);
+    try {
+      await file.writeFile(compressed);
+      if (flush) await file.sync();
+    } finally {
+      await file.close();
+    }
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    return { sha256, size: data.length, compressedSize: compressed.length };
+  }
+
+  beginBatch(): BlobBatch {
+    return new FileBlobBatch(this.paths);
+  }
+
+  private ownBatch(batch: BlobBatch): FileBlobBatch {
+    if (!(batch instanceof FileBlobBatch) || batch.paths !== this.paths) {
+      throw new RunboxError('Internal', 'a blob batch was used with a store it was not begun on');
+    }
+    return batch;
   }
 
   /**
@@ -325,6 +384,61 @@ export class FileBlobStore implements BlobStore {
   /** Removes temp files a crashed put left behind (see tempFiles.ts for which). */
   sweepTempFiles(options?: SweepOptions): Promise<{ removedFiles: number; freedBytes: number }> {
     return sweepTempDir(this.paths.tmp, options);
+  }
+}
+
+function tooLarge(maxBytes: number): RunboxError {
+  return new RunboxError(
+    'OutputLimitExceeded',
+    `output is larger than its limit of ${maxBytes} bytes; stopped storing it`,
+  );
+}
+
+/**
+ * Blobs written to blobs/tmp and not yet flushed nor named. commit() keeps the store's
+ * invariant (a real name only ever holds a complete, durable blob) with two file-system
+ * flushes for the whole batch: the data before any rename, the renames after.
+ */
+class FileBlobBatch implements BlobBatch {
+  private readonly pending = new Map<string, { temp: string; final: string }>();
+  private done = false;
+
+  constructor(readonly paths: BlobPaths) {}
+
+  has(sha256: string): boolean {
+    return this.pending.has(sha256);
+  }
+
+  add(sha256: string, temp: string, final: string): void {
+    if (this.done) throw new RunboxError('Internal', 'put into a blob batch already settled');
+    this.pending.set(sha256, { temp, final });
+  }
+
+  async commit(): Promise<void> {
+    this.done = true;
+    if (this.pending.size === 0) return;
+    const entries = [...this.pending.values()];
+    try {
+      await syncPaths(
+        this.paths.tmp,
+        entries.map((e) => e.temp),
+      );
+      const dirs = new Set(entries.map((e) => dirname(e.final)));
+      for (const dir of dirs) await mkdir(dir, { recursive: true });
+      for (const { temp, final } of entries) await rename(temp, final);
+      this.pending.clear();
+      await syncPaths(this.paths.root, dirs);
+    } catch (error) {
+      await this.discard();
+      throw error;
+    }
+  }
+
+  async discard(): Promise<void> {
+    this.done = true;
+    const temps = [...this.pending.values()].map((e) => e.temp);
+    this.pending.clear();
+    await Promise.all(temps.map((t) => unlink(t).catch(() => undefined)));
   }
 }
 

@@ -172,6 +172,7 @@ describe('outputs.tar.zst', () => {
     let decodes = 0;
     const spy: BlobStore = {
       put: (source, options) => store.put(source, options),
+      beginBatch: () => store.beginBatch(),
       stat: (sha256) => store.stat(sha256),
       openCompressed: (sha256) => store.openCompressed(sha256),
       openDecompressed: (sha256, range) => {
