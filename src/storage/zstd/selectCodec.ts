@@ -4,6 +4,7 @@ import { loadZstdNapi } from '../../native/addons.js';
 import type { ZstdCodec } from './codec.js';
 import { createJsCodec } from './jsCodec.js';
 import { createNativeCodec } from './nativeCodec.js';
+import { withAsyncCompression } from './zlibAsync.js';
 
 /**
  * The codec config.zstd asks for:
@@ -51,5 +52,5 @@ export async function selectZstdCodec(
       { field: 'zstd.frameBytes' },
     );
   }
-  return codec;
+  return withAsyncCompression(codec, zstd.level);
 }
