@@ -34,8 +34,13 @@ export interface Config {
   server: string;
   /** Concurrent job slots per process. @defaultValue 2 */
   workers: number;
-  /** Labels containers so several runbox instances can share one engine. @defaultValue 'default' */
-  instance: string;
+  /**
+   * A name on this runbox's containers (label io.runbox.instance), for people and tools.
+   * Which containers recovery and cleanup touch never depends on it: that is the
+   * database's own id, shared by every process on one database and by no other.
+   * @defaultValue null: the database's id
+   */
+  instance: string | null;
   /** Docker socket. @defaultValue '/var/run/docker.sock' */
   dockerSocket: string;
   runtimes: Record<string, RuntimeConfig>;
@@ -142,7 +147,7 @@ function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath
     token: null,
     server: 'http://127.0.0.1:7070',
     workers: 2,
-    instance: 'default',
+    instance: null,
     dockerSocket: '/var/run/docker.sock',
     runtimes: DEFAULT_RUNTIMES,
     defaults: {

@@ -43,7 +43,12 @@ export async function startRunbox(
   try {
     const store = await createBlobStore(config);
     const docker = new Docker({ socketPath: config.dockerSocket });
-    const executor = createDockerExecutor({ config, store, docker });
+    const executor = createDockerExecutor({
+      config,
+      store,
+      docker,
+      identity: { instance: config.instance ?? queue.databaseId, database: queue.databaseId },
+    });
     const monitor = new EngineMonitor(docker);
     monitor.start();
     cleanups.unshift(() => monitor.stop());
@@ -52,7 +57,9 @@ export async function startRunbox(
     const durations = new DurationStats();
     const pools: WorkerPool[] = [];
 
-    const startWorkers = async (slots: number, onlyJob?: string) => {
+    if (options.requireEngine) await assertEngineAnswers(docker, config.dockerSocket);
+
+    const startWorkers = async (slots: number, reserved = false) => {
       const pool = new WorkerPool({
         config: { ...config, workers: slots },
         queue,
@@ -62,7 +69,7 @@ export async function startRunbox(
         onRecorded: (result) => durations.add(result.metrics.total_seconds),
         engine: monitor,
         ...(options.contract ? { contract: options.contract } : {}),
-        ...(onlyJob ? { onlyJob } : {}),
+        reserved,
       });
       await pool.start();
       pools.push(pool);
@@ -71,6 +78,7 @@ export async function startRunbox(
       });
       jobs.onSubmitted(() => pool.notify());
       jobs.onCancel((id) => pool.cancelLocal(id));
+      return pool.id;
     };
     if (options.workers > 0) await startWorkers(options.workers);
 
@@ -128,6 +136,33 @@ export async function startRunbox(
   } catch (error) {
     for (const cleanup of cleanups) await cleanup();
     throw error;
+  }
+}
+
+/** How long runbox run waits for the engine's first answer before giving up. */
+const ENGINE_ANSWER_MS = 3000;
+
+async function assertEngineAnswers(docker: Docker, socket: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      docker.ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer in ${ENGINE_ANSWER_MS / 1000} s`)),
+          ENGINE_ANSWER_MS,
+        );
+      }),
+    ]);
+  } catch (error) {
+    throw new RunboxError(
+      'EngineUnavailable',
+      `the Docker engine at ${socket} is unreachable (${(error as Error).message}): start dockerd, ` +
+        'or point RUNBOX_DOCKER_SOCKET (dockerSocket in the config file) at its socket',
+      { field: 'dockerSocket', cause: error },
+    );
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -12,6 +12,12 @@ export interface StartOptions {
   api: boolean;
   /** Worker slots started now; 0 to start none (see startWorkers). */
   workers: number;
+  /**
+   * Fail with EngineUnavailable (exit 69) within a few seconds when the Docker engine
+   * does not answer, instead of waiting for it (runbox run: nothing can happen without
+   * it). serve and worker stay up and wait. @defaultValue false
+   */
+  requireEngine?: boolean;
   /** Only tests set this, to act as a build with another contract. */
   contract?: ContractDescriptor;
   /** Server log lines at or above this level go to stderr. @defaultValue 'info' */
@@ -32,8 +38,11 @@ export interface RunningRunbox {
   url: string | null;
   app: FastifyInstance | null;
   pool: WorkerPool | null;
-  /** Starts a worker pool now; `onlyJob` limits it to one job (runbox run). */
-  startWorkers(slots: number, onlyJob?: string): Promise<void>;
+  /**
+   * Starts a worker pool now and returns its worker id. `reserved`: the pool takes only
+   * jobs submitted reserved for that id (runbox run).
+   */
+  startWorkers(slots: number, reserved?: boolean): Promise<string>;
   /** Graceful stop: drain workers (up to drainMs), close the API and the database. */
   stop(drainMs?: number): Promise<void>;
   /** Hard stop: no drain; running jobs requeue on the next start. */

@@ -129,8 +129,15 @@ export class JobService {
     }
   }
 
-  async submit(body: unknown): Promise<{ job: JobView; created: boolean }> {
-    const item = this.toItem(body);
+  /**
+   * `reservedFor`: only that (registered) worker may run the job; runbox run passes its
+   * own pool's id so a server on the same database never takes it.
+   */
+  async submit(
+    body: unknown,
+    options: { reservedFor?: string } = {},
+  ): Promise<{ job: JobView; created: boolean }> {
+    const item = { ...this.toItem(body), reservedFor: options.reservedFor ?? null };
     await this.checkFreeSpace();
     const [outcome] = await this.queue.submit([item]);
     this.notify();

@@ -9,7 +9,7 @@ import { AttemptRecord } from './attemptRecord.js';
 import { collectOutputs } from './collectOutputs.js';
 import { OUTPUTS_DIR, WORK_DIR, planContainer, sandboxApplied } from './containerConfig.js';
 import { toEngineError } from './engineErrors.js';
-import { LABELS, type ExecuteRequest, type Executor } from './Executor.js';
+import { LABELS, type ContainerIdentity, type ExecuteRequest, type Executor } from './Executor.js';
 import { findContainers, removeContainer, type FoundContainer } from './findContainers.js';
 import { followLogs, type LogFollower } from './followLogs.js';
 import { assertImageContract } from './imageContract.js';
@@ -28,6 +28,8 @@ import { abortReasonOf, waitForExit } from './waitForExit.js';
 
 export interface DockerExecutorOptions {
   config: Readonly<Config>;
+  /** Labels of this database's containers; recovery finds and touches only these. */
+  identity: ContainerIdentity;
   /** Where logs and outputs are stored. */
   store: BlobStore;
   /** @defaultValue a client on config.dockerSocket */
@@ -64,12 +66,14 @@ interface SuperviseFrom {
 export class DockerExecutor implements Executor {
   readonly docker: Docker;
   private readonly config: Readonly<Config>;
+  private readonly identity: ContainerIdentity;
   private readonly store: BlobStore;
   private readonly sampleUsage: boolean;
   private readonly logSettleMs: number;
 
   constructor(options: DockerExecutorOptions) {
     this.config = options.config;
+    this.identity = options.identity;
     this.store = options.store;
     this.docker = options.docker ?? new Docker({ socketPath: options.config.dockerSocket });
     this.sampleUsage = options.sampleUsage ?? true;
@@ -98,7 +102,7 @@ export class DockerExecutor implements Executor {
       );
       scratchDir = scratch.root;
       const plan = planContainer({
-        config: this.config,
+        identity: this.identity,
         spec,
         jobId: request.jobId,
         attempt: request.attempt,
@@ -148,10 +152,10 @@ export class DockerExecutor implements Executor {
         throw toEngineError(error, `inspecting container ${containerId}`);
       });
       const labels = info.Config.Labels ?? {};
-      if (labels[LABELS.instance] !== this.config.instance) {
+      if (labels[LABELS.database] !== this.identity.database) {
         throw new RunboxError(
           'Internal',
-          `container ${containerId} does not belong to runbox instance ${this.config.instance}`,
+          `container ${containerId} does not belong to this runbox database (${this.identity.database})`,
         );
       }
       const work = info.Mounts.find((m) => m.Destination === WORK_DIR);
@@ -182,14 +186,16 @@ export class DockerExecutor implements Executor {
     return record.toResult();
   }
 
-  /** Containers of this instance left on the engine (for startup recovery). */
+  /** Containers of this database left on the engine (for startup recovery). */
   findContainers(): Promise<FoundContainer[]> {
-    return findContainers(this.docker, this.config.instance);
+    return findContainers(this.docker, this.identity.database);
   }
 
   /**
-   * Removes scratch folders that belong to no container of this instance and to no
+   * Removes scratch folders that no runbox container mounts and that belong to no
    * attempt `isLive` names (asked after the folders are listed; see sweepScratch).
+   * Containers of every database count: two databases may share one data dir (--db),
+   * and a folder another database's container mounts is not a crash's leftover.
    * Returns the names removed. Throws when the engine cannot be asked.
    */
   async sweepScratch(isLive: (jobId: string, attempt: number) => boolean): Promise<string[]> {
@@ -198,7 +204,8 @@ export class DockerExecutor implements Executor {
       for (const c of await this.docker
         .listContainers({
           all: true,
-          filters: { label: [`${LABELS.instance}=${this.config.instance}`] },
+          // Every runbox container has an instance label, old builds' ones too.
+          filters: { label: [LABELS.instance] },
         })
         .catch((error: unknown) => {
           throw toEngineError(error, 'listing containers');

@@ -20,10 +20,25 @@ export interface ExecuteRequest {
 /** Labels every runbox container carries, so a restarted runbox can find its own. */
 export const LABELS = {
   instance: 'io.runbox.instance',
+  /** The database the job is recorded in: recovery and cleanup go by this one. */
+  database: 'io.runbox.database',
   job: 'io.runbox.job',
   attempt: 'io.runbox.attempt',
   contract: 'io.runbox.contract',
 } as const;
+
+/**
+ * Whose containers these are. `database` is the queue database's own random id: every
+ * process on one database shares it, no two databases do (unless a file is copied).
+ * Recovery and cleanup touch only containers carrying it, so two installations on one
+ * engine never remove each other's work. `instance` is a name for people and tools
+ * (`docker ps --filter label=io.runbox.instance=NAME`): the operator's, or the
+ * database id when none is configured.
+ */
+export interface ContainerIdentity {
+  instance: string;
+  database: string;
+}
 
 /**
  * Runs one job in one container and always resolves with a result (never rejects for

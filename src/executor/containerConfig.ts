@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import type { Config } from '../config.js';
 import { CURRENT_CONTRACT } from '../contract/contract.js';
 import type { SandboxApplied } from '../contract/resultSchema.js';
 import type { ResolvedSpec } from '../spec/parseJobSpec.js';
-import { LABELS } from './Executor.js';
+import { LABELS, type ContainerIdentity } from './Executor.js';
 import { JOB_GID, JOB_UID, type ScratchDir } from './scratchDir.js';
 
 export const WORK_DIR = '/work';
@@ -26,21 +25,25 @@ export interface ContainerPlan {
 }
 
 export interface PlanInput {
-  config: Readonly<Config>;
+  identity: ContainerIdentity;
   spec: ResolvedSpec;
   jobId: string;
   attempt: number;
   scratch: ScratchDir;
 }
 
-/** Container labels: instance, job, attempt and contract, so a restarted runbox finds its own. */
+/**
+ * Container labels: instance, database, job, attempt and contract, so a restarted
+ * runbox finds its own (and only its own).
+ */
 export function containerLabels(
-  instance: string,
+  identity: ContainerIdentity,
   jobId: string,
   attempt: number,
 ): Record<string, string> {
   return {
-    [LABELS.instance]: instance,
+    [LABELS.instance]: identity.instance,
+    [LABELS.database]: identity.database,
     [LABELS.job]: jobId,
     [LABELS.attempt]: String(attempt),
     [LABELS.contract]: `${CURRENT_CONTRACT.name}@${CURRENT_CONTRACT.version}`,
@@ -59,7 +62,13 @@ function containerName(instance: string, jobId: string, attempt: number): string
  * 65534 with every capability dropped and no way to gain privileges; stdin is closed.
  * Only network and the resource limits come from the job.
  */
-export function planContainer({ config, spec, jobId, attempt, scratch }: PlanInput): ContainerPlan {
+export function planContainer({
+  identity,
+  spec,
+  jobId,
+  attempt,
+  scratch,
+}: PlanInput): ContainerPlan {
   const user = `${JOB_UID}:${JOB_GID}`;
   const env: Record<string, string> = {
     HOME: '/tmp',
@@ -94,7 +103,7 @@ export function planContainer({ config, spec, jobId, attempt, scratch }: PlanInp
     Privileged: false,
   };
   const options: Docker.ContainerCreateOptions = {
-    name: containerName(config.instance, jobId, attempt),
+    name: containerName(identity.instance, jobId, attempt),
     Image: spec.image,
     Entrypoint: entrypoint === undefined ? [] : [entrypoint],
     Cmd: args,
@@ -102,7 +111,7 @@ export function planContainer({ config, spec, jobId, attempt, scratch }: PlanInp
     WorkingDir: WORK_DIR,
     User: user,
     Hostname: 'runbox',
-    Labels: containerLabels(config.instance, jobId, attempt),
+    Labels: containerLabels(identity, jobId, attempt),
     Tty: false,
     OpenStdin: false,
     StdinOnce: false,

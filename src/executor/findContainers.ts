@@ -5,7 +5,7 @@ import { WORK_DIR } from './containerConfig.js';
 import { engineStatus, toEngineError } from './engineErrors.js';
 import { removeScratch } from './scratchDir.js';
 
-/** A container a runbox process of this instance left on the engine. */
+/** A container a runbox process on this database left on the engine. */
 export interface FoundContainer {
   containerId: string;
   jobId: string;
@@ -13,13 +13,17 @@ export interface FoundContainer {
   running: boolean;
 }
 
-/** Every container (any state) labelled with this instance, for startup recovery. */
-export async function findContainers(docker: Docker, instance: string): Promise<FoundContainer[]> {
+/**
+ * Every container (any state) labelled with this database's id, for startup recovery.
+ * Only these: another installation's containers on the same engine are not ours to
+ * adopt or remove, whatever instance name they carry.
+ */
+export async function findContainers(docker: Docker, database: string): Promise<FoundContainer[]> {
   let list: Docker.ContainerInfo[];
   try {
     list = await docker.listContainers({
       all: true,
-      filters: { label: [`${LABELS.instance}=${instance}`] },
+      filters: { label: [`${LABELS.database}=${database}`] },
     });
   } catch (error) {
     throw toEngineError(error, 'listing containers');

@@ -1,5 +1,11 @@
 /** The executor's public surface; everything else in this folder is internal. */
-export type { AbortReason, ExecuteRequest, Executor, LogStream } from './Executor.js';
+export type {
+  AbortReason,
+  ContainerIdentity,
+  ExecuteRequest,
+  Executor,
+  LogStream,
+} from './Executor.js';
 export { LABELS } from './Executor.js';
 export {
   DockerExecutor,

@@ -27,6 +27,7 @@ import {
   requeueOwnedBy,
   type ReapOutcome,
 } from './requeueJobs.js';
+import { failOrphanedReservations } from './reservations.js';
 import { deleteFinishedBefore, referencedBlobs, type DeletedJobs } from './retention.js';
 import type { ClaimedJob, EnqueueItem, EnqueueOutcome, JobRecord, JobStatus } from './types.js';
 import {
@@ -75,14 +76,20 @@ export class Queue {
   readonly db: Db;
   readonly batcher: CommitBatcher;
   readonly contract: ContractDescriptor;
+  /**
+   * This database's random id, the same for every process that opens it: containers
+   * are labelled with it, and recovery touches only containers carrying it.
+   */
+  readonly databaseId: string;
   private readonly config: QueueConfig;
   private readonly now: () => number;
   private readonly random: () => number;
   private closed = false;
   private readonly finishedListeners = new Set<(ids: readonly string[]) => void>();
 
-  private constructor(db: Db, config: QueueConfig, options: QueueOptions) {
+  private constructor(db: Db, databaseId: string, config: QueueConfig, options: QueueOptions) {
     this.db = db;
+    this.databaseId = databaseId;
     this.config = config;
     this.contract = options.contract ?? CURRENT_CONTRACT;
     this.now = options.now ?? Date.now;
@@ -95,10 +102,10 @@ export class Queue {
 
   /** Opens config.dbPath: migrations, contract stamp (throws SchemaTooNew / ContractMismatch). */
   static open(config: QueueConfig, options: QueueOptions = {}): Queue {
-    const { db } = openDatabase(config.dbPath, {
+    const { db, databaseId } = openDatabase(config.dbPath, {
       ...(options.contract ? { contract: options.contract } : {}),
     });
-    return new Queue(db, config, options);
+    return new Queue(db, databaseId, config, options);
   }
 
   // ---- jobs: API side ----
@@ -145,14 +152,17 @@ export class Queue {
 
   // ---- jobs: worker side ----
 
-  /** Takes up to `limit` due jobs for this worker (best first), each with its token. */
-  claim(workerId: string, limit: number, onlyJob?: string): ClaimedJob[] {
+  /**
+   * Takes up to `limit` due jobs for this worker (best first), each with its token:
+   * from the shared queue, or with `reserved` only those reserved for this worker.
+   */
+  claim(workerId: string, limit: number, reserved?: boolean): ClaimedJob[] {
     return claimJobs(this.db, {
       workerId,
       limit,
       leaseMs: this.config.lease.expiryMs,
       now: this.now(),
-      onlyJob,
+      reserved,
     });
   }
 
@@ -202,7 +212,7 @@ export class Queue {
    */
   async finishAndClaim(
     items: FinishItem[],
-    claim: { workerId: string; limit: number; onlyJob?: string | undefined },
+    claim: { workerId: string; limit: number; reserved?: boolean | undefined },
   ): Promise<{ outcomes: FinishOutcome[]; claimed: ClaimedJob[] }> {
     const answer = await this.batcher.run(
       (db) => {
@@ -222,7 +232,7 @@ export class Queue {
               limit: claim.limit,
               leaseMs: this.config.lease.expiryMs,
               now,
-              onlyJob: claim.onlyJob,
+              reserved: claim.reserved,
             }),
           );
         } catch (error) {
@@ -264,8 +274,14 @@ export class Queue {
     return outcome.requeued.length + outcome.failed.length + outcome.cancelled.length;
   }
 
+  /** Expired leases, then reservations whose `runbox run` process is gone (failed). */
   reapWithOutcome(): ReapOutcome {
-    return requeueExpired(this.db, this.now(), this.config.retry, this.random);
+    const now = this.now();
+    const outcome = requeueExpired(this.db, now, this.config.retry, this.random);
+    const orphaned = failOrphanedReservations(this.db, now, this.config.workerDeadMs);
+    return orphaned.length === 0
+      ? outcome
+      : { ...outcome, failed: [...outcome.failed, ...orphaned] };
   }
 
   /** Jobs held by workers isDead() condemns are lost now (WorkerLost). Returns how many. */

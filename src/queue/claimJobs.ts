@@ -7,8 +7,11 @@ export interface ClaimArgs {
   limit: number;
   leaseMs: number;
   now: number;
-  /** Take only this job, if it is due (runbox run holds a pool for its one job). */
-  onlyJob?: string | undefined;
+  /**
+   * Take only jobs reserved for this worker (runbox run's pool), instead of the shared
+   * queue's. @defaultValue false
+   */
+  reserved?: boolean | undefined;
 }
 
 /*
@@ -38,17 +41,23 @@ SET status = 'running',
 const CLAIMED_COLUMNS =
   'RETURNING id, attempts, attempt_token, spec, priority, run_at, max_attempts, lease_expires_at';
 
+// A reserved job (runbox run's) is never in the shared claim: the index leaves it out.
 const CLAIM = `${TAKE}
 WHERE rowid IN (
   SELECT rowid FROM jobs INDEXED BY jobs_claim
-  WHERE status = 'queued' AND run_at <= :now
+  WHERE status = 'queued' AND reserved_for IS NULL AND run_at <= :now
   ORDER BY priority, run_at, id
   LIMIT :limit
 )
 ${CLAIMED_COLUMNS}`;
 
-const CLAIM_ONE = `${TAKE}
-WHERE id = :onlyJob AND status = 'queued' AND run_at <= :now
+const CLAIM_RESERVED = `${TAKE}
+WHERE rowid IN (
+  SELECT rowid FROM jobs INDEXED BY jobs_reserved
+  WHERE status = 'queued' AND reserved_for = :workerId AND run_at <= :now
+  ORDER BY priority, run_at, id
+  LIMIT :limit
+)
 ${CLAIMED_COLUMNS}`;
 
 export interface ClaimRow {
@@ -65,16 +74,10 @@ export interface ClaimRow {
 /** Takes up to `limit` due jobs, best first (priority, then run_at, then id). */
 export function claimJobs(db: Db, args: ClaimArgs): ClaimedJob[] {
   if (args.limit <= 0) return [];
-  const { onlyJob, ...rest } = args;
-  const rows = immediate(db, () =>
-    onlyJob === undefined
-      ? (sql(db, CLAIM).all(rest) as ClaimRow[])
-      : (sql(db, CLAIM_ONE).all({
-          workerId: rest.workerId,
-          leaseMs: rest.leaseMs,
-          now: rest.now,
-          onlyJob,
-        }) as ClaimRow[]),
+  const { reserved, ...rest } = args;
+  const rows = immediate(
+    db,
+    () => sql(db, reserved === true ? CLAIM_RESERVED : CLAIM).all(rest) as ClaimRow[],
   );
   rows.sort(
     (a, b) =>

@@ -10,9 +10,9 @@ import {
 
 const INSERT = `
 INSERT INTO jobs (id, spec, status, priority, attempts, max_attempts, retry_on_exit_codes,
-                  run_at, idempotency_key, created_at, updated_at)
+                  run_at, idempotency_key, reserved_for, created_at, updated_at)
 VALUES (:id, :spec, 'queued', :priority, 0, :maxAttempts, :retryOnExitCodes,
-        :runAt, :idempotencyKey, :now, :now)
+        :runAt, :idempotencyKey, :reservedFor, :now, :now)
 ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING id`;
 
@@ -59,6 +59,7 @@ export function enqueueJobs(db: Db, items: readonly EnqueueItem[], now: number):
         retryOnExitCodes: JSON.stringify(job.retryOnExitCodes),
         runAt: job.runAt,
         idempotencyKey: key,
+        reservedFor: item.reservedFor ?? null,
         now,
       });
       if (inserted) return { job, created: true };

@@ -28,6 +28,8 @@ export interface OpenedDatabase {
   db: Db;
   /** Migration versions this call applied (empty when the file was up to date). */
   applied: number[];
+  /** This database's own random id (migration 002): the label its containers carry. */
+  databaseId: string;
 }
 
 /**
@@ -57,7 +59,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): O
       db.pragma('foreign_keys = ON');
       return migrate(db, contract, path);
     });
-    return { db, applied };
+    return { db, applied, databaseId: readMeta(db, 'database_id')! };
   } catch (error) {
     db.close();
     throw error;

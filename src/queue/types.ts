@@ -72,6 +72,11 @@ export interface EnqueueItem {
   retryOnExitCodes?: number[];
   /** @defaultValue null */
   idempotencyKey?: string | null;
+  /**
+   * The only worker that may claim this job (runbox run's own pool); it must be
+   * registered already. @defaultValue null: any worker
+   */
+  reservedFor?: string | null;
 }
 
 export interface EnqueueOutcome {

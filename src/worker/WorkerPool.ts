@@ -27,8 +27,12 @@ export interface WorkerPoolOptions {
   contract?: ContractDescriptor;
   /** How often an idle slot looks for work when nothing wakes it. @defaultValue 250 */
   pollMs?: number;
-  /** Claim only this job (runbox run), leaving others to other workers. */
-  onlyJob?: string;
+  /**
+   * Claim only jobs reserved for this pool (runbox run submits its job reserved for its
+   * own pool's id), and leave the shared queue and dead workers' jobs to other
+   * processes. @defaultValue false
+   */
+  reserved?: boolean;
   /** Called with each result recorded by this pool (for metrics). */
   onRecorded?: (result: JobResult) => void;
   /**
@@ -76,7 +80,7 @@ export class WorkerPool {
   private readonly log: Logger;
   private readonly contract: ContractDescriptor;
   private readonly pollMs: number;
-  private readonly onlyJob: string | undefined;
+  private readonly reserved: boolean;
   private readonly onRecorded: (result: JobResult) => void;
   private readonly engine: EngineState | undefined;
   private readonly running = new Map<string, Running>();
@@ -101,7 +105,7 @@ export class WorkerPool {
     this.log = options.logger ?? silentLogger;
     this.contract = options.contract ?? CURRENT_CONTRACT;
     this.pollMs = options.pollMs ?? 250;
-    this.onlyJob = options.onlyJob;
+    this.reserved = options.reserved ?? false;
     this.onRecorded = options.onRecorded ?? (() => {});
     this.engine = options.engine;
     this.id = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -121,7 +125,7 @@ export class WorkerPool {
     });
     this.started = true;
     // runbox run leaves a crashed server's jobs to the next serve or worker.
-    await this.recover(this.onlyJob === undefined);
+    await this.recover(!this.reserved);
     const { heartbeatMs } = this.config.lease;
     this.timers.push(setInterval(() => this.heartbeat(), heartbeatMs));
     this.timers.push(setInterval(() => this.reap(), Math.min(heartbeatMs, 1000)));
@@ -180,7 +184,7 @@ export class WorkerPool {
   engineBack(): void {
     if (!this.started || this.stopping) return;
     this.notify();
-    void this.recover(true).catch((error: unknown) => {
+    void this.recover(!this.reserved).catch((error: unknown) => {
       this.log.warn('cleaning up after the engine outage failed', {
         error: toRunboxError(error),
       });
@@ -224,7 +228,7 @@ export class WorkerPool {
     const idle = this.config.workers - this.running.size - this.buffer.length - this.claimsInFlight;
     if (idle <= 0) return undefined;
     try {
-      const jobs = this.queue.claim(this.id, idle, this.onlyJob);
+      const jobs = this.queue.claim(this.id, idle, this.reserved);
       this.buffer.push(...jobs.slice(1));
       if (jobs.length > 1) this.notify();
       return jobs[0];
@@ -348,7 +352,7 @@ export class WorkerPool {
     this.claimsInFlight += limit;
     this.queue.finishAndClaim!(
       batch.map((p) => p.item),
-      { workerId: this.id, limit, onlyJob: this.onlyJob },
+      { workerId: this.id, limit, reserved: this.reserved },
     ).then(
       ({ outcomes, claimed }) => {
         this.recording -= batch.length;

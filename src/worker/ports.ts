@@ -26,8 +26,8 @@ export interface WorkerQueue {
   stopWorker(workerId: string): void;
   isWorkerAlive(workerId: string | null): boolean;
   listWorkers(): Array<{ id: string; host: string; pid: number; alive: boolean }>;
-  /** Claims up to limit due jobs; `onlyJob` restricts the claim to that one job. */
-  claim(workerId: string, limit: number, onlyJob?: string): HeldJob[];
+  /** Claims up to limit due jobs; `reserved`: only jobs reserved for this worker. */
+  claim(workerId: string, limit: number, reserved?: boolean): HeldJob[];
   /** Renews leases; tells which jobs were lost and which have a cancel request. */
   heartbeat(
     workerId: string,
@@ -42,7 +42,7 @@ export interface WorkerQueue {
    */
   finishAndClaim?(
     items: Array<{ id: string; token: string; result: JobResult }>,
-    claim: { workerId: string; limit: number; onlyJob?: string | undefined },
+    claim: { workerId: string; limit: number; reserved?: boolean | undefined },
   ): Promise<{ outcomes: Array<'recorded' | 'stale'>; claimed: HeldJob[] }>;
   /** Gives a job back to the queue (drain, or a re-attach we cannot do). */
   release(jobs: Array<{ id: string; token: string }>, reason: string): void;

@@ -41,7 +41,12 @@ describe('poison jobs', () => {
   it('fails poison jobs after their attempts and keeps >= 80% throughput for the rest', async () => {
     queue = Queue.open(config);
     const store = await createBlobStore(config);
-    const real = createDockerExecutor({ config, store, sampleUsage: false });
+    const real = createDockerExecutor({
+      config,
+      store,
+      sampleUsage: false,
+      identity: { instance: TEST_INSTANCE, database: queue.databaseId },
+    });
     let corrupted = 0;
     let crashed = 0;
     const poisoned: RecoverableExecutor = {

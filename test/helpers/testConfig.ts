@@ -13,6 +13,12 @@ export const TEST_RUNTIMES = {
 /** Instance label for this test process, so parallel runs never touch each other's containers. */
 export const TEST_INSTANCE = `test-${process.pid}`;
 
+/**
+ * Labels for an executor a test builds without a queue (a runbox process takes the
+ * database's id; tests that hold a queue pass `queue.databaseId`).
+ */
+export const TEST_IDENTITY = { instance: TEST_INSTANCE, database: TEST_INSTANCE };
+
 /** A config over a fresh temp data dir; call cleanup() in afterAll/afterEach. */
 export function testConfig(overrides: ConfigOverrides = {}): {
   config: Readonly<Config>;

@@ -16,7 +16,7 @@ import {
   writeTestConfig,
   type RunboxProcess,
 } from '../helpers/serverProcess.js';
-import { testConfig } from '../helpers/testConfig.js';
+import { TEST_INSTANCE, testConfig } from '../helpers/testConfig.js';
 
 /** A later build of the same major that added one optional field (a minor bump). */
 function minorBumpedContract(): ContractDescriptor {
@@ -68,7 +68,7 @@ describe('a database stamped with a result contract', () => {
       await server.exited;
       server = null;
     }
-    await expectNoLeftoverContainers(config.instance);
+    await expectNoLeftoverContainers(TEST_INSTANCE);
     cleanup();
   });
 

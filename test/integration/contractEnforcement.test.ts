@@ -13,7 +13,7 @@ import type { RecoverableExecutor } from '../../src/worker/ports.js';
 import { WorkerPool } from '../../src/worker/WorkerPool.js';
 import { buildContractImage, contractFixture, removeImage } from '../helpers/contractImage.js';
 import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
-import { TEST_RUNTIMES, testConfig } from '../helpers/testConfig.js';
+import { TEST_INSTANCE, TEST_RUNTIMES, testConfig } from '../helpers/testConfig.js';
 
 const docker = new Docker({
   socketPath: process.env.RUNBOX_DOCKER_SOCKET ?? '/var/run/docker.sock',
@@ -79,13 +79,17 @@ describe('the worker enforces the contract on what the executor and images give 
       },
     }));
     queue = Queue.open(config);
-    executor = createDockerExecutor({ config, store: await createBlobStore(config) });
+    executor = createDockerExecutor({
+      config,
+      store: await createBlobStore(config),
+      identity: { instance: TEST_INSTANCE, database: queue.databaseId },
+    });
   });
   afterEach(async () => {
     await pool?.stop(1000);
     pool = null;
     queue.close();
-    await expectNoLeftoverContainers(config.instance);
+    await expectNoLeftoverContainers(TEST_INSTANCE);
     cleanup();
   });
 
@@ -144,7 +148,7 @@ describe('the worker enforces the contract on what the executor and images give 
   });
 
   it('an image labelled with an incompatible contract is refused before any container is created', async () => {
-    const events = await listenForCreates(config.instance);
+    const events = await listenForCreates(TEST_INSTANCE);
     try {
       const refused = await submitShell('legacy', 'echo must not run');
       const control = await submitShell('shell', 'echo control');

@@ -19,7 +19,7 @@ import { parseJobSpec } from '../../src/spec/parseJobSpec.js';
 import type { JobSpec } from '../../src/spec/jobSpecSchema.js';
 import { createBlobStore, type BlobStore } from '../../src/storage/index.js';
 import { expectNoLeftoverContainers, labelledContainers } from '../helpers/leftovers.js';
-import { testConfig } from '../helpers/testConfig.js';
+import { TEST_IDENTITY, TEST_INSTANCE, testConfig } from '../helpers/testConfig.js';
 
 const MiB = 1024 * 1024;
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'jobs');
@@ -53,10 +53,10 @@ describe('DockerExecutor on a real engine', () => {
       limits: { logBytes: MiB },
     }));
     store = await createBlobStore(config);
-    executor = createDockerExecutor({ config, store });
+    executor = createDockerExecutor({ config, store, identity: TEST_IDENTITY });
   });
   afterEach(async () => {
-    await expectNoLeftoverContainers(config.instance);
+    await expectNoLeftoverContainers(TEST_INSTANCE);
     // Scratch folders go with their container, on every path.
     expect(readdirSafe(join(config.dataDir, 'scratch'))).toEqual([]);
   });
@@ -288,7 +288,7 @@ describe('DockerExecutor on a real engine', () => {
       limits: { outputFiles: 2 },
     });
     try {
-      const smallExecutor = createDockerExecutor({ config: small, store });
+      const smallExecutor = createDockerExecutor({ config: small, store, identity: TEST_IDENTITY });
       const result = await smallExecutor.run(request(fixture('manyfiles.sh')));
       expect(checkResult(result)).toEqual([]);
       expect(result.exit_code).toBe(0);
@@ -345,14 +345,20 @@ describe('DockerExecutor on a real engine', () => {
       const result = failureResult(thrown as InvalidSpecError);
       expect(checkResult(result)).toEqual([]);
       expect(result.error).toMatchObject({ type: 'InvalidSpec', field });
-      expect(await labelledContainers(config.instance)).toEqual([]);
+      expect(await labelledContainers(TEST_INSTANCE)).toEqual([]);
     },
   );
 
   /** Plays a runbox process that created, filled and started a container, then died. */
   async function leaveContainer(req: ExecuteRequest): Promise<Docker.Container> {
     const scratch = await createScratch(config.dataDir, req.jobId, req.attempt);
-    const plan = planContainer({ config, spec: req.spec, jobId: req.jobId, attempt: 1, scratch });
+    const plan = planContainer({
+      identity: TEST_IDENTITY,
+      spec: req.spec,
+      jobId: req.jobId,
+      attempt: 1,
+      scratch,
+    });
     const container = await executor.docker.createContainer(plan.options);
     await putInputs(container, req.spec.files);
     await container.start();
@@ -407,9 +413,11 @@ describe('DockerExecutor on a real engine', () => {
       dockerSocket: join(config.dataDir, 'no-such.sock'),
     });
     try {
-      const result = await createDockerExecutor({ config: away, store }).run(
-        request(fixture('hello.sh')),
-      );
+      const result = await createDockerExecutor({
+        config: away,
+        store,
+        identity: TEST_IDENTITY,
+      }).run(request(fixture('hello.sh')));
       expect(checkResult(result)).toEqual([]);
       expect(result.error?.type).toBe('EngineUnavailable');
       expect(result.error?.message).toMatch(/unreachable/);

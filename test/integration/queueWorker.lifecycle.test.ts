@@ -38,6 +38,7 @@ async function pieces(overrides: Parameters<typeof testConfig>[0], random?: () =
     config,
     store,
     docker: new Docker({ socketPath: config.dockerSocket }),
+    identity: { instance: TEST_INSTANCE, database: queue.databaseId },
   });
   const started: Started[] = [];
   // Delegates everything, noting when each attempt is handed to the executor.

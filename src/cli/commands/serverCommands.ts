@@ -83,16 +83,23 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
       const args = raw as unknown as GlobalFlags & JobFlagValues & { outputDir?: string };
       const config = ctx.config(args);
       const request = buildSubmitRequest(args);
-      const rb = await ctx.startRunbox(config, { api: false, workers: 0, logLevel: 'warn' });
+      const rb = await ctx.startRunbox(config, {
+        api: false,
+        workers: 0,
+        logLevel: 'warn',
+        requireEngine: true,
+      });
       try {
-        const { job } = await rb.services.jobs.submit(request);
+        // The pool registers first and the job is reserved for it: a server or worker on
+        // the same database never takes it (it would run where nobody sees its output).
+        const owner = await rb.startWorkers(1, true);
+        const { job } = await rb.services.jobs.submit(request, { reservedFor: owner });
         rb.services.liveLogs.tap(job.id, (stream, chunk) =>
           (stream === 'stdout' ? io.stdout : io.stderr).write(chunk),
         );
         const onSignal = () => void rb.services.jobs.cancel(job.id);
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
-        await rb.startWorkers(1, job.id);
         const final = await rb.services.jobs.waitFinal(job.id);
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
