@@ -72,6 +72,8 @@ export interface EnqueueItem {
   retryOnExitCodes?: number[];
   /** @defaultValue null */
   idempotencyKey?: string | null;
+  /** Hash of the submitted body, compared when the idempotency key exists. @defaultValue null */
+  requestHash?: string | null;
 }
 
 export interface EnqueueOutcome {

@@ -1,4 +1,5 @@
 import m001 from './001_init.js';
+import m002 from './002_request_hash_and_secret_scrub.js';
 
 /**
  * Every migration this build knows, in order. The schema version of a database is the
@@ -17,6 +18,9 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: '001_init', sql: m001 }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: '001_init', sql: m001 },
+  { version: 2, name: '002_request_hash_and_secret_scrub', sql: m002 },
+];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
