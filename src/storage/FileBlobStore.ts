@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { statSync, unlinkSync } from 'node:fs';
 import {
+  chmod,
   mkdir,
   open,
   readdir,
@@ -23,6 +24,7 @@ import {
   isFanOutDir,
   type BlobPaths,
 } from './blobPaths.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './privateFiles.js';
 import { sweepTempDir, tempFileName, type SweepOptions } from './tempFiles.js';
 import type { ZstdCodec } from './zstd/codec.js';
 import { FrameCompressor } from './zstd/FrameCompressor.js';
@@ -99,10 +101,10 @@ export class FileBlobStore implements BlobStore {
       },
     });
 
-    await mkdir(this.paths.tmp, { recursive: true });
+    await mkdir(this.paths.tmp, { recursive: true, mode: PRIVATE_DIR_MODE });
     const tempPath = join(this.paths.tmp, tempFileName());
     try {
-      const file = await open(tempPath, 'wx');
+      const file = await open(tempPath, 'wx', PRIVATE_FILE_MODE);
       // The stream owns the handle: fsync (flush) then close when it ends, close on error.
       const out = file.createWriteStream({ flush: true, highWaterMark: READ_CHUNK_BYTES });
       // On any error pipeline destroys every stream, the source included: reading stops.
@@ -116,7 +118,7 @@ export class FileBlobStore implements BlobStore {
         await unlink(tempPath);
         return { sha256, size, compressedSize: existing };
       }
-      await mkdir(dirname(finalPath), { recursive: true });
+      await mkdir(dirname(finalPath), { recursive: true, mode: PRIVATE_DIR_MODE });
       await rename(tempPath, finalPath);
       await syncDirectory(dirname(finalPath));
       return { sha256, size, compressedSize };
@@ -362,7 +364,8 @@ export async function createBlobStore(
     codec,
     frameBytes: config.zstd.frameBytes,
   });
-  await mkdir(store.paths.tmp, { recursive: true });
+  await mkdir(store.paths.tmp, { recursive: true, mode: PRIVATE_DIR_MODE });
+  await chmod(store.paths.root, PRIVATE_DIR_MODE);
   await store.sweepTempFiles();
   return store;
 }
