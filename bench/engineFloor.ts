@@ -36,7 +36,13 @@ async function main(): Promise<void> {
   const one = async (i: number) => {
     const t = performance.now();
     const scratch = await createScratch(dataDir, `floor-${i}`, 1);
-    const { options } = planContainer({ config, spec, jobId: `floor-${i}`, attempt: 1, scratch });
+    const { options } = planContainer({
+      identity: { instance: `bench-floor-${process.pid}`, database: `bench-floor-${process.pid}` },
+      spec,
+      jobId: `floor-${i}`,
+      attempt: 1,
+      scratch,
+    });
     const container = await docker.createContainer(options);
     await container.start();
     const exit = (await container.wait()) as { StatusCode: number };

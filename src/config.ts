@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RunboxError } from './errors/index.js';
 
@@ -117,6 +117,48 @@ export interface Config {
   };
   /** Group commit window for claims and completions. @defaultValue 2 */
   commitWindowMs: number;
+  // --- Operator ceilings and allow-lists (DESIGN.md "The operator sets the ceiling") ---
+  /**
+   * The most a job may ask for. A submission beyond one is refused with InvalidSpec
+   * naming the field and the ceiling, before it is stored; the worker checks again
+   * before it runs a job. A per-job default (defaults.*, limits.*) above its ceiling is
+   * a configuration error. `runbox run` raises them to what its own flags ask.
+   */
+  ceilings: {
+    /** limits.memory. @defaultValue os.totalmem() */
+    memoryBytes: number;
+    /** limits.cpus. @defaultValue os.availableParallelism() */
+    cpus: number;
+    /** limits.pids. @defaultValue 4096 */
+    pids: number;
+    /** timeout_seconds. @defaultValue 86400 (1 day) */
+    timeoutSeconds: number;
+    /** limits.output_bytes; also bounds /work + /outputs while the job runs. @defaultValue 8 GiB */
+    outputBytes: number;
+    /** limits.output_files. @defaultValue 10000 */
+    outputFiles: number;
+    /** limits.log_bytes. @defaultValue 64 MiB */
+    logBytes: number;
+  };
+  /** What a job may choose at all. */
+  allow: {
+    /** @defaultValue ['none'] */
+    networks: Array<'none' | 'bridge'>;
+    /**
+     * Images a job may name with `image`, besides the configured runtimes' images
+     * (always allowed). Exact references, or a prefix ending in `*` (`myorg/*`).
+     * @defaultValue []
+     */
+    images: string[];
+    /** @defaultValue ['if-not-present', 'never'] (no job makes the engine pull at will) */
+    pullPolicies: PullPolicy[];
+  };
+  /**
+   * Host header names the API answers besides loopback names (localhost, 127.x, [::1])
+   * and the address it binds; any other Host gets 421 (DNS rebinding). Names, without port.
+   * @defaultValue []
+   */
+  allowedHosts: string[];
 }
 
 export type ConfigOverrides = DeepPartial<Config>;
@@ -153,7 +195,8 @@ function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath
     defaults: {
       timeoutSeconds: 300,
       killGraceSeconds: 2,
-      memoryBytes: 512 * MiB,
+      // Never more than the machine has, so the default fits under its ceiling.
+      memoryBytes: Math.min(512 * MiB, totalmem()),
       cpus: 1,
       pids: 256,
       tmpfsBytes: 64 * MiB,
@@ -179,6 +222,17 @@ function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath
     sweepIntervalMs: 10 * 60 * 1000,
     zstd: { codec: 'auto', level: 3, frameBytes: MiB },
     commitWindowMs: 2,
+    ceilings: {
+      memoryBytes: totalmem(),
+      cpus: availableParallelism(),
+      pids: 4096,
+      timeoutSeconds: 24 * 3600,
+      outputBytes: 8 * GiB,
+      outputFiles: 10000,
+      logBytes: 64 * MiB,
+    },
+    allow: { networks: ['none'], images: [], pullPolicies: ['if-not-present', 'never'] },
+    allowedHosts: [],
   };
 }
 
@@ -316,6 +370,57 @@ function checkConfig(config: Config): void {
   }
   if (config.lease.heartbeatMs >= config.lease.expiryMs) {
     fail('lease.heartbeatMs', 'must be shorter than lease.expiryMs, or every lease expires');
+  }
+  checkCeilings(config, fail);
+}
+
+/** Each per-job default against its ceiling, and the allow-lists' shapes. */
+function checkCeilings(config: Config, fail: (field: string, message: string) => never): void {
+  const pairs: Array<[string, number, string, number]> = [
+    [
+      'defaults.memoryBytes',
+      config.defaults.memoryBytes,
+      'memoryBytes',
+      config.ceilings.memoryBytes,
+    ],
+    ['defaults.cpus', config.defaults.cpus, 'cpus', config.ceilings.cpus],
+    ['defaults.pids', config.defaults.pids, 'pids', config.ceilings.pids],
+    [
+      'defaults.timeoutSeconds',
+      config.defaults.timeoutSeconds,
+      'timeoutSeconds',
+      config.ceilings.timeoutSeconds,
+    ],
+    ['limits.outputBytes', config.limits.outputBytes, 'outputBytes', config.ceilings.outputBytes],
+    ['limits.outputFiles', config.limits.outputFiles, 'outputFiles', config.ceilings.outputFiles],
+    ['limits.logBytes', config.limits.logBytes, 'logBytes', config.ceilings.logBytes],
+  ];
+  for (const [field, value, ceiling, max] of pairs) {
+    if (typeof max !== 'number' || !(max > 0)) {
+      fail(`ceilings.${ceiling}`, `${max} must be a number above 0`);
+    }
+    if (value > max) {
+      fail(field, `${value} is above ceilings.${ceiling} (${max}); lower it or raise the ceiling`);
+    }
+  }
+  const listOf = (field: string, value: unknown, allowed?: readonly string[]) => {
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+      fail(field, 'must be an array of strings');
+    }
+    for (const v of value as string[]) {
+      if (allowed && !allowed.includes(v))
+        fail(field, `"${v}" is not one of ${allowed.join(', ')}`);
+    }
+  };
+  listOf('allow.networks', config.allow.networks, ['none', 'bridge']);
+  listOf('allow.images', config.allow.images);
+  listOf('allow.pullPolicies', config.allow.pullPolicies, ['if-not-present', 'always', 'never']);
+  listOf('allowedHosts', config.allowedHosts);
+  if (!config.allow.networks.includes('none')) {
+    fail('allow.networks', 'must include "none", the network every job gets by default');
+  }
+  if (!config.allow.pullPolicies.includes(config.defaults.pullPolicy)) {
+    fail('allow.pullPolicies', `must include defaults.pullPolicy "${config.defaults.pullPolicy}"`);
   }
 }
 

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import Docker from 'dockerode';
 import { JobService } from './api/jobService.js';
 import { buildServer } from './api/server.js';
@@ -11,6 +10,7 @@ import { createLogger } from './log.js';
 import { Queue } from './queue/Queue.js';
 import type { RunningRunbox, StartOptions } from './runboxTypes.js';
 import { createBlobStore } from './storage/index.js';
+import { securePrivateDataDir } from './storage/privateFiles.js';
 import { DurationStats } from './worker/DurationStats.js';
 import { LiveLogs } from './worker/LiveLogs.js';
 import { retentionSweep } from './worker/retentionSweep.js';
@@ -36,7 +36,7 @@ export async function startRunbox(
   options: StartOptions,
 ): Promise<RunningRunbox> {
   if (options.api) checkBind(config);
-  mkdirSync(config.dataDir, { recursive: true });
+  securePrivateDataDir(config.dataDir);
   const logger = createLogger(options.logLevel ?? 'info');
   const queue = Queue.open(config);
   const cleanups: Array<() => void | Promise<void>> = [() => queue.close()];

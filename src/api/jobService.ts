@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
+import { canonicalJson } from '../contract/canonicalJson.js';
 import { InvalidSpecError, RunboxError } from '../errors/index.js';
 import type { EnqueueItem, JobRecord, JobStatus } from '../queue/types.js';
 import { parseJobSpec, splitSubmission } from '../spec/parseJobSpec.js';
@@ -41,6 +43,17 @@ export function redactSpec(spec: unknown): Record<string, unknown> {
     copy.env = env;
   }
   return copy;
+}
+
+/**
+ * sha256 of the canonical body, for comparing a repeated idempotency key. Secret values
+ * are left out (names stay): the database never holds anything derived from them, and
+ * a client that rotates a secret between retries of one request still gets its job.
+ */
+function requestHash(body: Record<string, unknown>): string {
+  return createHash('sha256')
+    .update(canonicalJson(redactSpec(body)))
+    .digest('hex');
 }
 
 export function toView(job: JobRecord): JobView {
@@ -117,6 +130,8 @@ export class JobService {
         maxAttempts: options.max_attempts ?? this.config.defaults.maxAttempts,
         retryOnExitCodes: options.retry_on_exit_codes ?? [],
         idempotencyKey: options.idempotency_key ?? null,
+        requestHash:
+          options.idempotency_key === undefined ? null : requestHash({ ...spec, ...options }),
       };
     } catch (error) {
       if (error instanceof InvalidSpecError && fieldPrefix) {

@@ -4,6 +4,7 @@ import type { BlobStore } from '../storage/BlobStore.js';
 import type { LiveLogs } from '../worker/LiveLogs.js';
 import { registerAuth } from './auth.js';
 import { registerErrorHandler } from './errorHandler.js';
+import { registerHostCheck } from './hostCheck.js';
 import type { JobService } from './jobService.js';
 import { registerOpenApi } from './openapi.js';
 import { registerJobRoutes } from './routes/jobs.js';
@@ -44,6 +45,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerErrorHandler(app);
   registerValidation(app);
   registerOpenApi(app);
+  registerHostCheck(app, deps.config);
   registerAuth(app, deps.config.token);
   registerSystemRoutes(app, deps.system);
   registerJobRoutes(app, deps.jobs);

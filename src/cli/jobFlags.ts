@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { Argv } from 'yargs';
+import type { Config, ConfigOverrides } from '../config.js';
 import { InvalidSpecError, RunboxError } from '../errors/index.js';
 import type { SubmitRequest } from '../spec/jobSpecSchema.js';
+import { parseSize } from '../spec/parseSize.js';
 
 /** Flags shared by `run` and `submit`: everything a job spec can say. */
 export function withJobFlags<T>(yargs: Argv<T>) {
@@ -44,6 +46,16 @@ export function withJobFlags<T>(yargs: Argv<T>) {
       array: true,
       describe: 'K=V kept out of logs and API answers (repeatable)',
     })
+    .option('env-file', {
+      type: 'string',
+      array: true,
+      describe: 'File of K=V lines for the job (repeatable; # comments, blank lines skipped)',
+    })
+    .option('secret-env-file', {
+      type: 'string',
+      array: true,
+      describe: 'File of K=V lines kept out of logs and answers, never on a command line',
+    })
     .option('memory', { type: 'string', describe: 'Memory limit, e.g. 512m' })
     .option('cpus', { type: 'number', describe: 'CPU limit in cores' })
     .option('pids', { type: 'number', describe: 'Process limit' })
@@ -76,6 +88,8 @@ export interface JobFlagValues {
   timeout?: number | undefined;
   env?: string[] | undefined;
   secretEnv?: string[] | undefined;
+  envFile?: string[] | undefined;
+  secretEnvFile?: string[] | undefined;
   memory?: string | undefined;
   cpus?: number | undefined;
   pids?: number | undefined;
@@ -124,6 +138,34 @@ function parsePairs(pairs: string[] | undefined, field: string): Record<string, 
   return out;
 }
 
+/**
+ * KEY=VALUE lines, as `docker run --env-file` reads them: the value is everything after
+ * the first `=`, taken literally (no quotes, no expansion); `#` lines and blank lines
+ * are skipped; a CRLF line end is one line end.
+ */
+export function parseEnvFile(text: string, source: string, field: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.trim() === '' || line.trimStart().startsWith('#')) return;
+    const eq = line.indexOf('=');
+    if (eq <= 0) {
+      // The line itself is not quoted back: it may hold a secret value.
+      throw new InvalidSpecError(field, `${source} line ${i + 1} must look like NAME=value`);
+    }
+    out[line.slice(0, eq).trim()] = line.slice(eq + 1);
+  });
+  return out;
+}
+
+function readEnvFiles(paths: string[] | undefined, field: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const path of paths ?? []) {
+    Object.assign(out, parseEnvFile(readInput(path, field).toString('utf8'), path, field));
+  }
+  return out;
+}
+
 /** Turns a script path and flags into the request body the API takes. */
 export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
   const request: SubmitRequest = {};
@@ -155,8 +197,11 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
       return fileEntry(readInput(src, `files.${i}`), dest);
     });
   }
-  const env = parsePairs(flags.env, 'env');
-  const secret = parsePairs(flags.secretEnv, 'secret-env');
+  const env = { ...readEnvFiles(flags.envFile, 'env-file'), ...parsePairs(flags.env, 'env') };
+  const secret = {
+    ...readEnvFiles(flags.secretEnvFile, 'secret-env-file'),
+    ...parsePairs(flags.secretEnv, 'secret-env'),
+  };
   if (Object.keys(env).length + Object.keys(secret).length > 0) request.env = { ...env, ...secret };
   if (Object.keys(secret).length > 0) request.secret_env = Object.keys(secret);
   if (flags.timeout !== undefined) request.timeout_seconds = flags.timeout;
@@ -173,4 +218,32 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
   if (flags.idempotencyKey) request.idempotency_key = flags.idempotencyKey;
   if (flags.runAt) request.run_at = flags.runAt;
   return request;
+}
+
+/**
+ * `runbox run` is the operator of its own run: what its flags ask for raises the
+ * config's ceilings and allow-lists for that run only (a server's are never touched).
+ * Values that do not parse are left for parseJobSpec to refuse, naming the field.
+ */
+export function raisedForRun(request: SubmitRequest, config: Readonly<Config>): ConfigOverrides {
+  const ceilings: Partial<Config['ceilings']> = {};
+  const raise = (key: keyof Config['ceilings'], asked: number | null | undefined) => {
+    if (asked != null && asked > config.ceilings[key]) ceilings[key] = asked;
+  };
+  const limits = request.limits ?? {};
+  if (limits.memory !== undefined) raise('memoryBytes', parseSize(limits.memory));
+  raise('cpus', limits.cpus);
+  raise('pids', limits.pids);
+  raise('timeoutSeconds', request.timeout_seconds);
+  const overrides: ConfigOverrides = { ceilings };
+  const allow: Partial<Config['allow']> = {};
+  if (request.network && !config.allow.networks.includes(request.network)) {
+    allow.networks = [...config.allow.networks, request.network];
+  }
+  if (request.image) allow.images = [...config.allow.images, request.image];
+  if (request.pull_policy && !config.allow.pullPolicies.includes(request.pull_policy)) {
+    allow.pullPolicies = [...config.allow.pullPolicies, request.pull_policy];
+  }
+  overrides.allow = allow;
+  return overrides;
 }

@@ -24,6 +24,8 @@ export type ErrorType =
   | 'InvalidConfig'
   | 'NotFound'
   | 'Unauthorized'
+  | 'Forbidden'
+  | 'MisdirectedRequest'
   | 'Conflict'
   | 'PayloadTooLarge'
   | 'InsufficientStorage'

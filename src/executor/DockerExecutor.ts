@@ -238,7 +238,8 @@ export class DockerExecutor implements Executor {
       record.stoppedBy = abortReasonOf(request.signal);
       return;
     }
-    const logs = new JobLogs(this.config.limits.logBytes, from.spoolDir, request.onLog);
+    const secrets = spec.secretEnv.map((name) => spec.env[name] ?? '');
+    const logs = new JobLogs(spec.logBytes, from.spoolDir, request.onLog, secrets);
     let follower: LogFollower | null = null;
     let ran = false;
     await record.time('run', async () => {
@@ -295,8 +296,8 @@ export class DockerExecutor implements Executor {
           container,
           this.store,
           {
-            files: this.config.limits.outputFiles,
-            bytes: this.config.limits.outputBytes,
+            files: spec.outputFiles,
+            bytes: spec.outputBytes,
           },
           batch,
         );

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import type { LogInfo } from '../contract/resultSchema.js';
 import type { BlobBatch, BlobStore } from '../storage/BlobStore.js';
 import type { LogStream } from './Executor.js';
+import { SecretMask } from './secretMask.js';
 
 const MiB = 1024 * 1024;
 /** The tail never takes more memory than this, whatever the cap. */
@@ -137,21 +138,32 @@ export class LogCapture {
   }
 }
 
-/** stdout and stderr of one run, each capped on its own, with a live callback. */
+/**
+ * stdout and stderr of one run, each capped on its own, with a live callback. Secret
+ * values are masked before anything sees the bytes: live followers, the stored log.
+ */
 export class JobLogs {
   readonly stdout: LogCapture;
   readonly stderr: LogCapture;
+  private readonly masks: Record<LogStream, SecretMask>;
 
   constructor(
     capBytes: number,
     spoolDir: string,
     private readonly onLog?: (stream: LogStream, chunk: Buffer) => void,
+    secrets: readonly string[] = [],
   ) {
     this.stdout = new LogCapture({ capBytes, spoolPath: join(spoolDir, 'stdout.head') });
     this.stderr = new LogCapture({ capBytes, spoolPath: join(spoolDir, 'stderr.head') });
+    this.masks = { stdout: new SecretMask(secrets), stderr: new SecretMask(secrets) };
   }
 
   async write(stream: LogStream, chunk: Buffer): Promise<void> {
+    await this.emit(stream, this.masks[stream].push(chunk));
+  }
+
+  private async emit(stream: LogStream, chunk: Buffer): Promise<void> {
+    if (chunk.length === 0) return;
     if (this.onLog) {
       try {
         this.onLog(stream, chunk);
@@ -162,7 +174,14 @@ export class JobLogs {
     await this[stream].write(chunk);
   }
 
+  /** Releases what the masks still hold back (the stream has ended). */
+  private async flushMasks(): Promise<void> {
+    await this.emit('stdout', this.masks.stdout.end());
+    await this.emit('stderr', this.masks.stderr.end());
+  }
+
   async finish(store: BlobStore, batch?: BlobBatch): Promise<{ stdout: LogInfo; stderr: LogInfo }> {
+    await this.flushMasks();
     const stdout = await this.stdout.finish(store, batch);
     const stderr = await this.stderr.finish(store, batch);
     return { stdout, stderr };

@@ -85,6 +85,10 @@ export async function createScratch(
 ): Promise<ScratchDir> {
   const root = join(scratchRoot(dataDir), scratchName(jobId, attempt));
   const dirs = { root, work: join(root, 'work'), outputs: join(root, 'outputs') };
+  // Private on the host (the job reaches work/ and outputs/ through its bind mounts,
+  // which do not depend on the folders above them).
+  await mkdir(scratchRoot(dataDir), { recursive: true, mode: 0o700 });
+  await mkdir(root, { mode: 0o700 });
   await mkdir(dirs.work, { recursive: true });
   await mkdir(dirs.outputs, { recursive: true });
   for (const dir of [dirs.work, dirs.outputs]) {

@@ -1,3 +1,4 @@
+import { RunboxError } from '../errors/index.js';
 import { immediate, sql, type Db } from './db.js';
 import { newJobId } from './ids.js';
 import {
@@ -10,9 +11,9 @@ import {
 
 const INSERT = `
 INSERT INTO jobs (id, spec, status, priority, attempts, max_attempts, retry_on_exit_codes,
-                  run_at, idempotency_key, reserved_for, created_at, updated_at)
+                  run_at, idempotency_key, reserved_for, request_hash, created_at, updated_at)
 VALUES (:id, :spec, 'queued', :priority, 0, :maxAttempts, :retryOnExitCodes,
-        :runAt, :idempotencyKey, :reservedFor, :now, :now)
+        :runAt, :idempotencyKey, :reservedFor, :requestHash, :now, :now)
 ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING id`;
 
@@ -21,7 +22,9 @@ const BY_KEY = 'SELECT * FROM jobs WHERE idempotency_key = :key';
 /**
  * Enqueues all items in one transaction: all are stored or none. An idempotency key
  * that already names a job (in the database or earlier in this batch) returns that job
- * unchanged with created=false, whatever the new spec says.
+ * unchanged with created=false when the request hashes match (or either has none), and
+ * refuses the whole call with Conflict when they differ: the same key for another body
+ * is a client bug, and answering with the old job would hide it.
  */
 export function enqueueJobs(db: Db, items: readonly EnqueueItem[], now: number): EnqueueOutcome[] {
   return immediate(db, () =>
@@ -60,10 +63,19 @@ export function enqueueJobs(db: Db, items: readonly EnqueueItem[], now: number):
         runAt: job.runAt,
         idempotencyKey: key,
         reservedFor: item.reservedFor ?? null,
+        requestHash: item.requestHash ?? null,
         now,
       });
       if (inserted) return { job, created: true };
-      const existing = sql(db, BY_KEY).get({ key }) as JobRow;
+      const existing = sql(db, BY_KEY).get({ key }) as JobRow & { request_hash: string | null };
+      if (existing.request_hash && item.requestHash && existing.request_hash !== item.requestHash) {
+        throw new RunboxError(
+          'Conflict',
+          `idempotency_key "${key}" already names job ${existing.id}, submitted with a different ` +
+            'body; send the same body to get that job, or use a new key for a new job',
+          { field: 'idempotency_key' },
+        );
+      }
       return { job: rowToJob(existing), created: false };
     }),
   );

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { CURRENT_CONTRACT, type ContractDescriptor } from '../contract/contract.js';
 import { RunboxError } from '../errors/index.js';
 import { betterSqliteBinding } from '../native/addons.js';
+import { PRIVATE_DIR_MODE, securePrivateDatabase } from '../storage/privateFiles.js';
 import {
   checkAndStampContract,
   readContractStamp,
@@ -44,7 +45,10 @@ export interface OpenedDatabase {
  */
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): OpenedDatabase {
   const contract = options.contract ?? CURRENT_CONTRACT;
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
+    securePrivateDatabase(path);
+  }
   const binding = betterSqliteBinding();
   const db = new Database(path, binding === undefined ? {} : { nativeBinding: binding });
   try {
@@ -57,6 +61,9 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): O
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
+      // Deleted and rewritten content (a finished job's scrubbed secret values) is
+      // overwritten with zeros rather than left in free space of the file.
+      db.pragma('secure_delete = ON');
       return migrate(db, contract, path);
     });
     return { db, applied, databaseId: readMeta(db, 'database_id')! };

@@ -77,6 +77,8 @@ export interface EnqueueItem {
    * registered already. @defaultValue null: any worker
    */
   reservedFor?: string | null;
+  /** Hash of the submitted body, compared when the idempotency key exists. @defaultValue null */
+  requestHash?: string | null;
 }
 
 export interface EnqueueOutcome {

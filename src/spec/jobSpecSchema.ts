@@ -23,6 +23,19 @@ export const LimitsSchema = Type.Object(
     ),
     cpus: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'CPU cores' })),
     pids: Type.Optional(Type.Integer({ minimum: 1, description: 'Process limit' })),
+    output_bytes: Type.Optional(
+      Type.Union([Type.String(), Type.Integer({ minimum: 1 })], {
+        description: 'Bytes /work and /outputs may hold, e.g. "1g" (default from config)',
+      }),
+    ),
+    output_files: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Output files kept (default from config)' }),
+    ),
+    log_bytes: Type.Optional(
+      Type.Union([Type.String(), Type.Integer({ minimum: 1 })], {
+        description: 'Bytes kept per log stream, e.g. "16m" (default from config)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

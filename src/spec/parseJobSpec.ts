@@ -8,6 +8,13 @@ import {
   type JobSpec,
   type SubmitOptions,
 } from './jobSpecSchema.js';
+import {
+  checkCeiling,
+  checkImageAllowed,
+  checkNetworkAllowed,
+  checkPullPolicyAllowed,
+  formatSize,
+} from './operatorCeilings.js';
 import { parseSize } from './parseSize.js';
 
 /** A spec with every default applied and every name resolved: what the executor runs. */
@@ -28,6 +35,12 @@ export interface ResolvedSpec {
   nofile: number;
   network: 'none' | 'bridge';
   pullPolicy: PullPolicy;
+  /** Kept bytes per log stream. */
+  logBytes: number;
+  /** Bytes /outputs may hold at collection, and /work + /outputs while running. */
+  outputBytes: number;
+  /** Entries kept from /outputs, and entries /work + /outputs may hold while running. */
+  outputFiles: number;
 }
 
 const specChecker = TypeCompiler.Compile(JobSpecSchema);
@@ -168,6 +181,7 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
         `"${spec.image}": the repository name "${repository}" must be lowercase`,
       );
     }
+    checkImageAllowed(spec.image, config);
     image = spec.image;
   } else {
     throw new InvalidSpecError(
@@ -233,6 +247,7 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
       'must be a number of seconds above 0 and at most 604800 (7 days)',
     );
   }
+  checkCeiling('timeout_seconds', timeoutSeconds, String(timeoutSeconds), 'timeoutSeconds', config);
   let memoryBytes = config.defaults.memoryBytes;
   if (spec.limits?.memory !== undefined) {
     const parsed = parseSize(spec.limits.memory);
@@ -242,13 +257,49 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
         `${JSON.stringify(spec.limits.memory)} is not a size from 6m to 8 PiB, e.g. "512m" or "2g"`,
       );
     }
+    checkCeiling(
+      'limits.memory',
+      parsed,
+      String(spec.limits.memory),
+      'memoryBytes',
+      config,
+      formatSize,
+    );
     memoryBytes = parsed;
   }
   if (spec.limits?.pids !== undefined && spec.limits.pids > MAX_PIDS) {
     throw new InvalidSpecError('limits.pids', `must be at most ${MAX_PIDS} (the kernel's pid_max)`);
   }
+  const pids = spec.limits?.pids ?? config.defaults.pids;
+  checkCeiling('limits.pids', pids, String(pids), 'pids', config);
   const cpus = spec.limits?.cpus ?? config.defaults.cpus;
   if (cpus > 1024) throw new InvalidSpecError('limits.cpus', 'must be at most 1024');
+  checkCeiling('limits.cpus', cpus, String(cpus), 'cpus', config);
+  const sizeLimit = (
+    field: 'output_bytes' | 'log_bytes',
+    key: 'outputBytes' | 'logBytes',
+    fallback: number,
+  ): number => {
+    const asked = spec.limits?.[field];
+    if (asked === undefined) return fallback;
+    const parsed = parseSize(asked);
+    if (parsed === null) {
+      throw new InvalidSpecError(
+        `limits.${field}`,
+        `${JSON.stringify(asked)} is not a size, e.g. "512m" or "2g"`,
+      );
+    }
+    checkCeiling(`limits.${field}`, parsed, String(asked), key, config, formatSize);
+    return parsed;
+  };
+  const outputBytes = sizeLimit('output_bytes', 'outputBytes', config.limits.outputBytes);
+  const logBytes = sizeLimit('log_bytes', 'logBytes', config.limits.logBytes);
+  const outputFiles = spec.limits?.output_files ?? config.limits.outputFiles;
+  checkCeiling('limits.output_files', outputFiles, String(outputFiles), 'outputFiles', config);
+  const network = spec.network ?? 'none';
+  checkNetworkAllowed(network, config);
+  const pullPolicy = spec.pull_policy ?? config.defaults.pullPolicy;
+  checkPullPolicyAllowed(pullPolicy, config);
 
   return {
     image,
@@ -260,11 +311,14 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
     killGraceMs: config.defaults.killGraceSeconds * 1000,
     memoryBytes,
     nanoCpus: Math.round(cpus * 1e9),
-    pidsLimit: spec.limits?.pids ?? config.defaults.pids,
+    pidsLimit: pids,
     tmpfsBytes: config.defaults.tmpfsBytes,
     fileSizeBytes: config.defaults.fileSizeBytes,
     nofile: config.defaults.nofile,
-    network: spec.network ?? 'none',
-    pullPolicy: spec.pull_policy ?? config.defaults.pullPolicy,
+    network,
+    pullPolicy,
+    logBytes,
+    outputBytes,
+    outputFiles,
   };
 }

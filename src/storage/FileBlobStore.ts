@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { statSync, unlinkSync } from 'node:fs';
 import {
+  chmod,
   mkdir,
   open,
   readdir,
@@ -24,6 +25,7 @@ import {
   type BlobPaths,
 } from './blobPaths.js';
 import { syncPaths } from './fsyncBatch.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './privateFiles.js';
 import { sweepTempDir, tempFileName, type SweepOptions } from './tempFiles.js';
 import type { ZstdCodec } from './zstd/codec.js';
 import { FrameCompressor } from './zstd/FrameCompressor.js';
@@ -101,7 +103,7 @@ export class FileBlobStore implements BlobStore {
         batch.add(sha256, tempPath, finalPath);
         return written;
       }
-      await mkdir(dirname(finalPath), { recursive: true });
+      await mkdir(dirname(finalPath), { recursive: true, mode: PRIVATE_DIR_MODE });
       await rename(tempPath, finalPath);
       await syncDirectory(dirname(finalPath));
       return written;
@@ -114,11 +116,11 @@ export class FileBlobStore implements BlobStore {
   /** A new temp file; blobs/tmp is made again if something removed it. */
   private async openTemp(tempPath: string): Promise<FileHandle> {
     try {
-      return await open(tempPath, 'wx', 0o600);
+      return await open(tempPath, 'wx', PRIVATE_FILE_MODE);
     } catch (error) {
       if (!isNotFound(error)) throw error;
-      await mkdir(this.paths.tmp, { recursive: true });
-      return await open(tempPath, 'wx', 0o600);
+      await mkdir(this.paths.tmp, { recursive: true, mode: PRIVATE_DIR_MODE });
+      return await open(tempPath, 'wx', PRIVATE_FILE_MODE);
     }
   }
 
@@ -424,7 +426,7 @@ class FileBlobBatch implements BlobBatch {
         entries.map((e) => e.temp),
       );
       const dirs = new Set(entries.map((e) => dirname(e.final)));
-      for (const dir of dirs) await mkdir(dir, { recursive: true });
+      for (const dir of dirs) await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
       for (const { temp, final } of entries) await rename(temp, final);
       this.pending.clear();
       await syncPaths(this.paths.root, dirs);
@@ -476,7 +478,8 @@ export async function createBlobStore(
     codec,
     frameBytes: config.zstd.frameBytes,
   });
-  await mkdir(store.paths.tmp, { recursive: true });
+  await mkdir(store.paths.tmp, { recursive: true, mode: PRIVATE_DIR_MODE });
+  await chmod(store.paths.root, PRIVATE_DIR_MODE);
   await store.sweepTempFiles();
   return store;
 }

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ConfigOverrides } from '../../src/config.js';
-import { TEST_INSTANCE, TEST_RUNTIMES } from './testConfig.js';
+import { TEST_ALLOW, TEST_INSTANCE, TEST_RUNTIMES } from './testConfig.js';
 
 export const RUNBOX_BUNDLE = resolve('dist/runbox.cjs');
 
@@ -13,6 +13,7 @@ export function writeTestConfig(dataDir: string, overrides: ConfigOverrides = {}
     instance: TEST_INSTANCE,
     runtimes: TEST_RUNTIMES,
     defaults: { pullPolicy: 'never' },
+    allow: TEST_ALLOW,
     ...overrides,
   };
   writeFileSync(file, JSON.stringify(config, null, 2));

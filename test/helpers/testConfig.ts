@@ -10,6 +10,19 @@ export const TEST_RUNTIMES = {
   shell: { image: 'runbox-test/shell:latest', command: ['sh', '{script}'] },
 };
 
+/**
+ * Test servers allow any image, network and pull policy, as runbox did before operator
+ * allow-lists: tests of other behaviour name images and networks freely. Tests of the
+ * allow-lists themselves (ceilings.test.ts) override `allow`.
+ */
+export const TEST_ALLOW = {
+  images: ['*'],
+  networks: ['none', 'bridge'] as Array<'none' | 'bridge'>,
+  pullPolicies: ['if-not-present', 'always', 'never'] as Array<
+    'if-not-present' | 'always' | 'never'
+  >,
+};
+
 /** Instance label for this test process, so parallel runs never touch each other's containers. */
 export const TEST_INSTANCE = `test-${process.pid}`;
 
@@ -32,6 +45,7 @@ export function testConfig(overrides: ConfigOverrides = {}): {
       instance: TEST_INSTANCE,
       runtimes: TEST_RUNTIMES,
       defaults: { pullPolicy: 'never' },
+      allow: TEST_ALLOW,
       ...overrides,
     },
   });

@@ -452,13 +452,35 @@ describe('API success paths the error tests lean on', () => {
     });
     expect(first.statusCode).toBe(201);
     const before = jobCount(h.queue);
-    const again = await h.app.inject({
-      method: 'POST',
-      url: '/v1/jobs',
-      payload: { ...GOOD, command: ['false'], idempotency_key: 'nightly-2026-01-01' },
-    });
+    // The same body with its keys in another order is the same request.
+    const reordered = Object.fromEntries(
+      Object.entries({ ...GOOD, idempotency_key: 'nightly-2026-01-01' }).reverse(),
+    );
+    const again = await h.app.inject({ method: 'POST', url: '/v1/jobs', payload: reordered });
     expect(again.statusCode).toBe(200);
     expect(again.json<{ id: string }>().id).toBe(first.json<{ id: string }>().id);
+    expect(jobCount(h.queue)).toBe(before);
+  });
+
+  it('a repeated idempotency key with another body is refused with 409 naming the key', async () => {
+    const first = await h.app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      payload: { ...GOOD, idempotency_key: 'nightly-2026-01-02' },
+    });
+    expect(first.statusCode).toBe(201);
+    const before = jobCount(h.queue);
+    const refused = await h.app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      payload: { ...GOOD, command: ['false'], idempotency_key: 'nightly-2026-01-02' },
+    });
+    expect(refused.statusCode).toBe(409);
+    const error = errorOf(refused.body);
+    expect(error).toMatchObject({ type: 'Conflict', field: 'idempotency_key' });
+    const message = error.message;
+    expect(message).toContain('nightly-2026-01-02');
+    expect(message).toContain(first.json<{ id: string }>().id);
     expect(jobCount(h.queue)).toBe(before);
   });
 

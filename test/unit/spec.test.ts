@@ -4,7 +4,10 @@ import { InvalidSpecError } from '../../src/errors/index.js';
 import { parseJobSpec, splitSubmission } from '../../src/spec/parseJobSpec.js';
 import { parseSize } from '../../src/spec/parseSize.js';
 
-const config = loadConfig({ env: {}, overrides: { dataDir: '/tmp/runbox-spec-test' } });
+const config = loadConfig({
+  env: {},
+  overrides: { dataDir: '/tmp/runbox-spec-test', allow: { images: ['*'] } },
+});
 
 function fieldOf(input: unknown): string | null {
   try {

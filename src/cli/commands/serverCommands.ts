@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { exitCodeOf } from '../../api/jobView.js';
 import type { RunningRunbox } from '../../runboxTypes.js';
 import type { CliContext, GlobalFlags } from '../context.js';
-import { buildSubmitRequest, withJobFlags, type JobFlagValues } from '../jobFlags.js';
+import { buildSubmitRequest, raisedForRun, withJobFlags, type JobFlagValues } from '../jobFlags.js';
 import { writeOutputs } from '../writeOutputs.js';
 
 /**
@@ -81,8 +81,8 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
       }),
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags & JobFlagValues & { outputDir?: string };
-      const config = ctx.config(args);
       const request = buildSubmitRequest(args);
+      const config = ctx.config(args, raisedForRun(request, ctx.config(args)));
       const rb = await ctx.startRunbox(config, {
         api: false,
         workers: 0,

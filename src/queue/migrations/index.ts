@@ -1,5 +1,6 @@
 import m001 from './001_init.js';
 import m002 from './002_isolation.js';
+import m003 from './003_request_hash_and_secret_scrub.js';
 
 /**
  * Every migration this build knows, in order. The schema version of a database is the
@@ -21,6 +22,7 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: '001_init', sql: m001 },
   { version: 2, name: '002_isolation', sql: m002 },
+  { version: 3, name: '003_request_hash_and_secret_scrub', sql: m003 },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

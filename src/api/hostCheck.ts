@@ -1,0 +1,79 @@
+import { isIP } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import { RunboxError } from '../errors/index.js';
+
+/**
+ * DNS rebinding and cross-origin requests. A web page the user visits can make the
+ * browser send requests to 127.0.0.1:7070 in two ways: through a name it controls that
+ * it re-points at 127.0.0.1 (the browser then sends `Host: evil.example:7070` and treats
+ * the answers as the page's own), or directly, cross-origin (the browser sends the
+ * page's `Origin`). The first is refused by serving only Host names that cannot be
+ * rebound; the second by refusing any request whose Origin is not this server's own.
+ * No CORS headers are ever sent, so a browser also keeps answers from other pages.
+ */
+
+const WILDCARD_BINDS = new Set(['0.0.0.0', '::', '']);
+
+/** The name part of a Host header: "a:1" -> "a", "[::1]:2" -> "::1"; null if malformed. */
+export function hostName(header: string): string | null {
+  const bracketed = /^\[([0-9a-fA-F:.]+)\](?::\d{1,5})?$/.exec(header);
+  if (bracketed) return bracketed[1]!.toLowerCase();
+  const plain = /^([^:[\]/\s@]+)(?::\d{1,5})?$/.exec(header);
+  return plain ? plain[1]!.toLowerCase() : null;
+}
+
+/** Names a request's Host may carry: only ones a DNS answer cannot point elsewhere. */
+export function hostAllowed(name: string, config: Pick<Config, 'host' | 'allowedHosts'>): boolean {
+  if (name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name)) return true;
+  if (name === config.host.toLowerCase()) return true;
+  // Bound to every address, the server is reached by whichever address the client used;
+  // an address literal is never rebound, only a name is.
+  if (WILDCARD_BINDS.has(config.host) && isIP(name) !== 0) return true;
+  return config.allowedHosts.some((allowed) => allowed.toLowerCase() === name);
+}
+
+/** The origin a request came from, if a browser says it came from another one. */
+function foreignOrigin(origin: string, host: string): boolean {
+  if (origin === 'null') return true;
+  try {
+    const from = new URL(origin);
+    return from.host !== new URL(`${from.protocol}//${host}`).host;
+  } catch {
+    return true;
+  }
+}
+
+export function registerHostCheck(app: FastifyInstance, config: Readonly<Config>): void {
+  app.addHook('onRequest', async (request) => {
+    const host = request.headers.host ?? '';
+    const name = hostName(host);
+    if (name === null || !hostAllowed(name, config)) {
+      throw new RunboxError(
+        'MisdirectedRequest',
+        `Host "${host.slice(0, 100)}" is not a name this server answers to; use 127.0.0.1 or ` +
+          'localhost, or add the name to allowedHosts in the config',
+        { field: 'host' },
+      );
+    }
+    const origin = request.headers.origin;
+    if (origin !== undefined && foreignOrigin(origin, host)) {
+      throw new RunboxError(
+        'Forbidden',
+        `Origin "${origin.slice(0, 100)}" is not this server: requests from web pages of other ` +
+          'origins are refused',
+        { field: 'origin' },
+      );
+    }
+    // Browsers send Sec-Fetch-Site even where they send no Origin (a GET from an <img>
+    // or <script> tag, a link): a request another site started is refused as well.
+    const site = request.headers['sec-fetch-site'];
+    if (site === 'cross-site' || site === 'same-site') {
+      throw new RunboxError(
+        'Forbidden',
+        `Sec-Fetch-Site "${site}": requests started by another site are refused`,
+        { field: 'sec-fetch-site' },
+      );
+    }
+  });
+}
