@@ -102,6 +102,30 @@ module.exports.followProgress = unsupported;`,
   throw new Error('zstd-codec: this build of runbox bundles only the WebAssembly codec');
 };`,
   ),
+  // /docs serves Swagger UI's files (src/api/docsAssets.ts reads them from
+  // node_modules); the bundle carries them as strings instead, so the binary serves
+  // them with no node_modules beside it.
+  {
+    name: 'docs-assets',
+    setup(build) {
+      build.onResolve({ filter: /^\.\.\/docsAssets\.js$/ }, (a) =>
+        /[\\/]src[\\/]api[\\/]routes[\\/]/.test(a.importer)
+          ? { path: 'docs-assets', namespace: 'runbox-replaced' }
+          : undefined,
+      );
+      build.onLoad({ filter: /^docs-assets$/, namespace: 'runbox-replaced' }, () => {
+        const dir = join(root, 'node_modules/swagger-ui-dist');
+        const read = (file) => JSON.stringify(readFileSync(join(dir, file), 'utf8'));
+        return {
+          contents: `export function docsAssets() {
+  return { css: ${read('swagger-ui.css')}, js: ${read('swagger-ui-bundle.js')} };
+}`,
+          loader: 'js',
+          resolveDir: root,
+        };
+      });
+    },
+  },
 ];
 
 if (sea) {

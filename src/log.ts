@@ -1,32 +1,81 @@
+import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
+
 /**
- * One-line JSON logs on stderr. Callers never pass secrets: job env values are
- * redacted before they reach a log line (see api/serializeJob.ts).
+ * JSON lines on stderr through pino (the logger fastify itself uses, so request lines
+ * and job lines share one stream and one format). Callers never pass secrets on
+ * purpose; the redact paths below are the second wall, for a header or a spec that
+ * reaches a line anyway.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** Keys whose values never reach a log line: the token, Authorization headers, env values. */
+export const REDACT_PATHS = [
+  'authorization',
+  '*.authorization',
+  'req.headers.authorization',
+  'headers.authorization',
+  'token',
+  '*.token',
+  'env',
+  '*.env',
+];
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /** The pino instance underneath, for fastify (`loggerInstance`). */
+  readonly pino: PinoLogger;
 }
 
-export function createLogger(
-  level: LogLevel = 'info',
-  write: (line: string) => void = (l) => process.stderr.write(l),
-): Logger {
+/** Errors become {type, message, stack} (pino's err serializer) wherever they appear in fields. */
+function serializeFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (value instanceof Error) {
+      const runboxType = (value as { type?: unknown }).type;
+      out[key] = {
+        ...pino.stdSerializers.err(value),
+        ...(typeof runboxType === 'string' ? { type: runboxType } : {}),
+      };
+    } else out[key] = value;
+  }
+  return out;
+}
+
+export function wrapPino(instance: PinoLogger): Logger {
   const at =
-    (lvl: LogLevel) =>
+    (level: LogLevel) =>
     (msg: string, fields: Record<string, unknown> = {}) => {
-      if (ORDER[lvl] < ORDER[level]) return;
-      const extra: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(fields))
-        extra[k] =
-          v instanceof Error ? { message: v.message, type: (v as { type?: string }).type } : v;
-      write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...extra })}\n`);
+      if (!instance.isLevelEnabled(level)) return;
+      instance[level](serializeFields(fields), msg);
     };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    pino: instance,
+  };
 }
 
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+/** A logger at `level` writing to stderr, or to `write` (tests). */
+export function createLogger(level: LogLevel = 'info', write?: (line: string) => void): Logger {
+  const destination: DestinationStream = write ? { write } : pino.destination({ fd: 2 });
+  return wrapPino(
+    pino(
+      {
+        level,
+        timestamp: pino.stdTimeFunctions.isoTime,
+        formatters: { level: (label) => ({ level: label }) },
+        serializers: { err: pino.stdSerializers.err },
+        redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      },
+      destination,
+    ),
+  );
+}
+
+export const silentLogger: Logger = wrapPino(pino({ level: 'silent' }));

@@ -1,17 +1,18 @@
+import { hostname } from 'node:os';
 import Docker from 'dockerode';
 import { JobService } from './api/jobService.js';
 import { buildServer } from './api/server.js';
-import type { WorkerView } from './api/routes/system.js';
+import type { WorkerView } from './api/schemas.js';
 import { isLoopback, type Config } from './config.js';
 import { RunboxError } from './errors/index.js';
 import { EngineMonitor } from './executor/EngineMonitor.js';
 import { createDockerExecutor } from './executor/index.js';
 import { createLogger } from './log.js';
+import { RunboxMetrics } from './metrics.js';
 import { Queue } from './queue/Queue.js';
 import type { RunningRunbox, StartOptions } from './runboxTypes.js';
 import { createBlobStore } from './storage/index.js';
 import { securePrivateDataDir } from './storage/privateFiles.js';
-import { DurationStats } from './worker/DurationStats.js';
 import { LiveLogs } from './worker/LiveLogs.js';
 import { retentionSweep } from './worker/retentionSweep.js';
 import { WorkerPool } from './worker/WorkerPool.js';
@@ -53,8 +54,11 @@ export async function startRunbox(
     monitor.start();
     cleanups.unshift(() => monitor.stop());
     const liveLogs = new LiveLogs();
-    const jobs = new JobService(config, queue);
-    const durations = new DurationStats();
+    const metrics = new RunboxMetrics({
+      process: options.api ? 'serve' : options.workers > 0 ? 'worker' : 'run',
+      workerId: `${hostname()}-${process.pid}`,
+    });
+    const jobs = new JobService(config, queue, { log: logger, metrics });
     const pools: WorkerPool[] = [];
 
     if (options.requireEngine) await assertEngineAnswers(docker, config.dockerSocket);
@@ -66,7 +70,7 @@ export async function startRunbox(
         executor,
         liveLogs,
         logger,
-        onRecorded: (result) => durations.add(result.metrics.total_seconds),
+        metrics,
         engine: monitor,
         ...(options.contract ? { contract: options.contract } : {}),
         reserved,
@@ -89,19 +93,22 @@ export async function startRunbox(
     cleanups.unshift(() => clearInterval(sweep));
 
     let url: string | null = null;
+    const workers = () => queue.listWorkers().map(toWorkerView);
+    if (options.api) {
+      metrics.addScrapeSources({
+        countByStatus: () => queue.counts(),
+        engineUp: () => monitor.isUp(),
+        workers,
+      });
+    }
     const app = options.api
       ? await buildServer({
           config,
           jobs,
           liveLogs,
           store,
-          system: {
-            engineUp: () => monitor.isUp(),
-            workers: () => queue.listWorkers().map(toWorkerView),
-            countByStatus: () => queue.counts(),
-            finishedByOutcome: () => queue.finishedByOutcome(),
-            durations: () => durations.summary(),
-          },
+          logger,
+          system: { engineUp: () => monitor.isUp(), workers, metrics },
         })
       : null;
     if (app) {

@@ -2,8 +2,16 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { RunboxError } from '../errors/index.js';
 
-/** Paths a load balancer may probe without the token; they reveal nothing about jobs. */
-const OPEN_PATHS = new Set(['/healthz']);
+/** Paths open without the token; they reveal nothing about jobs. */
+const OPEN_PATHS = new Set([
+  '/healthz',
+  // The API reference: the same for every runbox of this version, and a browser
+  // cannot send a bearer token when it opens a page.
+  '/openapi.json',
+  '/docs',
+  '/docs/swagger-ui.css',
+  '/docs/swagger-ui-bundle.js',
+]);
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();

@@ -1,8 +1,17 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
-import { HTTP_STATUS, RunboxError, toRunboxError, type ErrorType } from '../errors/index.js';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import { HTTP_STATUS, RunboxError, toRunboxError } from '../errors/index.js';
+import type { ErrorBody } from './schemas.js';
 
-export interface ErrorBody {
-  error: { type: ErrorType | string; message: string; field: string | null };
+/** The one error body (the Error component of the OpenAPI document). */
+export function errorBody(request: Pick<FastifyRequest, 'id'>, error: RunboxError): ErrorBody {
+  return {
+    error: {
+      type: error.type,
+      message: error.message,
+      field: error.field,
+      request_id: String(request.id),
+    },
+  };
 }
 
 /** Fastify's own request errors (bad JSON, too large, unsupported type) as runbox errors. */
@@ -67,20 +76,16 @@ export function registerErrorHandler(app: FastifyInstance): void {
       error = toRunboxError(thrown);
       status = 500;
     }
+    // The stack goes to the log under the request id; the client gets the id, not the stack.
     if (status >= 500) request.log.error({ err: thrown }, 'request failed');
-    const body: ErrorBody = {
-      error: { type: error.type, message: error.message, field: error.field },
-    };
-    void reply.status(status).send(body);
+    void reply.status(status).send(errorBody(request, error));
   });
   app.setNotFoundHandler((request, reply) => {
-    const body: ErrorBody = {
-      error: {
-        type: 'NotFound',
-        message: `no route ${request.method} ${request.url.split('?')[0]}`,
-        field: 'url',
-      },
-    };
-    void reply.status(404).send(body);
+    const error = new RunboxError(
+      'NotFound',
+      `no route ${request.method} ${request.url.split('?')[0]}`,
+      { field: 'url' },
+    );
+    void reply.status(404).send(errorBody(request, error));
   });
 }

@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
 import { canonicalJson } from '../contract/canonicalJson.js';
 import { InvalidSpecError, RunboxError } from '../errors/index.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { CancelOutcome } from '../queue/cancelJob.js';
 import type { EnqueueItem, JobRecord, JobStatus } from '../queue/types.js';
+import type { JobSpec } from '../spec/jobSpecSchema.js';
 import { parseJobSpec, splitSubmission } from '../spec/parseJobSpec.js';
 import { assertFreeSpace } from '../storage/diskSpace.js';
 import { FINAL_STATUSES, type JobView } from './jobView.js';
@@ -15,7 +18,7 @@ export interface JobQueue {
     jobs: JobRecord[];
     nextCursor: string | null;
   };
-  cancel(id: string): JobRecord | null;
+  cancelWithOutcome(id: string): CancelOutcome | null;
   /** Ids of jobs whose results this process just committed (wakes waiters early). */
   onFinished?(listener: (ids: readonly string[]) => void): void;
 }
@@ -79,7 +82,8 @@ export function toView(job: JobRecord): JobView {
             field: job.result?.error?.field ?? null,
           },
     result: job.result,
-    spec: redactSpec(job.spec),
+    // Stored specs passed the spec schema at submit; the API schema says so too.
+    spec: redactSpec(job.spec) as JobSpec,
   };
 }
 
@@ -98,6 +102,10 @@ export class JobService {
   constructor(
     private readonly config: Readonly<Config>,
     private readonly queue: JobQueue,
+    private readonly observe: {
+      log?: Logger;
+      metrics?: { submitted(created: boolean): void; cancelled(): void };
+    } = {},
   ) {
     queue.onFinished?.((ids) => {
       for (const id of ids) {
@@ -156,6 +164,7 @@ export class JobService {
     await this.checkFreeSpace();
     const [outcome] = await this.queue.submit([item]);
     this.notify();
+    this.queued(outcome!);
     return { job: toView(outcome!.job), created: outcome!.created };
   }
 
@@ -165,6 +174,7 @@ export class JobService {
     await this.checkFreeSpace();
     const outcomes = await this.queue.submit(items);
     this.notify();
+    for (const outcome of outcomes) this.queued(outcome);
     return outcomes.map((o) => ({ job: toView(o.job), created: o.created }));
   }
 
@@ -204,12 +214,40 @@ export class JobService {
     return { jobs: jobs.map(toView), next_cursor: nextCursor };
   }
 
+  /** Throws Conflict (409) for a job that has already ended: there is nothing to cancel. */
   cancel(id: string): JobView {
     this.record(id);
-    const job = this.queue.cancel(id);
-    if (!job) throw new RunboxError('NotFound', `no job ${id}`, { field: 'id' });
+    const answer = this.queue.cancelWithOutcome(id);
+    if (!answer) throw new RunboxError('NotFound', `no job ${id}`, { field: 'id' });
+    const { job, outcome } = answer;
+    if (outcome === 'already-final') {
+      throw new RunboxError('Conflict', `job ${id} has already ended (${job.status})`, {
+        field: 'id',
+      });
+    }
+    this.observe.metrics?.cancelled();
+    this.log.info(outcome === 'cancelled' ? 'job cancelled' : 'job cancel requested', {
+      job: id,
+      status: job.status,
+    });
     if (job.status === 'running') for (const hook of this.cancelHooks) hook(id);
     return toView(job);
+  }
+
+  private get log(): Logger {
+    return this.observe.log ?? silentLogger;
+  }
+
+  private queued(outcome: { job: JobRecord; created: boolean }): void {
+    this.observe.metrics?.submitted(outcome.created);
+    if (!outcome.created) return;
+    const { job } = outcome;
+    this.log.info('job queued', {
+      job: job.id,
+      priority: job.priority,
+      run_at: new Date(job.runAt).toISOString(),
+      max_attempts: job.maxAttempts,
+    });
   }
 
   /**

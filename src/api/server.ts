@@ -1,16 +1,26 @@
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+} from 'fastify';
 import type { Config } from '../config.js';
+import { RunboxError } from '../errors/index.js';
+import { silentLogger, type Logger } from '../log.js';
 import type { BlobStore } from '../storage/BlobStore.js';
 import type { LiveLogs } from '../worker/LiveLogs.js';
 import { registerAuth } from './auth.js';
-import { registerErrorHandler } from './errorHandler.js';
+import { errorBody, registerErrorHandler } from './errorHandler.js';
 import { registerHostCheck } from './hostCheck.js';
 import type { JobService } from './jobService.js';
 import { registerOpenApi } from './openapi.js';
+import { registerDocsRoutes } from './routes/docs.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerLogRoutes } from './routes/logs.js';
 import { registerOutputRoutes } from './routes/outputs.js';
 import { registerSystemRoutes, type SystemInfo } from './routes/system.js';
+import { typed } from './typeProvider.js';
 import { registerValidation } from './validation.js';
 
 export interface ApiDeps {
@@ -19,12 +29,30 @@ export interface ApiDeps {
   liveLogs: LiveLogs;
   store: BlobStore;
   system: SystemInfo;
+  /** Request lines and errors. @defaultValue silentLogger */
+  logger?: Logger;
 }
+
+/** An incoming x-request-id is kept when it is this plain; anything else gets a fresh id. */
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Probes and scrapes: logged at debug, so a load balancer does not fill the log. */
+const QUIET_ROUTES = new Set(['/healthz', '/metrics']);
 
 /** The HTTP API as a fastify instance, not yet listening (tests use app.inject). */
 export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
+  const log = deps.logger ?? silentLogger;
   const app = Fastify({
-    logger: false,
+    loggerInstance: log.pino as FastifyBaseLogger,
+    // One line per answer, written below with the route and the status.
+    logController: new LogController({
+      disableRequestLogging: true,
+      requestIdLogLabel: 'request_id',
+    }),
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
+    },
     bodyLimit: deps.config.limits.bodyBytes,
     // Deep or hostile JSON is refused with 400 rather than walked.
     onProtoPoisoning: 'error',
@@ -33,24 +61,54 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     forceCloseConnections: true,
     // A URL that does not decode (/v1/jobs/%E0%A4%A) is refused by the router before
     // any handler runs; answer it with the documented error body too.
-    frameworkErrors: (error, _request, reply) => {
-      void (reply as FastifyReply).status(400).send({
-        error: { type: 'InvalidSpec', message: error.message, field: 'url' },
-      });
+    frameworkErrors: (error, request, reply) => {
+      void (reply as FastifyReply)
+        .status(400)
+        .header('x-request-id', request.id)
+        .send(errorBody(request, new RunboxError('InvalidSpec', error.message, { field: 'url' })));
     },
   });
+  // Answers are what the handlers return, as JSON. The response schemas type the
+  // handlers (typeProvider.ts) and document them; they do not filter or coerce fields,
+  // which would hide a handler that drifted from its schema instead of failing a test.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   // Fastify parses text/plain bodies by default; the API takes JSON only, so any other
   // type is refused with 415 rather than validated as a string (400).
   app.removeContentTypeParser('text/plain');
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? '(no route)';
+    const seconds = reply.elapsedTime / 1000;
+    deps.system.metrics.httpDuration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      seconds,
+    );
+    const level = QUIET_ROUTES.has(route) ? 'debug' : 'info';
+    if (!log.pino.isLevelEnabled(level)) return;
+    request.log[level](
+      {
+        method: request.method,
+        route,
+        url: request.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
+  });
   registerErrorHandler(app);
   registerValidation(app);
   registerOpenApi(app);
   registerHostCheck(app, deps.config);
   registerAuth(app, deps.config.token);
-  registerSystemRoutes(app, deps.system);
-  registerJobRoutes(app, deps.jobs);
-  registerLogRoutes(app, deps.jobs, deps.liveLogs, deps.store);
-  registerOutputRoutes(app, deps.jobs, deps.store);
+  const api = typed(app);
+  registerSystemRoutes(api, deps.system);
+  registerDocsRoutes(api);
+  registerJobRoutes(api, deps.jobs);
+  registerLogRoutes(api, deps.jobs, deps.liveLogs, deps.store);
+  registerOutputRoutes(api, deps.jobs, deps.store);
   await app.ready();
   return app;
 }

@@ -58,6 +58,8 @@ export interface ClaimedJob {
   priority: number;
   maxAttempts: number;
   leaseExpiresAt: number;
+  /** When it became due; set by claims (adoptions leave it out). */
+  runAt?: number;
 }
 
 /** One job to enqueue, already validated and resolved to numbers. */

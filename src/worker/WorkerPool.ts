@@ -8,6 +8,7 @@ import { checkResult } from '../contract/validateResult.js';
 import type { AbortReason } from '../executor/Executor.js';
 import { RunboxError, toRunboxError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { JobMetrics } from '../metrics.js';
 import { parseJobSpec } from '../spec/parseJobSpec.js';
 import { RUNBOX_VERSION } from '../version.js';
 import type { LiveLogs } from './LiveLogs.js';
@@ -33,8 +34,10 @@ export interface WorkerPoolOptions {
    * processes. @defaultValue false
    */
   reserved?: boolean;
-  /** Called with each result recorded by this pool (for metrics). */
+  /** Called with each result recorded by this pool (the queue benchmark counts with it). */
   onRecorded?: (result: JobResult) => void;
+  /** Counters and histograms of what this pool does. @defaultValue none */
+  metrics?: JobMetrics;
   /**
    * The Docker engine's state. While it is down the pool claims nothing: every claim
    * would fail at once and burn an attempt, so a few seconds of dockerd restart would
@@ -82,6 +85,7 @@ export class WorkerPool {
   private readonly pollMs: number;
   private readonly reserved: boolean;
   private readonly onRecorded: (result: JobResult) => void;
+  private readonly metrics: JobMetrics | undefined;
   private readonly engine: EngineState | undefined;
   private readonly running = new Map<string, Running>();
   private readonly buffer: HeldJob[] = [];
@@ -107,6 +111,7 @@ export class WorkerPool {
     this.pollMs = options.pollMs ?? 250;
     this.reserved = options.reserved ?? false;
     this.onRecorded = options.onRecorded ?? (() => {});
+    this.metrics = options.metrics;
     this.engine = options.engine;
     this.id = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
   }
@@ -209,7 +214,7 @@ export class WorkerPool {
         // Claimed-but-not-started jobs go back without penalty: their leases are not
         // heartbeated while they wait here.
         if (this.buffer.length > 0) {
-          this.queue.release(this.buffer.splice(0), 'the Docker engine is unavailable');
+          this.requeued(this.buffer.splice(0), 'engine-down', 'the Docker engine is unavailable');
         }
         await this.idle();
         continue;
@@ -256,6 +261,14 @@ export class WorkerPool {
   ): Promise<void> {
     const controller = new AbortController();
     const done = (async () => {
+      const waitMs = job.runAt === undefined ? null : Math.max(0, Date.now() - job.runAt);
+      this.metrics?.started(waitMs === null ? null : waitMs / 1000);
+      this.log.info('job started', {
+        job: job.id,
+        attempt: job.attempt,
+        worker: this.id,
+        ...(waitMs === null ? {} : { queue_wait_ms: waitMs }),
+      });
       this.liveLogs.begin(job.id);
       let result: JobResult;
       try {
@@ -286,7 +299,7 @@ export class WorkerPool {
     // Released only if the kill did stop it: a job that ended on its own just before the
     // drain's kill reached it has its result, and releasing it would run it twice.
     if ((stopped === 'drain' || stopped === 'shutdown') && !endedOnItsOwn(raw)) {
-      this.queue.release([job], 'worker drained while the job ran');
+      this.requeued([job], 'drain', 'worker drained while the job ran');
       return;
     }
     if (raw.error?.type === 'EngineUnavailable') this.engine?.markDown();
@@ -309,7 +322,10 @@ export class WorkerPool {
     }
     try {
       const outcome = await this.recordBatched({ id: job.id, token: job.token, result });
-      if (outcome === 'recorded') this.onRecorded(result);
+      if (outcome === 'recorded') {
+        this.onRecorded(result);
+        this.recorded(job, result);
+      }
       if (outcome === 'stale') {
         this.log.warn('late result rejected: the job was taken over', {
           job: job.id,
@@ -396,9 +412,61 @@ export class WorkerPool {
     }
   }
 
+  /** One lifecycle line and the counters for a recorded attempt: finished, or retried. */
+  private recorded(job: HeldJob, result: JobResult): void {
+    const errorType = result.error?.type ?? null;
+    // A success is always final; a failure is final unless the queue put it back for
+    // another attempt, which only the row says.
+    const now = errorType === null ? null : (this.queue.get?.(job.id) ?? null);
+    if (now?.status === 'queued') {
+      this.metrics?.retried(errorType!);
+      this.log.info('job retried', {
+        job: job.id,
+        attempt: job.attempt,
+        error_type: errorType,
+        next_run_at: new Date(now.runAt).toISOString(),
+      });
+      return;
+    }
+    const outcome = errorType === null ? 'succeeded' : (now?.status ?? 'failed');
+    const outputBytes = result.outputs.reduce((sum, o) => sum + o.size, 0);
+    this.metrics?.finished(outcome, errorType, result.metrics.total_seconds, outputBytes);
+    this.log.info('job finished', {
+      job: job.id,
+      attempt: job.attempt,
+      outcome,
+      error_type: errorType,
+      exit_code: result.exit_code,
+      run_seconds: result.metrics.total_seconds,
+      output_bytes: outputBytes,
+    });
+  }
+
+  /** Gives held jobs back to the queue, with a line each. */
+  private requeued(
+    jobs: HeldJob[],
+    reason: Parameters<JobMetrics['requeued']>[0],
+    why: string,
+  ): void {
+    const released = this.queue.release(jobs, why) ?? jobs.map((j) => j.id);
+    this.metrics?.requeued(reason, released.length);
+    for (const id of released) this.log.info('job requeued', { job: id, reason });
+  }
+
   private reap(): void {
     try {
-      if (this.queue.reap() > 0) this.notify();
+      const outcome = this.queue.reapWithOutcome?.();
+      if (!outcome) {
+        if (this.queue.reap() > 0) this.notify();
+        return;
+      }
+      this.metrics?.requeued('lease-expired', outcome.requeued.length);
+      for (const id of outcome.requeued)
+        this.log.info('job requeued', { job: id, reason: 'lease-expired' });
+      for (const id of [...outcome.failed, ...outcome.cancelled])
+        this.log.warn('job lost with its worker', { job: id, reason: 'lease-expired' });
+      if (outcome.requeued.length + outcome.failed.length + outcome.cancelled.length > 0)
+        this.notify();
     } catch (error) {
       this.log.error('reaper failed', { error: toRunboxError(error) });
     }

@@ -9,6 +9,8 @@ export interface HeldJob {
   token: string;
   /** The spec as submitted; parsed again here against this process's config. */
   spec: unknown;
+  /** When it became due (its queue wait starts here); absent for adopted jobs. */
+  runAt?: number;
 }
 
 export interface WorkerRegistration {
@@ -44,12 +46,16 @@ export interface WorkerQueue {
     items: Array<{ id: string; token: string; result: JobResult }>,
     claim: { workerId: string; limit: number; reserved?: boolean | undefined },
   ): Promise<{ outcomes: Array<'recorded' | 'stale'>; claimed: HeldJob[] }>;
-  /** Gives a job back to the queue (drain, or a re-attach we cannot do). */
-  release(jobs: Array<{ id: string; token: string }>, reason: string): void;
+  /** Gives a job back to the queue (drain, or a re-attach we cannot do); the ids released. */
+  release(jobs: Array<{ id: string; token: string }>, reason: string): string[] | void;
+  /** A job's state now (the lifecycle log tells a retry from a final failure by it). */
+  get?(id: string): { status: string; runAt: number } | null;
   /** Takes over a running job whose owner is dead; null when it is not ours to take. */
   adopt(jobId: string, attempt: number, workerId: string): HeldJob | null;
   requeueOwnedByDeadWorkers(isDead: (workerId: string) => boolean): number;
   reap(): number;
+  /** The reaper, naming the jobs it touched (for lifecycle lines). */
+  reapWithOutcome?(): { requeued: string[]; failed: string[]; cancelled: string[] };
   runningJobs(): Array<{ id: string; attempt: number; owner: string | null }>;
 }
 

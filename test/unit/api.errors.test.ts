@@ -4,6 +4,7 @@ import { JobService } from '../../src/api/jobService.js';
 import { buildServer } from '../../src/api/server.js';
 import type { Config } from '../../src/config.js';
 import { EXIT_CODES, RunboxError } from '../../src/errors/index.js';
+import { RunboxMetrics } from '../../src/metrics.js';
 import { Queue } from '../../src/queue/Queue.js';
 import { startRunbox } from '../../src/runbox.js';
 import { createBlobStore } from '../../src/storage/index.js';
@@ -41,9 +42,7 @@ async function harness(overrides: Parameters<typeof testConfig>[0] = {}): Promis
     system: {
       engineUp: () => true,
       workers: () => [],
-      countByStatus: () => queue.counts(),
-      finishedByOutcome: () => queue.finishedByOutcome(),
-      durations: () => ({ count: 0, sum: 0, quantiles: {} }),
+      metrics: new RunboxMetrics({ process: 'serve', workerId: 'test' }),
     },
   });
   return {
@@ -62,9 +61,12 @@ function jobCount(queue: Queue): number {
 }
 
 function errorOf(body: string): { type: string; message: string; field: string | null } {
-  const parsed = JSON.parse(body) as { error: { type: string; message: string; field: string } };
+  const parsed = JSON.parse(body) as {
+    error: { type: string; message: string; field: string; request_id: string };
+  };
   expect(Object.keys(parsed)).toEqual(['error']);
-  expect(Object.keys(parsed.error).sort()).toEqual(['field', 'message', 'type']);
+  expect(Object.keys(parsed.error).sort()).toEqual(['field', 'message', 'request_id', 'type']);
+  expect(parsed.error.request_id.length).toBeGreaterThan(0);
   expect(parsed.error.message.length).toBeGreaterThan(0);
   return parsed.error;
 }
@@ -484,7 +486,7 @@ describe('API success paths the error tests lean on', () => {
     expect(jobCount(h.queue)).toBe(before);
   });
 
-  it('cancelling a queued job ends it cancelled at once; cancelling again changes nothing', async () => {
+  it('cancelling a queued job ends it cancelled at once; cancelling it again is 409 and changes nothing', async () => {
     const { id } = (await h.app.inject({ method: 'POST', url: '/v1/jobs', payload: GOOD })).json<{
       id: string;
     }>();
@@ -495,8 +497,10 @@ describe('API success paths the error tests lean on', () => {
     expect(job.error.type).toBe('Cancelled');
     expect(job.finished_at).not.toBeNull();
     const again = await h.app.inject({ method: 'POST', url: `/v1/jobs/${id}/cancel` });
-    expect(again.statusCode).toBe(200);
-    expect(again.json<{ status: string; finished_at: string }>()).toMatchObject({
+    expect(again.statusCode).toBe(409);
+    expect(errorOf(again.body)).toMatchObject({ type: 'Conflict', field: 'id' });
+    const after = await h.app.inject({ method: 'GET', url: `/v1/jobs/${id}` });
+    expect(after.json<{ status: string; finished_at: string }>()).toMatchObject({
       status: 'cancelled',
       finished_at: job.finished_at,
     });
@@ -527,7 +531,6 @@ describe('API with a token', () => {
         { method: 'POST', url: '/v1/jobs', payload: GOOD, headers },
         { method: 'GET', url: '/v1/jobs', headers },
         { method: 'GET', url: '/metrics', headers },
-        { method: 'GET', url: '/openapi.json', headers },
         { method: 'GET', url: '/nope', headers },
       ] as const) {
         const response = await h.app.inject(request);

@@ -1,10 +1,18 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
-import { SubmitRequestSchema } from '../../spec/jobSpecSchema.js';
 import type { JobService } from '../jobService.js';
-import { FINAL_STATUSES } from '../jobView.js';
+import {
+  BatchAnswerSchema,
+  BatchRequestSchema,
+  ErrorBodySchema,
+  IdParams,
+  JobListSchema,
+  JobStatusSchema,
+  JobViewSchema,
+  SubmitSchema,
+  described,
+} from '../schemas.js';
+import type { Api } from '../typeProvider.js';
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const WaitQuery = Type.Object(
   {
     wait: Type.Optional(
@@ -18,11 +26,7 @@ const WaitQuery = Type.Object(
 );
 const ListQuery = Type.Object(
   {
-    status: Type.Optional(
-      Type.Union(
-        ['queued', 'running', 'succeeded', 'failed', 'cancelled'].map((s) => Type.Literal(s)),
-      ),
-    ),
+    status: Type.Optional(JobStatusSchema),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'default 100' })),
     cursor: Type.Optional(
       Type.String({ maxLength: 64, description: 'next_cursor of the previous page' }),
@@ -30,19 +34,13 @@ const ListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-const BatchBody = Type.Object(
-  { jobs: Type.Array(SubmitRequestSchema, { minItems: 1, maxItems: 1000 }) },
-  { additionalProperties: false },
-);
-const ErrorSchema = Type.Object({
-  error: Type.Object({
-    type: Type.String(),
-    message: Type.String(),
-    field: Type.Union([Type.String(), Type.Null()]),
-  }),
-});
+const LOCATION = {
+  location: { description: 'The URL of the job', schema: { type: 'string' } },
+};
 
-export function registerJobRoutes(app: FastifyInstance, jobs: JobService): void {
+const job = (description: string) => described(JobViewSchema, description);
+
+export function registerJobRoutes(app: Api, jobs: JobService): void {
   const waitBound = (query: { wait?: boolean; wait_seconds?: number }) =>
     query.wait ? (query.wait_seconds ?? 60) * 1000 : 0;
 
@@ -50,24 +48,32 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobService): void 
     '/v1/jobs',
     {
       schema: {
-        summary:
-          'Submit a job; 201 when created, 200 when the idempotency key names an existing job',
-        body: SubmitRequestSchema,
+        operationId: 'submitJob',
+        summary: 'Submit a job',
+        description:
+          '201 with Location when created; 200 when the idempotency key names an existing job. ' +
+          'wait=true answers once the job is final (or wait_seconds passed).',
+        tags: ['jobs'],
+        body: SubmitSchema,
         querystring: WaitQuery,
         response: {
-          201: Type.Any(),
-          200: Type.Any(),
-          400: ErrorSchema,
-          413: ErrorSchema,
-          507: ErrorSchema,
+          201: job('Created'),
+          200: job('The job its idempotency key already names'),
+          413: ErrorBodySchema,
+          415: ErrorBodySchema,
+          507: ErrorBodySchema,
         },
+        responseHeaders: { 201: LOCATION, 200: LOCATION },
       },
     },
     async (request, reply) => {
-      const { job, created } = await jobs.submit(request.body);
-      const bound = waitBound(request.query as { wait?: boolean; wait_seconds?: number });
-      const answer = bound > 0 ? await jobs.waitFinal(job.id, bound) : job;
-      return reply.status(created ? 201 : 200).send(answer);
+      const { job: submitted, created } = await jobs.submit(request.body);
+      const bound = waitBound(request.query);
+      const answer = bound > 0 ? await jobs.waitFinal(submitted.id, bound) : submitted;
+      return reply
+        .status(created ? 201 : 200)
+        .header('location', `/v1/jobs/${encodeURIComponent(answer.id)}`)
+        .send(answer);
     },
   );
 
@@ -75,13 +81,20 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobService): void 
     '/v1/jobs/batch',
     {
       schema: {
+        operationId: 'submitJobs',
         summary: 'Submit many jobs in one transaction: all stored, or none',
-        body: BatchBody,
-        response: { 201: Type.Any(), 400: ErrorSchema },
+        tags: ['jobs'],
+        body: BatchRequestSchema,
+        response: {
+          201: described(BatchAnswerSchema, 'Stored, in request order'),
+          413: ErrorBodySchema,
+          415: ErrorBodySchema,
+          507: ErrorBodySchema,
+        },
       },
     },
     async (request, reply) => {
-      const outcomes = await jobs.submitBatch((request.body as { jobs: unknown[] }).jobs);
+      const outcomes = await jobs.submitBatch(request.body.jobs);
       return reply
         .status(201)
         .send({ jobs: outcomes.map((o) => ({ ...o.job, created: o.created })) });
@@ -92,24 +105,33 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobService): void 
     '/v1/jobs/:id',
     {
       schema: {
+        operationId: 'getJob',
         summary: 'One job; wait=true answers once it is final',
+        tags: ['jobs'],
         params: IdParams,
         querystring: WaitQuery,
-        response: { 404: ErrorSchema },
+        response: { 200: job('The job'), 404: ErrorBodySchema },
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const bound = waitBound(request.query as { wait?: boolean; wait_seconds?: number });
-      return bound > 0 ? jobs.waitFinal(id, bound) : jobs.get(id);
+      const bound = waitBound(request.query);
+      return bound > 0 ? jobs.waitFinal(request.params.id, bound) : jobs.get(request.params.id);
     },
   );
 
   app.get(
     '/v1/jobs',
-    { schema: { summary: 'Jobs, newest first, with cursor pagination', querystring: ListQuery } },
+    {
+      schema: {
+        operationId: 'listJobs',
+        summary: 'Jobs, newest first, with cursor pagination',
+        tags: ['jobs'],
+        querystring: ListQuery,
+        response: { 200: described(JobListSchema, 'One page') },
+      },
+    },
     async (request) => {
-      const q = request.query as { status?: 'queued'; limit?: number; cursor?: string };
+      const q = request.query;
       return jobs.list({
         limit: q.limit ?? 100,
         ...(q.status ? { status: q.status } : {}),
@@ -122,16 +144,21 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobService): void 
     '/v1/jobs/:id/cancel',
     {
       schema: {
-        summary:
-          'Cancel: a queued job at once; a running one has its container killed, partial output kept',
+        operationId: 'cancelJob',
+        summary: 'Cancel a job',
+        description:
+          'A queued job is cancelled at once; a running one has its container killed and its ' +
+          'partial output kept (the answer shows it still running until its worker records it). ' +
+          'A job that has already ended gets 409.',
+        tags: ['jobs'],
         params: IdParams,
-        response: { 404: ErrorSchema },
+        response: {
+          200: job('Cancelled, or cancel requested'),
+          404: ErrorBodySchema,
+          409: ErrorBodySchema,
+        },
       },
     },
-    async (request) => {
-      const { id } = request.params as { id: string };
-      const job = jobs.cancel(id);
-      return FINAL_STATUSES.has(job.status) || job.status === 'running' ? job : jobs.get(id);
-    },
+    async (request) => jobs.cancel(request.params.id),
   );
 }

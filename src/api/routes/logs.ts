@@ -1,10 +1,11 @@
 import { PassThrough, Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import type { BlobStore } from '../../storage/BlobStore.js';
 import type { LiveLogs } from '../../worker/LiveLogs.js';
 import type { JobService } from '../jobService.js';
 import { FINAL_STATUSES } from '../jobView.js';
+import { Body, ErrorBodySchema, IdParams } from '../schemas.js';
+import type { Api } from '../typeProvider.js';
 
 const LogsQuery = Type.Object(
   {
@@ -26,7 +27,7 @@ const POLL_MS = 100;
  * `runbox worker`) is waited for, then its stored log is sent.
  */
 export function registerLogRoutes(
-  app: FastifyInstance,
+  app: Api,
   jobs: JobService,
   liveLogs: LiveLogs,
   store: BlobStore,
@@ -40,17 +41,23 @@ export function registerLogRoutes(
     '/v1/jobs/:id/logs',
     {
       schema: {
+        operationId: 'getJobLogs',
         summary: "A job's stdout or stderr; follow=true streams until it ends",
-        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        description:
+          'The bytes the job wrote, as they are (not necessarily UTF-8 despite the type). ' +
+          'Over limits.logBytes the head and the last 1 MiB are kept around a marked cut.',
+        tags: ['outputs'],
+        params: IdParams,
         querystring: LogsQuery,
+        response: {
+          200: Body('text/plain; charset=utf-8', 'The log bytes'),
+          404: ErrorBodySchema,
+        },
       },
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const { stream = 'stdout', follow = false } = request.query as {
-        stream?: 'stdout' | 'stderr';
-        follow?: boolean;
-      };
+      const { id } = request.params;
+      const { stream = 'stdout', follow = false } = request.query;
       const job = jobs.get(id);
       void reply.type('text/plain; charset=utf-8');
       if (FINAL_STATUSES.has(job.status)) return reply.send(stored(id, stream));

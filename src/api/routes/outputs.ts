@@ -1,35 +1,39 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fresh from 'fresh';
+import rangeParser from 'range-parser';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OutputEntry } from '../../contract/resultSchema.js';
 import { RunboxError } from '../../errors/index.js';
 import type { BlobStore } from '../../storage/BlobStore.js';
 import { createTarZstStream } from '../../storage/tarZst.js';
 import type { JobService } from '../jobService.js';
+import { errorBody } from '../errorHandler.js';
 import { checkOutputPath } from '../outputPath.js';
+import {
+  Body,
+  ErrorBodySchema,
+  IdParams,
+  NoBody,
+  OutputManifestSchema,
+  described,
+} from '../schemas.js';
+import type { Api } from '../typeProvider.js';
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
-
-/** Parses a single `bytes=a-b` range against size; null for none, 'invalid' for 416. */
+/**
+ * The one range runbox serves, parsed by range-parser: null without a Range header,
+ * 'invalid' (416) for anything but one satisfiable `bytes` range. Several ranges would
+ * need a multipart answer, which no runbox client asks for, so they get 416 too.
+ */
 export function parseRange(
   header: string | undefined,
   size: number,
 ): { start: number; end: number } | null | 'invalid' {
-  if (!header) return null;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return 'invalid';
-  let start: number;
-  let end: number;
-  if (m[1] === '') {
-    const suffix = Number(m[2]);
-    if (suffix === 0) return 'invalid';
-    start = Math.max(0, size - suffix);
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (header === undefined) return null;
+  const ranges = rangeParser(size, header, { combine: true });
+  if (ranges === -1 || ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) {
+    return 'invalid';
   }
-  if (start > end || start >= size) return 'invalid';
-  return { start, end };
+  return { start: ranges[0]!.start, end: ranges[0]!.end };
 }
 
 function acceptsZstd(request: FastifyRequest): boolean {
@@ -50,7 +54,8 @@ async function sendFile(
     .header('accept-ranges', 'bytes')
     .header('vary', 'accept-encoding');
   void reply.type('application/octet-stream');
-  if (request.headers['if-none-match'] === etag) return reply.status(304).send();
+  // fresh() reads If-None-Match as the RFC does: lists, weak tags and "*".
+  if (fresh(request.headers, { etag })) return reply.status(304).send();
   const range = parseRange(request.headers.range, entry.size);
   if (range === 'invalid') {
     // The JSON type again: the octet-stream set above makes fastify refuse an object body (500).
@@ -58,13 +63,16 @@ async function sendFile(
       .status(416)
       .type('application/json; charset=utf-8')
       .header('content-range', `bytes */${entry.size}`)
-      .send({
-        error: {
-          type: 'InvalidSpec',
-          message: `range ${request.headers.range} is outside 0-${entry.size - 1}`,
-          field: 'range',
-        },
-      });
+      .send(
+        errorBody(
+          request,
+          new RunboxError(
+            'InvalidSpec',
+            `range ${request.headers.range} is not one range inside 0-${entry.size - 1}`,
+            { field: 'range' },
+          ),
+        ),
+      );
   }
   if (range) {
     void reply
@@ -82,11 +90,25 @@ async function sendFile(
   return reply.send(store.openDecompressed(entry.sha256!));
 }
 
-export function registerOutputRoutes(
-  app: FastifyInstance,
-  jobs: JobService,
-  store: BlobStore,
-): void {
+const header = (description: string) => ({ description, schema: { type: 'string' } });
+const FILE_HEADERS = {
+  etag: header('"<sha256>" of the file; send it back in If-None-Match'),
+  'accept-ranges': header('bytes'),
+  vary: header('accept-encoding'),
+};
+const FileHeaders = Type.Object({
+  range: Type.Optional(
+    Type.String({ description: 'One bytes range (bytes=a-b, bytes=a-, bytes=-n), on identity' }),
+  ),
+  'if-none-match': Type.Optional(
+    Type.String({ description: 'An ETag from an earlier answer: 304 when it still matches' }),
+  ),
+  'accept-encoding': Type.Optional(
+    Type.String({ description: 'With zstd the stored frames are sent as they are' }),
+  ),
+});
+
+export function registerOutputRoutes(app: Api, jobs: JobService, store: BlobStore): void {
   const manifestOf = (id: string) => {
     const job = jobs.get(id);
     if (!job.result) {
@@ -101,12 +123,18 @@ export function registerOutputRoutes(
     '/v1/jobs/:id/outputs',
     {
       schema: {
+        operationId: 'getOutputManifest',
         summary: "The job's output manifest: path, size, sha256, compressed size",
+        tags: ['outputs'],
         params: IdParams,
+        response: {
+          200: described(OutputManifestSchema, 'Stored outputs and the entries skipped'),
+          404: ErrorBodySchema,
+        },
       },
     },
     async (request) => {
-      const result = manifestOf((request.params as { id: string }).id);
+      const result = manifestOf(request.params.id);
       return { outputs: result.outputs, skipped: result.skipped_outputs };
     },
   );
@@ -114,10 +142,20 @@ export function registerOutputRoutes(
   app.get(
     '/v1/jobs/:id/outputs.tar.zst',
     {
-      schema: { summary: 'Every output as one tar.zst stream, built on the fly', params: IdParams },
+      schema: {
+        operationId: 'getOutputsArchive',
+        summary: 'Every output as one tar.zst stream, built on the fly',
+        tags: ['outputs'],
+        params: IdParams,
+        response: {
+          200: Body('application/zstd', 'A tar archive, zstd-compressed'),
+          404: ErrorBodySchema,
+        },
+        responseHeaders: { 200: { 'content-disposition': header('attachment; filename') } },
+      },
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       const result = manifestOf(id);
       void reply
         .type('application/zstd')
@@ -130,18 +168,42 @@ export function registerOutputRoutes(
     '/v1/jobs/:id/outputs/*',
     {
       schema: {
-        summary:
-          'One output file: zstd frames as stored when Accept-Encoding allows zstd, else decompressed; Range on identity',
-        params: Type.Object({ id: Type.String({ maxLength: 64 }), '*': Type.String() }),
+        operationId: 'getOutputFile',
+        summary: 'One output file',
+        description:
+          'zstd frames as stored when Accept-Encoding allows zstd (Content-Encoding: zstd), ' +
+          'else decompressed; one Range on the decompressed bytes; ETag and If-None-Match.',
+        tags: ['outputs'],
+        params: Type.Object({
+          id: Type.String({ maxLength: 64, description: 'A job id' }),
+          // fastify names a wildcard "*"; the document calls it path (see openapi.ts).
+          '*': Type.String({ description: 'A path from the output manifest, / between parts' }),
+        }),
+        headers: FileHeaders,
+        response: {
+          200: Body('application/octet-stream', 'The file'),
+          206: Body('application/octet-stream', 'The requested range'),
+          304: NoBody('Not modified: If-None-Match names this ETag'),
+          404: ErrorBodySchema,
+          416: ErrorBodySchema,
+        },
+        responseHeaders: {
+          200: {
+            ...FILE_HEADERS,
+            'content-encoding': header('zstd when the frames went as stored'),
+          },
+          206: { ...FILE_HEADERS, 'content-range': header('bytes a-b/size') },
+          304: FILE_HEADERS,
+          416: { 'content-range': header('bytes */size') },
+        },
       },
     },
     async (request, reply) => {
-      const params = request.params as { id: string; '*': string };
-      const path = checkOutputPath(params['*']);
-      const result = manifestOf(params.id);
+      const path = checkOutputPath(request.params['*']);
+      const result = manifestOf(request.params.id);
       const entry = result.outputs.find((o) => o.path === path);
       if (!entry)
-        throw new RunboxError('NotFound', `job ${params.id} has no output "${path}"`, {
+        throw new RunboxError('NotFound', `job ${request.params.id} has no output "${path}"`, {
           field: 'path',
         });
       if (entry.type !== 'file' || !entry.sha256) {

@@ -1,99 +1,89 @@
-import type { FastifyInstance } from 'fastify';
 import { CURRENT_CONTRACT } from '../../contract/contract.js';
+import type { RunboxMetrics } from '../../metrics.js';
 import { RUNBOX_VERSION } from '../../version.js';
-
-export interface WorkerView {
-  id: string;
-  host: string;
-  pid: number;
-  version: string;
-  contract_version: string;
-  started_at: string;
-  last_heartbeat_at: string;
-  state: 'alive' | 'dead' | 'stopped';
-}
+import {
+  Body,
+  ContractSchema,
+  HealthSchema,
+  WorkerListSchema,
+  described,
+  type WorkerView,
+} from '../schemas.js';
+import type { Api } from '../typeProvider.js';
 
 /** What the system routes read; main wires it from the queue, the pool and the engine monitor. */
 export interface SystemInfo {
   /** Docker engine state from the last background ping; null before the first. */
   engineUp(): boolean | null;
   workers(): WorkerView[];
-  countByStatus(): Record<string, number>;
-  finishedByOutcome(): Array<{ status: string; errorType: string | null; count: number }>;
-  /** Run durations (seconds) of jobs finished by this process, for the summary metric. */
-  durations(): { count: number; sum: number; quantiles: Record<string, number> };
+  /** This process's metrics registry, with the database-wide gauges added. */
+  metrics: RunboxMetrics;
 }
 
-function esc(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
-
-export function registerSystemRoutes(app: FastifyInstance, info: SystemInfo): void {
+export function registerSystemRoutes(app: Api, info: SystemInfo): void {
   app.get(
     '/healthz',
-    { schema: { summary: 'Liveness and the Docker engine state; 503 when the engine is down' } },
+    {
+      schema: {
+        operationId: 'getHealth',
+        summary: 'Liveness and the Docker engine state; 503 when the engine is down',
+        description: 'Open without the token, for load balancer probes.',
+        tags: ['system'],
+        security: false,
+        response: {
+          200: described(HealthSchema, 'Up'),
+          503: described(HealthSchema, 'Up, but the Docker engine is unavailable'),
+        },
+      },
+    },
     async (_req, reply) => {
       const engine = info.engineUp();
-      const body = {
+      return reply.status(engine === false ? 503 : 200).send({
         status: engine === false ? 'degraded' : 'ok',
         engine: engine === null ? 'unknown' : engine ? 'ok' : 'unavailable',
         version: RUNBOX_VERSION,
-      };
-      return reply.status(engine === false ? 503 : 200).send(body);
+      });
     },
   );
 
   app.get(
     '/v1/contract',
-    { schema: { summary: "This server's result contract (name, version, fingerprint, schema)" } },
+    {
+      schema: {
+        operationId: 'getContract',
+        summary: "This server's result contract (name, version, fingerprint, schema)",
+        tags: ['system'],
+        response: { 200: described(ContractSchema, 'The contract') },
+      },
+    },
     async () => CURRENT_CONTRACT,
   );
 
   app.get(
     '/v1/workers',
-    { schema: { summary: 'Registered workers, alive or dead' } },
+    {
+      schema: {
+        operationId: 'listWorkers',
+        summary: 'Registered workers, alive or dead',
+        tags: ['system'],
+        response: { 200: described(WorkerListSchema, 'Every registered worker pool') },
+      },
+    },
     async () => ({ workers: info.workers() }),
   );
 
-  app.get('/metrics', { schema: { summary: 'Prometheus text metrics' } }, async (_req, reply) => {
-    const lines: string[] = [];
-    lines.push('# HELP runbox_jobs Jobs by current status.', '# TYPE runbox_jobs gauge');
-    const counts = info.countByStatus();
-    for (const status of ['queued', 'running', 'succeeded', 'failed', 'cancelled']) {
-      lines.push(`runbox_jobs{status="${status}"} ${counts[status] ?? 0}`);
-    }
-    lines.push(
-      '# HELP runbox_jobs_finished_total Finished jobs by outcome and error type.',
-      '# TYPE runbox_jobs_finished_total counter',
-    );
-    for (const row of info.finishedByOutcome()) {
-      lines.push(
-        `runbox_jobs_finished_total{outcome="${esc(row.status)}",error_type="${esc(row.errorType ?? '')}"} ${row.count}`,
-      );
-    }
-    const d = info.durations();
-    lines.push(
-      '# HELP runbox_job_duration_seconds Run time of jobs finished by this process.',
-      '# TYPE runbox_job_duration_seconds summary',
-    );
-    for (const [q, v] of Object.entries(d.quantiles))
-      lines.push(`runbox_job_duration_seconds{quantile="${q}"} ${v}`);
-    lines.push(
-      `runbox_job_duration_seconds_sum ${d.sum}`,
-      `runbox_job_duration_seconds_count ${d.count}`,
-    );
-    const engine = info.engineUp();
-    lines.push(
-      '# HELP runbox_engine_up Docker engine reachable (1) or not (0).',
-      '# TYPE runbox_engine_up gauge',
-      `runbox_engine_up ${engine ? 1 : 0}`,
-    );
-    const workers = info.workers();
-    lines.push('# HELP runbox_workers Registered workers by state.', '# TYPE runbox_workers gauge');
-    for (const state of ['alive', 'dead'])
-      lines.push(
-        `runbox_workers{state="${state}"} ${workers.filter((w) => w.state === state).length}`,
-      );
-    return reply.type('text/plain; version=0.0.4').send(`${lines.join('\n')}\n`);
-  });
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        operationId: 'getMetrics',
+        summary: 'Prometheus metrics of this process (text exposition format 0.0.4)',
+        tags: ['system'],
+        response: {
+          200: Body('text/plain; version=0.0.4; charset=utf-8', 'Prometheus text format'),
+        },
+      },
+    },
+    async (_req, reply) => reply.type(info.metrics.contentType).send(await info.metrics.text()),
+  );
 }

@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { exitCodeOf } from '../../api/jobView.js';
+import { LOG_LEVELS, type LogLevel } from '../../log.js';
 import type { RunningRunbox } from '../../runboxTypes.js';
 import type { CliContext, GlobalFlags } from '../context.js';
 import { buildSubmitRequest, raisedForRun, withJobFlags, type JobFlagValues } from '../jobFlags.js';
@@ -28,7 +29,19 @@ function untilSignalled(rb: RunningRunbox, log: (text: string) => void): Promise
   });
 }
 
-type ServeFlags = GlobalFlags & { host?: string; port?: number; workers?: number; token?: string };
+type ServeFlags = GlobalFlags & {
+  host?: string;
+  port?: number;
+  workers?: number;
+  token?: string;
+  logLevel: LogLevel;
+};
+
+const logLevelOption = {
+  choices: LOG_LEVELS,
+  default: 'info' as LogLevel,
+  describe: 'Least severe log line written to stderr (JSON lines)',
+} as const;
 
 export function serverCommands(ctx: CliContext, setCode: (code: number) => void): CommandModule[] {
   const { io } = ctx;
@@ -42,7 +55,8 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
           describe: 'Address to bind (default 127.0.0.1; others need a token)',
         })
         .option('port', { type: 'number', describe: 'Port (default 7070; 0 picks a free one)' })
-        .option('workers', { type: 'number', describe: 'Concurrent job slots (default 2)' }),
+        .option('workers', { type: 'number', describe: 'Concurrent job slots (default 2)' })
+        .option('log-level', logLevelOption),
     handler: async (raw) => {
       const args = raw as unknown as ServeFlags;
       const config = ctx.config(args, {
@@ -50,7 +64,11 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         ...(args.port !== undefined ? { port: args.port } : {}),
         ...(args.workers !== undefined ? { workers: args.workers } : {}),
       });
-      const rb = await ctx.startRunbox(config, { api: true, workers: config.workers });
+      const rb = await ctx.startRunbox(config, {
+        api: true,
+        workers: config.workers,
+        logLevel: args.logLevel,
+      });
       io.err(`runbox: listening on ${rb.url} (workers: ${config.workers}, db: ${config.dbPath})`);
       await untilSignalled(rb, io.err);
       setCode(0);
@@ -60,11 +78,17 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
     command: 'worker',
     describe: 'Run only a worker pool against a database (beside `runbox serve`)',
     builder: (y) =>
-      y.option('workers', { type: 'number', describe: 'Concurrent job slots (default 2)' }),
+      y
+        .option('workers', { type: 'number', describe: 'Concurrent job slots (default 2)' })
+        .option('log-level', logLevelOption),
     handler: async (raw) => {
       const args = raw as unknown as ServeFlags;
       const config = ctx.config(args, args.workers !== undefined ? { workers: args.workers } : {});
-      const rb = await ctx.startRunbox(config, { api: false, workers: config.workers });
+      const rb = await ctx.startRunbox(config, {
+        api: false,
+        workers: config.workers,
+        logLevel: args.logLevel,
+      });
       io.err(`runbox: worker pool running (workers: ${config.workers}, db: ${config.dbPath})`);
       await untilSignalled(rb, io.err);
       setCode(0);

@@ -1,0 +1,1551 @@
+// Generated from the runbox OpenAPI document by `npx tsx scripts/gen-client.ts`; do not edit.
+export interface paths {
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This OpenAPI document */
+        get: operations["getOpenApi"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/healthz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Liveness and the Docker engine state; 503 when the engine is down
+         * @description Open without the token, for load balancer probes.
+         */
+        get: operations["getHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contract": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This server's result contract (name, version, fingerprint, schema) */
+        get: operations["getContract"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Registered workers, alive or dead */
+        get: operations["listWorkers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prometheus metrics of this process (text exposition format 0.0.4) */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This API as a browsable reference page (Swagger UI, served offline) */
+        get: operations["getDocs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Jobs, newest first, with cursor pagination */
+        get: operations["listJobs"];
+        put?: never;
+        /**
+         * Submit a job
+         * @description 201 with Location when created; 200 when the idempotency key names an existing job. wait=true answers once the job is final (or wait_seconds passed).
+         */
+        post: operations["submitJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Submit many jobs in one transaction: all stored, or none */
+        post: operations["submitJobs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One job; wait=true answers once it is final */
+        get: operations["getJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a job
+         * @description A queued job is cancelled at once; a running one has its container killed and its partial output kept (the answer shows it still running until its worker records it). A job that has already ended gets 409.
+         */
+        post: operations["cancelJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{id}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A job's stdout or stderr; follow=true streams until it ends
+         * @description The bytes the job wrote, as they are (not necessarily UTF-8 despite the type). Over limits.logBytes the head and the last 1 MiB are kept around a marked cut.
+         */
+        get: operations["getJobLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{id}/outputs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The job's output manifest: path, size, sha256, compressed size */
+        get: operations["getOutputManifest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{id}/outputs.tar.zst": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every output as one tar.zst stream, built on the fly */
+        get: operations["getOutputsArchive"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{id}/outputs/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One output file
+         * @description zstd frames as stored when Accept-Encoding allows zstd (Content-Encoding: zstd), else decompressed; one Range on the decompressed bytes; ETag and If-None-Match.
+         */
+        get: operations["getOutputFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        Error: {
+            error: {
+                /** @description Stable error type, e.g. InvalidSpec, NotFound */
+                type: string;
+                /** @description What is wrong and how to fix it */
+                message: string;
+                field: string | null;
+                /** @description The x-request-id of this request */
+                request_id: string;
+            };
+        };
+        Health: {
+            status: "ok" | "degraded";
+            engine: "ok" | "unavailable" | "unknown";
+            version: string;
+        };
+        Contract: {
+            name: string;
+            /** @description semver of the result contract */
+            version: string;
+            /** @description sha256 of the canonical JSON schema */
+            fingerprint: string;
+            /** @description The result JSON Schema */
+            schema: unknown;
+        };
+        Worker: {
+            id: string;
+            host: string;
+            pid: number;
+            version: string;
+            contract_version: string;
+            /**
+             * Format: date-time
+             * @description When it registered
+             */
+            started_at: string;
+            /**
+             * Format: date-time
+             * @description Its last heartbeat
+             */
+            last_heartbeat_at: string;
+            state: "alive" | "dead" | "stopped";
+        };
+        WorkerList: {
+            workers: components["schemas"]["Worker"][];
+        };
+        JobStatus: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        JobResult: {
+            exit_code: number | null;
+            signal: string | null;
+            timed_out: boolean;
+            oom_killed: boolean;
+            stdout: {
+                /** @description True byte count the job wrote */
+                bytes: number;
+                /** @description Kept only head and tail */
+                truncated: boolean;
+                blob: string | null;
+            };
+            stderr: {
+                /** @description True byte count the job wrote */
+                bytes: number;
+                /** @description Kept only head and tail */
+                truncated: boolean;
+                blob: string | null;
+            };
+            outputs: {
+                /** @description Path relative to the output directory */
+                path: string;
+                type: "file" | "symlink";
+                size: number;
+                sha256: string | null;
+                compressed_size: number | null;
+                link_target: string | null;
+            }[];
+            skipped_outputs: {
+                path: string;
+                reason: string;
+            }[];
+            metrics: {
+                /** @description Seconds spent in each stage */
+                stage_times: {
+                    image: number;
+                    create: number;
+                    inputs: number;
+                    run: number;
+                    outputs: number;
+                    cleanup: number;
+                };
+                total_seconds: number;
+                peak_memory_bytes: number | null;
+                cpu_seconds: number | null;
+            };
+            sandbox: {
+                image: string;
+                user: string;
+                network: string;
+                read_only_root: boolean;
+                cap_drop: string[];
+                no_new_privileges: boolean;
+                memory_bytes: number;
+                nano_cpus: number;
+                pids_limit: number;
+                tmpfs_bytes: number;
+                timeout_seconds: number;
+            } | null;
+            error: {
+                type: "NonZeroExit" | "Timeout" | "OOMKilled" | "ImageUnavailable" | "ImageContractMismatch" | "InvalidSpec" | "ContractViolation" | "OutputLimitExceeded" | "WorkerLost" | "Cancelled" | "EngineUnavailable" | "Internal";
+                message: string;
+                field: string | null;
+            } | null;
+        };
+        JobSpec: {
+            /** @description A runtime name from config, e.g. python:3.11 */
+            runtime?: string;
+            /** @description An image to run instead of a runtime */
+            image?: string;
+            script?: {
+                /** @description Path under /work */
+                path: string;
+                /** @description File content, in the given encoding */
+                content: string;
+                encoding?: "utf8" | "base64";
+                mode?: number;
+            };
+            files?: {
+                /** @description Path under /work */
+                path: string;
+                /** @description File content, in the given encoding */
+                content: string;
+                encoding?: "utf8" | "base64";
+                mode?: number;
+            }[];
+            command?: string[];
+            args?: string[];
+            env?: {
+                [key: string]: string;
+            };
+            /** @description Names of env entries never shown or logged */
+            secret_env?: string[];
+            timeout_seconds?: number;
+            limits?: {
+                /** @description Bytes, or a size like "512m" (default from config) */
+                memory?: string | number;
+                /** @description CPU cores */
+                cpus?: number;
+                /** @description Process limit */
+                pids?: number;
+            };
+            network?: "none" | "bridge";
+            pull_policy?: "if-not-present" | "always" | "never";
+        };
+        Job: {
+            id: string;
+            status: components["schemas"]["JobStatus"];
+            /** @description Lower runs first */
+            priority: number;
+            attempts: number;
+            max_attempts: number;
+            /**
+             * Format: date-time
+             * @description Not run before this time
+             */
+            run_at: string;
+            /**
+             * Format: date-time
+             * @description When it was submitted
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Last change of state
+             */
+            updated_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            idempotency_key: string | null;
+            contract_version: string | null;
+            error: {
+                type: string;
+                message: string;
+                field: string | null;
+            } | null;
+            result: components["schemas"]["JobResult"] | null;
+            spec: components["schemas"]["JobSpec"];
+        };
+        SubmitRequest: {
+            /** @description A runtime name from config, e.g. python:3.11 */
+            runtime?: string;
+            /** @description An image to run instead of a runtime */
+            image?: string;
+            script?: {
+                /** @description Path under /work */
+                path: string;
+                /** @description File content, in the given encoding */
+                content: string;
+                encoding?: "utf8" | "base64";
+                mode?: number;
+            };
+            files?: {
+                /** @description Path under /work */
+                path: string;
+                /** @description File content, in the given encoding */
+                content: string;
+                encoding?: "utf8" | "base64";
+                mode?: number;
+            }[];
+            command?: string[];
+            args?: string[];
+            env?: {
+                [key: string]: string;
+            };
+            /** @description Names of env entries never shown or logged */
+            secret_env?: string[];
+            timeout_seconds?: number;
+            limits?: {
+                /** @description Bytes, or a size like "512m" (default from config) */
+                memory?: string | number;
+                /** @description CPU cores */
+                cpus?: number;
+                /** @description Process limit */
+                pids?: number;
+            };
+            network?: "none" | "bridge";
+            pull_policy?: "if-not-present" | "always" | "never";
+            /** @description Lower runs first (default 0) */
+            priority?: number;
+            /** @description ISO 8601 time before which it will not run */
+            run_at?: string;
+            max_attempts?: number;
+            retry_on_exit_codes?: number[];
+            idempotency_key?: string;
+        };
+        BatchAnswer: {
+            jobs: {
+                id: string;
+                status: components["schemas"]["JobStatus"];
+                /** @description Lower runs first */
+                priority: number;
+                attempts: number;
+                max_attempts: number;
+                /**
+                 * Format: date-time
+                 * @description Not run before this time
+                 */
+                run_at: string;
+                /**
+                 * Format: date-time
+                 * @description When it was submitted
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description Last change of state
+                 */
+                updated_at: string;
+                started_at: string | null;
+                finished_at: string | null;
+                idempotency_key: string | null;
+                contract_version: string | null;
+                error: {
+                    type: string;
+                    message: string;
+                    field: string | null;
+                } | null;
+                result: components["schemas"]["JobResult"] | null;
+                spec: components["schemas"]["JobSpec"];
+                /** @description false when its idempotency key named a job */
+                created: boolean;
+            }[];
+        };
+        BatchRequest: {
+            jobs: {
+                /** @description A runtime name from config, e.g. python:3.11 */
+                runtime?: string;
+                /** @description An image to run instead of a runtime */
+                image?: string;
+                script?: {
+                    /** @description Path under /work */
+                    path: string;
+                    /** @description File content, in the given encoding */
+                    content: string;
+                    encoding?: "utf8" | "base64";
+                    mode?: number;
+                };
+                files?: {
+                    /** @description Path under /work */
+                    path: string;
+                    /** @description File content, in the given encoding */
+                    content: string;
+                    encoding?: "utf8" | "base64";
+                    mode?: number;
+                }[];
+                command?: string[];
+                args?: string[];
+                env?: {
+                    [key: string]: string;
+                };
+                /** @description Names of env entries never shown or logged */
+                secret_env?: string[];
+                timeout_seconds?: number;
+                limits?: {
+                    /** @description Bytes, or a size like "512m" (default from config) */
+                    memory?: string | number;
+                    /** @description CPU cores */
+                    cpus?: number;
+                    /** @description Process limit */
+                    pids?: number;
+                };
+                network?: "none" | "bridge";
+                pull_policy?: "if-not-present" | "always" | "never";
+                /** @description Lower runs first (default 0) */
+                priority?: number;
+                /** @description ISO 8601 time before which it will not run */
+                run_at?: string;
+                max_attempts?: number;
+                retry_on_exit_codes?: number[];
+                idempotency_key?: string;
+            }[];
+        };
+        JobList: {
+            jobs: components["schemas"]["Job"][];
+            next_cursor: string | null;
+        };
+        OutputManifest: {
+            outputs: {
+                /** @description Path relative to the output directory */
+                path: string;
+                type: "file" | "symlink";
+                size: number;
+                sha256: string | null;
+                compressed_size: number | null;
+                link_target: string | null;
+            }[];
+            skipped: {
+                path: string;
+                reason: string;
+            }[];
+        };
+    };
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: {
+        /** @description The id of this request: the x-request-id sent (letters, digits, ._:- up to 128), or a new one */
+        RequestId: string;
+    };
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+    getOpenApi: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An OpenAPI 3.1 document */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Internal error (logged with its stack under the request id) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Up */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description Internal error (logged with its stack under the request id) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Up, but the Docker engine is unavailable */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    getContract: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The contract */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contract"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (logged with its stack under the request id) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listWorkers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every registered worker pool */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkerList"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (logged with its stack under the request id) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text format */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain; version=0.0.4; charset=utf-8": string;
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (logged with its stack under the request id) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getDocs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Internal error (logged with its stack under the request id) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listJobs: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["JobStatus"];
+                /** @description default 100 */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobList"];
+                };
+            };
+            /** @description Invalid input: the field is named in error.field */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (logged with its stack under the request id) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    submitJob: {
+        parameters: {
+            query?: {
+                /** @description Answer with the final job (bounded by wait_seconds) */
+                wait?: boolean;
+                /** @description default 60 */
+                wait_seconds?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubmitRequest"];
+            };
+        };
+        responses: {
+            /** @description The job its idempotency key already names */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description The URL of the job */
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description The URL of the job */
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Invalid input: the field is named in error.field */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body larger than limits.bodyBytes */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Content-Type is not application/json */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (logged with its stack under the request id) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The data disk is nearly full */
+            507: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    submitJobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchRequest"];
+            };
+        };
+        responses: {
+            /** @description Stored, in request order */
+            201: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchAnswer"];
+                };
+            };
+            /** @description Invalid input: the field is named in error.field */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body larger than limits.bodyBytes */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Content-Type is not application/json */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (logged with its stack under the request id) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The data disk is nearly full */
+            507: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getJob: {
+        parameters: {
+            query?: {
+                /** @description Answer with the final job (bounded by wait_seconds) */
+                wait?: boolean;
+                /** @description default 60 */
+                wait_seconds?: number;
+            };
+            header?: never;
+            path: {
+                /** @description A job id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Invalid input: the field is named in error.field */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such job, output or route */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (logged with its stack under the request id) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    cancelJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A job id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled, or cancel requested */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Invalid input: the field is named in error.field */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such job, output or route */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request conflicts with the current state */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (logged with its stack under the request id) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getJobLogs: {
+        parameters: {
+            query?: {
+                /** @description default stdout */
+                stream?: "stdout" | "stderr";
+                /** @description Stream live until the job ends */
+                follow?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description A job id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The log bytes */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain; charset=utf-8": string;
+                };
+            };
+            /** @description Invalid input: the field is named in error.field */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such job, output or route */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (logged with its stack under the request id) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getOutputManifest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A job id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Stored outputs and the entries skipped */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutputManifest"];
+                };
+            };
+            /** @description Invalid input: the field is named in error.field */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such job, output or route */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (logged with its stack under the request id) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getOutputsArchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A job id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A tar archive, zstd-compressed */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description attachment; filename */
+                    "content-disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zstd": string;
+                };
+            };
+            /** @description Invalid input: the field is named in error.field */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such job, output or route */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (logged with its stack under the request id) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getOutputFile: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description One bytes range (bytes=a-b, bytes=a-, bytes=-n), on identity */
+                range?: string;
+                /** @description An ETag from an earlier answer: 304 when it still matches */
+                "if-none-match"?: string;
+                /** @description With zstd the stored frames are sent as they are */
+                "accept-encoding"?: string;
+            };
+            path: {
+                /** @description A job id */
+                id: string;
+                /** @description A path from the output manifest, / between parts */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description "<sha256>" of the file; send it back in If-None-Match */
+                    etag?: string;
+                    /** @description bytes */
+                    "accept-ranges"?: string;
+                    /** @description accept-encoding */
+                    vary?: string;
+                    /** @description zstd when the frames went as stored */
+                    "content-encoding"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description The requested range */
+            206: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description "<sha256>" of the file; send it back in If-None-Match */
+                    etag?: string;
+                    /** @description bytes */
+                    "accept-ranges"?: string;
+                    /** @description accept-encoding */
+                    vary?: string;
+                    /** @description bytes a-b/size */
+                    "content-range"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Not modified: If-None-Match names this ETag */
+            304: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description "<sha256>" of the file; send it back in If-None-Match */
+                    etag?: string;
+                    /** @description bytes */
+                    "accept-ranges"?: string;
+                    /** @description accept-encoding */
+                    vary?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: the field is named in error.field */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such job, output or route */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Range outside the file */
+            416: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description bytes *\/size */
+                    "content-range"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (logged with its stack under the request id) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+}

@@ -1,0 +1,178 @@
+import type { Readable } from 'node:stream';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import {
+  JobResultSchema,
+  OutputEntrySchema,
+  SkippedOutputSchema,
+} from '../contract/resultSchema.js';
+import { JobSpecSchema, SubmitRequestSchema } from '../spec/jobSpecSchema.js';
+
+/**
+ * Every answer the API gives, as TypeBox schemas. The handlers' return types are these
+ * schemas' Static types (see typeProvider.ts), and the OpenAPI document is built from the
+ * same objects, so neither the code nor the document can say something the other does not.
+ * A schema with an `$id` becomes a named component of the document.
+ */
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const Time = (description: string) => Type.String({ format: 'date-time', description });
+
+export const JobStatusSchema = Type.Union(
+  [
+    Type.Literal('queued'),
+    Type.Literal('running'),
+    Type.Literal('succeeded'),
+    Type.Literal('failed'),
+    Type.Literal('cancelled'),
+  ],
+  { $id: 'JobStatus' },
+);
+
+export const ErrorBodySchema = Type.Object(
+  {
+    error: Type.Object(
+      {
+        type: Type.String({ description: 'Stable error type, e.g. InvalidSpec, NotFound' }),
+        message: Type.String({ description: 'What is wrong and how to fix it' }),
+        field: Nullable(Type.String({ description: 'The field, header or parameter at fault' })),
+        request_id: Type.String({ description: 'The x-request-id of this request' }),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false, $id: 'Error' },
+);
+export type ErrorBody = Static<typeof ErrorBodySchema>;
+
+/** A job's spec as stored: the submitted spec without queue options, secret values redacted. */
+const StoredSpecSchema = Type.Object(JobSpecSchema.properties, {
+  additionalProperties: false,
+  $id: 'JobSpec',
+});
+
+export const JobViewSchema = Type.Object(
+  {
+    id: Type.String(),
+    status: JobStatusSchema,
+    priority: Type.Integer({ description: 'Lower runs first' }),
+    attempts: Type.Integer({ minimum: 0 }),
+    max_attempts: Type.Integer({ minimum: 1 }),
+    run_at: Time('Not run before this time'),
+    created_at: Time('When it was submitted'),
+    updated_at: Time('Last change of state'),
+    started_at: Nullable(Time('When its last attempt started')),
+    finished_at: Nullable(Time('When it reached a final state')),
+    idempotency_key: Nullable(Type.String()),
+    contract_version: Nullable(
+      Type.String({ description: 'Contract version its result was written with' }),
+    ),
+    error: Nullable(
+      Type.Object(
+        { type: Type.String(), message: Type.String(), field: Nullable(Type.String()) },
+        { additionalProperties: false },
+      ),
+    ),
+    result: Nullable(JobResultSchema),
+    spec: StoredSpecSchema,
+  },
+  { additionalProperties: false, $id: 'Job' },
+);
+
+export const JobListSchema = Type.Object(
+  {
+    jobs: Type.Array(JobViewSchema),
+    next_cursor: Nullable(Type.String({ description: 'Pass as cursor for the next page' })),
+  },
+  { additionalProperties: false, $id: 'JobList' },
+);
+
+export const BatchAnswerSchema = Type.Object(
+  {
+    jobs: Type.Array(
+      Type.Composite([
+        JobViewSchema,
+        Type.Object({
+          created: Type.Boolean({ description: 'false when its idempotency key named a job' }),
+        }),
+      ]),
+    ),
+  },
+  { additionalProperties: false, $id: 'BatchAnswer' },
+);
+
+export const BatchRequestSchema = Type.Object(
+  { jobs: Type.Array(SubmitRequestSchema, { minItems: 1, maxItems: 1000 }) },
+  { additionalProperties: false, $id: 'BatchRequest' },
+);
+
+export const SubmitSchema = Type.Composite([SubmitRequestSchema], {
+  additionalProperties: false,
+  $id: 'SubmitRequest',
+});
+
+export const OutputManifestSchema = Type.Object(
+  {
+    outputs: Type.Array(OutputEntrySchema),
+    skipped: Type.Array(SkippedOutputSchema),
+  },
+  { additionalProperties: false, $id: 'OutputManifest' },
+);
+
+export const WorkerViewSchema = Type.Object(
+  {
+    id: Type.String(),
+    host: Type.String(),
+    pid: Type.Integer(),
+    version: Type.String(),
+    contract_version: Type.String(),
+    started_at: Time('When it registered'),
+    last_heartbeat_at: Time('Its last heartbeat'),
+    state: Type.Union([Type.Literal('alive'), Type.Literal('dead'), Type.Literal('stopped')]),
+  },
+  { additionalProperties: false, $id: 'Worker' },
+);
+export type WorkerView = Static<typeof WorkerViewSchema>;
+
+export const WorkerListSchema = Type.Object(
+  { workers: Type.Array(WorkerViewSchema) },
+  { additionalProperties: false, $id: 'WorkerList' },
+);
+
+export const ContractSchema = Type.Object(
+  {
+    name: Type.String(),
+    version: Type.String({ description: 'semver of the result contract' }),
+    fingerprint: Type.String({ description: 'sha256 of the canonical JSON schema' }),
+    schema: Type.Unknown({ description: 'The result JSON Schema' }),
+  },
+  { additionalProperties: false, $id: 'Contract' },
+);
+
+export const HealthSchema = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+    engine: Type.Union([Type.Literal('ok'), Type.Literal('unavailable'), Type.Literal('unknown')]),
+    version: Type.String(),
+  },
+  { additionalProperties: false, $id: 'Health' },
+);
+
+/**
+ * A body that is not JSON: the media type goes into the document as the response's
+ * content type (contentMediaType is JSON Schema's own word for it).
+ */
+export const Body = (mediaType: string, description: string) =>
+  Type.Unsafe<string | Readable>({ type: 'string', contentMediaType: mediaType, description });
+/** The same schema with a description of the answer it is used for (named schemas stay one component). */
+export const described = <T extends TSchema>(schema: T, description: string): T => ({
+  ...schema,
+  description,
+});
+/** A response with no body at all (304). */
+export const NoBody = (description: string) =>
+  Type.Unsafe<never>({ description, 'x-no-body': true });
+
+export const IdParams = Type.Object(
+  { id: Type.String({ maxLength: 64, description: 'A job id' }) },
+  { additionalProperties: false },
+);

@@ -1,0 +1,195 @@
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+  exponentialBuckets,
+} from 'prom-client';
+import { CURRENT_CONTRACT } from './contract/contract.js';
+import { RUNBOX_VERSION } from './version.js';
+
+/** What the worker pool reports as jobs move; the counters only ever go up. */
+export interface JobMetrics {
+  started(queueWaitSeconds: number | null): void;
+  finished(
+    outcome: string,
+    errorType: string | null,
+    runSeconds: number,
+    outputBytes: number,
+  ): void;
+  retried(errorType: string): void;
+  requeued(reason: 'lease-expired' | 'worker-lost' | 'drain' | 'engine-down', count: number): void;
+}
+
+/** Database-wide figures read at scrape time (only `runbox serve` exposes them). */
+export interface ScrapeSources {
+  countByStatus(): Record<string, number>;
+  engineUp(): boolean | null;
+  workers(): Array<{ state: string }>;
+}
+
+const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+
+/**
+ * One prom-client registry per runbox process. Counters and histograms count what
+ * this process did since it started (Prometheus' rate() and increase() handle the reset
+ * at a restart); every series carries `process` (serve, worker or run) and `worker_id`,
+ * so figures from a `serve` and several `worker` processes on one database sum with
+ * `sum without (worker_id, process)`. The `runbox_jobs` and `runbox_workers` gauges are
+ * database-wide snapshots: the same in every process, so take them from one.
+ */
+export class RunboxMetrics implements JobMetrics {
+  readonly registry = new Registry();
+  private readonly submittedTotal: Counter<'created'>;
+  private readonly finishedTotal: Counter<'outcome' | 'error_type'>;
+  private readonly retriedTotal: Counter<'error_type'>;
+  private readonly requeuedTotal: Counter<'reason'>;
+  private readonly cancelledTotal: Counter;
+  private readonly queueWait: Histogram;
+  private readonly runTime: Histogram<'outcome'>;
+  private readonly outputBytes: Histogram;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+
+  constructor(labels: { process: 'serve' | 'worker' | 'run'; workerId: string }) {
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ process: labels.process, worker_id: labels.workerId });
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'runbox_build_info',
+      help: 'This build: version and result contract (always 1).',
+      labelNames: ['version', 'contract_version', 'contract_fingerprint'],
+      registers,
+    }).set(
+      {
+        version: RUNBOX_VERSION,
+        contract_version: CURRENT_CONTRACT.version,
+        contract_fingerprint: CURRENT_CONTRACT.fingerprint,
+      },
+      1,
+    );
+    this.submittedTotal = new Counter({
+      name: 'runbox_jobs_submitted_total',
+      help: 'Submissions this process accepted; created="false" when an idempotency key named an existing job.',
+      labelNames: ['created'],
+      registers,
+    });
+    this.finishedTotal = new Counter({
+      name: 'runbox_jobs_finished_total',
+      help: 'Jobs this process recorded in a final state, by outcome and error type.',
+      labelNames: ['outcome', 'error_type'],
+      registers,
+    });
+    this.retriedTotal = new Counter({
+      name: 'runbox_job_retries_total',
+      help: 'Attempts this process recorded that failed and were queued again.',
+      labelNames: ['error_type'],
+      registers,
+    });
+    this.requeuedTotal = new Counter({
+      name: 'runbox_jobs_requeued_total',
+      help: 'Running jobs this process gave back to the queue, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.cancelledTotal = new Counter({
+      name: 'runbox_job_cancels_total',
+      help: 'Cancel requests this process accepted.',
+      registers,
+    });
+    this.queueWait = new Histogram({
+      name: 'runbox_job_queue_wait_seconds',
+      help: 'Time from a job being due (run_at) to its claim by this process.',
+      buckets: exponentialBuckets(0.005, 4, 10),
+      registers,
+    });
+    this.runTime = new Histogram({
+      name: 'runbox_job_run_seconds',
+      help: 'Wall time of attempts this process recorded (container create to cleanup).',
+      labelNames: ['outcome'],
+      buckets: exponentialBuckets(0.1, 3, 10),
+      registers,
+    });
+    this.outputBytes = new Histogram({
+      name: 'runbox_job_output_bytes',
+      help: 'Bytes of output files per recorded attempt.',
+      buckets: exponentialBuckets(1024, 8, 9),
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: 'runbox_http_request_duration_seconds',
+      help: 'HTTP answers by method, route template and status.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: exponentialBuckets(0.0005, 4, 10),
+      registers,
+    });
+  }
+
+  /** Adds the database-wide gauges, read from the sources at each scrape. */
+  addScrapeSources(sources: ScrapeSources): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'runbox_jobs',
+      help: 'Jobs in the database by current status (database-wide, not per process).',
+      labelNames: ['status'],
+      registers,
+      collect() {
+        const counts = sources.countByStatus();
+        for (const status of STATUSES) this.set({ status }, counts[status] ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'runbox_engine_up',
+      help: 'Docker engine reachable (1) or not (0) from this process.',
+      registers,
+      collect() {
+        this.set(sources.engineUp() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'runbox_workers',
+      help: 'Registered worker pools by state (database-wide).',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const workers = sources.workers();
+        for (const state of ['alive', 'dead', 'stopped'])
+          this.set({ state }, workers.filter((w) => w.state === state).length);
+      },
+    });
+  }
+
+  submitted(created: boolean): void {
+    this.submittedTotal.inc({ created: String(created) });
+  }
+
+  cancelled(): void {
+    this.cancelledTotal.inc();
+  }
+
+  started(queueWaitSeconds: number | null): void {
+    if (queueWaitSeconds !== null) this.queueWait.observe(Math.max(0, queueWaitSeconds));
+  }
+
+  finished(outcome: string, errorType: string | null, runSeconds: number, bytes: number): void {
+    this.finishedTotal.inc({ outcome, error_type: errorType ?? '' });
+    this.runTime.observe({ outcome }, runSeconds);
+    this.outputBytes.observe(bytes);
+  }
+
+  retried(errorType: string): void {
+    this.retriedTotal.inc({ error_type: errorType });
+  }
+
+  requeued(reason: Parameters<JobMetrics['requeued']>[0], count: number): void {
+    if (count > 0) this.requeuedTotal.inc({ reason }, count);
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,58 @@
+import openapiTS, { astToString } from 'openapi-typescript';
+import { JobService } from '../../src/api/jobService.js';
+import { buildServer } from '../../src/api/server.js';
+import { RunboxMetrics } from '../../src/metrics.js';
+import { Queue } from '../../src/queue/Queue.js';
+import { createBlobStore } from '../../src/storage/index.js';
+import { LiveLogs } from '../../src/worker/LiveLogs.js';
+import { testConfig } from './testConfig.js';
+
+export type OpenApiDocument = Record<string, unknown> & {
+  paths: Record<string, Record<string, Record<string, unknown>>>;
+  servers: Array<{ url: string }>;
+};
+
+/** Where the published client keeps the document and the types generated from it. */
+export const CLIENT_DIR = 'clients/typescript';
+
+/** The document a server of this source tree serves (built in-process, over a temp data dir). */
+export async function servedDocument(): Promise<OpenApiDocument> {
+  const { config, cleanup } = testConfig();
+  const queue = Queue.open(config);
+  try {
+    const app = await buildServer({
+      config,
+      jobs: new JobService(config, queue),
+      liveLogs: new LiveLogs(),
+      store: await createBlobStore(config),
+      system: {
+        engineUp: () => true,
+        workers: () => [],
+        metrics: new RunboxMetrics({ process: 'serve', workerId: 'document' }),
+      },
+    });
+    const answer = await app.inject({
+      method: 'GET',
+      url: '/openapi.json',
+      headers: { host: '127.0.0.1:7070' },
+    });
+    await app.close();
+    return answer.json<OpenApiDocument>();
+  } finally {
+    queue.close();
+    cleanup();
+  }
+}
+
+/** The document as the client package commits it: no servers (each user has their own). */
+export function committedForm(doc: OpenApiDocument): string {
+  const { servers: _servers, ...rest } = doc;
+  return `${JSON.stringify(rest, null, 2)}\n`;
+}
+
+/** TypeScript types for the document, as openapi-typescript writes them. */
+export async function clientTypes(doc: OpenApiDocument): Promise<string> {
+  const header =
+    '// Generated from the runbox OpenAPI document by `npx tsx scripts/gen-client.ts`; do not edit.\n';
+  return header + astToString(await openapiTS(doc as never));
+}
