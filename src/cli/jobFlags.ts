@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { basename, extname } from 'node:path';
+import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import { InvalidSpecError, RunboxError } from '../errors/index.js';
 import type { SubmitRequest } from '../spec/jobSpecSchema.js';
+import { runtimeForScript } from '../spec/runtimeByExtension.js';
 
 /** Flags shared by `run` and `submit`: everything a job spec can say. */
 export function withJobFlags<T>(yargs: Argv<T>) {
@@ -88,14 +89,6 @@ export interface JobFlagValues {
   runAt?: string | undefined;
 }
 
-const RUNTIME_BY_EXTENSION: Record<string, string> = {
-  '.py': 'python:3.11',
-  '.js': 'node:20',
-  '.mjs': 'node:20',
-  '.cjs': 'node:20',
-  '.sh': 'shell',
-};
-
 function readInput(path: string, field: string): Buffer {
   try {
     return readFileSync(path);
@@ -133,7 +126,7 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
   if (flags.image) request.image = flags.image;
   if (flags.runtime) request.runtime = flags.runtime;
   if (!flags.image && !flags.runtime) {
-    const inferred = flags.script ? RUNTIME_BY_EXTENSION[extname(flags.script)] : undefined;
+    const inferred = flags.script ? runtimeForScript(basename(flags.script)) : undefined;
     if (!inferred) {
       throw new RunboxError(
         'InvalidSpec',
