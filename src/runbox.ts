@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import Docker from 'dockerode';
+import { createDocker } from './executor/dockerClient.js';
 import { JobService } from './api/jobService.js';
 import { buildServer } from './api/server.js';
 import type { WorkerView } from './api/routes/system.js';
@@ -42,7 +42,7 @@ export async function startRunbox(
   const cleanups: Array<() => void | Promise<void>> = [() => queue.close()];
   try {
     const store = await createBlobStore(config);
-    const docker = new Docker({ socketPath: config.dockerSocket });
+    const docker = createDocker(config.dockerSocket);
     const executor = createDockerExecutor({ config, store, docker });
     const monitor = new EngineMonitor(docker);
     monitor.start();

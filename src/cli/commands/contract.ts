@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import Docker from 'dockerode';
+import { createDocker } from '../../executor/dockerClient.js';
 import type { CommandModule } from 'yargs';
 import {
   checkCompatibility,
@@ -29,10 +29,7 @@ async function loadPeer(
     const image = against.slice('image:'.length);
     const config = ctx.config(flags);
     try {
-      const { contract } = await readImageContract(
-        new Docker({ socketPath: config.dockerSocket }),
-        image,
-      );
+      const { contract } = await readImageContract(createDocker(config.dockerSocket), image);
       return { peer: contract, label: `image ${image}` };
     } catch (error) {
       if (error instanceof RunboxError) throw error;

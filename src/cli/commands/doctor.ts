@@ -1,6 +1,6 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import Docker from 'dockerode';
+import { createDocker } from '../../executor/dockerClient.js';
 import type { CommandModule } from 'yargs';
 import type { Config } from '../../config.js';
 import { checkCompatibility } from '../../contract/compatibility.js';
@@ -30,7 +30,7 @@ function portFree(host: string, port: number): Promise<boolean> {
 /** Every check `runbox doctor` makes, each with a state and a fix. */
 export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
   const checks: Check[] = [];
-  const docker = new Docker({ socketPath: config.dockerSocket });
+  const docker = createDocker(config.dockerSocket);
   let engineUp = false;
   try {
     const version = await docker.version();
