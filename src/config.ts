@@ -558,3 +558,14 @@ export function dockerEndpoint(
     { field: 'dockerSocket' },
   );
 }
+
+/**
+ * What the terminal wants from progress output: none in CI logs (CI set), no colour when
+ * NO_COLOR is set (no-color.org). Read here because this is the one reader of the env.
+ */
+export function terminalPrefs(env: NodeJS.ProcessEnv = process.env): {
+  ci: boolean;
+  color: boolean;
+} {
+  return { ci: Boolean(env.CI) && env.CI !== 'false', color: !env.NO_COLOR };
+}

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { createDocker } from './executor/dockerClient.js';
+import { listRuntimes } from './executor/runtimeImages.js';
 import { JobService } from './api/jobService.js';
 import { buildServer } from './api/server.js';
 import type { WorkerView } from './api/routes/system.js';
@@ -93,6 +94,7 @@ export async function startRunbox(
             countByStatus: () => queue.counts(),
             finishedByOutcome: () => queue.finishedByOutcome(),
             durations: () => durations.summary(),
+            runtimes: () => listRuntimes(config, docker),
           },
         })
       : null;

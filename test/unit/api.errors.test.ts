@@ -44,6 +44,7 @@ async function harness(overrides: Parameters<typeof testConfig>[0] = {}): Promis
       countByStatus: () => queue.counts(),
       finishedByOutcome: () => queue.finishedByOutcome(),
       durations: () => ({ count: 0, sum: 0, quantiles: {} }),
+      runtimes: async () => [],
     },
   });
   return {

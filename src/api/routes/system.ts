@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { CURRENT_CONTRACT } from '../../contract/contract.js';
+import type { RuntimeView } from '../../executor/runtimeImages.js';
 import { RUNBOX_VERSION } from '../../version.js';
 
 export interface WorkerView {
@@ -22,6 +23,8 @@ export interface SystemInfo {
   finishedByOutcome(): Array<{ status: string; errorType: string | null; count: number }>;
   /** Run durations (seconds) of jobs finished by this process, for the summary metric. */
   durations(): { count: number; sum: number; quantiles: Record<string, number> };
+  /** The configured runtimes and whether each image is on the engine. */
+  runtimes(): Promise<RuntimeView[]>;
 }
 
 function esc(value: string): string {
@@ -53,6 +56,17 @@ export function registerSystemRoutes(app: FastifyInstance, info: SystemInfo): vo
     '/v1/workers',
     { schema: { summary: 'Registered workers, alive or dead' } },
     async () => ({ workers: info.workers() }),
+  );
+
+  app.get(
+    '/v1/runtimes',
+    {
+      schema: {
+        summary:
+          'Configured runtimes: name, image, command, and whether the image is on the engine (null when the engine is down)',
+      },
+    },
+    async () => ({ runtimes: await info.runtimes() }),
   );
 
   app.get('/metrics', { schema: { summary: 'Prometheus text metrics' } }, async (_req, reply) => {

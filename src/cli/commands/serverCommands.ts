@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { exitCodeOf } from '../../api/jobView.js';
 import type { RunningRunbox } from '../../runboxTypes.js';
 import type { CliContext, GlobalFlags } from '../context.js';
+import { withData, withJson } from '../flags.js';
 import { buildSubmitRequest, withJobFlags, type JobFlagValues } from '../jobFlags.js';
 import { writeOutputs } from '../writeOutputs.js';
 
@@ -34,9 +35,9 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
   const { io } = ctx;
   const serve: CommandModule = {
     command: 'serve',
-    describe: 'Run the HTTP API, the queue and a worker pool in this process',
+    describe: 'Run the API, the queue and workers in this process',
     builder: (y) =>
-      y
+      withData(y)
         .option('host', {
           type: 'string',
           describe: 'Address to bind (default 127.0.0.1; others need a token)',
@@ -58,9 +59,12 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
   };
   const worker: CommandModule = {
     command: 'worker',
-    describe: 'Run only a worker pool against a database (beside `runbox serve`)',
+    describe: 'Run only a worker pool on a database (beside serve)',
     builder: (y) =>
-      y.option('workers', { type: 'number', describe: 'Concurrent job slots (default 2)' }),
+      withData(y).option('workers', {
+        type: 'number',
+        describe: 'Concurrent job slots (default 2)',
+      }),
     handler: async (raw) => {
       const args = raw as unknown as ServeFlags;
       const config = ctx.config(args, args.workers !== undefined ? { workers: args.workers } : {});
@@ -72,9 +76,9 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
   };
   const run: CommandModule = {
     command: 'run <script>',
-    describe: 'Run one job here and now, streaming its output; exits with its exit code',
+    describe: 'Run one job here and now; exit with its code',
     builder: (y) =>
-      withJobFlags(y).option('output-dir', {
+      withJson(withData(withJobFlags(y))).option('output-dir', {
         alias: 'o',
         type: 'string',
         describe: 'Write the job outputs here',
@@ -86,8 +90,9 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
       const rb = await ctx.startRunbox(config, { api: false, workers: 0, logLevel: 'warn' });
       try {
         const { job } = await rb.services.jobs.submit(request);
+        // With --json, stdout carries the one JSON document: the job's output goes to stderr.
         rb.services.liveLogs.tap(job.id, (stream, chunk) =>
-          (stream === 'stdout' ? io.stdout : io.stderr).write(chunk),
+          (stream === 'stdout' && !args.json ? io.stdout : io.stderr).write(chunk),
         );
         const onSignal = () => void rb.services.jobs.cancel(job.id);
         process.once('SIGINT', onSignal);
