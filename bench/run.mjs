@@ -4,7 +4,7 @@
 // commit, every run of every figure) and bench/results/latest.md (the table for README).
 //
 // Cases: queue (with the peers of ../shared/bench-peers), submit, containers, outputs,
-// api, binary. Env: BENCH_RUNS (3), BENCH_QUEUE_RUNS (5, or BENCH_RUNS), BENCH_N (20000), BENCH_SLOTS (256: runbox's best setting; it also runs at 24 and 50, the peers' concurrency), BENCH_PEERS=0 to
+// api, binary, cli. Env: BENCH_RUNS (3), BENCH_QUEUE_RUNS (5, or BENCH_RUNS), BENCH_N (20000), BENCH_SLOTS (256: runbox's best setting; it also runs at 24 and 50, the peers' concurrency), BENCH_PEERS=0 to
 // leave the peers out, BENCH_CONTAINERS (200), BENCH_OUTPUT_MIB (1024), BENCH_SECONDS (10,
 // per HTTP load run). Figures are medians over the runs with their min-max spread; ratios
 // are taken run by run between measurements made side by side, then their median.
@@ -18,6 +18,7 @@ import { renderMarkdown, tableLines } from './lib/report.mjs';
 import { fmt, summarize } from './lib/stats.mjs';
 import { apiCase } from './cases/api.mjs';
 import { binaryCase } from './cases/binary.mjs';
+import { cliCase } from './cases/cli.mjs';
 import { containersCase } from './cases/containers.mjs';
 import { outputsCase } from './cases/outputs.mjs';
 import { queueCase } from './cases/queue.mjs';
@@ -33,6 +34,7 @@ const CASES = {
   outputs: outputsCase,
   api: apiCase,
   binary: binaryCase,
+  cli: cliCase,
 };
 // --render: rewrite latest.md from latest.json (after a change to the table's layout).
 if (process.argv.includes('--render')) {

@@ -128,6 +128,18 @@ module.exports.followProgress = unsupported;`,
   },
 ];
 
+// yargs' ESM build brings cliui's ESM build, whose stand-in for wrap-ansi cuts help
+// text every N characters, mid-word ("in th|is process"). The CommonJS build of the
+// same cliui version wraps at word boundaries with the real wrap-ansi.
+plugins.push({
+  name: 'cliui-word-wrap',
+  setup(build) {
+    build.onResolve({ filter: /^cliui$/ }, () => ({
+      path: join(root, 'node_modules/cliui/build/index.cjs'),
+    }));
+  },
+});
+
 if (sea) {
   plugins.push(
     // zstd-napi's dist/*.js require('../binding'), which requires the .node file

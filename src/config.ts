@@ -1,11 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, homedir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { TSchema } from '@sinclair/typebox';
+import { Value, ValueErrorType } from '@sinclair/typebox/value';
+import { ConfigFileSchema } from './configSchema.js';
 import { RunboxError } from './errors/index.js';
 
 /**
  * The one place runbox reads its environment. Precedence, lowest first:
- * embedded defaults < config file (JSON, --config or RUNBOX_CONFIG) < RUNBOX_* env < flags.
+ * embedded defaults < config file (JSON: --config or RUNBOX_CONFIG, else
+ * /etc/runbox/config.json then $XDG_CONFIG_HOME/runbox/config.json) < RUNBOX_* env < flags.
  * The result is frozen and passed down explicitly; no other module reads process.env.
  */
 
@@ -41,7 +46,10 @@ export interface Config {
    * @defaultValue null: the database's id
    */
   instance: string | null;
-  /** Docker socket. @defaultValue '/var/run/docker.sock' */
+  /**
+   * Docker engine: a socket path, unix:///path or tcp://host:port.
+   * @defaultValue DOCKER_HOST, else the docker CLI's current context, else '/var/run/docker.sock'
+   */
   dockerSocket: string;
   runtimes: Record<string, RuntimeConfig>;
   defaults: {
@@ -248,7 +256,16 @@ const ENV_KEYS: Record<string, (value: string) => ConfigOverrides> = {
   RUNBOX_INSTANCE: (v) => ({ instance: v }),
   RUNBOX_DOCKER_SOCKET: (v) => ({ dockerSocket: v }),
   RUNBOX_ZSTD_CODEC: (v) => ({ zstd: { codec: v as ZstdCodecChoice } }),
-  RUNBOX_RUNTIMES: (v) => ({ runtimes: jsonFrom('RUNBOX_RUNTIMES', v) as Config['runtimes'] }),
+  RUNBOX_RUNTIMES: (v) => {
+    const runtimes = jsonFrom('RUNBOX_RUNTIMES', v);
+    const problem = schemaProblem(ConfigFileSchema, { runtimes });
+    if (problem) {
+      throw new RunboxError('InvalidConfig', `RUNBOX_RUNTIMES: ${problem.message}`, {
+        field: 'RUNBOX_RUNTIMES',
+      });
+    }
+    return { runtimes: runtimes as Config['runtimes'] };
+  },
 };
 
 function intFrom(name: string, value: string): number {
@@ -278,43 +295,164 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Merges b over a. `runtimes` merges by name so a file can add one without repeating all. */
-function merge<T>(a: T, b: unknown): T {
+/** Where each resolved value came from, by dotted key: `default`, a file path, `env X`, `flag`. */
+export type ConfigSources = Record<string, string>;
+
+/**
+ * Merges b over a, noting `source` for every leaf b sets. `runtimes` merges by name so a
+ * file can add one without repeating all.
+ */
+function merge<T>(a: T, b: unknown, source: string, sources: ConfigSources, prefix = ''): T {
   if (!isPlainObject(b)) return a;
   const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
   for (const [key, value] of Object.entries(b)) {
     if (value === undefined) continue;
-    out[key] = isPlainObject(value) && isPlainObject(out[key]) ? merge(out[key], value) : value;
+    const path = prefix + key;
+    if (isPlainObject(value) && isPlainObject(out[key])) {
+      out[key] = merge(out[key], value, source, sources, `${path}.`);
+    } else {
+      out[key] = value;
+      for (const known of Object.keys(sources)) {
+        if (known.startsWith(`${path}.`)) delete sources[known];
+      }
+      noteLeaves(value, path, source, sources);
+    }
   }
   return out as T;
 }
 
+function noteLeaves(value: unknown, path: string, source: string, sources: ConfigSources): void {
+  if (isPlainObject(value) && Object.keys(value).length > 0) {
+    for (const [key, inner] of Object.entries(value)) {
+      noteLeaves(inner, path ? `${path}.${key}` : key, source, sources);
+    }
+  } else {
+    sources[path] = source;
+  }
+}
+
 export interface LoadConfigOptions {
-  /** Path of a JSON config file; falls back to RUNBOX_CONFIG. */
+  /** Path of a JSON config file; falls back to RUNBOX_CONFIG, then the search paths. */
   file?: string | undefined;
   /** Flag values, highest precedence. */
   overrides?: ConfigOverrides;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Files read, lowest precedence first, when neither `file` nor RUNBOX_CONFIG names one.
+   * @defaultValue configSearchPaths(env)
+   */
+  searchPaths?: string[];
+}
+
+/**
+ * Config files read when none is named: the system's, then the user's (which wins), as
+ * git reads /etc/gitconfig then ~/.gitconfig. A missing file is skipped.
+ */
+export function configSearchPaths(env: NodeJS.ProcessEnv = process.env): string[] {
+  const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
+  return ['/etc/runbox/config.json', join(base, 'runbox', 'config.json')];
+}
+
+export interface ResolvedConfig {
+  config: Readonly<Config>;
+  sources: ConfigSources;
+  /** The config files that were read, lowest precedence first. */
+  files: string[];
 }
 
 export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
+  return resolveConfig(options).config;
+}
+
+/** loadConfig, plus where each value came from (for `runbox config show`). */
+export function resolveConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   const env = options.env ?? process.env;
-  let config: ReturnType<typeof baseDefaults> = baseDefaults(env);
-  const file = options.file ?? env.RUNBOX_CONFIG;
-  if (file) config = merge(config, readConfigFile(file));
+  const sources: ConfigSources = {};
+  const defaults = baseDefaults(env);
+  noteLeaves(defaults, '', 'default', sources);
+  let config: ReturnType<typeof baseDefaults> = defaults;
+  const docker = dockerHostFromEnv(env);
+  config.dockerSocket = docker.value;
+  sources.dockerSocket = docker.source;
+  const named = options.file ?? (env.RUNBOX_CONFIG || undefined);
+  const files = named
+    ? [named]
+    : (options.searchPaths ?? configSearchPaths(env)).filter((path) => existsSync(path));
+  for (const file of files) config = merge(config, readConfigFile(file), file, sources);
   for (const [name, toOverride] of Object.entries(ENV_KEYS)) {
     const value = env[name];
-    if (value !== undefined && value !== '') config = merge(config, toOverride(value));
+    if (value !== undefined && value !== '') {
+      config = merge(config, toOverride(value), `env ${name}`, sources);
+    }
   }
-  if (options.overrides) config = merge(config, options.overrides);
+  if (options.overrides) config = merge(config, options.overrides, 'flag', sources);
   const dataDir = resolve(config.dataDir);
+  if (config.dbPath === null) sources.dbPath = `${sources.dataDir} (dataDir/runbox.db)`;
   const result: Config = {
     ...config,
     dataDir,
     dbPath: resolve(config.dbPath ?? join(dataDir, 'runbox.db')),
   };
   checkConfig(result);
-  return deepFreeze(result);
+  return { config: deepFreeze(result), sources, files };
+}
+
+/**
+ * The Docker engine the docker CLI would talk to: DOCKER_HOST, else the endpoint of the
+ * current context (DOCKER_CONTEXT, else `currentContext` in $DOCKER_CONFIG/config.json),
+ * else the default socket. RUNBOX_DOCKER_SOCKET and the config file override it.
+ */
+function dockerHostFromEnv(env: NodeJS.ProcessEnv): { value: string; source: string } {
+  if (env.DOCKER_HOST) {
+    if (env.DOCKER_TLS_VERIFY) {
+      throw new RunboxError(
+        'InvalidConfig',
+        'DOCKER_TLS_VERIFY is set but runbox speaks plain HTTP to tcp:// engines; ' +
+          'unset it, or set RUNBOX_DOCKER_SOCKET to a local socket',
+        { field: 'DOCKER_TLS_VERIFY' },
+      );
+    }
+    return { value: env.DOCKER_HOST, source: 'env DOCKER_HOST' };
+  }
+  const dockerConfig = env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker');
+  let context = env.DOCKER_CONTEXT;
+  if (!context) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(join(dockerConfig, 'config.json'), 'utf8'));
+      if (isPlainObject(parsed) && typeof parsed.currentContext === 'string') {
+        context = parsed.currentContext;
+      }
+    } catch {
+      // No docker CLI config (or an unreadable one): the docker CLI then uses the default.
+    }
+  }
+  if (context && context !== 'default') {
+    const meta = join(
+      dockerConfig,
+      'contexts',
+      'meta',
+      createHash('sha256').update(context).digest('hex'),
+      'meta.json',
+    );
+    let host: unknown;
+    try {
+      const parsed = JSON.parse(readFileSync(meta, 'utf8')) as {
+        Endpoints?: { docker?: { Host?: unknown } };
+      };
+      host = parsed.Endpoints?.docker?.Host;
+    } catch (error) {
+      throw new RunboxError(
+        'InvalidConfig',
+        `docker context "${context}" is current but ${meta} cannot be read (${(error as Error).message}); ` +
+          'run `docker context use default` or set RUNBOX_DOCKER_SOCKET',
+        { field: 'dockerSocket', cause: error },
+      );
+    }
+    if (typeof host === 'string' && host) {
+      return { value: host, source: `docker context ${context}` };
+    }
+  }
+  return { value: '/var/run/docker.sock', source: 'default' };
 }
 
 function readConfigFile(file: string): unknown {
@@ -337,10 +475,67 @@ function readConfigFile(file: string): unknown {
       field: 'config',
     });
   }
+  const problem = schemaProblem(ConfigFileSchema, parsed);
+  if (problem) {
+    throw new RunboxError('InvalidConfig', `config file ${file}: ${problem.message}`, {
+      field: problem.key,
+    });
+  }
   return parsed;
 }
 
+/** The first place a value breaks its schema, as a dotted key and a message naming it. */
+function schemaProblem(
+  schema: TSchema,
+  value: unknown,
+): { key: string; message: string } | undefined {
+  const first = Value.Errors(schema, value).First();
+  if (!first) return undefined;
+  const key = first.path.slice(1).replaceAll('/', '.') || '(top level)';
+  if (first.type === ValueErrorType.ObjectAdditionalProperties) {
+    const parent = key.includes('.') ? key.slice(0, key.lastIndexOf('.')) : '';
+    const known = knownKeys(schema, parent);
+    const name = key.slice(parent ? parent.length + 1 : 0);
+    const near = known.find((k) => editDistance(k, name) <= 2);
+    return {
+      key,
+      message:
+        `unknown key "${key}"` +
+        (near ? ` (did you mean "${parent ? `${parent}.` : ''}${near}"?)` : '') +
+        `; known keys${parent ? ` of ${parent}` : ''}: ${known.join(', ')}`,
+    };
+  }
+  return {
+    key,
+    message: `${key}: ${first.message.toLowerCase()}, got ${JSON.stringify(first.value)}`,
+  };
+}
+
+function knownKeys(schema: TSchema, dotted: string): string[] {
+  type Node = { properties?: Record<string, Node> } | undefined;
+  let node = schema as Node;
+  for (const part of dotted ? dotted.split('.') : []) node = node?.properties?.[part];
+  return Object.keys(node?.properties ?? {});
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(
+        (row[j] ?? 0) + 1,
+        (next[j - 1] ?? 0) + 1,
+        (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    row = next;
+  }
+  return row[b.length] ?? 0;
+}
+
 function checkConfig(config: Config): void {
+  dockerEndpoint(config.dockerSocket);
   const fail = (field: string, message: string): never => {
     throw new RunboxError('InvalidConfig', `${field}: ${message}`, { field });
   };
@@ -445,4 +640,42 @@ export function isLoopback(host: string): boolean {
 export function addonCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
   return join(base, 'runbox', 'addons');
+}
+
+/**
+ * What config.dockerSocket names, which takes what DOCKER_HOST takes: a socket path,
+ * unix:///path, or tcp://host:port (plain HTTP). TLS and ssh:// are refused rather than
+ * tried in the clear.
+ */
+export function dockerEndpoint(
+  endpoint: string,
+): { socketPath: string } | { host: string; port: number } {
+  if (endpoint.startsWith('/')) return { socketPath: endpoint };
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol === 'unix:' && url.pathname) return { socketPath: url.pathname };
+  if (url?.protocol === 'tcp:' && url.hostname) {
+    return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 2375) };
+  }
+  throw new RunboxError(
+    'InvalidConfig',
+    `dockerSocket "${endpoint}" is not a socket path, unix:///path or tcp://host:port ` +
+      '(ssh:// and TLS endpoints are not supported: forward them to a local socket)',
+    { field: 'dockerSocket' },
+  );
+}
+
+/**
+ * What the terminal wants from progress output: none in CI logs (CI set), no colour when
+ * NO_COLOR is set (no-color.org). Read here because this is the one reader of the env.
+ */
+export function terminalPrefs(env: NodeJS.ProcessEnv = process.env): {
+  ci: boolean;
+  color: boolean;
+} {
+  return { ci: Boolean(env.CI) && env.CI !== 'false', color: !env.NO_COLOR };
 }

@@ -8,11 +8,14 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.stdout.write(`${versionText()}\n`);
 } else {
   void (async () => {
-    const [{ runCli }, { startRunbox }] = await Promise.all([
-      import('./cli/index.js'),
-      import('./runbox.js'),
-    ]);
-    process.exitCode = await runCli(argv, { startRunbox });
+    const { runCli } = await import('./cli/index.js');
+    process.exitCode = await runCli(argv, {
+      // The server side (fastify, the queue, dockerode) loads only for the commands that
+      // start it (serve, worker, run): a client command pays for the client alone.
+      startRunbox: async (config, options) =>
+        (await import('./runbox.js')).startRunbox(config, options),
+      columns: process.stdout.isTTY ? process.stdout.columns : undefined,
+    });
   })().catch((error: unknown) => {
     console.error(error);
     process.exitCode = 70;

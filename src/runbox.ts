@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { createDocker } from './executor/dockerClient.js';
+import { listRuntimes } from './executor/runtimeImages.js';
 import { JobService } from './api/jobService.js';
 import { buildServer } from './api/server.js';
 import type { WorkerView } from './api/schemas.js';
@@ -43,7 +45,7 @@ export async function startRunbox(
   const cleanups: Array<() => void | Promise<void>> = [() => queue.close()];
   try {
     const store = await createBlobStore(config);
-    const docker = new Docker({ socketPath: config.dockerSocket });
+    const docker = createDocker(config.dockerSocket);
     const executor = createDockerExecutor({
       config,
       store,
@@ -108,7 +110,12 @@ export async function startRunbox(
           liveLogs,
           store,
           logger,
-          system: { engineUp: () => monitor.isUp(), workers, metrics },
+          system: {
+            engineUp: () => monitor.isUp(),
+            workers,
+            metrics,
+            runtimes: () => listRuntimes(config, docker),
+          },
         })
       : null;
     if (app) {

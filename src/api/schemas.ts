@@ -138,6 +138,23 @@ export const WorkerListSchema = Type.Object(
   { additionalProperties: false, $id: 'WorkerList' },
 );
 
+export const RuntimeViewSchema = Type.Object(
+  {
+    name: Type.String(),
+    image: Type.String(),
+    command: Type.Array(Type.String()),
+    present: Type.Union([Type.Boolean(), Type.Null()], {
+      description: 'Whether the engine holds the image now; null when the engine did not answer',
+    }),
+  },
+  { additionalProperties: false, $id: 'Runtime' },
+);
+
+export const RuntimeListSchema = Type.Object(
+  { runtimes: Type.Array(RuntimeViewSchema) },
+  { additionalProperties: false, $id: 'RuntimeList' },
+);
+
 export const ContractSchema = Type.Object(
   {
     name: Type.String(),

@@ -1,9 +1,14 @@
-import { loadConfig, type Config, type ConfigOverrides } from '../config.js';
+import {
+  resolveConfig,
+  type Config,
+  type ConfigOverrides,
+  type ResolvedConfig,
+} from '../config.js';
 import type { StartRunbox } from '../runboxTypes.js';
 import { ApiClient } from './client.js';
 import type { CliIO } from './output.js';
 
-/** Flags every command accepts. */
+/** Flags that feed the config, on the commands that take them. */
 export interface GlobalFlags {
   config?: string | undefined;
   dataDir?: string | undefined;
@@ -18,12 +23,14 @@ export interface CliContext {
   startRunbox: StartRunbox;
   /** Config from file < env < these flags. */
   config(flags: GlobalFlags, overrides?: ConfigOverrides): Readonly<Config>;
+  /** The same, with where each value came from. */
+  resolved(flags: GlobalFlags, overrides?: ConfigOverrides): ResolvedConfig;
   client(flags: GlobalFlags): ApiClient;
 }
 
 export function createContext(io: CliIO, startRunbox: StartRunbox): CliContext {
-  const config = (flags: GlobalFlags, overrides: ConfigOverrides = {}) =>
-    loadConfig({
+  const resolved = (flags: GlobalFlags, overrides: ConfigOverrides = {}) =>
+    resolveConfig({
       file: flags.config,
       overrides: {
         ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
@@ -36,9 +43,10 @@ export function createContext(io: CliIO, startRunbox: StartRunbox): CliContext {
   return {
     io,
     startRunbox,
-    config,
+    resolved,
+    config: (flags, overrides) => resolved(flags, overrides).config,
     client: (flags) => {
-      const c = config(flags);
+      const c = resolved(flags).config;
       return new ApiClient(c.server, c.token);
     },
   };

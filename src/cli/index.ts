@@ -3,91 +3,99 @@ import { EXIT_CODES, RunboxError, toRunboxError } from '../errors/index.js';
 import type { StartRunbox } from '../runboxTypes.js';
 import { versionText } from '../versionText.js';
 import { clientCommands } from './commands/clientCommands.js';
+import { completionCommand } from './commands/completion.js';
+import { configCommand } from './commands/configShow.js';
 import { contractCommand } from './commands/contract.js';
 import { doctorCommand } from './commands/doctor.js';
 import { gcCommand } from './commands/gc.js';
 import { outputsCommand } from './commands/outputs.js';
+import { runtimesCommand } from './commands/runtimes.js';
 import { serverCommands } from './commands/serverCommands.js';
 import { createContext } from './context.js';
+import { exitCodeHelp } from './exitCodes.js';
+import { GROUPS } from './flags.js';
 import { processIO, type CliIO } from './output.js';
-
-/** Exit codes, as `runbox --help` documents them. */
-const EXIT_CODE_HELP = `Exit codes:
-  0     success (run/submit --wait: the job succeeded)
-  1-255 run/submit --wait: the job's own exit code when it exited non-zero
-  ${EXIT_CODES.Timeout}   the job timed out          ${EXIT_CODES.OOMKilled}  the job was killed for memory (OOMKilled)
-  ${EXIT_CODES.InvalidSpec}    invalid job spec (InvalidSpec)   ${EXIT_CODES.ImageUnavailable}   image unavailable / server unreachable
-  ${EXIT_CODES.ContractMismatch}    contract mismatch or bad configuration (EX_CONFIG)
-  ${EXIT_CODES.Cancelled}   the job was cancelled       ${EXIT_CODES.Internal}   internal error
-  64    usage error`;
 
 export interface RunCliOptions {
   startRunbox: StartRunbox;
   io?: CliIO;
+  /** Terminal width for help; undefined when stdout is not a terminal. */
+  columns?: number | undefined;
 }
+
+/** Help lines stay within a terminal's width, and within 80 columns when piped. */
+const helpWidth = (columns: number | undefined) => Math.min(100, columns ?? 80);
 
 /** Parses argv, runs one command, and resolves with the process exit code. */
 export async function runCli(argv: string[], options: RunCliOptions): Promise<number> {
   const io = options.io ?? processIO;
   const ctx = createContext(io, options.startRunbox);
+  const json = argv.includes('--json');
   let code = 0;
   const setCode = (c: number) => {
     code = c;
   };
-  if (argv.includes('--version') || argv.includes('-V')) {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     io.out(versionText());
     return 0;
   }
   const parser = yargs(argv)
     .scriptName('runbox')
+    .usage(
+      'runbox <command> [options]\n\nRun scripts in sandboxed Docker containers, here or on a server.',
+    )
     .version(false)
     .option('config', {
       type: 'string',
       describe: 'JSON config file (or RUNBOX_CONFIG)',
       global: true,
     })
-    .option('data-dir', {
-      type: 'string',
-      describe: 'Data directory (or RUNBOX_DATA_DIR)',
-      global: true,
-    })
-    .option('db', { type: 'string', describe: 'Database file (or RUNBOX_DB)', global: true })
-    .option('server', {
-      type: 'string',
-      describe: 'Server URL for client commands (or RUNBOX_SERVER)',
-      global: true,
-    })
-    .option('json', { type: 'boolean', describe: 'Machine-readable output', global: true })
     .option('version', {
       alias: 'V',
       type: 'boolean',
       describe: 'Print version, commit, contract and Node version',
     })
-    .epilogue(EXIT_CODE_HELP)
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    .help()
+    .alias('help', 'h')
+    .group(['config', 'help'], GROUPS.global)
+    .group(['version'], GROUPS.global)
+    .epilogue(exitCodeHelp())
+    .wrap(helpWidth(options.columns))
     .strict()
-    .demandCommand(1, 'give a command; see runbox --help')
+    .completion('__complete', false)
     .exitProcess(false)
     .fail((message, error) => {
       if (error) throw error;
-      throw new RunboxError('InvalidSpec', message, { field: 'argv' });
+      const command = argv.find((a) => !a.startsWith('-'));
+      const pointer = command && known.has(command) ? `runbox ${command} --help` : 'runbox --help';
+      throw new RunboxError('UsageError', `${message} (see \`${pointer}\`)`, { field: 'argv' });
     });
-  for (const cmd of [
+  const commands = [
     ...serverCommands(ctx, setCode),
     ...clientCommands(ctx, setCode),
+    outputsCommand(ctx, setCode),
+    runtimesCommand(ctx, setCode),
     contractCommand(ctx, setCode),
     doctorCommand(ctx, setCode),
     gcCommand(ctx, setCode),
-    outputsCommand(ctx, setCode),
-  ]) {
-    parser.command(cmd as never);
-  }
+    configCommand(ctx, setCode),
+    completionCommand(ctx, setCode),
+  ];
+  const known = new Set(commands.map((c) => String(c.command).split(' ')[0]));
+  for (const cmd of commands) parser.command(cmd as never);
+  parser.demandCommand(1, 'give a command');
   try {
-    await parser.help().parseAsync();
+    if (argv.length === 0) {
+      // Bare `runbox` shows what it can do, as docker and gh do.
+      io.out(await parser.getHelp());
+      return 0;
+    }
+    await parser.parseAsync();
   } catch (thrown) {
     const error = toRunboxError(thrown);
-    io.err(`runbox: ${error.type}: ${error.message}`);
-    return error.field === 'argv' ? 64 : (EXIT_CODES[error.type] ?? 70);
+    if (json) io.out(JSON.stringify({ error: error.toJSON() }, null, 2));
+    else io.err(`runbox: ${error.type}: ${error.message}`);
+    return EXIT_CODES[error.type] ?? 70;
   }
   return code;
 }

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { basename, extname } from 'node:path';
+import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import type { Config, ConfigOverrides } from '../config.js';
 import { InvalidSpecError, RunboxError } from '../errors/index.js';
 import type { SubmitRequest } from '../spec/jobSpecSchema.js';
 import { parseSize } from '../spec/parseSize.js';
+import { runtimeForScript } from '../spec/runtimeByExtension.js';
 
 /** Flags shared by `run` and `submit`: everything a job spec can say. */
 export function withJobFlags<T>(yargs: Argv<T>) {
@@ -75,7 +76,12 @@ export function withJobFlags<T>(yargs: Argv<T>) {
       type: 'string',
       describe: 'A repeated key returns the existing job',
     })
-    .option('run-at', { type: 'string', describe: 'ISO time before which the job does not start' });
+    .option('run-at', { type: 'string', describe: 'ISO time before which the job does not start' })
+    .option('delay', {
+      type: 'string',
+      describe: 'Start no sooner than this from now: 30s, 5m, 1h30m',
+    })
+    .conflicts('delay', 'run-at');
 }
 
 export interface JobFlagValues {
@@ -100,15 +106,28 @@ export interface JobFlagValues {
   retryOnExit?: number[] | undefined;
   idempotencyKey?: string | undefined;
   runAt?: string | undefined;
+  delay?: string | undefined;
 }
 
-const RUNTIME_BY_EXTENSION: Record<string, string> = {
-  '.py': 'python:3.11',
-  '.js': 'node:20',
-  '.mjs': 'node:20',
-  '.cjs': 'node:20',
-  '.sh': 'shell',
-};
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "30s", "5m", "1h30m", "250ms", or bare seconds, in milliseconds. */
+export function parseDelay(text: string): number {
+  const parts = [...text.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)?/gy)];
+  const consumed = parts.map((p) => p[0]).join('');
+  if (
+    parts.length === 0 ||
+    consumed !== text.trim() ||
+    (parts.length > 1 && parts.some((p) => !p[2]))
+  ) {
+    throw new RunboxError(
+      'UsageError',
+      `--delay "${text}" is not a duration like 30s, 5m or 1h30m (see \`runbox submit --help\`)`,
+      { field: 'delay' },
+    );
+  }
+  return parts.reduce((sum, p) => sum + Number(p[1]) * (UNIT_MS[p[2] ?? 's'] ?? 1000), 0);
+}
 
 function readInput(path: string, field: string): Buffer {
   try {
@@ -175,7 +194,7 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
   if (flags.image) request.image = flags.image;
   if (flags.runtime) request.runtime = flags.runtime;
   if (!flags.image && !flags.runtime) {
-    const inferred = flags.script ? RUNTIME_BY_EXTENSION[extname(flags.script)] : undefined;
+    const inferred = flags.script ? runtimeForScript(basename(flags.script)) : undefined;
     if (!inferred) {
       throw new RunboxError(
         'InvalidSpec',
@@ -217,6 +236,9 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
   if (flags.retryOnExit?.length) request.retry_on_exit_codes = flags.retryOnExit;
   if (flags.idempotencyKey) request.idempotency_key = flags.idempotencyKey;
   if (flags.runAt) request.run_at = flags.runAt;
+  if (flags.delay !== undefined) {
+    request.run_at = new Date(Date.now() + parseDelay(flags.delay)).toISOString();
+  }
   return request;
 }
 

@@ -30,7 +30,10 @@ export type ErrorType =
   | 'PayloadTooLarge'
   | 'InsufficientStorage'
   | 'StaleAttempt'
-  | 'ServerUnavailable';
+  | 'ServerUnavailable'
+  // CLI only: bad flags or arguments; a downloaded output that does not match its sha256
+  | 'UsageError'
+  | 'ChecksumMismatch';
 
 export interface RunboxErrorOptions {
   field?: string | null;

@@ -29,6 +29,8 @@ export const EXIT_CODES: Record<ErrorType, number> = {
   InsufficientStorage: 74,
   StaleAttempt: 75,
   ServerUnavailable: 69,
+  UsageError: 64,
+  ChecksumMismatch: 79,
 };
 
 /** The one mapping from error type to HTTP status for API answers. */
@@ -57,6 +59,8 @@ export const HTTP_STATUS: Record<ErrorType, number> = {
   InsufficientStorage: 507,
   StaleAttempt: 409,
   ServerUnavailable: 503,
+  UsageError: 400,
+  ChecksumMismatch: 502,
 };
 
 /** Exit code for a configuration/contract refusal (sysexits EX_CONFIG). */

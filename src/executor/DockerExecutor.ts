@@ -1,6 +1,7 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { createDocker } from './dockerClient.js';
 import type { Config } from '../config.js';
 import type { JobResult } from '../contract/resultSchema.js';
 import { RunboxError } from '../errors/index.js';
@@ -75,7 +76,7 @@ export class DockerExecutor implements Executor {
     this.config = options.config;
     this.identity = options.identity;
     this.store = options.store;
-    this.docker = options.docker ?? new Docker({ socketPath: options.config.dockerSocket });
+    this.docker = options.docker ?? createDocker(options.config.dockerSocket);
     this.sampleUsage = options.sampleUsage ?? true;
     this.logSettleMs = options.logSettleMs ?? 5000;
   }

@@ -16,6 +16,7 @@ import {
   formatSize,
 } from './operatorCeilings.js';
 import { parseSize } from './parseSize.js';
+import { runtimeForScript } from './runtimeByExtension.js';
 
 /** A spec with every default applied and every name resolved: what the executor runs. */
 export interface ResolvedSpec {
@@ -183,6 +184,10 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
     }
     checkImageAllowed(spec.image, config);
     image = spec.image;
+    // An image with a script and no command runs the script the way its extension's
+    // runtime would (`--image my/python job.py` needs no `--command python3 job.py`).
+    const byExtension = spec.script ? runtimeForScript(spec.script.path) : undefined;
+    if (byExtension) template = config.runtimes[byExtension]?.command;
   } else {
     throw new InvalidSpecError(
       'runtime',
@@ -218,7 +223,10 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
     const scriptPath = spec.script ? checkRelativePath('script.path', spec.script.path) : '';
     command = template.map((part) => part.replaceAll('{script}', scriptPath));
   } else {
-    throw new InvalidSpecError('command', `is required with image "${image}" (or use a runtime)`);
+    throw new InvalidSpecError(
+      'command',
+      `is required with image "${image}" unless the script's extension names a runtime (.py, .js, .sh)`,
+    );
   }
   command.push(...(spec.args ?? []));
 

@@ -29,6 +29,7 @@ export async function servedDocument(): Promise<OpenApiDocument> {
         engineUp: () => true,
         workers: () => [],
         metrics: new RunboxMetrics({ process: 'serve', workerId: 'document' }),
+        runtimes: async () => [],
       },
     });
     const answer = await app.inject({

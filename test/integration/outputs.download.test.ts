@@ -188,14 +188,14 @@ describe('downloading outputs', () => {
     expect(sha256(readFileSync(join(dir, 'data.bin')))).toBe(data.sha256);
   });
 
-  it('the resume really appends: a partial file with wrong leading bytes fails verification, exit 1', async () => {
+  it('the resume really appends: a partial file with wrong leading bytes fails verification, exit 79 (ChecksumMismatch)', async () => {
     // Had the client downloaded the whole file again, the wrong bytes would be gone.
     const dir = mkdtempSync(join(tmpdir(), 'runbox-dl-'));
     temp.push(dir);
     writeFileSync(join(dir, 'data.bin'), Buffer.alloc(4096, 0xee));
     const run = await runbox(rb.url, ['outputs', jobId, '-o', dir, '--file', 'data.bin']);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/data\.bin: sha256 does not match the manifest/);
+    expect(run.code).toBe(79);
+    expect(run.stderr).toMatch(/ChecksumMismatch: data\.bin: sha256 does not match the manifest/);
     const kept = readFileSync(join(dir, 'data.bin'));
     expect(kept.length).toBe(data.size);
     expect(kept.subarray(4096).equals(identity.subarray(4096))).toBe(true);

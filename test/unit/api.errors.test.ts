@@ -43,6 +43,7 @@ async function harness(overrides: Parameters<typeof testConfig>[0] = {}): Promis
       engineUp: () => true,
       workers: () => [],
       metrics: new RunboxMetrics({ process: 'serve', workerId: 'test' }),
+      runtimes: async () => [],
     },
   });
   return {

@@ -165,6 +165,7 @@ describe('request ids, error bodies and request logs', () => {
         engineUp: () => true,
         workers: () => [],
         metrics: new RunboxMetrics({ process: 'serve', workerId: 'test' }),
+        runtimes: async () => [],
       },
     });
     return { app, queue, lines, cleanup };

@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isLoopback, loadConfig } from '../../src/config.js';
+import { dockerEndpoint, isLoopback, loadConfig, resolveConfig } from '../../src/config.js';
 import { RunboxError } from '../../src/errors/index.js';
 
 describe('config', () => {
@@ -57,5 +58,104 @@ describe('config', () => {
     expect(isLoopback('localhost')).toBe(true);
     expect(isLoopback('0.0.0.0')).toBe(false);
     expect(isLoopback('10.0.0.1')).toBe(false);
+  });
+
+  const errorOf = (f: () => unknown): RunboxError => {
+    try {
+      f();
+    } catch (error) {
+      return error as RunboxError;
+    }
+    throw new Error('expected an error');
+  };
+  const fileWith = (content: unknown): string => {
+    const file = join(mkdtempSync(join(tmpdir(), 'runbox-config-')), 'config.json');
+    writeFileSync(file, JSON.stringify(content));
+    return file;
+  };
+
+  it('refuses a file with an unknown key or a wrong type, naming the key and a fix', () => {
+    const typo = errorOf(() =>
+      loadConfig({ env: {}, file: fileWith({ wrokers: 4, limits: { logBytes: 'big' } }) }),
+    );
+    expect(typo.type).toBe('InvalidConfig');
+    expect(typo.field).toBe('wrokers');
+    expect(typo.message).toContain('did you mean "workers"');
+    const wrongType = errorOf(() =>
+      loadConfig({ env: {}, file: fileWith({ limits: { logBytes: 'big' } }) }),
+    );
+    expect(wrongType.field).toBe('limits.logBytes');
+    expect(wrongType.message).toMatch(/limits\.logBytes: expected integer, got "big"/);
+    const nested = errorOf(() => loadConfig({ env: {}, file: fileWith({ lease: { expiry: 1 } }) }));
+    expect(nested.field).toBe('lease.expiry');
+    expect(nested.message).toContain('known keys of lease: heartbeatMs, expiryMs');
+    const runtime = errorOf(() =>
+      loadConfig({ env: {}, file: fileWith({ runtimes: { r: { image: 'i' } } }) }),
+    );
+    expect(runtime.field).toBe('runtimes.r.command');
+    expect(errorOf(() => loadConfig({ env: { RUNBOX_RUNTIMES: '{"r":{"image":1}}' } })).field).toBe(
+      'RUNBOX_RUNTIMES',
+    );
+  });
+
+  it('reads /etc then $XDG_CONFIG_HOME when no file is named, and says where each value came from', () => {
+    const system = fileWith({ workers: 5, port: 1000 });
+    const xdg = mkdtempSync(join(tmpdir(), 'runbox-xdg-'));
+    mkdirSync(join(xdg, 'runbox'));
+    writeFileSync(join(xdg, 'runbox', 'config.json'), JSON.stringify({ port: 2000 }));
+    const user = join(xdg, 'runbox', 'config.json');
+    const { config, sources, files } = resolveConfig({
+      env: { RUNBOX_INSTANCE: 'ci' },
+      searchPaths: [system, user, '/nonexistent/config.json'],
+      overrides: { defaults: { cpus: 2 } },
+    });
+    expect(files).toEqual([system, user]);
+    expect(config.workers).toBe(5);
+    expect(config.port).toBe(2000);
+    expect(sources.workers).toBe(system);
+    expect(sources.port).toBe(user);
+    expect(sources.instance).toBe('env RUNBOX_INSTANCE');
+    expect(sources['defaults.cpus']).toBe('flag');
+    expect(sources['defaults.memoryBytes']).toBe('default');
+    // A named file is the only one read.
+    const named = resolveConfig({ env: { RUNBOX_CONFIG: fileWith({}) }, searchPaths: [system] });
+    expect(named.config.workers).toBe(2);
+  });
+
+  it('finds the Docker engine as the docker CLI does, unless RUNBOX_DOCKER_SOCKET says otherwise', () => {
+    const dockerConfig = mkdtempSync(join(tmpdir(), 'runbox-docker-config-'));
+    const socketOf = (env: NodeJS.ProcessEnv) =>
+      resolveConfig({ env: { DOCKER_CONFIG: dockerConfig, ...env }, searchPaths: [] });
+    expect(socketOf({}).config.dockerSocket).toBe('/var/run/docker.sock');
+    expect(socketOf({ DOCKER_HOST: 'tcp://127.0.0.1:2375' }).sources.dockerSocket).toBe(
+      'env DOCKER_HOST',
+    );
+    const meta = join(
+      dockerConfig,
+      'contexts',
+      'meta',
+      createHash('sha256').update('my ctx').digest('hex'),
+    );
+    mkdirSync(meta, { recursive: true });
+    writeFileSync(
+      join(meta, 'meta.json'),
+      JSON.stringify({
+        Name: 'my ctx',
+        Endpoints: { docker: { Host: 'unix:///run/user/1000/docker.sock' } },
+      }),
+    );
+    writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ currentContext: 'my ctx' }));
+    expect(socketOf({}).config.dockerSocket).toBe('unix:///run/user/1000/docker.sock');
+    expect(socketOf({}).sources.dockerSocket).toBe('docker context my ctx');
+    expect(socketOf({ DOCKER_HOST: 'unix:///x.sock' }).config.dockerSocket).toBe('unix:///x.sock');
+    expect(socketOf({ RUNBOX_DOCKER_SOCKET: '/y.sock' }).config.dockerSocket).toBe('/y.sock');
+    expect(errorOf(() => socketOf({ DOCKER_HOST: 'ssh://me@box' })).field).toBe('dockerSocket');
+    expect(
+      errorOf(() => socketOf({ DOCKER_HOST: 'tcp://h:1', DOCKER_TLS_VERIFY: '1' })).field,
+    ).toBe('DOCKER_TLS_VERIFY');
+    expect(dockerEndpoint('unix:///var/run/docker.sock')).toEqual({
+      socketPath: '/var/run/docker.sock',
+    });
+    expect(dockerEndpoint('tcp://[::1]:2375')).toEqual({ host: '::1', port: 2375 });
   });
 });

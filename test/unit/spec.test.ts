@@ -32,6 +32,16 @@ describe('parseJobSpec', () => {
     expect(spec.timeoutMs).toBe(300_000);
   });
 
+  it("runs an image's script the way its extension's runtime would when no command is given", () => {
+    const spec = parseJobSpec(
+      { image: 'runbox-test/shell', script: { path: 'my job.sh', content: 'echo hi' } },
+      config,
+    );
+    expect(spec.image).toBe('runbox-test/shell');
+    expect(spec.command).toEqual(['sh', 'my job.sh']);
+    expect(fieldOf({ image: 'busybox', script: { path: 'job.txt', content: '' } })).toBe('command');
+  });
+
   it('names the field at fault for each kind of bad spec, before anything runs', () => {
     expect(fieldOf({ runtime: 'cobol', script: { path: 'a', content: '' } })).toBe('runtime');
     expect(fieldOf({ script: { path: 'a', content: '' } })).toBe('runtime');

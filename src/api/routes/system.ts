@@ -1,10 +1,12 @@
 import { CURRENT_CONTRACT } from '../../contract/contract.js';
+import type { RuntimeView } from '../../executor/runtimeImages.js';
 import type { RunboxMetrics } from '../../metrics.js';
 import { RUNBOX_VERSION } from '../../version.js';
 import {
   Body,
   ContractSchema,
   HealthSchema,
+  RuntimeListSchema,
   WorkerListSchema,
   described,
   type WorkerView,
@@ -18,6 +20,8 @@ export interface SystemInfo {
   workers(): WorkerView[];
   /** This process's metrics registry, with the database-wide gauges added. */
   metrics: RunboxMetrics;
+  /** The configured runtimes and whether each image is on the engine. */
+  runtimes(): Promise<RuntimeView[]>;
 }
 
 export function registerSystemRoutes(app: Api, info: SystemInfo): void {
@@ -70,6 +74,19 @@ export function registerSystemRoutes(app: Api, info: SystemInfo): void {
       },
     },
     async () => ({ workers: info.workers() }),
+  );
+
+  app.get(
+    '/v1/runtimes',
+    {
+      schema: {
+        operationId: 'listRuntimes',
+        summary: 'Configured runtimes, their images, and whether each image is on the engine',
+        tags: ['system'],
+        response: { 200: described(RuntimeListSchema, 'Every configured runtime') },
+      },
+    },
+    async () => ({ runtimes: await info.runtimes() }),
   );
 
   app.get(

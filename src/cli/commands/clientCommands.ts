@@ -2,8 +2,11 @@ import type { Argv, CommandModule } from 'yargs';
 import { FINAL_STATUSES, exitCodeOf, type JobView } from '../../api/jobView.js';
 import type { ApiClient } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
+import { withData, withJson, withServer } from '../flags.js';
 import { buildSubmitRequest, withJobFlags, type JobFlagValues } from '../jobFlags.js';
+import { remoteOrLocal } from '../localJobs.js';
 import { describeJob, table } from '../output.js';
+import { spinner } from '../progress.js';
 
 type Handler<T> = (args: T & GlobalFlags) => Promise<number>;
 
@@ -24,13 +27,19 @@ export function command<T>(
 }
 
 /** Waits until the job is final, using the server's bounded wait in a loop. */
-export async function waitForJob(client: ApiClient, id: string): Promise<JobView> {
+export async function waitForJob(
+  client: ApiClient,
+  id: string,
+  onStatus: (job: JobView) => void = () => {},
+): Promise<JobView> {
   for (;;) {
+    // A short server-side wait while queued, so a progress line sees `running` soon.
     const { body } = await client.json<JobView>(
       'GET',
-      `/v1/jobs/${encodeURIComponent(id)}?wait=true&wait_seconds=30`,
+      `/v1/jobs/${encodeURIComponent(id)}?wait=true&wait_seconds=5`,
     );
     if (FINAL_STATUSES.has(body.status)) return body;
+    onStatus(body);
   }
 }
 
@@ -49,6 +58,11 @@ export async function streamLogs(
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) to.write(chunk);
 }
 
+const LOCAL_FALLBACK =
+  'Without --server (or RUNBOX_SERVER), a job the default server does not know, or any ' +
+  'job while no server runs, is read from the local database: the jobs `runbox run` ' +
+  'recorded.';
+
 export function clientCommands(
   ctx: CliContext,
   setCode: (code: number) => void,
@@ -60,7 +74,7 @@ export function clientCommands(
       'submit <script>',
       'Submit a job to a running server',
       (y) =>
-        withJobFlags(y)
+        withJson(withServer(withJobFlags(y)))
           .option('wait', {
             type: 'boolean',
             describe: 'Wait for the job to end; exit with its code',
@@ -80,12 +94,16 @@ export function clientCommands(
           return 0;
         }
         if (args.follow) {
+          // With --json, stdout carries the one JSON document: the job's output goes to stderr.
           await Promise.all([
-            streamLogs(client, job.id, 'stdout', true, io.stdout),
+            streamLogs(client, job.id, 'stdout', true, args.json ? io.stderr : io.stdout),
             streamLogs(client, job.id, 'stderr', true, io.stderr),
           ]);
         }
-        const final = await waitForJob(client, job.id);
+        const waiting = args.follow ? null : spinner(io, `job ${job.id} ${job.status}`);
+        const final = await waitForJob(client, job.id, (now) =>
+          waiting?.update(`job ${now.id} ${now.status}`),
+        ).finally(() => waiting?.stop());
         if (args.json) json(final);
         else if (!args.follow) io.out(describeJob(final));
         else if (final.error)
@@ -98,12 +116,19 @@ export function clientCommands(
     ),
     command<{ id: string }>(
       'status <id>',
-      'Show one job',
-      (y) => y.positional('id', { type: 'string', demandOption: true }) as never,
+      'Show one job (server, else the local database)',
+      (y) =>
+        withJson(withData(withServer(y)))
+          .positional('id', { type: 'string', demandOption: true })
+          .epilogue(LOCAL_FALLBACK) as never,
       async (args) => {
-        const { body } = await ctx
-          .client(args)
-          .json<JobView>('GET', `/v1/jobs/${encodeURIComponent(args.id)}`);
+        const body = await remoteOrLocal(
+          ctx,
+          args,
+          async (client) =>
+            (await client.json<JobView>('GET', `/v1/jobs/${encodeURIComponent(args.id)}`)).body,
+          async (local) => local.get(args.id),
+        );
         if (args.json) json(body);
         else io.out(describeJob(body));
         return 0;
@@ -112,9 +137,10 @@ export function clientCommands(
     ),
     command<{ id: string; follow?: boolean; stderr?: boolean }>(
       'logs <id>',
-      "Print a job's stdout (or --stderr); -f follows a running job",
+      "Print a job's stdout (or --stderr); -f follows",
       (y) =>
-        y
+        withData(withServer(y))
+          .epilogue(LOCAL_FALLBACK)
           .positional('id', { type: 'string', demandOption: true })
           .option('follow', {
             alias: 'f',
@@ -123,36 +149,65 @@ export function clientCommands(
           })
           .option('stderr', {
             type: 'boolean',
-            describe: 'Print stderr instead of stdout',
+            describe: "Print the job's stderr (still on stdout, so > file captures it)",
           }) as never,
       async (args) => {
         const stream = args.stderr ? 'stderr' : 'stdout';
-        await streamLogs(
-          ctx.client(args),
-          args.id,
-          stream,
-          Boolean(args.follow),
-          stream === 'stderr' ? io.stderr : io.stdout,
+        const follow = Boolean(args.follow);
+        await remoteOrLocal(
+          ctx,
+          args,
+          (client) => streamLogs(client, args.id, stream, follow, io.stdout),
+          async (local) => {
+            for await (const chunk of await local.logs(args.id, stream, follow)) {
+              io.stdout.write(chunk as Uint8Array);
+            }
+          },
         );
         return 0;
       },
       setCode,
     ),
-    command<{ status?: string; limit?: number }>(
+    command<{
+      status?: string;
+      limit?: number;
+      quiet?: boolean;
+      all?: boolean;
+      cursor?: string;
+    }>(
       'ls',
       'List jobs, newest first',
       (y) =>
-        y
+        withJson(withServer(y))
           .option('status', { choices: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] })
-          .option('limit', { type: 'number', default: 50 }) as never,
+          .option('limit', { type: 'number', default: 50, describe: 'Jobs per page' })
+          .option('quiet', { alias: 'q', type: 'boolean', describe: 'Print only job ids' })
+          .option('all', { type: 'boolean', describe: 'Every page, not only the first' })
+          .option('cursor', {
+            type: 'string',
+            describe: 'Start after this page (next_cursor of the last one)',
+          })
+          .conflicts('all', 'cursor') as never,
       async (args) => {
-        const query = new URLSearchParams({ limit: String(args.limit ?? 50) });
-        if (args.status) query.set('status', args.status);
-        const { body } = await ctx
-          .client(args)
-          .json<{ jobs: JobView[]; next_cursor: string | null }>('GET', `/v1/jobs?${query}`);
+        const client = ctx.client(args);
+        const jobs: JobView[] = [];
+        let cursor: string | null = args.cursor ?? null;
+        do {
+          const query = new URLSearchParams({ limit: String(args.limit ?? 50) });
+          if (args.status) query.set('status', args.status);
+          if (cursor) query.set('cursor', cursor);
+          const { body: page } = await client.json<{
+            jobs: JobView[];
+            next_cursor: string | null;
+          }>('GET', `/v1/jobs?${query}`);
+          jobs.push(...page.jobs);
+          cursor = page.next_cursor;
+        } while (args.all && cursor);
+        const body = { jobs, next_cursor: cursor };
         if (args.json) json(body);
-        else {
+        else if (args.quiet) {
+          if (jobs.length > 0) io.out(jobs.map((j) => j.id).join('\n'));
+        } else {
           io.out(
             table([
               ['ID', 'STATUS', 'ATTEMPTS', 'CREATED', 'ERROR'],
@@ -165,6 +220,7 @@ export function clientCommands(
               ]),
             ]),
           );
+          if (cursor) io.err(`more: runbox ls --cursor ${cursor} (or --all)`);
         }
         return 0;
       },
@@ -173,7 +229,8 @@ export function clientCommands(
     command<{ id: string }>(
       'cancel <id>',
       'Cancel a queued or running job',
-      (y) => y.positional('id', { type: 'string', demandOption: true }) as never,
+      (y) =>
+        withJson(withServer(y)).positional('id', { type: 'string', demandOption: true }) as never,
       async (args) => {
         const { body } = await ctx
           .client(args)
@@ -189,8 +246,8 @@ export function clientCommands(
     ),
     command<object>(
       'workers',
-      'List registered workers: alive, or dead after 30 s without a heartbeat',
-      (y) => y as never,
+      'List workers (dead after 30 s without heartbeat)',
+      (y) => withJson(withServer(y)) as never,
       async (args) => {
         type W = {
           id: string;

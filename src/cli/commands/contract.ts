@@ -1,5 +1,4 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import Docker from 'dockerode';
 import type { CommandModule } from 'yargs';
 import {
   checkCompatibility,
@@ -8,9 +7,9 @@ import {
 } from '../../contract/compatibility.js';
 import { CURRENT_CONTRACT } from '../../contract/contract.js';
 import { EX_CONFIG, RunboxError } from '../../errors/index.js';
-import { readImageContract } from '../../executor/imageContract.js';
 import { ApiClient } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
+import { withJson } from '../flags.js';
 
 async function loadPeer(
   ctx: CliContext,
@@ -28,11 +27,13 @@ async function loadPeer(
   if (against.startsWith('image:')) {
     const image = against.slice('image:'.length);
     const config = ctx.config(flags);
+    // dockerode loads only for an image check, not for every contract command.
+    const [{ createDocker }, { readImageContract }] = await Promise.all([
+      import('../../executor/dockerClient.js'),
+      import('../../executor/imageContract.js'),
+    ]);
     try {
-      const { contract } = await readImageContract(
-        new Docker({ socketPath: config.dockerSocket }),
-        image,
-      );
+      const { contract } = await readImageContract(createDocker(config.dockerSocket), image);
       return { peer: contract, label: `image ${image}` };
     } catch (error) {
       if (error instanceof RunboxError) throw error;
@@ -86,10 +87,12 @@ export function contractCommand(ctx: CliContext, setCode: (code: number) => void
   const { io } = ctx;
   return {
     command: 'contract [action]',
-    describe:
-      "Print this build's result contract; `export` writes it, `check --against` compares (exit 78 when incompatible)",
+    describe: "Show this build's result contract; export, check",
     builder: (y) =>
-      y
+      withJson(y)
+        .epilogue(
+          '`check --against` exits 0 when compatible and 78 when not, with the fields that differ.',
+        )
         .positional('action', { choices: ['show', 'export', 'check'] as const, default: 'show' })
         .option('out', { type: 'string', describe: 'export: file to write (default stdout)' })
         .option('against', {
@@ -111,8 +114,8 @@ export function contractCommand(ctx: CliContext, setCode: (code: number) => void
       if (args.action === 'check') {
         if (!args.against)
           throw new RunboxError(
-            'InvalidConfig',
-            'check needs --against FILE | http(s)://server | image:NAME',
+            'UsageError',
+            'check needs --against FILE | http(s)://server | image:NAME (see `runbox contract --help`)',
             { field: 'against' },
           );
         const { peer, label } = await loadPeer(ctx, args, args.against);

@@ -1,16 +1,20 @@
 import type { CommandModule } from 'yargs';
-import { Queue } from '../../queue/Queue.js';
-import { createBlobStore, formatBytes } from '../../storage/index.js';
-import { retentionSweep } from '../../worker/retentionSweep.js';
 import type { CliContext, GlobalFlags } from '../context.js';
+import { withData, withJson } from '../flags.js';
 
 export function gcCommand(ctx: CliContext, setCode: (code: number) => void): CommandModule {
   return {
     command: 'gc',
-    describe: 'Delete jobs past retention and blobs no job refers to; report what was freed',
+    describe: 'Delete expired jobs and unreferenced blobs',
+    builder: (y) => withJson(withData(y)),
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags;
       const config = ctx.config(args);
+      const [{ Queue }, { createBlobStore, formatBytes }, { retentionSweep }] = await Promise.all([
+        import('../../queue/Queue.js'),
+        import('../../storage/index.js'),
+        import('../../worker/retentionSweep.js'),
+      ]);
       const queue = Queue.open(config);
       try {
         const store = await createBlobStore(config);

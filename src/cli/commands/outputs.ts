@@ -7,9 +7,9 @@ import type { OutputEntry } from '../../contract/resultSchema.js';
 import { RunboxError } from '../../errors/index.js';
 import type { ApiClient } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
+import { withJson, withServer } from '../flags.js';
 import { table } from '../output.js';
-
-const PROGRESS_FROM_BYTES = 8 * 1024 * 1024;
+import { bytesText, spinner, type Progress } from '../progress.js';
 
 function safeTarget(root: string, path: string): string {
   const target = resolve(root, path);
@@ -39,7 +39,7 @@ async function download(
   jobId: string,
   entry: OutputEntry,
   target: string,
-  progress: (text: string) => void,
+  progress: Progress,
 ): Promise<'ok' | 'mismatch'> {
   await mkdir(dirname(target), { recursive: true });
   let have = await stat(target).then(
@@ -58,16 +58,10 @@ async function download(
     const append = response.status === 206;
     const out = createWriteStream(target, { flags: append ? 'a' : 'w' });
     let done = append ? have : 0;
-    let lastShown = 0;
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
       done += chunk.length;
-      if (entry.size >= PROGRESS_FROM_BYTES && Date.now() - lastShown > 500) {
-        lastShown = Date.now();
-        progress(
-          `${entry.path}: ${((100 * done) / entry.size).toFixed(1)}% of ${(entry.size / 1048576).toFixed(1)} MiB`,
-        );
-      }
+      progress.update(`${entry.path}: ${bytesText(done, entry.size)}`);
     }
     await new Promise<void>((r, j) => out.end((error?: Error | null) => (error ? j(error) : r())));
   }
@@ -77,10 +71,13 @@ async function download(
 export function outputsCommand(ctx: CliContext, setCode: (code: number) => void): CommandModule {
   return {
     command: 'outputs <id>',
-    describe:
-      "List a job's outputs, or download them (-o DIR), verifying each sha256 and resuming partial files",
+    describe: "List a job's outputs, or download them (-o DIR)",
     builder: (y) =>
-      y
+      withJson(withServer(y))
+        .epilogue(
+          'Downloads resume a partial file with a Range request and check every sha256; ' +
+            'a mismatch keeps the file for inspection and exits 79 (ChecksumMismatch).',
+        )
         .positional('id', { type: 'string', demandOption: true })
         .option('output-dir', {
           alias: 'o',
@@ -124,24 +121,33 @@ export function outputsCommand(ctx: CliContext, setCode: (code: number) => void)
         return setCode(0);
       }
       const root = resolve(args.outputDir);
-      let bad = 0;
-      for (const entry of entries) {
-        if (entry.type !== 'file') continue;
-        const outcome = await download(
-          client,
-          args.id,
-          entry,
-          safeTarget(root, entry.path),
-          ctx.io.err,
-        );
-        if (outcome === 'mismatch') {
-          bad++;
-          ctx.io.err(`runbox: ${entry.path}: sha256 does not match the manifest`);
-        } else {
-          ctx.io.out(`${entry.path}  ${entry.size} bytes  sha256 ok`);
+      const bad: string[] = [];
+      const downloaded: Array<{ path: string; size: number; sha256: string | null }> = [];
+      const progress = spinner(ctx.io, 'downloading outputs');
+      try {
+        for (const entry of entries) {
+          if (entry.type !== 'file') continue;
+          const target = safeTarget(root, entry.path);
+          if ((await download(client, args.id, entry, target, progress)) === 'mismatch') {
+            bad.push(entry.path);
+            continue;
+          }
+          downloaded.push({ path: entry.path, size: entry.size, sha256: entry.sha256 });
+          if (!args.json) ctx.io.out(`${entry.path}  ${entry.size} bytes  sha256 ok`);
         }
+      } finally {
+        progress.stop();
       }
-      setCode(bad > 0 ? 1 : 0);
+      if (bad.length > 0) {
+        throw new RunboxError(
+          'ChecksumMismatch',
+          `${bad.join(', ')}: sha256 does not match the manifest (kept in ${root} for inspection; ` +
+            'delete the file and run again to download it afresh)',
+          { field: bad[0] ?? null },
+        );
+      }
+      if (args.json) ctx.io.out(JSON.stringify({ downloaded, directory: root }, null, 2));
+      setCode(0);
     },
   };
 }

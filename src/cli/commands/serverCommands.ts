@@ -3,6 +3,7 @@ import { exitCodeOf } from '../../api/jobView.js';
 import { LOG_LEVELS, type LogLevel } from '../../log.js';
 import type { RunningRunbox } from '../../runboxTypes.js';
 import type { CliContext, GlobalFlags } from '../context.js';
+import { withData, withJson } from '../flags.js';
 import { buildSubmitRequest, raisedForRun, withJobFlags, type JobFlagValues } from '../jobFlags.js';
 import { writeOutputs } from '../writeOutputs.js';
 
@@ -47,9 +48,9 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
   const { io } = ctx;
   const serve: CommandModule = {
     command: 'serve',
-    describe: 'Run the HTTP API, the queue and a worker pool in this process',
+    describe: 'Run the API, the queue and workers in this process',
     builder: (y) =>
-      y
+      withData(y)
         .option('host', {
           type: 'string',
           describe: 'Address to bind (default 127.0.0.1; others need a token)',
@@ -76,9 +77,9 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
   };
   const worker: CommandModule = {
     command: 'worker',
-    describe: 'Run only a worker pool against a database (beside `runbox serve`)',
+    describe: 'Run only a worker pool on a database (beside serve)',
     builder: (y) =>
-      y
+      withData(y)
         .option('workers', { type: 'number', describe: 'Concurrent job slots (default 2)' })
         .option('log-level', logLevelOption),
     handler: async (raw) => {
@@ -96,9 +97,9 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
   };
   const run: CommandModule = {
     command: 'run <script>',
-    describe: 'Run one job here and now, streaming its output; exits with its exit code',
+    describe: 'Run one job here and now; exit with its code',
     builder: (y) =>
-      withJobFlags(y).option('output-dir', {
+      withJson(withData(withJobFlags(y))).option('output-dir', {
         alias: 'o',
         type: 'string',
         describe: 'Write the job outputs here',
@@ -118,8 +119,9 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         // the same database never takes it (it would run where nobody sees its output).
         const owner = await rb.startWorkers(1, true);
         const { job } = await rb.services.jobs.submit(request, { reservedFor: owner });
+        // With --json, stdout carries the one JSON document: the job's output goes to stderr.
         rb.services.liveLogs.tap(job.id, (stream, chunk) =>
-          (stream === 'stdout' ? io.stdout : io.stderr).write(chunk),
+          (stream === 'stdout' && !args.json ? io.stdout : io.stderr).write(chunk),
         );
         const onSignal = () => void rb.services.jobs.cancel(job.id);
         process.once('SIGINT', onSignal);

@@ -1,0 +1,59 @@
+import type { CommandModule } from 'yargs';
+import type { CliContext, GlobalFlags } from '../context.js';
+import { withData, withJson, withServer } from '../flags.js';
+import { table } from '../output.js';
+
+/** Dotted keys and values of a resolved config, in its own order. */
+function leaves(value: unknown, prefix = ''): Array<[string, unknown]> {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const entries = Object.entries(value);
+    if (entries.length === 0) return [[prefix, value]];
+    return entries.flatMap(([k, v]) => leaves(v, prefix ? `${prefix}.${k}` : k));
+  }
+  return [[prefix, value]];
+}
+
+export function configCommand(ctx: CliContext, setCode: (code: number) => void): CommandModule {
+  return {
+    command: 'config [action]',
+    describe: "Show the resolved config and each value's source",
+    builder: (y) =>
+      withJson(withServer(withData(y)))
+        .positional('action', { choices: ['show'] as const, default: 'show' as const })
+        .epilogue(
+          'Sources, lowest first: default < config file (--config or RUNBOX_CONFIG, else ' +
+            '/etc/runbox/config.json then $XDG_CONFIG_HOME/runbox/config.json) < RUNBOX_* ' +
+            'environment < flags. The token is shown as "[set]".',
+        ),
+    handler: (raw) => {
+      const args = raw as unknown as GlobalFlags;
+      const { config, sources, files } = ctx.resolved(args);
+      const shown = { ...config, token: config.token === null ? null : '[set]' };
+      if (args.json) {
+        ctx.io.out(JSON.stringify({ config: shown, sources, files }, null, 2));
+      } else {
+        ctx.io.out(`files read: ${files.length > 0 ? files.join(', ') : 'none'}`);
+        ctx.io.out(
+          table([
+            ['KEY', 'VALUE', 'FROM'],
+            ...leaves(shown).map(([key, value]) => [
+              key,
+              JSON.stringify(value),
+              sources[key] ?? sourceOfParent(sources, key),
+            ]),
+          ]),
+        );
+      }
+      setCode(0);
+    },
+  };
+}
+
+/** A key set as part of a larger value (a whole runtime) takes that value's source. */
+function sourceOfParent(sources: Record<string, string>, key: string): string {
+  for (let at = key.lastIndexOf('.'); at > 0; at = key.lastIndexOf('.', at - 1)) {
+    const source = sources[key.slice(0, at)];
+    if (source) return source;
+  }
+  return 'default';
+}

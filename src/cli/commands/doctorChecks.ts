@@ -1,0 +1,196 @@
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { createDocker } from '../../executor/dockerClient.js';
+import type { Config } from '../../config.js';
+import { checkCompatibility } from '../../contract/compatibility.js';
+import { RunboxError } from '../../errors/index.js';
+import { readImageContract } from '../../executor/imageContract.js';
+import { inspectDatabase } from '../../queue/openDatabase.js';
+import { formatBytes, freeBytes } from '../../storage/diskSpace.js';
+import type { ApiClient } from '../client.js';
+
+export type CheckState = 'ok' | 'warn' | 'fail';
+export interface Check {
+  name: string;
+  state: CheckState;
+  detail: string;
+  fix?: string;
+}
+
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+/** The server's health and contract, for `runbox doctor --server URL`. */
+export async function serverChecks(client: ApiClient): Promise<Check[]> {
+  const checks: Check[] = [];
+  try {
+    const response = await client.fetch('/healthz');
+    const health = (await response.json()) as {
+      status?: string;
+      engine?: string;
+      version?: string;
+    };
+    checks.push({
+      name: 'server',
+      state: response.ok ? 'ok' : 'fail',
+      detail: `${client.baseUrl} answers: ${health.status ?? response.status}, engine ${health.engine ?? 'unknown'}, version ${health.version ?? 'unknown'}`,
+      ...(response.ok ? {} : { fix: "the server's Docker engine is down: start dockerd there" }),
+    });
+  } catch (error) {
+    checks.push({
+      name: 'server',
+      state: 'fail',
+      detail: (error as Error).message,
+      fix: 'start it with `runbox serve`, or check the URL',
+    });
+    return checks;
+  }
+  try {
+    const { body } = await client.json<Parameters<typeof checkCompatibility>[0]>(
+      'GET',
+      '/v1/contract',
+    );
+    const report = checkCompatibility(body);
+    checks.push({
+      name: 'server contract',
+      state: report.compatible ? 'ok' : 'fail',
+      detail: report.compatible
+        ? `${body.version}, compatible`
+        : `${body.version}: ${report.reasons.join('; ')}`,
+      ...(report.compatible ? {} : { fix: 'use a runbox build that speaks the same contract' }),
+    });
+  } catch (error) {
+    checks.push({
+      name: 'server contract',
+      state: 'fail',
+      detail: (error as Error).message,
+      ...(error instanceof RunboxError && error.type === 'Unauthorized'
+        ? { fix: 'set RUNBOX_TOKEN to the server token' }
+        : {}),
+    });
+  }
+  return checks;
+}
+
+/** Every check `runbox doctor` makes on this machine, each with a state and a fix. */
+export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
+  const checks: Check[] = [];
+  const docker = createDocker(config.dockerSocket);
+  let engineUp = false;
+  try {
+    const version = await docker.version();
+    engineUp = true;
+    checks.push({
+      name: 'docker engine',
+      state: 'ok',
+      detail: `reachable at ${config.dockerSocket}, version ${version.Version} (API ${version.ApiVersion})`,
+    });
+  } catch (error) {
+    checks.push({
+      name: 'docker engine',
+      state: 'fail',
+      detail: `unavailable at ${config.dockerSocket}: ${(error as Error).message}`,
+      fix: 'start dockerd (or bash scripts/test-env as root), or set RUNBOX_DOCKER_SOCKET',
+    });
+  }
+  if (engineUp) {
+    for (const [name, runtime] of Object.entries(config.runtimes)) {
+      try {
+        const { contract, report } = await readImageContract(docker, runtime.image);
+        if (report && !report.compatible) {
+          checks.push({
+            name: `runtime ${name}`,
+            state: 'fail',
+            detail: `image ${runtime.image} carries contract ${contract!.version}, incompatible: ${report.reasons.join('; ')}`,
+            fix: 'rebuild the image with this runbox version, or point the runtime at another image',
+          });
+        } else {
+          checks.push({
+            name: `runtime ${name}`,
+            state: 'ok',
+            detail: `image ${runtime.image} present${contract ? `, contract ${contract.version}` : ''}`,
+          });
+        }
+      } catch (error) {
+        // An unreadable contract label is not a missing image: it is present, and every
+        // job on it would fail with ImageContractMismatch.
+        if (error instanceof RunboxError && error.type === 'ImageContractMismatch') {
+          checks.push({
+            name: `runtime ${name}`,
+            state: 'fail',
+            detail: error.message,
+            fix: 'rebuild the image with this runbox version, or point the runtime at another image',
+          });
+          continue;
+        }
+        checks.push({
+          name: `runtime ${name}`,
+          state: 'warn',
+          detail: `image ${runtime.image} is not present; jobs will pull it (pull policy ${config.defaults.pullPolicy})`,
+          fix: `docker pull ${runtime.image}, or map the runtime to a local image in the config file`,
+        });
+      }
+    }
+  }
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+    accessSync(config.dataDir, constants.W_OK);
+    const free = await freeBytes(config.dataDir);
+    const low = free < config.limits.minFreeBytes;
+    checks.push({
+      name: 'data directory',
+      state: low ? 'fail' : free < 2 * config.limits.minFreeBytes ? 'warn' : 'ok',
+      detail: `${config.dataDir} writable, ${formatBytes(free)} free (new jobs refused below ${formatBytes(config.limits.minFreeBytes)})`,
+      ...(low
+        ? { fix: 'free space on that disk, run `runbox gc`, or lower limits.minFreeBytes' }
+        : {}),
+    });
+  } catch (error) {
+    checks.push({
+      name: 'data directory',
+      state: 'fail',
+      detail: `${config.dataDir}: ${(error as Error).message}`,
+      fix: 'choose a writable --data-dir',
+    });
+  }
+  const info = inspectDatabase(config.dbPath);
+  if (!info) {
+    checks.push({
+      name: 'database',
+      state: 'ok',
+      detail: `${config.dbPath} does not exist yet; it is created on first start`,
+    });
+  } else if (info.schemaVersion > info.latestSchemaVersion) {
+    checks.push({
+      name: 'database',
+      state: 'fail',
+      detail: `schema ${info.schemaVersion} is newer than this build's ${info.latestSchemaVersion}`,
+      fix: 'use a newer runbox',
+    });
+  } else {
+    const report = info.contract ? checkCompatibility(info.contract) : null;
+    checks.push({
+      name: 'database',
+      state: report && !report.compatible ? 'fail' : 'ok',
+      detail: `schema ${info.schemaVersion}/${info.latestSchemaVersion}, contract ${info.contract?.version ?? 'none'}${report && !report.compatible ? `: ${report.reasons.join('; ')}` : ''}`,
+      ...(report && !report.compatible
+        ? { fix: 'open it with the runbox build that wrote it, or start a new database' }
+        : {}),
+    });
+  }
+  const free = await portFree(config.host, config.port);
+  checks.push({
+    name: 'port',
+    state: free ? 'ok' : 'warn',
+    detail: free
+      ? `${config.host}:${config.port} is free`
+      : `${config.host}:${config.port} is in use (a running runbox serve?)`,
+    ...(free ? {} : { fix: 'stop what listens there, or serve with --port' }),
+  });
+  return checks;
+}

@@ -1,0 +1,39 @@
+import type { Argv } from 'yargs';
+
+/**
+ * Flags shared by several commands, each added only to the commands it applies to and
+ * shown under its own heading in their --help.
+ */
+export const GROUPS = {
+  global: 'Global options:',
+  server: 'Server options:',
+  data: 'Local data options:',
+} as const;
+
+/** For commands that talk to a running server. */
+export function withServer<T>(y: Argv<T>) {
+  return y
+    .option('server', {
+      type: 'string',
+      describe: 'Server URL (or RUNBOX_SERVER; default http://127.0.0.1:7070)',
+    })
+    .group(['server'], GROUPS.server);
+}
+
+/** For commands that open the database and data directory on this machine. */
+export function withData<T>(y: Argv<T>) {
+  return y
+    .option('data-dir', { type: 'string', describe: 'Data directory (or RUNBOX_DATA_DIR)' })
+    .option('db', { type: 'string', describe: 'Database file (or RUNBOX_DB)' })
+    .group(['data-dir', 'db'], GROUPS.data);
+}
+
+/** For commands with output: one JSON document on stdout instead, errors included. */
+export function withJson<T>(y: Argv<T>) {
+  return y
+    .option('json', {
+      type: 'boolean',
+      describe: 'Print one JSON document on stdout (errors too)',
+    })
+    .group(['json'], GROUPS.global);
+}

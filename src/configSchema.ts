@@ -1,0 +1,174 @@
+import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
+import type { Config } from './config.js';
+
+/**
+ * The config file's shape, checked before anything starts: every key optional (the file
+ * overrides defaults), unknown keys and wrong types refused with the key named. Each
+ * section is its own object so a new block (`ceilings`, `allow`) is one more entry in
+ * SECTIONS, one line in ConfigFileSchema and one in the key checks at the end, which fail
+ * typecheck until the schema and Config agree.
+ */
+const strict = <T extends TProperties>(properties: T, description: string): TObject<T> =>
+  Type.Object(properties, { additionalProperties: false, description });
+
+const int = (description: string, minimum = 0) =>
+  Type.Optional(Type.Integer({ minimum, description }));
+const num = (description: string, minimum = 0) =>
+  Type.Optional(Type.Number({ minimum, description }));
+const str = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
+
+export const RuntimeSchema = strict(
+  {
+    image: Type.String({ minLength: 1, description: 'Image the runtime runs in' }),
+    command: Type.Array(Type.String(), {
+      minItems: 1,
+      description: 'argv; {script} is replaced by the script file name',
+    }),
+  },
+  'one runtime',
+);
+
+const PullPolicySchema = Type.Union([
+  Type.Literal('if-not-present'),
+  Type.Literal('always'),
+  Type.Literal('never'),
+]);
+
+const SECTIONS = {
+  defaults: strict(
+    {
+      timeoutSeconds: num('seconds before a job is killed'),
+      killGraceSeconds: num('seconds between SIGTERM and SIGKILL'),
+      memoryBytes: int('memory limit of a job'),
+      cpus: num('CPU limit of a job, in cores'),
+      pids: int('process limit of a job', 1),
+      tmpfsBytes: int("size of a job's /tmp"),
+      fileSizeBytes: int('largest file a job may write (ulimit fsize)'),
+      nofile: int('open files per job (ulimit nofile)', 1),
+      pullPolicy: Type.Optional(PullPolicySchema),
+      maxAttempts: int('attempts before a job fails for good', 1),
+    },
+    'what a job gets when it does not ask',
+  ),
+  limits: strict(
+    {
+      logBytes: int('bytes kept per log stream; beyond it head and tail'),
+      outputBytes: int('total output bytes per job'),
+      outputFiles: int('output files per job'),
+      bodyBytes: int('largest accepted request body'),
+      minFreeBytes: int('refuse new jobs below this much free disk'),
+    },
+    'hard limits',
+  ),
+  lease: strict(
+    {
+      heartbeatMs: int('heartbeat period of a running job', 1),
+      expiryMs: int('a lease without heartbeat for this long is requeued', 1),
+    },
+    'job leases',
+  ),
+  retry: strict(
+    {
+      baseMs: int('first retry backoff'),
+      capMs: int('largest retry backoff'),
+    },
+    'retry backoff',
+  ),
+  zstd: strict(
+    {
+      codec: Type.Optional(
+        Type.Union([Type.Literal('auto'), Type.Literal('native'), Type.Literal('js')]),
+      ),
+      level: Type.Optional(Type.Integer({ minimum: 1, maximum: 19 })),
+      frameBytes: int('input bytes per independent frame', 1),
+    },
+    'output compression',
+  ),
+  ceilings: strict(
+    {
+      memoryBytes: int('most memory a job may ask for', 1),
+      cpus: num('most CPUs a job may ask for'),
+      pids: int('most processes a job may ask for', 1),
+      timeoutSeconds: num('longest timeout a job may ask for'),
+      outputBytes: int('most output bytes a job may ask for', 1),
+      outputFiles: int('most output files a job may ask for', 1),
+      logBytes: int('most log bytes kept that a job may ask for', 1),
+    },
+    'the most a job may ask for (operator ceilings)',
+  ),
+  allow: strict(
+    {
+      networks: Type.Optional(
+        Type.Array(Type.Union([Type.Literal('none'), Type.Literal('bridge')]), {
+          description: 'networks a job may choose; must include none',
+        }),
+      ),
+      images: Type.Optional(
+        Type.Array(Type.String({ minLength: 1 }), {
+          description:
+            "images a job may name besides the runtimes' (exact, or a prefix ending in *)",
+        }),
+      ),
+      pullPolicies: Type.Optional(Type.Array(PullPolicySchema)),
+    },
+    'what a job may choose at all',
+  ),
+};
+
+export const ConfigFileSchema = strict(
+  {
+    dataDir: str('database, blobs and scratch folders'),
+    dbPath: str('database file'),
+    host: str('address the API binds'),
+    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+    token: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
+    server: str('server URL for client commands'),
+    workers: Type.Optional(Type.Integer({ minimum: 0, maximum: 256 })),
+    instance: Type.Optional(
+      Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+        description: "a name on this installation's containers; null: the database id",
+      }),
+    ),
+    dockerSocket: str('Docker engine: a socket path, unix:// or tcp:// URL'),
+    runtimes: Type.Optional(Type.Record(Type.String({ minLength: 1 }), RuntimeSchema)),
+    drainTimeoutMs: int('time running jobs get to finish on SIGTERM'),
+    workerDeadMs: int('a worker without heartbeat for this long is dead'),
+    workerRetentionMs: int('dead worker rows are deleted after this'),
+    jobRetentionMs: int('finished jobs are removed after this; 0 keeps them'),
+    blobGraceMs: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
+    sweepIntervalMs: int('period of the retention sweep', 1),
+    commitWindowMs: int('group commit window'),
+    defaults: Type.Optional(SECTIONS.defaults),
+    limits: Type.Optional(SECTIONS.limits),
+    lease: Type.Optional(SECTIONS.lease),
+    retry: Type.Optional(SECTIONS.retry),
+    zstd: Type.Optional(SECTIONS.zstd),
+    ceilings: Type.Optional(SECTIONS.ceilings),
+    allow: Type.Optional(SECTIONS.allow),
+    allowedHosts: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description: 'Host header names the API answers besides loopback names',
+      }),
+    ),
+  },
+  'runbox config file',
+);
+
+export type ConfigFile = Static<typeof ConfigFileSchema>;
+
+// The schema and Config must name the same keys: adding a Config field (or a section)
+// without its schema entry, or the reverse, fails typecheck here.
+type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never]
+  ? true
+  : { onlyIn: [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] };
+type Section<K extends keyof typeof SECTIONS> = NonNullable<ConfigFile[K]>;
+export const configKeysMatch: [
+  SameKeys<Config, ConfigFile>,
+  SameKeys<Config['defaults'], Section<'defaults'>>,
+  SameKeys<Config['limits'], Section<'limits'>>,
+  SameKeys<Config['lease'], Section<'lease'>>,
+  SameKeys<Config['retry'], Section<'retry'>>,
+  SameKeys<Config['zstd'], Section<'zstd'>>,
+  SameKeys<Config['ceilings'], Section<'ceilings'>>,
+  SameKeys<Config['allow'], Section<'allow'>>,
+] = [true, true, true, true, true, true, true, true];
