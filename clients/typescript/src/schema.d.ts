@@ -71,6 +71,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/runtimes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Configured runtimes, their images, and whether each image is on the engine */
+        get: operations["listRuntimes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -304,6 +321,16 @@ export interface components {
         WorkerList: {
             workers: components["schemas"]["Worker"][];
         };
+        Runtime: {
+            name: string;
+            image: string;
+            command: string[];
+            /** @description Whether the engine holds the image now; null when the engine did not answer */
+            present: boolean | null;
+        };
+        RuntimeList: {
+            runtimes: components["schemas"]["Runtime"][];
+        };
         JobStatus: "queued" | "running" | "succeeded" | "failed" | "cancelled";
         JobResult: {
             exit_code: number | null;
@@ -406,6 +433,12 @@ export interface components {
                 cpus?: number;
                 /** @description Process limit */
                 pids?: number;
+                /** @description Bytes /work and /outputs may hold, e.g. "1g" (default from config) */
+                output_bytes?: string | number;
+                /** @description Output files kept (default from config) */
+                output_files?: number;
+                /** @description Bytes kept per log stream, e.g. "16m" (default from config) */
+                log_bytes?: string | number;
             };
             network?: "none" | "bridge";
             pull_policy?: "if-not-present" | "always" | "never";
@@ -480,6 +513,12 @@ export interface components {
                 cpus?: number;
                 /** @description Process limit */
                 pids?: number;
+                /** @description Bytes /work and /outputs may hold, e.g. "1g" (default from config) */
+                output_bytes?: string | number;
+                /** @description Output files kept (default from config) */
+                output_files?: number;
+                /** @description Bytes kept per log stream, e.g. "16m" (default from config) */
+                log_bytes?: string | number;
             };
             network?: "none" | "bridge";
             pull_policy?: "if-not-present" | "always" | "never";
@@ -566,6 +605,12 @@ export interface components {
                     cpus?: number;
                     /** @description Process limit */
                     pids?: number;
+                    /** @description Bytes /work and /outputs may hold, e.g. "1g" (default from config) */
+                    output_bytes?: string | number;
+                    /** @description Output files kept (default from config) */
+                    output_files?: number;
+                    /** @description Bytes kept per log stream, e.g. "16m" (default from config) */
+                    log_bytes?: string | number;
                 };
                 network?: "none" | "bridge";
                 pull_policy?: "if-not-present" | "always" | "never";
@@ -739,6 +784,47 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WorkerList"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (logged with its stack under the request id) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listRuntimes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every configured runtime */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuntimeList"];
                 };
             };
             /** @description Missing or wrong bearer token */
