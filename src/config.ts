@@ -112,6 +112,12 @@ export interface Config {
   };
   /** Group commit window for claims and completions. @defaultValue 2 */
   commitWindowMs: number;
+  /**
+   * `contract check --against image:NAME` fails an image without an io.runbox.contract
+   * label (exit 79) instead of passing it: a stale image built before labels existed must
+   * not slip through a CI gate. @defaultValue false, true when CI=true (or 1)
+   */
+  requireImageLabel: boolean;
 }
 
 export type ConfigOverrides = DeepPartial<Config>;
@@ -174,6 +180,7 @@ function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath
     sweepIntervalMs: 10 * 60 * 1000,
     zstd: { codec: 'auto', level: 3, frameBytes: MiB },
     commitWindowMs: 2,
+    requireImageLabel: false,
   };
 }
 
@@ -190,6 +197,9 @@ const ENV_KEYS: Record<string, (value: string) => ConfigOverrides> = {
   RUNBOX_DOCKER_SOCKET: (v) => ({ dockerSocket: v }),
   RUNBOX_ZSTD_CODEC: (v) => ({ zstd: { codec: v as ZstdCodecChoice } }),
   RUNBOX_RUNTIMES: (v) => ({ runtimes: jsonFrom('RUNBOX_RUNTIMES', v) as Config['runtimes'] }),
+  // CI services (GitHub Actions, GitLab, Buildkite...) all set CI; a gate there is strict.
+  // CI=false leaves a config file's choice alone: it only ever tightens.
+  CI: (v) => (v === 'true' || v === '1' ? { requireImageLabel: true } : {}),
 };
 
 function intFrom(name: string, value: string): number {

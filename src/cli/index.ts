@@ -18,6 +18,7 @@ const EXIT_CODE_HELP = `Exit codes:
   ${EXIT_CODES.Timeout}   the job timed out          ${EXIT_CODES.OOMKilled}  the job was killed for memory (OOMKilled)
   ${EXIT_CODES.InvalidSpec}    invalid job spec (InvalidSpec)   ${EXIT_CODES.ImageUnavailable}   image unavailable / server unreachable
   ${EXIT_CODES.ContractMismatch}    contract mismatch or bad configuration (EX_CONFIG)
+  ${EXIT_CODES.ImageUnlabelled}    contract check --require-label (or CI=true): the image has no io.runbox.contract label
   ${EXIT_CODES.Cancelled}   the job was cancelled       ${EXIT_CODES.Internal}   internal error
   64    usage error`;
 

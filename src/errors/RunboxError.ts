@@ -28,7 +28,8 @@ export type ErrorType =
   | 'PayloadTooLarge'
   | 'InsufficientStorage'
   | 'StaleAttempt'
-  | 'ServerUnavailable';
+  | 'ServerUnavailable'
+  | 'ImageUnlabelled';
 
 export interface RunboxErrorOptions {
   field?: string | null;

@@ -27,6 +27,8 @@ export const EXIT_CODES: Record<ErrorType, number> = {
   InsufficientStorage: 74,
   StaleAttempt: 75,
   ServerUnavailable: 69,
+  // Not a sysexits code: a CI gate must tell "no label at all" from "incompatible" (78).
+  ImageUnlabelled: 79,
 };
 
 /** The one mapping from error type to HTTP status for API answers. */
@@ -53,6 +55,7 @@ export const HTTP_STATUS: Record<ErrorType, number> = {
   InsufficientStorage: 507,
   StaleAttempt: 409,
   ServerUnavailable: 503,
+  ImageUnlabelled: 409,
 };
 
 /** Exit code for a configuration/contract refusal (sysexits EX_CONFIG). */
