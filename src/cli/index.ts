@@ -6,6 +6,7 @@ import { clientCommands } from './commands/clientCommands.js';
 import { contractCommand } from './commands/contract.js';
 import { doctorCommand } from './commands/doctor.js';
 import { gcCommand } from './commands/gc.js';
+import { healthcheckCommand } from './commands/healthcheck.js';
 import { outputsCommand } from './commands/outputs.js';
 import { serverCommands } from './commands/serverCommands.js';
 import { createContext } from './context.js';
@@ -79,6 +80,7 @@ export async function runCli(argv: string[], options: RunCliOptions): Promise<nu
     contractCommand(ctx, setCode),
     doctorCommand(ctx, setCode),
     gcCommand(ctx, setCode),
+    healthcheckCommand(ctx, setCode),
     outputsCommand(ctx, setCode),
   ]) {
     parser.command(cmd as never);
