@@ -167,6 +167,12 @@ export interface Config {
    * @defaultValue []
    */
   allowedHosts: string[];
+  /**
+   * `contract check --against image:NAME` fails an image without an io.runbox.contract
+   * label (exit 80) instead of passing it: a stale image built before labels existed must
+   * not slip through a CI gate. @defaultValue false, true when CI=true (or 1)
+   */
+  requireImageLabel: boolean;
 }
 
 export type ConfigOverrides = DeepPartial<Config>;
@@ -241,6 +247,7 @@ function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath
     },
     allow: { networks: ['none'], images: [], pullPolicies: ['if-not-present', 'never'] },
     allowedHosts: [],
+    requireImageLabel: false,
   };
 }
 
@@ -266,6 +273,9 @@ const ENV_KEYS: Record<string, (value: string) => ConfigOverrides> = {
     }
     return { runtimes: runtimes as Config['runtimes'] };
   },
+  // CI services (GitHub Actions, GitLab, Buildkite...) all set CI; a gate there is strict.
+  // CI=false leaves a config file's choice alone: it only ever tightens.
+  CI: (v) => (v === 'true' || v === '1' ? { requireImageLabel: true } : {}),
 };
 
 function intFrom(name: string, value: string): number {

@@ -143,6 +143,11 @@ export const ConfigFileSchema = strict(
     lease: Type.Optional(SECTIONS.lease),
     retry: Type.Optional(SECTIONS.retry),
     zstd: Type.Optional(SECTIONS.zstd),
+    requireImageLabel: Type.Optional(
+      Type.Boolean({
+        description: 'contract check fails an image without a contract label (on when CI=true)',
+      }),
+    ),
     ceilings: Type.Optional(SECTIONS.ceilings),
     allow: Type.Optional(SECTIONS.allow),
     allowedHosts: Type.Optional(

@@ -24,6 +24,10 @@ export const EXIT_CODE_ROWS: ReadonlyArray<{ code: string; meaning: string }> = 
   { code: '77', meaning: 'missing or wrong token (Unauthorized)' },
   { code: '78', meaning: 'contract mismatch, newer database or bad configuration' },
   { code: '79', meaning: "a downloaded output's sha256 differs (ChecksumMismatch)" },
+  {
+    code: '80',
+    meaning: 'contract check --require-label: the image has no label (ImageUnlabelled)',
+  },
   { code: '124', meaning: 'the job timed out (Timeout)' },
   { code: '130', meaning: 'the job was cancelled (Cancelled)' },
   { code: '137', meaning: 'the job was killed for memory (OOMKilled)' },

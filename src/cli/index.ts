@@ -8,6 +8,7 @@ import { configCommand } from './commands/configShow.js';
 import { contractCommand } from './commands/contract.js';
 import { doctorCommand } from './commands/doctor.js';
 import { gcCommand } from './commands/gc.js';
+import { healthcheckCommand } from './commands/healthcheck.js';
 import { outputsCommand } from './commands/outputs.js';
 import { runtimesCommand } from './commands/runtimes.js';
 import { serverCommands } from './commands/serverCommands.js';
@@ -80,6 +81,7 @@ export async function runCli(argv: string[], options: RunCliOptions): Promise<nu
     gcCommand(ctx, setCode),
     configCommand(ctx, setCode),
     completionCommand(ctx, setCode),
+    healthcheckCommand(ctx, setCode),
   ];
   const known = new Set(commands.map((c) => String(c.command).split(' ')[0]));
   for (const cmd of commands) parser.command(cmd as never);

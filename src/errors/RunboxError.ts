@@ -33,7 +33,9 @@ export type ErrorType =
   | 'ServerUnavailable'
   // CLI only: bad flags or arguments; a downloaded output that does not match its sha256
   | 'UsageError'
-  | 'ChecksumMismatch';
+  | 'ChecksumMismatch'
+  // contract check --require-label: an image with no contract label at all
+  | 'ImageUnlabelled';
 
 export interface RunboxErrorOptions {
   field?: string | null;

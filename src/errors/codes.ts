@@ -31,6 +31,8 @@ export const EXIT_CODES: Record<ErrorType, number> = {
   ServerUnavailable: 69,
   UsageError: 64,
   ChecksumMismatch: 79,
+  // Not a sysexits code: a CI gate must tell "no label at all" from "incompatible" (78).
+  ImageUnlabelled: 80,
 };
 
 /** The one mapping from error type to HTTP status for API answers. */
@@ -61,6 +63,7 @@ export const HTTP_STATUS: Record<ErrorType, number> = {
   ServerUnavailable: 503,
   UsageError: 400,
   ChecksumMismatch: 502,
+  ImageUnlabelled: 409,
 };
 
 /** Exit code for a configuration/contract refusal (sysexits EX_CONFIG). */

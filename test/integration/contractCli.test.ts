@@ -21,9 +21,12 @@ const UNLABELLED_IMAGE = `runbox-test/contract-none:${process.pid}`;
 const CURRENT_IMAGE = `runbox-test/contract-current:${process.pid}`;
 const GARBLED_IMAGE = `runbox-test/contract-garbled:${process.pid}`;
 
-/** `runbox <args>` from the built bundle, never reading a RUNBOX_* variable of the caller. */
+/**
+ * `runbox <args>` from the built bundle, never reading a RUNBOX_* variable of the caller,
+ * nor CI (which makes image checks strict; staleWorkerIncident.test.ts covers that).
+ */
 function runbox(...args: string[]) {
-  return runCliProcess(args, { env: { RUNBOX_CONFIG: '', RUNBOX_SERVER: '' } });
+  return runCliProcess(args, { env: { RUNBOX_CONFIG: '', RUNBOX_SERVER: '', CI: '' } });
 }
 
 describe('runbox contract check --against a committed contract file (the CI gate)', () => {

@@ -2,11 +2,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import {
   checkCompatibility,
+  contractLabelValue,
   formatReport,
   type PeerContract,
 } from '../../contract/compatibility.js';
 import { CURRENT_CONTRACT } from '../../contract/contract.js';
 import { EX_CONFIG, RunboxError } from '../../errors/index.js';
+import { IMAGE_CONTRACT_LABEL } from '../../executor/imageContract.js';
 import { ApiClient } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
 import { withJson } from '../flags.js';
@@ -98,12 +100,18 @@ export function contractCommand(ctx: CliContext, setCode: (code: number) => void
         .option('against', {
           type: 'string',
           describe: 'check: FILE | http(s)://server | image:NAME',
+        })
+        .option('require-label', {
+          type: 'boolean',
+          describe:
+            'check image:NAME: an image without an io.runbox.contract label fails (exit 80); on whenever CI=true',
         }),
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags & {
         action: string;
         out?: string;
         against?: string;
+        requireLabel?: boolean;
       };
       const full = JSON.stringify(CURRENT_CONTRACT, null, 2);
       if (args.action === 'export') {
@@ -120,6 +128,18 @@ export function contractCommand(ctx: CliContext, setCode: (code: number) => void
           );
         const { peer, label } = await loadPeer(ctx, args, args.against);
         if (!peer) {
+          // An explicit --no-require-label wins over CI=true: some gated images embed no runbox.
+          const strict = args.requireLabel ?? ctx.config(args).requireImageLabel;
+          if (strict) {
+            throw new RunboxError(
+              'ImageUnlabelled',
+              `${label} carries no io.runbox.contract label, so nothing proves it was built with this runbox ` +
+                `(contract ${CURRENT_CONTRACT.version}): an image built before labels existed looks exactly like this. ` +
+                `Rebuild it with the label ${IMAGE_CONTRACT_LABEL}='${contractLabelValue(CURRENT_CONTRACT)}', ` +
+                'or pass --no-require-label if the image embeds no runbox component.',
+              { field: 'io.runbox.contract' },
+            );
+          }
           io.out(
             `${label} carries no io.runbox.contract label: it embeds no runbox component, nothing to check`,
           );

@@ -5,6 +5,7 @@ import type { Config } from '../../config.js';
 import { checkCompatibility } from '../../contract/compatibility.js';
 import { RunboxError } from '../../errors/index.js';
 import { readImageContract } from '../../executor/imageContract.js';
+import { probeDataDir } from '../../executor/probeDataDir.js';
 import { inspectDatabase } from '../../queue/openDatabase.js';
 import { formatBytes, freeBytes } from '../../storage/diskSpace.js';
 import type { ApiClient } from '../client.js';
@@ -81,6 +82,7 @@ export async function serverChecks(client: ApiClient): Promise<Check[]> {
 export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
   const checks: Check[] = [];
   const docker = createDocker(config.dockerSocket);
+  let localImage: string | null = null;
   let engineUp = false;
   try {
     const version = await docker.version();
@@ -110,6 +112,7 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
             fix: 'rebuild the image with this runbox version, or point the runtime at another image',
           });
         } else {
+          localImage ??= runtime.image;
           checks.push({
             name: `runtime ${name}`,
             state: 'ok',
@@ -158,6 +161,7 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
       fix: 'choose a writable --data-dir',
     });
   }
+  if (engineUp) checks.push(await dataDirSeenByEngine(docker, config.dataDir, localImage));
   const info = inspectDatabase(config.dbPath);
   if (!info) {
     checks.push({
@@ -193,4 +197,34 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
     ...(free ? {} : { fix: 'stop what listens there, or serve with --port' }),
   });
   return checks;
+}
+
+/** Job folders reach containers by host path: the engine must see the data dir where runbox does. */
+async function dataDirSeenByEngine(
+  docker: ReturnType<typeof createDocker>,
+  dataDir: string,
+  image: string | null,
+): Promise<Check> {
+  const name = 'data directory seen by the engine';
+  if (!image) {
+    return {
+      name,
+      state: 'warn',
+      detail: 'not checked: no runtime image is present to probe with',
+      fix: 'pull a runtime image (runbox doctor lists them)',
+    };
+  }
+  const view = await probeDataDir(docker, dataDir, image).catch(
+    (error: unknown) => ({ state: 'unknown', detail: (error as Error).message }) as const,
+  );
+  if (view.state === 'same') {
+    return { name, state: 'ok', detail: `${dataDir} is the same folder for runbox and the engine` };
+  }
+  if (view.state === 'unknown') return { name, state: 'warn', detail: view.detail };
+  return {
+    name,
+    state: 'fail',
+    detail: `${view.detail}: job containers would get empty /work and /outputs folders`,
+    fix: `mount the data dir at the same path inside and outside runbox's container (docker run -v ${dataDir}:${dataDir}), or set --data-dir to the host path`,
+  };
 }

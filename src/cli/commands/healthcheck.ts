@@ -1,0 +1,65 @@
+import type { CommandModule } from 'yargs';
+import type { Config } from '../../config.js';
+import { RunboxError } from '../../errors/index.js';
+import type { CliContext, GlobalFlags } from '../context.js';
+
+/**
+ * The /healthz URL of the `runbox serve` that runs with this same config: a container's
+ * HEALTHCHECK runs beside it, so a wildcard bind is probed on loopback.
+ */
+export function healthzUrl(config: Readonly<Config>, server: string | undefined): string {
+  if (server) return new URL('/healthz', server).toString();
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const authority = host.includes(':') ? `[${host}]` : host;
+  return `http://${authority}:${config.port}/healthz`;
+}
+
+/**
+ * `runbox healthcheck`: exit 0 when /healthz answers 200 in time, 1 when it answers
+ * anything else (503: the engine is away), 69 when nothing answers. The image's
+ * HEALTHCHECK runs it, so the image needs no curl.
+ */
+export function healthcheckCommand(
+  ctx: CliContext,
+  setCode: (code: number) => void,
+): CommandModule {
+  return {
+    command: 'healthcheck',
+    describe:
+      "GET the local server's /healthz: exit 0 on 200, 1 on another answer, 69 when unreachable (for HEALTHCHECK)",
+    builder: (y) =>
+      y.option('timeout', {
+        type: 'number',
+        default: 5,
+        describe: 'Seconds to wait for the answer',
+      }),
+    handler: async (raw) => {
+      const args = raw as unknown as GlobalFlags & { timeout: number };
+      if (!(args.timeout > 0)) {
+        throw new RunboxError('InvalidSpec', `--timeout ${args.timeout} must be > 0 seconds`, {
+          field: 'argv',
+        });
+      }
+      const url = healthzUrl(ctx.config(args), args.server);
+      let response: Response;
+      try {
+        response = await fetch(url, { signal: AbortSignal.timeout(args.timeout * 1000) });
+      } catch (error) {
+        const cause =
+          (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
+        throw new RunboxError('ServerUnavailable', `${url} did not answer: ${cause}`, {
+          field: 'server',
+          cause: error,
+        });
+      }
+      const body = await response.text();
+      if (args.json) ctx.io.out(body);
+      if (response.status !== 200) {
+        ctx.io.err(`runbox: unhealthy: ${url} answered ${response.status} ${body.slice(0, 200)}`);
+        return setCode(1);
+      }
+      if (!args.json) ctx.io.out(`healthy: ${url} ${body.slice(0, 200)}`);
+      setCode(0);
+    },
+  };
+}
