@@ -7,6 +7,7 @@ import { isLoopback, type Config } from './config.js';
 import { RunboxError } from './errors/index.js';
 import { EngineMonitor } from './executor/EngineMonitor.js';
 import { createDockerExecutor } from './executor/index.js';
+import { runningLogsOf } from './executor/runningLogs.js';
 import { createLogger } from './log.js';
 import { Queue } from './queue/Queue.js';
 import type { RunningRunbox, StartOptions } from './runboxTypes.js';
@@ -85,7 +86,7 @@ export async function startRunbox(
       ? await buildServer({
           config,
           jobs,
-          liveLogs,
+          runningLogs: runningLogsOf(config.dataDir),
           store,
           system: {
             engineUp: () => monitor.isUp(),

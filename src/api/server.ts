@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Config } from '../config.js';
+import type { RunningLogs } from '../executor/runningLogs.js';
 import type { BlobStore } from '../storage/BlobStore.js';
-import type { LiveLogs } from '../worker/LiveLogs.js';
 import { registerAuth } from './auth.js';
 import { registerErrorHandler } from './errorHandler.js';
 import type { JobService } from './jobService.js';
@@ -15,7 +15,8 @@ import { registerValidation } from './validation.js';
 export interface ApiDeps {
   config: Readonly<Config>;
   jobs: JobService;
-  liveLogs: LiveLogs;
+  /** Live output of running jobs, whichever process on this host runs them. */
+  runningLogs: RunningLogs;
   store: BlobStore;
   system: SystemInfo;
 }
@@ -47,7 +48,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerAuth(app, deps.config.token);
   registerSystemRoutes(app, deps.system);
   registerJobRoutes(app, deps.jobs);
-  registerLogRoutes(app, deps.jobs, deps.liveLogs, deps.store);
+  registerLogRoutes(app, deps.jobs, deps.runningLogs, deps.store);
   registerOutputRoutes(app, deps.jobs, deps.store);
   await app.ready();
   return app;

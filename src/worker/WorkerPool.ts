@@ -252,7 +252,6 @@ export class WorkerPool {
   ): Promise<void> {
     const controller = new AbortController();
     const done = (async () => {
-      this.liveLogs.begin(job.id);
       let result: JobResult;
       try {
         const spec = parseJobSpec(job.spec, this.config);
@@ -265,8 +264,6 @@ export class WorkerPool {
         });
       } catch (error) {
         result = failureResult(toRunboxError(error));
-      } finally {
-        this.liveLogs.end(job.id);
       }
       await this.record(job, result, controller.signal.reason as StopReason | undefined);
     })().finally(() => this.running.delete(job.id));
