@@ -86,7 +86,7 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
       const rb = await ctx.startRunbox(config, { api: false, workers: 0, logLevel: 'warn' });
       try {
         const { job } = await rb.services.jobs.submit(request);
-        rb.services.liveLogs.tap(job.id, (stream, chunk) =>
+        const untap = rb.services.liveLogs.tap(job.id, (stream, chunk) =>
           (stream === 'stdout' ? io.stdout : io.stderr).write(chunk),
         );
         const onSignal = () => void rb.services.jobs.cancel(job.id);
@@ -94,10 +94,16 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         process.once('SIGTERM', onSignal);
         await rb.startWorkers(1, job.id);
         const final = await rb.services.jobs.waitFinal(job.id);
+        untap();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         if (args.outputDir && final.result) {
-          await writeOutputs(rb.services.store, final.result.outputs, args.outputDir);
+          const refused = await writeOutputs(
+            rb.services.store,
+            final.result.outputs,
+            args.outputDir,
+          );
+          for (const { reason } of refused) io.err(`runbox: warning: ${reason}`);
         }
         if (args.json) io.out(JSON.stringify(final, null, 2));
         else if (final.error)
