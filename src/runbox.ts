@@ -9,6 +9,7 @@ import { isLoopback, type Config } from './config.js';
 import { RunboxError } from './errors/index.js';
 import { EngineMonitor } from './executor/EngineMonitor.js';
 import { createDockerExecutor } from './executor/index.js';
+import { runningLogsOf } from './executor/runningLogs.js';
 import { createLogger } from './log.js';
 import { RunboxMetrics } from './metrics.js';
 import { Queue } from './queue/Queue.js';
@@ -107,7 +108,7 @@ export async function startRunbox(
       ? await buildServer({
           config,
           jobs,
-          liveLogs,
+          runningLogs: runningLogsOf(config.dataDir),
           store,
           logger,
           system: {

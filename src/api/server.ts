@@ -7,9 +7,9 @@ import Fastify, {
 } from 'fastify';
 import type { Config } from '../config.js';
 import { RunboxError } from '../errors/index.js';
+import type { RunningLogs } from '../executor/runningLogs.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { BlobStore } from '../storage/BlobStore.js';
-import type { LiveLogs } from '../worker/LiveLogs.js';
 import { registerAuth } from './auth.js';
 import { errorBody, registerErrorHandler } from './errorHandler.js';
 import { registerHostCheck } from './hostCheck.js';
@@ -26,7 +26,8 @@ import { registerValidation } from './validation.js';
 export interface ApiDeps {
   config: Readonly<Config>;
   jobs: JobService;
-  liveLogs: LiveLogs;
+  /** Live output of running jobs, whichever process on this host runs them. */
+  runningLogs: RunningLogs;
   store: BlobStore;
   system: SystemInfo;
   /** Request lines and errors. @defaultValue silentLogger */
@@ -107,7 +108,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerSystemRoutes(api, deps.system);
   registerDocsRoutes(api);
   registerJobRoutes(api, deps.jobs);
-  registerLogRoutes(api, deps.jobs, deps.liveLogs, deps.store);
+  registerLogRoutes(api, deps.jobs, deps.runningLogs, deps.store);
   registerOutputRoutes(api, deps.jobs, deps.store);
   await app.ready();
   return app;

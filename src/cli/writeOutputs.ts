@@ -1,34 +1,44 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir, symlink } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { OutputEntry } from '../contract/resultSchema.js';
-import { RunboxError } from '../errors/index.js';
 import type { BlobStore } from '../storage/BlobStore.js';
+import { Refused, linkInside, openForWrite } from './safeFiles.js';
 
-/** Writes a job's stored outputs under dir, refusing any path that would escape it. */
+/**
+ * Writes a job's stored outputs under dir (made if missing) and returns what it
+ * refused, each with its reason: names with `.`/`..` parts or absolute ones, a link
+ * or non-folder already standing in the way, and symlinks whose target leaves dir.
+ * Files are written before links, so no file is ever written through a link the job
+ * made. See safeFiles.ts for the invariant.
+ */
 export async function writeOutputs(
   store: BlobStore,
   outputs: OutputEntry[],
   dir: string,
-): Promise<void> {
+): Promise<Array<{ path: string; reason: string }>> {
   const root = resolve(dir);
+  await mkdir(root, { recursive: true });
+  const refused: Array<{ path: string; reason: string }> = [];
+  const attempt = async (path: string, write: () => Promise<void>) => {
+    try {
+      await write();
+    } catch (error) {
+      if (!(error instanceof Refused)) throw error;
+      refused.push({ path, reason: error.message });
+    }
+  };
   for (const entry of outputs) {
-    const target = resolve(root, entry.path);
-    const rel = relative(root, target);
-    if (rel.startsWith('..') || rel === '' || resolve(root, rel) !== target) {
-      throw new RunboxError(
-        'Internal',
-        `output path ${entry.path} escapes ${dir}; refusing to write it`,
-        { field: 'path' },
-      );
-    }
-    await mkdir(dirname(target), { recursive: true });
-    if (entry.type === 'symlink') {
-      await symlink(entry.link_target ?? '', target).catch(() => undefined);
-      continue;
-    }
-    if (!entry.sha256) continue;
-    await pipeline(store.openDecompressed(entry.sha256), createWriteStream(join(target)));
+    if (entry.type !== 'file' || !entry.sha256) continue;
+    const sha256 = entry.sha256;
+    await attempt(entry.path, async () => {
+      const handle = await openForWrite(root, entry.path, 'truncate');
+      await pipeline(store.openDecompressed(sha256), handle.createWriteStream());
+    });
   }
+  for (const entry of outputs) {
+    if (entry.type !== 'symlink') continue;
+    await attempt(entry.path, () => linkInside(root, entry.path, entry.link_target ?? ''));
+  }
+  return refused;
 }

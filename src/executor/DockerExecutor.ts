@@ -12,7 +12,7 @@ import { OUTPUTS_DIR, WORK_DIR, planContainer, sandboxApplied } from './containe
 import { toEngineError } from './engineErrors.js';
 import { LABELS, type ContainerIdentity, type ExecuteRequest, type Executor } from './Executor.js';
 import { findContainers, removeContainer, type FoundContainer } from './findContainers.js';
-import { followLogs, type LogFollower } from './followLogs.js';
+import { attachOutput, followLogs, type LogFollower, type LogSource } from './followLogs.js';
 import { assertImageContract } from './imageContract.js';
 import { ensureImage } from './imagePolicy.js';
 import { putInputs } from './inputsTar.js';
@@ -246,14 +246,18 @@ export class DockerExecutor implements Executor {
     await record.time('run', async () => {
       const usage = this.sampleUsage ? sampleUsage(container) : null;
       try {
+        let source: LogSource = { replay: true };
         if (from.start) {
+          const attached = await attachOutput(container);
+          source = { attach: attached };
           await container.start().catch((error: unknown) => {
+            attached.destroy?.();
             throw toEngineError(error, 'starting the container');
           });
         }
         ran = true;
         const startedAt = from.startedAt ?? Date.now();
-        follower = await followLogs(container, logs);
+        follower = await followLogs(container, logs, source);
         const exit = await waitForExit(container, {
           deadline: startedAt + spec.timeoutMs,
           graceMs: spec.killGraceMs,

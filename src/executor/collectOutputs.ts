@@ -38,7 +38,6 @@ async function readWhole(entry: TarEntry, size: number): Promise<Buffer> {
 }
 
 const SKIP_REASONS: Record<string, string> = {
-  link: 'hard link (not followed)',
   fifo: 'named pipe',
   'character-device': 'character device',
   'block-device': 'block device',
@@ -77,8 +76,10 @@ function limitError(message: string): RunboxError {
 /**
  * Streams /outputs of a stopped container into the blob store: getArchive -> tar
  * extract -> one BlobStore.put per file, hashed while it streams, nothing but small
- * files buffered whole. With a batch, the caller commits it before naming the blobs. Symlinks are recorded by their target text and never read through; hard
- * links, FIFOs and devices are listed as skipped. Beyond the file or byte limit it
+ * files buffered whole; with a batch, the caller commits it before naming the blobs.
+ * Symlinks are recorded by their target text and never read through; every name of a
+ * hard-linked file is recorded as a regular file with its content (stored once); FIFOs
+ * and devices are listed as skipped. Beyond the file or byte limit it
  * stops with OutputLimitExceeded and keeps the manifest of what was already stored.
  */
 export async function collectOutputs(
@@ -89,6 +90,7 @@ export async function collectOutputs(
 ): Promise<CollectedOutputs> {
   const outputs: OutputEntry[] = [];
   const skipped: SkippedOutput[] = [];
+  const byPath = new Map<string, OutputEntry>();
   let archive: NodeJS.ReadableStream & { destroy?: (error?: Error) => void };
   try {
     archive = await container.getArchive({ path: OUTPUTS_DIR });
@@ -111,7 +113,7 @@ export async function collectOutputs(
         entry.resume();
         continue;
       }
-      if (type !== 'file' && type !== 'contiguous-file' && type !== 'symlink') {
+      if (type !== 'file' && type !== 'contiguous-file' && type !== 'symlink' && type !== 'link') {
         skipped.push({ path, reason: SKIP_REASONS[type] ?? `unsupported entry type ${type}` });
         entry.resume();
         continue;
@@ -121,6 +123,16 @@ export async function collectOutputs(
           `more than ${limits.files} output files (limits.outputFiles); stopped at ${path}`,
         );
         break;
+      }
+      if (type === 'link') {
+        // A hard link: the archive carries the content once, under the name it met
+        // first, and later names point at it. Each later name is kept as a regular file
+        // with the same content (the blob is stored once); the link itself is not made.
+        const first = byPath.get(relativeName(header.linkname ?? ''));
+        if (first) outputs.push({ ...first, path });
+        else skipped.push({ path, reason: 'hard link to a file that was not stored' });
+        entry.resume();
+        continue;
       }
       if (type === 'symlink') {
         outputs.push({
@@ -148,14 +160,16 @@ export async function collectOutputs(
           : Readable.from(entry as AsyncIterable<Buffer>);
       const stored = await store.put(source, { maxBytes: left, ...(batch ? { batch } : {}) });
       bytes += stored.size;
-      outputs.push({
+      const file: OutputEntry = {
         path,
         type: 'file',
         size: stored.size,
         sha256: stored.sha256,
         compressed_size: stored.compressedSize,
         link_target: null,
-      });
+      };
+      outputs.push(file);
+      byPath.set(path, file);
     }
   } catch (caught) {
     error =

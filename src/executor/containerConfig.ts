@@ -13,10 +13,17 @@ export const OUTPUTS_DIR = '/outputs';
  * The engine keeps its own copy of stdout/stderr while runbox reads them live; this
  * bounds that copy (max-size x max-file) so an endless printer cannot fill the
  * engine's disk. runbox's own cap is config.limits.logBytes.
+ *
+ * The `local` driver stores each message as protobuf bytes, so what comes back is what
+ * the job wrote. `json-file` (the engine's usual default) stores JSON strings: it
+ * replaces invalid UTF-8 with U+FFFD, and as it cuts lines longer than 16 KiB into
+ * pieces, a character split across two pieces became two U+FFFD (180,000 bytes of
+ * multi-byte text came back as 163,884). No compression: rotation happens while the
+ * job prints, and runbox reads the file as it grows.
  */
 export const ENGINE_LOG_CONFIG = {
-  Type: 'json-file',
-  Config: { 'max-size': '16m', 'max-file': '2' },
+  Type: 'local',
+  Config: { 'max-size': '16m', 'max-file': '2', compress: 'false' },
 };
 
 export interface ContainerPlan {

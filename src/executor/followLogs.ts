@@ -11,17 +11,49 @@ export interface LogFollower {
 }
 
 /**
- * Reads the container's stdout/stderr from the beginning and keeps following them.
- * Because it replays from the start, the same call serves a fresh run and a re-attach
- * after a runbox restart. The reader is paced by the sink (a slow disk slows reading,
- * never grows memory); the engine's own log copy is bounded by ENGINE_LOG_CONFIG.
+ * How a run's output is read. `attach` (made before the container starts) is the
+ * container's stdout/stderr as the job wrote them, byte for byte. `replay` reads the
+ * engine's log copy from the beginning, for a re-attach after a runbox restart; it goes
+ * through the engine's log driver, which on Docker 20.10 drops the newline ending a
+ * line longer than 16 KiB (`local`) or rewrites invalid UTF-8 (`json-file`).
  */
-export async function followLogs(container: Docker.Container, logs: JobLogs): Promise<LogFollower> {
-  let stream: NodeJS.ReadableStream & { destroy?: () => void };
+export type LogSource = { attach: AttachedOutput } | { replay: true };
+
+type AttachedOutput = NodeJS.ReadableStream & { destroy?: () => void };
+
+/** Attaches to a created container's stdout/stderr; call before starting it. */
+export async function attachOutput(container: Docker.Container): Promise<AttachedOutput> {
   try {
-    stream = await container.logs({ follow: true, stdout: true, stderr: true });
+    return (await container.attach({
+      stream: true,
+      stdout: true,
+      stderr: true,
+    })) as AttachedOutput;
   } catch (error) {
-    throw toEngineError(error, 'following the logs');
+    throw toEngineError(error, 'attaching to the container');
+  }
+}
+
+/**
+ * Follows the container's stdout/stderr into `logs` until the engine ends the stream.
+ * The reader is paced by the sink (a slow disk slows reading, never grows memory; on
+ * an attach it slows the job's own writes); the engine's own log copy is bounded by
+ * ENGINE_LOG_CONFIG.
+ */
+export async function followLogs(
+  container: Docker.Container,
+  logs: JobLogs,
+  source: LogSource,
+): Promise<LogFollower> {
+  let stream: AttachedOutput;
+  if ('attach' in source) {
+    stream = source.attach;
+  } else {
+    try {
+      stream = await container.logs({ follow: true, stdout: true, stderr: true });
+    } catch (error) {
+      throw toEngineError(error, 'following the logs');
+    }
   }
   let stopped = false;
   let failure: unknown = null;

@@ -10,13 +10,15 @@ import { SecretMask } from './secretMask.js';
 const MiB = 1024 * 1024;
 /** The tail never takes more memory than this, whatever the cap. */
 export const MAX_TAIL_BYTES = MiB;
-/** A head up to this size stays in memory; a longer one is spooled to a file. */
-const MEMORY_HEAD_BYTES = 256 * 1024;
 
 export interface LogCaptureOptions {
   /** Kept bytes (head + tail); beyond it the middle is dropped. config.limits.logBytes */
   capBytes: number;
-  /** Where a long head is spooled (a host-only folder removed after the run). */
+  /**
+   * Where the head is written as it comes (a host-only folder removed after the run).
+   * It is the job's output byte for byte while under the cap, so followers in any
+   * process on this host read it live (worker/spoolLogs.ts).
+   */
   spoolPath: string;
 }
 
@@ -26,16 +28,16 @@ export function omittedMarker(omitted: number): Buffer {
 }
 
 /**
- * Keeps one log stream within its cap: the first (cap - tail) bytes as the head and
- * the last `tail` bytes (at most 1 MiB) in a ring buffer, counting every byte. Memory
- * stays under ~1.3 MiB per stream: a long head goes to a spool file.
+ * Keeps one log stream within its cap: the first (cap - tail) bytes as the head, in a
+ * spool file, and the last `tail` bytes (at most 1 MiB) in a ring buffer, counting
+ * every byte. Memory stays under ~1 MiB per stream. Chunks are kept as the bytes they
+ * are: nothing here (or anywhere on the way to a reader) decodes them as text.
  */
 export class LogCapture {
   private total = 0;
   private readonly headCap: number;
   private readonly tailCap: number;
   private headLen = 0;
-  private headChunks: Buffer[] = [];
   private spool: FileHandle | null = null;
   private ring: Buffer | null = null;
   private ringPos = 0;
@@ -68,16 +70,7 @@ export class LogCapture {
 
   private async appendHead(part: Buffer): Promise<void> {
     this.headLen += part.length;
-    if (!this.spool && this.headLen <= MEMORY_HEAD_BYTES) {
-      // A copy: the source chunk may be much larger than the part kept.
-      this.headChunks.push(Buffer.from(part));
-      return;
-    }
-    if (!this.spool) {
-      this.spool = await open(this.options.spoolPath, 'w', 0o600);
-      for (const held of this.headChunks) await this.spool.write(held);
-      this.headChunks = [];
-    }
+    this.spool ??= await open(this.options.spoolPath, 'w', 0o600);
     await this.spool.write(part);
   }
 
@@ -102,8 +95,6 @@ export class LogCapture {
       await this.spool.close();
       this.spool = null;
       for await (const chunk of createReadStream(this.options.spoolPath)) yield chunk as Buffer;
-    } else {
-      yield* this.headChunks;
     }
     if (this.truncated) yield omittedMarker(this.total - this.headLen - this.ringFilled);
     if (!this.ring || this.ringFilled === 0) return;
@@ -128,7 +119,6 @@ export class LogCapture {
 
   /** Frees memory and the spool file without storing anything. */
   async discard(): Promise<void> {
-    this.headChunks = [];
     this.ring = null;
     if (this.spool) {
       await this.spool.close().catch(() => {});
@@ -136,6 +126,11 @@ export class LogCapture {
     }
     await rm(this.options.spoolPath, { force: true });
   }
+}
+
+/** The file in an attempt's spool folder holding one stream's head as it is written. */
+export function headFileName(stream: LogStream): string {
+  return `${stream}.head`;
 }
 
 /**
@@ -153,8 +148,8 @@ export class JobLogs {
     private readonly onLog?: (stream: LogStream, chunk: Buffer) => void,
     secrets: readonly string[] = [],
   ) {
-    this.stdout = new LogCapture({ capBytes, spoolPath: join(spoolDir, 'stdout.head') });
-    this.stderr = new LogCapture({ capBytes, spoolPath: join(spoolDir, 'stderr.head') });
+    this.stdout = new LogCapture({ capBytes, spoolPath: join(spoolDir, headFileName('stdout')) });
+    this.stderr = new LogCapture({ capBytes, spoolPath: join(spoolDir, headFileName('stderr')) });
     this.masks = { stdout: new SecretMask(secrets), stderr: new SecretMask(secrets) };
   }
 

@@ -269,7 +269,6 @@ export class WorkerPool {
         worker: this.id,
         ...(waitMs === null ? {} : { queue_wait_ms: waitMs }),
       });
-      this.liveLogs.begin(job.id);
       let result: JobResult;
       try {
         const spec = parseJobSpec(job.spec, this.config);
@@ -282,8 +281,6 @@ export class WorkerPool {
         });
       } catch (error) {
         result = failureResult(toRunboxError(error));
-      } finally {
-        this.liveLogs.end(job.id);
       }
       await this.record(job, result, controller.signal.reason as StopReason | undefined);
     })().finally(() => this.running.delete(job.id));

@@ -4,7 +4,6 @@ import { buildServer } from '../../src/api/server.js';
 import { RunboxMetrics } from '../../src/metrics.js';
 import { Queue } from '../../src/queue/Queue.js';
 import { createBlobStore } from '../../src/storage/index.js';
-import { LiveLogs } from '../../src/worker/LiveLogs.js';
 import { testConfig } from './testConfig.js';
 
 export type OpenApiDocument = Record<string, unknown> & {
@@ -23,7 +22,7 @@ export async function servedDocument(): Promise<OpenApiDocument> {
     const app = await buildServer({
       config,
       jobs: new JobService(config, queue),
-      liveLogs: new LiveLogs(),
+      runningLogs: { find: () => Promise.resolve(null) },
       store: await createBlobStore(config),
       system: {
         engineUp: () => true,

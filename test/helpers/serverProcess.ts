@@ -102,27 +102,48 @@ export async function startServerProcess(options: {
   };
 }
 
-/** Runs a runbox CLI command from the bundle to completion. */
+/**
+ * Runs a runbox CLI command from the bundle to completion. stdout and stderr are kept
+ * as bytes (`stdoutBytes`, `stderrBytes`) and decoded once at the end, never per chunk.
+ */
 export function runCliProcess(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {},
+): Promise<{
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  stdoutBytes: Buffer;
+  stderrBytes: Buffer;
+}> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(process.execPath, [RUNBOX_BUNDLE, ...args], {
       env: { ...process.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...(options.cwd ? { cwd: options.cwd } : {}),
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`runbox ${args.join(' ')} timed out; stderr:\n${stderr}`));
+      reject(
+        new Error(`runbox ${args.join(' ')} timed out; stderr:\n${Buffer.concat(err).toString()}`),
+      );
     }, options.timeoutMs ?? 60000);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': only then has everything the child wrote been read.
+    child.on('close', (code) => {
       clearTimeout(timer);
-      resolveRun({ code, stdout, stderr });
+      const stdoutBytes = Buffer.concat(out);
+      const stderrBytes = Buffer.concat(err);
+      resolveRun({
+        code,
+        stdout: stdoutBytes.toString(),
+        stderr: stderrBytes.toString(),
+        stdoutBytes,
+        stderrBytes,
+      });
     });
     child.stdin.end(options.input ?? '');
   });

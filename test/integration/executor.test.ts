@@ -264,15 +264,21 @@ describe('DockerExecutor on a real engine', () => {
     }
     const big = Buffer.alloc(256 * 4096);
     for (let i = 0; i < big.length; i++) big[i] = i % 256;
-    const bigEntry = byPath.get('top.bin') ?? byPath.get('top-hardlink.bin');
-    expect(bigEntry).toMatchObject({ type: 'file', size: big.length, sha256: sha256(big) });
+    // Both names of a hard-linked file are kept as files with the same content.
+    for (const name of ['top.bin', 'top-hardlink.bin']) {
+      expect(byPath.get(name), name).toMatchObject({
+        type: 'file',
+        size: big.length,
+        sha256: sha256(big),
+      });
+    }
     expect(byPath.get('passwd-link')).toMatchObject({
       type: 'symlink',
       link_target: '/etc/passwd',
       sha256: null,
     });
     expect(result.skipped_outputs).toContainEqual({ path: 'pipe', reason: 'named pipe' });
-    expect(result.skipped_outputs.some((s) => s.reason.startsWith('hard link'))).toBe(true);
+    expect(result.skipped_outputs.some((s) => s.reason.startsWith('hard link'))).toBe(false);
   });
 
   it('gives a script reading stdin end of file at once', async () => {
@@ -378,7 +384,10 @@ describe('DockerExecutor on a real engine', () => {
       PidsLimit: req.spec.pidsLimit,
       Memory: req.spec.memoryBytes,
       MemorySwap: req.spec.memoryBytes,
-      LogConfig: { Type: 'json-file', Config: { 'max-size': '16m', 'max-file': '2' } },
+      LogConfig: {
+        Type: 'local',
+        Config: { 'max-size': '16m', 'max-file': '2', compress: 'false' },
+      },
     });
     // Only the attempt's scratch folders are mounted: never the Docker socket.
     expect((host.Mounts ?? []).map((m) => m.Target).sort()).toEqual(['/outputs', '/work']);

@@ -8,7 +8,6 @@ import { RunboxMetrics } from '../../src/metrics.js';
 import { Queue } from '../../src/queue/Queue.js';
 import { startRunbox } from '../../src/runbox.js';
 import { createBlobStore } from '../../src/storage/index.js';
-import { LiveLogs } from '../../src/worker/LiveLogs.js';
 import { testConfig } from '../helpers/testConfig.js';
 
 /**
@@ -37,7 +36,8 @@ async function harness(overrides: Parameters<typeof testConfig>[0] = {}): Promis
   const app = await buildServer({
     config,
     jobs: new JobService(config, queue),
-    liveLogs: new LiveLogs(),
+    // No job here ever runs: error paths only.
+    runningLogs: { find: () => Promise.resolve(null) },
     store,
     system: {
       engineUp: () => true,

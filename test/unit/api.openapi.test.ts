@@ -10,7 +10,6 @@ import { createLogger } from '../../src/log.js';
 import { RunboxMetrics } from '../../src/metrics.js';
 import { Queue } from '../../src/queue/Queue.js';
 import { createBlobStore } from '../../src/storage/index.js';
-import { LiveLogs } from '../../src/worker/LiveLogs.js';
 import {
   CLIENT_DIR,
   clientTypes,
@@ -158,7 +157,7 @@ describe('request ids, error bodies and request logs', () => {
     const app = await buildServer({
       config,
       jobs: new JobService(config, queue),
-      liveLogs: new LiveLogs(),
+      runningLogs: { find: () => Promise.resolve(null) },
       store: await createBlobStore(config),
       logger: createLogger('info', (line) => lines.push(line)),
       system: {

@@ -80,44 +80,15 @@ describe('job views', () => {
 });
 
 describe('live logs', () => {
-  it('gives a late follower the tail, then what follows, then the end', () => {
+  it('hands every chunk of a tapped job to its tap, of every attempt, until untapped', () => {
     const logs = new LiveLogs();
-    logs.begin('j');
-    logs.append('j', 'stdout', Buffer.from('one '));
-    logs.append('j', 'stderr', Buffer.from('err '));
     const seen: string[] = [];
-    let ended = false;
-    const live = logs.follow(
-      'j',
-      'stdout',
-      (c) => seen.push(c.toString()),
-      () => (ended = true),
-    );
-    expect(live!.tail.toString()).toBe('one ');
-    logs.append('j', 'stdout', Buffer.from('two'));
-    logs.end('j');
-    expect(seen).toEqual(['two']);
-    expect(ended).toBe(true);
-    expect(
-      logs.follow(
-        'j',
-        'stdout',
-        () => {},
-        () => {},
-      ),
-    ).toBeNull();
-  });
-  it('keeps a bounded tail', () => {
-    const logs = new LiveLogs();
-    logs.begin('j');
-    for (let i = 0; i < 100; i++) logs.append('j', 'stdout', Buffer.alloc(16 * 1024, 97));
-    const live = logs.follow(
-      'j',
-      'stdout',
-      () => {},
-      () => {},
-    );
-    expect(live!.tail.length).toBeLessThanOrEqual(256 * 1024 + 16 * 1024);
-    expect(live!.tail.length).toBeGreaterThanOrEqual(256 * 1024 - 16 * 1024);
+    const untap = logs.tap('j', (stream, chunk) => seen.push(`${stream}:${chunk.toString()}`));
+    logs.append('j', 'stdout', Buffer.from('one'));
+    logs.append('other', 'stdout', Buffer.from('not mine'));
+    logs.append('j', 'stderr', Buffer.from('two'));
+    untap();
+    logs.append('j', 'stdout', Buffer.from('late'));
+    expect(seen).toEqual(['stdout:one', 'stderr:two']);
   });
 });

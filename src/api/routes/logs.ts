@@ -1,7 +1,8 @@
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
+import { drained } from '../../drained.js';
+import { tailFile, type RunningLogs } from '../../executor/runningLogs.js';
 import type { BlobStore } from '../../storage/BlobStore.js';
-import type { LiveLogs } from '../../worker/LiveLogs.js';
 import type { JobService } from '../jobService.js';
 import { FINAL_STATUSES } from '../jobView.js';
 import { Body, ErrorBodySchema, IdParams } from '../schemas.js';
@@ -21,22 +22,39 @@ const LogsQuery = Type.Object(
 
 const POLL_MS = 100;
 
+/** Copies `source` to `out` with backpressure, leaving out its first `skip` bytes. */
+async function copyAfter(source: Readable, out: PassThrough, skip: number): Promise<void> {
+  let seen = 0;
+  try {
+    for await (const raw of source) {
+      if (out.destroyed) break;
+      let chunk = raw as Buffer;
+      if (seen < skip) {
+        const drop = Math.min(skip - seen, chunk.length);
+        seen += drop;
+        chunk = chunk.subarray(drop);
+      }
+      if (chunk.length > 0 && !out.write(chunk)) await drained(out);
+    }
+  } finally {
+    source.destroy();
+  }
+}
+
 /**
- * Logs of a finished job come from the blob store. A job running in this process is
- * followed through its live tail; one running in another process (a separate
- * `runbox worker`) is waited for, then its stored log is sent.
+ * A finished job's log comes from the blob store. A running job's comes from the live
+ * file its executor writes (RunningLogs), from its first byte, whichever process on
+ * this host runs it; once the job is recorded, what the live file did not give (the
+ * tail of a log over its cap, or bytes written after the follower stopped) is sent
+ * from the stored log, which begins with the same bytes. Bytes pass through
+ * untouched: never decoded.
  */
 export function registerLogRoutes(
   app: Api,
   jobs: JobService,
-  liveLogs: LiveLogs,
+  running: RunningLogs,
   store: BlobStore,
 ): void {
-  const stored = (id: string, stream: 'stdout' | 'stderr'): Readable => {
-    const blob = jobs.get(id).result?.[stream].blob;
-    return blob ? store.openDecompressed(blob) : Readable.from([]);
-  };
-
   app.get(
     '/v1/jobs/:id/logs',
     {
@@ -60,46 +78,43 @@ export function registerLogRoutes(
       const { stream = 'stdout', follow = false } = request.query;
       const job = jobs.get(id);
       void reply.type('text/plain; charset=utf-8');
-      if (FINAL_STATUSES.has(job.status)) return reply.send(stored(id, stream));
-
       const out = new PassThrough();
-      let closed = false;
-      request.raw.on('close', () => {
-        closed = true;
-      });
+      reply.raw.on('close', () => out.destroy());
+
       const pump = async () => {
-        for (;;) {
-          if (closed) return out.end();
-          const now = jobs.get(id);
+        // The attempt whose output was sent, and how many of its bytes.
+        let attempt = 0;
+        let sent = 0;
+        for (let now = job; !out.destroyed; now = jobs.get(id)) {
           if (FINAL_STATUSES.has(now.status)) {
-            stored(id, stream).pipe(out);
+            const blob = now.result?.[stream].blob;
+            const skip = now.attempts === attempt ? sent : 0;
+            if (blob) await copyAfter(store.openDecompressed(blob), out, skip);
             return;
           }
-          let ended: (() => void) | null = null;
-          const endedPromise = new Promise<void>((resolve) => {
-            ended = resolve;
-          });
-          const live = liveLogs.follow(
-            id,
-            stream,
-            (chunk) => out.write(chunk),
-            () => ended!(),
-          );
-          if (live) {
-            out.write(live.tail);
-            if (!follow) {
-              live.unsubscribe();
-              return out.end();
+          if (now.status === 'running') {
+            if (now.attempts !== attempt) {
+              attempt = now.attempts;
+              sent = 0;
             }
-            await endedPromise;
-            live.unsubscribe();
-            return out.end();
+            const file = await running.find(id, attempt, stream);
+            if (file) {
+              const current = attempt;
+              const stillRunning = () => {
+                const latest = jobs.get(id);
+                return latest.status === 'running' && latest.attempts === current;
+              };
+              sent += await tailFile(file, sent, out, follow ? stillRunning : () => false);
+            }
           }
-          if (!follow) return out.end();
+          if (!follow) return;
           await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         }
       };
-      pump().catch((error: unknown) => out.destroy(error as Error));
+      pump().then(
+        () => out.end(),
+        (error: unknown) => out.destroy(error as Error),
+      );
       return reply.send(out);
     },
   );

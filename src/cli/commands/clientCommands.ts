@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { FINAL_STATUSES, exitCodeOf, type JobView } from '../../api/jobView.js';
+import { drained } from '../../drained.js';
 import type { ApiClient } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
 import { withData, withJson, withServer } from '../flags.js';
@@ -55,7 +56,11 @@ export async function streamLogs(
     `/v1/jobs/${encodeURIComponent(id)}/logs?stream=${stream}&follow=${follow}`,
   );
   if (!response.body) return;
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) to.write(chunk);
+  // Bytes are written as they come, never decoded: a character split across two
+  // chunks stays whole, and output that is not UTF-8 at all passes through as is.
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    if (!to.write(chunk)) await drained(to);
+  }
 }
 
 const LOCAL_FALLBACK =

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, stat, truncate } from 'node:fs/promises';
-import { dirname, relative, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { OutputEntry } from '../../contract/resultSchema.js';
 import { RunboxError } from '../../errors/index.js';
@@ -10,44 +9,31 @@ import type { CliContext, GlobalFlags } from '../context.js';
 import { withJson, withServer } from '../flags.js';
 import { table } from '../output.js';
 import { bytesText, spinner, type Progress } from '../progress.js';
+import { Refused, existingSize, linkInside, openForRead, openForWrite } from '../safeFiles.js';
 
-function safeTarget(root: string, path: string): string {
-  const target = resolve(root, path);
-  const rel = relative(root, target);
-  if (rel === '' || rel.startsWith('..') || resolve(root, rel) !== target) {
-    throw new RunboxError(
-      'Internal',
-      `server sent output path "${path}" that escapes ${root}; refusing it`,
-      { field: 'path' },
-    );
-  }
-  return target;
-}
-
-async function sha256File(path: string): Promise<string> {
+async function sha256File(root: string, path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  const handle = await openForRead(root, path);
+  for await (const chunk of handle.createReadStream()) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
 /**
- * Downloads one file, resuming a partial one with a Range request, and verifies its
- * sha256. A mismatch truncates nothing: the bad file stays for inspection.
+ * Downloads one file under root, resuming a partial one with a Range request, and
+ * verifies its sha256. A mismatch truncates nothing: the bad file stays for
+ * inspection. Never follows a link in root (safeFiles.ts): a link standing at the
+ * name, or on the way to it, is refused rather than appended through.
  */
 async function download(
   client: ApiClient,
   jobId: string,
   entry: OutputEntry,
-  target: string,
+  root: string,
   progress: Progress,
 ): Promise<'ok' | 'mismatch'> {
-  await mkdir(dirname(target), { recursive: true });
-  let have = await stat(target).then(
-    (s) => s.size,
-    () => 0,
-  );
+  let have = await existingSize(root, entry.path);
   if (have > entry.size) {
-    await truncate(target, 0);
+    await (await openForWrite(root, entry.path, 'truncate')).close();
     have = 0;
   }
   if (have < entry.size || entry.size === 0) {
@@ -56,7 +42,9 @@ async function download(
       headers: have > 0 ? { range: `bytes=${have}-` } : {},
     });
     const append = response.status === 206;
-    const out = createWriteStream(target, { flags: append ? 'a' : 'w' });
+    const out = (
+      await openForWrite(root, entry.path, append ? 'append' : 'truncate')
+    ).createWriteStream();
     let done = append ? have : 0;
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
@@ -65,7 +53,7 @@ async function download(
     }
     await new Promise<void>((r, j) => out.end((error?: Error | null) => (error ? j(error) : r())));
   }
-  return (await sha256File(target)) === entry.sha256 ? 'ok' : 'mismatch';
+  return (await sha256File(root, entry.path)) === entry.sha256 ? 'ok' : 'mismatch';
 }
 
 export function outputsCommand(ctx: CliContext, setCode: (code: number) => void): CommandModule {
@@ -121,19 +109,30 @@ export function outputsCommand(ctx: CliContext, setCode: (code: number) => void)
         return setCode(0);
       }
       const root = resolve(args.outputDir);
+      await mkdir(root, { recursive: true });
       const bad: string[] = [];
       const downloaded: Array<{ path: string; size: number; sha256: string | null }> = [];
       const progress = spinner(ctx.io, 'downloading outputs');
       try {
         for (const entry of entries) {
-          if (entry.type !== 'file') continue;
-          const target = safeTarget(root, entry.path);
-          if ((await download(client, args.id, entry, target, progress)) === 'mismatch') {
-            bad.push(entry.path);
-            continue;
+          try {
+            if (entry.type === 'symlink') {
+              await linkInside(root, entry.path, entry.link_target ?? '');
+              continue;
+            }
+            if ((await download(client, args.id, entry, root, progress)) === 'mismatch') {
+              bad.push(entry.path);
+              continue;
+            }
+            downloaded.push({ path: entry.path, size: entry.size, sha256: entry.sha256 });
+            if (!args.json) ctx.io.out(`${entry.path}  ${entry.size} bytes  sha256 ok`);
+          } catch (error) {
+            if (!(error instanceof Refused)) throw error;
+            // A link the job made that leaves the folder is expected hostile input, not
+            // a failed download; a file that could not be written is.
+            if (entry.type === 'file') bad.push(entry.path);
+            ctx.io.err(`runbox: warning: ${error.message}`);
           }
-          downloaded.push({ path: entry.path, size: entry.size, sha256: entry.sha256 });
-          if (!args.json) ctx.io.out(`${entry.path}  ${entry.size} bytes  sha256 ok`);
         }
       } finally {
         progress.stop();

@@ -120,17 +120,23 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         const owner = await rb.startWorkers(1, true);
         const { job } = await rb.services.jobs.submit(request, { reservedFor: owner });
         // With --json, stdout carries the one JSON document: the job's output goes to stderr.
-        rb.services.liveLogs.tap(job.id, (stream, chunk) =>
+        const untap = rb.services.liveLogs.tap(job.id, (stream, chunk) =>
           (stream === 'stdout' && !args.json ? io.stdout : io.stderr).write(chunk),
         );
         const onSignal = () => void rb.services.jobs.cancel(job.id);
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
         const final = await rb.services.jobs.waitFinal(job.id);
+        untap();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         if (args.outputDir && final.result) {
-          await writeOutputs(rb.services.store, final.result.outputs, args.outputDir);
+          const refused = await writeOutputs(
+            rb.services.store,
+            final.result.outputs,
+            args.outputDir,
+          );
+          for (const { reason } of refused) io.err(`runbox: warning: ${reason}`);
         }
         if (args.json) io.out(JSON.stringify(final, null, 2));
         else if (final.error)

@@ -1,0 +1,145 @@
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, readlink, realpath, symlink, type FileHandle } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+
+/**
+ * Writing a job's outputs on the user's disk, where the job's own names and link
+ * targets are hostile input. Invariant: nothing written here follows or creates a link
+ * that leaves the chosen folder. Every folder on the way is made (or checked) one
+ * component at a time with lstat, so an existing link is never walked through; files
+ * are opened with O_NOFOLLOW, so a link already standing at the name is refused, not
+ * written through; a symlink is created only when its target resolves inside the
+ * folder. Refusals are returned as reasons, for the caller to list as warnings.
+ */
+
+export class Refused extends Error {}
+
+/** The manifest path as parts; null when it is absolute, empty, or has `.`/`..` parts. */
+function partsOf(path: string): string[] | null {
+  if (path === '' || path.startsWith('/') || path.includes('\0') || path.includes('\\')) {
+    return null;
+  }
+  const parts = path.split('/');
+  return parts.every((p) => p !== '' && p !== '.' && p !== '..') ? parts : null;
+}
+
+/**
+ * Makes sure each parent folder of `path` under `root` is a real folder (made if
+ * missing), never a link. Returns the absolute target path.
+ */
+export async function prepareTarget(root: string, path: string): Promise<string> {
+  const parts = partsOf(path);
+  if (!parts) throw new Refused(`"${path}" is absolute or has . or .. parts; not written`);
+  let at = root;
+  for (const part of parts.slice(0, -1)) {
+    at = join(at, part);
+    const found = await lstat(at).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return null;
+      throw error;
+    });
+    if (!found) {
+      await mkdir(at).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      });
+      if (!(await lstat(at)).isDirectory())
+        throw new Refused(`${path}: ${relative(root, at)} is not a folder; not written`);
+    } else if (found.isSymbolicLink()) {
+      throw new Refused(
+        `${path}: ${relative(root, at)} is a symlink in the output folder; not writing through it`,
+      );
+    } else if (!found.isDirectory()) {
+      throw new Refused(`${path}: ${relative(root, at)} exists and is not a folder; not written`);
+    }
+  }
+  return join(at, parts[parts.length - 1]!);
+}
+
+/**
+ * Opens a file under root for writing without following a link at its name: truncated
+ * (or appended to, for a resumed download). A link or a non-file there is refused.
+ */
+export async function openForWrite(
+  root: string,
+  path: string,
+  mode: 'truncate' | 'append',
+): Promise<FileHandle> {
+  const target = await prepareTarget(root, path);
+  const flags =
+    constants.O_WRONLY |
+    constants.O_CREAT |
+    constants.O_NOFOLLOW |
+    (mode === 'append' ? constants.O_APPEND : constants.O_TRUNC);
+  let handle: FileHandle;
+  try {
+    handle = await open(target, flags, 0o644);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new Refused(`${path} is a symlink in the output folder; not writing through it`);
+    }
+    throw error;
+  }
+  if (!(await handle.stat()).isFile()) {
+    await handle.close();
+    throw new Refused(`${path} exists and is not a regular file`);
+  }
+  return handle;
+}
+
+/** The size of an existing regular file at path under root; 0 when none. Never follows a link. */
+export async function existingSize(root: string, path: string): Promise<number> {
+  const target = await prepareTarget(root, path);
+  const found = await lstat(target).catch(() => null);
+  if (!found) return 0;
+  if (found.isSymbolicLink()) {
+    throw new Refused(`${path} is a symlink in the output folder; not writing through it`);
+  }
+  if (!found.isFile()) throw new Refused(`${path} exists and is not a regular file`);
+  return found.size;
+}
+
+/** Opens a file under root for reading, refusing a link at its name. */
+export async function openForRead(root: string, path: string): Promise<FileHandle> {
+  const target = await prepareTarget(root, path);
+  return open(target, constants.O_RDONLY | constants.O_NOFOLLOW);
+}
+
+function inside(root: string, target: string): boolean {
+  const rel = relative(root, target);
+  return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
+}
+
+/**
+ * Creates the symlink `path` -> `target` under root only when the target is relative
+ * and stays inside root: as written (lexically) and as the disk resolves it now
+ * (through any link already there). An existing entry at the name is left alone.
+ */
+export async function linkInside(root: string, path: string, target: string): Promise<void> {
+  const at = await prepareTarget(root, path);
+  const realRoot = await realpath(root);
+  const lexical = resolve(dirname(at), target);
+  if (isAbsolute(target) || target === '' || !inside(root, lexical)) {
+    throw new Refused(`symlink ${path} -> ${target} points outside the output folder; skipped`);
+  }
+  // The deepest part of the target that exists, resolved through links on disk.
+  let probe = lexical;
+  let resolved: string | null = null;
+  while (resolved === null) {
+    resolved = await realpath(probe).catch(() => null);
+    if (resolved === null) {
+      const up = dirname(probe);
+      if (up === probe) break;
+      probe = up;
+    }
+  }
+  if (resolved === null || (resolved !== realRoot && !inside(realRoot, resolved))) {
+    throw new Refused(
+      `symlink ${path} -> ${target} resolves outside the output folder through a link already there; skipped`,
+    );
+  }
+  const existing = await lstat(at).catch(() => null);
+  if (existing) {
+    if (existing.isSymbolicLink() && (await readlink(at)) === target) return;
+    throw new Refused(`${path} already exists in the output folder; symlink not created`);
+  }
+  await symlink(target, at);
+}

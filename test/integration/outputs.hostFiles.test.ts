@@ -1,0 +1,173 @@
+import {
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { JobView } from '../../src/api/jobView.js';
+import { writeOutputs } from '../../src/cli/writeOutputs.js';
+import { createBlobStore } from '../../src/storage/index.js';
+import { useProcessSandbox } from '../helpers/processSandbox.js';
+import { runCliProcess, startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
+import { testConfig } from '../helpers/testConfig.js';
+
+/**
+ * Nothing runbox writes on the user's disk follows or creates a link that leaves the
+ * chosen folder. A hostile job leaves links to /etc/passwd, to ../.., one that escapes
+ * through a folder link, hard links, and names with spaces and non-ASCII; the folder
+ * already holds links pointing outside at names the job also uses. Both writers are
+ * driven from outside: `runbox run -o DIR` and `runbox outputs ID -o DIR` (a resume,
+ * where a partial file at the name is a link to a file outside).
+ */
+
+const HOSTILE_JOB = [
+  'cd "$RUNBOX_OUTPUTS"',
+  'printf "data\\n" > "plain file é.txt"',
+  'ln -s /etc/passwd passwd',
+  'ln -s ../.. up',
+  'mkdir -p "sub dir/deeper"',
+  'ln -s "../plain file é.txt" "sub dir/inside"',
+  'ln -s "deeper/../../../escape" "sub dir/esc"',
+  'printf "job wrote this\\n" > victim.txt',
+  'mkdir d && printf "x\\n" > d/f.txt',
+  // Inside DIR as written, outside through the link DIR already has at d.
+  'ln -s d/target.txt via',
+  'printf "0123456789" > resume.txt',
+  'printf "first\\n" > first.txt && ln first.txt second.txt',
+].join('\n');
+
+/** A folder beside DIR standing for everything outside it, and DIR with traps laid. */
+function layTraps(base: string): { dir: string; outside: string } {
+  const outside = join(base, 'outside');
+  const dir = join(base, 'dir');
+  mkdirSync(outside, { recursive: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(outside, 'target.txt'), 'original\n');
+  writeFileSync(join(outside, 'partial.txt'), '01234');
+  symlinkSync(join(outside, 'target.txt'), join(dir, 'victim.txt'));
+  symlinkSync(outside, join(dir, 'd'));
+  symlinkSync(join(outside, 'partial.txt'), join(dir, 'resume.txt'));
+  return { dir, outside };
+}
+
+function expectOutsideUntouched(outside: string): void {
+  expect(readdirSync(outside).sort()).toEqual(['partial.txt', 'target.txt']);
+  expect(readFileSync(join(outside, 'target.txt'), 'utf8')).toBe('original\n');
+  expect(readFileSync(join(outside, 'partial.txt'), 'utf8')).toBe('01234');
+}
+
+function expectSafeCopy(dir: string): void {
+  expect(readFileSync(join(dir, 'plain file é.txt'), 'utf8')).toBe('data\n');
+  // Links that leave DIR are not made; one that stays inside is.
+  for (const name of ['passwd', 'up', 'sub dir/esc', 'via']) {
+    expect(() => lstatSync(join(dir, name)), name).toThrow(/ENOENT/);
+  }
+  expect(readlinkSync(join(dir, 'sub dir/inside'))).toBe('../plain file é.txt');
+  expect(readFileSync(join(dir, 'sub dir/inside'), 'utf8')).toBe('data\n');
+  // The links already in DIR are left as they were, not written through.
+  expect(lstatSync(join(dir, 'victim.txt')).isSymbolicLink()).toBe(true);
+  expect(lstatSync(join(dir, 'd')).isSymbolicLink()).toBe(true);
+  expect(lstatSync(join(dir, 'resume.txt')).isSymbolicLink()).toBe(true);
+  // Both names of the hard-linked file arrive as regular files.
+  for (const name of ['first.txt', 'second.txt']) {
+    expect(lstatSync(join(dir, name)).isFile(), name).toBe(true);
+    expect(readFileSync(join(dir, name), 'utf8')).toBe('first\n');
+  }
+}
+
+describe('writing outputs on the host', () => {
+  const sandbox = useProcessSandbox('hostfiles');
+
+  it('run -o DIR: no link out of DIR is made or written through; each refusal is a warning', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir);
+    const script = join(sandbox.dataDir, 'hostile.sh');
+    writeFileSync(script, HOSTILE_JOB);
+    const { dir, outside } = layTraps(join(sandbox.dataDir, 'host'));
+    const run = await runCliProcess([
+      'run',
+      script,
+      '-o',
+      dir,
+      '--config',
+      configFile,
+      '--data-dir',
+      sandbox.dataDir,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expectOutsideUntouched(outside);
+    expectSafeCopy(dir);
+    for (const name of [
+      'passwd',
+      'up',
+      'sub dir/esc',
+      'via',
+      'victim.txt',
+      'd/f.txt',
+      'resume.txt',
+    ]) {
+      expect(run.stderr, name).toContain(`${name}`);
+    }
+    expect(run.stderr).toMatch(/warning/);
+  });
+
+  it('outputs ID -o DIR: a resume never appends through a link; refused files exit 1', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir);
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
+    const script = join(sandbox.dataDir, 'hostile.sh');
+    writeFileSync(script, HOSTILE_JOB);
+    const submitted = await runCliProcess([
+      'submit',
+      script,
+      '--wait',
+      '--json',
+      '--server',
+      server.url,
+    ]);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const job = JSON.parse(submitted.stdout) as JobView;
+    const { dir, outside } = layTraps(join(sandbox.dataDir, 'host'));
+    const got = await runCliProcess(['outputs', job.id, '-o', dir, '--server', server.url]);
+    expect(got.code, got.stderr).toBe(1);
+    expectOutsideUntouched(outside);
+    expectSafeCopy(dir);
+    expect(got.stderr).toMatch(/resume\.txt is a symlink/);
+    expect(got.stdout).toContain('plain file é.txt  5 bytes  sha256 ok');
+  });
+});
+
+describe('writeOutputs', () => {
+  it('refuses absolute names and names with . or .. parts, writing nothing for them', async () => {
+    const { config, cleanup } = testConfig();
+    try {
+      const store = await createBlobStore(config);
+      const blob = await store.put(Readable.from([Buffer.from('payload')]));
+      const file = (path: string) => ({
+        path,
+        type: 'file' as const,
+        size: blob.size,
+        sha256: blob.sha256,
+        compressed_size: blob.compressedSize,
+        link_target: null,
+      });
+      const dir = join(config.dataDir, 'out');
+      const refused = await writeOutputs(
+        store,
+        [file('../escaped'), file('/abs'), file('a/./b'), file('a//b'), file('ok/été.txt')],
+        dir,
+      );
+      expect(refused.map((r) => r.path)).toEqual(['../escaped', '/abs', 'a/./b', 'a//b']);
+      expect(readdirSync(config.dataDir)).not.toContain('escaped');
+      expect(readdirSync(dir)).toEqual(['ok']);
+      expect(readFileSync(join(dir, 'ok/été.txt'), 'utf8')).toBe('payload');
+    } finally {
+      cleanup();
+    }
+  });
+});
