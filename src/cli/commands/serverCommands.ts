@@ -51,8 +51,10 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         ...(args.workers !== undefined ? { workers: args.workers } : {}),
       });
       const rb = await ctx.startRunbox(config, { api: true, workers: config.workers });
+      // Handlers first: a supervisor (or a test) may signal the moment it reads this line.
+      const signalled = untilSignalled(rb, io.err);
       io.err(`runbox: listening on ${rb.url} (workers: ${config.workers}, db: ${config.dbPath})`);
-      await untilSignalled(rb, io.err);
+      await signalled;
       setCode(0);
     },
   };
@@ -65,8 +67,9 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
       const args = raw as unknown as ServeFlags;
       const config = ctx.config(args, args.workers !== undefined ? { workers: args.workers } : {});
       const rb = await ctx.startRunbox(config, { api: false, workers: config.workers });
+      const signalled = untilSignalled(rb, io.err);
       io.err(`runbox: worker pool running (workers: ${config.workers}, db: ${config.dbPath})`);
-      await untilSignalled(rb, io.err);
+      await signalled;
       setCode(0);
     },
   };
