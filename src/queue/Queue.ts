@@ -268,16 +268,19 @@ export class Queue {
     return runningJobs(this.db);
   }
 
-  /** The reaper: requeues (or fails) jobs whose lease expired. Returns how many it touched. */
-  reap(): number {
-    const outcome = this.reapWithOutcome();
+  /**
+   * The reaper: requeues (or fails) jobs whose lease expired, except `keep` (jobs this
+   * process holds; see requeueExpired). Returns how many it touched.
+   */
+  reap(keep?: ReadonlySet<string>): number {
+    const outcome = this.reapWithOutcome(keep);
     return outcome.requeued.length + outcome.failed.length + outcome.cancelled.length;
   }
 
   /** Expired leases, then reservations whose `runbox run` process is gone (failed). */
-  reapWithOutcome(): ReapOutcome {
+  reapWithOutcome(keep?: ReadonlySet<string>): ReapOutcome {
     const now = this.now();
-    const outcome = requeueExpired(this.db, now, this.config.retry, this.random);
+    const outcome = requeueExpired(this.db, now, this.config.retry, this.random, keep);
     const orphaned = failOrphanedReservations(this.db, now, this.config.workerDeadMs);
     return orphaned.length === 0
       ? outcome

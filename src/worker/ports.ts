@@ -49,7 +49,8 @@ export interface WorkerQueue {
   /** Takes over a running job whose owner is dead; null when it is not ours to take. */
   adopt(jobId: string, attempt: number, workerId: string): HeldJob | null;
   requeueOwnedByDeadWorkers(isDead: (workerId: string) => boolean): number;
-  reap(): number;
+  /** Reaps expired leases, except those of the jobs in `keep` (held by the caller). */
+  reap(keep?: ReadonlySet<string>): number;
   runningJobs(): Array<{ id: string; attempt: number; owner: string | null }>;
 }
 
