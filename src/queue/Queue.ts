@@ -4,7 +4,7 @@ import { InvalidSpecError } from '../errors/index.js';
 import { cancelJob, type CancelOutcome } from './cancelJob.js';
 import { claimJobs } from './claimJobs.js';
 import { CommitBatcher } from './CommitBatcher.js';
-import { savepoint, type Db } from './db.js';
+import { immediate, savepoint, type Db } from './db.js';
 import { enqueueJobs } from './enqueueJobs.js';
 import { finishJobs, type FinishItem, type FinishOutcome } from './finishJobs.js';
 import { heartbeatJobs, type HeartbeatOutcome, type HeldRef } from './heartbeatJobs.js';
@@ -280,11 +280,14 @@ export class Queue {
   /** Expired leases, then reservations whose `runbox run` process is gone (failed). */
   reapWithOutcome(keep?: ReadonlySet<string>): ReapOutcome {
     const now = this.now();
-    const outcome = requeueExpired(this.db, now, this.config.retry, this.random, keep);
-    const orphaned = failOrphanedReservations(this.db, now, this.config.workerDeadMs);
-    return orphaned.length === 0
-      ? outcome
-      : { ...outcome, failed: [...outcome.failed, ...orphaned] };
+    // One write lock for both: the reaper runs every second in every pool.
+    return immediate(this.db, () => {
+      const outcome = requeueExpired(this.db, now, this.config.retry, this.random, keep);
+      const orphaned = failOrphanedReservations(this.db, now, this.config.workerDeadMs);
+      return orphaned.length === 0
+        ? outcome
+        : { ...outcome, failed: [...outcome.failed, ...orphaned] };
+    });
   }
 
   /** Jobs held by workers isDead() condemns are lost now (WorkerLost). Returns how many. */
