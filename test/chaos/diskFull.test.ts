@@ -90,6 +90,8 @@ describe('disk full', () => {
 
   afterAll(async () => {
     server?.kill('SIGKILL');
+    // A failed run leaves the server up; the tmpfs stays busy until it is gone.
+    await server?.exited;
     await expectNoLeftoverContainers(TEST_INSTANCE).catch(() => {});
     try {
       execFileSync('umount', [dir]);
