@@ -4,7 +4,7 @@ import { InvalidSpecError } from '../errors/index.js';
 import { cancelJob, type CancelOutcome } from './cancelJob.js';
 import { claimJobs } from './claimJobs.js';
 import { CommitBatcher } from './CommitBatcher.js';
-import { savepoint, type Db } from './db.js';
+import { immediate, savepoint, type Db } from './db.js';
 import { enqueueJobs } from './enqueueJobs.js';
 import { finishJobs, type FinishItem, type FinishOutcome } from './finishJobs.js';
 import { heartbeatJobs, type HeartbeatOutcome, type HeldRef } from './heartbeatJobs.js';
@@ -268,20 +268,26 @@ export class Queue {
     return runningJobs(this.db);
   }
 
-  /** The reaper: requeues (or fails) jobs whose lease expired. Returns how many it touched. */
-  reap(): number {
-    const outcome = this.reapWithOutcome();
+  /**
+   * The reaper: requeues (or fails) jobs whose lease expired, except `keep` (jobs this
+   * process holds; see requeueExpired). Returns how many it touched.
+   */
+  reap(keep?: ReadonlySet<string>): number {
+    const outcome = this.reapWithOutcome(keep);
     return outcome.requeued.length + outcome.failed.length + outcome.cancelled.length;
   }
 
   /** Expired leases, then reservations whose `runbox run` process is gone (failed). */
-  reapWithOutcome(): ReapOutcome {
+  reapWithOutcome(keep?: ReadonlySet<string>): ReapOutcome {
     const now = this.now();
-    const outcome = requeueExpired(this.db, now, this.config.retry, this.random);
-    const orphaned = failOrphanedReservations(this.db, now, this.config.workerDeadMs);
-    return orphaned.length === 0
-      ? outcome
-      : { ...outcome, failed: [...outcome.failed, ...orphaned] };
+    // One write lock for both: the reaper runs every second in every pool.
+    return immediate(this.db, () => {
+      const outcome = requeueExpired(this.db, now, this.config.retry, this.random, keep);
+      const orphaned = failOrphanedReservations(this.db, now, this.config.workerDeadMs);
+      return orphaned.length === 0
+        ? outcome
+        : { ...outcome, failed: [...outcome.failed, ...orphaned] };
+    });
   }
 
   /** Jobs held by workers isDead() condemns are lost now (WorkerLost). Returns how many. */

@@ -87,15 +87,19 @@ function loseJobs(
  * The reaper: running jobs whose lease expired were lost with their worker. Judged by
  * lease expiry alone, never by creation time (a long queue wait is not a lost job).
  * A later heartbeat or result from the old worker is stale: its token was cleared.
+ * `keep`: jobs the calling process itself still holds and heartbeats (its lease lapsed
+ * while its writes failed, e.g. a full disk): it is alive, so its next heartbeat
+ * decides, and reaping them would run a finished job again.
  */
 export function requeueExpired(
   db: Db,
   now: number,
   retry: RetrySettings,
   random: () => number = Math.random,
+  keep: ReadonlySet<string> = new Set(),
 ): ReapOutcome {
   return immediate(db, () => {
-    const rows = sql(db, EXPIRED).all({ now }) as LostRow[];
+    const rows = (sql(db, EXPIRED).all({ now }) as LostRow[]).filter((r) => !keep.has(r.id));
     return loseJobs(db, rows, 'lease expired', now, retry, random);
   });
 }

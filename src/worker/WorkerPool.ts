@@ -99,6 +99,8 @@ export class WorkerPool {
   private slots: Promise<void>[] = [];
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
+  /** Set when a stop's drain ran out: results kept for a full disk are given up. */
+  private abandonRecords = false;
   private started = false;
 
   constructor(options: WorkerPoolOptions) {
@@ -170,6 +172,7 @@ export class WorkerPool {
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));
     const drained = await Promise.race([all().then(() => true), sleep(drainMs).then(() => false)]);
     if (!drained) {
+      this.abandonRecords = true;
       for (const entry of this.running.values())
         entry.controller.abort('drain' satisfies StopReason);
       await all();
@@ -318,7 +321,7 @@ export class WorkerPool {
       );
     }
     try {
-      const outcome = await this.recordBatched({ id: job.id, token: job.token, result });
+      const outcome = await this.recordWhenRoom(job, { id: job.id, token: job.token, result });
       if (outcome === 'recorded') {
         this.onRecorded(result);
         this.recorded(job, result);
@@ -332,6 +335,34 @@ export class WorkerPool {
     } catch (error) {
       // The lease will expire and the reaper requeues it: nothing is lost, only delayed.
       this.log.error('recording a result failed', { job: job.id, error: toRunboxError(error) });
+    }
+  }
+
+  /**
+   * Records a result; while the disk is too full to write it (SQLITE_FULL), keeps it and
+   * tries again until there is room, rather than letting the lease lapse and the job run
+   * again for a result it already has. The job stays held meanwhile: the heartbeat renews
+   * its lease once writes succeed, and this pool's reaper leaves it alone. Gives up only
+   * when a stop's drain runs out (the job is then recovered like any interrupted one).
+   */
+  private async recordWhenRoom(
+    job: HeldJob,
+    item: PendingRecord['item'],
+  ): Promise<'recorded' | 'stale'> {
+    for (let delay = 250, warned = false; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        return await this.recordBatched(item);
+      } catch (error) {
+        if (!isDiskFull(error) || this.abandonRecords) throw error;
+        if (!warned) {
+          warned = true;
+          this.log.warn('the disk is full: keeping the result until it can be recorded', {
+            job: job.id,
+            attempt: job.attempt,
+          });
+        }
+        await sleep(delay);
+      }
     }
   }
 
@@ -452,9 +483,12 @@ export class WorkerPool {
 
   private reap(): void {
     try {
-      const outcome = this.queue.reapWithOutcome?.();
+      // Jobs this pool holds are judged by its own heartbeat, not by the clock: their
+      // lease lapses while the disk is full, and the result kept for them must win.
+      const keep = new Set(this.running.keys());
+      const outcome = this.queue.reapWithOutcome?.(keep);
       if (!outcome) {
-        if (this.queue.reap() > 0) this.notify();
+        if (this.queue.reap(keep) > 0) this.notify();
         return;
       }
       this.metrics?.requeued('lease-expired', outcome.requeued.length);
@@ -480,6 +514,15 @@ const OWN_OUTCOMES: ReadonlySet<string> = new Set([
 
 function endedOnItsOwn(result: JobResult): boolean {
   return result.error === null || OWN_OUTCOMES.has(result.error?.type ?? '');
+}
+
+/** SQLite could not grow the database or its WAL: the disk (or its quota) is full. */
+function isDiskFull(error: unknown): boolean {
+  for (let e = error; e; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'SQLITE_FULL' || code === 'ENOSPC') return true;
+  }
+  return false;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -53,9 +53,14 @@ export interface WorkerQueue {
   /** Takes over a running job whose owner is dead; null when it is not ours to take. */
   adopt(jobId: string, attempt: number, workerId: string): HeldJob | null;
   requeueOwnedByDeadWorkers(isDead: (workerId: string) => boolean): number;
-  reap(): number;
+  /** Reaps expired leases, except those of the jobs in `keep` (held by the caller). */
+  reap(keep?: ReadonlySet<string>): number;
   /** The reaper, naming the jobs it touched (for lifecycle lines). */
-  reapWithOutcome?(): { requeued: string[]; failed: string[]; cancelled: string[] };
+  reapWithOutcome?(keep?: ReadonlySet<string>): {
+    requeued: string[];
+    failed: string[];
+    cancelled: string[];
+  };
   runningJobs(): Array<{ id: string; attempt: number; owner: string | null }>;
 }
 

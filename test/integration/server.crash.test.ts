@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/api/jobView.js';
-import { labelledContainers } from '../helpers/leftovers.js';
+import { databaseIdOf, labelledContainers } from '../helpers/leftovers.js';
 import {
   api,
   watchContainerStarts,
@@ -204,32 +204,38 @@ describe('runbox serve killed with SIGKILL', () => {
     expect(await second.exited).toBe(0);
   });
 
-  it('removes a labelled container that belongs to no job, and leaves other instances alone', async () => {
-    const labels = (instance: string) => ({
-      'io.runbox.instance': instance,
+  it("removes a labelled container of its database that belongs to no job, and leaves other databases' alone, even under its instance name", async () => {
+    const configFile = writeTestConfig(sandbox.dataDir);
+    // A first start creates the database, and with it the id its containers carry.
+    const first = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    first.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const database = databaseIdOf(sandbox.dataDir);
+    const labels = (db: string) => ({
+      'io.runbox.instance': TEST_INSTANCE,
+      'io.runbox.database': db,
       'io.runbox.job': '01GHOSTGHOSTGHOSTGHOSTGHOS',
       'io.runbox.attempt': '1',
     });
     const ghost = await docker.createContainer({
       Image: 'runbox-test/shell:latest',
       Cmd: ['sleep', '60'],
-      Labels: labels(TEST_INSTANCE),
+      Labels: labels(database),
     });
     await ghost.start();
     const other = await docker.createContainer({
       Image: 'runbox-test/shell:latest',
       Cmd: ['sleep', '60'],
-      Labels: labels(`${TEST_INSTANCE}-other`),
+      Labels: labels(`${database}-other`),
     });
     await other.start();
     try {
-      const configFile = writeTestConfig(sandbox.dataDir);
       const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
       sandbox.processes.push(server);
       // Recovery runs before the pool reports itself running.
       await waitFor(
         'the ghost container removed',
-        async () => (await labelledContainers(TEST_INSTANCE)).length === 0,
+        async () => (await labelledContainers({ database })).length === 0,
       );
       expect((await other.inspect()).State.Running).toBe(true);
       server.kill('SIGTERM');

@@ -70,8 +70,10 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         workers: config.workers,
         logLevel: args.logLevel,
       });
+      // Handlers first: a supervisor (or a test) may signal the moment it reads this line.
+      const signalled = untilSignalled(rb, io.err);
       io.err(`runbox: listening on ${rb.url} (workers: ${config.workers}, db: ${config.dbPath})`);
-      await untilSignalled(rb, io.err);
+      await signalled;
       setCode(0);
     },
   };
@@ -90,8 +92,9 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         workers: config.workers,
         logLevel: args.logLevel,
       });
+      const signalled = untilSignalled(rb, io.err);
       io.err(`runbox: worker pool running (workers: ${config.workers}, db: ${config.dbPath})`);
-      await untilSignalled(rb, io.err);
+      await signalled;
       setCode(0);
     },
   };
