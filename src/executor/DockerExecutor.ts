@@ -24,6 +24,7 @@ import {
   scratchRoot,
   sweepScratch,
 } from './scratchDir.js';
+import { ScratchGuard, type ScratchWatch } from './scratchGuard.js';
 import { sampleUsage } from './statsSampler.js';
 import { abortReasonOf, waitForExit } from './waitForExit.js';
 
@@ -56,6 +57,8 @@ interface SuperviseFrom {
    * round trip is skipped (listing a folder follows nothing the job made).
    */
   outputsDir: string | null;
+  /** The host folders mounted at /work and /outputs, watched while the job runs. */
+  scratchDirs: string[];
 }
 
 /**
@@ -71,6 +74,7 @@ export class DockerExecutor implements Executor {
   private readonly store: BlobStore;
   private readonly sampleUsage: boolean;
   private readonly logSettleMs: number;
+  private readonly scratchGuard: ScratchGuard;
 
   constructor(options: DockerExecutorOptions) {
     this.config = options.config;
@@ -79,6 +83,12 @@ export class DockerExecutor implements Executor {
     this.docker = options.docker ?? createDocker(options.config.dockerSocket);
     this.sampleUsage = options.sampleUsage ?? true;
     this.logSettleMs = options.logSettleMs ?? 5000;
+    // Below half the submit reserve a running job is killed: submissions are refused
+    // first (507), and the database keeps room to record what happened.
+    this.scratchGuard = new ScratchGuard(
+      options.config.dataDir,
+      Math.floor(options.config.limits.minFreeBytes / 2),
+    );
   }
 
   /** Never rejects: every failure, the job's or the engine's, is in the result. */
@@ -120,6 +130,7 @@ export class DockerExecutor implements Executor {
         start: true,
         spoolDir: scratch.root,
         outputsDir: scratch.outputs,
+        scratchDirs: [scratch.work, scratch.outputs],
       });
     } catch (error) {
       record.fail(toEngineError(error, 'running the job'));
@@ -160,6 +171,7 @@ export class DockerExecutor implements Executor {
         );
       }
       const work = info.Mounts.find((m) => m.Destination === WORK_DIR);
+      const outputs = info.Mounts.find((m) => m.Destination === OUTPUTS_DIR);
       jobScratch = work ? dirname(work.Source) : null;
       if (info.State.Status === 'created') {
         throw new RunboxError(
@@ -173,7 +185,8 @@ export class DockerExecutor implements Executor {
         start: false,
         startedAt: Number.isNaN(startedAt) ? Date.now() : startedAt,
         spoolDir,
-        outputsDir: info.Mounts.find((m) => m.Destination === OUTPUTS_DIR)?.Source ?? null,
+        outputsDir: outputs?.Source ?? null,
+        scratchDirs: [work?.Source, outputs?.Source].filter((d): d is string => !!d),
       });
     } catch (error) {
       record.fail(toEngineError(error, 're-attaching to the job'));
@@ -242,6 +255,7 @@ export class DockerExecutor implements Executor {
     const secrets = spec.secretEnv.map((name) => spec.env[name] ?? '');
     const logs = new JobLogs(spec.logBytes, from.spoolDir, request.onLog, secrets);
     let follower: LogFollower | null = null;
+    let scratch: ScratchWatch | null = null;
     let ran = false;
     await record.time('run', async () => {
       const usage = this.sampleUsage ? sampleUsage(container) : null;
@@ -258,11 +272,23 @@ export class DockerExecutor implements Executor {
         ran = true;
         const startedAt = from.startedAt ?? Date.now();
         follower = await followLogs(container, logs, source);
+        const overLimit = new AbortController();
+        scratch = this.scratchGuard.watch(
+          from.scratchDirs,
+          { bytes: spec.outputBytes, entries: spec.outputFiles + spec.files.length },
+          (error) => {
+            record.outputError = error;
+            overLimit.abort('output-limit');
+          },
+        );
         const exit = await waitForExit(container, {
           deadline: startedAt + spec.timeoutMs,
           graceMs: spec.killGraceMs,
-          signal: request.signal,
+          signal: request.signal
+            ? AbortSignal.any([request.signal, overLimit.signal])
+            : overLimit.signal,
         });
+        scratch.stop();
         record.stoppedBy = exit.stoppedBy;
         record.exitCode = exit.statusCode;
         await follower.settle(this.logSettleMs);
@@ -277,6 +303,7 @@ export class DockerExecutor implements Executor {
         record.fail(toEngineError(error, 'running the job'));
         (follower as LogFollower | null)?.stop();
       } finally {
+        (scratch as ScratchWatch | null)?.stop();
         const seen = usage?.stop();
         record.peakMemoryBytes = seen?.peakMemoryBytes ?? null;
         record.cpuSeconds = seen?.cpuSeconds ?? null;
@@ -308,7 +335,8 @@ export class DockerExecutor implements Executor {
         );
         record.outputs = collected.outputs;
         record.skipped = collected.skipped;
-        if (collected.error?.type === 'OutputLimitExceeded') record.outputError = collected.error;
+        // A limit passed while running keeps its own message (it says when and why).
+        if (collected.error?.type === 'OutputLimitExceeded') record.outputError ??= collected.error;
         else if (collected.error) record.fail(collected.error);
       }
       try {

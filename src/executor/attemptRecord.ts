@@ -96,6 +96,11 @@ export class AttemptRecord {
       case 'shutdown':
       case 'lost':
         return as('WorkerLost', `stopped by the worker (${this.stoppedBy}) before it finished`);
+      case 'output-limit':
+        if (this.outputError) {
+          return as('OutputLimitExceeded', this.outputError.message, this.outputError.field);
+        }
+        break;
       case 'timeout':
         return as(
           'Timeout',

@@ -2,8 +2,11 @@ import type Docker from 'dockerode';
 import type { AbortReason } from './Executor.js';
 import { isGoneOrNotRunning, toEngineError } from './engineErrors.js';
 
-/** Why runbox stopped a container before it ended on its own. */
-export type StopReason = 'timeout' | AbortReason | 'lost';
+/**
+ * Why runbox stopped a container before it ended on its own. 'output-limit': its
+ * scratch folders passed the output limits, or the data disk its reserve, while it ran.
+ */
+export type StopReason = 'timeout' | AbortReason | 'lost' | 'output-limit';
 
 export interface WaitOptions {
   /** Epoch ms at which the job's time is up. */
@@ -38,7 +41,11 @@ export async function signalContainer(
 
 export function abortReasonOf(signal: AbortSignal): StopReason {
   const reason: unknown = signal.reason;
-  return reason === 'cancel' || reason === 'drain' || reason === 'shutdown' || reason === 'lost'
+  return reason === 'cancel' ||
+    reason === 'drain' ||
+    reason === 'shutdown' ||
+    reason === 'lost' ||
+    reason === 'output-limit'
     ? reason
     : 'cancel';
 }
@@ -60,7 +67,8 @@ export async function waitForExit(
   const stop = (why: StopReason) => {
     if (terminating || finished) return;
     stoppedBy = why;
-    terminating = signalContainer(container, 'SIGTERM').then(
+    // A job filling the disk gets no grace to write more.
+    terminating = signalContainer(container, why === 'output-limit' ? 'SIGKILL' : 'SIGTERM').then(
       (delivered) => {
         // A job that ended before the signal reached it ended on its own.
         if (!delivered) stoppedBy = null;
