@@ -115,7 +115,7 @@ export async function startRunbox(
     };
     return {
       config,
-      services: { jobs, store, liveLogs },
+      services: { jobs, store, liveLogs, metrics },
       url,
       app,
       get pool() {

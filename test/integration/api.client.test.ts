@@ -18,7 +18,7 @@ import {
 } from '../../clients/typescript/src/index.js';
 import { CLIENT_DIR, committedForm, type OpenApiDocument } from '../helpers/openapi.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
-import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
+import { RUNBOX_BUNDLE, startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
 
 /**
  * The published TypeScript client (types generated from the OpenAPI document, calls
@@ -244,6 +244,11 @@ describe('the generated client against runbox serve', () => {
     expect(bundle.status).toBe(200);
     expect((await bundle.text()).length).toBeGreaterThan(1_000_000);
     await anonymous.api.GET('/openapi.json');
+    // The bundle (and so the single binary, built by the same scripts/build.mjs) carries
+    // Swagger UI inside: nothing is read from node_modules when /docs is served.
+    const built = readFileSync(RUNBOX_BUNDLE, 'utf8');
+    expect(built).toContain('SwaggerUIBundle');
+    expect(built).not.toContain('swagger-ui-dist/package.json');
 
     expect(checker.failures).toEqual([]);
     // Every operation was answered at least once, and checked.
@@ -281,7 +286,7 @@ describe('the generated client against runbox serve', () => {
     expect(about(queuedLater.id)).toEqual(['job queued', 'job cancelled']);
   });
 
-  it('counts with prom-client: counters never go down when retention deletes jobs', async () => {
+  it('counts per process with prom-client, summable over serve and worker; counters never go down when retention deletes jobs', async () => {
     const configFile = writeTestConfig(sandbox.dataDir, {
       jobRetentionMs: 2_000,
       sweepIntervalMs: 500,
@@ -289,23 +294,40 @@ describe('the generated client against runbox serve', () => {
     const server = await startServerProcess({
       dataDir: sandbox.dataDir,
       configFile,
-      workers: 2,
+      workers: 1,
       extraArgs: ['--log-level', 'warn'],
     });
     sandbox.processes.push(server);
+    const worker = await startServerProcess({
+      dataDir: sandbox.dataDir,
+      configFile,
+      command: 'worker',
+      workers: 1,
+      extraArgs: ['--metrics-port', '0', '--log-level', 'warn'],
+    });
+    sandbox.processes.push(worker);
+    const workerMetrics = /worker metrics on (\S+)/.exec(worker.stderr())![1]!;
     const client = createRunboxClient({ baseUrl: server.url });
-    for (let i = 0; i < 2; i++) {
-      const job = await client.submit({ runtime: 'shell', command: ['true'] }, { seconds: 60 });
-      expect(job.status).toBe('succeeded');
-    }
-    await client.submit({ runtime: 'shell', command: ['false'] }, { seconds: 60 });
+    // Long enough that both processes' slots are busy at once and both take jobs.
+    const jobs = await Promise.all(
+      [
+        ['sleep', '1'],
+        ['sleep', '1'],
+        ['sh', '-c', 'sleep 1; exit 3'],
+      ].map((command) => client.submit({ runtime: 'shell', command }, { seconds: 60 })),
+    );
+    expect(jobs.map((j) => j.status)).toEqual(['succeeded', 'succeeded', 'failed']);
 
+    const parse = (text: string) => getMetricsFromIterator(text.split('\n')[Symbol.iterator]());
     const scrape = async () => {
       // prom-client's event-loop lag mean is NaN (written "Nan", which this parser
       // rejects) until its monitor has sampled since the last scrape: leave it time to.
       await new Promise((r) => setTimeout(r, 100));
-      const text = (await client.api.GET('/metrics', { parseAs: 'text' })).data!;
-      return getMetricsFromIterator(text.split('\n')[Symbol.iterator]());
+      return parse((await client.api.GET('/metrics', { parseAs: 'text' })).data!);
+    };
+    const scrapeWorker = async () => {
+      await new Promise((r) => setTimeout(r, 100));
+      return parse(await (await fetch(workerMetrics)).text());
     };
     const value = (metric: PromMetric | undefined, labels: Record<string, string>) =>
       (metric?.data as PromData[] | undefined)?.find((d) =>
@@ -313,23 +335,34 @@ describe('the generated client against runbox serve', () => {
       )?.value;
 
     const before = await scrape();
-    const finished = before.runbox_jobs_finished_total!;
-    expect(finished.type).toBe('counter');
-    expect(value(finished, { outcome: 'succeeded', error_type: '' })).toBe(2);
-    expect(value(finished, { outcome: 'failed', error_type: 'NonZeroExit' })).toBe(1);
+    const fromWorker = await scrapeWorker();
+    // Summed over both processes, as Prometheus would: sum without (process, worker_id).
+    const sum = (name: string, labels: Record<string, string>) =>
+      [before, fromWorker].reduce(
+        (total, families) => total + (value(families[name], labels) ?? 0),
+        0,
+      );
+    expect(before.runbox_jobs_finished_total!.type).toBe('counter');
+    expect(sum('runbox_jobs_finished_total', { outcome: 'succeeded', error_type: '' })).toBe(2);
+    expect(
+      sum('runbox_jobs_finished_total', { outcome: 'failed', error_type: 'NonZeroExit' }),
+    ).toBe(1);
+    expect(value(fromWorker.runbox_jobs_finished_total, {})).toBeGreaterThan(0);
     for (const name of [
       'runbox_job_queue_wait_seconds',
       'runbox_job_run_seconds',
       'runbox_job_output_bytes',
     ]) {
-      const family = before[name]!;
-      expect(family.type, name).toBe('histogram');
-      const data = family.data as PromHistogramData[];
-      expect(
-        data.reduce((sum, d) => sum + d.count, 0),
-        name,
-      ).toBe(3);
-      for (const d of data) expect(d.buckets['+Inf'], name).toBe(d.count);
+      let total = 0;
+      for (const families of [before, fromWorker]) {
+        const family = families[name]!;
+        expect(family.type, name).toBe('histogram');
+        for (const d of family.data as PromHistogramData[]) {
+          expect(d.buckets['+Inf'], name).toBe(d.count);
+          total += d.count;
+        }
+      }
+      expect(total, name).toBe(3);
     }
     const build = (before.runbox_build_info!.data as PromData[])[0]!;
     expect(build.value).toBe(1);
@@ -339,11 +372,16 @@ describe('the generated client against runbox serve', () => {
     expect(before.process_cpu_user_seconds_total?.type).toBe('counter');
     expect(before.nodejs_eventloop_lag_seconds?.type).toBe('gauge');
     // Every series names its process, so several processes' figures can be summed.
-    for (const [name, family] of Object.entries(before))
-      for (const d of family.data) {
-        expect(d.labels.process, name).toBe('serve');
-        expect(d.labels.worker_id, name).toMatch(/-\d+$/);
-      }
+    for (const [families, process] of [
+      [before, 'serve'],
+      [fromWorker, 'worker'],
+    ] as const)
+      for (const [name, family] of Object.entries(families))
+        for (const d of family.data) {
+          expect(d.labels.process, name).toBe(process);
+          expect(d.labels.worker_id, name).toMatch(/-\d+$/);
+        }
+    expect(fromWorker.runbox_jobs).toBeUndefined(); // database-wide gauges: from serve only
 
     // Retention removes the finished jobs; the gauge follows, the counter does not.
     await until('retention to delete the jobs', async () => {
@@ -352,10 +390,11 @@ describe('the generated client against runbox serve', () => {
     });
     const after = await scrape();
     expect(value(after.runbox_jobs_finished_total, { outcome: 'succeeded', error_type: '' })).toBe(
-      2,
+      value(before.runbox_jobs_finished_total, { outcome: 'succeeded', error_type: '' }),
     );
 
     // --log-level warn: no request or job lines.
     expect(server.stderr()).not.toMatch(/"level":"info"/);
+    expect(worker.stderr()).not.toMatch(/"level":"info"/);
   });
 });
