@@ -118,7 +118,10 @@ describe('the generated client against runbox serve', () => {
   const sandbox = useProcessSandbox('client');
 
   it('submits, waits, reads logs and outputs, lists and cancels, every answer as documented', async () => {
-    const configFile = writeTestConfig(sandbox.dataDir, { token: TOKEN });
+    const configFile = writeTestConfig(sandbox.dataDir, {
+      token: TOKEN,
+      retry: { baseMs: 200, capMs: 1000 },
+    });
     const server = await startServerProcess({
       dataDir: sandbox.dataDir,
       configFile,
@@ -151,6 +154,14 @@ describe('the generated client against runbox serve', () => {
     const again = await client.api.POST('/v1/jobs', { body: request });
     expect(again.response.status).toBe(200);
     expect(again.data!.id).toBe(id);
+
+    // Fails once, is retried, fails for good: the lifecycle lines say so.
+    const retrying = await client.submit({
+      runtime: 'shell',
+      command: ['sh', '-c', 'exit 3'],
+      max_attempts: 2,
+      retry_on_exit_codes: [3],
+    });
 
     const done = await client.wait(id, 90);
     expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
@@ -236,8 +247,11 @@ describe('the generated client against runbox serve', () => {
     expect(workers.data!.workers.some((w) => w.state === 'alive')).toBe(true);
     expect((await client.api.GET('/v1/contract')).data!.version).toMatch(/^\d+\.\d+\.\d+$/);
     expect((await anonymous.api.GET('/healthz')).data!.status).toBe('ok');
+    const retried = await client.wait(retrying.id, 90);
+    expect(retried).toMatchObject({ status: 'failed', attempts: 2 });
     const metrics = await client.api.GET('/metrics', { parseAs: 'text' });
     expect(metrics.data).toContain('runbox_build_info');
+    expect(metrics.data).toMatch(/^runbox_job_retries_total\{error_type="NonZeroExit",[^}]*\} 1$/m);
     const docs = await anonymous.api.GET('/docs', { parseAs: 'text' });
     expect(docs.data).toContain('docs/swagger-ui-bundle.js');
     const bundle = await fetch(`${server.url}/docs/swagger-ui-bundle.js`);
@@ -284,6 +298,16 @@ describe('the generated client against runbox serve', () => {
       'job finished',
     ]);
     expect(about(queuedLater.id)).toEqual(['job queued', 'job cancelled']);
+    expect(about(retrying.id)).toEqual([
+      'job queued',
+      'job started',
+      'job retried',
+      'job started',
+      'job finished',
+    ]);
+    expect(lines.filter((l) => l.job === retrying.id && l.msg === 'job finished')[0]).toMatchObject(
+      { outcome: 'failed', error_type: 'NonZeroExit', exit_code: 3, attempt: 2 },
+    );
   });
 
   it('counts per process with prom-client, summable over serve and worker; counters never go down when retention deletes jobs', async () => {
