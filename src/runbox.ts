@@ -131,7 +131,7 @@ export async function startRunbox(
     };
     return {
       config,
-      services: { jobs, store, liveLogs },
+      services: { jobs, store, liveLogs, metrics },
       url,
       app,
       get pool() {

@@ -3,6 +3,7 @@ import type { JobService } from './api/jobService.js';
 import type { Config } from './config.js';
 import type { ContractDescriptor } from './contract/contract.js';
 import type { LogLevel } from './log.js';
+import type { RunboxMetrics } from './metrics.js';
 import type { BlobStore } from './storage/BlobStore.js';
 import type { LiveLogs } from './worker/LiveLogs.js';
 import type { WorkerPool } from './worker/WorkerPool.js';
@@ -26,6 +27,8 @@ export interface StartOptions {
 
 export interface Services {
   jobs: JobService;
+  /** This process's Prometheus registry (runbox worker serves it with --metrics-port). */
+  metrics: RunboxMetrics;
   store: BlobStore;
   liveLogs: LiveLogs;
 }

@@ -44,10 +44,14 @@ export async function servedDocument(): Promise<OpenApiDocument> {
   }
 }
 
-/** The document as the client package commits it: no servers (each user has their own). */
+/**
+ * The document as the client package commits it: no servers (each user has their own)
+ * and no build version (a dev build and a release serve the same API).
+ */
 export function committedForm(doc: OpenApiDocument): string {
-  const { servers: _servers, ...rest } = doc;
-  return `${JSON.stringify(rest, null, 2)}\n`;
+  const { servers: _servers, info, ...rest } = doc;
+  const { version: _version, ...about } = info as Record<string, unknown>;
+  return `${JSON.stringify({ info: about, ...rest }, null, 2)}\n`;
 }
 
 /** TypeScript types for the document, as openapi-typescript writes them. */

@@ -44,9 +44,17 @@ export interface RunboxClientOptions {
   fetch?: typeof globalThis.fetch;
 }
 
-function unwrap<T>(answer: { data?: T; error?: unknown; response: Response }): T {
-  if (answer.response.ok && answer.data !== undefined) return answer.data;
+/** The data of a 2xx answer (openapi-fetch leaves it undefined for an empty body). */
+function unwrap<T>(answer: { data?: T; error?: unknown; response: Response }): T | undefined {
+  if (answer.response.ok) return answer.data;
   throw new RunboxApiError(answer.response.status, answer.error as ApiErrorBody | undefined);
+}
+
+/** A JSON answer: a 2xx without its body breaks the API's contract. */
+function json<T>(answer: { data?: T; error?: unknown; response: Response }): T {
+  const data = unwrap(answer);
+  if (data === undefined) throw new RunboxApiError(answer.response.status, undefined);
+  return data;
 }
 
 export function createRunboxClient(options: RunboxClientOptions) {
@@ -70,17 +78,17 @@ export function createRunboxClient(options: RunboxClientOptions) {
     api,
     async submit(job: SubmitRequest, wait?: { seconds?: number }): Promise<Job> {
       const query = wait ? { wait: true, wait_seconds: wait.seconds ?? 60 } : {};
-      return unwrap(await api.POST('/v1/jobs', { body: job, params: { query } }));
+      return json(await api.POST('/v1/jobs', { body: job, params: { query } }));
     },
     async get(jobId: string): Promise<Job> {
-      return unwrap(await api.GET('/v1/jobs/{id}', id(jobId)));
+      return json(await api.GET('/v1/jobs/{id}', id(jobId)));
     },
     /** Resolves with the job once it is final; each request waits up to 60 s on the server. */
     async wait(jobId: string, timeoutSeconds = Number.POSITIVE_INFINITY): Promise<Job> {
       const deadline = Date.now() + timeoutSeconds * 1000;
       for (;;) {
         const seconds = Math.max(0, Math.min(60, (deadline - Date.now()) / 1000));
-        const job = unwrap(
+        const job = json(
           await api.GET('/v1/jobs/{id}', {
             params: { path: { id: jobId }, query: { wait: true, wait_seconds: seconds } },
           }),
@@ -89,23 +97,24 @@ export function createRunboxClient(options: RunboxClientOptions) {
       }
     },
     async list(query: { status?: JobStatus; limit?: number; cursor?: string } = {}) {
-      return unwrap(await api.GET('/v1/jobs', { params: { query } }));
+      return json(await api.GET('/v1/jobs', { params: { query } }));
     },
     /** 409 (RunboxApiError, type Conflict) when the job has already ended. */
     async cancel(jobId: string): Promise<Job> {
-      return unwrap(await api.POST('/v1/jobs/{id}/cancel', id(jobId)));
+      return json(await api.POST('/v1/jobs/{id}/cancel', id(jobId)));
     },
     /** The log as text (lossy where the job wrote invalid UTF-8; use `api` with parseAs 'arrayBuffer' for bytes). */
     async logs(jobId: string, stream: 'stdout' | 'stderr' = 'stdout'): Promise<string> {
-      return unwrap(
+      const text = unwrap(
         await api.GET('/v1/jobs/{id}/logs', {
           params: { path: { id: jobId }, query: { stream } },
           parseAs: 'text',
         }),
       );
+      return text ?? '';
     },
     async outputs(jobId: string): Promise<OutputManifest> {
-      return unwrap(await api.GET('/v1/jobs/{id}/outputs', id(jobId)));
+      return json(await api.GET('/v1/jobs/{id}/outputs', id(jobId)));
     },
     /** One output file's bytes, decompressed. */
     async outputFile(jobId: string, path: string): Promise<Uint8Array> {
@@ -115,7 +124,7 @@ export function createRunboxClient(options: RunboxClientOptions) {
           parseAs: 'arrayBuffer',
         }),
       );
-      return new Uint8Array(buffer);
+      return new Uint8Array(buffer ?? new ArrayBuffer(0));
     },
   };
 }

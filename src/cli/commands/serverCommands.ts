@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { exitCodeOf } from '../../api/jobView.js';
 import { LOG_LEVELS, type LogLevel } from '../../log.js';
+import { serveMetrics } from '../../metricsServer.js';
 import type { RunningRunbox } from '../../runboxTypes.js';
 import type { CliContext, GlobalFlags } from '../context.js';
 import { withData, withJson } from '../flags.js';
@@ -83,18 +84,33 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
     builder: (y) =>
       withData(y)
         .option('workers', { type: 'number', describe: 'Concurrent job slots (default 2)' })
-        .option('log-level', logLevelOption),
+        .option('log-level', logLevelOption)
+        .option('metrics-port', {
+          type: 'number',
+          describe:
+            "Serve this process's Prometheus metrics on 127.0.0.1:PORT/metrics (0: any free port)",
+        }),
     handler: async (raw) => {
-      const args = raw as unknown as ServeFlags;
+      const args = raw as unknown as ServeFlags & { metricsPort?: number };
       const config = ctx.config(args, args.workers !== undefined ? { workers: args.workers } : {});
       const rb = await ctx.startRunbox(config, {
         api: false,
         workers: config.workers,
         logLevel: args.logLevel,
       });
+      const scrape =
+        args.metricsPort === undefined
+          ? null
+          : await serveMetrics(rb.services.metrics, args.metricsPort).catch(async (error) => {
+              // A port in use: stop the pool cleanly rather than leave it registered.
+              await rb.stop();
+              throw error;
+            });
+      if (scrape) io.err(`runbox: worker metrics on ${scrape.url}`);
       const signalled = untilSignalled(rb, io.err);
       io.err(`runbox: worker pool running (workers: ${config.workers}, db: ${config.dbPath})`);
       await signalled;
+      await scrape?.close();
       setCode(0);
     },
   };

@@ -1,0 +1,424 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import type { Middleware } from 'openapi-fetch';
+import {
+  getMetricsFromIterator,
+  type PromData,
+  type PromHistogramData,
+  type PromMetric,
+} from 'prom2javascript';
+import { describe, expect, it } from 'vitest';
+import {
+  createRunboxClient,
+  RunboxApiError,
+  type RunboxClient,
+} from '../../clients/typescript/src/index.js';
+import { CLIENT_DIR, committedForm, type OpenApiDocument } from '../helpers/openapi.js';
+import { useProcessSandbox } from '../helpers/processSandbox.js';
+import { RUNBOX_BUNDLE, startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
+
+/**
+ * The published TypeScript client (types generated from the OpenAPI document, calls
+ * through openapi-fetch) against a real `runbox serve` with a token: it submits, waits,
+ * reads logs and outputs, lists and cancels, and every answer is checked by ajv against
+ * the schema the document gives for its path, method and status.
+ */
+
+const TOKEN = 'client-test-token-5d2c9a71e0';
+const SECRET = 'sup3r-secret-value-7781';
+
+function pointer(...parts: string[]): string {
+  return parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+}
+
+/** An openapi-fetch middleware that checks each answer against the document. */
+function documentChecker(doc: OpenApiDocument) {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats.default(ajv);
+  ajv.addSchema({ ...doc, $id: 'runbox:openapi' });
+  const validators = new Map<string, ValidateFunction>();
+  const failures: string[] = [];
+  const checked = new Set<string>();
+  const middleware: Middleware = {
+    async onResponse({ request, response, schemaPath }) {
+      const method = request.method.toLowerCase();
+      const status = String(response.status);
+      const where = `${method.toUpperCase()} ${schemaPath} ${status}`;
+      const operation = doc.paths[schemaPath]?.[method] as
+        | { operationId: string; responses: Record<string, { content?: Record<string, unknown> }> }
+        | undefined;
+      const documented = operation?.responses[status];
+      if (!operation || !documented) {
+        failures.push(`${where}: not in the document`);
+        return undefined;
+      }
+      checked.add(`${operation.operationId} ${status}`);
+      const type = response.headers.get('content-type') ?? '';
+      const body = Buffer.from(await response.clone().arrayBuffer());
+      if (!documented.content) {
+        if (body.length > 0) failures.push(`${where}: a body where none is documented`);
+        return undefined;
+      }
+      const [mediaType] = Object.keys(documented.content);
+      if (mediaType !== 'application/json') {
+        if (type !== mediaType) failures.push(`${where}: content-type ${type}, not ${mediaType}`);
+        return undefined;
+      }
+      if (!type.startsWith('application/json')) {
+        failures.push(`${where}: content-type ${type}, not JSON`);
+        return undefined;
+      }
+      const ref = `runbox:openapi#/${pointer('paths', schemaPath, method, 'responses', status, 'content', mediaType)}/schema`;
+      let validate = validators.get(ref);
+      if (!validate) validators.set(ref, (validate = ajv.compile({ $ref: ref })));
+      if (!validate(JSON.parse(body.toString('utf8'))))
+        failures.push(`${where}: ${ajv.errorsText(validate.errors)}`);
+      return undefined;
+    },
+  };
+  return { middleware, failures, checked };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function expectApiError(promise: Promise<unknown>, status: number, type: string) {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(RunboxApiError);
+  expect((error as RunboxApiError).status).toBe(status);
+  expect((error as RunboxApiError).type).toBe(type);
+  expect((error as RunboxApiError).body!.error.request_id.length).toBeGreaterThan(0);
+}
+
+const SCRIPT = [
+  // Multi-byte UTF-8 on stdout, a line on stderr.
+  "printf 'h\\303\\251llo \\342\\234\\223\\n'",
+  "printf 'warn\\n' >&2",
+  'mkdir -p "$RUNBOX_OUTPUTS/sub dir"',
+  // A file name with a space and a non-ASCII letter (the script itself is UTF-8).
+  'printf \'na\u00efve data\' > "$RUNBOX_OUTPUTS/sub dir/na\u00efve file.txt"',
+  'head -c 100000 /dev/urandom > "$RUNBOX_OUTPUTS/random.bin"',
+  ': > "$RUNBOX_OUTPUTS/empty.txt"',
+].join('\n');
+
+describe('the generated client against runbox serve', () => {
+  const sandbox = useProcessSandbox('client');
+
+  it('submits, waits, reads logs and outputs, lists and cancels, every answer as documented', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, {
+      token: TOKEN,
+      retry: { baseMs: 200, capMs: 1000 },
+    });
+    const server = await startServerProcess({
+      dataDir: sandbox.dataDir,
+      configFile,
+      workers: 2,
+    });
+    sandbox.processes.push(server);
+
+    const served = (await (await fetch(`${server.url}/openapi.json`)).json()) as OpenApiDocument;
+    // The published client's types came from exactly this document.
+    expect(committedForm(served)).toBe(readFileSync(join(CLIENT_DIR, 'openapi.json'), 'utf8'));
+    expect(served.servers).toEqual([{ url: server.url, description: 'this server' }]);
+
+    const checker = documentChecker(served);
+    const client: RunboxClient = createRunboxClient({ baseUrl: server.url, token: TOKEN });
+    client.api.use(checker.middleware);
+    const anonymous = createRunboxClient({ baseUrl: server.url });
+    anonymous.api.use(checker.middleware);
+
+    const request = {
+      runtime: 'shell',
+      script: { path: 'job.sh', content: SCRIPT },
+      env: { SECRET },
+      secret_env: ['SECRET'],
+      idempotency_key: 'client-test-1',
+    };
+    const first = await client.api.POST('/v1/jobs', { body: request });
+    expect(first.response.status).toBe(201);
+    const id = first.data!.id;
+    expect(first.response.headers.get('location')).toBe(`/v1/jobs/${id}`);
+    const again = await client.api.POST('/v1/jobs', { body: request });
+    expect(again.response.status).toBe(200);
+    expect(again.data!.id).toBe(id);
+
+    // Fails once, is retried, fails for good: the lifecycle lines say so.
+    const retrying = await client.submit({
+      runtime: 'shell',
+      command: ['sh', '-c', 'exit 3'],
+      max_attempts: 2,
+      retry_on_exit_codes: [3],
+    });
+
+    const done = await client.wait(id, 90);
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    expect(done.spec.env).toEqual({ SECRET: '[secret]' });
+    expect(await client.logs(id)).toBe('h\u00e9llo \u2713\n');
+    expect(await client.logs(id, 'stderr')).toBe('warn\n');
+
+    const manifest = await client.outputs(id);
+    const byPath = new Map(manifest.outputs.map((o) => [o.path, o]));
+    expect([...byPath.keys()].sort()).toEqual([
+      'empty.txt',
+      'random.bin',
+      'sub dir/na\u00efve file.txt',
+    ]);
+    const naive = await client.outputFile(id, 'sub dir/na\u00efve file.txt');
+    expect(Buffer.from(naive).toString('utf8')).toBe('na\u00efve data');
+    const random = await client.outputFile(id, 'random.bin');
+    expect(random.length).toBe(100_000);
+    const sha = createHash('sha256').update(random).digest('hex');
+    expect(sha).toBe(byPath.get('random.bin')!.sha256);
+    expect((await client.outputFile(id, 'empty.txt')).length).toBe(0);
+
+    // Conditional and partial reads, through the typed client's raw calls.
+    const file = (params: Record<string, string>, cacheControl = 'max-age=0') =>
+      client.api.GET('/v1/jobs/{id}/outputs/{path}', {
+        params: { path: { id, path: 'random.bin' }, header: params },
+        // fetch adds "Cache-Control: no-cache" to a conditional request unless told
+        // otherwise, and a no-cache request must get the full answer (fresh honours it).
+        headers: { 'cache-control': cacheControl },
+        parseAs: 'arrayBuffer',
+      });
+    for (const inm of [`"${sha}"`, `W/"${sha}"`, `"other", "${sha}"`, '*'])
+      expect((await file({ 'if-none-match': inm })).response.status, inm).toBe(304);
+    expect((await file({ 'if-none-match': '"other"' })).response.status).toBe(200);
+    expect((await file({ 'if-none-match': `"${sha}"` }, 'no-cache')).response.status).toBe(200);
+    const part = await file({ range: 'bytes=10-19' });
+    expect(part.response.status).toBe(206);
+    expect(part.response.headers.get('content-range')).toBe('bytes 10-19/100000');
+    expect(Buffer.from(part.data!).equals(Buffer.from(random.subarray(10, 20)))).toBe(true);
+    for (const range of ['bytes=0-1,5-6', 'bytes=100000-', 'items=0-1'])
+      expect((await file({ range })).response.status, range).toBe(416);
+    const archive = await client.api.GET('/v1/jobs/{id}/outputs.tar.zst', {
+      params: { path: { id } },
+      parseAs: 'arrayBuffer',
+    });
+    expect(archive.response.status).toBe(200);
+
+    const batch = await client.api.POST('/v1/jobs/batch', {
+      body: { jobs: [{ runtime: 'shell', command: ['true'] }, { image: 'runbox-test/shell' }] },
+    });
+    expect(batch.response.status, JSON.stringify(batch.error)).toBe(400); // jobs.1 has no command
+    expect(batch.error!.error.field).toBe('jobs.1.command');
+    const stored = await client.api.POST('/v1/jobs/batch', {
+      body: { jobs: [{ runtime: 'shell', command: ['true'] }] },
+    });
+    expect(stored.response.status).toBe(201);
+    expect(stored.data!.jobs[0]!.created).toBe(true);
+
+    const listed = await client.list({ status: 'succeeded', limit: 10 });
+    expect(listed.jobs.map((j) => j.id)).toContain(id);
+    await expectApiError(client.cancel(id), 409, 'Conflict');
+
+    // A running job is cancelled: its container is killed, the job ends cancelled.
+    const sleeper = await client.submit({ runtime: 'shell', command: ['sleep', '60'] });
+    await until('the sleeper to run', async () =>
+      (await client.get(sleeper.id)).status === 'running' ? true : undefined,
+    );
+    expect((await client.cancel(sleeper.id)).id).toBe(sleeper.id);
+    expect((await client.wait(sleeper.id, 60)).status).toBe('cancelled');
+    const queuedLater = await client.submit({
+      runtime: 'shell',
+      command: ['true'],
+      run_at: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    expect((await client.cancel(queuedLater.id)).status).toBe('cancelled');
+
+    await expectApiError(client.get('01ZZZZZZZZZZZZZZZZZZZZZZZZ'), 404, 'NotFound');
+    await expectApiError(client.submit({ runtime: 'shell' }), 400, 'InvalidSpec');
+    await expectApiError(anonymous.list(), 401, 'Unauthorized');
+    await expectApiError(client.outputFile(id, 'no such file'), 404, 'NotFound');
+
+    const workers = await client.api.GET('/v1/workers');
+    expect(workers.data!.workers.some((w) => w.state === 'alive')).toBe(true);
+    expect((await client.api.GET('/v1/contract')).data!.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect((await anonymous.api.GET('/healthz')).data!.status).toBe('ok');
+    const retried = await client.wait(retrying.id, 90);
+    expect(retried).toMatchObject({ status: 'failed', attempts: 2 });
+    const metrics = await client.api.GET('/metrics', { parseAs: 'text' });
+    expect(metrics.data).toContain('runbox_build_info');
+    expect(metrics.data).toMatch(/^runbox_job_retries_total\{error_type="NonZeroExit",[^}]*\} 1$/m);
+    const docs = await anonymous.api.GET('/docs', { parseAs: 'text' });
+    expect(docs.data).toContain('docs/swagger-ui-bundle.js');
+    const bundle = await fetch(`${server.url}/docs/swagger-ui-bundle.js`);
+    expect(bundle.status).toBe(200);
+    expect((await bundle.text()).length).toBeGreaterThan(1_000_000);
+    await anonymous.api.GET('/openapi.json');
+    // The bundle (and so the single binary, built by the same scripts/build.mjs) carries
+    // Swagger UI inside: nothing is read from node_modules when /docs is served.
+    const built = readFileSync(RUNBOX_BUNDLE, 'utf8');
+    expect(built).toContain('SwaggerUIBundle');
+    expect(built).not.toContain('swagger-ui-dist/package.json');
+
+    expect(checker.failures).toEqual([]);
+    // Every operation was answered at least once, and checked.
+    const operations = new Set([...checker.checked].map((c) => c.split(' ')[0]));
+    const documented = Object.values(served.paths).flatMap((item) =>
+      Object.values(item).map((op) => (op as { operationId: string }).operationId),
+    );
+    expect([...operations].sort()).toEqual([...new Set(documented)].sort());
+
+    // The server said what it did: request lines, job lifecycle lines, and no secrets.
+    const stderr = server.stderr();
+    expect(stderr).not.toContain(TOKEN);
+    expect(stderr).not.toContain(SECRET);
+    const lines = stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const cancelLine = lines.find((l) => l.msg === 'request' && l.route === '/v1/jobs/:id/cancel');
+    expect(cancelLine).toMatchObject({ level: 'info', method: 'POST' });
+    expect(typeof cancelLine!.request_id).toBe('string');
+    const about = (job: string) => lines.filter((l) => l.job === job).map((l) => l.msg);
+    expect(about(id)).toEqual(['job queued', 'job started', 'job finished']);
+    expect(lines.find((l) => l.job === id && l.msg === 'job finished')).toMatchObject({
+      outcome: 'succeeded',
+      error_type: null,
+      exit_code: 0,
+      output_bytes: 100_000 + Buffer.byteLength('na\u00efve data'),
+    });
+    expect(about(sleeper.id)).toEqual([
+      'job queued',
+      'job started',
+      'job cancel requested',
+      'job finished',
+    ]);
+    expect(about(queuedLater.id)).toEqual(['job queued', 'job cancelled']);
+    expect(about(retrying.id)).toEqual([
+      'job queued',
+      'job started',
+      'job retried',
+      'job started',
+      'job finished',
+    ]);
+    expect(lines.filter((l) => l.job === retrying.id && l.msg === 'job finished')[0]).toMatchObject(
+      { outcome: 'failed', error_type: 'NonZeroExit', exit_code: 3, attempt: 2 },
+    );
+  });
+
+  it('counts per process with prom-client, summable over serve and worker; counters never go down when retention deletes jobs', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, {
+      jobRetentionMs: 2_000,
+      sweepIntervalMs: 500,
+    });
+    const server = await startServerProcess({
+      dataDir: sandbox.dataDir,
+      configFile,
+      workers: 1,
+      extraArgs: ['--log-level', 'warn'],
+    });
+    sandbox.processes.push(server);
+    const worker = await startServerProcess({
+      dataDir: sandbox.dataDir,
+      configFile,
+      command: 'worker',
+      workers: 1,
+      extraArgs: ['--metrics-port', '0', '--log-level', 'warn'],
+    });
+    sandbox.processes.push(worker);
+    const workerMetrics = /worker metrics on (\S+)/.exec(worker.stderr())![1]!;
+    const client = createRunboxClient({ baseUrl: server.url });
+    // Long enough that both processes' slots are busy at once and both take jobs.
+    const jobs = await Promise.all(
+      [
+        ['sleep', '1'],
+        ['sleep', '1'],
+        ['sh', '-c', 'sleep 1; exit 3'],
+      ].map((command) => client.submit({ runtime: 'shell', command }, { seconds: 60 })),
+    );
+    expect(jobs.map((j) => j.status)).toEqual(['succeeded', 'succeeded', 'failed']);
+
+    const parse = (text: string) => getMetricsFromIterator(text.split('\n')[Symbol.iterator]());
+    const scrape = async () => {
+      // prom-client's event-loop lag mean is NaN (written "Nan", which this parser
+      // rejects) until its monitor has sampled since the last scrape: leave it time to.
+      await new Promise((r) => setTimeout(r, 100));
+      return parse((await client.api.GET('/metrics', { parseAs: 'text' })).data!);
+    };
+    const scrapeWorker = async () => {
+      await new Promise((r) => setTimeout(r, 100));
+      return parse(await (await fetch(workerMetrics)).text());
+    };
+    const value = (metric: PromMetric | undefined, labels: Record<string, string>) =>
+      (metric?.data as PromData[] | undefined)?.find((d) =>
+        Object.entries(labels).every(([k, v]) => d.labels[k] === v),
+      )?.value;
+
+    const before = await scrape();
+    const fromWorker = await scrapeWorker();
+    // Summed over both processes, as Prometheus would: sum without (process, worker_id).
+    const sum = (name: string, labels: Record<string, string>) =>
+      [before, fromWorker].reduce(
+        (total, families) => total + (value(families[name], labels) ?? 0),
+        0,
+      );
+    expect(before.runbox_jobs_finished_total!.type).toBe('counter');
+    expect(sum('runbox_jobs_finished_total', { outcome: 'succeeded', error_type: '' })).toBe(2);
+    expect(
+      sum('runbox_jobs_finished_total', { outcome: 'failed', error_type: 'NonZeroExit' }),
+    ).toBe(1);
+    expect(value(fromWorker.runbox_jobs_finished_total, {})).toBeGreaterThan(0);
+    for (const name of [
+      'runbox_job_queue_wait_seconds',
+      'runbox_job_run_seconds',
+      'runbox_job_output_bytes',
+    ]) {
+      let total = 0;
+      for (const families of [before, fromWorker]) {
+        const family = families[name]!;
+        expect(family.type, name).toBe('histogram');
+        for (const d of family.data as PromHistogramData[]) {
+          expect(d.buckets['+Inf'], name).toBe(d.count);
+          total += d.count;
+        }
+      }
+      expect(total, name).toBe(3);
+    }
+    const build = (before.runbox_build_info!.data as PromData[])[0]!;
+    expect(build.value).toBe(1);
+    expect(build.labels).toMatchObject({ process: 'serve' });
+    expect(build.labels.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(build.labels.contract_fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(before.process_cpu_user_seconds_total?.type).toBe('counter');
+    expect(before.nodejs_eventloop_lag_seconds?.type).toBe('gauge');
+    // Every series names its process, so several processes' figures can be summed.
+    for (const [families, process] of [
+      [before, 'serve'],
+      [fromWorker, 'worker'],
+    ] as const)
+      for (const [name, family] of Object.entries(families))
+        for (const d of family.data) {
+          expect(d.labels.process, name).toBe(process);
+          expect(d.labels.worker_id, name).toMatch(/-\d+$/);
+        }
+    expect(fromWorker.runbox_jobs).toBeUndefined(); // database-wide gauges: from serve only
+
+    // Retention removes the finished jobs; the gauge follows, the counter does not.
+    await until('retention to delete the jobs', async () => {
+      const now = await scrape();
+      return value(now.runbox_jobs, { status: 'succeeded' }) === 0 ? true : undefined;
+    });
+    const after = await scrape();
+    expect(value(after.runbox_jobs_finished_total, { outcome: 'succeeded', error_type: '' })).toBe(
+      value(before.runbox_jobs_finished_total, { outcome: 'succeeded', error_type: '' }),
+    );
+
+    // --log-level warn: no request or job lines.
+    expect(server.stderr()).not.toMatch(/"level":"info"/);
+    expect(worker.stderr()).not.toMatch(/"level":"info"/);
+  });
+});
