@@ -182,9 +182,10 @@ describe('client commands against runbox serve', () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ id, status: 'failed', attempts: 1 });
     const listed = await runCliProcess(['ls', '--status', 'failed', '--json', ...srv()]);
     expect((JSON.parse(listed.stdout) as { jobs: JobView[] }).jobs.map((j) => j.id)).toContain(id);
+    // --stderr picks the job's stream; it prints on stdout, so `> err.txt` captures it.
     const logs = await runCliProcess(['logs', id, '--stderr', ...srv()]);
-    expect(logs.stdout).toBe('');
-    expect(logs.stderr).toBe('to-err\n');
+    expect(logs.stdout).toBe('to-err\n');
+    expect(logs.stderr).toBe('');
   });
 
   it('an idempotency key returns the existing job; cancel ends a queued job at once', async () => {
