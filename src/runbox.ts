@@ -44,7 +44,12 @@ export async function startRunbox(
   try {
     const store = await createBlobStore(config);
     const docker = createDocker(config.dockerSocket);
-    const executor = createDockerExecutor({ config, store, docker });
+    const executor = createDockerExecutor({
+      config,
+      store,
+      docker,
+      ...(options.onPullProgress ? { onPullProgress: options.onPullProgress } : {}),
+    });
     const monitor = new EngineMonitor(docker);
     monitor.start();
     cleanups.unshift(() => monitor.stop());

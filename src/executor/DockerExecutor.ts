@@ -14,7 +14,7 @@ import { LABELS, type ExecuteRequest, type Executor } from './Executor.js';
 import { findContainers, removeContainer, type FoundContainer } from './findContainers.js';
 import { followLogs, type LogFollower } from './followLogs.js';
 import { assertImageContract } from './imageContract.js';
-import { ensureImage } from './imagePolicy.js';
+import { ensureImage, type OnPullProgress } from './imagePolicy.js';
 import { putInputs } from './inputsTar.js';
 import { JobLogs } from './logCapture.js';
 import {
@@ -29,6 +29,8 @@ import { abortReasonOf, waitForExit } from './waitForExit.js';
 
 export interface DockerExecutorOptions {
   config: Readonly<Config>;
+  /** Told how far each image pull has got (`runbox run` shows it on a terminal). @defaultValue none */
+  onPullProgress?: OnPullProgress;
   /** Where logs and outputs are stored. */
   store: BlobStore;
   /** @defaultValue a client on config.dockerSocket */
@@ -68,8 +70,10 @@ export class DockerExecutor implements Executor {
   private readonly store: BlobStore;
   private readonly sampleUsage: boolean;
   private readonly logSettleMs: number;
+  private readonly onPullProgress: OnPullProgress | undefined;
 
   constructor(options: DockerExecutorOptions) {
+    this.onPullProgress = options.onPullProgress;
     this.config = options.config;
     this.store = options.store;
     this.docker = options.docker ?? createDocker(options.config.dockerSocket);
@@ -89,7 +93,12 @@ export class DockerExecutor implements Executor {
     }
     try {
       await record.time('image', async () => {
-        const image = await ensureImage(this.docker, spec.image, spec.pullPolicy);
+        const image = await ensureImage(
+          this.docker,
+          spec.image,
+          spec.pullPolicy,
+          this.onPullProgress,
+        );
         // An image that embeds another build's runbox component is refused before any
         // container exists (ImageContractMismatch), rather than failing inside the job.
         assertImageContract(spec.image, image.Config?.Labels ?? null);

@@ -4,6 +4,7 @@ import type { RunningRunbox } from '../../runboxTypes.js';
 import type { CliContext, GlobalFlags } from '../context.js';
 import { withData, withJson } from '../flags.js';
 import { buildSubmitRequest, withJobFlags, type JobFlagValues } from '../jobFlags.js';
+import { bytesText, spinner, type Progress } from '../progress.js';
 import { writeOutputs } from '../writeOutputs.js';
 
 /**
@@ -87,7 +88,21 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
       const args = raw as unknown as GlobalFlags & JobFlagValues & { outputDir?: string };
       const config = ctx.config(args);
       const request = buildSubmitRequest(args);
-      const rb = await ctx.startRunbox(config, { api: false, workers: 0, logLevel: 'warn' });
+      let pulling: Progress | null = null;
+      const rb = await ctx.startRunbox(config, {
+        api: false,
+        workers: 0,
+        logLevel: 'warn',
+        onPullProgress: (p) => {
+          if (p.done) {
+            pulling?.stop();
+            pulling = null;
+            return;
+          }
+          pulling ??= spinner(io, `pulling ${p.image}`);
+          pulling.update(`pulling ${p.image}: ${bytesText(p.currentBytes, p.totalBytes)}`);
+        },
+      });
       try {
         const { job } = await rb.services.jobs.submit(request);
         // With --json, stdout carries the one JSON document: the job's output goes to stderr.
