@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -64,6 +65,16 @@ function inTerminal(args: string[], env: NodeJS.ProcessEnv) {
       clearTimeout(timer);
       resolve({ code, screen });
     });
+  });
+}
+
+function runCommand(command: string, args: string[], cwd: string) {
+  return new Promise<{ code: number | null; output: string }>((resolve) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('close', (code) => resolve({ code, output }));
   });
 }
 
@@ -274,6 +285,54 @@ describe('progress', () => {
     const piped = await cli(args, { CI: '' });
     expect(piped.code).toBe(0);
     expect(piped.stderr).toBe('');
+  });
+});
+
+describe('progress of an image pull', () => {
+  it('runbox run shows the pull on a terminal, from a real registry (Debian docker-registry)', async () => {
+    // A private registry on a free port, holding an image with a layer no engine has.
+    const dir = sandbox.dataDir;
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    writeFileSync(
+      join(dir, 'registry.yml'),
+      `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/registry\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+    );
+    const registry = spawn('docker-registry', ['serve', join(dir, 'registry.yml')], {
+      stdio: 'ignore',
+    });
+    const image = `127.0.0.1:${port}/runbox-cli-test/pulled:${TEST_INSTANCE}`;
+    const docker = (...args: string[]) => runCommand('docker', args, join(dir, 'build'));
+    try {
+      mkdirSync(join(dir, 'build'));
+      writeFileSync(join(dir, 'build', 'noise.bin'), randomBytes(4 * 1024 * 1024));
+      writeFileSync(
+        join(dir, 'build', 'Dockerfile'),
+        'FROM runbox-test/shell:latest\nCOPY noise.bin /noise.bin\n',
+      );
+      await docker('build', '-q', '-t', image, '.');
+      for (let i = 0; ; i++) {
+        if ((await docker('push', image)).code === 0) break;
+        if (i > 40) throw new Error('registry did not accept the push');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect((await docker('rmi', image)).code).toBe(0);
+      const job = script('pulled.sh', 'echo ran on the pulled image\n');
+      const screen = await inTerminal(
+        ['run', job, '--image', image, ...local(), '--pull', 'if-not-present'],
+        { CI: undefined, NO_COLOR: undefined },
+      );
+      expect(screen.code, screen.screen).toBe(0);
+      expect(screen.screen).toMatch(
+        new RegExp(`pulling ${image.replaceAll('.', '\\.')}: [\\d.]+ of [\\d.]+ MiB`),
+      );
+      expect(screen.screen).toContain('ran on the pulled image');
+    } finally {
+      await docker('rmi', image);
+      registry.kill('SIGKILL');
+    }
   });
 });
 
