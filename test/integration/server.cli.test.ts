@@ -79,11 +79,12 @@ describe('runbox run', () => {
   it('exits 0 for a job that succeeds, and prints the final job with --json', async () => {
     const script = join(dataDir, 'ok.py');
     writeFileSync(script, 'print("hello from python")\n');
-    const { code, stdout } = await runCliProcess(['run', script, '--json', ...base()]);
+    const { code, stdout, stderr } = await runCliProcess(['run', script, '--json', ...base()]);
     expect(code).toBe(0);
-    const job = JSON.parse(stdout.slice(stdout.indexOf('{'))) as JobView;
+    // stdout is the one JSON document (`| jq` works); the job's own output is on stderr.
+    const job = JSON.parse(stdout) as JobView;
     expect(job).toMatchObject({ status: 'succeeded', attempts: 1 });
-    expect(stdout.startsWith('hello from python\n')).toBe(true);
+    expect(stderr).toContain('hello from python\n');
   });
 
   it('exits 124 for a timeout', async () => {
