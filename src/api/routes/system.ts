@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { CURRENT_CONTRACT } from '../../contract/contract.js';
 import type { RuntimeView } from '../../executor/runtimeImages.js';
@@ -64,6 +65,18 @@ export function registerSystemRoutes(app: FastifyInstance, info: SystemInfo): vo
       schema: {
         summary:
           'Configured runtimes: name, image, command, and whether the image is on the engine (null when the engine is down)',
+        response: {
+          200: Type.Object({
+            runtimes: Type.Array(
+              Type.Object({
+                name: Type.String(),
+                image: Type.String(),
+                command: Type.Array(Type.String()),
+                present: Type.Union([Type.Boolean(), Type.Null()]),
+              }),
+            ),
+          }),
+        },
       },
     },
     async () => ({ runtimes: await info.runtimes() }),
