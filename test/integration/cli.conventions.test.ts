@@ -155,6 +155,17 @@ describe('help and usage', () => {
     const asJson = await cli(['logs', '--json', '--nope']);
     expect(asJson.code).toBe(64);
     expect(JSON.parse(asJson.stdout)).toMatchObject({ error: { type: 'UsageError' } });
+    // --json before the command means the same; on a command that prints nothing it is unknown.
+    const before = await cli([
+      '--json',
+      'contract',
+      'check',
+      '--against',
+      'fixtures/contracts/current.json',
+    ]);
+    expect(before.code).toBe(0);
+    expect(JSON.parse(before.stdout)).toMatchObject({ compatible: true });
+    expect((await cli(['--json', 'serve', '--port', '0'])).code).toBe(64);
     const delay = await cli(['submit', script('d.sh', 'true\n'), '--delay', 'soon']);
     expect(delay.code).toBe(64);
     expect(delay.stderr).toContain('--delay "soon"');
