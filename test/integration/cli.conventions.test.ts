@@ -296,6 +296,18 @@ describe('progress', () => {
     const piped = await cli(args, { CI: '' });
     expect(piped.code).toBe(0);
     expect(piped.stderr).toBe('');
+
+    // outputs -o: the download shows its bytes on a terminal.
+    const writer = script('write.sh', 'head -c 12582912 /dev/zero > "$RUNBOX_OUTPUTS/big.bin"\n');
+    const made = await cli(['submit', writer, '--wait', '--json', '--server', rb.url]);
+    const id = (JSON.parse(made.stdout) as JobView).id;
+    const into = join(sandbox.dataDir, 'downloaded');
+    const download = await inTerminal(['outputs', id, '-o', into, '--server', rb.url], {
+      CI: undefined,
+    });
+    expect(download.code, download.screen).toBe(0);
+    expect(download.screen).toMatch(/big\.bin: [\d.]+ of 12\.0 MiB \(\d+%\)/);
+    expect(download.screen).toMatch(/big\.bin\s+12582912 bytes\s+sha256 ok/);
   });
 });
 
