@@ -14,7 +14,7 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
       // start it (serve, worker, run): a client command pays for the client alone.
       startRunbox: async (config, options) =>
         (await import('./runbox.js')).startRunbox(config, options),
-      columns: process.stdout.isTTY ? process.stdout.columns : undefined,
+      columns: (process.stdout.isTTY && process.stdout.columns) || undefined,
     });
   })().catch((error: unknown) => {
     console.error(error);

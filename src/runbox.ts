@@ -52,6 +52,7 @@ export async function startRunbox(
       store,
       docker,
       identity: { instance: config.instance ?? queue.databaseId, database: queue.databaseId },
+      ...(options.onPullProgress ? { onPullProgress: options.onPullProgress } : {}),
     });
     const monitor = new EngineMonitor(docker);
     monitor.start();

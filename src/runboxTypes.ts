@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { JobService } from './api/jobService.js';
 import type { Config } from './config.js';
 import type { ContractDescriptor } from './contract/contract.js';
+import type { OnPullProgress } from './executor/imagePolicy.js';
 import type { LogLevel } from './log.js';
 import type { RunboxMetrics } from './metrics.js';
 import type { BlobStore } from './storage/BlobStore.js';
@@ -23,6 +24,8 @@ export interface StartOptions {
   contract?: ContractDescriptor;
   /** Server log lines at or above this level go to stderr. @defaultValue 'info' */
   logLevel?: LogLevel;
+  /** Told how far each image pull has got (`runbox run` shows it). @defaultValue none */
+  onPullProgress?: OnPullProgress;
 }
 
 export interface Services {

@@ -27,8 +27,25 @@ export interface RunCliOptions {
 /** Help lines stay within a terminal's width, and within 80 columns when piped. */
 const helpWidth = (columns: number | undefined) => Math.min(100, columns ?? 80);
 
+/**
+ * `runbox --json contract check` (as scripts already write it) means the same as
+ * `runbox contract check --json`; --json is declared on the commands that print, so
+ * only their help shows it.
+ */
+function jsonAfterCommand(argv: string[]): string[] {
+  // The first word that is neither a flag nor the value of --config names the command.
+  const command = argv.findIndex((a, i) => !a.startsWith('-') && argv[i - 1] !== '--config');
+  if (command <= 0 || !argv.slice(0, command).includes('--json')) return argv;
+  return [
+    ...argv.slice(0, command).filter((a) => a !== '--json'),
+    ...argv.slice(command),
+    '--json',
+  ];
+}
+
 /** Parses argv, runs one command, and resolves with the process exit code. */
-export async function runCli(argv: string[], options: RunCliOptions): Promise<number> {
+export async function runCli(given: string[], options: RunCliOptions): Promise<number> {
+  const argv = jsonAfterCommand(given);
   const io = options.io ?? processIO;
   const ctx = createContext(io, options.startRunbox);
   const json = argv.includes('--json');

@@ -14,7 +14,10 @@ export interface Progress {
  */
 export function spinner(io: CliIO, text: string): Progress {
   const prefs = terminalPrefs();
-  const enabled = Boolean((io.stderr as { isTTY?: boolean }).isTTY) && !prefs.ci;
+  const terminal = io.stderr as { isTTY?: boolean; columns?: number };
+  // A terminal that reports no width (a bare pty) would make the spinner erase lines
+  // it never drew, so it counts as no terminal.
+  const enabled = Boolean(terminal.isTTY) && (terminal.columns ?? 0) > 0 && !prefs.ci;
   if (!enabled) return { update: () => {}, stop: () => {} };
   const started = Date.now();
   let current = text;

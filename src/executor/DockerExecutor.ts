@@ -14,7 +14,7 @@ import { LABELS, type ContainerIdentity, type ExecuteRequest, type Executor } fr
 import { findContainers, removeContainer, type FoundContainer } from './findContainers.js';
 import { attachOutput, followLogs, type LogFollower, type LogSource } from './followLogs.js';
 import { assertImageContract } from './imageContract.js';
-import { ensureImage } from './imagePolicy.js';
+import { ensureImage, type OnPullProgress } from './imagePolicy.js';
 import { putInputs } from './inputsTar.js';
 import { JobLogs } from './logCapture.js';
 import {
@@ -32,6 +32,8 @@ export interface DockerExecutorOptions {
   config: Readonly<Config>;
   /** Labels of this database's containers; recovery finds and touches only these. */
   identity: ContainerIdentity;
+  /** Told how far each image pull has got (`runbox run` shows it on a terminal). @defaultValue none */
+  onPullProgress?: OnPullProgress;
   /** Where logs and outputs are stored. */
   store: BlobStore;
   /** @defaultValue a client on config.dockerSocket */
@@ -75,8 +77,10 @@ export class DockerExecutor implements Executor {
   private readonly sampleUsage: boolean;
   private readonly logSettleMs: number;
   private readonly scratchGuard: ScratchGuard;
+  private readonly onPullProgress: OnPullProgress | undefined;
 
   constructor(options: DockerExecutorOptions) {
+    this.onPullProgress = options.onPullProgress;
     this.config = options.config;
     this.identity = options.identity;
     this.store = options.store;
@@ -103,7 +107,12 @@ export class DockerExecutor implements Executor {
     }
     try {
       await record.time('image', async () => {
-        const image = await ensureImage(this.docker, spec.image, spec.pullPolicy);
+        const image = await ensureImage(
+          this.docker,
+          spec.image,
+          spec.pullPolicy,
+          this.onPullProgress,
+        );
         // An image that embeds another build's runbox component is refused before any
         // container exists (ImageContractMismatch), rather than failing inside the job.
         assertImageContract(spec.image, image.Config?.Labels ?? null);

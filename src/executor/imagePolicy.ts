@@ -16,7 +16,28 @@ async function inspectIfPresent(
   }
 }
 
-async function pull(docker: Docker, image: string): Promise<void> {
+/** How far a pull has got, summed over its layers (sizes grow as layers are announced). */
+export interface PullProgress {
+  image: string;
+  currentBytes: number;
+  totalBytes: number;
+  /** True once, when the pull has ended (either way). */
+  done: boolean;
+}
+
+export type OnPullProgress = (progress: PullProgress) => void;
+
+async function pull(docker: Docker, image: string, onProgress: OnPullProgress): Promise<void> {
+  const layers = new Map<string, { current: number; total: number }>();
+  const report = (done: boolean) => {
+    let currentBytes = 0;
+    let totalBytes = 0;
+    for (const layer of layers.values()) {
+      currentBytes += layer.current;
+      totalBytes += layer.total;
+    }
+    onProgress({ image, currentBytes, totalBytes, done });
+  };
   try {
     const stream = await docker.pull(image);
     // The pull's own failure (e.g. manifest unknown) arrives inside the progress stream.
@@ -24,10 +45,23 @@ async function pull(docker: Docker, image: string): Promise<void> {
       docker.modem.followProgress(
         stream,
         (error: Error | null) => (error ? reject(error) : resolve()),
-        () => {},
+        (event: {
+          id?: string;
+          status?: string;
+          progressDetail?: { current?: number; total?: number };
+        }) => {
+          // Only downloads count: "Extracting" reuses the same byte counts.
+          if (!event.id || event.status !== 'Downloading') return;
+          const total = event.progressDetail?.total ?? 0;
+          layers.set(event.id, { current: event.progressDetail?.current ?? 0, total });
+          report(false);
+        },
       );
     });
+    for (const layer of layers.values()) layer.current = layer.total;
+    report(true);
   } catch (error) {
+    report(true);
     const unavailable = toEngineError(error, `pulling ${image}`);
     if (unavailable.type === 'EngineUnavailable') throw unavailable;
     throw new RunboxError(
@@ -50,6 +84,7 @@ export async function ensureImage(
   docker: Docker,
   image: string,
   policy: PullPolicy,
+  onPullProgress: OnPullProgress = () => {},
 ): Promise<Docker.ImageInspectInfo> {
   if (policy !== 'always') {
     const present = await inspectIfPresent(docker, image);
@@ -62,7 +97,7 @@ export async function ensureImage(
       { field: 'image' },
     );
   }
-  await pull(docker, image);
+  await pull(docker, image, onPullProgress);
   const pulled = await inspectIfPresent(docker, image);
   if (!pulled) {
     throw new RunboxError('ImageUnavailable', `image ${image} is still missing after a pull`, {

@@ -79,11 +79,12 @@ describe('runbox run', () => {
   it('exits 0 for a job that succeeds, and prints the final job with --json', async () => {
     const script = join(dataDir, 'ok.py');
     writeFileSync(script, 'print("hello from python")\n');
-    const { code, stdout } = await runCliProcess(['run', script, '--json', ...base()]);
+    const { code, stdout, stderr } = await runCliProcess(['run', script, '--json', ...base()]);
     expect(code).toBe(0);
-    const job = JSON.parse(stdout.slice(stdout.indexOf('{'))) as JobView;
+    // stdout is the one JSON document (`| jq` works); the job's own output is on stderr.
+    const job = JSON.parse(stdout) as JobView;
     expect(job).toMatchObject({ status: 'succeeded', attempts: 1 });
-    expect(stdout.startsWith('hello from python\n')).toBe(true);
+    expect(stderr).toContain('hello from python\n');
   });
 
   it('exits 124 for a timeout', async () => {
@@ -182,9 +183,10 @@ describe('client commands against runbox serve', () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ id, status: 'failed', attempts: 1 });
     const listed = await runCliProcess(['ls', '--status', 'failed', '--json', ...srv()]);
     expect((JSON.parse(listed.stdout) as { jobs: JobView[] }).jobs.map((j) => j.id)).toContain(id);
+    // --stderr picks the job's stream; it prints on stdout, so `> err.txt` captures it.
     const logs = await runCliProcess(['logs', id, '--stderr', ...srv()]);
-    expect(logs.stdout).toBe('');
-    expect(logs.stderr).toBe('to-err\n');
+    expect(logs.stdout).toBe('to-err\n');
+    expect(logs.stderr).toBe('');
   });
 
   it('an idempotency key returns the existing job; cancel ends a queued job at once', async () => {

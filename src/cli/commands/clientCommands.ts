@@ -209,6 +209,8 @@ export function clientCommands(
           cursor = page.next_cursor;
         } while (args.all && cursor);
         const body = { jobs, next_cursor: cursor };
+        // On stderr, so `ls -q | xargs` sees ids only.
+        if (cursor && !args.json) io.err(`more: runbox ls --cursor ${cursor} (or --all)`);
         if (args.json) json(body);
         else if (args.quiet) {
           if (jobs.length > 0) io.out(jobs.map((j) => j.id).join('\n'));
@@ -225,7 +227,6 @@ export function clientCommands(
               ]),
             ]),
           );
-          if (cursor) io.err(`more: runbox ls --cursor ${cursor} (or --all)`);
         }
         return 0;
       },

@@ -6,6 +6,7 @@ import type { RunningRunbox } from '../../runboxTypes.js';
 import type { CliContext, GlobalFlags } from '../context.js';
 import { withData, withJson } from '../flags.js';
 import { buildSubmitRequest, raisedForRun, withJobFlags, type JobFlagValues } from '../jobFlags.js';
+import { bytesText, spinner, type Progress } from '../progress.js';
 import { writeOutputs } from '../writeOutputs.js';
 
 /**
@@ -127,11 +128,21 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
       const args = raw as unknown as GlobalFlags & JobFlagValues & { outputDir?: string };
       const request = buildSubmitRequest(args);
       const config = ctx.config(args, raisedForRun(request, ctx.config(args)));
+      let pulling: Progress | null = null;
       const rb = await ctx.startRunbox(config, {
         api: false,
         workers: 0,
         logLevel: 'warn',
         requireEngine: true,
+        onPullProgress: (p) => {
+          if (p.done) {
+            pulling?.stop();
+            pulling = null;
+            return;
+          }
+          pulling ??= spinner(io, `pulling ${p.image}`);
+          pulling.update(`pulling ${p.image}: ${bytesText(p.currentBytes, p.totalBytes)}`);
+        },
       });
       try {
         // The pool registers first and the job is reserved for it: a server or worker on

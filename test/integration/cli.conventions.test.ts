@@ -1,0 +1,493 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type Server } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { JobView } from '../../src/api/jobView.js';
+import { useProcessSandbox } from '../helpers/processSandbox.js';
+import {
+  RUNBOX_BUNDLE,
+  runCliProcess,
+  startServerProcess,
+  writeTestConfig,
+} from '../helpers/serverProcess.js';
+import { TEST_INSTANCE, TEST_RUNTIMES } from '../helpers/testConfig.js';
+
+/**
+ * The CLI as a user meets it: driven from outside through the built bundle, with pipes
+ * for scripts and a pseudo-terminal (`script`) where only a terminal should see
+ * something.
+ */
+
+const sandbox = useProcessSandbox('cli');
+const ESC = String.fromCharCode(27);
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  runCliProcess(args, { env: { RUNBOX_CONFIG: '', RUNBOX_SERVER: '', ...env } });
+const local = () => ['--config', writeTestConfig(sandbox.dataDir), '--data-dir', sandbox.dataDir];
+const script = (name: string, content: string) => {
+  const path = join(sandbox.dataDir, name);
+  writeFileSync(path, content);
+  return path;
+};
+async function server(workers = 1) {
+  const rb = await startServerProcess({
+    dataDir: sandbox.dataDir,
+    configFile: writeTestConfig(sandbox.dataDir, { port: 0 }),
+    workers,
+  });
+  sandbox.processes.push(rb);
+  return rb;
+}
+
+/** Runs the bundle under a pseudo-terminal; resolves with everything the terminal showed. */
+function inTerminal(args: string[], env: NodeJS.ProcessEnv) {
+  // A terminal 100 columns wide, as a user's would be (script's bare pty reports 0).
+  const command = `stty cols 100 rows 30; ${[process.execPath, RUNBOX_BUNDLE, ...args]
+    .map((a) => `'${a.replaceAll("'", "'\\''")}'`)
+    .join(' ')}`;
+  return new Promise<{ code: number | null; screen: string }>((resolve, reject) => {
+    // Unset, not empty: colour libraries treat a CI or NO_COLOR that exists as set.
+    const merged: NodeJS.ProcessEnv = { ...process.env, RUNBOX_CONFIG: '', TERM: 'xterm', ...env };
+    for (const [key, value] of Object.entries(merged)) if (value === undefined) delete merged[key];
+    const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
+      env: merged,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let screen = '';
+    child.stdout.on('data', (c: Buffer) => (screen += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (screen += c.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`script ${command} timed out:\n${screen}`));
+    }, 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, screen });
+    });
+  });
+}
+
+function runCommand(command: string, args: string[], cwd: string) {
+  return new Promise<{ code: number | null; output: string }>((resolve) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+/** A TCP or unix-socket relay to the local Docker socket, counting the connections it carried. */
+async function dockerRelay(listenOn: number | string): Promise<{
+  server: Server;
+  connections: () => number;
+  port: number;
+}> {
+  let count = 0;
+  const relay = createServer((client) => {
+    count++;
+    const engine = connect('/var/run/docker.sock');
+    client.pipe(engine).pipe(client);
+    const close = () => {
+      client.destroy();
+      engine.destroy();
+    };
+    client.on('error', close);
+    engine.on('error', close);
+  });
+  await new Promise<void>((r) =>
+    typeof listenOn === 'number'
+      ? relay.listen(listenOn, '127.0.0.1', r)
+      : relay.listen(listenOn, r),
+  );
+  const address = relay.address();
+  return {
+    server: relay,
+    connections: () => count,
+    port: typeof address === 'object' && address ? address.port : 0,
+  };
+}
+
+describe('help and usage', () => {
+  it('bare runbox shows help; every summary fits one 80-column line with words whole', async () => {
+    const bare = await cli([]);
+    expect(bare.code).toBe(0);
+    expect(bare.stdout).toContain('Commands:');
+    const commandLines = bare.stdout
+      .slice(bare.stdout.indexOf('Commands:'), bare.stdout.indexOf('Global options:'))
+      .split('\n')
+      .slice(1)
+      .filter((l) => l.trim() !== '');
+    // No continuation lines: each command and its summary on one line.
+    for (const line of commandLines) expect(line).toMatch(/^ {2}runbox \S/);
+    expect(commandLines.length).toBeGreaterThanOrEqual(16);
+    const names = commandLines.map((l) => l.trim().split(/\s+/)[1]!);
+    for (const name of ['', ...names]) {
+      const help = await cli(name ? [name, '--help'] : ['--help']);
+      expect(help.code, name).toBe(0);
+      for (const line of help.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+    }
+    const submit = await cli(['submit', '--help']);
+    // Wrapped at spaces: the long description keeps "from" whole.
+    expect(submit.stdout).toMatch(/default\s*\n\s+from the file extension/);
+    // Flags appear only where they apply, under their group.
+    expect(submit.stdout).toContain('Server options:');
+    expect(submit.stdout).not.toContain('--data-dir');
+    const serve = await cli(['serve', '--help']);
+    expect(serve.stdout).toContain('Local data options:');
+    expect(serve.stdout).not.toContain('--server');
+    expect(bare.stdout).toMatch(/79\s+a downloaded output's sha256 differs/);
+  });
+
+  it('a usage error exits 64 with UsageError and a pointer to the command help, as JSON with --json', async () => {
+    const unknown = await cli(['ls', '--bogus']);
+    expect(unknown.code).toBe(64);
+    expect(unknown.stderr).toMatch(
+      /UsageError: Unknown argument: bogus \(see `runbox ls --help`\)/,
+    );
+    const missing = await cli(['status']);
+    expect(missing.code).toBe(64);
+    expect(missing.stderr).toContain('runbox status --help');
+    const against = await cli(['contract', 'check']);
+    expect(against.code).toBe(64);
+    expect(against.stderr).toContain('--against');
+    const asJson = await cli(['logs', '--json', '--nope']);
+    expect(asJson.code).toBe(64);
+    expect(JSON.parse(asJson.stdout)).toMatchObject({ error: { type: 'UsageError' } });
+    // --json before the command means the same; on a command that prints nothing it is unknown.
+    const before = await cli([
+      '--json',
+      'contract',
+      'check',
+      '--against',
+      'fixtures/contracts/current.json',
+    ]);
+    expect(before.code).toBe(0);
+    expect(JSON.parse(before.stdout)).toMatchObject({ compatible: true });
+    expect((await cli(['--json', 'serve', '--port', '0'])).code).toBe(64);
+    const delay = await cli(['submit', script('d.sh', 'true\n'), '--delay', 'soon']);
+    expect(delay.code).toBe(64);
+    expect(delay.stderr).toContain('--delay "soon"');
+  });
+
+  it('completion prints a bash and a zsh script that ask runbox for the words', async () => {
+    const bash = await cli(['completion', 'bash']);
+    expect(bash.code).toBe(0);
+    const checked = spawn('bash', ['-n'], { stdio: ['pipe', 'ignore', 'inherit'] });
+    checked.stdin.end(bash.stdout);
+    expect(await new Promise((r) => checked.on('close', r))).toBe(0);
+    expect((await cli(['completion', 'zsh'])).stdout).toContain('compdef _runbox runbox');
+    const words = await cli(['--get-yargs-completions', 'runbox', 'ls', '--']);
+    expect(words.stdout.split('\n')).toEqual(
+      expect.arrayContaining(['--quiet', '--all', '--cursor']),
+    );
+  });
+});
+
+describe('--json, logs and status on the local database', () => {
+  it("run --json prints one JSON document on stdout and the job's output on stderr; logs and status read it back without a server", async () => {
+    const job = script('both streams.sh', 'printf "out \\303\\251\\n"\nprintf "err line\\n" >&2\n');
+    const run = await cli(['run', job, '--json', ...local()]);
+    expect(run.code, run.stderr).toBe(0);
+    const final = JSON.parse(run.stdout) as JobView;
+    expect(final.status).toBe('succeeded');
+    expect(run.stderr).toContain('out é\n');
+    expect(run.stderr).toContain('err line\n');
+
+    // No server runs on the default address: both read the database `run` wrote.
+    const data = ['--data-dir', sandbox.dataDir];
+    const status = await cli(['status', final.id, '--json', ...data]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ id: final.id, status: 'succeeded' });
+    const err = await cli(['logs', final.id, '--stderr', ...data]);
+    expect(err.stdout).toBe('err line\n');
+    expect(err.stderr).toBe('');
+    const out = await cli(['logs', final.id, ...data]);
+    expect(out.stdout).toBe('out é\n');
+
+    const nope = await cli(['status', 'NOPE', '--json', ...data]);
+    expect(nope.code).toBe(66);
+    expect(JSON.parse(nope.stdout)).toMatchObject({ error: { type: 'NotFound', field: 'id' } });
+  });
+
+  it('submit --follow --json, ls -q / --all / --cursor, --delay, runtimes and doctor against a server', async () => {
+    const rb = await server(1);
+    const srv = ['--server', rb.url];
+    const job = script('follow.sh', 'echo followed\necho warned >&2\nexit 3\n');
+    const followed = await cli(['submit', job, '--follow', '--json', ...srv]);
+    expect(followed.code).toBe(3);
+    expect(JSON.parse(followed.stdout)).toMatchObject({ status: 'failed' });
+    expect(followed.stderr).toContain('followed\n');
+    expect(followed.stderr).toContain('warned\n');
+
+    const later = script('later.sh', 'echo later\n');
+    const before = Date.now();
+    const delayed = await cli(['submit', later, '--delay', '1h30m', '--json', ...srv]);
+    expect(delayed.code, delayed.stderr).toBe(0);
+    const runAt = Date.parse((JSON.parse(delayed.stdout) as JobView).run_at);
+    expect(runAt - before).toBeGreaterThanOrEqual(5_400_000 - 1000);
+    expect(runAt - before).toBeLessThan(5_400_000 + 60_000);
+    for (let i = 0; i < 2; i++) {
+      expect((await cli(['submit', later, '--delay', '1h', ...srv])).code).toBe(0);
+    }
+    const page = await cli(['ls', '-q', '--limit', '2', ...srv]);
+    expect(page.stdout.trim().split('\n')).toHaveLength(2);
+    const cursor = /--cursor (\S+)/.exec(page.stderr)![1]!;
+    const rest = await cli(['ls', '-q', '--limit', '2', '--cursor', cursor, ...srv]);
+    const all = await cli(['ls', '-q', '--all', '--limit', '2', ...srv]);
+    expect(all.stdout.trim().split('\n')).toEqual([
+      ...page.stdout.trim().split('\n'),
+      ...rest.stdout.trim().split('\n'),
+    ]);
+    expect(all.stdout.trim().split('\n')).toHaveLength(4);
+    for (const id of all.stdout.trim().split('\n')) await cli(['cancel', id, ...srv]);
+
+    const fromServer = await cli(['runtimes', '--json', ...srv]);
+    expect(fromServer.code, fromServer.stderr).toBe(0);
+    const listed = (JSON.parse(fromServer.stdout) as { runtimes: Array<Record<string, unknown>> })
+      .runtimes;
+    expect(listed).toEqual(
+      Object.entries(TEST_RUNTIMES).map(([name, r]) => ({ name, ...r, present: true })),
+    );
+
+    const doctor = await cli(['doctor', '--json', ...srv]);
+    expect(doctor.code, doctor.stdout).toBe(0);
+    expect(JSON.parse(doctor.stdout)).toMatchObject({
+      checks: [
+        { name: 'server', state: 'ok' },
+        { name: 'server contract', state: 'ok' },
+      ],
+    });
+    const gone = await cli(['doctor', '--server', 'http://127.0.0.1:1']);
+    expect(gone.code).toBe(1);
+    expect(gone.stdout).toMatch(/server\s+FAIL/);
+  });
+
+  it('runtimes lists the local config, with a missing image shown as absent', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, {
+      runtimes: {
+        ...TEST_RUNTIMES,
+        ghost: { image: 'runbox-test/no-such-image:1', command: ['x'] },
+      },
+    });
+    const listed = await cli(['runtimes', '--config', configFile]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/ghost\s+runbox-test\/no-such-image:1\s+no\s+x/);
+    expect(listed.stdout).toMatch(/shell\s+runbox-test\/shell:latest\s+yes\s+sh \{script\}/);
+  });
+});
+
+describe('progress', () => {
+  it('submit --wait shows a spinner on a terminal only: not in a pipe, not under CI, no colour under NO_COLOR', async () => {
+    const rb = await server(1);
+    const job = script('slow.sh', 'sleep 2\necho done\n');
+    const args = ['submit', job, '--wait', '--server', rb.url];
+    const tty = await inTerminal(args, { CI: undefined, NO_COLOR: undefined });
+    expect(tty.code, tty.screen).toBe(0);
+    expect(tty.screen).toMatch(/job \S+ (queued|running) \(\d+ s\)/);
+    expect(tty.screen).toContain(`${ESC}[36m`); // the spinner's colour
+    const plain = await inTerminal(args, { CI: undefined, NO_COLOR: '1' });
+    expect(plain.screen).toMatch(/job \S+ (queued|running)/);
+    expect(plain.screen).not.toMatch(new RegExp(`${ESC}\\[3\\dm`));
+    const ci = await inTerminal(args, { CI: 'true', NO_COLOR: undefined });
+    expect(ci.code).toBe(0);
+    expect(ci.screen).not.toMatch(/job \S+ (queued|running)/);
+    const piped = await cli(args, { CI: '' });
+    expect(piped.code).toBe(0);
+    expect(piped.stderr).toBe('');
+
+    // outputs -o: the download shows its bytes on a terminal.
+    const writer = script('write.sh', 'head -c 12582912 /dev/zero > "$RUNBOX_OUTPUTS/big.bin"\n');
+    const made = await cli(['submit', writer, '--wait', '--json', '--server', rb.url]);
+    const id = (JSON.parse(made.stdout) as JobView).id;
+    const into = join(sandbox.dataDir, 'downloaded');
+    const download = await inTerminal(['outputs', id, '-o', into, '--server', rb.url], {
+      CI: undefined,
+    });
+    expect(download.code, download.screen).toBe(0);
+    expect(download.screen).toMatch(/big\.bin: [\d.]+ of 12\.0 MiB \(\d+%\)/);
+    expect(download.screen).toMatch(/big\.bin\s+12582912 bytes\s+sha256 ok/);
+  });
+});
+
+describe('progress of an image pull', () => {
+  it('runbox run shows the pull on a terminal, from a real registry (Debian docker-registry)', async () => {
+    // A private registry on a free port, holding an image with a layer no engine has.
+    const dir = sandbox.dataDir;
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    writeFileSync(
+      join(dir, 'registry.yml'),
+      `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/registry\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+    );
+    const registry = spawn('docker-registry', ['serve', join(dir, 'registry.yml')], {
+      stdio: 'ignore',
+    });
+    const image = `127.0.0.1:${port}/runbox-cli-test/pulled:${TEST_INSTANCE}`;
+    const docker = (...args: string[]) => runCommand('docker', args, join(dir, 'build'));
+    try {
+      mkdirSync(join(dir, 'build'));
+      writeFileSync(join(dir, 'build', 'noise.bin'), randomBytes(4 * 1024 * 1024));
+      writeFileSync(
+        join(dir, 'build', 'Dockerfile'),
+        'FROM runbox-test/shell:latest\nCOPY noise.bin /noise.bin\n',
+      );
+      await docker('build', '-q', '-t', image, '.');
+      for (let i = 0; ; i++) {
+        if ((await docker('push', image)).code === 0) break;
+        if (i > 40) throw new Error('registry did not accept the push');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect((await docker('rmi', image)).code).toBe(0);
+      const job = script('pulled.sh', 'echo ran on the pulled image\n');
+      const screen = await inTerminal(
+        ['run', job, '--image', image, ...local(), '--pull', 'if-not-present'],
+        { CI: undefined, NO_COLOR: undefined },
+      );
+      expect(screen.code, screen.screen).toBe(0);
+      expect(screen.screen).toMatch(
+        new RegExp(`pulling ${image.replaceAll('.', '\\.')}: [\\d.]+ of [\\d.]+ MiB`),
+      );
+      expect(screen.screen).toContain('ran on the pulled image');
+    } finally {
+      await docker('rmi', image);
+      registry.kill('SIGKILL');
+    }
+  });
+});
+
+describe('config', () => {
+  it('refuses a config file with an unknown key or a wrong type before starting, naming the key', async () => {
+    const file = join(sandbox.dataDir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ wrokers: 4, limits: { logBytes: 'big' } }));
+    const serve = await cli(['serve', '--config', file, '--data-dir', sandbox.dataDir]);
+    expect(serve.code).toBe(78);
+    expect(serve.stderr).toMatch(
+      /InvalidConfig: config file .*bad\.json: unknown key "wrokers" \(did you mean "workers"\?\)/,
+    );
+    writeFileSync(file, JSON.stringify({ limits: { logBytes: 'big' } }));
+    const typed = await cli(['run', script('x.sh', 'true\n'), '--config', file]);
+    expect(typed.code).toBe(78);
+    expect(typed.stderr).toContain('limits.logBytes: expected integer, got "big"');
+  });
+
+  it('config show gives each value and where it came from; $XDG_CONFIG_HOME/runbox/config.json is read', async () => {
+    const xdg = join(sandbox.dataDir, 'xdg');
+    mkdirSync(join(xdg, 'runbox'), { recursive: true });
+    writeFileSync(join(xdg, 'runbox', 'config.json'), JSON.stringify({ workers: 7 }));
+    const shown = await cli(['config', 'show', '--json', '--data-dir', sandbox.dataDir], {
+      XDG_CONFIG_HOME: xdg,
+      RUNBOX_PORT: '7171',
+      RUNBOX_TOKEN: 'secret-token',
+    });
+    expect(shown.code, shown.stderr).toBe(0);
+    const body = JSON.parse(shown.stdout) as {
+      config: Record<string, unknown>;
+      sources: Record<string, string>;
+    };
+    expect(body.config).toMatchObject({ workers: 7, port: 7171, token: '[set]' });
+    expect(body.sources).toMatchObject({
+      workers: join(xdg, 'runbox', 'config.json'),
+      port: 'env RUNBOX_PORT',
+      dataDir: 'flag',
+      'limits.logBytes': 'default',
+    });
+    expect(shown.stdout).not.toContain('secret-token');
+    const table = await cli(['config'], { XDG_CONFIG_HOME: xdg });
+    expect(table.stdout).toMatch(/workers\s+7\s+.*xdg\/runbox\/config\.json/);
+  });
+});
+
+describe('the Docker engine, found as the docker CLI finds it', () => {
+  it('runs a job through DOCKER_HOST=tcp://, and doctor follows the current docker context', async () => {
+    const tcp = await dockerRelay(0);
+    const socketPath = join(sandbox.dataDir, 'relay.sock');
+    const unix = await dockerRelay(socketPath);
+    try {
+      const job = script('engine.sh', 'echo via relay\n');
+      const run = await cli(['run', job, ...local()], {
+        DOCKER_HOST: `tcp://127.0.0.1:${tcp.port}`,
+        RUNBOX_DOCKER_SOCKET: '',
+      });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toBe('via relay\n');
+      expect(tcp.connections()).toBeGreaterThan(0);
+
+      // A docker context named "relay" whose endpoint is the unix relay.
+      const dockerConfig = join(sandbox.dataDir, 'docker-config');
+      const { createHash } = await import('node:crypto');
+      const meta = join(
+        dockerConfig,
+        'contexts',
+        'meta',
+        createHash('sha256').update('relay').digest('hex'),
+      );
+      mkdirSync(meta, { recursive: true });
+      writeFileSync(
+        join(meta, 'meta.json'),
+        JSON.stringify({ Name: 'relay', Endpoints: { docker: { Host: `unix://${socketPath}` } } }),
+      );
+      writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ currentContext: 'relay' }));
+      const env = { DOCKER_CONFIG: dockerConfig, DOCKER_HOST: '', RUNBOX_DOCKER_SOCKET: '' };
+      const doctor = await cli(['doctor', '--json', ...local()], env);
+      const checks = (
+        JSON.parse(doctor.stdout) as {
+          checks: Array<{ name: string; state: string; detail: string }>;
+        }
+      ).checks;
+      expect(checks[0]).toMatchObject({ name: 'docker engine', state: 'ok' });
+      expect(checks[0]!.detail).toContain(`unix://${socketPath}`);
+      expect(unix.connections()).toBeGreaterThan(0);
+      // RUNBOX_DOCKER_SOCKET wins over both.
+      const shown = await cli(['config', 'show', '--json'], {
+        ...env,
+        RUNBOX_DOCKER_SOCKET: '/var/run/docker.sock',
+      });
+      expect(JSON.parse(shown.stdout)).toMatchObject({
+        config: { dockerSocket: '/var/run/docker.sock' },
+        sources: { dockerSocket: 'env RUNBOX_DOCKER_SOCKET' },
+      });
+    } finally {
+      tcp.server.close();
+      unix.server.close();
+    }
+  });
+});
+
+describe('default runtimes after scripts/test-env', () => {
+  it('runs hello.py, hello.js and hello.sh on the embedded runtimes, offline; an image with a .sh needs no --command', async () => {
+    // No runtimes in this config: the defaults (python:3.11-slim, node:20-slim,
+    // debian:bookworm-slim) as a new user gets them, with pulls forbidden.
+    const configFile = join(sandbox.dataDir, 'defaults.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({ instance: TEST_INSTANCE, defaults: { pullPolicy: 'never' } }),
+    );
+    const base = ['--config', configFile, '--data-dir', sandbox.dataDir];
+    for (const [file, says] of [
+      ['hello.py', 'hello from python /work /outputs /work 65534'],
+      ['hello.js', 'hello from node /work /outputs /work 65534'],
+      ['hello.sh', 'hello from sh /work /outputs /work 65534'],
+    ] as const) {
+      const run = await cli(['run', join('fixtures/jobs', file), ...base]);
+      expect(run.code, `${file}: ${run.stderr}`).toBe(0);
+      expect(run.stdout).toBe(`${says}\n`);
+    }
+    const json = script('uses_json.py', 'import json\nprint(json.dumps({"ok": True}))\n');
+    const stdlib = await cli(['run', json, ...base]);
+    expect(stdlib.stdout).toBe('{"ok": true}\n');
+    const shell = await cli([
+      'run',
+      join('fixtures/jobs', 'hello.sh'),
+      '--image',
+      'runbox-test/shell:latest',
+      ...base,
+    ]);
+    expect(shell.code, shell.stderr).toBe(0);
+    expect(shell.stdout).toBe('hello from sh /work /outputs /work 65534\n');
+    expect(readFileSync('fixtures/jobs/hello.sh', 'utf8')).toContain('hello from sh');
+  });
+});
