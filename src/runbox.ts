@@ -6,6 +6,7 @@ import type { WorkerView } from './api/routes/system.js';
 import { isLoopback, type Config } from './config.js';
 import { RunboxError } from './errors/index.js';
 import { EngineMonitor } from './executor/EngineMonitor.js';
+import { RuntimeImages } from './executor/RuntimeImages.js';
 import { createDockerExecutor } from './executor/index.js';
 import { createLogger } from './log.js';
 import { Queue } from './queue/Queue.js';
@@ -47,6 +48,12 @@ export async function startRunbox(
     const monitor = new EngineMonitor(docker);
     monitor.start();
     cleanups.unshift(() => monitor.stop());
+    const images = new RuntimeImages(docker, config, logger);
+    if (options.api) {
+      images.start();
+      cleanups.unshift(() => images.stop());
+      if (config.pull.atStart) void images.pullMissing();
+    }
     const liveLogs = new LiveLogs();
     const jobs = new JobService(config, queue);
     const durations = new DurationStats();
@@ -89,6 +96,7 @@ export async function startRunbox(
           store,
           system: {
             engineUp: () => monitor.isUp(),
+            imagesMissing: () => images.missing(),
             workers: () => queue.listWorkers().map(toWorkerView),
             countByStatus: () => queue.counts(),
             finishedByOutcome: () => queue.finishedByOutcome(),

@@ -8,6 +8,7 @@ import { doctorCommand } from './commands/doctor.js';
 import { gcCommand } from './commands/gc.js';
 import { healthcheckCommand } from './commands/healthcheck.js';
 import { outputsCommand } from './commands/outputs.js';
+import { pullCommand } from './commands/pull.js';
 import { serverCommands } from './commands/serverCommands.js';
 import { createContext } from './context.js';
 import { processIO, type CliIO } from './output.js';
@@ -82,6 +83,7 @@ export async function runCli(argv: string[], options: RunCliOptions): Promise<nu
     gcCommand(ctx, setCode),
     healthcheckCommand(ctx, setCode),
     outputsCommand(ctx, setCode),
+    pullCommand(ctx, setCode),
   ]) {
     parser.command(cmd as never);
   }

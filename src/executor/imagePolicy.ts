@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import type { PullPolicy } from '../config.js';
 import { RunboxError } from '../errors/index.js';
 import { engineReason, engineStatus, toEngineError } from './engineErrors.js';
+import { pullImage, type PullLimits } from './pullImage.js';
 
 /** The image's inspect data, or null when the engine does not have it. */
 async function inspectIfPresent(
@@ -13,28 +14,6 @@ async function inspectIfPresent(
   } catch (error) {
     if (engineStatus(error) === 404) return null;
     throw toEngineError(error, `inspecting image ${image}`);
-  }
-}
-
-async function pull(docker: Docker, image: string): Promise<void> {
-  try {
-    const stream = await docker.pull(image);
-    // The pull's own failure (e.g. manifest unknown) arrives inside the progress stream.
-    await new Promise<void>((resolve, reject) => {
-      docker.modem.followProgress(
-        stream,
-        (error: Error | null) => (error ? reject(error) : resolve()),
-        () => {},
-      );
-    });
-  } catch (error) {
-    const unavailable = toEngineError(error, `pulling ${image}`);
-    if (unavailable.type === 'EngineUnavailable') throw unavailable;
-    throw new RunboxError(
-      'ImageUnavailable',
-      `image ${image} is not present and pulling it failed: ${engineReason(error)}`,
-      { field: 'image', cause: error },
-    );
   }
 }
 
@@ -50,6 +29,7 @@ export async function ensureImage(
   docker: Docker,
   image: string,
   policy: PullPolicy,
+  limits: PullLimits,
 ): Promise<Docker.ImageInspectInfo> {
   if (policy !== 'always') {
     const present = await inspectIfPresent(docker, image);
@@ -62,7 +42,18 @@ export async function ensureImage(
       { field: 'image' },
     );
   }
-  await pull(docker, image);
+  await pullImage(docker, image, limits).catch((error: unknown) => {
+    // The registry's refusal, worded for a job that found its image missing; the limits'
+    // own messages (pull.timeoutSeconds, pull.maxBytes) pass through.
+    if (error instanceof RunboxError && error.field === 'image') {
+      throw new RunboxError(
+        'ImageUnavailable',
+        `image ${image} is not present and pulling it failed: ${engineReason(error.cause)}`,
+        { field: 'image', cause: error.cause },
+      );
+    }
+    throw error;
+  });
   const pulled = await inspectIfPresent(docker, image);
   if (!pulled) {
     throw new RunboxError('ImageUnavailable', `image ${image} is still missing after a pull`, {

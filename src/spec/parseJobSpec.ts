@@ -28,6 +28,8 @@ export interface ResolvedSpec {
   nofile: number;
   network: 'none' | 'bridge';
   pullPolicy: PullPolicy;
+  /** The runtime asked for its image to be pinned to an image ID (RuntimeConfig.pin). */
+  pinImage?: boolean;
 }
 
 const specChecker = TypeCompiler.Compile(JobSpecSchema);
@@ -266,5 +268,6 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
     nofile: config.defaults.nofile,
     network: spec.network ?? 'none',
     pullPolicy: spec.pull_policy ?? config.defaults.pullPolicy,
+    ...(spec.runtime !== undefined && config.runtimes[spec.runtime]?.pin ? { pinImage: true } : {}),
   };
 }

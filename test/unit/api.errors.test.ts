@@ -40,6 +40,7 @@ async function harness(overrides: Parameters<typeof testConfig>[0] = {}): Promis
     store,
     system: {
       engineUp: () => true,
+      imagesMissing: () => [],
       workers: () => [],
       countByStatus: () => queue.counts(),
       finishedByOutcome: () => queue.finishedByOutcome(),

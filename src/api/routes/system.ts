@@ -17,6 +17,8 @@ export interface WorkerView {
 export interface SystemInfo {
   /** Docker engine state from the last background ping; null before the first. */
   engineUp(): boolean | null;
+  /** Runtime images the engine lacks (jobs on them pull first); null before the first check. */
+  imagesMissing(): string[] | null;
   workers(): WorkerView[];
   countByStatus(): Record<string, number>;
   finishedByOutcome(): Array<{ status: string; errorType: string | null; count: number }>;
@@ -38,6 +40,7 @@ export function registerSystemRoutes(app: FastifyInstance, info: SystemInfo): vo
         status: engine === false ? 'degraded' : 'ok',
         engine: engine === null ? 'unknown' : engine ? 'ok' : 'unavailable',
         version: RUNBOX_VERSION,
+        images_missing: info.imagesMissing(),
       };
       return reply.status(engine === false ? 503 : 200).send(body);
     },
