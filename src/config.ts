@@ -133,6 +133,14 @@ export interface Config {
     /** serve pulls missing runtime images in the background at start. @defaultValue false */
     atStart: boolean;
   };
+  /** GPU jobs (`gpus` in a spec). */
+  gpus: {
+    /**
+     * Accept jobs that ask for GPUs; needs a GPU runtime on the engine (NVIDIA Container
+     * Toolkit). Off, a job with `gpus` is refused at submit. @defaultValue false
+     */
+    allow: boolean;
+  };
 }
 
 export type ConfigOverrides = DeepPartial<Config>;
@@ -197,6 +205,7 @@ function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath
     commitWindowMs: 2,
     requireImageLabel: false,
     pull: { timeoutSeconds: 600, maxBytes: 8 * GiB, atStart: false },
+    gpus: { allow: false },
   };
 }
 

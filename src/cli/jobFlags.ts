@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { Argv } from 'yargs';
 import { InvalidSpecError, RunboxError } from '../errors/index.js';
+import { parseGpusFlag } from '../spec/gpus.js';
 import type { SubmitRequest } from '../spec/jobSpecSchema.js';
 
 /** Flags shared by `run` and `submit`: everything a job spec can say. */
@@ -47,6 +48,10 @@ export function withJobFlags<T>(yargs: Argv<T>) {
     .option('memory', { type: 'string', describe: 'Memory limit, e.g. 512m' })
     .option('cpus', { type: 'number', describe: 'CPU limit in cores' })
     .option('pids', { type: 'number', describe: 'Process limit' })
+    .option('gpus', {
+      type: 'string',
+      describe: 'GPUs: a count, all, or device IDs 0,1 (the server must allow GPUs)',
+    })
     .option('network', { choices: ['none', 'bridge'] as const, describe: 'Network (default none)' })
     .option('pull', {
       choices: ['if-not-present', 'always', 'never'] as const,
@@ -79,6 +84,7 @@ export interface JobFlagValues {
   memory?: string | undefined;
   cpus?: number | undefined;
   pids?: number | undefined;
+  gpus?: string | undefined;
   network?: 'none' | 'bridge' | undefined;
   pull?: 'if-not-present' | 'always' | 'never' | undefined;
   priority?: number | undefined;
@@ -165,6 +171,7 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
   if (flags.cpus !== undefined) limits.cpus = flags.cpus;
   if (flags.pids !== undefined) limits.pids = flags.pids;
   if (Object.keys(limits).length > 0) request.limits = limits;
+  if (flags.gpus !== undefined) request.gpus = parseGpusFlag(flags.gpus);
   if (flags.network) request.network = flags.network;
   if (flags.pull) request.pull_policy = flags.pull;
   if (flags.priority !== undefined) request.priority = flags.priority;

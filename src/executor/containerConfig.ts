@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import type { Config } from '../config.js';
 import { CURRENT_CONTRACT } from '../contract/contract.js';
 import type { SandboxApplied } from '../contract/resultSchema.js';
+import { deviceRequests } from '../spec/gpus.js';
 import type { ResolvedSpec } from '../spec/parseJobSpec.js';
 import { LABELS } from './Executor.js';
 import { JOB_GID, JOB_UID, type ScratchDir } from './scratchDir.js';
@@ -92,6 +93,7 @@ export function planContainer({ config, spec, jobId, attempt, scratch }: PlanInp
     LogConfig: ENGINE_LOG_CONFIG,
     AutoRemove: false,
     Privileged: false,
+    ...(spec.gpus ? { DeviceRequests: deviceRequests(spec.gpus) } : {}),
   };
   const options: Docker.ContainerCreateOptions = {
     name: containerName(config.instance, jobId, attempt),

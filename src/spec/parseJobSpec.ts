@@ -8,6 +8,7 @@ import {
   type JobSpec,
   type SubmitOptions,
 } from './jobSpecSchema.js';
+import { resolveGpus, type GpuRequest } from './gpus.js';
 import { parseSize } from './parseSize.js';
 
 /** A spec with every default applied and every name resolved: what the executor runs. */
@@ -30,6 +31,8 @@ export interface ResolvedSpec {
   pullPolicy: PullPolicy;
   /** The runtime asked for its image to be pinned to an image ID (RuntimeConfig.pin). */
   pinImage?: boolean;
+  /** GPUs for the container's DeviceRequests; absent for CPU jobs. */
+  gpus?: GpuRequest;
 }
 
 const specChecker = TypeCompiler.Compile(JobSpecSchema);
@@ -249,6 +252,7 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
   if (spec.limits?.pids !== undefined && spec.limits.pids > MAX_PIDS) {
     throw new InvalidSpecError('limits.pids', `must be at most ${MAX_PIDS} (the kernel's pid_max)`);
   }
+  const gpus = resolveGpus(spec.gpus, config);
   const cpus = spec.limits?.cpus ?? config.defaults.cpus;
   if (cpus > 1024) throw new InvalidSpecError('limits.cpus', 'must be at most 1024');
 
@@ -269,5 +273,6 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
     network: spec.network ?? 'none',
     pullPolicy: spec.pull_policy ?? config.defaults.pullPolicy,
     ...(spec.runtime !== undefined && config.runtimes[spec.runtime]?.pin ? { pinImage: true } : {}),
+    ...(gpus ? { gpus } : {}),
   };
 }

@@ -81,7 +81,8 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
       }),
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags & JobFlagValues & { outputDir?: string };
-      const config = ctx.config(args);
+      // The user of `runbox run` is the operator of that run: asking for GPUs allows them.
+      const config = ctx.config(args, args.gpus !== undefined ? { gpus: { allow: true } } : {});
       const request = buildSubmitRequest(args);
       const rb = await ctx.startRunbox(config, { api: false, workers: 0, logLevel: 'warn' });
       try {
