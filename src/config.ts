@@ -19,6 +19,12 @@ export interface RuntimeConfig {
   image: string;
   /** argv; `{script}` is replaced by the script's file name. */
   command: string[];
+  /**
+   * Resolve `image` to the image ID once (at this process's first job on it) and run
+   * every later job on that ID, so a tag moved under a running box changes nothing.
+   * @defaultValue false
+   */
+  pin?: boolean;
 }
 
 export type PullPolicy = 'if-not-present' | 'always' | 'never';
@@ -173,6 +179,23 @@ export interface Config {
    * not slip through a CI gate. @defaultValue false, true when CI=true (or 1)
    */
   requireImageLabel: boolean;
+  /** Image pulls: `runbox pull`, serve's pre-pull and jobs' own pulls. */
+  pull: {
+    /** A pull that takes longer is abandoned (ImageUnavailable). @defaultValue 600 */
+    timeoutSeconds: number;
+    /** A pull whose layers add up to more is abandoned before they download. @defaultValue 8 GiB */
+    maxBytes: number;
+    /** serve pulls missing runtime images in the background at start. @defaultValue false */
+    atStart: boolean;
+  };
+  /** GPU jobs (`gpus` in a spec). */
+  gpus: {
+    /**
+     * Accept jobs that ask for GPUs; needs a GPU runtime on the engine (NVIDIA Container
+     * Toolkit). Off, a job with `gpus` is refused at submit. @defaultValue false
+     */
+    allow: boolean;
+  };
 }
 
 export type ConfigOverrides = DeepPartial<Config>;
@@ -248,6 +271,8 @@ function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath
     allow: { networks: ['none'], images: [], pullPolicies: ['if-not-present', 'never'] },
     allowedHosts: [],
     requireImageLabel: false,
+    pull: { timeoutSeconds: 600, maxBytes: 8 * GiB, atStart: false },
+    gpus: { allow: false },
   };
 }
 
@@ -572,6 +597,12 @@ function checkConfig(config: Config): void {
     (typeof config.blobGraceMs !== 'number' || !(config.blobGraceMs >= 0))
   ) {
     fail('blobGraceMs', `${config.blobGraceMs} must be a number of milliseconds >= 0, or null`);
+  }
+  if (!(config.pull.timeoutSeconds > 0)) {
+    fail('pull.timeoutSeconds', `${config.pull.timeoutSeconds} must be a number of seconds > 0`);
+  }
+  if (!(config.pull.maxBytes > 0)) {
+    fail('pull.maxBytes', `${config.pull.maxBytes} must be a number of bytes > 0`);
   }
   if (config.lease.heartbeatMs >= config.lease.expiryMs) {
     fail('lease.heartbeatMs', 'must be shorter than lease.expiryMs, or every lease expires');

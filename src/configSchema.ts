@@ -24,6 +24,9 @@ export const RuntimeSchema = strict(
       minItems: 1,
       description: 'argv; {script} is replaced by the script file name',
     }),
+    pin: Type.Optional(
+      Type.Boolean({ description: 'resolve the tag to an image ID at the first job, and keep it' }),
+    ),
   },
   'one runtime',
 );
@@ -113,6 +116,24 @@ const SECTIONS = {
     },
     'what a job may choose at all',
   ),
+  pull: strict(
+    {
+      timeoutSeconds: num('a pull that takes longer is abandoned'),
+      maxBytes: int('a pull whose layers add up to more is abandoned', 1),
+      atStart: Type.Optional(
+        Type.Boolean({ description: 'serve pulls missing runtime images at start' }),
+      ),
+    },
+    'image pulls',
+  ),
+  gpus: strict(
+    {
+      allow: Type.Optional(
+        Type.Boolean({ description: 'accept jobs that ask for GPUs (needs a GPU runtime)' }),
+      ),
+    },
+    'GPU jobs',
+  ),
 };
 
 export const ConfigFileSchema = strict(
@@ -149,6 +170,8 @@ export const ConfigFileSchema = strict(
       }),
     ),
     ceilings: Type.Optional(SECTIONS.ceilings),
+    pull: Type.Optional(SECTIONS.pull),
+    gpus: Type.Optional(SECTIONS.gpus),
     allow: Type.Optional(SECTIONS.allow),
     allowedHosts: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
@@ -176,4 +199,6 @@ export const configKeysMatch: [
   SameKeys<Config['zstd'], Section<'zstd'>>,
   SameKeys<Config['ceilings'], Section<'ceilings'>>,
   SameKeys<Config['allow'], Section<'allow'>>,
-] = [true, true, true, true, true, true, true, true];
+  SameKeys<Config['pull'], Section<'pull'>>,
+  SameKeys<Config['gpus'], Section<'gpus'>>,
+] = [true, true, true, true, true, true, true, true, true, true];

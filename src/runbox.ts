@@ -8,6 +8,7 @@ import type { WorkerView } from './api/schemas.js';
 import { isLoopback, type Config } from './config.js';
 import { RunboxError } from './errors/index.js';
 import { EngineMonitor } from './executor/EngineMonitor.js';
+import { RuntimeImages } from './executor/RuntimeImageWatch.js';
 import { createDockerExecutor } from './executor/index.js';
 import { runningLogsOf } from './executor/runningLogs.js';
 import { createLogger } from './log.js';
@@ -57,6 +58,12 @@ export async function startRunbox(
     const monitor = new EngineMonitor(docker);
     monitor.start();
     cleanups.unshift(() => monitor.stop());
+    const images = new RuntimeImages(docker, config, logger);
+    if (options.api) {
+      images.start();
+      cleanups.unshift(() => images.stop());
+      if (config.pull.atStart) void images.pullMissing();
+    }
     const liveLogs = new LiveLogs();
     const metrics = new RunboxMetrics({
       process: options.api ? 'serve' : options.workers > 0 ? 'worker' : 'run',
@@ -114,6 +121,7 @@ export async function startRunbox(
           logger,
           system: {
             engineUp: () => monitor.isUp(),
+            imagesMissing: () => images.missing(),
             workers,
             metrics,
             runtimes: () => listRuntimes(config, docker),

@@ -170,6 +170,10 @@ export const HealthSchema = Type.Object(
     status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
     engine: Type.Union([Type.Literal('ok'), Type.Literal('unavailable'), Type.Literal('unknown')]),
     version: Type.String(),
+    images_missing: Type.Union([Type.Array(Type.String()), Type.Null()], {
+      description:
+        'runtime images the engine lacks (jobs on them pull first); null before the first check',
+    }),
   },
   { additionalProperties: false, $id: 'Health' },
 );

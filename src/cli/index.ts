@@ -10,6 +10,7 @@ import { doctorCommand } from './commands/doctor.js';
 import { gcCommand } from './commands/gc.js';
 import { healthcheckCommand } from './commands/healthcheck.js';
 import { outputsCommand } from './commands/outputs.js';
+import { pullCommand } from './commands/pull.js';
 import { runtimesCommand } from './commands/runtimes.js';
 import { serverCommands } from './commands/serverCommands.js';
 import { createContext } from './context.js';
@@ -99,6 +100,7 @@ export async function runCli(given: string[], options: RunCliOptions): Promise<n
     configCommand(ctx, setCode),
     completionCommand(ctx, setCode),
     healthcheckCommand(ctx, setCode),
+    pullCommand(ctx, setCode),
   ];
   const known = new Set(commands.map((c) => String(c.command).split(' ')[0]));
   for (const cmd of commands) parser.command(cmd as never);

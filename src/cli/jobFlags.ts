@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import type { Config, ConfigOverrides } from '../config.js';
 import { InvalidSpecError, RunboxError } from '../errors/index.js';
+import { parseGpusFlag } from '../spec/gpus.js';
 import type { SubmitRequest } from '../spec/jobSpecSchema.js';
 import { parseSize } from '../spec/parseSize.js';
 import { runtimeForScript } from '../spec/runtimeByExtension.js';
@@ -60,6 +61,10 @@ export function withJobFlags<T>(yargs: Argv<T>) {
     .option('memory', { type: 'string', describe: 'Memory limit, e.g. 512m' })
     .option('cpus', { type: 'number', describe: 'CPU limit in cores' })
     .option('pids', { type: 'number', describe: 'Process limit' })
+    .option('gpus', {
+      type: 'string',
+      describe: 'GPUs: a count, all, or device IDs 0,1 (the server must allow GPUs)',
+    })
     .option('network', { choices: ['none', 'bridge'] as const, describe: 'Network (default none)' })
     .option('pull', {
       choices: ['if-not-present', 'always', 'never'] as const,
@@ -99,6 +104,7 @@ export interface JobFlagValues {
   memory?: string | undefined;
   cpus?: number | undefined;
   pids?: number | undefined;
+  gpus?: string | undefined;
   network?: 'none' | 'bridge' | undefined;
   pull?: 'if-not-present' | 'always' | 'never' | undefined;
   priority?: number | undefined;
@@ -229,6 +235,7 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
   if (flags.cpus !== undefined) limits.cpus = flags.cpus;
   if (flags.pids !== undefined) limits.pids = flags.pids;
   if (Object.keys(limits).length > 0) request.limits = limits;
+  if (flags.gpus !== undefined) request.gpus = parseGpusFlag(flags.gpus);
   if (flags.network) request.network = flags.network;
   if (flags.pull) request.pull_policy = flags.pull;
   if (flags.priority !== undefined) request.priority = flags.priority;

@@ -4,7 +4,7 @@ import { JobResultSchema } from './resultSchema.js';
 
 export const CONTRACT_NAME = 'runbox.result';
 /** Bump with every change to resultSchema.ts (see the rule there). */
-export const CONTRACT_VERSION = '1.0.0';
+export const CONTRACT_VERSION = '1.1.0';
 
 export interface ContractDescriptor {
   name: string;

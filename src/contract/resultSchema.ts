@@ -120,6 +120,14 @@ export const JobResultSchema = Type.Object(
     metrics: MetricsSchema,
     sandbox: Nullable(SandboxSchema),
     error: Nullable(ResultErrorSchema),
+    // Added in 1.1.0 (optional: results written before it lack it).
+    image_digest: Type.Optional(
+      Type.String({
+        pattern: '^sha256:[0-9a-f]{64}$',
+        description:
+          'ID of the image the job ran (pin a job to it with image: "sha256:..."); absent when no container was created',
+      }),
+    ),
   },
   { additionalProperties: false, $id: 'JobResult' },
 );

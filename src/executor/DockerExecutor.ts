@@ -15,6 +15,8 @@ import { findContainers, removeContainer, type FoundContainer } from './findCont
 import { attachOutput, followLogs, type LogFollower, type LogSource } from './followLogs.js';
 import { assertImageContract } from './imageContract.js';
 import { ensureImage, type OnPullProgress } from './imagePolicy.js';
+import { pullLimitsOf } from './pullImage.js';
+import type { ResolvedSpec } from '../spec/parseJobSpec.js';
 import { putInputs } from './inputsTar.js';
 import { JobLogs } from './logCapture.js';
 import {
@@ -78,6 +80,8 @@ export class DockerExecutor implements Executor {
   private readonly logSettleMs: number;
   private readonly scratchGuard: ScratchGuard;
   private readonly onPullProgress: OnPullProgress | undefined;
+  /** Pinned runtime images: tag -> image ID, fixed at the first job (RuntimeConfig.pin). */
+  private readonly pins = new Map<string, string>();
 
   constructor(options: DockerExecutorOptions) {
     this.onPullProgress = options.onPullProgress;
@@ -106,16 +110,13 @@ export class DockerExecutor implements Executor {
       return record.toResult();
     }
     try {
-      await record.time('image', async () => {
-        const image = await ensureImage(
-          this.docker,
-          spec.image,
-          spec.pullPolicy,
-          this.onPullProgress,
-        );
+      const imageId = await record.time('image', async () => {
+        const image = await this.resolveImage(spec);
         // An image that embeds another build's runbox component is refused before any
         // container exists (ImageContractMismatch), rather than failing inside the job.
         assertImageContract(spec.image, image.Config?.Labels ?? null);
+        record.imageDigest = image.Id;
+        return image.Id;
       });
       const scratch = await record.time('create', () =>
         createScratch(this.config.dataDir, request.jobId, request.attempt),
@@ -123,7 +124,9 @@ export class DockerExecutor implements Executor {
       scratchDir = scratch.root;
       const plan = planContainer({
         identity: this.identity,
-        spec,
+        // By ID: a tag moved between the inspect and the create cannot change what runs,
+        // so image_digest is what ran.
+        spec: { ...spec, image: imageId },
         jobId: request.jobId,
         attempt: request.attempt,
         scratch,
@@ -153,6 +156,37 @@ export class DockerExecutor implements Executor {
   }
 
   /**
+   * The image a job runs on, present on the engine. A pinned runtime's tag is resolved
+   * to an image ID at its first job in this process; later jobs run that ID even if the
+   * tag has moved, and fail (never silently switch) if the ID is gone.
+   */
+  private async resolveImage(spec: ResolvedSpec): Promise<Docker.ImageInspectInfo> {
+    const limits = pullLimitsOf(this.config);
+    const pinned = spec.pinImage ? this.pins.get(spec.image) : undefined;
+    if (!pinned) {
+      const image = await ensureImage(
+        this.docker,
+        spec.image,
+        spec.pullPolicy,
+        limits,
+        this.onPullProgress,
+      );
+      if (spec.pinImage) this.pins.set(spec.image, image.Id);
+      return image;
+    }
+    return ensureImage(this.docker, pinned, 'never', limits).catch((error: unknown) => {
+      if (error instanceof RunboxError && error.type === 'ImageUnavailable') {
+        throw new RunboxError(
+          'ImageUnavailable',
+          `runtime image ${spec.image} is pinned to ${pinned}, which is no longer on the engine; restart runbox to pin the tag again`,
+          { field: 'image', cause: error },
+        );
+      }
+      throw error;
+    });
+  }
+
+  /**
    * Takes over a container a previous runbox process started (found by
    * findContainers): follows its logs from the beginning, enforces what is left of
    * its timeout, collects its outputs and removes it, exactly as run() does after start.
@@ -172,6 +206,7 @@ export class DockerExecutor implements Executor {
       const info = await container.inspect().catch((error: unknown) => {
         throw toEngineError(error, `inspecting container ${containerId}`);
       });
+      record.imageDigest = info.Image;
       const labels = info.Config.Labels ?? {};
       if (labels[LABELS.database] !== this.identity.database) {
         throw new RunboxError(

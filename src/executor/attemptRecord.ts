@@ -51,6 +51,8 @@ export class AttemptRecord {
   outputError: RunboxError | null = null;
   peakMemoryBytes: number | null = null;
   cpuSeconds: number | null = null;
+  /** ID of the image the container was created from, once known. */
+  imageDigest: string | null = null;
   private failure: RunboxError | null = null;
 
   constructor(
@@ -150,6 +152,7 @@ export class AttemptRecord {
       },
       sandbox: this.sandbox,
       error: this.error(),
+      ...(this.imageDigest ? { image_digest: this.imageDigest } : {}),
     };
   }
 }

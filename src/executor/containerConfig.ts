@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { CURRENT_CONTRACT } from '../contract/contract.js';
 import type { SandboxApplied } from '../contract/resultSchema.js';
+import { deviceRequests } from '../spec/gpus.js';
 import type { ResolvedSpec } from '../spec/parseJobSpec.js';
 import { LABELS, type ContainerIdentity } from './Executor.js';
 import { JOB_GID, JOB_UID, type ScratchDir } from './scratchDir.js';
@@ -108,6 +109,7 @@ export function planContainer({
     LogConfig: ENGINE_LOG_CONFIG,
     AutoRemove: false,
     Privileged: false,
+    ...(spec.gpus ? { DeviceRequests: deviceRequests(spec.gpus) } : {}),
   };
   const options: Docker.ContainerCreateOptions = {
     name: containerName(identity.instance, jobId, attempt),

@@ -54,7 +54,17 @@ export function toEngineError(error: unknown, doing: string): RunboxError {
       { cause: error },
     );
   }
-  return new RunboxError('Internal', `Docker engine error while ${doing}: ${engineReason(error)}`, {
+  const reason = engineReason(error);
+  // What the engine says when a container asks for GPUs it has no runtime for (no
+  // NVIDIA Container Toolkit): the job cannot run on this engine, retrying cannot help.
+  if (/could not select device driver .*capabilities: \[\[gpu\]\]/.test(reason)) {
+    return new RunboxError(
+      'InvalidSpec',
+      `gpus: this Docker engine has no GPU runtime (${reason}); install the NVIDIA Container Toolkit on the host, or run the job without gpus`,
+      { field: 'gpus', cause: error },
+    );
+  }
+  return new RunboxError('Internal', `Docker engine error while ${doing}: ${reason}`, {
     cause: error,
   });
 }

@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import type { PullPolicy } from '../config.js';
 import { RunboxError } from '../errors/index.js';
 import { engineReason, engineStatus, toEngineError } from './engineErrors.js';
+import { pullImage, type PullEvent, type PullLimits } from './pullImage.js';
 
 /** The image's inspect data, or null when the engine does not have it. */
 async function inspectIfPresent(
@@ -27,7 +28,8 @@ export interface PullProgress {
 
 export type OnPullProgress = (progress: PullProgress) => void;
 
-async function pull(docker: Docker, image: string, onProgress: OnPullProgress): Promise<void> {
+/** Turns the engine's per-layer events into one running total for a progress display. */
+function progressReporter(image: string, onProgress: OnPullProgress) {
   const layers = new Map<string, { current: number; total: number }>();
   const report = (done: boolean) => {
     let currentBytes = 0;
@@ -38,38 +40,21 @@ async function pull(docker: Docker, image: string, onProgress: OnPullProgress): 
     }
     onProgress({ image, currentBytes, totalBytes, done });
   };
-  try {
-    const stream = await docker.pull(image);
-    // The pull's own failure (e.g. manifest unknown) arrives inside the progress stream.
-    await new Promise<void>((resolve, reject) => {
-      docker.modem.followProgress(
-        stream,
-        (error: Error | null) => (error ? reject(error) : resolve()),
-        (event: {
-          id?: string;
-          status?: string;
-          progressDetail?: { current?: number; total?: number };
-        }) => {
-          // Only downloads count: "Extracting" reuses the same byte counts.
-          if (!event.id || event.status !== 'Downloading') return;
-          const total = event.progressDetail?.total ?? 0;
-          layers.set(event.id, { current: event.progressDetail?.current ?? 0, total });
-          report(false);
-        },
-      );
-    });
-    for (const layer of layers.values()) layer.current = layer.total;
-    report(true);
-  } catch (error) {
-    report(true);
-    const unavailable = toEngineError(error, `pulling ${image}`);
-    if (unavailable.type === 'EngineUnavailable') throw unavailable;
-    throw new RunboxError(
-      'ImageUnavailable',
-      `image ${image} is not present and pulling it failed: ${engineReason(error)}`,
-      { field: 'image', cause: error },
-    );
-  }
+  return {
+    onEvent(event: PullEvent): void {
+      // Only downloads count: "Extracting" reuses the same byte counts.
+      if (!event.id || event.status !== 'Downloading') return;
+      layers.set(event.id, {
+        current: event.progressDetail?.current ?? 0,
+        total: event.progressDetail?.total ?? 0,
+      });
+      report(false);
+    },
+    finish(succeeded: boolean): void {
+      if (succeeded) for (const layer of layers.values()) layer.current = layer.total;
+      report(true);
+    },
+  };
 }
 
 /**
@@ -84,6 +69,7 @@ export async function ensureImage(
   docker: Docker,
   image: string,
   policy: PullPolicy,
+  limits: PullLimits,
   onPullProgress: OnPullProgress = () => {},
 ): Promise<Docker.ImageInspectInfo> {
   if (policy !== 'always') {
@@ -97,7 +83,27 @@ export async function ensureImage(
       { field: 'image' },
     );
   }
-  await pull(docker, image, onPullProgress);
+  const progress = progressReporter(image, onPullProgress);
+  await pullImage(docker, image, limits, (event) => progress.onEvent(event))
+    .then(
+      () => progress.finish(true),
+      (error: unknown) => {
+        progress.finish(false);
+        throw error;
+      },
+    )
+    .catch((error: unknown) => {
+      // The registry's refusal, worded for a job that found its image missing; the limits'
+      // own messages (pull.timeoutSeconds, pull.maxBytes) pass through.
+      if (error instanceof RunboxError && error.field === 'image') {
+        throw new RunboxError(
+          'ImageUnavailable',
+          `image ${image} is not present and pulling it failed: ${engineReason(error.cause)}`,
+          { field: 'image', cause: error.cause },
+        );
+      }
+      throw error;
+    });
   const pulled = await inspectIfPresent(docker, image);
   if (!pulled) {
     throw new RunboxError('ImageUnavailable', `image ${image} is still missing after a pull`, {

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { GpusSchema } from './gpus.js';
 
 /**
  * What a client submits. The API serves this as its request schema, the CLI builds it
@@ -60,6 +61,7 @@ export const JobSpecSchema = Type.Object(
     pull_policy: Type.Optional(
       Type.Union([Type.Literal('if-not-present'), Type.Literal('always'), Type.Literal('never')]),
     ),
+    gpus: Type.Optional(GpusSchema),
   },
   { additionalProperties: false },
 );

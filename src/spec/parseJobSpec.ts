@@ -8,6 +8,7 @@ import {
   type JobSpec,
   type SubmitOptions,
 } from './jobSpecSchema.js';
+import { resolveGpus, type GpuRequest } from './gpus.js';
 import {
   checkCeiling,
   checkImageAllowed,
@@ -42,6 +43,10 @@ export interface ResolvedSpec {
   outputBytes: number;
   /** Entries kept from /outputs, and entries /work + /outputs may hold while running. */
   outputFiles: number;
+  /** The runtime asked for its image to be pinned to an image ID (RuntimeConfig.pin). */
+  pinImage?: boolean;
+  /** GPUs for the container's DeviceRequests; absent for CPU jobs. */
+  gpus?: GpuRequest;
 }
 
 const specChecker = TypeCompiler.Compile(JobSpecSchema);
@@ -280,6 +285,7 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
   }
   const pids = spec.limits?.pids ?? config.defaults.pids;
   checkCeiling('limits.pids', pids, String(pids), 'pids', config);
+  const gpus = resolveGpus(spec.gpus, config);
   const cpus = spec.limits?.cpus ?? config.defaults.cpus;
   if (cpus > 1024) throw new InvalidSpecError('limits.cpus', 'must be at most 1024');
   checkCeiling('limits.cpus', cpus, String(cpus), 'cpus', config);
@@ -328,5 +334,7 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
     logBytes,
     outputBytes,
     outputFiles,
+    ...(spec.runtime !== undefined && config.runtimes[spec.runtime]?.pin ? { pinImage: true } : {}),
+    ...(gpus ? { gpus } : {}),
   };
 }

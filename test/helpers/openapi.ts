@@ -29,6 +29,7 @@ export async function servedDocument(): Promise<OpenApiDocument> {
         workers: () => [],
         metrics: new RunboxMetrics({ process: 'serve', workerId: 'document' }),
         runtimes: async () => [],
+        imagesMissing: () => [],
       },
     });
     const answer = await app.inject({

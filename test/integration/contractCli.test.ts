@@ -34,7 +34,7 @@ describe('runbox contract check --against a committed contract file (the CI gate
     // [fixture, fields the message must name, the other side's version]
     ['legacy-3-field.json', ['/outputs', '/metrics', '/stdout'], '0.3.0'],
     ['legacy-flat-metrics.json', ['/metrics', 'GENERATION_TIME_SEC'], '0.9.0'],
-    ['same-version-different-fingerprint.json', ['/metrics/stage_times'], '1.0.0'],
+    ['same-version-different-fingerprint.json', ['/metrics/stage_times'], '1.1.0'],
   ])('%s exits 78 and names the fields that differ', async (file, fields, version) => {
     const { code, stdout, stderr } = await runbox(
       'contract',
@@ -58,7 +58,7 @@ describe('runbox contract check --against a committed contract file (the CI gate
       '--against',
       `${FIXTURES}/same-version-different-fingerprint.json`,
     );
-    expect(stderr).toMatch(/same version 1\.0\.0 but a different fingerprint/);
+    expect(stderr).toMatch(/same version 1\.1\.0 but a different fingerprint/);
     expect(stderr).toMatch(/renamed\s+\/metrics\/stage_times: .*"stage_durations"/);
   });
 
@@ -211,7 +211,7 @@ describe('runbox contract check --against image:NAME, and runbox doctor', () => 
     );
     expect(code).toBe(78);
     expect(stderr).toContain(`image ${LEGACY_IMAGE}: runbox.result 0.9.0`);
-    expect(stderr).toMatch(/major version differs: this build 1\.0\.0, the other 0\.9\.0/);
+    expect(stderr).toMatch(/major version differs: this build 1\.1\.0, the other 0\.9\.0/);
   });
 
   it('an unlabelled image embeds no runbox component: exit 0, and it says so', async () => {

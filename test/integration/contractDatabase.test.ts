@@ -24,7 +24,7 @@ function minorBumpedContract(): ContractDescriptor {
     properties: Record<string, unknown>;
   };
   schema.properties.queue_wait_seconds = { type: 'number' };
-  return { ...CURRENT_CONTRACT, version: '1.1.0', fingerprint: fingerprintOf(schema), schema };
+  return { ...CURRENT_CONTRACT, version: '1.2.0', fingerprint: fingerprintOf(schema), schema };
 }
 
 function stampOf(dbPath: string): Record<string, string> {
@@ -77,7 +77,7 @@ describe('a database stamped with a result contract', () => {
     [
       'the same version with another fingerprint',
       'same-version-different-fingerprint.json',
-      /same version 1\.0\.0 but a different fingerprint/,
+      /same version 1\.1\.0 but a different fingerprint/,
     ],
   ])(
     'by %s is refused by runbox serve: exit 78 naming both versions and what to do',
@@ -108,7 +108,7 @@ describe('a database stamped with a result contract', () => {
     stampWith(contractFixture('legacy-3-field.json'));
     const worker = await cli('worker');
     expect(worker.code).toBe(78);
-    expect(worker.stderr).toMatch(/result contract runbox\.result 0\.3\.0.*runbox\.result 1\.0\.0/);
+    expect(worker.stderr).toMatch(/result contract runbox\.result 0\.3\.0.*runbox\.result 1\.1\.0/);
 
     const doctor = await cli('doctor', '--json');
     expect(doctor.code).toBe(1);
@@ -144,15 +144,15 @@ describe('a database stamped with a result contract', () => {
   it('written by an older minor opens in a newer build, which raises the stamp; this older build then refuses it', async () => {
     stampWith(CURRENT_CONTRACT);
     const newer = minorBumpedContract();
-    stampWith(newer); // a 1.1 build opens a 1.0 database: compatible
-    expect(stampOf(config.dbPath).contract_version).toBe('1.1.0');
+    stampWith(newer); // a 1.2 build opens a 1.1 database: compatible
+    expect(stampOf(config.dbPath).contract_version).toBe('1.2.0');
 
-    // It may now hold results this 1.0 build cannot read.
+    // It may now hold results this 1.1 build cannot read.
     const { code, stderr } = await cli('serve', '--port', '0');
     expect(code).toBe(78);
     expect(stderr).toMatch(
-      /result contract runbox\.result 1\.1\.0.*this runbox speaks runbox\.result 1\.0\.0/,
+      /result contract runbox\.result 1\.2\.0.*this runbox speaks runbox\.result 1\.1\.0/,
     );
-    expect(stderr).toMatch(/the other is newer \(1\.1\.0 > 1\.0\.0\)/);
+    expect(stderr).toMatch(/the other is newer \(1\.2\.0 > 1\.1\.0\)/);
   });
 });

@@ -111,7 +111,7 @@ describe('a worker process built with an incompatible contract', () => {
 
     expect(refused.code).toBe(78);
     expect(refused.stderr).toMatch(
-      /ContractMismatch: worker \S+ speaks result contract runbox\.result 0\.9\.0, this runbox reads runbox\.result 1\.0\.0/,
+      /ContractMismatch: worker \S+ speaks result contract runbox\.result 0\.9\.0, this runbox reads runbox\.result 1\.1\.0/,
     );
     expect(refused.stderr).toMatch(/Run workers built from the same runbox version/);
     expect(refused.stderr).not.toMatch(/worker pool running/);

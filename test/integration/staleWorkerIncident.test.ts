@@ -134,7 +134,7 @@ describe('the stale-worker incident, end to end', () => {
       );
       expect({ command, code: stale.code }).toEqual({ command, code: 78 });
       expect(stale.stderr).toMatch(
-        /result contract runbox\.result 1\.99\.0.*this runbox speaks runbox\.result 1\.0\.0/,
+        /result contract runbox\.result 1\.99\.0.*this runbox speaks runbox\.result 1\.1\.0/,
       );
       expect(stale.stderr).not.toMatch(/listening on|worker pool running/);
     }

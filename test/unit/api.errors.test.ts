@@ -41,6 +41,7 @@ async function harness(overrides: Parameters<typeof testConfig>[0] = {}): Promis
     store,
     system: {
       engineUp: () => true,
+      imagesMissing: () => [],
       workers: () => [],
       metrics: new RunboxMetrics({ process: 'serve', workerId: 'test' }),
       runtimes: async () => [],

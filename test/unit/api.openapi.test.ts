@@ -165,6 +165,7 @@ describe('request ids, error bodies and request logs', () => {
         workers: () => [],
         metrics: new RunboxMetrics({ process: 'serve', workerId: 'test' }),
         runtimes: async () => [],
+        imagesMissing: () => [],
       },
     });
     return { app, queue, lines, cleanup };

@@ -57,7 +57,7 @@ describe('compatibility', () => {
     const report = checkCompatibility(fixture('legacy-3-field.json'));
     expect(report.compatible).toBe(false);
     expect(report.reasons.join('\n')).toMatch(
-      /major version differs: this build 1\.0\.0, the other 0\.3\.0/,
+      /major version differs: this build 1\.1\.0, the other 0\.3\.0/,
     );
     const byPath = Object.fromEntries(report.differences.map((d) => [d.path, d.kind]));
     expect(byPath['/outputs']).toBe('missing');
@@ -76,7 +76,7 @@ describe('compatibility', () => {
   it('same version with another fingerprint is an error and the rename is spotted', () => {
     const report = checkCompatibility(fixture('same-version-different-fingerprint.json'));
     expect(report.compatible).toBe(false);
-    expect(report.reasons[0]).toMatch(/same version 1\.0\.0 but a different fingerprint/);
+    expect(report.reasons[0]).toMatch(/same version 1\.1\.0 but a different fingerprint/);
     expect(report.differences).toContainEqual(
       expect.objectContaining({ path: '/metrics/stage_times', kind: 'renamed' }),
     );
@@ -84,13 +84,14 @@ describe('compatibility', () => {
 
   it('a label without a schema is judged by version: older minor ok, newer minor or other major refused', () => {
     const base = { name: CURRENT_CONTRACT.name, fingerprint: 'x' };
-    expect(
-      checkCompatibility({ ...base, version: '1.0.0', fingerprint: CURRENT_CONTRACT.fingerprint })
-        .compatible,
-    ).toBe(true);
+    expect(checkCompatibility({ ...base, version: '1.0.0', fingerprint: 'y' }).compatible).toBe(
+      true,
+    );
     expect(checkCompatibility({ ...base, version: '1.9.0' }).compatible).toBe(false);
     expect(checkCompatibility({ ...base, version: '2.0.0' }).compatible).toBe(false);
-    expect(checkCompatibility({ ...base, version: '1.0.0' }).compatible).toBe(false);
+    expect(checkCompatibility({ ...base, version: CURRENT_CONTRACT.version }).compatible).toBe(
+      false,
+    );
   });
 
   it('image labels round-trip', () => {

@@ -290,6 +290,8 @@ export interface components {
             status: "ok" | "degraded";
             engine: "ok" | "unavailable" | "unknown";
             version: string;
+            /** @description runtime images the engine lacks (jobs on them pull first); null before the first check */
+            images_missing: string[] | null;
         };
         Contract: {
             name: string;
@@ -396,6 +398,8 @@ export interface components {
                 message: string;
                 field: string | null;
             } | null;
+            /** @description ID of the image the job ran (pin a job to it with image: "sha256:..."); absent when no container was created */
+            image_digest?: string;
         };
         JobSpec: {
             /** @description A runtime name from config, e.g. python:3.11 */
@@ -442,6 +446,8 @@ export interface components {
             };
             network?: "none" | "bridge";
             pull_policy?: "if-not-present" | "always" | "never";
+            /** @description GPUs: a count, "all", or device IDs; the server must allow GPUs */
+            gpus?: number | "all" | string[];
         };
         Job: {
             id: string;
@@ -522,6 +528,8 @@ export interface components {
             };
             network?: "none" | "bridge";
             pull_policy?: "if-not-present" | "always" | "never";
+            /** @description GPUs: a count, "all", or device IDs; the server must allow GPUs */
+            gpus?: number | "all" | string[];
             /** @description Lower runs first (default 0) */
             priority?: number;
             /** @description ISO 8601 time before which it will not run */
@@ -614,6 +622,8 @@ export interface components {
                 };
                 network?: "none" | "bridge";
                 pull_policy?: "if-not-present" | "always" | "never";
+                /** @description GPUs: a count, "all", or device IDs; the server must allow GPUs */
+                gpus?: number | "all" | string[];
                 /** @description Lower runs first (default 0) */
                 priority?: number;
                 /** @description ISO 8601 time before which it will not run */

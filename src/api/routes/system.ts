@@ -17,6 +17,8 @@ import type { Api } from '../typeProvider.js';
 export interface SystemInfo {
   /** Docker engine state from the last background ping; null before the first. */
   engineUp(): boolean | null;
+  /** Runtime images the engine lacks (jobs on them pull first); null before the first check. */
+  imagesMissing(): string[] | null;
   workers(): WorkerView[];
   /** This process's metrics registry, with the database-wide gauges added. */
   metrics: RunboxMetrics;
@@ -46,6 +48,7 @@ export function registerSystemRoutes(app: Api, info: SystemInfo): void {
         status: engine === false ? 'degraded' : 'ok',
         engine: engine === null ? 'unknown' : engine ? 'ok' : 'unavailable',
         version: RUNBOX_VERSION,
+        images_missing: info.imagesMissing(),
       });
     },
   );

@@ -135,7 +135,7 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
           name: `runtime ${name}`,
           state: 'warn',
           detail: `image ${runtime.image} is not present; jobs will pull it (pull policy ${config.defaults.pullPolicy})`,
-          fix: `docker pull ${runtime.image}, or map the runtime to a local image in the config file`,
+          fix: `runbox pull ${name}, or map the runtime to a local image in the config file`,
         });
       }
     }

@@ -127,7 +127,12 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags & JobFlagValues & { outputDir?: string };
       const request = buildSubmitRequest(args);
-      const config = ctx.config(args, raisedForRun(request, ctx.config(args)));
+      // The user of `runbox run` is the operator of that run: its flags raise the ceilings
+      // for it, and asking for GPUs allows them.
+      const config = ctx.config(args, {
+        ...raisedForRun(request, ctx.config(args)),
+        ...(args.gpus !== undefined ? { gpus: { allow: true } } : {}),
+      });
       let pulling: Progress | null = null;
       const rb = await ctx.startRunbox(config, {
         api: false,
