@@ -16,7 +16,11 @@ async function inspectIfPresent(
   }
 }
 
-async function pull(docker: Docker, image: string): Promise<void> {
+/** Pulls `image`; resolves with null, or with the engine's reason when the pull failed. */
+async function pull(
+  docker: Docker,
+  image: string,
+): Promise<{ reason: string; error: unknown } | null> {
   try {
     const stream = await docker.pull(image);
     // The pull's own failure (e.g. manifest unknown) arrives inside the progress stream.
@@ -27,14 +31,11 @@ async function pull(docker: Docker, image: string): Promise<void> {
         () => {},
       );
     });
+    return null;
   } catch (error) {
     const unavailable = toEngineError(error, `pulling ${image}`);
     if (unavailable.type === 'EngineUnavailable') throw unavailable;
-    throw new RunboxError(
-      'ImageUnavailable',
-      `image ${image} is not present and pulling it failed: ${engineReason(error)}`,
-      { field: 'image', cause: error },
-    );
+    return { reason: engineReason(error), error };
   }
 }
 
@@ -43,8 +44,10 @@ async function pull(docker: Docker, image: string): Promise<void> {
  * - if-not-present (default): pull only when missing;
  * - always: pull every time (a failed pull fails the job even if a copy exists);
  * - never: use the local copy or fail without touching a registry.
- * Fails with ImageUnavailable naming the image and the engine's reason. Resolves with
- * the image's inspect data (its labels carry the contract, see imageContract.ts).
+ * Fails with ImageUnavailable naming the image and the engine's reason; under "never"
+ * its field is `pull_policy`, which the retry policy reads as final (no retry can
+ * bring an image the job forbids pulling). Resolves with the image's inspect data
+ * (its labels carry the contract, see imageContract.ts).
  */
 export async function ensureImage(
   docker: Docker,
@@ -58,11 +61,22 @@ export async function ensureImage(
   if (policy === 'never') {
     throw new RunboxError(
       'ImageUnavailable',
-      `image ${image} is not present on the engine and pull policy is "never"; build or load it first`,
-      { field: 'image' },
+      `image ${image} is not present on the engine and pull policy is "never"; build or load it first, or allow pulling (pull_policy "if-not-present")`,
+      { field: 'pull_policy' },
     );
   }
-  await pull(docker, image);
+  const failed = await pull(docker, image);
+  if (failed) {
+    const local =
+      policy === 'always' && (await inspectIfPresent(docker, image))
+        ? 'a local copy exists, but pull policy "always" requires a fresh pull (use "if-not-present" to run the local copy)'
+        : 'no local copy exists';
+    throw new RunboxError(
+      'ImageUnavailable',
+      `pulling image ${image} failed: ${failed.reason}; ${local}`,
+      { field: 'image', cause: failed.error },
+    );
+  }
   const pulled = await inspectIfPresent(docker, image);
   if (!pulled) {
     throw new RunboxError('ImageUnavailable', `image ${image} is still missing after a pull`, {
