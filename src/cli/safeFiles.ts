@@ -73,9 +73,11 @@ export async function openForWrite(
   try {
     handle = await open(target, flags, 0o644);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOOP') {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') {
       throw new Refused(`${path} is a symlink in the output folder; not writing through it`);
     }
+    if (code === 'EISDIR') throw new Refused(`${path} exists and is a folder; not written`);
     throw error;
   }
   if (!(await handle.stat()).isFile()) {

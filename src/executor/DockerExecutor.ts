@@ -41,8 +41,9 @@ export interface DockerExecutorOptions {
   /** @defaultValue a client on config.dockerSocket */
   docker?: Docker;
   /**
-   * Listen to the engine's stats stream for peak memory and CPU time. It never delays
-   * a run; jobs shorter than the engine's ~1 s sampling report null.
+   * Read peak memory and CPU time from the container's cgroup while it runs (and the
+   * engine's stats stream). It never delays a run; a job that ends before the first
+   * read (right after its start) reports null.
    * @defaultValue true
    */
   sampleUsage?: boolean;
@@ -312,6 +313,7 @@ export class DockerExecutor implements Executor {
             attached.destroy?.();
             throw toEngineError(error, 'starting the container');
           });
+          usage?.readNow();
         }
         ran = true;
         const startedAt = from.startedAt ?? Date.now();

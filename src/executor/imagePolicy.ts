@@ -62,8 +62,10 @@ function progressReporter(image: string, onProgress: OnPullProgress) {
  * - if-not-present (default): pull only when missing;
  * - always: pull every time (a failed pull fails the job even if a copy exists);
  * - never: use the local copy or fail without touching a registry.
- * Fails with ImageUnavailable naming the image and the engine's reason. Resolves with
- * the image's inspect data (its labels carry the contract, see imageContract.ts).
+ * Fails with ImageUnavailable naming the image and the engine's reason; under "never"
+ * its field is `pull_policy`, which the retry policy reads as final (no retry can
+ * bring an image the job forbids pulling). Resolves with the image's inspect data
+ * (its labels carry the contract, see imageContract.ts).
  */
 export async function ensureImage(
   docker: Docker,
@@ -79,8 +81,8 @@ export async function ensureImage(
   if (policy === 'never') {
     throw new RunboxError(
       'ImageUnavailable',
-      `image ${image} is not present on the engine and pull policy is "never"; build or load it first`,
-      { field: 'image' },
+      `image ${image} is not present on the engine and pull policy is "never"; build or load it first, or allow pulling (pull_policy "if-not-present")`,
+      { field: 'pull_policy' },
     );
   }
   const progress = progressReporter(image, onPullProgress);
@@ -92,13 +94,18 @@ export async function ensureImage(
         throw error;
       },
     )
-    .catch((error: unknown) => {
-      // The registry's refusal, worded for a job that found its image missing; the limits'
-      // own messages (pull.timeoutSeconds, pull.maxBytes) pass through.
+    .catch(async (error: unknown) => {
+      // The registry's refusal, worded for the job: whether a local copy exists says
+      // why "always" failed where "if-not-present" would have run. The limits' own
+      // messages (pull.timeoutSeconds, pull.maxBytes) pass through.
       if (error instanceof RunboxError && error.field === 'image') {
+        const local =
+          policy === 'always' && (await inspectIfPresent(docker, image))
+            ? 'a local copy exists, but pull policy "always" requires a fresh pull (use "if-not-present" to run the local copy)'
+            : 'no local copy exists';
         throw new RunboxError(
           'ImageUnavailable',
-          `image ${image} is not present and pulling it failed: ${engineReason(error.cause)}`,
+          `pulling image ${image} failed: ${engineReason(error.cause)}; ${local}`,
           { field: 'image', cause: error.cause },
         );
       }

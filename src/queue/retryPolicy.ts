@@ -44,6 +44,8 @@ export type Decision =
 export interface DecisionInput {
   /** Error type of the attempt, or null when it succeeded. */
   errorType: string | null;
+  /** The field the error names, if any. @defaultValue null */
+  errorField?: string | null;
   /** Exit code, for NonZeroExit. */
   exitCode: number | null;
   /** Attempts made, including this one. */
@@ -54,11 +56,19 @@ export interface DecisionInput {
 }
 
 /**
+ * Infrastructure failures no retry can mend: the image is absent and the job's own
+ * pull policy ("never") forbids fetching it (imagePolicy.ts names that field).
+ */
+function cannotSucceed(errorType: string, errorField: string | null | undefined): boolean {
+  return errorType === 'ImageUnavailable' && errorField === 'pull_policy';
+}
+
+/**
  * - success is success, even if a cancel was requested meanwhile (the job finished
  *   before the kill landed; the result is the truth);
  * - a failure of a job someone asked to cancel ends cancelled, never retried;
- * - infrastructure errors, and NonZeroExit with an exit code the job listed in
- *   retry_on_exit_codes, retry while attempts < max_attempts;
+ * - infrastructure errors (but those that cannot succeed), and NonZeroExit with an
+ *   exit code the job listed in retry_on_exit_codes, retry while attempts < max_attempts;
  * - everything else fails.
  */
 export function decide(
@@ -70,7 +80,8 @@ export function decide(
   if (input.cancelRequested) return { kind: 'cancelled' };
   if (input.errorType === 'Cancelled') return { kind: 'cancelled' };
   const retryable =
-    INFRASTRUCTURE_ERRORS.has(input.errorType) ||
+    (INFRASTRUCTURE_ERRORS.has(input.errorType) &&
+      !cannotSucceed(input.errorType, input.errorField)) ||
     (input.errorType === 'NonZeroExit' &&
       input.exitCode !== null &&
       input.retryOnExitCodes.includes(input.exitCode));
@@ -82,12 +93,17 @@ export function decide(
 
 export function decideForResult(
   result: JobResult,
-  job: Omit<DecisionInput, 'errorType' | 'exitCode'>,
+  job: Omit<DecisionInput, 'errorType' | 'errorField' | 'exitCode'>,
   settings: RetrySettings,
   random: () => number = Math.random,
 ): Decision {
   return decide(
-    { ...job, errorType: result.error?.type ?? null, exitCode: result.exit_code },
+    {
+      ...job,
+      errorType: result.error?.type ?? null,
+      errorField: result.error?.field ?? null,
+      exitCode: result.exit_code,
+    },
     settings,
     random,
   );

@@ -314,7 +314,7 @@ describe('DockerExecutor on a real engine', () => {
     });
     expect(result.error?.type).toBe('ImageUnavailable');
     expect(result.error?.message).toContain('runbox-test/does-not-exist:latest');
-    expect(result.error?.message).toMatch(/pulling it failed: \S+/);
+    expect(result.error?.message).toMatch(/pulling image \S+ failed: \S+.*no local copy exists/);
     expect(result.exit_code).toBeNull();
     const never = await run({
       image: 'runbox-test/does-not-exist:latest',

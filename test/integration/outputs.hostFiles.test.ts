@@ -143,7 +143,7 @@ describe('writing outputs on the host', () => {
 });
 
 describe('writeOutputs', () => {
-  it('refuses absolute names and names with . or .. parts, writing nothing for them', async () => {
+  it('refuses absolute names, names with . or .. parts, and a file over a folder', async () => {
     const { config, cleanup } = testConfig();
     try {
       const store = await createBlobStore(config);
@@ -159,10 +159,17 @@ describe('writeOutputs', () => {
       const dir = join(config.dataDir, 'out');
       const refused = await writeOutputs(
         store,
-        [file('../escaped'), file('/abs'), file('a/./b'), file('a//b'), file('ok/été.txt')],
+        [
+          file('../escaped'),
+          file('/abs'),
+          file('a/./b'),
+          file('a//b'),
+          file('ok/été.txt'),
+          file('ok'),
+        ],
         dir,
       );
-      expect(refused.map((r) => r.path)).toEqual(['../escaped', '/abs', 'a/./b', 'a//b']);
+      expect(refused.map((r) => r.path)).toEqual(['../escaped', '/abs', 'a/./b', 'a//b', 'ok']);
       expect(readdirSync(config.dataDir)).not.toContain('escaped');
       expect(readdirSync(dir)).toEqual(['ok']);
       expect(readFileSync(join(dir, 'ok/été.txt'), 'utf8')).toBe('payload');

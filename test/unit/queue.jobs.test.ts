@@ -303,6 +303,24 @@ describe('finish', () => {
     expect(getJob(db, listed!.id)!.status).toBe('queued');
   });
 
+  it('does not retry an image the job forbids pulling, but retries a failed pull', () => {
+    const image = (errorField: string) =>
+      decide(
+        {
+          errorType: 'ImageUnavailable',
+          errorField,
+          exitCode: null,
+          attempts: 1,
+          maxAttempts: 5,
+          retryOnExitCodes: [],
+          cancelRequested: false,
+        },
+        RETRY,
+      ).kind;
+    expect(image('pull_policy')).toBe('failed');
+    expect(image('image')).toBe('retry');
+  });
+
   it('does not retry a timeout or an invalid spec', () => {
     expect(
       decide(

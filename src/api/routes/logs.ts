@@ -112,7 +112,9 @@ export function registerLogRoutes(
         }
       };
       pump().then(
-        () => out.end(),
+        () => {
+          if (!out.destroyed) out.end();
+        },
         (error: unknown) => out.destroy(error as Error),
       );
       return reply.send(out);

@@ -1,0 +1,49 @@
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { JobView } from '../../src/api/jobView.js';
+import { useProcessSandbox } from '../helpers/processSandbox.js';
+import { runCliProcess, writeTestConfig } from '../helpers/serverProcess.js';
+
+/**
+ * peak_memory_bytes and cpu_seconds come from the container's cgroup, read while it
+ * runs: a job shorter than the engine's one-second stats sampling, and one the OOM
+ * killer ends, both report them (they were null).
+ */
+describe('usage metrics from the cgroup', () => {
+  const sandbox = useProcessSandbox('usage');
+  const run = async (script: string, args: string[] = []) => {
+    const configFile = writeTestConfig(sandbox.dataDir);
+    const { stdout, stderr } = await runCliProcess([
+      'run',
+      script,
+      '--json',
+      '--config',
+      configFile,
+      '--data-dir',
+      sandbox.dataDir,
+      ...args,
+    ]);
+    return { job: JSON.parse(stdout.slice(stdout.indexOf('{'))) as JobView, stderr };
+  };
+
+  it('a job of a few milliseconds reports its peak memory and CPU time', async () => {
+    const script = join(sandbox.dataDir, 'short.py');
+    writeFileSync(script, 'print("hi")\n');
+    const { job, stderr } = await run(script);
+    expect(job.status, stderr).toBe('succeeded');
+    const { metrics } = job.result!;
+    expect(metrics.peak_memory_bytes).toBeGreaterThan(0);
+    expect(metrics.cpu_seconds).toBeGreaterThan(0);
+  });
+
+  it('an OOM-killed job reports a peak at its memory limit', async () => {
+    const { job, stderr } = await run(resolve('fixtures/jobs/memhog.py'), ['--memory', '64m']);
+    expect(job.result?.oom_killed, stderr).toBe(true);
+    const { metrics } = job.result!;
+    // The kernel's high-water mark: the hog reached the limit before it was killed.
+    expect(metrics.peak_memory_bytes).toBeGreaterThanOrEqual(48 * 1024 * 1024);
+    expect(metrics.peak_memory_bytes).toBeLessThanOrEqual(64 * 1024 * 1024);
+    expect(metrics.cpu_seconds).toBeGreaterThan(0);
+  });
+});
