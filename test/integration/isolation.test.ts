@@ -34,13 +34,18 @@ afterEach(async () => {
     await p.exited;
   }
   // Each installation's own containers only: a user's server may share this engine.
+  // Every check runs and every folder goes even when one check fails.
+  const problems: unknown[] = [];
   for (const dir of dirs.splice(0)) {
     if (existsSync(join(dir, 'runbox.db'))) {
-      await expectNoLeftoverContainers({ database: databaseIdOf(dir) });
+      await Promise.resolve()
+        .then(() => expectNoLeftoverContainers({ database: databaseIdOf(dir) }))
+        .catch((error: unknown) => problems.push(error));
     }
     rmSync(dir, { recursive: true, force: true });
   }
-  await expectNoLeftoverContainers(TEST_INSTANCE);
+  await expectNoLeftoverContainers(TEST_INSTANCE).catch((error: unknown) => problems.push(error));
+  if (problems.length > 0) throw problems[0];
 });
 
 function newDataDir(name: string): string {
