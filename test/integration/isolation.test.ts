@@ -201,6 +201,11 @@ describe('runbox run beside runbox serve on the same data dir', () => {
     const configFile = writeTestConfig(dataDir);
     const server = await startServerProcess({ dataDir, configFile, workers: 2 });
     processes.push(server);
+    // One of the server's own jobs runs meanwhile: every run's startup recovery sees its
+    // container (same database, same identity) and must leave it to the server. One of
+    // the server's two slots stays free for the runs' jobs to tempt.
+    const serverJob = await submit(server.url, taggedJob('server', 12));
+    await untilRunning(server.url, [serverJob]);
     for (let i = 1; i <= 6; i++) {
       const script = join(dataDir, `run ${i} é.sh`);
       writeFileSync(script, `echo "run ${i} out"\necho "run ${i} err" >&2\nexit ${10 + i}\n`);
@@ -216,9 +221,10 @@ describe('runbox run beside runbox serve on the same data dir', () => {
       expect(run.stdout, `run ${i}`).toBe(`run ${i} out\n`);
       expect(run.stderr, `run ${i}`).toContain(`run ${i} err\n`);
     }
-    // The server recorded nothing of its own: every job there is a run's, attempt 1.
+    await expectRanOnce(server.url, new Map([[serverJob, 'server']]));
+    // Seven jobs, each run once: the six runs' and the server's own.
     const jobs = await listAllJobs(server.url);
-    expect(jobs).toHaveLength(6);
+    expect(jobs).toHaveLength(7);
     for (const job of jobs) expect(job.attempts).toBe(1);
     await stopAll();
   });
