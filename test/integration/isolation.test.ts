@@ -254,6 +254,8 @@ describe('runbox run beside runbox serve on the same data dir', () => {
       else if (Date.now() > deadline) throw new Error('the run never started its job');
       else await sleep(100);
     }
+    // Killed once its container exists (a job is running from its claim, before that).
+    expect(await containerOf(jobId)).toBeDefined();
     run.kill('SIGKILL');
     await runEnded;
 
