@@ -34,13 +34,18 @@ afterEach(async () => {
     await p.exited;
   }
   // Each installation's own containers only: a user's server may share this engine.
+  // Every check runs and every folder goes even when one check fails.
+  const problems: unknown[] = [];
   for (const dir of dirs.splice(0)) {
     if (existsSync(join(dir, 'runbox.db'))) {
-      await expectNoLeftoverContainers({ database: databaseIdOf(dir) });
+      await Promise.resolve()
+        .then(() => expectNoLeftoverContainers({ database: databaseIdOf(dir) }))
+        .catch((error: unknown) => problems.push(error));
     }
     rmSync(dir, { recursive: true, force: true });
   }
-  await expectNoLeftoverContainers(TEST_INSTANCE);
+  await expectNoLeftoverContainers(TEST_INSTANCE).catch((error: unknown) => problems.push(error));
+  if (problems.length > 0) throw problems[0];
 });
 
 function newDataDir(name: string): string {
@@ -196,6 +201,11 @@ describe('runbox run beside runbox serve on the same data dir', () => {
     const configFile = writeTestConfig(dataDir);
     const server = await startServerProcess({ dataDir, configFile, workers: 2 });
     processes.push(server);
+    // One of the server's own jobs runs meanwhile: every run's startup recovery sees its
+    // container (same database, same identity) and must leave it to the server. One of
+    // the server's two slots stays free for the runs' jobs to tempt.
+    const serverJob = await submit(server.url, taggedJob('server', 12));
+    await untilRunning(server.url, [serverJob]);
     for (let i = 1; i <= 6; i++) {
       const script = join(dataDir, `run ${i} é.sh`);
       writeFileSync(script, `echo "run ${i} out"\necho "run ${i} err" >&2\nexit ${10 + i}\n`);
@@ -211,9 +221,10 @@ describe('runbox run beside runbox serve on the same data dir', () => {
       expect(run.stdout, `run ${i}`).toBe(`run ${i} out\n`);
       expect(run.stderr, `run ${i}`).toContain(`run ${i} err\n`);
     }
-    // The server recorded nothing of its own: every job there is a run's, attempt 1.
+    await expectRanOnce(server.url, new Map([[serverJob, 'server']]));
+    // Seven jobs, each run once: the six runs' and the server's own.
     const jobs = await listAllJobs(server.url);
-    expect(jobs).toHaveLength(6);
+    expect(jobs).toHaveLength(7);
     for (const job of jobs) expect(job.attempts).toBe(1);
     await stopAll();
   });
@@ -243,6 +254,8 @@ describe('runbox run beside runbox serve on the same data dir', () => {
       else if (Date.now() > deadline) throw new Error('the run never started its job');
       else await sleep(100);
     }
+    // Killed once its container exists (a job is running from its claim, before that).
+    expect(await containerOf(jobId)).toBeDefined();
     run.kill('SIGKILL');
     await runEnded;
 
