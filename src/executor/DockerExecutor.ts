@@ -56,6 +56,8 @@ interface SuperviseFrom {
   outputsDir: string | null;
   /** The host folders mounted at /work and /outputs, watched while the job runs. */
   scratchDirs: string[];
+  /** Set by supervise: the watch to release once the folders are removed. */
+  watch?: ScratchWatch;
 }
 
 /**
@@ -92,6 +94,7 @@ export class DockerExecutor implements Executor {
     const record = new AttemptRecord(sandboxApplied(spec), spec.timeoutMs);
     let scratchDir: string | null = null;
     let container: Docker.Container | null = null;
+    let from: SuperviseFrom | null = null;
     if (request.signal?.aborted) {
       record.stoppedBy = abortReasonOf(request.signal);
       return record.toResult();
@@ -121,18 +124,20 @@ export class DockerExecutor implements Executor {
       );
       const created = container;
       await record.time('inputs', () => putInputs(created, spec.files));
-      await this.supervise(created, request, record, {
+      from = {
         start: true,
         spoolDir: scratch.root,
         outputsDir: scratch.outputs,
         scratchDirs: [scratch.work, scratch.outputs],
-      });
+      };
+      await this.supervise(created, request, record, from);
     } catch (error) {
       record.fail(toEngineError(error, 'running the job'));
     } finally {
       await record.time('cleanup', async () => {
         if (container) await this.removeQuietly(container);
         if (scratchDir) await removeScratch(this.config.dataDir, scratchDir).catch(() => {});
+        from?.watch?.release();
       });
     }
     return record.toResult();
@@ -154,6 +159,7 @@ export class DockerExecutor implements Executor {
       scratchName(request.jobId, request.attempt, 'reattach-'),
     );
     let jobScratch: string | null = null;
+    let from: SuperviseFrom | null = null;
     try {
       const info = await container.inspect().catch((error: unknown) => {
         throw toEngineError(error, `inspecting container ${containerId}`);
@@ -176,13 +182,14 @@ export class DockerExecutor implements Executor {
       }
       await mkdir(spoolDir, { recursive: true });
       const startedAt = Date.parse(info.State.StartedAt);
-      await this.supervise(container, request, record, {
+      from = {
         start: false,
         startedAt: Number.isNaN(startedAt) ? Date.now() : startedAt,
         spoolDir,
         outputsDir: outputs?.Source ?? null,
         scratchDirs: [work?.Source, outputs?.Source].filter((d): d is string => !!d),
-      });
+      };
+      await this.supervise(container, request, record, from);
     } catch (error) {
       record.fail(toEngineError(error, 're-attaching to the job'));
     } finally {
@@ -190,6 +197,7 @@ export class DockerExecutor implements Executor {
         await this.removeQuietly(container);
         await removeScratch(this.config.dataDir, spoolDir).catch(() => {});
         if (jobScratch) await removeScratch(this.config.dataDir, jobScratch).catch(() => {});
+        from?.watch?.release();
       });
     }
     return record.toResult();
@@ -261,9 +269,9 @@ export class DockerExecutor implements Executor {
         const startedAt = from.startedAt ?? Date.now();
         follower = await followLogs(container, logs);
         const overLimit = new AbortController();
-        scratch = this.scratchGuard.watch(
+        scratch = from.watch = this.scratchGuard.watch(
           from.scratchDirs,
-          { bytes: spec.outputBytes, entries: spec.outputFiles + spec.files.length },
+          { bytes: spec.outputBytes, entries: 2 * spec.outputFiles + spec.files.length },
           (error) => {
             record.outputError = error;
             overLimit.abort('output-limit');
@@ -309,6 +317,10 @@ export class DockerExecutor implements Executor {
         record.stderr = counted.stderr;
       }
       if (!ran || (from.outputsDir !== null && (await isEmptyDir(from.outputsDir)))) return;
+      // Stopped because the disk ran low: copying its outputs into the blob store would
+      // take the same disk again, so it keeps its logs only. Over its own limits, it
+      // keeps what fits in them, as at any collection.
+      if (from.watch?.trippedBy === 'disk') return;
       const collected = await collectOutputs(container, this.store, {
         files: spec.outputFiles,
         bytes: spec.outputBytes,
