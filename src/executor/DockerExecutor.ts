@@ -64,6 +64,8 @@ interface SuperviseFrom {
   outputsDir: string | null;
   /** The host folders mounted at /work and /outputs, watched while the job runs. */
   scratchDirs: string[];
+  /** Set by supervise: the watch to release once the folders are removed. */
+  watch?: ScratchWatch;
 }
 
 /**
@@ -106,6 +108,7 @@ export class DockerExecutor implements Executor {
     const record = new AttemptRecord(sandboxApplied(spec), spec.timeoutMs);
     let scratchDir: string | null = null;
     let container: Docker.Container | null = null;
+    let from: SuperviseFrom | null = null;
     if (request.signal?.aborted) {
       record.stoppedBy = abortReasonOf(request.signal);
       return record.toResult();
@@ -139,18 +142,20 @@ export class DockerExecutor implements Executor {
       );
       const created = container;
       await record.time('inputs', () => putInputs(created, spec.files));
-      await this.supervise(created, request, record, {
+      from = {
         start: true,
         spoolDir: scratch.root,
         outputsDir: scratch.outputs,
         scratchDirs: [scratch.work, scratch.outputs],
-      });
+      };
+      await this.supervise(created, request, record, from);
     } catch (error) {
       record.fail(toEngineError(error, 'running the job'));
     } finally {
       await record.time('cleanup', async () => {
         if (container) await this.removeQuietly(container);
         if (scratchDir) await removeScratch(this.config.dataDir, scratchDir).catch(() => {});
+        from?.watch?.release();
       });
     }
     return record.toResult();
@@ -203,6 +208,7 @@ export class DockerExecutor implements Executor {
       scratchName(request.jobId, request.attempt, 'reattach-'),
     );
     let jobScratch: string | null = null;
+    let from: SuperviseFrom | null = null;
     try {
       const info = await container.inspect().catch((error: unknown) => {
         throw toEngineError(error, `inspecting container ${containerId}`);
@@ -226,13 +232,14 @@ export class DockerExecutor implements Executor {
       }
       await mkdir(spoolDir, { recursive: true });
       const startedAt = Date.parse(info.State.StartedAt);
-      await this.supervise(container, request, record, {
+      from = {
         start: false,
         startedAt: Number.isNaN(startedAt) ? Date.now() : startedAt,
         spoolDir,
         outputsDir: outputs?.Source ?? null,
         scratchDirs: [work?.Source, outputs?.Source].filter((d): d is string => !!d),
-      });
+      };
+      await this.supervise(container, request, record, from);
     } catch (error) {
       record.fail(toEngineError(error, 're-attaching to the job'));
     } finally {
@@ -240,6 +247,7 @@ export class DockerExecutor implements Executor {
         await this.removeQuietly(container);
         await removeScratch(this.config.dataDir, spoolDir).catch(() => {});
         if (jobScratch) await removeScratch(this.config.dataDir, jobScratch).catch(() => {});
+        from?.watch?.release();
       });
     }
     return record.toResult();
@@ -319,9 +327,9 @@ export class DockerExecutor implements Executor {
         const startedAt = from.startedAt ?? Date.now();
         follower = await followLogs(container, logs, source);
         const overLimit = new AbortController();
-        scratch = this.scratchGuard.watch(
+        scratch = from.watch = this.scratchGuard.watch(
           from.scratchDirs,
-          { bytes: spec.outputBytes, entries: spec.outputFiles + spec.files.length },
+          { bytes: spec.outputBytes, entries: 2 * spec.outputFiles + spec.files.length },
           (error) => {
             record.outputError = error;
             overLimit.abort('output-limit');
@@ -369,7 +377,14 @@ export class DockerExecutor implements Executor {
         record.stdout = counted.stdout;
         record.stderr = counted.stderr;
       }
-      if (ran && !(from.outputsDir !== null && (await isEmptyDir(from.outputsDir)))) {
+      // Stopped because the disk ran low: copying its outputs into the blob store would
+      // take the same disk again, so it keeps its logs only. Over its own limits, it
+      // keeps what fits in them, as at any collection.
+      const collect =
+        ran &&
+        from.watch?.trippedBy !== 'disk' &&
+        !(from.outputsDir !== null && (await isEmptyDir(from.outputsDir)));
+      if (collect) {
         const collected = await collectOutputs(
           container,
           this.store,

@@ -1,4 +1,4 @@
-import { lstat, opendir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunboxError } from '../errors/index.js';
 import { formatBytes, freeBytes } from '../storage/diskSpace.js';
@@ -21,12 +21,16 @@ import { formatBytes, freeBytes } from '../storage/diskSpace.js';
 const MIN_WALK_INTERVAL_MS = 250;
 const MAX_WALK_INTERVAL_MS = 5000;
 const WALK_SPACING = 10;
-const DISK_CHECK_MS = 250;
+const DISK_CHECK_MS = 100;
 
 export interface ScratchLimits {
   /** File and folder sizes (apparent, as collection counts them) together. */
   bytes: number;
-  /** Entries of any kind (files, folders, links) together. */
+  /**
+   * Entries of any kind (files, folders, links) together: against filling the disk's
+   * inodes with empty files. Looser than the output file limit, which collection
+   * enforces with the manifest of what it kept.
+   */
   entries: number;
 }
 
@@ -34,6 +38,9 @@ export interface ScratchUsage {
   bytes: number;
   entries: number;
 }
+
+/** lstat calls in flight at once: the thread pool does them in parallel (2x faster here). */
+const STAT_BATCH = 128;
 
 /**
  * Sums sizes and counts entries under `dirs` without following links, stopping as soon
@@ -45,29 +52,26 @@ export async function measureScratch(
 ): Promise<ScratchUsage> {
   const usage: ScratchUsage = { bytes: 0, entries: 0 };
   const over = () => usage.bytes > limits.bytes || usage.entries > limits.entries;
-  const walk = async (dir: string): Promise<void> => {
-    let handle;
+  const pending = [...dirs];
+  while (pending.length > 0 && !over()) {
+    const dir = pending.pop()!;
+    let entries;
     try {
-      handle = await opendir(dir);
+      entries = await readdir(dir, { withFileTypes: true });
     } catch {
-      return; // gone or unreadable: the job may have removed it; nothing to count
+      continue; // gone or unreadable: the job may have removed it; nothing to count
     }
-    for await (const entry of handle) {
-      if (over()) return; // leaving the loop closes the handle
-      const path = join(dir, entry.name);
-      usage.entries += 1;
-      try {
-        const stat = await lstat(path);
-        usage.bytes += stat.size;
-      } catch {
-        continue; // removed between listing and stat
-      }
-      if (entry.isDirectory()) await walk(path);
+    for (let i = 0; i < entries.length && !over(); i += STAT_BATCH) {
+      const batch = entries.slice(i, i + STAT_BATCH);
+      const stats = await Promise.all(
+        batch.map((entry) => lstat(join(dir, entry.name)).catch(() => null)),
+      );
+      stats.forEach((stat, j) => {
+        usage.entries += 1;
+        if (stat) usage.bytes += stat.size;
+        if (batch[j]!.isDirectory()) pending.push(join(dir, batch[j]!.name));
+      });
     }
-  };
-  for (const dir of dirs) {
-    if (over()) break;
-    await walk(dir);
   }
   return usage;
 }
@@ -75,7 +79,8 @@ export async function measureScratch(
 /** One running job's folders under watch. */
 export class ScratchWatch {
   usage: ScratchUsage = { bytes: 0, entries: 0 };
-  tripped = false;
+  /** Why the job was killed: its own limits, or the data disk's reserve. */
+  trippedBy: 'limit' | 'disk' | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
 
@@ -83,23 +88,36 @@ export class ScratchWatch {
     private readonly dirs: readonly string[],
     private readonly limits: ScratchLimits,
     private readonly onOver: (error: RunboxError) => void,
-    private readonly onStop: (watch: ScratchWatch) => void,
+    private readonly onRelease: (watch: ScratchWatch) => void,
   ) {}
 
   start(): void {
     this.schedule(MIN_WALK_INTERVAL_MS);
   }
 
+  /** Stops measuring: the job has ended (its folders still take their space). */
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    this.onStop(this);
+  }
+
+  /**
+   * The folders are gone. Until then the watch stays counted, so the disk reserve does
+   * not kill a second job while the first one's space is still being freed.
+   */
+  release(): void {
+    this.stop();
+    this.onRelease(this);
+  }
+
+  get tripped(): boolean {
+    return this.trippedBy !== null;
   }
 
   /** Kills the job (once) with this error. */
-  trip(error: RunboxError): void {
+  trip(by: 'limit' | 'disk', error: RunboxError): void {
     if (this.tripped || this.stopped) return;
-    this.tripped = true;
+    this.trippedBy = by;
     this.onOver(error);
   }
 
@@ -118,19 +136,22 @@ export class ScratchWatch {
     }
     if (this.usage.bytes > this.limits.bytes) {
       this.trip(
+        'limit',
         new RunboxError(
           'OutputLimitExceeded',
           `/work and /outputs held more than ${this.limits.bytes} bytes while the job ran ` +
-            `(limits.output_bytes); killed. Ask for a larger limits.output_bytes, up to the server's ceiling`,
+            `(limits.output_bytes; ${this.usage.bytes} bytes counted before stopping the count); ` +
+            `killed. Ask for a larger limits.output_bytes, up to the server's ceiling`,
           { field: 'limits.output_bytes' },
         ),
       );
     } else if (this.usage.entries > this.limits.entries) {
       this.trip(
+        'limit',
         new RunboxError(
           'OutputLimitExceeded',
           `/work and /outputs held more than ${this.limits.entries} entries (files, folders, ` +
-            `links) besides the inputs while the job ran (limits.output_files); killed`,
+            `links) while the job ran (twice limits.output_files, plus the inputs); killed`,
           { field: 'limits.output_files' },
         ),
       );
@@ -156,7 +177,10 @@ export class ScratchGuard {
     private readonly reserveBytes: number,
   ) {}
 
-  /** Starts watching one job's folders; call stop() on the result when it ends. */
+  /**
+   * Starts watching one job's folders; call stop() on the result when the job ends and
+   * release() once its folders are removed.
+   */
   watch(
     dirs: readonly string[],
     limits: ScratchLimits,
@@ -190,12 +214,14 @@ export class ScratchGuard {
     if (free >= this.reserveBytes) return;
     // One job at a time: the one killed last is given the time to go and free its space.
     if ([...this.watches].some((w) => w.tripped)) return;
+    // Only a job that holds space is a candidate: one that just started did not fill it.
     let largest: ScratchWatch | null = null;
     for (const w of this.watches) {
-      if (!largest || w.usage.bytes > largest.usage.bytes) largest = w;
+      if (w.usage.bytes > (largest?.usage.bytes ?? 0)) largest = w;
     }
     if (!largest) return;
     largest.trip(
+      'disk',
       new RunboxError(
         'OutputLimitExceeded',
         `the data disk fell to ${formatBytes(free)} free, below the reserve of ` +

@@ -45,12 +45,6 @@ export function securePrivateDir(dir: string): void {
   }
 }
 
-/** Makes `dir` (and missing parents) exist, the last one 0700 whatever was there. */
-export function privateSubdir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-  chmodSync(dir, PRIVATE_DIR_MODE);
-}
-
 /**
  * The database file 0600 before SQLite opens it: SQLite gives its -wal and -shm files
  * the database file's mode, so creating it private first keeps all three private.

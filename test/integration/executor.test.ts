@@ -288,22 +288,13 @@ describe('DockerExecutor on a real engine', () => {
     expect(await blobText(result.stdout.blob)).toBe("stdin gave ''\n");
   });
 
-  it('stops at limits.outputFiles with OutputLimitExceeded and keeps what was stored', async () => {
-    const { config: small, cleanup: cleanupSmall } = testConfig({
-      defaults: { pullPolicy: 'never' },
-      limits: { outputFiles: 2 },
-    });
-    try {
-      const smallExecutor = createDockerExecutor({ config: small, store, identity: TEST_IDENTITY });
-      const result = await smallExecutor.run(request(fixture('manyfiles.sh')));
-      expect(checkResult(result)).toEqual([]);
-      expect(result.exit_code).toBe(0);
-      expect(result.error).toMatchObject({ type: 'OutputLimitExceeded' });
-      expect(result.outputs).toHaveLength(2);
-      expect(result.outputs.every((o) => o.sha256 !== null)).toBe(true);
-    } finally {
-      cleanupSmall();
-    }
+  it("stops at the job's limits.output_files with OutputLimitExceeded and keeps what was stored", async () => {
+    const result = await run(fixture('manyfiles.sh', { limits: { output_files: 2 } }));
+    expect(checkResult(result)).toEqual([]);
+    expect(result.exit_code).toBe(0);
+    expect(result.error).toMatchObject({ type: 'OutputLimitExceeded' });
+    expect(result.outputs).toHaveLength(2);
+    expect(result.outputs.every((o) => o.sha256 !== null)).toBe(true);
   });
 
   it('reports a missing image that cannot be pulled as ImageUnavailable with the reason', async () => {
