@@ -19,7 +19,7 @@ export interface JobMetrics {
     outputBytes: number,
   ): void;
   retried(errorType: string): void;
-  requeued(reason: 'lease-expired' | 'worker-lost' | 'drain' | 'engine-down', count: number): void;
+  requeued(reason: 'lease-expired' | 'drain' | 'engine-down', count: number): void;
 }
 
 /** Database-wide figures read at scrape time (only `runbox serve` exposes them). */

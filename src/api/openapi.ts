@@ -167,7 +167,12 @@ export function registerOpenApi(app: FastifyInstance): void {
             'on every route but /healthz; a loopback server without a token accepts any.',
           license: { name: 'MIT', identifier: 'MIT' },
         },
-        servers: [{ url: `${request.protocol}://${request.host}`, description: 'this server' }],
+        // The address the client used (an HTTP/1.0 request may name none: then relative).
+        servers: [
+          request.host
+            ? { url: `${request.protocol}://${request.host}`, description: 'this server' }
+            : { url: '/', description: 'this server' },
+        ],
         security: [{ bearer: [] }],
         tags: [
           { name: 'jobs', description: 'Submit, read, list and cancel jobs' },

@@ -167,7 +167,7 @@ export class WorkerPool {
     this.stopping = true;
     this.notify();
     if (this.buffer.length > 0) {
-      this.queue.release(this.buffer.splice(0), 'worker stopped before starting it');
+      this.requeued(this.buffer.splice(0), 'drain', 'worker stopped before starting it');
     }
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));
     const drained = await Promise.race([all().then(() => true), sleep(drainMs).then(() => false)]);
@@ -416,7 +416,7 @@ export class WorkerPool {
   private takeClaimed(claimed: HeldJob[]): void {
     if (claimed.length === 0) return;
     if (this.stopping) {
-      this.queue.release(claimed, 'worker stopped before starting it');
+      this.requeued(claimed, 'drain', 'worker stopped before starting it');
       return;
     }
     this.buffer.push(...claimed);

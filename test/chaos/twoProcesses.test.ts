@@ -90,7 +90,11 @@ describe('two processes on one database', () => {
     await sleep(500);
     // Jobs the serve process recorded itself; the worker process recorded the rest.
     const metrics = (await http(url, '/metrics')).text;
-    const byApi = Number(/^runbox_job_duration_seconds_count (\d+)/m.exec(metrics)?.[1] ?? NaN);
+    // Finished jobs this process recorded, summed over outcomes (prom-client counters).
+    const byApi = [...metrics.matchAll(/^runbox_jobs_finished_total\{[^}]*\} (\d+)$/gm)].reduce(
+      (sum, m) => sum + Number(m[1]),
+      0,
+    );
     const apiStderr = api.stderr();
     const workerStderr = worker.stderr();
     for (const p of procs) p.kill('SIGTERM');

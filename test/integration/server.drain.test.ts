@@ -55,6 +55,14 @@ describe('runbox serve on SIGTERM', () => {
     expect(took).toBeGreaterThanOrEqual(DRAIN_MS - 200);
     expect(took).toBeLessThan(DRAIN_MS + 8000);
     expect(first.stderr()).toContain('SIGTERM: draining');
+    // The log says which job went back and why.
+    const requeued = first
+      .stderr()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg: string; job?: string; reason?: string })
+      .filter((l) => l.msg === 'job requeued');
+    expect(requeued).toContainEqual(expect.objectContaining({ job: long.id, reason: 'drain' }));
     // The killed container was removed on the way out.
     expect(await labelledContainers(TEST_INSTANCE)).toEqual([]);
 

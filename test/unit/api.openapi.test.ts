@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -255,6 +256,39 @@ describe('request ids, error bodies and request logs', () => {
       expect(location).toBe(`/v1/jobs/${created.json<{ id: string }>().id}`);
       const read = await h.app.inject({ method: 'GET', url: location, headers: auth });
       expect(read.json<{ id: string }>().id).toBe(created.json<{ id: string }>().id);
+    } finally {
+      await h.app.close();
+      h.queue.close();
+      h.cleanup();
+    }
+  });
+
+  it('names as its server the address the client used, or a relative one when none was given', async () => {
+    const h = await harness();
+    try {
+      const servers = async (host: string) =>
+        (await h.app.inject({ method: 'GET', url: '/openapi.json', headers: { host } })).json<{
+          servers: Array<{ url: string }>;
+        }>().servers;
+      expect(await servers('10.1.2.3:7070')).toEqual([
+        { url: 'http://10.1.2.3:7070', description: 'this server' },
+      ]);
+      // HTTP/1.0 needs no Host header: then the server can only be named relatively.
+      await h.app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = h.app.server.address() as AddressInfo;
+      const raw = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        const socket = connect(port, '127.0.0.1', () =>
+          socket.write('GET /openapi.json HTTP/1.0\r\n\r\n'),
+        );
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as {
+        servers: unknown;
+      };
+      expect(body.servers).toEqual([{ url: '/', description: 'this server' }]);
     } finally {
       await h.app.close();
       h.queue.close();
