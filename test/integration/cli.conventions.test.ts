@@ -174,12 +174,26 @@ describe('help and usage', () => {
   it('completion prints a bash and a zsh script that ask runbox for the words', async () => {
     const bash = await cli(['completion', 'bash']);
     expect(bash.code).toBe(0);
-    const checked = spawn('bash', ['-n'], { stdio: ['pipe', 'ignore', 'inherit'] });
-    checked.stdin.end(bash.stdout);
-    expect(await new Promise((r) => checked.on('close', r))).toBe(0);
+    // Sourced into bash, the completion function completes `runbox lo` to `logs`.
+    const completed = spawn(
+      'bash',
+      [
+        '-c',
+        `runbox() { '${process.execPath}' '${RUNBOX_BUNDLE}' "$@"; }
+source '${script('completion.bash', bash.stdout)}'
+COMP_WORDS=(runbox lo); COMP_CWORD=1; _runbox_completions; echo "\${COMPREPLY[*]}"`,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let words = '';
+    completed.stdout.on('data', (c: Buffer) => (words += c.toString()));
+    expect(await new Promise((r) => completed.on('close', r))).toBe(0);
+    expect(words.trim()).toBe('logs');
     expect((await cli(['completion', 'zsh'])).stdout).toContain('compdef _runbox runbox');
-    const words = await cli(['--get-yargs-completions', 'runbox', 'ls', '--']);
-    expect(words.stdout.split('\n')).toEqual(
+    const options = await cli(['--get-yargs-completions', 'runbox', 'ls', '--']);
+    expect(options.stdout.split('\n')).toEqual(
       expect.arrayContaining(['--quiet', '--all', '--cursor']),
     );
   });
