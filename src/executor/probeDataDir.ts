@@ -31,6 +31,8 @@ export async function probeDataDir(
   try {
     try {
       container = await docker.createContainer({
+        // Named, so one left by a killed doctor is recognisable in `docker ps -a`.
+        name: `runbox-doctor-probe-${randomBytes(6).toString('hex')}`,
         Image: image,
         Cmd: ['true'],
         NetworkDisabled: true,

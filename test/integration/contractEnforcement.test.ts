@@ -168,7 +168,7 @@ describe('the worker enforces the contract on what the executor and images give 
       expect(failed.result?.error).toMatchObject({ type: 'ImageContractMismatch', field: 'image' });
       expect(failed.result?.error?.message).toMatch(
         new RegExp(
-          `image ${LEGACY_IMAGE} was built for contract runbox\\.result 0\\.9\\.0, this runbox speaks 1\\.0\\.0.*Rebuild the image`,
+          `image ${LEGACY_IMAGE} was built for contract runbox\\.result 0\\.9\\.0, this runbox speaks 1\\.1\\.0.*Rebuild the image`,
         ),
       );
       expect(failed.result?.exit_code).toBeNull();

@@ -12,6 +12,7 @@ import { buildContractImage, removeImage } from '../helpers/contractImage.js';
 import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
 import { api, waitFor } from '../helpers/queueProbe.js';
 import {
+  RUNBOX_BUNDLE,
   runCliProcess,
   startServerProcess,
   writeTestConfig,
@@ -167,6 +168,22 @@ describe('images pulled within limits, recorded by digest and pinned', () => {
       /ImageUnavailable: pulling .* its layers exceed 1000 bytes \(pull\.maxBytes\)/,
     );
     expect(await present(image)).toBe(false);
+  });
+
+  it('on a terminal, runbox pull shows the bytes downloaded of the total announced', async () => {
+    const configFile = writeTestConfig(dir);
+    // script(1) gives the command a pseudo-terminal, as an operator's shell would.
+    const command = [process.execPath, RUNBOX_BUNDLE, 'pull', BIG, '--config', configFile]
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const { stdout } = await run('script', ['-qec', command, '/dev/null'], {
+      env: { ...process.env, RUNBOX_CONFIG: '' },
+    });
+    expect(stdout).toMatch(
+      new RegExp(`\\r${BIG.replace(/[.]/g, '\\.')}: [\\d.]+ \\w+ of [\\d.]+ \\w+`),
+    );
+    expect(stdout).toContain(`pulled ${BIG} sha256:`);
+    await removeImage(BIG);
   });
 
   it('a pull from a registry that never answers is abandoned at pull.timeoutSeconds: exit 69 naming the field', async () => {

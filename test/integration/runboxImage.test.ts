@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/api/jobView.js';
 import { contractLabelValue } from '../../src/contract/compatibility.js';
+import { CURRENT_CONTRACT } from '../../src/contract/contract.js';
 import { expectNoLeftoverContainers, labelledContainers } from '../helpers/leftovers.js';
 import { api, waitFor } from '../helpers/queueProbe.js';
 import { runCliProcess, writeTestConfig } from '../helpers/serverProcess.js';
@@ -44,7 +45,13 @@ describe("runbox's own container image", () => {
   beforeAll(async () => {
     // The single binary takes ~3 minutes to build the first time, ~15 s after; CI
     // packages before the image tests run, so usually it is there already.
-    if (!existsSync(BINARY)) {
+    // A dist/runbox left from before a contract change would build an image that
+    // rightly fails the label check: package again then too.
+    const stale = () =>
+      !spawnSync(BINARY, ['--version'], { encoding: 'utf8' }).stdout?.includes(
+        CURRENT_CONTRACT.fingerprint,
+      );
+    if (!existsSync(BINARY) || stale()) {
       const packaged = spawnSync('npm', ['run', 'package'], { stdio: 'inherit' });
       if (packaged.status !== 0) throw new Error('npm run package failed');
     }

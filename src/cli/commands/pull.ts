@@ -50,9 +50,8 @@ export function pullCommand(ctx: CliContext, setCode: (code: number) => void): C
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags & { targets?: string[] };
       const config = ctx.config(args);
-      const targets = args.targets?.length ? args.targets : Object.keys(config.runtimes);
       const images = args.targets?.length
-        ? [...new Set(targets.map((t) => config.runtimes[t]?.image ?? t))]
+        ? [...new Set(args.targets.map((t) => config.runtimes[t]?.image ?? t))]
         : runtimeImages(config);
       const docker = new Docker({ socketPath: config.dockerSocket });
       const tty = (ctx.io.stderr as NodeJS.WriteStream).isTTY === true && !args.json;
