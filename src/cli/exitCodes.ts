@@ -9,7 +9,8 @@ export const EXIT_CODE_ROWS: ReadonlyArray<{ code: string; meaning: string }> = 
   { code: '0', meaning: 'success (run, submit --wait: the job succeeded)' },
   {
     code: '1',
-    meaning: "doctor: a check failed; run, submit --wait: the job's own exit code 1",
+    meaning:
+      "doctor: a check failed; outputs -o: a file was refused (a link out of DIR); run, submit --wait: the job's own exit code 1",
   },
   { code: '2-255', meaning: "run, submit --wait: the job's own non-zero exit code" },
   { code: '64', meaning: 'usage error: unknown flag, missing argument (UsageError)' },

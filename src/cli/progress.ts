@@ -23,14 +23,24 @@ export function spinner(io: CliIO, text: string): Progress {
   let current = text;
   let spin: Ora | null = null;
   let stopped = false;
+  let drawn = 0;
   const show = () => {
-    if (spin) spin.text = `${current} (${Math.round((Date.now() - started) / 1000)} s)`;
+    if (!spin) return;
+    spin.text = `${current} (${Math.round((Date.now() - started) / 1000)} s)`;
+    // Drawn now rather than at ora's next frame, at most every 50 ms: a short pull's
+    // bytes would otherwise never reach the screen.
+    if (Date.now() - drawn >= 50) {
+      drawn = Date.now();
+      spin.render();
+    }
   };
   // ora loads only on a terminal (it costs ~30 ms of startup, which pipes never need).
   void import('ora').then(({ default: ora }) => {
     if (stopped) return;
     spin = ora({
-      text,
+      // What updates said while ora loaded, not the first text: a short pull may end
+      // before the clock shows anything again.
+      text: current,
       stream: io.stderr as NodeJS.WriteStream,
       color: prefs.color ? 'cyan' : false,
       isEnabled: true,

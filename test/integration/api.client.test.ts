@@ -245,6 +245,8 @@ describe('the generated client against runbox serve', () => {
 
     const workers = await client.api.GET('/v1/workers');
     expect(workers.data!.workers.some((w) => w.state === 'alive')).toBe(true);
+    const runtimes = (await client.api.GET('/v1/runtimes')).data!.runtimes;
+    expect(runtimes.find((r) => r.name === 'shell')).toMatchObject({ present: true });
     expect((await client.api.GET('/v1/contract')).data!.version).toMatch(/^\d+\.\d+\.\d+$/);
     expect((await anonymous.api.GET('/healthz')).data!.status).toBe('ok');
     const retried = await client.wait(retrying.id, 90);

@@ -172,15 +172,23 @@ describe('images pulled within limits, recorded by digest and pinned', () => {
 
   it('on a terminal, runbox pull shows the bytes downloaded of the total announced', async () => {
     const configFile = writeTestConfig(dir);
-    // script(1) gives the command a pseudo-terminal, as an operator's shell would.
-    const command = [process.execPath, RUNBOX_BUNDLE, 'pull', BIG, '--config', configFile]
+    // script(1) gives the command a pseudo-terminal, as an operator's shell would, 100
+    // columns wide (a bare pty reports 0), and CI unset: progress is for terminals only.
+    const command = `stty cols 100 rows 30; ${[
+      process.execPath,
+      RUNBOX_BUNDLE,
+      'pull',
+      BIG,
+      '--config',
+      configFile,
+    ]
       .map((a) => `'${a}'`)
-      .join(' ');
-    const { stdout } = await run('script', ['-qec', command, '/dev/null'], {
-      env: { ...process.env, RUNBOX_CONFIG: '' },
-    });
+      .join(' ')}`;
+    const env: NodeJS.ProcessEnv = { ...process.env, RUNBOX_CONFIG: '', TERM: 'xterm' };
+    delete env.CI;
+    const { stdout } = await run('script', ['-qec', command, '/dev/null'], { env });
     expect(stdout).toMatch(
-      new RegExp(`\\r${BIG.replace(/[.]/g, '\\.')}: [\\d.]+ \\w+ of [\\d.]+ \\w+`),
+      new RegExp(`pulling ${BIG.replace(/[.]/g, '\\.')}: [\\d.]+ of [\\d.]+ MiB`),
     );
     expect(stdout).toContain(`pulled ${BIG} sha256:`);
     await removeImage(BIG);
@@ -245,7 +253,8 @@ describe('images pulled within limits, recorded by digest and pinned', () => {
     const unknown = `runbox-test/shell@sha256:${'0'.repeat(64)}`;
     const missing = await runJob({ image: unknown, command: ['sh', 'job.sh'] });
     expect(missing.status).toBe('failed');
-    expect(missing.error).toMatchObject({ type: 'ImageUnavailable', field: 'image' });
+    // The test's pull policy is never: no pull is tried, and no retry could bring it.
+    expect(missing.error).toMatchObject({ type: 'ImageUnavailable', field: 'pull_policy' });
     expect(missing.result?.image_digest).toBeUndefined();
   });
 
@@ -280,7 +289,10 @@ describe('images pulled within limits, recorded by digest and pinned', () => {
     // The one no registry has stays listed; the pull failure is logged, not fatal.
     expect(health.images_missing).toEqual([absent]);
     expect(await present(image)).toBe(true);
-    expect(server.stderr()).toMatch(/could not pull runtime image.*runbox-test\/absent/);
+    // A JSON log line naming the image it could not pull.
+    expect(server.stderr()).toMatch(
+      /"image":"[^"]*runbox-test\/absent[^\n]*"msg":"could not pull runtime image"/,
+    );
     await removeImage(image);
   });
 });

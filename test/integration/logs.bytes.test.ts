@@ -71,7 +71,8 @@ describe('log bytes, from the job to every reader', () => {
       },
       stderr: {
         follow: follow.stderrBytes,
-        logs: logsErr.stderrBytes,
+        // logs --stderr prints the job's stderr on stdout, so `> err.txt` captures it.
+        logs: logsErr.stdoutBytes,
         api: await httpBytes(`${server.url}/v1/jobs/${id}/logs?stream=stderr`),
         apiFollow: await httpBytes(`${server.url}/v1/jobs/${id}/logs?stream=stderr&follow=true`),
       },

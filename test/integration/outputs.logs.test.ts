@@ -68,7 +68,8 @@ describe('logs', () => {
     expect(cli.stdout).toBe(stored);
     const err = await runbox(rb.url, ['logs', id, '--stderr']);
     expect(err.code).toBe(0);
-    expect(err.stderr).toBe('a word on stderr\n');
+    // The job's stderr, printed on the CLI's stdout so `> err.txt` captures it.
+    expect(err.stdout).toBe('a word on stderr\n');
   });
 
   it('runbox logs -f streams a running job live: lines arrive before the job ends', async () => {

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import type { Config } from '../../config.js';
 import { RunboxError } from '../../errors/index.js';
 import type { CliContext, GlobalFlags } from '../context.js';
+import { withData, withJson, withServer } from '../flags.js';
 
 /**
  * The /healthz URL of the `runbox serve` that runs with this same config: a container's
@@ -25,14 +26,17 @@ export function healthcheckCommand(
 ): CommandModule {
   return {
     command: 'healthcheck',
-    describe:
-      "GET the local server's /healthz: exit 0 on 200, 1 on another answer, 69 when unreachable (for HEALTHCHECK)",
+    describe: 'Exit 0 if the local server is healthy (HEALTHCHECK)',
     builder: (y) =>
-      y.option('timeout', {
-        type: 'number',
-        default: 5,
-        describe: 'Seconds to wait for the answer',
-      }),
+      withJson(withServer(withData(y)))
+        .epilogue(
+          'GETs /healthz of the server this config runs: exit 0 on 200, 1 on any other answer (503: the engine is away), 69 when nothing answers.',
+        )
+        .option('timeout', {
+          type: 'number',
+          default: 5,
+          describe: 'Seconds to wait for the answer',
+        }),
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags & { timeout: number };
       if (!(args.timeout > 0)) {

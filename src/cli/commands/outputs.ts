@@ -111,6 +111,7 @@ export function outputsCommand(ctx: CliContext, setCode: (code: number) => void)
       const root = resolve(args.outputDir);
       await mkdir(root, { recursive: true });
       const bad: string[] = [];
+      const refused: string[] = [];
       const downloaded: Array<{ path: string; size: number; sha256: string | null }> = [];
       const progress = spinner(ctx.io, 'downloading outputs');
       try {
@@ -130,7 +131,7 @@ export function outputsCommand(ctx: CliContext, setCode: (code: number) => void)
             if (!(error instanceof Refused)) throw error;
             // A link the job made that leaves the folder is expected hostile input, not
             // a failed download; a file that could not be written is.
-            if (entry.type === 'file') bad.push(entry.path);
+            if (entry.type === 'file') refused.push(entry.path);
             ctx.io.err(`runbox: warning: ${error.message}`);
           }
         }
@@ -145,8 +146,12 @@ export function outputsCommand(ctx: CliContext, setCode: (code: number) => void)
           { field: bad[0] ?? null },
         );
       }
-      if (args.json) ctx.io.out(JSON.stringify({ downloaded, directory: root }, null, 2));
-      setCode(0);
+      if (args.json) {
+        ctx.io.out(JSON.stringify({ downloaded, refused, directory: root }, null, 2));
+      }
+      // A file that would have been written through a link out of DIR is not an error of
+      // the download: the rest is there, and the warnings said what was refused.
+      setCode(refused.length > 0 ? 1 : 0);
     },
   };
 }

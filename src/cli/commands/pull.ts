@@ -1,10 +1,9 @@
-import Docker from 'dockerode';
 import type { CommandModule } from 'yargs';
 import { EXIT_CODES, RunboxError, toRunboxError } from '../../errors/index.js';
-import { pullImage, pullLimitsOf, type PullEvent } from '../../executor/pullImage.js';
-import { runtimeImages } from '../../executor/RuntimeImageWatch.js';
-import { formatBytes } from '../../storage/diskSpace.js';
+import type { PullEvent } from '../../executor/pullImage.js';
 import type { CliContext, GlobalFlags } from '../context.js';
+import { withData, withJson } from '../flags.js';
+import { bytesText, spinner, type Progress } from '../progress.js';
 
 interface Pulled {
   image: string;
@@ -12,8 +11,8 @@ interface Pulled {
   error: { type: string; message: string; field: string | null } | null;
 }
 
-/** Progress on one rewritten line: layers' bytes so far of the total announced. */
-function progressLine(image: string, write: (text: string) => void): (event: PullEvent) => void {
+/** The layers' bytes so far of the total announced, on the progress line. */
+function progressOf(image: string, progress: Progress): (event: PullEvent) => void {
   const layers = new Map<string, { current: number; total: number }>();
   return (event) => {
     if (!event.id || !event.progressDetail?.total) return;
@@ -27,7 +26,7 @@ function progressLine(image: string, write: (text: string) => void): (event: Pul
       current += layer.current;
       total += layer.total;
     }
-    write(`\r${image}: ${formatBytes(current)} of ${formatBytes(total)}   `);
+    progress.update(`pulling ${image}: ${bytesText(current, total)}`);
   };
 }
 
@@ -39,10 +38,9 @@ function progressLine(image: string, write: (text: string) => void): (event: Pul
 export function pullCommand(ctx: CliContext, setCode: (code: number) => void): CommandModule {
   return {
     command: 'pull [targets..]',
-    describe:
-      'Pull runtime images (every configured runtime by default) or the named images; progress on a terminal only',
+    describe: 'Pull the runtime images, or the named ones',
     builder: (y) =>
-      y.positional('targets', {
+      withJson(withData(y)).positional('targets', {
         type: 'string',
         array: true,
         describe: 'runtime names (from config) or image references',
@@ -50,23 +48,30 @@ export function pullCommand(ctx: CliContext, setCode: (code: number) => void): C
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags & { targets?: string[] };
       const config = ctx.config(args);
+      // Loaded here: client commands that never pull must not pay for the engine client.
+      const [{ createDocker }, { pullImage, pullLimitsOf }, { runtimeImages }] = await Promise.all([
+        import('../../executor/dockerClient.js'),
+        import('../../executor/pullImage.js'),
+        import('../../executor/RuntimeImageWatch.js'),
+      ]);
       const images = args.targets?.length
         ? [...new Set(args.targets.map((t) => config.runtimes[t]?.image ?? t))]
         : runtimeImages(config);
-      const docker = new Docker({ socketPath: config.dockerSocket });
-      const tty = (ctx.io.stderr as NodeJS.WriteStream).isTTY === true && !args.json;
+      const docker = createDocker(config.dockerSocket);
       const results: Pulled[] = [];
       let firstError: RunboxError | null = null;
       for (const image of images) {
         try {
-          const onEvent = tty ? progressLine(image, (t) => ctx.io.stderr.write(t)) : undefined;
-          await pullImage(docker, image, pullLimitsOf(config), onEvent);
-          if (tty) ctx.io.stderr.write('\n');
+          const progress = spinner(ctx.io, `pulling ${image}`);
+          try {
+            await pullImage(docker, image, pullLimitsOf(config), progressOf(image, progress));
+          } finally {
+            progress.stop();
+          }
           const { Id } = await docker.getImage(image).inspect();
           results.push({ image, id: Id, error: null });
           if (!args.json) ctx.io.out(`pulled ${image} ${Id}`);
         } catch (thrown) {
-          if (tty) ctx.io.stderr.write('\n');
           const error = toRunboxError(thrown);
           firstError ??= error;
           results.push({ image, id: null, error: error.toJSON() });
