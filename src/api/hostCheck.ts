@@ -46,9 +46,12 @@ function foreignOrigin(origin: string, host: string): boolean {
 
 export function registerHostCheck(app: FastifyInstance, config: Readonly<Config>): void {
   app.addHook('onRequest', async (request) => {
-    const host = request.headers.host ?? '';
-    const name = hostName(host);
-    if (name === null || !hostAllowed(name, config)) {
+    // No Host at all (an HTTP/1.0 probe) cannot come from a browser, which always sends
+    // one: only a Host that names something is judged.
+    const given = request.headers.host;
+    const host = given ?? '';
+    const name = given === undefined ? null : hostName(given);
+    if (given !== undefined && (name === null || !hostAllowed(name, config))) {
       throw new RunboxError(
         'MisdirectedRequest',
         `Host "${host.slice(0, 100)}" is not a name this server answers to; use 127.0.0.1 or ` +

@@ -13,11 +13,13 @@ const REQUEST_ID_HEADER = { $ref: '#/components/headers/RequestId' };
 const ERROR_DESCRIPTIONS: Record<string, string> = {
   400: 'Invalid input: the field is named in error.field',
   401: 'Missing or wrong bearer token',
+  403: 'A request from another origin (Origin or Sec-Fetch-Site): browsers are refused',
   404: 'No such job, output or route',
   409: 'The request conflicts with the current state',
   413: 'Request body larger than limits.bodyBytes',
   415: 'Content-Type is not application/json',
   416: 'Range outside the file',
+  421: 'The Host header names no address this server answers for (DNS rebinding)',
   500: 'Internal error (logged with its stack under the request id)',
   503: 'The server is shutting down or the Docker engine is unavailable',
   507: 'The data disk is nearly full',
@@ -111,6 +113,9 @@ export function registerOpenApi(app: FastifyInstance): void {
       // Every route can fail these ways; each route lists its own other errors.
       if (parameters.length > 0 || schema.body) statuses['400'] ??= ErrorBodySchema;
       if (!open) statuses['401'] ??= ErrorBodySchema;
+      // The Host and Origin checks run before every route, open ones included.
+      statuses['403'] ??= ErrorBodySchema;
+      statuses['421'] ??= ErrorBodySchema;
       statuses['500'] ??= ErrorBodySchema;
       const responses = Object.fromEntries(
         Object.entries(statuses).map(([status, s]) => [

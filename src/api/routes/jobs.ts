@@ -51,7 +51,8 @@ export function registerJobRoutes(app: Api, jobs: JobService): void {
         operationId: 'submitJob',
         summary: 'Submit a job',
         description:
-          '201 with Location when created; 200 when the idempotency key names an existing job. ' +
+          '201 with Location when created; 200 when the idempotency key names a job sent with ' +
+          'the same body; 409 when that job was sent with another body. ' +
           'wait=true answers once the job is final (or wait_seconds passed).',
         tags: ['jobs'],
         body: SubmitSchema,
@@ -59,6 +60,7 @@ export function registerJobRoutes(app: Api, jobs: JobService): void {
         response: {
           201: job('Created'),
           200: job('The job its idempotency key already names'),
+          409: ErrorBodySchema,
           413: ErrorBodySchema,
           415: ErrorBodySchema,
           507: ErrorBodySchema,
