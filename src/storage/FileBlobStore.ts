@@ -24,7 +24,7 @@ import {
   isFanOutDir,
   type BlobPaths,
 } from './blobPaths.js';
-import { syncPaths } from './fsyncBatch.js';
+import { fsyncPath, syncPaths } from './fsyncBatch.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './privateFiles.js';
 import { sweepTempDir, tempFileName, type SweepOptions } from './tempFiles.js';
 import type { ZstdCodec } from './zstd/codec.js';
@@ -105,7 +105,8 @@ export class FileBlobStore implements BlobStore {
       }
       await mkdir(dirname(finalPath), { recursive: true, mode: PRIVATE_DIR_MODE });
       await rename(tempPath, finalPath);
-      await syncDirectory(dirname(finalPath));
+      // Makes the rename durable: the directory entry itself is flushed.
+      await fsyncPath(dirname(finalPath));
       return written;
     } catch (error) {
       await unlink(tempPath).catch(() => undefined);
@@ -452,16 +453,6 @@ function checkRange(range: { start: number; end: number }): void {
       `range: start ${start} and end ${end} must be integers with 0 <= start <= end`,
       { field: 'range' },
     );
-  }
-}
-
-/** Makes a rename durable: the directory entry itself is flushed. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

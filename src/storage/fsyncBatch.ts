@@ -33,7 +33,8 @@ function syncFileSystem(path: string, command: string): Promise<boolean> {
   });
 }
 
-async function fsyncPath(path: string): Promise<void> {
+/** fsync of one file or folder (a folder's: its entries, so a rename in it lasts). */
+export async function fsyncPath(path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
     await handle.sync();
