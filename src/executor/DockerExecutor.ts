@@ -359,7 +359,11 @@ export class DockerExecutor implements Executor {
       } finally {
         (scratch as ScratchWatch | null)?.stop();
         const seen = usage?.stop();
-        record.peakMemoryBytes = seen?.peakMemoryBytes ?? null;
+        // The kernel kills for memory only at the limit, so an OOM-killed job peaked there
+        // even when the cgroup was gone before a sample could see it.
+        record.peakMemoryBytes = record.oomKilled
+          ? Math.max(seen?.peakMemoryBytes ?? 0, spec.memoryBytes)
+          : (seen?.peakMemoryBytes ?? null);
         record.cpuSeconds = seen?.cpuSeconds ?? null;
       }
     });

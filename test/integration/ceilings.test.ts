@@ -101,6 +101,9 @@ describe('operator ceilings over HTTP', () => {
     expect(other.json.error.message).toContain('nightly-é-2026-01-01');
     expect(other.json.error.message).toContain(first.json.id);
     expect(await listAllJobs(server.url)).toHaveLength(1);
+    // The job runs meanwhile: it ends before the test does, so no container outlives it.
+    const done = await http(server.url, `/v1/jobs/${first.json.id}?wait=true&wait_seconds=60`);
+    expect(done.json.status).toBe('succeeded');
   });
 
   it('refuses the same over the CLI (submit exits 65), while run raises the ceiling for its own run', async () => {
