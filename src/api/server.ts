@@ -39,6 +39,21 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Probes and scrapes: logged at debug, so a load balancer does not fill the log. */
 const QUIET_ROUTES = new Set(['/healthz', '/metrics']);
 
+/**
+ * The request's URL for the log, with the values of query parameters that may carry a
+ * credential replaced: a client that puts its token in the URL (`?token=`) must not
+ * leave it in the server's log.
+ */
+export function loggedUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const params = new URLSearchParams(url.slice(q + 1));
+  for (const key of new Set(params.keys())) {
+    if (/token|secret|password|auth|key/i.test(key)) params.set(key, '[redacted]');
+  }
+  return `${url.slice(0, q)}?${params.toString()}`;
+}
+
 /** The HTTP API as a fastify instance, not yet listening (tests use app.inject). */
 export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   const log = deps.logger ?? silentLogger;
@@ -92,7 +107,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
       {
         method: request.method,
         route,
-        url: request.url,
+        url: loggedUrl(request.url),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
       },

@@ -163,6 +163,9 @@ export class ScratchWatch {
   }
 }
 
+/** Below this, a job's scratch is not what filled the disk, and killing it frees nothing. */
+const MIN_KILL_WORTH_BYTES = 1024 * 1024;
+
 /** Every running job's watch in this process, and the disk reserve over them. */
 export class ScratchGuard {
   private readonly watches = new Set<ScratchWatch>();
@@ -214,12 +217,14 @@ export class ScratchGuard {
     if (free >= this.reserveBytes) return;
     // One job at a time: the one killed last is given the time to go and free its space.
     if ([...this.watches].some((w) => w.tripped)) return;
-    // Only a job that holds space is a candidate: one that just started did not fill it.
+    // Only a job that holds real space is a candidate: killing one that holds a few
+    // bytes frees nothing, when something else (another program, the blob store) has
+    // filled the disk.
     let largest: ScratchWatch | null = null;
     for (const w of this.watches) {
       if (w.usage.bytes > (largest?.usage.bytes ?? 0)) largest = w;
     }
-    if (!largest) return;
+    if (!largest || largest.usage.bytes < MIN_KILL_WORTH_BYTES) return;
     largest.trip(
       'disk',
       new RunboxError(

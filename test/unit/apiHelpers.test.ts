@@ -4,6 +4,7 @@ import { exitCodeOf } from '../../src/api/jobView.js';
 import { redactSpec } from '../../src/api/jobService.js';
 import { parseRange } from '../../src/api/routes/outputs.js';
 import { tokenMatches } from '../../src/api/auth.js';
+import { loggedUrl } from '../../src/api/server.js';
 import { LiveLogs } from '../../src/worker/LiveLogs.js';
 
 describe('output paths', () => {
@@ -90,5 +91,18 @@ describe('live logs', () => {
     untap();
     logs.append('j', 'stdout', Buffer.from('late'));
     expect(seen).toEqual(['stdout:one', 'stderr:two']);
+  });
+});
+
+describe('request log lines', () => {
+  it('never carry a credential from the query string', () => {
+    expect(loggedUrl('/v1/jobs?token=tok-SECRET&limit=5')).toBe(
+      '/v1/jobs?token=%5Bredacted%5D&limit=5',
+    );
+    expect(loggedUrl('/v1/jobs?access_token=a&api_key=b&Password=c')).not.toMatch(/=[abc](&|$)/);
+    expect(loggedUrl('/v1/jobs/01ABC/logs?stream=stderr')).toBe(
+      '/v1/jobs/01ABC/logs?stream=stderr',
+    );
+    expect(loggedUrl('/healthz')).toBe('/healthz');
   });
 });
