@@ -8,21 +8,11 @@ export interface FrameCompressorOptions {
 }
 
 /**
- * Frames compressing at once off the main thread: libuv's thread pool has 4 threads, and
- * more in flight would only hold more memory (one frame of input and output each).
- */
-const FRAMES_IN_FLIGHT = 4;
-
-/**
  * Cuts its input into pieces of exactly `frameBytes` (the last may be shorter) and
  * writes each as an independent zstd frame with its content size in the header. The
  * concatenation is one valid zstd stream (`zstd -d` reads it) and a reader can skip a
  * frame by its header alone. Holds at most one frame of input plus the chunk being
  * written. Empty input becomes one empty frame, because `zstd -d` rejects a 0-byte file.
- *
- * Where the codec compresses off the main thread, up to FRAMES_IN_FLIGHT frames are
- * compressed at once and pushed in their input order; the transform takes no more input
- * while that many are in flight, so memory stays bounded.
  */
 export class FrameCompressor extends Transform {
   private readonly codec: ZstdCodec;
@@ -30,7 +20,6 @@ export class FrameCompressor extends Transform {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private framesOut = 0;
-  private readonly inFlight: Array<Promise<Buffer>> = [];
 
   constructor(options: FrameCompressorOptions) {
     super();
@@ -49,44 +38,36 @@ export class FrameCompressor extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.accept(chunk).then(() => done(), done);
-  }
-
-  override _flush(done: TransformCallback): void {
-    const last = async () => {
-      if (this.pendingBytes > 0 || this.framesOut === 0) await this.emitFrame();
-      while (this.inFlight.length > 0) this.push(await this.inFlight.shift()!);
-    };
-    last().then(() => done(), done);
-  }
-
-  private async accept(chunk: Buffer): Promise<void> {
-    let offset = 0;
-    while (offset < chunk.length) {
-      const take = Math.min(this.frameBytes - this.pendingBytes, chunk.length - offset);
-      this.pending.push(chunk.subarray(offset, offset + take));
-      this.pendingBytes += take;
-      offset += take;
-      if (this.pendingBytes === this.frameBytes) await this.emitFrame();
+    try {
+      let offset = 0;
+      while (offset < chunk.length) {
+        const take = Math.min(this.frameBytes - this.pendingBytes, chunk.length - offset);
+        this.pending.push(chunk.subarray(offset, offset + take));
+        this.pendingBytes += take;
+        offset += take;
+        if (this.pendingBytes === this.frameBytes) this.emitFrame();
+      }
+      done();
+    } catch (error) {
+      done(error as Error);
     }
   }
 
-  private async emitFrame(): Promise<void> {
+  override _flush(done: TransformCallback): void {
+    try {
+      if (this.pendingBytes > 0 || this.framesOut === 0) this.emitFrame();
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  }
+
+  private emitFrame(): void {
     const input =
       this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
     this.framesOut += 1;
-    const compressAsync = this.codec.compressFrameAsync;
-    if (!compressAsync) {
-      this.push(this.codec.compressFrame(input));
-      return;
-    }
-    const frame = compressAsync(input);
-    // Handled where it is awaited; this keeps a rejection from counting as unhandled
-    // while earlier frames are still being awaited.
-    frame.catch(() => undefined);
-    this.inFlight.push(frame);
-    while (this.inFlight.length >= FRAMES_IN_FLIGHT) this.push(await this.inFlight.shift()!);
+    this.push(this.codec.compressFrame(input));
   }
 }

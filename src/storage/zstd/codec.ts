@@ -12,12 +12,6 @@ export interface ZstdCodec {
   readonly maxFrameBytes: number;
   /** Compresses `input` (at most maxFrameBytes) as one independent frame. */
   compressFrame(input: Uint8Array): Buffer;
-  /**
-   * The same off the main thread (libuv's thread pool), where the runtime offers it:
-   * independent frames then compress in parallel with hashing, tar parsing and writes.
-   * Absent where it is not offered; callers fall back to compressFrame.
-   */
-  compressFrameAsync?: (input: Uint8Array) => Promise<Buffer>;
   /** Decompresses exactly one frame whose header says `contentSize`. */
   decompressFrame(frame: Uint8Array, contentSize: number): Buffer;
 }

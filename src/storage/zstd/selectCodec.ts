@@ -4,7 +4,6 @@ import { loadZstdNapi } from '../../native/addons.js';
 import type { ZstdCodec } from './codec.js';
 import { createJsCodec } from './jsCodec.js';
 import { createNativeCodec } from './nativeCodec.js';
-import { withAsyncCompression } from './zlibAsync.js';
 
 /**
  * The codec config.zstd asks for:
@@ -52,5 +51,5 @@ export async function selectZstdCodec(
       { field: 'zstd.frameBytes' },
     );
   }
-  return withAsyncCompression(codec, zstd.level);
+  return codec;
 }
