@@ -159,6 +159,27 @@ export async function waitAllFinal(
   }
 }
 
+/**
+ * Waits until no job is queued or running, asking for one job of each status per look:
+ * a cheap poll, so a test measuring the server's memory does not measure its own
+ * polling (listing every job every 250 ms allocates megabytes a call on the server).
+ */
+export async function waitQueueIdle(base: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let busy = false;
+    for (const status of ['queued', 'running']) {
+      const answer = await http(base, `/v1/jobs?status=${status}&limit=1`);
+      if (answer.status !== 200) throw new Error(`GET /v1/jobs: ${answer.status} ${answer.text}`);
+      if ((answer.json.jobs as unknown[]).length > 0) busy = true;
+    }
+    if (!busy) return;
+    if (Date.now() > deadline)
+      throw new Error(`jobs still queued or running after ${timeoutMs} ms`);
+    await sleep(250);
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
