@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type Docker from 'dockerode';
 import { createDocker } from './executor/dockerClient.js';
 import { listRuntimes } from './executor/runtimeImages.js';
+import { activityView } from './api/activityView.js';
 import { JobService } from './api/jobService.js';
 import { buildServer } from './api/server.js';
 import type { WorkerView } from './api/schemas.js';
@@ -123,6 +124,7 @@ export async function startRunbox(
             engineUp: () => monitor.isUp(),
             imagesMissing: () => images.missing(),
             workers,
+            activity: () => activityView(queue.activity()),
             metrics,
             runtimes: () => listRuntimes(config, docker),
           },

@@ -9,6 +9,7 @@ import { enqueueJobs } from './enqueueJobs.js';
 import { finishJobs, type FinishItem, type FinishOutcome } from './finishJobs.js';
 import { heartbeatJobs, type HeartbeatOutcome, type HeldRef } from './heartbeatJobs.js';
 import { openDatabase } from './openDatabase.js';
+import { readActivity, type ActivityBucket } from './readActivity.js';
 import {
   countByStatus,
   finishedByOutcome,
@@ -140,6 +141,11 @@ export class Queue {
   cancelWithOutcome(id: string): CancelOutcome | null {
     if (getJob(this.db, id) === null) return null;
     return cancelJob(this.db, id, this.now());
+  }
+
+  /** The last hour by minute (submitted, dequeued, finished, depth), for the dashboard. */
+  activity(): ActivityBucket[] {
+    return readActivity(this.db, { now: this.now() });
   }
 
   counts(): Record<JobStatus, number> {

@@ -15,6 +15,7 @@ export type { HeartbeatOutcome, HeldRef } from './heartbeatJobs.js';
 export type { CancelOutcome } from './cancelJob.js';
 export type { ReapOutcome } from './requeueJobs.js';
 export type { JobPage, ListJobsArgs, OutcomeCount, RunningJob } from './readJobs.js';
+export type { ActivityBucket } from './readActivity.js';
 export type { DeletedJobs } from './retention.js';
 export type { WorkerInfo, WorkerRecord } from './workers.js';
 export {
