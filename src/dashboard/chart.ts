@@ -18,6 +18,8 @@ export function activityChart(activity: Activity): HTMLElement {
   const y = (v: number) => H - PAD - (v / top) * (H - 2 * PAD);
   const root = svg('svg', {
     viewBox: `0 0 ${W} ${H}`,
+    // Stretched to the card's width; the line keeps its width (vector-effect in the CSS).
+    preserveAspectRatio: 'none',
     class: 'chart',
     role: 'img',
     'aria-label': 'Queue depth and throughput, last hour',
