@@ -76,8 +76,10 @@ function route(): void {
 main.addEventListener('runbox-error', (event) => showError((event as CustomEvent).detail));
 window.addEventListener('hashchange', route);
 document.getElementById('logout')!.addEventListener('click', () => {
+  // Back to the page: a server with a token now answers 401 and the login form shows;
+  // one without a token has nothing to log out of.
   logout().then(
-    () => showLogin(null),
+    () => route(),
     (e: unknown) => showError(e),
   );
 });

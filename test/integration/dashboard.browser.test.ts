@@ -22,6 +22,8 @@ const OUTPUT_NAME = 'résumé ✓.bin';
 /** Prints tick 1..8 every half second, writes an output, exits 0. */
 const TICKING_JOB = {
   runtime: 'shell',
+  env: { API_KEY: 'hunter2-do-not-show', PLAIN: 'visible-value' },
+  secret_env: ['API_KEY'],
   command: [
     'sh',
     '-c',
@@ -125,6 +127,11 @@ describe.skipIf(chromiumMissing() !== null)('web dashboard in Chromium', () => {
     expect(midway).toBe('running');
     expect(seenMidway).not.toContain('tick 8');
     await p.screenshot({ path: screenshotPath('job-running-logs'), fullPage: true });
+    // The spec as the API serves it: the secret's value masked, other values shown.
+    const spec = (await p.textContent('#spec')) ?? '';
+    expect(spec).toContain('"API_KEY": "[secret]"');
+    expect(spec).toContain('visible-value');
+    expect(await p.content()).not.toContain('hunter2');
 
     await expect.poll(() => p.textContent('#job-status'), { timeout: 60_000 }).toBe('succeeded');
     await expect.poll(() => stdout.getAttribute('data-complete')).toBe('true');
