@@ -228,6 +228,10 @@ describe.skipIf(chromiumMissing() !== null)('web dashboard in Chromium', () => {
     await p.waitForSelector('#login');
     expect(await p.textContent('#login-error')).toBe('Wrong token.');
     await p.context().close();
+    // The token that went through the address bar is not in the server's log.
+    expect(server.stderr()).toContain('?token=%5Bredacted%5D');
+    expect(server.stderr()).not.toContain(encodeURIComponent(TOKEN));
+    expect(server.stderr()).not.toContain(TOKEN);
   });
 
   it('keeps the rebinding and origin rules with the cookie: another page cannot use it', async () => {
