@@ -126,6 +126,40 @@ module.exports.followProgress = unsupported;`,
       });
     },
   },
+  // The dashboard (src/dashboard, browser TypeScript) is built here and carried as
+  // strings, as /docs's files are; src/api/dashboardAssets.ts builds the same way (the
+  // same esbuild options) when runbox runs from source.
+  {
+    name: 'dashboard-assets',
+    setup(build) {
+      build.onResolve({ filter: /^\.\.\/dashboardAssets\.js$/ }, (a) =>
+        /[\\/]src[\\/]api[\\/]routes[\\/]/.test(a.importer)
+          ? { path: 'dashboard-assets', namespace: 'runbox-replaced' }
+          : undefined,
+      );
+      build.onLoad({ filter: /^dashboard-assets$/, namespace: 'runbox-replaced' }, async () => {
+        const dir = join(root, 'src/dashboard');
+        const built = await esbuild.build({
+          entryPoints: [join(dir, 'main.ts')],
+          bundle: true,
+          write: false,
+          format: 'iife',
+          target: 'es2022',
+          minify: true,
+          legalComments: 'none',
+          logLevel: 'warning',
+        });
+        const css = JSON.stringify(readFileSync(join(dir, 'dashboard.css'), 'utf8'));
+        const js = JSON.stringify(built.outputFiles[0].text);
+        return {
+          contents: `export function dashboardAssets() {\n  return { css: ${css}, js: ${js} };\n}`,
+          loader: 'js',
+          resolveDir: root,
+          watchFiles: [join(dir, 'dashboard.css')],
+        };
+      });
+    },
+  },
 ];
 
 // yargs' ESM build brings cliui's ESM build, whose stand-in for wrap-ansi cuts help

@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import { createBlobStore, createQueue } from './backends.js';
 import { createDocker } from './executor/dockerClient.js';
 import { listRuntimes } from './executor/runtimeImages.js';
+import { activityView } from './api/activityView.js';
 import { JobService } from './api/jobService.js';
 import { buildServer } from './api/server.js';
 import type { WorkerView } from './api/schemas.js';
@@ -124,6 +125,7 @@ export async function startRunbox(
             engineUp: () => monitor.isUp(),
             imagesMissing: () => images.missing(),
             workers,
+            activity: async () => activityView(await queue.activity()),
             metrics,
             runtimes: () => listRuntimes(config, docker),
           },

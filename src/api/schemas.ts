@@ -165,6 +165,36 @@ export const ContractSchema = Type.Object(
   { additionalProperties: false, $id: 'Contract' },
 );
 
+export const ActivitySchema = Type.Object(
+  {
+    bucket_seconds: Type.Integer({ description: 'Length of each bucket' }),
+    buckets: Type.Array(
+      Type.Object(
+        {
+          start: Time('Start of the bucket'),
+          submitted: Type.Integer({ minimum: 0 }),
+          dequeued: Type.Integer({
+            minimum: 0,
+            description: 'Jobs that left the queue: started, or cancelled while queued',
+          }),
+          succeeded: Type.Integer({ minimum: 0 }),
+          failed: Type.Integer({ minimum: 0 }),
+          cancelled: Type.Integer({ minimum: 0 }),
+          queued: Type.Integer({
+            minimum: 0,
+            description:
+              'Jobs waiting at the end of the bucket; exact for the last one, approximate ' +
+              'for earlier ones while jobs are retried',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, $id: 'Activity' },
+);
+export type ActivityView = Static<typeof ActivitySchema>;
+
 export const HealthSchema = Type.Object(
   {
     status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { ContractDescriptor } from '../contract/contract.js';
 import type {
+  ActivityBucket,
   CancelOutcome,
   ClaimedJob,
   ClaimRequest,
@@ -112,6 +113,8 @@ export interface JobStore {
   counts(): Promise<Record<JobStatus, number>>;
   /** Finished jobs still stored, by status and errorType (for /metrics gauges). */
   finishedByOutcome(): Promise<OutcomeCount[]>;
+  /** The last hour by minute (submitted, dequeued, finished, depth), oldest first, for the dashboard. */
+  activity(): Promise<ActivityBucket[]>;
   /**
    * Calls listener with ids of jobs whose results were recorded (final, or queued again
    * for a retry), after their commit. At least the jobs this process recorded; other

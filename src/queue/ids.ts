@@ -12,7 +12,8 @@ const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 let lastTime = -1;
 let lastRandom: number[] = [];
 
-function encodeTime(ms: number): string {
+/** The time part of an id: every id made at or after `ms` sorts at or after it. */
+export function encodeTime(ms: number): string {
   let out = '';
   for (let i = 0; i < 10; i++) {
     out = ALPHABET[ms % 32]! + out;

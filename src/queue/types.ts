@@ -173,6 +173,20 @@ export interface JobPage {
   nextCursor: string | null;
 }
 
+/** One minute of the dashboard's chart (see JobStore.activity). */
+export interface ActivityBucket {
+  /** Start of the bucket, ms since the epoch. */
+  start: number;
+  submitted: number;
+  /** Jobs that left the queue: started, or cancelled before they started. */
+  dequeued: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  /** Jobs waiting at the end of the bucket (the last bucket: now). */
+  queued: number;
+}
+
 export interface OutcomeCount {
   status: 'succeeded' | 'failed' | 'cancelled';
   /** null for succeeded. */

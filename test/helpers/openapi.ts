@@ -1,5 +1,6 @@
 import openapiTS, { astToString } from 'openapi-typescript';
 import { JobService } from '../../src/api/jobService.js';
+import { activityView } from '../../src/api/activityView.js';
 import { buildServer } from '../../src/api/server.js';
 import { RunboxMetrics } from '../../src/metrics.js';
 import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
@@ -30,6 +31,7 @@ export async function servedDocument(): Promise<OpenApiDocument> {
         metrics: new RunboxMetrics({ process: 'serve', workerId: 'document' }),
         runtimes: async () => [],
         imagesMissing: () => [],
+        activity: async () => activityView(await queue.activity()),
       },
     });
     const answer = await app.inject({

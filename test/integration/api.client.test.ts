@@ -266,6 +266,21 @@ describe('the generated client against runbox serve', () => {
     expect(built).toContain('SwaggerUIBundle');
     expect(built).not.toContain('swagger-ui-dist/package.json');
 
+    // The dashboard's routes: its page (open), its chart's data, its login and logout.
+    const dashboard = await anonymous.api.GET('/', { parseAs: 'text' });
+    expect(dashboard.data).toContain('dashboard/app.js');
+    const activity = await client.api.GET('/v1/activity');
+    expect(activity.data!.buckets).toHaveLength(60);
+    expect(activity.data!.buckets.reduce((n, b) => n + b.submitted, 0)).toBeGreaterThan(0);
+    const refused = await anonymous.api.POST('/v1/session', { body: { token: 'wrong' } });
+    expect(refused.response.status).toBe(401);
+    const session = await anonymous.api.POST('/v1/session', { body: { token: TOKEN } });
+    expect(session.response.status).toBe(204);
+    expect(session.response.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Strict/);
+    const ended = await anonymous.api.DELETE('/v1/session');
+    expect(ended.response.status).toBe(204);
+    expect(built).toContain('runbox-error'); // the dashboard's script is in the bundle too
+
     expect(checker.failures).toEqual([]);
     // Every operation was answered at least once, and checked.
     const operations = new Set([...checker.checked].map((c) => c.split(' ')[0]));

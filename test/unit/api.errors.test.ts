@@ -1,6 +1,7 @@
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JobService } from '../../src/api/jobService.js';
+import { activityView } from '../../src/api/activityView.js';
 import { buildServer } from '../../src/api/server.js';
 import type { Config } from '../../src/config.js';
 import { EXIT_CODES, RunboxError } from '../../src/errors/index.js';
@@ -42,6 +43,7 @@ async function harness(overrides: Parameters<typeof testConfig>[0] = {}): Promis
     system: {
       engineUp: () => true,
       imagesMissing: () => [],
+      activity: async () => activityView(await queue.activity()),
       workers: async () => [],
       metrics: new RunboxMetrics({ process: 'serve', workerId: 'test' }),
       runtimes: async () => [],

@@ -3,12 +3,14 @@ import type { RuntimeView } from '../../executor/runtimeImages.js';
 import type { RunboxMetrics } from '../../metrics.js';
 import { RUNBOX_VERSION } from '../../version.js';
 import {
+  ActivitySchema,
   Body,
   ContractSchema,
   HealthSchema,
   RuntimeListSchema,
   WorkerListSchema,
   described,
+  type ActivityView,
   type WorkerView,
 } from '../schemas.js';
 import type { Api } from '../typeProvider.js';
@@ -20,6 +22,8 @@ export interface SystemInfo {
   /** Runtime images the engine lacks (jobs on them pull first); null before the first check. */
   imagesMissing(): string[] | null;
   workers(): Promise<WorkerView[]>;
+  /** The last hour by minute: submitted, dequeued, finished by outcome, queue depth. */
+  activity(): Promise<ActivityView>;
   /** This process's metrics registry, with the database-wide gauges added. */
   metrics: RunboxMetrics;
   /** The configured runtimes and whether each image is on the engine. */
@@ -77,6 +81,20 @@ export function registerSystemRoutes(app: Api, info: SystemInfo): void {
       },
     },
     async () => ({ workers: await info.workers() }),
+  );
+
+  app.get(
+    '/v1/activity',
+    {
+      schema: {
+        operationId: 'getActivity',
+        summary: 'The last hour by minute: jobs submitted, dequeued and finished, queue depth',
+        description: "The dashboard's chart. Reads only the last hour's rows.",
+        tags: ['system'],
+        response: { 200: described(ActivitySchema, 'Sixty one-minute buckets, oldest first') },
+      },
+    },
+    async () => info.activity(),
   );
 
   app.get(

@@ -22,6 +22,7 @@ import type {
   JobStatus,
   ListJobsArgs,
   OutcomeCount,
+  ActivityBucket,
   ReapOutcome,
   RunningJob,
   WorkerInfo,
@@ -35,6 +36,7 @@ import { enqueueJobs } from './enqueueJobs.js';
 import { finishJobs } from './finishJobs.js';
 import { heartbeatJobs } from './heartbeatJobs.js';
 import { openDatabase } from './openDatabase.js';
+import { readActivity } from './readActivity.js';
 import { countByStatus, finishedByOutcome, getJob, listJobs, runningJobs } from './readJobs.js';
 import { adoptJob, releaseJobs, requeueExpired, requeueOwnedBy } from './requeueJobs.js';
 import { failOrphanedReservations } from './reservations.js';
@@ -140,6 +142,10 @@ export class SqliteQueue implements QueueBackend {
 
   async counts(): Promise<Record<JobStatus, number>> {
     return countByStatus(this.db);
+  }
+
+  async activity(): Promise<ActivityBucket[]> {
+    return readActivity(this.db, { now: this.now() });
   }
 
   async finishedByOutcome(): Promise<OutcomeCount[]> {

@@ -1,0 +1,237 @@
+import { ApiError, getJson, jobPath, outputUrl, postJson, request } from './api.js';
+import { badge, bytes, duration, h, localTime } from './dom.js';
+import { poll } from './jobsPage.js';
+import { FINAL, type Job } from './types.js';
+
+const REFRESH_MS = 1000;
+/** Shown in the page at most; the whole log is a download away. */
+const LOG_SHOWN_BYTES = 2 * 1024 * 1024;
+
+type Stream = 'stdout' | 'stderr';
+
+/**
+ * Streams a log into `pre` as it arrives: the API's follow=true answer stays open while
+ * the job runs and ends when it is recorded. Bytes are decoded as UTF-8 for display only
+ * (a job's log need not be UTF-8; invalid bytes show as U+FFFD, the download is exact).
+ */
+async function followLog(
+  id: string,
+  stream: Stream,
+  pre: HTMLElement,
+  state: HTMLElement,
+  signal: AbortSignal,
+): Promise<void> {
+  const answer = await request(`${jobPath(id)}/logs?stream=${stream}&follow=true`, {}, signal);
+  const reader = answer.body!.getReader();
+  const decoder = new TextDecoder();
+  let shown = 0;
+  state.textContent = 'following';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (shown < LOG_SHOWN_BYTES) {
+      const part = value.subarray(0, LOG_SHOWN_BYTES - shown);
+      shown += part.length;
+      pre.append(decoder.decode(part, { stream: true }));
+      if (shown >= LOG_SHOWN_BYTES) pre.append('\n… (shown up to 2 MiB: download for the rest)');
+      pre.scrollTop = pre.scrollHeight;
+    }
+  }
+  pre.append(decoder.decode());
+  state.textContent = 'complete';
+  pre.dataset.complete = 'true';
+}
+
+function dl(rows: Array<[string, Node | string]>): HTMLElement {
+  return h('dl', {}, ...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+}
+
+function json(value: unknown): HTMLElement {
+  return h('pre', { class: 'json' }, JSON.stringify(value, null, 2));
+}
+
+/** One job: spec (secret values come masked from the API), result, logs, outputs, cancel. */
+export function jobPage(root: HTMLElement, id: string): () => void {
+  const controller = new AbortController();
+  const title = h('h1', {}, 'Job ', h('code', { id: 'job-id' }, id), ' ');
+  const status = h('span', { id: 'job-status' });
+  const cancel = h('button', { id: 'cancel', class: 'danger', hidden: true }, 'Cancel');
+  const message = h('p', { class: 'message', id: 'job-message' });
+  const summary = h('section', { class: 'card', id: 'summary' });
+  const stages = h('section', { class: 'card', id: 'stages' });
+  const outputs = h('section', { class: 'card', id: 'outputs' });
+  const spec = h('section', { class: 'card', id: 'spec' });
+  const result = h('section', { class: 'card', id: 'result' });
+  const logs = (['stdout', 'stderr'] as const).map((stream) => {
+    const pre = h('pre', { class: 'log', id: `log-${stream}` });
+    const state = h('span', { class: 'log-state' }, 'waiting');
+    const section = h(
+      'section',
+      { class: 'card log-card' },
+      h(
+        'h2',
+        {},
+        stream,
+        ' ',
+        state,
+        ' ',
+        h(
+          'a',
+          { href: `${jobPath(id)}/logs?stream=${stream}`, download: `${id}.${stream}` },
+          'download',
+        ),
+      ),
+      pre,
+    );
+    return { stream, pre, state, section };
+  });
+  title.append(status, ' ', cancel);
+  root.replaceChildren(
+    h('p', {}, h('a', { href: '#/jobs' }, '← jobs')),
+    title,
+    message,
+    h('div', { class: 'grid' }, summary, stages),
+    h('div', { class: 'grid' }, ...logs.map((l) => l.section)),
+    outputs,
+    h('div', { class: 'grid' }, spec, result),
+  );
+
+  cancel.addEventListener('click', () => {
+    cancel.disabled = true;
+    postJson<Job>(`${jobPath(id)}/cancel`).then(
+      () => {
+        message.textContent = 'Cancel requested.';
+      },
+      (error: unknown) => {
+        cancel.disabled = false;
+        message.textContent = error instanceof Error ? error.message : String(error);
+      },
+    );
+  });
+
+  let following = false;
+  let shownFinal = false;
+  const load = async () => {
+    if (shownFinal) return;
+    let job: Job;
+    try {
+      job = await getJson<Job>(jobPath(id), controller.signal);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        root.replaceChildren(
+          h('p', {}, h('a', { href: '#/jobs' }, '← jobs')),
+          h('p', { class: 'message', id: 'not-found' }, `No job with id "${id}".`),
+        );
+        controller.abort();
+        return;
+      }
+      throw error;
+    }
+    status.replaceChildren(badge(job.status));
+    cancel.hidden = FINAL.has(job.status);
+    summary.replaceChildren(
+      h('h2', {}, 'Summary'),
+      dl([
+        ['submitted', localTime(job.created_at)],
+        ['started', localTime(job.started_at)],
+        ['finished', localTime(job.finished_at)],
+        ['took', duration(job.started_at, job.finished_at)],
+        ['attempts', `${job.attempts} of ${job.max_attempts}`],
+        ['priority', String(job.priority)],
+        ['contract', job.contract_version ?? '—'],
+        [
+          'exit code',
+          job.result?.exit_code === null || !job.result ? '—' : String(job.result.exit_code),
+        ],
+        ['error', job.error ? `${job.error.type}: ${job.error.message}` : '—'],
+      ]),
+    );
+    const times = job.result?.metrics?.stage_times ?? {};
+    stages.replaceChildren(
+      h('h2', {}, 'Stage times'),
+      Object.keys(times).length === 0
+        ? h('p', { class: 'empty' }, FINAL.has(job.status) ? 'none recorded' : 'once it ends')
+        : h(
+            'table',
+            { class: 'stages' },
+            h(
+              'tbody',
+              {},
+              ...Object.entries(times).map(([stage, s]) =>
+                h(
+                  'tr',
+                  { 'data-stage': stage },
+                  h('th', {}, stage),
+                  h('td', {}, `${s.toFixed(3)} s`),
+                ),
+              ),
+            ),
+          ),
+    );
+    spec.replaceChildren(h('h2', {}, 'Spec'), json(job.spec));
+    result.replaceChildren(
+      h('h2', {}, 'Result'),
+      job.result ? json(job.result) : h('p', { class: 'empty' }, '—'),
+    );
+    const files = job.result?.outputs ?? [];
+    outputs.replaceChildren(
+      ...[
+        h('h2', {}, 'Outputs'),
+        files.length === 0
+          ? h('p', { class: 'empty' }, FINAL.has(job.status) ? 'none' : 'once it ends')
+          : h(
+              'table',
+              { class: 'outputs' },
+              h(
+                'tbody',
+                {},
+                ...files.map((f) =>
+                  h(
+                    'tr',
+                    {},
+                    h(
+                      'td',
+                      {},
+                      f.type === 'file'
+                        ? h(
+                            'a',
+                            {
+                              href: outputUrl(id, f.path),
+                              download: f.path.split('/').pop() ?? f.path,
+                              class: 'output',
+                            },
+                            f.path,
+                          )
+                        : `${f.path} → ${f.link_target ?? ''}`,
+                    ),
+                    h('td', {}, bytes(f.size)),
+                    h('td', { class: 'hash' }, f.sha256?.slice(0, 12) ?? ''),
+                  ),
+                ),
+              ),
+            ),
+        files.length > 0
+          ? h(
+              'p',
+              {},
+              h(
+                'a',
+                { href: `${jobPath(id)}/outputs.tar.zst`, download: `${id}.tar.zst` },
+                'all as .tar.zst',
+              ),
+            )
+          : '',
+      ].filter((n) => n !== ''),
+    );
+    if (!following) {
+      following = true;
+      for (const log of logs) {
+        followLog(id, log.stream, log.pre, log.state, controller.signal).catch((error: unknown) => {
+          if (!controller.signal.aborted) log.state.textContent = `failed: ${String(error)}`;
+        });
+      }
+    }
+    if (FINAL.has(job.status)) shownFinal = true;
+  };
+  return poll(load, REFRESH_MS, controller, root);
+}

@@ -1,0 +1,99 @@
+import { LoginNeeded, login, logout } from './api.js';
+import { h } from './dom.js';
+import { jobPage } from './jobPage.js';
+import { jobsPage } from './jobsPage.js';
+import { systemPage } from './systemPage.js';
+
+/**
+ * The dashboard: a page per hash route (#/jobs, #/jobs/ID, #/system), each a client of
+ * the /v1 API. With a token configured the API answers 401 until the browser logs in;
+ * the login form (or ?token= in the URL, once) trades the token for the session cookie.
+ */
+
+const main = document.getElementById('main')!;
+const nav = document.getElementById('nav')!;
+let stop: (() => void) | null = null;
+
+function showLogin(failed: string | null): void {
+  stop?.();
+  stop = null;
+  nav.hidden = true;
+  const input = h('input', {
+    type: 'password',
+    id: 'token',
+    name: 'token',
+    autocomplete: 'current-password',
+    'aria-label': 'Token',
+    required: true,
+  });
+  const error = h('p', { class: 'message', id: 'login-error' }, failed ?? '');
+  const form = h(
+    'form',
+    { class: 'card login', id: 'login' },
+    h('h1', {}, 'runbox'),
+    h('p', {}, 'This server needs its token (RUNBOX_TOKEN).'),
+    input,
+    h('button', { type: 'submit' }, 'Log in'),
+    error,
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    login(input.value).then(
+      () => route(),
+      (e: unknown) =>
+        showLogin(e instanceof Error && /token/i.test(e.message) ? 'Wrong token.' : String(e)),
+    );
+  });
+  main.replaceChildren(form);
+  input.focus();
+}
+
+function showError(error: unknown): void {
+  if (error instanceof LoginNeeded) return showLogin(null);
+  const text = error instanceof Error ? error.message : String(error);
+  let banner = document.getElementById('error');
+  if (!banner) {
+    banner = h('p', { class: 'message error', id: 'error', role: 'alert' });
+    main.prepend(banner);
+  }
+  banner.textContent = text;
+}
+
+function route(): void {
+  stop?.();
+  nav.hidden = false;
+  const hash = location.hash.replace(/^#/, '') || '/jobs';
+  const [path = '', query = ''] = hash.split('?');
+  const job = /^\/jobs\/(.+)$/.exec(path);
+  for (const link of nav.querySelectorAll('a')) {
+    link.classList.toggle('active', path.startsWith(link.getAttribute('href')!.slice(1)));
+  }
+  if (job) stop = jobPage(main, decodeURIComponent(job[1]!));
+  else if (path === '/system') stop = systemPage(main);
+  else stop = jobsPage(main, new URLSearchParams(query));
+}
+
+main.addEventListener('runbox-error', (event) => showError((event as CustomEvent).detail));
+window.addEventListener('hashchange', route);
+document.getElementById('logout')!.addEventListener('click', () => {
+  // Back to the page: a server with a token now answers 401 and the login form shows;
+  // one without a token has nothing to log out of.
+  logout().then(
+    () => route(),
+    (e: unknown) => showError(e),
+  );
+});
+
+// ?token= once: trade it for the cookie, then take it out of the address bar and history.
+const given = new URLSearchParams(location.search).get('token');
+if (given !== null) {
+  const clean = new URL(location.href);
+  clean.searchParams.delete('token');
+  history.replaceState(null, '', clean.toString());
+  login(given).then(
+    () => route(),
+    () => showLogin('Wrong token.'),
+  );
+} else {
+  route();
+}

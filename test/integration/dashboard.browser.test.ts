@@ -1,0 +1,315 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { http } from '../helpers/chaosKit.js';
+import { chromiumMissing, launchChromium, screenshotPath } from '../helpers/browser.js';
+import { useProcessSandbox } from '../helpers/processSandbox.js';
+import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
+
+/**
+ * Issue 18, the web dashboard, in a real browser (Debian's Chromium driven by
+ * playwright-core) against a real `runbox serve` running real jobs. Screenshots go to
+ * test-artifacts/dashboard/.
+ */
+
+const TOKEN = 'dashboard-token-ø-1234567890';
+// Bytes that are not UTF-8, and a name that is not ASCII: the download must be exact.
+const OUTPUT_HEX = '00ff80fe0a7265706f7274e282ac0a';
+const OUTPUT_NAME = 'résumé ✓.bin';
+
+/** Prints tick 1..8 every half second, writes an output, exits 0. */
+const TICKING_JOB = {
+  runtime: 'shell',
+  env: { API_KEY: 'hunter2-do-not-show', PLAIN: 'visible-value' },
+  secret_env: ['API_KEY'],
+  command: [
+    'sh',
+    '-c',
+    'for i in 1 2 3 4 5 6 7 8; do echo "tick $i"; echo "err $i" >&2; sleep 0.5; done; ' +
+      `printf '${OUTPUT_HEX.replace(/(..)/g, '\\x$1')}' > "/outputs/${OUTPUT_NAME}"`,
+  ],
+};
+const SLEEPING_JOB = { runtime: 'shell', command: ['sh', '-c', 'echo started; sleep 120'] };
+
+async function waitStatus(url: string, id: string, want: string[], token?: string) {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const answer = await http(url, `/v1/jobs/${id}`, token ? { token } : {});
+    if (want.includes(answer.json.status)) return answer.json;
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${answer.json.status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe.skipIf(chromiumMissing() !== null)('web dashboard in Chromium', () => {
+  const sandbox = useProcessSandbox('dashboard');
+  let browser: Browser;
+  // Script errors in the dashboard fail the test that caused them.
+  const pageErrors: string[] = [];
+  afterEach(() => {
+    expect(pageErrors.splice(0)).toEqual([]);
+  });
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  async function page(): Promise<Page> {
+    const context = await browser.newContext({ acceptDownloads: true });
+    const p = await context.newPage();
+    p.on('pageerror', (error) => pageErrors.push(error.message));
+    return p;
+  }
+
+  it('lists jobs with filters and paging, and finds one by id', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { limits: { minFreeBytes: 1 } });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
+    sandbox.processes.push(server);
+    const batch = await http(server.url, '/v1/jobs/batch', {
+      body: { jobs: Array.from({ length: 30 }, (_, i) => ({ ...SLEEPING_JOB, args: [`n${i}`] })) },
+    });
+    expect(batch.status).toBe(201);
+    const ids: string[] = batch.json.jobs.map((j: { id: string }) => j.id);
+
+    const p = await page();
+    await p.goto(`${server.url}/`);
+    const rows = p.locator('table.jobs tbody tr[data-job]');
+    await expect.poll(() => rows.count()).toBe(25);
+    // Newest first: the last submitted is on top.
+    expect(await rows.first().getAttribute('data-job')).toBe(ids[29]);
+    await expect.poll(() => p.locator('.activity [data-finished-hour]').count()).toBe(1);
+    expect(await p.textContent('figcaption')).toContain('queued now: 30');
+    await p.screenshot({ path: screenshotPath('jobs-list'), fullPage: true });
+
+    await p.click('#older');
+    await expect.poll(() => rows.count()).toBe(5);
+    expect(await rows.last().getAttribute('data-job')).toBe(ids[0]);
+    await p.click('#newer');
+    await expect.poll(() => rows.count()).toBe(25);
+
+    await p.click('[data-filter="running"]');
+    await expect.poll(() => p.locator('td.empty').count()).toBe(1);
+    await p.click('[data-filter="queued"]');
+    await expect.poll(() => rows.count()).toBe(25);
+
+    await p.fill('#search', ids[3]!);
+    await p.press('#search', 'Enter');
+    await expect.poll(() => p.textContent('#job-id')).toBe(ids[3]);
+    await expect.poll(() => p.textContent('#job-status')).toBe('queued');
+    // Cancelling a queued job from its page.
+    await p.click('#cancel');
+    await expect.poll(() => p.textContent('#job-status')).toBe('cancelled');
+    expect((await http(server.url, `/v1/jobs/${ids[3]}`)).json.status).toBe('cancelled');
+
+    await p.goto(`${server.url}/#/jobs/NO-SUCH-JOB`);
+    await expect.poll(() => p.locator('#not-found').count()).toBe(1);
+    await p.context().close();
+  });
+
+  it("follows a running job's logs live, downloads its output, and cancels another", async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { limits: { minFreeBytes: 1 } });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 2 });
+    sandbox.processes.push(server);
+    const ticking = (await http(server.url, '/v1/jobs', { body: TICKING_JOB })).json.id as string;
+    await waitStatus(server.url, ticking, ['running', 'succeeded']);
+
+    const p = await page();
+    await p.goto(`${server.url}/#/jobs/${ticking}`);
+    const stdout = p.locator('#log-stdout');
+    // A line arrives in the page while the job is still running.
+    await expect.poll(() => stdout.textContent(), { timeout: 30_000 }).toContain('tick 2');
+    const midway = (await http(server.url, `/v1/jobs/${ticking}`)).json.status;
+    const seenMidway = (await stdout.textContent()) ?? '';
+    expect(midway).toBe('running');
+    expect(seenMidway).not.toContain('tick 8');
+    await p.screenshot({ path: screenshotPath('job-running-logs'), fullPage: true });
+    // The spec as the API serves it: the secret's value masked, other values shown.
+    const spec = (await p.textContent('#spec')) ?? '';
+    expect(spec).toContain('"API_KEY": "[secret]"');
+    expect(spec).toContain('visible-value');
+    expect(await p.content()).not.toContain('hunter2');
+
+    await expect.poll(() => p.textContent('#job-status'), { timeout: 60_000 }).toBe('succeeded');
+    await expect.poll(() => stdout.getAttribute('data-complete')).toBe('true');
+    expect(await stdout.textContent()).toBe(
+      Array.from({ length: 8 }, (_, i) => `tick ${i + 1}\n`).join(''),
+    );
+    await expect.poll(() => p.textContent('#log-stderr')).toContain('err 8');
+    await expect.poll(() => p.locator('#stages [data-stage="run"]').count()).toBe(1);
+    await expect.poll(() => p.locator('a.output').count()).toBe(1);
+    expect(await p.textContent('a.output')).toBe(OUTPUT_NAME);
+    await p.screenshot({ path: screenshotPath('job-succeeded'), fullPage: true });
+
+    const [download] = await Promise.all([p.waitForEvent('download'), p.click('a.output')]);
+    const file = await download.path();
+    expect(readFileSync(file).toString('hex')).toBe(OUTPUT_HEX);
+
+    const sleeper = (await http(server.url, '/v1/jobs', { body: SLEEPING_JOB })).json.id as string;
+    await waitStatus(server.url, sleeper, ['running']);
+    await p.goto(`${server.url}/#/jobs/${sleeper}`);
+    await expect.poll(() => p.textContent('#log-stdout'), { timeout: 30_000 }).toContain('started');
+    await p.click('#cancel');
+    await expect.poll(() => p.textContent('#job-status'), { timeout: 60_000 }).toBe('cancelled');
+    const cancelled = await waitStatus(server.url, sleeper, ['cancelled']);
+    expect(cancelled.error.type).toBe('Cancelled');
+    await p.screenshot({ path: screenshotPath('job-cancelled'), fullPage: true });
+
+    await p.goto(`${server.url}/#/system`);
+    await expect.poll(() => p.locator('table.workers tr[data-worker]').count()).toBeGreaterThan(0);
+    expect(await p.textContent('table.workers')).toContain('alive');
+    expect(await p.textContent('#contract')).toMatch(/\d+\.\d+\.\d+/);
+    expect(await p.textContent('#version')).toMatch(/\d+\.\d+\.\d+/);
+    await p.screenshot({ path: screenshotPath('system'), fullPage: true });
+    await p.context().close();
+  });
+
+  it('asks for the token, refuses a wrong one, and keeps an HttpOnly SameSite=Strict cookie', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, {
+      limits: { minFreeBytes: 1 },
+      token: TOKEN,
+    });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
+    sandbox.processes.push(server);
+    const job = (await http(server.url, '/v1/jobs', { body: SLEEPING_JOB, token: TOKEN })).json
+      .id as string;
+
+    const p = await page();
+    await p.goto(`${server.url}/`);
+    await p.waitForSelector('#login');
+    await p.screenshot({ path: screenshotPath('login'), fullPage: true });
+    await p.fill('#token', 'wrong-token');
+    await p.click('#login button');
+    await expect.poll(() => p.textContent('#login-error')).toBe('Wrong token.');
+    expect(await p.context().cookies()).toEqual([]);
+
+    await p.fill('#token', TOKEN);
+    await p.click('#login button');
+    await expect.poll(() => p.locator(`tr[data-job="${job}"]`).count()).toBe(1);
+    const [cookie, ...others] = await p.context().cookies();
+    expect(others).toEqual([]);
+    expect(cookie).toMatchObject({
+      name: `runbox_session_${new URL(server.url).port}`,
+      httpOnly: true,
+      sameSite: 'Strict',
+      secure: false,
+      path: '/',
+    });
+    expect(cookie!.value).not.toContain(TOKEN);
+    // HttpOnly: the page's own scripts cannot read it.
+    expect(await p.evaluate('document.cookie')).toBe('');
+
+    // The cookie alone authorizes the API, for reads and for a same-origin cancel.
+    const withCookie = { cookie: `${cookie!.name}=${cookie!.value}` };
+    expect((await http(server.url, '/v1/jobs', { headers: withCookie })).status).toBe(200);
+    // A wrong bearer header beside a good cookie is still refused.
+    expect(
+      (
+        await http(server.url, '/v1/jobs', {
+          headers: { ...withCookie, authorization: 'Bearer x' },
+        })
+      ).status,
+    ).toBe(401);
+
+    // Log out: the cookie is gone and the login form is back.
+    await p.click('#logout');
+    await p.waitForSelector('#login');
+    expect(await p.context().cookies()).toEqual([]);
+
+    // ?token= once: logged in, and the token leaves the address bar.
+    await p.goto(`${server.url}/?token=${encodeURIComponent(TOKEN)}#/jobs`);
+    await expect.poll(() => p.locator(`tr[data-job="${job}"]`).count()).toBe(1);
+    expect(p.url()).not.toContain('token');
+    expect(await p.context().cookies()).toHaveLength(1);
+    await p.goto(`${server.url}/?token=nope`);
+    await p.waitForSelector('#login');
+    expect(await p.textContent('#login-error')).toBe('Wrong token.');
+    await p.context().close();
+    // The token that went through the address bar is not in the server's log.
+    expect(server.stderr()).toContain('?token=%5Bredacted%5D');
+    expect(server.stderr()).not.toContain(encodeURIComponent(TOKEN));
+    expect(server.stderr()).not.toContain(TOKEN);
+  });
+
+  it('keeps the rebinding and origin rules with the cookie: another page cannot use it', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, {
+      limits: { minFreeBytes: 1 },
+      token: TOKEN,
+    });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
+    sandbox.processes.push(server);
+    const job = (await http(server.url, '/v1/jobs', { body: SLEEPING_JOB, token: TOKEN })).json
+      .id as string;
+    const login = await http(server.url, '/v1/session', { body: { token: TOKEN } });
+    expect(login.status).toBe(204);
+    const setCookie = String(login.headers['set-cookie']);
+    expect(setCookie).toMatch(/; HttpOnly/);
+    expect(setCookie).toMatch(/; SameSite=Strict/);
+    const cookie = setCookie.split(';')[0]!;
+    const port = new URL(server.url).port;
+
+    // From outside a browser: the cookie does not lift the Host and Origin checks.
+    const cancel = `/v1/jobs/${job}/cancel`;
+    const refused = [
+      [{ host: `evil.example:${port}` }, 421],
+      [{ origin: 'http://evil.example' }, 403],
+      [{ origin: 'http://127.0.0.1:1' }, 403],
+      [{ origin: 'null' }, 403],
+      [{ 'sec-fetch-site': 'same-site' }, 403],
+      [{ 'sec-fetch-site': 'cross-site' }, 403],
+    ] as const;
+    for (const [headers, status] of refused) {
+      const answer = await http(server.url, cancel, {
+        method: 'POST',
+        headers: { cookie, ...headers },
+      });
+      expect(answer.status, JSON.stringify(headers)).toBe(status);
+    }
+    expect((await http(server.url, `/v1/jobs/${job}`, { token: TOKEN })).json.status).toBe(
+      'queued',
+    );
+
+    // In the browser: log in, then open a page of another origin on this host (another
+    // port is the same "site", so SameSite alone would let the cookie go) that tries to
+    // cancel the job with the browser's cookie.
+    const evil: Server = createServer((_req, res) => {
+      res.setHeader('content-type', 'text/html');
+      res.end(`<!doctype html><script>
+        const target = ${JSON.stringify(`${server.url}${cancel}`)};
+        Promise.allSettled([
+          fetch(target, { method: 'POST', credentials: 'include' }),
+          fetch(target, { method: 'POST', credentials: 'include', mode: 'no-cors' }),
+          fetch(${JSON.stringify(`${server.url}/v1/jobs`)}, { credentials: 'include' }),
+        ]).then((r) => { document.title = 'done ' + r.map((x) => x.status).join(','); });
+      </script>
+      <form id="f" method="POST" action="${server.url}${cancel}"></form>`);
+    });
+    await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
+    try {
+      const evilUrl = `http://127.0.0.1:${(evil.address() as AddressInfo).port}/`;
+      const p = await page();
+      await p.goto(`${server.url}/?token=${encodeURIComponent(TOKEN)}`);
+      await expect.poll(() => p.locator(`tr[data-job="${job}"]`).count()).toBe(1);
+      const runboxAnswers: number[] = [];
+      p.on('response', (r) => {
+        if (r.url().startsWith(server.url)) runboxAnswers.push(r.status());
+      });
+      await p.goto(evilUrl);
+      await expect.poll(() => p.title()).toMatch(/^done /);
+      // And a plain form POST, the classic CSRF.
+      await p.evaluate("document.getElementById('f').submit()");
+      await p.waitForLoadState();
+      await expect.poll(() => runboxAnswers.includes(403)).toBe(true);
+      expect(runboxAnswers.every((s) => s === 403)).toBe(true);
+      expect((await http(server.url, `/v1/jobs/${job}`, { token: TOKEN })).json.status).toBe(
+        'queued',
+      );
+      await p.context().close();
+    } finally {
+      await new Promise((r) => evil.close(r));
+    }
+  });
+});
