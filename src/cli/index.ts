@@ -12,6 +12,7 @@ import { healthcheckCommand } from './commands/healthcheck.js';
 import { outputsCommand } from './commands/outputs.js';
 import { pullCommand } from './commands/pull.js';
 import { runtimesCommand } from './commands/runtimes.js';
+import { scheduleCommand } from './commands/schedule.js';
 import { serverCommands } from './commands/serverCommands.js';
 import { createContext } from './context.js';
 import { exitCodeHelp } from './exitCodes.js';
@@ -101,6 +102,7 @@ export async function runCli(given: string[], options: RunCliOptions): Promise<n
     completionCommand(ctx, setCode),
     healthcheckCommand(ctx, setCode),
     pullCommand(ctx, setCode),
+    scheduleCommand(ctx, setCode),
   ];
   const known = new Set(commands.map((c) => String(c.command).split(' ')[0]));
   for (const cmd of commands) parser.command(cmd as never);
