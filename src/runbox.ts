@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type Docker from 'dockerode';
 import { createDocker } from './executor/dockerClient.js';
 import { listRuntimes } from './executor/runtimeImages.js';
-import { JobService } from './api/jobService.js';
+import { JobService, toView } from './api/jobService.js';
 import { buildServer } from './api/server.js';
 import type { WorkerView } from './api/schemas.js';
 import { isLoopback, type Config } from './config.js';
@@ -14,12 +14,17 @@ import { runningLogsOf } from './executor/runningLogs.js';
 import { createLogger } from './log.js';
 import { RunboxMetrics } from './metrics.js';
 import { Queue } from './queue/Queue.js';
+import { Scheduler } from './schedules/Scheduler.js';
+import { ScheduleService } from './schedules/ScheduleService.js';
+import { SqliteScheduleStore } from './schedules/sqlite/SqliteScheduleStore.js';
 import type { RunningRunbox, StartOptions } from './runboxTypes.js';
 import { createBlobStore } from './storage/index.js';
 import { securePrivateDataDir } from './storage/privateFiles.js';
 import { LiveLogs } from './worker/LiveLogs.js';
 import { retentionSweep } from './worker/retentionSweep.js';
 import { WorkerPool } from './worker/WorkerPool.js';
+import { DeliveryLoop } from './webhooks/DeliveryLoop.js';
+import { SqliteWebhookStore } from './webhooks/sqlite/SqliteWebhookStore.js';
 
 function checkBind(config: Readonly<Config>): void {
   if (!isLoopback(config.host) && !config.token) {
@@ -103,6 +108,37 @@ export async function startRunbox(
     sweep.unref();
     cleanups.unshift(() => clearInterval(sweep));
 
+    // Webhook deliveries and schedules are served by `runbox serve` (any number of them
+    // on one database: both claim their work with conditional updates). `runbox run`
+    // leaves them to a server, whose loops find them in the database.
+    const webhookStore = new SqliteWebhookStore(queue.db);
+    const prepare = (body: unknown, prefix: string) => jobs.prepare(body, prefix);
+    const schedules = new ScheduleService(new SqliteScheduleStore(queue.db), prepare);
+    if (options.api) {
+      const deliveries = new DeliveryLoop({
+        config,
+        store: webhookStore,
+        jobView: (id) => {
+          const record = queue.get(id);
+          return record ? toView(record) : null;
+        },
+        logger,
+      });
+      deliveries.start();
+      cleanups.unshift(() => deliveries.stop());
+      const scheduler = new Scheduler({
+        config,
+        store: new SqliteScheduleStore(queue.db),
+        prepare,
+        wake: () => {
+          for (const pool of pools) pool.notify();
+        },
+        logger,
+      });
+      scheduler.start();
+      cleanups.unshift(() => scheduler.stop());
+    }
+
     let url: string | null = null;
     const workers = () => queue.listWorkers().map(toWorkerView);
     if (options.api) {
@@ -119,6 +155,8 @@ export async function startRunbox(
           runningLogs: runningLogsOf(config.dataDir),
           store,
           logger,
+          webhooks: webhookStore,
+          schedules,
           system: {
             engineUp: () => monitor.isUp(),
             imagesMissing: () => images.missing(),

@@ -3,6 +3,9 @@ import { JobService } from '../../src/api/jobService.js';
 import { buildServer } from '../../src/api/server.js';
 import { RunboxMetrics } from '../../src/metrics.js';
 import { Queue } from '../../src/queue/Queue.js';
+import { ScheduleService } from '../../src/schedules/ScheduleService.js';
+import { SqliteScheduleStore } from '../../src/schedules/sqlite/SqliteScheduleStore.js';
+import { SqliteWebhookStore } from '../../src/webhooks/sqlite/SqliteWebhookStore.js';
 import { createBlobStore } from '../../src/storage/index.js';
 import { testConfig } from './testConfig.js';
 
@@ -19,9 +22,14 @@ export async function servedDocument(): Promise<OpenApiDocument> {
   const { config, cleanup } = testConfig();
   const queue = Queue.open(config);
   try {
+    const jobs = new JobService(config, queue);
     const app = await buildServer({
       config,
-      jobs: new JobService(config, queue),
+      jobs,
+      webhooks: new SqliteWebhookStore(queue.db),
+      schedules: new ScheduleService(new SqliteScheduleStore(queue.db), (body, prefix) =>
+        jobs.prepare(body, prefix),
+      ),
       runningLogs: { find: () => Promise.resolve(null) },
       store: await createBlobStore(config),
       system: {
