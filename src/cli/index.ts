@@ -14,6 +14,7 @@ import { pullCommand } from './commands/pull.js';
 import { runtimesCommand } from './commands/runtimes.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { serverCommands } from './commands/serverCommands.js';
+import { webhooksCommand } from './commands/webhooks.js';
 import { createContext } from './context.js';
 import { exitCodeHelp } from './exitCodes.js';
 import { GROUPS } from './flags.js';
@@ -103,6 +104,7 @@ export async function runCli(given: string[], options: RunCliOptions): Promise<n
     healthcheckCommand(ctx, setCode),
     pullCommand(ctx, setCode),
     scheduleCommand(ctx, setCode),
+    webhooksCommand(ctx, setCode),
   ];
   const known = new Set(commands.map((c) => String(c.command).split(' ')[0]));
   for (const cmd of commands) parser.command(cmd as never);

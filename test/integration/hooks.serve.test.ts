@@ -131,6 +131,10 @@ describe('webhooks from runbox serve', () => {
       return list[0]?.status === 'delivered' ? list : undefined;
     });
     expect(delivery!.history.map((h) => h.status_code)).toEqual([500, 502, 200]);
+    const shown = await cli(server, 'webhooks', job.id);
+    expect(shown.stdout).toContain(`job.succeeded to ${hook.url}: delivered after 3 attempt(s)`);
+    expect(shown.stdout).toMatch(/^1 .* 500 +receiver answered 500$/m);
+    expect(shown.stdout).toMatch(/^3 .* 200 *$/m);
   });
 
   it('refuses webhook URLs it will not call with 400 naming webhook_url', async () => {
