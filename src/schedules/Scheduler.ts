@@ -17,6 +17,9 @@ export interface SchedulerDeps {
   now?: () => number;
 }
 
+/** The largest time a Date holds: where a schedule with no next due time is parked. */
+const MAX_DATE_MS = 8_640_000_000_000_000;
+
 /** Schedules one turn looks at. */
 const BATCH = 100;
 
@@ -101,7 +104,7 @@ export class Scheduler {
         }
       }
       // No next due time (a date that never comes back): parked far in the future.
-      const next = plan.next ?? Number.MAX_SAFE_INTEGER;
+      const next = plan.next ?? MAX_DATE_MS;
       const outcome = await this.deps.store.fire({
         name: schedule.name,
         expected: schedule.nextFireAt,

@@ -174,6 +174,8 @@ describe('schedules with a fake clock', () => {
     expect(await refused({ name: '', cron: '* * * * *', job: JOB })).toBe('name');
     expect(await refused({ name: 'x'.repeat(65), cron: '* * * * *', job: JOB })).toBe('name');
     expect(await refused({ name: 'a', cron: 'every minute', job: JOB })).toBe('cron');
+    // February 30th never comes.
+    expect(await refused({ name: 'a', cron: '0 0 30 2 *', job: JOB })).toBe('cron');
     expect(await refused({ name: 'a', cron: '* * * * *', timezone: 'CET+99', job: JOB })).toBe(
       'timezone',
     );
