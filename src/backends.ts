@@ -2,7 +2,9 @@ import type { BlobStoreConfig, QueueBackendConfig } from './backendConfig.js';
 import type { Config } from './config.js';
 import { RunboxError } from './errors/index.js';
 import type { QueueBackend, QueueOpenOptions } from './queue/QueueBackend.js';
+import type { ScheduleStore } from './schedules/ScheduleStore.js';
 import type { BlobStore } from './storage/BlobStore.js';
+import type { WebhookStore } from './webhooks/WebhookStore.js';
 
 /*
  * The one place that knows which backends exist: runbox.ts, the gc command and the CLI's
@@ -55,8 +57,37 @@ export async function createBlobStore(
   }
 }
 
+/** Where webhook deliveries and schedules are kept: beside the jobs, in the queue's database. */
+export interface HookStores {
+  webhooks: WebhookStore;
+  schedules: ScheduleStore;
+}
+
+/**
+ * The webhook and schedule stores of the queue's own database, so a delivery row can be
+ * written in the transaction that ends its job. Null for a backend that has none yet.
+ */
+export async function createHookStores(queue: QueueBackend): Promise<HookStores | null> {
+  const [{ SqliteQueue }, { SqliteWebhookStore }, { SqliteScheduleStore }] = await Promise.all([
+    import('./queue/sqlite/SqliteQueue.js'),
+    import('./webhooks/sqlite/SqliteWebhookStore.js'),
+    import('./schedules/sqlite/SqliteScheduleStore.js'),
+  ]);
+  if (queue instanceof SqliteQueue) {
+    return {
+      webhooks: new SqliteWebhookStore(queue.db),
+      schedules: new SqliteScheduleStore(queue.db),
+    };
+  }
+  return null;
+}
+
 function notBuiltIn(field: string, kind: string): RunboxError {
-  return new RunboxError('InvalidConfig', `${field}: kind "${kind}" is not built into this runbox`, {
-    field,
-  });
+  return new RunboxError(
+    'InvalidConfig',
+    `${field}: kind "${kind}" is not built into this runbox`,
+    {
+      field,
+    },
+  );
 }

@@ -196,6 +196,50 @@ export interface Config {
      */
     allow: boolean;
   };
+  /** Completion webhooks (README "Webhooks"). */
+  webhooks: {
+    /**
+     * A URL every job submitted here without its own webhook_url is given (it is stored
+     * in the job's spec at submit, so the delivery is decided once). @defaultValue null
+     */
+    url: string | null;
+    /**
+     * HMAC-SHA256 key of the Runbox-Signature header. Required before any job may name a
+     * webhook; set it with RUNBOX_WEBHOOK_SECRET rather than in a file. @defaultValue null
+     */
+    secret: string | null;
+    /**
+     * Host names a webhook may point at: exact, or `*.example.com` for its subdomains.
+     * @defaultValue [] (any host whose address is public)
+     */
+    allowHosts: string[];
+    /**
+     * Let webhooks reach loopback and private addresses (127/8, 10/8, 172.16/12,
+     * 192.168/16, ::1, fc00::/7...). Link-local and cloud metadata addresses stay refused
+     * whatever this says. @defaultValue false
+     */
+    allowPrivate: boolean;
+    /** One POST waits this long for the answer. @defaultValue 10000 */
+    timeoutMs: number;
+    /** A delivery still failing this long after the job ended is given up. @defaultValue 1 day */
+    retryForMs: number;
+    /** First retry delay; doubled each attempt. @defaultValue 5000 */
+    backoffBaseMs: number;
+    /** Largest retry delay. @defaultValue 1 hour */
+    backoffCapMs: number;
+    /** Period of the delivery loop's look for due deliveries. @defaultValue 1000 */
+    pollMs: number;
+  };
+  /** Recurring schedules (README "Schedules"). */
+  schedules: {
+    /** Period of the scheduler's look for due schedules. @defaultValue 1000 */
+    pollMs: number;
+    /**
+     * With catch_up "skip", a due time is still fired when found this late (a busy or
+     * briefly paused process); later than this it counts as missed. @defaultValue 60000
+     */
+    graceMs: number;
+  };
 }
 
 export type ConfigOverrides = DeepPartial<Config>;
@@ -273,6 +317,18 @@ function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath
     requireImageLabel: false,
     pull: { timeoutSeconds: 600, maxBytes: 8 * GiB, atStart: false },
     gpus: { allow: false },
+    webhooks: {
+      url: null,
+      secret: null,
+      allowHosts: [],
+      allowPrivate: false,
+      timeoutMs: 10_000,
+      retryForMs: 24 * 3600 * 1000,
+      backoffBaseMs: 5000,
+      backoffCapMs: 3600 * 1000,
+      pollMs: 1000,
+    },
+    schedules: { pollMs: 1000, graceMs: 60_000 },
   };
 }
 
@@ -287,6 +343,7 @@ const ENV_KEYS: Record<string, (value: string) => ConfigOverrides> = {
   RUNBOX_WORKERS: (v) => ({ workers: intFrom('RUNBOX_WORKERS', v) }),
   RUNBOX_INSTANCE: (v) => ({ instance: v }),
   RUNBOX_DOCKER_SOCKET: (v) => ({ dockerSocket: v }),
+  RUNBOX_WEBHOOK_SECRET: (v) => ({ webhooks: { secret: v } }),
   RUNBOX_ZSTD_CODEC: (v) => ({ zstd: { codec: v as ZstdCodecChoice } }),
   RUNBOX_RUNTIMES: (v) => {
     const runtimes = jsonFrom('RUNBOX_RUNTIMES', v);
@@ -608,6 +665,40 @@ function checkConfig(config: Config): void {
     fail('lease.heartbeatMs', 'must be shorter than lease.expiryMs, or every lease expires');
   }
   checkCeilings(config, fail);
+  listOfStrings(config.webhooks.allowHosts, 'webhooks.allowHosts', fail);
+  if (config.webhooks.url !== null) {
+    const problem = webhookUrlSyntaxProblem(config.webhooks.url);
+    if (problem) fail('webhooks.url', problem);
+    if (!config.webhooks.secret) {
+      fail('webhooks.secret', 'must be set (RUNBOX_WEBHOOK_SECRET) when webhooks.url is');
+    }
+  }
+  if (config.webhooks.backoffBaseMs > config.webhooks.backoffCapMs) {
+    fail('webhooks.backoffBaseMs', 'must not exceed webhooks.backoffCapMs');
+  }
+}
+
+function listOfStrings(value: unknown, field: string, fail: (f: string, m: string) => never): void {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+    fail(field, 'must be an array of strings');
+  }
+}
+
+/** What is wrong with a webhook URL's shape (scheme, credentials), or undefined. */
+export function webhookUrlSyntaxProblem(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `"${text.slice(0, 200)}" is not a URL`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return `scheme ${url.protocol.slice(0, -1)} is not allowed: use http or https`;
+  }
+  if (url.username || url.password) {
+    return 'must not carry credentials (user:password@): they would be stored and shown';
+  }
+  return undefined;
 }
 
 /** Each per-job default against its ceiling, and the allow-lists' shapes. */

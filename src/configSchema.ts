@@ -134,6 +134,41 @@ const SECTIONS = {
     },
     'GPU jobs',
   ),
+  webhooks: strict(
+    {
+      url: Type.Optional(
+        Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+          description: 'webhook of every job that names none',
+        }),
+      ),
+      secret: Type.Optional(
+        Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+          description: 'HMAC-SHA256 signing key (prefer RUNBOX_WEBHOOK_SECRET)',
+        }),
+      ),
+      allowHosts: Type.Optional(
+        Type.Array(Type.String({ minLength: 1 }), {
+          description: 'hosts webhooks may reach (exact or *.suffix); empty: any public host',
+        }),
+      ),
+      allowPrivate: Type.Optional(
+        Type.Boolean({ description: 'let webhooks reach loopback and private addresses' }),
+      ),
+      timeoutMs: int('one POST waits this long', 1),
+      retryForMs: int('a failing delivery is retried this long after the job ended'),
+      backoffBaseMs: int('first retry delay, doubled each attempt', 1),
+      backoffCapMs: int('largest retry delay', 1),
+      pollMs: int('period of the delivery loop', 1),
+    },
+    'completion webhooks',
+  ),
+  schedules: strict(
+    {
+      pollMs: int('period of the scheduler', 1),
+      graceMs: int('a due time found this late still fires under catch_up skip'),
+    },
+    'recurring schedules',
+  ),
 };
 
 export const ConfigFileSchema = strict(
@@ -173,6 +208,8 @@ export const ConfigFileSchema = strict(
     pull: Type.Optional(SECTIONS.pull),
     gpus: Type.Optional(SECTIONS.gpus),
     allow: Type.Optional(SECTIONS.allow),
+    webhooks: Type.Optional(SECTIONS.webhooks),
+    schedules: Type.Optional(SECTIONS.schedules),
     allowedHosts: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
         description: 'Host header names the API answers besides loopback names',
@@ -201,4 +238,6 @@ export const configKeysMatch: [
   SameKeys<Config['allow'], Section<'allow'>>,
   SameKeys<Config['pull'], Section<'pull'>>,
   SameKeys<Config['gpus'], Section<'gpus'>>,
-] = [true, true, true, true, true, true, true, true, true, true];
+  SameKeys<Config['webhooks'], Section<'webhooks'>>,
+  SameKeys<Config['schedules'], Section<'schedules'>>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true];

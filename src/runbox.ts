@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import type Docker from 'dockerode';
-import { createBlobStore, createQueue } from './backends.js';
+import { createBlobStore, createHookStores, createQueue } from './backends.js';
 import { createDocker } from './executor/dockerClient.js';
 import { listRuntimes } from './executor/runtimeImages.js';
 import { activityView } from './api/activityView.js';
-import { JobService } from './api/jobService.js';
+import { JobService, toView } from './api/jobService.js';
 import { buildServer } from './api/server.js';
 import type { WorkerView } from './api/schemas.js';
 import { isLoopback, type Config } from './config.js';
@@ -16,11 +16,14 @@ import { runningLogsOf } from './executor/runningLogs.js';
 import { createLogger } from './log.js';
 import { RunboxMetrics } from './metrics.js';
 import type { WorkerRecord } from './queue/types.js';
+import { Scheduler } from './schedules/Scheduler.js';
+import { ScheduleService } from './schedules/ScheduleService.js';
 import type { RunningRunbox, StartOptions } from './runboxTypes.js';
 import { securePrivateDataDir } from './storage/fs/privateFiles.js';
 import { LiveLogs } from './worker/LiveLogs.js';
 import { retentionSweep } from './maintenance/retentionSweep.js';
 import { WorkerPool } from './worker/WorkerPool.js';
+import { DeliveryLoop } from './webhooks/DeliveryLoop.js';
 
 function checkBind(config: Readonly<Config>): void {
   if (!isLoopback(config.host) && !config.token) {
@@ -105,6 +108,37 @@ export async function startRunbox(
     sweep.unref();
     cleanups.unshift(() => clearInterval(sweep));
 
+    // Webhook deliveries and schedules are served by `runbox serve` (any number of them
+    // on one database: both claim their work with conditional updates). `runbox run`
+    // leaves them to a server, whose loops find them in the database.
+    const hooks = await createHookStores(queue);
+    const prepare = (body: unknown, prefix: string) => jobs.prepare(body, prefix);
+    const schedules = hooks ? new ScheduleService(hooks.schedules, prepare) : null;
+    if (options.api && hooks) {
+      const deliveries = new DeliveryLoop({
+        config,
+        store: hooks.webhooks,
+        jobView: async (id) => {
+          const record = await queue.get(id);
+          return record ? toView(record) : null;
+        },
+        logger,
+      });
+      deliveries.start();
+      cleanups.unshift(() => deliveries.stop());
+      const scheduler = new Scheduler({
+        config,
+        store: hooks.schedules,
+        prepare,
+        wake: () => {
+          for (const pool of pools) pool.notify();
+        },
+        logger,
+      });
+      scheduler.start();
+      cleanups.unshift(() => scheduler.stop());
+    }
+
     let url: string | null = null;
     const workers = async () => (await queue.listWorkers()).map(toWorkerView);
     if (options.api) {
@@ -121,6 +155,8 @@ export async function startRunbox(
           runningLogs: runningLogsOf(config.dataDir),
           store,
           logger,
+          ...(hooks ? { webhooks: hooks.webhooks } : {}),
+          ...(schedules ? { schedules } : {}),
           system: {
             engineUp: () => monitor.isUp(),
             imagesMissing: () => images.missing(),

@@ -8,6 +8,7 @@ import { FINAL_STATUSES, type EnqueueItem, type JobRecord, type JobStatus } from
 import type { JobSpec } from '../spec/jobSpecSchema.js';
 import { parseJobSpec, splitSubmission } from '../spec/parseJobSpec.js';
 import { assertFreeSpace } from '../storage/fs/diskSpace.js';
+import { checkWebhookUrl } from '../webhooks/urlPolicy.js';
 import type { JobView } from './jobView.js';
 
 /** What the job service needs from the queue: the API's audience of any backend. */
@@ -117,10 +118,26 @@ export class JobService {
     this.cancelHooks.add(hook);
   }
 
+  /**
+   * A submit body checked and turned into what the queue stores, without storing it
+   * (schedules store the body and enqueue it at each due time through this).
+   */
+  prepare(body: unknown, fieldPrefix = ''): EnqueueItem {
+    return this.toItem(body, fieldPrefix);
+  }
+
   private toItem(body: unknown, fieldPrefix = ''): EnqueueItem {
     try {
-      const { spec, options } = splitSubmission(body);
+      const split = splitSubmission(body);
+      const { options } = split;
+      let { spec } = split;
       parseJobSpec(spec, this.config);
+      if (spec.webhook_url !== undefined) checkWebhookUrl(spec.webhook_url, this.config.webhooks);
+      else if (this.config.webhooks.url !== null) {
+        // The server's webhook is written into the job's spec: the delivery trigger reads
+        // it from there when the job ends, whichever process ends it.
+        spec = { ...spec, webhook_url: this.config.webhooks.url };
+      }
       return {
         spec,
         priority: options.priority ?? 0,

@@ -9,7 +9,9 @@ import type { Config } from '../config.js';
 import { RunboxError } from '../errors/index.js';
 import type { RunningLogs } from '../executor/runningLogs.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { ScheduleService } from '../schedules/ScheduleService.js';
 import type { BlobStore } from '../storage/BlobStore.js';
+import type { WebhookStore } from '../webhooks/WebhookStore.js';
 import { registerAuth } from './auth.js';
 import { errorBody, registerErrorHandler } from './errorHandler.js';
 import { registerHostCheck } from './hostCheck.js';
@@ -21,6 +23,8 @@ import { registerJobRoutes } from './routes/jobs.js';
 import { registerLogRoutes } from './routes/logs.js';
 import { registerOutputRoutes } from './routes/outputs.js';
 import { registerSessionRoutes } from './routes/session.js';
+import { registerScheduleRoutes } from './routes/schedules.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerSystemRoutes, type SystemInfo } from './routes/system.js';
 import { typed } from './typeProvider.js';
 import { registerValidation } from './validation.js';
@@ -34,6 +38,10 @@ export interface ApiDeps {
   system: SystemInfo;
   /** Request lines and errors. @defaultValue silentLogger */
   logger?: Logger;
+  /** Webhook delivery history (GET /v1/jobs/:id/webhooks). @defaultValue none: no route */
+  webhooks?: WebhookStore;
+  /** /v1/schedules. @defaultValue none: no routes */
+  schedules?: ScheduleService;
 }
 
 /** An incoming x-request-id is kept when it is this plain; anything else gets a fresh id. */
@@ -129,6 +137,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerJobRoutes(api, deps.jobs);
   registerLogRoutes(api, deps.jobs, deps.runningLogs, deps.store);
   registerOutputRoutes(api, deps.jobs, deps.store);
+  if (deps.webhooks) registerWebhookRoutes(api, deps.jobs, deps.webhooks);
+  if (deps.schedules) registerScheduleRoutes(api, deps.schedules);
   await app.ready();
   return app;
 }

@@ -12,7 +12,9 @@ import { healthcheckCommand } from './commands/healthcheck.js';
 import { outputsCommand } from './commands/outputs.js';
 import { pullCommand } from './commands/pull.js';
 import { runtimesCommand } from './commands/runtimes.js';
+import { scheduleCommand } from './commands/schedule.js';
 import { serverCommands } from './commands/serverCommands.js';
+import { webhooksCommand } from './commands/webhooks.js';
 import { createContext } from './context.js';
 import { exitCodeHelp } from './exitCodes.js';
 import { GROUPS } from './flags.js';
@@ -101,6 +103,8 @@ export async function runCli(given: string[], options: RunCliOptions): Promise<n
     completionCommand(ctx, setCode),
     healthcheckCommand(ctx, setCode),
     pullCommand(ctx, setCode),
+    scheduleCommand(ctx, setCode),
+    webhooksCommand(ctx, setCode),
   ];
   const known = new Set(commands.map((c) => String(c.command).split(' ')[0]));
   for (const cmd of commands) parser.command(cmd as never);

@@ -81,6 +81,10 @@ export function withJobFlags<T>(yargs: Argv<T>) {
       type: 'string',
       describe: 'A repeated key returns the existing job',
     })
+    .option('webhook', {
+      type: 'string',
+      describe: 'URL POSTed the job (signed) when it ends; see README "Webhooks"',
+    })
     .option('run-at', { type: 'string', describe: 'ISO time before which the job does not start' })
     .option('delay', {
       type: 'string',
@@ -113,6 +117,7 @@ export interface JobFlagValues {
   idempotencyKey?: string | undefined;
   runAt?: string | undefined;
   delay?: string | undefined;
+  webhook?: string | undefined;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -242,6 +247,7 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
   if (flags.maxAttempts !== undefined) request.max_attempts = flags.maxAttempts;
   if (flags.retryOnExit?.length) request.retry_on_exit_codes = flags.retryOnExit;
   if (flags.idempotencyKey) request.idempotency_key = flags.idempotencyKey;
+  if (flags.webhook !== undefined) request.webhook_url = flags.webhook;
   if (flags.runAt) request.run_at = flags.runAt;
   if (flags.delay !== undefined) {
     request.run_at = new Date(Date.now() + parseDelay(flags.delay)).toISOString();

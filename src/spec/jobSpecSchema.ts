@@ -62,6 +62,14 @@ export const JobSpecSchema = Type.Object(
       Type.Union([Type.Literal('if-not-present'), Type.Literal('always'), Type.Literal('never')]),
     ),
     gpus: Type.Optional(GpusSchema),
+    webhook_url: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 2048,
+        description:
+          'http(s) URL POSTed the job (signed, see README "Webhooks") when it reaches a final state',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

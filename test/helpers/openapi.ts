@@ -4,7 +4,10 @@ import { activityView } from '../../src/api/activityView.js';
 import { buildServer } from '../../src/api/server.js';
 import { RunboxMetrics } from '../../src/metrics.js';
 import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
+import { ScheduleService } from '../../src/schedules/ScheduleService.js';
+import { SqliteScheduleStore } from '../../src/schedules/sqlite/SqliteScheduleStore.js';
 import { createFileBlobStore } from '../../src/storage/index.js';
+import { SqliteWebhookStore } from '../../src/webhooks/sqlite/SqliteWebhookStore.js';
 import { testConfig } from './testConfig.js';
 
 export type OpenApiDocument = Record<string, unknown> & {
@@ -20,9 +23,14 @@ export async function servedDocument(): Promise<OpenApiDocument> {
   const { config, cleanup } = testConfig();
   const queue = SqliteQueue.open(config);
   try {
+    const jobs = new JobService(config, queue);
     const app = await buildServer({
       config,
-      jobs: new JobService(config, queue),
+      jobs,
+      webhooks: new SqliteWebhookStore(queue.db),
+      schedules: new ScheduleService(new SqliteScheduleStore(queue.db), (body, prefix) =>
+        jobs.prepare(body, prefix),
+      ),
       runningLogs: { find: () => Promise.resolve(null) },
       store: await createFileBlobStore(config),
       system: {

@@ -248,6 +248,25 @@ describe('the generated client against runbox serve', () => {
     const runtimes = (await client.api.GET('/v1/runtimes')).data!.runtimes;
     expect(runtimes.find((r) => r.name === 'shell')).toMatchObject({ present: true });
     expect((await client.api.GET('/v1/contract')).data!.version).toMatch(/^\d+\.\d+\.\d+$/);
+    // Webhook history (this job named none) and the schedule routes, each answer checked.
+    const hooks = await client.api.GET('/v1/jobs/{id}/webhooks', { params: { path: { id } } });
+    expect(hooks.data!.deliveries).toEqual([]);
+    const byName = { params: { path: { name: 'nightly' } } };
+    const added = await client.api.POST('/v1/schedules', {
+      body: {
+        name: 'nightly',
+        cron: '0 3 * * *',
+        timezone: 'Europe/Paris',
+        job: { runtime: 'shell', command: ['true'], env: { SECRET }, secret_env: ['SECRET'] },
+      },
+    });
+    expect(added.response.status).toBe(201);
+    expect(JSON.stringify(added.data)).not.toContain(SECRET);
+    expect((await client.api.GET('/v1/schedules')).data!.schedules).toHaveLength(1);
+    expect((await client.api.GET('/v1/schedules/{name}', byName)).data!.catch_up).toBe('skip');
+    expect((await client.api.POST('/v1/schedules/{name}/pause', byName)).data!.paused).toBe(true);
+    expect((await client.api.POST('/v1/schedules/{name}/resume', byName)).data!.paused).toBe(false);
+    expect((await client.api.DELETE('/v1/schedules/{name}', byName)).data!.name).toBe('nightly');
     expect((await anonymous.api.GET('/healthz')).data!.status).toBe('ok');
     const retried = await client.wait(retrying.id, 90);
     expect(retried).toMatchObject({ status: 'failed', attempts: 2 });

@@ -23,12 +23,19 @@ export function configCommand(ctx: CliContext, setCode: (code: number) => void):
         .epilogue(
           'Sources, lowest first: default < config file (--config or RUNBOX_CONFIG, else ' +
             '/etc/runbox/config.json then $XDG_CONFIG_HOME/runbox/config.json) < RUNBOX_* ' +
-            'environment < flags. The token is shown as "[set]".',
+            'environment < flags. The token and the webhook secret are shown as "[set]".',
         ),
     handler: (raw) => {
       const args = raw as unknown as GlobalFlags;
       const { config, sources, files } = ctx.resolved(args);
-      const shown = { ...config, token: config.token === null ? null : '[set]' };
+      const shown = {
+        ...config,
+        token: config.token === null ? null : '[set]',
+        webhooks: {
+          ...config.webhooks,
+          secret: config.webhooks.secret === null ? null : '[set]',
+        },
+      };
       if (args.json) {
         ctx.io.out(JSON.stringify({ config: shown, sources, files }, null, 2));
       } else {

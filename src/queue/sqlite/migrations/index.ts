@@ -1,6 +1,7 @@
 import m001 from './001_init.js';
 import m002 from './002_isolation.js';
 import m003 from './003_request_hash_and_secret_scrub.js';
+import m004 from './004_webhooks_schedules.js';
 
 /**
  * Every migration this build knows, in order. The schema version of a database is the
@@ -23,6 +24,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: '001_init', sql: m001 },
   { version: 2, name: '002_isolation', sql: m002 },
   { version: 3, name: '003_request_hash_and_secret_scrub', sql: m003 },
+  { version: 4, name: '004_webhooks_schedules', sql: m004 },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

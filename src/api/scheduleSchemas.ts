@@ -1,0 +1,65 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import { SubmitRequestSchema } from '../spec/jobSpecSchema.js';
+
+/** Requests and answers of /v1/schedules (README "Schedules"). */
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const Time = (description: string) => Type.String({ format: 'date-time', description });
+
+const CatchUpSchema = Type.Union([Type.Literal('skip'), Type.Literal('once')], {
+  description:
+    'Due times missed while no runbox ran: skip (default; a time found up to ' +
+    'schedules.graceMs late still fires) or once (one job for the latest missed time)',
+});
+
+export const ScheduleRequestSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64, description: 'ASCII letters, digits, . - _' }),
+    cron: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: '5 fields (minute hour day month weekday), or 6 with seconds first',
+    }),
+    timezone: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone (default UTC)' }),
+    ),
+    catch_up: Type.Optional(CatchUpSchema),
+    job: Type.Composite([SubmitRequestSchema], {
+      additionalProperties: false,
+      description: 'What each fire submits: a POST /v1/jobs body without idempotency_key, run_at',
+    }),
+  },
+  { additionalProperties: false, $id: 'ScheduleRequest' },
+);
+
+export const ScheduleViewSchema = Type.Object(
+  {
+    name: Type.String(),
+    cron: Type.String(),
+    timezone: Type.String(),
+    catch_up: CatchUpSchema,
+    paused: Type.Boolean(),
+    next_fire_at: Time('Next due time (while paused: the one it had)'),
+    last_fired_at: Nullable(Time('Due time of the last job it enqueued')),
+    last_job_id: Nullable(Type.String()),
+    last_error: Nullable(
+      Type.String({ description: 'Why its last due time enqueued nothing, if it did not' }),
+    ),
+    created_at: Time('When it was added'),
+    updated_at: Time('Last change'),
+    job: Type.Record(Type.String(), Type.Unknown(), {
+      description: 'The job body each fire submits; secret env values redacted',
+    }),
+  },
+  { additionalProperties: false, $id: 'Schedule' },
+);
+
+export const ScheduleListSchema = Type.Object(
+  { schedules: Type.Array(ScheduleViewSchema) },
+  { additionalProperties: false, $id: 'ScheduleList' },
+);
+
+export const ScheduleNameParams = Type.Object(
+  { name: Type.String({ maxLength: 200, description: 'A schedule name' }) },
+  { additionalProperties: false },
+);

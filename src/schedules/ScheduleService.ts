@@ -1,0 +1,148 @@
+import { InvalidSpecError, RunboxError } from '../errors/index.js';
+import type { EnqueueItem } from '../queue/types.js';
+import { redactSpec } from '../api/jobService.js';
+import { checkTimezone, parseCron } from './cron.js';
+import type { ScheduleRecord, ScheduleStore } from './ScheduleStore.js';
+
+/** Letters, digits, dot, dash, underscore; it appears in idempotency keys and URLs. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export interface NewSchedule {
+  name: string;
+  cron: string;
+  /** @defaultValue 'UTC' */
+  timezone?: string | undefined;
+  /** @defaultValue 'skip' */
+  catch_up?: 'skip' | 'once' | undefined;
+  /** A POST /v1/jobs body; idempotency_key and run_at are the schedule's to set. */
+  job: Record<string, unknown>;
+}
+
+export interface ScheduleView {
+  name: string;
+  cron: string;
+  timezone: string;
+  catch_up: 'skip' | 'once';
+  paused: boolean;
+  next_fire_at: string;
+  last_fired_at: string | null;
+  last_job_id: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+  job: Record<string, unknown>;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function toScheduleView(s: ScheduleRecord): ScheduleView {
+  return {
+    name: s.name,
+    cron: s.cron,
+    timezone: s.timezone,
+    catch_up: s.catchUp,
+    paused: s.paused,
+    next_fire_at: iso(s.nextFireAt)!,
+    last_fired_at: iso(s.lastFiredAt),
+    last_job_id: s.lastJobId,
+    last_error: s.lastError,
+    created_at: iso(s.createdAt)!,
+    updated_at: iso(s.updatedAt)!,
+    // Secret env values stay in the database (each fire needs them) and never leave it.
+    job: redactSpec(s.request),
+  };
+}
+
+export function checkScheduleName(name: string, field = 'name'): void {
+  if (!NAME.test(name)) {
+    throw new InvalidSpecError(
+      field,
+      `"${name.slice(0, 80)}" is not a schedule name: 1-64 ASCII letters, digits, ".", "-" ` +
+        'or "_", starting with a letter or digit',
+    );
+  }
+}
+
+/**
+ * Adds, lists, pauses and removes schedules for the API. A schedule's job body is
+ * checked like a submit when it is added (so a bad one is refused at once, naming
+ * job.<field>) and again at every fire (the operator's ceilings may have moved).
+ */
+export class ScheduleService {
+  constructor(
+    private readonly store: ScheduleStore,
+    private readonly prepare: (body: unknown, fieldPrefix: string) => EnqueueItem,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async create(input: NewSchedule): Promise<ScheduleView> {
+    checkScheduleName(input.name);
+    const timezone = input.timezone ?? 'UTC';
+    checkTimezone(timezone);
+    const cron = parseCron(input.cron, timezone);
+    for (const key of ['idempotency_key', 'run_at'] as const) {
+      if (key in input.job) {
+        throw new InvalidSpecError(
+          `job.${key}`,
+          'is set by the schedule for each fire (schedule:NAME:<due time>); leave it out',
+        );
+      }
+    }
+    this.prepare(input.job, 'job.');
+    const now = this.now();
+    const next = cron.next(now);
+    if (next === null) {
+      throw new InvalidSpecError('cron', `"${input.cron}" has no due time after now`);
+    }
+    const record: ScheduleRecord = {
+      name: input.name,
+      cron: input.cron,
+      timezone,
+      catchUp: input.catch_up ?? 'skip',
+      request: input.job,
+      paused: false,
+      nextFireAt: next,
+      lastFiredAt: null,
+      lastJobId: null,
+      lastError: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.store.create(record);
+    return toScheduleView(record);
+  }
+
+  async list(): Promise<ScheduleView[]> {
+    return (await this.store.list()).map(toScheduleView);
+  }
+
+  async get(name: string): Promise<ScheduleView> {
+    return toScheduleView(await this.record(name));
+  }
+
+  async remove(name: string): Promise<ScheduleView> {
+    const record = await this.record(name);
+    if (!(await this.store.remove(name))) throw notFound(name);
+    return toScheduleView(record);
+  }
+
+  /** Resuming skips the due times that passed while paused: next is the first after now. */
+  async setPaused(name: string, paused: boolean): Promise<ScheduleView> {
+    const record = await this.record(name);
+    const next = paused ? null : parseCron(record.cron, record.timezone).next(this.now());
+    const changed = await this.store.setPaused(name, paused, next, this.now());
+    if (!changed) throw notFound(name);
+    return toScheduleView(changed);
+  }
+
+  private async record(name: string): Promise<ScheduleRecord> {
+    checkScheduleName(name);
+    const record = await this.store.get(name);
+    if (!record) throw notFound(name);
+    return record;
+  }
+}
+
+function notFound(name: string): RunboxError {
+  return new RunboxError('NotFound', `no schedule named "${name}"`, { field: 'name' });
+}

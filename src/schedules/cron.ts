@@ -1,0 +1,96 @@
+import { Cron } from 'croner';
+import { InvalidSpecError } from '../errors/index.js';
+
+/**
+ * Cron expressions are read by croner (npm `croner`): no dependencies, time zones through
+ * the platform's Intl data (so DST gaps and repeats follow the zone's real rules), 5
+ * fields or 6 with seconds first, and the usual OR of day-of-month and day-of-week.
+ */
+export interface CronSchedule {
+  /** The first due time strictly after `afterMs`, or null when there is none. */
+  next(afterMs: number): number | null;
+  /** The last due time at or before `atMs`, or null when there is none. */
+  latest(atMs: number): number | null;
+}
+
+/** Throws InvalidSpec naming the field: `cron` for the expression, `timezone` for the zone. */
+export function parseCron(expression: string, timezone: string): CronSchedule {
+  checkTimezone(timezone);
+  const fields = expression.trim().split(/\s+/).length;
+  if (fields !== 5 && fields !== 6) {
+    throw new InvalidSpecError(
+      'cron',
+      `"${expression.slice(0, 100)}" has ${fields} fields; give 5 (minute hour day month weekday) or 6 (seconds first)`,
+    );
+  }
+  let cron: Cron;
+  try {
+    cron = new Cron(expression, { timezone, paused: true });
+  } catch (error) {
+    throw new InvalidSpecError(
+      'cron',
+      `"${expression.slice(0, 100)}" is not a cron expression: ${(error as Error).message}`,
+    );
+  }
+  return {
+    next(afterMs) {
+      const next = cron.nextRun(new Date(afterMs));
+      return next ? next.getTime() : null;
+    },
+    latest(atMs) {
+      // previousRuns counts a run earlier in the reference's own second: +1 ms keeps a
+      // due time exactly at atMs.
+      const [previous] = cron.previousRuns(1, new Date(atMs + 1));
+      return previous ? previous.getTime() : null;
+    },
+  };
+}
+
+export function checkTimezone(timezone: string): void {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: timezone });
+  } catch {
+    throw new InvalidSpecError(
+      'timezone',
+      `"${timezone.slice(0, 100)}" is not an IANA time zone, e.g. UTC or Europe/Paris`,
+    );
+  }
+}
+
+/** Due times counted (for the log) when catching up; past it the count says "at least". */
+const MAX_COUNT = 10_000;
+
+export interface FirePlan {
+  /** The due time to enqueue now, or null (nothing missed fits the catch-up policy). */
+  fireAt: number | null;
+  /** How many due times this plan passes over without a job (at most MAX_COUNT). */
+  skipped: number;
+  /** The next due time after now (null: the expression has no more). */
+  next: number | null;
+}
+
+/**
+ * What a due schedule does at `now` (README "Schedules", catch-up policy):
+ * - the latest due time at or before now is found;
+ * - catch_up "once": that latest time is enqueued, however late, and earlier missed
+ *   times are skipped (one job stands for everything missed while down);
+ * - catch_up "skip": it is enqueued only if it is at most graceMs old; older, it is
+ *   skipped like the rest;
+ * - next_fire_at becomes the first due time after now.
+ */
+export function planFire(
+  cron: CronSchedule,
+  nextFireAt: number,
+  now: number,
+  catchUp: 'skip' | 'once',
+  graceMs: number,
+): FirePlan {
+  const latest = Math.max(nextFireAt, cron.latest(now) ?? nextFireAt);
+  let due = 0;
+  for (let t: number | null = nextFireAt; t !== null && t <= latest && due < MAX_COUNT;) {
+    due++;
+    t = cron.next(t);
+  }
+  const fire = catchUp === 'once' || now - latest <= graceMs;
+  return { fireAt: fire ? latest : null, skipped: fire ? due - 1 : due, next: cron.next(now) };
+}

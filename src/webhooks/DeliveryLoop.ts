@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Config } from '../config.js';
+import { coerceError } from '../errors/index.js';
+import { silentLogger, type Logger } from '../log.js';
+import { RUNBOX_VERSION } from '../version.js';
+import { postWebhook, type PostOutcome } from './post.js';
+import { signatureHeader, SIGNATURE_HEADER } from './signature.js';
+import { resolveWebhookAddress, type ResolvedAddress } from './urlPolicy.js';
+import type { DeliveryClaim, WebhookStore } from './WebhookStore.js';
+
+export interface DeliveryLoopDeps {
+  config: Pick<Config, 'webhooks'>;
+  store: WebhookStore;
+  /** The job as GET /v1/jobs/:id answers it, or null when it is gone (retention). */
+  jobView: (id: string) => Promise<unknown>;
+  logger?: Logger;
+  /** @defaultValue Date.now */
+  now?: () => number;
+  /** Resolves a host name; tests point names at loopback. @defaultValue dns.lookup */
+  resolve?: (host: string) => Promise<ResolvedAddress[]>;
+}
+
+/** Deliveries one turn of the loop takes at most. */
+const BATCH = 16;
+
+/** Delay before retry number `attempt` (1 = the first retry): base x 2^(n-1), capped. */
+export function backoffMs(attempt: number, baseMs: number, capMs: number): number {
+  return Math.min(capMs, baseMs * 2 ** Math.min(30, attempt - 1));
+}
+
+/**
+ * The delivery loop of `runbox serve`: every pollMs it leases the due deliveries, POSTs
+ * each (signed, to the address checked at this moment), and records the attempt with
+ * its outcome. Its lease is the POST timeout plus a margin, so a process killed mid-POST
+ * leaves the delivery to be claimed again once the lease runs out: at least once, which
+ * is why receivers get a Runbox-Delivery id to drop duplicates by.
+ */
+export class DeliveryLoop {
+  readonly owner = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private readonly log: Logger;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: DeliveryLoopDeps) {
+    this.log = deps.logger ?? silentLogger;
+    this.now = deps.now ?? Date.now;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Waits for the turn in flight (its POSTs are bounded by timeoutMs). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.turn()
+        .then(() => undefined)
+        .catch((error: unknown) =>
+          this.log.warn('webhook delivery turn failed', { error: coerceError(error).message }),
+        )
+        .finally(() => {
+          this.running = null;
+          this.schedule(this.deps.config.webhooks.pollMs);
+        });
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** One turn: claim what is due and deliver it. Tests call it directly with a fake clock. */
+  async turn(): Promise<number> {
+    const { webhooks } = this.deps.config;
+    const leaseMs = webhooks.timeoutMs + 30_000;
+    const claims = await this.deps.store.claimDue(this.owner, this.now(), leaseMs, BATCH);
+    await Promise.all(claims.map((claim) => this.deliver(claim)));
+    return claims.length;
+  }
+
+  private async deliver(claim: DeliveryClaim): Promise<void> {
+    const { webhooks } = this.deps.config;
+    const startedAt = this.now();
+    const attempt = claim.attempts + 1;
+    let outcome: PostOutcome = { ok: false, statusCode: null, error: 'not attempted' };
+    let permanent = false;
+    const job = await this.deps.jobView(claim.jobId);
+    if (job === null) {
+      outcome = { ok: false, statusCode: null, error: 'the job no longer exists' };
+      permanent = true;
+    } else if (!webhooks.secret) {
+      // Kept pending: a server started without the secret must not lose deliveries.
+      outcome = { ok: false, statusCode: null, error: 'webhooks.secret is not set here' };
+    } else {
+      let address: ResolvedAddress | null = null;
+      try {
+        address = await resolveWebhookAddress(claim.url, webhooks, this.deps.resolve);
+      } catch (error) {
+        outcome = { ok: false, statusCode: null, error: coerceError(error).message };
+        // A refused address (allow-list, private, metadata) is the operator's policy, not
+        // a passing failure: retrying would only knock on the same door. A name that did
+        // not resolve may come back, so that one is retried.
+        permanent = !/ENOTFOUND|EAI_AGAIN|resolves to no address/.test(outcome.error);
+      }
+      if (address) {
+        const body = JSON.stringify(job);
+        const timestamp = Math.floor(Date.now() / 1000);
+        outcome = await postWebhook(
+          claim.url,
+          address,
+          body,
+          {
+            'content-type': 'application/json',
+            'user-agent': `runbox/${RUNBOX_VERSION}`,
+            [SIGNATURE_HEADER]: signatureHeader(webhooks.secret, timestamp, body),
+            'runbox-delivery': String(claim.id),
+            'runbox-event': claim.event,
+            'runbox-attempt': String(attempt),
+          },
+          webhooks.timeoutMs,
+        );
+      }
+    }
+    const now = this.now();
+    const next = now + backoffMs(attempt, webhooks.backoffBaseMs, webhooks.backoffCapMs);
+    const kind = outcome.ok
+      ? 'delivered'
+      : permanent || next > claim.createdAt + webhooks.retryForMs
+        ? 'failed'
+        : 'retry';
+    const recorded = await this.deps.store.recordAttempt({
+      deliveryId: claim.id,
+      owner: this.owner,
+      startedAt,
+      durationMs: Math.max(0, now - startedAt),
+      statusCode: outcome.statusCode,
+      error: outcome.ok ? null : outcome.error,
+      outcome: kind,
+      nextAttemptAt: kind === 'retry' ? next : null,
+      now,
+    });
+    const fields = { delivery: claim.id, job: claim.jobId, attempt, outcome: kind };
+    if (!recorded) this.log.warn('webhook attempt not recorded: lease lost', fields);
+    else if (kind === 'delivered') this.log.info('webhook delivered', fields);
+    else
+      this.log.warn('webhook attempt failed', {
+        ...fields,
+        error: outcome.ok ? null : outcome.error,
+      });
+  }
+}

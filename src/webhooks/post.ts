@@ -1,0 +1,80 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import type { ResolvedAddress } from './urlPolicy.js';
+
+export type PostOutcome =
+  { ok: true; statusCode: number } | { ok: false; statusCode: number | null; error: string };
+
+/** Bytes of a receiver's answer read (and thrown away) before the socket is closed. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * POSTs one delivery to the address resolveWebhookAddress checked. The connection's
+ * lookup is pinned to that address, so the name is not resolved a second time (DNS
+ * rebinding); TLS still verifies the certificate against the URL's host name (SNI and
+ * hostname checks use the URL, not the address). Redirects are not followed: a 3xx is
+ * a failure like any non-2xx, or a receiver could send the signed body anywhere.
+ */
+export function postWebhook(
+  url: string,
+  address: ResolvedAddress,
+  body: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<PostOutcome> {
+  const target = new URL(url);
+  const pinned: LookupFunction = (_host, options, callback) => {
+    if ((options as { all?: boolean }).all) {
+      (callback as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(
+        null,
+        [{ address: address.address, family: address.family }],
+      );
+    } else callback(null, address.address, address.family);
+  };
+  const client = target.protocol === 'https:' ? https : http;
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (outcome: PostOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(outcome);
+    };
+    const request = client.request(
+      target,
+      {
+        method: 'POST',
+        lookup: pinned,
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        agent: false,
+      },
+      (response) => {
+        const statusCode = response.statusCode ?? 0;
+        let read = 0;
+        response.on('data', (chunk: Buffer) => {
+          read += chunk.length;
+          if (read > MAX_ANSWER_BYTES) response.destroy();
+        });
+        const finish = () =>
+          done(
+            statusCode >= 200 && statusCode < 300
+              ? { ok: true, statusCode }
+              : { ok: false, statusCode, error: `receiver answered ${statusCode}` },
+          );
+        response.on('end', finish);
+        response.on('close', finish);
+        response.on('error', finish);
+      },
+    );
+    // One deadline for the whole exchange (connect, send, answer), not per socket event.
+    const timer = setTimeout(() => {
+      request.destroy();
+      done({ ok: false, statusCode: null, error: `no answer within ${timeoutMs} ms` });
+    }, timeoutMs);
+    request.on('error', (error: NodeJS.ErrnoException) =>
+      done({ ok: false, statusCode: null, error: error.code ?? error.message }),
+    );
+    request.end(body);
+  });
+}

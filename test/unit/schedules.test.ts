@@ -1,0 +1,205 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { JobService } from '../../src/api/jobService.js';
+import type { Config } from '../../src/config.js';
+import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
+import { parseCron, planFire } from '../../src/schedules/cron.js';
+import { Scheduler } from '../../src/schedules/Scheduler.js';
+import { ScheduleService } from '../../src/schedules/ScheduleService.js';
+import { SqliteScheduleStore } from '../../src/schedules/sqlite/SqliteScheduleStore.js';
+import { testConfig } from '../helpers/testConfig.js';
+
+const T = (iso: string) => Date.parse(iso);
+const JOB = { runtime: 'shell', command: ['echo', 'tick'] };
+
+describe('cron expressions and time zones', () => {
+  it('reads the fields in the given zone, across a daylight saving change', () => {
+    const nine = parseCron('0 9 * * *', 'Europe/Paris');
+    // Winter: Paris is UTC+1; summer: UTC+2 (the change is on 2027-03-28).
+    expect(new Date(nine.next(T('2027-03-27T00:00:00Z'))!).toISOString()).toBe(
+      '2027-03-27T08:00:00.000Z',
+    );
+    expect(new Date(nine.next(T('2027-03-28T00:00:00Z'))!).toISOString()).toBe(
+      '2027-03-28T07:00:00.000Z',
+    );
+    expect(
+      new Date(parseCron('*/5 * * * *', 'UTC').next(T('2026-11-30T04:01:00Z'))!).toISOString(),
+    ).toBe('2026-11-30T04:05:00.000Z');
+  });
+
+  it('refuses bad expressions and zones naming the field', () => {
+    expect(() => parseCron('* * *', 'UTC')).toThrow(/^cron: .*has 3 fields/);
+    expect(() => parseCron('61 * * * *', 'UTC')).toThrow(/^cron: .*is not a cron expression/);
+    expect(() => parseCron('* * * * *', 'Mars/Olympus')).toThrow(/^timezone: .*not an IANA/);
+    expect(() => parseCron('* * * * *', '')).toThrow(/^timezone:/);
+  });
+
+  it('plans catch-up: skip drops what was missed, once runs the latest missed time', () => {
+    const every5 = parseCron('*/5 * * * *', 'UTC');
+    const due = T('2026-11-30T04:05:00Z');
+    const now = T('2026-11-30T05:02:00Z');
+    expect(planFire(every5, due, now, 'skip', 60_000)).toEqual({
+      fireAt: null,
+      skipped: 12,
+      next: T('2026-11-30T05:05:00Z'),
+    });
+    expect(planFire(every5, due, now, 'once', 60_000)).toEqual({
+      fireAt: T('2026-11-30T05:00:00Z'),
+      skipped: 11,
+      next: T('2026-11-30T05:05:00Z'),
+    });
+    // On time (within grace): fired under either policy.
+    expect(planFire(every5, due, due + 800, 'skip', 60_000).fireAt).toBe(due);
+  });
+});
+
+describe('schedules with a fake clock', () => {
+  const cleanups: Array<() => void> = [];
+  afterEach(() => {
+    for (const c of cleanups.splice(0).reverse()) c();
+  });
+
+  function process(config: Readonly<Config>, clock: { now: number }) {
+    const queue = SqliteQueue.open(config);
+    cleanups.push(() => queue.close());
+    const jobs = new JobService(config, queue);
+    const store = new SqliteScheduleStore(queue.db);
+    const prepare = (body: unknown, prefix: string) => jobs.prepare(body, prefix);
+    const now = () => clock.now;
+    return {
+      queue,
+      service: new ScheduleService(store, prepare, now),
+      scheduler: new Scheduler({ config, store, prepare, now }),
+    };
+  }
+
+  function setup() {
+    const { config, cleanup } = testConfig({ limits: { minFreeBytes: 0 } });
+    cleanups.push(cleanup);
+    const clock = { now: T('2026-11-30T04:01:00Z') };
+    return { config, clock, ...process(config, clock) };
+  }
+
+  const keys = (queue: SqliteQueue) =>
+    (
+      queue.db.prepare('SELECT idempotency_key AS k FROM jobs ORDER BY k').all() as Array<{
+        k: string;
+      }>
+    ).map((r) => r.k);
+
+  it('fires each due time once, with the key schedule:NAME:<due time>', async () => {
+    const { clock, queue, service, scheduler } = setup();
+    const added = await service.create({ name: 'tick', cron: '*/5 * * * *', job: JOB });
+    expect(added).toMatchObject({
+      timezone: 'UTC',
+      catch_up: 'skip',
+      next_fire_at: '2026-11-30T04:05:00.000Z',
+    });
+    clock.now = T('2026-11-30T04:04:59Z');
+    expect(await scheduler.tick()).toEqual([]);
+    clock.now = T('2026-11-30T04:05:00.400Z');
+    const [id] = await scheduler.tick();
+    expect(await queue.get(id!)).toMatchObject({
+      status: 'queued',
+      idempotencyKey: 'schedule:tick:2026-11-30T04:05:00.000Z',
+      spec: JOB,
+    });
+    expect(await scheduler.tick()).toEqual([]);
+    clock.now = T('2026-11-30T04:10:01Z');
+    expect(await scheduler.tick()).toHaveLength(1);
+    expect(keys(queue)).toEqual([
+      'schedule:tick:2026-11-30T04:05:00.000Z',
+      'schedule:tick:2026-11-30T04:10:00.000Z',
+    ]);
+    expect(await service.get('tick')).toMatchObject({
+      last_fired_at: '2026-11-30T04:10:00.000Z',
+      next_fire_at: '2026-11-30T04:15:00.000Z',
+    });
+  });
+
+  it('after downtime: skip enqueues nothing, once enqueues one job for the latest missed time', async () => {
+    const { clock, queue, service, scheduler } = setup();
+    await service.create({ name: 'skipper', cron: '*/5 * * * *', job: JOB });
+    await service.create({ name: 'catcher', cron: '*/5 * * * *', catch_up: 'once', job: JOB });
+    clock.now = T('2026-11-30T06:02:00Z');
+    await scheduler.tick();
+    expect(keys(queue)).toEqual(['schedule:catcher:2026-11-30T06:00:00.000Z']);
+    expect((await service.get('skipper')).next_fire_at).toBe('2026-11-30T06:05:00.000Z');
+    expect((await service.get('catcher')).next_fire_at).toBe('2026-11-30T06:05:00.000Z');
+  });
+
+  it('pause fires nothing; resume starts from the next time after now', async () => {
+    const { clock, queue, service, scheduler } = setup();
+    await service.create({ name: 'p', cron: '*/5 * * * *', catch_up: 'once', job: JOB });
+    expect((await service.setPaused('p', true)).paused).toBe(true);
+    clock.now = T('2026-11-30T05:00:00Z');
+    await scheduler.tick();
+    expect(keys(queue)).toEqual([]);
+    clock.now = T('2026-11-30T05:01:00Z');
+    expect(await service.setPaused('p', false)).toMatchObject({
+      paused: false,
+      next_fire_at: '2026-11-30T05:05:00.000Z',
+    });
+    await scheduler.tick();
+    expect(keys(queue)).toEqual([]);
+    await service.remove('p');
+    await expect(service.get('p')).rejects.toMatchObject({ type: 'NotFound', field: 'name' });
+  });
+
+  it('two processes on one database enqueue exactly one job per due time', async () => {
+    const { config, clock, queue, service, scheduler } = setup();
+    const other = process(config, clock);
+    await service.create({ name: 'both', cron: '* * * * * *', job: JOB });
+    const start = clock.now;
+    for (let s = 1; s <= 30; s++) {
+      clock.now = start + s * 1000 + 10;
+      // Both read the same due schedule before either claims it.
+      await Promise.all([scheduler.tick(), other.scheduler.tick()]);
+    }
+    const fired = keys(queue);
+    expect(fired).toHaveLength(30);
+    expect(new Set(fired).size).toBe(30);
+  });
+
+  it('refuses bad schedules with the field named, and stores nothing', async () => {
+    const { service } = setup();
+    const refused = async (input: Parameters<ScheduleService['create']>[0]) => {
+      try {
+        await service.create(input);
+      } catch (error) {
+        return (error as { field: string }).field;
+      }
+      return null;
+    };
+    expect(await refused({ name: 'ü-nicode', cron: '* * * * *', job: JOB })).toBe('name');
+    expect(await refused({ name: '', cron: '* * * * *', job: JOB })).toBe('name');
+    expect(await refused({ name: 'x'.repeat(65), cron: '* * * * *', job: JOB })).toBe('name');
+    expect(await refused({ name: 'a', cron: 'every minute', job: JOB })).toBe('cron');
+    // February 30th never comes.
+    expect(await refused({ name: 'a', cron: '0 0 30 2 *', job: JOB })).toBe('cron');
+    expect(await refused({ name: 'a', cron: '* * * * *', timezone: 'CET+99', job: JOB })).toBe(
+      'timezone',
+    );
+    expect(await refused({ name: 'a', cron: '* * * * *', job: { runtime: 'cobol' } })).toBe(
+      'job.runtime',
+    );
+    expect(
+      await refused({ name: 'a', cron: '* * * * *', job: { ...JOB, idempotency_key: 'k' } }),
+    ).toBe('job.idempotency_key');
+    expect(await service.list()).toEqual([]);
+    await service.create({ name: 'a', cron: '* * * * *', job: JOB });
+    expect(await refused({ name: 'a', cron: '* * * * *', job: JOB })).toBe('name');
+  });
+
+  it('redacts secret env values in views but fires them into the job', async () => {
+    const { clock, queue, service, scheduler } = setup();
+    const job = { ...JOB, env: { A: '1', TOKEN: 's3cr3t' }, secret_env: ['TOKEN'] };
+    const view = await service.create({ name: 's', cron: '* * * * *', job });
+    expect(view.job.env).toEqual({ A: '1', TOKEN: '[secret]' });
+    clock.now += 60_000;
+    const [id] = await scheduler.tick();
+    expect(((await queue.get(id!))!.spec as { env: unknown }).env).toEqual({
+      A: '1',
+      TOKEN: 's3cr3t',
+    });
+  });
+});

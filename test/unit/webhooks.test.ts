@@ -1,0 +1,373 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { JobService, toView } from '../../src/api/jobService.js';
+import type { Config } from '../../src/config.js';
+import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
+import { DeliveryLoop, backoffMs } from '../../src/webhooks/DeliveryLoop.js';
+import { signatureHeader, verifySignature } from '../../src/webhooks/signature.js';
+import { SqliteWebhookStore } from '../../src/webhooks/sqlite/SqliteWebhookStore.js';
+import {
+  addressRefusal,
+  checkWebhookUrl,
+  resolveWebhookAddress,
+  type WebhookPolicy,
+} from '../../src/webhooks/urlPolicy.js';
+import { validResult } from '../helpers/results.js';
+import { testConfig } from '../helpers/testConfig.js';
+
+const SECRET = 'whsec-test-ünïcode-secret';
+const policy = (over: Partial<WebhookPolicy> = {}): WebhookPolicy => ({
+  allowHosts: [],
+  allowPrivate: false,
+  secret: SECRET,
+  url: null,
+  ...over,
+});
+
+describe('webhook URL policy', () => {
+  it('never lets a webhook reach link-local or cloud metadata addresses, however written', () => {
+    for (const address of [
+      '169.254.169.254',
+      '::ffff:169.254.169.254',
+      '::ffff:a9fe:a9fe',
+      '64:ff9b::169.254.169.254',
+      'fd00:ec2::254',
+      'fe80::1',
+      '100.100.100.200',
+      '0.0.0.0',
+      '::',
+      '224.0.0.1',
+    ]) {
+      expect(addressRefusal(address, true), address).toMatch(/never reach/);
+    }
+  });
+
+  it('refuses loopback and private addresses unless the operator allows them', () => {
+    for (const address of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.20.0.1',
+      '192.168.1.1',
+      '::1',
+      'fd12::1',
+    ]) {
+      expect(addressRefusal(address, false), address).toMatch(/webhooks.allowPrivate/);
+      expect(addressRefusal(address, true), address).toBeUndefined();
+    }
+    expect(addressRefusal('93.184.216.34', false)).toBeUndefined();
+    expect(addressRefusal('2606:4700::1111', false)).toBeUndefined();
+  });
+
+  it('refuses bad URLs at submit with InvalidSpec naming webhook_url and the reason', () => {
+    const refused = (url: string, p = policy()) => {
+      try {
+        checkWebhookUrl(url, p);
+      } catch (error) {
+        return { field: (error as { field: string }).field, message: (error as Error).message };
+      }
+      return null;
+    };
+    expect(refused('ftp://example.com/x')).toEqual({
+      field: 'webhook_url',
+      message: expect.stringMatching(/scheme ftp is not allowed/),
+    });
+    expect(refused('not a url')?.message).toMatch(/is not a URL/);
+    expect(refused('https://user:pw@example.com/')?.message).toMatch(/credentials/);
+    expect(refused('http://169.254.169.254/latest/meta-data/')?.message).toMatch(/never reach/);
+    expect(refused('http://[::ffff:169.254.169.254]/')?.message).toMatch(/never reach/);
+    expect(refused('http://127.0.0.1:9/')?.message).toMatch(/allowPrivate/);
+    expect(refused('https://example.com/', policy({ secret: null }))?.message).toMatch(
+      /no webhook signing secret/,
+    );
+    expect(
+      refused('https://evil.example.net/', policy({ allowHosts: ['hooks.example.com', '*.ok.io'] }))
+        ?.message,
+    ).toMatch(/not in the server's webhooks.allowHosts/);
+    expect(refused('https://a.ok.io/', policy({ allowHosts: ['*.ok.io'] }))).toBeNull();
+    expect(refused('https://ok.io/', policy({ allowHosts: ['*.ok.io'] }))?.message).toMatch(
+      /allowHosts/,
+    );
+    expect(refused(`https://example.com/${'a'.repeat(2100)}`)?.message).toMatch(/2048/);
+    // A non-ASCII host is a name like any other (punycode), judged when resolved.
+    expect(refused('https://bücher.example/hook')).toBeNull();
+  });
+
+  it('checks every address a name resolves to at delivery time (DNS rebinding)', async () => {
+    const resolveTo =
+      (...addresses: string[]) =>
+      async () =>
+        addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }) as const);
+    await expect(
+      resolveWebhookAddress('https://hooks.example.com/', policy(), resolveTo('93.184.216.34')),
+    ).resolves.toEqual({ address: '93.184.216.34', family: 4 });
+    // A public answer beside a private one does not get the private one through.
+    await expect(
+      resolveWebhookAddress(
+        'https://rebind.example.com/',
+        policy(),
+        resolveTo('93.184.216.34', '169.254.169.254'),
+      ),
+    ).rejects.toMatchObject({
+      field: 'webhook_url',
+      message: expect.stringMatching(/rebind.example.com resolves to 169.254.169.254/),
+    });
+    await expect(
+      resolveWebhookAddress('https://x.example.com/', policy(), resolveTo('10.0.0.5')),
+    ).rejects.toThrow(/allowPrivate/);
+  });
+});
+
+describe('webhook signatures', () => {
+  const body = JSON.stringify({ id: 'job-1', status: 'succeeded', name: 'ünïcode ✓' });
+
+  it('verify with the secret, and fail for another body, another secret or an old timestamp', () => {
+    const now = 1_800_000_000;
+    const header = signatureHeader(SECRET, now, body);
+    expect(header).toMatch(/^t=1800000000,v1=[0-9a-f]{64}$/);
+    expect(verifySignature(SECRET, header, body, { nowSeconds: now })).toEqual({ ok: true });
+    expect(verifySignature(SECRET, header, `${body} `, { nowSeconds: now }).ok).toBe(false);
+    expect(verifySignature('other', header, body, { nowSeconds: now }).ok).toBe(false);
+    expect(verifySignature(SECRET, header, body, { nowSeconds: now + 301 })).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/replay/),
+    });
+    expect(verifySignature(SECRET, undefined, body).ok).toBe(false);
+    expect(verifySignature(SECRET, 't=x,v1=00', body).ok).toBe(false);
+  });
+
+  it('backs off exponentially up to the cap', () => {
+    expect([1, 2, 3, 4, 10].map((n) => backoffMs(n, 100, 1000))).toEqual([
+      100, 200, 400, 800, 1000,
+    ]);
+  });
+});
+
+interface Received {
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+/** A receiver on loopback answering with the statuses given, then 200. */
+async function receiver(statuses: number[] = []): Promise<{
+  url: string;
+  received: Received[];
+  server: Server;
+}> {
+  const received: Received[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      res.statusCode = statuses.shift() ?? 200;
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/hook?src=runbox`, received, server };
+}
+
+describe('durable deliveries', () => {
+  const cleanups: Array<() => void | Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  function setup(over: Partial<Config['webhooks']> = {}) {
+    const { config, cleanup } = testConfig({
+      limits: { minFreeBytes: 0 },
+      webhooks: {
+        secret: SECRET,
+        allowPrivate: true,
+        backoffBaseMs: 1000,
+        backoffCapMs: 60_000,
+        retryForMs: 10 * 60_000,
+        timeoutMs: 2000,
+        ...over,
+      },
+    });
+    const queue = SqliteQueue.open(config);
+    cleanups.push(cleanup, () => queue.close());
+    const jobs = new JobService(config, queue);
+    const store = new SqliteWebhookStore(queue.db);
+    // The queue stamps the finish with the real clock; the loop's clock starts there.
+    let clock = 0;
+    const loop = new DeliveryLoop({
+      config,
+      store,
+      jobView: async (id) => {
+        const job = await queue.get(id);
+        return job ? toView(job) : null;
+      },
+      now: () => clock,
+    });
+    const finish = async (id: string) => {
+      const [held] = await queue.claim({ workerId: 'w1', limit: 1 });
+      expect(held!.id).toBe(id);
+      const recorded = queue.finish([{ id, token: held!.token, result: validResult() }]);
+      queue.batcher.flush();
+      await recorded;
+      clock = (await queue.get(id))!.updatedAt;
+    };
+    return {
+      config,
+      queue,
+      jobs,
+      store,
+      loop,
+      finish,
+      advance: (ms: number) => (clock += ms),
+    };
+  }
+
+  const submit = async (jobs: JobService, queue: SqliteQueue, body: Record<string, unknown>) => {
+    const submitted = jobs.submit({ runtime: 'shell', command: ['true'], ...body });
+    queue.batcher.flush();
+    return (await submitted).job;
+  };
+
+  it('writes the delivery in the transaction that ends the job, for every way a job ends', async () => {
+    const { queue, jobs, store, finish } = setup();
+    const a = await submit(jobs, queue, { webhook_url: 'http://127.0.0.1:9/a' });
+    const b = await submit(jobs, queue, { webhook_url: 'http://127.0.0.1:9/b' });
+    const none = await submit(jobs, queue, {});
+    expect(await store.listForJob(a.id)).toEqual([]);
+    await finish(a.id);
+    await jobs.cancel(b.id);
+    await finish(none.id);
+    expect(await store.listForJob(a.id)).toMatchObject([
+      { url: 'http://127.0.0.1:9/a', event: 'job.succeeded', status: 'pending', attempts: 0 },
+    ]);
+    expect(await store.listForJob(b.id)).toMatchObject([{ event: 'job.cancelled' }]);
+    expect(await store.listForJob(none.id)).toEqual([]);
+    // A final job touched again (a repeated cancel) gets no second delivery.
+    queue.db.prepare("UPDATE jobs SET status = 'cancelled' WHERE id = ?").run(b.id);
+    expect(await store.listForJob(b.id)).toHaveLength(1);
+  });
+
+  it('POSTs the job view signed; a receiver failing twice gets it on the third try', async () => {
+    const hook = await receiver([500, 503]);
+    cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
+    const { queue, jobs, store, loop, finish, advance } = setup();
+    const job = await submit(jobs, queue, { webhook_url: hook.url });
+    await finish(job.id);
+
+    expect(await loop.turn()).toBe(1);
+    expect(hook.received).toHaveLength(1);
+    // Not due again before its backoff.
+    advance(999);
+    expect(await loop.turn()).toBe(0);
+    advance(1);
+    expect(await loop.turn()).toBe(1);
+    advance(1999);
+    expect(await loop.turn()).toBe(0);
+    advance(1);
+    expect(await loop.turn()).toBe(1);
+    advance(3600_000);
+    expect(await loop.turn()).toBe(0);
+
+    expect(hook.received).toHaveLength(3);
+    const last = hook.received[2]!;
+    expect(verifySignature(SECRET, last.headers['runbox-signature'] as string, last.body)).toEqual({
+      ok: true,
+    });
+    expect(JSON.parse(last.body)).toEqual(toView((await queue.get(job.id))!));
+    expect(last.headers['runbox-event']).toBe('job.succeeded');
+    expect(last.headers['runbox-attempt']).toBe('3');
+    // The same delivery id on every try: receivers drop duplicates by it.
+    expect(new Set(hook.received.map((r) => r.headers['runbox-delivery'])).size).toBe(1);
+
+    const [delivery] = await store.listForJob(job.id);
+    expect(delivery).toMatchObject({ status: 'delivered', attempts: 3, lastStatusCode: 200 });
+    expect(delivery!.history.map((h) => [h.attempt, h.statusCode])).toEqual([
+      [1, 500],
+      [2, 503],
+      [3, 200],
+    ]);
+    expect(delivery!.history[0]!.error).toMatch(/answered 500/);
+  });
+
+  it('gives up once retryForMs has passed since the job ended, and records why', async () => {
+    const hook = await receiver([500, 500, 500, 500, 500]);
+    cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
+    const { queue, jobs, store, loop, finish, advance } = setup({ retryForMs: 2500 });
+    const job = await submit(jobs, queue, { webhook_url: hook.url });
+    await finish(job.id);
+    for (let i = 0; i < 6; i++) {
+      await loop.turn();
+      advance(1000);
+    }
+    const [delivery] = await store.listForJob(job.id);
+    // Tries at 0 and 1 s; the next (3 s) would be past 2.5 s: failed after the second.
+    expect(delivery).toMatchObject({ status: 'failed', attempts: 2, lastStatusCode: 500 });
+    expect(hook.received).toHaveLength(2);
+  });
+
+  it('refuses at delivery time an address the policy forbids, without retrying', async () => {
+    const { config, queue, jobs, store, finish } = setup();
+    const job = await submit(jobs, queue, { webhook_url: 'http://127.0.0.1:9/x' });
+    await finish(job.id);
+    // The operator tightened the policy after the job was submitted.
+    const strict = new DeliveryLoop({
+      config: { webhooks: { ...config.webhooks, allowPrivate: false } },
+      store,
+      jobView: async (id) => toView((await queue.get(id))!),
+    });
+    await strict.turn();
+    const [delivery] = await store.listForJob(job.id);
+    expect(delivery).toMatchObject({ status: 'failed', attempts: 1, lastStatusCode: null });
+    expect(delivery!.lastError).toMatch(/webhook_url: 127.0.0.1 is a loopback or private/);
+  });
+
+  it('hands each due delivery to one of two loops on one database', async () => {
+    const hook = await receiver();
+    cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
+    const first = setup();
+    const jobIds: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const job = await submit(first.jobs, first.queue, { webhook_url: hook.url });
+      await first.finish(job.id);
+      jobIds.push(job.id);
+    }
+    const other = SqliteQueue.open(first.config);
+    cleanups.push(() => other.close());
+    const second = new DeliveryLoop({
+      config: first.config,
+      store: new SqliteWebhookStore(other.db),
+      jobView: async (id) => toView((await other.get(id))!),
+    });
+    const [a, b] = await Promise.all([first.loop.turn(), second.turn()]);
+    expect(a + b).toBe(10);
+    expect(hook.received).toHaveLength(10);
+    const ids = hook.received.map((r) => (JSON.parse(r.body) as { id: string }).id).sort();
+    expect(ids).toEqual(jobIds.sort());
+  });
+
+  it('gives every job the server-wide webhook unless it names its own', async () => {
+    const { config, cleanup } = testConfig({
+      limits: { minFreeBytes: 0 },
+      webhooks: { secret: SECRET, allowPrivate: true, url: 'http://127.0.0.1:9/all' },
+    });
+    const queue = SqliteQueue.open(config);
+    cleanups.push(cleanup, () => queue.close());
+    const jobs = new JobService(config, queue);
+    const plain = await submit(jobs, queue, {});
+    const own = await submit(jobs, queue, { webhook_url: 'http://127.0.0.1:9/own' });
+    expect(plain.spec.webhook_url).toBe('http://127.0.0.1:9/all');
+    expect(own.spec.webhook_url).toBe('http://127.0.0.1:9/own');
+  });
+});
+
+describe('config', () => {
+  it('refuses a server-wide webhook URL without a secret, naming the key', () => {
+    expect(() => testConfig({ webhooks: { url: 'https://example.com/' } })).toThrow(
+      /webhooks.secret: must be set/,
+    );
+    expect(() => testConfig({ webhooks: { url: 'gopher://x', secret: 's' } })).toThrow(
+      /webhooks.url: scheme gopher/,
+    );
+  });
+});
