@@ -21,7 +21,7 @@ import { tempFileName } from '../tempFiles.js';
 import { FrameDecompressor } from '../zstd/FrameDecompressor.js';
 import { readFrameIndex } from '../zstd/readFrameIndex.js';
 import type { BlobLedger } from './BlobLedger.js';
-import { isNotFoundError, isPreconditionFailed } from './s3Errors.js';
+import { httpStatus, isNotFoundError, isPreconditionFailed } from './s3Errors.js';
 import {
   decodeSeekTable,
   encodeSeekTable,
@@ -314,7 +314,8 @@ export class S3BlobStore implements BlobStore {
       );
     } catch (error) {
       if (isNotFoundError(error)) throw notFound(sha256, error);
-      if (isPreconditionFailed(error)) throw staleRead(sha256, error);
+      // 416: the range computed from the HEAD no longer fits the object.
+      if (isPreconditionFailed(error) || httpStatus(error) === 416) throw staleRead(sha256, error);
       throw error;
     }
     const body = response.Body as Readable | undefined;
@@ -443,6 +444,7 @@ export class S3BlobStore implements BlobStore {
     const hash = createHash('sha256');
     try {
       const raw = await this.getStream(sha256, 0, facts.framesBytes - 1, facts.etag);
+      await mkdir(this.cache.paths.tmp, { recursive: true, mode: PRIVATE_DIR_MODE });
       const file = await open(temp, 'wx', PRIVATE_FILE_MODE);
       const out = file.createWriteStream();
       const decoder = new FrameDecompressor({ codec: this.cache.codec });

@@ -2,7 +2,7 @@
  * What the AWS SDK throws, told apart by the answer's HTTP status: S3-compatible servers
  * agree on the status more often than on the error's name (a HEAD has no body to name it).
  */
-function httpStatus(error: unknown): number | undefined {
+export function httpStatus(error: unknown): number | undefined {
   return (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
 }
 
