@@ -39,9 +39,9 @@ function mixedBytes(size: number): Buffer {
   return out;
 }
 
-async function collect(stream: Readable): Promise<Buffer> {
+async function collect(stream: Readable | Promise<Readable>): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const chunk of stream) parts.push(chunk as Buffer);
+  for await (const chunk of await stream) parts.push(chunk as Buffer);
   return Buffer.concat(parts);
 }
 
@@ -239,7 +239,13 @@ describe('S3BlobStore against an S3-compatible server', () => {
     await expect(collect(store.openDecompressed(missing, { start: 1, end: 2 }))).rejects.toThrow(
       RunboxError,
     );
-    expect(() => store.openCompressed('../../etc/passwd')).toThrow(/64 lowercase hex/);
+    await expect(store.openCompressed('../../etc/passwd')).rejects.toMatchObject({
+      type: 'InvalidSpec',
+      field: 'sha256',
+    });
+    await expect(
+      store.openDecompressed('f'.repeat(64), { start: 5, end: 4 }),
+    ).rejects.toMatchObject({ type: 'InvalidSpec', field: 'range' });
     await store.remove(missing); // not an error
   });
 
@@ -367,6 +373,37 @@ describe('S3BlobStore against an S3-compatible server', () => {
       expect(row(sha256)).toMatchObject({ last_referenced_at: now });
       const back = await collect(makeStore({ cacheMaxBytes: 0 }).openDecompressed(sha256));
       expect(back.equals(data)).toBe(true);
+    });
+
+    it('removeIfIdle asks the blobs table, never object times; without a table it keeps everything', async () => {
+      const store = makeStore({ ledger });
+      const idle = await store.put(randomBytes(3000));
+      const used = await store.put(randomBytes(3000));
+      db.prepare("INSERT INTO job_blobs VALUES ('job2', ?)").run(used.sha256);
+      now += 10_000;
+      const fresh = await store.put(randomBytes(3000));
+      // The same blob put again by another node: the object is not rewritten, its
+      // LastModified stays old, yet the put counts.
+      const reput = await store.put(randomBytes(3000));
+      now += 10_000;
+      await makeStore({ ledger }).put(await collect(store.openDecompressed(reput.sha256)));
+      const listed = new Map<string, number>();
+      for await (const entry of store.list()) listed.set(entry.sha256, entry.compressedSize);
+      expect(listed.get(idle.sha256)).toBe(idle.compressedSize + seekTableBytes(1));
+      expect(await store.removeIfIdle(idle.sha256, 15_000)).toBe(
+        idle.compressedSize + seekTableBytes(1),
+      );
+      expect(await store.stat(idle.sha256)).toBeNull();
+      expect(await store.removeIfIdle(used.sha256, 15_000)).toBe(0);
+      expect(await store.removeIfIdle(fresh.sha256, 15_000)).toBe(0);
+      expect(await store.removeIfIdle(reput.sha256, 15_000)).toBe(0);
+      expect(await store.removeIfIdle(idle.sha256, 15_000)).toBe(0); // already gone
+      for (const kept of [used, fresh, reput]) {
+        expect(await store.stat(kept.sha256)).not.toBeNull();
+      }
+      const noLedger = makeStore();
+      expect(await noLedger.removeIfIdle(fresh.sha256, 0)).toBe(0);
+      expect(await store.stat(fresh.sha256)).not.toBeNull();
     });
 
     it('defers deletions it could not start before the deadline', async () => {

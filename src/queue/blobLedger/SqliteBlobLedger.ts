@@ -1,4 +1,4 @@
-import type { BlobLedger } from '../../storage/s3/BlobLedger.js';
+import type { BlobLedger, CondemnOptions } from '../../storage/s3/BlobLedger.js';
 import type { Db } from '../db.js';
 import { condemnBlobs, forgetBlobs } from './condemnBlobs.js';
 import { touchBlobs } from './touchBlobs.js';
@@ -18,7 +18,7 @@ export class SqliteBlobLedger implements BlobLedger {
     return Promise.resolve(touchBlobs(this.db, sha256s, this.now()));
   }
 
-  condemn(options: { graceMs: number; deleteWithinMs: number; limit: number }): Promise<string[]> {
+  condemn(options: CondemnOptions): Promise<string[]> {
     return Promise.resolve(condemnBlobs(this.db, { ...options, now: this.now() }));
   }
 

@@ -1,3 +1,4 @@
+import type { CondemnOptions } from '../../storage/s3/BlobLedger.js';
 import { immediate, sql, type Db } from '../db.js';
 
 const CANDIDATES = `
@@ -5,6 +6,7 @@ SELECT sha256 FROM blobs b
 WHERE last_referenced_at < :cutoff
   AND (deleting_until IS NULL OR deleting_until <= :now)
   AND NOT EXISTS (SELECT 1 FROM job_blobs j WHERE j.sha256 = b.sha256)
+  AND (:only IS NULL OR sha256 IN (SELECT value FROM json_each(:only)))
 ORDER BY last_referenced_at
 LIMIT :limit`;
 
@@ -17,10 +19,7 @@ WHERE sha256 IN (SELECT value FROM json_each(:shas))`;
  * `graceMs`, and marks them as being deleted until now + deleteWithinMs (one
  * transaction, so a touch either comes before and saves the blob, or after and waits).
  */
-export function condemnBlobs(
-  db: Db,
-  options: { graceMs: number; deleteWithinMs: number; limit: number; now: number },
-): string[] {
+export function condemnBlobs(db: Db, options: CondemnOptions & { now: number }): string[] {
   const { now } = options;
   return immediate(db, () => {
     const shas = (
@@ -28,9 +27,8 @@ export function condemnBlobs(
         cutoff: now - options.graceMs,
         now,
         limit: options.limit,
-      }) as Array<{
-        sha256: string;
-      }>
+        only: options.only ? JSON.stringify(options.only) : null,
+      }) as Array<{ sha256: string }>
     ).map((r) => r.sha256);
     if (shas.length > 0) {
       sql(db, CONDEMN).run({

@@ -14,6 +14,14 @@
  *   A row touched meanwhile is kept (its put re-uploads after the deadline).
  * So an object is deleted only inside a window every put of that blob knows about.
  */
+export interface CondemnOptions {
+  graceMs: number;
+  deleteWithinMs: number;
+  limit: number;
+  /** Only these blobs (BlobStore.removeIfIdle asks about one). */
+  only?: readonly string[];
+}
+
 export interface BlobLedger {
   /**
    * Records that blobs are being stored now (database time). For each blob a gc is
@@ -25,7 +33,7 @@ export interface BlobLedger {
    * Marks up to `limit` blobs that no job refers to and nobody touched for `graceMs` as
    * being deleted for the next `deleteWithinMs`, and returns them.
    */
-  condemn(options: { graceMs: number; deleteWithinMs: number; limit: number }): Promise<string[]>;
+  condemn(options: CondemnOptions): Promise<string[]>;
   /** Drops the rows of condemned blobs whose objects are gone, unless touched since. */
   forget(sha256s: readonly string[]): Promise<void>;
 }

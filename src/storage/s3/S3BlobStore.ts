@@ -13,7 +13,14 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { RunboxError } from '../../errors/index.js';
-import type { BlobBatch, BlobStore, PutOptions, StoredBlob } from '../BlobStore.js';
+import type {
+  BlobBatch,
+  BlobEntry,
+  BlobStore,
+  ByteRange,
+  PutOptions,
+  StoredBlob,
+} from '../BlobStore.js';
 import { checkSha256 } from '../blobPaths.js';
 import type { FileBlobStore } from '../FileBlobStore.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../privateFiles.js';
@@ -29,13 +36,6 @@ import {
   seekTableBytes,
   type SeekEntry,
 } from './seekTable.js';
-
-/** One object of the bucket as a listing sees it (for gc and usage reports). */
-export interface S3BlobEntry {
-  sha256: string;
-  /** Bytes of the object (frames and seek table). */
-  objectBytes: number;
-}
 
 export interface S3BlobStoreOptions {
   client: S3Client;
@@ -56,6 +56,12 @@ export interface S3BlobStoreOptions {
   conditionalPut: boolean;
   /** Database rows that keep gc from deleting a blob a node is storing (see BlobLedger). */
   ledger?: BlobLedger;
+  /**
+   * gc deletes a condemned blob's object only within deleteWithinMs of condemning it
+   * (puts of it wait that out), and gives one DELETE at most requestTimeoutMs.
+   * @defaultValue { deleteWithinMs: 60_000, requestTimeoutMs: 10_000 }
+   */
+  gc?: { deleteWithinMs: number; requestTimeoutMs: number };
 }
 
 /** Object metadata (x-amz-meta-*): uncompressed size and frame count, so stat is one HEAD. */
@@ -85,6 +91,7 @@ interface ObjectFacts {
  * - Gc never uses object times: see BlobLedger.
  */
 export class S3BlobStore implements BlobStore {
+  readonly kind = 's3';
   readonly bucket: string;
   readonly prefix: string;
   readonly cache: FileBlobStore;
@@ -92,6 +99,7 @@ export class S3BlobStore implements BlobStore {
   private readonly client: S3Client;
   private readonly cacheMaxBytes: number;
   private readonly ledger: BlobLedger | undefined;
+  private readonly gc: { deleteWithinMs: number; requestTimeoutMs: number };
   /** Blobs of open batches: the cache must keep them until they are uploaded. */
   private readonly pinned = new Map<string, number>();
   private cacheBytes: number | null = null;
@@ -105,6 +113,7 @@ export class S3BlobStore implements BlobStore {
     this.cacheMaxBytes = options.cacheMaxBytes ?? 1024 * 1024 * 1024;
     this.conditionalPut = options.conditionalPut;
     this.ledger = options.ledger;
+    this.gc = options.gc ?? { deleteWithinMs: 60_000, requestTimeoutMs: 10_000 };
   }
 
   key(sha256: string): string {
@@ -345,15 +354,44 @@ export class S3BlobStore implements BlobStore {
     return facts && { sha256, size: facts.size, compressedSize: facts.framesBytes };
   }
 
-  openCompressed(sha256: string): Readable {
+  async openCompressed(sha256: string): Promise<Readable> {
     checkSha256(sha256);
-    return Readable.from(this.readCompressed(sha256), { objectMode: false });
+    if (await this.cached(sha256)) return await this.cache.openCompressed(sha256);
+    const facts = await this.headOrThrow(sha256);
+    if (await this.fillCache(sha256, facts)) return await this.cache.openCompressed(sha256);
+    return await this.getStream(sha256, 0, facts.framesBytes - 1, facts.etag);
   }
 
-  openDecompressed(sha256: string, range?: { start: number; end: number }): Readable {
+  /**
+   * Decompressed bytes, from the cache when it has the blob, else from the bucket: a
+   * whole small blob is cached first; a range fetches the seek table and then only the
+   * frames that hold it, so resuming a download near the end of a large blob moves
+   * about one frame, not the blob.
+   */
+  async openDecompressed(sha256: string, range?: ByteRange): Promise<Readable> {
     checkSha256(sha256);
     if (range) checkRange(range);
-    return Readable.from(this.readDecompressed(sha256, range), { objectMode: false });
+    if (await this.cached(sha256)) return await this.cache.openDecompressed(sha256, range);
+    const facts = await this.headOrThrow(sha256);
+    if (!range && (await this.fillCache(sha256, facts))) {
+      return await this.cache.openDecompressed(sha256);
+    }
+    let from = 0;
+    let to = facts.framesBytes - 1;
+    let firstByte = 0;
+    if (range) {
+      const entries = await this.readSeekTable(
+        sha256,
+        facts.framesBytes + seekTableBytes(facts.frames),
+        facts.etag,
+        facts.frames,
+      );
+      const span = framesForRange(entries, range.start, range.end);
+      if (!span) return Readable.from([]); // starts at or past the end
+      ({ from, to, firstByte } = span);
+    }
+    const raw = await this.getStream(sha256, from, to, facts.etag);
+    return Readable.from(this.decode(raw, firstByte, range), { objectMode: false });
   }
 
   private async cached(sha256: string): Promise<boolean> {
@@ -366,49 +404,14 @@ export class S3BlobStore implements BlobStore {
     );
   }
 
-  private async *readCompressed(sha256: string): AsyncGenerator<Buffer> {
-    if (await this.cached(sha256)) {
-      yield* this.cache.openCompressed(sha256);
-      return;
-    }
-    const facts = await this.headOrThrow(sha256);
-    if (await this.fillCache(sha256, facts)) {
-      yield* this.cache.openCompressed(sha256);
-      return;
-    }
-    yield* await this.getStream(sha256, 0, facts.framesBytes - 1, facts.etag);
-  }
-
-  private async *readDecompressed(
-    sha256: string,
-    range: { start: number; end: number } | undefined,
+  /** Decodes fetched frames starting at uncompressed offset `position`, cut to range. */
+  private async *decode(
+    raw: Readable,
+    position: number,
+    range: ByteRange | undefined,
   ): AsyncGenerator<Buffer> {
-    if (await this.cached(sha256)) {
-      yield* this.cache.openDecompressed(sha256, range);
-      return;
-    }
-    const facts = await this.headOrThrow(sha256);
-    if (!range && (await this.fillCache(sha256, facts))) {
-      yield* this.cache.openDecompressed(sha256);
-      return;
-    }
-    let from = 0;
-    let to = facts.framesBytes - 1;
-    let position = 0; // uncompressed offset of the first fetched byte
     const start = range?.start ?? 0;
     const end = range?.end ?? Infinity;
-    if (range) {
-      const entries = await this.readSeekTable(
-        sha256,
-        facts.framesBytes + seekTableBytes(facts.frames),
-        facts.etag,
-        facts.frames,
-      );
-      const span = framesForRange(entries, range.start, range.end);
-      if (!span) return; // starts at or past the end
-      ({ from, to, firstByte: position } = span);
-    }
-    const raw = await this.getStream(sha256, from, to, facts.etag);
     const decoder = new FrameDecompressor({ codec: this.cache.codec });
     raw.once('error', (error) => decoder.destroy(error));
     raw.pipe(decoder);
@@ -518,8 +521,13 @@ export class S3BlobStore implements BlobStore {
     await this.cache.remove(sha256);
   }
 
-  /** Every blob object under the prefix, in key order (other keys are skipped). */
-  async *listBlobs(): AsyncGenerator<S3BlobEntry> {
+  /**
+   * Every blob object under the prefix, in key order (other keys are skipped). writtenAt
+   * is the object's LastModified: never later than the blob's last use (a put that finds
+   * it stored does not rewrite it), so a gc that skips recent entries by it skips too
+   * little, never too much; removeIfIdle decides by the database's rows.
+   */
+  async *list(): AsyncGenerator<BlobEntry> {
     let token: string | undefined;
     do {
       const page = await this.client.send(
@@ -531,10 +539,46 @@ export class S3BlobStore implements BlobStore {
       );
       for (const object of page.Contents ?? []) {
         const sha256 = object.Key?.slice(this.prefix.length) ?? '';
-        if (/^[0-9a-f]{64}$/.test(sha256)) yield { sha256, objectBytes: object.Size ?? 0 };
+        if (!/^[0-9a-f]{64}$/.test(sha256)) continue;
+        yield {
+          sha256,
+          compressedSize: object.Size ?? 0,
+          writtenAt: object.LastModified?.getTime() ?? 0,
+        };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
+  }
+
+  /**
+   * gc's delete, decided by the ledger (the database's clock and rows), never by object
+   * times: the blob is condemned only if no job refers to it and no node stored it within
+   * graceMs, and its object is deleted only before the condemnation's deadline, which
+   * every put of the blob meanwhile waits out (see BlobLedger). Without a ledger nothing
+   * is deleted: no other rule is safe across nodes.
+   */
+  async removeIfIdle(sha256: string, graceMs: number): Promise<number> {
+    checkSha256(sha256);
+    if (!this.ledger) return 0;
+    const started = performance.now();
+    const condemned = await this.ledger.condemn({
+      graceMs,
+      deleteWithinMs: this.gc.deleteWithinMs,
+      limit: 1,
+      only: [sha256],
+    });
+    if (condemned.length === 0) return 0;
+    const facts = await this.head(sha256);
+    if (performance.now() - started + this.gc.requestTimeoutMs >= this.gc.deleteWithinMs) {
+      return 0; // too late to start the DELETE; a later run retries
+    }
+    await this.remove(sha256, AbortSignal.timeout(this.gc.requestTimeoutMs));
+    await this.ledger.forget([sha256]);
+    return facts ? facts.framesBytes + seekTableBytes(facts.frames) : 0;
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
   }
 }
 
@@ -602,7 +646,7 @@ function staleRead(sha256: string, cause?: unknown): RunboxError {
   );
 }
 
-function checkRange(range: { start: number; end: number }): void {
+function checkRange(range: ByteRange): void {
   const { start, end } = range;
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
     throw new RunboxError(
