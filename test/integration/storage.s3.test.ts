@@ -13,9 +13,9 @@ import {
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RunboxError } from '../../src/errors/index.js';
-import migration006 from '../../src/queue/blobLedger/006_blobs.js';
-import { SqliteBlobLedger } from '../../src/queue/blobLedger/SqliteBlobLedger.js';
-import { FileBlobStore } from '../../src/storage/FileBlobStore.js';
+import migration006 from '../../src/queue/sqlite/blobLedger/006_blobs.js';
+import { SqliteBlobLedger } from '../../src/queue/sqlite/blobLedger/SqliteBlobLedger.js';
+import { FileBlobStore } from '../../src/storage/fs/FileBlobStore.js';
 import { collectS3Garbage } from '../../src/storage/s3/collectS3Garbage.js';
 import { S3BlobStore, type S3BlobStoreOptions } from '../../src/storage/s3/S3BlobStore.js';
 import { probeConditionalPut } from '../../src/storage/s3/s3Client.js';

@@ -21,10 +21,10 @@ import type {
   PutOptions,
   StoredBlob,
 } from '../BlobStore.js';
-import { checkSha256 } from '../blobPaths.js';
-import type { FileBlobStore } from '../FileBlobStore.js';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../privateFiles.js';
-import { tempFileName } from '../tempFiles.js';
+import { checkSha256 } from '../fs/blobPaths.js';
+import type { FileBlobStore } from '../fs/FileBlobStore.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../fs/privateFiles.js';
+import { tempFileName } from '../fs/tempFiles.js';
 import { FrameDecompressor } from '../zstd/FrameDecompressor.js';
 import { readFrameIndex } from '../zstd/readFrameIndex.js';
 import type { BlobLedger } from './BlobLedger.js';

@@ -1,4 +1,4 @@
-import type { CondemnOptions } from '../../storage/s3/BlobLedger.js';
+import type { CondemnOptions } from '../../../storage/s3/BlobLedger.js';
 import { immediate, sql, type Db } from '../db.js';
 
 const CANDIDATES = `
