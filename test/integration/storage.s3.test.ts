@@ -18,11 +18,12 @@ import { SqliteBlobLedger } from '../../src/queue/sqlite/blobLedger/SqliteBlobLe
 import { FileBlobStore } from '../../src/storage/fs/FileBlobStore.js';
 import { collectS3Garbage } from '../../src/storage/s3/collectS3Garbage.js';
 import { S3BlobStore, type S3BlobStoreOptions } from '../../src/storage/s3/S3BlobStore.js';
+import { createS3BlobStore } from '../../src/storage/s3/createS3BlobStore.js';
 import { probeConditionalPut } from '../../src/storage/s3/s3Client.js';
 import { seekTableBytes } from '../../src/storage/s3/seekTable.js';
 import { FrameDecompressor } from '../../src/storage/zstd/FrameDecompressor.js';
 import { selectZstdCodec } from '../../src/storage/zstd/selectCodec.js';
-import { freshBucket, listKeys, testS3Client } from '../helpers/s3Server.js';
+import { freshBucket, listKeys, testS3, testS3Client } from '../helpers/s3Server.js';
 
 const MiB = 1024 * 1024;
 const FRAME = 256 * 1024;
@@ -101,6 +102,42 @@ describe('S3BlobStore against an S3-compatible server', () => {
     // head-then-put there; a server that refuses the overwrite would answer true.
     expect(conditionalPut).toBe(false);
     expect(await listKeys(client, bucket)).toEqual([]);
+  });
+
+  it('checks at start that the bucket takes writes, naming what to fix', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'runbox-s3-start-'));
+    dirs.push(dataDir);
+    const config = { dataDir, zstd: { codec: 'auto' as const, level: 3, frameBytes: FRAME } };
+    const { endpoint, credentials } = testS3();
+    const store = await createS3BlobStore(
+      { blobs: { kind: 's3', bucket, prefix: 'team/', endpoint }, credentials },
+      config,
+    );
+    const { sha256 } = await store.put(Buffer.from('hello'));
+    expect(await listKeys(client, bucket, 'team/')).toEqual([`team/blobs/${sha256}`]);
+    await store.remove(sha256);
+    await store.close();
+    await expect(
+      createS3BlobStore(
+        { blobs: { kind: 's3', bucket: 'no-such-bucket-here', endpoint }, credentials },
+        config,
+      ),
+    ).rejects.toMatchObject({ type: 'InvalidConfig', message: /create the bucket first/ });
+    await expect(
+      createS3BlobStore(
+        {
+          blobs: { kind: 's3', bucket, endpoint },
+          credentials: { accessKeyId: 'WRONG', secretAccessKey: 'WRONG' },
+        },
+        config,
+      ),
+    ).rejects.toMatchObject({ type: 'InvalidConfig', message: /HTTP 403/ });
+    await expect(
+      createS3BlobStore(
+        { blobs: { kind: 's3', bucket, endpoint: 'http://127.0.0.1:1' }, credentials },
+        config,
+      ),
+    ).rejects.toMatchObject({ type: 'InvalidConfig', message: /check the endpoint/ });
   });
 
   it('stores blobs under blobs/<sha256> and reads back the same bytes (empty, small, many frames)', async () => {

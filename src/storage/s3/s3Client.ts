@@ -5,7 +5,8 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { isPreconditionFailed } from './s3Errors.js';
+import { RunboxError } from '../../errors/index.js';
+import { httpStatus, isPreconditionFailed } from './s3Errors.js';
 
 export interface S3Endpoint {
   /** e.g. http://127.0.0.1:9000; unset for AWS itself. */
@@ -42,8 +43,10 @@ export function createS3Client(options: S3Endpoint): S3Client {
 /**
  * Whether the server refuses `PUT` with `If-None-Match: *` on an existing key (412), by
  * trying it on a probe key under the prefix: stores that ignore the header (s3rver,
- * older MinIO and Ceph) overwrite instead, and runbox then asks HEAD before each upload.
- * The probe key is deleted; it never looks like a blob (not 64 hex digits).
+ * older MinIO and Ceph) overwrite instead, and runbox then asks HEAD before each upload;
+ * one that rejects the header outright (400/501) is treated the same. The probe also
+ * proves at start that the bucket takes writes with these credentials. The probe key is
+ * deleted; it never looks like a blob (not 64 hex digits).
  */
 export async function probeConditionalPut(
   client: S3Client,
@@ -51,25 +54,57 @@ export async function probeConditionalPut(
   prefix: string,
 ): Promise<boolean> {
   const key = `${prefix}probe-${randomUUID()}`;
-  const put = () =>
+  const put = (conditional: boolean) =>
     client.send(
-      new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'probe', IfNoneMatch: '*' }),
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: 'probe',
+        ...(conditional && { IfNoneMatch: '*' }),
+      }),
     );
+  const refusesHeader = (error: unknown) => {
+    const status = httpStatus(error);
+    return status === 400 || status === 501;
+  };
   try {
-    await put();
     try {
-      await put();
+      await put(true);
+    } catch (error) {
+      if (!refusesHeader(error)) throw unusable(bucket, error);
+      await put(false).catch((again: unknown) => {
+        throw unusable(bucket, again);
+      });
       return false;
+    }
+    try {
+      await put(true);
+      return false; // overwritten: the header is ignored
     } catch (error) {
       if (isPreconditionFailed(error)) return true;
-      // 501 NotImplemented and the like: the header is known and refused.
-      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
-        ?.httpStatusCode;
-      if (status !== undefined && status >= 400 && status < 500 && status !== 403) return false;
-      if (status === 501) return false;
-      throw error;
+      if (refusesHeader(error)) return false;
+      throw unusable(bucket, error);
     }
   } finally {
     await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch(() => undefined);
   }
+}
+
+function unusable(bucket: string, error: unknown): RunboxError {
+  const status = httpStatus(error);
+  const name = (error as { name?: string } | null)?.name ?? 'Error';
+  const detail = status !== undefined ? `HTTP ${status} ${name}` : (error as Error).message;
+  const hint =
+    name === 'NoSuchBucket'
+      ? 'create the bucket first'
+      : status === 403
+        ? 'check RUNBOX_S3_ACCESS_KEY_ID / RUNBOX_S3_SECRET_ACCESS_KEY and the bucket policy'
+        : status === undefined
+          ? 'check the endpoint (blobs.endpoint) answers'
+          : 'check the blobs settings';
+  return new RunboxError(
+    'InvalidConfig',
+    `blobs: cannot write to S3 bucket "${bucket}" (${detail}); ${hint}`,
+    { field: 'blobs', cause: error },
+  );
 }
