@@ -15,7 +15,7 @@ import { createLogger } from './log.js';
 import { RunboxMetrics } from './metrics.js';
 import { Queue } from './queue/sqlite/SqliteQueue.js';
 import type { RunningRunbox, StartOptions } from './runboxTypes.js';
-import { createBlobStore } from './storage/index.js';
+import { openBlobStore } from './storage/openBlobStore.js';
 import { securePrivateDataDir } from './storage/fs/privateFiles.js';
 import { LiveLogs } from './worker/LiveLogs.js';
 import { retentionSweep } from './maintenance/retentionSweep.js';
@@ -46,7 +46,9 @@ export async function startRunbox(
   const queue = Queue.open(config);
   const cleanups: Array<() => void | Promise<void>> = [() => queue.close()];
   try {
-    const store = await createBlobStore(config);
+    const blobs = await openBlobStore(config);
+    cleanups.push(() => blobs.close());
+    const { store } = blobs;
     const docker = createDocker(config.dockerSocket);
     const executor = createDockerExecutor({
       config,
@@ -98,7 +100,7 @@ export async function startRunbox(
     if (options.workers > 0) await startWorkers(options.workers);
 
     const sweep = setInterval(() => {
-      void retentionSweep({ queue, store, config, logger });
+      void retentionSweep({ queue, store: blobs.local, config, logger });
     }, config.sweepIntervalMs);
     sweep.unref();
     cleanups.unshift(() => clearInterval(sweep));

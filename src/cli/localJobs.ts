@@ -17,10 +17,10 @@ export interface LocalJobs {
 async function openLocalJobs(config: Readonly<Config>): Promise<LocalJobs> {
   // Loaded here, not at the top: only a command that falls back to the database pays
   // for SQLite and the blob store.
-  const [{ Queue }, { toView }, { createBlobStore }, { Readable }] = await Promise.all([
+  const [{ Queue }, { toView }, { openBlobStore }, { Readable }] = await Promise.all([
     import('../queue/sqlite/SqliteQueue.js'),
     import('../api/jobService.js'),
-    import('../storage/index.js'),
+    import('../storage/openBlobStore.js'),
     import('node:stream'),
   ]);
   const queue = Queue.open(config);
@@ -41,7 +41,8 @@ async function openLocalJobs(config: Readonly<Config>): Promise<LocalJobs> {
       }
       const blob = job.result?.[stream].blob;
       if (!blob) return Readable.from([]);
-      return (await createBlobStore(config)).openDecompressed(blob);
+      const blobs = await openBlobStore(config);
+      return blobs.store.openDecompressed(blob).once('close', () => void blobs.close());
     },
     close: () => queue.close(),
   };

@@ -10,15 +10,22 @@ export function gcCommand(ctx: CliContext, setCode: (code: number) => void): Com
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags;
       const config = ctx.config(args);
-      const [{ Queue }, { createBlobStore, formatBytes }, { retentionSweep }] = await Promise.all([
-        import('../../queue/sqlite/SqliteQueue.js'),
-        import('../../storage/index.js'),
-        import('../../maintenance/retentionSweep.js'),
-      ]);
+      const [{ Queue }, { openBlobStore }, { formatBytes }, { retentionSweep }] = await Promise.all(
+        [
+          import('../../queue/sqlite/SqliteQueue.js'),
+          import('../../storage/openBlobStore.js'),
+          import('../../storage/index.js'),
+          import('../../maintenance/retentionSweep.js'),
+        ],
+      );
       const queue = Queue.open(config);
       try {
-        const store = await createBlobStore(config);
-        const report = await retentionSweep({ queue, store, config });
+        // With an S3 store this cleans its local cache only: the bucket is collected by
+        // the blobs table (storage/s3/BlobLedger.ts), not by times.
+        const blobs = await openBlobStore(config);
+        const report = await retentionSweep({ queue, store: blobs.local, config }).finally(() =>
+          blobs.close(),
+        );
         if (args.json) ctx.io.out(JSON.stringify(report, null, 2));
         else {
           ctx.io.out(
