@@ -35,7 +35,9 @@ export function createS3Client(options: S3Endpoint): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 3,
     ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
-    ...(options.credentials && { credentials: options.credentials }),
+    // A copy: the SDK writes feature marks onto the credentials object, and config's
+    // objects are frozen ("Cannot set properties of undefined (setting 'CREDENTIALS_CODE')").
+    ...(options.credentials && { credentials: { ...options.credentials } }),
   };
   return new S3Client(config);
 }
