@@ -28,7 +28,7 @@ import { tempFileName } from '../fs/tempFiles.js';
 import { FrameDecompressor } from '../zstd/FrameDecompressor.js';
 import { readFrameIndex } from '../zstd/readFrameIndex.js';
 import type { BlobLedger } from './BlobLedger.js';
-import { httpStatus, isNotFoundError, isPreconditionFailed } from './s3Errors.js';
+import { httpStatus, isNotFoundError, isPreconditionFailed, isRetryable } from './s3Errors.js';
 import {
   decodeSeekTable,
   encodeSeekTable,
@@ -67,6 +67,7 @@ export interface S3BlobStoreOptions {
 /** Object metadata (x-amz-meta-*): uncompressed size and frame count, so stat is one HEAD. */
 const META_SIZE = 'runbox-size';
 const META_FRAMES = 'runbox-frames';
+const UPLOAD_ATTEMPTS = 3;
 
 interface ObjectFacts {
   size: number;
@@ -193,36 +194,43 @@ export class S3BlobStore implements BlobStore {
     }
     const table = encodeSeekTable(entries);
     const size = entries.reduce((sum, e) => sum + e.contentSize, 0);
-    const body = Readable.from(
-      (async function* () {
-        const data = await open(path, 'r');
-        try {
-          yield* data.createReadStream({ autoClose: false, highWaterMark: 256 * 1024 });
-        } finally {
-          await data.close();
-        }
-        yield table;
-      })(),
-      { objectMode: false },
-    );
-    try {
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: this.key(sha256),
-          Body: body,
-          ContentLength: framesBytes + table.length,
-          ContentType: 'application/zstd',
-          Metadata: { [META_SIZE]: String(size), [META_FRAMES]: String(entries.length) },
-          ...(this.conditionalPut && !mustWrite && { IfNoneMatch: '*' }),
-        }),
+    const openBody = () =>
+      Readable.from(
+        (async function* () {
+          const data = await open(path, 'r');
+          try {
+            yield* data.createReadStream({ autoClose: false, highWaterMark: 256 * 1024 });
+          } finally {
+            await data.close();
+          }
+          yield table;
+        })(),
+        { objectMode: false },
       );
-    } catch (error) {
-      // Someone stored it first: same name, same content.
-      if (isPreconditionFailed(error)) return;
-      throw error;
-    } finally {
-      body.destroy();
+    // Retried here with a fresh body: the SDK cannot replay a stream it has consumed.
+    for (let attempt = 1; ; attempt += 1) {
+      const body = openBody();
+      try {
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: this.key(sha256),
+            Body: body,
+            ContentLength: framesBytes + table.length,
+            ContentType: 'application/zstd',
+            Metadata: { [META_SIZE]: String(size), [META_FRAMES]: String(entries.length) },
+            ...(this.conditionalPut && !mustWrite && { IfNoneMatch: '*' }),
+          }),
+        );
+        return;
+      } catch (error) {
+        // Someone stored it first: same name, same content.
+        if (isPreconditionFailed(error)) return;
+        if (attempt >= UPLOAD_ATTEMPTS || !isRetryable(error)) throw error;
+        await sleep(200 * attempt);
+      } finally {
+        body.destroy();
+      }
     }
   }
 
@@ -356,6 +364,10 @@ export class S3BlobStore implements BlobStore {
 
   async openCompressed(sha256: string): Promise<Readable> {
     checkSha256(sha256);
+    return retryStale(() => this.openCompressedOnce(sha256));
+  }
+
+  private async openCompressedOnce(sha256: string): Promise<Readable> {
     if (await this.cached(sha256)) return await this.cache.openCompressed(sha256);
     const facts = await this.headOrThrow(sha256);
     if (await this.fillCache(sha256, facts)) return await this.cache.openCompressed(sha256);
@@ -371,6 +383,10 @@ export class S3BlobStore implements BlobStore {
   async openDecompressed(sha256: string, range?: ByteRange): Promise<Readable> {
     checkSha256(sha256);
     if (range) checkRange(range);
+    return retryStale(() => this.openDecompressedOnce(sha256, range));
+  }
+
+  private async openDecompressedOnce(sha256: string, range?: ByteRange): Promise<Readable> {
     if (await this.cached(sha256)) return await this.cache.openDecompressed(sha256, range);
     const facts = await this.headOrThrow(sha256);
     if (!range && (await this.fillCache(sha256, facts))) {
@@ -638,12 +654,31 @@ function notFound(sha256: string, cause?: unknown): RunboxError {
   return new RunboxError('NotFound', `no blob ${sha256} in the store`, { field: 'sha256', cause });
 }
 
+/** Errors that say the object changed between the HEAD and a GET (see getStream). */
+const staleErrors = new WeakSet<Error>();
+
 function staleRead(sha256: string, cause?: unknown): RunboxError {
-  return new RunboxError(
+  const error = new RunboxError(
     'Internal',
     `blob ${sha256} was stored again while it was being read; read it again`,
     { cause },
   );
+  staleErrors.add(error);
+  return error;
+}
+
+/**
+ * Opens again once when the object changed under an open: every GET of an open happens
+ * before the stream is handed out, so no byte has been served yet. Twice in a row is
+ * reported (something keeps rewriting the key).
+ */
+async function retryStale(open: () => Promise<Readable>): Promise<Readable> {
+  try {
+    return await open();
+  } catch (error) {
+    if (!(error instanceof Error) || !staleErrors.has(error)) throw error;
+    return await open();
+  }
 }
 
 function checkRange(range: ByteRange): void {

@@ -17,3 +17,9 @@ export function isPreconditionFailed(error: unknown): boolean {
     httpStatus(error) === 412 || (error as { name?: string } | null)?.name === 'PreconditionFailed'
   );
 }
+
+/** Worth another try: throttling, a server error, or no answer at all. */
+export function isRetryable(error: unknown): boolean {
+  const status = httpStatus(error);
+  return status === undefined || status === 429 || status >= 500;
+}
