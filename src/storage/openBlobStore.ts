@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Config } from '../config.js';
 import type { BlobStore } from './BlobStore.js';
+import type { BlobLedger } from './s3/BlobLedger.js';
 import { createBlobStore, type FileBlobStore } from './fs/FileBlobStore.js';
 import type { SyncBlobStore } from './SyncBlobStore.js';
 
@@ -26,6 +27,13 @@ export interface OpenedBlobStore {
  */
 export async function openBlobStore(
   config: Pick<Config, 'dataDir' | 'zstd' | 'blobs'>,
+  options: {
+    /**
+     * The blobs table of the queue database (proposed migration 006): without it an S3
+     * store's gc deletes nothing in the bucket (see storage/s3/BlobLedger.ts).
+     */
+    ledger?: BlobLedger;
+  } = {},
 ): Promise<OpenedBlobStore> {
   const blobs = config.blobs;
   if (blobs === null || blobs.kind === 'fs') {
@@ -41,6 +49,7 @@ export async function openBlobStore(
       blobs,
       ...(blobs.credentials && { credentials: blobs.credentials }),
       ...(blobs.cacheMaxBytes !== undefined && { cacheMaxBytes: blobs.cacheMaxBytes }),
+      ...(options.ledger && { ledger: options.ledger }),
     },
     config,
   );
