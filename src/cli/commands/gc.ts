@@ -10,22 +10,16 @@ export function gcCommand(ctx: CliContext, setCode: (code: number) => void): Com
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags;
       const config = ctx.config(args);
-      const [{ Queue }, { openBlobStore }, { formatBytes }, { retentionSweep }] = await Promise.all(
-        [
-          import('../../queue/sqlite/SqliteQueue.js'),
-          import('../../storage/openBlobStore.js'),
-          import('../../storage/index.js'),
+      const [{ createQueue, createBlobStore }, { formatBytes }, { retentionSweep }] =
+        await Promise.all([
+          import('../../backends.js'),
+          import('../../storage/fs/diskSpace.js'),
           import('../../maintenance/retentionSweep.js'),
-        ],
-      );
-      const queue = Queue.open(config);
+        ]);
+      const queue = await createQueue(config);
       try {
-        // With an S3 store this cleans its local cache only: the bucket is collected by
-        // the blobs table (storage/s3/BlobLedger.ts), not by times.
-        const blobs = await openBlobStore(config);
-        const report = await retentionSweep({ queue, store: blobs.local, config }).finally(() =>
-          blobs.close(),
-        );
+        const store = await createBlobStore(config);
+        const report = await retentionSweep({ queue, store, config });
         if (args.json) ctx.io.out(JSON.stringify(report, null, 2));
         else {
           ctx.io.out(
@@ -35,7 +29,7 @@ export function gcCommand(ctx: CliContext, setCode: (code: number) => void): Com
         }
         setCode(0);
       } finally {
-        queue.close();
+        await queue.close();
       }
     },
   };

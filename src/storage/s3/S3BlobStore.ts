@@ -47,6 +47,8 @@ export interface S3BlobStoreOptions {
    * (its blobs are the same frames as the objects, without the seek table).
    */
   cache: FileBlobStore;
+  /** Input bytes per frame of the cache's writes (config.zstd.frameBytes). */
+  frameBytes: number;
   /** The cache is trimmed, oldest read or write first, past this. @defaultValue 1 GiB */
   cacheMaxBytes?: number;
   /**
@@ -71,6 +73,8 @@ const UPLOAD_ATTEMPTS = 3;
 
 interface ObjectFacts {
   size: number;
+  /** Bytes of the object: what StoredBlob.compressedSize and openCompressed mean here. */
+  objectBytes: number;
   /** Bytes of the zstd frames: the object less its seek table. */
   framesBytes: number;
   frames: number;
@@ -99,6 +103,7 @@ export class S3BlobStore implements BlobStore {
   readonly conditionalPut: boolean;
   private readonly client: S3Client;
   private readonly cacheMaxBytes: number;
+  private readonly frameBytes: number;
   private readonly ledger: BlobLedger | undefined;
   private readonly gc: { deleteWithinMs: number; requestTimeoutMs: number };
   /** Blobs of open batches: the cache must keep them until they are uploaded. */
@@ -112,6 +117,7 @@ export class S3BlobStore implements BlobStore {
     this.prefix = options.prefix ?? 'blobs/';
     this.cache = options.cache;
     this.cacheMaxBytes = options.cacheMaxBytes ?? 1024 * 1024 * 1024;
+    this.frameBytes = options.frameBytes;
     this.conditionalPut = options.conditionalPut;
     this.ledger = options.ledger;
     this.gc = options.gc ?? { deleteWithinMs: 60_000, requestTimeoutMs: 10_000 };
@@ -130,16 +136,25 @@ export class S3BlobStore implements BlobStore {
     });
     if (batch) {
       batch.add(stored.sha256);
-      return stored;
+      // The object this put will name: the one already stored, or ours at commit.
+      const existing = await this.head(stored.sha256);
+      return { ...stored, compressedSize: existing?.objectBytes ?? this.objectBytesOf(stored) };
     }
     this.pin(stored.sha256);
+    let objectBytes: number;
     try {
-      await this.upload(stored.sha256);
+      objectBytes = await this.upload(stored.sha256);
     } finally {
       this.unpin(stored.sha256);
     }
     await this.noteCached(stored.compressedSize);
-    return stored;
+    return { ...stored, compressedSize: objectBytes };
+  }
+
+  /** Bytes of the object a put of `stored` (the cache's frames) uploads. */
+  private objectBytesOf(stored: StoredBlob): number {
+    const frames = Math.max(1, Math.ceil(stored.size / this.frameBytes));
+    return stored.compressedSize + seekTableBytes(frames);
   }
 
   beginBatch(): BlobBatch {
@@ -170,12 +185,16 @@ export class S3BlobStore implements BlobStore {
    * row first (gc then leaves the object alone), then uploads it unless it is there.
    * @internal for S3BlobBatch
    */
-  async upload(sha256: string): Promise<void> {
+  async upload(sha256: string): Promise<number> {
     const waitMs = (await this.ledger?.touch([sha256]))?.get(sha256) ?? 0;
     // A gc is deleting this object: whatever HEAD says now may be gone in a moment.
     const mustWrite = waitMs > 0;
-    if (mustWrite) await sleep(waitMs);
-    else if (!this.conditionalPut && (await this.head(sha256)) !== null) return;
+    if (mustWrite) {
+      await sleep(waitMs);
+    } else if (!this.conditionalPut) {
+      const existing = await this.head(sha256);
+      if (existing) return existing.objectBytes;
+    }
     const path = this.cache.paths.blob(sha256);
     const file = await open(path, 'r');
     let framesBytes: number;
@@ -222,10 +241,10 @@ export class S3BlobStore implements BlobStore {
             ...(this.conditionalPut && !mustWrite && { IfNoneMatch: '*' }),
           }),
         );
-        return;
+        return framesBytes + table.length;
       } catch (error) {
-        // Someone stored it first: same name, same content.
-        if (isPreconditionFailed(error)) return;
+        // Someone stored it first: same name, same content (maybe other frames).
+        if (isPreconditionFailed(error)) return (await this.headOrThrow(sha256)).objectBytes;
         if (attempt >= UPLOAD_ATTEMPTS || !isRetryable(error)) throw error;
         await sleep(200 * attempt);
       } finally {
@@ -251,6 +270,7 @@ export class S3BlobStore implements BlobStore {
     if (Number.isSafeInteger(size) && Number.isSafeInteger(frames) && frames > 0) {
       return {
         size,
+        objectBytes,
         frames,
         framesBytes: objectBytes - seekTableBytes(frames),
         etag: response.ETag,
@@ -260,6 +280,7 @@ export class S3BlobStore implements BlobStore {
     const entries = await this.readSeekTable(sha256, objectBytes, response.ETag);
     return {
       size: entries.reduce((sum, e) => sum + e.contentSize, 0),
+      objectBytes,
       frames: entries.length,
       framesBytes: objectBytes - seekTableBytes(entries.length),
       etag: response.ETag,
@@ -359,7 +380,7 @@ export class S3BlobStore implements BlobStore {
 
   async stat(sha256: string): Promise<StoredBlob | null> {
     const facts = await this.head(sha256);
-    return facts && { sha256, size: facts.size, compressedSize: facts.framesBytes };
+    return facts && { sha256, size: facts.size, compressedSize: facts.objectBytes };
   }
 
   async openCompressed(sha256: string): Promise<Readable> {
@@ -367,11 +388,14 @@ export class S3BlobStore implements BlobStore {
     return retryStale(() => this.openCompressedOnce(sha256));
   }
 
+  /**
+   * Always from the bucket: the object is what compressedSize counts (a Content-Length
+   * may have been sent from it), and the cache may hold the same content in other
+   * frames (a node that uploaded it with another frameBytes).
+   */
   private async openCompressedOnce(sha256: string): Promise<Readable> {
-    if (await this.cached(sha256)) return await this.cache.openCompressed(sha256);
     const facts = await this.headOrThrow(sha256);
-    if (await this.fillCache(sha256, facts)) return await this.cache.openCompressed(sha256);
-    return await this.getStream(sha256, 0, facts.framesBytes - 1, facts.etag);
+    return await this.getStream(sha256, 0, facts.objectBytes - 1, facts.etag);
   }
 
   /**
@@ -513,11 +537,11 @@ export class S3BlobStore implements BlobStore {
   async trimCache(): Promise<void> {
     const entries = [];
     let total = 0;
-    for await (const entry of this.cache.listBlobs()) {
+    for await (const entry of this.cache.list()) {
       entries.push(entry);
       total += entry.compressedSize;
     }
-    entries.sort((a, b) => a.mtimeMs - b.mtimeMs);
+    entries.sort((a, b) => a.writtenAt - b.writtenAt);
     const target = (this.cacheMaxBytes * 3) / 4;
     for (const entry of entries) {
       if (total <= target) break;
@@ -590,7 +614,7 @@ export class S3BlobStore implements BlobStore {
     }
     await this.remove(sha256, AbortSignal.timeout(this.gc.requestTimeoutMs));
     await this.ledger.forget([sha256]);
-    return facts ? facts.framesBytes + seekTableBytes(facts.frames) : 0;
+    return facts?.objectBytes ?? 0;
   }
 
   async close(): Promise<void> {

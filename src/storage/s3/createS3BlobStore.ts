@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { BlobStoreConfig } from '../../backendConfig.js';
 import type { Config } from '../../config.js';
-import { createBlobStore } from '../fs/FileBlobStore.js';
+import { createFileBlobStore } from '../fs/FileBlobStore.js';
 import type { BlobLedger } from './BlobLedger.js';
 import { S3BlobStore } from './S3BlobStore.js';
 import { createS3Client, probeConditionalPut } from './s3Client.js';
@@ -35,7 +35,7 @@ export async function createS3BlobStore(
   const prefix = `${blobs.prefix ?? ''}blobs/`;
   try {
     const conditionalPut = await probeConditionalPut(client, blobs.bucket, prefix);
-    const cache = await createBlobStore({
+    const cache = await createFileBlobStore({
       dataDir: join(config.dataDir, 's3-cache'),
       zstd: config.zstd,
     });
@@ -44,6 +44,7 @@ export async function createS3BlobStore(
       bucket: blobs.bucket,
       prefix,
       cache,
+      frameBytes: config.zstd.frameBytes,
       conditionalPut,
       ...(settings.cacheMaxBytes !== undefined && { cacheMaxBytes: settings.cacheMaxBytes }),
       ...(settings.ledger && { ledger: settings.ledger }),

@@ -1,0 +1,90 @@
+import type { BlobStoreConfig, QueueBackendConfig } from './backendConfig.js';
+import type { Config } from './config.js';
+import { RunboxError } from './errors/index.js';
+import type { QueueBackend, QueueOpenOptions } from './queue/QueueBackend.js';
+import type { BlobStore } from './storage/BlobStore.js';
+import type { BlobLedger } from './storage/s3/BlobLedger.js';
+
+/*
+ * The one place that knows which backends exist: runbox.ts, the gc command and the CLI's
+ * local fallback call only these. A second backend is one more case here (a dynamic
+ * import, so its client library loads only when it is used) and one more member of the
+ * unions in backendConfig.ts.
+ */
+
+/**
+ * The queue backend config asks for. Until the config file has a `queue` key (the
+ * second backend adds it, with its URL and secrets), it is SQLite at dbPath.
+ */
+export function queueConfigOf(config: Pick<Config, 'dbPath'>): QueueBackendConfig {
+  return { kind: 'sqlite', path: config.dbPath };
+}
+
+/** The blob store config asks for: config.blobs, else the file system under dataDir. */
+export function blobStoreConfigOf(config: Pick<Config, 'dataDir' | 'blobs'>): BlobStoreConfig {
+  return config.blobs ?? { kind: 'fs', dataDir: config.dataDir };
+}
+
+/** Opens the queue (migrations, contract stamp: throws SchemaTooNew / ContractMismatch). */
+export async function createQueue(
+  config: Readonly<Config>,
+  options: QueueOpenOptions = {},
+): Promise<QueueBackend> {
+  const chosen = queueConfigOf(config);
+  switch (chosen.kind) {
+    case 'sqlite': {
+      const { SqliteQueue } = await import('./queue/sqlite/SqliteQueue.js');
+      return SqliteQueue.open({ ...config, dbPath: chosen.path }, options);
+    }
+    default:
+      throw notBuiltIn('queue', chosen.kind);
+  }
+}
+
+/**
+ * Opens the blob store (fs: codec chosen, folders made, crashed puts' temp files swept;
+ * s3: the bucket proven writable, conditional writes probed, the local cache made).
+ */
+export async function createBlobStore(
+  config: Pick<Config, 'dataDir' | 'zstd' | 'blobs'>,
+  options: {
+    /**
+     * The blobs table of the queue database (proposed migration 006). Without it an S3
+     * store's removeIfIdle deletes nothing: no other rule is safe across nodes (see
+     * storage/s3/BlobLedger.ts).
+     */
+    ledger?: BlobLedger;
+  } = {},
+): Promise<BlobStore> {
+  const chosen = blobStoreConfigOf(config);
+  switch (chosen.kind) {
+    case 'fs': {
+      const { createFileBlobStore } = await import('./storage/fs/FileBlobStore.js');
+      return createFileBlobStore({ ...config, dataDir: chosen.dataDir });
+    }
+    case 's3': {
+      const { createS3BlobStore } = await import('./storage/s3/createS3BlobStore.js');
+      return createS3BlobStore(
+        {
+          blobs: chosen,
+          ...(chosen.credentials && { credentials: chosen.credentials }),
+          ...(chosen.cacheMaxBytes !== undefined && { cacheMaxBytes: chosen.cacheMaxBytes }),
+          ...(options.ledger && { ledger: options.ledger }),
+        },
+        config,
+      );
+    }
+    default:
+      throw notBuiltIn('blobs', (chosen as { kind: string }).kind);
+  }
+}
+
+function notBuiltIn(field: string, kind: string): RunboxError {
+  return new RunboxError(
+    'InvalidConfig',
+    `${field}: kind "${kind}" is not built into this runbox`,
+    {
+      field,
+    },
+  );
+}
