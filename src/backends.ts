@@ -56,7 +56,11 @@ export async function createBlobStore(
 }
 
 function notBuiltIn(field: string, kind: string): RunboxError {
-  return new RunboxError('InvalidConfig', `${field}: kind "${kind}" is not built into this runbox`, {
-    field,
-  });
+  return new RunboxError(
+    'InvalidConfig',
+    `${field}: kind "${kind}" is not built into this runbox`,
+    {
+      field,
+    },
+  );
 }
