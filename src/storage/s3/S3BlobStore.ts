@@ -28,6 +28,8 @@ import { tempFileName } from '../fs/tempFiles.js';
 import { FrameDecompressor } from '../zstd/FrameDecompressor.js';
 import { readFrameIndex } from '../zstd/readFrameIndex.js';
 import type { BlobLedger } from './BlobLedger.js';
+import { checkRange, notFound, retryStale, staleRead } from './readErrors.js';
+import { S3BlobBatch } from './S3BlobBatch.js';
 import { httpStatus, isNotFoundError, isPreconditionFailed, isRetryable } from './s3Errors.js';
 import {
   decodeSeekTable,
@@ -619,99 +621,5 @@ export class S3BlobStore implements BlobStore {
 
   async close(): Promise<void> {
     this.client.destroy();
-  }
-}
-
-/**
- * Blobs compressed into the local cache and uploaded only at commit(): nothing of the
- * batch is visible in the bucket before, and each PUT is durable once acknowledged.
- */
-class S3BlobBatch implements BlobBatch {
-  private readonly shas = new Set<string>();
-  private done = false;
-
-  constructor(
-    readonly store: S3BlobStore,
-    readonly local: BlobBatch,
-  ) {}
-
-  add(sha256: string): void {
-    if (this.done) throw new RunboxError('Internal', 'put into a blob batch already settled');
-    if (this.shas.has(sha256)) return;
-    this.shas.add(sha256);
-    this.store.pin(sha256);
-  }
-
-  async commit(): Promise<void> {
-    this.done = true;
-    try {
-      await this.local.commit();
-      // A few PUTs at a time: many small outputs are latency-bound, not bandwidth-bound.
-      const queue = [...this.shas];
-      const next = async (): Promise<void> => {
-        for (let sha = queue.shift(); sha !== undefined; sha = queue.shift()) {
-          await this.store.upload(sha);
-        }
-      };
-      await Promise.all([next(), next(), next(), next()]);
-    } finally {
-      this.release();
-    }
-  }
-
-  async discard(): Promise<void> {
-    this.done = true;
-    try {
-      await this.local.discard();
-    } finally {
-      this.release();
-    }
-  }
-
-  private release(): void {
-    for (const sha of this.shas) this.store.unpin(sha);
-    this.shas.clear();
-  }
-}
-
-function notFound(sha256: string, cause?: unknown): RunboxError {
-  return new RunboxError('NotFound', `no blob ${sha256} in the store`, { field: 'sha256', cause });
-}
-
-/** Errors that say the object changed between the HEAD and a GET (see getStream). */
-const staleErrors = new WeakSet<Error>();
-
-function staleRead(sha256: string, cause?: unknown): RunboxError {
-  const error = new RunboxError(
-    'Internal',
-    `blob ${sha256} was stored again while it was being read; read it again`,
-    { cause },
-  );
-  staleErrors.add(error);
-  return error;
-}
-
-/**
- * Opens again once when the object changed under an open: every GET of an open happens
- * before the stream is handed out, so no byte has been served yet. Twice in a row is
- * reported (something keeps rewriting the key).
- */
-async function retryStale(open: () => Promise<Readable>): Promise<Readable> {
-  try {
-    return await open();
-  } catch (error) {
-    if (!(error instanceof Error) || !staleErrors.has(error)) throw error;
-    return await open();
-  }
-}
-
-function checkRange(range: ByteRange): void {
-  const { start, end } = range;
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
-    throw new RunboxError(
-      'InvalidSpec',
-      `range: start ${start} and end ${end} must be integers with 0 <= start <= end`,
-      { field: 'range' },
-    );
   }
 }
