@@ -311,6 +311,8 @@ export class WorkerPool {
       });
       let result: JobResult;
       try {
+        // Resolved again here, against this process's config (runtimes, ceilings): the
+        // queue stores the spec as submitted (README, "Layout", says why for now).
         const spec = parseJobSpec(job.spec, this.config);
         result = await execute({
           jobId: job.id,
