@@ -53,6 +53,25 @@ export const S3BlobStoreConfigSchema = Type.Object(
     region: Type.Optional(text('region; @defaultValue "us-east-1"')),
     endpoint: Type.Optional(text('S3-compatible endpoint URL (MinIO, Ceph...)')),
     forcePathStyle: Type.Optional(Type.Boolean()),
+    credentials: Type.Optional(
+      Type.Object(
+        {
+          accessKeyId: text('or RUNBOX_S3_ACCESS_KEY_ID'),
+          secretAccessKey: text('or RUNBOX_S3_SECRET_ACCESS_KEY; shown as "[set]"'),
+          sessionToken: Type.Optional(text('or RUNBOX_S3_SESSION_TOKEN')),
+        },
+        {
+          additionalProperties: false,
+          description: "unset: the AWS SDK's own chain (AWS_* env, shared files, instance role)",
+        },
+      ),
+    ),
+    cacheMaxBytes: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: 'local read cache under dataDir/s3-cache; @defaultValue 1 GiB',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -4,6 +4,7 @@ import { RunboxError } from './errors/index.js';
 import type { QueueBackend, QueueOpenOptions } from './queue/QueueBackend.js';
 import type { ScheduleStore } from './schedules/ScheduleStore.js';
 import type { BlobStore } from './storage/BlobStore.js';
+import type { BlobLedger } from './storage/s3/BlobLedger.js';
 import type { WebhookStore } from './webhooks/WebhookStore.js';
 
 /*
@@ -21,9 +22,9 @@ export function queueConfigOf(config: Pick<Config, 'dbPath'>): QueueBackendConfi
   return { kind: 'sqlite', path: config.dbPath };
 }
 
-/** The blob store config asks for: the file system under dataDir until `blobs` exists. */
-export function blobStoreConfigOf(config: Pick<Config, 'dataDir'>): BlobStoreConfig {
-  return { kind: 'fs', dataDir: config.dataDir };
+/** The blob store config asks for: config.blobs, else the file system under dataDir. */
+export function blobStoreConfigOf(config: Pick<Config, 'dataDir' | 'blobs'>): BlobStoreConfig {
+  return config.blobs ?? { kind: 'fs', dataDir: config.dataDir };
 }
 
 /** Opens the queue (migrations, contract stamp: throws SchemaTooNew / ContractMismatch). */
@@ -42,9 +43,20 @@ export async function createQueue(
   }
 }
 
-/** Opens the blob store (fs: codec chosen, folders made, crashed puts' temp files swept). */
+/**
+ * Opens the blob store (fs: codec chosen, folders made, crashed puts' temp files swept;
+ * s3: the bucket proven writable, conditional writes probed, the local cache made).
+ */
 export async function createBlobStore(
-  config: Pick<Config, 'dataDir' | 'zstd'>,
+  config: Pick<Config, 'dataDir' | 'zstd' | 'blobs'>,
+  options: {
+    /**
+     * The blobs table of the queue database (proposed migration 006). Without it an S3
+     * store's removeIfIdle deletes nothing: no other rule is safe across nodes (see
+     * storage/s3/BlobLedger.ts).
+     */
+    ledger?: BlobLedger;
+  } = {},
 ): Promise<BlobStore> {
   const chosen = blobStoreConfigOf(config);
   switch (chosen.kind) {
@@ -52,8 +64,20 @@ export async function createBlobStore(
       const { createFileBlobStore } = await import('./storage/fs/FileBlobStore.js');
       return createFileBlobStore({ ...config, dataDir: chosen.dataDir });
     }
+    case 's3': {
+      const { createS3BlobStore } = await import('./storage/s3/createS3BlobStore.js');
+      return createS3BlobStore(
+        {
+          blobs: chosen,
+          ...(chosen.credentials && { credentials: chosen.credentials }),
+          ...(chosen.cacheMaxBytes !== undefined && { cacheMaxBytes: chosen.cacheMaxBytes }),
+          ...(options.ledger && { ledger: options.ledger }),
+        },
+        config,
+      );
+    }
     default:
-      throw notBuiltIn('blobs', chosen.kind);
+      throw notBuiltIn('blobs', (chosen as { kind: string }).kind);
   }
 }
 

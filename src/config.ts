@@ -5,6 +5,8 @@ import { join, resolve } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import { ConfigFileSchema } from './configSchema.js';
+import type { BlobStoreConfig } from './backendConfig.js';
+import { parseBlobsUrl } from './storage/s3/blobsUrl.js';
 import { RunboxError } from './errors/index.js';
 
 /**
@@ -179,6 +181,13 @@ export interface Config {
    * not slip through a CI gate. @defaultValue false, true when CI=true (or 1)
    */
   requireImageLabel: boolean;
+  /**
+   * Where outputs and logs are stored: null for dataDir/blobs on this machine, or an
+   * S3-compatible bucket shared by several nodes (`--blobs s3://bucket/prefix?endpoint=`,
+   * RUNBOX_BLOBS). S3 keys come from RUNBOX_S3_ACCESS_KEY_ID / RUNBOX_S3_SECRET_ACCESS_KEY
+   * (/ RUNBOX_S3_SESSION_TOKEN) or blobs.credentials. @defaultValue null
+   */
+  blobs: BlobStoreConfig | null;
   /** Image pulls: `runbox pull`, serve's pre-pull and jobs' own pulls. */
   pull: {
     /** A pull that takes longer is abandoned (ImageUnavailable). @defaultValue 600 */
@@ -300,6 +309,7 @@ function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath
     workerRetentionMs: 24 * 3600 * 1000,
     jobRetentionMs: 7 * 24 * 3600 * 1000,
     blobGraceMs: null,
+    blobs: null,
     sweepIntervalMs: 10 * 60 * 1000,
     zstd: { codec: 'auto', level: 3, frameBytes: MiB },
     commitWindowMs: 2,
@@ -345,6 +355,7 @@ const ENV_KEYS: Record<string, (value: string) => ConfigOverrides> = {
   RUNBOX_DOCKER_SOCKET: (v) => ({ dockerSocket: v }),
   RUNBOX_WEBHOOK_SECRET: (v) => ({ webhooks: { secret: v } }),
   RUNBOX_ZSTD_CODEC: (v) => ({ zstd: { codec: v as ZstdCodecChoice } }),
+  RUNBOX_BLOBS: (v) => ({ blobs: parseBlobsUrl(v) }),
   RUNBOX_RUNTIMES: (v) => {
     const runtimes = jsonFrom('RUNBOX_RUNTIMES', v);
     const problem = schemaProblem(ConfigFileSchema, { runtimes });
@@ -478,6 +489,7 @@ export function resolveConfig(options: LoadConfigOptions = {}): ResolvedConfig {
     }
   }
   if (options.overrides) config = merge(config, options.overrides, 'flag', sources);
+  config = withS3Credentials(config, env, sources);
   const dataDir = resolve(config.dataDir);
   if (config.dbPath === null) sources.dbPath = `${sources.dataDir} (dataDir/runbox.db)`;
   const result: Config = {
@@ -487,6 +499,29 @@ export function resolveConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   };
   checkConfig(result);
   return { config: deepFreeze(result), sources, files };
+}
+
+/**
+ * S3 keys from the environment go into an S3 blobs block (over the file's), so they are
+ * one more config value like any other and never need to sit in a file.
+ */
+function withS3Credentials<T extends { blobs: BlobStoreConfig | null }>(
+  config: T,
+  env: NodeJS.ProcessEnv,
+  sources: ConfigSources,
+): T {
+  const accessKeyId = env.RUNBOX_S3_ACCESS_KEY_ID;
+  const secretAccessKey = env.RUNBOX_S3_SECRET_ACCESS_KEY;
+  if (config.blobs?.kind !== 's3' || !accessKeyId || !secretAccessKey) return config;
+  const sessionToken = env.RUNBOX_S3_SESSION_TOKEN;
+  sources['blobs.credentials'] = 'env RUNBOX_S3_ACCESS_KEY_ID, RUNBOX_S3_SECRET_ACCESS_KEY';
+  return {
+    ...config,
+    blobs: {
+      ...config.blobs,
+      credentials: { accessKeyId, secretAccessKey, ...(sessionToken && { sessionToken }) },
+    },
+  };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
+import { BlobStoreConfigSchema } from './backendConfig.js';
 import type { Config } from './config.js';
 
 /**
@@ -192,6 +193,11 @@ export const ConfigFileSchema = strict(
     workerRetentionMs: int('dead worker rows are deleted after this'),
     jobRetentionMs: int('finished jobs are removed after this; 0 keeps them'),
     blobGraceMs: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
+    blobs: Type.Optional(
+      Type.Union([BlobStoreConfigSchema, Type.Null()], {
+        description: 'where blobs live; null: dataDir/blobs on this machine',
+      }),
+    ),
     sweepIntervalMs: int('period of the retention sweep', 1),
     commitWindowMs: int('group commit window'),
     defaults: Type.Optional(SECTIONS.defaults),

@@ -4,7 +4,12 @@ import { canonicalJson } from '../contract/canonicalJson.js';
 import { InvalidSpecError, RunboxError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { JobStore } from '../queue/QueueBackend.js';
-import { FINAL_STATUSES, type EnqueueItem, type JobRecord, type JobStatus } from '../queue/types.js';
+import {
+  FINAL_STATUSES,
+  type EnqueueItem,
+  type JobRecord,
+  type JobStatus,
+} from '../queue/types.js';
 import type { JobSpec } from '../spec/jobSpecSchema.js';
 import { parseJobSpec, splitSubmission } from '../spec/parseJobSpec.js';
 import { assertFreeSpace } from '../storage/fs/diskSpace.js';

@@ -5,6 +5,7 @@ import {
   type ResolvedConfig,
 } from '../config.js';
 import type { StartRunbox } from '../runboxTypes.js';
+import { parseBlobsUrl } from '../storage/s3/blobsUrl.js';
 import { ApiClient } from './client.js';
 import type { CliIO } from './output.js';
 
@@ -13,6 +14,7 @@ export interface GlobalFlags {
   config?: string | undefined;
   dataDir?: string | undefined;
   db?: string | undefined;
+  blobs?: string | undefined;
   server?: string | undefined;
   token?: string | undefined;
   json?: boolean | undefined;
@@ -35,6 +37,7 @@ export function createContext(io: CliIO, startRunbox: StartRunbox): CliContext {
       overrides: {
         ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
         ...(flags.db ? { dbPath: flags.db } : {}),
+        ...(flags.blobs ? { blobs: parseBlobsUrl(flags.blobs) } : {}),
         ...(flags.server ? { server: flags.server } : {}),
         ...(flags.token ? { token: flags.token } : {}),
         ...overrides,

@@ -25,7 +25,11 @@ export function withData<T>(y: Argv<T>) {
   return y
     .option('data-dir', { type: 'string', describe: 'Data directory (or RUNBOX_DATA_DIR)' })
     .option('db', { type: 'string', describe: 'Database file (or RUNBOX_DB)' })
-    .group(['data-dir', 'db'], GROUPS.data);
+    .option('blobs', {
+      type: 'string',
+      describe: 'Blob store: s3://bucket/prefix?endpoint=URL (or RUNBOX_BLOBS); default dataDir',
+    })
+    .group(['data-dir', 'db', 'blobs'], GROUPS.data);
 }
 
 /** For commands with output: one JSON document on stdout instead, errors included. */

@@ -1,8 +1,21 @@
 import { Readable } from 'node:stream';
-import type { OutputEntry } from '../contract/resultSchema.js';
 import { RunboxError } from '../errors/index.js';
 import type { BlobStore } from './BlobStore.js';
 import { FrameScanner } from './zstd/frameFormat.js';
+
+/**
+ * One entry of an archive, as the output manifest describes it (the contract's
+ * ArchiveEntry has this shape; storage names only what it reads, so it does not depend
+ * on the contract).
+ */
+export interface ArchiveEntry {
+  path: string;
+  type: 'file' | 'symlink';
+  size: number;
+  sha256: string | null;
+  compressed_size: number | null;
+  link_target: string | null;
+}
 
 const BLOCK = 512;
 /** Largest size a ustar header holds in octal (11 digits): 8 GiB - 1. */
@@ -42,7 +55,7 @@ export interface TarZstOptions {
  */
 export function createTarZstStream(
   store: BlobStore,
-  outputs: readonly OutputEntry[],
+  outputs: readonly ArchiveEntry[],
   options: TarZstOptions = {},
 ): Readable {
   const mtime = Math.floor((options.mtime ?? new Date()).getTime() / 1000);
@@ -51,7 +64,7 @@ export function createTarZstStream(
 
 async function* tarZstFrames(
   store: BlobStore,
-  outputs: readonly OutputEntry[],
+  outputs: readonly ArchiveEntry[],
   mtime: number,
 ): AsyncGenerator<Buffer> {
   let own: Buffer[] = [];
@@ -94,7 +107,7 @@ async function* compress(store: BlobStore, bytes: Buffer): AsyncGenerator<Buffer
   for await (const frame of compressor as AsyncIterable<Buffer>) yield frame;
 }
 
-const isSmallBlob = (entry: OutputEntry) =>
+const isSmallBlob = (entry: ArchiveEntry) =>
   entry.type === 'file' &&
   entry.sha256 !== null &&
   entry.size > 0 &&
@@ -110,7 +123,7 @@ class ReadAhead {
 
   constructor(
     private readonly store: BlobStore,
-    private readonly outputs: readonly OutputEntry[],
+    private readonly outputs: readonly ArchiveEntry[],
   ) {}
 
   /** The stored frames of outputs[index], as chunks. */
@@ -154,7 +167,7 @@ async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer[]> {
 
 /** A blob's stored frames, unchanged, checked to hold exactly entry.size bytes. */
 async function* passThroughBlob(
-  entry: OutputEntry,
+  entry: ArchiveEntry,
   frames: AsyncIterable<Buffer>,
 ): AsyncGenerator<Buffer> {
   const scanner = new FrameScanner();
@@ -175,7 +188,7 @@ async function* passThroughBlob(
   if (contentBytes !== entry.size) throw sizeMismatch(entry, `${contentBytes} bytes`);
 }
 
-function sizeMismatch(entry: OutputEntry, found: string): RunboxError {
+function sizeMismatch(entry: ArchiveEntry, found: string): RunboxError {
   return new RunboxError(
     'Internal',
     `blob ${entry.sha256} of "${entry.path}" holds ${found}, but the manifest says ` +

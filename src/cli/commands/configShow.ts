@@ -23,7 +23,7 @@ export function configCommand(ctx: CliContext, setCode: (code: number) => void):
         .epilogue(
           'Sources, lowest first: default < config file (--config or RUNBOX_CONFIG, else ' +
             '/etc/runbox/config.json then $XDG_CONFIG_HOME/runbox/config.json) < RUNBOX_* ' +
-            'environment < flags. The token and the webhook secret are shown as "[set]".',
+            'environment < flags. The token, the webhook secret and S3 keys are shown as "[set]".',
         ),
     handler: (raw) => {
       const args = raw as unknown as GlobalFlags;
@@ -35,6 +35,10 @@ export function configCommand(ctx: CliContext, setCode: (code: number) => void):
           ...config.webhooks,
           secret: config.webhooks.secret === null ? null : '[set]',
         },
+        blobs:
+          config.blobs?.kind === 's3' && config.blobs.credentials
+            ? { ...config.blobs, credentials: '[set]' }
+            : config.blobs,
       };
       if (args.json) {
         ctx.io.out(JSON.stringify({ config: shown, sources, files }, null, 2));

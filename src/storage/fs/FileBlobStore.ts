@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { statSync, unlinkSync } from 'node:fs';
 import {
   chmod,
@@ -12,8 +11,7 @@ import {
   type FileHandle,
 } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import type { Config } from '../../config.js';
 import { RunboxError } from '../../errors/index.js';
 import type {
@@ -34,10 +32,18 @@ import {
 import { fsyncPath, syncPaths } from './fsyncBatch.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './privateFiles.js';
 import { sweepTempDir, tempFileName, type SweepOptions } from './tempFiles.js';
+import {
+  checkRange,
+  contentSizeOf,
+  decodeRange,
+  frameBuffer,
+  frameCompressor,
+  writeFramed,
+  type FrameFormat,
+  type FramedSource,
+} from '../framedBlob.js';
 import type { ZstdCodec } from '../zstd/codec.js';
-import { FrameCompressor } from '../zstd/FrameCompressor.js';
-import { FrameDecompressor } from '../zstd/FrameDecompressor.js';
-import { readFrameIndex } from '../zstd/readFrameIndex.js';
+import type { FrameCompressor } from '../zstd/FrameCompressor.js';
 import { selectZstdCodec } from '../zstd/selectCodec.js';
 
 export interface FileBlobStoreOptions {
@@ -72,12 +78,12 @@ export class FileBlobStore implements BlobStore {
   readonly kind = 'fs';
   readonly paths: BlobPaths;
   readonly codec: ZstdCodec;
-  private readonly frameBytes: number;
+  private readonly format: FrameFormat;
 
   constructor(options: FileBlobStoreOptions) {
     this.paths = blobPaths(options.dataDir);
     this.codec = options.codec;
-    this.frameBytes = options.frameBytes;
+    this.format = { codec: options.codec, frameBytes: options.frameBytes };
   }
 
   async put(source: Readable | Buffer, options: PutOptions = {}): Promise<StoredBlob> {
@@ -131,25 +137,12 @@ export class FileBlobStore implements BlobStore {
     maxBytes: number,
     flush: boolean,
   ): Promise<StoredBlob> {
-    const hash = createHash('sha256');
-    let size = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        size += chunk.length;
-        if (size > maxBytes) {
-          done(tooLarge(maxBytes));
-          return;
-        }
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
     const file = await this.openTemp(tempPath);
     // The stream owns the handle: fsync (flush) then close when it ends, close on error.
     const out = file.createWriteStream({ flush, highWaterMark: READ_CHUNK_BYTES });
     // On any error pipeline destroys every stream, the source included: reading stops.
-    await pipeline(source, meter, this.compressor(), out);
-    return { sha256: hash.digest('hex'), size, compressedSize: out.bytesWritten };
+    const { sha256, size } = await writeFramed(source, out, this.format, maxBytes);
+    return { sha256, size, compressedSize: out.bytesWritten };
   }
 
   /** The same frames as writeStream, for content already in memory (a small file). */
@@ -159,12 +152,7 @@ export class FileBlobStore implements BlobStore {
     maxBytes: number,
     flush: boolean,
   ): Promise<StoredBlob> {
-    if (data.length > maxBytes) throw tooLarge(maxBytes);
-    const frames: Buffer[] = [];
-    for (let at = 0; at < data.length || frames.length === 0; at += this.frameBytes) {
-      frames.push(this.codec.compressFrame(data.subarray(at, at + this.frameBytes)));
-    }
-    const compressed = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+    const { sha256, size, compressed } = frameBuffer(data, this.format, maxBytes);
     const file = await this.openTemp(tempPath);
     try {
       await file.writeFile(compressed);
@@ -172,8 +160,7 @@ export class FileBlobStore implements BlobStore {
     } finally {
       await file.close();
     }
-    const sha256 = createHash('sha256').update(data).digest('hex');
-    return { sha256, size: data.length, compressedSize: compressed.length };
+    return { sha256, size, compressedSize: compressed.length };
   }
 
   beginBatch(): BlobBatch {
@@ -205,7 +192,7 @@ export class FileBlobStore implements BlobStore {
 
   /** A fresh Transform writing this store's frame format (used for tar.zst downloads). */
   compressor(): FrameCompressor {
-    return new FrameCompressor({ codec: this.codec, frameBytes: this.frameBytes });
+    return frameCompressor(this.format);
   }
 
   async stat(sha256: string): Promise<StoredBlob | null> {
@@ -215,15 +202,9 @@ export class FileBlobStore implements BlobStore {
     });
     if (!file) return null;
     try {
-      const { size: compressedSize } = await file.stat();
-      let size = 0;
-      for await (const frame of readFrameIndex(file, compressedSize)) {
-        if (frame.contentSize === null) {
-          throw new RunboxError('Internal', `blob ${sha256} has a frame without a content size`);
-        }
-        size += frame.contentSize;
-      }
-      return { sha256, size, compressedSize };
+      const source = await framedSource(file);
+      const size = await contentSizeOf(source, sha256);
+      return { sha256, size, compressedSize: source.compressedSize };
     } finally {
       await file.close();
     }
@@ -241,57 +222,15 @@ export class FileBlobStore implements BlobStore {
     checkSha256(sha256);
     if (range) checkRange(range);
     const file = await this.openFile(sha256);
-    const stream = Readable.from(this.decode(file, range), { objectMode: false });
+    const source = await framedSource(file).catch(async (error: unknown) => {
+      await file.close();
+      throw error;
+    });
+    const stream = Readable.from(decodeRange(source, this.codec, range), { objectMode: false });
     // On 'close', not in the generator's finally: a stream destroyed before its first
     // read never runs the generator's body, and the handle would leak.
     stream.once('close', () => void file.close().catch(() => undefined));
     return stream;
-  }
-
-  /**
-   * Decoded bytes of an open blob, from range.start to range.end inclusive. Whole frames
-   * before the start are skipped by their headers' content sizes without decoding, so a
-   * download resumed near the end of a large blob decodes about one frame extra.
-   */
-  private async *decode(
-    file: FileHandle,
-    range: { start: number; end: number } | undefined,
-  ): AsyncGenerator<Buffer> {
-    const start = range?.start ?? 0;
-    const end = range?.end ?? Infinity;
-    let compressedOffset = 0;
-    let position = 0; // uncompressed offset of the next decoded byte
-    if (start > 0) {
-      const { size: fileSize } = await file.stat();
-      for await (const frame of readFrameIndex(file, fileSize)) {
-        if (frame.contentSize === null || position + frame.contentSize > start) break;
-        position += frame.contentSize;
-        compressedOffset += frame.compressedBytes;
-      }
-    }
-    const raw = file.createReadStream({
-      start: compressedOffset,
-      autoClose: false,
-      highWaterMark: READ_CHUNK_BYTES,
-    });
-    const decoder = new FrameDecompressor({ codec: this.codec });
-    raw.once('error', (error) => decoder.destroy(error));
-    raw.pipe(decoder);
-    try {
-      for await (const chunk of decoder as AsyncIterable<Buffer>) {
-        const chunkStart = position;
-        position += chunk.length;
-        if (position <= start) continue;
-        const from = Math.max(0, start - chunkStart);
-        const to = Math.min(chunk.length, end + 1 - chunkStart);
-        if (to > from) yield from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to);
-        if (position > end) return; // stop reading the rest of the file
-      }
-    } finally {
-      raw.unpipe(decoder);
-      raw.destroy();
-      decoder.destroy();
-    }
   }
 
   private async openFile(sha256: string): Promise<FileHandle> {
@@ -380,13 +319,6 @@ export class FileBlobStore implements BlobStore {
   }
 }
 
-function tooLarge(maxBytes: number): RunboxError {
-  return new RunboxError(
-    'OutputLimitExceeded',
-    `output is larger than its limit of ${maxBytes} bytes; stopped storing it`,
-  );
-}
-
 /**
  * Blobs written to blobs/tmp and not yet flushed nor named. commit() keeps the store's
  * invariant (a real name only ever holds a complete, durable blob) with two file-system
@@ -435,15 +367,15 @@ class FileBlobBatch implements BlobBatch {
   }
 }
 
-function checkRange(range: ByteRange): void {
-  const { start, end } = range;
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
-    throw new RunboxError(
-      'InvalidSpec',
-      `range: start ${start} and end ${end} must be integers with 0 <= start <= end`,
-      { field: 'range' },
-    );
-  }
+/** A blob file as framedBlob reads it. */
+async function framedSource(file: FileHandle): Promise<FramedSource> {
+  const { size } = await file.stat();
+  return {
+    compressedSize: size,
+    read: (buffer, offset, length, position) => file.read(buffer, offset, length, position),
+    streamFrom: (start) =>
+      file.createReadStream({ start, autoClose: false, highWaterMark: READ_CHUNK_BYTES }),
+  };
 }
 
 /**

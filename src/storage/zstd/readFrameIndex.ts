@@ -1,4 +1,3 @@
-import type { FileHandle } from 'node:fs/promises';
 import { RunboxError } from '../../errors/index.js';
 import {
   BLOCK_HEADER_BYTES,
@@ -8,6 +7,19 @@ import {
   parseBlockHeader,
   parseFrameHeader,
 } from './frameFormat.js';
+
+/**
+ * Bytes at any offset: a FileHandle is one; a remote store reads a range. The index
+ * walk reads small pieces through a 64 KiB window, so few reads reach the source.
+ */
+export interface RandomAccess {
+  read(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: number,
+  ): Promise<{ bytesRead: number }>;
+}
 
 export interface FrameEntry {
   /** Where the frame starts in the file. */
@@ -25,7 +37,7 @@ class WindowReader {
   private windowLength = 0;
 
   constructor(
-    private readonly file: FileHandle,
+    private readonly file: RandomAccess,
     private readonly fileSize: number,
   ) {}
 
@@ -54,7 +66,7 @@ class WindowReader {
  * which is still far cheaper than decoding. Stop early by breaking out of the loop.
  */
 export async function* readFrameIndex(
-  file: FileHandle,
+  file: RandomAccess,
   fileSize: number,
 ): AsyncGenerator<FrameEntry> {
   const reader = new WindowReader(file, fileSize);

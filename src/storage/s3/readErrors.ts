@@ -1,0 +1,45 @@
+import type { Readable } from 'node:stream';
+import { RunboxError } from '../../errors/index.js';
+import type { ByteRange } from '../BlobStore.js';
+
+export function notFound(sha256: string, cause?: unknown): RunboxError {
+  return new RunboxError('NotFound', `no blob ${sha256} in the store`, { field: 'sha256', cause });
+}
+
+/** Errors that say the object changed between the HEAD and a GET (see getStream). */
+const staleErrors = new WeakSet<Error>();
+
+export function staleRead(sha256: string, cause?: unknown): RunboxError {
+  const error = new RunboxError(
+    'Internal',
+    `blob ${sha256} was stored again while it was being read; read it again`,
+    { cause },
+  );
+  staleErrors.add(error);
+  return error;
+}
+
+/**
+ * Opens again once when the object changed under an open: every GET of an open happens
+ * before the stream is handed out, so no byte has been served yet. Twice in a row is
+ * reported (something keeps rewriting the key).
+ */
+export async function retryStale(open: () => Promise<Readable>): Promise<Readable> {
+  try {
+    return await open();
+  } catch (error) {
+    if (!(error instanceof Error) || !staleErrors.has(error)) throw error;
+    return await open();
+  }
+}
+
+export function checkRange(range: ByteRange): void {
+  const { start, end } = range;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
+    throw new RunboxError(
+      'InvalidSpec',
+      `range: start ${start} and end ${end} must be integers with 0 <= start <= end`,
+      { field: 'range' },
+    );
+  }
+}

@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import {
+  DeleteObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { RunboxError } from '../../errors/index.js';
+import { httpStatus, isPreconditionFailed } from './s3Errors.js';
+
+export interface S3Endpoint {
+  /** e.g. http://127.0.0.1:9000; unset for AWS itself. */
+  endpoint?: string;
+  /** @defaultValue 'us-east-1' (self-hosted servers ignore it, but the signature needs one) */
+  region?: string;
+  /**
+   * Path-style URLs (http://host/bucket/key) instead of virtual hosts
+   * (http://bucket.host/key). Self-hosted servers need it. @defaultValue true with an endpoint
+   */
+  forcePathStyle?: boolean;
+  /** Unset: the SDK's own chain (env, shared files, instance role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+/**
+ * An S3 client for runbox's blobs. Checksums are sent only where the API requires them:
+ * the SDK's default since 2025 (CRC32 trailers in aws-chunked bodies) is refused or
+ * misread by many S3-compatible servers, and runbox checks every blob by its sha256.
+ */
+export function createS3Client(options: S3Endpoint): S3Client {
+  const config: S3ClientConfig = {
+    region: options.region ?? 'us-east-1',
+    forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 3,
+    ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
+    // A copy: the SDK writes feature marks onto the credentials object, and config's
+    // objects are frozen ("Cannot set properties of undefined (setting 'CREDENTIALS_CODE')").
+    ...(options.credentials && { credentials: { ...options.credentials } }),
+  };
+  return new S3Client(config);
+}
+
+/**
+ * Whether the server refuses `PUT` with `If-None-Match: *` on an existing key (412), by
+ * trying it on a probe key under the prefix: stores that ignore the header (s3rver,
+ * older MinIO and Ceph) overwrite instead, and runbox then asks HEAD before each upload;
+ * one that rejects the header outright (400/501) is treated the same. The probe also
+ * proves at start that the bucket takes writes with these credentials. The probe key is
+ * deleted; it never looks like a blob (not 64 hex digits).
+ */
+export async function probeConditionalPut(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+): Promise<boolean> {
+  const key = `${prefix}probe-${randomUUID()}`;
+  const put = (conditional: boolean) =>
+    client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: 'probe',
+        ...(conditional && { IfNoneMatch: '*' }),
+      }),
+    );
+  const refusesHeader = (error: unknown) => {
+    const status = httpStatus(error);
+    return status === 400 || status === 501;
+  };
+  try {
+    try {
+      await put(true);
+    } catch (error) {
+      if (!refusesHeader(error)) throw unusable(bucket, error);
+      await put(false).catch((again: unknown) => {
+        throw unusable(bucket, again);
+      });
+      return false;
+    }
+    try {
+      await put(true);
+      return false; // overwritten: the header is ignored
+    } catch (error) {
+      if (isPreconditionFailed(error)) return true;
+      if (refusesHeader(error)) return false;
+      throw unusable(bucket, error);
+    }
+  } finally {
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch(() => undefined);
+  }
+}
+
+function unusable(bucket: string, error: unknown): RunboxError {
+  const status = httpStatus(error);
+  const name = (error as { name?: string } | null)?.name ?? 'Error';
+  const detail = status !== undefined ? `HTTP ${status} ${name}` : (error as Error).message;
+  const hint =
+    name === 'NoSuchBucket'
+      ? 'create the bucket first'
+      : status === 403
+        ? 'check RUNBOX_S3_ACCESS_KEY_ID / RUNBOX_S3_SECRET_ACCESS_KEY and the bucket policy'
+        : status === undefined
+          ? 'check the endpoint (blobs.endpoint) answers'
+          : 'check the blobs settings';
+  return new RunboxError(
+    'InvalidConfig',
+    `blobs: cannot write to S3 bucket "${bucket}" (${detail}); ${hint}`,
+    { field: 'blobs', cause: error },
+  );
+}
