@@ -1,0 +1,438 @@
+import type pg from 'pg';
+import type { Config } from '../../config.js';
+import { CURRENT_CONTRACT, type ContractDescriptor } from '../../contract/contract.js';
+import { RunboxError } from '../../errors/index.js';
+import type { CancelOutcome } from '../cancelJob.js';
+import type { FinishItem, FinishOutcome } from '../finishJobs.js';
+import type { HeartbeatOutcome, HeldRef } from '../heartbeatJobs.js';
+import type { JobPage, ListJobsArgs, OutcomeCount, RunningJob } from '../readJobs.js';
+import type { ReapOutcome } from '../requeueJobs.js';
+import type { DeletedJobs } from '../retention.js';
+import type { ClaimedJob, EnqueueItem, EnqueueOutcome, JobRecord, JobStatus } from '../types.js';
+import type { WorkerInfo } from '../workers.js';
+import { checkItem } from './checkItem.js';
+import { cancelJob } from './cancelJob.js';
+import { claimJobs } from './claimJobs.js';
+import { createPool, transaction } from './db.js';
+import { enqueueJobs } from './enqueueJobs.js';
+import { finishJobs } from './finishJobs.js';
+import { heartbeatJobs } from './heartbeatJobs.js';
+import { contractRefusal, describeUrl, migrate, readStamp } from './migrate.js';
+import { PgNotifications } from './notifications.js';
+import { countByStatus, finishedByOutcome, getJob, listJobs, runningJobs } from './readJobs.js';
+import {
+  adoptJob,
+  failOrphanedReservations,
+  releaseJobs,
+  requeueExpired,
+  requeueOwnedBy,
+} from './requeueJobs.js';
+import { deleteFinishedBefore, referencedBlobs } from './retention.js';
+import {
+  deleteDeadWorkers,
+  getWorker,
+  heartbeatWorker,
+  listWorkers,
+  registerWorker,
+  stopWorker,
+  type PgWorkerRecord,
+  type WorkerPlacement,
+} from './workers.js';
+
+export type PostgresQueueConfig = Pick<
+  Config,
+  'lease' | 'retry' | 'workerDeadMs' | 'workerRetentionMs' | 'jobRetentionMs'
+>;
+
+export interface PostgresQueueOptions {
+  /** The contract this build reads and writes. Tests play other builds. @defaultValue CURRENT_CONTRACT */
+  contract?: ContractDescriptor;
+  /** Jitter source for backoff. @defaultValue Math.random */
+  random?: () => number;
+  /** Pool size. @defaultValue 10 */
+  poolSize?: number;
+  /** LISTEN for cross-node events. Off for short-lived CLI commands. @defaultValue true */
+  listen?: boolean;
+}
+
+/**
+ * Advisory lock keys of the maintenance jobs (arbitrary constants): taken with
+ * pg_try_advisory_xact_lock, so one node at a time runs each, the others skip that turn
+ * instead of queueing behind it, and a node that dies mid-sweep releases it with its
+ * connection.
+ */
+const REAP_LOCK = '7384112400150001';
+const RETENTION_LOCK = '7384112400150002';
+
+/** How often an idle claimer re-reads the contract stamp when no notification came. */
+const STAMP_RECHECK_MS = 5000;
+
+/**
+ * The queue on PostgreSQL: several runbox nodes on one database. The same operations
+ * and semantics as the SQLite Queue (statuses, retry policy, tokens, reservations,
+ * cancel), but every time is the database's now(), every state change is one
+ * transaction on a pooled connection, and cross-node events travel by LISTEN/NOTIFY.
+ */
+export class PostgresQueue {
+  readonly contract: ContractDescriptor;
+  /** Shared by every node on this database: containers are labelled with it. */
+  readonly databaseId: string;
+  readonly pool: pg.Pool;
+  private readonly config: PostgresQueueConfig;
+  private readonly random: () => number;
+  private readonly url: string;
+  private generation: number;
+  private stampCheckedAt = Date.now();
+  private refusal: RunboxError | null = null;
+  private notifications: PgNotifications | null = null;
+  private closed = false;
+  private readonly finishedListeners = new Set<(ids: readonly string[]) => void>();
+  private readonly jobsListeners = new Set<(queue: string) => void>();
+  private readonly cancelListeners = new Set<(id: string) => void>();
+  private readonly refusalListeners = new Set<(error: RunboxError) => void>();
+
+  private constructor(
+    pool: pg.Pool,
+    url: string,
+    opened: { databaseId: string; stampGeneration: number },
+    config: PostgresQueueConfig,
+    options: PostgresQueueOptions,
+  ) {
+    this.pool = pool;
+    this.url = url;
+    this.databaseId = opened.databaseId;
+    this.generation = opened.stampGeneration;
+    this.config = config;
+    this.contract = options.contract ?? CURRENT_CONTRACT;
+    this.random = options.random ?? Math.random;
+  }
+
+  /**
+   * Connects, migrates and checks the contract stamp (one transaction under an advisory
+   * lock): throws SchemaTooNew or ContractMismatch (exit 78) and leaves nothing open.
+   */
+  static async open(
+    url: string,
+    config: PostgresQueueConfig,
+    options: PostgresQueueOptions = {},
+  ): Promise<PostgresQueue> {
+    const pool = createPool(url, { max: options.poolSize ?? 10 });
+    try {
+      const opened = await migrate(pool, options.contract ?? CURRENT_CONTRACT, url);
+      const queue = new PostgresQueue(pool, url, opened, config, options);
+      if (options.listen !== false) await queue.listen();
+      return queue;
+    } catch (error) {
+      await pool.end().catch(() => {});
+      throw error;
+    }
+  }
+
+  private async listen(): Promise<void> {
+    this.notifications = new PgNotifications(this.url, {
+      jobs: (queue) => this.jobsListeners.forEach((l) => l(queue)),
+      finished: (ids) => this.finishedListeners.forEach((l) => l(ids)),
+      cancel: (id) => this.cancelListeners.forEach((l) => l(id)),
+      contract: () => void this.recheckStamp().catch(() => {}),
+      // Whatever was announced while the connection was down is lost: wake everyone.
+      connected: () => this.jobsListeners.forEach((l) => l('')),
+    });
+    await this.notifications.start();
+  }
+
+  /** Where this queue lives, for messages (never the password). */
+  get where(): string {
+    return describeUrl(this.url);
+  }
+
+  // ---- events from every node ----
+
+  /** Results recorded by any node (via NOTIFY). Returns the unsubscribe function. */
+  onFinished(listener: (ids: readonly string[]) => void): () => void {
+    this.finishedListeners.add(listener);
+    return () => this.finishedListeners.delete(listener);
+  }
+
+  /** A job became claimable (any node submitted or released one). */
+  onJobs(listener: (queue: string) => void): () => void {
+    this.jobsListeners.add(listener);
+    return () => this.jobsListeners.delete(listener);
+  }
+
+  /** A cancel was requested for a running job (any node). */
+  onCancel(listener: (id: string) => void): () => void {
+    this.cancelListeners.add(listener);
+    return () => this.cancelListeners.delete(listener);
+  }
+
+  /** This node may no longer claim: a newer build raised the stamp past what it reads. */
+  onRefused(listener: (error: RunboxError) => void): () => void {
+    this.refusalListeners.add(listener);
+    return () => this.refusalListeners.delete(listener);
+  }
+
+  /** Non-null once this node must stop claiming (see onRefused). */
+  get refused(): RunboxError | null {
+    return this.refusal;
+  }
+
+  private async recheckStamp(): Promise<void> {
+    this.stampCheckedAt = Date.now();
+    const { stamp, generation } = await readStamp(this.pool);
+    if (generation === this.generation || stamp === null) return;
+    const refusal = contractRefusal(stamp, this.contract, this.where);
+    if (refusal === null) {
+      this.generation = generation;
+      return;
+    }
+    if (this.refusal !== null) return;
+    this.refusal = refusal;
+    this.refusalListeners.forEach((l) => l(refusal));
+  }
+
+  // ---- jobs: API side ----
+
+  async submit(items: EnqueueItem[]): Promise<EnqueueOutcome[]> {
+    items.forEach((item, i) => checkItem(item, items.length > 1 ? `jobs.${i}.` : ''));
+    return transaction(this.pool, (client) => enqueueJobs(client, items));
+  }
+
+  get(id: string): Promise<JobRecord | null> {
+    return getJob(this.pool, id);
+  }
+
+  list(args: ListJobsArgs = {}): Promise<JobPage> {
+    return listJobs(this.pool, args);
+  }
+
+  async cancel(id: string): Promise<JobRecord | null> {
+    const outcome = await this.cancelWithOutcome(id);
+    return outcome ? outcome.job : null;
+  }
+
+  async cancelWithOutcome(id: string): Promise<CancelOutcome | null> {
+    try {
+      return await transaction(this.pool, (client) => cancelJob(client, id));
+    } catch (error) {
+      if (error instanceof RunboxError && error.type === 'NotFound') return null;
+      throw error;
+    }
+  }
+
+  counts(): Promise<Record<JobStatus, number>> {
+    return countByStatus(this.pool);
+  }
+
+  finishedByOutcome(): Promise<OutcomeCount[]> {
+    return finishedByOutcome(this.pool);
+  }
+
+  // ---- jobs: worker side ----
+
+  /**
+   * Takes up to `limit` due jobs (from `queues`, default ['default']), best first. Claims
+   * nothing once a newer build raised the contract stamp past this one (see onRefused).
+   */
+  async claim(
+    workerId: string,
+    limit: number,
+    reserved?: boolean,
+    queues: ReadonlyArray<{ queue: string; limit: number }> = [{ queue: 'default', limit }],
+  ): Promise<ClaimedJob[]> {
+    if (this.refusal !== null || limit <= 0) return [];
+    const claimed = await claimJobs(this.pool, {
+      workerId,
+      slots: reserved === true ? [{ queue: '', limit }] : queues,
+      leaseMs: this.config.lease.expiryMs,
+      generation: this.generation,
+      reserved,
+    });
+    await this.recheckWhenIdle(claimed.length);
+    return claimed;
+  }
+
+  // An empty claim may be the stamp guard at work: look at the stamp now and then.
+  private async recheckWhenIdle(claimed: number): Promise<void> {
+    if (claimed === 0 && Date.now() - this.stampCheckedAt > STAMP_RECHECK_MS) {
+      await this.recheckStamp();
+    }
+  }
+
+  heartbeat(_workerId: string, jobs: HeldRef[]): Promise<HeartbeatOutcome> {
+    return heartbeatJobs(this.pool, jobs, this.config.lease.expiryMs);
+  }
+
+  async finish(items: FinishItem[]): Promise<FinishOutcome[]> {
+    return transaction(this.pool, (client) =>
+      finishJobs(client, items, {
+        retry: this.config.retry,
+        contractVersion: this.contract.version,
+        random: this.random,
+      }),
+    );
+  }
+
+  /**
+   * Records results and claims the next jobs in one transaction: one commit instead of
+   * two. The claim runs in a savepoint: a claim that fails claims nothing and the
+   * results still commit.
+   */
+  async finishAndClaim(
+    items: FinishItem[],
+    claim: {
+      workerId: string;
+      limit: number;
+      reserved?: boolean | undefined;
+      queues?: ReadonlyArray<{ queue: string; limit: number }>;
+    },
+  ): Promise<{ outcomes: FinishOutcome[]; claimed: ClaimedJob[] }> {
+    const answer = await transaction(this.pool, async (client) => {
+      const outcomes = await finishJobs(client, items, {
+        retry: this.config.retry,
+        contractVersion: this.contract.version,
+        random: this.random,
+      });
+      let claimed: ClaimedJob[] = [];
+      if (this.refusal === null && claim.limit > 0) {
+        await client.query('SAVEPOINT claim');
+        try {
+          claimed = await claimJobs(client, {
+            workerId: claim.workerId,
+            slots:
+              claim.reserved === true
+                ? [{ queue: '', limit: claim.limit }]
+                : (claim.queues ?? [{ queue: 'default', limit: claim.limit }]),
+            leaseMs: this.config.lease.expiryMs,
+            generation: this.generation,
+            reserved: claim.reserved,
+          });
+          await client.query('RELEASE SAVEPOINT claim');
+        } catch {
+          await client.query('ROLLBACK TO SAVEPOINT claim');
+        }
+      }
+      return { outcomes, claimed };
+    });
+    await this.recheckWhenIdle(answer.claimed.length);
+    return answer;
+  }
+
+  release(jobs: HeldRef[], reason: string): Promise<string[]> {
+    return transaction(this.pool, (client) => releaseJobs(client, jobs, reason));
+  }
+
+  adopt(jobId: string, attempt: number, workerId: string): Promise<ClaimedJob | null> {
+    return adoptJob(this.pool, {
+      jobId,
+      attempt,
+      workerId,
+      leaseMs: this.config.lease.expiryMs,
+      deadMs: this.config.workerDeadMs,
+    });
+  }
+
+  runningJobs(): Promise<RunningJob[]> {
+    return runningJobs(this.pool);
+  }
+
+  async reap(keep?: ReadonlySet<string>): Promise<number> {
+    const outcome = await this.reapWithOutcome(keep);
+    return outcome.requeued.length + outcome.failed.length + outcome.cancelled.length;
+  }
+
+  /**
+   * Expired leases, then reservations whose `runbox run` process is gone, under the
+   * reaper's advisory lock: the node that gets it reaps for all; the others find it
+   * taken and skip this turn (nothing is reaped twice either way: each row is locked).
+   */
+  reapWithOutcome(keep: ReadonlySet<string> = new Set()): Promise<ReapOutcome> {
+    return transaction(this.pool, async (client) => {
+      const empty: ReapOutcome = { requeued: [], failed: [], cancelled: [] };
+      if (!(await tryLock(client, REAP_LOCK))) return empty;
+      const outcome = await requeueExpired(client, this.config.retry, this.random, keep);
+      const orphaned = await failOrphanedReservations(client, this.config.workerDeadMs);
+      return orphaned.length === 0
+        ? outcome
+        : { ...outcome, failed: [...outcome.failed, ...orphaned] };
+    });
+  }
+
+  /** Jobs held by workers isDead() condemns are lost now (WorkerLost). Returns how many. */
+  async requeueOwnedByDeadWorkers(isDead: (workerId: string) => boolean): Promise<number> {
+    let count = 0;
+    const owners = new Set(
+      (await runningJobs(this.pool)).map((j) => j.owner).filter((o): o is string => o !== null),
+    );
+    for (const owner of owners) {
+      if (!isDead(owner)) continue;
+      const outcome = await this.requeueOwnedBy(owner, 'lost');
+      count += outcome.requeued.length + outcome.failed.length + outcome.cancelled.length;
+    }
+    return count;
+  }
+
+  requeueOwnedBy(workerId: string, mode: 'drain' | 'lost'): Promise<ReapOutcome> {
+    return transaction(this.pool, (client) =>
+      requeueOwnedBy(client, workerId, mode, this.config.retry, this.random),
+    );
+  }
+
+  // ---- workers ----
+
+  registerWorker(worker: WorkerInfo, placement: WorkerPlacement = {}): Promise<void> {
+    return registerWorker(this.pool, worker, this.contract, placement);
+  }
+
+  heartbeatWorker(workerId: string): Promise<boolean> {
+    return heartbeatWorker(this.pool, workerId);
+  }
+
+  stopWorker(workerId: string): Promise<void> {
+    return stopWorker(this.pool, workerId);
+  }
+
+  async isWorkerAlive(workerId: string | null): Promise<boolean> {
+    if (workerId === null) return false;
+    return (await getWorker(this.pool, workerId, this.config.workerDeadMs))?.alive ?? false;
+  }
+
+  listWorkers(): Promise<PgWorkerRecord[]> {
+    return listWorkers(this.pool, this.config.workerDeadMs);
+  }
+
+  // ---- retention ----
+
+  deleteDeadWorkers(): Promise<number> {
+    return deleteDeadWorkers(this.pool, this.config.workerRetentionMs);
+  }
+
+  /** Up to `limit` jobs finished more than jobRetentionMs ago, by one node at a time. */
+  deleteExpiredJobs(limit = 1000): Promise<DeletedJobs> {
+    const none: DeletedJobs = { jobIds: [], unreferencedBlobs: [] };
+    if (this.config.jobRetentionMs <= 0) return Promise.resolve(none);
+    return transaction(this.pool, async (client) => {
+      if (!(await tryLock(client, RETENTION_LOCK))) return none;
+      return deleteFinishedBefore(client, this.config.jobRetentionMs, limit);
+    });
+  }
+
+  referencedBlobs(shas: readonly string[]): Promise<Set<string>> {
+    return referencedBlobs(this.pool, shas);
+  }
+
+  /** Stops listening and closes the pool (waits for queries in flight). Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.notifications?.close();
+    await this.pool.end();
+  }
+}
+
+async function tryLock(client: pg.PoolClient, key: string): Promise<boolean> {
+  const result = await client.query<{ locked: boolean }>(
+    'SELECT pg_try_advisory_xact_lock($1::bigint) AS locked',
+    [key],
+  );
+  return result.rows[0]?.locked === true;
+}
