@@ -181,7 +181,7 @@ describe('jobs on PostgreSQL', () => {
       item({ priority: 5 }),
       item({ priority: 0, runAt: far }),
     ]);
-    const claimed = await queue.claim('w1', 10);
+    const claimed = await queue.claim({ workerId: 'w1', limit: 10 });
     expect(claimed.map((c) => c.id)).toEqual([high!.job.id, low!.job.id, later!.job.id]);
     expect(claimed[0]).toMatchObject({ attempt: 1, maxAttempts: 3 });
     expect(claimed[0]!.token).toMatch(/^[0-9a-f-]{36}$/);
@@ -197,7 +197,7 @@ describe('jobs on PostgreSQL', () => {
     await Promise.all(
       nodes.map(async (node, n) => {
         for (;;) {
-          const jobs = await node.claim(`w${n}`, 7);
+          const jobs = await node.claim({ workerId: `w${n}`, limit: 7 });
           if (jobs.length === 0) return;
           taken.push(...jobs.map((j) => j.id));
         }
@@ -210,10 +210,10 @@ describe('jobs on PostgreSQL', () => {
   it('renews leases, reports cancel requests, and tells a stale token it lost the job', async () => {
     const { queue } = await freshQueue();
     await queue.submit([item(), item()]);
-    const [a, b] = await queue.claim('w1', 2);
+    const [a, b] = await queue.claim({ workerId: 'w1', limit: 2 });
     const before = (await queue.get(a!.id))!.leaseExpiresAt!;
     await new Promise((r) => setTimeout(r, 20));
-    expect((await queue.cancelWithOutcome(b!.id))!.outcome).toBe('requested');
+    expect((await queue.cancel(b!.id))!.outcome).toBe('requested');
     const beat = await queue.heartbeat('w1', [
       { id: a!.id, token: a!.token },
       { id: b!.id, token: b!.token },
@@ -228,7 +228,7 @@ describe('jobs on PostgreSQL', () => {
   it('records many results in one transaction, retries infrastructure errors, refuses stale tokens', async () => {
     const { queue } = await freshQueue();
     await queue.submit([item(), item(), item({ maxAttempts: 1 })]);
-    const [ok, retry, last] = await queue.claim('w1', 3);
+    const [ok, retry, last] = await queue.claim({ workerId: 'w1', limit: 3 });
     const blob = 'a'.repeat(64);
     const outcomes = await queue.finish([
       {
@@ -260,7 +260,7 @@ describe('jobs on PostgreSQL', () => {
   it('finishes and claims the next job in one transaction', async () => {
     const { queue } = await freshQueue();
     await queue.submit([item(), item()]);
-    const [first] = await queue.claim('w1', 1);
+    const [first] = await queue.claim({ workerId: 'w1', limit: 1 });
     const answer = await queue.finishAndClaim(
       [{ id: first!.id, token: first!.token, result: validResult() }],
       { workerId: 'w1', limit: 2 },
@@ -273,11 +273,11 @@ describe('jobs on PostgreSQL', () => {
   it('cancels queued jobs at once, requests it of running ones, and leaves final ones', async () => {
     const { queue } = await freshQueue();
     const [q1, r1] = await queue.submit([item({ priority: 9 }), item()]);
-    await queue.claim('w1', 1);
-    expect((await queue.cancelWithOutcome(q1!.job.id))!.outcome).toBe('cancelled');
-    expect((await queue.cancelWithOutcome(r1!.job.id))!.outcome).toBe('requested');
-    expect((await queue.cancelWithOutcome(q1!.job.id))!.outcome).toBe('already-final');
-    expect(await queue.cancelWithOutcome('01NOSUCHJOB000000000000000')).toBeNull();
+    await queue.claim({ workerId: 'w1', limit: 1 });
+    expect((await queue.cancel(q1!.job.id))!.outcome).toBe('cancelled');
+    expect((await queue.cancel(r1!.job.id))!.outcome).toBe('requested');
+    expect((await queue.cancel(q1!.job.id))!.outcome).toBe('already-final');
+    expect(await queue.cancel('01NOSUCHJOB000000000000000')).toBeNull();
     expect((await queue.get(q1!.job.id))!.errorType).toBe('Cancelled');
   });
 
@@ -302,9 +302,9 @@ describe('jobs on PostgreSQL', () => {
     const { queue, db } = await freshQueue({ lease: { heartbeatMs: 50, expiryMs: 150 } });
     const other = await another(db, { lease: { heartbeatMs: 50, expiryMs: 150 } });
     await queue.submit([item(), item({ maxAttempts: 1 })]);
-    const [again, spent] = await queue.claim('w-dead', 2);
+    const [again, spent] = await queue.claim({ workerId: 'w-dead', limit: 2 });
     await new Promise((r) => setTimeout(r, 300));
-    const [x, y] = await Promise.all([queue.reapWithOutcome(), other.reapWithOutcome()]);
+    const [x, y] = await Promise.all([queue.reap(), other.reap()]);
     const requeued = [...x.requeued, ...y.requeued];
     const failedIds = [...x.failed, ...y.failed];
     expect(requeued).toEqual([again!.id]);
@@ -318,7 +318,7 @@ describe('jobs on PostgreSQL', () => {
   it('releases and drains without penalty, and adopts only from a dead owner', async () => {
     const { queue } = await freshQueue();
     await queue.submit([item(), item(), item()]);
-    const [a, b, c] = await queue.claim('w1', 3);
+    const [a, b, c] = await queue.claim({ workerId: 'w1', limit: 3 });
     expect(
       await queue.release(
         [
@@ -330,10 +330,10 @@ describe('jobs on PostgreSQL', () => {
     ).toEqual([a!.id]);
     expect(await queue.get(a!.id)).toMatchObject({ status: 'queued', attempts: 1 });
     // w1 never registered: it counts as dead, so its running attempt can be adopted.
-    const adopted = await queue.adopt(c!.id, c!.attempt, 'w2');
+    const adopted = await queue.adopt({ jobId: c!.id, attempt: c!.attempt, workerId: 'w2' });
     expect(adopted).toMatchObject({ id: c!.id, attempt: 1 });
     expect(adopted!.token).not.toBe(c!.token);
-    expect(await queue.adopt(c!.id, c!.attempt + 1, 'w3')).toBeNull();
+    expect(await queue.adopt({ jobId: c!.id, attempt: c!.attempt + 1, workerId: 'w3' })).toBeNull();
     await queue.registerWorker({
       id: 'w2',
       host: 'h',
@@ -341,7 +341,7 @@ describe('jobs on PostgreSQL', () => {
       version: '0',
       contract: CURRENT_CONTRACT,
     });
-    expect(await queue.adopt(c!.id, c!.attempt, 'w3')).toBeNull();
+    expect(await queue.adopt({ jobId: c!.id, attempt: c!.attempt, workerId: 'w3' })).toBeNull();
     const drained = await queue.requeueOwnedBy('w1', 'drain');
     expect(drained.requeued).toEqual([b!.id]);
   });
@@ -375,6 +375,62 @@ describe('jobs on PostgreSQL', () => {
   });
 });
 
+describe('named queues and schemas', () => {
+  it('claims only from the queues asked for, each up to its own limit', async () => {
+    const { queue, db } = await freshQueue();
+    const jobs = await queue.submit(Array.from({ length: 6 }, (_, i) => item({ spec: { i } })));
+    const gpu = jobs.slice(0, 3).map((o) => o.job.id);
+    await sqlOn(db.url, "UPDATE runbox.jobs SET queue = 'gpu' WHERE id = ANY($1)", [gpu]);
+    const cpuOnly = await queue.claim({ workerId: 'cpu', limit: 10 });
+    expect(cpuOnly.map((j) => j.id).sort()).toEqual(
+      jobs
+        .slice(3)
+        .map((o) => o.job.id)
+        .sort(),
+    );
+    await queue.submit([item()]);
+    const mixed = await queue.claim({
+      workerId: 'both',
+      limit: 10,
+      queues: [
+        { name: 'gpu', limit: 2 },
+        { name: 'default', limit: 5 },
+      ],
+    });
+    expect(mixed.filter((j) => gpu.includes(j.id))).toHaveLength(2);
+    expect(mixed).toHaveLength(3);
+  });
+
+  it('keeps two installations in two schemas of one database apart', async () => {
+    const { queue: a, db } = await freshQueue();
+    const b = await another(db, {}, { schema: 'runbox_other' });
+    expect(b.databaseId).not.toBe(a.databaseId);
+    await a.submit([item()]);
+    expect(await b.claim({ workerId: 'wb', limit: 5 })).toEqual([]);
+    expect(await a.claim({ workerId: 'wa', limit: 5 })).toHaveLength(1);
+    const bad = await PostgresQueue.open(db.url, CONFIG, { schema: 'Robert"); DROP' }).catch(
+      (e) => e,
+    );
+    expect((bad as RunboxError).type).toBe('InvalidSpec');
+  });
+
+  it("requeues the jobs of a node that stopped heartbeating, on another node's word", async () => {
+    const { queue, db } = await freshQueue({ workerDeadMs: 200 });
+    const other = await another(db, { workerDeadMs: 200 });
+    const info = { host: 'h', pid: 1, version: '0', contract: CURRENT_CONTRACT };
+    await queue.registerWorker({ id: 'gone', ...info });
+    await queue.registerWorker({ id: 'alive', ...info });
+    await queue.submit([item(), item()]);
+    const [lost] = await queue.claim({ workerId: 'gone', limit: 1 });
+    const [kept] = await queue.claim({ workerId: 'alive', limit: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    await other.heartbeatWorker('alive');
+    const outcome = await other.requeueOwnedByDeadWorkers();
+    expect(outcome.requeued).toEqual([lost!.id]);
+    expect((await queue.get(kept!.id))!.status).toBe('running');
+  });
+});
+
 describe('cross-node events and the contract stamp', () => {
   it('announces new, finished and cancelled jobs to every node by NOTIFY', async () => {
     const { queue: a, db } = await freshQueue();
@@ -387,7 +443,7 @@ describe('cross-node events and the contract stamp', () => {
     b.onCancel((id) => cancels.push(id));
     const [one, two] = await a.submit([item(), item()]);
     await until(() => woken.includes('default'));
-    const [c1, c2] = await a.claim('w1', 2);
+    const [c1, c2] = await a.claim({ workerId: 'w1', limit: 2 });
     await a.finish([{ id: c1!.id, token: c1!.token, result: validResult() }]);
     await a.cancel(c2!.id);
     await until(() => finished.includes(c1!.id) && cancels.includes(c2!.id));
@@ -399,13 +455,13 @@ describe('cross-node events and the contract stamp', () => {
     const refusals: RunboxError[] = [];
     old.onRefused((e) => refusals.push(e));
     await old.submit([item(), item()]);
-    expect(await old.claim('w-old', 1)).toHaveLength(1);
+    expect(await old.claim({ workerId: 'w-old', limit: 1 })).toHaveLength(1);
     const newer = await another(db, {}, { contract: newerBuild });
     // Whether or not the notification has arrived yet, the claim's guard takes nothing.
-    expect(await old.claim('w-old', 1)).toEqual([]);
+    expect(await old.claim({ workerId: 'w-old', limit: 1 })).toEqual([]);
     await until(() => refusals.length === 1);
     expect(refusals[0]!.type).toBe('ContractMismatch');
     expect(old.refused).not.toBeNull();
-    expect(await newer.claim('w-new', 5)).toHaveLength(1);
+    expect(await newer.claim({ workerId: 'w-new', limit: 5 })).toHaveLength(1);
   });
 });

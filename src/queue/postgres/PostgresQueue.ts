@@ -12,7 +12,7 @@ import type { ClaimedJob, EnqueueItem, EnqueueOutcome, JobRecord, JobStatus } fr
 import type { WorkerInfo } from '../workers.js';
 import { checkItem } from './checkItem.js';
 import { cancelJob } from './cancelJob.js';
-import { claimJobs } from './claimJobs.js';
+import { claimJobs, type PgClaimArgs } from './claimJobs.js';
 import { createPool, transaction } from './db.js';
 import { enqueueJobs } from './enqueueJobs.js';
 import { finishJobs } from './finishJobs.js';
@@ -22,6 +22,7 @@ import { PgNotifications } from './notifications.js';
 import { countByStatus, finishedByOutcome, getJob, listJobs, runningJobs } from './readJobs.js';
 import {
   adoptJob,
+  deadOwners,
   failOrphanedReservations,
   releaseJobs,
   requeueExpired,
@@ -39,6 +40,15 @@ import {
   type WorkerPlacement,
 } from './workers.js';
 
+/** A claim: the seam's request, plus the named queues this node serves with their slots. */
+export interface PgClaimRequest {
+  workerId: string;
+  limit: number;
+  reserved?: boolean | undefined;
+  /** Queues to take from, each at most `limit` jobs. @defaultValue [{ name: 'default', limit }] */
+  queues?: ReadonlyArray<{ name: string; limit: number }> | undefined;
+}
+
 export type PostgresQueueConfig = Pick<
   Config,
   'lease' | 'retry' | 'workerDeadMs' | 'workerRetentionMs' | 'jobRetentionMs'
@@ -51,18 +61,20 @@ export interface PostgresQueueOptions {
   random?: () => number;
   /** Pool size. @defaultValue 10 */
   poolSize?: number;
+  /** Schema holding runbox's tables. @defaultValue 'runbox' */
+  schema?: string;
   /** LISTEN for cross-node events. Off for short-lived CLI commands. @defaultValue true */
   listen?: boolean;
 }
 
 /**
- * Advisory lock keys of the maintenance jobs (arbitrary constants): taken with
+ * Advisory locks of the maintenance jobs (see tryLock): taken with
  * pg_try_advisory_xact_lock, so one node at a time runs each, the others skip that turn
  * instead of queueing behind it, and a node that dies mid-sweep releases it with its
  * connection.
  */
-const REAP_LOCK = '7384112400150001';
-const RETENTION_LOCK = '7384112400150002';
+const REAP_LOCK = 'reap';
+const RETENTION_LOCK = 'retention';
 
 /** How often an idle claimer re-reads the contract stamp when no notification came. */
 const STAMP_RECHECK_MS = 5000;
@@ -74,6 +86,14 @@ const STAMP_RECHECK_MS = 5000;
  * transaction on a pooled connection, and cross-node events travel by LISTEN/NOTIFY.
  */
 export class PostgresQueue {
+  readonly kind = 'postgres';
+  readonly capabilities = {
+    // Every call is its own transaction; concurrency comes from the pool, not a window.
+    groupCommit: false,
+    multiHost: true,
+    atomicFinishAndClaim: true,
+    crossProcessEvents: true,
+  } as const;
   readonly contract: ContractDescriptor;
   /** Shared by every node on this database: containers are labelled with it. */
   readonly databaseId: string;
@@ -116,9 +136,10 @@ export class PostgresQueue {
     config: PostgresQueueConfig,
     options: PostgresQueueOptions = {},
   ): Promise<PostgresQueue> {
-    const pool = createPool(url, { max: options.poolSize ?? 10 });
+    const schema = options.schema ?? 'runbox';
+    const pool = createPool(url, { max: options.poolSize ?? 10, schema });
     try {
-      const opened = await migrate(pool, options.contract ?? CURRENT_CONTRACT, url);
+      const opened = await migrate(pool, options.contract ?? CURRENT_CONTRACT, url, schema);
       const queue = new PostgresQueue(pool, url, opened, config, options);
       if (options.listen !== false) await queue.listen();
       return queue;
@@ -153,10 +174,18 @@ export class PostgresQueue {
     return () => this.finishedListeners.delete(listener);
   }
 
-  /** A job became claimable (any node submitted or released one). */
+  /**
+   * A job became claimable in `queue` (any node submitted or released one; '' when the
+   * listening connection came back and anything may have been missed).
+   */
   onJobs(listener: (queue: string) => void): () => void {
     this.jobsListeners.add(listener);
     return () => this.jobsListeners.delete(listener);
+  }
+
+  /** WorkQueue.onQueued: the wake-up hint, whatever the queue. */
+  onQueued(listener: () => void): () => void {
+    return this.onJobs(() => listener());
   }
 
   /** A cancel was requested for a running job (any node). */
@@ -192,7 +221,7 @@ export class PostgresQueue {
 
   // ---- jobs: API side ----
 
-  async submit(items: EnqueueItem[]): Promise<EnqueueOutcome[]> {
+  async submit(items: readonly EnqueueItem[]): Promise<EnqueueOutcome[]> {
     items.forEach((item, i) => checkItem(item, items.length > 1 ? `jobs.${i}.` : ''));
     return transaction(this.pool, (client) => enqueueJobs(client, items));
   }
@@ -205,12 +234,7 @@ export class PostgresQueue {
     return listJobs(this.pool, args);
   }
 
-  async cancel(id: string): Promise<JobRecord | null> {
-    const outcome = await this.cancelWithOutcome(id);
-    return outcome ? outcome.job : null;
-  }
-
-  async cancelWithOutcome(id: string): Promise<CancelOutcome | null> {
+  async cancel(id: string): Promise<CancelOutcome | null> {
     try {
       return await transaction(this.pool, (client) => cancelJob(client, id));
     } catch (error) {
@@ -230,25 +254,32 @@ export class PostgresQueue {
   // ---- jobs: worker side ----
 
   /**
-   * Takes up to `limit` due jobs (from `queues`, default ['default']), best first. Claims
-   * nothing once a newer build raised the contract stamp past this one (see onRefused).
+   * Takes up to `limit` due jobs, best first: from the named queues with their own limits
+   * when the request names them, else from 'default'. Claims nothing once a newer build
+   * raised the contract stamp past this one (see onRefused).
    */
-  async claim(
-    workerId: string,
-    limit: number,
-    reserved?: boolean,
-    queues: ReadonlyArray<{ queue: string; limit: number }> = [{ queue: 'default', limit }],
-  ): Promise<ClaimedJob[]> {
-    if (this.refusal !== null || limit <= 0) return [];
-    const claimed = await claimJobs(this.pool, {
-      workerId,
-      slots: reserved === true ? [{ queue: '', limit }] : queues,
-      leaseMs: this.config.lease.expiryMs,
-      generation: this.generation,
-      reserved,
-    });
+  async claim(request: PgClaimRequest): Promise<ClaimedJob[]> {
+    if (this.refusal !== null || request.limit <= 0) return [];
+    const claimed = await claimJobs(this.pool, this.claimArgs(request));
     await this.recheckWhenIdle(claimed.length);
     return claimed;
+  }
+
+  private claimArgs(request: PgClaimRequest): PgClaimArgs {
+    const slots =
+      request.reserved === true
+        ? [{ queue: '', limit: request.limit }]
+        : (request.queues?.map((q) => ({
+            queue: q.name,
+            limit: Math.min(q.limit, request.limit),
+          })) ?? [{ queue: 'default', limit: request.limit }]);
+    return {
+      workerId: request.workerId,
+      slots,
+      leaseMs: this.config.lease.expiryMs,
+      generation: this.generation,
+      reserved: request.reserved,
+    };
   }
 
   // An empty claim may be the stamp guard at work: look at the stamp now and then.
@@ -258,11 +289,11 @@ export class PostgresQueue {
     }
   }
 
-  heartbeat(_workerId: string, jobs: HeldRef[]): Promise<HeartbeatOutcome> {
+  heartbeat(_workerId: string, jobs: readonly HeldRef[]): Promise<HeartbeatOutcome> {
     return heartbeatJobs(this.pool, jobs, this.config.lease.expiryMs);
   }
 
-  async finish(items: FinishItem[]): Promise<FinishOutcome[]> {
+  async finish(items: readonly FinishItem[]): Promise<FinishOutcome[]> {
     return transaction(this.pool, (client) =>
       finishJobs(client, items, {
         retry: this.config.retry,
@@ -278,13 +309,8 @@ export class PostgresQueue {
    * results still commit.
    */
   async finishAndClaim(
-    items: FinishItem[],
-    claim: {
-      workerId: string;
-      limit: number;
-      reserved?: boolean | undefined;
-      queues?: ReadonlyArray<{ queue: string; limit: number }>;
-    },
+    items: readonly FinishItem[],
+    claim: PgClaimRequest,
   ): Promise<{ outcomes: FinishOutcome[]; claimed: ClaimedJob[] }> {
     const answer = await transaction(this.pool, async (client) => {
       const outcomes = await finishJobs(client, items, {
@@ -296,16 +322,7 @@ export class PostgresQueue {
       if (this.refusal === null && claim.limit > 0) {
         await client.query('SAVEPOINT claim');
         try {
-          claimed = await claimJobs(client, {
-            workerId: claim.workerId,
-            slots:
-              claim.reserved === true
-                ? [{ queue: '', limit: claim.limit }]
-                : (claim.queues ?? [{ queue: 'default', limit: claim.limit }]),
-            leaseMs: this.config.lease.expiryMs,
-            generation: this.generation,
-            reserved: claim.reserved,
-          });
+          claimed = await claimJobs(client, this.claimArgs(claim));
           await client.query('RELEASE SAVEPOINT claim');
         } catch {
           await client.query('ROLLBACK TO SAVEPOINT claim');
@@ -317,15 +334,13 @@ export class PostgresQueue {
     return answer;
   }
 
-  release(jobs: HeldRef[], reason: string): Promise<string[]> {
+  release(jobs: readonly HeldRef[], reason: string): Promise<string[]> {
     return transaction(this.pool, (client) => releaseJobs(client, jobs, reason));
   }
 
-  adopt(jobId: string, attempt: number, workerId: string): Promise<ClaimedJob | null> {
+  adopt(request: { jobId: string; attempt: number; workerId: string }): Promise<ClaimedJob | null> {
     return adoptJob(this.pool, {
-      jobId,
-      attempt,
-      workerId,
+      ...request,
       leaseMs: this.config.lease.expiryMs,
       deadMs: this.config.workerDeadMs,
     });
@@ -335,17 +350,12 @@ export class PostgresQueue {
     return runningJobs(this.pool);
   }
 
-  async reap(keep?: ReadonlySet<string>): Promise<number> {
-    const outcome = await this.reapWithOutcome(keep);
-    return outcome.requeued.length + outcome.failed.length + outcome.cancelled.length;
-  }
-
   /**
    * Expired leases, then reservations whose `runbox run` process is gone, under the
    * reaper's advisory lock: the node that gets it reaps for all; the others find it
    * taken and skip this turn (nothing is reaped twice either way: each row is locked).
    */
-  reapWithOutcome(keep: ReadonlySet<string> = new Set()): Promise<ReapOutcome> {
+  reap(keep: ReadonlySet<string> = new Set()): Promise<ReapOutcome> {
     return transaction(this.pool, async (client) => {
       const empty: ReapOutcome = { requeued: [], failed: [], cancelled: [] };
       if (!(await tryLock(client, REAP_LOCK))) return empty;
@@ -357,18 +367,19 @@ export class PostgresQueue {
     });
   }
 
-  /** Jobs held by workers isDead() condemns are lost now (WorkerLost). Returns how many. */
-  async requeueOwnedByDeadWorkers(isDead: (workerId: string) => boolean): Promise<number> {
-    let count = 0;
-    const owners = new Set(
-      (await runningJobs(this.pool)).map((j) => j.owner).filter((o): o is string => o !== null),
-    );
-    for (const owner of owners) {
-      if (!isDead(owner)) continue;
+  /**
+   * requeueOwnedBy(owner, 'lost') for every owner of a running job that is not alive by
+   * the database's clock, on whichever node it ran.
+   */
+  async requeueOwnedByDeadWorkers(): Promise<ReapOutcome> {
+    const total: ReapOutcome = { requeued: [], failed: [], cancelled: [] };
+    for (const owner of await deadOwners(this.pool, this.config.workerDeadMs)) {
       const outcome = await this.requeueOwnedBy(owner, 'lost');
-      count += outcome.requeued.length + outcome.failed.length + outcome.cancelled.length;
+      total.requeued.push(...outcome.requeued);
+      total.failed.push(...outcome.failed);
+      total.cancelled.push(...outcome.cancelled);
     }
-    return count;
+    return total;
   }
 
   requeueOwnedBy(workerId: string, mode: 'drain' | 'lost'): Promise<ReapOutcome> {
@@ -429,10 +440,12 @@ export class PostgresQueue {
   }
 }
 
-async function tryLock(client: pg.PoolClient, key: string): Promise<boolean> {
+// Keyed by schema and job: installations in two schemas of one database each have their
+// own reaper; hashtext's collisions would only make one skip a turn.
+async function tryLock(client: pg.PoolClient, job: string): Promise<boolean> {
   const result = await client.query<{ locked: boolean }>(
-    'SELECT pg_try_advisory_xact_lock($1::bigint) AS locked',
-    [key],
+    "SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.' || $1)) AS locked",
+    [job],
   );
   return result.rows[0]?.locked === true;
 }

@@ -7,21 +7,21 @@ import { JOB_COLUMNS, rowToJob, type PgJobRow } from './rows.js';
 /** The channel a cancel request for a running job is announced on; the payload is its id. */
 export const CANCEL_CHANNEL = 'runbox_cancel';
 
-const LOCK = `SELECT j.status FROM runbox.jobs j WHERE j.id = :id FOR UPDATE`;
+const LOCK = `SELECT j.status FROM jobs j WHERE j.id = :id FOR UPDATE`;
 
 const CANCEL_QUEUED = `
-UPDATE runbox.jobs j
+UPDATE jobs j
 SET status = 'cancelled', finished_at = now(), updated_at = now(),
     error_type = 'Cancelled', error_message = 'cancelled before it ran'
 WHERE j.id = :id AND j.status = 'queued'
 RETURNING ${JOB_COLUMNS}`;
 
 const REQUEST_CANCEL = `
-UPDATE runbox.jobs j SET cancel_requested = true, updated_at = now()
+UPDATE jobs j SET cancel_requested = true, updated_at = now()
 WHERE j.id = :id AND j.status = 'running'
 RETURNING ${JOB_COLUMNS}`;
 
-const READ = `SELECT ${JOB_COLUMNS} FROM runbox.jobs j WHERE j.id = :id`;
+const READ = `SELECT ${JOB_COLUMNS} FROM jobs j WHERE j.id = :id`;
 
 /**
  * In the caller's transaction. Queued: cancelled at once. Running: cancel requested, and

@@ -16,7 +16,7 @@ export interface PgClaimArgs {
 // Taking a job: a new attempt, a fresh token from the database, a lease timed by the
 // database's clock.
 const TAKE = `
-UPDATE runbox.jobs j
+UPDATE jobs j
 SET status = 'running',
     attempts = j.attempts + 1,
     attempt_token = gen_random_uuid()::text,
@@ -45,11 +45,11 @@ SET status = 'running',
  */
 const CLAIM = `
 WITH stamp AS (
-  SELECT value FROM runbox.meta WHERE key = 'contract_generation' FOR SHARE
+  SELECT value FROM meta WHERE key = 'contract_generation' FOR SHARE
 ), picked AS (
   SELECT p.id FROM unnest(:queues::text[], :limits::integer[]) AS w(queue, n)
   CROSS JOIN LATERAL (
-    SELECT q.id FROM runbox.jobs q
+    SELECT q.id FROM jobs q
     WHERE q.status = 'queued' AND q.reserved_for IS NULL AND q.queue = w.queue
       AND q.run_at <= now()
     ORDER BY q.priority, q.run_at, q.id
@@ -64,9 +64,9 @@ RETURNING ${CLAIMED_COLUMNS}`;
 
 const CLAIM_RESERVED = `
 WITH stamp AS (
-  SELECT value FROM runbox.meta WHERE key = 'contract_generation' FOR SHARE
+  SELECT value FROM meta WHERE key = 'contract_generation' FOR SHARE
 ), picked AS (
-  SELECT q.id FROM runbox.jobs q
+  SELECT q.id FROM jobs q
   WHERE q.status = 'queued' AND q.reserved_for = :workerId AND q.run_at <= now()
     AND (SELECT value FROM stamp) = :generation::text
   ORDER BY q.priority, q.run_at, q.id

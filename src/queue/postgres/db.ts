@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { RunboxError } from '../../errors/index.js';
 import { bindNamed, compileNamed } from './named.js';
 
 /** What every PostgreSQL queue operation takes: the pool, or a client inside a transaction. */
@@ -34,18 +35,39 @@ function parseTimestamp(value: string): number {
 export interface PoolOptions {
   /** Connections per process. @defaultValue 10 */
   max?: number;
+  /**
+   * The schema holding runbox's tables: every session's search_path, so the SQL names
+   * tables unqualified and two installations can share one database in two schemas.
+   * @defaultValue 'runbox'
+   */
+  schema?: string;
   /** Shown in pg_stat_activity, so an operator can tell runbox's sessions apart. @defaultValue 'runbox' */
   applicationName?: string;
 }
 
+/** A schema name runbox accepts: a plain lower-case identifier, never quoted. */
+export function checkSchemaName(schema: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new RunboxError(
+      'InvalidSpec',
+      `queue.schema: "${schema}" must be a plain lower-case PostgreSQL identifier ` +
+        '(letters, digits, _; not starting with a digit), e.g. "runbox"',
+      { field: 'queue.schema' },
+    );
+  }
+  return schema;
+}
+
 export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
+  const schema = checkSchemaName(options.schema ?? 'runbox');
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'runbox',
     types,
-    // Sessions in UTC so parseTimestamp reads one format.
-    options: '-c TimeZone=UTC',
+    // Sessions in UTC so parseTimestamp reads one format; tables from runbox's schema
+    // (pg_catalog, holding now() and gen_random_uuid(), is always searched first).
+    options: `-c TimeZone=UTC -c search_path=${schema}`,
     connectionTimeoutMillis: 10_000,
   });
   // An idle client's connection dropping (server restart, failover) is reported here;

@@ -12,7 +12,7 @@ const DB_NOW = 'SELECT (extract(epoch FROM now()) * 1000)::bigint AS now';
 // One statement for the whole batch. A due time the client gave (run_at) is an absolute
 // time it chose; a job without one is due at the database's now().
 const INSERT = `
-INSERT INTO runbox.jobs AS j (id, queue, spec, status, priority, max_attempts,
+INSERT INTO jobs AS j (id, queue, spec, status, priority, max_attempts,
                    retry_on_exit_codes, run_at, idempotency_key, reserved_for, request_hash,
                    created_at, updated_at)
 SELECT i.id, i.queue, i.spec::json, 'queued', i.priority, i.max_attempts,
@@ -29,7 +29,7 @@ ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING ${JOB_COLUMNS}`;
 
 const BY_KEYS = `
-SELECT ${JOB_COLUMNS}, j.request_hash FROM runbox.jobs j WHERE j.idempotency_key = ANY(:keys::text[])`;
+SELECT ${JOB_COLUMNS}, j.request_hash FROM jobs j WHERE j.idempotency_key = ANY(:keys::text[])`;
 
 /**
  * Enqueues all items in one transaction (the caller's): all are stored or none. Ids are

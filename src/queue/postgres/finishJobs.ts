@@ -17,7 +17,7 @@ export interface PgFinishOptions {
 // success is final whatever the job says (retryPolicy.decide), so it needs no read.
 const CURRENT = `
 SELECT j.id, j.attempts, j.max_attempts, j.retry_on_exit_codes, j.cancel_requested
-FROM runbox.jobs j JOIN unnest(:ids::text[], :tokens::text[]) AS h(id, token)
+FROM jobs j JOIN unnest(:ids::text[], :tokens::text[]) AS h(id, token)
   ON j.id = h.id AND j.attempt_token = h.token
 WHERE j.status = 'running'
 ORDER BY j.id
@@ -27,7 +27,7 @@ FOR UPDATE OF j`;
 // not the live attempt's any more is not updated, and its item is 'stale'.
 // A retry goes back to queued at now() + its backoff; a final state is finished now().
 const RECORD = `
-UPDATE runbox.jobs j
+UPDATE jobs j
 SET status = f.status,
     run_at = CASE WHEN f.status = 'queued' THEN now() + f.delay_ms * ${MS} ELSE j.run_at END,
     finished_at = CASE WHEN f.status = 'queued' THEN NULL ELSE now() END,
@@ -41,7 +41,7 @@ WHERE j.id = f.id AND j.attempt_token = f.token AND j.status = 'running'
 RETURNING j.id, f.token`;
 
 const ADD_BLOBS = `
-INSERT INTO runbox.job_blobs (job_id, sha256)
+INSERT INTO job_blobs (job_id, sha256)
 SELECT * FROM unnest(:jobIds::text[], :shas::text[])
 ON CONFLICT DO NOTHING`;
 

@@ -5,7 +5,7 @@ import { MS } from './rows.js';
 // The token names one attempt; a job that was reaped and re-claimed has a new one.
 // One statement for every job the worker holds.
 const RENEW = `
-UPDATE runbox.jobs j SET lease_expires_at = now() + :leaseMs * ${MS}
+UPDATE jobs j SET lease_expires_at = now() + :leaseMs * ${MS}
 FROM unnest(:ids::text[], :tokens::text[]) AS h(id, token)
 WHERE j.id = h.id AND j.attempt_token = h.token AND j.status = 'running'
 RETURNING j.id, h.token, j.cancel_requested`;

@@ -3,13 +3,14 @@ import { checkCompatibility } from '../../contract/compatibility.js';
 import type { ContractDescriptor } from '../../contract/contract.js';
 import { RunboxError } from '../../errors/index.js';
 import type { ContractStamp } from '../contractStamp.js';
-import { execute, query, transaction, type PgExecutor } from './db.js';
+import { checkSchemaName, execute, query, transaction, type PgExecutor } from './db.js';
 import { PG_LATEST_SCHEMA_VERSION, PG_MIGRATIONS } from './migrations/index.js';
 
 /**
  * The advisory lock key migrations and the contract stamp are taken under (an arbitrary
  * constant, 'rbx_migr' in ASCII): every node opening the database queues behind it, so
- * each migration runs exactly once however many nodes start at once.
+ * each migration runs exactly once however many nodes start at once. One key for every
+ * schema: installations in two schemas only wait for each other's start.
  */
 export const MIGRATION_LOCK = 0x7262785f6d696772n;
 
@@ -25,18 +26,16 @@ export interface MigrateOutcome {
 }
 
 async function readMeta(db: PgExecutor, key: string): Promise<string | null> {
-  const rows = await query<{ value: string }>(
-    db,
-    'SELECT value FROM runbox.meta WHERE key = :key',
-    { key },
-  );
+  const rows = await query<{ value: string }>(db, 'SELECT value FROM meta WHERE key = :key', {
+    key,
+  });
   return rows[0]?.value ?? null;
 }
 
 async function writeMeta(db: PgExecutor, key: string, value: string): Promise<void> {
   await execute(
     db,
-    `INSERT INTO runbox.meta (key, value) VALUES (:key, :value)
+    `INSERT INTO meta (key, value) VALUES (:key, :value)
      ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
     { key, value },
   );
@@ -45,7 +44,7 @@ async function writeMeta(db: PgExecutor, key: string, value: string): Promise<vo
 export async function readContractStamp(db: PgExecutor): Promise<ContractStamp | null> {
   const rows = await query<{ key: string; value: string }>(
     db,
-    `SELECT key, value FROM runbox.meta
+    `SELECT key, value FROM meta
      WHERE key IN ('contract_name', 'contract_version', 'contract_fingerprint')`,
   );
   const get = (key: string) => rows.find((r) => r.key === key)?.value;
@@ -113,12 +112,16 @@ export async function migrate(
   pool: pg.Pool,
   contract: ContractDescriptor,
   url: string,
+  schema = 'runbox',
 ): Promise<MigrateOutcome> {
+  checkSchemaName(schema);
   return transaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK.toString()]);
-    await client.query('CREATE SCHEMA IF NOT EXISTS runbox');
+    // The session's search_path names this schema; it exists from here on.
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await client.query(`SET LOCAL search_path TO ${schema}`);
     await client.query(
-      'CREATE TABLE IF NOT EXISTS runbox.meta (key text PRIMARY KEY, value text NOT NULL)',
+      'CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL)',
     );
     const where = describeUrl(url);
     const current = Number((await readMeta(client, 'schema_version')) ?? 0);

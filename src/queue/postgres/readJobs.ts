@@ -5,21 +5,19 @@ import { query, type PgExecutor } from './db.js';
 import { JOB_COLUMNS, rowToJob, type PgJobRow } from './rows.js';
 
 export async function getJob(db: PgExecutor, id: string): Promise<JobRecord | null> {
-  const [row] = await query<PgJobRow>(
-    db,
-    `SELECT ${JOB_COLUMNS} FROM runbox.jobs j WHERE j.id = :id`,
-    { id },
-  );
+  const [row] = await query<PgJobRow>(db, `SELECT ${JOB_COLUMNS} FROM jobs j WHERE j.id = :id`, {
+    id,
+  });
   return row ? rowToJob(row) : null;
 }
 
 const LIST_ALL = `
-SELECT ${JOB_COLUMNS} FROM runbox.jobs j
+SELECT ${JOB_COLUMNS} FROM jobs j
 WHERE (:cursor::text IS NULL OR j.id < :cursor::text)
 ORDER BY j.id DESC LIMIT :limit`;
 
 const LIST_STATUS = `
-SELECT ${JOB_COLUMNS} FROM runbox.jobs j
+SELECT ${JOB_COLUMNS} FROM jobs j
 WHERE j.status = :status AND (:cursor::text IS NULL OR j.id < :cursor::text)
 ORDER BY j.id DESC LIMIT :limit`;
 
@@ -47,7 +45,7 @@ export async function countByStatus(db: PgExecutor): Promise<Record<JobStatus, n
   const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
   const rows = await query<{ status: JobStatus; n: number }>(
     db,
-    'SELECT j.status, count(*) AS n FROM runbox.jobs j GROUP BY j.status',
+    'SELECT j.status, count(*) AS n FROM jobs j GROUP BY j.status',
   );
   for (const row of rows) counts[row.status] = row.n;
   return counts;
@@ -60,7 +58,7 @@ export async function finishedByOutcome(db: PgExecutor): Promise<OutcomeCount[]>
     n: number;
   }>(
     db,
-    `SELECT j.status, j.error_type, count(*) AS n FROM runbox.jobs j
+    `SELECT j.status, j.error_type, count(*) AS n FROM jobs j
      WHERE j.status IN ('succeeded', 'failed', 'cancelled')
      GROUP BY j.status, j.error_type ORDER BY j.status, j.error_type`,
   );
@@ -75,7 +73,7 @@ export async function runningJobs(db: PgExecutor): Promise<RunningJob[]> {
     lease_expires_at: number | null;
   }>(
     db,
-    `SELECT j.id, j.attempts, j.lease_owner, j.lease_expires_at FROM runbox.jobs j
+    `SELECT j.id, j.attempts, j.lease_owner, j.lease_expires_at FROM jobs j
      WHERE j.status = 'running' ORDER BY j.id`,
   );
   return rows.map((r) => ({

@@ -17,20 +17,20 @@ interface LostRow {
 // SKIP LOCKED: a job whose result is being recorded right now is not lost; its finish
 // commits first and the row is no longer running when the next reap looks.
 const EXPIRED = `
-SELECT j.id, j.attempts, j.max_attempts, j.cancel_requested, j.lease_owner FROM runbox.jobs j
+SELECT j.id, j.attempts, j.max_attempts, j.cancel_requested, j.lease_owner FROM jobs j
 WHERE j.status = 'running' AND j.lease_expires_at < now() AND NOT (j.id = ANY(:keep::text[]))
 ORDER BY j.id
 FOR UPDATE SKIP LOCKED`;
 
 const OWNED = `
-SELECT j.id, j.attempts, j.max_attempts, j.cancel_requested, j.lease_owner FROM runbox.jobs j
+SELECT j.id, j.attempts, j.max_attempts, j.cancel_requested, j.lease_owner FROM jobs j
 WHERE j.status = 'running' AND j.lease_owner = :workerId
 ORDER BY j.id
 FOR UPDATE`;
 
 // One statement for every lost job: queued again after its backoff, or ended.
 const LOSE = `
-UPDATE runbox.jobs j
+UPDATE jobs j
 SET status = l.status,
     run_at = CASE WHEN l.status = 'queued' THEN now() + l.delay_ms * ${MS} ELSE j.run_at END,
     finished_at = CASE WHEN l.status = 'queued' THEN NULL ELSE now() END,
@@ -114,12 +114,12 @@ SET status = CASE WHEN j.cancel_requested THEN 'cancelled' ELSE 'queued' END,
     updated_at = now()`;
 
 const RELEASE_OWNED = `
-UPDATE runbox.jobs j ${RELEASE_SET}
+UPDATE jobs j ${RELEASE_SET}
 WHERE j.status = 'running' AND j.lease_owner = :workerId
 RETURNING j.id, j.status`;
 
 const RELEASE = `
-UPDATE runbox.jobs j ${RELEASE_SET}
+UPDATE jobs j ${RELEASE_SET}
 FROM unnest(:ids::text[], :tokens::text[]) AS h(id, token)
 WHERE j.id = h.id AND j.attempt_token = h.token AND j.status = 'running'
 RETURNING j.id, j.status`;
@@ -184,12 +184,12 @@ export async function releaseJobs(
 }
 
 const ADOPT = `
-UPDATE runbox.jobs j
+UPDATE jobs j
 SET lease_owner = :workerId, lease_expires_at = now() + :leaseMs * ${MS},
     attempt_token = gen_random_uuid()::text, updated_at = now()
 WHERE j.id = :jobId AND j.attempts = :attempt AND j.status = 'running'
   AND (j.lease_owner IS NULL OR j.lease_owner = :workerId OR j.lease_owner NOT IN (
-    SELECT w.id FROM runbox.workers w
+    SELECT w.id FROM workers w
     WHERE w.stopped_at IS NULL AND w.last_heartbeat_at >= now() - :deadMs * ${MS}))
 RETURNING ${CLAIMED_COLUMNS}`;
 
@@ -208,13 +208,13 @@ export async function adoptJob(
 
 // A worker counts as alive here exactly as adoptJob and listWorkers judge it.
 const FAIL_ORPHANED = `
-UPDATE runbox.jobs j
+UPDATE jobs j
 SET status = 'failed', finished_at = now(), error_type = 'WorkerLost', updated_at = now(),
     error_message = 'the runbox run process this job was reserved for (worker ' || j.reserved_for ||
       ') is gone; a run job is executed only by its own process, so run it again'
 WHERE j.status = 'queued' AND j.reserved_for IS NOT NULL
   AND j.reserved_for NOT IN (
-    SELECT w.id FROM runbox.workers w
+    SELECT w.id FROM workers w
     WHERE w.stopped_at IS NULL AND w.last_heartbeat_at >= now() - :deadMs * ${MS})
 RETURNING j.id`;
 
@@ -223,4 +223,18 @@ export async function failOrphanedReservations(db: PgExecutor, deadMs: number): 
   const ids = (await query<{ id: string }>(db, FAIL_ORPHANED, { deadMs })).map((r) => r.id);
   if (ids.length > 0) await notifyFinished(db, ids);
   return ids;
+}
+
+/** Owners of running jobs that are not alive (stopped, or silent for deadMs by the database's clock). */
+export async function deadOwners(db: PgExecutor, deadMs: number): Promise<string[]> {
+  const rows = await query<{ owner: string }>(
+    db,
+    `SELECT DISTINCT j.lease_owner AS owner FROM jobs j
+     WHERE j.status = 'running' AND j.lease_owner IS NOT NULL
+       AND j.lease_owner NOT IN (
+         SELECT w.id FROM workers w
+         WHERE w.stopped_at IS NULL AND w.last_heartbeat_at >= now() - :deadMs * ${MS})`,
+    { deadMs },
+  );
+  return rows.map((r) => r.owner);
 }

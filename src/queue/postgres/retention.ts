@@ -5,14 +5,14 @@ import { MS } from './rows.js';
 // SKIP LOCKED: a row another node is touching is left for the next sweep.
 const DELETE_OLD = `
 WITH old AS (
-  SELECT j.id FROM runbox.jobs j
+  SELECT j.id FROM jobs j
   WHERE j.finished_at IS NOT NULL AND j.finished_at < now() - :retentionMs * ${MS}
   ORDER BY j.finished_at LIMIT :limit
   FOR UPDATE SKIP LOCKED
 ), blobs AS (
-  SELECT DISTINCT b.sha256 FROM runbox.job_blobs b WHERE b.job_id IN (SELECT id FROM old)
+  SELECT DISTINCT b.sha256 FROM job_blobs b WHERE b.job_id IN (SELECT id FROM old)
 ), gone AS (
-  DELETE FROM runbox.jobs j USING old WHERE j.id = old.id RETURNING j.id
+  DELETE FROM jobs j USING old WHERE j.id = old.id RETURNING j.id
 )
 SELECT (SELECT array_agg(id) FROM gone) AS ids, (SELECT array_agg(sha256) FROM blobs) AS shas`;
 
@@ -46,7 +46,7 @@ export async function referencedBlobs(
   if (shas.length === 0) return new Set();
   const rows = await query<{ sha256: string }>(
     db,
-    'SELECT DISTINCT b.sha256 FROM runbox.job_blobs b WHERE b.sha256 = ANY(:shas::text[])',
+    'SELECT DISTINCT b.sha256 FROM job_blobs b WHERE b.sha256 = ANY(:shas::text[])',
     { shas: [...shas] },
   );
   return new Set(rows.map((r) => r.sha256));

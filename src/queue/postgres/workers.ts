@@ -6,7 +6,7 @@ import { execute, query, type PgExecutor } from './db.js';
 import { MS } from './rows.js';
 
 const UPSERT = `
-INSERT INTO runbox.workers AS w (id, host, pid, version, contract_name, contract_version,
+INSERT INTO workers AS w (id, host, pid, version, contract_name, contract_version,
                      contract_fingerprint, queues, address, started_at, last_heartbeat_at,
                      stopped_at)
 VALUES (:id, :host, :pid, :version, :contractName, :contractVersion,
@@ -63,18 +63,16 @@ export async function registerWorker(
 export async function heartbeatWorker(db: PgExecutor, workerId: string): Promise<boolean> {
   const changed = await execute(
     db,
-    'UPDATE runbox.workers SET last_heartbeat_at = now() WHERE id = :id AND stopped_at IS NULL',
+    'UPDATE workers SET last_heartbeat_at = now() WHERE id = :id AND stopped_at IS NULL',
     { id: workerId },
   );
   return changed > 0;
 }
 
 export async function stopWorker(db: PgExecutor, workerId: string): Promise<void> {
-  await execute(
-    db,
-    'UPDATE runbox.workers SET stopped_at = now() WHERE id = :id AND stopped_at IS NULL',
-    { id: workerId },
-  );
+  await execute(db, 'UPDATE workers SET stopped_at = now() WHERE id = :id AND stopped_at IS NULL', {
+    id: workerId,
+  });
 }
 
 interface PgWorkerRow {
@@ -96,7 +94,7 @@ interface PgWorkerRow {
 // Alive is judged by the database's clock, the one every node shares.
 const SELECT = `
 SELECT w.*, (w.stopped_at IS NULL AND w.last_heartbeat_at > now() - :deadMs * ${MS}) AS alive
-FROM runbox.workers w`;
+FROM workers w`;
 
 export interface PgWorkerRecord extends WorkerRecord {
   queues: Record<string, number>;
@@ -146,7 +144,7 @@ export async function getWorker(
 export async function deleteDeadWorkers(db: PgExecutor, retentionMs: number): Promise<number> {
   return execute(
     db,
-    `DELETE FROM runbox.workers
+    `DELETE FROM workers
      WHERE coalesce(stopped_at, last_heartbeat_at) < now() - :retentionMs * ${MS}`,
     { retentionMs },
   );

@@ -1,6 +1,8 @@
 /**
- * PostgreSQL migration 1: the queue's schema, in its own schema `runbox` so it can share
- * a database with other applications (graphile-worker does the same with its own). A TS
+ * PostgreSQL migration 1: the queue's tables, in a schema of their own (`runbox` unless
+ * the config names another; it is the sessions' search_path, so the SQL names tables
+ * unqualified) so they can share a database with other applications (graphile-worker
+ * does the same with its own). A TS
  * module holding plain SQL, bundled into the single executable (never read from disk).
  * Never edit a released migration: add 002_*.ts and list it in index.ts.
  *
@@ -18,7 +20,7 @@
  * status = 'running'.
  */
 export default /* sql */ `
-CREATE TABLE runbox.jobs (
+CREATE TABLE jobs (
   id                   text PRIMARY KEY,
   queue                text NOT NULL DEFAULT 'default',
   spec                 json NOT NULL,
@@ -48,24 +50,24 @@ CREATE TABLE runbox.jobs (
 
 -- The claim: queued, unreserved, due, in the node's queues, ORDER BY priority, run_at, id.
 -- Partial, so finished jobs (the bulk of the table) cost it nothing.
-CREATE INDEX jobs_claim ON runbox.jobs (queue, priority, run_at, id)
+CREATE INDEX jobs_claim ON jobs (queue, priority, run_at, id)
   WHERE status = 'queued' AND reserved_for IS NULL;
 
 -- runbox run's claim, and the reaper's look for reservations whose worker is gone.
-CREATE INDEX jobs_reserved ON runbox.jobs (reserved_for, priority, run_at, id)
+CREATE INDEX jobs_reserved ON jobs (reserved_for, priority, run_at, id)
   WHERE status = 'queued' AND reserved_for IS NOT NULL;
 
 -- The reaper: running jobs by lease expiry; a worker's own jobs (drain, lost worker).
-CREATE INDEX jobs_lease ON runbox.jobs (lease_expires_at) WHERE status = 'running';
-CREATE INDEX jobs_owner ON runbox.jobs (lease_owner) WHERE status = 'running';
+CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE status = 'running';
+CREATE INDEX jobs_owner ON jobs (lease_owner) WHERE status = 'running';
 
 -- Listing by status, newest first, with a cursor on id.
-CREATE INDEX jobs_status_id ON runbox.jobs (status, id);
+CREATE INDEX jobs_status_id ON jobs (status, id);
 
 -- Retention: finished jobs by finish time.
-CREATE INDEX jobs_finished ON runbox.jobs (finished_at) WHERE finished_at IS NOT NULL;
+CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
 
-CREATE TABLE runbox.workers (
+CREATE TABLE workers (
   id                    text PRIMARY KEY,
   host                  text NOT NULL,
   pid                   integer NOT NULL,
@@ -83,14 +85,14 @@ CREATE TABLE runbox.workers (
 );
 
 -- Blobs a job's results refer to (logs, outputs), for reference-counted blob GC.
-CREATE TABLE runbox.job_blobs (
-  job_id  text NOT NULL REFERENCES runbox.jobs (id) ON DELETE CASCADE,
+CREATE TABLE job_blobs (
+  job_id  text NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
   sha256  text NOT NULL,
   PRIMARY KEY (job_id, sha256)
 );
-CREATE INDEX job_blobs_sha256 ON runbox.job_blobs (sha256);
+CREATE INDEX job_blobs_sha256 ON job_blobs (sha256);
 
-INSERT INTO runbox.meta (key, value)
+INSERT INTO meta (key, value)
   VALUES ('database_id', substr(replace(gen_random_uuid()::text, '-', ''), 1, 16))
   ON CONFLICT (key) DO NOTHING;
 
@@ -98,7 +100,7 @@ INSERT INTO runbox.meta (key, value)
 -- leave the stored spec in the same statement that finishes it, whichever path
 -- finishes it (result, cancel, lease expiry). BEFORE UPDATE rewrites the row being
 -- written instead of updating it a second time.
-CREATE FUNCTION runbox.scrub_secrets() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION scrub_secrets() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   doc jsonb;
 BEGIN
@@ -122,8 +124,8 @@ BEGIN
   RETURN NEW;
 END $$;
 
-CREATE TRIGGER jobs_scrub_secrets BEFORE UPDATE OF status ON runbox.jobs
+CREATE TRIGGER jobs_scrub_secrets BEFORE UPDATE OF status ON jobs
   FOR EACH ROW
   WHEN (NEW.status IN ('succeeded', 'failed', 'cancelled') AND OLD.status <> NEW.status)
-  EXECUTE FUNCTION runbox.scrub_secrets();
+  EXECUTE FUNCTION scrub_secrets();
 `;
