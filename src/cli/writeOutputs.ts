@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { OutputEntry } from '../contract/resultSchema.js';
-import type { BlobStore } from '../storage/BlobStore.js';
+import type { SyncBlobStore as BlobStore } from '../storage/SyncBlobStore.js';
 import { Refused, linkInside, openForWrite } from './safeFiles.js';
 
 /**

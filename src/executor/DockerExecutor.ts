@@ -5,7 +5,7 @@ import { createDocker } from './dockerClient.js';
 import type { Config } from '../config.js';
 import type { JobResult } from '../contract/resultSchema.js';
 import { RunboxError } from '../errors/index.js';
-import type { BlobStore } from '../storage/BlobStore.js';
+import type { SyncBlobStore as BlobStore } from '../storage/SyncBlobStore.js';
 import { AttemptRecord } from './attemptRecord.js';
 import { collectOutputs } from './collectOutputs.js';
 import { OUTPUTS_DIR, WORK_DIR, planContainer, sandboxApplied } from './containerConfig.js';

@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import { CURRENT_CONTRACT, type ContractDescriptor } from '../contract/contract.js';
-import { InvalidSpecError } from '../errors/index.js';
 import { cancelJob, type CancelOutcome } from './cancelJob.js';
+import { checkItem } from './checkItem.js';
 import { claimJobs } from './claimJobs.js';
 import { CommitBatcher } from './CommitBatcher.js';
 import { immediate, savepoint, type Db } from './db.js';
@@ -363,23 +363,5 @@ export class Queue {
     this.closed = true;
     this.batcher.close();
     this.db.close();
-  }
-}
-
-function checkItem(item: EnqueueItem, prefix: string): void {
-  const fail = (field: string, message: string): never => {
-    throw new InvalidSpecError(`${prefix}${field}`, message);
-  };
-  if (item.priority !== undefined && !Number.isInteger(item.priority)) {
-    fail('priority', 'must be an integer');
-  }
-  if (item.runAt !== undefined && !Number.isFinite(item.runAt)) {
-    fail('run_at', 'is not a valid time (use ISO 8601, e.g. 2030-01-01T00:00:00Z)');
-  }
-  if (!Number.isInteger(item.maxAttempts) || item.maxAttempts < 1) {
-    fail('max_attempts', 'must be an integer of at least 1');
-  }
-  for (const code of item.retryOnExitCodes ?? []) {
-    if (!Number.isInteger(code)) fail('retry_on_exit_codes', 'must hold integers');
   }
 }

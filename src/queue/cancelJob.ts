@@ -1,17 +1,8 @@
 import { RunboxError } from '../errors/index.js';
 import { immediate, sql, type Db } from './db.js';
-import { rowToJob, type JobRecord, type JobRow } from './types.js';
+import { rowToJob, type CancelOutcome, type JobRow } from './types.js';
 
-export interface CancelOutcome {
-  job: JobRecord;
-  /**
-   * 'cancelled': it was queued and is now cancelled.
-   * 'requested': it is running; its worker sees the request at its next heartbeat,
-   *   kills the container and finishes it as Cancelled (partial output kept).
-   * 'already-final': it had ended; nothing changed.
-   */
-  outcome: 'cancelled' | 'requested' | 'already-final';
-}
+export type { CancelOutcome };
 
 const CANCEL_QUEUED = `
 UPDATE jobs

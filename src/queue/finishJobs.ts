@@ -1,20 +1,10 @@
-import type { JobResult } from '../contract/resultSchema.js';
+import { blobsOfResult } from './blobsOfResult.js';
 import { immediate, sql, type Db } from './db.js';
 import { decideForResult, type RetrySettings } from './retryPolicy.js';
+import type { FinishItem, FinishOutcome } from './types.js';
 
-export interface FinishItem {
-  id: string;
-  token: string;
-  result: JobResult;
-  /**
-   * sha256 keys of the blobs the result refers to (logs, outputs), recorded for blob GC
-   * in the same transaction as the result. @defaultValue blobsOfResult(result)
-   */
-  blobs?: readonly string[];
-}
-
-/** 'stale': the token is not the live attempt's (lease taken over, or already finished); nothing was recorded. */
-export type FinishOutcome = 'recorded' | 'stale';
+export type { FinishItem, FinishOutcome };
+export { blobsOfResult };
 
 export interface FinishOptions {
   now: number;
@@ -22,17 +12,6 @@ export interface FinishOptions {
   /** Version of the contract the results were validated against. */
   contractVersion: string;
   random?: () => number;
-}
-
-/** Blob keys a result refers to: its kept logs and its stored output files. */
-export function blobsOfResult(result: JobResult): string[] {
-  const blobs = new Set<string>();
-  if (result.stdout.blob) blobs.add(result.stdout.blob);
-  if (result.stderr.blob) blobs.add(result.stderr.blob);
-  for (const entry of result.outputs) {
-    if (entry.type === 'file' && entry.sha256) blobs.add(entry.sha256);
-  }
-  return [...blobs];
 }
 
 const CURRENT = `

@@ -1,18 +1,7 @@
 import { immediate, sql, type Db } from './db.js';
+import type { HeartbeatOutcome, HeldRef } from './types.js';
 
-export interface HeldRef {
-  id: string;
-  token: string;
-}
-
-export interface HeartbeatOutcome {
-  /** Still ours: lease renewed. */
-  held: string[];
-  /** No longer ours (requeued, re-claimed, finished): the worker must abort it and not record. */
-  lost: string[];
-  /** Held, and someone asked to cancel it: kill the container and finish as Cancelled. */
-  cancelRequested: string[];
-}
+export type { HeartbeatOutcome, HeldRef };
 
 // The token names one attempt; a job that was reaped and re-claimed has a new one.
 const RENEW = `

@@ -1,24 +1,22 @@
 import { RunboxError } from '../errors/index.js';
 import { sql, type Db } from './db.js';
-import { JOB_STATUSES, rowToJob, type JobRecord, type JobRow, type JobStatus } from './types.js';
+import {
+  JOB_STATUSES,
+  rowToJob,
+  type JobPage,
+  type JobRecord,
+  type JobRow,
+  type JobStatus,
+  type ListJobsArgs,
+  type OutcomeCount,
+  type RunningJob,
+} from './types.js';
+
+export type { JobPage, ListJobsArgs, OutcomeCount, RunningJob };
 
 export function getJob(db: Db, id: string): JobRecord | null {
   const row = sql(db, 'SELECT * FROM jobs WHERE id = :id').get({ id }) as JobRow | undefined;
   return row ? rowToJob(row) : null;
-}
-
-export interface ListJobsArgs {
-  status?: JobStatus | undefined;
-  /** @defaultValue 50, at most 1000 */
-  limit?: number | undefined;
-  /** The nextCursor of the previous page. */
-  cursor?: string | null | undefined;
-}
-
-export interface JobPage {
-  jobs: JobRecord[];
-  /** Pass as cursor for the next page; null on the last page. */
-  nextCursor: string | null;
 }
 
 /**
@@ -59,13 +57,6 @@ export function countByStatus(db: Db): Record<JobStatus, number> {
   return counts;
 }
 
-export interface OutcomeCount {
-  status: 'succeeded' | 'failed' | 'cancelled';
-  /** null for succeeded. */
-  errorType: string | null;
-  count: number;
-}
-
 /**
  * Finished jobs still in the database by outcome, for /metrics. Retention deletes old
  * rows, so these can go down: expose them as gauges, or keep a process-local counter.
@@ -79,13 +70,6 @@ export function finishedByOutcome(db: Db): OutcomeCount[] {
        GROUP BY status, error_type ORDER BY status, error_type`,
     ).all() as Array<{ status: OutcomeCount['status']; error_type: string | null; n: number }>
   ).map((r) => ({ status: r.status, errorType: r.error_type, count: r.n }));
-}
-
-export interface RunningJob {
-  id: string;
-  attempt: number;
-  owner: string | null;
-  leaseExpiresAt: number | null;
 }
 
 /** Jobs marked running, for startup recovery (which containers still belong to a job). */

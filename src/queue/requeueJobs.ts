@@ -1,16 +1,9 @@
 import { toClaimedJob, type ClaimRow } from './claimJobs.js';
 import { immediate, sql, type Db } from './db.js';
-import { backoffMs, type RetrySettings } from './retryPolicy.js';
-import type { ClaimedJob } from './types.js';
+import { decideForLost, type RetrySettings } from './retryPolicy.js';
+import type { ClaimedJob, ReapOutcome } from './types.js';
 
-export interface ReapOutcome {
-  /** Back to queued with WorkerLost, to run again after backoff. */
-  requeued: string[];
-  /** Attempts spent: failed with WorkerLost. */
-  failed: string[];
-  /** A cancel was requested and the worker vanished: ended cancelled. */
-  cancelled: string[];
-}
+export type { ReapOutcome };
 
 interface LostRow {
   id: string;
@@ -50,34 +43,30 @@ function loseJobs(
 ): ReapOutcome {
   const outcome: ReapOutcome = { requeued: [], failed: [], cancelled: [] };
   for (const row of rows) {
-    const message = `${why} (worker ${row.lease_owner ?? '?'}, attempt ${row.attempts} of ${row.max_attempts})`;
-    if (row.cancel_requested !== 0) {
-      sql(db, END).run({
-        id: row.id,
-        now,
-        status: 'cancelled',
-        errorType: 'Cancelled',
-        errorMessage: `cancel requested; ${message}`,
-      });
-      outcome.cancelled.push(row.id);
-    } else if (row.attempts < row.max_attempts) {
+    const { decision, errorType, errorMessage } = decideForLost(
+      {
+        attempts: row.attempts,
+        maxAttempts: row.max_attempts,
+        cancelRequested: row.cancel_requested !== 0,
+        leaseOwner: row.lease_owner,
+      },
+      why,
+      retry,
+      random,
+    );
+    if (decision.kind === 'retry') {
       sql(db, REQUEUE).run({
         id: row.id,
         now,
-        runAt: now + backoffMs(row.attempts, retry, random),
-        errorType: 'WorkerLost',
-        errorMessage: message,
+        runAt: now + decision.delayMs,
+        errorType,
+        errorMessage,
       });
       outcome.requeued.push(row.id);
     } else {
-      sql(db, END).run({
-        id: row.id,
-        now,
-        status: 'failed',
-        errorType: 'WorkerLost',
-        errorMessage: message,
-      });
-      outcome.failed.push(row.id);
+      const status = decision.kind === 'cancelled' ? 'cancelled' : 'failed';
+      sql(db, END).run({ id: row.id, now, status, errorType, errorMessage });
+      outcome[status].push(row.id);
     }
   }
   return outcome;

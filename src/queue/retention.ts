@@ -1,10 +1,7 @@
 import { immediate, sql, type Db } from './db.js';
+import type { DeletedJobs } from './types.js';
 
-export interface DeletedJobs {
-  jobIds: string[];
-  /** Blobs the deleted jobs referred to that no remaining job refers to. */
-  unreferencedBlobs: string[];
-}
+export type { DeletedJobs };
 
 const OLD = `
 SELECT id FROM jobs

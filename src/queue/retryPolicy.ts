@@ -108,3 +108,40 @@ export function decideForResult(
     random,
   );
 }
+
+/** A running job whose worker vanished (lease expired, worker dead), as the reaper reads it. */
+export interface LostJob {
+  attempts: number;
+  maxAttempts: number;
+  cancelRequested: boolean;
+  leaseOwner: string | null;
+}
+
+/**
+ * What the reaper does with a lost job, and the error message it records: a cancel
+ * request ends it cancelled; attempts left requeue it as WorkerLost after backoff;
+ * otherwise it fails as WorkerLost. `why`: 'lease expired', 'worker is gone'.
+ */
+export function decideForLost(
+  job: LostJob,
+  why: string,
+  settings: RetrySettings,
+  random: () => number = Math.random,
+): { decision: Decision; errorType: 'Cancelled' | 'WorkerLost'; errorMessage: string } {
+  const message = `${why} (worker ${job.leaseOwner ?? '?'}, attempt ${job.attempts} of ${job.maxAttempts})`;
+  if (job.cancelRequested) {
+    return {
+      decision: { kind: 'cancelled' },
+      errorType: 'Cancelled',
+      errorMessage: `cancel requested; ${message}`,
+    };
+  }
+  if (job.attempts < job.maxAttempts) {
+    return {
+      decision: { kind: 'retry', delayMs: backoffMs(job.attempts, settings, random) },
+      errorType: 'WorkerLost',
+      errorMessage: message,
+    };
+  }
+  return { decision: { kind: 'failed' }, errorType: 'WorkerLost', errorMessage: message };
+}

@@ -1,3 +1,4 @@
+import type { ContractDescriptor } from '../contract/contract.js';
 import type { JobResult } from '../contract/resultSchema.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -48,17 +49,24 @@ export interface JobRecord {
   contractVersion: string | null;
 }
 
-/** A job a worker now holds. The token must come back with heartbeats and the result. */
+/**
+ * A job a worker now holds, from claim() or adopt(). The token is produced by the
+ * backend and must come back with heartbeats, the result and a release; any other
+ * value (an older attempt's, a guessed one) is refused as stale.
+ */
 export interface ClaimedJob {
   id: string;
-  /** 1-based attempt number (goes on the container label). */
+  /** 1-based attempt number (goes on the container label). Never reused for a job. */
   attempt: number;
+  /** Opaque, unguessable, unique per attempt (and per adoption). */
   token: string;
+  /** The spec as stored at submit. */
   spec: unknown;
   priority: number;
   maxAttempts: number;
+  /** Epoch ms by the backend's clock. */
   leaseExpiresAt: number;
-  /** When it became due; set by claims (adoptions leave it out). */
+  /** When it became due (its queue wait starts here); set by claims, absent for adoptions. */
   runAt?: number;
 }
 
@@ -87,6 +95,124 @@ export interface EnqueueOutcome {
   job: JobRecord;
   /** False when the idempotency key already named a job: that job is returned as is. */
   created: boolean;
+}
+
+/** A job a worker says it holds: heartbeats and releases name jobs by these. */
+export interface HeldRef {
+  id: string;
+  token: string;
+}
+
+/** What a claim asks for. Objects, so a backend feature (named queues) is one more field. */
+export interface ClaimRequest {
+  workerId: string;
+  /** Most jobs to take at once (a pool claims into a local buffer); 0 takes none. */
+  limit: number;
+  /**
+   * Take only jobs reserved for this worker (runbox run's pool), instead of the shared
+   * queue's. @defaultValue false
+   */
+  reserved?: boolean | undefined;
+}
+
+export interface HeartbeatOutcome {
+  /** Still ours: lease renewed. */
+  held: string[];
+  /** No longer ours (requeued, re-claimed, finished): the worker must abort it and not record. */
+  lost: string[];
+  /** Held, and someone asked to cancel it: kill the container and finish as Cancelled. */
+  cancelRequested: string[];
+}
+
+export interface FinishItem {
+  id: string;
+  token: string;
+  result: JobResult;
+  /**
+   * sha256 keys of the blobs the result refers to (logs, outputs), recorded for blob GC
+   * in the same transaction as the result. @defaultValue blobsOfResult(result)
+   */
+  blobs?: readonly string[];
+}
+
+/** 'stale': the token is not the live attempt's (lease taken over, or already finished); nothing was recorded. */
+export type FinishOutcome = 'recorded' | 'stale';
+
+export interface CancelOutcome {
+  job: JobRecord;
+  /**
+   * 'cancelled': it was queued and is now cancelled.
+   * 'requested': it is running; its worker sees the request at its next heartbeat,
+   *   kills the container and finishes it as Cancelled (partial output kept).
+   * 'already-final': it had ended; nothing changed.
+   */
+  outcome: 'cancelled' | 'requested' | 'already-final';
+}
+
+export interface ReapOutcome {
+  /** Back to queued with WorkerLost, to run again after backoff. */
+  requeued: string[];
+  /** Attempts spent: failed with WorkerLost. */
+  failed: string[];
+  /** A cancel was requested and the worker vanished: ended cancelled. */
+  cancelled: string[];
+}
+
+export interface ListJobsArgs {
+  status?: JobStatus | undefined;
+  /** @defaultValue 50, at most 1000 */
+  limit?: number | undefined;
+  /** The nextCursor of the previous page. */
+  cursor?: string | null | undefined;
+}
+
+export interface JobPage {
+  jobs: JobRecord[];
+  /** Pass as cursor for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface OutcomeCount {
+  status: 'succeeded' | 'failed' | 'cancelled';
+  /** null for succeeded. */
+  errorType: string | null;
+  count: number;
+}
+
+export interface RunningJob {
+  id: string;
+  attempt: number;
+  owner: string | null;
+  leaseExpiresAt: number | null;
+}
+
+export interface DeletedJobs {
+  jobIds: string[];
+  /** Blobs the deleted jobs referred to that no remaining job refers to. */
+  unreferencedBlobs: string[];
+}
+
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  /** runbox version of the worker's build. */
+  version: string;
+  /** The contract the worker's build writes results with (schema optional). */
+  contract: Pick<ContractDescriptor, 'name' | 'version' | 'fingerprint'> & { schema?: unknown };
+}
+
+export interface WorkerRecord {
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  contract: { name: string; version: string; fingerprint: string };
+  startedAt: number;
+  lastHeartbeatAt: number;
+  stoppedAt: number | null;
+  /** Not stopped and heard from within workerDeadMs (by the backend's clock). */
+  alive: boolean;
 }
 
 export interface JobRow {

@@ -2,29 +2,9 @@ import { checkCompatibility } from '../contract/compatibility.js';
 import type { ContractDescriptor } from '../contract/contract.js';
 import { RunboxError } from '../errors/index.js';
 import { immediate, sql, type Db } from './db.js';
+import type { WorkerInfo, WorkerRecord } from './types.js';
 
-export interface WorkerInfo {
-  id: string;
-  host: string;
-  pid: number;
-  /** runbox version of the worker's build. */
-  version: string;
-  /** The contract the worker's build writes results with (schema optional). */
-  contract: Pick<ContractDescriptor, 'name' | 'version' | 'fingerprint'> & { schema?: unknown };
-}
-
-export interface WorkerRecord {
-  id: string;
-  host: string;
-  pid: number;
-  version: string;
-  contract: { name: string; version: string; fingerprint: string };
-  startedAt: number;
-  lastHeartbeatAt: number;
-  stoppedAt: number | null;
-  /** Not stopped and heard from within workerDeadMs. */
-  alive: boolean;
-}
+export type { WorkerInfo, WorkerRecord };
 
 interface WorkerRow {
   id: string;

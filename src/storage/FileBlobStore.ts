@@ -16,7 +16,8 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config.js';
 import { RunboxError } from '../errors/index.js';
-import type { BlobBatch, BlobStore, PutOptions, StoredBlob } from './BlobStore.js';
+import type { BlobBatch, PutOptions, StoredBlob } from './BlobStore.js';
+import type { SyncBlobStore } from './SyncBlobStore.js';
 import {
   blobPaths,
   checkSha256,
@@ -70,7 +71,7 @@ function notFound(sha256: string, cause?: unknown): RunboxError {
  *   garbage collector never removes a blob written or refreshed within its grace
  *   period; so a job that has just put a blob can still record it afterwards.
  */
-export class FileBlobStore implements BlobStore {
+export class FileBlobStore implements SyncBlobStore {
   readonly paths: BlobPaths;
   readonly codec: ZstdCodec;
   private readonly frameBytes: number;

@@ -1,4 +1,5 @@
-export type { BlobStore, PutOptions, StoredBlob } from './BlobStore.js';
+export type { PutOptions, StoredBlob } from './BlobStore.js';
+export type { SyncBlobStore as BlobStore } from './SyncBlobStore.js';
 export {
   FileBlobStore,
   createBlobStore,

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { OutputEntry } from '../contract/resultSchema.js';
 import { RunboxError } from '../errors/index.js';
-import type { BlobStore } from './BlobStore.js';
+import type { SyncBlobStore as BlobStore } from './SyncBlobStore.js';
 import { FrameScanner } from './zstd/frameFormat.js';
 
 const BLOCK = 512;

@@ -9,7 +9,7 @@ import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { OutputEntry } from '../../src/contract/resultSchema.js';
-import type { BlobStore } from '../../src/storage/BlobStore.js';
+import type { SyncBlobStore as BlobStore } from '../../src/storage/SyncBlobStore.js';
 import { createBlobStore, FrameDecompressor, type FileBlobStore } from '../../src/storage/index.js';
 import { createTarZstStream } from '../../src/storage/tarZst.js';
 

@@ -2,7 +2,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import { drained } from '../../drained.js';
 import { tailFile, type RunningLogs } from '../../executor/runningLogs.js';
-import type { BlobStore } from '../../storage/BlobStore.js';
+import type { SyncBlobStore as BlobStore } from '../../storage/SyncBlobStore.js';
 import type { JobService } from '../jobService.js';
 import { FINAL_STATUSES } from '../jobView.js';
 import { Body, ErrorBodySchema, IdParams } from '../schemas.js';

@@ -4,7 +4,7 @@ import rangeParser from 'range-parser';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OutputEntry } from '../../contract/resultSchema.js';
 import { RunboxError } from '../../errors/index.js';
-import type { BlobStore } from '../../storage/BlobStore.js';
+import type { SyncBlobStore as BlobStore } from '../../storage/SyncBlobStore.js';
 import { createTarZstStream } from '../../storage/tarZst.js';
 import type { JobService } from '../jobService.js';
 import { errorBody } from '../errorHandler.js';
