@@ -1,16 +1,23 @@
 import type pg from 'pg';
-import type { Config } from '../../config.js';
 import { CURRENT_CONTRACT, type ContractDescriptor } from '../../contract/contract.js';
 import { RunboxError } from '../../errors/index.js';
-import type { CancelOutcome } from '../cancelJob.js';
-import type { FinishItem, FinishOutcome } from '../finishJobs.js';
-import type { HeartbeatOutcome, HeldRef } from '../heartbeatJobs.js';
-import type { JobPage, ListJobsArgs, OutcomeCount, RunningJob } from '../readJobs.js';
-import type { ReapOutcome } from '../requeueJobs.js';
-import type { DeletedJobs } from '../retention.js';
-import type { ClaimedJob, EnqueueItem, EnqueueOutcome, JobRecord, JobStatus } from '../types.js';
-import type { WorkerInfo } from '../workers.js';
-import { checkItem } from './checkItem.js';
+import type { CancelOutcome } from '../types.js';
+import type { FinishItem, FinishOutcome } from '../types.js';
+import type { HeartbeatOutcome, HeldRef } from '../types.js';
+import type { JobPage, ListJobsArgs, OutcomeCount, RunningJob } from '../types.js';
+import type { ReapOutcome } from '../types.js';
+import type { DeletedJobs } from '../types.js';
+import type { QueueBackend, QueueOpenOptions, QueueSettings } from '../QueueBackend.js';
+import type {
+  ClaimedJob,
+  ClaimRequest,
+  EnqueueItem,
+  EnqueueOutcome,
+  JobRecord,
+  JobStatus,
+} from '../types.js';
+import type { WorkerInfo } from '../types.js';
+import { checkItem } from '../checkItem.js';
 import { cancelJob } from './cancelJob.js';
 import { claimJobs, type PgClaimArgs } from './claimJobs.js';
 import { createPool, transaction } from './db.js';
@@ -41,24 +48,16 @@ import {
 } from './workers.js';
 
 /** A claim: the seam's request, plus the named queues this node serves with their slots. */
-export interface PgClaimRequest {
-  workerId: string;
-  limit: number;
-  reserved?: boolean | undefined;
+export interface PgClaimRequest extends ClaimRequest {
   /** Queues to take from, each at most `limit` jobs. @defaultValue [{ name: 'default', limit }] */
   queues?: ReadonlyArray<{ name: string; limit: number }> | undefined;
 }
 
-export type PostgresQueueConfig = Pick<
-  Config,
-  'lease' | 'retry' | 'workerDeadMs' | 'workerRetentionMs' | 'jobRetentionMs'
->;
+/** The seam's settings (commitWindowMs is unused here: no group commit, see capabilities). */
+export type PostgresQueueConfig = Omit<QueueSettings, 'commitWindowMs'> &
+  Partial<Pick<QueueSettings, 'commitWindowMs'>>;
 
-export interface PostgresQueueOptions {
-  /** The contract this build reads and writes. Tests play other builds. @defaultValue CURRENT_CONTRACT */
-  contract?: ContractDescriptor;
-  /** Jitter source for backoff. @defaultValue Math.random */
-  random?: () => number;
+export interface PostgresQueueOptions extends QueueOpenOptions {
   /** Pool size. @defaultValue 10 */
   poolSize?: number;
   /** Schema holding runbox's tables. @defaultValue 'runbox' */
@@ -85,7 +84,7 @@ const STAMP_RECHECK_MS = 5000;
  * cancel), but every time is the database's now(), every state change is one
  * transaction on a pooled connection, and cross-node events travel by LISTEN/NOTIFY.
  */
-export class PostgresQueue {
+export class PostgresQueue implements QueueBackend {
   readonly kind = 'postgres';
   readonly capabilities = {
     // Every call is its own transaction; concurrency comes from the pool, not a window.

@@ -1,5 +1,5 @@
 import { RunboxError } from '../../errors/index.js';
-import type { CancelOutcome } from '../cancelJob.js';
+import type { CancelOutcome } from '../types.js';
 import { query, type PgExecutor } from './db.js';
 import { notifyFinished } from './finishJobs.js';
 import { JOB_COLUMNS, rowToJob, type PgJobRow } from './rows.js';

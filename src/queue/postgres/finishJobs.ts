@@ -1,4 +1,5 @@
-import { blobsOfResult, type FinishItem, type FinishOutcome } from '../finishJobs.js';
+import { blobsOfResult } from '../blobsOfResult.js';
+import type { FinishItem, FinishOutcome } from '../types.js';
 import { decideForResult, type RetrySettings } from '../retryPolicy.js';
 import { query, type PgExecutor } from './db.js';
 import { MS } from './rows.js';

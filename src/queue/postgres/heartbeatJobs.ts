@@ -1,4 +1,4 @@
-import type { HeartbeatOutcome, HeldRef } from '../heartbeatJobs.js';
+import type { HeartbeatOutcome, HeldRef } from '../types.js';
 import { query, type PgExecutor } from './db.js';
 import { MS } from './rows.js';
 

@@ -1,5 +1,5 @@
 import { RunboxError } from '../../errors/index.js';
-import type { JobPage, ListJobsArgs, OutcomeCount, RunningJob } from '../readJobs.js';
+import type { JobPage, ListJobsArgs, OutcomeCount, RunningJob } from '../types.js';
 import { JOB_STATUSES, type JobRecord, type JobStatus } from '../types.js';
 import { query, type PgExecutor } from './db.js';
 import { JOB_COLUMNS, rowToJob, type PgJobRow } from './rows.js';

@@ -1,6 +1,6 @@
 import type { HeldRef } from '../heartbeatJobs.js';
-import type { ReapOutcome } from '../requeueJobs.js';
-import { backoffMs, type RetrySettings } from '../retryPolicy.js';
+import type { ReapOutcome } from '../types.js';
+import { decideForLost, type RetrySettings } from '../retryPolicy.js';
 import type { ClaimedJob } from '../types.js';
 import { query, type PgExecutor } from './db.js';
 import { notifyFinished } from './finishJobs.js';
@@ -50,29 +50,23 @@ async function loseJobs(
   const outcome: ReapOutcome = { requeued: [], failed: [], cancelled: [] };
   if (rows.length === 0) return outcome;
   const writes = rows.map((row) => {
-    const message = `${why} (worker ${row.lease_owner ?? '?'}, attempt ${row.attempts} of ${row.max_attempts})`;
-    if (row.cancel_requested) {
-      outcome.cancelled.push(row.id);
-      return {
-        id: row.id,
-        status: 'cancelled',
-        delay: 0,
-        type: 'Cancelled',
-        message: `cancel requested; ${message}`,
-      };
-    }
-    if (row.attempts < row.max_attempts) {
-      outcome.requeued.push(row.id);
-      return {
-        id: row.id,
-        status: 'queued',
-        delay: backoffMs(row.attempts, retry, random),
-        type: 'WorkerLost',
-        message,
-      };
-    }
-    outcome.failed.push(row.id);
-    return { id: row.id, status: 'failed', delay: 0, type: 'WorkerLost', message };
+    const { decision, errorType, errorMessage } = decideForLost(
+      {
+        attempts: row.attempts,
+        maxAttempts: row.max_attempts,
+        cancelRequested: row.cancel_requested,
+        leaseOwner: row.lease_owner,
+      },
+      why,
+      retry,
+      random,
+    );
+    const status = decision.kind === 'retry' ? 'queued' : decision.kind;
+    if (status === 'queued') outcome.requeued.push(row.id);
+    else if (status === 'cancelled') outcome.cancelled.push(row.id);
+    else outcome.failed.push(row.id);
+    const delay = decision.kind === 'retry' ? decision.delayMs : 0;
+    return { id: row.id, status, delay, type: errorType, message: errorMessage };
   });
   await query(db, LOSE, {
     ids: writes.map((w) => w.id),

@@ -1,4 +1,4 @@
-import type { DeletedJobs } from '../retention.js';
+import type { DeletedJobs } from '../types.js';
 import { query, type PgExecutor } from './db.js';
 import { MS } from './rows.js';
 

@@ -1,7 +1,7 @@
 import { checkCompatibility } from '../../contract/compatibility.js';
 import type { ContractDescriptor } from '../../contract/contract.js';
 import { RunboxError } from '../../errors/index.js';
-import type { WorkerInfo, WorkerRecord } from '../workers.js';
+import type { WorkerInfo, WorkerRecord } from '../types.js';
 import { execute, query, type PgExecutor } from './db.js';
 import { MS } from './rows.js';
 
