@@ -450,6 +450,22 @@ describe('cross-node events and the contract stamp', () => {
     expect([one!.job.id, two!.job.id]).toContain(c1!.id);
   });
 
+  it('listens again after its connection is cut, and wakes claimers for what it missed', async () => {
+    const { queue: a, db } = await freshQueue();
+    const b = await another(db);
+    const woken: string[] = [];
+    b.onJobs((q) => woken.push(q));
+    await sqlOn(
+      db.url,
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'runbox-listen' AND datname = current_database()",
+    );
+    // The reconnect announces itself with a '' wake-up (anything may have been missed)...
+    await until(() => woken.includes(''), 10_000);
+    // ...and notifications flow again on the new connection.
+    await a.submit([item()]);
+    await until(() => woken.includes('default'), 10_000);
+  });
+
   it('stops an older node claiming the moment a newer build raises the stamp', async () => {
     const { queue: old, db } = await freshQueue();
     const refusals: RunboxError[] = [];
