@@ -401,6 +401,26 @@ describe('named queues and schemas', () => {
     expect(mixed).toHaveLength(3);
   });
 
+  it('summarises each queue: depth, running, oldest due, and the live workers serving it', async () => {
+    const { queue, db } = await freshQueue();
+    const info = { host: 'h', pid: 1, version: '0', contract: CURRENT_CONTRACT };
+    await queue.registerWorker({ id: 'cpu1', ...info }, { queues: { default: 4 } });
+    await queue.registerWorker({ id: 'gpu1', ...info }, { queues: { default: 1, gpu: 1 } });
+    const jobs = await queue.submit([
+      item(),
+      item(),
+      item(),
+      item({ runAt: Date.now() + 3_600_000 }),
+    ]);
+    await sqlOn(db.url, "UPDATE runbox.jobs SET queue = 'gpu' WHERE id = $1", [jobs[0]!.job.id]);
+    await queue.claim({ workerId: 'cpu1', limit: 1 });
+    const summary = await queue.queues();
+    expect(summary.map((q) => q.name)).toEqual(['default', 'gpu']);
+    expect(summary[0]).toMatchObject({ queued: 2, running: 1, workers: 2, slots: 5 });
+    expect(summary[1]).toMatchObject({ queued: 1, running: 0, workers: 1, slots: 1 });
+    expect(summary[1]!.oldestDueAt).toBe(jobs[0]!.job.runAt);
+  });
+
   it('keeps two installations in two schemas of one database apart', async () => {
     const { queue: a, db } = await freshQueue();
     const b = await another(db, {}, { schema: 'runbox_other' });

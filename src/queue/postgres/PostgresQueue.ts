@@ -26,6 +26,7 @@ import { finishJobs } from './finishJobs.js';
 import { heartbeatJobs } from './heartbeatJobs.js';
 import { contractRefusal, describeUrl, migrate, readStamp } from './migrate.js';
 import { PgNotifications } from './notifications.js';
+import { queueSummary, type QueueSummary } from './queueSummary.js';
 import { countByStatus, finishedByOutcome, getJob, listJobs, runningJobs } from './readJobs.js';
 import {
   adoptJob,
@@ -389,6 +390,7 @@ export class PostgresQueue implements QueueBackend {
 
   // ---- workers ----
 
+  /** `placement`: the queues this worker serves with their slots, and its node's address. */
   registerWorker(worker: WorkerInfo, placement: WorkerPlacement = {}): Promise<void> {
     return registerWorker(this.pool, worker, this.contract, placement);
   }
@@ -408,6 +410,11 @@ export class PostgresQueue implements QueueBackend {
 
   listWorkers(): Promise<PgWorkerRecord[]> {
     return listWorkers(this.pool, this.config.workerDeadMs);
+  }
+
+  /** Depth, running, oldest due and serving workers of every queue (GET /v1/queues). */
+  queues(): Promise<QueueSummary[]> {
+    return queueSummary(this.pool, this.config.workerDeadMs);
   }
 
   // ---- retention ----
