@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadConfig, type Config } from '../src/config.js';
 import type { JobResult } from '../src/contract/resultSchema.js';
-import { Queue } from '../src/queue/Queue.js';
+import { Queue } from '../src/queue/sqlite/SqliteQueue.js';
 import type { EnqueueItem } from '../src/queue/types.js';
 import { LiveLogs } from '../src/worker/LiveLogs.js';
 import type { RecoverableExecutor, WorkerQueue } from '../src/worker/ports.js';

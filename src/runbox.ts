@@ -13,12 +13,12 @@ import { createDockerExecutor } from './executor/index.js';
 import { runningLogsOf } from './executor/runningLogs.js';
 import { createLogger } from './log.js';
 import { RunboxMetrics } from './metrics.js';
-import { Queue } from './queue/Queue.js';
+import { Queue } from './queue/sqlite/SqliteQueue.js';
 import type { RunningRunbox, StartOptions } from './runboxTypes.js';
 import { createBlobStore } from './storage/index.js';
-import { securePrivateDataDir } from './storage/privateFiles.js';
+import { securePrivateDataDir } from './storage/fs/privateFiles.js';
 import { LiveLogs } from './worker/LiveLogs.js';
-import { retentionSweep } from './worker/retentionSweep.js';
+import { retentionSweep } from './maintenance/retentionSweep.js';
 import { WorkerPool } from './worker/WorkerPool.js';
 
 function checkBind(config: Readonly<Config>): void {

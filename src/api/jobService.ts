@@ -3,11 +3,11 @@ import type { Config } from '../config.js';
 import { canonicalJson } from '../contract/canonicalJson.js';
 import { InvalidSpecError, RunboxError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { CancelOutcome } from '../queue/cancelJob.js';
+import type { CancelOutcome } from '../queue/sqlite/cancelJob.js';
 import type { EnqueueItem, JobRecord, JobStatus } from '../queue/types.js';
 import type { JobSpec } from '../spec/jobSpecSchema.js';
 import { parseJobSpec, splitSubmission } from '../spec/parseJobSpec.js';
-import { assertFreeSpace } from '../storage/diskSpace.js';
+import { assertFreeSpace } from '../storage/fs/diskSpace.js';
 import { FINAL_STATUSES, type JobView } from './jobView.js';
 
 /** What the job service needs from the queue; the queue's facade provides it. */

@@ -18,7 +18,7 @@ async function openLocalJobs(config: Readonly<Config>): Promise<LocalJobs> {
   // Loaded here, not at the top: only a command that falls back to the database pays
   // for SQLite and the blob store.
   const [{ Queue }, { toView }, { createBlobStore }, { Readable }] = await Promise.all([
-    import('../queue/Queue.js'),
+    import('../queue/sqlite/SqliteQueue.js'),
     import('../api/jobService.js'),
     import('../storage/index.js'),
     import('node:stream'),

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import type { Config } from '../config.js';
 import { RunboxError } from '../errors/index.js';
-import { formatBytes } from '../storage/diskSpace.js';
+import { formatBytes } from '../storage/fs/diskSpace.js';
 import { engineReason, toEngineError } from './engineErrors.js';
 
 export interface PullLimits {

@@ -1,7 +1,7 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunboxError } from '../errors/index.js';
-import { formatBytes, freeBytes } from '../storage/diskSpace.js';
+import { formatBytes, freeBytes } from '../storage/fs/diskSpace.js';
 
 /**
  * Bounds the disk a running job uses. /work and /outputs are host folders on the disk

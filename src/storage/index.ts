@@ -5,9 +5,13 @@ export {
   createBlobStore,
   type BlobEntry,
   type FileBlobStoreOptions,
-} from './FileBlobStore.js';
-export { collectGarbage, type CollectGarbageOptions, type GarbageReport } from './gc.js';
-export { assertFreeSpace, freeBytes, formatBytes } from './diskSpace.js';
+} from './fs/FileBlobStore.js';
+export {
+  collectGarbage,
+  type CollectGarbageOptions,
+  type GarbageReport,
+} from '../maintenance/blobGc.js';
+export { assertFreeSpace, freeBytes, formatBytes } from './fs/diskSpace.js';
 export {
   selectZstdCodec,
   FrameCompressor,

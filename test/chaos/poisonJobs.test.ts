@@ -3,7 +3,7 @@ import { JobService } from '../../src/api/jobService.js';
 import type { JobResult } from '../../src/contract/resultSchema.js';
 import { createDockerExecutor } from '../../src/executor/index.js';
 import { createLogger } from '../../src/log.js';
-import { Queue } from '../../src/queue/Queue.js';
+import { Queue } from '../../src/queue/sqlite/SqliteQueue.js';
 import { createBlobStore } from '../../src/storage/index.js';
 import { LiveLogs } from '../../src/worker/LiveLogs.js';
 import type { RecoverableExecutor } from '../../src/worker/ports.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LATEST_SCHEMA_VERSION } from '../../src/queue/migrations/index.js';
+import { LATEST_SCHEMA_VERSION } from '../../src/queue/sqlite/migrations/index.js';
 import {
   http,
   integrityCheck,

@@ -2,7 +2,7 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import { JobService } from '../../src/api/jobService.js';
 import { buildServer } from '../../src/api/server.js';
 import { RunboxMetrics } from '../../src/metrics.js';
-import { Queue } from '../../src/queue/Queue.js';
+import { Queue } from '../../src/queue/sqlite/SqliteQueue.js';
 import { createBlobStore } from '../../src/storage/index.js';
 import { testConfig } from './testConfig.js';
 

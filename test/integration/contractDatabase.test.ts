@@ -7,7 +7,7 @@ import {
   fingerprintOf,
   type ContractDescriptor,
 } from '../../src/contract/contract.js';
-import { Queue } from '../../src/queue/Queue.js';
+import { Queue } from '../../src/queue/sqlite/SqliteQueue.js';
 import { contractFixture } from '../helpers/contractImage.js';
 import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
 import {

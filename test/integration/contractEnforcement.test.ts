@@ -5,7 +5,7 @@ import { CURRENT_CONTRACT } from '../../src/contract/contract.js';
 import type { JobResult } from '../../src/contract/resultSchema.js';
 import type { ExecuteRequest } from '../../src/executor/Executor.js';
 import { LABELS, createDockerExecutor, type DockerExecutor } from '../../src/executor/index.js';
-import { Queue } from '../../src/queue/Queue.js';
+import { Queue } from '../../src/queue/sqlite/SqliteQueue.js';
 import type { JobRecord } from '../../src/queue/types.js';
 import { createBlobStore } from '../../src/storage/index.js';
 import { LiveLogs } from '../../src/worker/LiveLogs.js';

@@ -10,7 +10,7 @@ import {
   fingerprintOf,
   type ContractDescriptor,
 } from '../../src/contract/contract.js';
-import { Queue } from '../../src/queue/Queue.js';
+import { Queue } from '../../src/queue/sqlite/SqliteQueue.js';
 import { buildContractImage, contractFixture, removeImage } from '../helpers/contractImage.js';
 import { expectNoLeftoverContainers, labelledContainers } from '../helpers/leftovers.js';
 import {

@@ -5,7 +5,7 @@ import { buildServer } from '../../src/api/server.js';
 import type { Config } from '../../src/config.js';
 import { EXIT_CODES, RunboxError } from '../../src/errors/index.js';
 import { RunboxMetrics } from '../../src/metrics.js';
-import { Queue } from '../../src/queue/Queue.js';
+import { Queue } from '../../src/queue/sqlite/SqliteQueue.js';
 import { startRunbox } from '../../src/runbox.js';
 import { createBlobStore } from '../../src/storage/index.js';
 import { testConfig } from '../helpers/testConfig.js';

@@ -9,7 +9,7 @@ import { JobService } from '../../src/api/jobService.js';
 import { buildServer } from '../../src/api/server.js';
 import { createLogger } from '../../src/log.js';
 import { RunboxMetrics } from '../../src/metrics.js';
-import { Queue } from '../../src/queue/Queue.js';
+import { Queue } from '../../src/queue/sqlite/SqliteQueue.js';
 import { createBlobStore } from '../../src/storage/index.js';
 import {
   CLIENT_DIR,

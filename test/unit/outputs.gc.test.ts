@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { blobGraceMs } from '../../src/worker/retentionSweep.js';
+import { blobGraceMs } from '../../src/maintenance/retentionSweep.js';
 
 describe('the blob grace period of garbage collection', () => {
   it('defaults to twice the default timeout plus ten minutes', () => {

@@ -7,10 +7,10 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { JobQueue } from '../../src/api/jobService.js';
 import { CURRENT_CONTRACT } from '../../src/contract/contract.js';
-import { CommitBatcher } from '../../src/queue/CommitBatcher.js';
-import { enqueueJobs } from '../../src/queue/enqueueJobs.js';
-import { openDatabase } from '../../src/queue/openDatabase.js';
-import { Queue, type QueueConfig, type QueueOptions } from '../../src/queue/Queue.js';
+import { CommitBatcher } from '../../src/queue/sqlite/CommitBatcher.js';
+import { enqueueJobs } from '../../src/queue/sqlite/enqueueJobs.js';
+import { openDatabase } from '../../src/queue/sqlite/openDatabase.js';
+import { Queue, type QueueConfig, type QueueOptions } from '../../src/queue/sqlite/SqliteQueue.js';
 import type { EnqueueItem } from '../../src/queue/types.js';
 import type { WorkerQueue } from '../../src/worker/ports.js';
 import { validResult } from '../helpers/results.js';
@@ -240,7 +240,7 @@ describe('Queue', () => {
     const queue = openQueue();
     const total = 400;
     await queue.submit(Array.from({ length: total }, () => item()));
-    const module = resolve('src/queue/Queue.ts');
+    const module = resolve('src/queue/sqlite/SqliteQueue.ts');
     const start = Date.now() + 2000;
     const code = `
       import { Queue } from ${JSON.stringify(module)};

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Queue, type QueueConfig } from '../../src/queue/Queue.js';
+import { Queue, type QueueConfig } from '../../src/queue/sqlite/SqliteQueue.js';
 import type { EnqueueItem } from '../../src/queue/types.js';
 import { validResult } from '../helpers/results.js';
 

@@ -3,22 +3,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { JobResult } from '../../src/contract/resultSchema.js';
-import { cancelJob } from '../../src/queue/cancelJob.js';
-import { claimJobs } from '../../src/queue/claimJobs.js';
-import type { Db } from '../../src/queue/db.js';
-import { enqueueJobs } from '../../src/queue/enqueueJobs.js';
-import { finishJobs, type FinishItem } from '../../src/queue/finishJobs.js';
-import { heartbeatJobs } from '../../src/queue/heartbeatJobs.js';
+import { cancelJob } from '../../src/queue/sqlite/cancelJob.js';
+import { claimJobs } from '../../src/queue/sqlite/claimJobs.js';
+import type { Db } from '../../src/queue/sqlite/db.js';
+import { enqueueJobs } from '../../src/queue/sqlite/enqueueJobs.js';
+import { finishJobs, type FinishItem } from '../../src/queue/sqlite/finishJobs.js';
+import { heartbeatJobs } from '../../src/queue/sqlite/heartbeatJobs.js';
 import { newJobId } from '../../src/queue/ids.js';
-import { openDatabase } from '../../src/queue/openDatabase.js';
-import { countByStatus, getJob, listJobs } from '../../src/queue/readJobs.js';
+import { openDatabase } from '../../src/queue/sqlite/openDatabase.js';
+import { countByStatus, getJob, listJobs } from '../../src/queue/sqlite/readJobs.js';
 import {
   adoptJob,
   releaseJobs,
   requeueExpired,
   requeueOwnedBy,
-} from '../../src/queue/requeueJobs.js';
-import { deleteFinishedBefore, referencedBlobs } from '../../src/queue/retention.js';
+} from '../../src/queue/sqlite/requeueJobs.js';
+import { deleteFinishedBefore, referencedBlobs } from '../../src/queue/sqlite/retention.js';
 import { backoffMs, decide } from '../../src/queue/retryPolicy.js';
 import type { EnqueueItem } from '../../src/queue/types.js';
 import { validResult } from '../helpers/results.js';

@@ -7,8 +7,8 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CURRENT_CONTRACT, type ContractDescriptor } from '../../src/contract/contract.js';
 import { RunboxError } from '../../src/errors/index.js';
-import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/queue/migrations/index.js';
-import { inspectDatabase, openDatabase } from '../../src/queue/openDatabase.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/queue/sqlite/migrations/index.js';
+import { inspectDatabase, openDatabase } from '../../src/queue/sqlite/openDatabase.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'runbox-queue-open-'));
 let counter = 0;
@@ -69,7 +69,7 @@ describe('openDatabase', () => {
   });
 
   it('lists every migration file under the number its name carries, so none is forgotten', () => {
-    const files = readdirSync(resolve('src/queue/migrations'))
+    const files = readdirSync(resolve('src/queue/sqlite/migrations'))
       .filter((f) => /^\d{3}_.*\.ts$/.test(f))
       .sort();
     expect(files.map((f) => f.replace(/\.ts$/, ''))).toEqual(MIGRATIONS.map((m) => m.name));
@@ -95,7 +95,7 @@ describe('openDatabase', () => {
 
   it('applies migrations exactly once when four processes open a fresh file at the same moment', async () => {
     const path = freshPath();
-    const module = resolve('src/queue/openDatabase.ts');
+    const module = resolve('src/queue/sqlite/openDatabase.ts');
     const start = Date.now() + 2000;
     const code = `
       import { openDatabase } from ${JSON.stringify(module)};

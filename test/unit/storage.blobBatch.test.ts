@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { syncPaths } from '../../src/storage/fsyncBatch.js';
+import { syncPaths } from '../../src/storage/fs/fsyncBatch.js';
 import { createBlobStore, type FileBlobStore } from '../../src/storage/index.js';
 
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');

@@ -6,8 +6,8 @@ import { checkCompatibility } from '../../contract/compatibility.js';
 import { RunboxError } from '../../errors/index.js';
 import { readImageContract } from '../../executor/imageContract.js';
 import { probeDataDir } from '../../executor/probeDataDir.js';
-import { inspectDatabase } from '../../queue/openDatabase.js';
-import { formatBytes, freeBytes } from '../../storage/diskSpace.js';
+import { inspectDatabase } from '../../queue/sqlite/openDatabase.js';
+import { formatBytes, freeBytes } from '../../storage/fs/diskSpace.js';
 import type { ApiClient } from '../client.js';
 
 export type CheckState = 'ok' | 'warn' | 'fail';

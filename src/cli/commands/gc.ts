@@ -11,9 +11,9 @@ export function gcCommand(ctx: CliContext, setCode: (code: number) => void): Com
       const args = raw as unknown as GlobalFlags;
       const config = ctx.config(args);
       const [{ Queue }, { createBlobStore, formatBytes }, { retentionSweep }] = await Promise.all([
-        import('../../queue/Queue.js'),
+        import('../../queue/sqlite/SqliteQueue.js'),
         import('../../storage/index.js'),
-        import('../../worker/retentionSweep.js'),
+        import('../../maintenance/retentionSweep.js'),
       ]);
       const queue = Queue.open(config);
       try {

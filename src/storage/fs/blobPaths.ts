@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { RunboxError } from '../errors/index.js';
+import { RunboxError } from '../../errors/index.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 

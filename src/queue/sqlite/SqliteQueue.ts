@@ -1,7 +1,7 @@
-import type { Config } from '../config.js';
-import { CURRENT_CONTRACT, type ContractDescriptor } from '../contract/contract.js';
+import type { Config } from '../../config.js';
+import { CURRENT_CONTRACT, type ContractDescriptor } from '../../contract/contract.js';
 import { cancelJob, type CancelOutcome } from './cancelJob.js';
-import { checkItem } from './checkItem.js';
+import { checkItem } from '../checkItem.js';
 import { claimJobs } from './claimJobs.js';
 import { CommitBatcher } from './CommitBatcher.js';
 import { immediate, savepoint, type Db } from './db.js';
@@ -29,7 +29,7 @@ import {
 } from './requeueJobs.js';
 import { failOrphanedReservations } from './reservations.js';
 import { deleteFinishedBefore, referencedBlobs, type DeletedJobs } from './retention.js';
-import type { ClaimedJob, EnqueueItem, EnqueueOutcome, JobRecord, JobStatus } from './types.js';
+import type { ClaimedJob, EnqueueItem, EnqueueOutcome, JobRecord, JobStatus } from '../types.js';
 import {
   deleteDeadWorkers,
   getWorker,

@@ -1,4 +1,4 @@
-import type { BlobEntry } from './FileBlobStore.js';
+import type { BlobEntry } from '../storage/fs/FileBlobStore.js';
 
 /** What gc needs of a store (FileBlobStore has it). */
 export interface CollectableStore {

@@ -14,10 +14,10 @@ import {
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Config } from '../config.js';
-import { RunboxError } from '../errors/index.js';
-import type { BlobBatch, PutOptions, StoredBlob } from './BlobStore.js';
-import type { SyncBlobStore } from './SyncBlobStore.js';
+import type { Config } from '../../config.js';
+import { RunboxError } from '../../errors/index.js';
+import type { BlobBatch, PutOptions, StoredBlob } from '../BlobStore.js';
+import type { SyncBlobStore } from '../SyncBlobStore.js';
 import {
   blobPaths,
   checkSha256,
@@ -28,11 +28,11 @@ import {
 import { fsyncPath, syncPaths } from './fsyncBatch.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './privateFiles.js';
 import { sweepTempDir, tempFileName, type SweepOptions } from './tempFiles.js';
-import type { ZstdCodec } from './zstd/codec.js';
-import { FrameCompressor } from './zstd/FrameCompressor.js';
-import { FrameDecompressor } from './zstd/FrameDecompressor.js';
-import { readFrameIndex } from './zstd/readFrameIndex.js';
-import { selectZstdCodec } from './zstd/selectCodec.js';
+import type { ZstdCodec } from '../zstd/codec.js';
+import { FrameCompressor } from '../zstd/FrameCompressor.js';
+import { FrameDecompressor } from '../zstd/FrameDecompressor.js';
+import { readFrameIndex } from '../zstd/readFrameIndex.js';
+import { selectZstdCodec } from '../zstd/selectCodec.js';
 
 /** One blob file as the listing sees it (no decompression, no frame walk). */
 export interface BlobEntry {

@@ -1,7 +1,7 @@
-import { blobsOfResult } from './blobsOfResult.js';
+import { blobsOfResult } from '../blobsOfResult.js';
 import { immediate, sql, type Db } from './db.js';
-import { decideForResult, type RetrySettings } from './retryPolicy.js';
-import type { FinishItem, FinishOutcome } from './types.js';
+import { decideForResult, type RetrySettings } from '../retryPolicy.js';
+import type { FinishItem, FinishOutcome } from '../types.js';
 
 export type { FinishItem, FinishOutcome };
 export { blobsOfResult };

@@ -1,5 +1,5 @@
 import { immediate, sql, type Db } from './db.js';
-import type { DeletedJobs } from './types.js';
+import type { DeletedJobs } from '../types.js';
 
 export type { DeletedJobs };
 

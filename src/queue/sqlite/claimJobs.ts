@@ -1,5 +1,5 @@
 import { immediate, sql, type Db } from './db.js';
-import type { ClaimedJob } from './types.js';
+import type { ClaimedJob } from '../types.js';
 
 export interface ClaimArgs {
   workerId: string;

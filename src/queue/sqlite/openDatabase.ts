@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { CURRENT_CONTRACT, type ContractDescriptor } from '../contract/contract.js';
-import { RunboxError } from '../errors/index.js';
-import { betterSqliteBinding } from '../native/addons.js';
-import { PRIVATE_DIR_MODE, securePrivateDatabase } from '../storage/privateFiles.js';
+import { CURRENT_CONTRACT, type ContractDescriptor } from '../../contract/contract.js';
+import { RunboxError } from '../../errors/index.js';
+import { betterSqliteBinding } from '../../native/addons.js';
+import { PRIVATE_DIR_MODE, securePrivateDatabase } from '../../storage/fs/privateFiles.js';
 import {
   checkAndStampContract,
   readContractStamp,

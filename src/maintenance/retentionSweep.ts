@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import { toRunboxError } from '../errors/index.js';
 import type { Logger } from '../log.js';
-import type { Queue } from '../queue/Queue.js';
+import type { Queue } from '../queue/sqlite/SqliteQueue.js';
 import { collectGarbage, type FileBlobStore } from '../storage/index.js';
 
 export interface SweepReport {

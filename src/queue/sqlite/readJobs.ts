@@ -1,4 +1,4 @@
-import { RunboxError } from '../errors/index.js';
+import { RunboxError } from '../../errors/index.js';
 import { sql, type Db } from './db.js';
 import {
   JOB_STATUSES,
@@ -10,7 +10,7 @@ import {
   type ListJobsArgs,
   type OutcomeCount,
   type RunningJob,
-} from './types.js';
+} from '../types.js';
 
 export type { JobPage, ListJobsArgs, OutcomeCount, RunningJob };
 

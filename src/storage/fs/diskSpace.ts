@@ -1,7 +1,7 @@
 import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Config } from '../config.js';
-import { RunboxError } from '../errors/index.js';
+import type { Config } from '../../config.js';
+import { RunboxError } from '../../errors/index.js';
 
 /**
  * Bytes an unprivileged process can still write on the file system holding `dir`

@@ -1,8 +1,8 @@
-import { checkCompatibility } from '../contract/compatibility.js';
-import type { ContractDescriptor } from '../contract/contract.js';
-import { RunboxError } from '../errors/index.js';
+import { checkCompatibility } from '../../contract/compatibility.js';
+import type { ContractDescriptor } from '../../contract/contract.js';
+import { RunboxError } from '../../errors/index.js';
 import { immediate, sql, type Db } from './db.js';
-import type { WorkerInfo, WorkerRecord } from './types.js';
+import type { WorkerInfo, WorkerRecord } from '../types.js';
 
 export type { WorkerInfo, WorkerRecord };
 

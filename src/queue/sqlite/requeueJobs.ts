@@ -1,7 +1,7 @@
 import { toClaimedJob, type ClaimRow } from './claimJobs.js';
 import { immediate, sql, type Db } from './db.js';
-import { decideForLost, type RetrySettings } from './retryPolicy.js';
-import type { ClaimedJob, ReapOutcome } from './types.js';
+import { decideForLost, type RetrySettings } from '../retryPolicy.js';
+import type { ClaimedJob, ReapOutcome } from '../types.js';
 
 export type { ReapOutcome };
 

@@ -1,5 +1,5 @@
 import { immediate, sql, type Db } from './db.js';
-import type { HeartbeatOutcome, HeldRef } from './types.js';
+import type { HeartbeatOutcome, HeldRef } from '../types.js';
 
 export type { HeartbeatOutcome, HeldRef };
 

@@ -1,6 +1,6 @@
-import { RunboxError } from '../errors/index.js';
+import { RunboxError } from '../../errors/index.js';
 import { immediate, sql, type Db } from './db.js';
-import { rowToJob, type CancelOutcome, type JobRow } from './types.js';
+import { rowToJob, type CancelOutcome, type JobRow } from '../types.js';
 
 export type { CancelOutcome };
 

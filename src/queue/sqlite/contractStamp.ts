@@ -1,6 +1,6 @@
-import { checkCompatibility } from '../contract/compatibility.js';
-import type { ContractDescriptor } from '../contract/contract.js';
-import { RunboxError } from '../errors/index.js';
+import { checkCompatibility } from '../../contract/compatibility.js';
+import type { ContractDescriptor } from '../../contract/contract.js';
+import { RunboxError } from '../../errors/index.js';
 import { sql, type Db } from './db.js';
 
 export interface ContractStamp {
