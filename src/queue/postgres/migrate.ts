@@ -2,7 +2,6 @@ import type pg from 'pg';
 import { checkCompatibility } from '../../contract/compatibility.js';
 import type { ContractDescriptor } from '../../contract/contract.js';
 import { RunboxError } from '../../errors/index.js';
-import type { ContractStamp } from '../contractStamp.js';
 import { checkSchemaName, execute, query, transaction, type PgExecutor } from './db.js';
 import { PG_LATEST_SCHEMA_VERSION, PG_MIGRATIONS } from './migrations/index.js';
 
@@ -16,6 +15,9 @@ export const MIGRATION_LOCK = 0x7262785f6d696772n;
 
 /** The channel a raised contract stamp is announced on (see notifications.ts). */
 export const CONTRACT_CHANNEL = 'runbox_contract';
+
+/** The contract a database is stamped with (meta keys contract_name/_version/_fingerprint). */
+export type ContractStamp = Pick<ContractDescriptor, 'name' | 'version' | 'fingerprint'>;
 
 export interface MigrateOutcome {
   /** Migration versions this call applied (empty when the database was up to date). */

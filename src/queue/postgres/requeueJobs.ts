@@ -1,4 +1,4 @@
-import type { HeldRef } from '../heartbeatJobs.js';
+import type { HeldRef } from '../types.js';
 import type { ReapOutcome } from '../types.js';
 import { decideForLost, type RetrySettings } from '../retryPolicy.js';
 import type { ClaimedJob } from '../types.js';
