@@ -4,7 +4,9 @@ import { availableParallelism, homedir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
+import type { QueueBackendConfig } from './backendConfig.js';
 import { ConfigFileSchema } from './configSchema.js';
+import { queueFromUrl } from './queueUrl.js';
 import { RunboxError } from './errors/index.js';
 
 /**
@@ -35,6 +37,12 @@ export interface Config {
   dataDir: string;
   /** @defaultValue `${dataDir}/runbox.db` */
   dbPath: string;
+  /**
+   * Where the queue lives: `{kind: 'postgres', url}` for several nodes on one PostgreSQL
+   * (flag --queue and RUNBOX_QUEUE take the URL), `{kind: 'sqlite', path}` for a file.
+   * @defaultValue null: SQLite at dbPath
+   */
+  queue: QueueBackendConfig | null;
   /** @defaultValue '127.0.0.1' */
   host: string;
   /** @defaultValue 7070 */
@@ -221,6 +229,7 @@ function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath
   return {
     dataDir: defaultDataDir(env),
     dbPath: null,
+    queue: null,
     host: '127.0.0.1',
     port: 7070,
     token: null,
@@ -280,6 +289,9 @@ function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath
 const ENV_KEYS: Record<string, (value: string) => ConfigOverrides> = {
   RUNBOX_DATA_DIR: (v) => ({ dataDir: v }),
   RUNBOX_DB: (v) => ({ dbPath: v }),
+  // A PostgreSQL URL holds the password: set it here or in the file, never as a flag
+  // where other users see it in ps.
+  RUNBOX_QUEUE: (v) => ({ queue: queueFromUrl(v, 'RUNBOX_QUEUE') }),
   RUNBOX_HOST: (v) => ({ host: v }),
   RUNBOX_PORT: (v) => ({ port: intFrom('RUNBOX_PORT', v) }),
   RUNBOX_TOKEN: (v) => ({ token: v }),

@@ -1,4 +1,5 @@
 import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
+import { QueueBackendConfigSchema } from './backendConfig.js';
 import type { Config } from './config.js';
 
 /**
@@ -140,6 +141,11 @@ export const ConfigFileSchema = strict(
   {
     dataDir: str('database, blobs and scratch folders'),
     dbPath: str('database file'),
+    queue: Type.Optional(
+      Type.Union([QueueBackendConfigSchema, Type.Null()], {
+        description: "the queue: {kind: 'postgres', url} or {kind: 'sqlite', path}; null: dbPath",
+      }),
+    ),
     host: str('address the API binds'),
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
     token: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),

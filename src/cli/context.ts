@@ -4,6 +4,7 @@ import {
   type ConfigOverrides,
   type ResolvedConfig,
 } from '../config.js';
+import { queueFromUrl } from '../queueUrl.js';
 import type { StartRunbox } from '../runboxTypes.js';
 import { ApiClient } from './client.js';
 import type { CliIO } from './output.js';
@@ -13,6 +14,7 @@ export interface GlobalFlags {
   config?: string | undefined;
   dataDir?: string | undefined;
   db?: string | undefined;
+  queue?: string | undefined;
   server?: string | undefined;
   token?: string | undefined;
   json?: boolean | undefined;
@@ -35,6 +37,7 @@ export function createContext(io: CliIO, startRunbox: StartRunbox): CliContext {
       overrides: {
         ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
         ...(flags.db ? { dbPath: flags.db } : {}),
+        ...(flags.queue ? { queue: queueFromUrl(flags.queue, '--queue') } : {}),
         ...(flags.server ? { server: flags.server } : {}),
         ...(flags.token ? { token: flags.token } : {}),
         ...overrides,

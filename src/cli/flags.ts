@@ -25,7 +25,12 @@ export function withData<T>(y: Argv<T>) {
   return y
     .option('data-dir', { type: 'string', describe: 'Data directory (or RUNBOX_DATA_DIR)' })
     .option('db', { type: 'string', describe: 'Database file (or RUNBOX_DB)' })
-    .group(['data-dir', 'db'], GROUPS.data);
+    .option('queue', {
+      type: 'string',
+      describe:
+        'Queue: postgres://user@host:port/db for several nodes, or sqlite:PATH (or RUNBOX_QUEUE; default the --db file)',
+    })
+    .group(['data-dir', 'db', 'queue'], GROUPS.data);
 }
 
 /** For commands with output: one JSON document on stdout instead, errors included. */

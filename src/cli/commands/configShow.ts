@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import type { CliContext, GlobalFlags } from '../context.js';
 import { withData, withJson, withServer } from '../flags.js';
 import { table } from '../output.js';
+import { redactQueue } from '../../queueUrl.js';
 
 /** Dotted keys and values of a resolved config, in its own order. */
 function leaves(value: unknown, prefix = ''): Array<[string, unknown]> {
@@ -23,12 +24,16 @@ export function configCommand(ctx: CliContext, setCode: (code: number) => void):
         .epilogue(
           'Sources, lowest first: default < config file (--config or RUNBOX_CONFIG, else ' +
             '/etc/runbox/config.json then $XDG_CONFIG_HOME/runbox/config.json) < RUNBOX_* ' +
-            'environment < flags. The token is shown as "[set]".',
+            'environment < flags. The token, and the password in a queue URL, are shown as "[set]".',
         ),
     handler: (raw) => {
       const args = raw as unknown as GlobalFlags;
       const { config, sources, files } = ctx.resolved(args);
-      const shown = { ...config, token: config.token === null ? null : '[set]' };
+      const shown = {
+        ...config,
+        token: config.token === null ? null : '[set]',
+        queue: redactQueue(config.queue),
+      };
       if (args.json) {
         ctx.io.out(JSON.stringify({ config: shown, sources, files }, null, 2));
       } else {
