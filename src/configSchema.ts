@@ -151,6 +151,19 @@ export const ConfigFileSchema = strict(
     token: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
     server: str('server URL for client commands'),
     workers: Type.Optional(Type.Integer({ minimum: 0, maximum: 256 })),
+    queues: Type.Optional(
+      Type.Union(
+        [
+          Type.Record(
+            Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,62}$' }),
+            Type.Integer({ minimum: 0, maximum: 256 }),
+            { additionalProperties: false },
+          ),
+          Type.Null(),
+        ],
+        { description: 'named queues served, with slots each; null: {default: workers}' },
+      ),
+    ),
     instance: Type.Optional(
       Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
         description: "a name on this installation's containers; null: the database id",

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, queueSlotsFrom } from '../../src/config.js';
 import { RunboxError } from '../../src/errors/index.js';
 import { queueFromUrl, redactQueue, redactUrl } from '../../src/queueUrl.js';
 
@@ -54,6 +54,38 @@ describe('choosing the queue', () => {
     expect(thrown(() => loadConfig({ env: { RUNBOX_QUEUE: 'nope' }, ...noFiles })).field).toBe(
       'RUNBOX_QUEUE',
     );
+  });
+
+  it('lets a higher source replace the queue whole, not merge into it', () => {
+    const file = join(dir, 'replace.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        queue: { kind: 'postgres', url: 'postgres://h/db', schema: 'rb' },
+        queues: { default: 4, gpu: 1 },
+      }),
+    );
+    const config = loadConfig({
+      env: { RUNBOX_QUEUE: 'sqlite:/tmp/q.db', RUNBOX_QUEUES: 'gpu:2' },
+      file,
+    });
+    expect(config.queue).toEqual({ kind: 'sqlite', path: '/tmp/q.db' });
+    expect(config.queues).toEqual({ gpu: 2 });
+  });
+
+  it('reads named queue slots, a bare name as one slot, and refuses bad ones by name', () => {
+    expect(queueSlotsFrom('--queues', 'default:4, gpu:1,cpu.big')).toEqual({
+      default: 4,
+      gpu: 1,
+      'cpu.big': 1,
+    });
+    for (const bad of ['GPU:1', 'gpu:-1', 'gpu:1:2', 'gpu:x', 'a:1,a:2', '', 'gpu:257', 'ü:1']) {
+      const error = thrown(() => queueSlotsFrom('--queues', bad));
+      expect(error.field).toBe('--queues');
+    }
+    const file = join(dir, 'badqueues.json');
+    writeFileSync(file, JSON.stringify({ queues: { 'Bad Name': 1 } }));
+    expect(thrown(() => loadConfig({ env: {}, file })).type).toBe('InvalidConfig');
   });
 
   it('reads sqlite:PATH as a SQLite file', () => {
