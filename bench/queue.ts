@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadConfig, type Config } from '../src/config.js';
 import type { JobResult } from '../src/contract/resultSchema.js';
-import { Queue } from '../src/queue/sqlite/SqliteQueue.js';
+import { SqliteQueue } from '../src/queue/sqlite/SqliteQueue.js';
 import type { EnqueueItem } from '../src/queue/types.js';
 import { LiveLogs } from '../src/worker/LiveLogs.js';
 import type { RecoverableExecutor, WorkerQueue } from '../src/worker/ports.js';
@@ -63,7 +63,7 @@ async function runPool(
   config: Readonly<Config>,
   onRecorded: (run: PoolRun) => void,
 ): Promise<{ stop: () => Promise<PoolRun> }> {
-  const queue = Queue.open(config);
+  const queue = SqliteQueue.open(config);
   const run: PoolRun = {
     first: 0,
     last: 0,
@@ -75,9 +75,9 @@ async function runPool(
   };
   // The claim call timed, nothing else changed.
   const timedQueue: WorkerQueue = Object.create(queue) as WorkerQueue;
-  timedQueue.claim = (workerId, limit, onlyJob) => {
+  timedQueue.claim = async (request) => {
     const start = performance.now();
-    const jobs = queue.claim(workerId, limit, onlyJob);
+    const jobs = await queue.claim(request);
     // Claims that found the queue empty (the slots' last look) are not claim latency.
     if (jobs.length > 0) run.claimMs.push(performance.now() - start);
     run.claimedJobs += jobs.length;
@@ -120,13 +120,13 @@ async function runPool(
   return {
     stop: async () => {
       await pool.stop(1000);
-      queue.close();
+      await queue.close();
       return run;
     },
   };
 }
 
-function enqueue(queue: Queue): Promise<unknown> {
+function enqueue(queue: SqliteQueue): Promise<unknown> {
   const item: EnqueueItem = { spec: SPEC, priority: 0, maxAttempts: 3, retryOnExitCodes: [] };
   const chunks: Promise<unknown>[] = [];
   for (let i = 0; i < N; i += 1000) {
@@ -169,11 +169,11 @@ async function main(): Promise<void> {
   const dbPath = join(dir, 'runbox.db');
   const config = benchConfig(dbPath);
   try {
-    const queue = Queue.open(config);
+    const queue = SqliteQueue.open(config);
     const t0 = now();
     await enqueue(queue);
     const enqueueMs = now() - t0;
-    if (queue.counts().queued !== N) throw new Error('enqueue lost jobs');
+    if ((await queue.counts()).queued !== N) throw new Error('enqueue lost jobs');
     const out = { system: 'runbox', case: mode, n: N, slots: SLOTS, enqueue_ms: enqueueMs };
     if (mode === 'inproc') {
       queue.close();
@@ -184,8 +184,8 @@ async function main(): Promise<void> {
       });
       await done;
       const run = await pool.stop();
-      const check = Queue.open(config);
-      if (check.counts().succeeded !== N) throw new Error('not every job succeeded');
+      const check = SqliteQueue.open(config);
+      if ((await check.counts()).succeeded !== N) throw new Error('not every job succeeded');
       check.close();
       emit({
         ...out,
@@ -219,8 +219,8 @@ async function main(): Promise<void> {
           c.on('exit', (code) => code !== 0 && reject(new Error(`child exited ${code}`)));
         });
       });
-      const check = Queue.open(config);
-      if (check.counts().succeeded !== N) throw new Error('not every job succeeded');
+      const check = SqliteQueue.open(config);
+      if ((await check.counts()).succeeded !== N) throw new Error('not every job succeeded');
       check.close();
       const first = Math.min(...finals.filter((f) => f.first > 0).map((f) => f.first));
       emit({

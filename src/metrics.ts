@@ -24,9 +24,9 @@ export interface JobMetrics {
 
 /** Database-wide figures read at scrape time (only `runbox serve` exposes them). */
 export interface ScrapeSources {
-  countByStatus(): Record<string, number>;
+  countByStatus(): Promise<Record<string, number>>;
   engineUp(): boolean | null;
-  workers(): Array<{ state: string }>;
+  workers(): Promise<Array<{ state: string }>>;
 }
 
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -133,8 +133,8 @@ export class RunboxMetrics implements JobMetrics {
       help: 'Jobs in the database by current status (database-wide, not per process).',
       labelNames: ['status'],
       registers,
-      collect() {
-        const counts = sources.countByStatus();
+      async collect() {
+        const counts = await sources.countByStatus();
         for (const status of STATUSES) this.set({ status }, counts[status] ?? 0);
       },
     });
@@ -151,8 +151,8 @@ export class RunboxMetrics implements JobMetrics {
       help: 'Registered worker pools by state (database-wide).',
       labelNames: ['state'],
       registers,
-      collect() {
-        const workers = sources.workers();
+      async collect() {
+        const workers = await sources.workers();
         for (const state of ['alive', 'dead', 'stopped'])
           this.set({ state }, workers.filter((w) => w.state === state).length);
       },

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type Docker from 'dockerode';
+import { createBlobStore, createQueue } from './backends.js';
 import { createDocker } from './executor/dockerClient.js';
 import { listRuntimes } from './executor/runtimeImages.js';
 import { JobService } from './api/jobService.js';
@@ -13,9 +14,8 @@ import { createDockerExecutor } from './executor/index.js';
 import { runningLogsOf } from './executor/runningLogs.js';
 import { createLogger } from './log.js';
 import { RunboxMetrics } from './metrics.js';
-import { Queue } from './queue/sqlite/SqliteQueue.js';
+import type { WorkerRecord } from './queue/types.js';
 import type { RunningRunbox, StartOptions } from './runboxTypes.js';
-import { createBlobStore } from './storage/index.js';
 import { securePrivateDataDir } from './storage/fs/privateFiles.js';
 import { LiveLogs } from './worker/LiveLogs.js';
 import { retentionSweep } from './maintenance/retentionSweep.js';
@@ -43,10 +43,11 @@ export async function startRunbox(
   if (options.api) checkBind(config);
   securePrivateDataDir(config.dataDir);
   const logger = createLogger(options.logLevel ?? 'info');
-  const queue = Queue.open(config);
+  const queue = await createQueue(config);
   const cleanups: Array<() => void | Promise<void>> = [() => queue.close()];
   try {
     const store = await createBlobStore(config);
+    cleanups.unshift(() => store.close());
     const docker = createDocker(config.dockerSocket);
     const executor = createDockerExecutor({
       config,
@@ -104,7 +105,7 @@ export async function startRunbox(
     cleanups.unshift(() => clearInterval(sweep));
 
     let url: string | null = null;
-    const workers = () => queue.listWorkers().map(toWorkerView);
+    const workers = async () => (await queue.listWorkers()).map(toWorkerView);
     if (options.api) {
       metrics.addScrapeSources({
         countByStatus: () => queue.counts(),
@@ -190,7 +191,7 @@ async function assertEngineAnswers(docker: Docker, socket: string): Promise<void
   }
 }
 
-function toWorkerView(w: ReturnType<Queue['listWorkers']>[number]): WorkerView {
+function toWorkerView(w: WorkerRecord): WorkerView {
   return {
     id: w.id,
     host: w.host,

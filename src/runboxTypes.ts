@@ -5,7 +5,7 @@ import type { ContractDescriptor } from './contract/contract.js';
 import type { OnPullProgress } from './executor/imagePolicy.js';
 import type { LogLevel } from './log.js';
 import type { RunboxMetrics } from './metrics.js';
-import type { SyncBlobStore as BlobStore } from './storage/SyncBlobStore.js';
+import type { BlobStore } from './storage/BlobStore.js';
 import type { LiveLogs } from './worker/LiveLogs.js';
 import type { WorkerPool } from './worker/WorkerPool.js';
 

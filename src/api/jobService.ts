@@ -3,25 +3,15 @@ import type { Config } from '../config.js';
 import { canonicalJson } from '../contract/canonicalJson.js';
 import { InvalidSpecError, RunboxError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { CancelOutcome } from '../queue/sqlite/cancelJob.js';
-import type { EnqueueItem, JobRecord, JobStatus } from '../queue/types.js';
+import type { JobStore } from '../queue/QueueBackend.js';
+import { FINAL_STATUSES, type EnqueueItem, type JobRecord, type JobStatus } from '../queue/types.js';
 import type { JobSpec } from '../spec/jobSpecSchema.js';
 import { parseJobSpec, splitSubmission } from '../spec/parseJobSpec.js';
 import { assertFreeSpace } from '../storage/fs/diskSpace.js';
-import { FINAL_STATUSES, type JobView } from './jobView.js';
+import type { JobView } from './jobView.js';
 
-/** What the job service needs from the queue; the queue's facade provides it. */
-export interface JobQueue {
-  submit(items: EnqueueItem[]): Promise<Array<{ job: JobRecord; created: boolean }>>;
-  get(id: string): JobRecord | null;
-  list(filter: { status?: JobStatus; limit: number; cursor?: string }): {
-    jobs: JobRecord[];
-    nextCursor: string | null;
-  };
-  cancelWithOutcome(id: string): CancelOutcome | null;
-  /** Ids of jobs whose results this process just committed (wakes waiters early). */
-  onFinished?(listener: (ids: readonly string[]) => void): void;
-}
+/** What the job service needs from the queue: the API's audience of any backend. */
+export type JobQueue = Pick<JobStore, 'submit' | 'get' | 'list' | 'cancel' | 'onFinished'>;
 
 const REDACTED = '[secret]';
 /**
@@ -107,7 +97,7 @@ export class JobService {
       metrics?: { submitted(created: boolean): void; cancelled(): void };
     } = {},
   ) {
-    queue.onFinished?.((ids) => {
+    queue.onFinished((ids) => {
       for (const id of ids) {
         const wake = this.waiters.get(id);
         if (!wake) continue;
@@ -191,33 +181,33 @@ export class JobService {
     return this.freeSpaceCheck;
   }
 
-  get(id: string): JobView {
-    return toView(this.record(id));
+  async get(id: string): Promise<JobView> {
+    return toView(await this.record(id));
   }
 
-  record(id: string): JobRecord {
+  async record(id: string): Promise<JobRecord> {
     if (!ID_PATTERN.test(id))
       throw new InvalidSpecError('id', `"${id.slice(0, 80)}" is not a job id`);
-    const job = this.queue.get(id);
+    const job = await this.queue.get(id);
     if (!job) throw new RunboxError('NotFound', `no job ${id}`, { field: 'id' });
     return job;
   }
 
-  list(filter: { status?: JobStatus; limit: number; cursor?: string }): {
+  async list(filter: { status?: JobStatus; limit: number; cursor?: string }): Promise<{
     jobs: JobView[];
     next_cursor: string | null;
-  } {
+  }> {
     if (filter.cursor !== undefined && !ID_PATTERN.test(filter.cursor)) {
       throw new InvalidSpecError('cursor', 'is not a cursor this server gave out');
     }
-    const { jobs, nextCursor } = this.queue.list(filter);
+    const { jobs, nextCursor } = await this.queue.list(filter);
     return { jobs: jobs.map(toView), next_cursor: nextCursor };
   }
 
   /** Throws Conflict (409) for a job that has already ended: there is nothing to cancel. */
-  cancel(id: string): JobView {
-    this.record(id);
-    const answer = this.queue.cancelWithOutcome(id);
+  async cancel(id: string): Promise<JobView> {
+    await this.record(id);
+    const answer = await this.queue.cancel(id);
     if (!answer) throw new RunboxError('NotFound', `no job ${id}`, { field: 'id' });
     const { job, outcome } = answer;
     if (outcome === 'already-final') {
@@ -260,7 +250,7 @@ export class JobService {
     const deadline = Date.now() + timeoutMs;
     let delay = 10;
     for (;;) {
-      const job = this.get(id);
+      const job = await this.get(id);
       if (FINAL_STATUSES.has(job.status) || Date.now() >= deadline) return job;
       await this.finishedOrAfter(id, Math.min(delay, Math.max(1, deadline - Date.now())));
       delay = Math.min(delay * 2, 200);

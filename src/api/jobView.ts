@@ -3,7 +3,8 @@ import { EXIT_CODES, type ErrorType } from '../errors/index.js';
 import type { JobStatusSchema, JobViewSchema } from './schemas.js';
 
 export type JobStatus = Static<typeof JobStatusSchema>;
-export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+/** The queue's one definition, for the API's and the CLI's callers. */
+export { FINAL_STATUSES } from '../queue/types.js';
 
 /** A job as the API serves it (snake_case JSON); secret env values are redacted. */
 export type JobView = Static<typeof JobViewSchema>;

@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import { RunboxError } from '../errors/index.js';
 import type { RunningLogs } from '../executor/runningLogs.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { SyncBlobStore as BlobStore } from '../storage/SyncBlobStore.js';
+import type { BlobStore } from '../storage/BlobStore.js';
 import { registerAuth } from './auth.js';
 import { errorBody, registerErrorHandler } from './errorHandler.js';
 import { registerHostCheck } from './hostCheck.js';

@@ -8,24 +8,23 @@ import type { ApiClient } from './client.js';
 
 /** Reads jobs straight from this machine's database: the jobs `runbox run` recorded. */
 export interface LocalJobs {
-  get(id: string): JobView;
+  get(id: string): Promise<JobView>;
   /** A stored log stream; a job still running elsewhere is waited for first. */
   logs(id: string, stream: 'stdout' | 'stderr', follow: boolean): Promise<Readable>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 async function openLocalJobs(config: Readonly<Config>): Promise<LocalJobs> {
   // Loaded here, not at the top: only a command that falls back to the database pays
   // for SQLite and the blob store.
-  const [{ Queue }, { toView }, { createBlobStore }, { Readable }] = await Promise.all([
-    import('../queue/sqlite/SqliteQueue.js'),
+  const [{ createQueue, createBlobStore }, { toView }, { Readable }] = await Promise.all([
+    import('../backends.js'),
     import('../api/jobService.js'),
-    import('../storage/index.js'),
     import('node:stream'),
   ]);
-  const queue = Queue.open(config);
-  const get = (id: string): JobView => {
-    const record = queue.get(id);
+  const queue = await createQueue(config);
+  const get = async (id: string): Promise<JobView> => {
+    const record = await queue.get(id);
     if (!record) {
       throw new RunboxError('NotFound', `no job ${id} in ${config.dbPath}`, { field: 'id' });
     }
@@ -34,14 +33,15 @@ async function openLocalJobs(config: Readonly<Config>): Promise<LocalJobs> {
   return {
     get,
     async logs(id, stream, follow) {
-      let job = get(id);
+      let job = await get(id);
       while (follow && !FINAL_STATUSES.has(job.status)) {
         await new Promise((r) => setTimeout(r, 250));
-        job = get(id);
+        job = await get(id);
       }
       const blob = job.result?.[stream].blob;
       if (!blob) return Readable.from([]);
-      return (await createBlobStore(config)).openDecompressed(blob);
+      const store = await createBlobStore(config);
+      return store.openDecompressed(blob);
     },
     close: () => queue.close(),
   };
@@ -72,7 +72,7 @@ export async function remoteOrLocal<T>(
     try {
       return await local(jobs);
     } finally {
-      jobs.close();
+      await jobs.close();
     }
   }
 }

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { OutputEntry } from '../contract/resultSchema.js';
-import type { SyncBlobStore as BlobStore } from '../storage/SyncBlobStore.js';
+import type { BlobStore } from '../storage/BlobStore.js';
 import { Refused, linkInside, openForWrite } from './safeFiles.js';
 
 /**
@@ -32,8 +32,13 @@ export async function writeOutputs(
     if (entry.type !== 'file' || !entry.sha256) continue;
     const sha256 = entry.sha256;
     await attempt(entry.path, async () => {
-      const handle = await openForWrite(root, entry.path, 'truncate');
-      await pipeline(store.openDecompressed(sha256), handle.createWriteStream());
+      // The blob first: a missing one must not leave an empty file behind.
+      const source = await store.openDecompressed(sha256);
+      const handle = await openForWrite(root, entry.path, 'truncate').catch((error: unknown) => {
+        source.destroy();
+        throw error;
+      });
+      await pipeline(source, handle.createWriteStream());
     });
   }
   for (const entry of outputs) {

@@ -5,7 +5,7 @@ import { createDocker } from './dockerClient.js';
 import type { Config } from '../config.js';
 import type { JobResult } from '../contract/resultSchema.js';
 import { RunboxError } from '../errors/index.js';
-import type { SyncBlobStore as BlobStore } from '../storage/SyncBlobStore.js';
+import type { BlobStore } from '../storage/BlobStore.js';
 import { AttemptRecord } from './attemptRecord.js';
 import { collectOutputs } from './collectOutputs.js';
 import { OUTPUTS_DIR, WORK_DIR, planContainer, sandboxApplied } from './containerConfig.js';
@@ -260,12 +260,14 @@ export class DockerExecutor implements Executor {
 
   /**
    * Removes scratch folders that no runbox container mounts and that belong to no
-   * attempt `isLive` names (asked after the folders are listed; see sweepScratch).
+   * attempt `liveAttempts` names (asked after the folders are listed; see sweepScratch).
    * Containers of every database count: two databases may share one data dir (--db),
    * and a folder another database's container mounts is not a crash's leftover.
    * Returns the names removed. Throws when the engine cannot be asked.
    */
-  async sweepScratch(isLive: (jobId: string, attempt: number) => boolean): Promise<string[]> {
+  async sweepScratch(
+    liveAttempts: () => Promise<(jobId: string, attempt: number) => boolean>,
+  ): Promise<string[]> {
     return sweepScratch(this.config.dataDir, async () => {
       const mounted = new Set<string>();
       for (const c of await this.docker
@@ -279,6 +281,7 @@ export class DockerExecutor implements Executor {
         })) {
         for (const m of c.Mounts ?? []) if (m.Source) mounted.add(basename(dirname(m.Source)));
       }
+      const isLive = await liveAttempts();
       return (name, parsed) =>
         mounted.has(name) || (parsed !== null && isLive(parsed.jobId, parsed.attempt));
     });

@@ -4,8 +4,7 @@ import type Docker from 'dockerode';
 import { extract, type Extract } from 'tar-stream';
 import type { OutputEntry, SkippedOutput } from '../contract/resultSchema.js';
 import { RunboxError, toRunboxError } from '../errors/index.js';
-import type { BlobBatch } from '../storage/BlobStore.js';
-import type { SyncBlobStore as BlobStore } from '../storage/SyncBlobStore.js';
+import type { BlobBatch, BlobStore } from '../storage/BlobStore.js';
 import { OUTPUTS_DIR } from './containerConfig.js';
 import { engineStatus, toEngineError } from './engineErrors.js';
 

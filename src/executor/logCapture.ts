@@ -3,8 +3,7 @@ import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { LogInfo } from '../contract/resultSchema.js';
-import type { BlobBatch } from '../storage/BlobStore.js';
-import type { SyncBlobStore as BlobStore } from '../storage/SyncBlobStore.js';
+import type { BlobBatch, BlobStore } from '../storage/BlobStore.js';
 import type { LogStream } from './Executor.js';
 import { SecretMask } from './secretMask.js';
 

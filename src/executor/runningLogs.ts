@@ -59,7 +59,7 @@ export async function tailFile(
   path: string,
   from: number,
   out: Writable,
-  more: () => boolean,
+  more: () => boolean | Promise<boolean>,
 ): Promise<number> {
   const handle = await open(path, 'r').catch(() => null);
   if (!handle) return 0;
@@ -78,7 +78,7 @@ export async function tailFile(
       if (last) break;
       // Once the writer is done, read to the end once more: it may have written
       // between the last read and the check.
-      if (!more()) last = true;
+      if (!(await more())) last = true;
       else await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   } finally {

@@ -1,10 +1,7 @@
-import type { BlobEntry } from '../storage/fs/FileBlobStore.js';
+import type { BlobStore } from '../storage/BlobStore.js';
 
-/** What gc needs of a store (FileBlobStore has it). */
-export interface CollectableStore {
-  listBlobs(): AsyncIterable<BlobEntry>;
-  removeIfOlderThan(sha256: string, cutoffMs: number): number | Promise<number>;
-}
+/** What gc needs of a store: any BlobStore has it. */
+export type CollectableStore = Pick<BlobStore, 'list' | 'removeIfIdle'>;
 
 export interface CollectGarbageOptions {
   store: CollectableStore;
@@ -21,7 +18,10 @@ export interface CollectGarbageOptions {
    * output collection); an hour more than the longest timeout is a safe choice.
    */
   olderThanMs: number;
-  /** @defaultValue Date.now() */
+  /**
+   * This process's clock, only to skip blobs listed as written within the grace period
+   * without asking the store; the store's own clock decides each removal. @defaultValue Date.now()
+   */
   now?: number;
 }
 
@@ -46,10 +46,10 @@ export async function collectGarbage(options: CollectGarbageOptions): Promise<Ga
     typeof referenced === 'function' ? referenced : (sha256: string) => referenced.has(sha256);
   const cutoff = (options.now ?? Date.now()) - options.olderThanMs;
   const report: GarbageReport = { scannedBlobs: 0, removedBlobs: 0, freedBytes: 0 };
-  for await (const blob of store.listBlobs()) {
+  for await (const blob of store.list()) {
     report.scannedBlobs += 1;
-    if (blob.mtimeMs >= cutoff || isReferenced(blob.sha256)) continue;
-    const freed = await store.removeIfOlderThan(blob.sha256, cutoff);
+    if (blob.writtenAt >= cutoff || isReferenced(blob.sha256)) continue;
+    const freed = await store.removeIfIdle(blob.sha256, options.olderThanMs);
     if (freed > 0) {
       report.removedBlobs += 1;
       report.freedBytes += freed;

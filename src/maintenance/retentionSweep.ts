@@ -1,8 +1,9 @@
 import type { Config } from '../config.js';
 import { toRunboxError } from '../errors/index.js';
 import type { Logger } from '../log.js';
-import type { Queue } from '../queue/sqlite/SqliteQueue.js';
-import { collectGarbage, type FileBlobStore } from '../storage/index.js';
+import type { QueueMaintenance } from '../queue/QueueBackend.js';
+import type { BlobStore } from '../storage/BlobStore.js';
+import { collectGarbage } from './blobGc.js';
 
 export interface SweepReport {
   deletedJobs: number;
@@ -22,24 +23,24 @@ export function blobGraceMs(config: Pick<Config, 'blobGraceMs' | 'defaults'>): n
  * a running job may have stored them without having recorded its result yet.
  */
 export async function retentionSweep(deps: {
-  queue: Queue;
-  store: FileBlobStore;
+  queue: Pick<QueueMaintenance, 'deleteDeadWorkers' | 'deleteExpiredJobs' | 'referencedBlobs'>;
+  store: BlobStore;
   config: Readonly<Config>;
   logger?: Logger;
 }): Promise<SweepReport> {
   const { queue, store, config } = deps;
   try {
-    const deletedWorkers = queue.deleteDeadWorkers();
+    const deletedWorkers = await queue.deleteDeadWorkers();
     let deletedJobs = 0;
     for (;;) {
-      const { jobIds } = queue.deleteExpiredJobs(1000);
+      const { jobIds } = await queue.deleteExpiredJobs(1000);
       deletedJobs += jobIds.length;
       if (jobIds.length < 1000) break;
     }
     const graceMs = blobGraceMs(config);
     const blobs: string[] = [];
-    for await (const entry of store.listBlobs()) blobs.push(entry.sha256);
-    const referenced = queue.referencedBlobs(blobs);
+    for await (const entry of store.list()) blobs.push(entry.sha256);
+    const referenced = await queue.referencedBlobs(blobs);
     const gc = await collectGarbage({ store, referenced, olderThanMs: graceMs });
     const report = {
       deletedJobs,

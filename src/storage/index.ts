@@ -1,16 +1,16 @@
-export type { PutOptions, StoredBlob } from './BlobStore.js';
-export type { SyncBlobStore as BlobStore } from './SyncBlobStore.js';
+export type {
+  BlobBatch,
+  BlobEntry,
+  BlobStore,
+  ByteRange,
+  PutOptions,
+  StoredBlob,
+} from './BlobStore.js';
 export {
   FileBlobStore,
-  createBlobStore,
-  type BlobEntry,
+  createFileBlobStore,
   type FileBlobStoreOptions,
 } from './fs/FileBlobStore.js';
-export {
-  collectGarbage,
-  type CollectGarbageOptions,
-  type GarbageReport,
-} from '../maintenance/blobGc.js';
 export { assertFreeSpace, freeBytes, formatBytes } from './fs/diskSpace.js';
 export {
   selectZstdCodec,

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { OutputEntry } from '../contract/resultSchema.js';
 import { RunboxError } from '../errors/index.js';
-import type { SyncBlobStore as BlobStore } from './SyncBlobStore.js';
+import type { BlobStore } from './BlobStore.js';
 import { FrameScanner } from './zstd/frameFormat.js';
 
 const BLOCK = 512;
@@ -119,7 +119,14 @@ class ReadAhead {
     const ready = this.pending.get(index);
     this.pending.delete(index);
     this.fill(index + 1);
-    if (!ready) return this.store.openCompressed(this.outputs[index]!.sha256!);
+    if (!ready) {
+      // Opened when first read, like the stream it replaces: a dropped entry opens nothing.
+      const { store } = this;
+      const sha256 = this.outputs[index]!.sha256!;
+      return (async function* () {
+        yield* (await store.openCompressed(sha256)) as AsyncIterable<Buffer>;
+      })();
+    }
     return (async function* () {
       yield* await ready;
     })();
@@ -131,7 +138,7 @@ class ReadAhead {
     for (; this.next < limit; this.next++) {
       const entry = this.outputs[this.next]!;
       if (!isSmallBlob(entry)) continue;
-      const reading = readAll(this.store.openCompressed(entry.sha256!));
+      const reading = this.store.openCompressed(entry.sha256!).then(readAll);
       // Awaited in take(); if the stream is dropped first, nobody will: not unhandled.
       reading.catch(() => undefined);
       this.pending.set(this.next, reading);

@@ -9,10 +9,11 @@ import type { AbortReason } from '../executor/Executor.js';
 import { RunboxError, toRunboxError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { JobMetrics } from '../metrics.js';
+import type { ClaimedJob } from '../queue/types.js';
 import { parseJobSpec } from '../spec/parseJobSpec.js';
 import { RUNBOX_VERSION } from '../version.js';
 import type { LiveLogs } from './LiveLogs.js';
-import type { HeldJob, RecoverableExecutor, WorkerQueue } from './ports.js';
+import type { RecoverableExecutor, WorkerQueue } from './ports.js';
 import { recoverContainers } from './recoverContainers.js';
 
 export interface WorkerPoolOptions {
@@ -64,7 +65,7 @@ interface PendingRecord {
 type StopReason = AbortReason | 'lost';
 
 interface Running {
-  job: HeldJob;
+  job: ClaimedJob;
   controller: AbortController;
   done: Promise<void>;
 }
@@ -88,7 +89,7 @@ export class WorkerPool {
   private readonly metrics: JobMetrics | undefined;
   private readonly engine: EngineState | undefined;
   private readonly running = new Map<string, Running>();
-  private readonly buffer: HeldJob[] = [];
+  private readonly buffer: ClaimedJob[] = [];
   /** Results waiting for the next group commit (see recordBatched). */
   private readonly toRecord: PendingRecord[] = [];
   /** Results handed to the queue and not yet committed. */
@@ -102,6 +103,8 @@ export class WorkerPool {
   /** Set when a stop's drain ran out: results kept for a full disk are given up. */
   private abandonRecords = false;
   private started = false;
+  private heartbeating = false;
+  private reaping = false;
 
   constructor(options: WorkerPoolOptions) {
     this.config = options.config;
@@ -123,7 +126,7 @@ export class WorkerPool {
    * recovers what a previous process left, then starts the slots.
    */
   async start(): Promise<void> {
-    this.queue.registerWorker({
+    await this.queue.registerWorker({
       id: this.id,
       host: hostname(),
       pid: process.pid,
@@ -134,8 +137,8 @@ export class WorkerPool {
     // runbox run leaves a crashed server's jobs to the next serve or worker.
     await this.recover(!this.reserved);
     const { heartbeatMs } = this.config.lease;
-    this.timers.push(setInterval(() => this.heartbeat(), heartbeatMs));
-    this.timers.push(setInterval(() => this.reap(), Math.min(heartbeatMs, 1000)));
+    this.timers.push(setInterval(() => void this.heartbeat(), heartbeatMs));
+    this.timers.push(setInterval(() => void this.reap(), Math.min(heartbeatMs, 1000)));
     for (const t of this.timers) t.unref();
     this.slots = Array.from({ length: this.config.workers }, () => this.slotLoop());
   }
@@ -167,7 +170,7 @@ export class WorkerPool {
     this.stopping = true;
     this.notify();
     if (this.buffer.length > 0) {
-      this.requeued(this.buffer.splice(0), 'drain', 'worker stopped before starting it');
+      await this.requeued(this.buffer.splice(0), 'drain', 'worker stopped before starting it');
     }
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));
     const drained = await Promise.race([all().then(() => true), sleep(drainMs).then(() => false)]);
@@ -180,7 +183,9 @@ export class WorkerPool {
     await Promise.all(this.slots);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    this.queue.stopWorker(this.id);
+    await this.queue.stopWorker(this.id).catch((error: unknown) => {
+      this.log.error('marking the worker stopped failed', { error: toRunboxError(error) });
+    });
     this.started = false;
   }
 
@@ -217,12 +222,17 @@ export class WorkerPool {
         // Claimed-but-not-started jobs go back without penalty: their leases are not
         // heartbeated while they wait here.
         if (this.buffer.length > 0) {
-          this.requeued(this.buffer.splice(0), 'engine-down', 'the Docker engine is unavailable');
+          await this.requeued(
+            this.buffer.splice(0),
+            'engine-down',
+            'the Docker engine is unavailable',
+          );
         }
         await this.idle();
         continue;
       }
-      const job = this.buffer.shift() ?? this.claim();
+      if (this.buffer.length === 0) await this.claim();
+      const job = this.buffer.shift();
       if (!job) {
         await this.idle();
         continue;
@@ -231,19 +241,32 @@ export class WorkerPool {
     }
   }
 
-  /** Claims one job per idle slot in a single statement; extras wait in the buffer. */
-  private claim(): HeldJob | undefined {
+  /**
+   * Claims one job per idle slot in a single call; extras wait in the buffer. The jobs
+   * asked for count as in flight until the answer, so slots claiming at the same time
+   * never ask for more than the pool has room for; the answer goes to the buffer, where
+   * it counts until a slot takes it (this one, or one the notify woke first).
+   */
+  private async claim(): Promise<void> {
     const idle = this.config.workers - this.running.size - this.buffer.length - this.claimsInFlight;
-    if (idle <= 0) return undefined;
+    if (idle <= 0) return;
+    this.claimsInFlight += idle;
+    let jobs: ClaimedJob[];
     try {
-      const jobs = this.queue.claim(this.id, idle, this.reserved);
-      this.buffer.push(...jobs.slice(1));
-      if (jobs.length > 1) this.notify();
-      return jobs[0];
+      jobs = await this.queue.claim({ workerId: this.id, limit: idle, reserved: this.reserved });
     } catch (error) {
       this.log.error('claim failed', { error: toRunboxError(error) });
-      return undefined;
+      return;
+    } finally {
+      this.claimsInFlight -= idle;
     }
+    if (this.stopping) {
+      // stop() ran while the claim was answered: these go back like the buffer did.
+      if (jobs.length > 0) await this.requeued(jobs, 'drain', 'worker stopped before starting it');
+      return;
+    }
+    this.buffer.push(...jobs);
+    if (jobs.length > 1) this.notify();
   }
 
   private idle(): Promise<void> {
@@ -259,7 +282,7 @@ export class WorkerPool {
 
   /** Runs one held job to one recorded result (or a release, when drained or lost). */
   private track(
-    job: HeldJob,
+    job: ClaimedJob,
     execute: (request: Parameters<RecoverableExecutor['run']>[0]) => Promise<JobResult>,
   ): Promise<void> {
     const controller = new AbortController();
@@ -292,14 +315,14 @@ export class WorkerPool {
   }
 
   private async record(
-    job: HeldJob,
+    job: ClaimedJob,
     raw: JobResult,
     stopped: StopReason | undefined,
   ): Promise<void> {
     // Released only if the kill did stop it: a job that ended on its own just before the
     // drain's kill reached it has its result, and releasing it would run it twice.
     if ((stopped === 'drain' || stopped === 'shutdown') && !endedOnItsOwn(raw)) {
-      this.requeued([job], 'drain', 'worker drained while the job ran');
+      await this.requeued([job], 'drain', 'worker drained while the job ran');
       return;
     }
     if (raw.error?.type === 'EngineUnavailable') this.engine?.markDown();
@@ -324,7 +347,7 @@ export class WorkerPool {
       const outcome = await this.recordWhenRoom(job, { id: job.id, token: job.token, result });
       if (outcome === 'recorded') {
         this.onRecorded(result);
-        this.recorded(job, result);
+        await this.recorded(job, result);
       }
       if (outcome === 'stale') {
         this.log.warn('late result rejected: the job was taken over', {
@@ -346,7 +369,7 @@ export class WorkerPool {
    * when a stop's drain runs out (the job is then recovered like any interrupted one).
    */
   private async recordWhenRoom(
-    job: HeldJob,
+    job: ClaimedJob,
     item: PendingRecord['item'],
   ): Promise<'recorded' | 'stale'> {
     for (let delay = 250, warned = false; ; delay = Math.min(delay * 2, 2000)) {
@@ -375,9 +398,6 @@ export class WorkerPool {
    * high concurrency share commits instead of paying two fsyncs per job.
    */
   private recordBatched(item: PendingRecord['item']): Promise<'recorded' | 'stale'> {
-    if (!this.queue.finishAndClaim) {
-      return this.queue.finish([item]).then(([outcome]) => outcome!);
-    }
     return new Promise((resolve, reject) => {
       this.toRecord.push({ item, resolve, reject });
       if (this.toRecord.length === 1) setImmediate(() => this.flushResults());
@@ -394,7 +414,7 @@ export class WorkerPool {
       ? 0
       : Math.max(0, this.config.workers - executing - this.buffer.length - this.claimsInFlight);
     this.claimsInFlight += limit;
-    this.queue.finishAndClaim!(
+    this.queue.finishAndClaim(
       batch.map((p) => p.item),
       { workerId: this.id, limit, reserved: this.reserved },
     ).then(
@@ -413,22 +433,25 @@ export class WorkerPool {
   }
 
   /** Jobs claimed along with results: to the buffer, or straight back when stopping. */
-  private takeClaimed(claimed: HeldJob[]): void {
+  private takeClaimed(claimed: ClaimedJob[]): void {
     if (claimed.length === 0) return;
     if (this.stopping) {
-      this.requeued(claimed, 'drain', 'worker stopped before starting it');
+      void this.requeued(claimed, 'drain', 'worker stopped before starting it');
       return;
     }
     this.buffer.push(...claimed);
     this.notify();
   }
 
-  private heartbeat(): void {
+  /** One at a time: a heartbeat slower than its period is not stacked up behind itself. */
+  private async heartbeat(): Promise<void> {
+    if (this.heartbeating) return;
+    this.heartbeating = true;
     try {
-      this.queue.heartbeatWorker(this.id);
+      await this.queue.heartbeatWorker(this.id);
       if (this.running.size === 0) return;
       const held = [...this.running.values()].map((r) => ({ id: r.job.id, token: r.job.token }));
-      const { lost, cancelRequested } = this.queue.heartbeat(this.id, held);
+      const { lost, cancelRequested } = await this.queue.heartbeat(this.id, held);
       for (const id of lost) {
         this.log.warn('lease lost; stopping the job', { job: id });
         this.running.get(id)?.controller.abort('lost' satisfies StopReason);
@@ -437,15 +460,18 @@ export class WorkerPool {
         this.running.get(id)?.controller.abort('cancel' satisfies StopReason);
     } catch (error) {
       this.log.error('heartbeat failed', { error: toRunboxError(error) });
+    } finally {
+      this.heartbeating = false;
     }
   }
 
   /** One lifecycle line and the counters for a recorded attempt: finished, or retried. */
-  private recorded(job: HeldJob, result: JobResult): void {
+  private async recorded(job: ClaimedJob, result: JobResult): Promise<void> {
     const errorType = result.error?.type ?? null;
     // A success is always final; a failure is final unless the queue put it back for
     // another attempt, which only the row says.
-    const now = errorType === null ? null : (this.queue.get?.(job.id) ?? null);
+    const now =
+      errorType === null ? null : await this.queue.get(job.id).catch((): null => null);
     if (now?.status === 'queued') {
       this.metrics?.retried(errorType!);
       this.log.info('job retried', {
@@ -471,26 +497,32 @@ export class WorkerPool {
   }
 
   /** Gives held jobs back to the queue, with a line each. */
-  private requeued(
-    jobs: HeldJob[],
+  /** Gives held jobs back to the queue, with a line each (a failed release: the lease expires). */
+  private async requeued(
+    jobs: ClaimedJob[],
     reason: Parameters<JobMetrics['requeued']>[0],
     why: string,
-  ): void {
-    const released = this.queue.release(jobs, why) ?? jobs.map((j) => j.id);
-    this.metrics?.requeued(reason, released.length);
-    for (const id of released) this.log.info('job requeued', { job: id, reason });
+  ): Promise<void> {
+    try {
+      const released = await this.queue.release(jobs, why);
+      this.metrics?.requeued(reason, released.length);
+      for (const id of released) this.log.info('job requeued', { job: id, reason });
+    } catch (error) {
+      this.log.error('releasing jobs failed; their leases will expire instead', {
+        jobs: jobs.map((j) => j.id),
+        error: toRunboxError(error),
+      });
+    }
   }
 
-  private reap(): void {
+  private async reap(): Promise<void> {
+    if (this.reaping) return;
+    this.reaping = true;
     try {
       // Jobs this pool holds are judged by its own heartbeat, not by the clock: their
       // lease lapses while the disk is full, and the result kept for them must win.
       const keep = new Set(this.running.keys());
-      const outcome = this.queue.reapWithOutcome?.(keep);
-      if (!outcome) {
-        if (this.queue.reap(keep) > 0) this.notify();
-        return;
-      }
+      const outcome = await this.queue.reap(keep);
       this.metrics?.requeued('lease-expired', outcome.requeued.length);
       for (const id of outcome.requeued)
         this.log.info('job requeued', { job: id, reason: 'lease-expired' });
@@ -500,6 +532,8 @@ export class WorkerPool {
         this.notify();
     } catch (error) {
       this.log.error('reaper failed', { error: toRunboxError(error) });
+    } finally {
+      this.reaping = false;
     }
   }
 }

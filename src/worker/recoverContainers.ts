@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import { toRunboxError } from '../errors/index.js';
 import type { Logger } from '../log.js';
-import type { HeldJob, RecoverableExecutor, WorkerQueue } from './ports.js';
+import type { ClaimedJob } from '../queue/types.js';
+import type { RecoverableExecutor, WorkerQueue } from './ports.js';
 
 /** True when a process of that pid exists on this host. */
 export function pidAlive(pid: number): boolean {
@@ -19,16 +20,20 @@ export function pidAlive(pid: number): boolean {
  * containers can be adopted now instead of after the lease expires. A row with our own
  * pid but another id is a previous incarnation (pid reuse after a restart in a container).
  */
-function markDeadLocalWorkers(queue: WorkerQueue, ownId: string, log: Logger): void {
+async function markDeadLocalWorkers(
+  queue: WorkerQueue,
+  ownId: string,
+  log: Logger,
+): Promise<void> {
   const host = hostname();
-  for (const worker of queue.listWorkers()) {
+  for (const worker of await queue.listWorkers()) {
     if (!worker.alive || worker.id === ownId || worker.host !== host) continue;
     if (worker.pid === process.pid || !pidAlive(worker.pid)) {
       log.info('worker process is gone; marking it stopped', {
         worker: worker.id,
         pid: worker.pid,
       });
-      queue.stopWorker(worker.id);
+      await queue.stopWorker(worker.id);
     }
   }
 }
@@ -39,7 +44,7 @@ export interface RecoverOptions {
   executor: RecoverableExecutor;
   log: Logger;
   /** Runs an adopted job to its result (re-attached to its container). */
-  adoptRun: (job: HeldJob, containerId: string) => Promise<void>;
+  adoptRun: (job: ClaimedJob, containerId: string) => Promise<void>;
   /**
    * Take over dead workers' jobs (re-attach, or requeue those whose container is gone).
    * `runbox run` passes false: it runs only its own job, and must neither wait for
@@ -61,7 +66,7 @@ export interface RecoverOptions {
  */
 export async function recoverContainers(options: RecoverOptions): Promise<void> {
   const { queue, executor, log, workerId } = options;
-  markDeadLocalWorkers(queue, workerId, log);
+  await markDeadLocalWorkers(queue, workerId, log);
   let containers;
   try {
     containers = await executor.findContainers();
@@ -71,13 +76,14 @@ export async function recoverContainers(options: RecoverOptions): Promise<void> 
     });
     return;
   }
-  const running = new Map(queue.runningJobs().map((j) => [j.id, j]));
+  const running = new Map((await queue.runningJobs()).map((j) => [j.id, j]));
   for (const container of containers) {
     const job = running.get(container.jobId);
     const isLiveAttempt = job !== undefined && job.attempt === container.attempt;
-    if (isLiveAttempt && (queue.isWorkerAlive(job.owner) || options.adopt === false)) continue;
+    if (isLiveAttempt && (options.adopt === false || (await queue.isWorkerAlive(job.owner))))
+      continue;
     const adopted = isLiveAttempt
-      ? queue.adopt(container.jobId, container.attempt, workerId)
+      ? await queue.adopt({ jobId: container.jobId, attempt: container.attempt, workerId })
       : null;
     if (adopted) {
       log.info('re-attaching to a container left by a dead worker', {
@@ -99,18 +105,18 @@ export async function recoverContainers(options: RecoverOptions): Promise<void> 
     });
   }
   if (options.adopt !== false) {
-    const requeued = queue.requeueOwnedByDeadWorkers((owner) => !queue.isWorkerAlive(owner));
+    const outcome = await queue.requeueOwnedByDeadWorkers();
+    const requeued = outcome.requeued.length + outcome.failed.length + outcome.cancelled.length;
     if (requeued > 0)
       log.info('requeued jobs of dead workers', { count: requeued, host: hostname() });
   }
   if (executor.sweepScratch) {
     // Read after the folders are listed (inside sweepScratch): a live attempt's folder
     // is never taken for a crash's leftover.
-    let live: Set<string> | null = null;
     const removed = await executor
-      .sweepScratch((jobId, attempt) => {
-        live ??= new Set(queue.runningJobs().map((j) => `${j.id}#${j.attempt}`));
-        return live.has(`${jobId}#${attempt}`);
+      .sweepScratch(async () => {
+        const live = new Set((await queue.runningJobs()).map((j) => `${j.id}#${j.attempt}`));
+        return (jobId, attempt) => live.has(`${jobId}#${attempt}`);
       })
       .catch((error: unknown) => {
         log.warn('cannot sweep scratch folders; they stay until the next start', {

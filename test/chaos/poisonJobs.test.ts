@@ -3,8 +3,8 @@ import { JobService } from '../../src/api/jobService.js';
 import type { JobResult } from '../../src/contract/resultSchema.js';
 import { createDockerExecutor } from '../../src/executor/index.js';
 import { createLogger } from '../../src/log.js';
-import { Queue } from '../../src/queue/sqlite/SqliteQueue.js';
-import { createBlobStore } from '../../src/storage/index.js';
+import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
+import { createFileBlobStore } from '../../src/storage/index.js';
 import { LiveLogs } from '../../src/worker/LiveLogs.js';
 import type { RecoverableExecutor } from '../../src/worker/ports.js';
 import { WorkerPool } from '../../src/worker/WorkerPool.js';
@@ -28,7 +28,7 @@ describe('poison jobs', () => {
     retry: { baseMs: 100, capMs: 500 },
     limits: { minFreeBytes: 1 },
   });
-  let queue: Queue | null = null;
+  let queue: SqliteQueue | null = null;
   let pool: WorkerPool | null = null;
 
   afterAll(async () => {
@@ -39,8 +39,8 @@ describe('poison jobs', () => {
   });
 
   it('fails poison jobs after their attempts and keeps >= 80% throughput for the rest', async () => {
-    queue = Queue.open(config);
-    const store = await createBlobStore(config);
+    queue = SqliteQueue.open(config);
+    const store = await createFileBlobStore(config);
     const real = createDockerExecutor({
       config,
       store,

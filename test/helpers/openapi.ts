@@ -2,8 +2,8 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import { JobService } from '../../src/api/jobService.js';
 import { buildServer } from '../../src/api/server.js';
 import { RunboxMetrics } from '../../src/metrics.js';
-import { Queue } from '../../src/queue/sqlite/SqliteQueue.js';
-import { createBlobStore } from '../../src/storage/index.js';
+import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
+import { createFileBlobStore } from '../../src/storage/index.js';
 import { testConfig } from './testConfig.js';
 
 export type OpenApiDocument = Record<string, unknown> & {
@@ -17,16 +17,16 @@ export const CLIENT_DIR = 'clients/typescript';
 /** The document a server of this source tree serves (built in-process, over a temp data dir). */
 export async function servedDocument(): Promise<OpenApiDocument> {
   const { config, cleanup } = testConfig();
-  const queue = Queue.open(config);
+  const queue = SqliteQueue.open(config);
   try {
     const app = await buildServer({
       config,
       jobs: new JobService(config, queue),
       runningLogs: { find: () => Promise.resolve(null) },
-      store: await createBlobStore(config),
+      store: await createFileBlobStore(config),
       system: {
         engineUp: () => true,
-        workers: () => [],
+        workers: async () => [],
         metrics: new RunboxMetrics({ process: 'serve', workerId: 'document' }),
         runtimes: async () => [],
         imagesMissing: () => [],

@@ -7,7 +7,7 @@ import {
   fingerprintOf,
   type ContractDescriptor,
 } from '../../src/contract/contract.js';
-import { Queue } from '../../src/queue/sqlite/SqliteQueue.js';
+import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
 import { contractFixture } from '../helpers/contractImage.js';
 import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
 import {
@@ -50,7 +50,7 @@ describe('a database stamped with a result contract', () => {
 
   /** Opens (creating) the database as a build speaking `contract` would, then closes it. */
   function stampWith(contract: ContractDescriptor): void {
-    Queue.open(config, { contract }).close();
+    SqliteQueue.open(config, { contract }).close();
   }
   const cli = (...args: string[]) =>
     runCliProcess([...args, '--config', configFile, '--data-dir', config.dataDir], {
@@ -123,7 +123,7 @@ describe('a database stamped with a result contract', () => {
   });
 
   it('written by this build opens, and the jobs in it run', async () => {
-    const queue = Queue.open(config);
+    const queue = SqliteQueue.open(config);
     const [queued] = await queue.submit([
       {
         spec: { runtime: 'shell', script: { path: 'job.sh', content: 'echo kept' } },

@@ -5,9 +5,9 @@ import { CURRENT_CONTRACT } from '../../src/contract/contract.js';
 import type { JobResult } from '../../src/contract/resultSchema.js';
 import type { ExecuteRequest } from '../../src/executor/Executor.js';
 import { LABELS, createDockerExecutor, type DockerExecutor } from '../../src/executor/index.js';
-import { Queue } from '../../src/queue/sqlite/SqliteQueue.js';
+import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
 import type { JobRecord } from '../../src/queue/types.js';
-import { createBlobStore } from '../../src/storage/index.js';
+import { createFileBlobStore } from '../../src/storage/index.js';
 import { LiveLogs } from '../../src/worker/LiveLogs.js';
 import type { RecoverableExecutor } from '../../src/worker/ports.js';
 import { WorkerPool } from '../../src/worker/WorkerPool.js';
@@ -63,7 +63,7 @@ async function listenForCreates(instance: string) {
 describe('the worker enforces the contract on what the executor and images give it', () => {
   let config: Readonly<Config>;
   let cleanup: () => void;
-  let queue: Queue;
+  let queue: SqliteQueue;
   let executor: DockerExecutor;
   let pool: WorkerPool | null = null;
 
@@ -78,10 +78,10 @@ describe('the worker enforces the contract on what the executor and images give 
         legacy: { image: LEGACY_IMAGE, command: ['sh', '{script}'] },
       },
     }));
-    queue = Queue.open(config);
+    queue = SqliteQueue.open(config);
     executor = createDockerExecutor({
       config,
-      store: await createBlobStore(config),
+      store: await createFileBlobStore(config),
       identity: { instance: TEST_INSTANCE, database: queue.databaseId },
     });
   });
@@ -106,7 +106,7 @@ describe('the worker enforces the contract on what the executor and images give 
   async function finalOf(id: string): Promise<JobRecord> {
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const job = queue.get(id)!;
+      const job = (await queue.get(id))!;
       if (FINAL.has(job.status)) return job;
       if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status}`);
       await new Promise((r) => setTimeout(r, 100));

@@ -17,7 +17,7 @@ import { putInputs } from '../../src/executor/inputsTar.js';
 import { createScratch } from '../../src/executor/scratchDir.js';
 import { parseJobSpec } from '../../src/spec/parseJobSpec.js';
 import type { JobSpec } from '../../src/spec/jobSpecSchema.js';
-import { createBlobStore, type BlobStore } from '../../src/storage/index.js';
+import { createFileBlobStore, type BlobStore } from '../../src/storage/index.js';
 import { expectNoLeftoverContainers, labelledContainers } from '../helpers/leftovers.js';
 import { TEST_IDENTITY, TEST_INSTANCE, testConfig } from '../helpers/testConfig.js';
 
@@ -52,7 +52,7 @@ describe('DockerExecutor on a real engine', () => {
       defaults: { pullPolicy: 'never', killGraceSeconds: 1 },
       limits: { logBytes: MiB },
     }));
-    store = await createBlobStore(config);
+    store = await createFileBlobStore(config);
     executor = createDockerExecutor({ config, store, identity: TEST_IDENTITY });
   });
   afterEach(async () => {
@@ -88,7 +88,7 @@ describe('DockerExecutor on a real engine', () => {
   async function blobBytes(blob: string | null): Promise<Buffer> {
     if (blob === null) return Buffer.alloc(0);
     const chunks: Buffer[] = [];
-    for await (const chunk of store.openDecompressed(blob)) chunks.push(chunk as Buffer);
+    for await (const chunk of await store.openDecompressed(blob)) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
   }
 

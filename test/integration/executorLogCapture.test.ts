@@ -5,7 +5,7 @@ import type { Config } from '../../src/config.js';
 import { demuxDockerStream } from '../../src/executor/demux.js';
 import type { LogStream } from '../../src/executor/Executor.js';
 import { LogCapture, MAX_TAIL_BYTES, omittedMarker } from '../../src/executor/logCapture.js';
-import { createBlobStore, type BlobStore } from '../../src/storage/index.js';
+import { createFileBlobStore, type BlobStore } from '../../src/storage/index.js';
 import { testConfig } from '../helpers/testConfig.js';
 
 const MiB = 1024 * 1024;
@@ -33,7 +33,7 @@ describe('log capture (no engine needed)', () => {
 
   beforeAll(async () => {
     ({ config, cleanup } = testConfig());
-    store = await createBlobStore(config);
+    store = await createFileBlobStore(config);
     spoolDir = join(config.dataDir, 'spool');
     mkdirSync(spoolDir, { recursive: true });
   });
@@ -42,7 +42,7 @@ describe('log capture (no engine needed)', () => {
   async function read(blob: string | null): Promise<Buffer> {
     if (blob === null) return Buffer.alloc(0);
     const chunks: Buffer[] = [];
-    for await (const chunk of store.openDecompressed(blob)) chunks.push(chunk as Buffer);
+    for await (const chunk of await store.openDecompressed(blob)) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
   }
 

@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/api/jobView.js';
 import { writeOutputs } from '../../src/cli/writeOutputs.js';
-import { createBlobStore } from '../../src/storage/index.js';
+import { createFileBlobStore } from '../../src/storage/index.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
 import { runCliProcess, startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
 import { testConfig } from '../helpers/testConfig.js';
@@ -146,7 +146,7 @@ describe('writeOutputs', () => {
   it('refuses absolute names, names with . or .. parts, and a file over a folder', async () => {
     const { config, cleanup } = testConfig();
     try {
-      const store = await createBlobStore(config);
+      const store = await createFileBlobStore(config);
       const blob = await store.put(Readable.from([Buffer.from('payload')]));
       const file = (path: string) => ({
         path,

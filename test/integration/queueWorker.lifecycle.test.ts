@@ -6,8 +6,8 @@ import { CURRENT_CONTRACT } from '../../src/contract/contract.js';
 import type { JobResult } from '../../src/contract/resultSchema.js';
 import type { ExecuteRequest } from '../../src/executor/Executor.js';
 import { createDockerExecutor } from '../../src/executor/index.js';
-import { Queue } from '../../src/queue/sqlite/SqliteQueue.js';
-import { createBlobStore } from '../../src/storage/index.js';
+import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
+import { createFileBlobStore } from '../../src/storage/index.js';
 import { LiveLogs } from '../../src/worker/LiveLogs.js';
 import { retentionSweep } from '../../src/maintenance/retentionSweep.js';
 import { WorkerPool } from '../../src/worker/WorkerPool.js';
@@ -32,8 +32,8 @@ interface Started {
 
 async function pieces(overrides: Parameters<typeof testConfig>[0], random?: () => number) {
   const { config, cleanup } = testConfig({ limits: { minFreeBytes: 0 }, ...overrides });
-  const queue = Queue.open(config, random ? { random } : {});
-  const store = await createBlobStore(config);
+  const queue = SqliteQueue.open(config, random ? { random } : {});
+  const store = await createFileBlobStore(config);
   const executor = createDockerExecutor({
     config,
     store,
@@ -124,7 +124,8 @@ describe('worker pool over the queue', () => {
     }
     expect(Date.parse(final.started_at!)).toBeGreaterThanOrEqual(runAt);
     // The recorded started_at agrees with the order seen.
-    const startedAts = p.started.map((s) => Date.parse(p.jobs.get(s.id).started_at!));
+    const startedAts: number[] = [];
+    for (const s of p.started) startedAts.push(Date.parse((await p.jobs.get(s.id)).started_at!));
     expect([...startedAts].sort((a, b) => a - b)).toEqual(startedAts);
   });
 
@@ -180,34 +181,42 @@ describe('worker pool over the queue', () => {
       limits: { minFreeBytes: 0 },
     });
     let now = Date.parse('2026-01-01T00:00:00Z');
-    const queue = Queue.open(config, { now: () => now });
-    const store = await createBlobStore(config);
+    const queue = SqliteQueue.open(config, { now: () => now });
+    const store = await createFileBlobStore(config);
     close = async () => {
       queue.close();
       cleanup();
     };
     const register = (id: string) =>
-      queue.registerWorker({ id, host: 'h', pid: 1, version: '0', contract: CURRENT_CONTRACT });
-    register('w-live');
-    register('w-silent');
-    register('w-stopped');
-    queue.stopWorker('w-stopped');
-    const states = () =>
-      Object.fromEntries(queue.listWorkers().map((w) => [w.id, w.alive ? 'alive' : 'dead']));
+      queue.registerWorker({
+        id,
+        host: 'h',
+        pid: 1,
+        version: '0',
+        contract: CURRENT_CONTRACT,
+      });
+    await register('w-live');
+    await register('w-silent');
+    await register('w-stopped');
+    await queue.stopWorker('w-stopped');
+    const states = async () =>
+      Object.fromEntries(
+        (await queue.listWorkers()).map((w) => [w.id, w.alive ? 'alive' : 'dead']),
+      );
 
     now += 29_000;
-    queue.heartbeatWorker('w-live');
-    expect(states()).toEqual({ 'w-live': 'alive', 'w-silent': 'alive', 'w-stopped': 'dead' });
+    await queue.heartbeatWorker('w-live');
+    expect(await states()).toEqual({ 'w-live': 'alive', 'w-silent': 'alive', 'w-stopped': 'dead' });
     now += 2_000;
-    expect(states()).toEqual({ 'w-live': 'alive', 'w-silent': 'dead', 'w-stopped': 'dead' });
+    expect(await states()).toEqual({ 'w-live': 'alive', 'w-silent': 'dead', 'w-stopped': 'dead' });
 
     // Within retention nothing is deleted, through the same sweep the server runs.
     now += 3_000_000;
-    queue.heartbeatWorker('w-live');
+    await queue.heartbeatWorker('w-live');
     const sweepConfig: Readonly<Config> = config;
     expect((await retentionSweep({ queue, store, config: sweepConfig })).deletedWorkers).toBe(0);
     now += 700_000;
-    queue.heartbeatWorker('w-live');
+    await queue.heartbeatWorker('w-live');
     expect((await retentionSweep({ queue, store, config: sweepConfig })).deletedWorkers).toBe(2);
     expect(Object.keys(states())).toEqual(['w-live']);
   });
@@ -229,7 +238,7 @@ describe('worker pool drain, with an executor that answers as told', () => {
 
   async function drainOne(answer: JobResult) {
     const { config, cleanup } = testConfig({ limits: { minFreeBytes: 0 }, workers: 1 });
-    const queue = Queue.open(config);
+    const queue = SqliteQueue.open(config);
     try {
       const jobs = new JobService(config, queue);
       const pool = new WorkerPool({
@@ -241,9 +250,9 @@ describe('worker pool drain, with an executor that answers as told', () => {
       jobs.onSubmitted(() => pool.notify());
       await pool.start();
       const { job } = await jobs.submit({ runtime: 'shell', command: ['true'] });
-      await waitUntil(() => jobs.get(job.id).status === 'running');
+      await waitUntil(async () => (await jobs.get(job.id)).status === 'running');
       await pool.stop(200);
-      return jobs.get(job.id);
+      return await jobs.get(job.id);
     } finally {
       queue.close();
       cleanup();
@@ -265,9 +274,12 @@ describe('worker pool drain, with an executor that answers as told', () => {
   });
 });
 
-async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }

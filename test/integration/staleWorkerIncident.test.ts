@@ -10,7 +10,7 @@ import {
   fingerprintOf,
   type ContractDescriptor,
 } from '../../src/contract/contract.js';
-import { Queue } from '../../src/queue/sqlite/SqliteQueue.js';
+import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
 import { buildContractImage, contractFixture, removeImage } from '../helpers/contractImage.js';
 import { expectNoLeftoverContainers, labelledContainers } from '../helpers/leftovers.js';
 import {
@@ -112,7 +112,7 @@ describe('the stale-worker incident, end to end', () => {
     const db = join(dataDir, 'newer.db');
     const configFile = writeTestConfig(dataDir, { port: 0 });
     // The newer node opens the database (raising its stamp) and accepts a job.
-    const newer = Queue.open(
+    const newer = SqliteQueue.open(
       loadConfig({
         env: {},
         overrides: { dataDir, dbPath: db, instance: TEST_INSTANCE, runtimes: TEST_RUNTIMES },

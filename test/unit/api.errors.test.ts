@@ -5,9 +5,9 @@ import { buildServer } from '../../src/api/server.js';
 import type { Config } from '../../src/config.js';
 import { EXIT_CODES, RunboxError } from '../../src/errors/index.js';
 import { RunboxMetrics } from '../../src/metrics.js';
-import { Queue } from '../../src/queue/sqlite/SqliteQueue.js';
+import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
 import { startRunbox } from '../../src/runbox.js';
-import { createBlobStore } from '../../src/storage/index.js';
+import { createFileBlobStore } from '../../src/storage/index.js';
 import { testConfig } from '../helpers/testConfig.js';
 
 /**
@@ -21,7 +21,7 @@ const WELL_FORMED_UNKNOWN_ID = '01ZZZZZZZZZZZZZZZZZZZZZZZZ';
 
 interface Harness {
   app: FastifyInstance;
-  queue: Queue;
+  queue: SqliteQueue;
   config: Readonly<Config>;
   cleanup: () => void;
 }
@@ -31,8 +31,8 @@ async function harness(overrides: Parameters<typeof testConfig>[0] = {}): Promis
     limits: { bodyBytes: BODY_LIMIT, minFreeBytes: 0 },
     ...overrides,
   });
-  const queue = Queue.open(config);
-  const store = await createBlobStore(config);
+  const queue = SqliteQueue.open(config);
+  const store = await createFileBlobStore(config);
   const app = await buildServer({
     config,
     jobs: new JobService(config, queue),
@@ -42,7 +42,7 @@ async function harness(overrides: Parameters<typeof testConfig>[0] = {}): Promis
     system: {
       engineUp: () => true,
       imagesMissing: () => [],
-      workers: () => [],
+      workers: async () => [],
       metrics: new RunboxMetrics({ process: 'serve', workerId: 'test' }),
       runtimes: async () => [],
     },
@@ -58,7 +58,7 @@ async function harness(overrides: Parameters<typeof testConfig>[0] = {}): Promis
   };
 }
 
-function jobCount(queue: Queue): number {
+function jobCount(queue: SqliteQueue): number {
   return (queue.db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n;
 }
 

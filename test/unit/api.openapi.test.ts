@@ -9,8 +9,8 @@ import { JobService } from '../../src/api/jobService.js';
 import { buildServer } from '../../src/api/server.js';
 import { createLogger } from '../../src/log.js';
 import { RunboxMetrics } from '../../src/metrics.js';
-import { Queue } from '../../src/queue/sqlite/SqliteQueue.js';
-import { createBlobStore } from '../../src/storage/index.js';
+import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
+import { createFileBlobStore } from '../../src/storage/index.js';
 import {
   CLIENT_DIR,
   clientTypes,
@@ -55,7 +55,7 @@ describe('the OpenAPI document', () => {
     expect(found).toEqual([]);
   });
 
-  it('gives every operation a unique operationId, a summary, a tag and a typed 2xx answer', () => {
+  it('gives every operation a unique operationId, a summary, a tag and a typed 2xx answer', async () => {
     const ids = new Set<string>();
     for (const [path, item] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(item)) {
@@ -84,7 +84,7 @@ describe('the OpenAPI document', () => {
     expect(ids).toContain('getOutputFile');
   });
 
-  it('names the output path parameter {path}, and declares text and zstd answers with their real types', () => {
+  it('names the output path parameter {path}, and declares text and zstd answers with their real types', async () => {
     const file = doc.paths['/v1/jobs/{id}/outputs/{path}']!.get as {
       parameters: Array<{ name: string; in: string }>;
       responses: Record<string, { content?: Record<string, unknown> }>;
@@ -105,7 +105,7 @@ describe('the OpenAPI document', () => {
     );
   });
 
-  it('applies bearer security to every route but the open ones, and documents one error body', () => {
+  it('applies bearer security to every route but the open ones, and documents one error body', async () => {
     expect(doc.security).toEqual([{ bearer: [] }]);
     const open = Object.entries(doc.paths)
       .filter(([, item]) => Array.isArray((item.get as { security?: unknown[] })?.security))
@@ -121,7 +121,7 @@ describe('the OpenAPI document', () => {
       });
   });
 
-  it('compiles every schema in it with ajv (draft 2020-12, formats checked)', () => {
+  it('compiles every schema in it with ajv (draft 2020-12, formats checked)', async () => {
     const ajv = new Ajv2020({ strict: false, allErrors: true });
     addFormats.default(ajv);
     ajv.addSchema({ ...doc, $id: 'runbox:openapi' });
@@ -154,16 +154,16 @@ describe('request ids, error bodies and request logs', () => {
   async function harness() {
     const lines: string[] = [];
     const { config, cleanup } = testConfig({ token: TOKEN, limits: { minFreeBytes: 0 } });
-    const queue = Queue.open(config);
+    const queue = SqliteQueue.open(config);
     const app = await buildServer({
       config,
       jobs: new JobService(config, queue),
       runningLogs: { find: () => Promise.resolve(null) },
-      store: await createBlobStore(config),
+      store: await createFileBlobStore(config),
       logger: createLogger('info', (line) => lines.push(line)),
       system: {
         engineUp: () => true,
-        workers: () => [],
+        workers: async () => [],
         metrics: new RunboxMetrics({ process: 'serve', workerId: 'test' }),
         runtimes: async () => [],
         imagesMissing: () => [],

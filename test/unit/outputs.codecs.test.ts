@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createBlobStore, type FileBlobStore } from '../../src/storage/index.js';
+import { createFileBlobStore, type FileBlobStore } from '../../src/storage/index.js';
 
 /**
  * Issue 4, "frames from both codecs decode with the zstd CLI and with each other".
@@ -17,7 +17,10 @@ import { createBlobStore, type FileBlobStore } from '../../src/storage/index.js'
 const MiB = 1024 * 1024;
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-async function collect(stream: AsyncIterable<unknown>): Promise<Buffer> {
+async function collect(
+  source: AsyncIterable<unknown> | Promise<AsyncIterable<unknown>>,
+): Promise<Buffer> {
+  const stream = await source;
   const parts: Buffer[] = [];
   for await (const chunk of stream) parts.push(chunk as Buffer);
   return Buffer.concat(parts);
@@ -35,7 +38,7 @@ describe('blobs across codecs', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'runbox-codecs-'));
     for (const codec of ['native', 'js'] as const) {
-      stores[codec] = await createBlobStore(
+      stores[codec] = await createFileBlobStore(
         loadConfig({ env: {}, overrides: { dataDir, zstd: { codec } } }),
       );
       expect(stores[codec].codec.name).toBe(codec);

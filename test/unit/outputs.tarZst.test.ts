@@ -9,8 +9,12 @@ import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { OutputEntry } from '../../src/contract/resultSchema.js';
-import type { SyncBlobStore as BlobStore } from '../../src/storage/SyncBlobStore.js';
-import { createBlobStore, FrameDecompressor, type FileBlobStore } from '../../src/storage/index.js';
+import type { BlobStore } from '../../src/storage/BlobStore.js';
+import {
+  createFileBlobStore,
+  FrameDecompressor,
+  type FileBlobStore,
+} from '../../src/storage/index.js';
 import { createTarZstStream } from '../../src/storage/tarZst.js';
 
 const MiB = 1024 * 1024;
@@ -30,7 +34,10 @@ function mixedBytes(size: number): Buffer {
 
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-async function collect(stream: AsyncIterable<unknown>): Promise<Buffer> {
+async function collect(
+  source: AsyncIterable<unknown> | Promise<AsyncIterable<unknown>>,
+): Promise<Buffer> {
+  const stream = await source;
   const parts: Buffer[] = [];
   for await (const chunk of stream) parts.push(chunk as Buffer);
   return Buffer.concat(parts);
@@ -109,7 +116,7 @@ describe('outputs.tar.zst', () => {
     for (const codec of ['native', 'js'] as const) {
       const dataDir = mkdtempSync(join(tmpdir(), `runbox-tarzst-${codec}-`));
       dirs.push(dataDir);
-      stores[codec] = await createBlobStore(
+      stores[codec] = await createFileBlobStore(
         loadConfig({ env: {}, overrides: { dataDir, zstd: { codec } } }),
       );
       expect(stores[codec].codec.name).toBe(codec);
@@ -181,6 +188,10 @@ describe('outputs.tar.zst', () => {
       },
       compressor: () => store.compressor(),
       remove: (sha256) => store.remove(sha256),
+      kind: store.kind,
+      list: () => store.list(),
+      removeIfIdle: (sha256, graceMs) => store.removeIfIdle(sha256, graceMs),
+      close: () => store.close(),
     };
     const archive = await collect(createTarZstStream(spy, manifests.native));
     expect(decodes).toBe(0);

@@ -10,7 +10,11 @@ import { CURRENT_CONTRACT } from '../../src/contract/contract.js';
 import { CommitBatcher } from '../../src/queue/sqlite/CommitBatcher.js';
 import { enqueueJobs } from '../../src/queue/sqlite/enqueueJobs.js';
 import { openDatabase } from '../../src/queue/sqlite/openDatabase.js';
-import { Queue, type QueueConfig, type QueueOptions } from '../../src/queue/sqlite/SqliteQueue.js';
+import {
+  SqliteQueue,
+  type SqliteQueueConfig,
+  type SqliteQueueOptions,
+} from '../../src/queue/sqlite/SqliteQueue.js';
 import type { EnqueueItem } from '../../src/queue/types.js';
 import type { WorkerQueue } from '../../src/worker/ports.js';
 import { validResult } from '../helpers/results.js';
@@ -30,7 +34,7 @@ const item = (over: Partial<EnqueueItem> = {}): EnqueueItem => ({
   ...over,
 });
 
-function config(over: Partial<QueueConfig> = {}): QueueConfig {
+function config(over: Partial<SqliteQueueConfig> = {}): SqliteQueueConfig {
   return {
     dbPath: freshPath(),
     lease: { heartbeatMs: 5000, expiryMs: 30_000 },
@@ -43,8 +47,11 @@ function config(over: Partial<QueueConfig> = {}): QueueConfig {
   };
 }
 
-function openQueue(over: Partial<QueueConfig> = {}, options: QueueOptions = {}): Queue {
-  const queue = Queue.open(config(over), options);
+function openQueue(
+  over: Partial<SqliteQueueConfig> = {},
+  options: SqliteQueueOptions = {},
+): SqliteQueue {
+  const queue = SqliteQueue.open(config(over), options);
   open.push(queue);
   return queue;
 }
@@ -140,7 +147,7 @@ describe('CommitBatcher', () => {
 });
 
 describe('Queue', () => {
-  it('serves the worker pool and the API through the interfaces they declare', () => {
+  it('serves the worker pool and the API through the interfaces they declare', async () => {
     const queue = openQueue();
     const asWorkerQueue: WorkerQueue = queue;
     const asJobQueue: JobQueue = queue;
@@ -151,18 +158,20 @@ describe('Queue', () => {
     const queue = openQueue();
     const outs = await queue.submit([item(), item({ priority: -1 })]);
     expect(outs.map((o) => o.created)).toEqual([true, true]);
-    const jobs = queue.claim('w', 10);
+    const jobs = await queue.claim({ workerId: 'w', limit: 10 });
     expect(jobs.map((j) => j.id)).toEqual([outs[1]!.job.id, outs[0]!.job.id]);
-    expect(queue.heartbeat('w', jobs).lost).toEqual([]);
+    expect((await queue.heartbeat('w', jobs)).lost).toEqual([]);
     const commitsBefore = queue.batcher.commits;
     const results = await Promise.all(
       jobs.map((j) => queue.finish([{ id: j.id, token: j.token, result: validResult() }])),
     );
     expect(results).toEqual([['recorded'], ['recorded']]);
     expect(queue.batcher.commits - commitsBefore).toBe(1);
-    expect(queue.counts()).toMatchObject({ succeeded: 2, queued: 0, running: 0 });
-    expect(queue.finishedByOutcome()).toEqual([{ status: 'succeeded', errorType: null, count: 2 }]);
-    expect(queue.get(outs[0]!.job.id)!.contractVersion).toBe(CURRENT_CONTRACT.version);
+    expect(await queue.counts()).toMatchObject({ succeeded: 2, queued: 0, running: 0 });
+    expect(await queue.finishedByOutcome()).toEqual([
+      { status: 'succeeded', errorType: null, count: 2 },
+    ]);
+    expect((await queue.get(outs[0]!.job.id))!.contractVersion).toBe(CURRENT_CONTRACT.version);
   });
 
   it('rejects an invalid item before anything is written, naming the field', async () => {
@@ -174,54 +183,54 @@ describe('Queue', () => {
     await expect(queue.submit([item({ runAt: Number.NaN })])).rejects.toMatchObject({
       field: 'run_at',
     });
-    expect(queue.counts().queued).toBe(0);
+    expect((await queue.counts()).queued).toBe(0);
   });
 
-  it('cancel returns null for an unknown job', () => {
-    expect(openQueue().cancel('01JUNKNOWN')).toBeNull();
+  it('cancel returns null for an unknown job', async () => {
+    expect(await openQueue().cancel('01JUNKNOWN')).toBeNull();
   });
 
-  it('registers a compatible worker and judges it alive, then dead after workerDeadMs', () => {
+  it('registers a compatible worker and judges it alive, then dead after workerDeadMs', async () => {
     let now = 1_000_000;
     const queue = openQueue({}, { now: () => now });
-    queue.registerWorker({
+    await queue.registerWorker({
       id: 'w1',
       host: 'h',
       pid: 1,
       version: '0.1.0',
       contract: CURRENT_CONTRACT,
     });
-    expect(queue.isWorkerAlive('w1')).toBe(true);
-    expect(queue.isWorkerAlive('nobody')).toBe(false);
+    expect(await queue.isWorkerAlive('w1')).toBe(true);
+    expect(await queue.isWorkerAlive('nobody')).toBe(false);
     now += 29_000;
-    expect(queue.heartbeatWorker('w1')).toBe(true);
+    expect(await queue.heartbeatWorker('w1')).toBe(true);
     now += 29_000;
-    expect(queue.listWorkers()).toMatchObject([
+    expect(await queue.listWorkers()).toMatchObject([
       { id: 'w1', alive: true, lastHeartbeatAt: now - 29_000 },
     ]);
     now += 2_000;
-    expect(queue.listWorkers()[0]!.alive).toBe(false);
+    expect((await queue.listWorkers())[0]!.alive).toBe(false);
     now += 24 * 3600 * 1000;
-    expect(queue.deleteDeadWorkers()).toBe(1);
+    expect(await queue.deleteDeadWorkers()).toBe(1);
   });
 
-  it('refuses an incompatible worker with ContractMismatch and writes no row for it', () => {
+  it('refuses an incompatible worker with ContractMismatch and writes no row for it', async () => {
     const queue = openQueue();
     const stale = { ...CURRENT_CONTRACT, version: '2.0.0', fingerprint: 'e'.repeat(64) };
-    expect(() =>
+    await expect(
       queue.registerWorker({ id: 'old', host: 'h', pid: 2, version: '0.0.1', contract: stale }),
-    ).toThrow(
+    ).rejects.toThrow(
       expect.objectContaining({
         type: 'ContractMismatch',
         message: expect.stringContaining('2.0.0'),
       }),
     );
-    expect(queue.listWorkers()).toEqual([]);
+    expect(await queue.listWorkers()).toEqual([]);
   });
 
   it("requeues a dead worker's jobs and leaves a live worker's alone", async () => {
     const queue = openQueue();
-    queue.registerWorker({
+    await queue.registerWorker({
       id: 'live',
       host: 'h',
       pid: 1,
@@ -229,11 +238,18 @@ describe('Queue', () => {
       contract: CURRENT_CONTRACT,
     });
     await queue.submit([item(), item()]);
-    queue.claim('live', 1);
-    const [orphan] = queue.claim('ghost', 1);
-    expect(queue.requeueOwnedByDeadWorkers((w) => !queue.isWorkerAlive(w))).toBe(1);
-    expect(queue.get(orphan!.id)).toMatchObject({ status: 'queued', errorType: 'WorkerLost' });
-    expect(queue.runningJobs().map((j) => j.owner)).toEqual(['live']);
+    await queue.claim({ workerId: 'live', limit: 1 });
+    const [orphan] = await queue.claim({ workerId: 'ghost', limit: 1 });
+    expect(await queue.requeueOwnedByDeadWorkers()).toEqual({
+      requeued: [orphan!.id],
+      failed: [],
+      cancelled: [],
+    });
+    expect(await queue.get(orphan!.id)).toMatchObject({
+      status: 'queued',
+      errorType: 'WorkerLost',
+    });
+    expect((await queue.runningJobs()).map((j) => j.owner)).toEqual(['live']);
   });
 
   it('two processes claiming and finishing on one file never hold the same job', async () => {
@@ -243,20 +259,20 @@ describe('Queue', () => {
     const module = resolve('src/queue/sqlite/SqliteQueue.ts');
     const start = Date.now() + 2000;
     const code = `
-      import { Queue } from ${JSON.stringify(module)};
-      const q = Queue.open(JSON.parse(process.env.QCONF));
+      import { SqliteQueue } from ${JSON.stringify(module)};
+      const q = SqliteQueue.open(JSON.parse(process.env.QCONF));
       while (Date.now() < ${start}) {}
       const ids = [];
       const result = ${JSON.stringify(validResult())};
       for (let round = 0; ; round++) {
-        const jobs = q.claim(process.env.WID, 1 + (round % 4));
+        const jobs = (await q.claim({ workerId: process.env.WID, limit: 1 + (round % 4) }));
         if (jobs.length === 0) break;
         for (const j of jobs) ids.push(j.id);
         // Recording results lets the other process in between claims, as a pool would.
         const outcomes = await q.finish(jobs.map((j) => ({ id: j.id, token: j.token, result })));
         if (outcomes.some((o) => o !== 'recorded')) throw new Error('a claimed job was stale');
       }
-      q.close();
+      await q.close();
       process.stdout.write(JSON.stringify(ids));`;
     const run = promisify(execFile);
     const outputs = await Promise.all(
@@ -276,6 +292,6 @@ describe('Queue', () => {
     expect(a!.length + b!.length).toBe(total);
     expect(a!.length).toBeGreaterThan(0);
     expect(b!.length).toBeGreaterThan(0);
-    expect(queue.counts().succeeded).toBe(total);
+    expect((await queue.counts()).succeeded).toBe(total);
   }, 20_000);
 });

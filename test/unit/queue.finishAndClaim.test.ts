@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Queue, type QueueConfig } from '../../src/queue/sqlite/SqliteQueue.js';
+import { SqliteQueue, type SqliteQueueConfig } from '../../src/queue/sqlite/SqliteQueue.js';
 import type { EnqueueItem } from '../../src/queue/types.js';
 import { validResult } from '../helpers/results.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'runbox-queue-finish-claim-'));
 let counter = 0;
-const open: Queue[] = [];
+const open: SqliteQueue[] = [];
 afterEach(() => {
   for (const q of open.splice(0)) q.close();
 });
@@ -16,8 +16,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const item: EnqueueItem = { spec: { runtime: 'shell', command: ['true'] }, maxAttempts: 3 };
 
-function openQueue(): Queue {
-  const config: QueueConfig = {
+function openQueue(): SqliteQueue {
+  const config: SqliteQueueConfig = {
     dbPath: join(dir, `q${++counter}.db`),
     lease: { heartbeatMs: 5000, expiryMs: 30_000 },
     retry: { baseMs: 1000, capMs: 60_000 },
@@ -27,7 +27,7 @@ function openQueue(): Queue {
     workerRetentionMs: 24 * 3600 * 1000,
     jobRetentionMs: 0,
   };
-  const queue = Queue.open(config);
+  const queue = SqliteQueue.open(config);
   open.push(queue);
   return queue;
 }
@@ -39,7 +39,7 @@ describe('finishAndClaim', () => {
     const submitted = queue.submit([item, item, item, item]);
     queue.batcher.flush();
     await submitted;
-    const held = queue.claim('w1', 2);
+    const held = await queue.claim({ workerId: 'w1', limit: 2 });
     const commitsBefore = queue.batcher.commits;
     const started = Date.now();
     const { outcomes, claimed } = await queue.finishAndClaim(
@@ -50,8 +50,8 @@ describe('finishAndClaim', () => {
     expect(queue.batcher.commits - commitsBefore).toBe(1);
     expect(outcomes).toEqual(['recorded', 'recorded']);
     expect(claimed).toHaveLength(2);
-    expect(queue.counts()).toMatchObject({ succeeded: 2, running: 2, queued: 0 });
-    for (const job of claimed) expect(queue.get(job.id)?.leaseOwner).toBe('w1');
+    expect(await queue.counts()).toMatchObject({ succeeded: 2, running: 2, queued: 0 });
+    for (const job of claimed) expect((await queue.get(job.id))?.leaseOwner).toBe('w1');
   });
 
   it('reports a success with a superseded token as stale and leaves the job as it was', async () => {
@@ -59,13 +59,13 @@ describe('finishAndClaim', () => {
     const submitted = queue.submit([item]);
     queue.batcher.flush();
     await submitted;
-    const [job] = queue.claim('w1', 1);
+    const [job] = await queue.claim({ workerId: 'w1', limit: 1 });
     const { outcomes } = await queue.finishAndClaim(
       [{ id: job!.id, token: 'not-the-token', result: validResult() }],
       { workerId: 'w1', limit: 0 },
     );
     expect(outcomes).toEqual(['stale']);
-    expect(queue.get(job!.id)).toMatchObject({ status: 'running', result: null });
+    expect(await queue.get(job!.id)).toMatchObject({ status: 'running', result: null });
   });
 
   it('tells onFinished listeners the ids it recorded, after their commit', async () => {
@@ -73,7 +73,7 @@ describe('finishAndClaim', () => {
     const submitted = queue.submit([item, item]);
     queue.batcher.flush();
     await submitted;
-    const [a, b] = queue.claim('w1', 2);
+    const [a, b] = await queue.claim({ workerId: 'w1', limit: 2 });
     const heard: string[][] = [];
     queue.onFinished((ids) => heard.push([...ids]));
     await queue.finishAndClaim(

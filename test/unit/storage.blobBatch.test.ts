@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncPaths } from '../../src/storage/fs/fsyncBatch.js';
-import { createBlobStore, type FileBlobStore } from '../../src/storage/index.js';
+import { createFileBlobStore, type FileBlobStore } from '../../src/storage/index.js';
 
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-async function collect(stream: Readable): Promise<Buffer> {
+async function collect(source: Readable | Promise<Readable>): Promise<Buffer> {
+  const stream = await source;
   const parts: Buffer[] = [];
   for await (const chunk of stream) parts.push(chunk as Buffer);
   return Buffer.concat(parts);
@@ -21,7 +22,7 @@ describe('blob batches: many small blobs made durable together', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'runbox-batch-'));
-    store = await createBlobStore({
+    store = await createFileBlobStore({
       dataDir,
       zstd: { codec: 'auto', level: 3, frameBytes: 64 * 1024 },
     });

@@ -2,7 +2,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import { drained } from '../../drained.js';
 import { tailFile, type RunningLogs } from '../../executor/runningLogs.js';
-import type { SyncBlobStore as BlobStore } from '../../storage/SyncBlobStore.js';
+import type { BlobStore } from '../../storage/BlobStore.js';
 import type { JobService } from '../jobService.js';
 import { FINAL_STATUSES } from '../jobView.js';
 import { Body, ErrorBodySchema, IdParams } from '../schemas.js';
@@ -76,7 +76,7 @@ export function registerLogRoutes(
     async (request, reply) => {
       const { id } = request.params;
       const { stream = 'stdout', follow = false } = request.query;
-      const job = jobs.get(id);
+      const job = await jobs.get(id);
       void reply.type('text/plain; charset=utf-8');
       const out = new PassThrough();
       reply.raw.on('close', () => out.destroy());
@@ -85,11 +85,11 @@ export function registerLogRoutes(
         // The attempt whose output was sent, and how many of its bytes.
         let attempt = 0;
         let sent = 0;
-        for (let now = job; !out.destroyed; now = jobs.get(id)) {
+        for (let now = job; !out.destroyed; now = await jobs.get(id)) {
           if (FINAL_STATUSES.has(now.status)) {
             const blob = now.result?.[stream].blob;
             const skip = now.attempts === attempt ? sent : 0;
-            if (blob) await copyAfter(store.openDecompressed(blob), out, skip);
+            if (blob) await copyAfter(await store.openDecompressed(blob), out, skip);
             return;
           }
           if (now.status === 'running') {
@@ -100,11 +100,11 @@ export function registerLogRoutes(
             const file = await running.find(id, attempt, stream);
             if (file) {
               const current = attempt;
-              const stillRunning = () => {
-                const latest = jobs.get(id);
+              const stillRunning = async () => {
+                const latest = await jobs.get(id);
                 return latest.status === 'running' && latest.attempts === current;
               };
-              sent += await tailFile(file, sent, out, follow ? stillRunning : () => false);
+              sent += await tailFile(file, sent, out, follow ? stillRunning : async () => false);
             }
           }
           if (!follow) return;

@@ -4,7 +4,7 @@ import rangeParser from 'range-parser';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OutputEntry } from '../../contract/resultSchema.js';
 import { RunboxError } from '../../errors/index.js';
-import type { SyncBlobStore as BlobStore } from '../../storage/SyncBlobStore.js';
+import type { BlobStore } from '../../storage/BlobStore.js';
 import { createTarZstStream } from '../../storage/tarZst.js';
 import type { JobService } from '../jobService.js';
 import { errorBody } from '../errorHandler.js';
@@ -79,15 +79,15 @@ async function sendFile(
       .status(206)
       .header('content-range', `bytes ${range.start}-${range.end}/${entry.size}`);
     void reply.header('content-length', range.end - range.start + 1);
-    return reply.send(store.openDecompressed(entry.sha256!, range));
+    return reply.send(await store.openDecompressed(entry.sha256!, range));
   }
   if (acceptsZstd(request) && entry.compressed_size !== null) {
     // The stored frames go out as they are: no recompression on the way out.
     void reply.header('content-encoding', 'zstd').header('content-length', entry.compressed_size);
-    return reply.send(store.openCompressed(entry.sha256!));
+    return reply.send(await store.openCompressed(entry.sha256!));
   }
   void reply.header('content-length', entry.size);
-  return reply.send(store.openDecompressed(entry.sha256!));
+  return reply.send(await store.openDecompressed(entry.sha256!));
 }
 
 const header = (description: string) => ({ description, schema: { type: 'string' } });
@@ -109,8 +109,8 @@ const FileHeaders = Type.Object({
 });
 
 export function registerOutputRoutes(app: Api, jobs: JobService, store: BlobStore): void {
-  const manifestOf = (id: string) => {
-    const job = jobs.get(id);
+  const manifestOf = async (id: string) => {
+    const job = await jobs.get(id);
     if (!job.result) {
       throw new RunboxError('NotFound', `job ${id} has no outputs yet (status ${job.status})`, {
         field: 'id',
@@ -134,7 +134,7 @@ export function registerOutputRoutes(app: Api, jobs: JobService, store: BlobStor
       },
     },
     async (request) => {
-      const result = manifestOf(request.params.id);
+      const result = await manifestOf(request.params.id);
       return { outputs: result.outputs, skipped: result.skipped_outputs };
     },
   );
@@ -156,7 +156,7 @@ export function registerOutputRoutes(app: Api, jobs: JobService, store: BlobStor
     },
     async (request, reply) => {
       const { id } = request.params;
-      const result = manifestOf(id);
+      const result = await manifestOf(id);
       void reply
         .type('application/zstd')
         .header('content-disposition', `attachment; filename="${id}-outputs.tar.zst"`);
@@ -200,7 +200,7 @@ export function registerOutputRoutes(app: Api, jobs: JobService, store: BlobStor
     },
     async (request, reply) => {
       const path = checkOutputPath(request.params['*']);
-      const result = manifestOf(request.params.id);
+      const result = await manifestOf(request.params.id);
       const entry = result.outputs.find((o) => o.path === path);
       if (!entry)
         throw new RunboxError('NotFound', `job ${request.params.id} has no output "${path}"`, {

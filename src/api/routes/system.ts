@@ -19,7 +19,7 @@ export interface SystemInfo {
   engineUp(): boolean | null;
   /** Runtime images the engine lacks (jobs on them pull first); null before the first check. */
   imagesMissing(): string[] | null;
-  workers(): WorkerView[];
+  workers(): Promise<WorkerView[]>;
   /** This process's metrics registry, with the database-wide gauges added. */
   metrics: RunboxMetrics;
   /** The configured runtimes and whether each image is on the engine. */
@@ -76,7 +76,7 @@ export function registerSystemRoutes(app: Api, info: SystemInfo): void {
         response: { 200: described(WorkerListSchema, 'Every registered worker pool') },
       },
     },
-    async () => ({ workers: info.workers() }),
+    async () => ({ workers: await info.workers() }),
   );
 
   app.get(

@@ -10,12 +10,13 @@ export function gcCommand(ctx: CliContext, setCode: (code: number) => void): Com
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags;
       const config = ctx.config(args);
-      const [{ Queue }, { createBlobStore, formatBytes }, { retentionSweep }] = await Promise.all([
-        import('../../queue/sqlite/SqliteQueue.js'),
-        import('../../storage/index.js'),
-        import('../../maintenance/retentionSweep.js'),
-      ]);
-      const queue = Queue.open(config);
+      const [{ createQueue, createBlobStore }, { formatBytes }, { retentionSweep }] =
+        await Promise.all([
+          import('../../backends.js'),
+          import('../../storage/fs/diskSpace.js'),
+          import('../../maintenance/retentionSweep.js'),
+        ]);
+      const queue = await createQueue(config);
       try {
         const store = await createBlobStore(config);
         const report = await retentionSweep({ queue, store, config });
@@ -28,7 +29,7 @@ export function gcCommand(ctx: CliContext, setCode: (code: number) => void): Com
         }
         setCode(0);
       } finally {
-        queue.close();
+        await queue.close();
       }
     },
   };

@@ -1,6 +1,7 @@
 import { RunboxError } from '../../errors/index.js';
 import { immediate, sql, type Db } from './db.js';
-import { rowToJob, type CancelOutcome, type JobRow } from '../types.js';
+import type { CancelOutcome } from '../types.js';
+import { rowToJob, type JobRow } from './rows.js';
 
 export type { CancelOutcome };
 

@@ -1,13 +1,8 @@
 import { RunboxError } from '../../errors/index.js';
 import { immediate, sql, type Db } from './db.js';
 import { newJobId } from '../ids.js';
-import {
-  rowToJob,
-  type EnqueueItem,
-  type EnqueueOutcome,
-  type JobRecord,
-  type JobRow,
-} from '../types.js';
+import type { EnqueueItem, EnqueueOutcome, JobRecord } from '../types.js';
+import { rowToJob, type JobRow } from './rows.js';
 
 const INSERT = `
 INSERT INTO jobs (id, spec, status, priority, attempts, max_attempts, retry_on_exit_codes,

@@ -2,15 +2,14 @@ import { RunboxError } from '../../errors/index.js';
 import { sql, type Db } from './db.js';
 import {
   JOB_STATUSES,
-  rowToJob,
   type JobPage,
   type JobRecord,
-  type JobRow,
   type JobStatus,
   type ListJobsArgs,
   type OutcomeCount,
   type RunningJob,
 } from '../types.js';
+import { rowToJob, type JobRow } from './rows.js';
 
 export type { JobPage, ListJobsArgs, OutcomeCount, RunningJob };
 

@@ -16,8 +16,14 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Config } from '../../config.js';
 import { RunboxError } from '../../errors/index.js';
-import type { BlobBatch, PutOptions, StoredBlob } from '../BlobStore.js';
-import type { SyncBlobStore } from '../SyncBlobStore.js';
+import type {
+  BlobBatch,
+  BlobEntry,
+  BlobStore,
+  ByteRange,
+  PutOptions,
+  StoredBlob,
+} from '../BlobStore.js';
 import {
   blobPaths,
   checkSha256,
@@ -33,15 +39,6 @@ import { FrameCompressor } from '../zstd/FrameCompressor.js';
 import { FrameDecompressor } from '../zstd/FrameDecompressor.js';
 import { readFrameIndex } from '../zstd/readFrameIndex.js';
 import { selectZstdCodec } from '../zstd/selectCodec.js';
-
-/** One blob file as the listing sees it (no decompression, no frame walk). */
-export interface BlobEntry {
-  sha256: string;
-  /** Bytes on disk. */
-  compressedSize: number;
-  /** Last write, or the last put() that found it already stored. */
-  mtimeMs: number;
-}
 
 export interface FileBlobStoreOptions {
   dataDir: string;
@@ -71,7 +68,8 @@ function notFound(sha256: string, cause?: unknown): RunboxError {
  *   garbage collector never removes a blob written or refreshed within its grace
  *   period; so a job that has just put a blob can still record it afterwards.
  */
-export class FileBlobStore implements SyncBlobStore {
+export class FileBlobStore implements BlobStore {
+  readonly kind = 'fs';
   readonly paths: BlobPaths;
   readonly codec: ZstdCodec;
   private readonly frameBytes: number;
@@ -231,36 +229,23 @@ export class FileBlobStore implements SyncBlobStore {
     }
   }
 
-  openCompressed(sha256: string): Readable {
+  /** The file is opened before this resolves: a missing blob rejects with NotFound. */
+  async openCompressed(sha256: string): Promise<Readable> {
     checkSha256(sha256);
-    return Readable.from(this.readCompressed(sha256), { objectMode: false });
+    const file = await this.openFile(sha256);
+    // The stream owns the handle and closes it at its end or when destroyed.
+    return file.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
   }
 
-  openDecompressed(sha256: string, range?: { start: number; end: number }): Readable {
+  async openDecompressed(sha256: string, range?: ByteRange): Promise<Readable> {
     checkSha256(sha256);
     if (range) checkRange(range);
-    return Readable.from(this.readDecompressed(sha256, range), { objectMode: false });
-  }
-
-  private async *readCompressed(sha256: string): AsyncGenerator<Buffer> {
     const file = await this.openFile(sha256);
-    try {
-      yield* file.createReadStream({ autoClose: false, highWaterMark: READ_CHUNK_BYTES });
-    } finally {
-      await file.close();
-    }
-  }
-
-  private async *readDecompressed(
-    sha256: string,
-    range: { start: number; end: number } | undefined,
-  ): AsyncGenerator<Buffer> {
-    const file = await this.openFile(sha256);
-    try {
-      yield* this.decode(file, range);
-    } finally {
-      await file.close();
-    }
+    const stream = Readable.from(this.decode(file, range), { objectMode: false });
+    // On 'close', not in the generator's finally: a stream destroyed before its first
+    // read never runs the generator's body, and the handle would leak.
+    stream.once('close', () => void file.close().catch(() => undefined));
+    return stream;
   }
 
   /**
@@ -327,12 +312,13 @@ export class FileBlobStore implements SyncBlobStore {
   }
 
   /**
-   * Removes the blob only if it was last written or refreshed before `cutoffMs` (epoch
-   * ms); returns the bytes freed, 0 if it was kept or missing. The check and the unlink
-   * are synchronous on purpose: no put() of this process can refresh the blob between
-   * them (see refresh()).
+   * Removes the blob only if it was not written or refreshed within the last `graceMs`;
+   * returns the bytes freed, 0 if it was kept or missing. The check and the unlink are
+   * synchronous on purpose: no put() of this process can refresh the blob between them
+   * (see refresh()).
    */
-  removeIfOlderThan(sha256: string, cutoffMs: number): number {
+  async removeIfIdle(sha256: string, graceMs: number): Promise<number> {
+    const cutoffMs = Date.now() - graceMs;
     const path = this.paths.blob(sha256);
     try {
       const info = statSync(path);
@@ -346,7 +332,7 @@ export class FileBlobStore implements SyncBlobStore {
   }
 
   /** Every stored blob, in no particular order; for gc and usage reports. */
-  async *listBlobs(): AsyncGenerator<BlobEntry> {
+  async *list(): AsyncGenerator<BlobEntry> {
     let dirs: string[];
     try {
       dirs = await readdir(this.paths.root);
@@ -366,7 +352,7 @@ export class FileBlobStore implements SyncBlobStore {
         if (!isBlobFileName(name)) continue;
         try {
           const info = await stat(join(this.paths.root, dir, name));
-          yield { sha256: dir + name, compressedSize: info.size, mtimeMs: info.mtimeMs };
+          yield { sha256: dir + name, compressedSize: info.size, writtenAt: info.mtimeMs };
         } catch (error) {
           if (!isNotFound(error)) throw error;
         }
@@ -378,12 +364,15 @@ export class FileBlobStore implements SyncBlobStore {
   async usage(): Promise<{ blobs: number; compressedBytes: number }> {
     let blobs = 0;
     let compressedBytes = 0;
-    for await (const entry of this.listBlobs()) {
+    for await (const entry of this.list()) {
       blobs += 1;
       compressedBytes += entry.compressedSize;
     }
     return { blobs, compressedBytes };
   }
+
+  /** Nothing to release: every handle belongs to one call or one stream. */
+  async close(): Promise<void> {}
 
   /** Removes temp files a crashed put left behind (see tempFiles.ts for which). */
   sweepTempFiles(options?: SweepOptions): Promise<{ removedFiles: number; freedBytes: number }> {
@@ -446,7 +435,7 @@ class FileBlobBatch implements BlobBatch {
   }
 }
 
-function checkRange(range: { start: number; end: number }): void {
+function checkRange(range: ByteRange): void {
   const { start, end } = range;
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
     throw new RunboxError(
@@ -461,7 +450,7 @@ function checkRange(range: { start: number; end: number }): void {
  * The store config asks for: codec chosen by config.zstd (see selectZstdCodec), folders
  * created, and temp files of crashed runs swept. Call once at startup.
  */
-export async function createBlobStore(
+export async function createFileBlobStore(
   config: Pick<Config, 'dataDir' | 'zstd'>,
 ): Promise<FileBlobStore> {
   const codec = await selectZstdCodec(config.zstd);

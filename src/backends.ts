@@ -1,0 +1,62 @@
+import type { BlobStoreConfig, QueueBackendConfig } from './backendConfig.js';
+import type { Config } from './config.js';
+import { RunboxError } from './errors/index.js';
+import type { QueueBackend, QueueOpenOptions } from './queue/QueueBackend.js';
+import type { BlobStore } from './storage/BlobStore.js';
+
+/*
+ * The one place that knows which backends exist: runbox.ts, the gc command and the CLI's
+ * local fallback call only these. A second backend is one more case here (a dynamic
+ * import, so its client library loads only when it is used) and one more member of the
+ * unions in backendConfig.ts.
+ */
+
+/**
+ * The queue backend config asks for. Until the config file has a `queue` key (the
+ * second backend adds it, with its URL and secrets), it is SQLite at dbPath.
+ */
+export function queueConfigOf(config: Pick<Config, 'dbPath'>): QueueBackendConfig {
+  return { kind: 'sqlite', path: config.dbPath };
+}
+
+/** The blob store config asks for: the file system under dataDir until `blobs` exists. */
+export function blobStoreConfigOf(config: Pick<Config, 'dataDir'>): BlobStoreConfig {
+  return { kind: 'fs', dataDir: config.dataDir };
+}
+
+/** Opens the queue (migrations, contract stamp: throws SchemaTooNew / ContractMismatch). */
+export async function createQueue(
+  config: Readonly<Config>,
+  options: QueueOpenOptions = {},
+): Promise<QueueBackend> {
+  const chosen = queueConfigOf(config);
+  switch (chosen.kind) {
+    case 'sqlite': {
+      const { SqliteQueue } = await import('./queue/sqlite/SqliteQueue.js');
+      return SqliteQueue.open({ ...config, dbPath: chosen.path }, options);
+    }
+    default:
+      throw notBuiltIn('queue', chosen.kind);
+  }
+}
+
+/** Opens the blob store (fs: codec chosen, folders made, crashed puts' temp files swept). */
+export async function createBlobStore(
+  config: Pick<Config, 'dataDir' | 'zstd'>,
+): Promise<BlobStore> {
+  const chosen = blobStoreConfigOf(config);
+  switch (chosen.kind) {
+    case 'fs': {
+      const { createFileBlobStore } = await import('./storage/fs/FileBlobStore.js');
+      return createFileBlobStore({ ...config, dataDir: chosen.dataDir });
+    }
+    default:
+      throw notBuiltIn('blobs', chosen.kind);
+  }
+}
+
+function notBuiltIn(field: string, kind: string): RunboxError {
+  return new RunboxError('InvalidConfig', `${field}: kind "${kind}" is not built into this runbox`, {
+    field,
+  });
+}
