@@ -4,7 +4,12 @@ import { canonicalJson } from '../contract/canonicalJson.js';
 import { InvalidSpecError, RunboxError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { JobStore } from '../queue/QueueBackend.js';
-import { FINAL_STATUSES, type EnqueueItem, type JobRecord, type JobStatus } from '../queue/types.js';
+import {
+  FINAL_STATUSES,
+  type EnqueueItem,
+  type JobRecord,
+  type JobStatus,
+} from '../queue/types.js';
 import type { JobSpec } from '../spec/jobSpecSchema.js';
 import { parseJobSpec, splitSubmission } from '../spec/parseJobSpec.js';
 import { assertFreeSpace } from '../storage/fs/diskSpace.js';
@@ -124,7 +129,9 @@ export class JobService {
       return {
         spec,
         priority: options.priority ?? 0,
-        runAt: options.run_at === undefined ? Date.now() : Date.parse(options.run_at),
+        // No run_at: due at the queue's own now (PostgreSQL: the database's clock, the
+        // one every node shares), never this process's.
+        ...(options.run_at === undefined ? {} : { runAt: Date.parse(options.run_at) }),
         maxAttempts: options.max_attempts ?? this.config.defaults.maxAttempts,
         retryOnExitCodes: options.retry_on_exit_codes ?? [],
         idempotencyKey: options.idempotency_key ?? null,

@@ -414,22 +414,24 @@ export class WorkerPool {
       ? 0
       : Math.max(0, this.config.workers - executing - this.buffer.length - this.claimsInFlight);
     this.claimsInFlight += limit;
-    this.queue.finishAndClaim(
-      batch.map((p) => p.item),
-      { workerId: this.id, limit, reserved: this.reserved },
-    ).then(
-      ({ outcomes, claimed }) => {
-        this.recording -= batch.length;
-        this.claimsInFlight -= limit;
-        this.takeClaimed(claimed);
-        batch.forEach((p, i) => p.resolve(outcomes[i]!));
-      },
-      (error: unknown) => {
-        this.recording -= batch.length;
-        this.claimsInFlight -= limit;
-        for (const p of batch) p.reject(error);
-      },
-    );
+    this.queue
+      .finishAndClaim(
+        batch.map((p) => p.item),
+        { workerId: this.id, limit, reserved: this.reserved },
+      )
+      .then(
+        ({ outcomes, claimed }) => {
+          this.recording -= batch.length;
+          this.claimsInFlight -= limit;
+          this.takeClaimed(claimed);
+          batch.forEach((p, i) => p.resolve(outcomes[i]!));
+        },
+        (error: unknown) => {
+          this.recording -= batch.length;
+          this.claimsInFlight -= limit;
+          for (const p of batch) p.reject(error);
+        },
+      );
   }
 
   /** Jobs claimed along with results: to the buffer, or straight back when stopping. */
@@ -470,8 +472,7 @@ export class WorkerPool {
     const errorType = result.error?.type ?? null;
     // A success is always final; a failure is final unless the queue put it back for
     // another attempt, which only the row says.
-    const now =
-      errorType === null ? null : await this.queue.get(job.id).catch((): null => null);
+    const now = errorType === null ? null : await this.queue.get(job.id).catch((): null => null);
     if (now?.status === 'queued') {
       this.metrics?.retried(errorType!);
       this.log.info('job retried', {

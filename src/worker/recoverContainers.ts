@@ -20,11 +20,7 @@ export function pidAlive(pid: number): boolean {
  * containers can be adopted now instead of after the lease expires. A row with our own
  * pid but another id is a previous incarnation (pid reuse after a restart in a container).
  */
-async function markDeadLocalWorkers(
-  queue: WorkerQueue,
-  ownId: string,
-  log: Logger,
-): Promise<void> {
+async function markDeadLocalWorkers(queue: WorkerQueue, ownId: string, log: Logger): Promise<void> {
   const host = hostname();
   for (const worker of await queue.listWorkers()) {
     if (!worker.alive || worker.id === ownId || worker.host !== host) continue;

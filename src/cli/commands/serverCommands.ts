@@ -49,6 +49,17 @@ const logLevelOption = {
   describe: 'Least severe log line written to stderr (JSON lines)',
 } as const;
 
+/**
+ * Waits for a signal, or for the queue to refuse this build (a newer one raised the
+ * contract stamp): then it drains and the command fails with that error (exit 78).
+ */
+async function untilStoppedOrRefused(rb: RunningRunbox, signalled: Promise<void>): Promise<void> {
+  const refusal = await Promise.race([signalled.then(() => null), rb.refused]);
+  if (refusal === null) return;
+  await rb.stop();
+  throw refusal;
+}
+
 const queuesOption = {
   type: 'string',
   describe:
@@ -111,7 +122,7 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
       // Handlers first: a supervisor (or a test) may signal the moment it reads this line.
       const signalled = untilSignalled(rb, io.err);
       io.err(`runbox: listening on ${rb.url} (${servingText(config)})`);
-      await signalled;
+      await untilStoppedOrRefused(rb, signalled);
       setCode(0);
     },
   };
@@ -150,7 +161,7 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
       if (scrape) io.err(`runbox: worker metrics on ${scrape.url}`);
       const signalled = untilSignalled(rb, io.err);
       io.err(`runbox: worker pool running (${servingText(config)})`);
-      await signalled;
+      await untilStoppedOrRefused(rb, signalled);
       await scrape?.close();
       setCode(0);
     },
