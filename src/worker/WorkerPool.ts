@@ -14,7 +14,9 @@ import { parseJobSpec } from '../spec/parseJobSpec.js';
 import { RUNBOX_VERSION } from '../version.js';
 import type { LiveLogs } from './LiveLogs.js';
 import type { RecoverableExecutor, WorkerQueue } from './ports.js';
+import { reapExpiredLeases } from '../maintenance/reaper.js';
 import { recoverContainers } from './recoverContainers.js';
+import { ResultRecorder } from './ResultRecorder.js';
 
 export interface WorkerPoolOptions {
   config: Readonly<Config>;
@@ -55,12 +57,6 @@ export interface EngineState {
   markDown(): void;
 }
 
-interface PendingRecord {
-  item: { id: string; token: string; result: JobResult };
-  resolve: (outcome: 'recorded' | 'stale') => void;
-  reject: (error: unknown) => void;
-}
-
 /** Why a running job was stopped before it ended on its own. */
 type StopReason = AbortReason | 'lost';
 
@@ -90,18 +86,13 @@ export class WorkerPool {
   private readonly engine: EngineState | undefined;
   private readonly running = new Map<string, Running>();
   private readonly buffer: ClaimedJob[] = [];
-  /** Results waiting for the next group commit (see recordBatched). */
-  private readonly toRecord: PendingRecord[] = [];
-  /** Results handed to the queue and not yet committed. */
-  private recording = 0;
-  /** Jobs asked for by finishAndClaim calls not yet answered. */
+  private readonly recorder: ResultRecorder;
+  /** Jobs asked for by this pool's own claim calls not yet answered. */
   private claimsInFlight = 0;
   private readonly waiters = new Set<() => void>();
   private slots: Promise<void>[] = [];
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
-  /** Set when a stop's drain ran out: results kept for a full disk are given up. */
-  private abandonRecords = false;
   private started = false;
   private heartbeating = false;
   private reaping = false;
@@ -119,6 +110,24 @@ export class WorkerPool {
     this.metrics = options.metrics;
     this.engine = options.engine;
     this.id = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+    this.recorder = new ResultRecorder({
+      queue: this.queue,
+      claim: { workerId: this.id, reserved: this.reserved },
+      log: this.log,
+      // Slots busy once every pending result is in; the rest need a job each.
+      claimRoom: (unrecorded) =>
+        this.stopping
+          ? 0
+          : Math.max(
+              0,
+              this.config.workers -
+                (this.running.size - unrecorded) -
+                this.buffer.length -
+                this.claimsInFlight -
+                this.recorder.claiming,
+            ),
+      onClaimed: (claimed) => this.takeClaimed(claimed),
+    });
   }
 
   /**
@@ -175,7 +184,7 @@ export class WorkerPool {
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));
     const drained = await Promise.race([all().then(() => true), sleep(drainMs).then(() => false)]);
     if (!drained) {
-      this.abandonRecords = true;
+      this.recorder.abandon();
       for (const entry of this.running.values())
         entry.controller.abort('drain' satisfies StopReason);
       await all();
@@ -248,7 +257,12 @@ export class WorkerPool {
    * it counts until a slot takes it (this one, or one the notify woke first).
    */
   private async claim(): Promise<void> {
-    const idle = this.config.workers - this.running.size - this.buffer.length - this.claimsInFlight;
+    const idle =
+      this.config.workers -
+      this.running.size -
+      this.buffer.length -
+      this.claimsInFlight -
+      this.recorder.claiming;
     if (idle <= 0) return;
     this.claimsInFlight += idle;
     let jobs: ClaimedJob[];
@@ -344,7 +358,7 @@ export class WorkerPool {
       );
     }
     try {
-      const outcome = await this.recordWhenRoom(job, { id: job.id, token: job.token, result });
+      const outcome = await this.recorder.record(job, { id: job.id, token: job.token, result });
       if (outcome === 'recorded') {
         this.onRecorded(result);
         await this.recorded(job, result);
@@ -359,79 +373,6 @@ export class WorkerPool {
       // The lease will expire and the reaper requeues it: nothing is lost, only delayed.
       this.log.error('recording a result failed', { job: job.id, error: toRunboxError(error) });
     }
-  }
-
-  /**
-   * Records a result; while the disk is too full to write it (SQLITE_FULL), keeps it and
-   * tries again until there is room, rather than letting the lease lapse and the job run
-   * again for a result it already has. The job stays held meanwhile: the heartbeat renews
-   * its lease once writes succeed, and this pool's reaper leaves it alone. Gives up only
-   * when a stop's drain runs out (the job is then recovered like any interrupted one).
-   */
-  private async recordWhenRoom(
-    job: ClaimedJob,
-    item: PendingRecord['item'],
-  ): Promise<'recorded' | 'stale'> {
-    for (let delay = 250, warned = false; ; delay = Math.min(delay * 2, 2000)) {
-      try {
-        return await this.recordBatched(item);
-      } catch (error) {
-        if (!isDiskFull(error) || this.abandonRecords) throw error;
-        if (!warned) {
-          warned = true;
-          this.log.warn('the disk is full: keeping the result until it can be recorded', {
-            job: job.id,
-            attempt: job.attempt,
-          });
-        }
-        await sleep(delay);
-      }
-    }
-  }
-
-  /**
-   * Every result of one turn of the event loop is recorded by one finishAndClaim: one
-   * transaction (committed with whatever else is pending, without waiting for the commit
-   * window) that also claims the next jobs for the slots these results free. A result is
-   * reported recorded only after that commit, as with finish(). Slots running real
-   * containers finish one at a time and get one commit each, as before; short jobs at
-   * high concurrency share commits instead of paying two fsyncs per job.
-   */
-  private recordBatched(item: PendingRecord['item']): Promise<'recorded' | 'stale'> {
-    return new Promise((resolve, reject) => {
-      this.toRecord.push({ item, resolve, reject });
-      if (this.toRecord.length === 1) setImmediate(() => this.flushResults());
-    });
-  }
-
-  private flushResults(): void {
-    const batch = this.toRecord.splice(0);
-    if (batch.length === 0) return;
-    this.recording += batch.length;
-    // Slots busy once every pending result is in; the rest need a job each.
-    const executing = this.running.size - this.recording - this.toRecord.length;
-    const limit = this.stopping
-      ? 0
-      : Math.max(0, this.config.workers - executing - this.buffer.length - this.claimsInFlight);
-    this.claimsInFlight += limit;
-    this.queue
-      .finishAndClaim(
-        batch.map((p) => p.item),
-        { workerId: this.id, limit, reserved: this.reserved },
-      )
-      .then(
-        ({ outcomes, claimed }) => {
-          this.recording -= batch.length;
-          this.claimsInFlight -= limit;
-          this.takeClaimed(claimed);
-          batch.forEach((p, i) => p.resolve(outcomes[i]!));
-        },
-        (error: unknown) => {
-          this.recording -= batch.length;
-          this.claimsInFlight -= limit;
-          for (const p of batch) p.reject(error);
-        },
-      );
   }
 
   /** Jobs claimed along with results: to the buffer, or straight back when stopping. */
@@ -520,17 +461,13 @@ export class WorkerPool {
     if (this.reaping) return;
     this.reaping = true;
     try {
-      // Jobs this pool holds are judged by its own heartbeat, not by the clock: their
-      // lease lapses while the disk is full, and the result kept for them must win.
-      const keep = new Set(this.running.keys());
-      const outcome = await this.queue.reap(keep);
-      this.metrics?.requeued('lease-expired', outcome.requeued.length);
-      for (const id of outcome.requeued)
-        this.log.info('job requeued', { job: id, reason: 'lease-expired' });
-      for (const id of [...outcome.failed, ...outcome.cancelled])
-        this.log.warn('job lost with its worker', { job: id, reason: 'lease-expired' });
-      if (outcome.requeued.length + outcome.failed.length + outcome.cancelled.length > 0)
-        this.notify();
+      const touched = await reapExpiredLeases({
+        queue: this.queue,
+        keep: new Set(this.running.keys()),
+        log: this.log,
+        metrics: this.metrics,
+      });
+      if (touched > 0) this.notify();
     } catch (error) {
       this.log.error('reaper failed', { error: toRunboxError(error) });
     } finally {
@@ -549,15 +486,6 @@ const OWN_OUTCOMES: ReadonlySet<string> = new Set([
 
 function endedOnItsOwn(result: JobResult): boolean {
   return result.error === null || OWN_OUTCOMES.has(result.error?.type ?? '');
-}
-
-/** SQLite could not grow the database or its WAL: the disk (or its quota) is full. */
-function isDiskFull(error: unknown): boolean {
-  for (let e = error; e; e = (e as { cause?: unknown }).cause) {
-    const code = (e as { code?: unknown }).code;
-    if (code === 'SQLITE_FULL' || code === 'ENOSPC') return true;
-  }
-  return false;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -218,7 +218,7 @@ describe('worker pool over the queue', () => {
     now += 700_000;
     await queue.heartbeatWorker('w-live');
     expect((await retentionSweep({ queue, store, config: sweepConfig })).deletedWorkers).toBe(2);
-    expect(Object.keys(states())).toEqual(['w-live']);
+    expect(Object.keys(await states())).toEqual(['w-live']);
   });
 });
 

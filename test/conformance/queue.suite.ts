@@ -1,0 +1,611 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { CURRENT_CONTRACT } from '../../src/contract/contract.js';
+import { failureResult } from '../../src/contract/failureResult.js';
+import type { JobResult } from '../../src/contract/resultSchema.js';
+import { RunboxError } from '../../src/errors/index.js';
+import type {
+  QueueBackend,
+  QueueOpenOptions,
+  QueueSettings,
+} from '../../src/queue/QueueBackend.js';
+import type { ClaimedJob, EnqueueItem } from '../../src/queue/types.js';
+import { validResult } from '../helpers/results.js';
+
+/**
+ * One suite for every queue backend (QueueBackend.ts states the contract; this checks
+ * it). A backend's test file calls queueConformance(name, makeQueue); see
+ * queue.sqlite.test.ts. No fake clock: leases, liveness and retention are made short
+ * for the cases that need them and the suite waits in real time, so a backend whose
+ * clock is the database's (PostgreSQL's now()) runs it unchanged.
+ */
+export interface QueueHarness {
+  backend: QueueBackend;
+  /** A second backend instance on the same database: another process's connection. */
+  connectAgain(): Promise<QueueBackend>;
+  /** Closes every instance it made and drops what it created (file, schema). */
+  dispose(): Promise<void>;
+}
+
+/** A fresh, EMPTY queue with exactly these settings and options. */
+export type MakeQueue = (
+  settings: QueueSettings,
+  options: QueueOpenOptions,
+) => Promise<QueueHarness>;
+
+/** Long enough that nothing expires by accident on a loaded machine. */
+const CALM: QueueSettings = {
+  lease: { heartbeatMs: 5_000, expiryMs: 60_000 },
+  retry: { baseMs: 1_000, capMs: 60_000 },
+  commitWindowMs: 2,
+  workerDeadMs: 60_000,
+  workerRetentionMs: 24 * 3600 * 1000,
+  jobRetentionMs: 7 * 24 * 3600 * 1000,
+};
+
+/** Short enough to wait out: a lease or a worker's life lapses after SHORT ms. */
+const SHORT = 300;
+const PAST_SHORT = SHORT * 2 + 100;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const item = (over: Partial<EnqueueItem> = {}): EnqueueItem => ({
+  spec: { runtime: 'shell', command: ['true'], note: 'naïve ✓ 日本' },
+  maxAttempts: 3,
+  ...over,
+});
+
+/** A failure the retry policy retries while attempts remain (an infrastructure error). */
+const retryable = (): JobResult => failureResult(new RunboxError('Internal', 'boom'));
+/** A failure that is final at once. */
+const final = (): JobResult => ({
+  ...failureResult(new RunboxError('NonZeroExit', 'exit 3')),
+  exit_code: 3,
+});
+
+const worker = (id: string, contract = CURRENT_CONTRACT) => ({
+  id,
+  host: 'conformance-host',
+  pid: 4242,
+  version: '0.0.0-test',
+  contract,
+});
+
+export function queueConformance(name: string, makeQueue: MakeQueue): void {
+  describe(`queue conformance: ${name}`, () => {
+    const harnesses: QueueHarness[] = [];
+    afterEach(async () => {
+      for (const h of harnesses.splice(0)) await h.dispose();
+    });
+
+    /** Random jitter pinned to 0: a retry is due at once, so the suite need not wait. */
+    async function open(
+      over: Partial<QueueSettings> = {},
+    ): Promise<QueueBackend & { harness: QueueHarness }> {
+      const harness = await makeQueue({ ...CALM, ...over }, { random: () => 0 });
+      harnesses.push(harness);
+      return Object.assign(harness.backend, { harness });
+    }
+
+    async function claimOne(q: QueueBackend, workerId = 'w1'): Promise<ClaimedJob> {
+      const [job] = await q.claim({ workerId, limit: 1 });
+      if (!job) throw new Error('nothing to claim');
+      return job;
+    }
+
+    describe('claim', () => {
+      it('takes due jobs by priority, then run_at, then submission; never a future one', async () => {
+        const q = await open();
+        const past = Date.now() - 60_000;
+        const [low, urgentLate, urgentEarly, normalA, normalB, future] = await q.submit([
+          item({ priority: 10, runAt: past }),
+          item({ priority: -5, runAt: past + 1000 }),
+          item({ priority: -5, runAt: past }),
+          item({ runAt: past }),
+          item({ runAt: past }),
+          item({ priority: -100, runAt: Date.now() + 3_600_000 }),
+        ]);
+        const claimed = await q.claim({ workerId: 'w1', limit: 10 });
+        expect(claimed.map((j) => j.id)).toEqual(
+          [urgentEarly, urgentLate, normalA, normalB, low].map((o) => o!.job.id),
+        );
+        expect(claimed.map((j) => j.runAt)).toEqual([past, past + 1000, past, past, past]);
+        expect((await q.get(future!.job.id))!.status).toBe('queued');
+        expect(await q.claim({ workerId: 'w1', limit: 10 })).toEqual([]);
+      });
+
+      it('honours the limit, and a limit of 0 takes nothing', async () => {
+        const q = await open();
+        await q.submit([item(), item(), item()]);
+        expect(await q.claim({ workerId: 'w1', limit: 0 })).toEqual([]);
+        expect(await q.claim({ workerId: 'w1', limit: 2 })).toHaveLength(2);
+        expect(await q.counts()).toMatchObject({ queued: 1, running: 2 });
+      });
+
+      it('hands out a fresh token per attempt and a lease, and never shows the token', async () => {
+        const q = await open();
+        const [submitted] = await q.submit([item({ priority: 3, maxAttempts: 4 })]);
+        const before = Date.now();
+        const job = await claimOne(q);
+        expect(job).toMatchObject({
+          id: submitted!.job.id,
+          attempt: 1,
+          priority: 3,
+          maxAttempts: 4,
+          spec: item().spec,
+        });
+        expect(job.token).toMatch(/^[\x21-\x7e]{16,}$/);
+        // The backend's clock; allow for a database host a little off ours.
+        expect(job.leaseExpiresAt).toBeGreaterThan(before + 60_000 - 5_000);
+        const record = await q.get(job.id);
+        expect(record).toMatchObject({ status: 'running', attempts: 1, leaseOwner: 'w1' });
+        expect(JSON.stringify(record)).not.toContain(job.token);
+        expect(JSON.stringify(await q.list())).not.toContain(job.token);
+
+        await q.finish([{ id: job.id, token: job.token, result: retryable() }]);
+        const again = await claimOne(q);
+        expect(again.attempt).toBe(2);
+        expect(again.token).not.toBe(job.token);
+      });
+
+      it('never gives one job to two concurrent claimers (two connections)', async () => {
+        const q = await open();
+        const other = await q.harness.connectAgain();
+        const total = 60;
+        await q.submit(Array.from({ length: total }, () => item()));
+        const taken: string[][] = [[], []];
+        await Promise.all(
+          [q, other].map(async (backend, i) => {
+            for (;;) {
+              const jobs = await backend.claim({ workerId: `w${i}`, limit: 1 + (i % 3) });
+              if (jobs.length === 0) return;
+              taken[i]!.push(...jobs.map((j) => j.id));
+            }
+          }),
+        );
+        const all = [...taken[0]!, ...taken[1]!];
+        expect(new Set(all).size).toBe(total);
+        expect(all).toHaveLength(total);
+      });
+
+      it('keeps a reserved job for its worker only', async () => {
+        const q = await open();
+        await q.registerWorker(worker('owner'));
+        const [reserved] = await q.submit([item({ reservedFor: 'owner', priority: -10 })]);
+        const [shared] = await q.submit([item()]);
+        expect((await q.claim({ workerId: 'other', limit: 5 })).map((j) => j.id)).toEqual([
+          shared!.job.id,
+        ]);
+        expect(await q.claim({ workerId: 'other', limit: 5, reserved: true })).toEqual([]);
+        const mine = await q.claim({ workerId: 'owner', limit: 5, reserved: true });
+        expect(mine.map((j) => j.id)).toEqual([reserved!.job.id]);
+      });
+    });
+
+    describe('submit', () => {
+      it('stores all items or none: one invalid item rejects the call naming it', async () => {
+        const q = await open();
+        await expect(q.submit([item(), item({ maxAttempts: 0 })])).rejects.toMatchObject({
+          type: 'InvalidSpec',
+          field: 'jobs.1.max_attempts',
+        });
+        await expect(q.submit([item({ priority: 1.5 })])).rejects.toMatchObject({
+          field: 'priority',
+        });
+        expect(await q.counts()).toEqual({
+          queued: 0,
+          running: 0,
+          succeeded: 0,
+          failed: 0,
+          cancelled: 0,
+        });
+      });
+
+      it('fills the defaults and keeps the spec as sent, hostile text included', async () => {
+        const q = await open();
+        const spec = { runtime: 'shell', command: ['printf', '\u0000\ud83d\ude00 "\\'], env: {} };
+        const before = Date.now();
+        const [out] = await q.submit([{ spec, maxAttempts: 1 }]);
+        expect(out!.created).toBe(true);
+        expect(out!.job).toMatchObject({
+          status: 'queued',
+          priority: 0,
+          attempts: 0,
+          maxAttempts: 1,
+          retryOnExitCodes: [],
+          idempotencyKey: null,
+          cancelRequested: false,
+          result: null,
+        });
+        expect(Math.abs(out!.job.runAt - before)).toBeLessThan(5_000);
+        expect((await q.get(out!.job.id))!.spec).toEqual(spec);
+      });
+
+      it('an idempotency key returns the existing job, in one call and across calls', async () => {
+        const q = await open();
+        const [first, repeat] = await q.submit([
+          item({ idempotencyKey: 'k-ü', requestHash: 'h1' }),
+          item({ idempotencyKey: 'k-ü', requestHash: 'h1' }),
+        ]);
+        expect(first!.created).toBe(true);
+        expect(repeat).toMatchObject({ created: false, job: { id: first!.job.id } });
+        const [later] = await q.submit([item({ idempotencyKey: 'k-ü', requestHash: null })]);
+        expect(later).toMatchObject({ created: false, job: { id: first!.job.id } });
+        expect((await q.counts()).queued).toBe(1);
+      });
+
+      it('the same key with another body is a Conflict, and the whole call stores nothing', async () => {
+        const q = await open();
+        await q.submit([item({ idempotencyKey: 'k', requestHash: 'h1' })]);
+        await expect(
+          q.submit([item(), item({ idempotencyKey: 'k', requestHash: 'h2' })]),
+        ).rejects.toMatchObject({ type: 'Conflict', field: 'idempotency_key' });
+        expect((await q.counts()).queued).toBe(1);
+      });
+    });
+
+    describe('results', () => {
+      it('records a success once; a second finish or a wrong token is stale and changes nothing', async () => {
+        const q = await open();
+        await q.submit([item()]);
+        const job = await claimOne(q);
+        expect(await q.finish([{ id: job.id, token: 'not-the-token', result: final() }])).toEqual([
+          'stale',
+        ]);
+        expect((await q.get(job.id))!.status).toBe('running');
+        const finished: string[] = [];
+        const unsubscribe = q.onFinished((ids) => finished.push(...ids));
+        expect(await q.finish([{ id: job.id, token: job.token, result: validResult() }])).toEqual([
+          'recorded',
+        ]);
+        expect(finished).toEqual([job.id]);
+        unsubscribe();
+        expect(await q.finish([{ id: job.id, token: job.token, result: final() }])).toEqual([
+          'stale',
+        ]);
+        const record = await q.get(job.id);
+        expect(record).toMatchObject({
+          status: 'succeeded',
+          errorType: null,
+          leaseOwner: null,
+          contractVersion: CURRENT_CONTRACT.version,
+          result: validResult(),
+        });
+        expect(record!.finishedAt).not.toBeNull();
+        expect(await q.finishedByOutcome()).toEqual([
+          { status: 'succeeded', errorType: null, count: 1 },
+        ]);
+      });
+
+      it('retries a retryable failure while attempts remain, then fails it', async () => {
+        const q = await open();
+        const [out] = await q.submit([item({ maxAttempts: 2 })]);
+        const first = await claimOne(q);
+        expect(await q.finish([{ id: first.id, token: first.token, result: retryable() }])).toEqual(
+          ['recorded'],
+        );
+        expect(await q.get(out!.job.id)).toMatchObject({
+          status: 'queued',
+          attempts: 1,
+          errorType: 'Internal',
+          result: { error: { type: 'Internal' } },
+        });
+        const second = await claimOne(q);
+        expect(second.attempt).toBe(2);
+        // The first attempt's token died with it.
+        expect(
+          await q.finish([{ id: first.id, token: first.token, result: validResult() }]),
+        ).toEqual(['stale']);
+        await q.finish([{ id: second.id, token: second.token, result: retryable() }]);
+        expect(await q.get(out!.job.id)).toMatchObject({ status: 'failed', errorType: 'Internal' });
+      });
+
+      it('a non-retryable failure is final at once', async () => {
+        const q = await open();
+        await q.submit([item({ maxAttempts: 5 })]);
+        const job = await claimOne(q);
+        await q.finish([{ id: job.id, token: job.token, result: final() }]);
+        expect(await q.get(job.id)).toMatchObject({
+          status: 'failed',
+          attempts: 1,
+          errorType: 'NonZeroExit',
+        });
+      });
+
+      it('records the blobs a result refers to, for the gc', async () => {
+        const q = await open();
+        await q.submit([item()]);
+        const job = await claimOne(q);
+        const [a, b, c] = ['a', 'b', 'c'].map((x) => x.repeat(64));
+        await q.finish([
+          { id: job.id, token: job.token, result: validResult(), blobs: [a!, b!, a!] },
+        ]);
+        expect([...(await q.referencedBlobs([a!, b!, c!]))].sort()).toEqual([a, b]);
+      });
+
+      it('finishAndClaim records and hands out the next jobs in one call', async () => {
+        const q = await open();
+        await q.submit([item(), item(), item()]);
+        const job = await claimOne(q);
+        const { outcomes, claimed } = await q.finishAndClaim(
+          [{ id: job.id, token: job.token, result: validResult() }],
+          { workerId: 'w1', limit: 5 },
+        );
+        expect(outcomes).toEqual(['recorded']);
+        expect(claimed).toHaveLength(2);
+        expect(await q.counts()).toMatchObject({ succeeded: 1, running: 2, queued: 0 });
+      });
+    });
+
+    describe('leases', () => {
+      it('heartbeat renews live leases, reports lost tokens and cancel requests', async () => {
+        const q = await open();
+        await q.submit([item(), item()]);
+        const [a, b] = await q.claim({ workerId: 'w1', limit: 2 });
+        await q.cancel(b!.id);
+        const outcome = await q.heartbeat('w1', [
+          { id: a!.id, token: a!.token },
+          { id: b!.id, token: b!.token },
+          { id: a!.id, token: 'forged' },
+          { id: 'NO-SUCH-JOB', token: 'x' },
+        ]);
+        expect(outcome.held).toEqual([a!.id, b!.id]);
+        expect(outcome.cancelRequested).toEqual([b!.id]);
+        expect(outcome.lost).toEqual([a!.id, 'NO-SUCH-JOB']);
+      });
+
+      it('reaps an expired lease: requeued as WorkerLost, the old token stale everywhere', async () => {
+        const q = await open({ lease: { heartbeatMs: 100, expiryMs: SHORT } });
+        await q.submit([item({ maxAttempts: 2 })]);
+        const job = await claimOne(q);
+        expect(await q.reap()).toEqual({ requeued: [], failed: [], cancelled: [] });
+        await sleep(PAST_SHORT);
+        expect(await q.reap()).toEqual({ requeued: [job.id], failed: [], cancelled: [] });
+        expect(await q.get(job.id)).toMatchObject({
+          status: 'queued',
+          errorType: 'WorkerLost',
+          leaseOwner: null,
+        });
+        expect((await q.heartbeat('w1', [job])).lost).toEqual([job.id]);
+        expect(await q.finish([{ id: job.id, token: job.token, result: validResult() }])).toEqual([
+          'stale',
+        ]);
+        expect(await q.release([job], 'late')).toEqual([]);
+        // The last attempt lost ends the job.
+        const second = await claimOne(q, 'w2');
+        await sleep(PAST_SHORT);
+        expect(await q.reap()).toEqual({ requeued: [], failed: [second.id], cancelled: [] });
+        expect((await q.get(second.id))!.status).toBe('failed');
+      });
+
+      it('a heartbeat keeps a lease alive past its expiry; `keep` spares a held job', async () => {
+        const q = await open({ lease: { heartbeatMs: 100, expiryMs: SHORT } });
+        await q.submit([item(), item()]);
+        const [beating, kept] = await q.claim({ workerId: 'w1', limit: 2 });
+        for (let t = 0; t < PAST_SHORT; t += SHORT / 3) {
+          await sleep(SHORT / 3);
+          await q.heartbeat('w1', [beating!]);
+        }
+        expect(await q.reap(new Set([kept!.id]))).toEqual({
+          requeued: [],
+          failed: [],
+          cancelled: [],
+        });
+        expect(await q.reap()).toEqual({ requeued: [kept!.id], failed: [], cancelled: [] });
+      });
+
+      it('a lost job with a cancel request ends cancelled, not requeued', async () => {
+        const q = await open({ lease: { heartbeatMs: 100, expiryMs: SHORT } });
+        await q.submit([item()]);
+        const job = await claimOne(q);
+        await q.cancel(job.id);
+        await sleep(PAST_SHORT);
+        expect(await q.reap()).toEqual({ requeued: [], failed: [], cancelled: [job.id] });
+        expect(await q.get(job.id)).toMatchObject({ status: 'cancelled', errorType: 'Cancelled' });
+      });
+
+      it('release gives a job back at once without a failure; the attempt stays counted', async () => {
+        const q = await open();
+        await q.submit([item(), item()]);
+        const [a, b] = await q.claim({ workerId: 'w1', limit: 2 });
+        await q.cancel(b!.id);
+        expect(
+          (await q.release([a!, b!, { id: a!.id, token: 'forged' }], 'drained')).sort(),
+        ).toEqual([a!.id, b!.id].sort());
+        expect(await q.get(a!.id)).toMatchObject({
+          status: 'queued',
+          attempts: 1,
+          errorType: null,
+        });
+        expect(await q.get(b!.id)).toMatchObject({ status: 'cancelled', errorType: 'Cancelled' });
+        expect((await claimOne(q)).attempt).toBe(2);
+      });
+
+      it('adopt takes over a dead owner’s attempt with a new token, and nothing else', async () => {
+        const q = await open({ workerDeadMs: SHORT });
+        await q.registerWorker(worker('alive'));
+        await q.registerWorker(worker('doomed'));
+        await q.submit([item(), item()]);
+        const held = await claimOne(q, 'alive');
+        const orphan = await claimOne(q, 'doomed');
+        await q.stopWorker('doomed');
+        expect(await q.adopt({ jobId: held.id, attempt: 1, workerId: 'new' })).toBeNull();
+        expect(await q.adopt({ jobId: orphan.id, attempt: 2, workerId: 'new' })).toBeNull();
+        const adopted = await q.adopt({ jobId: orphan.id, attempt: 1, workerId: 'new' });
+        expect(adopted).toMatchObject({ id: orphan.id, attempt: 1 });
+        expect(adopted!.token).not.toBe(orphan.token);
+        expect(adopted!.runAt).toBeUndefined();
+        expect(await q.finish([{ id: orphan.id, token: orphan.token, result: final() }])).toEqual([
+          'stale',
+        ]);
+        expect((await q.get(orphan.id))!.leaseOwner).toBe('new');
+        // A silent owner dies by the clock too.
+        await sleep(PAST_SHORT);
+        expect(await q.adopt({ jobId: held.id, attempt: 1, workerId: 'new' })).not.toBeNull();
+      });
+
+      it('requeueOwnedBy: drain without penalty, lost as WorkerLost; dead owners all at once', async () => {
+        const q = await open();
+        await q.registerWorker(worker('live'));
+        await q.submit([item(), item(), item(), item()]);
+        const drained = await claimOne(q, 'drainer');
+        const lost = await claimOne(q, 'crashed');
+        const ghost = await claimOne(q, 'ghost');
+        const live = await claimOne(q, 'live');
+        expect(await q.requeueOwnedBy('drainer', 'drain')).toEqual({
+          requeued: [drained.id],
+          failed: [],
+          cancelled: [],
+        });
+        expect(await q.get(drained.id)).toMatchObject({ status: 'queued', errorType: null });
+        expect((await q.requeueOwnedBy('crashed', 'lost')).requeued).toEqual([lost.id]);
+        expect(await q.get(lost.id)).toMatchObject({ status: 'queued', errorType: 'WorkerLost' });
+        expect((await q.requeueOwnedByDeadWorkers()).requeued).toEqual([ghost.id]);
+        expect((await q.runningJobs()).map((j) => [j.id, j.owner, j.attempt])).toEqual([
+          [live.id, 'live', 1],
+        ]);
+      });
+
+      it('the reaper fails a job reserved for a worker that is gone', async () => {
+        const q = await open({ workerDeadMs: SHORT });
+        await q.registerWorker(worker('run-process'));
+        const [out] = await q.submit([item({ reservedFor: 'run-process' })]);
+        expect((await q.reap()).failed).toEqual([]);
+        await sleep(PAST_SHORT);
+        expect((await q.reap()).failed).toEqual([out!.job.id]);
+        expect(await q.get(out!.job.id)).toMatchObject({
+          status: 'failed',
+          errorType: 'WorkerLost',
+        });
+      });
+    });
+
+    describe('cancel', () => {
+      it('cancels a queued job, requests a running one (repeatably), leaves a final one', async () => {
+        const q = await open();
+        const [queued, running] = await q.submit([item({ priority: 1 }), item()]);
+        await claimOne(q);
+        expect(await q.cancel(queued!.job.id)).toMatchObject({
+          outcome: 'cancelled',
+          job: { status: 'cancelled', errorType: 'Cancelled' },
+        });
+        expect(await q.cancel(running!.job.id)).toMatchObject({
+          outcome: 'requested',
+          job: { status: 'running', cancelRequested: true },
+        });
+        expect((await q.cancel(running!.job.id))!.outcome).toBe('requested');
+        expect((await q.cancel(queued!.job.id))!.outcome).toBe('already-final');
+        expect(await q.cancel('01JZZZZZZZZZZZZZZZZZZZZZZZ')).toBeNull();
+        // A cancelled job is never claimed.
+        expect(await q.claim({ workerId: 'w2', limit: 5 })).toEqual([]);
+      });
+    });
+
+    describe('reads', () => {
+      it('lists newest first, by status, in stable pages', async () => {
+        const q = await open();
+        const outs = await q.submit(Array.from({ length: 5 }, () => item()));
+        const ids = outs.map((o) => o.job.id);
+        await claimOne(q);
+        const page1 = await q.list({ limit: 2 });
+        expect(page1.jobs.map((j) => j.id)).toEqual([ids[4], ids[3]]);
+        await q.submit([item()]); // arrives meanwhile; later pages do not shift
+        const page2 = await q.list({ limit: 2, cursor: page1.nextCursor });
+        expect(page2.jobs.map((j) => j.id)).toEqual([ids[2], ids[1]]);
+        const page3 = await q.list({ limit: 2, cursor: page2.nextCursor });
+        expect(page3).toEqual({
+          jobs: [expect.objectContaining({ id: ids[0] })],
+          nextCursor: null,
+        });
+        expect((await q.list({ status: 'running' })).jobs.map((j) => j.id)).toEqual([ids[0]]);
+        await expect(q.list({ status: 'bogus' as never })).rejects.toMatchObject({
+          type: 'InvalidSpec',
+          field: 'status',
+        });
+        expect(await q.get('01JZZZZZZZZZZZZZZZZZZZZZZZ')).toBeNull();
+        expect(await q.counts()).toEqual({
+          queued: 5,
+          running: 1,
+          succeeded: 0,
+          failed: 0,
+          cancelled: 0,
+        });
+      });
+
+      it('names a database id that every connection shares', async () => {
+        const q = await open();
+        const other = await q.harness.connectAgain();
+        expect(q.databaseId).toMatch(/\S{8,}/);
+        expect(other.databaseId).toBe(q.databaseId);
+        expect(typeof q.capabilities.groupCommit).toBe('boolean');
+      });
+    });
+
+    describe('workers', () => {
+      it('registers, judges alive by heartbeat, stops, and deletes after retention', async () => {
+        const q = await open({ workerDeadMs: SHORT, workerRetentionMs: SHORT });
+        await q.registerWorker(worker('w-live'));
+        await q.registerWorker(worker('w-silent'));
+        await q.registerWorker(worker('w-stopped'));
+        await q.registerWorker(worker('w-live')); // idempotent
+        await q.stopWorker('w-stopped');
+        expect(await q.heartbeatWorker('w-stopped')).toBe(false);
+        expect(await q.heartbeatWorker('nobody')).toBe(false);
+        expect(await q.isWorkerAlive('w-live')).toBe(true);
+        expect(await q.isWorkerAlive('w-stopped')).toBe(false);
+        expect(await q.isWorkerAlive(null)).toBe(false);
+        for (let t = 0; t < PAST_SHORT; t += SHORT / 3) {
+          await sleep(SHORT / 3);
+          expect(await q.heartbeatWorker('w-live')).toBe(true);
+        }
+        const states = Object.fromEntries(
+          (await q.listWorkers()).map((w) => [w.id, w.alive ? 'alive' : 'dead']),
+        );
+        expect(states).toEqual({ 'w-live': 'alive', 'w-silent': 'dead', 'w-stopped': 'dead' });
+        expect(await q.deleteDeadWorkers()).toBe(2);
+        expect((await q.listWorkers()).map((w) => w.id)).toEqual(['w-live']);
+      });
+
+      it('refuses an incompatible worker with ContractMismatch and writes nothing', async () => {
+        const q = await open();
+        const stale = { ...CURRENT_CONTRACT, version: '99.0.0', fingerprint: 'e'.repeat(64) };
+        await expect(q.registerWorker(worker('old', stale))).rejects.toMatchObject({
+          type: 'ContractMismatch',
+        });
+        expect(await q.listWorkers()).toEqual([]);
+      });
+    });
+
+    describe('retention', () => {
+      it('deletes finished jobs past retention, oldest first, in batches, and names blobs no job uses', async () => {
+        const q = await open({ jobRetentionMs: SHORT });
+        const [x, y] = ['1', '2'].map((c) => c.repeat(64));
+        await q.submit([item(), item(), item(), item()]);
+        const [a, b, c, d] = await q.claim({ workerId: 'w1', limit: 4 });
+        await q.finish([{ id: a!.id, token: a!.token, result: validResult(), blobs: [x!] }]);
+        await q.finish([{ id: b!.id, token: b!.token, result: validResult(), blobs: [x!, y!] }]);
+        await q.finish([{ id: c!.id, token: c!.token, result: final() }]);
+        expect(await q.deleteExpiredJobs()).toEqual({ jobIds: [], unreferencedBlobs: [] });
+        await sleep(PAST_SHORT);
+        // d is still running: retention never touches a job that has not ended.
+        const first = await q.deleteExpiredJobs(1);
+        expect(first.jobIds).toEqual([a!.id]);
+        expect(first.unreferencedBlobs).toEqual([]); // b still refers to x
+        const rest = await q.deleteExpiredJobs(10);
+        expect(rest.jobIds.sort()).toEqual([b!.id, c!.id].sort());
+        expect(rest.unreferencedBlobs.sort()).toEqual([x, y].sort());
+        expect(await q.get(a!.id)).toBeNull();
+        expect((await q.get(d!.id))!.status).toBe('running');
+        expect((await q.referencedBlobs([x!, y!])).size).toBe(0);
+      });
+
+      it('keeps everything when jobRetentionMs is 0', async () => {
+        const q = await open({ jobRetentionMs: 0 });
+        await q.submit([item()]);
+        const job = await claimOne(q);
+        await q.finish([{ id: job.id, token: job.token, result: validResult() }]);
+        await sleep(50);
+        expect(await q.deleteExpiredJobs()).toEqual({ jobIds: [], unreferencedBlobs: [] });
+      });
+    });
+  });
+}
