@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { CURRENT_CONTRACT, type ContractDescriptor } from '../../contract/contract.js';
 import { RunboxError } from '../../errors/index.js';
@@ -106,6 +107,8 @@ export class PostgresQueue implements QueueBackend {
   private refusal: RunboxError | null = null;
   private notifications: PgNotifications | null = null;
   private closed = false;
+  /** Names this instance in the notifications of the results it records. */
+  private readonly origin = randomUUID();
   private readonly finishedListeners = new Set<(ids: readonly string[]) => void>();
   private readonly jobsListeners = new Set<(queue: string) => void>();
   private readonly cancelListeners = new Set<(id: string) => void>();
@@ -152,7 +155,10 @@ export class PostgresQueue implements QueueBackend {
   private async listen(): Promise<void> {
     this.notifications = new PgNotifications(this.url, {
       jobs: (queue) => this.jobsListeners.forEach((l) => l(queue)),
-      finished: (ids) => this.finishedListeners.forEach((l) => l(ids)),
+      // Our own finishes were told to our listeners at their commit (see announce).
+      finished: (ids, origin) => {
+        if (origin !== this.origin) this.announce(ids);
+      },
       cancel: (id) => this.cancelListeners.forEach((l) => l(id)),
       contract: () => void this.recheckStamp().catch(() => {}),
       // Whatever was announced while the connection was down is lost: wake everyone.
@@ -294,13 +300,26 @@ export class PostgresQueue implements QueueBackend {
   }
 
   async finish(items: readonly FinishItem[]): Promise<FinishOutcome[]> {
-    return transaction(this.pool, (client) =>
+    const outcomes = await transaction(this.pool, (client) =>
       finishJobs(client, items, {
         retry: this.config.retry,
         contractVersion: this.contract.version,
         random: this.random,
+        origin: this.origin,
       }),
     );
+    this.announceRecorded(items, outcomes);
+    return outcomes;
+  }
+
+  /** Tells this process's listeners, once committed, the jobs whose results it recorded. */
+  private announceRecorded(items: readonly FinishItem[], outcomes: readonly FinishOutcome[]) {
+    const ids = items.filter((_, i) => outcomes[i] === 'recorded').map((item) => item.id);
+    if (ids.length > 0) this.announce([...new Set(ids)]);
+  }
+
+  private announce(ids: readonly string[]): void {
+    for (const listener of this.finishedListeners) listener(ids);
   }
 
   /**
@@ -317,6 +336,7 @@ export class PostgresQueue implements QueueBackend {
         retry: this.config.retry,
         contractVersion: this.contract.version,
         random: this.random,
+        origin: this.origin,
       });
       let claimed: ClaimedJob[] = [];
       if (this.refusal === null && claim.limit > 0) {
@@ -330,6 +350,7 @@ export class PostgresQueue implements QueueBackend {
       }
       return { outcomes, claimed };
     });
+    this.announceRecorded(items, answer.outcomes);
     await this.recheckWhenIdle(answer.claimed.length);
     return answer;
   }

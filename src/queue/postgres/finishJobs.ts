@@ -12,6 +12,11 @@ export interface PgFinishOptions {
   /** Version of the contract the results were validated against. */
   contractVersion: string;
   random?: () => number;
+  /**
+   * Who recorded them, carried in the notification: the recording process tells its own
+   * listeners itself, at once, and ignores its own notification. @defaultValue ''
+   */
+  origin?: string;
 }
 
 // What a failed attempt's retry decision needs, read (and locked) for failures only: a
@@ -132,19 +137,25 @@ export async function finishJobs(
     }
   }
   if (blobJobs.length > 0) await query(db, ADD_BLOBS, { jobIds: blobJobs, shas: blobShas });
-  if (recorded.length > 0) await notifyFinished(db, [...new Set(recorded.map((r) => r.id))]);
+  if (recorded.length > 0) {
+    await notifyFinished(db, [...new Set(recorded.map((r) => r.id))], options.origin);
+  }
   return items.map((item) => (done.has(key(item.id, item.token)) ? 'recorded' : 'stale'));
 }
 
 /**
- * NOTIFY payloads are capped at 8000 bytes: ids (26 characters) go in chunks well under
- * it. A listener that misses one (reconnecting) falls back to polling.
+ * NOTIFY payloads are capped at 8000 bytes: "ORIGIN IDS" with ids (26 characters) in
+ * chunks well under it. A listener that misses one (reconnecting) falls back to polling.
  */
-export async function notifyFinished(db: PgExecutor, ids: readonly string[]): Promise<void> {
+export async function notifyFinished(
+  db: PgExecutor,
+  ids: readonly string[],
+  origin = '',
+): Promise<void> {
   for (let i = 0; i < ids.length; i += 200) {
     await query(db, 'SELECT pg_notify(:channel, :payload)', {
       channel: FINISHED_CHANNEL,
-      payload: ids.slice(i, i + 200).join(','),
+      payload: `${origin} ${ids.slice(i, i + 200).join(',')}`,
     });
   }
 }

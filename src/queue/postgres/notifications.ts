@@ -7,8 +7,8 @@ import { CONTRACT_CHANNEL } from './migrate.js';
 export interface NotificationHandlers {
   /** A job became claimable in `queue` ('' when several or unknown). */
   jobs?: (queue: string) => void;
-  /** Results were recorded (final, or queued again for a retry). */
-  finished?: (ids: readonly string[]) => void;
+  /** Results were recorded (final, or queued again for a retry), by `origin` ('' unknown). */
+  finished?: (ids: readonly string[], origin: string) => void;
   /** A cancel was requested for a running job, on whichever node it runs. */
   cancel?: (id: string) => void;
   /** A newer build raised the contract stamp: re-check it before claiming again. */
@@ -93,9 +93,12 @@ export class PgNotifications {
       case JOBS_CHANNEL:
         this.handlers.jobs?.(payload);
         break;
-      case FINISHED_CHANNEL:
-        if (payload !== '') this.handlers.finished?.(payload.split(','));
+      case FINISHED_CHANNEL: {
+        const space = payload.indexOf(' ');
+        const ids = payload.slice(space + 1);
+        if (ids !== '') this.handlers.finished?.(ids.split(','), payload.slice(0, space));
         break;
+      }
       case CANCEL_CHANNEL:
         this.handlers.cancel?.(payload);
         break;

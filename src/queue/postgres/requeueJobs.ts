@@ -116,7 +116,7 @@ const RELEASE = `
 UPDATE jobs j ${RELEASE_SET}
 FROM unnest(:ids::text[], :tokens::text[]) AS h(id, token)
 WHERE j.id = h.id AND j.attempt_token = h.token AND j.status = 'running'
-RETURNING j.id, j.status`;
+RETURNING j.id, j.status, h.token`;
 
 async function announceReleased(
   db: PgExecutor,
@@ -167,14 +167,15 @@ export async function releaseJobs(
   reason: string,
 ): Promise<string[]> {
   if (jobs.length === 0) return [];
-  const rows = await query<{ id: string; status: string }>(db, RELEASE, {
+  const rows = await query<{ id: string; status: string; token: string }>(db, RELEASE, {
     reason,
     ids: jobs.map((j) => j.id),
     tokens: jobs.map((j) => j.token),
   });
   await announceReleased(db, rows);
-  const released = new Set(rows.map((r) => r.id));
-  return jobs.filter((j) => released.has(j.id)).map((j) => j.id);
+  // By id and token: a forged token beside the live one releases nothing of its own.
+  const released = new Set(rows.map((r) => `${r.id}\n${r.token}`));
+  return jobs.filter((j) => released.has(`${j.id}\n${j.token}`)).map((j) => j.id);
 }
 
 const ADOPT = `
