@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CURRENT_CONTRACT, type ContractDescriptor } from '../../src/contract/contract.js';
 import type { JobResult } from '../../src/contract/resultSchema.js';
 import { RunboxError } from '../../src/errors/index.js';
+import { inspectPgDatabase } from '../../src/queue/postgres/inspect.js';
 import { compileNamed } from '../../src/queue/postgres/named.js';
 import { PostgresQueue, type PostgresQueueConfig } from '../../src/queue/postgres/PostgresQueue.js';
 import type { EnqueueItem } from '../../src/queue/types.js';
@@ -125,6 +126,24 @@ describe('opening a PostgreSQL queue', () => {
     await sqlOn(fresh.url, "UPDATE runbox.meta SET value = '999' WHERE key = 'schema_version'");
     const error = await PostgresQueue.open(fresh.url, CONFIG).catch((e) => e);
     expect((error as RunboxError).type).toBe('SchemaTooNew');
+  });
+});
+
+describe('doctor on a PostgreSQL queue', () => {
+  it('reads the schema and stamp without creating anything, and names an unreachable server without its password', async () => {
+    const fresh = await freshDatabase();
+    databases.push(fresh);
+    expect(await inspectPgDatabase(fresh.url)).toMatchObject({ schemaVersion: 0, contract: null });
+    const tables = await sqlOn(fresh.url, "SELECT 1 FROM pg_namespace WHERE nspname = 'runbox'");
+    expect(tables).toHaveLength(0);
+    await (await PostgresQueue.open(fresh.url, CONFIG, { listen: false })).close();
+    expect(await inspectPgDatabase(fresh.url)).toMatchObject({
+      schemaVersion: 1,
+      contract: { version: CURRENT_CONTRACT.version },
+    });
+    const error = await inspectPgDatabase('postgres://u:hunter2@127.0.0.1:1/x').catch((e) => e);
+    expect((error as Error).message).toMatch(/127\.0\.0\.1:1\/x does not answer/);
+    expect((error as Error).message).not.toContain('hunter2');
   });
 });
 
