@@ -4,9 +4,11 @@ import { availableParallelism, homedir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
+import type { QueueBackendConfig } from './backendConfig.js';
 import { ConfigFileSchema } from './configSchema.js';
 import type { BlobStoreConfig } from './backendConfig.js';
 import { parseBlobsUrl } from './storage/s3/blobsUrl.js';
+import { queueFromUrl } from './queueUrl.js';
 import { RunboxError } from './errors/index.js';
 
 /**
@@ -37,6 +39,12 @@ export interface Config {
   dataDir: string;
   /** @defaultValue `${dataDir}/runbox.db` */
   dbPath: string;
+  /**
+   * Where the queue lives: `{kind: 'postgres', url}` for several nodes on one PostgreSQL
+   * (flag --queue and RUNBOX_QUEUE take the URL), `{kind: 'sqlite', path}` for a file.
+   * @defaultValue null: SQLite at dbPath
+   */
+  queue: QueueBackendConfig | null;
   /** @defaultValue '127.0.0.1' */
   host: string;
   /** @defaultValue 7070 */
@@ -47,6 +55,12 @@ export interface Config {
   server: string;
   /** Concurrent job slots per process. @defaultValue 2 */
   workers: number;
+  /**
+   * Named queues this process serves, each with its own slots (`--queues default:4,gpu:1`):
+   * it claims only jobs of these queues, and at most that many of each at once.
+   * @defaultValue null: `{default: workers}`
+   */
+  queues: Record<string, number> | null;
   /**
    * A name on this runbox's containers (label io.runbox.instance), for people and tools.
    * Which containers recovery and cleanup touch never depends on it: that is the
@@ -274,11 +288,13 @@ function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath
   return {
     dataDir: defaultDataDir(env),
     dbPath: null,
+    queue: null,
     host: '127.0.0.1',
     port: 7070,
     token: null,
     server: 'http://127.0.0.1:7070',
     workers: 2,
+    queues: null,
     instance: null,
     dockerSocket: '/var/run/docker.sock',
     runtimes: DEFAULT_RUNTIMES,
@@ -346,11 +362,15 @@ function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath
 const ENV_KEYS: Record<string, (value: string) => ConfigOverrides> = {
   RUNBOX_DATA_DIR: (v) => ({ dataDir: v }),
   RUNBOX_DB: (v) => ({ dbPath: v }),
+  // A PostgreSQL URL holds the password: set it here or in the file, never as a flag
+  // where other users see it in ps.
+  RUNBOX_QUEUE: (v) => ({ queue: queueFromUrl(v, 'RUNBOX_QUEUE') }),
   RUNBOX_HOST: (v) => ({ host: v }),
   RUNBOX_PORT: (v) => ({ port: intFrom('RUNBOX_PORT', v) }),
   RUNBOX_TOKEN: (v) => ({ token: v }),
   RUNBOX_SERVER: (v) => ({ server: v }),
   RUNBOX_WORKERS: (v) => ({ workers: intFrom('RUNBOX_WORKERS', v) }),
+  RUNBOX_QUEUES: (v) => ({ queues: queueSlotsFrom('RUNBOX_QUEUES', v) }),
   RUNBOX_INSTANCE: (v) => ({ instance: v }),
   RUNBOX_DOCKER_SOCKET: (v) => ({ dockerSocket: v }),
   RUNBOX_WEBHOOK_SECRET: (v) => ({ webhooks: { secret: v } }),
@@ -370,6 +390,33 @@ const ENV_KEYS: Record<string, (value: string) => ConfigOverrides> = {
   // CI=false leaves a config file's choice alone: it only ever tightens.
   CI: (v) => (v === 'true' || v === '1' ? { requireImageLabel: true } : {}),
 };
+
+/** A queue name: what a job's `queue` and `--queues` accept. */
+export const QUEUE_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+
+/**
+ * `default:4,gpu:1` as {default: 4, gpu: 1}. A name alone means one slot. Names follow
+ * QUEUE_NAME; slots are integers from 0 to 256; a name twice is an error.
+ */
+export function queueSlotsFrom(name: string, value: string): Record<string, number> {
+  const slots: Record<string, number> = {};
+  for (const part of value.split(',')) {
+    const [queue = '', count = '1', extra] = part.trim().split(':');
+    const n = Number(count);
+    const problem = !QUEUE_NAME.test(queue)
+      ? `"${queue}" is not a queue name (lower-case letters, digits, _ . -; e.g. gpu)`
+      : extra !== undefined || !Number.isInteger(n) || n < 0 || n > 256
+        ? `"${part.trim()}" must be NAME:SLOTS with SLOTS an integer from 0 to 256`
+        : queue in slots
+          ? `queue "${queue}" is named twice`
+          : null;
+    if (problem) {
+      throw new RunboxError('InvalidConfig', `${name}=${value}: ${problem}`, { field: name });
+    }
+    slots[queue] = n;
+  }
+  return slots;
+}
 
 function intFrom(name: string, value: string): number {
   const n = Number(value);
@@ -402,6 +449,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export type ConfigSources = Record<string, string>;
 
 /**
+ * Values a higher source replaces instead of merging into: a queue of another kind must
+ * not keep the old kind's keys, and `--queues gpu:1` means only gpu.
+ */
+const REPLACED_WHOLE = new Set(['queue', 'queues']);
+
+/**
  * Merges b over a, noting `source` for every leaf b sets. `runtimes` merges by name so a
  * file can add one without repeating all.
  */
@@ -411,7 +464,7 @@ function merge<T>(a: T, b: unknown, source: string, sources: ConfigSources, pref
   for (const [key, value] of Object.entries(b)) {
     if (value === undefined) continue;
     const path = prefix + key;
-    if (isPlainObject(value) && isPlainObject(out[key])) {
+    if (isPlainObject(value) && isPlainObject(out[key]) && !REPLACED_WHOLE.has(path)) {
       out[key] = merge(out[key], value, source, sources, `${path}.`);
     } else {
       out[key] = value;
@@ -671,6 +724,12 @@ function checkConfig(config: Config): void {
   }
   if (!Number.isInteger(config.workers) || config.workers < 0 || config.workers > 256) {
     fail('workers', `${config.workers} must be an integer from 0 to 256`);
+  }
+  for (const [name, slots] of Object.entries(config.queues ?? {})) {
+    if (!QUEUE_NAME.test(name)) fail(`queues.${name}`, 'is not a queue name (e.g. gpu)');
+    if (!Number.isInteger(slots) || slots < 0 || slots > 256) {
+      fail(`queues.${name}`, `${slots} must be an integer from 0 to 256`);
+    }
   }
   if (!['auto', 'native', 'js'].includes(config.zstd.codec)) {
     fail('zstd.codec', `"${config.zstd.codec}" must be auto, native or js`);

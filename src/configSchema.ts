@@ -1,5 +1,5 @@
 import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
-import { BlobStoreConfigSchema } from './backendConfig.js';
+import { BlobStoreConfigSchema, QueueBackendConfigSchema } from './backendConfig.js';
 import type { Config } from './config.js';
 
 /**
@@ -176,11 +176,29 @@ export const ConfigFileSchema = strict(
   {
     dataDir: str('database, blobs and scratch folders'),
     dbPath: str('database file'),
+    queue: Type.Optional(
+      Type.Union([QueueBackendConfigSchema, Type.Null()], {
+        description: "the queue: {kind: 'postgres', url} or {kind: 'sqlite', path}; null: dbPath",
+      }),
+    ),
     host: str('address the API binds'),
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
     token: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
     server: str('server URL for client commands'),
     workers: Type.Optional(Type.Integer({ minimum: 0, maximum: 256 })),
+    queues: Type.Optional(
+      Type.Union(
+        [
+          Type.Record(
+            Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,62}$' }),
+            Type.Integer({ minimum: 0, maximum: 256 }),
+            { additionalProperties: false },
+          ),
+          Type.Null(),
+        ],
+        { description: 'named queues served, with slots each; null: {default: workers}' },
+      ),
+    ),
     instance: Type.Optional(
       Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
         description: "a name on this installation's containers; null: the database id",

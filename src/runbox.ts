@@ -45,6 +45,7 @@ export async function startRunbox(
   options: StartOptions,
 ): Promise<RunningRunbox> {
   if (options.api) checkBind(config);
+  checkQueuesServed(config);
   securePrivateDataDir(config.dataDir);
   const logger = createLogger(options.logLevel ?? 'info');
   const queue = await createQueue(config);
@@ -76,6 +77,15 @@ export async function startRunbox(
     });
     const jobs = new JobService(config, queue, { log: logger, metrics });
     const pools: WorkerPool[] = [];
+    const events = crossNodeEvents(queue);
+    let refuse: (error: RunboxError) => void = () => {};
+    const refused = new Promise<RunboxError>((resolve) => (refuse = resolve));
+    events.onRefused?.((error) => {
+      logger.error('the queue was raised to a contract this build cannot read: not claiming', {
+        error,
+      });
+      refuse(error);
+    });
 
     if (options.requireEngine) await assertEngineAnswers(docker, config.dockerSocket);
 
@@ -98,6 +108,13 @@ export async function startRunbox(
       });
       jobs.onSubmitted(() => pool.notify());
       jobs.onCancel((id) => pool.cancelLocal(id));
+      // Another node's submit or cancel (PostgreSQL's NOTIFY): claim now, kill now,
+      // instead of at the next poll or heartbeat.
+      const unsubscribe = [
+        queue.onQueued?.(() => pool.notify()),
+        events.onCancel?.((id) => pool.cancelLocal(id)),
+      ];
+      cleanups.unshift(() => unsubscribe.forEach((off) => off?.()));
       return pool.id;
     };
     if (options.workers > 0) await startWorkers(options.workers);
@@ -185,6 +202,7 @@ export async function startRunbox(
       get pool() {
         return pools[0] ?? null;
       },
+      refused,
       startWorkers,
       async stop(drainMs?: number) {
         if (app) await app.close();
@@ -200,6 +218,34 @@ export async function startRunbox(
     for (const cleanup of cleanups) await cleanup();
     throw error;
   }
+}
+
+/**
+ * Named queues: the PostgreSQL schema stores a job's queue and claims by it, but no
+ * submission names one yet and the pool keeps no per-queue slots, so a process asked
+ * to serve anything but `default` would never run what it was meant to. Refused at
+ * start instead of silently serving the default queue.
+ */
+function checkQueuesServed(config: Readonly<Config>): void {
+  const others = Object.keys(config.queues ?? {}).filter((name) => name !== 'default');
+  if (others.length > 0) {
+    throw new RunboxError(
+      'InvalidConfig',
+      `queues: ${others.join(', ')}: this runbox serves only the queue "default" so far ` +
+        '(jobs cannot name a queue yet); use --queues default:N or --workers N',
+      { field: 'queues' },
+    );
+  }
+}
+
+/** Events a multi-node backend adds to the seam (PostgresQueue has them; SQLite not). */
+interface CrossNodeEvents {
+  onCancel?(listener: (id: string) => void): () => void;
+  onRefused?(listener: (error: RunboxError) => void): () => void;
+}
+
+function crossNodeEvents(queue: object): CrossNodeEvents {
+  return queue as CrossNodeEvents;
 }
 
 /** How long runbox run waits for the engine's first answer before giving up. */

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { JobService } from './api/jobService.js';
 import type { Config } from './config.js';
+import type { RunboxError } from './errors/index.js';
 import type { ContractDescriptor } from './contract/contract.js';
 import type { OnPullProgress } from './executor/imagePolicy.js';
 import type { LogLevel } from './log.js';
@@ -49,6 +50,13 @@ export interface RunningRunbox {
    * jobs submitted reserved for that id (runbox run).
    */
   startWorkers(slots: number, reserved?: boolean): Promise<string>;
+  /**
+   * Settles with the reason this process must stop, if it ever must while running: a
+   * newer build raised the queue's contract stamp past what this one reads (PostgreSQL:
+   * ContractMismatch, exit 78). It has already stopped claiming; serve and worker drain
+   * and exit. Never settles otherwise.
+   */
+  refused: Promise<RunboxError>;
   /** Graceful stop: drain workers (up to drainMs), close the API and the database. */
   stop(drainMs?: number): Promise<void>;
   /** Hard stop: no drain; running jobs requeue on the next start. */

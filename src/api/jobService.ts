@@ -146,7 +146,9 @@ export class JobService {
       return {
         spec,
         priority: options.priority ?? 0,
-        runAt: options.run_at === undefined ? Date.now() : Date.parse(options.run_at),
+        // No run_at: due at the queue's own now (PostgreSQL: the database's clock, the
+        // one every node shares), never this process's.
+        ...(options.run_at === undefined ? {} : { runAt: Date.parse(options.run_at) }),
         maxAttempts: options.max_attempts ?? this.config.defaults.maxAttempts,
         retryOnExitCodes: options.retry_on_exit_codes ?? [],
         idempotencyKey: options.idempotency_key ?? null,

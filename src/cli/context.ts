@@ -4,6 +4,7 @@ import {
   type ConfigOverrides,
   type ResolvedConfig,
 } from '../config.js';
+import { queueFromUrl } from '../queueUrl.js';
 import type { StartRunbox } from '../runboxTypes.js';
 import { parseBlobsUrl } from '../storage/s3/blobsUrl.js';
 import { ApiClient } from './client.js';
@@ -15,6 +16,7 @@ export interface GlobalFlags {
   dataDir?: string | undefined;
   db?: string | undefined;
   blobs?: string | undefined;
+  queue?: string | undefined;
   server?: string | undefined;
   token?: string | undefined;
   json?: boolean | undefined;
@@ -38,6 +40,7 @@ export function createContext(io: CliIO, startRunbox: StartRunbox): CliContext {
         ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
         ...(flags.db ? { dbPath: flags.db } : {}),
         ...(flags.blobs ? { blobs: parseBlobsUrl(flags.blobs) } : {}),
+        ...(flags.queue ? { queue: queueFromUrl(flags.queue, '--queue') } : {}),
         ...(flags.server ? { server: flags.server } : {}),
         ...(flags.token ? { token: flags.token } : {}),
         ...overrides,

@@ -29,7 +29,12 @@ export function withData<T>(y: Argv<T>) {
       type: 'string',
       describe: 'Blob store: s3://bucket/prefix?endpoint=URL (or RUNBOX_BLOBS); default dataDir',
     })
-    .group(['data-dir', 'db', 'blobs'], GROUPS.data);
+    .option('queue', {
+      type: 'string',
+      describe:
+        'Queue: postgres://user@host:port/db for several nodes, or sqlite:PATH (or RUNBOX_QUEUE; default the --db file)',
+    })
+    .group(['data-dir', 'db', 'queue', 'blobs'], GROUPS.data);
 }
 
 /** For commands with output: one JSON document on stdout instead, errors included. */

@@ -531,6 +531,28 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         });
       });
 
+      it('counts the last hour by minute for the dashboard: submitted, dequeued, finished, depth', async () => {
+        const q = await open();
+        const outs = await q.submit(Array.from({ length: 4 }, () => item()));
+        const done = await claimOne(q);
+        await q.finish([{ id: done.id, token: done.token, result: final() }]);
+        await claimOne(q);
+        expect(await q.cancel(outs[3]!.job.id)).toBeTruthy();
+        const buckets = await q.activity();
+        expect(buckets).toHaveLength(60);
+        for (let i = 1; i < buckets.length; i++) {
+          expect(buckets[i]!.start - buckets[i - 1]!.start).toBe(60_000);
+        }
+        const sum = (k: 'submitted' | 'dequeued' | 'succeeded' | 'failed' | 'cancelled') =>
+          buckets.reduce((n, b) => n + b[k], 0);
+        // A minute boundary may fall between the calls: totals over the hour are exact.
+        expect(sum('submitted')).toBe(4);
+        expect(sum('dequeued')).toBe(3); // two started, one cancelled while queued
+        expect(sum('succeeded') + sum('failed')).toBe(1);
+        expect(sum('cancelled')).toBe(1);
+        expect(buckets.at(-1)!.queued).toBe(1);
+      });
+
       it('names a database id that every connection shares', async () => {
         const q = await open();
         const other = await q.harness.connectAgain();

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import type { CliContext, GlobalFlags } from '../context.js';
 import { withData, withJson, withServer } from '../flags.js';
 import { table } from '../output.js';
+import { redactQueue } from '../../queueUrl.js';
 
 /** Dotted keys and values of a resolved config, in its own order. */
 function leaves(value: unknown, prefix = ''): Array<[string, unknown]> {
@@ -23,7 +24,7 @@ export function configCommand(ctx: CliContext, setCode: (code: number) => void):
         .epilogue(
           'Sources, lowest first: default < config file (--config or RUNBOX_CONFIG, else ' +
             '/etc/runbox/config.json then $XDG_CONFIG_HOME/runbox/config.json) < RUNBOX_* ' +
-            'environment < flags. The token, the webhook secret and S3 keys are shown as "[set]".',
+            'environment < flags. The token, the webhook secret, S3 keys and the password in a queue URL are shown as "[set]".',
         ),
     handler: (raw) => {
       const args = raw as unknown as GlobalFlags;
@@ -39,6 +40,7 @@ export function configCommand(ctx: CliContext, setCode: (code: number) => void):
           config.blobs?.kind === 's3' && config.blobs.credentials
             ? { ...config.blobs, credentials: '[set]' }
             : config.blobs,
+        queue: redactQueue(config.queue),
       };
       if (args.json) {
         ctx.io.out(JSON.stringify({ config: shown, sources, files }, null, 2));

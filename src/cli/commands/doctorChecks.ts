@@ -162,8 +162,27 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
     });
   }
   if (engineUp) checks.push(await dataDirSeenByEngine(docker, config.dataDir, localImage));
-  const info = inspectDatabase(config.dbPath);
-  if (!info) {
+  const queue = config.queue;
+  let info: ReturnType<typeof inspectDatabase> | undefined;
+  if (queue?.kind === 'postgres') {
+    const { inspectPgDatabase } = await import('../../queue/postgres/inspect.js');
+    try {
+      info = await inspectPgDatabase(queue.url, queue.schema);
+    } catch (error) {
+      checks.push({
+        name: 'database',
+        state: 'fail',
+        detail: (error as Error).message,
+        fix: 'start PostgreSQL, or correct the queue URL (--queue, RUNBOX_QUEUE, queue.url)',
+      });
+      info = undefined;
+    }
+  } else {
+    info = inspectDatabase(queue?.kind === 'sqlite' ? queue.path : config.dbPath);
+  }
+  if (info === undefined) {
+    // Reported above.
+  } else if (!info) {
     checks.push({
       name: 'database',
       state: 'ok',

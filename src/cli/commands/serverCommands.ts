@@ -1,6 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { exitCodeOf } from '../../api/jobView.js';
+import { queueSlotsFrom, type Config } from '../../config.js';
 import { LOG_LEVELS, type LogLevel } from '../../log.js';
+import { redactUrl } from '../../queueUrl.js';
 import { serveMetrics } from '../../metricsServer.js';
 import type { RunningRunbox } from '../../runboxTypes.js';
 import type { CliContext, GlobalFlags } from '../context.js';
@@ -36,6 +38,7 @@ type ServeFlags = GlobalFlags & {
   host?: string;
   port?: number;
   workers?: number;
+  queues?: string;
   token?: string;
   logLevel: LogLevel;
 };
@@ -45,6 +48,48 @@ const logLevelOption = {
   default: 'info' as LogLevel,
   describe: 'Least severe log line written to stderr (JSON lines)',
 } as const;
+
+/**
+ * Waits for a signal, or for the queue to refuse this build (a newer one raised the
+ * contract stamp): then it drains and the command fails with that error (exit 78).
+ */
+async function untilStoppedOrRefused(rb: RunningRunbox, signalled: Promise<void>): Promise<void> {
+  const refusal = await Promise.race([signalled.then(() => null), rb.refused]);
+  if (refusal === null) return;
+  await rb.stop();
+  throw refusal;
+}
+
+const queuesOption = {
+  type: 'string',
+  describe:
+    'Named queues served, with slots each: default:4,gpu:1 (or RUNBOX_QUEUES; default default:WORKERS)',
+} as const;
+
+function queuesOverride(args: ServeFlags): { queues?: Record<string, number> } {
+  return args.queues === undefined ? {} : { queues: queueSlotsFrom('--queues', args.queues) };
+}
+
+/** Job slots of this process: the named queues' in total, else `workers`. */
+function slotsOf(config: Readonly<Config>): number {
+  if (config.queues === null) return config.workers;
+  return Object.values(config.queues).reduce((sum, n) => sum + n, 0);
+}
+
+/** What the start line says the process serves, without a password. */
+function servingText(config: Readonly<Config>): string {
+  const queues =
+    config.queues === null
+      ? `workers: ${config.workers}`
+      : `queues: ${Object.entries(config.queues)
+          .map(([name, n]) => `${name}:${n}`)
+          .join(',')}`;
+  const where =
+    config.queue?.kind === 'postgres'
+      ? `queue: ${redactUrl(config.queue.url)}`
+      : `db: ${config.queue?.kind === 'sqlite' ? config.queue.path : config.dbPath}`;
+  return `${queues}, ${where}`;
+}
 
 export function serverCommands(ctx: CliContext, setCode: (code: number) => void): CommandModule[] {
   const { io } = ctx;
@@ -59,6 +104,7 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         })
         .option('port', { type: 'number', describe: 'Port (default 7070; 0 picks a free one)' })
         .option('workers', { type: 'number', describe: 'Concurrent job slots (default 2)' })
+        .option('queues', queuesOption)
         .option('log-level', logLevelOption),
     handler: async (raw) => {
       const args = raw as unknown as ServeFlags;
@@ -66,16 +112,17 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         ...(args.host !== undefined ? { host: args.host } : {}),
         ...(args.port !== undefined ? { port: args.port } : {}),
         ...(args.workers !== undefined ? { workers: args.workers } : {}),
+        ...queuesOverride(args),
       });
       const rb = await ctx.startRunbox(config, {
         api: true,
-        workers: config.workers,
+        workers: slotsOf(config),
         logLevel: args.logLevel,
       });
       // Handlers first: a supervisor (or a test) may signal the moment it reads this line.
       const signalled = untilSignalled(rb, io.err);
-      io.err(`runbox: listening on ${rb.url} (workers: ${config.workers}, db: ${config.dbPath})`);
-      await signalled;
+      io.err(`runbox: listening on ${rb.url} (${servingText(config)})`);
+      await untilStoppedOrRefused(rb, signalled);
       setCode(0);
     },
   };
@@ -85,6 +132,7 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
     builder: (y) =>
       withData(y)
         .option('workers', { type: 'number', describe: 'Concurrent job slots (default 2)' })
+        .option('queues', queuesOption)
         .option('log-level', logLevelOption)
         .option('metrics-port', {
           type: 'number',
@@ -93,10 +141,13 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         }),
     handler: async (raw) => {
       const args = raw as unknown as ServeFlags & { metricsPort?: number };
-      const config = ctx.config(args, args.workers !== undefined ? { workers: args.workers } : {});
+      const config = ctx.config(args, {
+        ...(args.workers !== undefined ? { workers: args.workers } : {}),
+        ...queuesOverride(args),
+      });
       const rb = await ctx.startRunbox(config, {
         api: false,
-        workers: config.workers,
+        workers: slotsOf(config),
         logLevel: args.logLevel,
       });
       const scrape =
@@ -109,8 +160,8 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
             });
       if (scrape) io.err(`runbox: worker metrics on ${scrape.url}`);
       const signalled = untilSignalled(rb, io.err);
-      io.err(`runbox: worker pool running (workers: ${config.workers}, db: ${config.dbPath})`);
-      await signalled;
+      io.err(`runbox: worker pool running (${servingText(config)})`);
+      await untilStoppedOrRefused(rb, signalled);
       await scrape?.close();
       setCode(0);
     },

@@ -1,0 +1,135 @@
+import pg from 'pg';
+import { RunboxError } from '../../errors/index.js';
+import { bindNamed, compileNamed } from './named.js';
+
+/** What every PostgreSQL queue operation takes: the pool, or a client inside a transaction. */
+export type PgExecutor = pg.Pool | pg.PoolClient;
+
+// timestamptz and timestamp come back as epoch milliseconds, as the SQLite queue gives
+// them: JobRecord's times are numbers, and a Date per column per row is waste. bigint
+// (count(*), epoch arithmetic) comes back as a number: no count here nears 2^53.
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 1184 || oid === 1114) return (value: string) => parseTimestamp(value);
+    if (oid === 20) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+/**
+ * PostgreSQL's text form of timestamptz with the session in UTC
+ * ("2026-11-30 03:56:36.689992+00"), to epoch milliseconds (microseconds truncated).
+ */
+function parseTimestamp(value: string): number {
+  if (value === 'infinity') return Number.POSITIVE_INFINITY;
+  if (value === '-infinity') return Number.NEGATIVE_INFINITY;
+  const iso = value.replace(' ', 'T').replace(/(\.\d{3})\d*/, '$1');
+  const withZone = /[+-]\d\d$/.test(iso)
+    ? `${iso}:00`
+    : /[+-]\d\d:\d\d$/.test(iso)
+      ? iso
+      : `${iso}Z`;
+  return Date.parse(withZone);
+}
+
+export interface PoolOptions {
+  /** Connections per process. @defaultValue 10 */
+  max?: number;
+  /**
+   * The schema holding runbox's tables: every session's search_path, so the SQL names
+   * tables unqualified and two installations can share one database in two schemas.
+   * @defaultValue 'runbox'
+   */
+  schema?: string;
+  /** Shown in pg_stat_activity, so an operator can tell runbox's sessions apart. @defaultValue 'runbox' */
+  applicationName?: string;
+}
+
+/** A schema name runbox accepts: a plain lower-case identifier, never quoted. */
+export function checkSchemaName(schema: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new RunboxError(
+      'InvalidSpec',
+      `queue.schema: "${schema}" must be a plain lower-case PostgreSQL identifier ` +
+        '(letters, digits, _; not starting with a digit), e.g. "runbox"',
+      { field: 'queue.schema' },
+    );
+  }
+  return schema;
+}
+
+export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
+  const schema = checkSchemaName(options.schema ?? 'runbox');
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'runbox',
+    types,
+    // Sessions in UTC so parseTimestamp reads one format; tables from runbox's schema
+    // (pg_catalog, holding now() and gen_random_uuid(), is always searched first).
+    options: `-c TimeZone=UTC -c search_path=${schema}`,
+    connectionTimeoutMillis: 10_000,
+  });
+  // An idle client's connection dropping (server restart, failover) is reported here;
+  // without a listener it would crash the process. The next query gets a new connection.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** Runs one statement with named parameters (see named.ts); the rows it returned. */
+export async function query<Row = Record<string, unknown>>(
+  db: PgExecutor,
+  sql: string,
+  params: Readonly<Record<string, unknown>> = {},
+): Promise<Row[]> {
+  const compiled = compileNamed(sql);
+  const result = await db.query({ text: compiled.text, values: bindNamed(compiled, params) });
+  return result.rows as Row[];
+}
+
+/** The number of rows a statement touched, for statements without RETURNING. */
+export async function execute(
+  db: PgExecutor,
+  sql: string,
+  params: Readonly<Record<string, unknown>> = {},
+): Promise<number> {
+  const compiled = compileNamed(sql);
+  const result = await db.query({ text: compiled.text, values: bindNamed(compiled, params) });
+  return result.rowCount ?? 0;
+}
+
+// Deadlock and serialization failure: the whole transaction may simply run again.
+const RETRYABLE = new Set(['40P01', '40001']);
+
+/**
+ * Runs fn in one transaction on one pooled client: COMMIT when it resolves, ROLLBACK
+ * when it throws. Every state change of the queue is one of these. fn may run again on
+ * a deadlock (two transactions touching the same jobs in another order), so it must do
+ * nothing but database work.
+ */
+export async function transaction<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const value = await fn(client);
+      await client.query('COMMIT');
+      return value;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      const code = (error as { code?: unknown }).code;
+      if (attempt < 5 && typeof code === 'string' && RETRYABLE.has(code)) continue;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import { RunboxError } from '../../errors/index.js';
+import { newJobId } from '../ids.js';
+import type { EnqueueItem, EnqueueOutcome } from '../types.js';
+import { query, type PgExecutor } from './db.js';
+import { JOB_COLUMNS, rowToJob, type PgJobRow } from './rows.js';
+
+/** The channel new (or requeued) jobs are announced on; the payload is the queue's name. */
+export const JOBS_CHANNEL = 'runbox_jobs';
+
+const DB_NOW = 'SELECT (extract(epoch FROM now()) * 1000)::bigint AS now';
+
+// One statement for the whole batch. A due time the client gave (run_at) is an absolute
+// time it chose; a job without one is due at the database's now().
+const INSERT = `
+INSERT INTO jobs AS j (id, queue, spec, status, priority, max_attempts,
+                   retry_on_exit_codes, run_at, idempotency_key, reserved_for, request_hash,
+                   created_at, updated_at)
+SELECT i.id, i.queue, i.spec::json, 'queued', i.priority, i.max_attempts,
+       ARRAY(SELECT json_array_elements_text(i.retry::json)::integer),
+       coalesce(to_timestamp(i.run_at / 1000.0), now()), i.key, i.reserved_for, i.request_hash,
+       now(), now()
+FROM unnest(:ids::text[], :queues::text[], :specs::text[], :priorities::integer[],
+            :maxAttempts::integer[], :retry::text[], :runAts::bigint[], :keys::text[],
+            :reservedFor::text[], :requestHashes::text[])
+     WITH ORDINALITY AS i(id, queue, spec, priority, max_attempts, retry, run_at, key,
+                          reserved_for, request_hash, n)
+ORDER BY i.n
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING ${JOB_COLUMNS}`;
+
+const BY_KEYS = `
+SELECT ${JOB_COLUMNS}, j.request_hash FROM jobs j WHERE j.idempotency_key = ANY(:keys::text[])`;
+
+/**
+ * Enqueues all items in one transaction (the caller's): all are stored or none. Ids are
+ * ULIDs timed by the database's clock, so ids sort by submission across nodes whose
+ * clocks disagree. An idempotency key that already names a job returns that job with
+ * created=false when the request hashes match (or either has none), and refuses the
+ * whole call with Conflict when they differ, as the SQLite queue does. Two nodes
+ * inserting one key at once: ON CONFLICT waits for the other's commit, then this
+ * transaction reads its row.
+ */
+export async function enqueueJobs(
+  db: PgExecutor,
+  items: readonly EnqueueItem[],
+  queueOf: (item: EnqueueItem) => string = () => 'default',
+): Promise<EnqueueOutcome[]> {
+  if (items.length === 0) return [];
+  const [{ now }] = (await query<{ now: number }>(db, DB_NOW)) as [{ now: number }];
+  const ids = items.map(() => newJobId(now));
+  const inserted = await query<PgJobRow>(db, INSERT, {
+    ids,
+    queues: items.map(queueOf),
+    specs: items.map((item) => JSON.stringify(item.spec)),
+    priorities: items.map((item) => item.priority ?? 0),
+    maxAttempts: items.map((item) => item.maxAttempts),
+    retry: items.map((item) => JSON.stringify(item.retryOnExitCodes ?? [])),
+    runAts: items.map((item) => (item.runAt === undefined ? null : Math.round(item.runAt))),
+    keys: items.map((item) => item.idempotencyKey ?? null),
+    reservedFor: items.map((item) => item.reservedFor ?? null),
+    requestHashes: items.map((item) => item.requestHash ?? null),
+  });
+  const byId = new Map(inserted.map((row) => [row.id, row]));
+  const missingKeys = items
+    .filter((item, i) => !byId.has(ids[i]!) && item.idempotencyKey != null)
+    .map((item) => item.idempotencyKey!);
+  const existing =
+    missingKeys.length === 0
+      ? []
+      : await query<PgJobRow & { request_hash: string | null }>(db, BY_KEYS, { keys: missingKeys });
+  const byKey = new Map(existing.map((row) => [row.idempotency_key!, row]));
+  const queues = new Set<string>();
+  const outcomes = items.map((item, i): EnqueueOutcome => {
+    const row = byId.get(ids[i]!);
+    if (row) {
+      if (item.reservedFor == null) queues.add(row.queue);
+      return { job: rowToJob(row), created: true };
+    }
+    const key = item.idempotencyKey!;
+    let other = byKey.get(key);
+    if (!other) {
+      // Not inserted and no row by its key: a job earlier in this same batch took the key.
+      const first = items.findIndex((it) => it.idempotencyKey === key);
+      other = { ...byId.get(ids[first]!)!, request_hash: items[first]!.requestHash ?? null };
+    }
+    if (other.request_hash && item.requestHash && other.request_hash !== item.requestHash) {
+      throw new RunboxError(
+        'Conflict',
+        `idempotency_key "${key}" already names job ${other.id}, submitted with a different ` +
+          'body; send the same body to get that job, or use a new key for a new job',
+        { field: 'idempotency_key' },
+      );
+    }
+    return { job: rowToJob(other), created: false };
+  });
+  // Delivered at COMMIT, and only if it commits: a waiting worker claims at once.
+  for (const queue of queues) {
+    await query(db, 'SELECT pg_notify(:channel, :queue)', { channel: JOBS_CHANNEL, queue });
+  }
+  return outcomes;
+}

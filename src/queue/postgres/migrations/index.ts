@@ -1,0 +1,17 @@
+import m001 from './001_init.js';
+
+/**
+ * Every PostgreSQL migration this build knows, in order (numbered apart from SQLite's:
+ * the two schemas evolve separately). The schema version of a database is the number
+ * of the last one applied; a database with a higher number was written by a newer
+ * runbox and is refused (SchemaTooNew).
+ */
+export interface PgMigration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const PG_MIGRATIONS: readonly PgMigration[] = [{ version: 1, name: '001_init', sql: m001 }];
+
+export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

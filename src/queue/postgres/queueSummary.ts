@@ -1,0 +1,57 @@
+import { query, type PgExecutor } from './db.js';
+import { MS } from './rows.js';
+
+/** One named queue as GET /v1/queues shows it. */
+export interface QueueSummary {
+  name: string;
+  /** Jobs waiting (due or not). */
+  queued: number;
+  running: number;
+  /** When the longest-waiting due job became due (epoch ms); null when none is due. */
+  oldestDueAt: number | null;
+  /** Live workers serving it, and their slots for it in total. */
+  workers: number;
+  slots: number;
+}
+
+// Reserved jobs (runbox run's) belong to one process, not to a queue anyone serves.
+const SUMMARY = `
+WITH depth AS (
+  SELECT j.queue,
+         count(*) FILTER (WHERE j.status = 'queued') AS queued,
+         count(*) FILTER (WHERE j.status = 'running') AS running,
+         min(j.run_at) FILTER (WHERE j.status = 'queued' AND j.run_at <= now()) AS oldest_due
+  FROM jobs j
+  WHERE j.status IN ('queued', 'running') AND j.reserved_for IS NULL
+  GROUP BY j.queue
+), serving AS (
+  SELECT q.key AS queue, count(*) AS workers, sum((q.value #>> '{}')::integer) AS slots
+  FROM workers w CROSS JOIN LATERAL json_each(w.queues) q
+  WHERE w.stopped_at IS NULL AND w.last_heartbeat_at > now() - :deadMs * ${MS}
+  GROUP BY q.key
+)
+SELECT coalesce(d.queue, s.queue) AS name, coalesce(d.queued, 0) AS queued,
+       coalesce(d.running, 0) AS running, d.oldest_due, coalesce(s.workers, 0) AS workers,
+       coalesce(s.slots, 0) AS slots
+FROM depth d FULL JOIN serving s ON d.queue = s.queue
+ORDER BY 1`;
+
+/** Every queue that has jobs waiting or running, or a live worker serving it. */
+export async function queueSummary(db: PgExecutor, deadMs: number): Promise<QueueSummary[]> {
+  const rows = await query<{
+    name: string;
+    queued: number;
+    running: number;
+    oldest_due: number | null;
+    workers: number;
+    slots: number;
+  }>(db, SUMMARY, { deadMs });
+  return rows.map((r) => ({
+    name: r.name,
+    queued: r.queued,
+    running: r.running,
+    oldestDueAt: r.oldest_due,
+    workers: r.workers,
+    slots: r.slots,
+  }));
+}
