@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { exitCodeOf } from '../../api/jobView.js';
-import { LOG_LEVELS, type LogLevel } from '../../log.js';
+import { LOG_LEVELS, type LogLevel } from '../../logLevels.js';
 import { serveMetrics } from '../../metricsServer.js';
 import type { RunningRunbox } from '../../runboxTypes.js';
 import type { CliContext, GlobalFlags } from '../context.js';
