@@ -3,7 +3,6 @@ import type Docker from 'dockerode';
 import { createDocker } from './executor/dockerClient.js';
 import { listRuntimes } from './executor/runtimeImages.js';
 import { JobService } from './api/jobService.js';
-import { buildServer } from './api/server.js';
 import type { WorkerView } from './api/schemas.js';
 import { isLoopback, type Config } from './config.js';
 import { RunboxError } from './errors/index.js';
@@ -112,8 +111,12 @@ export async function startRunbox(
         workers,
       });
     }
+    // fastify and its schema compilers load only for the API: `runbox run` and
+    // `runbox worker` never serve HTTP.
     const app = options.api
-      ? await buildServer({
+      ? await (
+          await import('./api/server.js')
+        ).buildServer({
           config,
           jobs,
           runningLogs: runningLogsOf(config.dataDir),
