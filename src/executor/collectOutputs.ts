@@ -157,8 +157,12 @@ export async function collectOutputs(
         // first, and later names point at it. Each later name is kept as a regular file
         // with the same content (the blob is stored once); the link itself is not made.
         const first = byPath.get(relativeName(header.linkname ?? ''));
-        if (first) ordered.push(Promise.resolve(first).then((f) => ({ ...f, path })));
-        else skipped.push({ path, reason: 'hard link to a file that was not stored' });
+        if (first) {
+          const link = Promise.resolve(first).then((f) => ({ ...f, path }));
+          // If the first name's put fails, the gathering below stops there, before this.
+          link.catch(() => undefined);
+          ordered.push(link);
+        } else skipped.push({ path, reason: 'hard link to a file that was not stored' });
         entry.resume();
         continue;
       }
