@@ -102,30 +102,6 @@ module.exports.followProgress = unsupported;`,
   throw new Error('zstd-codec: this build of runbox bundles only the WebAssembly codec');
 };`,
   ),
-  // /docs serves Swagger UI's files (src/api/docsAssets.ts reads them from
-  // node_modules); the bundle carries them as strings instead, so the binary serves
-  // them with no node_modules beside it.
-  {
-    name: 'docs-assets',
-    setup(build) {
-      build.onResolve({ filter: /^\.\.\/docsAssets\.js$/ }, (a) =>
-        /[\\/]src[\\/]api[\\/]routes[\\/]/.test(a.importer)
-          ? { path: 'docs-assets', namespace: 'runbox-replaced' }
-          : undefined,
-      );
-      build.onLoad({ filter: /^docs-assets$/, namespace: 'runbox-replaced' }, () => {
-        const dir = join(root, 'node_modules/swagger-ui-dist');
-        const read = (file) => JSON.stringify(readFileSync(join(dir, file), 'utf8'));
-        return {
-          contents: `export function docsAssets() {
-  return { css: ${read('swagger-ui.css')}, js: ${read('swagger-ui-bundle.js')} };
-}`,
-          loader: 'js',
-          resolveDir: root,
-        };
-      });
-    },
-  },
   // The dashboard (src/dashboard, browser TypeScript) is built here and carried as
   // strings, as /docs's files are; src/api/dashboardAssets.ts builds the same way (the
   // same esbuild options) when runbox runs from source.
@@ -176,6 +152,29 @@ plugins.push({
 
 if (sea) {
   plugins.push(
+    // /docs serves Swagger UI's files (src/api/docsAssets.ts reads them from
+    // node_modules, which bin/runbox has beside it). The binary has no node_modules: it
+    // carries them as SEA assets (scripts/package), read when /docs is first asked for.
+    // They are not string literals in the bundle: 2 MB that every command, `submit`
+    // included, would read and scan before running a line.
+    {
+      name: 'docs-assets',
+      setup(build) {
+        build.onResolve({ filter: /^\.\.\/docsAssets\.js$/ }, (a) =>
+          /[\\/]src[\\/]api[\\/]routes[\\/]/.test(a.importer)
+            ? { path: 'docs-assets', namespace: 'runbox-replaced' }
+            : undefined,
+        );
+        build.onLoad({ filter: /^docs-assets$/, namespace: 'runbox-replaced' }, () => ({
+          contents: `export function docsAssets() {
+  const { getAsset } = require('node:sea');
+  return { css: getAsset('swagger-ui.css', 'utf8'), js: getAsset('swagger-ui-bundle.js', 'utf8') };
+}`,
+          loader: 'js',
+          resolveDir: root,
+        }));
+      },
+    },
     // zstd-napi's dist/*.js require('../binding'), which requires the .node file
     // next to it. In the binary the addon comes out of a SEA asset instead.
     replaceModule(
@@ -241,12 +240,13 @@ const result = await esbuild.build({
     __RUNBOX_COMMIT__: JSON.stringify(gitCommit()),
     ...(sea ? { __non_webpack_require__: '__runbox_require' } : {}),
   },
-  // Outside the binary the native addons load from node_modules as usual. ssh2 and
+  // Outside the binary the native addons load from node_modules as usual, and so does
+  // zstd-codec (0.75 MB of wasm as text, loaded only when the JS codec is). ssh2 and
   // cpu-features are only reachable through docker-modem's ssh module (replaced
   // above); they stay external in case another dependency mentions them.
   external: sea
     ? ['ssh2', 'cpu-features']
-    : ['better-sqlite3', 'zstd-napi', 'ssh2', 'cpu-features'],
+    : ['better-sqlite3', 'zstd-napi', 'zstd-codec', 'ssh2', 'cpu-features'],
   plugins,
 });
 

@@ -6,8 +6,9 @@ import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
  * purpose; the redact paths below are the second wall, for a header or a spec that
  * reaches a line anyway.
  */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+import type { LogLevel } from './logLevels.js';
+
+export { LOG_LEVELS, type LogLevel } from './logLevels.js';
 
 /** Keys whose values never reach a log line: the token, Authorization headers, env values. */
 export const REDACT_PATHS = [

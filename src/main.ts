@@ -1,11 +1,12 @@
-import { versionText } from './versionText.js';
-
 const argv = process.argv.slice(2);
 
 // `--version` answers before the rest of runbox (fastify, dockerode, the queue) is
 // loaded: CI and scripts call it often, and loading everything triples its time.
+// versionText (the contract's TypeBox schema and its fingerprint) loads only here.
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
-  process.stdout.write(`${versionText()}\n`);
+  void import('./versionText.js').then(({ versionText }) =>
+    process.stdout.write(`${versionText()}\n`),
+  );
 } else {
   void (async () => {
     const { runCli } = await import('./cli/index.js');

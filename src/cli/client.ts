@@ -1,3 +1,4 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { RunboxError, type ErrorType } from '../errors/index.js';
 
 /** Talks to a runbox server for the client commands (--server / RUNBOX_SERVER). */
@@ -20,12 +21,7 @@ export class ApiClient {
         headers: this.headers((init.headers as Record<string, string>) ?? {}),
       });
     } catch (error) {
-      throw new RunboxError(
-        'ServerUnavailable',
-        `cannot reach the runbox server at ${this.baseUrl} (${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message}); ` +
-          'start it with `runbox serve` or point --server / RUNBOX_SERVER at it',
-        { field: 'server', cause: error },
-      );
+      throw this.unreachable(error);
     }
   }
 
@@ -39,19 +35,61 @@ export class ApiClient {
     return response;
   }
 
-  /** JSON request; a non-2xx answer becomes the RunboxError the server described. */
+  /**
+   * JSON request; a non-2xx answer becomes the RunboxError the server described.
+   *
+   * Over node:http, not fetch(): the first fetch() in a process loads and compiles
+   * Node's bundled undici, which measured ~55 ms of CPU here against ~12 ms for
+   * node:http, more than the rest of a `runbox submit` (see README, Performance).
+   * Streaming reads (logs, output downloads) keep fetch().
+   */
   async json<T>(
     method: string,
     path: string,
     body?: unknown,
   ): Promise<{ status: number; body: T }> {
-    const response = await this.fetchOk(path, {
-      method,
-      ...(body === undefined
+    const url = new URL(path, this.baseUrl);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers = this.headers(
+      payload === undefined
         ? {}
-        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-    });
-    return { status: response.status, body: parseJson(await response.text()) as T };
+        : { 'content-type': 'application/json', 'content-length': String(payload.length) },
+    );
+    let response: { status: number; text: string };
+    try {
+      // node:https (and TLS with it) loads only for an https:// server.
+      const send = url.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
+      response = await new Promise((resolve, reject) => {
+        // agent: false: one connection per call, closed after it, so nothing keeps the
+        // process alive once the command is done.
+        const req = send(url, { method, headers, agent: false }, (res: IncomingMessage) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', reject);
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+          );
+        });
+        req.on('error', reject);
+        req.end(payload);
+      });
+    } catch (error) {
+      throw this.unreachable(error);
+    }
+    if (response.status < 200 || response.status > 299) {
+      throw errorFromBody(response.status, parseJson(response.text), response.text);
+    }
+    return { status: response.status, body: parseJson(response.text) as T };
+  }
+
+  private unreachable(error: unknown): RunboxError {
+    const e = error as { code?: string; cause?: { code?: string }; message?: string };
+    return new RunboxError(
+      'ServerUnavailable',
+      `cannot reach the runbox server at ${this.baseUrl} (${e.cause?.code ?? e.code ?? e.message}); ` +
+        'start it with `runbox serve` or point --server / RUNBOX_SERVER at it',
+      { field: 'server', cause: error },
+    );
   }
 }
 

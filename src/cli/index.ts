@@ -1,7 +1,6 @@
 import yargs from 'yargs';
 import { EXIT_CODES, RunboxError, toRunboxError } from '../errors/index.js';
 import type { StartRunbox } from '../runboxTypes.js';
-import { versionText } from '../versionText.js';
 import { clientCommands } from './commands/clientCommands.js';
 import { completionCommand } from './commands/completion.js';
 import { configCommand } from './commands/configShow.js';
@@ -57,7 +56,7 @@ export async function runCli(given: string[], options: RunCliOptions): Promise<n
     code = c;
   };
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
-    io.out(versionText());
+    io.out((await import('../versionText.js')).versionText());
     return 0;
   }
   const parser = yargs(argv)

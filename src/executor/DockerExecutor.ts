@@ -17,7 +17,7 @@ import { assertImageContract } from './imageContract.js';
 import { ensureImage, type OnPullProgress } from './imagePolicy.js';
 import { pullLimitsOf } from './pullImage.js';
 import type { ResolvedSpec } from '../spec/parseJobSpec.js';
-import { putInputs } from './inputsTar.js';
+import { writeInputs } from './inputsTar.js';
 import { JobLogs } from './logCapture.js';
 import {
   createScratch,
@@ -141,7 +141,7 @@ export class DockerExecutor implements Executor {
         }),
       );
       const created = container;
-      await record.time('inputs', () => putInputs(created, spec.files));
+      await record.time('inputs', () => writeInputs(created, scratch.work, spec.files));
       from = {
         start: true,
         spoolDir: scratch.root,

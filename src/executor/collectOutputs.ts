@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { extract, type Extract } from 'tar-stream';
 import type { OutputEntry, SkippedOutput } from '../contract/resultSchema.js';
 import { RunboxError, toRunboxError } from '../errors/index.js';
-import type { BlobBatch, BlobStore } from '../storage/BlobStore.js';
+import type { BlobBatch, BlobStore, StoredBlob } from '../storage/BlobStore.js';
 import { OUTPUTS_DIR } from './containerConfig.js';
 import { engineStatus, toEngineError } from './engineErrors.js';
 
@@ -30,6 +31,14 @@ type TarEntry = Extract extends AsyncIterable<infer E> ? E : never;
  * outputs the per-file stream pipeline, not the bytes, is what costs.
  */
 const SMALL_FILE_BYTES = 256 * 1024;
+
+/**
+ * Small files stored at once while the archive is read on. Each put is a few file-system
+ * calls (temp file open, write, close, a stat for dedup) that wait on libuv's thread pool;
+ * one after the other, the pool sits mostly idle and the archive waits. 16 keeps the
+ * pool's 4 threads busy with at most 16 x 256 KiB held in memory.
+ */
+const PUTS_IN_FLIGHT = 16;
 
 async function readWhole(entry: TarEntry, size: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -69,6 +78,19 @@ function isLocalFsError(error: unknown): boolean {
   );
 }
 
+/** What stopped a collection, named for whose fault it was. */
+function collectionError(caught: unknown): RunboxError {
+  return caught instanceof RunboxError
+    ? caught
+    : isLocalFsError(caught)
+      ? new RunboxError(
+          'Internal',
+          `storing outputs in the blob store failed: ${(caught as Error).message}`,
+          { field: 'outputs', cause: caught },
+        )
+      : toRunboxError(toEngineError(caught, 'collecting outputs'));
+}
+
 function limitError(message: string): RunboxError {
   return new RunboxError('OutputLimitExceeded', message, { field: 'outputs' });
 }
@@ -88,15 +110,20 @@ export async function collectOutputs(
   limits: OutputLimits,
   batch?: BlobBatch,
 ): Promise<CollectedOutputs> {
-  const outputs: OutputEntry[] = [];
+  // Entries in archive order; a small file's entry resolves when its put does.
+  const ordered: (OutputEntry | Promise<OutputEntry>)[] = [];
   const skipped: SkippedOutput[] = [];
-  const byPath = new Map<string, OutputEntry>();
+  const byPath = new Map<string, OutputEntry | Promise<OutputEntry>>();
+  // Small files with the same content are stored once (the batch would drop the copy).
+  const bySha = new Map<string, Promise<StoredBlob>>();
+  const inFlight = new Set<Promise<unknown>>();
+  let putFailure: { error: unknown } | null = null;
   let archive: NodeJS.ReadableStream & { destroy?: (error?: Error) => void };
   try {
     archive = await container.getArchive({ path: OUTPUTS_DIR });
   } catch (error) {
-    if (engineStatus(error) === 404) return { outputs, skipped, error: null };
-    return { outputs, skipped, error: toEngineError(error, 'reading /outputs') };
+    if (engineStatus(error) === 404) return { outputs: [], skipped, error: null };
+    return { outputs: [], skipped, error: toEngineError(error, 'reading /outputs') };
   }
   const tar = extract();
   archive.on('error', (error: Error) => tar.destroy(error));
@@ -106,6 +133,7 @@ export async function collectOutputs(
   let error: RunboxError | null = null;
   try {
     for await (const entry of tar as AsyncIterable<TarEntry>) {
+      if (putFailure) break;
       const { header } = entry;
       const path = relativeName(header.name);
       const type = header.type ?? 'file';
@@ -118,7 +146,7 @@ export async function collectOutputs(
         entry.resume();
         continue;
       }
-      if (outputs.length >= limits.files) {
+      if (ordered.length >= limits.files) {
         error = limitError(
           `more than ${limits.files} output files (limits.outputFiles); stopped at ${path}`,
         );
@@ -129,13 +157,17 @@ export async function collectOutputs(
         // first, and later names point at it. Each later name is kept as a regular file
         // with the same content (the blob is stored once); the link itself is not made.
         const first = byPath.get(relativeName(header.linkname ?? ''));
-        if (first) outputs.push({ ...first, path });
-        else skipped.push({ path, reason: 'hard link to a file that was not stored' });
+        if (first) {
+          const link = Promise.resolve(first).then((f) => ({ ...f, path }));
+          // If the first name's put fails, the gathering below stops there, before this.
+          link.catch(() => undefined);
+          ordered.push(link);
+        } else skipped.push({ path, reason: 'hard link to a file that was not stored' });
         entry.resume();
         continue;
       }
       if (type === 'symlink') {
-        outputs.push({
+        ordered.push({
           path,
           type: 'symlink',
           size: 0,
@@ -154,38 +186,69 @@ export async function collectOutputs(
         break;
       }
       const size = header.size ?? 0;
-      const source =
-        size <= SMALL_FILE_BYTES
-          ? await readWhole(entry, size)
-          : Readable.from(entry as AsyncIterable<Buffer>);
-      const stored = await store.put(source, { maxBytes: left, ...(batch ? { batch } : {}) });
-      bytes += stored.size;
-      const file: OutputEntry = {
+      const toEntry = (stored: StoredBlob): OutputEntry => ({
         path,
         type: 'file',
         size: stored.size,
         sha256: stored.sha256,
         compressed_size: stored.compressedSize,
         link_target: null,
-      };
-      outputs.push(file);
+      });
+      let file: OutputEntry | Promise<OutputEntry>;
+      if (size <= SMALL_FILE_BYTES) {
+        // Read whole, then stored while the next entries are read.
+        const data = await readWhole(entry, size);
+        bytes += data.length;
+        const sha256 = createHash('sha256').update(data).digest('hex');
+        let stored = bySha.get(sha256);
+        if (!stored) {
+          stored = store.put(data, { maxBytes: left, ...(batch ? { batch } : {}) });
+          bySha.set(sha256, stored);
+          const settled: Promise<void> = stored.then(
+            () => {
+              inFlight.delete(settled);
+            },
+            (failure: unknown) => {
+              inFlight.delete(settled);
+              putFailure ??= { error: failure };
+            },
+          );
+          inFlight.add(settled);
+        }
+        file = stored.then(toEntry);
+        // Handled where the entries are gathered; this keeps an early failure from being
+        // reported as unhandled while the loop is still reading.
+        file.catch(() => undefined);
+        while (inFlight.size >= PUTS_IN_FLIGHT) await Promise.race(inFlight);
+      } else {
+        const stored = await store.put(Readable.from(entry as AsyncIterable<Buffer>), {
+          maxBytes: left,
+          ...(batch ? { batch } : {}),
+        });
+        bytes += stored.size;
+        file = toEntry(stored);
+      }
+      ordered.push(file);
       byPath.set(path, file);
     }
   } catch (caught) {
-    error =
-      caught instanceof RunboxError
-        ? caught
-        : isLocalFsError(caught)
-          ? new RunboxError(
-              'Internal',
-              `storing outputs in the blob store failed: ${(caught as Error).message}`,
-              { field: 'outputs', cause: caught },
-            )
-          : toRunboxError(toEngineError(caught, 'collecting outputs'));
+    error = collectionError(caught);
   } finally {
     archive.unpipe(tar as unknown as NodeJS.WritableStream);
     archive.destroy?.();
     tar.destroy();
   }
+  // What was stored, in archive order, up to the first file that could not be.
+  const outputs: OutputEntry[] = [];
+  for (const file of ordered) {
+    try {
+      outputs.push(await file);
+    } catch (caught) {
+      error ??= collectionError(caught);
+      break;
+    }
+  }
+  await Promise.all(inFlight);
+  if (putFailure && !error) error = collectionError((putFailure as { error: unknown }).error);
   return { outputs, skipped, error };
 }

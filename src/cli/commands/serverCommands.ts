@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { exitCodeOf } from '../../api/jobView.js';
 import { queueSlotsFrom, type Config } from '../../config.js';
-import { LOG_LEVELS, type LogLevel } from '../../log.js';
+import { LOG_LEVELS, type LogLevel } from '../../logLevels.js';
 import { redactUrl } from '../../queueUrl.js';
 import { serveMetrics } from '../../metricsServer.js';
 import type { RunningRunbox } from '../../runboxTypes.js';
