@@ -116,6 +116,18 @@ export async function createHookStores(queue: QueueBackend): Promise<HookStores 
   return null;
 }
 
+/**
+ * The blobs table of the queue's database, which a shared blob store's gc goes by (never
+ * by object times). Null for a backend that has none yet: its S3 gc then deletes nothing.
+ */
+export async function createBlobLedger(queue: QueueBackend): Promise<BlobLedger | null> {
+  const [{ SqliteQueue }, { SqliteBlobLedger }] = await Promise.all([
+    import('./queue/sqlite/SqliteQueue.js'),
+    import('./queue/sqlite/blobLedger/SqliteBlobLedger.js'),
+  ]);
+  return queue instanceof SqliteQueue ? new SqliteBlobLedger(queue.db) : null;
+}
+
 function notBuiltIn(field: string, kind: string): RunboxError {
   return new RunboxError(
     'InvalidConfig',

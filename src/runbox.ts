@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type Docker from 'dockerode';
-import { createBlobStore, createHookStores, createQueue } from './backends.js';
+import { createBlobLedger, createBlobStore, createHookStores, createQueue } from './backends.js';
 import { createDocker } from './executor/dockerClient.js';
 import { listRuntimes } from './executor/runtimeImages.js';
 import { activityView } from './api/activityView.js';
@@ -58,7 +58,8 @@ export async function startRunbox(
       : null;
     // Awaited below; until then a failure must not count as unhandled.
     engineAnswers?.catch(() => undefined);
-    const store = await createBlobStore(config);
+    const ledger = config.blobs?.kind === 's3' ? await createBlobLedger(queue) : null;
+    const store = await createBlobStore(config, ledger ? { ledger } : {});
     cleanups.unshift(() => store.close());
     const executor = createDockerExecutor({
       config,

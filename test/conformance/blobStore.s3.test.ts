@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import migration006 from '../../src/queue/sqlite/blobLedger/006_blobs.js';
+import migration005 from '../../src/queue/sqlite/migrations/005_blobs.js';
 import { SqliteBlobLedger } from '../../src/queue/sqlite/blobLedger/SqliteBlobLedger.js';
 import { createS3BlobStore } from '../../src/storage/s3/createS3BlobStore.js';
 import { freshBucket, testS3, testS3Client } from '../helpers/s3Server.js';
@@ -19,7 +19,7 @@ blobStoreConformance('s3', async ({ frameBytes }) => {
   db.exec(
     'CREATE TABLE job_blobs (job_id TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (job_id, sha256)) STRICT, WITHOUT ROWID;',
   );
-  db.exec(migration006);
+  db.exec(migration005);
   const { endpoint, credentials } = testS3();
   const store = await createS3BlobStore(
     {

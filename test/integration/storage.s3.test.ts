@@ -8,7 +8,7 @@ import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cli
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RunboxError } from '../../src/errors/index.js';
-import migration006 from '../../src/queue/sqlite/blobLedger/006_blobs.js';
+import migration005 from '../../src/queue/sqlite/migrations/005_blobs.js';
 import { SqliteBlobLedger } from '../../src/queue/sqlite/blobLedger/SqliteBlobLedger.js';
 import { FileBlobStore } from '../../src/storage/fs/FileBlobStore.js';
 import { collectS3Garbage } from '../../src/storage/s3/collectS3Garbage.js';
@@ -378,7 +378,7 @@ describe('S3BlobStore against an S3-compatible server', () => {
       db.exec(
         'CREATE TABLE job_blobs (job_id TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (job_id, sha256)) STRICT, WITHOUT ROWID;',
       );
-      db.exec(migration006);
+      db.exec(migration005);
       ledger = new SqliteBlobLedger(db, () => now);
     });
 

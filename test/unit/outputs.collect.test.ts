@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { collectOutputs } from '../../src/executor/collectOutputs.js';
 import type { BlobStore } from '../../src/storage/BlobStore.js';
-import { createBlobStore, type FileBlobStore } from '../../src/storage/index.js';
+import { createFileBlobStore, type FileBlobStore } from '../../src/storage/index.js';
 
 type Entry =
   | { name: string; content: Buffer }
@@ -42,7 +42,7 @@ describe('collectOutputs with many small files stored at once', () => {
   let store: FileBlobStore;
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'runbox-collect-'));
-    store = await createBlobStore(loadConfig({ overrides: { dataDir } }));
+    store = await createFileBlobStore(loadConfig({ overrides: { dataDir } }));
   });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 

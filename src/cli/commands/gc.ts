@@ -10,15 +10,19 @@ export function gcCommand(ctx: CliContext, setCode: (code: number) => void): Com
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags;
       const config = ctx.config(args);
-      const [{ createQueue, createBlobStore }, { formatBytes }, { retentionSweep }] =
-        await Promise.all([
-          import('../../backends.js'),
-          import('../../storage/fs/diskSpace.js'),
-          import('../../maintenance/retentionSweep.js'),
-        ]);
+      const [
+        { createQueue, createBlobStore, createBlobLedger },
+        { formatBytes },
+        { retentionSweep },
+      ] = await Promise.all([
+        import('../../backends.js'),
+        import('../../storage/fs/diskSpace.js'),
+        import('../../maintenance/retentionSweep.js'),
+      ]);
       const queue = await createQueue(config);
       try {
-        const store = await createBlobStore(config);
+        const ledger = config.blobs?.kind === 's3' ? await createBlobLedger(queue) : null;
+        const store = await createBlobStore(config, ledger ? { ledger } : {});
         const report = await retentionSweep({ queue, store, config });
         if (args.json) ctx.io.out(JSON.stringify(report, null, 2));
         else {

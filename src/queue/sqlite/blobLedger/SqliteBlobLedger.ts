@@ -4,7 +4,7 @@ import { condemnBlobs, forgetBlobs } from './condemnBlobs.js';
 import { touchBlobs } from './touchBlobs.js';
 
 /**
- * The blobs table (migration 006, proposed: 006_blobs.ts here) of a SQLite queue database. The clock is the
+ * The blobs table (migrations/005_blobs.ts) of a SQLite queue database. The clock is the
  * host's: a SQLite database has one host. On PostgreSQL the same three statements take
  * now() from the database.
  */

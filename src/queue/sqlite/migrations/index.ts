@@ -2,6 +2,7 @@ import m001 from './001_init.js';
 import m002 from './002_isolation.js';
 import m003 from './003_request_hash_and_secret_scrub.js';
 import m004 from './004_webhooks_schedules.js';
+import m005 from './005_blobs.js';
 
 /**
  * Every migration this build knows, in order. The schema version of a database is the
@@ -25,6 +26,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: '002_isolation', sql: m002 },
   { version: 3, name: '003_request_hash_and_secret_scrub', sql: m003 },
   { version: 4, name: '004_webhooks_schedules', sql: m004 },
+  { version: 5, name: '005_blobs', sql: m005 },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,6 +1,5 @@
 /**
- * Migration 6 (PROPOSED, not yet in migrations/index.ts: the integrator numbers and
- * registers it): the blobs table behind gc of a shared blob store (storage/s3,
+ * Migration 5: the blobs table behind gc of a shared blob store (storage/s3,
  * BlobLedger). Object times cannot say a blob is fresh (a put that finds the blob stored
  * does not rewrite it), so the database keeps, per blob, the last time any node relied
  * on it, by the database's clock.
