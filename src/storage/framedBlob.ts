@@ -122,7 +122,6 @@ export async function* decodeRange(
   range: ByteRange | undefined,
 ): AsyncGenerator<Buffer> {
   const start = range?.start ?? 0;
-  const end = range?.end ?? Infinity;
   let compressedOffset = 0;
   let position = 0; // uncompressed offset of the next decoded byte
   if (start > 0) {
@@ -132,7 +131,21 @@ export async function* decodeRange(
       compressedOffset += frame.compressedBytes;
     }
   }
-  const raw = source.streamFrom(compressedOffset);
+  yield* decodeFrom(source.streamFrom(compressedOffset), codec, position, range);
+}
+
+/**
+ * Decodes zstd frames read from `raw`, whose first byte decodes to uncompressed offset
+ * `position`, cut to range (inclusive); stops reading once past its end.
+ */
+export async function* decodeFrom(
+  raw: Readable,
+  codec: ZstdCodec,
+  position: number,
+  range: ByteRange | undefined,
+): AsyncGenerator<Buffer> {
+  const start = range?.start ?? 0;
+  const end = range?.end ?? Infinity;
   const decoder = new FrameDecompressor({ codec });
   raw.once('error', (error) => decoder.destroy(error));
   raw.pipe(decoder);

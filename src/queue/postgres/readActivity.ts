@@ -1,3 +1,4 @@
+import { activityBuckets, activityWindowStart, type ActivityEvent } from '../activity.js';
 import type { ActivityBucket } from '../types.js';
 import { query, type PgExecutor } from './db.js';
 
@@ -30,37 +31,11 @@ export async function readActivity(
   const step = args.bucketMs ?? 60_000;
   const count = args.buckets ?? 60;
   const [{ now }] = (await query<{ now: number }>(db, DB_NOW)) as [{ now: number }];
-  const last = Math.floor(Number(now) / step) * step;
-  const from = last - (count - 1) * step;
-  const buckets: ActivityBucket[] = Array.from({ length: count }, (_, i) => ({
-    start: from + i * step,
-    submitted: 0,
-    dequeued: 0,
-    succeeded: 0,
-    failed: 0,
-    cancelled: 0,
-    queued: 0,
-  }));
-  const rows = await query<{ kind: string; b: number; n: number | string }>(db, EVENTS, {
-    from,
-    step,
-  });
-  for (const row of rows) {
-    const bucket = buckets[row.b];
-    const n = Number(row.n);
-    if (!bucket) continue;
-    if (row.kind === 'submitted' || row.kind === 'dequeued') bucket[row.kind] += n;
-    else if (row.kind === 'succeeded' || row.kind === 'failed' || row.kind === 'cancelled')
-      bucket[row.kind] += n;
-  }
+  const from = activityWindowStart(Number(now), step, count);
+  const events = await query<ActivityEvent>(db, EVENTS, { from, step });
   const [queued] = await query<{ n: number | string }>(
     db,
     "SELECT count(*) AS n FROM jobs j WHERE j.status = 'queued'",
   );
-  let depth = Number(queued?.n ?? 0);
-  for (let i = count - 1; i >= 0; i--) {
-    buckets[i]!.queued = Math.max(0, depth);
-    depth -= buckets[i]!.submitted - buckets[i]!.dequeued;
-  }
-  return buckets;
+  return activityBuckets({ from, step, count, events, queuedNow: Number(queued?.n ?? 0) });
 }

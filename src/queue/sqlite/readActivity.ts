@@ -1,4 +1,5 @@
 import { sql, type Db } from './db.js';
+import { activityBuckets, activityWindowStart, type ActivityEvent } from '../activity.js';
 import { encodeTime } from '../ids.js';
 import type { ActivityBucket } from '../types.js';
 
@@ -38,36 +39,10 @@ SELECT status, CAST((finished_at - :from) / :step AS INTEGER), count(*)
 export function readActivity(db: Db, args: ActivityArgs): ActivityBucket[] {
   const step = args.bucketMs ?? 60_000;
   const count = args.buckets ?? 60;
-  const last = Math.floor(args.now / step) * step;
-  const from = last - (count - 1) * step;
-  const buckets: ActivityBucket[] = Array.from({ length: count }, (_, i) => ({
-    start: from + i * step,
-    submitted: 0,
-    dequeued: 0,
-    succeeded: 0,
-    failed: 0,
-    cancelled: 0,
-    queued: 0,
-  }));
-  const rows = sql(db, EVENTS).all({ from, step, fromId: encodeTime(from) }) as Array<{
-    kind: string;
-    b: number;
-    n: number;
-  }>;
-  for (const row of rows) {
-    const bucket = buckets[row.b];
-    if (!bucket) continue; // a clock step put a time past now
-    if (row.kind === 'submitted' || row.kind === 'dequeued') bucket[row.kind] += row.n;
-    else if (row.kind === 'succeeded' || row.kind === 'failed' || row.kind === 'cancelled')
-      bucket[row.kind] += row.n;
-  }
+  const from = activityWindowStart(args.now, step, count);
+  const events = sql(db, EVENTS).all({ from, step, fromId: encodeTime(from) }) as ActivityEvent[];
   const queuedNow = (
     sql(db, "SELECT count(*) AS n FROM jobs WHERE status = 'queued'").get() as { n: number }
   ).n;
-  let depth = queuedNow;
-  for (let i = count - 1; i >= 0; i--) {
-    buckets[i]!.queued = Math.max(0, depth);
-    depth -= buckets[i]!.submitted - buckets[i]!.dequeued;
-  }
-  return buckets;
+  return activityBuckets({ from, step, count, events, queuedNow });
 }

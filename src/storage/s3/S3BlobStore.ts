@@ -21,6 +21,7 @@ import type {
   PutOptions,
   StoredBlob,
 } from '../BlobStore.js';
+import { checkRange, decodeFrom } from '../framedBlob.js';
 import { checkSha256 } from '../fs/blobPaths.js';
 import type { FileBlobStore } from '../fs/FileBlobStore.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../fs/privateFiles.js';
@@ -28,7 +29,7 @@ import { tempFileName } from '../fs/tempFiles.js';
 import { FrameDecompressor } from '../zstd/FrameDecompressor.js';
 import { readFrameIndex } from '../zstd/readFrameIndex.js';
 import type { BlobLedger } from './BlobLedger.js';
-import { checkRange, notFound, retryStale, staleRead } from './readErrors.js';
+import { notFound, retryStale, staleRead } from './readErrors.js';
 import { S3BlobBatch } from './S3BlobBatch.js';
 import { httpStatus, isNotFoundError, isPreconditionFailed, isRetryable } from './s3Errors.js';
 import {
@@ -433,7 +434,9 @@ export class S3BlobStore implements BlobStore {
       ({ from, to, firstByte } = span);
     }
     const raw = await this.getStream(sha256, from, to, facts.etag);
-    return Readable.from(this.decode(raw, firstByte, range), { objectMode: false });
+    return Readable.from(decodeFrom(raw, this.cache.codec, firstByte, range), {
+      objectMode: false,
+    });
   }
 
   private async cached(sha256: string): Promise<boolean> {
@@ -444,38 +447,6 @@ export class S3BlobStore implements BlobStore {
       () => true,
       () => false,
     );
-  }
-
-  /** Decodes fetched frames starting at uncompressed offset `position`, cut to range. */
-  private async *decode(
-    raw: Readable,
-    position: number,
-    range: ByteRange | undefined,
-  ): AsyncGenerator<Buffer> {
-    const start = range?.start ?? 0;
-    const end = range?.end ?? Infinity;
-    const decoder = new FrameDecompressor({ codec: this.cache.codec });
-    raw.once('error', (error) => decoder.destroy(error));
-    raw.pipe(decoder);
-    try {
-      for await (const chunk of decoder as AsyncIterable<Buffer>) {
-        const chunkStart = position;
-        position += chunk.length;
-        if (position <= start) continue;
-        const sliceFrom = Math.max(0, start - chunkStart);
-        const sliceTo = Math.min(chunk.length, end + 1 - chunkStart);
-        if (sliceTo > sliceFrom) {
-          yield sliceFrom === 0 && sliceTo === chunk.length
-            ? chunk
-            : chunk.subarray(sliceFrom, sliceTo);
-        }
-        if (position > end) return;
-      }
-    } finally {
-      raw.unpipe(decoder);
-      raw.destroy();
-      decoder.destroy();
-    }
   }
 
   /**

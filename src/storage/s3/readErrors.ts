@@ -1,6 +1,5 @@
 import type { Readable } from 'node:stream';
 import { RunboxError } from '../../errors/index.js';
-import type { ByteRange } from '../BlobStore.js';
 
 export function notFound(sha256: string, cause?: unknown): RunboxError {
   return new RunboxError('NotFound', `no blob ${sha256} in the store`, { field: 'sha256', cause });
@@ -30,16 +29,5 @@ export async function retryStale(open: () => Promise<Readable>): Promise<Readabl
   } catch (error) {
     if (!(error instanceof Error) || !staleErrors.has(error)) throw error;
     return await open();
-  }
-}
-
-export function checkRange(range: ByteRange): void {
-  const { start, end } = range;
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
-    throw new RunboxError(
-      'InvalidSpec',
-      `range: start ${start} and end ${end} must be integers with 0 <= start <= end`,
-      { field: 'range' },
-    );
   }
 }
