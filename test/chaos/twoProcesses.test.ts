@@ -172,7 +172,16 @@ describe('two processes on one database', () => {
       const workers = db.prepare('SELECT count(*) AS n FROM workers').get() as { n: number };
       db.close();
       expect(versions).toEqual([{ value: String(LATEST_SCHEMA_VERSION) }]);
-      expect(tables.map((t) => t.name)).toEqual(['job_blobs', 'jobs', 'meta', 'workers']);
+      expect(tables.map((t) => t.name)).toEqual([
+        'blobs',
+        'job_blobs',
+        'jobs',
+        'meta',
+        'schedules',
+        'webhook_attempts',
+        'webhook_deliveries',
+        'workers',
+      ]);
       expect(workers.n).toBe(2);
       expect(stderr).not.toMatch(BUSY);
       expect(stderr).not.toMatch(/already exists/i);
