@@ -53,10 +53,11 @@ describe('PostgreSQL webhook deliveries', () => {
     const db = await database();
     const queue = await open(db);
     const spec = { runtime: 'shell', command: ['true'], webhook_url: HOOK };
-    const [done, cancelled, plain] = await queue.submit([
+    const [done, cancelled, plain, byHand] = await queue.submit([
       { spec, maxAttempts: 1 },
       { spec, maxAttempts: 1 },
       { spec: { runtime: 'shell', command: ['true'] }, maxAttempts: 1 },
+      { spec, maxAttempts: 1, runAt: Date.now() + 3_600_000 },
     ]);
     await queue.cancel(cancelled!.job.id);
     const claims = await queue.claim({ workerId: 'w1', limit: 5 });
@@ -68,9 +69,12 @@ describe('PostgreSQL webhook deliveries', () => {
     await queue.cancel(cancelled!.job.id);
     await queue.cancel(done!.job.id);
     await finish();
+    // An operator's session (default search_path) ending a job still gets its delivery.
+    await sqlOn(db.url, "UPDATE runbox.jobs SET status = 'failed' WHERE id = $1", [byHand!.job.id]);
     expect(await deliveries(db)).toEqual([
       { job_id: cancelled!.job.id, url: HOOK, event: 'job.cancelled', status: 'pending' },
       { job_id: done!.job.id, url: HOOK, event: 'job.succeeded', status: 'pending' },
+      { job_id: byHand!.job.id, url: HOOK, event: 'job.failed', status: 'pending' },
     ]);
   });
 

@@ -41,9 +41,11 @@ CREATE TABLE webhook_attempts (
 );
 
 -- Runs inside the transaction that ends the job, whichever path ends it. OLD.status is
--- checked so a final job touched again never gets a second delivery. Tables resolve by
--- the session's search_path (the runbox schema), like every other statement.
-CREATE FUNCTION jobs_webhook_delivery() RETURNS trigger LANGUAGE plpgsql AS $fn$
+-- checked so a final job touched again never gets a second delivery. search_path is
+-- pinned to the one the migration runs under (runbox's schema), so an UPDATE from a
+-- session with another search_path (an operator's psql) still finds the table.
+CREATE FUNCTION jobs_webhook_delivery() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $fn$
 DECLARE
   at bigint;
 BEGIN
