@@ -113,6 +113,19 @@ export async function createHookStores(queue: QueueBackend): Promise<HookStores 
       schedules: new SqliteScheduleStore(queue.db),
     };
   }
+  if (queue.kind === 'postgres') {
+    const [{ PostgresQueue }, { PgWebhookStore }, { PgScheduleStore }] = await Promise.all([
+      import('./queue/postgres/PostgresQueue.js'),
+      import('./webhooks/postgres/PgWebhookStore.js'),
+      import('./schedules/postgres/PgScheduleStore.js'),
+    ]);
+    if (queue instanceof PostgresQueue) {
+      return {
+        webhooks: new PgWebhookStore(queue.pool),
+        schedules: new PgScheduleStore(queue.pool),
+      };
+    }
+  }
   return null;
 }
 

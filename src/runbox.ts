@@ -1,6 +1,12 @@
 import { hostname } from 'node:os';
 import type Docker from 'dockerode';
-import { createBlobLedger, createBlobStore, createHookStores, createQueue } from './backends.js';
+import {
+  createBlobLedger,
+  createBlobStore,
+  createHookStores,
+  createQueue,
+  queueConfigOf,
+} from './backends.js';
 import { createDocker } from './executor/dockerClient.js';
 import { listRuntimes } from './executor/runtimeImages.js';
 import { activityView } from './api/activityView.js';
@@ -50,6 +56,17 @@ export async function startRunbox(
   const queue = await createQueue(config);
   const cleanups: Array<() => void | Promise<void>> = [() => queue.close()];
   try {
+    const hooks = await createHookStores(queue);
+    if (!hooks && config.webhooks.url !== null) {
+      // Every job would carry this URL and none would ever be delivered: refuse to start
+      // rather than accept work whose webhook is silently dropped.
+      throw new RunboxError(
+        'InvalidConfig',
+        `webhooks.url: the ${queueConfigOf(config).kind} queue backend has no webhook ` +
+          'deliveries yet; unset webhooks.url in the config file or use the SQLite queue',
+        { field: 'webhooks.url' },
+      );
+    }
     const docker = createDocker(config.dockerSocket);
     // The engine is asked at once and answers while the store and the rest are set up
     // (a round trip of ~90 ms under load here, that `runbox run` otherwise waited for).
@@ -82,7 +99,7 @@ export async function startRunbox(
       process: options.api ? 'serve' : options.workers > 0 ? 'worker' : 'run',
       workerId: `${hostname()}-${process.pid}`,
     });
-    const jobs = new JobService(config, queue, { log: logger, metrics });
+    const jobs = new JobService(config, queue, { log: logger, metrics }, hooks !== null);
     const pools: WorkerPool[] = [];
     const events = crossNodeEvents(queue);
     let refuse: (error: RunboxError) => void = () => {};
@@ -135,7 +152,6 @@ export async function startRunbox(
     // Webhook deliveries and schedules are served by `runbox serve` (any number of them
     // on one database: both claim their work with conditional updates). `runbox run`
     // leaves them to a server, whose loops find them in the database.
-    const hooks = await createHookStores(queue);
     const prepare = (body: unknown, prefix: string) => jobs.prepare(body, prefix);
     const schedules = hooks ? new ScheduleService(hooks.schedules, prepare) : null;
     if (options.api && hooks) {
@@ -184,7 +200,7 @@ export async function startRunbox(
           store,
           logger,
           ...(hooks ? { webhooks: hooks.webhooks } : {}),
-          ...(schedules ? { schedules } : {}),
+          ...(schedules ? { schedules } : { hooksMissingOn: queueConfigOf(config).kind }),
           system: {
             engineUp: () => monitor.isUp(),
             imagesMissing: () => images.missing(),

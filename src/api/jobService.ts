@@ -102,6 +102,12 @@ export class JobService {
       log?: Logger;
       metrics?: { submitted(created: boolean): void; cancelled(): void };
     } = {},
+    /**
+     * False when the queue's database has no webhook delivery table (createHookStores
+     * gave null): a job naming webhook_url is then refused, never accepted and silently
+     * left undelivered. @defaultValue true
+     */
+    private readonly webhookDeliveries = true,
   ) {
     queue.onFinished((ids) => {
       for (const id of ids) {
@@ -137,6 +143,13 @@ export class JobService {
       const { options } = split;
       let { spec } = split;
       parseJobSpec(spec, this.config);
+      if (spec.webhook_url !== undefined && !this.webhookDeliveries) {
+        throw new InvalidSpecError(
+          'webhook_url',
+          'this queue backend has no webhook deliveries yet: nothing would ever POST to it ' +
+            '(use the SQLite queue for webhooks, or leave webhook_url out)',
+        );
+      }
       if (spec.webhook_url !== undefined) checkWebhookUrl(spec.webhook_url, this.config.webhooks);
       else if (this.config.webhooks.url !== null) {
         // The server's webhook is written into the job's spec: the delivery trigger reads

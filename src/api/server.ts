@@ -24,6 +24,7 @@ import { registerLogRoutes } from './routes/logs.js';
 import { registerOutputRoutes } from './routes/outputs.js';
 import { registerSessionRoutes } from './routes/session.js';
 import { registerScheduleRoutes } from './routes/schedules.js';
+import { registerSchedulesAbsent } from './routes/schedulesAbsent.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerSystemRoutes, type SystemInfo } from './routes/system.js';
 import { typed } from './typeProvider.js';
@@ -42,6 +43,11 @@ export interface ApiDeps {
   webhooks?: WebhookStore;
   /** /v1/schedules. @defaultValue none: no routes */
   schedules?: ScheduleService;
+  /**
+   * Set (to the backend's kind) when the queue has no hook stores: /v1/schedules then
+   * answers a typed NotFound naming the backend. @defaultValue none: no routes
+   */
+  hooksMissingOn?: string;
 }
 
 /** An incoming x-request-id is kept when it is this plain; anything else gets a fresh id. */
@@ -139,6 +145,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerOutputRoutes(api, deps.jobs, deps.store);
   if (deps.webhooks) registerWebhookRoutes(api, deps.jobs, deps.webhooks);
   if (deps.schedules) registerScheduleRoutes(api, deps.schedules);
+  else if (deps.hooksMissingOn) registerSchedulesAbsent(api, deps.hooksMissingOn);
   await app.ready();
   return app;
 }

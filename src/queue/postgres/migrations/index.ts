@@ -1,4 +1,5 @@
 import m001 from './001_init.js';
+import m002 from './002_webhooks_schedules.js';
 
 /**
  * Every PostgreSQL migration this build knows, in order (numbered apart from SQLite's:
@@ -12,6 +13,9 @@ export interface PgMigration {
   sql: string;
 }
 
-export const PG_MIGRATIONS: readonly PgMigration[] = [{ version: 1, name: '001_init', sql: m001 }];
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+  { version: 1, name: '001_init', sql: m001 },
+  { version: 2, name: '002_webhooks_schedules', sql: m002 },
+];
 
 export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,142 @@
+import type pg from 'pg';
+import { RunboxError } from '../../errors/index.js';
+import { execute, query, transaction } from '../../queue/postgres/db.js';
+import { enqueueJobs } from '../../queue/postgres/enqueueJobs.js';
+import type { FireArgs, FireOutcome, ScheduleRecord, ScheduleStore } from '../ScheduleStore.js';
+
+const INSERT = `
+INSERT INTO schedules (name, cron, timezone, catch_up, request, paused, next_fire_at,
+                       created_at, updated_at)
+VALUES (:name, :cron, :timezone, :catchUp, :request::json, :paused, :nextFireAt, :now, :now)
+ON CONFLICT (name) DO NOTHING`;
+
+const ALL = 'SELECT * FROM schedules ORDER BY name';
+const ONE = 'SELECT * FROM schedules WHERE name = :name';
+const DUE = `
+SELECT * FROM schedules
+WHERE NOT paused AND next_fire_at <= :now ORDER BY next_fire_at, name LIMIT :limit`;
+const REMOVE = 'DELETE FROM schedules WHERE name = :name';
+
+// Resuming sets a fresh next_fire_at; pausing keeps it (see the SQLite store).
+const SET_PAUSED = `
+UPDATE schedules
+SET paused = :paused, next_fire_at = coalesce(:nextFireAt::bigint, next_fire_at),
+    updated_at = :now
+WHERE name = :name
+RETURNING *`;
+
+// The claim: only the transaction that still reads the old next_fire_at moves it. A
+// second one blocks on the row lock, then re-checks the WHERE against the committed row
+// (READ COMMITTED) and changes nothing.
+const CLAIM = `
+UPDATE schedules
+SET next_fire_at = :next, last_fired_at = coalesce(:firedAt::bigint, last_fired_at),
+    last_error = :error::text, updated_at = :now
+WHERE name = :name AND next_fire_at = :expected AND NOT paused`;
+
+const SET_JOB = 'UPDATE schedules SET last_job_id = :jobId WHERE name = :name';
+
+interface Row {
+  name: string;
+  cron: string;
+  timezone: string;
+  catch_up: 'skip' | 'once';
+  request: Record<string, unknown>;
+  paused: boolean;
+  next_fire_at: number;
+  last_fired_at: number | null;
+  last_job_id: string | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+function toRecord(row: Row): ScheduleRecord {
+  return {
+    name: row.name,
+    cron: row.cron,
+    timezone: row.timezone,
+    catchUp: row.catch_up,
+    request: row.request,
+    paused: row.paused,
+    nextFireAt: row.next_fire_at,
+    lastFiredAt: row.last_fired_at,
+    lastJobId: row.last_job_id,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/**
+ * Schedules in the PostgreSQL queue's database (migration 002). A fire's claim and its
+ * enqueue are one transaction on one pooled client, so they commit together or not at all.
+ */
+export class PgScheduleStore implements ScheduleStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async create(s: ScheduleRecord): Promise<void> {
+    const changes = await execute(this.pool, INSERT, {
+      name: s.name,
+      cron: s.cron,
+      timezone: s.timezone,
+      catchUp: s.catchUp,
+      request: JSON.stringify(s.request),
+      paused: s.paused,
+      nextFireAt: s.nextFireAt,
+      now: s.createdAt,
+    });
+    if (changes === 0) {
+      throw new RunboxError(
+        'Conflict',
+        `a schedule named "${s.name}" exists; remove it first or pick another name`,
+        { field: 'name' },
+      );
+    }
+  }
+
+  async list(): Promise<ScheduleRecord[]> {
+    return (await query<Row>(this.pool, ALL)).map(toRecord);
+  }
+
+  async get(name: string): Promise<ScheduleRecord | null> {
+    const [row] = await query<Row>(this.pool, ONE, { name });
+    return row ? toRecord(row) : null;
+  }
+
+  async remove(name: string): Promise<boolean> {
+    return (await execute(this.pool, REMOVE, { name })) > 0;
+  }
+
+  async setPaused(
+    name: string,
+    paused: boolean,
+    nextFireAt: number | null,
+    now: number,
+  ): Promise<ScheduleRecord | null> {
+    const [row] = await query<Row>(this.pool, SET_PAUSED, { name, paused, nextFireAt, now });
+    return row ? toRecord(row) : null;
+  }
+
+  async due(now: number, limit: number): Promise<ScheduleRecord[]> {
+    return (await query<Row>(this.pool, DUE, { now, limit })).map(toRecord);
+  }
+
+  async fire(args: FireArgs): Promise<FireOutcome> {
+    return transaction(this.pool, async (client) => {
+      const changes = await execute(client, CLAIM, {
+        name: args.name,
+        expected: args.expected,
+        next: args.next,
+        firedAt: args.item ? args.firedAt : null,
+        error: args.error,
+        now: args.now,
+      });
+      if (changes === 0) return { claimed: false, jobId: null, created: false };
+      if (!args.item) return { claimed: true, jobId: null, created: false };
+      const [outcome] = await enqueueJobs(client, [args.item]);
+      await execute(client, SET_JOB, { name: args.name, jobId: outcome!.job.id });
+      return { claimed: true, jobId: outcome!.job.id, created: outcome!.created };
+    });
+  }
+}
