@@ -23,6 +23,7 @@ if (existsSync(beforePath)) {
 }
 const codec = await selectZstdCodec({ codec: 'auto', level: 3, frameBytes: 1 << 20 });
 const times = new Map<string, number[]>(sides.map(([n]) => [n, []]));
+const phases = new Map<string, [number, number][]>(sides.map(([n]) => [n, []]));
 for (let r = 0; r < rounds; r++) {
   for (const [name, Store] of r % 2 ? [...sides].reverse() : sides) {
     const dataDir = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'runbox-small-'));
@@ -39,7 +40,9 @@ for (let r = 0; r < rounds; r++) {
       if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
+    const t1 = performance.now();
     await batch.commit();
+    phases.get(name)!.push([t1 - t0, performance.now() - t1]);
     const ms = performance.now() - t0;
     times.get(name)!.push(ms);
     rmSync(dataDir, { recursive: true, force: true });
@@ -54,6 +57,12 @@ console.log(
 );
 for (const [name] of sides) {
   const { median, min, max } = stats(times.get(name)!);
+  const p = phases.get(name)!;
+  const puts = stats(p.map(([a]) => a)).median;
+  const commits = stats(p.map(([, b]) => b)).median;
+  console.log(
+    `${name}: put phase median ${puts.toFixed(0)} ms, commit phase median ${commits.toFixed(0)} ms`,
+  );
   console.log(
     `${name}: median ${median.toFixed(0)} ms (min ${min.toFixed(0)}, max ${max.toFixed(0)}) all=${times
       .get(name)!
