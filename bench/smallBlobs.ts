@@ -1,7 +1,9 @@
 // Micro bench for issue 17's small-files gap: N random buffers of B bytes put through one
 // blob batch and committed, alternating the store under test with the one at HEAD
 // (FileBlobStoreBefore.ts, a copy made only for this run), so both see the same noise.
-// Usage: npx tsx bench/smallBlobs.ts [rounds] [files] [bytes]
+// Usage: git show <base>:src/storage/fs/FileBlobStore.ts > src/storage/fs/FileBlobStoreBefore.ts
+//        BENCH_DIR=<dir on the data disk> npx tsx bench/smallBlobs.ts [rounds] [files] [bytes]
+// then delete FileBlobStoreBefore.ts (without it only the current store is timed).
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
