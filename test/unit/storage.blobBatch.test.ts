@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncPaths } from '../../src/storage/fs/fsyncBatch.js';
@@ -65,6 +65,31 @@ describe('blob batches: many small blobs made durable together', () => {
     expect(second.sha256).toBe(first.sha256);
     expect(await collect(store.openDecompressed(first.sha256))).toEqual(fresh);
     expect(readdirSync(store.paths.tmp)).toEqual([]);
+  });
+
+  it('a batched put of a stored blob refreshes it at commit, not before', async () => {
+    const data = randomBytes(900);
+    const { sha256 } = await store.put(data);
+    const path = store.paths.blob(sha256);
+    const old = new Date(Date.now() - 3_600_000);
+    utimesSync(path, old, old);
+    const batch = store.beginBatch();
+    await store.put(data, { batch });
+    // Nothing under the real name changes before commit: it is still the old copy.
+    expect(statSync(path).mtimeMs).toBeLessThan(Date.now() - 3_000_000);
+    await batch.commit();
+    expect(await store.removeIfIdle(sha256, 60_000)).toBe(0);
+    expect(await collect(store.openDecompressed(sha256))).toEqual(data);
+    expect(readdirSync(store.paths.tmp)).toEqual([]);
+  });
+
+  it('commit makes a fan-out folder again when something removed it', async () => {
+    const data = randomBytes(900);
+    const batch = store.beginBatch();
+    const { sha256 } = await store.put(data, { batch });
+    rmSync(dirname(store.paths.blob(sha256)), { recursive: true, force: true });
+    await batch.commit();
+    expect(await collect(store.openDecompressed(sha256))).toEqual(data);
   });
 
   it('writes the same frames for a buffer as for a stream of the same bytes', async () => {

@@ -8,6 +8,7 @@ import {
   stat,
   unlink,
   utimes,
+  writeFile,
   type FileHandle,
 } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -70,7 +71,8 @@ function notFound(sha256: string, cause?: unknown): RunboxError {
  * Invariants:
  * - A name under blobs/ab/ only ever holds a complete blob whose uncompressed sha256 is
  *   that name: writes go to blobs/tmp/, are fsynced, then renamed.
- * - A put() that finds its blob already stored refreshes the file's mtime, and the
+ * - A put() that finds its blob already stored refreshes the file's mtime (a batched put
+ *   does so at commit, by renaming its durable copy over the stored one), and the
  *   garbage collector never removes a blob written or refreshed within its grace
  *   period; so a job that has just put a blob can still record it afterwards.
  */
@@ -90,13 +92,21 @@ export class FileBlobStore implements BlobStore {
     const batch = options.batch ? this.ownBatch(options.batch) : null;
     const tempPath = join(this.paths.tmp, tempFileName());
     try {
+      const maxBytes = options.maxBytes ?? Infinity;
       const written = Buffer.isBuffer(source)
-        ? await this.writeBuffer(source, tempPath, options.maxBytes ?? Infinity, batch === null)
-        : await this.writeStream(source, tempPath, options.maxBytes ?? Infinity, batch === null);
+        ? await this.writeBuffer(source, tempPath, maxBytes, batch === null)
+        : await this.writeStream(source, tempPath, maxBytes, batch === null);
       const { sha256, size } = written;
       const finalPath = this.paths.blob(sha256);
       if (batch?.has(sha256)) {
         await unlink(tempPath);
+        return written;
+      }
+      if (batch) {
+        // No existence probe here: commit renames over a blob already stored, which is
+        // its refresh (same content, fresh mtime) and costs nothing more than the rename
+        // commit does anyway; a probe per put was a failing syscall per new small file.
+        batch.add(sha256, tempPath, finalPath);
         return written;
       }
       const existing = await this.refresh(finalPath);
@@ -104,12 +114,7 @@ export class FileBlobStore implements BlobStore {
         await unlink(tempPath);
         return { sha256, size, compressedSize: existing };
       }
-      if (batch) {
-        batch.add(sha256, tempPath, finalPath);
-        return written;
-      }
-      await mkdir(dirname(finalPath), { recursive: true, mode: PRIVATE_DIR_MODE });
-      await rename(tempPath, finalPath);
+      await renameIntoPlace(tempPath, finalPath);
       // Makes the rename durable: the directory entry itself is flushed.
       await fsyncPath(dirname(finalPath));
       return written;
@@ -127,6 +132,18 @@ export class FileBlobStore implements BlobStore {
       if (!isNotFound(error)) throw error;
       await mkdir(this.paths.tmp, { recursive: true, mode: PRIVATE_DIR_MODE });
       return await open(tempPath, 'wx', PRIVATE_FILE_MODE);
+    }
+  }
+
+  /** writeFile to a new temp file ('wx': never over another); blobs/tmp made again if gone. */
+  private async writeTempFile(tempPath: string, data: Buffer): Promise<void> {
+    const options = { flag: 'wx', mode: PRIVATE_FILE_MODE } as const;
+    try {
+      await writeFile(tempPath, data, options);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      await mkdir(this.paths.tmp, { recursive: true, mode: PRIVATE_DIR_MODE });
+      await writeFile(tempPath, data, options);
     }
   }
 
@@ -153,10 +170,15 @@ export class FileBlobStore implements BlobStore {
     flush: boolean,
   ): Promise<StoredBlob> {
     const { sha256, size, compressed } = frameBuffer(data, this.format, maxBytes);
+    if (!flush) {
+      // A batch flushes later with one syncfs: one writeFile call, no handle kept here.
+      await this.writeTempFile(tempPath, compressed);
+      return { sha256, size, compressedSize: compressed.length };
+    }
     const file = await this.openTemp(tempPath);
     try {
       await file.writeFile(compressed);
-      if (flush) await file.sync();
+      await file.sync();
     } finally {
       await file.close();
     }
@@ -349,8 +371,11 @@ class FileBlobBatch implements BlobBatch {
         entries.map((e) => e.temp),
       );
       const dirs = new Set(entries.map((e) => dirname(e.final)));
-      for (const dir of dirs) await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-      for (const { temp, final } of entries) await rename(temp, final);
+      // Renames run a few at a time: one by one each waits a full round trip to the
+      // thread pool, all at once would queue thousands of requests ahead of other I/O.
+      await forEachConcurrently(entries, RENAME_CONCURRENCY, ({ temp, final }) =>
+        renameIntoPlace(temp, final),
+      );
       this.pending.clear();
       await syncPaths(this.paths.root, dirs);
     } catch (error) {
@@ -365,6 +390,45 @@ class FileBlobBatch implements BlobBatch {
     this.pending.clear();
     await Promise.all(temps.map((t) => unlink(t).catch(() => undefined)));
   }
+}
+
+/** Renames in flight at once during a batch commit (libuv's pool has 4 threads by default). */
+const RENAME_CONCURRENCY = 16;
+
+/**
+ * rename(2) of a complete temp file to its blob name, over a copy already there (same
+ * content). The fan-out folder is made only when the rename finds it missing, so a
+ * commit costs one call per blob, not a mkdir as well.
+ */
+async function renameIntoPlace(temp: string, final: string): Promise<void> {
+  try {
+    await rename(temp, final);
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    // ENOENT is the folder missing, or the temp file gone; the retry tells them apart.
+    await mkdir(dirname(final), { recursive: true, mode: PRIVATE_DIR_MODE });
+    await rename(temp, final);
+  }
+}
+
+async function forEachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  action: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++] as T;
+      // One failure stops every lane: the caller discards the batch at once.
+      await action(item).catch((error: unknown) => {
+        failed = true;
+        throw error;
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 /** A blob file as framedBlob reads it. */
