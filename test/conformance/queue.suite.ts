@@ -181,6 +181,99 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
       });
     });
 
+    describe('named queues', () => {
+      it('claims only from the queues asked for; a queue no worker serves is never claimed', async () => {
+        const q = await open();
+        const [gpu, plain, batch] = await q.submit([
+          item({ queue: 'gpu', priority: -10 }),
+          item(),
+          item({ queue: 'batch.nightly_2-x' }),
+        ]);
+        expect(gpu!.job.queue).toBe('gpu');
+        expect(plain!.job.queue).toBe('default');
+        expect((await q.get(batch!.job.id))!.queue).toBe('batch.nightly_2-x');
+        // No queues named: the default queue only.
+        const fromDefault = await q.claim({ workerId: 'cpu', limit: 10 });
+        expect(fromDefault.map((j) => [j.id, j.queue])).toEqual([[plain!.job.id, 'default']]);
+        expect(
+          await q.claim({ workerId: 'cpu', limit: 10, queues: [{ name: 'default', limit: 10 }] }),
+        ).toEqual([]);
+        const fromGpu = await q.claim({
+          workerId: 'gpu-node',
+          limit: 10,
+          queues: [
+            { name: 'gpu', limit: 1 },
+            { name: 'other', limit: 5 },
+          ],
+        });
+        expect(fromGpu.map((j) => [j.id, j.queue])).toEqual([[gpu!.job.id, 'gpu']]);
+        expect((await q.get(batch!.job.id))!.status).toBe('queued');
+        // finishAndClaim takes queues the same way.
+        const { claimed } = await q.finishAndClaim(
+          [{ id: fromGpu[0]!.id, token: fromGpu[0]!.token, result: validResult() }],
+          { workerId: 'gpu-node', limit: 5, queues: [{ name: 'gpu', limit: 5 }] },
+        );
+        expect(claimed).toEqual([]);
+        expect((await q.get(batch!.job.id))!.status).toBe('queued');
+      });
+
+      it('takes at most each queue its own limit, best first within each', async () => {
+        const q = await open();
+        const gpus = await q.submit(
+          Array.from({ length: 3 }, (_, i) => item({ queue: 'gpu', priority: 3 - i })),
+        );
+        const cpus = await q.submit(Array.from({ length: 5 }, () => item()));
+        const claimed = await q.claim({
+          workerId: 'node',
+          limit: 10,
+          queues: [
+            { name: 'default', limit: 4 },
+            { name: 'gpu', limit: 1 },
+          ],
+        });
+        const ids = claimed.map((j) => j.id);
+        expect(claimed.filter((j) => j.queue === 'gpu').map((j) => j.id)).toEqual([
+          gpus[2]!.job.id,
+        ]);
+        expect(claimed.filter((j) => j.queue === 'default')).toHaveLength(4);
+        expect(ids).not.toContain(cpus[4]!.job.id);
+        // A queue's limit is also capped by the claim's limit; 0 takes none of it.
+        const capped = await q.claim({
+          workerId: 'node',
+          limit: 1,
+          queues: [
+            { name: 'gpu', limit: 5 },
+            { name: 'default', limit: 0 },
+          ],
+        });
+        expect(capped.map((j) => j.id)).toEqual([gpus[1]!.job.id]);
+        expect(await q.counts()).toMatchObject({ queued: 2, running: 6 });
+      });
+
+      it('a reserved claim takes its jobs whatever queue they name', async () => {
+        const q = await open();
+        await q.registerWorker(worker('owner'));
+        const [mine] = await q.submit([item({ reservedFor: 'owner', queue: 'gpu' })]);
+        expect(
+          await q.claim({ workerId: 'x', limit: 5, queues: [{ name: 'gpu', limit: 5 }] }),
+        ).toEqual([]);
+        const taken = await q.claim({ workerId: 'owner', limit: 5, reserved: true });
+        expect(taken.map((j) => [j.id, j.queue])).toEqual([[mine!.job.id, 'gpu']]);
+      });
+
+      it('refuses an invalid queue name naming the field, and stores nothing', async () => {
+        const q = await open();
+        for (const bad of ['', 'GPU', 'a'.repeat(65), 'gpü', 'a b', 'a/b']) {
+          await expect(q.submit([item(), item({ queue: bad })])).rejects.toMatchObject({
+            type: 'InvalidSpec',
+            field: 'jobs.1.queue',
+          });
+        }
+        expect((await q.submit([item({ queue: 'a'.repeat(64) })]))[0]!.job.queue).toHaveLength(64);
+        expect(await q.counts()).toMatchObject({ queued: 1 });
+      });
+    });
+
     describe('submit', () => {
       it('stores all items or none: one invalid item rejects the call naming it', async () => {
         const q = await open();
@@ -211,6 +304,7 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
           priority: 0,
           attempts: 0,
           maxAttempts: 1,
+          queue: 'default',
           retryOnExitCodes: [],
           idempotencyKey: null,
           cancelRequested: false,
