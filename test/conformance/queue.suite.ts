@@ -261,6 +261,39 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         expect(taken.map((j) => [j.id, j.queue])).toEqual([[mine!.job.id, 'gpu']]);
       });
 
+      it('summarises each queue: depth, running, oldest due, live workers serving it', async () => {
+        const q = await open({ workerDeadMs: SHORT });
+        await q.registerWorker({ ...worker('cpu'), queues: { default: 4 } });
+        await q.registerWorker({ ...worker('gpu'), queues: { default: 2, gpu: 1 } });
+        await q.registerWorker({ ...worker('gone'), queues: { gpu: 8 } });
+        await q.stopWorker('gone');
+        const past = Date.now() - 60_000;
+        await q.submit([
+          item({ queue: 'gpu', runAt: past }),
+          item({ queue: 'gpu', runAt: past + 1000 }),
+          item({ queue: 'gpu', runAt: Date.now() + 3_600_000 }),
+          item({ queue: 'orphan' }),
+          item({ reservedFor: 'cpu', queue: 'private' }),
+        ]);
+        await q.claim({ workerId: 'gpu', limit: 1, queues: [{ name: 'gpu', limit: 1 }] });
+        const byName = Object.fromEntries((await q.queues()).map((s) => [s.name, s]));
+        expect(Object.keys(byName)).toEqual(['default', 'gpu', 'orphan']);
+        expect(byName.default).toEqual({
+          name: 'default',
+          queued: 0,
+          running: 0,
+          oldestDueAt: null,
+          workers: 2,
+          slots: 6,
+        });
+        expect(byName.gpu).toMatchObject({ queued: 2, running: 1, workers: 1, slots: 1 });
+        expect(Math.abs(byName.gpu!.oldestDueAt! - (past + 1000))).toBeLessThan(5);
+        expect(byName.orphan).toMatchObject({ queued: 1, running: 0, workers: 0, slots: 0 });
+        // A worker no longer heard from serves nothing.
+        await sleep(PAST_SHORT);
+        expect((await q.queues()).find((s) => s.name === 'default')).toBeUndefined();
+      });
+
       it('refuses an invalid queue name naming the field, and stores nothing', async () => {
         const q = await open();
         for (const bad of ['', 'GPU', 'a'.repeat(65), 'gpü', 'a b', 'a/b']) {
