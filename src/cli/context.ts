@@ -52,9 +52,7 @@ export function createContext(io: CliIO, startRunbox: StartRunbox): CliContext {
     resolved,
     config: (flags, overrides) => resolved(flags, overrides).config,
     client: (flags) => {
-      // A client never opens the queue database; on submit and schedule add, --queue is
-      // the job's named queue, not the database's location.
-      const c = resolved({ ...flags, queue: undefined }).config;
+      const c = resolved(flags).config;
       return new ApiClient(c.server, c.token);
     },
   };

@@ -177,9 +177,7 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
       }),
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags & JobFlagValues & { outputDir?: string };
-      // On run, --queue is where the queue lives (withData), not a named queue: run's own
-      // pool takes the job it reserved, whatever queue it would name.
-      const request = buildSubmitRequest({ ...args, queue: undefined });
+      const request = buildSubmitRequest(args);
       // The user of `runbox run` is the operator of that run: its flags raise the ceilings
       // for it, and asking for GPUs allows them.
       const config = ctx.config(args, {
