@@ -14,6 +14,7 @@ import { JobService, toView } from './api/jobService.js';
 import type { WorkerView } from './api/schemas.js';
 import { isLoopback, type Config } from './config.js';
 import { RunboxError } from './errors/index.js';
+import { toQueueView } from './api/queueView.js';
 import { EngineMonitor } from './executor/EngineMonitor.js';
 import { RuntimeImages } from './executor/RuntimeImageWatch.js';
 import { createDockerExecutor } from './executor/index.js';
@@ -50,7 +51,6 @@ export async function startRunbox(
   options: StartOptions,
 ): Promise<RunningRunbox> {
   if (options.api) checkBind(config);
-  checkQueuesServed(config);
   securePrivateDataDir(config.dataDir);
   const logger = createLogger(options.logLevel ?? 'info');
   const queue = await createQueue(config);
@@ -205,6 +205,7 @@ export async function startRunbox(
             engineUp: () => monitor.isUp(),
             imagesMissing: () => images.missing(),
             workers,
+            queues: async () => (await queue.queues()).map(toQueueView),
             activity: async () => activityView(await queue.activity()),
             metrics,
             runtimes: () => listRuntimes(config, docker),
@@ -244,24 +245,6 @@ export async function startRunbox(
   } catch (error) {
     for (const cleanup of cleanups) await cleanup();
     throw error;
-  }
-}
-
-/**
- * Named queues: the PostgreSQL schema stores a job's queue and claims by it, but no
- * submission names one yet and the pool keeps no per-queue slots, so a process asked
- * to serve anything but `default` would never run what it was meant to. Refused at
- * start instead of silently serving the default queue.
- */
-function checkQueuesServed(config: Readonly<Config>): void {
-  const others = Object.keys(config.queues ?? {}).filter((name) => name !== 'default');
-  if (others.length > 0) {
-    throw new RunboxError(
-      'InvalidConfig',
-      `queues: ${others.join(', ')}: this runbox serves only the queue "default" so far ` +
-        '(jobs cannot name a queue yet); use --queues default:N or --workers N',
-      { field: 'queues' },
-    );
   }
 }
 

@@ -59,6 +59,7 @@ export function toView(job: JobRecord): JobView {
   return {
     id: job.id,
     status: job.status,
+    queue: job.queue,
     priority: job.priority,
     attempts: job.attempts,
     max_attempts: job.maxAttempts,
@@ -158,6 +159,7 @@ export class JobService {
       }
       return {
         spec,
+        queue: options.queue ?? 'default',
         priority: options.priority ?? 0,
         // No run_at: due at the queue's own now (PostgreSQL: the database's clock, the
         // one every node shares), never this process's.

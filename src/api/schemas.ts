@@ -54,6 +54,7 @@ export const JobViewSchema = Type.Object(
   {
     id: Type.String(),
     status: JobStatusSchema,
+    queue: Type.String({ description: 'Named queue it waits in; only nodes serving it run it' }),
     priority: Type.Integer({ description: 'Lower runs first' }),
     attempts: Type.Integer({ minimum: 0 }),
     max_attempts: Type.Integer({ minimum: 1 }),
@@ -136,6 +137,24 @@ export type WorkerView = Static<typeof WorkerViewSchema>;
 export const WorkerListSchema = Type.Object(
   { workers: Type.Array(WorkerViewSchema) },
   { additionalProperties: false, $id: 'WorkerList' },
+);
+
+export const QueueViewSchema = Type.Object(
+  {
+    name: Type.String(),
+    queued: Type.Integer({ minimum: 0, description: 'Jobs waiting (due or not)' }),
+    running: Type.Integer({ minimum: 0 }),
+    oldest_due_at: Nullable(Time('When the longest-waiting due job became due')),
+    workers: Type.Integer({ minimum: 0, description: 'Live workers serving it' }),
+    slots: Type.Integer({ minimum: 0, description: "Those workers' slots for it in total" }),
+  },
+  { additionalProperties: false, $id: 'Queue' },
+);
+export type QueueView = Static<typeof QueueViewSchema>;
+
+export const QueueListSchema = Type.Object(
+  { queues: Type.Array(QueueViewSchema) },
+  { additionalProperties: false, $id: 'QueueList' },
 );
 
 export const RuntimeViewSchema = Type.Object(

@@ -70,6 +70,11 @@ export function withJobFlags<T>(yargs: Argv<T>) {
       choices: ['if-not-present', 'always', 'never'] as const,
       describe: 'Image pull policy',
     })
+    // Not --queue: that flag says where the queue database is (postgres://...).
+    .option('queue-name', {
+      type: 'string',
+      describe: 'Named queue: only nodes serving it run the job (default "default")',
+    })
     .option('priority', { type: 'number', describe: 'Lower runs first (default 0)' })
     .option('max-attempts', { type: 'number', describe: 'Attempts before the job fails for good' })
     .option('retry-on-exit', {
@@ -111,6 +116,7 @@ export interface JobFlagValues {
   gpus?: string | undefined;
   network?: 'none' | 'bridge' | undefined;
   pull?: 'if-not-present' | 'always' | 'never' | undefined;
+  queueName?: string | undefined;
   priority?: number | undefined;
   maxAttempts?: number | undefined;
   retryOnExit?: number[] | undefined;
@@ -243,6 +249,7 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
   if (flags.gpus !== undefined) request.gpus = parseGpusFlag(flags.gpus);
   if (flags.network) request.network = flags.network;
   if (flags.pull) request.pull_policy = flags.pull;
+  if (flags.queueName !== undefined) request.queue = flags.queueName;
   if (flags.priority !== undefined) request.priority = flags.priority;
   if (flags.maxAttempts !== undefined) request.max_attempts = flags.maxAttempts;
   if (flags.retryOnExit?.length) request.retry_on_exit_codes = flags.retryOnExit;

@@ -17,6 +17,7 @@ import type {
   JobStatus,
   ListJobsArgs,
   OutcomeCount,
+  QueueSummary,
   ReapOutcome,
   RunningJob,
   WorkerInfo,
@@ -111,6 +112,11 @@ export interface JobStore {
   cancel(id: string): Promise<CancelOutcome | null>;
   /** Queue depth by status, every status present (0 when none). */
   counts(): Promise<Record<JobStatus, number>>;
+  /**
+   * Every named queue with jobs queued or running (reserved ones not counted) or a live
+   * worker serving it, by name: depth, running, oldest due, serving workers and slots.
+   */
+  queues(): Promise<QueueSummary[]>;
   /** Finished jobs still stored, by status and errorType (for /metrics gauges). */
   finishedByOutcome(): Promise<OutcomeCount[]>;
   /** The last hour by minute (submitted, dequeued, finished, depth), oldest first, for the dashboard. */

@@ -1,5 +1,7 @@
 import { InvalidSpecError } from '../errors/index.js';
-import type { EnqueueItem } from './types.js';
+import { QUEUE_NAME_PATTERN, type EnqueueItem } from './types.js';
+
+const QUEUE_NAME = new RegExp(QUEUE_NAME_PATTERN);
 
 /**
  * The checks every backend's submit makes before writing (the API has validated the
@@ -10,6 +12,9 @@ export function checkItem(item: EnqueueItem, prefix: string): void {
   const fail = (field: string, message: string): never => {
     throw new InvalidSpecError(`${prefix}${field}`, message);
   };
+  if (item.queue !== undefined && !QUEUE_NAME.test(item.queue)) {
+    fail('queue', 'must be 1-64 of a-z, 0-9, ".", "_", "-"');
+  }
   if (item.priority !== undefined && !Number.isInteger(item.priority)) {
     fail('priority', 'must be an integer');
   }

@@ -20,6 +20,8 @@ export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['succeeded', 'fai
 export interface JobRecord {
   id: string;
   status: JobStatus;
+  /** The named queue it waits in: only nodes serving that queue claim it. */
+  queue: string;
   /** The spec as submitted. */
   spec: unknown;
   /** Lower runs first. */
@@ -57,6 +59,8 @@ export interface JobRecord {
  */
 export interface ClaimedJob {
   id: string;
+  /** Its named queue: the pool counts its per-queue slots by it. */
+  queue: string;
   /** 1-based attempt number (goes on the container label). Never reused for a job. */
   attempt: number;
   /** Opaque, unguessable, unique per attempt (and per adoption). */
@@ -74,6 +78,8 @@ export interface ClaimedJob {
 /** One job to enqueue, already validated and resolved to numbers. */
 export interface EnqueueItem {
   spec: unknown;
+  /** Named queue (QUEUE_NAME_PATTERN). @defaultValue 'default' */
+  queue?: string;
   /** @defaultValue 0 */
   priority?: number;
   /** Epoch ms. @defaultValue now */
@@ -114,7 +120,16 @@ export interface ClaimRequest {
    * queue's. @defaultValue false
    */
   reserved?: boolean | undefined;
+  /**
+   * Named queues to take from, each at most min(its own limit, `limit`) jobs (a node's free
+   * slots per queue). Ignored for reserved claims. @defaultValue [{ name: 'default', limit }]
+   */
+  queues?: ReadonlyArray<{ name: string; limit: number }> | undefined;
 }
+
+/** A queue name: what config's --queues and a job's `queue` accept. */
+export const QUEUE_NAME_PATTERN = '^[a-z0-9._-]{1,64}$';
+export const DEFAULT_QUEUE = 'default';
 
 export interface HeartbeatOutcome {
   /** Still ours: lease renewed. */
@@ -215,6 +230,21 @@ export interface WorkerInfo {
   version: string;
   /** The contract the worker's build writes results with (schema optional). */
   contract: Pick<ContractDescriptor, 'name' | 'version' | 'fingerprint'> & { schema?: unknown };
+  /** Named queues it serves, with its slots for each (GET /v1/queues). @defaultValue {} */
+  queues?: Readonly<Record<string, number>> | undefined;
+}
+
+/** One named queue as GET /v1/queues shows it. */
+export interface QueueSummary {
+  name: string;
+  /** Jobs waiting (due or not). */
+  queued: number;
+  running: number;
+  /** When the longest-waiting due job became due (epoch ms); null when none is due. */
+  oldestDueAt: number | null;
+  /** Live workers serving it, and their slots for it in total. */
+  workers: number;
+  slots: number;
 }
 
 export interface WorkerRecord {

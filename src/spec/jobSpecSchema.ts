@@ -77,6 +77,13 @@ export const JobSpecSchema = Type.Object(
 /** Queue options that ride along with a spec on submit. */
 export const SubmitOptionsSchema = Type.Object(
   {
+    queue: Type.Optional(
+      Type.String({
+        pattern: '^[a-z0-9._-]{1,64}$',
+        description:
+          'Named queue (1-64 of a-z 0-9 . _ -); only nodes serving it run the job (default "default")',
+      }),
+    ),
     priority: Type.Optional(
       Type.Integer({ minimum: -1000, maximum: 1000, description: 'Lower runs first (default 0)' }),
     ),

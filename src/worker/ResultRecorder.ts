@@ -1,20 +1,27 @@
 import type { JobResult } from '../contract/resultSchema.js';
 import type { Logger } from '../log.js';
 import type { WorkQueue } from '../queue/QueueBackend.js';
-import type { ClaimedJob, FinishItem, FinishOutcome } from '../queue/types.js';
+import type { ClaimRequest, ClaimedJob, FinishItem, FinishOutcome } from '../queue/types.js';
 
 export interface ResultRecorderOptions {
   queue: Pick<WorkQueue, 'finishAndClaim'>;
-  /** Who claims along with the results, and from which queue. */
+  /** Who claims along with the results (runbox run's pool: only jobs reserved for it). */
   claim: { workerId: string; reserved: boolean };
   log: Logger;
   /**
-   * How many jobs to claim along with a batch, given how many results are handed over
-   * and not yet recorded (their slots are free once they are): 0 when stopping.
+   * How many jobs to claim along with a batch, per named queue, given the jobs whose
+   * results are handed over and not yet recorded (their slots are free once they are):
+   * nothing when stopping.
    */
-  claimRoom(unrecorded: number): number;
+  claimRoom(unrecorded: ReadonlySet<string>): QueueRoom[];
   /** Jobs claimed along with a batch of results. */
   onClaimed(jobs: ClaimedJob[]): void;
+}
+
+/** Free slots of one named queue ('' for runbox run's reserved pool, which has no queues). */
+export interface QueueRoom {
+  name: string;
+  limit: number;
 }
 
 interface PendingRecord {
@@ -32,12 +39,12 @@ interface PendingRecord {
 export class ResultRecorder {
   /** Results waiting for the next batch. */
   private readonly toRecord: PendingRecord[] = [];
-  /** Results handed to the queue and not yet committed. */
-  private recording = 0;
+  /** Jobs whose results are handed to the queue and not yet committed. */
+  private readonly recording = new Set<string>();
   /** Set when a stop's drain ran out: results kept for a full disk are given up. */
   private abandoned = false;
-  /** Jobs asked for by finishAndClaim calls not yet answered. */
-  claiming = 0;
+  /** Jobs asked for by finishAndClaim calls not yet answered, per queue. */
+  readonly claiming = new Map<string, number>();
 
   constructor(private readonly options: ResultRecorderOptions) {}
 
@@ -92,28 +99,52 @@ export class ResultRecorder {
   private flush(): void {
     const batch = this.toRecord.splice(0);
     if (batch.length === 0) return;
-    this.recording += batch.length;
-    const limit = this.options.claimRoom(this.recording + this.toRecord.length);
-    this.claiming += limit;
+    for (const p of batch) this.recording.add(p.item.id);
+    const rooms = this.options.claimRoom(
+      new Set([...this.recording, ...this.toRecord.map((p) => p.item.id)]),
+    );
+    addRooms(this.claiming, rooms, 1);
+    const settle = () => {
+      for (const p of batch) this.recording.delete(p.item.id);
+      addRooms(this.claiming, rooms, -1);
+    };
     this.options.queue
       .finishAndClaim(
         batch.map((p) => p.item),
-        { ...this.options.claim, limit },
+        claimOf(this.options.claim, rooms),
       )
       .then(
         ({ outcomes, claimed }) => {
-          this.recording -= batch.length;
-          this.claiming -= limit;
+          settle();
           this.options.onClaimed(claimed);
           batch.forEach((p, i) => p.resolve(outcomes[i]!));
         },
         (error: unknown) => {
-          this.recording -= batch.length;
-          this.claiming -= limit;
+          settle();
           for (const p of batch) p.reject(error);
         },
       );
   }
+}
+
+/** Adds (sign 1) or takes back (sign -1) the jobs asked for, per queue. */
+export function addRooms(counts: Map<string, number>, rooms: readonly QueueRoom[], sign: 1 | -1) {
+  for (const room of rooms) {
+    const n = (counts.get(room.name) ?? 0) + sign * room.limit;
+    if (n === 0) counts.delete(room.name);
+    else counts.set(room.name, n);
+  }
+}
+
+/** The claim for these rooms: a reserved pool's has no queues, only its total. */
+export function claimOf(
+  who: { workerId: string; reserved: boolean },
+  rooms: readonly QueueRoom[],
+): ClaimRequest {
+  const limit = rooms.reduce((sum, room) => sum + room.limit, 0);
+  return who.reserved
+    ? { workerId: who.workerId, reserved: true, limit }
+    : { workerId: who.workerId, reserved: false, limit, queues: rooms };
 }
 
 /** The backend could not grow its storage: the disk (or its quota) is full. */

@@ -16,7 +16,7 @@ import type { LiveLogs } from './LiveLogs.js';
 import type { RecoverableExecutor, WorkerQueue } from './ports.js';
 import { reapExpiredLeases } from '../maintenance/reaper.js';
 import { recoverContainers } from './recoverContainers.js';
-import { ResultRecorder } from './ResultRecorder.js';
+import { addRooms, claimOf, ResultRecorder, type QueueRoom } from './ResultRecorder.js';
 
 export interface WorkerPoolOptions {
   config: Readonly<Config>;
@@ -87,8 +87,14 @@ export class WorkerPool {
   private readonly running = new Map<string, Running>();
   private readonly buffer: ClaimedJob[] = [];
   private readonly recorder: ResultRecorder;
-  /** Jobs asked for by this pool's own claim calls not yet answered. */
-  private claimsInFlight = 0;
+  /** Jobs asked for by this pool's own claim calls not yet answered, per queue. */
+  private readonly claimsInFlight = new Map<string, number>();
+  /**
+   * Slots per named queue (config.queues, else `default` with config.workers); a job
+   * runs only in a slot of its own queue. runbox run's reserved pool has one queue ''
+   * of config.workers slots: the jobs reserved for it, whatever queue they name.
+   */
+  private readonly queueSlots: ReadonlyMap<string, number>;
   private readonly waiters = new Set<() => void>();
   private slots: Promise<void>[] = [];
   private timers: NodeJS.Timeout[] = [];
@@ -109,23 +115,18 @@ export class WorkerPool {
     this.onRecorded = options.onRecorded ?? (() => {});
     this.metrics = options.metrics;
     this.engine = options.engine;
+    this.queueSlots = new Map(
+      this.reserved
+        ? [['', this.config.workers]]
+        : Object.entries(this.config.queues ?? { default: this.config.workers }),
+    );
     this.id = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
     this.recorder = new ResultRecorder({
       queue: this.queue,
       claim: { workerId: this.id, reserved: this.reserved },
       log: this.log,
       // Slots busy once every pending result is in; the rest need a job each.
-      claimRoom: (unrecorded) =>
-        this.stopping
-          ? 0
-          : Math.max(
-              0,
-              this.config.workers -
-                (this.running.size - unrecorded) -
-                this.buffer.length -
-                this.claimsInFlight -
-                this.recorder.claiming,
-            ),
+      claimRoom: (unrecorded) => (this.stopping ? [] : this.rooms(unrecorded)),
       onClaimed: (claimed) => this.takeClaimed(claimed),
     });
   }
@@ -141,6 +142,7 @@ export class WorkerPool {
       pid: process.pid,
       version: RUNBOX_VERSION,
       contract: this.contract,
+      queues: this.reserved ? {} : Object.fromEntries(this.queueSlots),
     });
     this.started = true;
     // runbox run leaves a crashed server's jobs to the next serve or worker.
@@ -149,7 +151,8 @@ export class WorkerPool {
     this.timers.push(setInterval(() => void this.heartbeat(), heartbeatMs));
     this.timers.push(setInterval(() => void this.reap(), Math.min(heartbeatMs, 1000)));
     for (const t of this.timers) t.unref();
-    this.slots = Array.from({ length: this.config.workers }, () => this.slotLoop());
+    const total = [...this.queueSlots.values()].reduce((sum, n) => sum + n, 0);
+    this.slots = Array.from({ length: total }, () => this.slotLoop());
   }
 
   /** Wakes idle slots at once (an in-process submit calls this). */
@@ -257,22 +260,17 @@ export class WorkerPool {
    * it counts until a slot takes it (this one, or one the notify woke first).
    */
   private async claim(): Promise<void> {
-    const idle =
-      this.config.workers -
-      this.running.size -
-      this.buffer.length -
-      this.claimsInFlight -
-      this.recorder.claiming;
-    if (idle <= 0) return;
-    this.claimsInFlight += idle;
+    const rooms = this.rooms(new Set());
+    if (rooms.length === 0) return;
+    addRooms(this.claimsInFlight, rooms, 1);
     let jobs: ClaimedJob[];
     try {
-      jobs = await this.queue.claim({ workerId: this.id, limit: idle, reserved: this.reserved });
+      jobs = await this.queue.claim(claimOf({ workerId: this.id, reserved: this.reserved }, rooms));
     } catch (error) {
       this.log.error('claim failed', { error: toRunboxError(error) });
       return;
     } finally {
-      this.claimsInFlight -= idle;
+      addRooms(this.claimsInFlight, rooms, -1);
     }
     if (this.stopping) {
       // stop() ran while the claim was answered: these go back like the buffer did.
@@ -281,6 +279,31 @@ export class WorkerPool {
     }
     this.buffer.push(...jobs);
     if (jobs.length > 1) this.notify();
+  }
+
+  /**
+   * Free slots per queue: its slots less its jobs running (but those whose results are
+   * handed over, `unrecorded`), buffered, and asked for by claims not yet answered.
+   * Only queues with room, so a claim never names a queue that is full.
+   */
+  private rooms(unrecorded: ReadonlySet<string>): QueueRoom[] {
+    const used = new Map<string, number>();
+    const add = (queue: string, n: number) => used.set(queue, (used.get(queue) ?? 0) + n);
+    for (const [id, entry] of this.running) if (!unrecorded.has(id)) add(this.slotOf(entry.job), 1);
+    for (const job of this.buffer) add(this.slotOf(job), 1);
+    for (const [queue, n] of this.claimsInFlight) add(queue, n);
+    for (const [queue, n] of this.recorder.claiming) add(queue, n);
+    const rooms: QueueRoom[] = [];
+    for (const [name, slots] of this.queueSlots) {
+      const limit = slots - (used.get(name) ?? 0);
+      if (limit > 0) rooms.push({ name, limit });
+    }
+    return rooms;
+  }
+
+  /** Whose slot a held job takes: its queue's ('' in runbox run's reserved pool). */
+  private slotOf(job: ClaimedJob): string {
+    return this.reserved ? '' : job.queue;
   }
 
   private idle(): Promise<void> {

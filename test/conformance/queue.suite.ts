@@ -181,6 +181,132 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
       });
     });
 
+    describe('named queues', () => {
+      it('claims only from the queues asked for; a queue no worker serves is never claimed', async () => {
+        const q = await open();
+        const [gpu, plain, batch] = await q.submit([
+          item({ queue: 'gpu', priority: -10 }),
+          item(),
+          item({ queue: 'batch.nightly_2-x' }),
+        ]);
+        expect(gpu!.job.queue).toBe('gpu');
+        expect(plain!.job.queue).toBe('default');
+        expect((await q.get(batch!.job.id))!.queue).toBe('batch.nightly_2-x');
+        // No queues named: the default queue only.
+        const fromDefault = await q.claim({ workerId: 'cpu', limit: 10 });
+        expect(fromDefault.map((j) => [j.id, j.queue])).toEqual([[plain!.job.id, 'default']]);
+        expect(
+          await q.claim({ workerId: 'cpu', limit: 10, queues: [{ name: 'default', limit: 10 }] }),
+        ).toEqual([]);
+        const fromGpu = await q.claim({
+          workerId: 'gpu-node',
+          limit: 10,
+          queues: [
+            { name: 'gpu', limit: 1 },
+            { name: 'other', limit: 5 },
+          ],
+        });
+        expect(fromGpu.map((j) => [j.id, j.queue])).toEqual([[gpu!.job.id, 'gpu']]);
+        expect((await q.get(batch!.job.id))!.status).toBe('queued');
+        // finishAndClaim takes queues the same way.
+        const { claimed } = await q.finishAndClaim(
+          [{ id: fromGpu[0]!.id, token: fromGpu[0]!.token, result: validResult() }],
+          { workerId: 'gpu-node', limit: 5, queues: [{ name: 'gpu', limit: 5 }] },
+        );
+        expect(claimed).toEqual([]);
+        expect((await q.get(batch!.job.id))!.status).toBe('queued');
+      });
+
+      it('takes at most each queue its own limit, best first within each', async () => {
+        const q = await open();
+        const gpus = await q.submit(
+          Array.from({ length: 3 }, (_, i) => item({ queue: 'gpu', priority: 3 - i })),
+        );
+        const cpus = await q.submit(Array.from({ length: 5 }, () => item()));
+        const claimed = await q.claim({
+          workerId: 'node',
+          limit: 10,
+          queues: [
+            { name: 'default', limit: 4 },
+            { name: 'gpu', limit: 1 },
+          ],
+        });
+        const ids = claimed.map((j) => j.id);
+        expect(claimed.filter((j) => j.queue === 'gpu').map((j) => j.id)).toEqual([
+          gpus[2]!.job.id,
+        ]);
+        expect(claimed.filter((j) => j.queue === 'default')).toHaveLength(4);
+        expect(ids).not.toContain(cpus[4]!.job.id);
+        // A queue's limit is also capped by the claim's limit; 0 takes none of it.
+        const capped = await q.claim({
+          workerId: 'node',
+          limit: 1,
+          queues: [
+            { name: 'gpu', limit: 5 },
+            { name: 'default', limit: 0 },
+          ],
+        });
+        expect(capped.map((j) => j.id)).toEqual([gpus[1]!.job.id]);
+        expect(await q.counts()).toMatchObject({ queued: 2, running: 6 });
+      });
+
+      it('a reserved claim takes its jobs whatever queue they name', async () => {
+        const q = await open();
+        await q.registerWorker(worker('owner'));
+        const [mine] = await q.submit([item({ reservedFor: 'owner', queue: 'gpu' })]);
+        expect(
+          await q.claim({ workerId: 'x', limit: 5, queues: [{ name: 'gpu', limit: 5 }] }),
+        ).toEqual([]);
+        const taken = await q.claim({ workerId: 'owner', limit: 5, reserved: true });
+        expect(taken.map((j) => [j.id, j.queue])).toEqual([[mine!.job.id, 'gpu']]);
+      });
+
+      it('summarises each queue: depth, running, oldest due, live workers serving it', async () => {
+        const q = await open({ workerDeadMs: SHORT });
+        await q.registerWorker({ ...worker('cpu'), queues: { default: 4 } });
+        await q.registerWorker({ ...worker('gpu'), queues: { default: 2, gpu: 1 } });
+        await q.registerWorker({ ...worker('gone'), queues: { gpu: 8 } });
+        await q.stopWorker('gone');
+        const past = Date.now() - 60_000;
+        await q.submit([
+          item({ queue: 'gpu', runAt: past }),
+          item({ queue: 'gpu', runAt: past + 1000 }),
+          item({ queue: 'gpu', runAt: Date.now() + 3_600_000 }),
+          item({ queue: 'orphan' }),
+          item({ reservedFor: 'cpu', queue: 'private' }),
+        ]);
+        await q.claim({ workerId: 'gpu', limit: 1, queues: [{ name: 'gpu', limit: 1 }] });
+        const byName = Object.fromEntries((await q.queues()).map((s) => [s.name, s]));
+        expect(Object.keys(byName)).toEqual(['default', 'gpu', 'orphan']);
+        expect(byName.default).toEqual({
+          name: 'default',
+          queued: 0,
+          running: 0,
+          oldestDueAt: null,
+          workers: 2,
+          slots: 6,
+        });
+        expect(byName.gpu).toMatchObject({ queued: 2, running: 1, workers: 1, slots: 1 });
+        expect(Math.abs(byName.gpu!.oldestDueAt! - (past + 1000))).toBeLessThan(5);
+        expect(byName.orphan).toMatchObject({ queued: 1, running: 0, workers: 0, slots: 0 });
+        // A worker no longer heard from serves nothing.
+        await sleep(PAST_SHORT);
+        expect((await q.queues()).find((s) => s.name === 'default')).toBeUndefined();
+      });
+
+      it('refuses an invalid queue name naming the field, and stores nothing', async () => {
+        const q = await open();
+        for (const bad of ['', 'GPU', 'a'.repeat(65), 'gpü', 'a b', 'a/b']) {
+          await expect(q.submit([item(), item({ queue: bad })])).rejects.toMatchObject({
+            type: 'InvalidSpec',
+            field: 'jobs.1.queue',
+          });
+        }
+        expect((await q.submit([item({ queue: 'a'.repeat(64) })]))[0]!.job.queue).toHaveLength(64);
+        expect(await q.counts()).toMatchObject({ queued: 1 });
+      });
+    });
+
     describe('submit', () => {
       it('stores all items or none: one invalid item rejects the call naming it', async () => {
         const q = await open();
@@ -211,6 +337,7 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
           priority: 0,
           attempts: 0,
           maxAttempts: 1,
+          queue: 'default',
           retryOnExitCodes: [],
           idempotencyKey: null,
           cancelRequested: false,

@@ -36,6 +36,7 @@ export async function servedDocument(): Promise<OpenApiDocument> {
       system: {
         engineUp: () => true,
         workers: async () => [],
+        queues: async () => [],
         metrics: new RunboxMetrics({ process: 'serve', workerId: 'document' }),
         runtimes: async () => [],
         imagesMissing: () => [],

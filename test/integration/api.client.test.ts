@@ -245,6 +245,10 @@ describe('the generated client against runbox serve', () => {
 
     const workers = await client.api.GET('/v1/workers');
     expect(workers.data!.workers.some((w) => w.state === 'alive')).toBe(true);
+    // The server's pool serves the default queue: one live worker with its slots.
+    const queues = (await client.api.GET('/v1/queues')).data!.queues;
+    expect(queues.find((q) => q.name === 'default')).toMatchObject({ workers: 1 });
+    expect(queues.find((q) => q.name === 'default')!.slots).toBeGreaterThan(0);
     const runtimes = (await client.api.GET('/v1/runtimes')).data!.runtimes;
     expect(runtimes.find((r) => r.name === 'shell')).toMatchObject({ present: true });
     expect((await client.api.GET('/v1/contract')).data!.version).toMatch(/^\d+\.\d+\.\d+$/);

@@ -45,6 +45,7 @@ async function harness(overrides: Parameters<typeof testConfig>[0] = {}): Promis
       imagesMissing: () => [],
       activity: async () => activityView(await queue.activity()),
       workers: async () => [],
+      queues: async () => [],
       metrics: new RunboxMetrics({ process: 'serve', workerId: 'test' }),
       runtimes: async () => [],
     },

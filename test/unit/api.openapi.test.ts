@@ -170,6 +170,7 @@ describe('request ids, error bodies and request logs', () => {
       system: {
         engineUp: () => true,
         workers: async () => [],
+        queues: async () => [],
         metrics: new RunboxMetrics({ process: 'serve', workerId: 'test' }),
         runtimes: async () => [],
         imagesMissing: () => [],

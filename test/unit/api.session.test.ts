@@ -35,6 +35,7 @@ async function server(token: string | null): Promise<FastifyInstance> {
       imagesMissing: () => [],
       activity: async () => activityView(await queue.activity()),
       workers: async () => [],
+      queues: async () => [],
       metrics: new RunboxMetrics({ process: 'serve', workerId: 'test' }),
       runtimes: async () => [],
     },

@@ -71,6 +71,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Named queues: depth, running, oldest waiting, live workers serving each
+         * @description Every queue with jobs queued or running, or a live worker serving it. Jobs reserved for one `runbox run` process are not counted.
+         */
+        get: operations["listQueues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/activity": {
         parameters: {
             query?: never;
@@ -477,6 +497,20 @@ export interface components {
         WorkerList: {
             workers: components["schemas"]["Worker"][];
         };
+        Queue: {
+            name: string;
+            /** @description Jobs waiting (due or not) */
+            queued: number;
+            running: number;
+            oldest_due_at: string | null;
+            /** @description Live workers serving it */
+            workers: number;
+            /** @description Those workers' slots for it in total */
+            slots: number;
+        };
+        QueueList: {
+            queues: components["schemas"]["Queue"][];
+        };
         Activity: {
             /** @description Length of each bucket */
             bucket_seconds: number;
@@ -631,6 +665,8 @@ export interface components {
         Job: {
             id: string;
             status: components["schemas"]["JobStatus"];
+            /** @description Named queue it waits in; only nodes serving it run it */
+            queue: string;
             /** @description Lower runs first */
             priority: number;
             attempts: number;
@@ -711,6 +747,8 @@ export interface components {
             gpus?: number | "all" | string[];
             /** @description http(s) URL POSTed the job (signed, see README "Webhooks") when it reaches a final state */
             webhook_url?: string;
+            /** @description Named queue (1-64 of a-z 0-9 . _ -); only nodes serving it run the job (default "default") */
+            queue?: string;
             /** @description Lower runs first (default 0) */
             priority?: number;
             /** @description ISO 8601 time before which it will not run */
@@ -723,6 +761,8 @@ export interface components {
             jobs: {
                 id: string;
                 status: components["schemas"]["JobStatus"];
+                /** @description Named queue it waits in; only nodes serving it run it */
+                queue: string;
                 /** @description Lower runs first */
                 priority: number;
                 attempts: number;
@@ -807,6 +847,8 @@ export interface components {
                 gpus?: number | "all" | string[];
                 /** @description http(s) URL POSTed the job (signed, see README "Webhooks") when it reaches a final state */
                 webhook_url?: string;
+                /** @description Named queue (1-64 of a-z 0-9 . _ -); only nodes serving it run the job (default "default") */
+                queue?: string;
                 /** @description Lower runs first (default 0) */
                 priority?: number;
                 /** @description ISO 8601 time before which it will not run */
@@ -957,6 +999,8 @@ export interface components {
                 gpus?: number | "all" | string[];
                 /** @description http(s) URL POSTed the job (signed, see README "Webhooks") when it reaches a final state */
                 webhook_url?: string;
+                /** @description Named queue (1-64 of a-z 0-9 . _ -); only nodes serving it run the job (default "default") */
+                queue?: string;
                 /** @description Lower runs first (default 0) */
                 priority?: number;
                 /** @description ISO 8601 time before which it will not run */
@@ -1171,6 +1215,67 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WorkerList"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Host header names no address this server answers for (DNS rebinding) */
+            421: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (logged with its stack under the request id) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listQueues: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every queue, by name */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueList"];
                 };
             };
             /** @description Missing or wrong bearer token */

@@ -7,10 +7,12 @@ import {
   Body,
   ContractSchema,
   HealthSchema,
+  QueueListSchema,
   RuntimeListSchema,
   WorkerListSchema,
   described,
   type ActivityView,
+  type QueueView,
   type WorkerView,
 } from '../schemas.js';
 import type { Api } from '../typeProvider.js';
@@ -22,6 +24,8 @@ export interface SystemInfo {
   /** Runtime images the engine lacks (jobs on them pull first); null before the first check. */
   imagesMissing(): string[] | null;
   workers(): Promise<WorkerView[]>;
+  /** Named queues: depth, running, oldest due, live workers serving each. */
+  queues(): Promise<QueueView[]>;
   /** The last hour by minute: submitted, dequeued, finished by outcome, queue depth. */
   activity(): Promise<ActivityView>;
   /** This process's metrics registry, with the database-wide gauges added. */
@@ -81,6 +85,22 @@ export function registerSystemRoutes(app: Api, info: SystemInfo): void {
       },
     },
     async () => ({ workers: await info.workers() }),
+  );
+
+  app.get(
+    '/v1/queues',
+    {
+      schema: {
+        operationId: 'listQueues',
+        summary: 'Named queues: depth, running, oldest waiting, live workers serving each',
+        description:
+          'Every queue with jobs queued or running, or a live worker serving it. Jobs ' +
+          'reserved for one `runbox run` process are not counted.',
+        tags: ['system'],
+        response: { 200: described(QueueListSchema, 'Every queue, by name') },
+      },
+    },
+    async () => ({ queues: await info.queues() }),
   );
 
   app.get(

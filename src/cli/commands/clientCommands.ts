@@ -251,6 +251,40 @@ export function clientCommands(
       setCode,
     ),
     command<object>(
+      'queues',
+      'List named queues: waiting, running, oldest waiting, live workers serving each',
+      (y) => withJson(withServer(y)) as never,
+      async (args) => {
+        type Q = {
+          name: string;
+          queued: number;
+          running: number;
+          oldest_due_at: string | null;
+          workers: number;
+          slots: number;
+        };
+        const { body } = await ctx.client(args).json<{ queues: Q[] }>('GET', '/v1/queues');
+        if (args.json) json(body);
+        else {
+          io.out(
+            table([
+              ['QUEUE', 'QUEUED', 'RUNNING', 'OLDEST WAITING SINCE', 'WORKERS', 'SLOTS'],
+              ...body.queues.map((q) => [
+                q.name,
+                String(q.queued),
+                String(q.running),
+                q.oldest_due_at ?? '-',
+                String(q.workers),
+                String(q.slots),
+              ]),
+            ]),
+          );
+        }
+        return 0;
+      },
+      setCode,
+    ),
+    command<object>(
       'workers',
       'List workers (dead after 30 s without heartbeat)',
       (y) => withJson(withServer(y)) as never,

@@ -50,11 +50,8 @@ import {
   type WorkerPlacement,
 } from './workers.js';
 
-/** A claim: the seam's request, plus the named queues this node serves with their slots. */
-export interface PgClaimRequest extends ClaimRequest {
-  /** Queues to take from, each at most `limit` jobs. @defaultValue [{ name: 'default', limit }] */
-  queues?: ReadonlyArray<{ name: string; limit: number }> | undefined;
-}
+/** A claim: the seam's request (named queues are part of it now). */
+export type PgClaimRequest = ClaimRequest;
 
 /** The seam's settings (commitWindowMs is unused here: no group commit, see capabilities). */
 export type PostgresQueueConfig = Omit<QueueSettings, 'commitWindowMs'> &
@@ -230,7 +227,9 @@ export class PostgresQueue implements QueueBackend {
 
   async submit(items: readonly EnqueueItem[]): Promise<EnqueueOutcome[]> {
     items.forEach((item, i) => checkItem(item, items.length > 1 ? `jobs.${i}.` : ''));
-    return transaction(this.pool, (client) => enqueueJobs(client, items));
+    return transaction(this.pool, (client) =>
+      enqueueJobs(client, items, (item) => item.queue ?? 'default'),
+    );
   }
 
   get(id: string): Promise<JobRecord | null> {

@@ -1,18 +1,8 @@
 import { query, type PgExecutor } from './db.js';
 import { MS } from './rows.js';
+import type { QueueSummary } from '../types.js';
 
-/** One named queue as GET /v1/queues shows it. */
-export interface QueueSummary {
-  name: string;
-  /** Jobs waiting (due or not). */
-  queued: number;
-  running: number;
-  /** When the longest-waiting due job became due (epoch ms); null when none is due. */
-  oldestDueAt: number | null;
-  /** Live workers serving it, and their slots for it in total. */
-  workers: number;
-  slots: number;
-}
+export type { QueueSummary };
 
 // Reserved jobs (runbox run's) belong to one process, not to a queue anyone serves.
 const SUMMARY = `

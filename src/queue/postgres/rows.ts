@@ -40,6 +40,7 @@ export function rowToJob(row: PgJobRow): JobRecord {
   return {
     id: row.id,
     status: row.status,
+    queue: row.queue,
     spec: row.spec,
     priority: row.priority,
     attempts: row.attempts,
@@ -63,10 +64,11 @@ export function rowToJob(row: PgJobRow): JobRecord {
 
 /** What a claim or an adoption returns about the job the worker now holds. */
 export const CLAIMED_COLUMNS =
-  'j.id, j.attempts, j.attempt_token, j.spec, j.priority, j.run_at, j.max_attempts, j.lease_expires_at';
+  'j.id, j.queue, j.attempts, j.attempt_token, j.spec, j.priority, j.run_at, j.max_attempts, j.lease_expires_at';
 
 export interface PgClaimRow {
   id: string;
+  queue: string;
   attempts: number;
   attempt_token: string;
   spec: unknown;
@@ -79,6 +81,7 @@ export interface PgClaimRow {
 export function toClaimedJob(row: PgClaimRow, withRunAt: boolean): ClaimedJob {
   return {
     id: row.id,
+    queue: row.queue,
     attempt: row.attempts,
     token: row.attempt_token,
     spec: row.spec,

@@ -54,7 +54,7 @@ export async function registerWorker(
     contractName: worker.contract.name,
     contractVersion: worker.contract.version,
     contractFingerprint: worker.contract.fingerprint,
-    queues: JSON.stringify(placement.queues ?? {}),
+    queues: JSON.stringify(placement.queues ?? worker.queues ?? {}),
     address: placement.address ?? null,
   });
 }

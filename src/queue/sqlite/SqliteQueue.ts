@@ -12,6 +12,7 @@ import type {
   ClaimRequest,
   DeletedJobs,
   EnqueueItem,
+  QueueSummary,
   EnqueueOutcome,
   FinishItem,
   FinishOutcome,
@@ -30,6 +31,7 @@ import type {
 } from '../types.js';
 import { cancelJob } from './cancelJob.js';
 import { claimJobs } from './claimJobs.js';
+import { queueSummary } from './queueSummary.js';
 import { CommitBatcher } from './CommitBatcher.js';
 import { immediate, savepoint, type Db } from './db.js';
 import { enqueueJobs } from './enqueueJobs.js';
@@ -144,6 +146,10 @@ export class SqliteQueue implements QueueBackend {
     return countByStatus(this.db);
   }
 
+  async queues(): Promise<QueueSummary[]> {
+    return queueSummary(this.db, this.now(), this.config.workerDeadMs);
+  }
+
   async activity(): Promise<ActivityBucket[]> {
     return readActivity(this.db, { now: this.now() });
   }
@@ -181,6 +187,7 @@ export class SqliteQueue implements QueueBackend {
       leaseMs: this.config.lease.expiryMs,
       now,
       reserved: request.reserved,
+      queues: request.queues,
     });
   }
 

@@ -12,6 +12,8 @@ export interface ClaimArgs {
    * queue's. @defaultValue false
    */
   reserved?: boolean | undefined;
+  /** Queues to take from, each at most min(its limit, limit). @defaultValue [{ name: 'default', limit }] */
+  queues?: ReadonlyArray<{ name: string; limit: number }> | undefined;
 }
 
 /*
@@ -39,13 +41,13 @@ SET status = 'running',
     updated_at = :now`;
 
 const CLAIMED_COLUMNS =
-  'RETURNING id, attempts, attempt_token, spec, priority, run_at, max_attempts, lease_expires_at';
+  'RETURNING id, queue, attempts, attempt_token, spec, priority, run_at, max_attempts, lease_expires_at';
 
 // A reserved job (runbox run's) is never in the shared claim: the index leaves it out.
 const CLAIM = `${TAKE}
 WHERE rowid IN (
   SELECT rowid FROM jobs INDEXED BY jobs_claim
-  WHERE status = 'queued' AND reserved_for IS NULL AND run_at <= :now
+  WHERE queue = :queue AND status = 'queued' AND reserved_for IS NULL AND run_at <= :now
   ORDER BY priority, run_at, id
   LIMIT :limit
 )
@@ -62,6 +64,7 @@ ${CLAIMED_COLUMNS}`;
 
 export interface ClaimRow {
   id: string;
+  queue: string;
   attempts: number;
   attempt_token: string;
   spec: string;
@@ -71,14 +74,23 @@ export interface ClaimRow {
   lease_expires_at: number;
 }
 
-/** Takes up to `limit` due jobs, best first (priority, then run_at, then id). */
+/**
+ * Takes due jobs, best first (priority, then run_at, then id): reserved ones up to
+ * `limit`, or from each named queue up to min(its limit, limit), as PostgreSQL's claim
+ * does. One statement per queue, all in one write transaction.
+ */
 export function claimJobs(db: Db, args: ClaimArgs): ClaimedJob[] {
   if (args.limit <= 0) return [];
-  const { reserved, ...rest } = args;
-  const rows = immediate(
-    db,
-    () => sql(db, reserved === true ? CLAIM_RESERVED : CLAIM).all(rest) as ClaimRow[],
-  );
+  const { reserved, queues, ...rest } = args;
+  const rows = immediate(db, () => {
+    if (reserved === true) return sql(db, CLAIM_RESERVED).all(rest) as ClaimRow[];
+    const slots = queues ?? [{ name: 'default', limit: args.limit }];
+    return slots.flatMap((q) => {
+      const limit = Math.min(q.limit, args.limit);
+      if (limit <= 0) return [];
+      return sql(db, CLAIM).all({ ...rest, limit, queue: q.name }) as ClaimRow[];
+    });
+  });
   rows.sort(
     (a, b) =>
       a.priority - b.priority || a.run_at - b.run_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
@@ -90,6 +102,7 @@ export function claimJobs(db: Db, args: ClaimArgs): ClaimedJob[] {
 export function toClaimedJob(row: Omit<ClaimRow, 'run_at'>): ClaimedJob {
   return {
     id: row.id,
+    queue: row.queue,
     attempt: row.attempts,
     token: row.attempt_token,
     spec: JSON.parse(row.spec) as unknown,

@@ -5,9 +5,9 @@ import type { EnqueueItem, EnqueueOutcome, JobRecord } from '../types.js';
 import { rowToJob, type JobRow } from './rows.js';
 
 const INSERT = `
-INSERT INTO jobs (id, spec, status, priority, attempts, max_attempts, retry_on_exit_codes,
+INSERT INTO jobs (id, queue, spec, status, priority, attempts, max_attempts, retry_on_exit_codes,
                   run_at, idempotency_key, reserved_for, request_hash, created_at, updated_at)
-VALUES (:id, :spec, 'queued', :priority, 0, :maxAttempts, :retryOnExitCodes,
+VALUES (:id, :queue, :spec, 'queued', :priority, 0, :maxAttempts, :retryOnExitCodes,
         :runAt, :idempotencyKey, :reservedFor, :requestHash, :now, :now)
 ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING id`;
@@ -28,6 +28,7 @@ export function enqueueJobs(db: Db, items: readonly EnqueueItem[], now: number):
       const job: JobRecord = {
         id: newJobId(now),
         status: 'queued',
+        queue: item.queue ?? 'default',
         spec: item.spec,
         priority: item.priority ?? 0,
         attempts: 0,
@@ -51,6 +52,7 @@ export function enqueueJobs(db: Db, items: readonly EnqueueItem[], now: number):
       // for every submit was a tenth of the submit path's CPU.
       const inserted = sql(db, INSERT).get({
         id: job.id,
+        queue: job.queue,
         spec: JSON.stringify(item.spec),
         priority: job.priority,
         maxAttempts: job.maxAttempts,

@@ -4,6 +4,7 @@ import type { JobRecord, JobStatus } from '../types.js';
 /** A jobs row as SQLite returns it (snake_case, JSON as text, booleans as 0/1). */
 export interface JobRow {
   id: string;
+  queue: string;
   spec: string;
   status: JobStatus;
   priority: number;
@@ -30,6 +31,7 @@ export function rowToJob(row: JobRow): JobRecord {
   return {
     id: row.id,
     status: row.status,
+    queue: row.queue,
     spec: JSON.parse(row.spec) as unknown,
     priority: row.priority,
     attempts: row.attempts,

@@ -21,13 +21,14 @@ interface WorkerRow {
 
 const UPSERT = `
 INSERT INTO workers (id, host, pid, version, contract_name, contract_version,
-                     contract_fingerprint, started_at, last_heartbeat_at, stopped_at)
+                     contract_fingerprint, queues, started_at, last_heartbeat_at, stopped_at)
 VALUES (:id, :host, :pid, :version, :contractName, :contractVersion,
-        :contractFingerprint, :now, :now, NULL)
+        :contractFingerprint, :queues, :now, :now, NULL)
 ON CONFLICT (id) DO UPDATE SET
   host = excluded.host, pid = excluded.pid, version = excluded.version,
   contract_name = excluded.contract_name, contract_version = excluded.contract_version,
-  contract_fingerprint = excluded.contract_fingerprint, started_at = excluded.started_at,
+  contract_fingerprint = excluded.contract_fingerprint, queues = excluded.queues,
+  started_at = excluded.started_at,
   last_heartbeat_at = excluded.last_heartbeat_at, stopped_at = NULL`;
 
 /**
@@ -60,6 +61,7 @@ export function registerWorker(
       contractName: worker.contract.name,
       contractVersion: worker.contract.version,
       contractFingerprint: worker.contract.fingerprint,
+      queues: JSON.stringify(worker.queues ?? {}),
       now,
     }),
   );
