@@ -10,92 +10,104 @@ import { runtimeForScript } from '../spec/runtimeByExtension.js';
 
 /** Flags shared by `run` and `submit`: everything a job spec can say. */
 export function withJobFlags<T>(yargs: Argv<T>) {
-  return yargs
-    .positional('script', {
-      type: 'string',
-      describe: 'Script file to run (sent as the job script)',
-    })
-    .option('runtime', {
-      type: 'string',
-      describe: 'Runtime name (python:3.11, node:20, shell); default from the file extension',
-    })
-    .option('image', {
-      type: 'string',
-      describe: 'Image to run instead of a runtime (needs --command unless a script runtime fits)',
-    })
-    .option('command', {
-      type: 'string',
-      array: true,
-      describe: 'argv to run instead of the runtime command',
-    })
-    .option('arg', {
-      type: 'string',
-      array: true,
-      describe: 'Extra argument after the script (repeatable)',
-    })
-    .option('file', {
-      type: 'string',
-      array: true,
-      describe: 'Input file put in /work (repeatable; SRC or SRC:DEST)',
-    })
-    .option('timeout', {
-      type: 'number',
-      describe: 'Seconds before the job is killed (default 300)',
-    })
-    .option('env', { type: 'string', array: true, describe: 'K=V for the job (repeatable)' })
-    .option('secret-env', {
-      type: 'string',
-      array: true,
-      describe: 'K=V kept out of logs and API answers (repeatable)',
-    })
-    .option('env-file', {
-      type: 'string',
-      array: true,
-      describe: 'File of K=V lines for the job (repeatable; # comments, blank lines skipped)',
-    })
-    .option('secret-env-file', {
-      type: 'string',
-      array: true,
-      describe: 'File of K=V lines kept out of logs and answers, never on a command line',
-    })
-    .option('memory', { type: 'string', describe: 'Memory limit, e.g. 512m' })
-    .option('cpus', { type: 'number', describe: 'CPU limit in cores' })
-    .option('pids', { type: 'number', describe: 'Process limit' })
-    .option('gpus', {
-      type: 'string',
-      describe: 'GPUs: a count, all, or device IDs 0,1 (the server must allow GPUs)',
-    })
-    .option('network', { choices: ['none', 'bridge'] as const, describe: 'Network (default none)' })
-    .option('pull', {
-      choices: ['if-not-present', 'always', 'never'] as const,
-      describe: 'Image pull policy',
-    })
-    // Not --queue: that flag says where the queue database is (postgres://...).
-    .option('queue-name', {
-      type: 'string',
-      describe: 'Named queue: only nodes serving it run the job (default "default")',
-    })
-    .option('priority', { type: 'number', describe: 'Lower runs first (default 0)' })
-    .option('max-attempts', { type: 'number', describe: 'Attempts before the job fails for good' })
-    .option('retry-on-exit', {
-      type: 'number',
-      array: true,
-      describe: 'Exit codes that retry (repeatable)',
-    })
-    .option('idempotency-key', {
-      type: 'string',
-      describe: 'A repeated key returns the existing job',
-    })
-    .option('webhook', {
-      type: 'string',
-      describe: 'URL POSTed the job (signed) when it ends; see README "Webhooks"',
-    })
-    .option('run-at', { type: 'string', describe: 'ISO time before which the job does not start' })
-    .option('delay', {
-      type: 'string',
-      describe: 'Start no sooner than this from now: 30s, 5m, 1h30m',
-    })
-    .conflicts('delay', 'run-at');
+  return (
+    yargs
+      .positional('script', {
+        type: 'string',
+        describe: 'Script file to run (sent as the job script)',
+      })
+      .option('runtime', {
+        type: 'string',
+        describe: 'Runtime name (python:3.11, node:20, shell); default from the file extension',
+      })
+      .option('image', {
+        type: 'string',
+        describe:
+          'Image to run instead of a runtime (needs --command unless a script runtime fits)',
+      })
+      .option('command', {
+        type: 'string',
+        array: true,
+        describe: 'argv to run instead of the runtime command',
+      })
+      .option('arg', {
+        type: 'string',
+        array: true,
+        describe: 'Extra argument after the script (repeatable)',
+      })
+      .option('file', {
+        type: 'string',
+        array: true,
+        describe: 'Input file put in /work (repeatable; SRC or SRC:DEST)',
+      })
+      .option('timeout', {
+        type: 'number',
+        describe: 'Seconds before the job is killed (default 300)',
+      })
+      .option('env', { type: 'string', array: true, describe: 'K=V for the job (repeatable)' })
+      .option('secret-env', {
+        type: 'string',
+        array: true,
+        describe: 'K=V kept out of logs and API answers (repeatable)',
+      })
+      .option('env-file', {
+        type: 'string',
+        array: true,
+        describe: 'File of K=V lines for the job (repeatable; # comments, blank lines skipped)',
+      })
+      .option('secret-env-file', {
+        type: 'string',
+        array: true,
+        describe: 'File of K=V lines kept out of logs and answers, never on a command line',
+      })
+      .option('memory', { type: 'string', describe: 'Memory limit, e.g. 512m' })
+      .option('cpus', { type: 'number', describe: 'CPU limit in cores' })
+      .option('pids', { type: 'number', describe: 'Process limit' })
+      .option('gpus', {
+        type: 'string',
+        describe: 'GPUs: a count, all, or device IDs 0,1 (the server must allow GPUs)',
+      })
+      .option('network', {
+        choices: ['none', 'bridge'] as const,
+        describe: 'Network (default none)',
+      })
+      .option('pull', {
+        choices: ['if-not-present', 'always', 'never'] as const,
+        describe: 'Image pull policy',
+      })
+      // Not --queue: that flag says where the queue database is (postgres://...).
+      .option('queue-name', {
+        type: 'string',
+        describe: 'Named queue: only nodes serving it run the job (default "default")',
+      })
+      .option('priority', { type: 'number', describe: 'Lower runs first (default 0)' })
+      .option('max-attempts', {
+        type: 'number',
+        describe: 'Attempts before the job fails for good',
+      })
+      .option('retry-on-exit', {
+        type: 'number',
+        array: true,
+        describe: 'Exit codes that retry (repeatable)',
+      })
+      .option('idempotency-key', {
+        type: 'string',
+        describe: 'A repeated key returns the existing job',
+      })
+      .option('webhook', {
+        type: 'string',
+        describe: 'URL POSTed the job (signed) when it ends; see README "Webhooks"',
+      })
+      .option('run-at', {
+        type: 'string',
+        describe: 'ISO time before which the job does not start',
+      })
+      .option('delay', {
+        type: 'string',
+        describe: 'Start no sooner than this from now: 30s, 5m, 1h30m',
+      })
+      .conflicts('delay', 'run-at')
+  );
 }
 
 export interface JobFlagValues {
