@@ -43,6 +43,7 @@ async function server(db: TestDatabase) {
       imagesMissing: () => [],
       activity: async () => activityView(await queue.activity()),
       workers: async () => [],
+      queues: async () => [],
       metrics: new RunboxMetrics({ process: 'serve', workerId: 'test' }),
       runtimes: async () => [],
     },
