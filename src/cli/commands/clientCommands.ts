@@ -252,7 +252,7 @@ export function clientCommands(
     ),
     command<object>(
       'queues',
-      'List named queues: waiting, running, oldest waiting, live workers serving each',
+      'List named queues: depth, running, workers',
       (y) => withJson(withServer(y)) as never,
       async (args) => {
         type Q = {
