@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { http } from '../helpers/chaosKit.js';
-import { chromiumMissing, launchChromium, screenshotPath } from '../helpers/browser.js';
+import { launchChromium, screenshotPath } from '../helpers/browser.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
 import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
 
@@ -43,7 +43,7 @@ async function waitStatus(url: string, id: string, want: string[], token?: strin
   }
 }
 
-describe.skipIf(chromiumMissing() !== null)('web dashboard in Chromium', () => {
+describe('web dashboard in Chromium', () => {
   const sandbox = useProcessSandbox('dashboard');
   let browser: Browser;
   // Script errors in the dashboard fail the test that caused them.
