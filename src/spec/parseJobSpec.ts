@@ -98,8 +98,18 @@ function structuralError(
   if (first.value === undefined) return new InvalidSpecError(field, 'is required');
   return new InvalidSpecError(
     field,
-    `${first.message.toLowerCase()} (got ${JSON.stringify(first.value)?.slice(0, 60)})`,
+    `${first.message.toLowerCase()} (got ${shownValue(first.value)})`,
   );
+}
+
+/** The offending value for a message: whole when short, cut visibly when long. */
+function shownValue(value: unknown): string {
+  // JSON says null for NaN and Infinity, which hides what was sent.
+  const text =
+    typeof value === 'number' && !Number.isFinite(value)
+      ? String(value)
+      : (JSON.stringify(value) ?? String(value));
+  return text.length <= 60 ? text : `${text.slice(0, 50)}… (${text.length} characters)`;
 }
 
 /** Splits a submit body into spec and queue options, checking both. */

@@ -88,6 +88,16 @@ describe('parseJobSpec', () => {
     );
   });
 
+  it('shows the offending value whole when short, visibly cut when long', () => {
+    const long = 'a'.repeat(65);
+    expect(() => splitSubmission({ runtime: 'shell', queue: long })).toThrow(
+      `(got "${'a'.repeat(49)}… (67 characters))`,
+    );
+    expect(() => splitSubmission({ runtime: 'shell', priority: Number.NaN })).toThrow(
+      /priority: .*\(got NaN\)/,
+    );
+  });
+
   it('splits queue options from the spec and checks run_at', () => {
     const { spec, options } = splitSubmission({
       runtime: 'shell',
