@@ -202,30 +202,55 @@ export function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
-/** Tracks a process's RSS every `everyMs`: start, peak, end. */
-export function sampleRss(pid: number, everyMs = 500) {
-  const samples: number[] = [rssMiB(pid)];
-  const timer = setInterval(() => {
-    try {
-      samples.push(rssMiB(pid));
-    } catch {
-      // the process ended
+export interface MemorySample {
+  rssMiB: number;
+  /** What V8 has reserved for the JS heap: grows in steps that V8 alone decides. */
+  heapTotalMiB: number;
+  heapUsedMiB: number;
+  /** RSS less the JS heap: buffers, SQLite, native codecs and code. */
+  nativeMiB: number;
+}
+
+/**
+ * Samples RSS from /proc beside the server's own V8 heap figures from /metrics, one
+ * request at a time. RSS alone cannot tell a leak from V8 growing its heap reservation
+ * (a step of 16 MiB or more at a time, seen in the soak); the split can: a JS leak
+ * shows as a rising floor of heapUsed, a native one as rising RSS less heapTotal.
+ */
+export function sampleMemory(url: string, pid: number, everyMs = 1000) {
+  const samples: MemorySample[] = [];
+  let stopped = false;
+  const pick = (text: string, name: string) => {
+    const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text);
+    return match ? round1(Number(match[1]) / 1048576) : NaN;
+  };
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const metrics = await http(url, '/metrics');
+        const rss = rssMiB(pid);
+        const heapTotal = pick(metrics.text, 'nodejs_heap_size_total_bytes');
+        const heapUsed = pick(metrics.text, 'nodejs_heap_size_used_bytes');
+        if (Number.isFinite(heapTotal) && Number.isFinite(heapUsed)) {
+          samples.push({
+            rssMiB: rss,
+            heapTotalMiB: heapTotal,
+            heapUsedMiB: heapUsed,
+            nativeMiB: round1(rss - heapTotal),
+          });
+        }
+      } catch {
+        // the process ended or was busy; the next sample will tell
+      }
+      await sleep(everyMs);
     }
-  }, everyMs);
+  })();
   return {
     samples,
-    stop() {
-      clearInterval(timer);
-      try {
-        samples.push(rssMiB(pid));
-      } catch {
-        // the process ended
-      }
-      return {
-        startMiB: samples[0]!,
-        peakMiB: Math.max(...samples),
-        endMiB: samples[samples.length - 1]!,
-      };
+    async stop() {
+      stopped = true;
+      await loop;
+      return samples;
     },
   };
 }
