@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import { coerceError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../log.js';
+import { PollLoop } from '../pollLoop.js';
 import type { EnqueueItem } from '../queue/types.js';
 import { parseCron, planFire } from './cron.js';
 import type { ScheduleStore } from './ScheduleStore.js';
@@ -29,42 +30,27 @@ const BATCH = 100;
  * any number of processes may run this loop on one database).
  */
 export class Scheduler {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
-  private stopped = false;
   private readonly log: Logger;
   private readonly now: () => number;
+  private readonly loop: PollLoop;
 
   constructor(private readonly deps: SchedulerDeps) {
     this.log = deps.logger ?? silentLogger;
     this.now = deps.now ?? Date.now;
+    this.loop = new PollLoop(
+      () => this.tick(),
+      () => deps.config.schedules.pollMs,
+      this.log,
+      'scheduler turn failed',
+    );
   }
 
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick()
-        .catch((error: unknown) =>
-          this.log.warn('scheduler turn failed', { error: coerceError(error).message }),
-        )
-        .finally(() => {
-          this.running = null;
-          this.schedule(this.deps.config.schedules.pollMs);
-        });
-    }, ms);
-    this.timer.unref();
+    await this.loop.stop();
   }
 
   /** One turn at now(). Returns the ids of the jobs it created. Tests drive it with a fake clock. */

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Config } from '../config.js';
 import { coerceError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../log.js';
+import { PollLoop } from '../pollLoop.js';
 import { RUNBOX_VERSION } from '../version.js';
 import { postWebhook, type PostOutcome } from './post.js';
 import { signatureHeader, SIGNATURE_HEADER } from './signature.js';
@@ -38,44 +39,28 @@ export function backoffMs(attempt: number, baseMs: number, capMs: number): numbe
  */
 export class DeliveryLoop {
   readonly owner = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = false;
   private readonly log: Logger;
   private readonly now: () => number;
+  private readonly loop: PollLoop;
 
   constructor(private readonly deps: DeliveryLoopDeps) {
     this.log = deps.logger ?? silentLogger;
     this.now = deps.now ?? Date.now;
+    this.loop = new PollLoop(
+      () => this.turn(),
+      () => deps.config.webhooks.pollMs,
+      this.log,
+      'webhook delivery turn failed',
+    );
   }
 
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** Waits for the turn in flight (its POSTs are bounded by timeoutMs). */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.turn()
-        .then(() => undefined)
-        .catch((error: unknown) =>
-          this.log.warn('webhook delivery turn failed', { error: coerceError(error).message }),
-        )
-        .finally(() => {
-          this.running = null;
-          this.schedule(this.deps.config.webhooks.pollMs);
-        });
-    }, ms);
-    this.timer.unref();
+    await this.loop.stop();
   }
 
   /** One turn: claim what is due and deliver it. Tests call it directly with a fake clock. */
