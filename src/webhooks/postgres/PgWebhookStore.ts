@@ -1,12 +1,14 @@
 import type pg from 'pg';
 import { query, transaction } from '../../queue/postgres/db.js';
-import type {
-  AttemptResult,
-  AttemptView,
-  DeliveryClaim,
-  DeliveryView,
-  WebhookStore,
-} from '../WebhookStore.js';
+import {
+  attemptUpdateParams,
+  claimFromRow,
+  deliveriesFromRows,
+  type AttemptRow,
+  type ClaimRow,
+  type DeliveryRow,
+} from '../rows.js';
+import type { AttemptResult, DeliveryClaim, DeliveryView, WebhookStore } from '../WebhookStore.js';
 
 // SKIP LOCKED: two delivery loops claiming at once each take rows the other has not
 // locked, instead of waiting and then re-reading the same rows.
@@ -49,37 +51,6 @@ SELECT a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.e
 FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
 WHERE d.job_id = :jobId ORDER BY a.delivery_id, a.attempt`;
 
-interface ClaimRow {
-  id: number;
-  job_id: string;
-  url: string;
-  event: string;
-  attempts: number;
-  created_at: number;
-}
-
-interface DeliveryRow {
-  id: number;
-  url: string;
-  event: string;
-  status: DeliveryView['status'];
-  attempts: number;
-  created_at: number;
-  next_attempt_at: number;
-  finished_at: number | null;
-  last_status_code: number | null;
-  last_error: string | null;
-}
-
-interface AttemptRow {
-  delivery_id: number;
-  attempt: number;
-  started_at: number;
-  duration_ms: number;
-  status_code: number | null;
-  error: string | null;
-}
-
 /**
  * Deliveries in the PostgreSQL queue's database (migration 002): rows written by its
  * trigger in the transaction that ends the job; each call here one transaction on the
@@ -100,27 +71,12 @@ export class PgWebhookStore implements WebhookStore {
       leaseUntil: now + leaseMs,
       limit,
     });
-    return rows.map((r) => ({
-      id: r.id,
-      jobId: r.job_id,
-      url: r.url,
-      event: r.event,
-      attempts: r.attempts,
-      createdAt: r.created_at,
-    }));
+    return rows.map(claimFromRow);
   }
 
   async recordAttempt(r: AttemptResult): Promise<boolean> {
     return transaction(this.pool, async (client) => {
-      const [row] = await query<{ attempts: number }>(client, RECORD, {
-        id: r.deliveryId,
-        owner: r.owner,
-        status: r.outcome === 'retry' ? 'pending' : r.outcome,
-        nextAttemptAt: r.outcome === 'retry' ? r.nextAttemptAt : null,
-        finishedAt: r.outcome === 'retry' ? null : r.now,
-        statusCode: r.statusCode,
-        error: r.error,
-      });
+      const [row] = await query<{ attempts: number }>(client, RECORD, attemptUpdateParams(r));
       if (!row) return false;
       await query(client, INSERT_ATTEMPT, {
         id: r.deliveryId,
@@ -140,27 +96,7 @@ export class PgWebhookStore implements WebhookStore {
       await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const deliveries = await query<DeliveryRow>(client, DELIVERIES, { jobId });
       const attempts = await query<AttemptRow>(client, ATTEMPTS, { jobId });
-      return deliveries.map((d) => ({
-        id: d.id,
-        url: d.url,
-        event: d.event,
-        status: d.status,
-        attempts: d.attempts,
-        createdAt: d.created_at,
-        nextAttemptAt: d.status === 'pending' ? d.next_attempt_at : null,
-        finishedAt: d.finished_at,
-        lastStatusCode: d.last_status_code,
-        lastError: d.last_error,
-        history: attempts
-          .filter((a) => a.delivery_id === d.id)
-          .map((a): AttemptView => ({
-            attempt: a.attempt,
-            startedAt: a.started_at,
-            durationMs: a.duration_ms,
-            statusCode: a.status_code,
-            error: a.error,
-          })),
-      }));
+      return deliveriesFromRows(deliveries, attempts);
     });
   }
 }

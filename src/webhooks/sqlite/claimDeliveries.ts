@@ -1,4 +1,5 @@
 import { immediate, sql, type Db } from '../../queue/sqlite/db.js';
+import { claimFromRow, type ClaimRow } from '../rows.js';
 import type { DeliveryClaim } from '../WebhookStore.js';
 
 // BEGIN IMMEDIATE serialises claimers on one database: the second process's UPDATE
@@ -14,15 +15,6 @@ WHERE id IN (
   LIMIT :limit)
 RETURNING id, job_id, url, event, attempts, created_at`;
 
-interface Row {
-  id: number;
-  job_id: string;
-  url: string;
-  event: string;
-  attempts: number;
-  created_at: number;
-}
-
 export function claimDeliveries(
   db: Db,
   owner: string,
@@ -32,14 +24,7 @@ export function claimDeliveries(
 ): DeliveryClaim[] {
   const rows = immediate(
     db,
-    () => sql(db, CLAIM).all({ owner, now, leaseUntil: now + leaseMs, limit }) as Row[],
+    () => sql(db, CLAIM).all({ owner, now, leaseUntil: now + leaseMs, limit }) as ClaimRow[],
   );
-  return rows.map((r) => ({
-    id: r.id,
-    jobId: r.job_id,
-    url: r.url,
-    event: r.event,
-    attempts: r.attempts,
-    createdAt: r.created_at,
-  }));
+  return rows.map(claimFromRow);
 }

@@ -1,4 +1,5 @@
 import { immediate, sql, type Db } from '../../queue/sqlite/db.js';
+import { attemptUpdateParams } from '../rows.js';
 import type { AttemptResult } from '../WebhookStore.js';
 
 // The lease check is the WHERE clause: a process whose lease ran out and was taken over
@@ -21,15 +22,7 @@ VALUES (:id, :attempt, :startedAt, :durationMs, :statusCode, :error)`;
 
 export function recordAttempt(db: Db, r: AttemptResult): boolean {
   return immediate(db, () => {
-    const row = sql(db, UPDATE).get({
-      id: r.deliveryId,
-      owner: r.owner,
-      status: r.outcome === 'retry' ? 'pending' : r.outcome,
-      nextAttemptAt: r.outcome === 'retry' ? r.nextAttemptAt : null,
-      finishedAt: r.outcome === 'retry' ? null : r.now,
-      statusCode: r.statusCode,
-      error: r.error,
-    }) as { attempts: number } | undefined;
+    const row = sql(db, UPDATE).get(attemptUpdateParams(r)) as { attempts: number } | undefined;
     if (!row) return false;
     sql(db, INSERT_ATTEMPT).run({
       id: r.deliveryId,
