@@ -1,6 +1,7 @@
 import { query, type PgExecutor } from './db.js';
 import { MS } from './rows.js';
 import type { QueueSummary } from '../types.js';
+import { queueSummaryFromRow, type QueueSummaryRow } from '../rows.js';
 
 export type { QueueSummary };
 
@@ -28,20 +29,6 @@ ORDER BY 1`;
 
 /** Every queue that has jobs waiting or running, or a live worker serving it. */
 export async function queueSummary(db: PgExecutor, deadMs: number): Promise<QueueSummary[]> {
-  const rows = await query<{
-    name: string;
-    queued: number;
-    running: number;
-    oldest_due: number | null;
-    workers: number;
-    slots: number;
-  }>(db, SUMMARY, { deadMs });
-  return rows.map((r) => ({
-    name: r.name,
-    queued: r.queued,
-    running: r.running,
-    oldestDueAt: r.oldest_due,
-    workers: r.workers,
-    slots: r.slots,
-  }));
+  const rows = await query<QueueSummaryRow>(db, SUMMARY, { deadMs });
+  return rows.map(queueSummaryFromRow);
 }

@@ -4,6 +4,7 @@ import { RunboxError } from '../../errors/index.js';
 import type { WorkerInfo, WorkerRecord } from '../types.js';
 import { execute, query, type PgExecutor } from './db.js';
 import { MS } from './rows.js';
+import { workerFromRow, type WorkerRow } from '../rows.js';
 
 const UPSERT = `
 INSERT INTO workers AS w (id, host, pid, version, contract_name, contract_version,
@@ -75,19 +76,9 @@ export async function stopWorker(db: PgExecutor, workerId: string): Promise<void
   });
 }
 
-interface PgWorkerRow {
-  id: string;
-  host: string;
-  pid: number;
-  version: string;
-  contract_name: string;
-  contract_version: string;
-  contract_fingerprint: string;
+interface PgWorkerRow extends WorkerRow {
   queues: Record<string, number>;
   address: string | null;
-  started_at: number;
-  last_heartbeat_at: number;
-  stopped_at: number | null;
   alive: boolean;
 }
 
@@ -102,23 +93,7 @@ export interface PgWorkerRecord extends WorkerRecord {
 }
 
 function toRecord(row: PgWorkerRow): PgWorkerRecord {
-  return {
-    id: row.id,
-    host: row.host,
-    pid: row.pid,
-    version: row.version,
-    contract: {
-      name: row.contract_name,
-      version: row.contract_version,
-      fingerprint: row.contract_fingerprint,
-    },
-    startedAt: row.started_at,
-    lastHeartbeatAt: row.last_heartbeat_at,
-    stoppedAt: row.stopped_at,
-    alive: row.alive,
-    queues: row.queues,
-    address: row.address,
-  };
+  return { ...workerFromRow(row, row.alive), queues: row.queues, address: row.address };
 }
 
 export async function listWorkers(db: PgExecutor, deadMs: number): Promise<PgWorkerRecord[]> {

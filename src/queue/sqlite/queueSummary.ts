@@ -1,5 +1,6 @@
 import { sql, type Db } from './db.js';
 import type { QueueSummary } from '../types.js';
+import { queueSummaryFromRow, type QueueSummaryRow } from '../rows.js';
 
 // As PostgreSQL's (postgres/queueSummary.ts): reserved jobs (runbox run's) belong to one
 // process, not to a queue anyone serves. The names are collected first and both sides
@@ -28,20 +29,6 @@ ORDER BY n.queue`;
 
 /** Every queue that has jobs waiting or running, or a live worker serving it. */
 export function queueSummary(db: Db, now: number, deadMs: number): QueueSummary[] {
-  const rows = sql(db, SUMMARY).all({ now, deadMs }) as Array<{
-    name: string;
-    queued: number;
-    running: number;
-    oldest_due: number | null;
-    workers: number;
-    slots: number;
-  }>;
-  return rows.map((r) => ({
-    name: r.name,
-    queued: r.queued,
-    running: r.running,
-    oldestDueAt: r.oldest_due,
-    workers: r.workers,
-    slots: r.slots,
-  }));
+  const rows = sql(db, SUMMARY).all({ now, deadMs }) as Array<QueueSummaryRow>;
+  return rows.map(queueSummaryFromRow);
 }

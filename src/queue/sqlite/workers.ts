@@ -3,21 +3,9 @@ import type { ContractDescriptor } from '../../contract/contract.js';
 import { RunboxError } from '../../errors/index.js';
 import { immediate, sql, type Db } from './db.js';
 import type { WorkerInfo, WorkerRecord } from '../types.js';
+import { workerFromRow, type WorkerRow } from '../rows.js';
 
 export type { WorkerInfo, WorkerRecord };
-
-interface WorkerRow {
-  id: string;
-  host: string;
-  pid: number;
-  version: string;
-  contract_name: string;
-  contract_version: string;
-  contract_fingerprint: string;
-  started_at: number;
-  last_heartbeat_at: number;
-  stopped_at: number | null;
-}
 
 const UPSERT = `
 INSERT INTO workers (id, host, pid, version, contract_name, contract_version,
@@ -84,21 +72,7 @@ export function stopWorker(db: Db, workerId: string, now: number): void {
 }
 
 function toRecord(row: WorkerRow, now: number, deadMs: number): WorkerRecord {
-  return {
-    id: row.id,
-    host: row.host,
-    pid: row.pid,
-    version: row.version,
-    contract: {
-      name: row.contract_name,
-      version: row.contract_version,
-      fingerprint: row.contract_fingerprint,
-    },
-    startedAt: row.started_at,
-    lastHeartbeatAt: row.last_heartbeat_at,
-    stoppedAt: row.stopped_at,
-    alive: row.stopped_at === null && now - row.last_heartbeat_at < deadMs,
-  };
+  return workerFromRow(row, row.stopped_at === null && now - row.last_heartbeat_at < deadMs);
 }
 
 /** Every registered worker, newest first, each judged alive or dead as of now. */

@@ -1,0 +1,58 @@
+import type { QueueSummary, WorkerRecord } from './types.js';
+
+/**
+ * Rows both queue backends give back with the same columns, and how each becomes the
+ * record the rest of runbox sees, so the two backends differ only in SQL, clocks and
+ * transactions.
+ */
+export interface WorkerRow {
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  contract_name: string;
+  contract_version: string;
+  contract_fingerprint: string;
+  started_at: number;
+  last_heartbeat_at: number;
+  stopped_at: number | null;
+}
+
+/** `alive` is judged by the caller, each backend by its own clock. */
+export function workerFromRow(row: WorkerRow, alive: boolean): WorkerRecord {
+  return {
+    id: row.id,
+    host: row.host,
+    pid: row.pid,
+    version: row.version,
+    contract: {
+      name: row.contract_name,
+      version: row.contract_version,
+      fingerprint: row.contract_fingerprint,
+    },
+    startedAt: row.started_at,
+    lastHeartbeatAt: row.last_heartbeat_at,
+    stoppedAt: row.stopped_at,
+    alive,
+  };
+}
+
+export interface QueueSummaryRow {
+  name: string;
+  queued: number;
+  running: number;
+  oldest_due: number | null;
+  workers: number;
+  slots: number;
+}
+
+export function queueSummaryFromRow(r: QueueSummaryRow): QueueSummary {
+  return {
+    name: r.name,
+    queued: r.queued,
+    running: r.running,
+    oldestDueAt: r.oldest_due,
+    workers: r.workers,
+    slots: r.slots,
+  };
+}
