@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { RunboxError } from '../../errors/index.js';
 import { execute, query, transaction } from '../../queue/postgres/db.js';
 import { enqueueJobs } from '../../queue/postgres/enqueueJobs.js';
+import { rowToSchedule, type ScheduleRow } from '../rows.js';
 import type { FireArgs, FireOutcome, ScheduleRecord, ScheduleStore } from '../ScheduleStore.js';
 
 const INSERT = `
@@ -36,38 +37,6 @@ WHERE name = :name AND next_fire_at = :expected AND NOT paused`;
 
 const SET_JOB = 'UPDATE schedules SET last_job_id = :jobId WHERE name = :name';
 
-interface Row {
-  name: string;
-  cron: string;
-  timezone: string;
-  catch_up: 'skip' | 'once';
-  request: Record<string, unknown>;
-  paused: boolean;
-  next_fire_at: number;
-  last_fired_at: number | null;
-  last_job_id: string | null;
-  last_error: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-function toRecord(row: Row): ScheduleRecord {
-  return {
-    name: row.name,
-    cron: row.cron,
-    timezone: row.timezone,
-    catchUp: row.catch_up,
-    request: row.request,
-    paused: row.paused,
-    nextFireAt: row.next_fire_at,
-    lastFiredAt: row.last_fired_at,
-    lastJobId: row.last_job_id,
-    lastError: row.last_error,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
 /**
  * Schedules in the PostgreSQL queue's database (migration 002). A fire's claim and its
  * enqueue are one transaction on one pooled client, so they commit together or not at all.
@@ -96,12 +65,12 @@ export class PgScheduleStore implements ScheduleStore {
   }
 
   async list(): Promise<ScheduleRecord[]> {
-    return (await query<Row>(this.pool, ALL)).map(toRecord);
+    return (await query<ScheduleRow>(this.pool, ALL)).map(rowToSchedule);
   }
 
   async get(name: string): Promise<ScheduleRecord | null> {
-    const [row] = await query<Row>(this.pool, ONE, { name });
-    return row ? toRecord(row) : null;
+    const [row] = await query<ScheduleRow>(this.pool, ONE, { name });
+    return row ? rowToSchedule(row) : null;
   }
 
   async remove(name: string): Promise<boolean> {
@@ -114,12 +83,17 @@ export class PgScheduleStore implements ScheduleStore {
     nextFireAt: number | null,
     now: number,
   ): Promise<ScheduleRecord | null> {
-    const [row] = await query<Row>(this.pool, SET_PAUSED, { name, paused, nextFireAt, now });
-    return row ? toRecord(row) : null;
+    const [row] = await query<ScheduleRow>(this.pool, SET_PAUSED, {
+      name,
+      paused,
+      nextFireAt,
+      now,
+    });
+    return row ? rowToSchedule(row) : null;
   }
 
   async due(now: number, limit: number): Promise<ScheduleRecord[]> {
-    return (await query<Row>(this.pool, DUE, { now, limit })).map(toRecord);
+    return (await query<ScheduleRow>(this.pool, DUE, { now, limit })).map(rowToSchedule);
   }
 
   async fire(args: FireArgs): Promise<FireOutcome> {

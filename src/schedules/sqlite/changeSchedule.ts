@@ -1,6 +1,6 @@
 import { immediate, sql, type Db } from '../../queue/sqlite/db.js';
 import type { ScheduleRecord } from '../ScheduleStore.js';
-import { rowToSchedule, type ScheduleRow } from './rows.js';
+import { rowToSchedule, type ScheduleRow } from '../rows.js';
 
 const REMOVE = 'DELETE FROM schedules WHERE name = :name';
 

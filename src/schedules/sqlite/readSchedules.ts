@@ -1,6 +1,6 @@
 import { sql, type Db } from '../../queue/sqlite/db.js';
 import type { ScheduleRecord } from '../ScheduleStore.js';
-import { rowToSchedule, type ScheduleRow } from './rows.js';
+import { rowToSchedule, type ScheduleRow } from '../rows.js';
 
 const ALL = 'SELECT * FROM schedules ORDER BY name';
 const ONE = 'SELECT * FROM schedules WHERE name = :name';

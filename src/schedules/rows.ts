@@ -1,12 +1,16 @@
-import type { ScheduleRecord } from '../ScheduleStore.js';
+import type { ScheduleRecord } from './ScheduleStore.js';
 
+/**
+ * A schedules row as both backends read it: SQLite keeps the request as JSON text and
+ * paused as 0/1, PostgreSQL as json and boolean; everything else matches.
+ */
 export interface ScheduleRow {
   name: string;
   cron: string;
   timezone: string;
   catch_up: 'skip' | 'once';
-  request: string;
-  paused: number;
+  request: string | Record<string, unknown>;
+  paused: number | boolean;
   next_fire_at: number;
   last_fired_at: number | null;
   last_job_id: string | null;
@@ -21,8 +25,11 @@ export function rowToSchedule(row: ScheduleRow): ScheduleRecord {
     cron: row.cron,
     timezone: row.timezone,
     catchUp: row.catch_up,
-    request: JSON.parse(row.request) as Record<string, unknown>,
-    paused: row.paused !== 0,
+    request:
+      typeof row.request === 'string'
+        ? (JSON.parse(row.request) as Record<string, unknown>)
+        : row.request,
+    paused: Boolean(row.paused),
     nextFireAt: row.next_fire_at,
     lastFiredAt: row.last_fired_at,
     lastJobId: row.last_job_id,
