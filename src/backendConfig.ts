@@ -72,6 +72,35 @@ export const S3BlobStoreConfigSchema = Type.Object(
         description: 'local read cache under dataDir/s3-cache; @defaultValue 1 GiB',
       }),
     ),
+    multipart: Type.Optional(
+      Type.Object(
+        {
+          thresholdBytes: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              maximum: 5 * 1024 ** 3,
+              description:
+                'objects larger go up in parts (one PUT takes 5 GiB at most); @defaultValue 64 MiB',
+            }),
+          ),
+          partBytes: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 5 * 1024 ** 3,
+              description: 'bytes per part (S3 wants at least 5 MiB); @defaultValue 16 MiB',
+            }),
+          ),
+          concurrency: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 64,
+              description: 'parts in flight; @defaultValue 4',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

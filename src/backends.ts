@@ -61,7 +61,7 @@ export async function createBlobStore(
   config: Pick<Config, 'dataDir' | 'zstd' | 'blobs'>,
   options: {
     /**
-     * The blobs table of the queue database (proposed migration 006). Without it an S3
+     * The blobs table of the queue database (createBlobLedger). Without it an S3
      * store's removeIfIdle deletes nothing: no other rule is safe across nodes (see
      * storage/s3/BlobLedger.ts).
      */
@@ -131,9 +131,18 @@ export async function createHookStores(queue: QueueBackend): Promise<HookStores 
 
 /**
  * The blobs table of the queue's database, which a shared blob store's gc goes by (never
- * by object times). Null for a backend that has none yet: its S3 gc then deletes nothing.
+ * by object times): SQLite's (migration 005) or PostgreSQL's (migration 003), the same
+ * contract (test/conformance/blobLedger.suite.ts). Null for a backend that has none: its
+ * S3 gc then deletes nothing.
  */
 export async function createBlobLedger(queue: QueueBackend): Promise<BlobLedger | null> {
+  if (queue.kind === 'postgres') {
+    const [{ PostgresQueue }, { PgBlobLedger }] = await Promise.all([
+      import('./queue/postgres/PostgresQueue.js'),
+      import('./queue/postgres/blobLedger/PgBlobLedger.js'),
+    ]);
+    return queue instanceof PostgresQueue ? new PgBlobLedger(queue.pool) : null;
+  }
   const [{ SqliteQueue }, { SqliteBlobLedger }] = await Promise.all([
     import('./queue/sqlite/SqliteQueue.js'),
     import('./queue/sqlite/blobLedger/SqliteBlobLedger.js'),

@@ -1,17 +1,39 @@
 import { getJson } from './api.js';
 import { ago, badge, h, localTime } from './dom.js';
 import { poll } from './jobsPage.js';
-import type { Contract, Health, Worker } from './types.js';
+import type { Contract, Health, QueueView, Worker } from './types.js';
 
 const REFRESH_MS = 2000;
 
-/** Workers with their heartbeats, the result contract, the version. */
+/** The named queues, workers with their heartbeats, the result contract, the version. */
 export function systemPage(root: HTMLElement): () => void {
   const controller = new AbortController();
   const about = h('section', { class: 'card', id: 'about' });
   const workers = h('tbody', {});
+  const queues = h('tbody', {});
   root.replaceChildren(
     about,
+    h(
+      'section',
+      { class: 'card' },
+      h('h2', {}, 'Queues'),
+      h(
+        'table',
+        { class: 'queues', id: 'queues' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ...['queue', 'waiting', 'running', 'oldest waiting', 'nodes serving', 'slots'].map(
+              (t) => h('th', {}, t),
+            ),
+          ),
+        ),
+        queues,
+      ),
+    ),
     h(
       'section',
       { class: 'card' },
@@ -42,11 +64,40 @@ export function systemPage(root: HTMLElement): () => void {
     ),
   );
   const load = async () => {
-    const [health, contract, list] = await Promise.all([
+    const [health, contract, list, named] = await Promise.all([
       getJson<Health>('healthz', controller.signal).catch(() => null),
       getJson<Contract>('v1/contract', controller.signal),
       getJson<{ workers: Worker[] }>('v1/workers', controller.signal),
+      getJson<{ queues: QueueView[] }>('v1/queues', controller.signal),
     ]);
+    // Queue names are submitters' text: textContent only (h), like everything here.
+    queues.replaceChildren(
+      ...named.queues.map((q) =>
+        h(
+          'tr',
+          { 'data-queue': q.name },
+          h('td', { class: 'id' }, q.name),
+          h('td', { class: 'queued' }, String(q.queued)),
+          h('td', { class: 'running' }, String(q.running)),
+          h('td', { class: 'oldest', title: q.oldest_due_at ?? '' }, ago(q.oldest_due_at)),
+          h('td', { class: 'workers' }, String(q.workers)),
+          h('td', { class: 'slots' }, String(q.slots)),
+        ),
+      ),
+    );
+    if (named.queues.length === 0) {
+      queues.replaceChildren(
+        h(
+          'tr',
+          {},
+          h(
+            'td',
+            { colspan: '6', class: 'empty' },
+            'No jobs waiting or running, no worker serving.',
+          ),
+        ),
+      );
+    }
     about.replaceChildren(
       h('h2', {}, 'This runbox'),
       h(

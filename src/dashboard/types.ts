@@ -82,6 +82,16 @@ export interface Worker {
   state: 'alive' | 'dead' | 'stopped';
 }
 
+/** GET /v1/queues: one named queue. */
+export interface QueueView {
+  name: string;
+  queued: number;
+  running: number;
+  oldest_due_at: string | null;
+  workers: number;
+  slots: number;
+}
+
 export interface Contract {
   name: string;
   version: string;

@@ -9,7 +9,7 @@ import { freshBucket, testS3, testS3Client } from '../helpers/s3Server.js';
 import { blobStoreConformance } from './blobStore.suite.js';
 
 // Each store: a fresh bucket on the tests' S3 server (scripts/test-s3; a missing server
-// fails), a fresh data dir for its cache, and the blobs table (proposed migration 006)
+// fails), a fresh data dir for its cache, and the blobs table (SQLite migration 005)
 // in an in-memory database, which is what lets removeIfIdle delete at all.
 blobStoreConformance('s3', async ({ frameBytes }) => {
   const client = testS3Client();

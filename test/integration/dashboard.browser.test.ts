@@ -107,6 +107,34 @@ describe('web dashboard in Chromium', () => {
 
     await p.goto(`${server.url}/#/jobs/NO-SUCH-JOB`);
     await expect.poll(() => p.locator('#not-found').count()).toBe(1);
+
+    // The named queues panel (GET /v1/queues): no node serves anything here (0 workers).
+    const gpu = await http(server.url, '/v1/jobs/batch', {
+      body: { jobs: [0, 1].map(() => ({ ...SLEEPING_JOB, queue: 'gpu.a100-x_1' })) },
+    });
+    expect(gpu.status).toBe(201);
+    await p.goto(`${server.url}/#/system`);
+    const queueRow = (name: string) => p.locator(`table.queues tr[data-queue="${name}"]`);
+    await expect.poll(() => p.locator('table.queues tr[data-queue]').count()).toBe(2);
+    const cells = async (name: string) =>
+      Object.fromEntries(
+        await Promise.all(
+          ['queued', 'running', 'workers', 'slots', 'oldest'].map(async (c) => [
+            c,
+            (await queueRow(name).locator(`td.${c}`).textContent())?.trim(),
+          ]),
+        ),
+      );
+    // 30 submitted, one cancelled above; the oldest has waited since it was submitted.
+    expect(await cells('default')).toMatchObject({
+      queued: '29',
+      running: '0',
+      workers: '0',
+      slots: '0',
+    });
+    expect((await cells('default')).oldest).toMatch(/^\d+ (s|min) ago$/);
+    expect(await cells('gpu.a100-x_1')).toMatchObject({ queued: '2', running: '0', workers: '0' });
+    await p.screenshot({ path: screenshotPath('system-queues-waiting'), fullPage: true });
     await p.context().close();
   });
 
@@ -160,6 +188,13 @@ describe('web dashboard in Chromium', () => {
 
     await p.goto(`${server.url}/#/system`);
     await expect.poll(() => p.locator('table.workers tr[data-worker]').count()).toBeGreaterThan(0);
+    // This node serves `default` with its 2 slots; nothing waits or runs there now.
+    const served = p.locator('table.queues tr[data-queue="default"]');
+    await expect.poll(() => served.locator('td.workers').textContent()).toBe('1');
+    expect(await served.locator('td.slots').textContent()).toBe('2');
+    expect(await served.locator('td.queued').textContent()).toBe('0');
+    expect(await served.locator('td.running').textContent()).toBe('0');
+    expect(await served.locator('td.oldest').textContent()).toBe('—');
     expect(await p.textContent('table.workers')).toContain('alive');
     expect(await p.textContent('#contract')).toMatch(/\d+\.\d+\.\d+/);
     expect(await p.textContent('#version')).toMatch(/\d+\.\d+\.\d+/);

@@ -98,7 +98,7 @@ describe('opening a PostgreSQL queue', () => {
       'SELECT key, value FROM runbox.meta ORDER BY key',
     );
     expect(Object.fromEntries(meta.map((r) => [r.key, r.value]))).toMatchObject({
-      schema_version: '2',
+      schema_version: '3',
       contract_version: CURRENT_CONTRACT.version,
       contract_fingerprint: CURRENT_CONTRACT.fingerprint,
       contract_generation: '1',

@@ -39,6 +39,7 @@ describe('config: blobs', () => {
       forcePathStyle: true,
       credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
       cacheMaxBytes: 1000,
+      multipart: { thresholdBytes: 8 * 1024 * 1024, partBytes: 5 * 1024 * 1024, concurrency: 2 },
     };
     writeFileSync(file, JSON.stringify({ blobs }));
     expect(loadConfig({ env: {}, file }).blobs).toEqual(blobs);
@@ -48,6 +49,11 @@ describe('config: blobs', () => {
     });
     writeFileSync(file, JSON.stringify({ blobs: { ...blobs, acl: 'public-read' } }));
     expect(() => loadConfig({ env: {}, file })).toThrow(/blobs/);
+    // A part of 0 bytes, or a threshold past what one PUT takes, is refused at load.
+    for (const multipart of [{ partBytes: 0 }, { thresholdBytes: 6 * 1024 ** 3 }]) {
+      writeFileSync(file, JSON.stringify({ blobs: { ...blobs, multipart } }));
+      expect(() => loadConfig({ env: {}, file })).toThrow(/multipart/);
+    }
   });
 
   it('refuses a malformed RUNBOX_BLOBS naming the variable', () => {

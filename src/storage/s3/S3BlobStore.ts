@@ -29,6 +29,7 @@ import { tempFileName } from '../fs/tempFiles.js';
 import { FrameDecompressor } from '../zstd/FrameDecompressor.js';
 import { readFrameIndex } from '../zstd/readFrameIndex.js';
 import type { BlobLedger } from './BlobLedger.js';
+import { DEFAULT_MULTIPART, multipartUpload, type MultipartSettings } from './multipartUpload.js';
 import { notFound, retryStale, staleRead } from './readErrors.js';
 import { S3BlobBatch } from './S3BlobBatch.js';
 import { httpStatus, isNotFoundError, isPreconditionFailed, isRetryable } from './s3Errors.js';
@@ -67,6 +68,8 @@ export interface S3BlobStoreOptions {
    * @defaultValue { deleteWithinMs: 60_000, requestTimeoutMs: 10_000 }
    */
   gc?: { deleteWithinMs: number; requestTimeoutMs: number };
+  /** When and how an object goes up in parts (see multipartUpload.ts). */
+  multipart?: Partial<MultipartSettings>;
 }
 
 /** Object metadata (x-amz-meta-*): uncompressed size and frame count, so stat is one HEAD. */
@@ -91,8 +94,9 @@ interface ObjectFacts {
  *
  * Invariants:
  * - A key only ever holds a complete blob whose uncompressed sha256 is its name: the
- *   blob is compressed and hashed into the local cache first and uploaded in one PUT,
- *   which S3 makes visible whole and durable on its acknowledgement.
+ *   blob is compressed and hashed into the local cache first and uploaded in one PUT
+ *   (or, past multipart.thresholdBytes, in parts that S3 shows only when the upload is
+ *   completed), which S3 makes visible whole and durable on its acknowledgement.
  * - A blob put in a batch is uploaded only by the batch's commit().
  * - Stored blobs are never re-uploaded: a conditional PUT, or a HEAD first where the
  *   server cannot refuse an existing key.
@@ -109,6 +113,7 @@ export class S3BlobStore implements BlobStore {
   private readonly frameBytes: number;
   private readonly ledger: BlobLedger | undefined;
   private readonly gc: { deleteWithinMs: number; requestTimeoutMs: number };
+  private readonly multipart: MultipartSettings;
   /** Blobs of open batches: the cache must keep them until they are uploaded. */
   private readonly pinned = new Map<string, number>();
   private cacheBytes: number | null = null;
@@ -124,6 +129,7 @@ export class S3BlobStore implements BlobStore {
     this.conditionalPut = options.conditionalPut;
     this.ledger = options.ledger;
     this.gc = options.gc ?? { deleteWithinMs: 60_000, requestTimeoutMs: 10_000 };
+    this.multipart = { ...DEFAULT_MULTIPART, ...options.multipart };
   }
 
   key(sha256: string): string {
@@ -216,6 +222,26 @@ export class S3BlobStore implements BlobStore {
     }
     const table = encodeSeekTable(entries);
     const size = entries.reduce((sum, e) => sum + e.contentSize, 0);
+    const metadata = { [META_SIZE]: String(size), [META_FRAMES]: String(entries.length) };
+    if (framesBytes + table.length > this.multipart.thresholdBytes) {
+      const outcome = await multipartUpload(
+        {
+          client: this.client,
+          bucket: this.bucket,
+          key: this.key(sha256),
+          path,
+          fileBytes: framesBytes,
+          tail: table,
+          contentType: 'application/zstd',
+          metadata,
+          ifNoneMatch: this.conditionalPut && !mustWrite,
+        },
+        this.multipart,
+      );
+      // 'exists': someone stored it first, as a refused conditional PUT below.
+      if (outcome === 'exists') return (await this.headOrThrow(sha256)).objectBytes;
+      return framesBytes + table.length;
+    }
     const openBody = () =>
       Readable.from(
         (async function* () {
@@ -240,7 +266,7 @@ export class S3BlobStore implements BlobStore {
             Body: body,
             ContentLength: framesBytes + table.length,
             ContentType: 'application/zstd',
-            Metadata: { [META_SIZE]: String(size), [META_FRAMES]: String(entries.length) },
+            Metadata: metadata,
             ...(this.conditionalPut && !mustWrite && { IfNoneMatch: '*' }),
           }),
         );

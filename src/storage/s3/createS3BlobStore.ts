@@ -48,6 +48,7 @@ export async function createS3BlobStore(
       conditionalPut,
       ...(settings.cacheMaxBytes !== undefined && { cacheMaxBytes: settings.cacheMaxBytes }),
       ...(settings.ledger && { ledger: settings.ledger }),
+      ...(blobs.multipart && { multipart: blobs.multipart }),
     });
   } catch (error) {
     client.destroy();

@@ -44,11 +44,11 @@ export function condemnBlobs(db: Db, options: CondemnOptions & { now: number }):
 const FORGET = `
 DELETE FROM blobs
 WHERE sha256 IN (SELECT value FROM json_each(:shas))
-  AND condemned_at IS NOT NULL AND last_referenced_at < condemned_at`;
+  AND condemned_at IS NOT NULL`;
 
 /**
  * gc, step 3: drops the rows of condemned blobs whose objects are deleted. A row
- * touched since it was condemned stays: its put uploads again after the deadline.
+ * touched since it was condemned (touchBlobs cleared condemned_at) stays: its put uploads again after the deadline.
  */
 export function forgetBlobs(db: Db, sha256s: readonly string[]): void {
   if (sha256s.length === 0) return;

@@ -2,10 +2,14 @@ import { immediate, sql, type Db } from '../db.js';
 
 const UPSERT = `
 INSERT INTO blobs (sha256, last_referenced_at) VALUES (:sha256, :now)
-ON CONFLICT (sha256) DO UPDATE SET last_referenced_at = max(last_referenced_at, :now)
+ON CONFLICT (sha256) DO UPDATE SET last_referenced_at = max(last_referenced_at, :now),
+  condemned_at = NULL
 RETURNING deleting_until`;
 
 /**
+ * Clearing condemned_at tells forget() the blob was touched since gc condemned it (the
+ * same rule as PostgreSQL's, where comparing times would not do).
+ *
  * Records that blobs are being stored at `now`, in one transaction; returns, for each
  * blob a gc may still be deleting, the ms to wait before uploading it unconditionally.
  */
