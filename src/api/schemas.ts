@@ -64,6 +64,12 @@ export const JobViewSchema = Type.Object(
     started_at: Nullable(Time('When its last attempt started')),
     finished_at: Nullable(Time('When it reached a final state')),
     idempotency_key: Nullable(Type.String()),
+    worker_id: Nullable(
+      Type.String({
+        description:
+          'The worker running it now (GET /v1/workers names its host); null unless running',
+      }),
+    ),
     contract_version: Nullable(
       Type.String({ description: 'Contract version its result was written with' }),
     ),
