@@ -116,7 +116,8 @@ export async function startRunbox(
     await engineAnswers;
     // Set once the API listens (its port may be picked then); a worker-only process
     // advertises only an explicit advertiseUrl (a serve on its host sharing its data dir).
-    let advertised: string | null = config.advertiseUrl;
+    let advertised: string | null =
+      config.advertiseUrl === null ? null : advertisedUrl(config, config.port);
 
     const startWorkers = async (slots: number, reserved = false) => {
       const pool = new WorkerPool({
@@ -317,6 +318,7 @@ function toWorkerView(w: WorkerRecord): WorkerView {
     pid: w.pid,
     version: w.version,
     contract_version: w.contract.version,
+    address: w.address ?? null,
     started_at: new Date(w.startedAt).toISOString(),
     last_heartbeat_at: new Date(w.lastHeartbeatAt).toISOString(),
     state: w.stoppedAt !== null ? 'stopped' : w.alive ? 'alive' : 'dead',

@@ -132,6 +132,12 @@ export const WorkerViewSchema = Type.Object(
     pid: Type.Integer(),
     version: Type.String(),
     contract_version: Type.String(),
+    address: Nullable(
+      Type.String({
+        description:
+          "Its node's API for other nodes (advertiseUrl), where logs -f of its jobs is proxied; null: none kept",
+      }),
+    ),
     started_at: Time('When it registered'),
     last_heartbeat_at: Time('Its last heartbeat'),
     state: Type.Union([Type.Literal('alive'), Type.Literal('dead'), Type.Literal('stopped')]),

@@ -502,6 +502,7 @@ export interface components {
             pid: number;
             version: string;
             contract_version: string;
+            address: string | null;
             /**
              * Format: date-time
              * @description When it registered
