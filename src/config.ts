@@ -51,6 +51,14 @@ export interface Config {
   port: number;
   /** Required when host is not a loopback address. @defaultValue null */
   token: string | null;
+  /**
+   * The URL other nodes reach this node's API at (http(s)://name-or-address:port), kept
+   * in the worker registry so `logs -f` on another node can follow the jobs running
+   * here. Its host name is also a Host this API answers to.
+   * @defaultValue null: from the bound address and port (a wildcard bind advertises this
+   * machine's first non-loopback IPv4 address)
+   */
+  advertiseUrl: string | null;
   /** Client commands talk to this server. @defaultValue `http://127.0.0.1:7070` */
   server: string;
   /** Concurrent job slots per process. @defaultValue 2 */
@@ -292,6 +300,7 @@ function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath
     host: '127.0.0.1',
     port: 7070,
     token: null,
+    advertiseUrl: null,
     server: 'http://127.0.0.1:7070',
     workers: 2,
     queues: null,
@@ -368,6 +377,7 @@ const ENV_KEYS: Record<string, (value: string) => ConfigOverrides> = {
   RUNBOX_HOST: (v) => ({ host: v }),
   RUNBOX_PORT: (v) => ({ port: intFrom('RUNBOX_PORT', v) }),
   RUNBOX_TOKEN: (v) => ({ token: v }),
+  RUNBOX_ADVERTISE_URL: (v) => ({ advertiseUrl: v }),
   RUNBOX_SERVER: (v) => ({ server: v }),
   RUNBOX_WORKERS: (v) => ({ workers: intFrom('RUNBOX_WORKERS', v) }),
   RUNBOX_QUEUES: (v) => ({ queues: queueSlotsFrom('RUNBOX_QUEUES', v) }),
@@ -722,6 +732,10 @@ function checkConfig(config: Config): void {
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
     fail('port', `${config.port} is not a TCP port (0-65535)`);
   }
+  if (config.advertiseUrl !== null) {
+    const problem = advertiseUrlProblem(config.advertiseUrl);
+    if (problem) fail('advertiseUrl', problem);
+  }
   if (!Number.isInteger(config.workers) || config.workers < 0 || config.workers > 256) {
     fail('workers', `${config.workers} must be an integer from 0 to 256`);
   }
@@ -904,4 +918,21 @@ export function terminalPrefs(env: NodeJS.ProcessEnv = process.env): {
   color: boolean;
 } {
   return { ci: Boolean(env.CI) && env.CI !== 'false', color: !env.NO_COLOR };
+}
+
+/** Why a value cannot be an advertised API URL, or null when it can. */
+export function advertiseUrlProblem(value: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `"${value.slice(0, 100)}" is not a URL (e.g. http://10.0.0.5:7070)`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return `"${value.slice(0, 100)}" must be an http:// or https:// URL`;
+  }
+  if (url.username || url.password || url.search || url.hash || url.pathname !== '/') {
+    return `"${value.slice(0, 100)}" must be only scheme, host and port (no path, query or user)`;
+  }
+  return null;
 }

@@ -184,6 +184,12 @@ export const ConfigFileSchema = strict(
     host: str('address the API binds'),
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
     token: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
+    advertiseUrl: Type.Optional(
+      Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+        description:
+          'URL other nodes reach this API at (logs -f across nodes); null: from host and port',
+      }),
+    ),
     server: str('server URL for client commands'),
     workers: Type.Optional(Type.Integer({ minimum: 0, maximum: 256 })),
     queues: Type.Optional(

@@ -28,6 +28,8 @@ import type { RunningRunbox, StartOptions } from './runboxTypes.js';
 import { securePrivateDataDir } from './storage/fs/privateFiles.js';
 import { LiveLogs } from './worker/LiveLogs.js';
 import { retentionSweep } from './maintenance/retentionSweep.js';
+import { advertisedUrl } from './nodes/advertise.js';
+import { RemoteLogs } from './nodes/remoteLogs.js';
 import { WorkerPool } from './worker/WorkerPool.js';
 import { DeliveryLoop } from './webhooks/DeliveryLoop.js';
 
@@ -112,6 +114,10 @@ export async function startRunbox(
     });
 
     await engineAnswers;
+    // Set once the API listens (its port may be picked then); a worker-only process
+    // advertises only an explicit advertiseUrl (a serve on its host sharing its data dir).
+    let advertised: string | null =
+      config.advertiseUrl === null ? null : advertisedUrl(config, config.port);
 
     const startWorkers = async (slots: number, reserved = false) => {
       const pool = new WorkerPool({
@@ -124,6 +130,8 @@ export async function startRunbox(
         engine: monitor,
         ...(options.contract ? { contract: options.contract } : {}),
         reserved,
+        // runbox run's own pool is followed only by itself.
+        address: reserved ? null : advertised,
       });
       await pool.start();
       pools.push(pool);
@@ -141,7 +149,6 @@ export async function startRunbox(
       cleanups.unshift(() => unsubscribe.forEach((off) => off?.()));
       return pool.id;
     };
-    if (options.workers > 0) await startWorkers(options.workers);
 
     const sweep = setInterval(() => {
       void retentionSweep({ queue, store, config, logger });
@@ -198,6 +205,15 @@ export async function startRunbox(
           jobs,
           runningLogs: runningLogsOf(config.dataDir),
           store,
+          ...(queue.capabilities.multiHost
+            ? {
+                remoteLogs: new RemoteLogs({
+                  workers: () => queue.listWorkers(),
+                  self: () => advertised,
+                  token: config.token,
+                }),
+              }
+            : {}),
           logger,
           ...(hooks ? { webhooks: hooks.webhooks } : {}),
           ...(schedules ? { schedules } : { hooksMissingOn: queueConfigOf(config).kind }),
@@ -217,6 +233,16 @@ export async function startRunbox(
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+      advertised = advertisedUrl(config, port);
+    }
+    // After the API listens, so the workers register the address it answers at.
+    if (options.workers > 0) {
+      try {
+        await startWorkers(options.workers);
+      } catch (error) {
+        await app?.close();
+        throw error;
+      }
     }
 
     const closeAll = async () => {
@@ -292,6 +318,7 @@ function toWorkerView(w: WorkerRecord): WorkerView {
     pid: w.pid,
     version: w.version,
     contract_version: w.contract.version,
+    address: w.address ?? null,
     started_at: new Date(w.startedAt).toISOString(),
     last_heartbeat_at: new Date(w.lastHeartbeatAt).toISOString(),
     state: w.stoppedAt !== null ? 'stopped' : w.alive ? 'alive' : 'dead',

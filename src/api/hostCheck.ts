@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { RunboxError } from '../errors/index.js';
+import { advertisedHostName } from '../nodes/advertise.js';
 
 /**
  * DNS rebinding and cross-origin requests. A web page the user visits can make the
@@ -24,9 +25,14 @@ export function hostName(header: string): string | null {
 }
 
 /** Names a request's Host may carry: only ones a DNS answer cannot point elsewhere. */
-export function hostAllowed(name: string, config: Pick<Config, 'host' | 'allowedHosts'>): boolean {
+export function hostAllowed(
+  name: string,
+  config: Pick<Config, 'host' | 'allowedHosts'> & Partial<Pick<Config, 'advertiseUrl'>>,
+): boolean {
   if (name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name)) return true;
   if (name === config.host.toLowerCase()) return true;
+  // The name this node gives other nodes (advertiseUrl): the operator chose it.
+  if (name === advertisedHostName({ advertiseUrl: config.advertiseUrl ?? null })) return true;
   // Bound to every address, the server is reached by whichever address the client used;
   // an address literal is never rebound, only a name is.
   if (WILDCARD_BINDS.has(config.host) && isIP(name) !== 0) return true;

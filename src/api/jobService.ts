@@ -69,6 +69,7 @@ export function toView(job: JobRecord): JobView {
     started_at: iso(job.startedAt),
     finished_at: iso(job.finishedAt),
     idempotency_key: job.idempotencyKey,
+    worker_id: job.leaseOwner,
     contract_version: job.contractVersion,
     error:
       job.errorType === null

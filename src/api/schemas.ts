@@ -64,6 +64,12 @@ export const JobViewSchema = Type.Object(
     started_at: Nullable(Time('When its last attempt started')),
     finished_at: Nullable(Time('When it reached a final state')),
     idempotency_key: Nullable(Type.String()),
+    worker_id: Nullable(
+      Type.String({
+        description:
+          'The worker running it now (GET /v1/workers names its host); null unless running',
+      }),
+    ),
     contract_version: Nullable(
       Type.String({ description: 'Contract version its result was written with' }),
     ),
@@ -126,6 +132,12 @@ export const WorkerViewSchema = Type.Object(
     pid: Type.Integer(),
     version: Type.String(),
     contract_version: Type.String(),
+    address: Nullable(
+      Type.String({
+        description:
+          "Its node's API for other nodes (advertiseUrl), where logs -f of its jobs is proxied; null: none kept",
+      }),
+    ),
     started_at: Time('When it registered'),
     last_heartbeat_at: Time('Its last heartbeat'),
     state: Type.Union([Type.Literal('alive'), Type.Literal('dead'), Type.Literal('stopped')]),

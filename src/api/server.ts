@@ -20,7 +20,8 @@ import { registerOpenApi } from './openapi.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerDocsRoutes } from './routes/docs.js';
 import { registerJobRoutes } from './routes/jobs.js';
-import { registerLogRoutes } from './routes/logs.js';
+import { registerLiveLogRoute, registerLogRoutes } from './routes/logs.js';
+import type { RemoteLogs } from '../nodes/remoteLogs.js';
 import { registerOutputRoutes } from './routes/outputs.js';
 import { registerSessionRoutes } from './routes/session.js';
 import { registerScheduleRoutes } from './routes/schedules.js';
@@ -48,6 +49,11 @@ export interface ApiDeps {
    * answers a typed NotFound naming the backend. @defaultValue none: no routes
    */
   hooksMissingOn?: string;
+  /**
+   * Follows the logs of jobs running on other nodes through their APIs (a queue shared
+   * across hosts). @defaultValue none: every job's live log is on this host
+   */
+  remoteLogs?: RemoteLogs;
 }
 
 /** An incoming x-request-id is kept when it is this plain; anything else gets a fresh id. */
@@ -141,7 +147,14 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerDashboardRoutes(api);
   registerSessionRoutes(api, deps.config.token);
   registerJobRoutes(api, deps.jobs);
-  registerLogRoutes(api, deps.jobs, deps.runningLogs, deps.store);
+  registerLogRoutes(
+    api,
+    deps.jobs,
+    deps.runningLogs,
+    deps.store,
+    deps.remoteLogs ? { remote: deps.remoteLogs, log } : null,
+  );
+  registerLiveLogRoute(api, deps.jobs, deps.runningLogs);
   registerOutputRoutes(api, deps.jobs, deps.store);
   if (deps.webhooks) registerWebhookRoutes(api, deps.jobs, deps.webhooks);
   if (deps.schedules) registerScheduleRoutes(api, deps.schedules);

@@ -16,7 +16,10 @@ export const EXIT_CODE_ROWS: ReadonlyArray<{ code: string; meaning: string }> = 
   { code: '64', meaning: 'usage error: unknown flag, missing argument (UsageError)' },
   { code: '65', meaning: 'invalid job spec or body too large (InvalidSpec, PayloadTooLarge)' },
   { code: '66', meaning: 'no such job or output (NotFound)' },
-  { code: '69', meaning: 'image, Docker engine or server unavailable' },
+  {
+    code: '69',
+    meaning: 'image, Docker engine, server or the node running the job unavailable',
+  },
   { code: '70', meaning: 'internal error (Internal)' },
   { code: '73', meaning: 'the job exceeded its output limits (OutputLimitExceeded)' },
   { code: '74', meaning: 'the data disk is nearly full (InsufficientStorage)' },

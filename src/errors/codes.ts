@@ -29,6 +29,7 @@ export const EXIT_CODES: Record<ErrorType, number> = {
   InsufficientStorage: 74,
   StaleAttempt: 75,
   ServerUnavailable: 69,
+  NodeUnreachable: 69,
   UsageError: 64,
   ChecksumMismatch: 79,
   // Not a sysexits code: a CI gate must tell "no label at all" from "incompatible" (78).
@@ -61,6 +62,7 @@ export const HTTP_STATUS: Record<ErrorType, number> = {
   InsufficientStorage: 507,
   StaleAttempt: 409,
   ServerUnavailable: 503,
+  NodeUnreachable: 503,
   UsageError: 400,
   ChecksumMismatch: 502,
   ImageUnlabelled: 409,

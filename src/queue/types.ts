@@ -232,6 +232,12 @@ export interface WorkerInfo {
   contract: Pick<ContractDescriptor, 'name' | 'version' | 'fingerprint'> & { schema?: unknown };
   /** Named queues it serves, with its slots for each (GET /v1/queues). @defaultValue {} */
   queues?: Readonly<Record<string, number>> | undefined;
+  /**
+   * Where its node's API answers other nodes (advertiseUrl), for following the logs of
+   * the jobs it runs from another node. Kept by backends shared across hosts.
+   * @defaultValue null
+   */
+  address?: string | null | undefined;
 }
 
 /** One named queue as GET /v1/queues shows it. */
@@ -258,4 +264,6 @@ export interface WorkerRecord {
   stoppedAt: number | null;
   /** Not stopped and heard from within workerDeadMs (by the backend's clock). */
   alive: boolean;
+  /** Its node's API for other nodes (WorkerInfo.address); absent where not kept. */
+  address?: string | null;
 }

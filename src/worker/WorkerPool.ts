@@ -42,6 +42,11 @@ export interface WorkerPoolOptions {
   /** Counters and histograms of what this pool does. @defaultValue none */
   metrics?: JobMetrics;
   /**
+   * Where this node's API answers other nodes, registered with the worker so another
+   * node can follow the logs of the jobs it runs. @defaultValue null
+   */
+  address?: string | null;
+  /**
    * The Docker engine's state. While it is down the pool claims nothing: every claim
    * would fail at once and burn an attempt, so a few seconds of dockerd restart would
    * fail every queued job. @defaultValue always up
@@ -84,6 +89,7 @@ export class WorkerPool {
   private readonly onRecorded: (result: JobResult) => void;
   private readonly metrics: JobMetrics | undefined;
   private readonly engine: EngineState | undefined;
+  private readonly address: string | null;
   private readonly running = new Map<string, Running>();
   private readonly buffer: ClaimedJob[] = [];
   private readonly recorder: ResultRecorder;
@@ -115,6 +121,7 @@ export class WorkerPool {
     this.onRecorded = options.onRecorded ?? (() => {});
     this.metrics = options.metrics;
     this.engine = options.engine;
+    this.address = options.address ?? null;
     this.queueSlots = new Map(
       this.reserved
         ? [['', this.config.workers]]
@@ -143,6 +150,7 @@ export class WorkerPool {
       version: RUNBOX_VERSION,
       contract: this.contract,
       queues: this.reserved ? {} : Object.fromEntries(this.queueSlots),
+      address: this.address,
     });
     this.started = true;
     // runbox run leaves a crashed server's jobs to the next serve or worker.

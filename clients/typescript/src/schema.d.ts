@@ -298,6 +298,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/jobs/{id}/attempts/{attempt}/live-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One running attempt's live log on this node (node to node)
+         * @description What another node asks when a client follows there a job that runs here: the bytes of the attempt's live file from `from`, as written. Empty when this node does not run that attempt. Clients use /v1/jobs/{id}/logs, which ends with the stored log.
+         */
+        get: operations["getLiveLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/jobs/{id}/outputs": {
         parameters: {
             query?: never;
@@ -482,6 +502,7 @@ export interface components {
             pid: number;
             version: string;
             contract_version: string;
+            address: string | null;
             /**
              * Format: date-time
              * @description When it registered
@@ -689,6 +710,7 @@ export interface components {
             started_at: string | null;
             finished_at: string | null;
             idempotency_key: string | null;
+            worker_id: string | null;
             contract_version: string | null;
             error: {
                 type: string;
@@ -785,6 +807,7 @@ export interface components {
                 started_at: string | null;
                 finished_at: string | null;
                 idempotency_key: string | null;
+                worker_id: string | null;
                 contract_version: string | null;
                 error: {
                     type: string;
@@ -2248,6 +2271,99 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description The log bytes */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain; charset=utf-8": string;
+                };
+            };
+            /** @description Invalid input: the field is named in error.field */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such job, output or route */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Host header names no address this server answers for (DNS rebinding) */
+            421: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (logged with its stack under the request id) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getLiveLog: {
+        parameters: {
+            query?: {
+                /** @description default stdout */
+                stream?: "stdout" | "stderr";
+                /** @description Skip this many bytes (those already read) */
+                from?: number;
+                /** @description Stream live until the attempt stops running */
+                follow?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description A job id */
+                id: string;
+                /** @description The attempt, as the job counts them */
+                attempt: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The live bytes */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];

@@ -2,9 +2,12 @@ import { PassThrough, type Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import { drained } from '../../drained.js';
 import { tailFile, type RunningLogs } from '../../executor/runningLogs.js';
+import type { Logger } from '../../log.js';
+import type { RemoteLogs } from '../../nodes/remoteLogs.js';
 import type { BlobStore } from '../../storage/BlobStore.js';
+import { RunboxError } from '../../errors/index.js';
 import type { JobService } from '../jobService.js';
-import { FINAL_STATUSES } from '../jobView.js';
+import { FINAL_STATUSES, type JobView } from '../jobView.js';
 import { Body, ErrorBodySchema, IdParams } from '../schemas.js';
 import type { Api } from '../typeProvider.js';
 
@@ -21,6 +24,39 @@ const LogsQuery = Type.Object(
 );
 
 const POLL_MS = 100;
+/** A follower waits this long before asking an unreachable node again. */
+const RETRY_REMOTE_MS = 1000;
+
+const LiveLogParams = Type.Object(
+  {
+    id: Type.String({ maxLength: 64, description: 'A job id' }),
+    attempt: Type.Integer({ minimum: 1, description: 'The attempt, as the job counts them' }),
+  },
+  { additionalProperties: false },
+);
+
+const LiveLogQuery = Type.Object(
+  {
+    stream: Type.Optional(
+      Type.Union([Type.Literal('stdout'), Type.Literal('stderr')], {
+        description: 'default stdout',
+      }),
+    ),
+    from: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Skip this many bytes (those already read)' }),
+    ),
+    follow: Type.Optional(
+      Type.Boolean({ description: 'Stream live until the attempt stops running' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** What the logs route needs to follow jobs other nodes run. */
+export interface NodeLogDeps {
+  remote: RemoteLogs;
+  log: Logger;
+}
 
 /** Copies `source` to `out` with backpressure, leaving out its first `skip` bytes. */
 async function copyAfter(source: Readable, out: PassThrough, skip: number): Promise<void> {
@@ -54,6 +90,7 @@ export function registerLogRoutes(
   jobs: JobService,
   running: RunningLogs,
   store: BlobStore,
+  nodes: NodeLogDeps | null = null,
 ): void {
   app.get(
     '/v1/jobs/:id/logs',
@@ -77,6 +114,30 @@ export function registerLogRoutes(
       const { id } = request.params;
       const { stream = 'stdout', follow = false } = request.query;
       const job = await jobs.get(id);
+      // A job running on another node, asked without follow: its bytes so far, or an
+      // error naming the node when it cannot be asked (never an empty 200 that looks
+      // like a silent job).
+      const remoteNow =
+        !follow &&
+        nodes &&
+        job.status === 'running' &&
+        !(await running.find(id, job.attempts, stream))
+          ? await nodes.remote.ownerOf(job)
+          : null;
+      if (remoteNow && nodes) {
+        const at = { jobId: id, attempt: job.attempts, stream, from: 0, follow: false };
+        if (!remoteNow.alive) {
+          throw new RunboxError(
+            'NodeUnreachable',
+            `job ${id} runs on worker ${remoteNow.workerId}, which stopped heartbeating; its ` +
+              'log is readable once its lease expires and it runs again, or it fails WorkerLost',
+            { field: 'worker_id' },
+          );
+        }
+        const body = await nodes.remote.open(remoteNow, at);
+        void reply.type('text/plain; charset=utf-8');
+        return reply.send(body);
+      }
       void reply.type('text/plain; charset=utf-8');
       const out = new PassThrough();
       reply.raw.on('close', () => out.destroy());
@@ -105,9 +166,115 @@ export function registerLogRoutes(
                 return latest.status === 'running' && latest.attempts === current;
               };
               sent += await tailFile(file, sent, out, follow ? stillRunning : async () => false);
+            } else if (follow && nodes) {
+              sent += await followRemote(nodes, now, stream, sent, out, async () => {
+                const latest = await jobs.get(id);
+                return latest.status === 'running' && latest.attempts === attempt;
+              });
             }
           }
           if (!follow) return;
+          await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        }
+      };
+      pump().then(
+        () => {
+          if (!out.destroyed) out.end();
+        },
+        (error: unknown) => out.destroy(error as Error),
+      );
+      return reply.send(out);
+    },
+  );
+}
+
+/**
+ * Follows attempt `job.attempts` on the node that runs it, from byte `from`; resolves
+ * with the bytes passed on. An unreachable or dead node is not an error for a follower:
+ * it waits (RETRY_REMOTE_MS) and the caller asks the database again, where the attempt
+ * ends, or is requeued when the node's lease expires and then runs somewhere else.
+ */
+async function followRemote(
+  nodes: NodeLogDeps,
+  job: JobView,
+  stream: 'stdout' | 'stderr',
+  from: number,
+  out: PassThrough,
+  attemptRunning: () => Promise<boolean>,
+): Promise<number> {
+  const owner = await nodes.remote.ownerOf(job);
+  if (!owner) return 0;
+  const stillHeld = async () => {
+    if (!(await attemptRunning())) return false;
+    const now = await nodes.remote.ownerOf({ status: 'running', worker_id: owner.workerId });
+    return now?.alive ?? false;
+  };
+  if (!owner.alive) {
+    await new Promise((resolve) => setTimeout(resolve, RETRY_REMOTE_MS));
+    return 0;
+  }
+  const at = { jobId: job.id, attempt: job.attempts, stream, from, follow: true };
+  let body;
+  try {
+    body = await nodes.remote.open(owner, at);
+  } catch (error) {
+    nodes.log.warn('following a log on another node failed; asking the database again', {
+      job: job.id,
+      error: error as Error,
+    });
+    await new Promise((resolve) => setTimeout(resolve, RETRY_REMOTE_MS));
+    return 0;
+  }
+  return nodes.remote.copy(body, out, stillHeld);
+}
+
+/**
+ * The live log of one attempt as this node has it, for another node following the job
+ * (RemoteLogs): from byte `from` of the attempt's live file, followed while that attempt
+ * runs. Never proxies further: a node without the attempt's file answers empty once the
+ * attempt stops running (or at once without follow), and the asking node falls back on
+ * the database and the stored log.
+ */
+export function registerLiveLogRoute(app: Api, jobs: JobService, running: RunningLogs): void {
+  app.get(
+    '/v1/jobs/:id/attempts/:attempt/live-log',
+    {
+      schema: {
+        operationId: 'getLiveLog',
+        summary: "One running attempt's live log on this node (node to node)",
+        description:
+          'What another node asks when a client follows there a job that runs here: the ' +
+          "bytes of the attempt's live file from `from`, as written. Empty when this node " +
+          'does not run that attempt. Clients use /v1/jobs/{id}/logs, which ends with the ' +
+          'stored log.',
+        tags: ['outputs'],
+        params: LiveLogParams,
+        querystring: LiveLogQuery,
+        response: {
+          200: Body('text/plain; charset=utf-8', 'The live bytes'),
+          404: ErrorBodySchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id, attempt } = request.params;
+      const { stream = 'stdout', from = 0, follow = false } = request.query;
+      await jobs.get(id);
+      void reply.type('text/plain; charset=utf-8');
+      const out = new PassThrough();
+      reply.raw.on('close', () => out.destroy());
+      const runs = async () => {
+        const latest = await jobs.get(id);
+        return latest.status === 'running' && latest.attempts === attempt;
+      };
+      const pump = async () => {
+        for (;;) {
+          const file = await running.find(id, attempt, stream);
+          if (file) {
+            await tailFile(file, from, out, follow ? runs : async () => false);
+            return;
+          }
+          if (!follow || out.destroyed || !(await runs())) return;
           await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         }
       };

@@ -39,6 +39,7 @@ type ServeFlags = GlobalFlags & {
   port?: number;
   workers?: number;
   queues?: string;
+  advertiseUrl?: string;
   token?: string;
   logLevel: LogLevel;
 };
@@ -68,6 +69,16 @@ const queuesOption = {
 
 function queuesOverride(args: ServeFlags): { queues?: Record<string, number> } {
   return args.queues === undefined ? {} : { queues: queueSlotsFrom('--queues', args.queues) };
+}
+
+const advertiseUrlOption = {
+  type: 'string',
+  describe:
+    'URL other nodes reach this API at, for logs -f across nodes (or RUNBOX_ADVERTISE_URL; default http://HOST:PORT)',
+} as const;
+
+function advertiseOverride(args: ServeFlags): { advertiseUrl?: string } {
+  return args.advertiseUrl === undefined ? {} : { advertiseUrl: args.advertiseUrl };
 }
 
 /** Job slots of this process: the named queues' in total, else `workers`. */
@@ -105,6 +116,7 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         .option('port', { type: 'number', describe: 'Port (default 7070; 0 picks a free one)' })
         .option('workers', { type: 'number', describe: 'Concurrent job slots (default 2)' })
         .option('queues', queuesOption)
+        .option('advertise-url', advertiseUrlOption)
         .option('log-level', logLevelOption),
     handler: async (raw) => {
       const args = raw as unknown as ServeFlags;
@@ -113,6 +125,7 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         ...(args.port !== undefined ? { port: args.port } : {}),
         ...(args.workers !== undefined ? { workers: args.workers } : {}),
         ...queuesOverride(args),
+        ...advertiseOverride(args),
       });
       const rb = await ctx.startRunbox(config, {
         api: true,
@@ -133,6 +146,7 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
       withData(y)
         .option('workers', { type: 'number', describe: 'Concurrent job slots (default 2)' })
         .option('queues', queuesOption)
+        .option('advertise-url', advertiseUrlOption)
         .option('log-level', logLevelOption)
         .option('metrics-port', {
           type: 'number',
@@ -144,6 +158,7 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
       const config = ctx.config(args, {
         ...(args.workers !== undefined ? { workers: args.workers } : {}),
         ...queuesOverride(args),
+        ...advertiseOverride(args),
       });
       const rb = await ctx.startRunbox(config, {
         api: false,

@@ -56,7 +56,7 @@ export async function registerWorker(
     contractVersion: worker.contract.version,
     contractFingerprint: worker.contract.fingerprint,
     queues: JSON.stringify(placement.queues ?? worker.queues ?? {}),
-    address: placement.address ?? null,
+    address: placement.address ?? worker.address ?? null,
   });
 }
 
