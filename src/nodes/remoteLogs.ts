@@ -22,6 +22,8 @@ import type { WorkerRecord } from '../queue/types.js';
 
 /** How long a connection to another node may take before it counts as unreachable. */
 const CONNECT_MS = 3000;
+/** How long a node may take to answer a read without follow. */
+const ANSWER_MS = 10_000;
 /** How often a proxied follow asks the database whether the attempt still runs there. */
 const WATCH_MS = 1000;
 
@@ -70,7 +72,11 @@ export class RemoteLogs {
    * Opens the owner's live log of one attempt. Rejects NodeUnreachable when the node
    * does not accept the connection within CONNECT_MS or refuses the request.
    */
-  open(owner: LogOwner, attempt: RemoteAttempt): Promise<IncomingMessage> {
+  open(
+    owner: LogOwner,
+    attempt: RemoteAttempt,
+    stillHeld?: () => Promise<boolean>,
+  ): Promise<IncomingMessage> {
     const url = new URL(
       `/v1/jobs/${encodeURIComponent(attempt.jobId)}/attempts/${attempt.attempt}/live-log`,
       owner.address,
@@ -90,15 +96,41 @@ export class RemoteLogs {
       const req = send(url, {
         headers: this.options.token ? { authorization: `Bearer ${this.options.token}` } : {},
       });
-      const timer = setTimeout(() => {
+      let timer = setTimeout(() => {
         req.destroy(unreachable(`did not connect within ${CONNECT_MS / 1000} s`));
       }, CONNECT_MS);
-      req.once('socket', (socket) => {
-        if (!socket.connecting) clearTimeout(timer);
-        else socket.once('connect', () => clearTimeout(timer));
-      });
-      req.once('error', (error) => {
+      // Connected: without follow the owner answers at once (ANSWER_MS bounds a node
+      // that hangs). With follow its first bytes may be minutes away (a silent job),
+      // so the database decides instead whether that node still runs the attempt.
+      let watch: NodeJS.Timeout | undefined;
+      const connected = () => {
         clearTimeout(timer);
+        if (!attempt.follow) {
+          timer = setTimeout(() => {
+            req.destroy(unreachable(`did not answer within ${ANSWER_MS / 1000} s`));
+          }, ANSWER_MS);
+        } else if (stillHeld) {
+          watch = setInterval(() => {
+            stillHeld().then(
+              (held) => {
+                if (!held) req.destroy(unreachable('no longer runs that attempt'));
+              },
+              () => undefined,
+            );
+          }, WATCH_MS);
+        }
+      };
+      const settled = () => {
+        clearTimeout(timer);
+        clearInterval(watch);
+      };
+      req.once('socket', (socket) => {
+        if (!socket.connecting) connected();
+        else socket.once('connect', connected);
+      });
+      // on, not once: an error after the answer began (a reset) must not go unheard.
+      req.on('error', (error) => {
+        settled();
         reject(
           error instanceof RunboxError
             ? error
@@ -106,8 +138,11 @@ export class RemoteLogs {
         );
       });
       req.once('response', (response) => {
-        clearTimeout(timer);
+        settled();
         if (response.statusCode === 200) {
+          // The reader sees errors through its iteration; this keeps one that comes
+          // before it starts from being an uncaught 'error' event.
+          response.on('error', () => undefined);
           resolve(response);
           return;
         }

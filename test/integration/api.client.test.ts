@@ -168,6 +168,19 @@ describe('the generated client against runbox serve', () => {
     expect(done.spec.env).toEqual({ SECRET: '[secret]' });
     expect(await client.logs(id)).toBe('h\u00e9llo \u2713\n');
     expect(await client.logs(id, 'stderr')).toBe('warn\n');
+    // The node-to-node live log: an attempt that no longer runs has no live bytes here
+    // (the stored log is getJobLogs'), and an unknown job is 404.
+    const live = await client.api.GET('/v1/jobs/{id}/attempts/{attempt}/live-log', {
+      params: { path: { id, attempt: 1 }, query: { stream: 'stdout', from: 0, follow: true } },
+      parseAs: 'text',
+    });
+    expect(live.response.status).toBe(200);
+    expect(live.data ?? '').toBe(''); // openapi-fetch gives no data for an empty body
+    const unknown = await client.api.GET('/v1/jobs/{id}/attempts/{attempt}/live-log', {
+      params: { path: { id: 'nope', attempt: 1 } },
+      parseAs: 'text',
+    });
+    expect(unknown.response.status).toBe(404);
 
     const manifest = await client.outputs(id);
     const byPath = new Map(manifest.outputs.map((o) => [o.path, o]));

@@ -138,7 +138,7 @@ describe('doctor on a PostgreSQL queue', () => {
     expect(tables).toHaveLength(0);
     await (await PostgresQueue.open(fresh.url, CONFIG, { listen: false })).close();
     expect(await inspectPgDatabase(fresh.url)).toMatchObject({
-      schemaVersion: 2,
+      schemaVersion: 3,
       contract: { version: CURRENT_CONTRACT.version },
     });
     const error = await inspectPgDatabase('postgres://u:hunter2@127.0.0.1:1/x').catch((e) => e);

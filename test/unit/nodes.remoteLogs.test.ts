@@ -127,6 +127,20 @@ describe('RemoteLogs: following a log on the node that runs the job', () => {
     expect(Date.now() - started).toBeLessThan(4500);
   }, 10_000);
 
+  it('a follow whose node connects but never answers ends once the database says the attempt moved', async () => {
+    // A node that accepts and then says nothing (stopped, or its host gone quiet).
+    const address = await node(() => undefined);
+    const remote = new RemoteLogs({ workers: async () => [], self: () => null, token: null });
+    let held = true;
+    setTimeout(() => (held = false), 300);
+    const started = Date.now();
+    const error = await failure(
+      remote.open({ workerId: 'w-c', address, alive: true }, attempt, async () => held),
+    );
+    expect(error.message).toMatch(/no longer runs that attempt/);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
   it('stops copying a live log the database says no longer runs there, keeping the exact count', async () => {
     const address = await node((_req, res) => {
       res.writeHead(200);

@@ -216,7 +216,7 @@ async function followRemote(
   const at = { jobId: job.id, attempt: job.attempts, stream, from, follow: true };
   let body;
   try {
-    body = await nodes.remote.open(owner, at);
+    body = await nodes.remote.open(owner, at, stillHeld);
   } catch (error) {
     nodes.log.warn('following a log on another node failed; asking the database again', {
       job: job.id,
