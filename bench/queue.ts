@@ -1,23 +1,27 @@
 // Queue case: N no-op jobs through the real Queue and WorkerPool, synchronous=FULL as
 // shipped. Only the executor is a stub (run() answers a valid JobResult at once).
 // Bundled by bench/run.mjs into dist/bench/queue.cjs and run as its own process, one
-// process per run, like the peers in ../shared/bench-peers.
+// process per run, like the peers in ../shared/bench-peers. With BENCH_QUEUE_URL
+// (postgres://...) the same runs go to the PostgreSQL backend instead of a SQLite file
+// (the pgqueue case: bench/cases/pgqueue.mjs), through the same createQueue serve uses.
 //
 //   node dist/bench/queue.cjs inproc        enqueue N, then one pool processes them
 //   node dist/bench/queue.cjs twoproc       enqueue N, then two processes share the file
 //
 // Prints one JSON line: enqueue_ms, process_ms (first executor call -> last result
 // recorded, as the peers measure it), claim latencies (ms per claim call) and jobs per claim.
-// Env: BENCH_N (20000), BENCH_SLOTS (config.workers, 256), BENCH_PROF_DIR (unused here:
-// pass --cpu-prof to node instead).
+// Env: BENCH_N (20000), BENCH_SLOTS (config.workers, 256), BENCH_QUEUE_URL (unset: a
+// SQLite file in a temp dir), BENCH_PG_POOL (queue.poolSize: connections per process,
+// default the backend's), BENCH_PROF_DIR (unused here: pass --cpu-prof to node instead).
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createQueue } from '../src/backends.js';
 import { loadConfig, type Config } from '../src/config.js';
 import type { JobResult } from '../src/contract/resultSchema.js';
-import { SqliteQueue } from '../src/queue/sqlite/SqliteQueue.js';
+import type { QueueBackend } from '../src/queue/QueueBackend.js';
 import type { EnqueueItem } from '../src/queue/types.js';
 import { LiveLogs } from '../src/worker/LiveLogs.js';
 import type { RecoverableExecutor, WorkerQueue } from '../src/worker/ports.js';
@@ -26,6 +30,8 @@ import { validResult } from '../test/helpers/results.js';
 
 const N = Number(process.env.BENCH_N ?? 20000);
 const SLOTS = Number(process.env.BENCH_SLOTS ?? 256);
+const QUEUE_URL = process.env.BENCH_QUEUE_URL;
+const PG_POOL = process.env.BENCH_PG_POOL ? Number(process.env.BENCH_PG_POOL) : undefined;
 const now = () => performance.timeOrigin + performance.now();
 
 /** A job spec as a user would submit it: valid for parseJobSpec. */
@@ -38,6 +44,15 @@ function benchConfig(dbPath: string): Readonly<Config> {
       dataDir: join(dbPath, '..'),
       dbPath,
       workers: SLOTS,
+      ...(QUEUE_URL
+        ? {
+            queue: {
+              kind: 'postgres' as const,
+              url: QUEUE_URL,
+              ...(PG_POOL ? { poolSize: PG_POOL } : {}),
+            },
+          }
+        : {}),
       ...(process.env.BENCH_WINDOW_MS
         ? { commitWindowMs: Number(process.env.BENCH_WINDOW_MS) }
         : {}),
@@ -63,7 +78,7 @@ async function runPool(
   config: Readonly<Config>,
   onRecorded: (run: PoolRun) => void,
 ): Promise<{ stop: () => Promise<PoolRun> }> {
-  const queue = SqliteQueue.open(config);
+  const queue = await createQueue(config);
   const run: PoolRun = {
     first: 0,
     last: 0,
@@ -73,9 +88,19 @@ async function runPool(
     batchMs: [],
     batchClaimed: 0,
   };
-  // The claim call timed, nothing else changed.
-  const timedQueue: WorkerQueue = Object.create(queue) as WorkerQueue;
-  timedQueue.claim = async (request) => {
+  // The claim call timed, nothing else changed. Every other method runs on the queue
+  // itself (bound), so a backend that updates its own fields (PostgreSQL's contract
+  // generation) updates them on the object its claims read.
+  const timed: Partial<WorkerQueue> = {};
+  const timedQueue = new Proxy(queue, {
+    get(target, key, receiver) {
+      const own = timed[key as keyof WorkerQueue];
+      if (own) return own;
+      const value: unknown = Reflect.get(target, key, receiver);
+      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+    },
+  }) as WorkerQueue;
+  timed.claim = async (request) => {
     const start = performance.now();
     const jobs = await queue.claim(request);
     // Claims that found the queue empty (the slots' last look) are not claim latency.
@@ -85,7 +110,7 @@ async function runPool(
   };
   // The pool's hot path claims along with recording results: timed from the call to
   // the commit that hands the jobs over.
-  timedQueue.finishAndClaim = async (items, claim) => {
+  timed.finishAndClaim = async (items, claim) => {
     const start = performance.now();
     const answer = await queue.finishAndClaim(items, claim);
     if (answer.claimed.length > 0) run.batchMs.push(performance.now() - start);
@@ -126,7 +151,7 @@ async function runPool(
   };
 }
 
-function enqueue(queue: SqliteQueue): Promise<unknown> {
+function enqueue(queue: QueueBackend): Promise<unknown> {
   const item: EnqueueItem = { spec: SPEC, priority: 0, maxAttempts: 3, retryOnExitCodes: [] };
   const chunks: Promise<unknown>[] = [];
   for (let i = 0; i < N; i += 1000) {
@@ -169,14 +194,22 @@ async function main(): Promise<void> {
   const dbPath = join(dir, 'runbox.db');
   const config = benchConfig(dbPath);
   try {
-    const queue = SqliteQueue.open(config);
+    const queue = await createQueue(config);
     const t0 = now();
     await enqueue(queue);
     const enqueueMs = now() - t0;
     if ((await queue.counts()).queued !== N) throw new Error('enqueue lost jobs');
-    const out = { system: 'runbox', case: mode, n: N, slots: SLOTS, enqueue_ms: enqueueMs };
+    const out = {
+      system: 'runbox',
+      case: mode,
+      backend: queue.kind,
+      n: N,
+      slots: SLOTS,
+      ...(PG_POOL ? { pool: PG_POOL } : {}),
+      enqueue_ms: enqueueMs,
+    };
+    await queue.close();
     if (mode === 'inproc') {
-      queue.close();
       let resolveDone: () => void;
       const done = new Promise<void>((resolve) => (resolveDone = resolve));
       const pool = await runPool(config, (run) => {
@@ -184,9 +217,7 @@ async function main(): Promise<void> {
       });
       await done;
       const run = await pool.stop();
-      const check = SqliteQueue.open(config);
-      if ((await check.counts()).succeeded !== N) throw new Error('not every job succeeded');
-      check.close();
+      await checkAllSucceeded(config);
       emit({
         ...out,
         process_ms: run.last - run.first,
@@ -194,7 +225,6 @@ async function main(): Promise<void> {
         ...summary(run),
       });
     } else {
-      queue.close();
       const children = [0, 1].map((i) =>
         fork(process.argv[1]!, ['child', dbPath], {
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -219,9 +249,7 @@ async function main(): Promise<void> {
           c.on('exit', (code) => code !== 0 && reject(new Error(`child exited ${code}`)));
         });
       });
-      const check = SqliteQueue.open(config);
-      if ((await check.counts()).succeeded !== N) throw new Error('not every job succeeded');
-      check.close();
+      await checkAllSucceeded(config);
       const first = Math.min(...finals.filter((f) => f.first > 0).map((f) => f.first));
       emit({
         ...out,
@@ -257,6 +285,15 @@ async function child(dbPath: string): Promise<void> {
     const run = await pool.stop();
     process.send!({ final: run }, () => process.exit(0));
   });
+}
+
+async function checkAllSucceeded(config: Readonly<Config>): Promise<void> {
+  const check = await createQueue(config);
+  try {
+    if ((await check.counts()).succeeded !== N) throw new Error('not every job succeeded');
+  } finally {
+    await check.close();
+  }
 }
 
 function emit(result: Record<string, unknown>): void {

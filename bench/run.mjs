@@ -3,8 +3,12 @@
 // for some cases. Prints a table and writes bench/results/latest.json (machine, date,
 // commit, every run of every figure) and bench/results/latest.md (the table for README).
 //
-// Cases: queue (with the peers of ../shared/bench-peers), submit, containers, outputs,
-// api, binary, cli. Env: BENCH_RUNS (3), BENCH_QUEUE_RUNS (5, or BENCH_RUNS), BENCH_N (20000), BENCH_SLOTS (256: runbox's best setting; it also runs at 24 and 50, the peers' concurrency), BENCH_PEERS=0 to
+// Cases: queue (with the peers of ../shared/bench-peers), pgqueue (the PostgreSQL queue
+// against graphile-worker on one private cluster), submit, containers, outputs, api,
+// binary, cli, scale (three nodes on one PostgreSQL against one; BENCH_SCALE_JOBS 36,
+// BENCH_SCALE_SLEEP 3 s). pgqueue: BENCH_PG_SLOTS (its best setting, else BENCH_SLOTS),
+// BENCH_PG_POOL (connections, 10). BENCH_OUT=name writes bench/results/name.json/.md
+// instead of latest (a run of some cases only, beside the full table). Env: BENCH_RUNS (3), BENCH_QUEUE_RUNS (5, or BENCH_RUNS), BENCH_N (20000), BENCH_SLOTS (256: runbox's best setting; it also runs at 24 and 50, the peers' concurrency), BENCH_PEERS=0 to
 // leave the peers out, BENCH_CONTAINERS (200), BENCH_OUTPUT_MIB (1024), BENCH_SECONDS (10,
 // per HTTP load run). Figures are medians over the runs with their min-max spread; ratios
 // are taken run by run between measurements made side by side, then their median.
@@ -21,7 +25,9 @@ import { binaryCase } from './cases/binary.mjs';
 import { cliCase } from './cases/cli.mjs';
 import { containersCase } from './cases/containers.mjs';
 import { outputsCase } from './cases/outputs.mjs';
+import { pgqueueCase } from './cases/pgqueue.mjs';
 import { queueCase } from './cases/queue.mjs';
+import { scaleCase } from './cases/scale.mjs';
 import { submitCase } from './cases/submit.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,12 +35,14 @@ process.chdir(root);
 
 const CASES = {
   queue: queueCase,
+  pgqueue: pgqueueCase,
   submit: submitCase,
   containers: containersCase,
   outputs: outputsCase,
   api: apiCase,
   binary: binaryCase,
   cli: cliCase,
+  scale: scaleCase,
 };
 // --render: rewrite latest.md from latest.json (after a change to the table's layout).
 if (process.argv.includes('--render')) {

@@ -40,7 +40,7 @@ export const QUEUE_PEERS = [
 
 const peerKey = (p) => `${p.system} ${p.case}`;
 
-async function buildQueueBundle() {
+export async function buildQueueBundle() {
   await run(process.execPath, [
     'scripts/build.mjs',
     '--entry',
