@@ -289,7 +289,10 @@ const [full, client] = await Promise.all([
     plugins,
     ...(sea
       ? {
-          // Compiled by vm.Script in the binary, not by Node's CommonJS loader.
+          // Compiled by vm.Script in the binary, not by Node's CommonJS loader: a
+          // dynamic import() there would need vm's experimental loader option, so
+          // import('node:stream') and the like become require() (all built-ins here).
+          supported: { 'dynamic-import': false },
           banner: {
             js: `(function (exports, require, module, __filename, __dirname) {\n${banner}`,
           },

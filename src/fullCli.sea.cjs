@@ -19,9 +19,6 @@ exports.loadFullCli = function loadFullCli() {
   const script = new vm.Script(getAsset('runbox-full.cjs', 'utf8'), {
     filename: 'runbox-full.cjs',
     cachedData,
-    // The bundle keeps import('node:stream') and the like for built-in modules; a
-    // vm.Script needs to be told to load them as the main script would.
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const wrapped = script.runInThisContext();
   const full = { exports: {} };

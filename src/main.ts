@@ -9,7 +9,13 @@ import { loadFullCli } from './fullCli.js';
 
 const argv = process.argv.slice(2);
 
-if (isClientCommandLine(argv)) {
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  // CI and scripts call it often; the contract's schema it prints a fingerprint of is
+  // small and already here for the client commands.
+  void import('./versionText.js').then(({ versionText }) =>
+    process.stdout.write(`${versionText()}\n`),
+  );
+} else if (isClientCommandLine(argv)) {
   void (async () => {
     process.exitCode = await runClientCli(argv, {
       columns: (process.stdout.isTTY && process.stdout.columns) || undefined,
