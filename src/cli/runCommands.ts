@@ -73,6 +73,21 @@ export function checkNumberFlags(
   }
 }
 
+/**
+ * yargs renders a command's whole --help text before running its handler
+ * (cacheHelpMessage), so that a later failure could print it. runbox's failures never
+ * print help (the fail handler above throws a RunboxError), and rendering it was ~20 ms
+ * of a `runbox submit` (node --cpu-prof). yargs 17's internal API: if it changes,
+ * nothing is skipped and nothing breaks.
+ */
+function skipHelpPrerender(parser: unknown): void {
+  const internal = parser as {
+    getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } };
+  };
+  const usage = internal.getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
+}
+
 export type CommandSet = (
   ctx: CliContext,
   setCode: (code: number) => void,
@@ -148,6 +163,7 @@ export async function runCommands(
       if (error) throw error;
       throw new RunboxError('UsageError', `${message} (see \`${pointer}\`)`, { field: 'argv' });
     });
+  skipHelpPrerender(parser);
   const commands = commandSet(ctx, setCode);
   const known = new Set(commands.map((c) => String(c.command).split(' ')[0]));
   for (const cmd of commands) parser.command(cmd as never);
