@@ -129,6 +129,29 @@ export async function cliCase(ctx) {
       detail: 'dist/runbox submit job.sh --server URL against curl -X POST of the same body',
     });
   }
+  // What runbox adds above starting a Node process at all: curl is out of reach of any
+  // Node process (node -e 0 alone is several times curl here).
+  figure({
+    name: `cli: runbox submit / node -e 0, bundle (node ${nodeVersion})`,
+    unit: 'x',
+    values: ratio('bundle submit', 'node -e 0'),
+    settings,
+  });
+  if (binary && seaNode) {
+    figure({
+      name: "cli: runbox submit / node -e 0, binary (the binary's node)",
+      unit: 'x',
+      values: ratio('binary submit', 'binary node -e 0'),
+      settings,
+    });
+  }
+  figure({
+    name: `cli: node -e 0 / curl (node ${nodeVersion})`,
+    unit: 'x',
+    values: ratio('node -e 0', 'curl'),
+    settings,
+    detail: 'the floor of any Node client against curl',
+  });
   figure({ name: 'cli: curl of the same POST', unit: 'ms', values: perRun.curl, settings });
   figure({
     name: `cli: node -e 0 (node ${nodeVersion})`,
