@@ -18,7 +18,11 @@ import {
 } from '../../clients/typescript/src/index.js';
 import { CLIENT_DIR, committedForm, type OpenApiDocument } from '../helpers/openapi.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
-import { RUNBOX_FULL_BUNDLE, startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
+import {
+  RUNBOX_FULL_BUNDLE,
+  startServerProcess,
+  writeTestConfig,
+} from '../helpers/serverProcess.js';
 
 /**
  * The published TypeScript client (types generated from the OpenAPI document, calls
