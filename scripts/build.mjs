@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Bundles src/main.ts into one CommonJS file with esbuild.
+// Bundles runbox into two CommonJS files with esbuild: the small client-only entry
+// (src/main.ts) and the full CLI it loads for every other command (src/fullMain.ts,
+// written to runbox-full.cjs beside it; see the end of this file).
 //
-//   node scripts/build.mjs                      dist/runbox.cjs, for `node dist/runbox.cjs`
+//   node scripts/build.mjs                      dist/runbox.cjs (+ dist/runbox-full.cjs), for `node dist/runbox.cjs`
 //                                               and bin/runbox: the native addons
 //                                               (better-sqlite3, zstd-napi) stay external
 //                                               and load from node_modules.
@@ -11,7 +13,7 @@
 //                                               .node files come from SEA assets
 //                                               (src/native/seaAddons.ts).
 //
-// Options: --entry PATH (default src/main.ts), --outfile PATH, --sourcemap (linked .map next to the bundle), --metafile PATH.
+// Options: --entry PATH (the full CLI's, default src/fullMain.ts), --outfile PATH, --sourcemap (linked .map next to the bundle), --metafile PATH.
 // Must stay fast: `npm test` runs it first (about 0.3 s here).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -220,11 +222,40 @@ const banner = [
   .filter(Boolean)
   .join('\n');
 
-const started = performance.now();
-const result = await esbuild.build({
+// Two bundles. The full CLI (src/fullMain.ts, or --entry) goes to runbox-full.cjs
+// beside the output; the output itself (src/main.ts) is the small client-only CLI that
+// runs submit/status/logs/ls/... by itself and loads runbox-full.cjs for the rest, so a
+// client command never reads or compiles the server's 5 MB. Inside the binary the full
+// bundle is a SEA asset, written here already wrapped as a CommonJS function (the
+// text scripts/package makes V8's code cache from, and src/fullCli.sea.cjs runs).
+const fullOutfile = join(dirname(outfile), 'runbox-full.cjs');
+const clientPlugins = [
+  // status/logs fall back to the local database without a server; the client bundle
+  // hands those command lines to the full CLI instead (src/main.ts).
+  replaceModule(
+    'client-open-local-jobs',
+    /^\.\/openLocalJobs\.js$/,
+    /[\\/]src[\\/]cli[\\/]localJobs\.ts$/,
+    `export function openLocalJobs() {
+  throw new Error('runbox: the client-only bundle has no local database; handOff should have run');
+}`,
+  ),
+];
+if (sea) {
+  clientPlugins.push({
+    name: 'full-cli-sea',
+    setup(build) {
+      build.onResolve({ filter: /^\.\/fullCli\.js$/ }, (a) =>
+        /[\\/]src[\\/]main\.ts$/.test(a.importer)
+          ? { path: join(root, 'src/fullCli.sea.cjs') }
+          : undefined,
+      );
+    },
+  });
+}
+
+const options = {
   absWorkingDir: root,
-  entryPoints: [resolve(root, args.entry ?? 'src/main.ts')],
-  outfile,
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -247,12 +278,45 @@ const result = await esbuild.build({
   external: sea
     ? ['ssh2', 'cpu-features']
     : ['better-sqlite3', 'zstd-napi', 'zstd-codec', 'ssh2', 'cpu-features'],
-  plugins,
-});
+};
+
+const started = performance.now();
+const [full, client] = await Promise.all([
+  esbuild.build({
+    ...options,
+    entryPoints: [resolve(root, args.entry ?? 'src/fullMain.ts')],
+    outfile: fullOutfile,
+    plugins,
+    ...(sea
+      ? {
+          // Compiled by vm.Script in the binary, not by Node's CommonJS loader: a
+          // dynamic import() there would need vm's experimental loader option, so
+          // import('node:stream') and the like become require() (all built-ins here).
+          supported: { 'dynamic-import': false },
+          banner: {
+            js: `(function (exports, require, module, __filename, __dirname) {\n${banner}`,
+          },
+          footer: { js: '\n})' },
+        }
+      : {}),
+  }),
+  esbuild.build({
+    ...options,
+    entryPoints: [resolve(root, 'src/main.ts')],
+    outfile,
+    plugins: clientPlugins,
+  }),
+]);
 
 if (args.metafile) {
   const { writeFileSync } = await import('node:fs');
-  writeFileSync(resolve(root, args.metafile), JSON.stringify(result.metafile));
+  writeFileSync(resolve(root, args.metafile), JSON.stringify(full.metafile));
+  writeFileSync(
+    resolve(root, args.metafile.replace(/(\.json)?$/, '.client$1')),
+    JSON.stringify(client.metafile),
+  );
 }
 const ms = Math.round(performance.now() - started);
-console.log(`built ${relative(root, outfile)}${sea ? ' (sea)' : ''} in ${ms} ms`);
+console.log(
+  `built ${relative(root, outfile)} and ${relative(root, fullOutfile)}${sea ? ' (sea)' : ''} in ${ms} ms`,
+);

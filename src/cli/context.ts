@@ -30,9 +30,15 @@ export interface CliContext {
   /** The same, with where each value came from. */
   resolved(flags: GlobalFlags, overrides?: ConfigOverrides): ResolvedConfig;
   client(flags: GlobalFlags): ApiClient;
+  /** See RunCliOptions.handOff. */
+  handOff?: (() => Promise<never>) | undefined;
 }
 
-export function createContext(io: CliIO, startRunbox: StartRunbox): CliContext {
+export function createContext(
+  io: CliIO,
+  startRunbox: StartRunbox,
+  handOff?: () => Promise<never>,
+): CliContext {
   const resolved = (flags: GlobalFlags, overrides: ConfigOverrides = {}) =>
     resolveConfig({
       file: flags.config,
@@ -49,6 +55,7 @@ export function createContext(io: CliIO, startRunbox: StartRunbox): CliContext {
   return {
     io,
     startRunbox,
+    handOff,
     resolved,
     config: (flags, overrides) => resolved(flags, overrides).config,
     client: (flags) => {

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { FINAL_STATUSES, type JobView } from '../api/jobView.js';
-import type { Config } from '../config.js';
+import type { JobView } from '../api/jobView.js';
 import { RunboxError } from '../errors/index.js';
 import type { CliContext, GlobalFlags } from './context.js';
 import type { ApiClient } from './client.js';
@@ -12,39 +11,6 @@ export interface LocalJobs {
   /** A stored log stream; a job still running elsewhere is waited for first. */
   logs(id: string, stream: 'stdout' | 'stderr', follow: boolean): Promise<Readable>;
   close(): Promise<void>;
-}
-
-async function openLocalJobs(config: Readonly<Config>): Promise<LocalJobs> {
-  // Loaded here, not at the top: only a command that falls back to the database pays
-  // for SQLite and the blob store.
-  const [{ createQueue, createBlobStore }, { toView }, { Readable }] = await Promise.all([
-    import('../backends.js'),
-    import('../api/jobService.js'),
-    import('node:stream'),
-  ]);
-  const queue = await createQueue(config);
-  const get = async (id: string): Promise<JobView> => {
-    const record = await queue.get(id);
-    if (!record) {
-      throw new RunboxError('NotFound', `no job ${id} in ${config.dbPath}`, { field: 'id' });
-    }
-    return toView(record);
-  };
-  return {
-    get,
-    async logs(id, stream, follow) {
-      let job = await get(id);
-      while (follow && !FINAL_STATUSES.has(job.status)) {
-        await new Promise((r) => setTimeout(r, 250));
-        job = await get(id);
-      }
-      const blob = job.result?.[stream].blob;
-      if (!blob) return Readable.from([]);
-      const store = await createBlobStore(config);
-      return store.openDecompressed(blob);
-    },
-    close: () => queue.close(),
-  };
 }
 
 /**
@@ -68,6 +34,9 @@ export async function remoteOrLocal<T>(
       (error.type === 'ServerUnavailable' || error.type === 'NotFound') &&
       existsSync(config.dbPath);
     if (!fallBack) throw error;
+    // The client-only build has no database code: the full CLI runs the command again.
+    if (ctx.handOff) return ctx.handOff();
+    const { openLocalJobs } = await import('./openLocalJobs.js');
     const jobs = await openLocalJobs(config);
     try {
       return await local(jobs);

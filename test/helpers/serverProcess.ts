@@ -5,6 +5,8 @@ import type { ConfigOverrides } from '../../src/config.js';
 import { TEST_ALLOW, TEST_INSTANCE, TEST_RUNTIMES } from './testConfig.js';
 
 export const RUNBOX_BUNDLE = resolve('dist/runbox.cjs');
+/** The full CLI that dist/runbox.cjs loads for every command but the client ones. */
+export const RUNBOX_FULL_BUNDLE = resolve('dist/runbox-full.cjs');
 
 /** Writes a config file for a test server: local images, test instance label, overrides. */
 export function writeTestConfig(dataDir: string, overrides: ConfigOverrides = {}): string {

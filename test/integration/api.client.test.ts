@@ -18,7 +18,11 @@ import {
 } from '../../clients/typescript/src/index.js';
 import { CLIENT_DIR, committedForm, type OpenApiDocument } from '../helpers/openapi.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
-import { RUNBOX_BUNDLE, startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
+import {
+  RUNBOX_FULL_BUNDLE,
+  startServerProcess,
+  writeTestConfig,
+} from '../helpers/serverProcess.js';
 
 /**
  * The published TypeScript client (types generated from the OpenAPI document, calls
@@ -299,7 +303,7 @@ describe('the generated client against runbox serve', () => {
     // The bundle reads Swagger UI from node_modules when /docs is first asked for: its
     // 2 MB are not string literals that every command (a client `submit` too) would load.
     // The single binary carries them as SEA assets (scripts/smoke-binary checks /docs).
-    const built = readFileSync(RUNBOX_BUNDLE, 'utf8');
+    const built = readFileSync(RUNBOX_FULL_BUNDLE, 'utf8');
     expect(built).not.toContain('webpackUniversalModuleDefinition');
     expect(built).toContain('swagger-ui-dist/package.json');
 

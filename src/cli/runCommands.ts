@@ -1,0 +1,185 @@
+import yargs, { type CommandModule } from 'yargs';
+import { EXIT_CODES, RunboxError, toRunboxError } from '../errors/index.js';
+import type { StartRunbox } from '../runboxTypes.js';
+import { createContext, type CliContext } from './context.js';
+import { exitCodeHelp } from './exitCodes.js';
+import { GROUPS } from './flags.js';
+import { processIO, type CliIO } from './output.js';
+
+export interface RunCliOptions {
+  startRunbox: StartRunbox;
+  io?: CliIO;
+  /** Terminal width for help; undefined when stdout is not a terminal. */
+  columns?: number | undefined;
+  /**
+   * Set by the client-only build: gives the whole command to the full CLI when it needs
+   * what the client build leaves out (the local database). Never resolves.
+   */
+  handOff?: (() => Promise<never>) | undefined;
+}
+
+/** Help lines stay within a terminal's width, and within 80 columns when piped. */
+const helpWidth = (columns: number | undefined) => Math.min(100, columns ?? 80);
+
+/**
+ * `runbox --json contract check` (as scripts already write it) means the same as
+ * `runbox contract check --json`; --json is declared on the commands that print, so
+ * only their help shows it.
+ */
+function jsonAfterCommand(argv: string[]): string[] {
+  // The first word that is neither a flag nor the value of --config names the command.
+  const command = argv.findIndex((a, i) => !a.startsWith('-') && argv[i - 1] !== '--config');
+  if (command <= 0 || !argv.slice(0, command).includes('--json')) return argv;
+  return [
+    ...argv.slice(0, command).filter((a) => a !== '--json'),
+    ...argv.slice(command),
+    '--json',
+  ];
+}
+
+/** Parses argv, runs one command, and resolves with the process exit code. */
+const NUMBER_EXAMPLES: Record<string, string> = {
+  cpus: '1.5',
+  port: '7070',
+  'metrics-port': '9464',
+  'retry-on-exit': '75',
+};
+
+/** Throws a UsageError naming the first number flag whose value is not a finite number. */
+export function checkNumberFlags(
+  args: Record<string, unknown>,
+  numberFlags: string[],
+  argv: readonly string[],
+): void {
+  for (const name of numberFlags) {
+    // yargs reads an empty or blank value (`--priority ''`) as 0: only argv shows it.
+    const blank = argv.some(
+      (a, i) =>
+        (a === `--${name}` && argv[i + 1]?.trim() === '') ||
+        (a.startsWith(`--${name}=`) && a.slice(name.length + 3).trim() === ''),
+    );
+    // A flag not given is absent; one given no value (`--priority` last) is undefined.
+    if (!Object.prototype.hasOwnProperty.call(args, name)) continue;
+    const value = args[name];
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (blank || typeof v !== 'number' || !Number.isFinite(v)) {
+        throw new RunboxError(
+          'UsageError',
+          `--${name} takes a number, e.g. --${name} ${NUMBER_EXAMPLES[name] ?? '5'}`,
+          { field: name },
+        );
+      }
+    }
+  }
+}
+
+/**
+ * yargs renders a command's whole --help text before running its handler
+ * (cacheHelpMessage), so that a later failure could print it. runbox's failures never
+ * print help (the fail handler above throws a RunboxError), and rendering it was ~20 ms
+ * of a `runbox submit` (node --cpu-prof). yargs 17's internal API: if it changes,
+ * nothing is skipped and nothing breaks.
+ */
+function skipHelpPrerender(parser: unknown): void {
+  const internal = parser as {
+    getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } };
+  };
+  const usage = internal.getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
+}
+
+export type CommandSet = (
+  ctx: CliContext,
+  setCode: (code: number) => void,
+) => Pick<CommandModule, 'command'>[];
+
+/**
+ * Parses argv against a set of commands, runs one, and resolves with the exit code.
+ * The full CLI (index.ts) passes every command; the client-only build (clientCli.ts)
+ * passes the client commands alone, so that it bundles none of the server's code.
+ */
+export async function runCommands(
+  given: string[],
+  options: RunCliOptions,
+  commandSet: CommandSet,
+): Promise<number> {
+  const argv = jsonAfterCommand(given);
+  const io = options.io ?? processIO;
+  const ctx = createContext(io, options.startRunbox, options.handOff);
+  const json = argv.includes('--json');
+  let code = 0;
+  const setCode = (c: number) => {
+    code = c;
+  };
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    io.out((await import('../versionText.js')).versionText());
+    return 0;
+  }
+  const parser = yargs(argv)
+    .scriptName('runbox')
+    .usage(
+      'runbox <command> [options]\n\nRun scripts in sandboxed Docker containers, here or on a server.',
+    )
+    .version(false)
+    .option('config', {
+      type: 'string',
+      describe: 'JSON config file (or RUNBOX_CONFIG)',
+      global: true,
+    })
+    .option('version', {
+      alias: 'V',
+      type: 'boolean',
+      describe: 'Print version, commit, contract and Node version',
+    })
+    .help()
+    .alias('help', 'h')
+    .group(['config', 'help'], GROUPS.global)
+    .group(['version'], GROUPS.global)
+    .epilogue(exitCodeHelp())
+    .wrap(helpWidth(options.columns))
+    .strict()
+    // yargs reads `--priority abc` as NaN, which would go to the server and come back
+    // as InvalidSpec (65) after a request. A number flag given no finite number is the
+    // command line's mistake: a UsageError (64) naming the flag, before any request.
+    // Ranges and integer-ness stay the server's (parseJobSpec's) to judge.
+    .check((args) => {
+      // getOptions() is yargs' own (untyped): the flags declared `type: 'number'` by
+      // the command being run and the global ones.
+      const options = (parser as unknown as { getOptions(): { number: string[] } }).getOptions();
+      checkNumberFlags(args, options.number, argv);
+      return true;
+    }, true)
+    .completion('__complete', false)
+    .exitProcess(false)
+    .fail((message, error) => {
+      const command = argv.find((a) => !a.startsWith('-'));
+      const pointer = command && known.has(command) ? `runbox ${command} --help` : 'runbox --help';
+      // A flag's own check (numberFlag) names the flag; it gets the pointer too.
+      if (error instanceof RunboxError && error.type === 'UsageError') {
+        throw new RunboxError('UsageError', `${error.message} (see \`${pointer}\`)`, {
+          field: error.field,
+        });
+      }
+      if (error) throw error;
+      throw new RunboxError('UsageError', `${message} (see \`${pointer}\`)`, { field: 'argv' });
+    });
+  skipHelpPrerender(parser);
+  const commands = commandSet(ctx, setCode);
+  const known = new Set(commands.map((c) => String(c.command).split(' ')[0]));
+  for (const cmd of commands) parser.command(cmd as never);
+  parser.demandCommand(1, 'give a command');
+  try {
+    if (argv.length === 0) {
+      // Bare `runbox` shows what it can do, as docker and gh do.
+      io.out(await parser.getHelp());
+      return 0;
+    }
+    await parser.parseAsync();
+  } catch (thrown) {
+    const error = toRunboxError(thrown);
+    if (json) io.out(JSON.stringify({ error: error.toJSON() }, null, 2));
+    else io.err(`runbox: ${error.type}: ${error.message}`);
+    return EXIT_CODES[error.type] ?? 70;
+  }
+  return code;
+}
