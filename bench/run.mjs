@@ -27,6 +27,7 @@ import { containersCase } from './cases/containers.mjs';
 import { outputsCase } from './cases/outputs.mjs';
 import { pgqueueCase } from './cases/pgqueue.mjs';
 import { queueCase } from './cases/queue.mjs';
+import { runCase } from './cases/run.mjs';
 import { scaleCase } from './cases/scale.mjs';
 import { submitCase } from './cases/submit.mjs';
 
@@ -42,6 +43,7 @@ const CASES = {
   api: apiCase,
   binary: binaryCase,
   cli: cliCase,
+  run: runCase,
   scale: scaleCase,
 };
 // --render: rewrite latest.md from latest.json (after a change to the table's layout).
