@@ -4,8 +4,9 @@
 // waited for and removed over the socket, as runbox's executor does.
 // Bundled by bench/cases/containers.mjs into dist/bench/engineFloor.cjs.
 //
-//   node dist/bench/engineFloor.cjs COUNT IMAGE
+//   node dist/bench/engineFloor.cjs COUNT IMAGE [COMMAND...]
 //
+// COMMAND defaults to `true`; the run case passes `python3 -c <hello.py's text>`.
 // Prints one JSON line: wall_ms and each container's ms.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +31,8 @@ async function main(): Promise<void> {
     },
   });
   const docker = new Docker({ socketPath: config.dockerSocket });
-  const spec = parseJobSpec({ image, command: ['true'] }, config);
+  const command = process.argv.length > 4 ? process.argv.slice(4) : ['true'];
+  const spec = parseJobSpec({ image, command }, config);
   const samples: number[] = [];
   let next = 0;
   const one = async (i: number) => {
@@ -46,6 +48,8 @@ async function main(): Promise<void> {
     const container = await docker.createContainer(options);
     await container.start();
     const exit = (await container.wait()) as { StatusCode: number };
+    // A command of its own is a job whose output someone reads (runbox run prints it).
+    if (process.argv.length > 4) await container.logs({ stdout: true, stderr: true });
     await container.remove({ force: true });
     await removeScratch(dataDir, scratch.root);
     if (exit.StatusCode !== 0) throw new Error(`container ${i} exited ${exit.StatusCode}`);

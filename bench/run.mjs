@@ -5,7 +5,8 @@
 //
 // Cases: queue (with the peers of ../shared/bench-peers), pgqueue (the PostgreSQL queue
 // against graphile-worker on one private cluster), submit, containers, outputs, api,
-// binary, cli, scale (three nodes on one PostgreSQL against one; BENCH_SCALE_JOBS 36,
+// binary, cli, run (`runbox run hello.py` against `docker run --rm` and the Engine API;
+// BENCH_RUN_ROUNDS 10), scale (three nodes on one PostgreSQL against one; BENCH_SCALE_JOBS 36,
 // BENCH_SCALE_SLEEP 3 s). pgqueue: BENCH_PG_SLOTS (its best setting, else BENCH_SLOTS),
 // BENCH_PG_POOL (connections, 10). BENCH_OUT=name writes bench/results/name.json/.md
 // instead of latest (a run of some cases only, beside the full table). Env: BENCH_RUNS (3), BENCH_QUEUE_RUNS (5, or BENCH_RUNS), BENCH_N (20000), BENCH_SLOTS (256: runbox's best setting; it also runs at 24 and 50, the peers' concurrency), BENCH_PEERS=0 to
@@ -27,6 +28,7 @@ import { containersCase } from './cases/containers.mjs';
 import { outputsCase } from './cases/outputs.mjs';
 import { pgqueueCase } from './cases/pgqueue.mjs';
 import { queueCase } from './cases/queue.mjs';
+import { runCase } from './cases/run.mjs';
 import { scaleCase } from './cases/scale.mjs';
 import { submitCase } from './cases/submit.mjs';
 
@@ -42,6 +44,7 @@ const CASES = {
   api: apiCase,
   binary: binaryCase,
   cli: cliCase,
+  run: runCase,
   scale: scaleCase,
 };
 // --render: rewrite latest.md from latest.json (after a change to the table's layout).

@@ -27,7 +27,7 @@ const median = (samples) =>
   );
 
 /** dist/runbox when it was built from this commit (npm run package), else null and why. */
-async function freshBinary() {
+export async function freshBinary() {
   if (!existsSync(BINARY)) return { binary: null, why: 'dist/runbox is missing' };
   const { stdout } = await run(BINARY, ['--version']);
   const built = /\(commit ([0-9a-f]+)\)/.exec(stdout)?.[1];
