@@ -85,6 +85,24 @@ describe('fs blob packs: a batch of small blobs in one file', () => {
     expect(packFiles(store)).toEqual([]);
   });
 
+  it('a put that arrives after its batch was settled is refused, not dropped', async () => {
+    const store = await createFileBlobStore({ dataDir: dataDir(), zstd }, packed);
+    const batch = store.beginBatch();
+    await store.put(randomBytes(10), { batch });
+    await batch.commit();
+    await expect(store.put(randomBytes(10), { batch })).rejects.toMatchObject({
+      type: 'Internal',
+    });
+    const other = store.beginBatch();
+    await store.put(randomBytes(10), { batch: other });
+    await other.discard();
+    await expect(store.put(randomBytes(10), { batch: other })).rejects.toMatchObject({
+      type: 'Internal',
+    });
+    expect(packFiles(store)).toHaveLength(1);
+    expect(readdirSync(store.paths.tmp)).toEqual([]);
+  });
+
   it('finds a pack another process wrote after this one read the folder', async () => {
     const dir = dataDir();
     const reader = await createFileBlobStore({ dataDir: dir, zstd }, packed);

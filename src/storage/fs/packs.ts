@@ -306,6 +306,8 @@ export class PackWriter {
   private writing: Promise<void> = Promise.resolve();
   private readonly entries: { sha256: string; offset: number; length: number }[] = [];
   private readonly shas = new Set<string>();
+  /** Set by commit and discard: a put still in flight then must not be dropped silently. */
+  private sealed = false;
 
   constructor(private readonly index: PackIndex) {
     this.tempPath = join(index.tmp, tempFileName());
@@ -321,6 +323,7 @@ export class PackWriter {
 
   /** Appends a blob's frames; resolves once the pack's memory is below its bound again. */
   async append(sha256: string, compressed: Buffer): Promise<void> {
+    if (this.sealed) throw new RunboxError('Internal', 'put into a blob batch already settled');
     this.entries.push({
       sha256,
       offset: this.written + this.bufferedBytes,
@@ -359,6 +362,7 @@ export class PackWriter {
 
   /** Index and trailer, fsync, rename into packs/, folder fsync; then readers see it. */
   async commit(): Promise<void> {
+    this.sealed = true;
     if (this.entries.length === 0) return;
     const indexOffset = this.written + this.bufferedBytes;
     const index = Buffer.alloc(this.entries.length * INDEX_ENTRY_BYTES);
@@ -395,6 +399,7 @@ export class PackWriter {
 
   /** Drops the temp file; nothing of it was ever visible. */
   async discard(): Promise<void> {
+    this.sealed = true;
     await this.writing.catch(() => undefined);
     const file = this.file;
     this.file = null;
