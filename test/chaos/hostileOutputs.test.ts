@@ -133,7 +133,7 @@ describe('hostile output archives', () => {
     const files = filesUnder(data.dir).map((f) => f.slice(data.dir.length + 1));
     const strays = files.filter(
       (f) =>
-        !/^(runbox\.db(-wal|-shm)?|config\.json|blobs\/[0-9a-f]{2}\/[0-9a-f]+|blobs\/packs\/[0-9a-f]{32}\.pack)$/.test(
+        !/^(runbox\.db(-wal|-shm)?|config\.json|blobs\/[0-9a-f]{2}\/[0-9a-f]+|blobs\/packs\/[0-9a-f]{32}\.(pack|dead))$/.test(
           f,
         ),
     );

@@ -123,16 +123,25 @@ describe('fs blob packs: a batch of small blobs in one file', () => {
     const old = new Date(Date.now() - 3_600_000);
     utimesSync(path, old, old);
     expect(await store.removeIfIdle(sha(a!), 60_000)).toBeGreaterThan(0);
+    // The mark is kept beside the pack: a later process (runbox gc, a restart) sees it.
+    const later = await createFileBlobStore({ dataDir: store.paths.root + '/..', zstd }, packed);
+    expect(await later.stat(sha(a!))).toBeNull();
+    expect((await later.stat(sha(b!)))?.size).toBe(200);
     // Another job puts b again: the pack is refreshed, the mark on a is forgotten
     // (a is visible again, it was never deleted) and the pack stays.
     await putBatch(store, [b!]);
     expect(await store.removeIfIdle(sha(b!), 60_000)).toBe(0);
     expect((await store.stat(sha(a!)))?.size).toBe(100);
+    const afterRefresh = await createFileBlobStore(
+      { dataDir: store.paths.root + '/..', zstd },
+      packed,
+    );
+    expect((await afterRefresh.stat(sha(a!)))?.size).toBe(100);
     const older = new Date(old.getTime() - 1000);
     utimesSync(path, older, older);
     const report = await collectGarbage({ store, referenced: new Set(), olderThanMs: 60_000 });
     expect(report.removedBlobs).toBe(3);
-    expect(packFiles(store)).toEqual([]);
+    expect(packFiles(store)).toEqual([]); // the pack and its .dead file
     for (const data of [a!, b!, c!]) expect(await store.stat(sha(data))).toBeNull();
     expect(await store.usage()).toEqual({ blobs: 0, compressedBytes: 0 });
   });

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { statSync, unlinkSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, rename, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunboxError } from '../../errors/index.js';
@@ -23,10 +23,12 @@ import { tempFileName } from './tempFiles.js';
  * again when a key is missing, so packs another process wrote are found.
  *
  * A packed blob's writtenAt is its pack's mtime; a re-put refreshes the whole pack. gc
- * marks blobs of an idle pack dead (hidden from this process at once) and unlinks the
- * pack, checking its mtime in the same synchronous turn, once every blob in it is dead
- * or stored again elsewhere; a pack refreshed in between (its mtime moved) forgets its
- * marks and stays.
+ * marks blobs of an idle pack dead (hidden from this process at once, and written to
+ * `<id>.dead` beside the pack with the pack's mtime, so a later process starts from
+ * them) and unlinks the pack, checking its mtime in the same synchronous turn, once every
+ * blob in it is dead or stored again elsewhere; a pack refreshed in between (its mtime
+ * moved) forgets its marks and stays. A dead blob's bytes stay on disk until its whole
+ * pack goes (no repacking yet).
  */
 
 const MAGIC = Buffer.from('RBXPACK1', 'latin1');
@@ -49,6 +51,8 @@ export interface Pack {
   /** Blobs gc removed while the pack's mtime was `deadAtMtime`. */
   dead: Set<string>;
   deadAtMtime: number;
+  /** The mtime the `.dead` file's marks were made at (-1: none written by this process). */
+  deadFileMtime: number;
 }
 
 function packError(path: string, why: string): RunboxError {
@@ -102,6 +106,44 @@ async function readPackIndex(
   } finally {
     await file.close();
   }
+}
+
+const deadPath = (packPath: string) => packPath.replace(/\.pack$/, '.dead');
+
+/**
+ * Persists a dead mark: the file starts with the pack's mtime the marks were made at;
+ * marks of an older mtime are replaced. Not fsynced: a mark lost in a crash is made
+ * again by the next gc.
+ */
+function writeDeadMarks(pack: Pack, sha256: string): void {
+  const path = deadPath(pack.path);
+  if (pack.deadFileMtime === pack.deadAtMtime) {
+    appendFileSync(path, `${sha256}\n`, { mode: PRIVATE_FILE_MODE });
+    return;
+  }
+  writeFileSync(path, `${pack.deadAtMtime}\n${[...pack.dead].join('\n')}\n`, {
+    mode: PRIVATE_FILE_MODE,
+  });
+  pack.deadFileMtime = pack.deadAtMtime;
+}
+
+/** Applies a pack's persisted dead marks when they were made at its current mtime. */
+function readDeadMarks(pack: Pack): void {
+  let text: string;
+  let mtimeMs: number;
+  try {
+    text = readFileSync(deadPath(pack.path), 'utf8');
+    mtimeMs = statSync(pack.path).mtimeMs;
+  } catch (error) {
+    if (isNotFound(error)) return;
+    throw error;
+  }
+  const [header, ...shas] = text.split('\n');
+  if (Number(header) !== mtimeMs) return; // refreshed since: the marks are stale
+  const known = new Set(pack.shas);
+  pack.dead = new Set(shas.filter((sha) => known.has(sha)));
+  pack.deadAtMtime = mtimeMs;
+  pack.deadFileMtime = mtimeMs;
 }
 
 /** Marks made before a refresh judged an older state of the pack: they are dropped. */
@@ -185,6 +227,7 @@ export class PackIndex {
         continue;
       }
       this.add(path, entries);
+      readDeadMarks(this.packs.get(path)!);
     }
   }
 
@@ -196,6 +239,7 @@ export class PackIndex {
       shas: [...new Set(entries.map((e) => e.sha256))],
       dead: new Set(),
       deadAtMtime: 0,
+      deadFileMtime: -1,
     };
     this.packs.set(path, pack);
     for (const { sha256, offset, length } of entries) {
@@ -268,14 +312,17 @@ export class PackIndex {
     forgetStaleMarks(pack, mtimeMs);
     if (cutoffMs !== null && mtimeMs >= cutoffMs) return null;
     pack.dead.add(sha256);
+    writeDeadMarks(pack, sha256);
     const empty = pack.shas.every(
       (sha) => pack.dead.has(sha) || this.bySha.get(sha)?.pack !== pack,
     );
     if (empty) {
-      try {
-        unlinkSync(pack.path);
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
+      for (const path of [pack.path, deadPath(pack.path)]) {
+        try {
+          unlinkSync(path);
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
       }
       this.drop(pack);
     }
