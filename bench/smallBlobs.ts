@@ -16,7 +16,12 @@ const files = Number(process.argv[3] ?? 9000);
 const bytes = Number(process.argv[4] ?? 900);
 const IN_FLIGHT = 16; // as collectOutputs' PUTS_IN_FLIGHT order of magnitude
 
-type Ctor = new (o: { dataDir: string; codec: never; frameBytes: number }) => FileBlobStore;
+type Ctor = new (o: {
+  dataDir: string;
+  codec: never;
+  frameBytes: number;
+  packSmallBlobs: boolean;
+}) => FileBlobStore;
 const sides: [string, Ctor][] = [['after', FileBlobStore as unknown as Ctor]];
 const beforePath = new URL('../src/storage/fs/FileBlobStoreBefore.ts', import.meta.url);
 if (existsSync(beforePath)) {
@@ -29,7 +34,13 @@ const phases = new Map<string, [number, number][]>(sides.map(([n]) => [n, []]));
 for (let r = 0; r < rounds; r++) {
   for (const [name, Store] of r % 2 ? [...sides].reverse() : sides) {
     const dataDir = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'runbox-small-'));
-    const store = new Store({ dataDir, codec: codec as never, frameBytes: 1 << 20 });
+    // As createFileBlobStore makes it (a store before packs ignores the option).
+    const store = new Store({
+      dataDir,
+      codec: codec as never,
+      frameBytes: 1 << 20,
+      packSmallBlobs: true,
+    });
     const { mkdir } = await import('node:fs/promises');
     await mkdir(store.paths.tmp, { recursive: true });
     const data = Array.from({ length: files }, () => randomBytes(bytes));

@@ -72,7 +72,8 @@ export async function createBlobStore(
   switch (chosen.kind) {
     case 'fs': {
       const { createFileBlobStore } = await import('./storage/fs/FileBlobStore.js');
-      return createFileBlobStore({ ...config, dataDir: chosen.dataDir });
+      // Packs for small batched blobs: one file and one fsync per job's batch of them.
+      return createFileBlobStore({ ...config, dataDir: chosen.dataDir }, { packSmallBlobs: true });
     }
     case 's3': {
       const { createS3BlobStore } = await import('./storage/s3/createS3BlobStore.js');

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createFileBlobStore } from '../../src/storage/index.js';
 import {
   filesUnder,
   http,
@@ -131,11 +132,20 @@ describe('hostile output archives', () => {
     // Nothing outside the store: the data dir holds the database, config and blobs only.
     const files = filesUnder(data.dir).map((f) => f.slice(data.dir.length + 1));
     const strays = files.filter(
-      (f) => !/^(runbox\.db(-wal|-shm)?|config\.json|blobs\/[0-9a-f]{2}\/[0-9a-f]+)$/.test(f),
+      (f) =>
+        !/^(runbox\.db(-wal|-shm)?|config\.json|blobs\/[0-9a-f]{2}\/[0-9a-f]+|blobs\/packs\/[0-9a-f]{32}\.(pack|dead))$/.test(
+          f,
+        ),
     );
     expect(strays).toEqual([]);
     const blobNames = files.filter((f) => f.startsWith('blobs/')).map((f) => f.replace(/\//g, ''));
     expect(blobNames.some((b) => b.includes(hostPasswdSha))).toBe(false);
+    // Small outputs live in packs (storage/fs/packs.ts): asked through the store.
+    const store = await createFileBlobStore(
+      { dataDir: data.dir, zstd: { codec: 'auto', level: 3, frameBytes: 1024 * 1024 } },
+      { packSmallBlobs: true },
+    );
+    expect(await store.stat(hostPasswdSha)).toBeNull();
     const storeBytes = files
       .filter((f) => f.startsWith('blobs/'))
       .reduce((n, f) => n + statSync(join(data.dir, f)).size, 0);

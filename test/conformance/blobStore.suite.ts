@@ -195,6 +195,68 @@ export function blobStoreConformance(name: string, makeStore: MakeBlobStore): vo
       await foreign.discard();
     });
 
+    it('many small blobs in one batch: each readable whole, by range and compressed, listed once', async () => {
+      const store = await open();
+      // Sizes from empty to a few KiB, some contents twice (within the batch).
+      const blobs = Array.from({ length: 300 }, (_, i) =>
+        i % 50 === 49 ? Buffer.from(`copy ${i % 3}`) : randomBytes((i * 37) % 3000),
+      );
+      const batch = store.beginBatch();
+      const stored = await Promise.all(blobs.map((data) => store.put(data, { batch })));
+      await batch.commit();
+      const seen = await listed(store);
+      expect(seen.size).toBe(new Set(blobs.map(sha)).size);
+      for (const [i, s] of stored.entries()) {
+        const data = blobs[i]!;
+        expect(s).toMatchObject({ sha256: sha(data), size: data.length });
+        expect(await store.stat(s.sha256)).toEqual(s);
+        expect(seen.get(s.sha256)).toBe(s.compressedSize);
+        expect((await collect(store.openDecompressed(s.sha256))).equals(data)).toBe(true);
+      }
+      const last = blobs[298]!; // 2026 random bytes
+      const range = { start: 100, end: 2000 };
+      expect(
+        (await collect(store.openDecompressed(sha(last), range))).equals(last.subarray(100, 2001)),
+      ).toBe(true);
+      const compressed = await collect(store.openCompressed(sha(last)));
+      expect(compressed.length).toBe(stored[298]!.compressedSize);
+      const codec = await selectZstdCodec({ codec: 'js', level: 3, frameBytes: FRAME });
+      const decoded = await collect(
+        Readable.from([compressed]).pipe(new FrameDecompressor({ codec })) as unknown as Readable,
+      );
+      expect(decoded.equals(last)).toBe(true);
+    });
+
+    it('a small blob put again by a later batch is one blob whose grace period starts over', async () => {
+      const store = await open();
+      const data = Buffer.from('the same small output in two jobs ✓');
+      const neighbour = randomBytes(500);
+      const first = store.beginBatch();
+      const s = await store.put(data, { batch: first });
+      const n = await store.put(neighbour, { batch: first });
+      await first.commit();
+      await sleep(700);
+      const second = store.beginBatch();
+      expect(await store.put(data, { batch: second })).toEqual(s);
+      await second.commit();
+      expect((await listed(store)).size).toBe(2);
+      expect(await store.removeIfIdle(s.sha256, 500)).toBe(0);
+      await sleep(700);
+      expect(await store.removeIfIdle(s.sha256, 500)).toBe(s.compressedSize);
+      expect(await store.stat(s.sha256)).toBeNull();
+      await expect(store.openDecompressed(s.sha256)).rejects.toMatchObject({ type: 'NotFound' });
+      // Its neighbour from the same batch is untouched until removed itself.
+      expect((await collect(store.openDecompressed(n.sha256))).equals(neighbour)).toBe(true);
+      expect([...(await listed(store)).keys()]).toEqual([n.sha256]);
+      expect(await store.removeIfIdle(n.sha256, 500)).toBe(n.compressedSize);
+      expect((await listed(store)).size).toBe(0);
+      // Removed, then put again: stored again.
+      const third = store.beginBatch();
+      await store.put(data, { batch: third });
+      await third.commit();
+      expect((await collect(store.openDecompressed(s.sha256))).equals(data)).toBe(true);
+    });
+
     it('lists every blob once with its stored size; remove removes', async () => {
       const store = await open();
       const blobs = await Promise.all(

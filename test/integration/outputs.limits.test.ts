@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/api/jobView.js';
 import type { OutputEntry, SkippedOutput } from '../../src/contract/resultSchema.js';
+import { createFileBlobStore } from '../../src/storage/index.js';
 import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
 import { TEST_INSTANCE } from '../helpers/testConfig.js';
 import {
@@ -39,12 +39,14 @@ print("container passwd sha256", hashlib.sha256(open("/etc/passwd", "rb").read()
 
 const fileSha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
-function storedBlobNames(dataDir: string): Set<string> {
-  const root = join(dataDir, 'blobs');
+/** Every blob in the server's store, asked through the store (small ones are in packs). */
+async function storedBlobNames(dataDir: string): Promise<Set<string>> {
+  const store = await createFileBlobStore(
+    { dataDir, zstd: { codec: 'auto', level: 3, frameBytes: 1024 * 1024 } },
+    { packSmallBlobs: true },
+  );
   const names = new Set<string>();
-  for (const dir of readdirSync(root).filter((d) => /^[0-9a-f]{2}$/.test(d))) {
-    for (const name of readdirSync(join(root, dir))) names.add(dir + name);
-  }
+  for await (const entry of store.list()) names.add(entry.sha256);
   return names;
 }
 
@@ -85,7 +87,7 @@ describe('outputs over the file limit, with a symlink and a FIFO', () => {
     const answer = await http(`${rb.url}/v1/jobs/${job.id}/outputs`);
     const manifest = JSON.parse(answer.body.toString()) as { outputs: OutputEntry[] };
     expect(manifest.outputs).toEqual(outputs);
-    const blobs = storedBlobNames(rb.dataDir);
+    const blobs = await storedBlobNames(rb.dataDir);
     for (const o of outputs) if (o.sha256) expect(blobs.has(o.sha256), o.path).toBe(true);
     const one = outputs.find((o) => o.path === 'files/d03/f0042.txt')!;
     const body = await http(`${rb.url}/v1/jobs/${job.id}/outputs/files/d03/f0042.txt`);
@@ -105,8 +107,8 @@ describe('outputs over the file limit, with a symlink and a FIFO', () => {
     });
   });
 
-  it("never reads the host's /etc/passwd through the link: no blob has its sha256", () => {
-    const blobs = storedBlobNames(rb.dataDir);
+  it("never reads the host's /etc/passwd through the link: no blob has its sha256", async () => {
+    const blobs = await storedBlobNames(rb.dataDir);
     expect(blobs.size).toBeGreaterThan(9_000);
     expect(blobs.has(fileSha('/etc/passwd'))).toBe(false);
   });
@@ -115,7 +117,7 @@ describe('outputs over the file limit, with a symlink and a FIFO', () => {
     const stdout = await http(`${rb.url}/v1/jobs/${job.id}/logs`);
     const match = /container passwd sha256 ([0-9a-f]{64})/.exec(stdout.body.toString());
     expect(match, stdout.body.toString()).not.toBeNull();
-    expect(storedBlobNames(rb.dataDir).has(match![1]!)).toBe(false);
+    expect((await storedBlobNames(rb.dataDir)).has(match![1]!)).toBe(false);
   });
 
   it('lists the FIFO as skipped with its reason, and never as an output', () => {

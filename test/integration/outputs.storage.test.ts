@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/api/jobView.js';
+import { createFileBlobStore } from '../../src/storage/index.js';
 import { expectNoLeftoverContainers, labelledContainers } from '../helpers/leftovers.js';
 import { runCliProcess } from '../helpers/serverProcess.js';
 import { TEST_INSTANCE } from '../helpers/testConfig.js';
@@ -18,8 +19,16 @@ import {
 
 /** Issue 4: retention with `runbox gc`, and the free-space guard. */
 
-const blobPath = (dataDir: string, sha256: string) =>
-  join(dataDir, 'blobs', sha256.slice(0, 2), sha256.slice(2));
+/** Stored size of every blob in the server's store, asked through the store (small ones are in packs). */
+async function storedBlobs(dataDir: string): Promise<Map<string, number>> {
+  const store = await createFileBlobStore(
+    { dataDir, zstd: { codec: 'auto', level: 3, frameBytes: 1024 * 1024 } },
+    { packSmallBlobs: true },
+  );
+  const sizes = new Map<string, number>();
+  for await (const entry of store.list()) sizes.set(entry.sha256, entry.compressedSize);
+  return sizes;
+}
 
 /** Every blob a finished job refers to: its outputs and its two logs. */
 function blobsOf(job: JobView): Set<string> {
@@ -72,10 +81,8 @@ describe('runbox gc', () => {
     expect(recent.result!.outputs.find((o) => o.path === 'shared.txt')!.sha256).toBe(shared);
     const onlyOld = [...blobsOf(old)].filter((sha) => !blobsOf(recent).has(sha));
     expect(onlyOld.length).toBeGreaterThanOrEqual(2); // a-only.bin and its stdout at least
-    const freedExpected = onlyOld.reduce(
-      (sum, sha) => sum + statSync(blobPath(rb.dataDir, sha)).size,
-      0,
-    );
+    const before = await storedBlobs(rb.dataDir);
+    const freedExpected = onlyOld.reduce((sum, sha) => sum + before.get(sha)!, 0);
 
     const configFile = join(rb.dataDir, 'config.json');
     const gc = await runCliProcess(
@@ -91,9 +98,9 @@ describe('runbox gc', () => {
       freedBytes: freedExpected,
     });
 
-    for (const sha of onlyOld) expect(existsSync(blobPath(rb.dataDir, sha)), sha).toBe(false);
-    for (const sha of blobsOf(recent))
-      expect(existsSync(blobPath(rb.dataDir, sha)), sha).toBe(true);
+    const after = await storedBlobs(rb.dataDir);
+    for (const sha of onlyOld) expect(after.has(sha), sha).toBe(false);
+    for (const sha of blobsOf(recent)) expect(after.has(sha), sha).toBe(true);
     expect((await http(`${rb.url}/v1/jobs/${old.id}`)).status).toBe(404);
     const kept = await http(`${rb.url}/v1/jobs/${recent.id}/outputs/shared.txt`);
     expect(kept.status).toBe(200);

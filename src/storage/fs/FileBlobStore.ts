@@ -31,6 +31,7 @@ import {
   type BlobPaths,
 } from './blobPaths.js';
 import { fsyncPath, syncPaths } from './fsyncBatch.js';
+import { PackIndex, type Pack, type PackWriter } from './packs.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './privateFiles.js';
 import { sweepTempDir, tempFileName, type SweepOptions } from './tempFiles.js';
 import {
@@ -52,7 +53,18 @@ export interface FileBlobStoreOptions {
   codec: ZstdCodec;
   /** Input bytes per frame. @defaultValue 1 MiB (config.zstd.frameBytes) */
   frameBytes: number;
+  /**
+   * Batched puts of in-memory content go into one pack file per batch (see packs.ts)
+   * instead of a file each. Off for a store whose callers read blob files by path (the
+   * S3 store's cache). @defaultValue false
+   */
+  packSmallBlobs?: boolean;
 }
+
+/** Compressed size up to which a batched in-memory put is packed. */
+const PACK_BLOB_BYTES = 1024 * 1024;
+/** Up to this many files a batch fsyncs each (in parallel) rather than run syncfs. */
+const FSYNC_EACH_MAX = 16;
 
 const READ_CHUNK_BYTES = 256 * 1024;
 
@@ -81,24 +93,45 @@ export class FileBlobStore implements BlobStore {
   readonly paths: BlobPaths;
   readonly codec: ZstdCodec;
   private readonly format: FrameFormat;
+  /** Packed blobs' places (null: this store writes no packs and reads none). */
+  readonly packs: PackIndex | null;
+  private packsRead: Promise<void> | null = null;
 
   constructor(options: FileBlobStoreOptions) {
     this.paths = blobPaths(options.dataDir);
     this.codec = options.codec;
     this.format = { codec: options.codec, frameBytes: options.frameBytes };
+    this.packs = options.packSmallBlobs
+      ? new PackIndex(join(this.paths.root, 'packs'), this.paths.tmp)
+      : null;
+  }
+
+  /** The pack index, with every pack on disk read at least once. */
+  private async packIndex(): Promise<PackIndex | null> {
+    if (!this.packs) return null;
+    this.packsRead ??= this.packs.scan().catch((error: unknown) => {
+      this.packsRead = null;
+      throw error;
+    });
+    await this.packsRead;
+    return this.packs;
   }
 
   async put(source: Readable | Buffer, options: PutOptions = {}): Promise<StoredBlob> {
     const batch = options.batch ? this.ownBatch(options.batch) : null;
+    const maxBytes = options.maxBytes ?? Infinity;
+    if (batch && Buffer.isBuffer(source) && this.packs) {
+      const framed = frameBuffer(source, this.format, maxBytes);
+      if (framed.compressed.length <= PACK_BLOB_BYTES) return this.putPacked(framed, batch);
+    }
     const tempPath = join(this.paths.tmp, tempFileName());
     try {
-      const maxBytes = options.maxBytes ?? Infinity;
       const written = Buffer.isBuffer(source)
         ? await this.writeBuffer(source, tempPath, maxBytes, batch === null)
         : await this.writeStream(source, tempPath, maxBytes, batch === null);
       const { sha256, size } = written;
       const finalPath = this.paths.blob(sha256);
-      if (batch?.has(sha256)) {
+      if (batch?.has(sha256) || batch?.packWriter?.has(sha256)) {
         await unlink(tempPath);
         return written;
       }
@@ -109,7 +142,7 @@ export class FileBlobStore implements BlobStore {
         batch.add(sha256, tempPath, finalPath);
         return written;
       }
-      const existing = await this.refresh(finalPath);
+      const existing = (await this.refreshPacked(sha256, null)) ?? (await this.refresh(finalPath));
       if (existing !== null) {
         await unlink(tempPath);
         return { sha256, size, compressedSize: existing };
@@ -122,6 +155,39 @@ export class FileBlobStore implements BlobStore {
       await unlink(tempPath).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * A small batched blob: appended to the batch's pack unless the batch or a pack holds
+   * it already (then that pack is refreshed, once per batch).
+   */
+  private async putPacked(
+    framed: { sha256: string; size: number; compressed: Buffer },
+    batch: FileBlobBatch,
+  ): Promise<StoredBlob> {
+    const { sha256, size, compressed } = framed;
+    const stored = { sha256, size, compressedSize: compressed.length };
+    const writer = batch.packFor(this.packs!);
+    if (writer.has(sha256) || batch.has(sha256)) return stored;
+    const existing = await this.refreshPacked(sha256, batch);
+    if (existing !== null) return { sha256, size, compressedSize: existing };
+    // A put of the same bytes may have appended them while this one waited.
+    if (!writer.has(sha256)) await writer.append(sha256, compressed);
+    return stored;
+  }
+
+  /**
+   * Refreshes the pack holding sha256 (see PackIndex.refresh); its stored size, or null
+   * when no pack holds it. A batch refreshes each pack once.
+   */
+  private async refreshPacked(sha256: string, batch: FileBlobBatch | null): Promise<number | null> {
+    const packs = await this.packIndex();
+    const found = packs?.find(sha256);
+    if (!packs || !found) return null;
+    if (batch?.refreshed.has(found.pack)) return found.length;
+    if (!(await packs.refresh(found))) return null;
+    batch?.refreshed.add(found.pack);
+    return found.length;
   }
 
   /** A new temp file; blobs/tmp is made again if something removed it. */
@@ -224,47 +290,68 @@ export class FileBlobStore implements BlobStore {
     });
     if (!file) return null;
     try {
-      const source = await framedSource(file);
+      const source = framedSource(file);
       const size = await contentSizeOf(source, sha256);
       return { sha256, size, compressedSize: source.compressedSize };
     } finally {
-      await file.close();
+      await file.handle.close();
     }
   }
 
   /** The file is opened before this resolves: a missing blob rejects with NotFound. */
   async openCompressed(sha256: string): Promise<Readable> {
     checkSha256(sha256);
-    const file = await this.openFile(sha256);
+    const { handle, offset, length } = await this.openFile(sha256);
     // The stream owns the handle and closes it at its end or when destroyed.
-    return file.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
+    return handle.createReadStream({
+      start: offset,
+      end: offset + length - 1,
+      highWaterMark: READ_CHUNK_BYTES,
+    });
   }
 
   async openDecompressed(sha256: string, range?: ByteRange): Promise<Readable> {
     checkSha256(sha256);
     if (range) checkRange(range);
     const file = await this.openFile(sha256);
-    const source = await framedSource(file).catch(async (error: unknown) => {
-      await file.close();
-      throw error;
-    });
+    const source = framedSource(file);
     const stream = Readable.from(decodeRange(source, this.codec, range), { objectMode: false });
     // On 'close', not in the generator's finally: a stream destroyed before its first
     // read never runs the generator's body, and the handle would leak.
-    stream.once('close', () => void file.close().catch(() => undefined));
+    stream.once('close', () => void file.handle.close().catch(() => undefined));
     return stream;
   }
 
-  private async openFile(sha256: string): Promise<FileHandle> {
+  /**
+   * The blob's bytes: in a pack this process knows, else its own file, else in a pack
+   * another process wrote since (the packs folder is read again before NotFound).
+   */
+  private async openFile(sha256: string): Promise<OpenBlob> {
+    const packs = await this.packIndex();
+    const packed = packs ? await openPacked(packs, sha256) : null;
+    if (packed) return packed;
     try {
-      return await open(this.paths.blob(sha256), 'r');
+      const handle = await open(this.paths.blob(sha256), 'r');
+      try {
+        return { handle, offset: 0, length: (await handle.stat()).size };
+      } catch (error) {
+        await handle.close();
+        throw error;
+      }
     } catch (error) {
-      if (isNotFound(error)) throw notFound(sha256, error);
-      throw error;
+      if (!isNotFound(error)) throw error;
+      if (packs) {
+        await packs.scan();
+        const found = await openPacked(packs, sha256, true);
+        if (found) return found;
+      }
+      throw notFound(sha256, error);
     }
   }
 
   async remove(sha256: string): Promise<void> {
+    checkSha256(sha256);
+    (await this.packIndex())?.removeIfIdle(sha256, null);
     try {
       await unlink(this.paths.blob(sha256));
     } catch (error) {
@@ -279,21 +366,40 @@ export class FileBlobStore implements BlobStore {
    * (see refresh()).
    */
   async removeIfIdle(sha256: string, graceMs: number): Promise<number> {
-    const cutoffMs = Date.now() - graceMs;
     const path = this.paths.blob(sha256);
+    const packs = await this.packIndex();
+    const cutoffMs = Date.now() - graceMs;
+    let loose: { mtimeMs: number; size: number } | null = null;
     try {
-      const info = statSync(path);
-      if (info.mtimeMs >= cutoffMs) return 0;
-      unlinkSync(path);
-      return info.size;
+      loose = statSync(path);
     } catch (error) {
-      if (isNotFound(error)) return 0;
+      if (!isNotFound(error)) throw error;
+    }
+    // A blob stored both packed and as its own file goes only when both copies are idle.
+    if (loose && loose.mtimeMs >= cutoffMs) return 0;
+    const packed = packs ? packs.removeIfIdle(sha256, cutoffMs) : 0;
+    if (packed === null) return 0;
+    if (!loose) return packed;
+    try {
+      unlinkSync(path);
+      return packed + loose.size;
+    } catch (error) {
+      if (isNotFound(error)) return packed;
       throw error;
     }
   }
 
   /** Every stored blob, in no particular order; for gc and usage reports. */
   async *list(): AsyncGenerator<BlobEntry> {
+    // Packed blobs first: a blob also stored as its own file is then listed once.
+    const packed = new Set<string>();
+    const packs = await this.packIndex();
+    if (packs) {
+      for await (const { sha256, length, writtenAt } of packs.entries()) {
+        packed.add(sha256);
+        yield { sha256, compressedSize: length, writtenAt };
+      }
+    }
     let dirs: string[];
     try {
       dirs = await readdir(this.paths.root);
@@ -310,7 +416,7 @@ export class FileBlobStore implements BlobStore {
         throw error;
       }
       for (const name of names) {
-        if (!isBlobFileName(name)) continue;
+        if (!isBlobFileName(name) || packed.has(dir + name)) continue;
         try {
           const info = await stat(join(this.paths.root, dir, name));
           yield { sha256: dir + name, compressedSize: info.size, writtenAt: info.mtimeMs };
@@ -342,15 +448,25 @@ export class FileBlobStore implements BlobStore {
 }
 
 /**
- * Blobs written to blobs/tmp and not yet flushed nor named. commit() keeps the store's
- * invariant (a real name only ever holds a complete, durable blob) with two file-system
- * flushes for the whole batch: the data before any rename, the renames after.
+ * Blobs written to blobs/tmp and not yet flushed nor named, and small ones in the
+ * batch's pack. commit() keeps the store's invariant (a real name only ever holds a
+ * complete, durable blob): for files, two flushes for the whole batch (the data before
+ * any rename, the renames after); for the pack, its fsync, rename and folder fsync.
  */
 class FileBlobBatch implements BlobBatch {
   private readonly pending = new Map<string, { temp: string; final: string }>();
   private done = false;
+  packWriter: PackWriter | null = null;
+  /** Packs this batch's puts found their blobs in and refreshed. */
+  readonly refreshed = new Set<Pack>();
 
   constructor(readonly paths: BlobPaths) {}
+
+  packFor(packs: PackIndex): PackWriter {
+    if (this.done) throw new RunboxError('Internal', 'put into a blob batch already settled');
+    this.packWriter ??= packs.writer();
+    return this.packWriter;
+  }
 
   has(sha256: string): boolean {
     return this.pending.has(sha256);
@@ -363,10 +479,19 @@ class FileBlobBatch implements BlobBatch {
 
   async commit(): Promise<void> {
     this.done = true;
+    try {
+      await Promise.all([this.packWriter?.commit(), this.commitFiles()]);
+    } catch (error) {
+      await this.discard();
+      throw error;
+    }
+  }
+
+  private async commitFiles(): Promise<void> {
     if (this.pending.size === 0) return;
     const entries = [...this.pending.values()];
-    try {
-      await syncPaths(
+    {
+      await syncMany(
         this.paths.tmp,
         entries.map((e) => e.temp),
       );
@@ -377,10 +502,7 @@ class FileBlobBatch implements BlobBatch {
         renameIntoPlace(temp, final),
       );
       this.pending.clear();
-      await syncPaths(this.paths.root, dirs);
-    } catch (error) {
-      await this.discard();
-      throw error;
+      await syncMany(this.paths.root, dirs);
     }
   }
 
@@ -388,8 +510,21 @@ class FileBlobBatch implements BlobBatch {
     this.done = true;
     const temps = [...this.pending.values()].map((e) => e.temp);
     this.pending.clear();
-    await Promise.all(temps.map((t) => unlink(t).catch(() => undefined)));
+    const writer = this.packWriter;
+    this.packWriter = null;
+    await Promise.all([writer?.discard(), ...temps.map((t) => unlink(t).catch(() => undefined))]);
   }
+}
+
+/**
+ * A few paths are fsynced each, in parallel: cheaper than syncfs, which spawns `sync`
+ * and flushes everything dirty on the file system (other writers' data too). Many go
+ * through syncfs (see fsyncBatch.ts).
+ */
+async function syncMany(fileSystemOf: string, paths: Iterable<string>): Promise<void> {
+  const list = [...paths];
+  if (list.length <= FSYNC_EACH_MAX) await Promise.all(list.map((path) => fsyncPath(path)));
+  else await syncPaths(fileSystemOf, list);
 }
 
 /** Renames in flight at once during a batch commit (libuv's pool has 4 threads by default). */
@@ -431,31 +566,66 @@ async function forEachConcurrently<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
-/** A blob file as framedBlob reads it. */
-async function framedSource(file: FileHandle): Promise<FramedSource> {
-  const { size } = await file.stat();
+/** An open blob: its own file (offset 0), or its stretch of a pack. */
+interface OpenBlob {
+  handle: FileHandle;
+  offset: number;
+  length: number;
+}
+
+/** The packed blob opened, or null when no pack this process knows holds it. */
+async function openPacked(
+  packs: PackIndex,
+  sha256: string,
+  recheck = false,
+): Promise<OpenBlob | null> {
+  const found = recheck ? packs.findAgain(sha256) : packs.find(sha256);
+  if (!found) return null;
+  try {
+    return { handle: await open(found.pack.path, 'r'), offset: found.offset, length: found.length };
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    packs.drop(found.pack); // gc of another process took the pack
+    return null;
+  }
+}
+
+/** A blob as framedBlob reads it. */
+function framedSource({ handle, offset, length }: OpenBlob): FramedSource {
   return {
-    compressedSize: size,
-    read: (buffer, offset, length, position) => file.read(buffer, offset, length, position),
+    compressedSize: length,
+    read: (buffer, at, count, position) =>
+      handle.read(buffer, at, Math.min(count, Math.max(0, length - position)), offset + position),
     streamFrom: (start) =>
-      file.createReadStream({ start, autoClose: false, highWaterMark: READ_CHUNK_BYTES }),
+      start >= length
+        ? Readable.from([])
+        : handle.createReadStream({
+            start: offset + start,
+            end: offset + length - 1,
+            autoClose: false,
+            highWaterMark: READ_CHUNK_BYTES,
+          }),
   };
 }
 
 /**
  * The store config asks for: codec chosen by config.zstd (see selectZstdCodec), folders
- * created, and temp files of crashed runs swept. Call once at startup.
+ * created, and temp files of crashed runs swept. Call once at startup. Packs are off
+ * unless asked for: the S3 store's cache reads its blobs' files by path.
  */
 export async function createFileBlobStore(
   config: Pick<Config, 'dataDir' | 'zstd'>,
+  options: Pick<FileBlobStoreOptions, 'packSmallBlobs'> = {},
 ): Promise<FileBlobStore> {
   const codec = await selectZstdCodec(config.zstd);
   const store = new FileBlobStore({
     dataDir: config.dataDir,
     codec,
     frameBytes: config.zstd.frameBytes,
+    packSmallBlobs: options.packSmallBlobs ?? false,
   });
   await mkdir(store.paths.tmp, { recursive: true, mode: PRIVATE_DIR_MODE });
+  if (store.packs) await mkdir(store.packs.dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   await chmod(store.paths.root, PRIVATE_DIR_MODE);
   await store.sweepTempFiles();
   return store;
