@@ -461,6 +461,87 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         expect(claimed).toHaveLength(2);
         expect(await q.counts()).toMatchObject({ succeeded: 1, running: 2, queued: 0 });
       });
+
+      it('finishAndClaim checks every item as finish does: forged, unknown, blobs', async () => {
+        const q = await open();
+        await q.submit([item(), item(), item()]);
+        const [a, b] = await q.claim({ workerId: 'w1', limit: 2 });
+        const sha = 'd'.repeat(64);
+        const finished: string[] = [];
+        const unsubscribe = q.onFinished((ids) => finished.push(...ids));
+        const { outcomes, claimed } = await q.finishAndClaim(
+          [
+            { id: a!.id, token: a!.token, result: validResult(), blobs: [sha] },
+            { id: b!.id, token: 'forged', result: validResult(), blobs: ['e'.repeat(64)] },
+            { id: 'NO-SUCH-JOB', token: 'x', result: validResult() },
+          ],
+          { workerId: 'w1', limit: 5 },
+        );
+        unsubscribe();
+        expect(outcomes).toEqual(['recorded', 'stale', 'stale']);
+        expect(finished).toEqual([a!.id]);
+        expect(claimed).toHaveLength(1);
+        expect((await q.get(a!.id))!.status).toBe('succeeded');
+        expect((await q.get(b!.id))!.status).toBe('running');
+        expect([...(await q.referencedBlobs([sha, 'e'.repeat(64)]))]).toEqual([sha]);
+        // A claim of nothing records all the same.
+        const late = await q.finishAndClaim([{ id: b!.id, token: b!.token, result: final() }], {
+          workerId: 'w1',
+          limit: 0,
+        });
+        expect(late).toEqual({ outcomes: ['recorded'], claimed: [] });
+        expect((await q.get(b!.id))!.status).toBe('failed');
+      });
+
+      it('finishAndClaim calls in flight at once never record one job twice nor claim one twice', async () => {
+        const q = await open();
+        const other = await q.harness.connectAgain();
+        const total = 80;
+        await q.submit(Array.from({ length: total }, () => item()));
+        // Two pools on two connections (and two calls in flight per pool), each handing
+        // back what it holds, and a copy of the other's last batch: a result recorded
+        // twice or a job handed out twice would show below.
+        const held: ClaimedJob[][] = [await q.claim({ workerId: 'w0', limit: 4 }), []];
+        held[1] = await other.claim({ workerId: 'w1', limit: 4 });
+        const taken = [...held[0]!, ...held[1]!].map((j) => j.id);
+        let recorded = 0;
+        let stale = 0;
+        let lastBatch: ClaimedJob[] = [];
+        await Promise.all(
+          [q, q, other, other].map(async (backend, lane) => {
+            const mine = held[lane >> 1]!;
+            for (;;) {
+              const batch = mine.splice(0, 2);
+              if (batch.length === 0) {
+                const more = await backend.claim({ workerId: `w${lane >> 1}`, limit: 2 });
+                if (more.length === 0) return;
+                taken.push(...more.map((j) => j.id));
+                mine.push(...more);
+                continue;
+              }
+              const copy = lastBatch;
+              lastBatch = batch;
+              const { outcomes, claimed } = await backend.finishAndClaim(
+                [...batch, ...copy].map((j) => ({
+                  id: j.id,
+                  token: j.token,
+                  result: validResult(),
+                })),
+                { workerId: `w${lane >> 1}`, limit: 2 },
+              );
+              recorded += outcomes.slice(0, batch.length).filter((o) => o === 'recorded').length;
+              stale += outcomes.slice(0, batch.length).filter((o) => o === 'stale').length;
+              taken.push(...claimed.map((j) => j.id));
+              mine.push(...claimed);
+            }
+          }),
+        );
+        expect(new Set(taken).size).toBe(total);
+        expect(taken).toHaveLength(total);
+        // A batch's own jobs are recorded by it unless a copy in another batch got there first.
+        expect(recorded + stale).toBe(total);
+        expect(await q.counts()).toMatchObject({ succeeded: total, running: 0, queued: 0 });
+      });
     });
 
     describe('leases', () => {

@@ -15,7 +15,7 @@ export interface PgClaimArgs {
 
 // Taking a job: a new attempt, a fresh token from the database, a lease timed by the
 // database's clock.
-const TAKE = `
+export const TAKE = `
 UPDATE jobs j
 SET status = 'running',
     attempts = j.attempts + 1,
@@ -43,8 +43,8 @@ SET status = 'running',
  *
  * RETURNING gives no order guarantee, so the order is restored in JS.
  */
-const CLAIM = `
-WITH stamp AS (
+/** The CTEs (stamp, picked) choosing the jobs a claim takes from named queues. */
+export const PICK = `stamp AS (
   SELECT value FROM meta WHERE key = 'contract_generation' FOR SHARE
 ), picked AS (
   SELECT p.id FROM unnest(:queues::text[], :limits::integer[]) AS w(queue, n)
@@ -57,13 +57,10 @@ WITH stamp AS (
     FOR UPDATE SKIP LOCKED
   ) p
   WHERE (SELECT value FROM stamp) = :generation::text
-)
-${TAKE}
-FROM picked WHERE j.id = picked.id
-RETURNING ${CLAIMED_COLUMNS}`;
+)`;
 
-const CLAIM_RESERVED = `
-WITH stamp AS (
+/** The same for a reserved pool (runbox run's): only jobs reserved for this worker. */
+export const PICK_RESERVED = `stamp AS (
   SELECT value FROM meta WHERE key = 'contract_generation' FOR SHARE
 ), picked AS (
   SELECT q.id FROM jobs q
@@ -72,31 +69,46 @@ WITH stamp AS (
   ORDER BY q.priority, q.run_at, q.id
   LIMIT :limit
   FOR UPDATE SKIP LOCKED
-)
+)`;
+
+const CLAIM = `
+WITH ${PICK}
+${TAKE}
+FROM picked WHERE j.id = picked.id
+RETURNING ${CLAIMED_COLUMNS}`;
+
+const CLAIM_RESERVED = `
+WITH ${PICK_RESERVED}
 ${TAKE}
 FROM picked WHERE j.id = picked.id
 RETURNING ${CLAIMED_COLUMNS}`;
 
 /** Takes up to each queue's limit of due jobs, best first (priority, run_at, id). */
 export async function claimJobs(db: PgExecutor, args: PgClaimArgs): Promise<ClaimedJob[]> {
+  if (args.slots.every((s) => s.limit <= 0)) return [];
+  const rows = await query<PgClaimRow>(
+    db,
+    args.reserved === true ? CLAIM_RESERVED : CLAIM,
+    claimParams(args),
+  );
+  return sortClaimed(rows);
+}
+
+/** The named parameters of PICK (or PICK_RESERVED when args.reserved) and TAKE. */
+export function claimParams(args: PgClaimArgs): Record<string, unknown> {
   const slots = args.slots.filter((s) => s.limit > 0);
-  if (slots.length === 0) return [];
   const common = {
     workerId: args.workerId,
     leaseMs: args.leaseMs,
     generation: String(args.generation),
   };
-  const rows =
-    args.reserved === true
-      ? await query<PgClaimRow>(db, CLAIM_RESERVED, {
-          ...common,
-          limit: slots.reduce((sum, s) => sum + s.limit, 0),
-        })
-      : await query<PgClaimRow>(db, CLAIM, {
-          ...common,
-          queues: slots.map((s) => s.queue),
-          limits: slots.map((s) => s.limit),
-        });
+  return args.reserved === true
+    ? { ...common, limit: slots.reduce((sum, s) => sum + s.limit, 0) }
+    : { ...common, queues: slots.map((s) => s.queue), limits: slots.map((s) => s.limit) };
+}
+
+/** RETURNING gives no order: claimed jobs in claim order (priority, run_at, id). */
+export function sortClaimed(rows: PgClaimRow[]): ClaimedJob[] {
   rows.sort(
     (a, b) =>
       a.priority - b.priority || a.run_at - b.run_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
