@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -200,6 +200,50 @@ export function rssMiB(pid: number): number {
 
 export function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/**
+ * The server's live JS heap, measured exactly: SIGUSR2 makes a process started with
+ * `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=<dir>` run a full collection and write
+ * a heap snapshot; the sum of its objects' sizes is what survived. Sampled heapUsed
+ * cannot say this, because V8 may go a long time between full collections (seen on
+ * Node 24: heapTotal grew to 181 MiB while garbage waited). The file is removed.
+ */
+export async function liveHeapMiB(pid: number, dir: string, timeoutMs = 60_000): Promise<number> {
+  const snapshots = () => readdirSync(dir).filter((f) => f.endsWith('.heapsnapshot'));
+  const before = new Set(snapshots());
+  process.kill(pid, 'SIGUSR2');
+  const deadline = Date.now() + timeoutMs;
+  let lastSize = -1;
+  while (Date.now() < deadline) {
+    await sleep(250);
+    const file = snapshots().find((f) => !before.has(f));
+    if (!file) continue;
+    const path = join(dir, file);
+    const size = statSync(path).size;
+    if (size !== lastSize) {
+      lastSize = size;
+      continue;
+    }
+    let snapshot: {
+      snapshot: { meta: { node_fields: string[] } };
+      nodes: number[];
+    };
+    try {
+      snapshot = JSON.parse(readFileSync(path, 'utf8'));
+    } catch {
+      continue; // still being written
+    }
+    rmSync(path, { force: true });
+    const fields = snapshot.snapshot.meta.node_fields;
+    const selfSize = fields.indexOf('self_size');
+    let bytes = 0;
+    for (let i = selfSize; i < snapshot.nodes.length; i += fields.length) {
+      bytes += snapshot.nodes[i]!;
+    }
+    return round1(bytes / 1048576);
+  }
+  throw new Error(`no heap snapshot from process ${pid} in ${timeoutMs} ms`);
 }
 
 export interface MemorySample {
