@@ -76,7 +76,6 @@ export interface PostgresQueueOptions extends QueueOpenOptions {
 const REAP_LOCK = 'reap';
 const RETENTION_LOCK = 'retention';
 
-/** How often an idle claimer re-reads the contract stamp when no notification came. */
 /**
  * The largest batch finishAndClaimFast takes. Measured (README, Performance): the one
  * statement beat the transaction at 24 slots and lost to it at 256, whose batches are
@@ -84,6 +83,7 @@ const RETENTION_LOCK = 'retention';
  */
 const FAST_BATCH = 32;
 
+/** How often an idle claimer re-reads the contract stamp when no notification came. */
 const STAMP_RECHECK_MS = 5000;
 
 /**
