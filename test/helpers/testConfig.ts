@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,8 +24,12 @@ export const TEST_ALLOW = {
   >,
 };
 
-/** Instance label for this test process, so parallel runs never touch each other's containers. */
-export const TEST_INSTANCE = `test-${process.pid}`;
+/**
+ * Instance label for this test process, so parallel runs never touch each other's
+ * containers. The pid alone is not enough: pids wrap (pid_max is 32768 here), and a
+ * later process given the same pid would count an aborted run's containers as its own.
+ */
+export const TEST_INSTANCE = `test-${process.pid}-${randomBytes(3).toString('hex')}`;
 
 /**
  * Labels for an executor a test builds without a queue (a runbox process takes the
