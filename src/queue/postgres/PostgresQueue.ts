@@ -19,9 +19,10 @@ import type {
 } from '../types.js';
 import type { WorkerInfo } from '../types.js';
 import { checkItem } from '../checkItem.js';
+import type { Logger } from '../../log.js';
 import { cancelJob } from './cancelJob.js';
 import { claimJobs, type PgClaimArgs } from './claimJobs.js';
-import { createPool, transaction } from './db.js';
+import { RETRYABLE, createPool, transaction } from './db.js';
 import { enqueueJobs } from './enqueueJobs.js';
 import { allSucceeded, finishAndClaimSuccesses } from './finishAndClaimJobs.js';
 import { finishJobs } from './finishJobs.js';
@@ -65,6 +66,11 @@ export interface PostgresQueueOptions extends QueueOpenOptions {
   schema?: string;
   /** LISTEN for cross-node events. Off for short-lived CLI commands. @defaultValue true */
   listen?: boolean;
+  /**
+   * Where the backend reports what it recovered from (the fast path's fallback).
+   * @defaultValue process.emitWarning, printed on stderr
+   */
+  log?: Logger;
 }
 
 /**
@@ -75,13 +81,6 @@ export interface PostgresQueueOptions extends QueueOpenOptions {
  */
 const REAP_LOCK = 'reap';
 const RETENTION_LOCK = 'retention';
-
-/**
- * The largest batch finishAndClaimFast takes. Measured (README, Performance): the one
- * statement beat the transaction at 24 slots and lost to it at 256, whose batches are
- * larger; why is not yet understood, so larger batches keep the transaction.
- */
-const FAST_BATCH = 32;
 
 /** How often an idle claimer re-reads the contract stamp when no notification came. */
 const STAMP_RECHECK_MS = 5000;
@@ -119,6 +118,12 @@ export class PostgresQueue implements QueueBackend {
   private readonly jobsListeners = new Set<(queue: string) => void>();
   private readonly cancelListeners = new Set<(id: string) => void>();
   private readonly refusalListeners = new Set<(error: RunboxError) => void>();
+  private readonly log: Logger | null;
+  /**
+   * What the backend recovered from: one-statement finish-and-claims run again after a
+   * deadlock (`fastRetries`), and those done again the general way (`fastFallbacks`).
+   */
+  readonly stats = { fastRetries: 0, fastFallbacks: 0 };
 
   private constructor(
     pool: pg.Pool,
@@ -134,6 +139,7 @@ export class PostgresQueue implements QueueBackend {
     this.config = config;
     this.contract = options.contract ?? CURRENT_CONTRACT;
     this.random = options.random ?? Math.random;
+    this.log = options.log ?? null;
   }
 
   /**
@@ -353,30 +359,58 @@ export class PostgresQueue implements QueueBackend {
 
   /**
    * Successes only (the common case, and every no-op job): one statement, one round trip
-   * (finishAndClaimJobs.ts). null when it does not apply or failed: a failed statement
-   * changed nothing, and the general way then records the results, whatever the claim does.
+   * (finishAndClaimJobs.ts), whatever the batch size (it was capped at 32 while its answer
+   * grew as batch²; see there). null when it does not apply or failed past retrying: a
+   * failed statement changed nothing, and the general way then records the results,
+   * whatever the claim does.
    */
   private async finishAndClaimFast(
     items: readonly FinishItem[],
     claim: PgClaimRequest,
   ): Promise<{ outcomes: FinishOutcome[]; claimed: ClaimedJob[] } | null> {
-    if (items.length === 0 || items.length > FAST_BATCH || !allSucceeded(items)) return null;
+    if (items.length === 0 || !allSucceeded(items)) return null;
     const args = this.claimArgs(claim);
     const limited =
       this.refusal === null && claim.limit > 0
         ? args
         : { ...args, slots: args.slots.map((s) => ({ ...s, limit: 0 })) };
-    try {
-      return await finishAndClaimSuccesses(this.pool, items, limited, {
-        contractVersion: this.contract.version,
-        origin: this.origin,
-      });
-    } catch (error) {
-      // Only an error the server reported: the statement was rolled back. A lost
-      // connection leaves its commit unknown, and a second recording would call it stale.
-      if (error instanceof pg.DatabaseError) return null;
-      throw error;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await finishAndClaimSuccesses(this.pool, items, limited, {
+          contractVersion: this.contract.version,
+          origin: this.origin,
+        });
+      } catch (error) {
+        // Only an error the server reported: the statement was rolled back, so it may run
+        // again. A lost connection leaves its commit unknown (a second recording would
+        // call it stale): that error goes to the caller.
+        if (!(error instanceof pg.DatabaseError)) throw error;
+        // A deadlock with a heartbeat, cancel or reaper updating the same running rows in
+        // another order, or a serialization failure: the same statement again, as
+        // transaction() does for the general way.
+        if (attempt < 5 && RETRYABLE.has(error.code ?? '')) {
+          this.stats.fastRetries++;
+          continue;
+        }
+        // Anything else: the general way records the results whatever its claim does
+        // (the claim runs in a savepoint there), so a claim that fails (statement_timeout,
+        // a full NOTIFY queue, a bug in the claim's SQL) never costs the results. It
+        // should not happen, so it is said out loud and counted, never silent.
+        this.stats.fastFallbacks++;
+        this.warn(
+          `the one-statement finish-and-claim failed (SQLSTATE ${error.code ?? '?'}); ` +
+            'recording these results in a transaction instead',
+          error,
+        );
+        return null;
+      }
     }
+  }
+
+  private warn(message: string, error: unknown): void {
+    const detail = error instanceof Error ? error.message : String(error);
+    if (this.log) this.log.warn(message, { error: detail });
+    else process.emitWarning(`${message}: ${detail}`, { code: 'RUNBOX_PG_QUEUE' });
   }
 
   private async finishAndClaimInTransaction(

@@ -86,10 +86,12 @@ RETURNING ${CLAIMED_COLUMNS}`;
 /** Takes up to each queue's limit of due jobs, best first (priority, run_at, id). */
 export async function claimJobs(db: PgExecutor, args: PgClaimArgs): Promise<ClaimedJob[]> {
   if (args.slots.every((s) => s.limit <= 0)) return [];
+  const reserved = args.reserved === true;
   const rows = await query<PgClaimRow>(
     db,
-    args.reserved === true ? CLAIM_RESERVED : CLAIM,
+    reserved ? CLAIM_RESERVED : CLAIM,
     claimParams(args),
+    reserved ? 'runbox_claim_reserved' : 'runbox_claim',
   );
   return sortClaimed(rows);
 }

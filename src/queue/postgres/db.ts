@@ -76,14 +76,25 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
   return pool;
 }
 
-/** Runs one statement with named parameters (see named.ts); the rows it returned. */
+/**
+ * Runs one statement with named parameters (see named.ts); the rows it returned.
+ * `prepared` names a server-side prepared statement (per connection, parsed and planned
+ * once) for the hot path's statements, whose parse and plan cost the database more CPU
+ * than running them; the name must be unique to the text.
+ */
 export async function query<Row = Record<string, unknown>>(
   db: PgExecutor,
   sql: string,
   params: Readonly<Record<string, unknown>> = {},
+  prepared?: string,
 ): Promise<Row[]> {
   const compiled = compileNamed(sql);
-  const result = await db.query({ text: compiled.text, values: bindNamed(compiled, params) });
+  const values = bindNamed(compiled, params);
+  const result = await db.query(
+    prepared === undefined
+      ? { text: compiled.text, values }
+      : { name: prepared, text: compiled.text, values },
+  );
   return result.rows as Row[];
 }
 
@@ -99,7 +110,7 @@ export async function execute(
 }
 
 // Deadlock and serialization failure: the whole transaction may simply run again.
-const RETRYABLE = new Set(['40P01', '40001']);
+export const RETRYABLE: ReadonlySet<string> = new Set(['40P01', '40001']);
 
 /**
  * Runs fn in one transaction on one pooled client: COMMIT when it resolves, ROLLBACK
