@@ -15,6 +15,13 @@
 // machine hits both sides. Compared at equal concurrency (runbox 24 slots = graphile-worker
 // concurrency 24) and each at its best (runbox's faster setting of the round against
 // graphile-worker's faster).
+//
+// BENCH_PG_BEFORE=<bundle of another commit's bench/queue.ts> adds that build's runs at
+// the same slot settings to every round (A/B of a change, same cluster, same run). Each
+// run also reports commits per job from pg_stat_database (xact_commit of its database,
+// read once its connections are closed).
+import { setTimeout as sleep } from 'node:timers/promises';
+import pgDriver from 'pg';
 import { buildQueueBundle } from './queue.mjs';
 import { preparePeers, runPeer } from '../lib/peers.mjs';
 import { startPostgres } from '../lib/postgres.mjs';
@@ -37,6 +44,7 @@ const jobsPerSecond = (r) => (r ? (r.n / r.process_ms) * 1000 : NaN);
 const totalPerSecond = (r) =>
   r ? (r.n / (r.process_ms + (r.enqueue_ms ?? r.enqueue_batch_ms))) * 1000 : NaN;
 const ratios = (a, b) => a.map((v, i) => v / b[i]);
+const perJob = (list) => (list ?? []).map((v) => v.toFixed(3)).join('/') || '?';
 const bestOf = (lists) => lists[0].map((_, i) => Math.max(...lists.map((l) => l[i] ?? NaN)));
 
 export async function pgqueueCase(ctx) {
@@ -53,12 +61,34 @@ export async function pgqueueCase(ctx) {
   const pg = await startPostgres(log);
   const durable = pg.describe();
   const runbox = new Map(runboxSettings.map((s) => [s, []]));
+  const beforeBundle = process.env.BENCH_PG_BEFORE ?? null;
+  const before = new Map(runboxSettings.map((s) => [s, []]));
+  const commits = { runbox: new Map(), before: new Map(), graphile: new Map() };
+  const countCommits = async (database, into, key, n) => {
+    // Statistics reach pg_stat_database when a session ends or within ~1 s.
+    await sleep(1200);
+    const client = new pgDriver.Client({ connectionString: pg.url('postgres') });
+    await client.connect();
+    let rows;
+    try {
+      ({ rows } = await client.query(
+        'SELECT xact_commit::int AS c FROM pg_stat_database WHERE datname = $1',
+        [database],
+      ));
+    } finally {
+      await client.end();
+    }
+    const list = into.get(key) ?? [];
+    list.push((rows[0]?.c ?? NaN) / n);
+    into.set(key, list);
+  };
   const graphile = new Map(GRAPHILE.map((g) => [g.key, []]));
 
-  const runRunbox = async (slots, round) => {
-    log(`pgqueue run ${round}/${runs}: runbox on PostgreSQL, ${slots} slots`);
+  const runRunbox = async (slots, round, which = 'runbox') => {
+    log(`pgqueue run ${round}/${runs}: runbox (${which}) on PostgreSQL, ${slots} slots`);
     const url = await pg.freshDatabase('bench_runbox');
-    const { stdout } = await run(process.execPath, ['dist/bench/queue.cjs', 'inproc'], {
+    const bundle = which === 'before' ? beforeBundle : 'dist/bench/queue.cjs';
+    const { stdout } = await run(process.execPath, [bundle, 'inproc'], {
       env: {
         ...process.env,
         BENCH_N: String(ctx.n),
@@ -69,7 +99,8 @@ export async function pgqueueCase(ctx) {
     });
     const r = lastJson(stdout);
     if (r.backend !== 'postgres') throw new Error(`the runbox run used ${r.backend}`);
-    runbox.get(slots).push(r);
+    (which === 'before' ? before : runbox).get(slots).push(r);
+    await countCommits('bench_runbox', commits[which], slots, ctx.n);
   };
   const runGraphile = async (g, round) => {
     log(`pgqueue run ${round}/${runs}: graphile-worker ${g.key}`);
@@ -87,6 +118,7 @@ export async function pgqueueCase(ctx) {
         },
       );
       graphile.get(g.key).push(r);
+      await countCommits('bench_graphile', commits.graphile, g.key, ctx.n);
     } catch (error) {
       log(`  graphile-worker ${g.key} failed: ${error.message.split('\n')[0]}`);
       graphile.get(g.key).push(null);
@@ -99,6 +131,10 @@ export async function pgqueueCase(ctx) {
       if (peersDir) steps.push(() => runGraphile(GRAPHILE[0], i));
       if (best !== 24) steps.push(() => runRunbox(best, i));
       if (peersDir) steps.push(() => runGraphile(GRAPHILE[1], i));
+      if (beforeBundle) {
+        steps.splice(1, 0, () => runRunbox(24, i, 'before'));
+        if (best !== 24) steps.push(() => runRunbox(best, i, 'before'));
+      }
       if (i % 2 === 0) steps.reverse();
       for (const step of steps) await step();
     }
@@ -116,8 +152,24 @@ export async function pgqueueCase(ctx) {
       unit: 'jobs/s',
       values: rate.get(slots),
       settings: settingsOf(slots),
-      detail: `process phase (first executor call -> last result committed); jobs per claim ${rows.map((r) => r.jobs_per_claim.toFixed(0)).join('/')}; claim p50 ${rows.map((r) => r.claim_p50_ms.toFixed(1)).join('/')} ms`,
+      detail: `process phase (first executor call -> last result committed); jobs per claim ${rows.map((r) => r.jobs_per_claim.toFixed(0)).join('/')}; claim p50 ${rows.map((r) => r.claim_p50_ms.toFixed(1)).join('/')} ms; commits per job ${perJob(commits.runbox.get(slots))}`,
     });
+    if (beforeBundle) {
+      const was = before.get(slots).map(jobsPerSecond);
+      figure({
+        name: `pgqueue: runbox before (${beforeBundle}) no-op jobs/s, ${slots} slots`,
+        unit: 'jobs/s',
+        values: was,
+        settings: settingsOf(slots),
+        detail: `commits per job ${perJob(commits.before.get(slots))}`,
+      });
+      figure({
+        name: `pgqueue: runbox after / before, ${slots} slots`,
+        unit: 'x',
+        values: ratios(rate.get(slots), was),
+        settings: `${settingsOf(slots)}; interleaved in the same rounds`,
+      });
+    }
     figure({
       name: `pgqueue: runbox no-op jobs/s incl. enqueue, ${slots} slots`,
       unit: 'jobs/s',
@@ -129,6 +181,10 @@ export async function pgqueueCase(ctx) {
   ctx.raw.pgqueue = {
     postgres: pg.settings,
     runbox: Object.fromEntries(runbox),
+    before: Object.fromEntries(before),
+    commitsPerJob: Object.fromEntries(
+      Object.entries(commits).map(([k, m]) => [k, Object.fromEntries(m)]),
+    ),
     graphile: Object.fromEntries(graphile),
   };
   if (!peersDir) return;
@@ -141,7 +197,7 @@ export async function pgqueueCase(ctx) {
       unit: 'jobs/s',
       values: peerRate.get(g.key),
       settings: `${g.settings}, ${common}`,
-      detail: 'first handler call -> jobs table empty',
+      detail: `first handler call -> jobs table empty; commits per job ${perJob(commits.graphile.get(g.key))}`,
     });
     figure({
       name: `pgqueue: graphile-worker ${g.key} no-op jobs/s incl. enqueue`,

@@ -1,7 +1,9 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CURRENT_CONTRACT, type ContractDescriptor } from '../../src/contract/contract.js';
 import type { JobResult } from '../../src/contract/resultSchema.js';
 import { RunboxError } from '../../src/errors/index.js';
+import { createLogger } from '../../src/log.js';
 import { inspectPgDatabase } from '../../src/queue/postgres/inspect.js';
 import { compileNamed } from '../../src/queue/postgres/named.js';
 import { PostgresQueue, type PostgresQueueConfig } from '../../src/queue/postgres/PostgresQueue.js';
@@ -287,6 +289,55 @@ describe('jobs on PostgreSQL', () => {
     expect(answer.outcomes).toEqual(['recorded']);
     expect(answer.claimed).toHaveLength(1);
     expect(answer.claimed[0]!.id).not.toBe(first!.id);
+  });
+
+  it('finishes 300 successes and claims 300 in one statement, each once, a stale token stale', async () => {
+    const { queue } = await freshQueue();
+    await queue.submit(Array.from({ length: 600 }, () => item()));
+    const held = await queue.claim({ workerId: 'w1', limit: 300 });
+    expect(held).toHaveLength(300);
+    const items = held.map((j) => ({ id: j.id, token: j.token, result: validResult() }));
+    // An old token of the first job beside its live one: only the live one counts.
+    items.push({ id: held[0]!.id, token: 'not-the-token', result: validResult() });
+    const answer = await queue.finishAndClaim(items, { workerId: 'w1', limit: 300 });
+    expect(answer.outcomes.filter((o) => o === 'recorded')).toHaveLength(300);
+    expect(answer.outcomes.at(-1)).toBe('stale');
+    expect(answer.claimed).toHaveLength(300);
+    const ids = new Set([...held, ...answer.claimed].map((j) => j.id));
+    expect(ids.size).toBe(600);
+    expect(queue.stats).toEqual({ fastRetries: 0, fastFallbacks: 0 });
+    expect(await queue.counts()).toMatchObject({ succeeded: 300, running: 300, queued: 0 });
+  });
+
+  it('records the results the general way when the one statement fails, and says so', async () => {
+    const lines: string[] = [];
+    const db = await freshDatabase();
+    databases.push(db);
+    // The queue's sessions give up on a lock after 300 ms; another session holds the
+    // contract stamp row, which every claim reads FOR SHARE: the one statement fails
+    // (lock_timeout, not a deadlock), the claim in the transaction's savepoint too.
+    await sqlOn(db.url, `ALTER DATABASE "${db.name}" SET lock_timeout = '300ms'`);
+    const queue = await another(db, {}, { log: createLogger('warn', (l) => lines.push(l)) });
+    await queue.submit([item(), item()]);
+    const [first] = await queue.claim({ workerId: 'w1', limit: 1 });
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query("SELECT 1 FROM runbox.meta WHERE key = 'contract_generation' FOR UPDATE");
+      const answer = await queue.finishAndClaim(
+        [{ id: first!.id, token: first!.token, result: validResult() }],
+        { workerId: 'w1', limit: 1 },
+      );
+      expect(answer).toEqual({ outcomes: ['recorded'], claimed: [] });
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    expect(queue.stats.fastFallbacks).toBe(1);
+    expect(lines.join('\n')).toMatch(/one-statement finish-and-claim failed \(SQLSTATE 55P03\)/);
+    expect((await queue.get(first!.id))?.status).toBe('succeeded');
+    expect(await queue.counts()).toMatchObject({ succeeded: 1, queued: 1, running: 0 });
   });
 
   it('cancels queued jobs at once, requests it of running ones, and leaves final ones', async () => {
