@@ -55,7 +55,7 @@ export async function startRunbox(
   if (options.api) checkBind(config);
   securePrivateDataDir(config.dataDir);
   const logger = createLogger(options.logLevel ?? 'info');
-  const queue = await createQueue(config);
+  const queue = await createQueue(config, { log: logger });
   const cleanups: Array<() => void | Promise<void>> = [() => queue.close()];
   try {
     const hooks = await createHookStores(queue);

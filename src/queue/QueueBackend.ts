@@ -1,3 +1,4 @@
+import type { Logger } from '../log.js';
 import type { Config } from '../config.js';
 import type { ContractDescriptor } from '../contract/contract.js';
 import type {
@@ -81,6 +82,8 @@ export interface QueueOpenOptions {
   contract?: ContractDescriptor;
   /** Jitter source for retry backoff. @defaultValue Math.random */
   random?: () => number;
+  /** Where a backend reports what it recovered from (a fallback taken); else stderr. */
+  log?: Logger;
 }
 
 /** The API's audience: jobs as clients see them. */

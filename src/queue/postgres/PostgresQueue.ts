@@ -66,11 +66,6 @@ export interface PostgresQueueOptions extends QueueOpenOptions {
   schema?: string;
   /** LISTEN for cross-node events. Off for short-lived CLI commands. @defaultValue true */
   listen?: boolean;
-  /**
-   * Where the backend reports what it recovered from (the fast path's fallback).
-   * @defaultValue process.emitWarning, printed on stderr
-   */
-  log?: Logger;
 }
 
 /**
