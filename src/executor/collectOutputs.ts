@@ -83,6 +83,23 @@ function collectionError(caught: unknown): RunboxError {
       : toRunboxError(toEngineError(caught, 'collecting outputs'));
 }
 
+/** A small file whose put is still running. */
+interface PendingFile {
+  path: string;
+  put: Promise<StoredBlob>;
+}
+
+function fileEntry(path: string, stored: StoredBlob): OutputEntry {
+  return {
+    path,
+    type: 'file',
+    size: stored.size,
+    sha256: stored.sha256,
+    compressed_size: stored.compressedSize,
+    link_target: null,
+  };
+}
+
 function limitError(message: string): RunboxError {
   return new RunboxError('OutputLimitExceeded', message, { field: 'outputs' });
 }
@@ -102,10 +119,11 @@ export async function collectOutputs(
   limits: OutputLimits,
   batch?: BlobBatch,
 ): Promise<CollectedOutputs> {
-  // Entries in archive order; a small file's entry resolves when its put does.
-  const ordered: (OutputEntry | Promise<OutputEntry>)[] = [];
+  // Entries in archive order; a small file's is its name and its put, made an entry once
+  // the put resolves (no promise chained per file while the archive is read).
+  const ordered: (OutputEntry | PendingFile)[] = [];
   const skipped: SkippedOutput[] = [];
-  const byPath = new Map<string, OutputEntry | Promise<OutputEntry>>();
+  const byPath = new Map<string, OutputEntry | PendingFile>();
   // Small files with the same content are stored once (the batch would drop the copy).
   const bySha = new Map<string, Promise<StoredBlob>>();
   const puts = new PutsInFlight(PUTS_IN_FLIGHT);
@@ -140,12 +158,9 @@ export async function collectOutputs(
         // first, and later names point at it. Each later name is kept as a regular file
         // with the same content (the blob is stored once); the link itself is not made.
         const first = byPath.get(relativeName(header.linkname));
-        if (first) {
-          const link = Promise.resolve(first).then((f) => ({ ...f, path }));
-          // If the first name's put fails, the gathering below stops there, before this.
-          link.catch(() => undefined);
-          ordered.push(link);
-        } else skipped.push({ path, reason: 'hard link to a file that was not stored' });
+        // If the first name's put fails, the gathering below stops there, before this.
+        if (first) ordered.push({ ...first, path });
+        else skipped.push({ path, reason: 'hard link to a file that was not stored' });
         continue;
       }
       if (type === 'symlink') {
@@ -167,15 +182,7 @@ export async function collectOutputs(
         );
         break;
       }
-      const toEntry = (stored: StoredBlob): OutputEntry => ({
-        path,
-        type: 'file',
-        size: stored.size,
-        sha256: stored.sha256,
-        compressed_size: stored.compressedSize,
-        link_target: null,
-      });
-      let file: OutputEntry | Promise<OutputEntry>;
+      let file: OutputEntry | PendingFile;
       if (entry.data) {
         // Whole in memory: hashed here once (the store takes the hash), stored while the
         // next entries are read.
@@ -188,10 +195,9 @@ export async function collectOutputs(
           bySha.set(sha256, stored);
           puts.add(stored);
         }
-        file = stored.then(toEntry);
-        // Handled where the entries are gathered; this keeps an early failure from being
-        // reported as unhandled while the loop is still reading.
-        file.catch(() => undefined);
+        // A failure is seen by `puts` at once (no unhandled rejection) and where the
+        // entries are gathered.
+        file = { path, put: stored };
         if (puts.full) await puts.room();
       } else {
         const stored = await store.put(Readable.from(entry.body), {
@@ -199,7 +205,7 @@ export async function collectOutputs(
           ...(batch ? { batch } : {}),
         });
         bytes += stored.size;
-        file = toEntry(stored);
+        file = fileEntry(path, stored);
       }
       ordered.push(file);
       byPath.set(path, file);
@@ -213,7 +219,7 @@ export async function collectOutputs(
   const outputs: OutputEntry[] = [];
   for (const file of ordered) {
     try {
-      outputs.push(await file);
+      outputs.push('put' in file ? fileEntry(file.path, await file.put) : file);
     } catch (caught) {
       error ??= collectionError(caught);
       break;

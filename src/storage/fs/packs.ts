@@ -37,6 +37,7 @@ const INDEX_ENTRY_BYTES = 44;
 const PACK_NAME = /^[0-9a-f]{32}\.pack$/;
 /** Buffered pack bytes written out before more are taken (bounds a batch's memory). */
 const FLUSH_BYTES = 1024 * 1024;
+const WRITE_BEHIND_SYNC = false;
 
 export interface PackedLocation {
   pack: Pack;
@@ -376,7 +377,7 @@ export class PackWriter {
     return this.shas.has(sha256);
   }
 
-  /** Appends a blob's frames; resolves once the pack's memory is below its bound again. */
+  /** Appends a blob's frames; resolves once the pack's memory is within its bound again. */
   async append(sha256: string, compressed: Buffer): Promise<void> {
     if (this.sealed) throw new RunboxError('Internal', 'put into a blob batch already settled');
     const offset = this.written + this.bufferedBytes;
@@ -395,7 +396,13 @@ export class PackWriter {
     this.shas.add(sha256);
     this.buffered.push(compressed);
     this.bufferedBytes += compressed.length;
-    if (this.bufferedBytes >= FLUSH_BYTES) await this.flush();
+    if (this.bufferedBytes >= FLUSH_BYTES) {
+      // Waits for the write before this one only: one write runs while blobs go on
+      // arriving (at most two flushes' worth held in memory).
+      const before = this.writing;
+      void this.flush().catch(() => undefined);
+      await before;
+    }
   }
 
   /**
@@ -423,7 +430,7 @@ export class PackWriter {
         done += bytesWritten;
       }
     });
-    if (behind && !this.syncQueued) this.syncBehind(this.writing);
+    if (behind && WRITE_BEHIND_SYNC && !this.syncQueued) this.syncBehind(this.writing);
     return this.writing;
   }
 
