@@ -60,8 +60,8 @@ describe('fs blob packs: a batch of small blobs in one file', () => {
   it('one pack per batch, no file per blob, no temp file; a new store reads it from its trailer', async () => {
     const dir = dataDir();
     const store = await createFileBlobStore({ dataDir: dir, zstd }, packed);
-    // Over the 1 MiB the writer holds in memory, so the pack is written (and fdatasynced
-    // behind) in several parts, and its index outgrows its first buffer.
+    // Over the 1 MiB the writer holds in memory, so the pack is written in several parts
+    // (one write in flight while blobs arrive), and its index outgrows its first buffer.
     const blobs = Array.from({ length: 600 }, (_, i) => randomBytes(i === 7 ? 0 : 9000));
     await putBatch(store, blobs);
     expect(packFiles(store)).toHaveLength(1);

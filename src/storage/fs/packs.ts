@@ -37,7 +37,6 @@ const INDEX_ENTRY_BYTES = 44;
 const PACK_NAME = /^[0-9a-f]{32}\.pack$/;
 /** Buffered pack bytes written out before more are taken (bounds a batch's memory). */
 const FLUSH_BYTES = 1024 * 1024;
-const WRITE_BEHIND_SYNC = false;
 
 export interface PackedLocation {
   pack: Pack;
@@ -349,15 +348,6 @@ export class PackWriter {
   private bufferedBytes = 0;
   private written = 0;
   private writing: Promise<void> = Promise.resolve();
-  /**
-   * Write-behind: after each flush the data written so far is fdatasynced in the
-   * background while the batch goes on, so commit's fsync finds little left to write
-   * (issue 17: the pack's fsync was most of a small-files commit). Never awaited by
-   * append; its first failure is kept and fails commit.
-   */
-  private syncing: Promise<void> = Promise.resolve();
-  private syncFailure: { error: unknown } | null = null;
-  private syncQueued = false;
   private readonly entries: { sha256: string; offset: number; length: number }[] = [];
   /** The index, written entry by entry as blobs arrive rather than all at commit. */
   private indexBuffer = Buffer.allocUnsafe(256 * INDEX_ENTRY_BYTES);
@@ -405,11 +395,8 @@ export class PackWriter {
     }
   }
 
-  /**
-   * Writes out what is buffered, one write at a time in order; `behind`: then fdatasync
-   * it in the background (one sync queued at most: a queued one covers later writes too).
-   */
-  private flush(behind = true): Promise<void> {
+  /** Writes out what is buffered, one write at a time in order. */
+  private flush(): Promise<void> {
     const chunks = this.buffered.splice(0);
     const bytes = this.bufferedBytes;
     this.bufferedBytes = 0;
@@ -430,20 +417,7 @@ export class PackWriter {
         done += bytesWritten;
       }
     });
-    if (behind && WRITE_BEHIND_SYNC && !this.syncQueued) this.syncBehind(this.writing);
     return this.writing;
-  }
-
-  private syncBehind(written: Promise<void>): void {
-    this.syncQueued = true;
-    this.syncing = this.syncing.then(async () => {
-      this.syncQueued = false;
-      await written.catch(() => undefined);
-      if (this.syncFailure || !this.file) return;
-      await this.file.datasync().catch((error: unknown) => {
-        this.syncFailure ??= { error };
-      });
-    });
   }
 
   /** Index and trailer, fsync, rename into packs/, folder fsync; then readers see it. */
@@ -459,9 +433,7 @@ export class PackWriter {
     indexChecksum(index).copy(trailer, 24);
     this.buffered.push(index, trailer);
     this.bufferedBytes += index.length + trailer.length;
-    await this.flush(false);
-    await this.syncing;
-    if (this.syncFailure) throw this.syncFailure.error;
+    await this.flush();
     const file = this.file!;
     await file.sync();
     await file.close();
@@ -483,7 +455,6 @@ export class PackWriter {
   async discard(): Promise<void> {
     this.sealed = true;
     await this.writing.catch(() => undefined);
-    await this.syncing;
     const file = this.file;
     this.file = null;
     await file?.close().catch(() => undefined);
