@@ -105,9 +105,9 @@ function limitError(message: string): RunboxError {
 }
 
 /**
- * Streams /outputs of a stopped container into the blob store: getArchive -> tar
- * extract -> one BlobStore.put per file, hashed while it streams, nothing but small
- * files buffered whole; with a batch, the caller commits it before naming the blobs.
+ * Streams /outputs of a stopped container into the blob store: getArchive -> readTar
+ * (tarReader.ts) -> one BlobStore.put per file, hashed while it streams, nothing but
+ * small files held whole; with a batch, the caller commits it before naming the blobs.
  * Symlinks are recorded by their target text and never read through; every name of a
  * hard-linked file is recorded as a regular file with its content (stored once); FIFOs
  * and devices are listed as skipped. Beyond the file or byte limit it
