@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { extract, type Extract } from 'tar-stream';
 import type { OutputEntry, SkippedOutput } from '../contract/resultSchema.js';
 import { RunboxError, toRunboxError } from '../errors/index.js';
 import type { BlobBatch, BlobStore, StoredBlob } from '../storage/BlobStore.js';
 import { OUTPUTS_DIR } from './containerConfig.js';
 import { engineStatus, toEngineError } from './engineErrors.js';
+import { readTar } from './tarReader.js';
 
 export interface OutputLimits {
   /** Entries (files and symlinks) kept per job. config.limits.outputFiles */
@@ -24,8 +24,6 @@ export interface CollectedOutputs {
   error: RunboxError | null;
 }
 
-type TarEntry = Extract extends AsyncIterable<infer E> ? E : never;
-
 /**
  * Files up to this size are read whole and stored from memory: for thousands of small
  * outputs the per-file stream pipeline, not the bytes, is what costs.
@@ -39,12 +37,6 @@ const SMALL_FILE_BYTES = 256 * 1024;
  * pool's 4 threads busy with at most 16 x 256 KiB held in memory.
  */
 const PUTS_IN_FLIGHT = 16;
-
-async function readWhole(entry: TarEntry, size: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-}
 
 const SKIP_REASONS: Record<string, string> = {
   fifo: 'named pipe',
@@ -91,14 +83,31 @@ function collectionError(caught: unknown): RunboxError {
       : toRunboxError(toEngineError(caught, 'collecting outputs'));
 }
 
+/** A small file whose put is still running. */
+interface PendingFile {
+  path: string;
+  put: Promise<StoredBlob>;
+}
+
+function fileEntry(path: string, stored: StoredBlob): OutputEntry {
+  return {
+    path,
+    type: 'file',
+    size: stored.size,
+    sha256: stored.sha256,
+    compressed_size: stored.compressedSize,
+    link_target: null,
+  };
+}
+
 function limitError(message: string): RunboxError {
   return new RunboxError('OutputLimitExceeded', message, { field: 'outputs' });
 }
 
 /**
- * Streams /outputs of a stopped container into the blob store: getArchive -> tar
- * extract -> one BlobStore.put per file, hashed while it streams, nothing but small
- * files buffered whole; with a batch, the caller commits it before naming the blobs.
+ * Streams /outputs of a stopped container into the blob store: getArchive -> readTar
+ * (tarReader.ts) -> one BlobStore.put per file, hashed while it streams, nothing but
+ * small files held whole; with a batch, the caller commits it before naming the blobs.
  * Symlinks are recorded by their target text and never read through; every name of a
  * hard-linked file is recorded as a regular file with its content (stored once); FIFOs
  * and devices are listed as skipped. Beyond the file or byte limit it
@@ -110,14 +119,14 @@ export async function collectOutputs(
   limits: OutputLimits,
   batch?: BlobBatch,
 ): Promise<CollectedOutputs> {
-  // Entries in archive order; a small file's entry resolves when its put does.
-  const ordered: (OutputEntry | Promise<OutputEntry>)[] = [];
+  // Entries in archive order; a small file's is its name and its put, made an entry once
+  // the put resolves (no promise chained per file while the archive is read).
+  const ordered: (OutputEntry | PendingFile)[] = [];
   const skipped: SkippedOutput[] = [];
-  const byPath = new Map<string, OutputEntry | Promise<OutputEntry>>();
+  const byPath = new Map<string, OutputEntry | PendingFile>();
   // Small files with the same content are stored once (the batch would drop the copy).
   const bySha = new Map<string, Promise<StoredBlob>>();
-  const inFlight = new Set<Promise<unknown>>();
-  let putFailure: { error: unknown } | null = null;
+  const puts = new PutsInFlight(PUTS_IN_FLIGHT);
   let archive: NodeJS.ReadableStream & { destroy?: (error?: Error) => void };
   try {
     archive = await container.getArchive({ path: OUTPUTS_DIR });
@@ -125,25 +134,17 @@ export async function collectOutputs(
     if (engineStatus(error) === 404) return { outputs: [], skipped, error: null };
     return { outputs: [], skipped, error: toEngineError(error, 'reading /outputs') };
   }
-  const tar = extract();
-  archive.on('error', (error: Error) => tar.destroy(error));
-  // tar-stream is a streamx Writable: it takes pipe() from a Node stream.
-  archive.pipe(tar as unknown as NodeJS.WritableStream);
   let bytes = 0;
   let error: RunboxError | null = null;
   try {
-    for await (const entry of tar as AsyncIterable<TarEntry>) {
-      if (putFailure) break;
+    for await (const entry of readTar(archive as AsyncIterable<Buffer>, SMALL_FILE_BYTES)) {
+      if (puts.failure) break;
       const { header } = entry;
       const path = relativeName(header.name);
-      const type = header.type ?? 'file';
-      if (path === '' || type === 'directory') {
-        entry.resume();
-        continue;
-      }
+      const type = header.type;
+      if (path === '' || type === 'directory') continue;
       if (type !== 'file' && type !== 'contiguous-file' && type !== 'symlink' && type !== 'link') {
         skipped.push({ path, reason: SKIP_REASONS[type] ?? `unsupported entry type ${type}` });
-        entry.resume();
         continue;
       }
       if (ordered.length >= limits.files) {
@@ -156,14 +157,10 @@ export async function collectOutputs(
         // A hard link: the archive carries the content once, under the name it met
         // first, and later names point at it. Each later name is kept as a regular file
         // with the same content (the blob is stored once); the link itself is not made.
-        const first = byPath.get(relativeName(header.linkname ?? ''));
-        if (first) {
-          const link = Promise.resolve(first).then((f) => ({ ...f, path }));
-          // If the first name's put fails, the gathering below stops there, before this.
-          link.catch(() => undefined);
-          ordered.push(link);
-        } else skipped.push({ path, reason: 'hard link to a file that was not stored' });
-        entry.resume();
+        const first = byPath.get(relativeName(header.linkname));
+        // If the first name's put fails, the gathering below stops there, before this.
+        if (first) ordered.push({ ...first, path });
+        else skipped.push({ path, reason: 'hard link to a file that was not stored' });
         continue;
       }
       if (type === 'symlink') {
@@ -173,60 +170,42 @@ export async function collectOutputs(
           size: 0,
           sha256: null,
           compressed_size: null,
-          link_target: header.linkname ?? '',
+          link_target: header.linkname,
         });
-        entry.resume();
         continue;
       }
       const left = limits.bytes - bytes;
-      if ((header.size ?? 0) > left) {
+      const size = header.size;
+      if (size > left) {
         error = limitError(
-          `outputs exceed ${limits.bytes} bytes (limits.outputBytes); stopped at ${path} (${header.size} bytes)`,
+          `outputs exceed ${limits.bytes} bytes (limits.outputBytes); stopped at ${path} (${size} bytes)`,
         );
         break;
       }
-      const size = header.size ?? 0;
-      const toEntry = (stored: StoredBlob): OutputEntry => ({
-        path,
-        type: 'file',
-        size: stored.size,
-        sha256: stored.sha256,
-        compressed_size: stored.compressedSize,
-        link_target: null,
-      });
-      let file: OutputEntry | Promise<OutputEntry>;
-      if (size <= SMALL_FILE_BYTES) {
-        // Read whole, then stored while the next entries are read.
-        const data = await readWhole(entry, size);
+      let file: OutputEntry | PendingFile;
+      if (entry.data) {
+        // Whole in memory: hashed here once (the store takes the hash), stored while the
+        // next entries are read.
+        const data = entry.data;
         bytes += data.length;
         const sha256 = createHash('sha256').update(data).digest('hex');
         let stored = bySha.get(sha256);
         if (!stored) {
-          stored = store.put(data, { maxBytes: left, ...(batch ? { batch } : {}) });
+          stored = store.put(data, { maxBytes: left, sha256, ...(batch ? { batch } : {}) });
           bySha.set(sha256, stored);
-          const settled: Promise<void> = stored.then(
-            () => {
-              inFlight.delete(settled);
-            },
-            (failure: unknown) => {
-              inFlight.delete(settled);
-              putFailure ??= { error: failure };
-            },
-          );
-          inFlight.add(settled);
+          puts.add(stored);
         }
-        file = stored.then(toEntry);
-        // Handled where the entries are gathered; this keeps an early failure from being
-        // reported as unhandled while the loop is still reading.
-        file.catch(() => undefined);
-        while (inFlight.size >= PUTS_IN_FLIGHT) await Promise.race(inFlight);
+        // A failure is seen by `puts` at once (no unhandled rejection) and where the
+        // entries are gathered.
+        file = { path, put: stored };
+        if (puts.full) await puts.room();
       } else {
-        const stored = await store.put(Readable.from(entry as AsyncIterable<Buffer>), {
+        const stored = await store.put(Readable.from(entry.body), {
           maxBytes: left,
           ...(batch ? { batch } : {}),
         });
         bytes += stored.size;
-        file = toEntry(stored);
+        file = fileEntry(path, stored);
       }
       ordered.push(file);
       byPath.set(path, file);
@@ -234,21 +213,72 @@ export async function collectOutputs(
   } catch (caught) {
     error = collectionError(caught);
   } finally {
-    archive.unpipe(tar as unknown as NodeJS.WritableStream);
     archive.destroy?.();
-    tar.destroy();
   }
   // What was stored, in archive order, up to the first file that could not be.
   const outputs: OutputEntry[] = [];
   for (const file of ordered) {
     try {
-      outputs.push(await file);
+      outputs.push('put' in file ? fileEntry(file.path, await file.put) : file);
     } catch (caught) {
       error ??= collectionError(caught);
       break;
     }
   }
-  await Promise.all(inFlight);
-  if (putFailure && !error) error = collectionError((putFailure as { error: unknown }).error);
+  await puts.settled();
+  if (puts.failure && !error) error = collectionError(puts.failure.error);
   return { outputs, skipped, error };
+}
+
+/**
+ * Puts still running, at most `limit` at once: a counter and one waiter, not a
+ * Promise.race over the whole set per file (which attaches a handler to every pending
+ * put each time).
+ */
+class PutsInFlight {
+  private count = 0;
+  private wake: (() => void) | null = null;
+  private idle: (() => void) | null = null;
+  failure: { error: unknown } | null = null;
+
+  constructor(private readonly limit: number) {}
+
+  get full(): boolean {
+    return this.count >= this.limit;
+  }
+
+  add(put: Promise<unknown>): void {
+    this.count += 1;
+    put.then(
+      () => this.done(),
+      (failure: unknown) => {
+        this.failure ??= { error: failure };
+        this.done();
+      },
+    );
+  }
+
+  private done(): void {
+    this.count -= 1;
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+    if (this.count === 0) this.idle?.();
+  }
+
+  /** Resolves once fewer than `limit` are running. */
+  room(): Promise<void> {
+    if (!this.full) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  /** Resolves once none is running. */
+  settled(): Promise<void> {
+    if (this.count === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idle = resolve;
+    });
+  }
 }

@@ -40,6 +40,12 @@ export interface PutOptions {
    * batch is refused with Internal).
    */
   batch?: BlobBatch;
+  /**
+   * The sha256 of a Buffer source, when the caller has computed it already (collecting
+   * outputs hashes each small file to find copies): the store takes it as the key
+   * instead of hashing the bytes again. Ignored for a stream.
+   */
+  sha256?: string;
 }
 
 /**

@@ -63,11 +63,15 @@ export async function writeFramed(
   return { sha256: hash.digest('hex'), size };
 }
 
-/** The same frames as writeFramed, for content already in memory (a small file). */
+/**
+ * The same frames as writeFramed, for content already in memory (a small file).
+ * `sha256`: the content's hash when the caller has it (not computed again).
+ */
 export function frameBuffer(
   data: Buffer,
   format: FrameFormat,
   maxBytes = Infinity,
+  sha256?: string,
 ): { sha256: string; size: number; compressed: Buffer } {
   if (data.length > maxBytes) throw tooLarge(maxBytes);
   const frames: Buffer[] = [];
@@ -75,8 +79,11 @@ export function frameBuffer(
     frames.push(format.codec.compressFrame(data.subarray(at, at + format.frameBytes)));
   }
   const compressed = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
-  const sha256 = createHash('sha256').update(data).digest('hex');
-  return { sha256, size: data.length, compressed };
+  return {
+    sha256: sha256 ?? createHash('sha256').update(data).digest('hex'),
+    size: data.length,
+    compressed,
+  };
 }
 
 /** A stored blob as a reader sees it: random access for the index, a stream for the bulk. */

@@ -60,7 +60,8 @@ describe('fs blob packs: a batch of small blobs in one file', () => {
   it('one pack per batch, no file per blob, no temp file; a new store reads it from its trailer', async () => {
     const dir = dataDir();
     const store = await createFileBlobStore({ dataDir: dir, zstd }, packed);
-    // Over the 4 MiB the writer holds in memory, so the pack is written in several parts.
+    // Over the 1 MiB the writer holds in memory, so the pack is written in several parts
+    // (one write in flight while blobs arrive), and its index outgrows its first buffer.
     const blobs = Array.from({ length: 600 }, (_, i) => randomBytes(i === 7 ? 0 : 9000));
     await putBatch(store, blobs);
     expect(packFiles(store)).toHaveLength(1);
@@ -167,7 +168,7 @@ describe('fs blob packs: a batch of small blobs in one file', () => {
   it('a batch given up before commit (a crash) leaves no visible blob; the sweep removes its temp file', async () => {
     const dir = dataDir();
     const store = await createFileBlobStore({ dataDir: dir, zstd }, packed);
-    const blobs = Array.from({ length: 700 }, () => randomBytes(8000)); // > 4 MiB: written out
+    const blobs = Array.from({ length: 700 }, () => randomBytes(8000)); // > 1 MiB: written out
     const batch = store.beginBatch();
     for (const data of blobs) await store.put(data, { batch });
     expect(readdirSync(store.paths.tmp)).toHaveLength(1);

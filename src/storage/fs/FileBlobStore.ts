@@ -121,13 +121,13 @@ export class FileBlobStore implements BlobStore {
     const batch = options.batch ? this.ownBatch(options.batch) : null;
     const maxBytes = options.maxBytes ?? Infinity;
     if (batch && Buffer.isBuffer(source) && this.packs) {
-      const framed = frameBuffer(source, this.format, maxBytes);
+      const framed = frameBuffer(source, this.format, maxBytes, options.sha256);
       if (framed.compressed.length <= PACK_BLOB_BYTES) return this.putPacked(framed, batch);
     }
     const tempPath = join(this.paths.tmp, tempFileName());
     try {
       const written = Buffer.isBuffer(source)
-        ? await this.writeBuffer(source, tempPath, maxBytes, batch === null)
+        ? await this.writeBuffer(source, tempPath, maxBytes, batch === null, options.sha256)
         : await this.writeStream(source, tempPath, maxBytes, batch === null);
       const { sha256, size } = written;
       const finalPath = this.paths.blob(sha256);
@@ -234,8 +234,9 @@ export class FileBlobStore implements BlobStore {
     tempPath: string,
     maxBytes: number,
     flush: boolean,
+    knownSha256: string | undefined,
   ): Promise<StoredBlob> {
-    const { sha256, size, compressed } = frameBuffer(data, this.format, maxBytes);
+    const { sha256, size, compressed } = frameBuffer(data, this.format, maxBytes, knownSha256);
     if (!flush) {
       // A batch flushes later with one syncfs: one writeFile call, no handle kept here.
       await this.writeTempFile(tempPath, compressed);

@@ -36,7 +36,7 @@ const TRAILER_BYTES = 32;
 const INDEX_ENTRY_BYTES = 44;
 const PACK_NAME = /^[0-9a-f]{32}\.pack$/;
 /** Buffered pack bytes written out before more are taken (bounds a batch's memory). */
-const FLUSH_BYTES = 4 * 1024 * 1024;
+const FLUSH_BYTES = 1024 * 1024;
 
 export interface PackedLocation {
   pack: Pack;
@@ -234,15 +234,12 @@ export class PackIndex {
   /** Registers a complete, durable pack. */
   add(path: string, entries: readonly { sha256: string; offset: number; length: number }[]): void {
     if (this.packs.has(path)) return;
-    const pack: Pack = {
-      path,
-      shas: [...new Set(entries.map((e) => e.sha256))],
-      dead: new Set(),
-      deadAtMtime: 0,
-      deadFileMtime: -1,
-    };
+    const shas: string[] = [];
+    const pack: Pack = { path, shas, dead: new Set(), deadAtMtime: 0, deadFileMtime: -1 };
     this.packs.set(path, pack);
     for (const { sha256, offset, length } of entries) {
+      // Listed once even if the pack held it twice (one pass, no Set of its own).
+      if (this.bySha.get(sha256)?.pack !== pack) shas.push(sha256);
       this.bySha.set(sha256, { pack, offset, length });
     }
   }
@@ -352,6 +349,8 @@ export class PackWriter {
   private written = 0;
   private writing: Promise<void> = Promise.resolve();
   private readonly entries: { sha256: string; offset: number; length: number }[] = [];
+  /** The index, written entry by entry as blobs arrive rather than all at commit. */
+  private indexBuffer = Buffer.allocUnsafe(256 * INDEX_ENTRY_BYTES);
   private readonly shas = new Set<string>();
   /** Set by commit and discard: a put still in flight then must not be dropped silently. */
   private sealed = false;
@@ -368,18 +367,32 @@ export class PackWriter {
     return this.shas.has(sha256);
   }
 
-  /** Appends a blob's frames; resolves once the pack's memory is below its bound again. */
+  /** Appends a blob's frames; resolves once the pack's memory is within its bound again. */
   async append(sha256: string, compressed: Buffer): Promise<void> {
     if (this.sealed) throw new RunboxError('Internal', 'put into a blob batch already settled');
-    this.entries.push({
-      sha256,
-      offset: this.written + this.bufferedBytes,
-      length: compressed.length,
-    });
+    const offset = this.written + this.bufferedBytes;
+    const at = this.entries.length * INDEX_ENTRY_BYTES;
+    if (at + INDEX_ENTRY_BYTES > this.indexBuffer.length) {
+      const grown = Buffer.allocUnsafe(this.indexBuffer.length * 2);
+      this.indexBuffer.copy(grown, 0, 0, at);
+      this.indexBuffer = grown;
+    }
+    this.indexBuffer.write(sha256, at, 32, 'hex');
+    // u64 little-endian as two u32 (a BigInt per entry costs more than the rest).
+    this.indexBuffer.writeUInt32LE(offset % 2 ** 32, at + 32);
+    this.indexBuffer.writeUInt32LE(Math.floor(offset / 2 ** 32), at + 36);
+    this.indexBuffer.writeUInt32LE(compressed.length, at + 40);
+    this.entries.push({ sha256, offset, length: compressed.length });
     this.shas.add(sha256);
     this.buffered.push(compressed);
     this.bufferedBytes += compressed.length;
-    if (this.bufferedBytes >= FLUSH_BYTES) await this.flush();
+    if (this.bufferedBytes >= FLUSH_BYTES) {
+      // Waits for the write before this one only: one write runs while blobs go on
+      // arriving (at most two flushes' worth held in memory).
+      const before = this.writing;
+      void this.flush().catch(() => undefined);
+      await before;
+    }
   }
 
   /** Writes out what is buffered, one write at a time in order. */
@@ -412,13 +425,7 @@ export class PackWriter {
     this.sealed = true;
     if (this.entries.length === 0) return;
     const indexOffset = this.written + this.bufferedBytes;
-    const index = Buffer.alloc(this.entries.length * INDEX_ENTRY_BYTES);
-    this.entries.forEach((e, i) => {
-      const at = i * INDEX_ENTRY_BYTES;
-      index.write(e.sha256, at, 32, 'hex');
-      index.writeBigUInt64LE(BigInt(e.offset), at + 32);
-      index.writeUInt32LE(e.length, at + 40);
-    });
+    const index = this.indexBuffer.subarray(0, this.entries.length * INDEX_ENTRY_BYTES);
     const trailer = Buffer.alloc(TRAILER_BYTES);
     MAGIC.copy(trailer, 0);
     trailer.writeUInt32LE(this.entries.length, 8);

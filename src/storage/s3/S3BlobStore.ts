@@ -142,6 +142,7 @@ export class S3BlobStore implements BlobStore {
     const stored = await this.cache.put(source, {
       ...(options.maxBytes !== undefined && { maxBytes: options.maxBytes }),
       ...(batch && { batch: batch.local }),
+      ...(options.sha256 !== undefined && { sha256: options.sha256 }),
     });
     if (batch) {
       batch.add(stored.sha256);
