@@ -98,14 +98,15 @@ function jitteryCodec(base: ZstdCodec, threads: number, failAt = -1) {
   const codec: ZstdCodec = {
     ...base,
     threads,
-    async compressFrameAsync(input: ArrayBuffer) {
+    async compressFrameAsync(pieces: readonly Uint8Array[]) {
+      const input = Buffer.concat(pieces);
       const index = stats.started++;
       stats.inFlight += 1;
       stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
       try {
         await sleep(Math.floor(Math.random() * 8));
         if (index === failAt) throw new RunboxError('Internal', `frame ${index} failed`);
-        return base.compressFrame(new Uint8Array(input));
+        return base.compressFrame(input);
       } finally {
         stats.inFlight -= 1;
         stats.settled += 1;
@@ -137,15 +138,31 @@ describe('frame compression on worker threads', () => {
   }
 
   it('a worker frame is byte-for-byte the frame the synchronous codec writes', async () => {
-    for (const size of [0, 1, 1000, FRAME - 1, FRAME, 3 * FRAME + 17]) {
+    // One after another, so spare buffers larger than the next frame are reused.
+    for (const size of [0, 1, 1000, FRAME - 1, FRAME, 3 * FRAME + 17, 5, FRAME]) {
       const input = mixedBytes(size);
-      const copy = new Uint8Array(size);
-      copy.set(input);
-      const frame = await pool.compress(copy.buffer);
+      const frame = await pool.compress([input.subarray(0, 7), input.subarray(7)]);
       expect(frame.equals(sync.compressFrame(input)), `size ${size}`).toBe(true);
     }
     expect(pool.pending).toBe(0);
     expect(pool.workers).toBeLessThanOrEqual(2);
+  });
+
+  it('many frames at once, of random sizes, each come back as their own frame', async () => {
+    const inputs = Array.from({ length: 40 }, () =>
+      mixedBytes(Math.floor(Math.random() * 2 * FRAME)),
+    );
+    const frames = await Promise.all(inputs.map((input) => pool.compress([input])));
+    frames.forEach((frame, i) => expect(frame.equals(sync.compressFrame(inputs[i]!))).toBe(true));
+    expect(pool.pending).toBe(0);
+  });
+
+  it('the pieces may be reused as soon as compress returns (they are copied)', async () => {
+    const input = mixedBytes(FRAME);
+    const expected = sync.compressFrame(input);
+    const pending = pool.compress([input]);
+    input.fill(0);
+    expect((await pending).equals(expected)).toBe(true);
   });
 
   const sizes = {
@@ -288,11 +305,11 @@ describe('frame compression on worker threads', () => {
 
   it('a closed pool refuses work with a typed error', async () => {
     const closing = new CompressPool({ bindingPath: zstdNapiBindingPath(), level: 3, threads: 1 });
-    await closing.compress(new ArrayBuffer(10));
+    await closing.compress([Buffer.alloc(10)]);
     expect(closing.workers).toBe(1);
     await closing.close();
     expect(closing.workers).toBe(0);
-    await expect(closing.compress(new ArrayBuffer(10))).rejects.toMatchObject({ type: 'Internal' });
+    await expect(closing.compress([Buffer.alloc(10)])).rejects.toMatchObject({ type: 'Internal' });
   });
 
   it('a worker that cannot load the addon fails its frame instead of hanging', async () => {
@@ -302,7 +319,7 @@ describe('frame compression on worker threads', () => {
       threads: 1,
     });
     try {
-      await expect(broken.compress(new ArrayBuffer(10))).rejects.toMatchObject({
+      await expect(broken.compress([Buffer.alloc(10)])).rejects.toMatchObject({
         type: 'Internal',
       });
       expect(broken.pending).toBe(0);

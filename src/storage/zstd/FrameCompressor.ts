@@ -128,17 +128,8 @@ export class FrameCompressor extends Transform {
       this.push(this.codec.compressFrame(input));
       return;
     }
-    // An ArrayBuffer of exactly this frame, transferred to the thread: chunks are views
-    // into larger buffers that are not ours to give away, so this is the one copy.
-    const input = new ArrayBuffer(bytes);
-    const view = new Uint8Array(input);
-    let at = 0;
-    for (const piece of pending) {
-      view.set(piece, at);
-      at += piece.length;
-    }
     const entry: InFlight = {
-      promise: this.codec.compressFrameAsync!(input),
+      promise: this.codec.compressFrameAsync!(pending),
       output: null,
       error: null,
     };

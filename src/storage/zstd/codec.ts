@@ -13,11 +13,11 @@ export interface ZstdCodec {
   /** Compresses `input` (at most maxFrameBytes) as one independent frame. */
   compressFrame(input: Uint8Array): Buffer;
   /**
-   * The same frame as compressFrame, compressed off the main thread (CompressPool).
-   * `input` is transferred: the caller gives up the ArrayBuffer. Absent when the codec
+   * The same frame as compressFrame of the pieces' concatenation, compressed off the
+   * main thread (CompressPool); the pieces are copied at once. Absent when the codec
    * has no threads (the js codec, or zstd.threads 0).
    */
-  compressFrameAsync?(input: ArrayBuffer): Promise<Buffer>;
+  compressFrameAsync?(pieces: readonly Uint8Array[]): Promise<Buffer>;
   /** Frames worth keeping in flight with compressFrameAsync (its threads). */
   readonly threads?: number;
   /** Decompresses exactly one frame whose header says `contentSize`. */

@@ -26,7 +26,7 @@ export function createNativeCodec(napi: ZstdNapi, level: number, pool?: Compress
     },
     ...(pool && {
       threads: pool.threads,
-      compressFrameAsync: (input: ArrayBuffer) => pool.compress(input),
+      compressFrameAsync: (pieces: readonly Uint8Array[]) => pool.compress(pieces),
     }),
     decompressFrame(frame, contentSize) {
       const output = decompressor.decompress(frame);
