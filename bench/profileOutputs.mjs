@@ -19,7 +19,8 @@ if (process.argv[2] === '--summary') {
   });
   const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
   console.log(`total ${(total / 1e6).toFixed(2)} s sampled (main thread)`);
-  for (const [key, us] of top) console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${key}`);
+  for (const [key, us] of top)
+    console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${key}`);
   process.exit(0);
 }
 
@@ -36,7 +37,11 @@ try {
     method: 'POST',
     body: {
       image: SHELL_IMAGE,
-      command: ['sh', '-c', `head -c ${bytes} /dev/urandom | base64 | head -c ${bytes} > /outputs/f`],
+      command: [
+        'sh',
+        '-c',
+        `head -c ${bytes} /dev/urandom | base64 | head -c ${bytes} > /outputs/f`,
+      ],
       timeout_seconds: 900,
     },
   });

@@ -154,7 +154,7 @@ export interface Config {
     /**
      * Worker threads compressing large blobs' frames, so that reading, hashing and
      * compressing overlap (native codec only); 0 compresses on the main thread.
-     * @defaultValue the CPUs this process may use, at most 4
+     * @defaultValue the CPUs this process may use, at most 2
      */
     threads: number;
   };
@@ -892,9 +892,13 @@ export function isLoopback(host: string): boolean {
  * (src/native/seaAddons.ts): $XDG_CACHE_HOME/runbox/addons, by default
  * ~/.cache/runbox/addons. Not part of Config: it is needed before config loads.
  */
-/** zstd.threads when the config leaves it out: the CPUs this process may use, at most 4. */
+/**
+ * zstd.threads when the config leaves it out: the CPUs this process may use, at most 2.
+ * Each thread is a V8 isolate (~10 MiB of RSS), and in the profile of a 256 MiB output
+ * (2 cores) both threads idled most of the time, waiting on the engine's archive.
+ */
 export function defaultZstdThreads(): number {
-  return Math.min(4, availableParallelism());
+  return Math.min(2, availableParallelism());
 }
 
 export function addonCacheDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultZstdThreads, loadConfig } from '../../src/config.js';
 import { RunboxError } from '../../src/errors/index.js';
 import { loadZstdNapi, zstdNapiBindingPath } from '../../src/native/addons.js';
 import { writeFramed } from '../../src/storage/framedBlob.js';
@@ -301,6 +302,18 @@ describe('frame compression on worker threads', () => {
     expect(without.compressFrameAsync).toBeUndefined();
     const js = await selectZstdCodec({ ...base, codec: 'js', threads: 3 });
     expect(js.compressFrameAsync).toBeUndefined();
+  });
+
+  it('zstd.threads: defaults to the CPUs (at most 2), RUNBOX_ZSTD_THREADS sets it, a bad value names the field', () => {
+    expect(loadConfig({ env: {} }).zstd.threads).toBe(defaultZstdThreads());
+    expect(defaultZstdThreads()).toBeGreaterThanOrEqual(1);
+    expect(defaultZstdThreads()).toBeLessThanOrEqual(2);
+    expect(loadConfig({ env: { RUNBOX_ZSTD_THREADS: '0' } }).zstd.threads).toBe(0);
+    for (const threads of [-1, 1.5, 65]) {
+      expect(() => loadConfig({ env: {}, overrides: { zstd: { threads } } })).toThrow(
+        expect.objectContaining({ type: 'InvalidConfig', field: 'zstd.threads' }),
+      );
+    }
   });
 
   it('a closed pool refuses work with a typed error', async () => {
