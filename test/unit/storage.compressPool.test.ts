@@ -316,6 +316,36 @@ describe('frame compression on worker threads', () => {
     }
   });
 
+  it('threads idle for idleMs are stopped, and start again for the next frame', async () => {
+    const idle = new CompressPool({
+      bindingPath: zstdNapiBindingPath(),
+      level: 3,
+      threads: 2,
+      idleMs: 50,
+    });
+    try {
+      const input = mixedBytes(FRAME);
+      await Promise.all([idle.compress([input]), idle.compress([input])]);
+      expect(idle.workers).toBe(2);
+      for (let i = 0; i < 100 && idle.workers > 0; i++) await sleep(20);
+      expect(idle.workers).toBe(0);
+      expect((await idle.compress([input])).equals(sync.compressFrame(input))).toBe(true);
+      expect(idle.workers).toBe(1);
+    } finally {
+      await idle.close();
+    }
+  });
+
+  it('codecs selected with the same settings (one shared pool) compress concurrent streams correctly', async () => {
+    const zstd = { codec: 'native' as const, level: 3, frameBytes: FRAME, threads: 2 };
+    const [a, b] = await Promise.all([selectZstdCodec(zstd), selectZstdCodec(zstd)]);
+    expect(a.compressFrameAsync).toBeTypeOf('function');
+    const data = mixedBytes(12 * FRAME);
+    const [x, y] = await Promise.all([framed(a, data), framed(b, data)]);
+    expect(x.equals(y)).toBe(true);
+    expect(sha(await zstdCli(x))).toBe(sha(data));
+  });
+
   it('a closed pool refuses work with a typed error', async () => {
     const closing = new CompressPool({ bindingPath: zstdNapiBindingPath(), level: 3, threads: 1 });
     await closing.compress([Buffer.alloc(10)]);

@@ -49,6 +49,9 @@ parentPort.on('message', (task) => {
 });
 `;
 
+/** Threads idle this long are stopped (a server between large outputs holds none). */
+const IDLE_MS = 30_000;
+
 interface Task {
   id: number;
   input: ArrayBuffer;
@@ -78,6 +81,8 @@ export interface CompressPoolOptions {
   bindingPath: string;
   level: number;
   threads: number;
+  /** Threads idle this long are stopped. @defaultValue 30 s */
+  idleMs?: number;
 }
 
 /** ZSTD_COMPRESSBOUND (zstd.h): the most one frame of `bytes` input can take. */
@@ -88,6 +93,7 @@ export function compressBound(bytes: number): number {
 
 export class CompressPool {
   readonly threads: number;
+  private readonly idleMs: number;
   private readonly options: CompressPoolOptions;
   private readonly slots: Slot[] = [];
   private readonly queue: Task[] = [];
@@ -96,6 +102,8 @@ export class CompressPool {
   /** Spare buffers: each task takes one of each and gives them back. */
   private readonly spareInputs: ArrayBuffer[] = [];
   private readonly spareOutputs: ArrayBuffer[] = [];
+  private idleTimer: NodeJS.Timeout | null = null;
+  private busy = 0;
 
   constructor(options: CompressPoolOptions) {
     if (!Number.isInteger(options.threads) || options.threads < 1) {
@@ -103,11 +111,12 @@ export class CompressPool {
     }
     this.options = options;
     this.threads = options.threads;
+    this.idleMs = options.idleMs ?? IDLE_MS;
   }
 
   /** Frames queued or being compressed. */
   get pending(): number {
-    return this.queue.length + this.slots.filter((slot) => slot.task !== null).length;
+    return this.queue.length + this.busy;
   }
 
   /** Live worker threads (started lazily, at most `threads`). */
@@ -158,14 +167,21 @@ export class CompressPool {
   /** Stops every worker; queued and running frames fail. */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
     const error = new RunboxError('Internal', 'zstd compression pool closed');
     for (const task of this.queue.splice(0)) task.reject(error);
     const slots = this.slots.splice(0);
     for (const slot of slots) slot.task?.reject(error);
+    this.busy = 0;
     await Promise.all(slots.map((slot) => slot.worker.terminate()));
   }
 
   private dispatch(): void {
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
     while (this.queue.length > 0) {
       let slot = this.slots.find((candidate) => candidate.task === null);
       if (!slot) {
@@ -174,12 +190,26 @@ export class CompressPool {
       }
       const task = this.queue.shift()!;
       slot.task = task;
+      this.busy += 1;
       slot.worker.ref();
       slot.worker.postMessage(
         { id: task.id, input: task.input, length: task.length, output: task.output },
         [task.input, task.output],
       );
     }
+  }
+
+  /** Stops every thread once the pool has stayed idle for IDLE_MS. */
+  private stopWhenIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.busy > 0 || this.queue.length > 0) return;
+      for (const slot of this.slots.splice(0)) void slot.worker.terminate();
+      this.spareInputs.length = 0;
+      this.spareOutputs.length = 0;
+    }, this.idleMs);
+    this.idleTimer.unref();
   }
 
   private startWorker(): Slot {
@@ -195,6 +225,7 @@ export class CompressPool {
       const task = slot.task;
       if (!task || task.id !== reply.id) return;
       slot.task = null;
+      this.busy -= 1;
       worker.unref();
       if (reply.error !== undefined || reply.output === undefined) {
         task.reject(new RunboxError('Internal', `zstd compression failed: ${reply.error}`));
@@ -207,17 +238,21 @@ export class CompressPool {
         task.resolve(frame);
       }
       this.dispatch();
+      if (this.busy === 0 && this.queue.length === 0) this.stopWhenIdle();
     });
     const lost = (error: Error): void => {
       // A worker that dies takes only its own frame with it; the next frame gets a fresh one.
       const index = this.slots.indexOf(slot);
       if (index >= 0) this.slots.splice(index, 1);
-      slot.task?.reject(
-        new RunboxError('Internal', `zstd compression worker stopped: ${error.message}`, {
-          cause: error,
-        }),
-      );
-      slot.task = null;
+      if (slot.task) {
+        this.busy -= 1;
+        slot.task.reject(
+          new RunboxError('Internal', `zstd compression worker stopped: ${error.message}`, {
+            cause: error,
+          }),
+        );
+        slot.task = null;
+      }
       if (!this.closed) this.dispatch();
     };
     worker.on('error', lost);

@@ -18,6 +18,22 @@ import { createNativeCodec } from './nativeCodec.js';
 /** config.zstd; threads may be left out (then the same default as the config's). */
 export type ZstdOptions = Omit<Config['zstd'], 'threads'> & { threads?: number };
 
+/**
+ * One pool per (addon, level, threads) in the process: every store and every job slot
+ * shares its threads, so concurrent outputs never start more than `threads` of them.
+ */
+const pools = new Map<string, CompressPool>();
+
+function sharedPool(bindingPath: string, level: number, threads: number): CompressPool {
+  const key = `${bindingPath}\0${level}\0${threads}`;
+  let pool = pools.get(key);
+  if (!pool) {
+    pool = new CompressPool({ bindingPath, level, threads });
+    pools.set(key, pool);
+  }
+  return pool;
+}
+
 export async function selectZstdCodec(
   zstd: ZstdOptions,
   /** Seam for tests; the packaged binary's loader is loadZstdNapi too. */
@@ -38,10 +54,7 @@ export async function selectZstdCodec(
     const napi = loadNative();
     if (napi) {
       const threads = zstd.threads ?? defaultZstdThreads();
-      const pool =
-        threads > 0
-          ? new CompressPool({ bindingPath: bindingPath(), level: zstd.level, threads })
-          : undefined;
+      const pool = threads > 0 ? sharedPool(bindingPath(), zstd.level, threads) : undefined;
       codec = createNativeCodec(napi, zstd.level, pool);
     } else if (zstd.codec === 'native') {
       throw new RunboxError(
