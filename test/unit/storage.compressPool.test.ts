@@ -201,6 +201,21 @@ describe('frame compression on worker threads', () => {
     expect(stats.maxInFlight).toBeLessThanOrEqual(6);
   });
 
+  it('a stream shorter than one frame never waits for a thread; one of a frame or more uses them', async () => {
+    for (const [size, started] of [
+      [0, 0],
+      [FRAME - 1, 0],
+      [FRAME, 1],
+      [2 * FRAME + 1, 3],
+    ] as const) {
+      const { codec, stats } = jitteryCodec(sync, 2);
+      const data = mixedBytes(size);
+      const got = await framed(codec, data);
+      expect(stats.started, `size ${size}`).toBe(started);
+      expect(got.equals(await framed(sync, data))).toBe(true);
+    }
+  });
+
   it('holds input back while the window is full: a slow sink bounds what is read', async () => {
     const { codec, stats } = jitteryCodec(sync, 2);
     let produced = 0;

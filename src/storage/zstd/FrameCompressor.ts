@@ -25,8 +25,9 @@ interface InFlight {
  * the next input arrives: up to 2 x threads frames are in flight, and their outputs are
  * pushed strictly in input order. A full window holds back the callback of _transform,
  * which is the backpressure: memory stays at about 2 x threads x (frame in + frame out)
- * whatever the blob's size. Without threads, compression is synchronous and it holds
- * at most one frame of input plus the chunk being written.
+ * whatever the blob's size. A stream shorter than one frame is compressed here, at its
+ * end, so logs and small files never wait for a thread. Without threads, compression is
+ * synchronous and it holds at most one frame of input plus the chunk being written.
  */
 export class FrameCompressor extends Transform {
   private readonly codec: ZstdCodec;
@@ -96,7 +97,18 @@ export class FrameCompressor extends Transform {
 
   override _flush(done: TransformCallback): void {
     try {
-      if (this.pendingBytes > 0 || this.framesOut === 0) this.emitFrame();
+      if (this.framesOut === 0) {
+        // The whole stream is one short frame (a log, a small file): compressed here,
+        // it never waits for a thread to start, which would cost more than it saves.
+        this.framesOut = 1;
+        const input = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+        this.pending = [];
+        this.pendingBytes = 0;
+        this.push(this.codec.compressFrame(input));
+        done();
+        return;
+      }
+      if (this.pendingBytes > 0) this.emitFrame();
     } catch (error) {
       done(error as Error);
       return;
