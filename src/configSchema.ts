@@ -85,6 +85,7 @@ const SECTIONS = {
       ),
       level: Type.Optional(Type.Integer({ minimum: 1, maximum: 19 })),
       frameBytes: int('input bytes per independent frame', 1),
+      threads: int('threads compressing large blobs (0: the main thread)'),
     },
     'output compression',
   ),

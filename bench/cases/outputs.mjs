@@ -7,17 +7,27 @@
 // outputs stage is compared with `docker cp CTR:/outputs - | zstd -3` of the same folder.
 import { retryRun, waitForEngine } from '../lib/engine.mjs';
 import { now, run } from '../lib/proc.mjs';
+import { resolve } from 'node:path';
 import { SHELL_IMAGE, api, startServer } from '../lib/server.mjs';
 
 const SMALL_FILES = Number(process.env.BENCH_SMALL_FILES ?? 9000);
 const SMALL_BYTES = 900;
+// A/B: BENCH_OUTPUTS_BASELINE=path/to/runbox.cjs (another build, e.g. main's) also runs
+// the 1 GiB case on that bundle, interleaved with this one, in the same run.
+const BASELINE = process.env.BENCH_OUTPUTS_BASELINE
+  ? resolve(process.env.BENCH_OUTPUTS_BASELINE)
+  : null;
 
 async function runboxSide(
   script,
   bytes,
   check = (outputs) => outputs.find((o) => o.path === 'f')?.size === bytes,
+  bundle = null,
 ) {
-  const server = await startServer({ workers: 1 });
+  const server = await startServer({
+    workers: 1,
+    ...(bundle ? { command: [process.execPath, bundle] } : {}),
+  });
   try {
     const job = await api(server.url, '/v1/jobs?wait=true&wait_seconds=600', {
       method: 'POST',
@@ -69,9 +79,18 @@ export async function outputsCase(ctx) {
   const bytes = ctx.outputMiB * 2 ** 20;
   const script = `head -c ${bytes} /dev/urandom | base64 | head -c ${bytes} > /outputs/f`;
   const rb = [];
+  const base = [];
   const cli = [];
   await waitForEngine();
   for (let i = 1; i <= runs; i++) {
+    if (BASELINE) {
+      log(`outputs run ${i}/${runs}: baseline ${BASELINE} job writing ${ctx.outputMiB} MiB`);
+      base.push(
+        await retryRun(ctx, `outputs run ${i} (baseline)`, () =>
+          runboxSide(script, bytes, undefined, BASELINE),
+        ),
+      );
+    }
     log(`outputs run ${i}/${runs}: runbox job writing ${ctx.outputMiB} MiB`);
     rb.push(await retryRun(ctx, `outputs run ${i} (runbox)`, () => runboxSide(script, bytes)));
     log(`outputs run ${i}/${runs}: docker cp | zstd -3 of the same file`);
@@ -138,6 +157,25 @@ export async function outputsCase(ctx) {
     values: rb.map((r) => mib / r.seconds),
     detail: 'stage_times.outputs',
   });
+  if (BASELINE) {
+    figure({
+      name: 'outputs: runbox / baseline build, throughput',
+      unit: 'x',
+      settings: `${bigSettings}; baseline ${BASELINE}`,
+      values: rb.map((r, i) => base[i].seconds / r.seconds),
+    });
+    figure({
+      name: 'outputs: baseline / docker cp | zstd -3, throughput',
+      unit: 'x',
+      settings: `${bigSettings}; baseline ${BASELINE}`,
+      values: base.map((r, i) => cli[i].seconds / r.seconds),
+    });
+    figure({
+      name: 'outputs: baseline server peak RSS',
+      unit: 'MiB',
+      values: base.map((r) => r.rss / 2 ** 20),
+    });
+  }
   figure({
     name: 'outputs: docker cp | zstd -3',
     unit: 'MiB/s',
@@ -152,5 +190,11 @@ export async function outputsCase(ctx) {
     met: (m) => m < 200,
     detail: 'VmHWM of runbox serve, started fresh for the job',
   });
-  ctx.raw.outputs = { runbox: rb, docker: cli, smallRunbox: rbSmall, smallDocker: cliSmall };
+  ctx.raw.outputs = {
+    runbox: rb,
+    baseline: base,
+    docker: cli,
+    smallRunbox: rbSmall,
+    smallDocker: cliSmall,
+  };
 }

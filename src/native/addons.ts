@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { bundledZstdNapi } from './bundledModules.js';
 import { seaAddonPath } from './seaAddons.js';
 
@@ -31,6 +32,25 @@ export function loadZstdNapi(): ZstdNapi | null {
     zstdNapiError = error;
     return null;
   }
+}
+
+/**
+ * Path of zstd-napi's .node file, for threads that load it themselves with
+ * process.dlopen (CompressPool): the extracted SEA asset inside the binary, else the
+ * file zstd-napi's own binding.js requires. Throws when neither exists.
+ */
+export function zstdNapiBindingPath(): string {
+  const extracted = seaAddonPath('zstd_napi');
+  if (extracted !== null) return extracted;
+  const buildType =
+    (process.config.target_defaults as { default_configuration?: string } | undefined)
+      ?.default_configuration ?? 'Release';
+  return join(
+    dirname(requireHere.resolve('zstd-napi/package.json')),
+    'build',
+    buildType,
+    'binding.node',
+  );
 }
 
 /** Why the last loadZstdNapi() answered null, for `runbox doctor`; undefined if it did not. */

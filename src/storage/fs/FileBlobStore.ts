@@ -46,7 +46,7 @@ import {
 } from '../framedBlob.js';
 import type { ZstdCodec } from '../zstd/codec.js';
 import type { FrameCompressor } from '../zstd/FrameCompressor.js';
-import { selectZstdCodec } from '../zstd/selectCodec.js';
+import { selectZstdCodec, type ZstdOptions } from '../zstd/selectCodec.js';
 
 export interface FileBlobStoreOptions {
   dataDir: string;
@@ -615,7 +615,7 @@ function framedSource({ handle, offset, length }: OpenBlob): FramedSource {
  * unless asked for: the S3 store's cache reads its blobs' files by path.
  */
 export async function createFileBlobStore(
-  config: Pick<Config, 'dataDir' | 'zstd'>,
+  config: Pick<Config, 'dataDir'> & { zstd: ZstdOptions },
   options: Pick<FileBlobStoreOptions, 'packSmallBlobs'> = {},
 ): Promise<FileBlobStore> {
   const codec = await selectZstdCodec(config.zstd);

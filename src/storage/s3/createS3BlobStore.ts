@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { BlobStoreConfig } from '../../backendConfig.js';
 import type { Config } from '../../config.js';
 import { createFileBlobStore } from '../fs/FileBlobStore.js';
+import type { ZstdOptions } from '../zstd/selectCodec.js';
 import type { BlobLedger } from './BlobLedger.js';
 import { S3BlobStore } from './S3BlobStore.js';
 import { createS3Client, probeConditionalPut } from './s3Client.js';
@@ -23,7 +24,7 @@ export interface S3StoreSettings {
  */
 export async function createS3BlobStore(
   settings: S3StoreSettings,
-  config: Pick<Config, 'dataDir' | 'zstd'>,
+  config: Pick<Config, 'dataDir'> & { zstd: ZstdOptions },
 ): Promise<S3BlobStore> {
   const { blobs } = settings;
   const client = createS3Client({

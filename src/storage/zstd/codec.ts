@@ -3,7 +3,7 @@
  * content size in the header and no checksum (the blob's sha256 covers integrity), so
  * their output is interchangeable and any zstd decoder reads it.
  *
- * Calls are synchronous and whole-frame: the framing streams bound a frame's input to
+ * Calls are whole-frame (compressFrameAsync aside, synchronous): the framing streams bound a frame's input to
  * `zstd.frameBytes`, which is what keeps memory flat however large the blob.
  */
 export interface ZstdCodec {
@@ -12,6 +12,14 @@ export interface ZstdCodec {
   readonly maxFrameBytes: number;
   /** Compresses `input` (at most maxFrameBytes) as one independent frame. */
   compressFrame(input: Uint8Array): Buffer;
+  /**
+   * The same frame as compressFrame of the pieces' concatenation, compressed off the
+   * main thread (CompressPool); the pieces are copied at once. Absent when the codec
+   * has no threads (the js codec, or zstd.threads 0).
+   */
+  compressFrameAsync?(pieces: readonly Uint8Array[]): Promise<Buffer>;
+  /** Frames worth keeping in flight with compressFrameAsync (its threads). */
+  readonly threads?: number;
   /** Decompresses exactly one frame whose header says `contentSize`. */
   decompressFrame(frame: Uint8Array, contentSize: number): Buffer;
 }

@@ -1,7 +1,8 @@
-import type { Config } from '../../config.js';
+import { defaultZstdThreads, type Config } from '../../config.js';
 import { RunboxError } from '../../errors/index.js';
-import { loadZstdNapi } from '../../native/addons.js';
+import { loadZstdNapi, zstdNapiBindingPath } from '../../native/addons.js';
 import type { ZstdCodec } from './codec.js';
+import { CompressPool } from './CompressPool.js';
 import { createJsCodec } from './jsCodec.js';
 import { createNativeCodec } from './nativeCodec.js';
 
@@ -11,12 +12,33 @@ import { createNativeCodec } from './nativeCodec.js';
  * - 'native': zstd-napi, or an InvalidConfig error saying what to do;
  * - 'js': zstd-codec even when the addon would load.
  * Also checks that frameBytes fits the chosen codec, so a bad config fails at startup
- * and not in the middle of a job.
+ * and not in the middle of a job. The native codec gets a CompressPool of
+ * zstd.threads threads (started on first use; idle threads never hold the process).
  */
+/** config.zstd; threads may be left out (then the same default as the config's). */
+export type ZstdOptions = Omit<Config['zstd'], 'threads'> & { threads?: number };
+
+/**
+ * One pool per (addon, level, threads) in the process: every store and every job slot
+ * shares its threads, so concurrent outputs never start more than `threads` of them.
+ */
+const pools = new Map<string, CompressPool>();
+
+function sharedPool(bindingPath: string, level: number, threads: number): CompressPool {
+  const key = `${bindingPath}\0${level}\0${threads}`;
+  let pool = pools.get(key);
+  if (!pool) {
+    pool = new CompressPool({ bindingPath, level, threads });
+    pools.set(key, pool);
+  }
+  return pool;
+}
+
 export async function selectZstdCodec(
-  zstd: Config['zstd'],
+  zstd: ZstdOptions,
   /** Seam for tests; the packaged binary's loader is loadZstdNapi too. */
   loadNative: typeof loadZstdNapi = loadZstdNapi,
+  bindingPath: () => string = zstdNapiBindingPath,
 ): Promise<ZstdCodec> {
   if (!Number.isInteger(zstd.frameBytes) || zstd.frameBytes < 1) {
     throw new RunboxError(
@@ -31,7 +53,9 @@ export async function selectZstdCodec(
   } else {
     const napi = loadNative();
     if (napi) {
-      codec = createNativeCodec(napi, zstd.level);
+      const threads = zstd.threads ?? defaultZstdThreads();
+      const pool = threads > 0 ? sharedPool(bindingPath(), zstd.level, threads) : undefined;
+      codec = createNativeCodec(napi, zstd.level, pool);
     } else if (zstd.codec === 'native') {
       throw new RunboxError(
         'InvalidConfig',
