@@ -69,6 +69,8 @@ const ACCEPTED: string[][] = [
   ['submit', 'j.sh', '--idempotency-key', '007', '--webhook', 'http://h/x', '--delay', '5m'],
   ['submit', 'j.sh', '--run-at', '2030-01-01T00:00:00Z', '--priority', '0.25'],
   ['submit', '123'],
+  ['submit', 'job.sh', '--config', 'c.json'],
+  ['ls', '--config=c.json', '--json'],
   ['status', 'JOB1', '--json'],
   ['status', '42', '--data-dir', '/tmp/d', '--db', 'x.db', '--blobs', 's3://b/p', '--queue', 'q'],
   ['logs', 'JOB1', '-f'],
