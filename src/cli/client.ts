@@ -1,5 +1,6 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { RunboxError, type ErrorType } from '../errors/index.js';
+import { plainRequest } from './plainHttp.js';
 
 /** Talks to a runbox server for the client commands (--server / RUNBOX_SERVER). */
 export class ApiClient {
@@ -38,10 +39,11 @@ export class ApiClient {
   /**
    * JSON request; a non-2xx answer becomes the RunboxError the server described.
    *
-   * Over node:http, not fetch(): the first fetch() in a process loads and compiles
-   * Node's bundled undici, which measured ~55 ms of CPU here against ~12 ms for
-   * node:http, more than the rest of a `runbox submit` (see README, Performance).
-   * Streaming reads (logs, output downloads) keep fetch().
+   * Over node:net (plainHttp.ts), not fetch() or node:http: the first fetch() in a
+   * process loads and compiles Node's bundled undici, which measured ~55 ms of CPU here
+   * against ~12 ms for node:http, and node:http's own modules were most of what was left
+   * of a `runbox submit`'s request (see README, Performance). Streaming reads (logs,
+   * output downloads) keep fetch().
    */
   async json<T>(
     method: string,
@@ -57,22 +59,10 @@ export class ApiClient {
     );
     let response: { status: number; text: string };
     try {
-      // node:https (and TLS with it) loads only for an https:// server.
-      const send = url.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
-      response = await new Promise((resolve, reject) => {
-        // agent: false: one connection per call, closed after it, so nothing keeps the
-        // process alive once the command is done.
-        const req = send(url, { method, headers, agent: false }, (res: IncomingMessage) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', reject);
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-          );
-        });
-        req.on('error', reject);
-        req.end(payload);
-      });
+      response =
+        url.protocol === 'https:'
+          ? await httpsRequest(url, method, headers, payload)
+          : await plainRequest(url, method, headers, payload);
     } catch (error) {
       throw this.unreachable(error);
     }
@@ -91,6 +81,30 @@ export class ApiClient {
       { field: 'server', cause: error },
     );
   }
+}
+
+/** node:https (and TLS with it) loads only for an https:// server. */
+async function httpsRequest(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  payload: Buffer | undefined,
+): Promise<{ status: number; text: string }> {
+  const { request } = await import('node:https');
+  return new Promise((resolve, reject) => {
+    // agent: false: one connection per call, closed after it, so nothing keeps the
+    // process alive once the command is done.
+    const req = request(url, { method, headers, agent: false }, (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+      );
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
 
 function parseJson(text: string): unknown {

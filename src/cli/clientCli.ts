@@ -1,6 +1,10 @@
 import { RunboxError } from '../errors/index.js';
+import { parseClientArgs } from './clientArgs.js';
 import { clientCommands } from './commands/clientCommands.js';
-import { runCommands, type RunCliOptions } from './runCommands.js';
+import { createContext } from './context.js';
+import { processIO } from './output.js';
+import { reportError } from './reportError.js';
+import type { RunCliOptions } from './runCommands.js';
 
 /**
  * The commands the client-only build runs by itself: each one talks to a server over
@@ -32,19 +36,38 @@ export function isClientCommandLine(argv: readonly string[]): boolean {
   );
 }
 
-/** runCli with the client commands alone (src/main.ts, for the command lines above). */
-export function runClientCli(
+const noServer = () => {
+  throw new RunboxError('Internal', 'the client-only CLI cannot start a server');
+};
+
+/**
+ * runCli with the client commands alone (src/main.ts, for the command lines above). A
+ * plain command line (clientArgs.ts) goes straight to the command's handler; anything
+ * else, mistakes included, is parsed by yargs as in the full CLI, loaded only then.
+ */
+export async function runClientCli(
   given: string[],
   options: Omit<RunCliOptions, 'startRunbox'>,
 ): Promise<number> {
-  return runCommands(
-    given,
-    {
-      ...options,
-      startRunbox: () => {
-        throw new RunboxError('Internal', 'the client-only CLI cannot start a server');
-      },
-    },
-    (ctx, setCode) => clientCommands(ctx, setCode),
+  const parsed = parseClientArgs(given);
+  if (parsed) {
+    const io = options.io ?? processIO;
+    const ctx = createContext(io, noServer, options.handOff);
+    let code = 0;
+    const handler = clientCommands(ctx, (c) => {
+      code = c;
+    }).find((c) => String(c.command).split(' ')[0] === parsed.command)?.handler;
+    if (handler) {
+      try {
+        await handler(parsed.args as never);
+        return code;
+      } catch (thrown) {
+        return reportError(thrown, given.includes('--json'), io);
+      }
+    }
+  }
+  const { runCommands } = await import('./runCommands.js');
+  return runCommands(given, { ...options, startRunbox: noServer }, (ctx, setCode) =>
+    clientCommands(ctx, setCode),
   );
 }

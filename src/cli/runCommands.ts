@@ -1,10 +1,11 @@
 import yargs, { type CommandModule } from 'yargs';
-import { EXIT_CODES, RunboxError, toRunboxError } from '../errors/index.js';
+import { RunboxError } from '../errors/index.js';
 import type { StartRunbox } from '../runboxTypes.js';
 import { createContext, type CliContext } from './context.js';
 import { exitCodeHelp } from './exitCodes.js';
 import { GROUPS } from './flags.js';
 import { processIO, type CliIO } from './output.js';
+import { reportError } from './reportError.js';
 
 export interface RunCliOptions {
   startRunbox: StartRunbox;
@@ -176,10 +177,7 @@ export async function runCommands(
     }
     await parser.parseAsync();
   } catch (thrown) {
-    const error = toRunboxError(thrown);
-    if (json) io.out(JSON.stringify({ error: error.toJSON() }, null, 2));
-    else io.err(`runbox: ${error.type}: ${error.message}`);
-    return EXIT_CODES[error.type] ?? 70;
+    return reportError(thrown, json, io);
   }
   return code;
 }

@@ -1,0 +1,158 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it, vi } from 'vitest';
+import { CLIENT_COMMAND_FLAGS, parseClientArgs } from '../../src/cli/clientArgs.js';
+import { CLIENT_COMMANDS } from '../../src/cli/clientCli.js';
+import { clientCommands } from '../../src/cli/commands/clientCommands.js';
+import type { CliIO } from '../../src/cli/output.js';
+import { runCommands } from '../../src/cli/runCommands.js';
+
+/**
+ * The client commands' own parser (clientArgs.ts) against yargs with the same commands
+ * (runCommands.ts, as the full CLI runs them): what it accepts, it reads exactly as
+ * yargs does; what it refuses goes to yargs, so errors and help stay yargs' own.
+ */
+
+function captureIO(): CliIO & { text: () => string } {
+  let text = '';
+  return {
+    out: (t) => (text += `${t}\n`),
+    err: (t) => (text += `${t}\n`),
+    stdout: new PassThrough(),
+    stderr: new PassThrough(),
+    text: () => text,
+  };
+}
+
+/** The args yargs hands the command's handler (null if it never runs), and the exit code. */
+async function viaYargs(argv: string[]) {
+  let seen: { command: string; args: Record<string, unknown> } | null = null;
+  const io = captureIO();
+  const code = await runCommands(
+    argv,
+    {
+      io,
+      startRunbox: () => {
+        throw new Error('no server here');
+      },
+    },
+    (ctx, setCode) =>
+      clientCommands(ctx, setCode).map((c) => ({
+        ...c,
+        handler: (args: Record<string, unknown>) => {
+          seen = { command: String(c.command).split(' ')[0]!, args };
+        },
+      })),
+  );
+  return { seen: seen as { command: string; args: Record<string, unknown> } | null, code, io };
+}
+
+/** yargs' args without its bookkeeping and one-letter aliases (-f, -q). */
+function comparable(args: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(args).filter(([k]) => k !== '_' && k !== '$0' && k.length > 1),
+  );
+}
+
+const ACCEPTED: string[][] = [
+  ['submit', 'job.sh'],
+  ['submit', 'ünïcode job.sh', '--server', 'http://127.0.0.1:7070'],
+  ['submit', 'job.sh', '--priority', '-3', '--json'],
+  ['--json', 'submit', 'job.sh', '--wait'],
+  ['--config', 'c.json', 'submit', 'job.sh', '--follow'],
+  ['--config=c.json', 'submit', '--timeout=30', 'job.py'],
+  ['submit', '--runtime', 'python:3.11', 'x.py', '--image', 'alpine:3', '--command', 'sh'],
+  ['submit', 'j.sh', '--env', 'A=1', '--env=B=2=3', '--secret-env', 'S=x', '--env-file', 'e'],
+  ['submit', 'j.sh', '--secret-env-file', 'f', '--arg', 'a b', '--file', 'a.txt:b.txt'],
+  ['submit', 'j.sh', '--memory', '512m', '--cpus', '1.5', '--pids', '100', '--gpus', 'all'],
+  ['submit', 'j.sh', '--network', 'bridge', '--pull', 'never', '--queue-name', 'gpu'],
+  ['submit', 'j.sh', '--max-attempts', '3', '--retry-on-exit', '75', '--retry-on-exit=76'],
+  ['submit', 'j.sh', '--idempotency-key', '007', '--webhook', 'http://h/x', '--delay', '5m'],
+  ['submit', 'j.sh', '--run-at', '2030-01-01T00:00:00Z', '--priority', '0.25'],
+  ['submit', '123'],
+  ['submit', 'job.sh', '--config', 'c.json'],
+  ['ls', '--config=c.json', '--json'],
+  ['status', 'JOB1', '--json'],
+  ['status', '42', '--data-dir', '/tmp/d', '--db', 'x.db', '--blobs', 's3://b/p', '--queue', 'q'],
+  ['logs', 'JOB1', '-f'],
+  ['logs', 'JOB1', '--follow', '--stderr', '--server', 'http://h:1'],
+  ['ls'],
+  ['ls', '-q', '--all', '--status', 'failed', '--limit', '5'],
+  ['ls', '--cursor', 'abc', '--json'],
+  ['cancel', 'JOB1', '--json'],
+  ['queues'],
+  ['workers', '--json', '--server', 'http://h:1'],
+];
+
+/** Mistakes, and forms yargs reads in its own way: all left to yargs. */
+const REFUSED: string[][] = [
+  ['submit'],
+  ['submit', 'a.sh', 'b.sh'],
+  ['submit', 'a.sh', '--priority', 'abc'],
+  ['submit', 'a.sh', '--priority'],
+  ['submit', 'a.sh', '--priority', ''],
+  ['submit', 'a.sh', '--cpus', 'Infinity'],
+  ['submit', 'a.sh', '--max-attempts=1e999'],
+  ['submit', 'a.sh', '--timeout', 'NaN'],
+  ['submit', 'a.sh', '--timeout', '0x10'],
+  ['submit', 'a.sh', '--retry-on-exit', '75', '--retry-on-exit', 'x'],
+  ['submit', 'a.sh', '--network', 'host'],
+  ['submit', 'a.sh', '--delay', '5m', '--run-at', 'now'],
+  ['submit', 'a.sh', '--bogus'],
+  ['submit', 'a.sh', '--queueName', 'x'],
+  ['submit', 'a.sh', '--no-wait'],
+  ['submit', 'a.sh', '--wait=false'],
+  ['submit', 'a.sh', '--wait', 'true'],
+  ['submit', '--env', 'A=1', 'a.sh'],
+  ['submit', 'a.sh', '--command', 'sh', '-c', 'echo'],
+  ['submit', 'a.sh', '--runtime', '-x'],
+  ['submit', 'a.sh', '--runtime', '"py"'],
+  ['submit', '"a.sh"'],
+  ['submit', ''],
+  ['submit', 'a.sh', '--'],
+  ['submit', 'a.sh', '--priority', '1', '--priority', '2'],
+  ['submit', 'a.sh', '-f'],
+  ['--wait', 'submit', 'a.sh'],
+  ['status'],
+  ['logs', 'J', '-qf'],
+  ['ls', 'extra'],
+  ['ls', '--limit', 'ten'],
+  ['ls', '--all', '--cursor', 'c'],
+  ['ls', '--status', 'done'],
+  ['queues', '--data-dir', 'x'],
+  ['serve'],
+];
+
+describe('the client commands parser', () => {
+  it('reads every plain command line exactly as yargs does', async () => {
+    for (const argv of ACCEPTED) {
+      const fast = parseClientArgs(argv);
+      expect(fast, argv.join(' ')).not.toBeNull();
+      const { seen, code, io } = await viaYargs(argv);
+      expect(code, `${argv.join(' ')}: ${io.text()}`).toBe(0);
+      expect(fast!.command, argv.join(' ')).toBe(seen!.command);
+      expect(fast!.args, argv.join(' ')).toEqual(comparable(seen!.args));
+    }
+  });
+
+  it('leaves mistakes and every other form to yargs', async () => {
+    for (const argv of REFUSED) expect(parseClientArgs(argv), argv.join(' ')).toBeNull();
+    // The mistakes among them are yargs' usage errors (64), as before.
+    const { code, io } = await viaYargs(['submit', 'a.sh', '--priority', 'abc']);
+    expect(code).toBe(64);
+    expect(io.text()).toContain('--priority takes a number');
+  });
+
+  it('knows the same flags as yargs, command by command', async () => {
+    expect(Object.keys(CLIENT_COMMAND_FLAGS).sort()).toEqual([...CLIENT_COMMANDS].sort());
+    for (const [command, spec] of Object.entries(CLIENT_COMMAND_FLAGS)) {
+      // yargs prints help through console.log.
+      const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+      await viaYargs([command, '--help']);
+      const help = log.mock.calls.flat().join('\n');
+      log.mockRestore();
+      const inHelp = new Set([...help.matchAll(/^\s+(?:-[a-z], )?--([a-z-]+)/gm)].map((m) => m[1]));
+      for (const name of ['help', 'version', 'config']) inHelp.delete(name);
+      expect([...inHelp].sort(), command).toEqual(Object.keys(spec.flags).sort());
+    }
+  });
+});
