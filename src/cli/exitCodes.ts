@@ -23,7 +23,10 @@ export const EXIT_CODE_ROWS: ReadonlyArray<{ code: string; meaning: string }> = 
   { code: '70', meaning: 'internal error (Internal)' },
   { code: '73', meaning: 'the job exceeded its output limits (OutputLimitExceeded)' },
   { code: '74', meaning: 'the data disk is nearly full (InsufficientStorage)' },
-  { code: '75', meaning: 'try again: worker lost, conflict, stale attempt' },
+  {
+    code: '75',
+    meaning: 'try again: worker lost, conflict, stale attempt, too many failed logins',
+  },
   { code: '76', meaning: "the job's result broke the contract (ContractViolation)" },
   { code: '77', meaning: 'missing or wrong token (Unauthorized)' },
   { code: '78', meaning: 'contract mismatch, newer database or bad configuration' },

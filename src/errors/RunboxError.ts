@@ -31,6 +31,8 @@ export type ErrorType =
   | 'InsufficientStorage'
   | 'StaleAttempt'
   | 'ServerUnavailable'
+  // Too many failed logins from one address: wait Retry-After seconds
+  | 'TooManyRequests'
   // Another node holding a job (its live log) does not answer
   | 'NodeUnreachable'
   // CLI only: bad flags or arguments; a downloaded output that does not match its sha256

@@ -1,6 +1,8 @@
+import { toRunboxError } from '../errors/index.js';
 import type { Logger } from '../log.js';
 import type { JobMetrics } from '../metrics.js';
-import type { QueueMaintenance } from '../queue/QueueBackend.js';
+import type { QueueMaintenance, WorkQueue } from '../queue/QueueBackend.js';
+import type { RecoverableExecutor } from '../worker/ports.js';
 
 /**
  * One pass of the reaper: jobs whose lease expired go back to the queue (or fail, or
@@ -8,12 +10,17 @@ import type { QueueMaintenance } from '../queue/QueueBackend.js';
  * names the jobs the calling pool still holds: they are judged by its own heartbeat,
  * not by the clock (their lease lapses while the disk is full, and the result kept for
  * them must win). Returns how many jobs it touched.
+ *
+ * With `containers`, the lost attempts' containers on this engine go too: a paused or
+ * cut-off worker's container otherwise runs on (its result is refused by token anyway)
+ * and, if that worker dies before it wakes, stays until some process restarts.
  */
 export async function reapExpiredLeases(deps: {
-  queue: Pick<QueueMaintenance, 'reap'>;
+  queue: Pick<QueueMaintenance, 'reap'> & Pick<WorkQueue, 'runningJobs'>;
   keep: ReadonlySet<string>;
   log: Logger;
   metrics?: Pick<JobMetrics, 'requeued'> | undefined;
+  containers?: Pick<RecoverableExecutor, 'findContainers' | 'removeContainer'> | undefined;
 }): Promise<number> {
   const outcome = await deps.queue.reap(deps.keep);
   deps.metrics?.requeued('lease-expired', outcome.requeued.length);
@@ -21,5 +28,43 @@ export async function reapExpiredLeases(deps: {
     deps.log.info('job requeued', { job: id, reason: 'lease-expired' });
   for (const id of [...outcome.failed, ...outcome.cancelled])
     deps.log.warn('job lost with its worker', { job: id, reason: 'lease-expired' });
-  return outcome.requeued.length + outcome.failed.length + outcome.cancelled.length;
+  const reaped = new Set([...outcome.requeued, ...outcome.failed, ...outcome.cancelled]);
+  if (reaped.size > 0 && deps.containers)
+    await removeLostAttempts(deps.queue, deps.containers, reaped, deps.log);
+  return reaped.size;
+}
+
+/**
+ * Removes this database's containers (findContainers lists no other installation's) of
+ * the reaped jobs, except one of an attempt that is live again. The containers are
+ * listed before the running jobs are read: a retry claimed in between is then seen
+ * live, never taken for the lost attempt.
+ */
+async function removeLostAttempts(
+  queue: Pick<WorkQueue, 'runningJobs'>,
+  executor: Pick<RecoverableExecutor, 'findContainers' | 'removeContainer'>,
+  reaped: ReadonlySet<string>,
+  log: Logger,
+): Promise<void> {
+  try {
+    const containers = (await executor.findContainers()).filter((c) => reaped.has(c.jobId));
+    if (containers.length === 0) return;
+    const live = new Set((await queue.runningJobs()).map((j) => `${j.id}#${j.attempt}`));
+    for (const container of containers) {
+      if (live.has(`${container.jobId}#${container.attempt}`)) continue;
+      log.info('removing the container of a lost attempt', {
+        job: container.jobId,
+        attempt: container.attempt,
+      });
+      await executor.removeContainer(container.containerId).catch((error: unknown) => {
+        log.warn('could not remove the container of a lost attempt', {
+          container: container.containerId,
+          error: toRunboxError(error),
+        });
+      });
+    }
+  } catch (error) {
+    // The engine may be down: the next start's recovery removes what is left.
+    log.warn('cannot look for containers of lost attempts', { error: toRunboxError(error) });
+  }
 }

@@ -90,13 +90,15 @@ export interface QueueOpenOptions {
 export interface JobStore {
   /**
    * Enqueues items in one transaction: all are stored or none (an invalid item, checked
-   * with checkItem, rejects the call with InvalidSpec naming the field, prefixed
+   * with checkItems, rejects the call with InvalidSpec naming the field, prefixed
    * `jobs.<i>.` when there are several items).
-   * Resolves once durable. An idempotency key that already names a job (stored, or
-   * earlier in this call) returns that job unchanged with created=false when the
-   * request hashes match or either is null; different hashes reject the whole call with
-   * Conflict (field idempotency_key). New jobs are queued, attempts 0, runAt defaulting
-   * to the backend's now.
+   * A call naming one idempotency key twice, or a key that is not well-formed Unicode
+   * or holds NUL, is refused the same way (checkItems): `jobs.<i>.idempotency_key`.
+   * Resolves once durable. An idempotency key that already names a stored job returns
+   * that job unchanged with created=false when the request hashes match or either is
+   * null; different hashes reject the whole call with Conflict (field
+   * idempotency_key). New jobs are queued, attempts 0, runAt defaulting to the
+   * backend's now.
    */
   submit(items: readonly EnqueueItem[]): Promise<EnqueueOutcome[]>;
   /** The job as stored now, or null. Never includes the token. */

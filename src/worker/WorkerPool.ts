@@ -499,6 +499,7 @@ export class WorkerPool {
         keep: new Set(this.running.keys()),
         log: this.log,
         metrics: this.metrics,
+        containers: this.executor,
       });
       if (touched > 0) this.notify();
     } catch (error) {

@@ -158,4 +158,62 @@ describe('stale attempt', () => {
       seconds: Math.round((Date.now() - started) / 1000),
     });
   });
+  it('removes the lost attempt’s container while its worker is frozen, and leaves none when that worker dies', async () => {
+    const api = await startServerProcess({ dataDir: data.dir, configFile, workers: 0 });
+    procs.push(api);
+    const paused = await startServerProcess({
+      dataDir: data.dir,
+      configFile,
+      command: 'worker',
+      workers: 1,
+    });
+    procs.push(paused);
+    const submitted = await http(api.url, '/v1/jobs', {
+      body: pythonJob('import time\ntime.sleep(12)\nprint("done")\n'),
+    });
+    expect(submitted.status).toBe(201);
+    const id = submitted.json.id as string;
+    const ofAttempt = async (attempt: number) =>
+      (await labelledContainers(TEST_INSTANCE)).filter(
+        (c) =>
+          c.Labels['io.runbox.job'] === id && c.Labels['io.runbox.attempt'] === String(attempt),
+      );
+    await waitFor('attempt 1 running in its container', async () =>
+      (await ofAttempt(1)).some((c) => c.State === 'running') ? true : null,
+    );
+    paused.child.kill('SIGSTOP');
+    const live = await startServerProcess({
+      dataDir: data.dir,
+      configFile,
+      command: 'worker',
+      workers: 1,
+    });
+    procs.push(live);
+    await waitFor('attempt 2 running in its container', async () =>
+      (await ofAttempt(2)).some((c) => c.State === 'running') ? true : null,
+    );
+    // The frozen worker cannot remove its container; the reaper that requeued it did.
+    await waitFor(
+      'the lost attempt’s container removed',
+      async () => ((await ofAttempt(1)).length === 0 ? true : null),
+      5_000,
+    );
+    expect(live.stderr() + api.stderr()).toMatch(/removing the container of a lost attempt/);
+    expect((await ofAttempt(2)).map((c) => c.State)).toEqual(['running']);
+
+    // The frozen worker dies without waking: nothing of its attempt comes back.
+    paused.child.kill('SIGKILL');
+    expect(await paused.exited).toBe('SIGKILL');
+    const final = (await waitAllFinal(api.url, [id], 60_000)).get(id)!;
+    expect(final.status, JSON.stringify(final.error)).toBe('succeeded');
+    expect(final.attempts).toBe(2);
+    await waitFor(
+      'no container left while the live processes run',
+      async () => ((await labelledContainers(TEST_INSTANCE)).length === 0 ? true : null),
+      10_000,
+    );
+    for (const p of [api, live]) p.kill('SIGTERM');
+    for (const p of [api, live]) expect(await p.exited).toBe(0);
+    procs.length = 0;
+  });
 });

@@ -347,16 +347,65 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         expect((await q.get(out!.job.id))!.spec).toEqual(spec);
       });
 
-      it('an idempotency key returns the existing job, in one call and across calls', async () => {
+      it('an idempotency key returns the existing job across calls', async () => {
         const q = await open();
-        const [first, repeat] = await q.submit([
-          item({ idempotencyKey: 'k-ü', requestHash: 'h1' }),
-          item({ idempotencyKey: 'k-ü', requestHash: 'h1' }),
-        ]);
+        const [first] = await q.submit([item({ idempotencyKey: 'k-ü', requestHash: 'h1' })]);
         expect(first!.created).toBe(true);
+        const [repeat] = await q.submit([item({ idempotencyKey: 'k-ü', requestHash: 'h1' })]);
         expect(repeat).toMatchObject({ created: false, job: { id: first!.job.id } });
-        const [later] = await q.submit([item({ idempotencyKey: 'k-ü', requestHash: null })]);
+        const [later, fresh] = await q.submit([
+          item({ idempotencyKey: 'k-ü', requestHash: null }),
+          item({ idempotencyKey: 'k-ü2', requestHash: 'h1' }),
+        ]);
         expect(later).toMatchObject({ created: false, job: { id: first!.job.id } });
+        expect(fresh!.created).toBe(true);
+        expect((await q.counts()).queued).toBe(2);
+      });
+
+      it('one call naming a key twice is refused, naming the repeat and what it repeats; nothing is stored', async () => {
+        const q = await open();
+        await q.submit([item({ idempotencyKey: 'old', requestHash: 'h1' })]);
+        // The same job sent twice, the same key for two bodies, a key already stored:
+        // each refused before anything is written.
+        for (const [hashes, key] of [
+          [['h1', 'h1'], 'k'],
+          [['h1', 'h2'], 'k'],
+          [[null, 'h2'], 'k'],
+          [['h1', 'h1'], 'old'],
+        ] as const) {
+          await expect(
+            q.submit([
+              item({ idempotencyKey: key, requestHash: hashes[0] }),
+              item(),
+              item({ idempotencyKey: key, requestHash: hashes[1] }),
+            ]),
+          ).rejects.toMatchObject({
+            type: 'InvalidSpec',
+            field: 'jobs.2.idempotency_key',
+            message: expect.stringContaining('jobs.0'),
+          });
+        }
+        expect((await q.counts()).queued).toBe(1);
+      });
+
+      it('refuses a key that is not well-formed Unicode or holds NUL, naming it; nothing is stored', async () => {
+        const q = await open();
+        // Lone surrogates: distinct here, one U+FFFD key in PostgreSQL, two keys in SQLite.
+        await expect(
+          q.submit([
+            item({ idempotencyKey: 'x\ud800', requestHash: 'h1' }),
+            item({ idempotencyKey: 'x\udfff', requestHash: 'h2' }),
+          ]),
+        ).rejects.toMatchObject({ type: 'InvalidSpec', field: 'jobs.0.idempotency_key' });
+        for (const key of ['\udc00', 'a\u0000b', '\ud83d\ude00\ud83d']) {
+          await expect(q.submit([item({ idempotencyKey: key })])).rejects.toMatchObject({
+            type: 'InvalidSpec',
+            field: 'idempotency_key',
+          });
+        }
+        // Well-formed astral characters are keys like any other.
+        const [emoji] = await q.submit([item({ idempotencyKey: '\ud83d\ude00' })]);
+        expect(emoji!.created).toBe(true);
         expect((await q.counts()).queued).toBe(1);
       });
 

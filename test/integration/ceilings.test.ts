@@ -101,6 +101,26 @@ describe('operator ceilings over HTTP', () => {
     expect(other.json.error.message).toContain('nightly-é-2026-01-01');
     expect(other.json.error.message).toContain(first.json.id);
     expect(await listAllJobs(server.url)).toHaveLength(1);
+
+    // A batch naming one key twice (the same job sent twice, or a key for two bodies) is
+    // refused whole, naming the repeat and the item it repeats; SQLite and PostgreSQL
+    // used to answer it differently.
+    const twice = await http(server.url, '/v1/jobs/batch', {
+      body: { jobs: [{ ...JOB, idempotency_key: 'b-ø' }, JOB, { ...JOB, idempotency_key: 'b-ø' }] },
+    });
+    expect(twice.status, twice.text).toBe(400);
+    expect(twice.json.error).toMatchObject({
+      type: 'InvalidSpec',
+      field: 'jobs.2.idempotency_key',
+    });
+    expect(twice.json.error.message).toContain('jobs.0');
+    // Keys the two backends would store differently: a lone surrogate, NUL.
+    for (const key of ['\ud800', 'a\u0000b']) {
+      const odd = await http(server.url, '/v1/jobs', { body: { ...JOB, idempotency_key: key } });
+      expect(odd.status, odd.text).toBe(400);
+      expect(odd.json.error).toMatchObject({ type: 'InvalidSpec', field: 'idempotency_key' });
+    }
+    expect(await listAllJobs(server.url)).toHaveLength(1);
     // The job runs meanwhile: it ends before the test does, so no container outlives it.
     const done = await http(server.url, `/v1/jobs/${first.json.id}?wait=true&wait_seconds=60`);
     expect(done.json.status).toBe('succeeded');

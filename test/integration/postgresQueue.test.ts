@@ -150,20 +150,20 @@ describe('doctor on a PostgreSQL queue', () => {
 });
 
 describe('jobs on PostgreSQL', () => {
-  it('stores a batch with the database clock and returns a repeated key as the same job', async () => {
+  it('stores a batch with the database clock and returns a key sent again as the same job', async () => {
     const { queue, db } = await freshQueue();
     const before = Number(
       (
         await sqlOn<{ t: string }>(db.url, 'SELECT (extract(epoch FROM now()) * 1000)::bigint AS t')
       )[0]!.t,
     );
+    // One call naming a key twice is refused (the conformance suite checks how).
     const out = await queue.submit([
       item({ idempotencyKey: 'k1', requestHash: 'h1', priority: 2 }),
-      item({ idempotencyKey: 'k1', requestHash: 'h1' }),
+      item({ idempotencyKey: 'k2', requestHash: 'h1' }),
       item({ spec: { name: 'ünïcødé ✓ 日本', env: { A: 'x\u0000y' } } }),
     ]);
-    expect(out.map((o) => o.created)).toEqual([true, false, true]);
-    expect(out[1]!.job.id).toBe(out[0]!.job.id);
+    expect(out.map((o) => o.created)).toEqual([true, true, true]);
     expect(out[0]!.job).toMatchObject({ status: 'queued', priority: 2, attempts: 0 });
     expect(out[0]!.job.createdAt).toBeGreaterThanOrEqual(before - 5);
     expect(out[0]!.job.runAt).toBe(out[0]!.job.createdAt);
@@ -174,7 +174,7 @@ describe('jobs on PostgreSQL', () => {
       .catch((e) => e);
     expect((conflict as RunboxError).type).toBe('Conflict');
     // The whole call was refused: its first item is not stored either.
-    expect((await queue.counts()).queued).toBe(2);
+    expect((await queue.counts()).queued).toBe(3);
     expect((await queue.get(out[2]!.job.id))!.spec).toEqual({
       name: 'ünïcødé ✓ 日本',
       env: { A: 'x\u0000y' },

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/api/jobView.js';
@@ -13,7 +14,12 @@ import {
   submit,
   waitFor,
 } from '../helpers/queueProbe.js';
-import { runCliProcess, startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
+import {
+  RUNBOX_BUNDLE,
+  runCliProcess,
+  startServerProcess,
+  writeTestConfig,
+} from '../helpers/serverProcess.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
 import { TEST_INSTANCE } from '../helpers/testConfig.js';
 
@@ -242,6 +248,72 @@ describe('runbox serve killed with SIGKILL', () => {
       expect(await server.exited).toBe(0);
     } finally {
       await other.remove({ force: true });
+    }
+  });
+
+  it('takes a worker killed but not yet reaped by its parent (a zombie) for dead, and adopts its container', async () => {
+    const watch = await watchContainerStarts(TEST_INSTANCE);
+    // Long lease and worker age-out: only the pid check can free the job in time.
+    const configFile = writeTestConfig(sandbox.dataDir, {
+      lease: { heartbeatMs: 300, expiryMs: 120_000 },
+      workerDeadMs: 120_000,
+    });
+    const apiServer = await startServerProcess({
+      dataDir: sandbox.dataDir,
+      configFile,
+      workers: 0,
+    });
+    sandbox.processes.push(apiServer);
+    // The worker's parent becomes `sleep`, which never waits for it: killed, it stays a zombie.
+    const args = [RUNBOX_BUNDLE, 'worker', '--config', configFile, '--data-dir', sandbox.dataDir];
+    const parent = spawn(
+      'sh',
+      ['-c', '"$0" "$@" & echo $!; exec sleep 600', process.execPath, ...args],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let parentErr = '';
+    parent.stderr.on('data', (c: Buffer) => (parentErr += c.toString()));
+    try {
+      const workerPid = await new Promise<number>((resolve) =>
+        parent.stdout.once('data', (c: Buffer) => resolve(Number(c.toString().trim()))),
+      );
+      await waitFor('the worker pool running', () => /worker pool running/.test(parentErr));
+      const job = await submit(apiServer.url, markerJob('m-zombie', 5));
+      await waitFor('the job running in its container', async () =>
+        (await containersOfJob(TEST_INSTANCE, job.id)).includes('running'),
+      );
+      process.kill(workerPid, 'SIGKILL');
+      const state = () => /\) (\S)/.exec(readFileSync(`/proc/${workerPid}/stat`, 'latin1'))?.[1];
+      await waitFor('the killed worker a zombie', () => state() === 'Z');
+
+      const second = await startServerProcess({
+        dataDir: sandbox.dataDir,
+        configFile,
+        command: 'worker',
+        workers: 1,
+      });
+      sandbox.processes.push(second);
+      expect(second.stderr()).toMatch(/worker process is gone/);
+      const final = await waitFor(
+        'the job adopted and finished',
+        async () => {
+          const j = await getJob(apiServer.url, job.id);
+          return j.status !== 'running' && j;
+        },
+        { timeoutMs: 30_000 },
+      );
+      expect(final).toMatchObject({ status: 'succeeded', attempts: 1 });
+      expect((await watch.stop()).get(job.id)).toEqual([1]);
+      const { body } = await api<{ workers: Array<{ pid: number; state: string }> }>(
+        apiServer.url,
+        'GET',
+        '/v1/workers',
+      );
+      expect(body.workers.find((w) => w.pid === workerPid)?.state).toBe('stopped');
+      second.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    } finally {
+      parent.kill('SIGKILL');
     }
   });
 

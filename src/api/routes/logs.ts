@@ -77,6 +77,39 @@ async function copyAfter(source: Readable, out: PassThrough, skip: number): Prom
   }
 }
 
+/** A check for followers: is attempt `attempt` of job `id` still the one running? */
+function attemptRunning(jobs: JobService, id: string, attempt: number): () => Promise<boolean> {
+  return async () => {
+    const latest = await jobs.get(id);
+    return latest.status === 'running' && latest.attempts === attempt;
+  };
+}
+
+/**
+ * Answers with the bytes `pump` writes, as text/plain, never decoded: the body ends
+ * when pump resolves, fails when it throws, and pump sees `out` destroyed once the
+ * client goes away.
+ */
+function streamReply<R>(
+  reply: {
+    type(contentType: string): unknown;
+    raw: { on(event: 'close', fn: () => void): unknown };
+    send(body: PassThrough): R;
+  },
+  pump: (out: PassThrough) => Promise<void>,
+): R {
+  void reply.type('text/plain; charset=utf-8');
+  const out = new PassThrough();
+  reply.raw.on('close', () => out.destroy());
+  pump(out).then(
+    () => {
+      if (!out.destroyed) out.end();
+    },
+    (error: unknown) => out.destroy(error as Error),
+  );
+  return reply.send(out);
+}
+
 /**
  * A finished job's log comes from the blob store. A running job's comes from the live
  * file its executor writes (RunningLogs), from its first byte, whichever process on
@@ -138,11 +171,7 @@ export function registerLogRoutes(
         void reply.type('text/plain; charset=utf-8');
         return reply.send(body);
       }
-      void reply.type('text/plain; charset=utf-8');
-      const out = new PassThrough();
-      reply.raw.on('close', () => out.destroy());
-
-      const pump = async () => {
+      return streamReply(reply, async (out) => {
         // The attempt whose output was sent, and how many of its bytes.
         let attempt = 0;
         let sent = 0;
@@ -160,30 +189,23 @@ export function registerLogRoutes(
             }
             const file = await running.find(id, attempt, stream);
             if (file) {
-              const current = attempt;
-              const stillRunning = async () => {
-                const latest = await jobs.get(id);
-                return latest.status === 'running' && latest.attempts === current;
-              };
+              const stillRunning = attemptRunning(jobs, id, attempt);
               sent += await tailFile(file, sent, out, follow ? stillRunning : async () => false);
             } else if (follow && nodes) {
-              sent += await followRemote(nodes, now, stream, sent, out, async () => {
-                const latest = await jobs.get(id);
-                return latest.status === 'running' && latest.attempts === attempt;
-              });
+              sent += await followRemote(
+                nodes,
+                now,
+                stream,
+                sent,
+                out,
+                attemptRunning(jobs, id, attempt),
+              );
             }
           }
           if (!follow) return;
           await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         }
-      };
-      pump().then(
-        () => {
-          if (!out.destroyed) out.end();
-        },
-        (error: unknown) => out.destroy(error as Error),
-      );
-      return reply.send(out);
+      });
     },
   );
 }
@@ -260,14 +282,8 @@ export function registerLiveLogRoute(app: Api, jobs: JobService, running: Runnin
       const { id, attempt } = request.params;
       const { stream = 'stdout', from = 0, follow = false } = request.query;
       await jobs.get(id);
-      void reply.type('text/plain; charset=utf-8');
-      const out = new PassThrough();
-      reply.raw.on('close', () => out.destroy());
-      const runs = async () => {
-        const latest = await jobs.get(id);
-        return latest.status === 'running' && latest.attempts === attempt;
-      };
-      const pump = async () => {
+      const runs = attemptRunning(jobs, id, attempt);
+      return streamReply(reply, async (out) => {
         for (;;) {
           const file = await running.find(id, attempt, stream);
           if (file) {
@@ -277,14 +293,7 @@ export function registerLiveLogRoute(app: Api, jobs: JobService, running: Runnin
           if (!follow || out.destroyed || !(await runs())) return;
           await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         }
-      };
-      pump().then(
-        () => {
-          if (!out.destroyed) out.end();
-        },
-        (error: unknown) => out.destroy(error as Error),
-      );
-      return reply.send(out);
+      });
     },
   );
 }

@@ -4,6 +4,7 @@ import { tokenMatches } from '../auth.js';
 import { ErrorBodySchema, NoBody } from '../schemas.js';
 import { sessionCookie, sessionValue } from '../session.js';
 import type { Api } from '../typeProvider.js';
+import { LoginLimiter } from '../loginLimiter.js';
 
 const LoginSchema = Type.Object(
   { token: Type.String({ minLength: 1, maxLength: 4096, description: "The server's token" }) },
@@ -18,11 +19,24 @@ const COOKIE_HEADER = {
   },
 };
 
+const RETRY_AFTER_HEADER = {
+  'retry-after': {
+    description: 'Seconds until this address may try to log in again',
+    schema: { type: 'integer' },
+  },
+};
+
 /**
  * The dashboard's login and logout. Open routes: the login checks the token it is
- * given. A server without a token needs no login and sets no cookie.
+ * given. A server without a token needs no login and sets no cookie. Wrong tokens are
+ * limited per remote address (LoginLimiter), so the login cannot be used to guess the
+ * token at the speed of the network.
  */
-export function registerSessionRoutes(app: Api, token: string | null): void {
+export function registerSessionRoutes(
+  app: Api,
+  token: string | null,
+  limiter: LoginLimiter = new LoginLimiter(),
+): void {
   app.post(
     '/v1/session',
     {
@@ -35,13 +49,25 @@ export function registerSessionRoutes(app: Api, token: string | null): void {
         tags: ['system'],
         security: false,
         body: LoginSchema,
-        response: { 204: NoBody('Logged in'), 401: ErrorBodySchema },
-        responseHeaders: { 204: COOKIE_HEADER },
+        response: { 204: NoBody('Logged in'), 401: ErrorBodySchema, 429: ErrorBodySchema },
+        responseHeaders: { 204: COOKIE_HEADER, 429: RETRY_AFTER_HEADER },
       },
     },
     async (request, reply) => {
       if (token === null) return reply.status(204).send();
+      const waitMs = limiter.retryAfterMs(request.ip);
+      if (waitMs > 0) {
+        const seconds = Math.ceil(waitMs / 1000);
+        void reply.header('retry-after', String(seconds));
+        throw new RunboxError(
+          'TooManyRequests',
+          `too many wrong tokens from this address: try again in ${seconds} s (Retry-After), ` +
+            "with the token from the server's configuration (`token`, RUNBOX_TOKEN)",
+          { field: 'token' },
+        );
+      }
       if (!tokenMatches(request.body.token, token)) {
+        limiter.failed(request.ip);
         throw new RunboxError('Unauthorized', 'wrong token', { field: 'token' });
       }
       void reply

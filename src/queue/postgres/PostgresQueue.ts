@@ -18,7 +18,7 @@ import type {
   JobStatus,
 } from '../types.js';
 import type { WorkerInfo } from '../types.js';
-import { checkItem } from '../checkItem.js';
+import { checkItems } from '../checkItem.js';
 import type { Logger } from '../../log.js';
 import { cancelJob } from './cancelJob.js';
 import { claimJobs, type PgClaimArgs } from './claimJobs.js';
@@ -235,7 +235,7 @@ export class PostgresQueue implements QueueBackend {
   // ---- jobs: API side ----
 
   async submit(items: readonly EnqueueItem[]): Promise<EnqueueOutcome[]> {
-    items.forEach((item, i) => checkItem(item, items.length > 1 ? `jobs.${i}.` : ''));
+    checkItems(items);
     return transaction(this.pool, (client) =>
       enqueueJobs(client, items, (item) => item.queue ?? 'default'),
     );

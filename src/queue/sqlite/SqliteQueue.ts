@@ -1,5 +1,5 @@
 import { CURRENT_CONTRACT, type ContractDescriptor } from '../../contract/contract.js';
-import { checkItem } from '../checkItem.js';
+import { checkItems } from '../checkItem.js';
 import type {
   QueueBackend,
   QueueCapabilities,
@@ -124,7 +124,7 @@ export class SqliteQueue implements QueueBackend {
   // ---- JobStore ----
 
   async submit(items: readonly EnqueueItem[]): Promise<EnqueueOutcome[]> {
-    items.forEach((item, i) => checkItem(item, items.length > 1 ? `jobs.${i}.` : ''));
+    checkItems(items);
     const now = this.now();
     return this.batcher.run((db) => enqueueJobs(db, items, now));
   }
