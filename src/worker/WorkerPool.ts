@@ -77,11 +77,11 @@ interface Running {
 }
 
 /**
- * Claim-ahead: how far back the pool looks to learn how many jobs it gets through, and
- * the most jobs it ever holds unstarted. A pool claims, beyond its free slots, as many
- * jobs as it finished in the last window: short jobs (thousands a second) get commits
- * of hundreds of jobs at any slot count, while a pool of real containers (a few a second)
- * claims next to nothing ahead and leaves the queue to other nodes.
+ * Claim-ahead (like graphile-worker's local queue): how far back the pool looks to learn
+ * how many jobs it gets through, and the most jobs it holds (running and unstarted)
+ * because of it. A pool of short jobs (thousands a second) claims, beyond its free
+ * slots, as many as it finished in the last window, so its commits carry hundreds of
+ * jobs at any slot count; a pool of real containers claims nothing ahead (aheadFor).
  */
 const AHEAD_WINDOW_MS = 100;
 const AHEAD_MAX = 256;
@@ -334,11 +334,23 @@ export class WorkerPool {
     this.turnWindow();
     const rooms: QueueRoom[] = [];
     for (const [name, slots] of this.queueSlots) {
-      const ahead = Math.min(this.finishedBefore.get(name) ?? 0, Math.max(0, AHEAD_MAX - slots));
+      const ahead = this.aheadFor(name, slots);
       const limit = slots + ahead - (used.get(name) ?? 0);
       if (limit > 0) rooms.push({ name, limit });
     }
     return rooms;
+  }
+
+  /**
+   * Jobs to claim beyond a queue's free slots: as many as it finished in the last window,
+   * but only once each slot got through four there (jobs of under ~30 ms). Slower jobs
+   * (any container) claim nothing ahead: a job held unstarted behind a long one would
+   * wait where another node could run it.
+   */
+  private aheadFor(queue: string, slots: number): number {
+    const finished = this.finishedBefore.get(queue) ?? 0;
+    if (finished < 4 * slots) return 0;
+    return Math.min(finished, Math.max(0, AHEAD_MAX - slots));
   }
 
   /** Counts a finished run toward claim-ahead. */
