@@ -546,7 +546,9 @@ export class WorkerPool {
     // A success is always final; a failure is final unless the queue put it back for
     // another attempt, which only the row says.
     const now = errorType === null ? null : await this.queue.get(job.id).catch((): null => null);
-    if (now?.status === 'queued') {
+    // Retried: queued again, or already past this attempt (a free slot can claim it
+    // again between the commit and this read when its backoff is short).
+    if (now !== null && (now.status === 'queued' || now.attempts > job.attempt)) {
       this.metrics?.retried(errorType!);
       this.log.info('job retried', {
         job: job.id,
