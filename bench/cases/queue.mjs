@@ -50,8 +50,13 @@ export async function buildQueueBundle() {
   ]);
 }
 
-async function runbox(mode, slots, ctx) {
-  const { stdout } = await run(process.execPath, ['dist/bench/queue.cjs', mode], {
+// BENCH_QUEUE_BASELINE=path/to/queue.cjs: another build's bundle of bench/queue.ts (say
+// main's, built with scripts/build.mjs --entry bench/queue.ts in a checkout of it), run
+// at each setting right after this build's run: an A/B of the queue in one run.
+const BASELINE = process.env.BENCH_QUEUE_BASELINE;
+
+async function runbox(mode, slots, ctx, bundle = 'dist/bench/queue.cjs') {
+  const { stdout } = await run(process.execPath, [bundle, mode], {
     env: { ...process.env, BENCH_N: String(ctx.n), BENCH_SLOTS: String(slots) },
   });
   return lastJson(stdout);
@@ -72,12 +77,16 @@ export async function queueCase(ctx) {
   const servers = peersDir ? await startPeerServers(log) : null;
   const inproc = new Map(settingsList.map((s) => [s, []]));
   const twoproc = [];
+  const baseline = new Map(settingsList.map((s) => [s, []]));
   const peers = new Map(QUEUE_PEERS.map((p) => [peerKey(p), []]));
   try {
     for (let i = 1; i <= runs; i++) {
       for (const slots of settingsList) {
         log(`queue run ${i}/${runs}: runbox in one process, ${slots} slots`);
         inproc.get(slots).push(await runbox('inproc', slots, ctx));
+        if (!BASELINE) continue;
+        log(`queue run ${i}/${runs}: baseline in one process, ${slots} slots`);
+        baseline.get(slots).push(await runbox('inproc', slots, ctx, BASELINE));
       }
       log(`queue run ${i}/${runs}: runbox in two processes, ${best} slots each`);
       twoproc.push(await runbox('twoproc', best, ctx));
@@ -109,6 +118,23 @@ export async function queueCase(ctx) {
       settings: `${slots} slots, ${common}`,
       detail: `process phase (first executor call -> last result recorded); jobs per claim ${perCommit.map((v) => v.toFixed(0)).join('/')}`,
     });
+  }
+  if (BASELINE) {
+    for (const [slots, rows] of baseline) {
+      figure({
+        name: `queue: baseline no-op jobs/s, one process, ${slots} slots`,
+        unit: 'jobs/s',
+        values: rows.map(jobsPerSecond),
+        settings: `${slots} slots, ${common}, ${BASELINE}`,
+        detail: `jobs per claim ${rows.map((r) => r.jobs_per_claim.toFixed(0)).join('/')}`,
+      });
+      figure({
+        name: `queue: this build / baseline, ${slots} slots`,
+        unit: 'x',
+        values: ratios(rate.get(slots), rows.map(jobsPerSecond)),
+        settings: `${slots} slots, run right after each other`,
+      });
+    }
   }
   const bestRows = inproc.get(best);
   figure({
@@ -199,6 +225,7 @@ export async function queueCase(ctx) {
   });
   ctx.raw.queue = {
     runbox: Object.fromEntries(inproc),
+    ...(BASELINE ? { baseline: Object.fromEntries(baseline) } : {}),
     twoproc,
     peers: QUEUE_PEERS.map((p) => ({ ...p, runs: peers.get(peerKey(p)) })),
   };

@@ -48,6 +48,15 @@ export class ResultRecorder {
 
   constructor(private readonly options: ResultRecorderOptions) {}
 
+  /**
+   * Results handed over and not yet committed: their commit claims the next jobs for the
+   * slots they free, so a free slot waits for it rather than claiming on its own (a
+   * commit, and an fsync, of its own).
+   */
+  get busy(): boolean {
+    return this.toRecord.length > 0 || this.recording.size > 0;
+  }
+
   /** Stop waiting for room on a full disk (a stop's drain ran out). */
   abandon(): void {
     this.abandoned = true;
@@ -121,6 +130,8 @@ export class ResultRecorder {
         },
         (error: unknown) => {
           settle();
+          // Nothing claimed: the slots that waited for this claim look for work themselves.
+          this.options.onClaimed([]);
           for (const p of batch) p.reject(error);
         },
       );

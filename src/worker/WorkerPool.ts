@@ -69,7 +69,22 @@ interface Running {
   job: ClaimedJob;
   controller: AbortController;
   done: Promise<void>;
+  /**
+   * Its run is over and its result is handed to the recorder: it still holds its lease
+   * (heartbeated, kept from the reaper, waited for by a drain) but no longer its slot.
+   */
+  recording: boolean;
 }
+
+/**
+ * Claim-ahead (like graphile-worker's local queue): how far back the pool looks to learn
+ * how many jobs it gets through, and the most jobs it holds (running and unstarted)
+ * because of it. A pool of short jobs (thousands a second) claims, beyond its free
+ * slots, as many as it finished in the last window, so its commits carry hundreds of
+ * jobs at any slot count; a pool of real containers claims nothing ahead (aheadFor).
+ */
+const AHEAD_WINDOW_MS = 100;
+const AHEAD_MAX = 256;
 
 /**
  * N slots that claim jobs, run them through the executor and record one result each.
@@ -92,6 +107,10 @@ export class WorkerPool {
   private readonly address: string | null;
   private readonly running = new Map<string, Running>();
   private readonly buffer: ClaimedJob[] = [];
+  /** Jobs finished per queue in the current and the previous AHEAD_WINDOW_MS. */
+  private finishedNow = new Map<string, number>();
+  private finishedBefore = new Map<string, number>();
+  private windowStart = 0;
   private readonly recorder: ResultRecorder;
   /** Jobs asked for by this pool's own claim calls not yet answered, per queue. */
   private readonly claimsInFlight = new Map<string, number>();
@@ -231,7 +250,7 @@ export class WorkerPool {
       executor: this.executor,
       log: this.log,
       adoptRun: (job, containerId) =>
-        this.track(job, (request) => this.executor.reattach(containerId, request)),
+        this.track(job, (request) => this.executor.reattach(containerId, request)).done,
       adopt,
     });
   }
@@ -239,8 +258,8 @@ export class WorkerPool {
   private async slotLoop(): Promise<void> {
     while (!this.stopping) {
       if (this.engine?.isUp() === false) {
-        // Claimed-but-not-started jobs go back without penalty: their leases are not
-        // heartbeated while they wait here.
+        // Claimed-but-not-started jobs go back without penalty: another worker (or
+        // this one, once the engine is back) runs them.
         if (this.buffer.length > 0) {
           await this.requeued(
             this.buffer.splice(0),
@@ -251,13 +270,22 @@ export class WorkerPool {
         await this.idle();
         continue;
       }
-      if (this.buffer.length === 0) await this.claim();
+      if (this.buffer.length === 0) {
+        if (this.recorder.busy) {
+          // The results being committed claim for this slot (takeClaimed wakes it).
+          await this.idle();
+          continue;
+        }
+        await this.claim();
+      }
       const job = this.buffer.shift();
       if (!job) {
         await this.idle();
         continue;
       }
-      await this.track(job, (request) => this.executor.run(request));
+      // The slot is free once the job's run is over: its result is committed (with
+      // the next jobs' claim) while the slot already runs the next one.
+      await this.track(job, (request) => this.executor.run(request)).ran;
     }
   }
 
@@ -297,16 +325,49 @@ export class WorkerPool {
   private rooms(unrecorded: ReadonlySet<string>): QueueRoom[] {
     const used = new Map<string, number>();
     const add = (queue: string, n: number) => used.set(queue, (used.get(queue) ?? 0) + n);
-    for (const [id, entry] of this.running) if (!unrecorded.has(id)) add(this.slotOf(entry.job), 1);
+    for (const [id, entry] of this.running) {
+      if (!entry.recording && !unrecorded.has(id)) add(this.slotOf(entry.job), 1);
+    }
     for (const job of this.buffer) add(this.slotOf(job), 1);
     for (const [queue, n] of this.claimsInFlight) add(queue, n);
     for (const [queue, n] of this.recorder.claiming) add(queue, n);
+    this.turnWindow();
     const rooms: QueueRoom[] = [];
     for (const [name, slots] of this.queueSlots) {
-      const limit = slots - (used.get(name) ?? 0);
+      const ahead = this.aheadFor(name, slots);
+      const limit = slots + ahead - (used.get(name) ?? 0);
       if (limit > 0) rooms.push({ name, limit });
     }
     return rooms;
+  }
+
+  /**
+   * Jobs to claim beyond a queue's free slots: as many as it finished in the last window,
+   * but only once each slot got through four there (jobs of under ~30 ms). Slower jobs
+   * (any container) claim nothing ahead: a job held unstarted behind a long one would
+   * wait where another node could run it.
+   */
+  private aheadFor(queue: string, slots: number): number {
+    const finished = this.finishedBefore.get(queue) ?? 0;
+    if (finished < 4 * slots) return 0;
+    return Math.min(finished, Math.max(0, AHEAD_MAX - slots));
+  }
+
+  /** Counts a finished run toward claim-ahead. */
+  private countFinished(job: ClaimedJob): void {
+    this.turnWindow();
+    const queue = this.slotOf(job);
+    this.finishedNow.set(queue, (this.finishedNow.get(queue) ?? 0) + 1);
+  }
+
+  private turnWindow(): void {
+    const now = Date.now();
+    if (now - this.windowStart < AHEAD_WINDOW_MS) return;
+    // A pool idle for longer than a window starts again from nothing ahead.
+    this.finishedBefore =
+      now - this.windowStart < 2 * AHEAD_WINDOW_MS ? this.finishedNow : new Map();
+    this.finishedNow = new Map();
+    this.windowStart = now;
   }
 
   /** Whose slot a held job takes: its queue's ('' in runbox run's reserved pool). */
@@ -325,13 +386,17 @@ export class WorkerPool {
     });
   }
 
-  /** Runs one held job to one recorded result (or a release, when drained or lost). */
+  /**
+   * Runs one held job to one recorded result (or a release, when drained or lost).
+   * `ran`: its run is over (the slot is free); `done`: its result is recorded too.
+   */
   private track(
     job: ClaimedJob,
     execute: (request: Parameters<RecoverableExecutor['run']>[0]) => Promise<JobResult>,
-  ): Promise<void> {
+  ): { ran: Promise<void>; done: Promise<void> } {
     const controller = new AbortController();
-    const done = (async () => {
+    const entry: Running = { job, controller, done: Promise.resolve(), recording: false };
+    const ran = (async (): Promise<JobResult> => {
       const waitMs = job.runAt === undefined ? null : Math.max(0, Date.now() - job.runAt);
       this.metrics?.started(waitMs === null ? null : waitMs / 1000);
       this.log.info('job started', {
@@ -340,12 +405,11 @@ export class WorkerPool {
         worker: this.id,
         ...(waitMs === null ? {} : { queue_wait_ms: waitMs }),
       });
-      let result: JobResult;
       try {
         // Resolved again here, against this process's config (runtimes, ceilings): the
         // queue stores the spec as submitted (README, "Layout", says why for now).
         const spec = parseJobSpec(job.spec, this.config);
-        result = await execute({
+        return await execute({
           jobId: job.id,
           attempt: job.attempt,
           spec,
@@ -353,12 +417,19 @@ export class WorkerPool {
           onLog: (stream, chunk) => this.liveLogs.append(job.id, stream, chunk),
         });
       } catch (error) {
-        result = failureResult(toRunboxError(error));
+        return failureResult(toRunboxError(error));
+      } finally {
+        entry.recording = true;
+        this.countFinished(job);
       }
-      await this.record(job, result, controller.signal.reason as StopReason | undefined);
-    })().finally(() => this.running.delete(job.id));
-    this.running.set(job.id, { job, controller, done });
-    return done;
+    })();
+    entry.done = ran
+      .then((result) =>
+        this.record(job, result, controller.signal.reason as StopReason | undefined),
+      )
+      .finally(() => this.running.delete(job.id));
+    this.running.set(job.id, entry);
+    return { ran: ran.then(() => {}), done: entry.done };
   }
 
   private async record(
@@ -410,7 +481,11 @@ export class WorkerPool {
 
   /** Jobs claimed along with results: to the buffer, or straight back when stopping. */
   private takeClaimed(claimed: ClaimedJob[]): void {
-    if (claimed.length === 0) return;
+    if (claimed.length === 0) {
+      // Slots that waited for this commit's claim look for work themselves.
+      this.notify();
+      return;
+    }
     if (this.stopping) {
       void this.requeued(claimed, 'drain', 'worker stopped before starting it');
       return;
@@ -425,20 +500,44 @@ export class WorkerPool {
     this.heartbeating = true;
     try {
       await this.queue.heartbeatWorker(this.id);
-      if (this.running.size === 0) return;
-      const held = [...this.running.values()].map((r) => ({ id: r.job.id, token: r.job.token }));
+      // Claimed-ahead jobs hold leases too: renewed with the running ones, so a job
+      // waiting for a slot is never taken for lost.
+      const waiting = [...this.buffer];
+      if (this.running.size === 0 && waiting.length === 0) return;
+      const held = [...[...this.running.values()].map((r) => r.job), ...waiting].map((job) => ({
+        id: job.id,
+        token: job.token,
+      }));
       const { lost, cancelRequested } = await this.queue.heartbeat(this.id, held);
       for (const id of lost) {
+        if (this.unbuffer(id)) {
+          this.log.warn('lease lost before the job started; dropping it', { job: id });
+          continue;
+        }
         this.log.warn('lease lost; stopping the job', { job: id });
         this.running.get(id)?.controller.abort('lost' satisfies StopReason);
       }
-      for (const id of cancelRequested)
+      for (const id of cancelRequested) {
+        const job = this.unbuffer(id);
+        if (job) {
+          // Never started: its result says so, and the queue ends it cancelled.
+          const cancelled = new RunboxError('Cancelled', 'cancelled before it started');
+          void this.record(job, failureResult(cancelled), undefined);
+          continue;
+        }
         this.running.get(id)?.controller.abort('cancel' satisfies StopReason);
+      }
     } catch (error) {
       this.log.error('heartbeat failed', { error: toRunboxError(error) });
     } finally {
       this.heartbeating = false;
     }
+  }
+
+  /** Takes a claimed-ahead job out of the buffer (null: not waiting there). */
+  private unbuffer(id: string): ClaimedJob | null {
+    const at = this.buffer.findIndex((job) => job.id === id);
+    return at < 0 ? null : this.buffer.splice(at, 1)[0]!;
   }
 
   /** One lifecycle line and the counters for a recorded attempt: finished, or retried. */
@@ -447,7 +546,9 @@ export class WorkerPool {
     // A success is always final; a failure is final unless the queue put it back for
     // another attempt, which only the row says.
     const now = errorType === null ? null : await this.queue.get(job.id).catch((): null => null);
-    if (now?.status === 'queued') {
+    // Retried: queued again, or already past this attempt (a free slot can claim it
+    // again between the commit and this read when its backoff is short).
+    if (now !== null && (now.status === 'queued' || now.attempts > job.attempt)) {
       this.metrics?.retried(errorType!);
       this.log.info('job retried', {
         job: job.id,
@@ -496,7 +597,7 @@ export class WorkerPool {
     try {
       const touched = await reapExpiredLeases({
         queue: this.queue,
-        keep: new Set(this.running.keys()),
+        keep: new Set([...this.running.keys(), ...this.buffer.map((job) => job.id)]),
         log: this.log,
         metrics: this.metrics,
         containers: this.executor,
