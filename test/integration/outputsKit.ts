@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
@@ -158,18 +157,4 @@ export function runbox(url: string, args: string[], timeoutMs = 60_000) {
   });
 }
 
-/** Decodes with the zstd command-line tool (the independent decoder). */
-export function zstdDecode(compressed: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/zstd', ['-d', '-c', '-q']);
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`zstd -d: ${code} ${err}`)),
-    );
-    child.stdin.end(compressed);
-  });
-}
+export { zstdDecode } from '../helpers/zstdCli.js';

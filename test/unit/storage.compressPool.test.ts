@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +19,7 @@ import {
   selectZstdCodec,
 } from '../../src/storage/zstd/index.js';
 import { FrameScanner } from '../../src/storage/zstd/frameFormat.js';
+import { zstdDecode } from '../helpers/zstdCli.js';
 
 const KiB = 1024;
 const FRAME = 64 * KiB;
@@ -71,23 +71,6 @@ function frameContentSizes(compressed: Buffer): number[] {
   }
   expect(scanner.atBoundary).toBe(true);
   return sizes;
-}
-
-function zstdCli(compressed: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve(Buffer.concat(out))
-        : reject(new Error(`zstd -d exited ${code}: ${err}`)),
-    );
-    child.stdin.end(compressed);
-  });
 }
 
 /**
@@ -182,7 +165,7 @@ describe('frame compression on worker threads', () => {
       const sizesOut = frameContentSizes(got);
       expect(sizesOut.reduce((a, b) => a + b, 0)).toBe(size);
       expect(sizesOut.length).toBe(Math.max(1, Math.ceil(size / FRAME)));
-      expect(sha(await zstdCli(got))).toBe(sha(data));
+      expect(sha(await zstdDecode(got))).toBe(sha(data));
       const decoded = await collect(
         Readable.from([got]).pipe(new FrameDecompressor({ codec: sync })),
       );
@@ -280,7 +263,7 @@ describe('frame compression on worker threads', () => {
       expect(stored.sha256).toBe(sha(data));
       const raw = await collect(await store.openCompressed(stored.sha256));
       expect(raw.length).toBe(stored.compressedSize);
-      expect(sha(await zstdCli(raw))).toBe(stored.sha256);
+      expect(sha(await zstdDecode(raw))).toBe(stored.sha256);
       expect(sha(await collect(await store.openDecompressed(stored.sha256)))).toBe(stored.sha256);
       expect(tmpFiles()).toEqual([]);
     });
@@ -358,7 +341,7 @@ describe('frame compression on worker threads', () => {
     const data = mixedBytes(12 * FRAME);
     const [x, y] = await Promise.all([framed(a, data), framed(b, data)]);
     expect(x.equals(y)).toBe(true);
-    expect(sha(await zstdCli(x))).toBe(sha(data));
+    expect(sha(await zstdDecode(x))).toBe(sha(data));
   });
 
   it('a closed pool refuses work with a typed error', async () => {

@@ -13,6 +13,7 @@ import {
   selectZstdCodec,
 } from '../../src/storage/zstd/index.js';
 import { FrameScanner, parseFrameHeader } from '../../src/storage/zstd/frameFormat.js';
+import { zstdDecode } from '../helpers/zstdCli.js';
 
 const MiB = 1024 * 1024;
 
@@ -54,24 +55,6 @@ async function decompress(codec: ZstdCodec, compressed: Buffer, piece?: number):
     for await (const chunk of source) parts.push(chunk as Buffer);
   });
   return Buffer.concat(parts);
-}
-
-/** Decodes with the zstd command-line tool. */
-function zstdCli(compressed: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve(Buffer.concat(out))
-        : reject(new Error(`zstd -d exited ${code}: ${err}`)),
-    );
-    child.stdin.end(compressed);
-  });
 }
 
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -130,13 +113,13 @@ describe('zstd frame streams', () => {
 
     it(`${writer} frames decode with the zstd command-line tool`, async () => {
       const compressed = await compress(codecs()[writer], data);
-      expect(sha(await zstdCli(compressed))).toBe(sha(data));
+      expect(sha(await zstdDecode(compressed))).toBe(sha(data));
     });
 
     it(`${writer} writes one empty frame for empty input, which zstd -d accepts`, async () => {
       const compressed = await compress(codecs()[writer], Buffer.alloc(0));
       expect(frameSizes(compressed)).toEqual([0]);
-      expect((await zstdCli(compressed)).length).toBe(0);
+      expect((await zstdDecode(compressed)).length).toBe(0);
       expect((await decompress(codecs()[writer], compressed)).length).toBe(0);
     });
   }
@@ -147,7 +130,7 @@ describe('zstd frame streams', () => {
     const mixed = Buffer.concat([await compress(native, a), await compress(js, b)]);
     expect(sha(await decompress(js, mixed))).toBe(sha(data));
     expect(sha(await decompress(native, mixed))).toBe(sha(data));
-    expect(sha(await zstdCli(mixed))).toBe(sha(data));
+    expect(sha(await zstdDecode(mixed))).toBe(sha(data));
   });
 
   it('decodes frames the zstd CLI wrote with a checksum, and skips skippable frames', async () => {
