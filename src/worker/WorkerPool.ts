@@ -107,6 +107,12 @@ export class WorkerPool {
   private readonly address: string | null;
   private readonly running = new Map<string, Running>();
   private readonly buffer: ClaimedJob[] = [];
+  /**
+   * Per job, the recording of its last attempt until that attempt's lifecycle line is
+   * written: a retry claimed on the very commit that recorded the failure waits for it,
+   * so a job's lines read queued, started, retried, started, in that order.
+   */
+  private readonly lines = new Map<string, Promise<void>>();
   /** Jobs finished per queue in the current and the previous AHEAD_WINDOW_MS. */
   private finishedNow = new Map<string, number>();
   private finishedBefore = new Map<string, number>();
@@ -397,6 +403,7 @@ export class WorkerPool {
     const controller = new AbortController();
     const entry: Running = { job, controller, done: Promise.resolve(), recording: false };
     const ran = (async (): Promise<JobResult> => {
+      await this.lines.get(job.id);
       const waitMs = job.runAt === undefined ? null : Math.max(0, Date.now() - job.runAt);
       this.metrics?.started(waitMs === null ? null : waitMs / 1000);
       this.log.info('job started', {
@@ -433,6 +440,23 @@ export class WorkerPool {
   }
 
   private async record(
+    job: ClaimedJob,
+    raw: JobResult,
+    stopped: StopReason | undefined,
+  ): Promise<void> {
+    // Set before the commit that may claim this job again, cleared once its line is out.
+    let said!: () => void;
+    const line = new Promise<void>((resolve) => (said = resolve));
+    this.lines.set(job.id, line);
+    try {
+      await this.recordAndSay(job, raw, stopped);
+    } finally {
+      said();
+      if (this.lines.get(job.id) === line) this.lines.delete(job.id);
+    }
+  }
+
+  private async recordAndSay(
     job: ClaimedJob,
     raw: JobResult,
     stopped: StopReason | undefined,
