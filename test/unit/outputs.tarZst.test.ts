@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import {
   type FileBlobStore,
 } from '../../src/storage/index.js';
 import { createTarZstStream } from '../../src/storage/tarZst.js';
+import { pipeThrough } from '../helpers/zstdCli.js';
 
 const MiB = 1024 * 1024;
 const ZSTD = '/usr/bin/zstd';
@@ -33,6 +33,9 @@ function mixedBytes(size: number): Buffer {
 }
 
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+/** A bash pipeline (pipefail) over `input` on stdin: its stdout, or a rejection on non-zero. */
+const sh = (command: string, input: Buffer) =>
+  pipeThrough('bash', ['-e', '-o', 'pipefail', '-c', command], input);
 
 async function collect(
   source: AsyncIterable<unknown> | Promise<AsyncIterable<unknown>>,
@@ -41,22 +44,6 @@ async function collect(
   const parts: Buffer[] = [];
   for await (const chunk of stream) parts.push(chunk as Buffer);
   return Buffer.concat(parts);
-}
-
-/** Runs a bash pipeline (pipefail) over `input` on stdin; resolves with stdout, rejects on non-zero. */
-function sh(command: string, input: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', command]);
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`${command}: ${code} ${err}`)),
-    );
-    child.stdin.end(input);
-  });
 }
 
 interface Fixture {

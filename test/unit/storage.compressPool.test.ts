@@ -18,8 +18,7 @@ import {
   createNativeCodec,
   selectZstdCodec,
 } from '../../src/storage/zstd/index.js';
-import { FrameScanner } from '../../src/storage/zstd/frameFormat.js';
-import { zstdDecode } from '../helpers/zstdCli.js';
+import { frameContentSizes, zstdDecode } from '../helpers/zstdCli.js';
 
 const KiB = 1024;
 const FRAME = 64 * KiB;
@@ -56,21 +55,6 @@ async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const chunk of stream) parts.push(chunk as Buffer);
   return Buffer.concat(parts);
-}
-
-function frameContentSizes(compressed: Buffer): number[] {
-  const scanner = new FrameScanner();
-  const sizes: number[] = [];
-  let pos = 0;
-  while (pos < compressed.length) {
-    pos += scanner.feed(compressed, pos);
-    if (scanner.frameEnded) {
-      sizes.push(scanner.header!.contentSize!);
-      scanner.reset();
-    }
-  }
-  expect(scanner.atBoundary).toBe(true);
-  return sizes;
 }
 
 /**

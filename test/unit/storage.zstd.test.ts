@@ -12,8 +12,8 @@ import {
   createNativeCodec,
   selectZstdCodec,
 } from '../../src/storage/zstd/index.js';
-import { FrameScanner, parseFrameHeader } from '../../src/storage/zstd/frameFormat.js';
-import { zstdDecode } from '../helpers/zstdCli.js';
+import { parseFrameHeader } from '../../src/storage/zstd/frameFormat.js';
+import { frameContentSizes, zstdDecode } from '../helpers/zstdCli.js';
 
 const MiB = 1024 * 1024;
 
@@ -59,22 +59,6 @@ async function decompress(codec: ZstdCodec, compressed: Buffer, piece?: number):
 
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-/** Offsets of frame starts, found by the scanner. */
-function frameSizes(compressed: Buffer): number[] {
-  const scanner = new FrameScanner();
-  const contentSizes: number[] = [];
-  let pos = 0;
-  while (pos < compressed.length) {
-    pos += scanner.feed(compressed, pos);
-    if (scanner.frameEnded) {
-      contentSizes.push(scanner.header!.contentSize!);
-      scanner.reset();
-    }
-  }
-  expect(scanner.atBoundary).toBe(true);
-  return contentSizes;
-}
-
 describe('zstd frame streams', () => {
   let native: ZstdCodec;
   let js: ZstdCodec;
@@ -91,7 +75,7 @@ describe('zstd frame streams', () => {
   for (const writer of ['native', 'js'] as const) {
     it(`${writer} writes frames of at most frameBytes, each with its content size`, async () => {
       const compressed = await compress(codecs()[writer], data);
-      const sizes = frameSizes(compressed);
+      const sizes = frameContentSizes(compressed);
       expect(sizes).toEqual([MiB, MiB, MiB, MiB, MiB, 12_345]);
       expect(parseFrameHeader(compressed.subarray(0, 18)).hasChecksum).toBe(false);
     });
@@ -118,7 +102,7 @@ describe('zstd frame streams', () => {
 
     it(`${writer} writes one empty frame for empty input, which zstd -d accepts`, async () => {
       const compressed = await compress(codecs()[writer], Buffer.alloc(0));
-      expect(frameSizes(compressed)).toEqual([0]);
+      expect(frameContentSizes(compressed)).toEqual([0]);
       expect((await zstdDecode(compressed)).length).toBe(0);
       expect((await decompress(codecs()[writer], compressed)).length).toBe(0);
     });
