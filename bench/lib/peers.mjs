@@ -16,8 +16,13 @@ import { join, resolve } from 'node:path';
 import { ensureApt, have, lastJson, run, sleep } from './proc.mjs';
 
 export const PEERS_SRC = resolve(process.env.BENCH_PEERS_DIR ?? '../shared/bench-peers');
-/** A writable copy (the shared folder may be read-only); node_modules kept between runs. */
-const WORK = process.env.BENCH_PEERS_WORK ?? '/var/tmp/runbox-bench-peers';
+/**
+ * A writable copy (the shared folder may be read-only); node_modules kept between runs,
+ * one copy per Node ABI: the peers' better-sqlite3 is a native addon, and a copy built
+ * for another Node fails to load (the SQLite floor and plainjob then measured nothing).
+ */
+const WORK =
+  process.env.BENCH_PEERS_WORK ?? `/var/tmp/runbox-bench-peers-abi${process.versions.modules}`;
 
 /** Copies the harness and installs its dependencies once. */
 export async function preparePeers(log) {
