@@ -1,4 +1,4 @@
-/* global require */
+/* global require, Buffer */
 // The least any Node client can do for `runbox submit FILE --server URL` (bench/cases/cli.mjs):
 // one POST of the same body over node:net, the job's id printed with writeSync, no
 // config, no argument parsing, no error handling. Its time over `curl` is the floor a
