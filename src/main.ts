@@ -18,7 +18,12 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
 } else if (isClientCommandLine(argv)) {
   void (async () => {
     process.exitCode = await runClientCli(argv, {
-      columns: (process.stdout.isTTY && process.stdout.columns) || undefined,
+      // Read only when yargs renders help or an error (its width): touching
+      // process.stdout creates the stream, which a plain command line never needs
+      // (src/cli/output.ts).
+      get columns() {
+        return (process.stdout.isTTY && process.stdout.columns) || undefined;
+      },
       // The local-database fallback of status/logs is not in this bundle: the full CLI
       // runs the same command line from the start (nothing has been printed yet).
       handOff: () => {

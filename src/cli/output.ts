@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import type { JobView } from '../api/jobView.js';
 
 /** Where commands print: injectable so tests capture it. */
@@ -9,11 +10,47 @@ export interface CliIO {
   stderr: NodeJS.WritableStream;
 }
 
+/**
+ * Text goes to fd 1/2 with fs.writeSync, on Linux, so a command that only prints a
+ * line or two (`submit`, `status`, `cancel`) never creates process.stdout or
+ * process.stderr: for a pipe that is a net.Socket on a libuv pipe handle, about 1 ms of
+ * a `runbox submit` (bench/NOTES.md, Client commands). Once a command has used the
+ * stream of that fd (live logs write to io.stdout) its text goes through the stream
+ * too, behind whatever the stream still holds. What writeSync cannot take (a full
+ * non-blocking pipe: EAGAIN; any error, EPIPE included) goes to the stream from then
+ * on, which waits or fails exactly as before.
+ */
+const streamed = { 1: process.platform !== 'linux', 2: process.platform !== 'linux' };
+const stdStream = (fd: 1 | 2) => {
+  streamed[fd] = true;
+  return fd === 1 ? process.stdout : process.stderr;
+};
+
+function writeText(fd: 1 | 2, text: string): void {
+  if (streamed[fd]) {
+    stdStream(fd).write(text);
+    return;
+  }
+  const bytes = Buffer.from(text);
+  let written = 0;
+  try {
+    while (written < bytes.length) written += writeSync(fd, bytes, written);
+  } catch {
+    stdStream(fd).write(bytes.subarray(written));
+  }
+}
+
+// Getters: process.stdout/stderr are created on first touch, and only a command that
+// streams bytes (logs, outputs) needs them.
 export const processIO: CliIO = {
-  out: (text) => process.stdout.write(`${text}\n`),
-  err: (text) => process.stderr.write(`${text}\n`),
-  stdout: process.stdout,
-  stderr: process.stderr,
+  out: (text) => writeText(1, `${text}\n`),
+  err: (text) => writeText(2, `${text}\n`),
+  get stdout() {
+    return stdStream(1);
+  },
+  get stderr() {
+    return stdStream(2);
+  },
 };
 
 export function table(rows: string[][]): string {

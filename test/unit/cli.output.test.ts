@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// processIO prints text with writeSync on Linux (src/cli/output.ts) and streams bytes
+// through process.stdout/stderr: run in a child whose stdout and stderr are pipes, as
+// under `runbox submit | jq` or the bench, and read what arrives.
+const OUTPUT = resolve(import.meta.dirname, '../../src/cli/output.ts');
+
+function runChild(
+  code: string,
+  readAfterMs = 0,
+): Promise<{ code: number | null; out: Buffer; err: Buffer }> {
+  return new Promise((done, fail) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `import { processIO } from ${JSON.stringify(OUTPUT)};\n${code}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    // A reader that starts late lets the pipe fill, so the child's writes meet a full pipe.
+    child.stdout.pause();
+    setTimeout(() => child.stdout.on('data', (c: Buffer) => out.push(c)).resume(), readAfterMs);
+    child.on('error', fail);
+    child.on('close', (exit) =>
+      done({ code: exit, out: Buffer.concat(out), err: Buffer.concat(err) }),
+    );
+  });
+}
+
+describe('processIO', () => {
+  it('keeps text and streamed bytes in the order they were written, on stdout and stderr', async () => {
+    const r = await runChild(`
+      processIO.out('first');
+      processIO.err('an error ünïcödé');
+      processIO.stdout.write('streamed\\n');
+      processIO.out('after the stream');
+      processIO.stderr.write(Buffer.from([0xff, 0xfe, 0x0a]));
+      processIO.err('last');`);
+    expect(r.code).toBe(0);
+    expect(r.out.toString()).toBe('first\nstreamed\nafter the stream\n');
+    expect(r.err).toEqual(
+      Buffer.concat([
+        Buffer.from('an error ünïcödé\n'),
+        Buffer.from([0xff, 0xfe, 0x0a]),
+        Buffer.from('last\n'),
+      ]),
+    );
+  });
+
+  it('delivers every byte of text far larger than a pipe to a slow reader, also once the pipe is non-blocking', async () => {
+    // process.stdout touched directly (not through processIO) makes fd 1 non-blocking:
+    // writeSync then meets EAGAIN on the full pipe and the rest must go through the stream.
+    const line = 'x'.repeat(1023);
+    const r = await runChild(
+      `const line = ${JSON.stringify(line)};
+      for (let i = 0; i < 512; i++) processIO.out(String(i).padStart(6, '0') + line);
+      void process.stdout.isTTY;
+      for (let i = 512; i < 1024; i++) processIO.out(String(i).padStart(6, '0') + line);
+      processIO.out('end');`,
+      500,
+    );
+    expect(r.code).toBe(0);
+    expect(r.err.toString()).toBe('');
+    const lines = r.out.toString().split('\n');
+    expect(lines).toHaveLength(1026);
+    for (let i = 0; i < 1024; i++) expect(lines[i]).toBe(String(i).padStart(6, '0') + line);
+    expect(lines.slice(1024)).toEqual(['end', '']);
+  }, 30_000);
+});
