@@ -117,6 +117,23 @@ describe('CommitBatcher', () => {
     ).toEqual({ n: 0 });
   });
 
+  it('undoes a failing write alone in its batch (no savepoint) and keeps committing after it', async () => {
+    const path = freshPath();
+    const { db } = openDatabase(path);
+    open.push(db);
+    const batcher = new CommitBatcher(db, { windowMs: 0 });
+    const bad = batcher.run((d) => {
+      enqueueJobs(d, [item({ idempotencyKey: 'alone-half-written' })], Date.now());
+      throw new Error('boom alone');
+    });
+    await expect(bad).rejects.toThrow('boom alone');
+    expect(db.inTransaction).toBe(false);
+    expect(db.prepare('SELECT count(*) AS n FROM jobs').get()).toEqual({ n: 0 });
+    const [out] = await batcher.run((d) => enqueueJobs(d, [item()], Date.now()));
+    expect(reader(path)(out!.job.id)).toBe(true);
+    expect(batcher.commits).toBe(1);
+  });
+
   it('fails the whole batch, committing nothing, when SQLite rolled the transaction back itself', async () => {
     const path = freshPath();
     const { db } = openDatabase(path);

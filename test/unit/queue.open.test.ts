@@ -49,6 +49,7 @@ describe('openDatabase', () => {
     expect(applied).toEqual(MIGRATIONS.map((m) => m.version));
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    expect(db.pragma('temp_store', { simple: true })).toBe(2); // MEMORY: savepoint journals off disk
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(Number(db.pragma('busy_timeout', { simple: true }))).toBeGreaterThan(0);
     db.close();

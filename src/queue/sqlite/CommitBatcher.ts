@@ -86,6 +86,24 @@ export class CommitBatcher {
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, this.maxBatch);
       const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+      // A batch of one needs no savepoint: if it throws, rolling back the whole
+      // transaction undoes exactly its writes. The hot path (one finish-and-claim per
+      // event-loop turn) is such a batch, and a savepoint is not free: every page the
+      // operation writes is first copied to the savepoint's journal.
+      if (batch.length === 1) {
+        const item = batch[0]!;
+        let value: unknown;
+        try {
+          value = immediate(this.db, () => item.run(this.db));
+        } catch (error) {
+          item.reject(error);
+          continue;
+        }
+        this.commits += 1;
+        this.operations += 1;
+        item.resolve(value);
+        continue;
+      }
       try {
         immediate(this.db, () => {
           for (const item of batch) {

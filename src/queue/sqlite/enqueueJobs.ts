@@ -6,9 +6,11 @@ import { rowToJob, type JobRow } from './rows.js';
 
 const INSERT = `
 INSERT INTO jobs (id, queue, spec, status, priority, attempts, max_attempts, retry_on_exit_codes,
-                  run_at, idempotency_key, reserved_for, request_hash, created_at, updated_at)
+                  run_at, idempotency_key, reserved_for, request_hash, created_at, updated_at,
+                  final_work)
 VALUES (:id, :queue, :spec, 'queued', :priority, 0, :maxAttempts, :retryOnExitCodes,
-        :runAt, :idempotencyKey, :reservedFor, :requestHash, :now, :now)
+        :runAt, :idempotencyKey, :reservedFor, :requestHash, :now, :now,
+        instr(:spec, '"secret_env"') > 0 OR instr(:spec, '"webhook_url"') > 0)
 ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING id`;
 

@@ -14,7 +14,7 @@ interface LostRow {
 }
 
 const EXPIRED = `
-SELECT id, attempts, max_attempts, cancel_requested, lease_owner FROM jobs INDEXED BY jobs_lease
+SELECT id, attempts, max_attempts, cancel_requested, lease_owner FROM jobs INDEXED BY jobs_status_id
 WHERE status = 'running' AND lease_expires_at < :now`;
 
 const OWNED = `

@@ -4,6 +4,7 @@ import m003 from './003_request_hash_and_secret_scrub.js';
 import m004 from './004_webhooks_schedules.js';
 import m005 from './005_blobs.js';
 import m006 from './006_named_queues.js';
+import m007 from './007_lighter_status_changes.js';
 
 /**
  * Every migration this build knows, in order. The schema version of a database is the
@@ -29,6 +30,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: '004_webhooks_schedules', sql: m004 },
   { version: 5, name: '005_blobs', sql: m005 },
   { version: 6, name: '006_named_queues', sql: m006 },
+  { version: 7, name: '007_lighter_status_changes', sql: m007 },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
