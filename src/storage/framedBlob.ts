@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Transform, type Readable, type Writable } from 'node:stream';
+import { Transform, Writable, type Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { pipeline } from 'node:stream/promises';
 import { RunboxError } from '../errors/index.js';
 import type { ByteRange } from './BlobStore.js';
@@ -59,8 +60,40 @@ export async function writeFramed(
       done(null, chunk);
     },
   });
-  await pipeline(source, meter, frameCompressor(format), out);
+  const recycle = format.codec.recycleFrame;
+  await pipeline(source, meter, frameCompressor(format), recycle ? recycling(out, recycle) : out);
   return { sha256: hash.digest('hex'), size };
+}
+
+/**
+ * Writes frames into `out` and gives each back to the codec once `out` reports it
+ * written (write's callback: for a file stream, after the write call returned), never
+ * before: the frame's memory then serves a later frame. Ends `out` and waits for it
+ * (a file stream's flush and close) when the frames end; an error on either side
+ * destroys the other.
+ */
+function recycling(out: Writable, recycle: (frame: Buffer) => void): Writable {
+  const sink = new Writable({
+    // Backpressure is `out`'s: a frame is taken once `out` has room for it.
+    highWaterMark: 1,
+    write(frame: Buffer, _encoding, done) {
+      const room = out.write(frame, (error) => {
+        if (!error) recycle(frame);
+      });
+      if (room) done();
+      else out.once('drain', () => done());
+    },
+    final(done) {
+      out.end();
+      finished(out).then(() => done(), done);
+    },
+    destroy(error, done) {
+      if (!out.destroyed) out.destroy(error ?? undefined);
+      done(error);
+    },
+  });
+  out.once('error', (error) => sink.destroy(error));
+  return sink;
 }
 
 /**

@@ -275,6 +275,58 @@ describe('frame compression on worker threads', () => {
     });
   });
 
+  it('writeFramed gives frame buffers back only once written: a slow sink sees none change, and they are reused', async () => {
+    const data = mixedBytes(60 * FRAME + 7);
+    const received: Buffer[] = [];
+    const memories = new Set<ArrayBufferLike>();
+    let changed = 0;
+    // Each write completes after a random delay, so frames queue up in the sink; a frame
+    // recycled before its callback would be overwritten by a later frame meanwhile.
+    const sink = new Writable({
+      highWaterMark: 2 * FRAME,
+      write(chunk: Buffer, _encoding, done) {
+        const snapshot = Buffer.from(chunk);
+        memories.add(chunk.buffer);
+        setTimeout(
+          () => {
+            if (!chunk.equals(snapshot)) changed += 1;
+            received.push(snapshot);
+            done();
+          },
+          Math.floor(Math.random() * 4),
+        );
+      },
+    });
+    const result = await writeFramed(randomChunks(data), sink, {
+      codec: threaded,
+      frameBytes: FRAME,
+    });
+    expect(result).toEqual({ sha256: sha(data), size: data.length });
+    expect(changed).toBe(0);
+    expect(sha(await zstdDecode(Buffer.concat(received)))).toBe(sha(data));
+    expect(frameContentSizes(Buffer.concat(received)).length).toBe(61);
+    // Recycled: far fewer buffers than frames (at most the spares, lanes and the sink's queue).
+    expect(memories.size).toBeLessThan(20);
+  });
+
+  it('writeFramed with recycling: a sink that fails fails the write and stops the source', async () => {
+    const source = randomChunks(mixedBytes(40 * FRAME));
+    let writes = 0;
+    const sink = new Writable({
+      write(_chunk: Buffer, _encoding, done) {
+        writes += 1;
+        done(writes === 3 ? new Error('disk full') : null);
+      },
+    });
+    await expect(writeFramed(source, sink, { codec: threaded, frameBytes: FRAME })).rejects.toThrow(
+      'disk full',
+    );
+    expect(source.destroyed).toBe(true);
+    expect(sink.destroyed).toBe(true);
+    for (let i = 0; i < 100 && pool.pending > 0; i++) await sleep(10);
+    expect(pool.pending).toBe(0);
+  });
+
   it('selectZstdCodec gives the native codec threads unless zstd.threads is 0', async () => {
     const base = { codec: 'native' as const, level: 3, frameBytes: FRAME };
     const withThreads = await selectZstdCodec({ ...base, threads: 3 });

@@ -18,6 +18,12 @@ export interface ZstdCodec {
    * has no threads (the js codec, or zstd.threads 0).
    */
   compressFrameAsync?(pieces: readonly Uint8Array[]): Promise<Buffer>;
+  /**
+   * Gives back a frame compressFrameAsync returned, once nothing reads it any more (its
+   * file write has completed): its memory serves a later frame. Optional for callers: a
+   * frame never given back is just collected.
+   */
+  recycleFrame?(frame: Buffer): void;
   /** Frames worth keeping in flight with compressFrameAsync (its threads). */
   readonly threads?: number;
   /** Decompresses exactly one frame whose header says `contentSize`. */

@@ -27,6 +27,7 @@ export function createNativeCodec(napi: ZstdNapi, level: number, pool?: Compress
     ...(pool && {
       threads: pool.threads,
       compressFrameAsync: (pieces: readonly Uint8Array[]) => pool.compress(pieces),
+      recycleFrame: (frame: Buffer) => pool.recycle(frame),
     }),
     decompressFrame(frame, contentSize) {
       const output = decompressor.decompress(frame);
