@@ -10,23 +10,34 @@ export const JOBS_CHANNEL = 'runbox_jobs';
 const DB_NOW = 'SELECT (extract(epoch FROM now()) * 1000)::bigint AS now';
 
 // One statement for the whole batch. A due time the client gave (run_at) is an absolute
-// time it chose; a job without one is due at the database's now().
-const INSERT = `
+// time it chose; a job without one is due at the database's now(). has_webhook and
+// has_secrets gate the triggers that run when a job ends (PostgreSQL migration 4); see
+// flagsOf. The key's unique index is partial (keys only), hence the WHERE in ON CONFLICT.
+const insert = (onConflict: string) => `
 INSERT INTO jobs AS j (id, queue, spec, status, priority, max_attempts,
                    retry_on_exit_codes, run_at, idempotency_key, reserved_for, request_hash,
-                   created_at, updated_at)
+                   created_at, updated_at, has_webhook, has_secrets)
 SELECT i.id, i.queue, i.spec::json, 'queued', i.priority, i.max_attempts,
        ARRAY(SELECT json_array_elements_text(i.retry::json)::integer),
        coalesce(to_timestamp(i.run_at / 1000.0), now()), i.key, i.reserved_for, i.request_hash,
-       now(), now()
+       now(), now(),
+       i.has_webhook, i.has_secrets
 FROM unnest(:ids::text[], :queues::text[], :specs::text[], :priorities::integer[],
             :maxAttempts::integer[], :retry::text[], :runAts::bigint[], :keys::text[],
-            :reservedFor::text[], :requestHashes::text[])
+            :reservedFor::text[], :requestHashes::text[], :hasWebhook::boolean[],
+            :hasSecrets::boolean[])
      WITH ORDINALITY AS i(id, queue, spec, priority, max_attempts, retry, run_at, key,
-                          reserved_for, request_hash, n)
+                          reserved_for, request_hash, has_webhook, has_secrets, n)
 ORDER BY i.n
-ON CONFLICT (idempotency_key) DO NOTHING
+${onConflict}
 RETURNING ${JOB_COLUMNS}`;
+
+// ON CONFLICT only when some item has a key: it makes every row a speculative insertion
+// (a lock token, and a WAL record to confirm each row) that a batch without keys cannot need.
+const INSERT_KEYED = insert(
+  'ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING',
+);
+const INSERT = insert('');
 
 const BY_KEYS = `
 SELECT ${JOB_COLUMNS}, j.request_hash FROM jobs j WHERE j.idempotency_key = ANY(:keys::text[])`;
@@ -48,7 +59,8 @@ export async function enqueueJobs(
   if (items.length === 0) return [];
   const [{ now }] = (await query<{ now: number }>(db, DB_NOW)) as [{ now: number }];
   const ids = items.map(() => newJobId(now));
-  const inserted = await query<PgJobRow>(db, INSERT, {
+  const keyed = items.some((item) => item.idempotencyKey != null);
+  const inserted = await query<PgJobRow>(db, keyed ? INSERT_KEYED : INSERT, {
     ids,
     queues: items.map(queueOf),
     specs: items.map((item) => JSON.stringify(item.spec)),
@@ -59,6 +71,8 @@ export async function enqueueJobs(
     keys: items.map((item) => item.idempotencyKey ?? null),
     reservedFor: items.map((item) => item.reservedFor ?? null),
     requestHashes: items.map((item) => item.requestHash ?? null),
+    hasWebhook: items.map((item) => flagsOf(item.spec).webhook),
+    hasSecrets: items.map((item) => flagsOf(item.spec).secrets),
   });
   const byId = new Map(inserted.map((row) => [row.id, row]));
   const missingKeys = items
@@ -98,4 +112,19 @@ export async function enqueueJobs(
     await query(db, 'SELECT pg_notify(:channel, :queue)', { channel: JOBS_CHANNEL, queue });
   }
   return outcomes;
+}
+
+/**
+ * Whether a job's end needs the webhook trigger (a string webhook_url, as its function
+ * tests) and the scrub trigger (a secret_env key; the function checks its shape). Read
+ * from the spec object here, not from its JSON in SQL: PostgreSQL's json operators refuse
+ * some escapes json keeps (\u0000), and a spec with one must still be stored.
+ */
+function flagsOf(spec: unknown): { webhook: boolean; secrets: boolean } {
+  if (typeof spec !== 'object' || spec === null) return { webhook: false, secrets: false };
+  const fields = spec as Record<string, unknown>;
+  return {
+    webhook: typeof fields.webhook_url === 'string',
+    secrets: Object.hasOwn(fields, 'secret_env'),
+  };
 }
