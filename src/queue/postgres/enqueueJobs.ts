@@ -10,33 +10,27 @@ export const JOBS_CHANNEL = 'runbox_jobs';
 const DB_NOW = 'SELECT (extract(epoch FROM now()) * 1000)::bigint AS now';
 
 // One statement for the whole batch. A due time the client gave (run_at) is an absolute
-// time it chose; a job without one is due at the database's now(). has_webhook and
-// has_secrets gate the triggers that run when a job ends (PostgreSQL migration 4); see
-// flagsOf. The key's unique index is partial (keys only), hence the WHERE in ON CONFLICT.
+// time it chose; a job without one is due at the database's now().
 const insert = (onConflict: string) => `
 INSERT INTO jobs AS j (id, queue, spec, status, priority, max_attempts,
                    retry_on_exit_codes, run_at, idempotency_key, reserved_for, request_hash,
-                   created_at, updated_at, has_webhook, has_secrets)
+                   created_at, updated_at)
 SELECT i.id, i.queue, i.spec::json, 'queued', i.priority, i.max_attempts,
        ARRAY(SELECT json_array_elements_text(i.retry::json)::integer),
        coalesce(to_timestamp(i.run_at / 1000.0), now()), i.key, i.reserved_for, i.request_hash,
-       now(), now(),
-       i.has_webhook, i.has_secrets
+       now(), now()
 FROM unnest(:ids::text[], :queues::text[], :specs::text[], :priorities::integer[],
             :maxAttempts::integer[], :retry::text[], :runAts::bigint[], :keys::text[],
-            :reservedFor::text[], :requestHashes::text[], :hasWebhook::boolean[],
-            :hasSecrets::boolean[])
+            :reservedFor::text[], :requestHashes::text[])
      WITH ORDINALITY AS i(id, queue, spec, priority, max_attempts, retry, run_at, key,
-                          reserved_for, request_hash, has_webhook, has_secrets, n)
+                          reserved_for, request_hash, n)
 ORDER BY i.n
 ${onConflict}
 RETURNING ${JOB_COLUMNS}`;
 
 // ON CONFLICT only when some item has a key: it makes every row a speculative insertion
 // (a lock token, and a WAL record to confirm each row) that a batch without keys cannot need.
-const INSERT_KEYED = insert(
-  'ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING',
-);
+const INSERT_KEYED = insert('ON CONFLICT (idempotency_key) DO NOTHING');
 const INSERT = insert('');
 
 const BY_KEYS = `
@@ -71,8 +65,6 @@ export async function enqueueJobs(
     keys: items.map((item) => item.idempotencyKey ?? null),
     reservedFor: items.map((item) => item.reservedFor ?? null),
     requestHashes: items.map((item) => item.requestHash ?? null),
-    hasWebhook: items.map((item) => flagsOf(item.spec).webhook),
-    hasSecrets: items.map((item) => flagsOf(item.spec).secrets),
   });
   const byId = new Map(inserted.map((row) => [row.id, row]));
   const missingKeys = items
@@ -112,19 +104,4 @@ export async function enqueueJobs(
     await query(db, 'SELECT pg_notify(:channel, :queue)', { channel: JOBS_CHANNEL, queue });
   }
   return outcomes;
-}
-
-/**
- * Whether a job's end needs the webhook trigger (a string webhook_url, as its function
- * tests) and the scrub trigger (a secret_env key; the function checks its shape). Read
- * from the spec object here, not from its JSON in SQL: PostgreSQL's json operators refuse
- * some escapes json keeps (\u0000), and a spec with one must still be stored.
- */
-function flagsOf(spec: unknown): { webhook: boolean; secrets: boolean } {
-  if (typeof spec !== 'object' || spec === null) return { webhook: false, secrets: false };
-  const fields = spec as Record<string, unknown>;
-  return {
-    webhook: typeof fields.webhook_url === 'string',
-    secrets: Object.hasOwn(fields, 'secret_env'),
-  };
 }

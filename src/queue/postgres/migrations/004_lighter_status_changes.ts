@@ -7,24 +7,27 @@
  * jobs_owner) and a finish four, and both triggers ran a PL/pgSQL function (or parsed
  * the spec) for every job that ended, though few jobs have a webhook or secrets.
  *
- * - The idempotency key's unique index is partial (keys only): the NULL of every job
- *   without one was an entry written at each status change and never read.
  * - jobs_lease and jobs_owner become one index, jobs_running (lease_owner), running jobs
  *   only: there are at most as many as all nodes' slots, so the reaper reads them all
  *   and checks lease_expires_at on the rows. A heartbeat then changes no indexed column
  *   (lease_expires_at, updated_at) and can be a HOT update.
  * - jobs_status_id leaves running jobs out: listing running jobs (few) reads
- *   jobs_running, so a claim writes two index entries (jobs_pkey, jobs_running) instead
- *   of five, a finish three (jobs_pkey, jobs_status_id, jobs_finished) instead of four.
- * - has_webhook and has_secrets, set at submit from the spec (see enqueueJobs.ts), gate the triggers in their WHEN clause, so a job with neither ends
- *   without a function call. The functions keep their own checks. Existing rows get
- *   theirs here, whatever their state (a queued or running job with a webhook still gets
- *   its delivery when it ends).
+ *   jobs_running, so a claim writes three index entries (jobs_pkey, the key's,
+ *   jobs_running) instead of five.
+ * - has_webhook and has_secrets gate the triggers in their WHEN clause, so a job with
+ *   neither ends without a function call. A BEFORE INSERT trigger sets them from the
+ *   spec's text (a superset: the functions check again), whoever inserts, so the jobs an
+ *   older node still running submits get them too; its function runs only for specs that
+ *   name either key. Existing rows get theirs here, whatever their state (a queued or
+ *   running job with a webhook still gets its delivery when it ends).
  * - The scrub of secret values becomes an AFTER trigger that updates the row a second
  *   time (secret jobs only). As a BEFORE trigger it cost every update of status a row
  *   lock (a WAL record) taken before its WHEN clause is even read: PostgreSQL locks the
  *   old row for any BEFORE ROW UPDATE trigger. A statement's RETURNING now shows the row
  *   before the scrub, so cancelJob reads the cancelled job again.
+ * The idempotency key's unique index stays whole (a NULL entry at each status change of
+ * a job without a key): an older node still running beside this build infers it in its
+ * INSERT ... ON CONFLICT (idempotency_key), which a partial index would refuse.
  * Nothing else changes: no row is rewritten but those with a webhook or secrets. Each
  * step may run again (IF [NOT] EXISTS): a database whose version was set back by hand
  * (as a test does) upgrades all the same.
@@ -36,6 +39,18 @@ ALTER TABLE jobs
 
 -- By the text, not json operators (they refuse some escapes json keeps, \\u0000): a
 -- superset of the jobs that need either trigger, which is safe (the functions look again).
+CREATE OR REPLACE FUNCTION jobs_flags() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  NEW.has_webhook := strpos(NEW.spec::text, '"webhook_url"') > 0;
+  NEW.has_secrets := strpos(NEW.spec::text, '"secret_env"') > 0;
+  RETURN NEW;
+END $fn$;
+DROP TRIGGER IF EXISTS jobs_flags ON jobs;
+CREATE TRIGGER jobs_flags BEFORE INSERT ON jobs
+  FOR EACH ROW
+  WHEN (strpos(NEW.spec::text, '"webhook_url"') > 0 OR strpos(NEW.spec::text, '"secret_env"') > 0)
+  EXECUTE FUNCTION jobs_flags();
+
 UPDATE jobs
 SET has_webhook = strpos(spec::text, '"webhook_url"') > 0,
     has_secrets = strpos(spec::text, '"secret_env"') > 0
@@ -102,10 +117,6 @@ CREATE TRIGGER jobs_webhook_delivery AFTER UPDATE OF status ON jobs
   WHEN (NEW.has_webhook AND NEW.status IN ('succeeded', 'failed', 'cancelled')
         AND OLD.status NOT IN ('succeeded', 'failed', 'cancelled'))
   EXECUTE FUNCTION jobs_webhook_delivery();
-
-CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency_key ON jobs (idempotency_key)
-  WHERE idempotency_key IS NOT NULL;
-ALTER TABLE jobs DROP CONSTRAINT IF EXISTS jobs_idempotency_key_key;
 
 DROP INDEX IF EXISTS jobs_lease;
 DROP INDEX IF EXISTS jobs_owner;
