@@ -132,8 +132,25 @@ describe('PostgreSQL migration 4 on a schema-3 database', () => {
     // The other running job's lease (expired before the upgrade) is reaped.
     const reaped = await queue.reap();
     expect(reaped.requeued).toEqual(['01runningplain0000000000000']);
+    // An older node still running inserts as it did (no flags, ON CONFLICT on the whole
+    // key index): its insert still works and its job gets its flags.
+    const oldInsert = `INSERT INTO runbox.jobs (id, spec, status, max_attempts, run_at,
+         created_at, updated_at, idempotency_key)
+       VALUES ($1, $2::json, 'queued', 1, now(), now(), now(), $3)
+       ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, has_webhook, has_secrets`;
+    expect(
+      await sqlOn(db.url, oldInsert, [
+        '01oldnode000000000000000000',
+        JSON.stringify({ webhook_url: HOOK }),
+        'k-old',
+      ]),
+    ).toEqual([{ id: '01oldnode000000000000000000', has_webhook: true, has_secrets: false }]);
+    expect(await sqlOn(db.url, oldInsert, ['01oldnode100000000000000000', '{}', 'k-old'])).toEqual(
+      [],
+    );
+    await queue.cancel('01oldnode000000000000000000');
     const counts = await queue.counts();
-    expect(counts).toMatchObject({ queued: 1, running: 0, succeeded: 2, failed: 1, cancelled: 4 });
+    expect(counts).toMatchObject({ queued: 1, running: 0, succeeded: 2, failed: 1, cancelled: 5 });
   });
 
   it('flags new jobs at insert by their text, a superset the trigger functions narrow', async () => {
