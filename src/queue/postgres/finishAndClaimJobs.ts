@@ -10,7 +10,7 @@ import {
 } from './claimJobs.js';
 import { query, type PgExecutor } from './db.js';
 import { FINISHED_CHANNEL } from './finishJobs.js';
-import { CLAIMED_COLUMNS, type PgClaimRow } from './rows.js';
+import { CLAIMED_COLUMNS, RUNNING_BY_ID, type PgClaimRow } from './rows.js';
 
 /*
  * finishAndClaim for a batch of successes as ONE statement, run on its own (autocommit,
@@ -45,7 +45,7 @@ WITH recorded AS (
       result = f.result, error_type = NULL, error_message = NULL,
       contract_version = :contractVersion, updated_at = now()
   FROM json_to_recordset(:items::json) AS f(id text, token text, result json)
-  WHERE j.id = f.id AND j.attempt_token = f.token AND j.status = 'running'
+  WHERE j.id = f.id AND j.attempt_token = f.token AND ${RUNNING_BY_ID}
   RETURNING j.id, f.token
 ), blobs AS (
   INSERT INTO job_blobs (job_id, sha256)
