@@ -136,7 +136,7 @@ describe('PostgreSQL blob ledger: row locks order gc and puts', () => {
         const version = await upgraded.pool.query(
           "SELECT value FROM meta WHERE key = 'schema_version'",
         );
-        expect(version.rows[0].value).toBe('3');
+        expect(version.rows[0].value).toBe('4');
         await upgraded.pool.query('DELETE FROM jobs');
         await upgraded.pool.query(
           "UPDATE blobs SET last_referenced_at = now() - interval '2 hours'",

@@ -100,7 +100,7 @@ describe('opening a PostgreSQL queue', () => {
       'SELECT key, value FROM runbox.meta ORDER BY key',
     );
     expect(Object.fromEntries(meta.map((r) => [r.key, r.value]))).toMatchObject({
-      schema_version: '3',
+      schema_version: '4',
       contract_version: CURRENT_CONTRACT.version,
       contract_fingerprint: CURRENT_CONTRACT.fingerprint,
       contract_generation: '1',
@@ -140,7 +140,7 @@ describe('doctor on a PostgreSQL queue', () => {
     expect(tables).toHaveLength(0);
     await (await PostgresQueue.open(fresh.url, CONFIG, { listen: false })).close();
     expect(await inspectPgDatabase(fresh.url)).toMatchObject({
-      schemaVersion: 3,
+      schemaVersion: 4,
       contract: { version: CURRENT_CONTRACT.version },
     });
     const error = await inspectPgDatabase('postgres://u:hunter2@127.0.0.1:1/x').catch((e) => e);

@@ -13,8 +13,7 @@ const CANCEL_QUEUED = `
 UPDATE jobs j
 SET status = 'cancelled', finished_at = now(), updated_at = now(),
     error_type = 'Cancelled', error_message = 'cancelled before it ran'
-WHERE j.id = :id AND j.status = 'queued'
-RETURNING ${JOB_COLUMNS}`;
+WHERE j.id = :id AND j.status = 'queued'`;
 
 const REQUEST_CANCEL = `
 UPDATE jobs j SET cancel_requested = true, updated_at = now()
@@ -32,8 +31,11 @@ export async function cancelJob(db: PgExecutor, id: string): Promise<CancelOutco
   const [locked] = await query<{ status: string }>(db, LOCK, { id });
   if (!locked) throw new RunboxError('NotFound', `no job with id ${id}`, { field: 'id' });
   if (locked.status === 'queued') {
-    const [row] = await query<PgJobRow>(db, CANCEL_QUEUED, { id });
+    await query(db, CANCEL_QUEUED, { id });
     await notifyFinished(db, [id]);
+    // Read after the statement: its secret values were scrubbed by an AFTER trigger at
+    // its end (PostgreSQL migration 4), which its RETURNING would not show.
+    const [row] = await query<PgJobRow>(db, READ, { id });
     return { job: rowToJob(row!), outcome: 'cancelled' };
   }
   if (locked.status === 'running') {

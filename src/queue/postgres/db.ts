@@ -20,7 +20,24 @@ const types = {
  * PostgreSQL's text form of timestamptz with the session in UTC
  * ("2026-11-30 03:56:36.689992+00"), to epoch milliseconds (microseconds truncated).
  */
-function parseTimestamp(value: string): number {
+export function parseTimestamp(value: string): number {
+  // The form every session here gets (UTC, four-digit year), read by position: a regular
+  // expression and Date.parse per value were a tenth of the node's CPU at 24 slots (two
+  // timestamps per claimed job). Anything else goes the general way below.
+  if (value.length >= 22 && value.endsWith('+00') && value[4] === '-' && value[10] === ' ') {
+    const year = +value.slice(0, 4);
+    const ms = Date.UTC(
+      year,
+      +value.slice(5, 7) - 1,
+      +value.slice(8, 10),
+      +value.slice(11, 13),
+      +value.slice(14, 16),
+      +value.slice(17, 19),
+      value[19] === '.' ? +value.slice(20, Math.min(23, value.length - 3)).padEnd(3, '0') : 0,
+    );
+    // Date.UTC reads years 0-99 as 1900-1999.
+    if (year >= 100 && !Number.isNaN(ms) && (value.length === 22 || value[19] === '.')) return ms;
+  }
   if (value === 'infinity') return Number.POSITIVE_INFINITY;
   if (value === '-infinity') return Number.NEGATIVE_INFINITY;
   const iso = value.replace(' ', 'T').replace(/(\.\d{3})\d*/, '$1');

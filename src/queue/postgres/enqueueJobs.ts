@@ -11,7 +11,7 @@ const DB_NOW = 'SELECT (extract(epoch FROM now()) * 1000)::bigint AS now';
 
 // One statement for the whole batch. A due time the client gave (run_at) is an absolute
 // time it chose; a job without one is due at the database's now().
-const INSERT = `
+const insert = (onConflict: string) => `
 INSERT INTO jobs AS j (id, queue, spec, status, priority, max_attempts,
                    retry_on_exit_codes, run_at, idempotency_key, reserved_for, request_hash,
                    created_at, updated_at)
@@ -25,8 +25,13 @@ FROM unnest(:ids::text[], :queues::text[], :specs::text[], :priorities::integer[
      WITH ORDINALITY AS i(id, queue, spec, priority, max_attempts, retry, run_at, key,
                           reserved_for, request_hash, n)
 ORDER BY i.n
-ON CONFLICT (idempotency_key) DO NOTHING
+${onConflict}
 RETURNING ${JOB_COLUMNS}`;
+
+// ON CONFLICT only when some item has a key: it makes every row a speculative insertion
+// (a lock token, and a WAL record to confirm each row) that a batch without keys cannot need.
+const INSERT_KEYED = insert('ON CONFLICT (idempotency_key) DO NOTHING');
+const INSERT = insert('');
 
 const BY_KEYS = `
 SELECT ${JOB_COLUMNS}, j.request_hash FROM jobs j WHERE j.idempotency_key = ANY(:keys::text[])`;
@@ -48,7 +53,8 @@ export async function enqueueJobs(
   if (items.length === 0) return [];
   const [{ now }] = (await query<{ now: number }>(db, DB_NOW)) as [{ now: number }];
   const ids = items.map(() => newJobId(now));
-  const inserted = await query<PgJobRow>(db, INSERT, {
+  const keyed = items.some((item) => item.idempotencyKey != null);
+  const inserted = await query<PgJobRow>(db, keyed ? INSERT_KEYED : INSERT, {
     ids,
     queues: items.map(queueOf),
     specs: items.map((item) => JSON.stringify(item.spec)),

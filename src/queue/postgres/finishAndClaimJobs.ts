@@ -10,7 +10,7 @@ import {
 } from './claimJobs.js';
 import { query, type PgExecutor } from './db.js';
 import { FINISHED_CHANNEL } from './finishJobs.js';
-import { CLAIMED_COLUMNS, type PgClaimRow } from './rows.js';
+import { CLAIMED_COLUMNS, RUNNING_BY_ID, type PgClaimRow } from './rows.js';
 
 /*
  * finishAndClaim for a batch of successes as ONE statement, run on its own (autocommit,
@@ -24,6 +24,9 @@ import { CLAIMED_COLUMNS, type PgClaimRow } from './rows.js';
  * - notified: finishJobs' NOTIFY (delivered at commit), chunked as notifyFinished does.
  *   A SELECT CTE runs only when read, so the final SELECT reads it.
  * - stamp, picked, claimed: claimJobs' claim, FOR UPDATE SKIP LOCKED, same guard.
+ * - the items stay text[] parameters: one JSON document read by json_to_recordset spared
+ *   the driver's escaping of each result (~6 us a job in the node) but cost the server
+ *   ~12 us a job more (3 ms for 256 results), and both wait in line for one statement.
  * - the answer: one row per claimed job (one row when none), the recorded (id, token)
  *   pairs in the first row only. Repeated in every row, as they once were, they cost
  *   batch² (250 results and 250 claims: 250 copies of a 17 KB JSON array, 4 MB to send
@@ -41,7 +44,7 @@ WITH recorded AS (
       result = f.result::json, error_type = NULL, error_message = NULL,
       contract_version = :contractVersion, updated_at = now()
   FROM unnest(:ids::text[], :tokens::text[], :results::text[]) AS f(id, token, result)
-  WHERE j.id = f.id AND j.attempt_token = f.token AND j.status = 'running'
+  WHERE j.id = f.id AND j.attempt_token = f.token AND ${RUNNING_BY_ID}
   RETURNING j.id, f.token
 ), blobs AS (
   INSERT INTO job_blobs (job_id, sha256)

@@ -2,7 +2,7 @@ import { blobsOfResult } from '../blobsOfResult.js';
 import type { FinishItem, FinishOutcome } from '../types.js';
 import { decideForResult, type RetrySettings } from '../retryPolicy.js';
 import { query, type PgExecutor } from './db.js';
-import { MS } from './rows.js';
+import { MS, RUNNING_BY_ID } from './rows.js';
 
 /** The channel recorded results are announced on; the payload is job ids, comma-separated. */
 export const FINISHED_CHANNEL = 'runbox_finished';
@@ -25,7 +25,7 @@ const CURRENT = `
 SELECT j.id, j.attempts, j.max_attempts, j.retry_on_exit_codes, j.cancel_requested
 FROM jobs j JOIN unnest(:ids::text[], :tokens::text[]) AS h(id, token)
   ON j.id = h.id AND j.attempt_token = h.token
-WHERE j.status = 'running'
+WHERE ${RUNNING_BY_ID}
 ORDER BY j.id
 FOR UPDATE OF j`;
 
@@ -43,7 +43,7 @@ SET status = f.status,
 FROM unnest(:ids::text[], :tokens::text[], :statuses::text[], :delays::bigint[],
             :results::text[], :errorTypes::text[], :errorMessages::text[])
      AS f(id, token, status, delay_ms, result, error_type, error_message)
-WHERE j.id = f.id AND j.attempt_token = f.token AND j.status = 'running'
+WHERE j.id = f.id AND j.attempt_token = f.token AND ${RUNNING_BY_ID}
 RETURNING j.id, f.token`;
 
 const ADD_BLOBS = `

@@ -1,13 +1,13 @@
 import type { HeartbeatOutcome, HeldRef } from '../types.js';
 import { query, type PgExecutor } from './db.js';
-import { MS } from './rows.js';
+import { MS, RUNNING_BY_ID } from './rows.js';
 
 // The token names one attempt; a job that was reaped and re-claimed has a new one.
 // One statement for every job the worker holds.
 const RENEW = `
 UPDATE jobs j SET lease_expires_at = now() + :leaseMs * ${MS}
 FROM unnest(:ids::text[], :tokens::text[]) AS h(id, token)
-WHERE j.id = h.id AND j.attempt_token = h.token AND j.status = 'running'
+WHERE j.id = h.id AND j.attempt_token = h.token AND ${RUNNING_BY_ID}
 RETURNING j.id, h.token, j.cancel_requested`;
 
 /** Renews the leases of the jobs a worker holds; the others are lost. */

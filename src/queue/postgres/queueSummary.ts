@@ -6,6 +6,7 @@ import { queueSummaryFromRow, type QueueSummaryRow } from '../rows.js';
 export type { QueueSummary };
 
 // Reserved jobs (runbox run's) belong to one process, not to a queue anyone serves.
+// Two arms, not IN: each proves a partial index's predicate (see readActivity.ts).
 const SUMMARY = `
 WITH depth AS (
   SELECT j.queue,
@@ -13,7 +14,7 @@ WITH depth AS (
          count(*) FILTER (WHERE j.status = 'running') AS running,
          min(j.run_at) FILTER (WHERE j.status = 'queued' AND j.run_at <= now()) AS oldest_due
   FROM jobs j
-  WHERE j.status IN ('queued', 'running') AND j.reserved_for IS NULL
+  WHERE (j.status = 'queued' OR j.status = 'running') AND j.reserved_for IS NULL
   GROUP BY j.queue
 ), serving AS (
   SELECT q.key AS queue, count(*) AS workers, sum((q.value #>> '{}')::integer) AS slots

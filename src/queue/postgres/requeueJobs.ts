@@ -4,7 +4,7 @@ import { decideForLost, type RetrySettings } from '../retryPolicy.js';
 import type { ClaimedJob } from '../types.js';
 import { query, type PgExecutor } from './db.js';
 import { notifyFinished } from './finishJobs.js';
-import { CLAIMED_COLUMNS, MS, toClaimedJob, type PgClaimRow } from './rows.js';
+import { CLAIMED_COLUMNS, MS, RUNNING_BY_ID, toClaimedJob, type PgClaimRow } from './rows.js';
 
 interface LostRow {
   id: string;
@@ -38,7 +38,7 @@ SET status = l.status,
     error_type = l.error_type, error_message = l.error_message, updated_at = now()
 FROM unnest(:ids::text[], :statuses::text[], :delays::bigint[], :errorTypes::text[],
             :errorMessages::text[]) AS l(id, status, delay_ms, error_type, error_message)
-WHERE j.id = l.id AND j.status = 'running'`;
+WHERE j.id = l.id AND ${RUNNING_BY_ID}`;
 
 async function loseJobs(
   db: PgExecutor,
@@ -115,7 +115,7 @@ RETURNING j.id, j.status`;
 const RELEASE = `
 UPDATE jobs j ${RELEASE_SET}
 FROM unnest(:ids::text[], :tokens::text[]) AS h(id, token)
-WHERE j.id = h.id AND j.attempt_token = h.token AND j.status = 'running'
+WHERE j.id = h.id AND j.attempt_token = h.token AND ${RUNNING_BY_ID}
 RETURNING j.id, j.status, h.token`;
 
 async function announceReleased(

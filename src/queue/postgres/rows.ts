@@ -94,3 +94,13 @@ export function toClaimedJob(row: PgClaimRow, withRunAt: boolean): ClaimedJob {
 
 /** `ms` milliseconds as an interval, for `now() + :ms * MS`. */
 export const MS = "interval '1 millisecond'";
+
+/**
+ * `status = 'running'` for statements that find their rows by id (a batch of results,
+ * heartbeats, releases), written so that no index matches it: as a plain comparison the
+ * planner may read every running job through jobs_running, a partial index that keeps
+ * the entries of rows long since finished until VACUUM (bitmap scans never mark them
+ * dead), so each batch read more the longer the node ran (17,000 entries for 256 rows
+ * after 20,000 jobs). By id through jobs_pkey a batch costs its own rows.
+ */
+export const RUNNING_BY_ID = "j.status || '' = 'running'";
