@@ -129,87 +129,113 @@ describe('worker pool claim-ahead', () => {
   });
 
   it('keeps the leases of jobs claimed ahead, and ends one cancelled while it waits without running it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'runbox-claim-ahead-'));
-    dirs.push(dir);
-    // A lease of 600 ms, renewed every 100 ms: the blocker below holds the only slot for
-    // 1.5 s, so a job waiting behind it survives only if its lease is renewed too.
-    const config = loadConfig({
-      env: {},
-      overrides: {
-        dataDir: dir,
-        dbPath: join(dir, 'runbox.db'),
-        workers: 1,
-        lease: { heartbeatMs: 100, expiryMs: 600 },
-      },
-    });
-    const queue = SqliteQueue.open(config);
-    const item = (priority: number, command: string) => ({
-      spec: { runtime: 'shell', command: [command] },
-      priority,
-      maxAttempts: 3,
-      retryOnExitCodes: [],
-    });
-    // Fast jobs first (they teach the pool to claim ahead), then the blocker, then the
-    // jobs that wait behind it.
-    await queue.submit(Array.from({ length: 400 }, () => item(0, 'fast')));
-    const [blocker] = await queue.submit([item(1, 'block')]);
-    const waiting = await queue.submit(Array.from({ length: 10 }, () => item(2, 'wait')));
-    const victim = waiting[0]!.job.id;
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let blocked!: () => void;
-    const blockerStarted = new Promise<void>((resolve) => (blocked = resolve));
-    const ran = new Set<string>();
-    const executor: RecoverableExecutor = {
-      run: async (request) => {
-        ran.add(request.jobId);
-        if (request.jobId === blocker!.job.id) {
-          blocked();
-          await released;
-        }
-        return validResult();
-      },
-      findContainers: async () => [],
-      reattach: async () => validResult(),
-      removeContainer: async () => {},
-    };
-    let recorded = 0;
-    let allDone!: () => void;
-    const done = new Promise<void>((resolve) => (allDone = resolve));
-    const pool = new WorkerPool({
-      config,
-      queue,
-      executor,
-      liveLogs: new LiveLogs(),
-      pollMs: 20,
-      onRecorded: () => {
-        if (++recorded === 411) allDone();
-      },
-    });
-    await pool.start();
-    try {
-      await blockerStarted;
-      // Claimed ahead: held by this pool while the only slot runs the blocker.
-      expect((await queue.get(victim))?.status).toBe('running');
-      expect((await queue.cancel(victim))?.outcome).toBe('requested');
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      // Past two lease periods: the waiting jobs are still held, on their first attempt.
-      for (const { job } of waiting.slice(1)) {
-        const now = await queue.get(job.id);
-        expect(now?.status).toBe('running');
-        expect(now?.attempts).toBe(1);
-      }
-      expect((await queue.get(victim))?.status).toBe('cancelled');
-      release();
-      await done;
-    } finally {
-      release();
-      await pool.stop(1000);
-    }
-    expect(ran.has(victim)).toBe(false);
-    const counts = await queue.counts();
-    expect(counts).toMatchObject({ succeeded: 410, cancelled: 1, queued: 0, running: 0 });
-    for (const { job } of waiting.slice(1)) expect((await queue.get(job.id))?.attempts).toBe(1);
-    queue.closeNow();
+    // Whether the pool claims ahead depends on the rate it measured just before the
+    // blocker's claim: on a loaded machine a stall can empty that window, and then nothing
+    // waits ahead of the blocker (correctly). Such a round proves nothing here and is run
+    // again, at most three times in all; every round that does claim ahead is checked.
+    let checked = false;
+    for (let round = 0; round < 3 && !checked; round++) checked = await heldAheadRound();
+    expect(checked, 'no round claimed the waiting jobs ahead of the blocker').toBe(true);
   });
 });
+
+/** One round of the lease/cancel case; false when nothing was claimed ahead. */
+async function heldAheadRound(): Promise<boolean> {
+  const dir = mkdtempSync(join(tmpdir(), 'runbox-claim-ahead-'));
+  dirs.push(dir);
+  // A lease of 600 ms, renewed every 100 ms: the blocker below holds the only slot for
+  // 1.5 s, so a job waiting behind it survives only if its lease is renewed too.
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      dataDir: dir,
+      dbPath: join(dir, 'runbox.db'),
+      workers: 1,
+      lease: { heartbeatMs: 100, expiryMs: 600 },
+    },
+  });
+  const queue = SqliteQueue.open(config);
+  const item = (priority: number, command: string) => ({
+    spec: { runtime: 'shell', command: [command] },
+    priority,
+    maxAttempts: 3,
+    retryOnExitCodes: [],
+  });
+  // Fast jobs first (they teach the pool to claim ahead), then the blocker, then the
+  // jobs that wait behind it.
+  await queue.submit(Array.from({ length: 400 }, () => item(0, 'fast')));
+  const [blocker] = await queue.submit([item(1, 'block')]);
+  const waiting = await queue.submit(Array.from({ length: 10 }, () => item(2, 'wait')));
+  const victim = waiting[0]!.job.id;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let blocked!: () => void;
+  const blockerStarted = new Promise<void>((resolve) => (blocked = resolve));
+  const ran = new Set<string>();
+  const executor: RecoverableExecutor = {
+    run: async (request) => {
+      ran.add(request.jobId);
+      if (request.jobId === blocker!.job.id) {
+        blocked();
+        await released;
+      }
+      return validResult();
+    },
+    findContainers: async () => [],
+    reattach: async () => validResult(),
+    removeContainer: async () => {},
+  };
+  let recorded = 0;
+  let allDone!: () => void;
+  const done = new Promise<void>((resolve) => (allDone = resolve));
+  const pool = new WorkerPool({
+    config,
+    queue,
+    executor,
+    liveLogs: new LiveLogs(),
+    pollMs: 20,
+    onRecorded: () => {
+      if (++recorded === 411) allDone();
+    },
+  });
+  await pool.start();
+  let engaged = true;
+  try {
+    await blockerStarted;
+    if ((await queue.get(victim))?.status === 'queued') {
+      release();
+      await done;
+      engaged = false;
+    }
+  } finally {
+    if (!engaged) {
+      await pool.stop(1000);
+      queue.closeNow();
+    }
+  }
+  if (!engaged) return false;
+  try {
+    // Claimed ahead: held by this pool while the only slot runs the blocker.
+    expect((await queue.get(victim))?.status).toBe('running');
+    expect((await queue.cancel(victim))?.outcome).toBe('requested');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Past two lease periods: the waiting jobs are still held, on their first attempt.
+    for (const { job } of waiting.slice(1)) {
+      const now = await queue.get(job.id);
+      expect(now?.status).toBe('running');
+      expect(now?.attempts).toBe(1);
+    }
+    expect((await queue.get(victim))?.status).toBe('cancelled');
+    release();
+    await done;
+  } finally {
+    release();
+    await pool.stop(1000);
+  }
+  expect(ran.has(victim)).toBe(false);
+  const counts = await queue.counts();
+  expect(counts).toMatchObject({ succeeded: 410, cancelled: 1, queued: 0, running: 0 });
+  for (const { job } of waiting.slice(1)) expect((await queue.get(job.id))?.attempts).toBe(1);
+  queue.closeNow();
+  return true;
+}
