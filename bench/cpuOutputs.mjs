@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout } from 'node:timers';
 import { readFileSync, readdirSync } from 'node:fs';
 import { SHELL_IMAGE, api, startServer, BUNDLE } from './lib/server.mjs';
+import { stoppedOutputsContainer } from './cases/outputs.mjs';
 
 const HZ = 100;
 const mib = Number(process.env.BENCH_OUTPUT_MIB ?? 1024);
@@ -103,20 +104,9 @@ async function runboxSide() {
   }
 }
 
-function dockerSide() {
-  const name = `runbox-bigout2-cpu-${process.pid}`;
-  spawnSync('docker', ['rm', '-f', name]);
-  execFileSync('docker', [
-    'run',
-    '--name',
-    name,
-    '--network',
-    'none',
-    SHELL_IMAGE,
-    'sh',
-    '-c',
-    `mkdir -p /outputs && ${script}`,
-  ]);
+async function dockerSide() {
+  const name = `runbox-bench-cpu-${process.pid}`;
+  await stoppedOutputsContainer(name, script);
   try {
     const d0 = procCpu(dockerd);
     const t0 = performance.now();
@@ -143,5 +133,5 @@ function dockerSide() {
 
 for (const side of process.argv.slice(2).length ? process.argv.slice(2) : ['runbox', 'docker']) {
   if (side === 'runbox') await runboxSide();
-  else dockerSide();
+  else await dockerSide();
 }

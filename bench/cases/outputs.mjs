@@ -46,8 +46,8 @@ async function runboxSide(
   }
 }
 
-async function dockerSide(script, i, path = '/outputs/f') {
-  const name = `runbox-bench-outputs-${process.pid}-${i}`;
+/** A stopped container named `name` whose /outputs holds what `script` wrote. */
+export async function stoppedOutputsContainer(name, script) {
   await run('docker', ['rm', '-f', name], { allowFailure: true });
   await run('docker', [
     'run',
@@ -60,6 +60,11 @@ async function dockerSide(script, i, path = '/outputs/f') {
     '-c',
     `mkdir -p /outputs && ${script}`,
   ]);
+}
+
+async function dockerSide(script, i, path = '/outputs/f') {
+  const name = `runbox-bench-outputs-${process.pid}-${i}`;
+  await stoppedOutputsContainer(name, script);
   try {
     const t = now();
     await run('bash', [
