@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Transform, Writable, type Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { RunboxError } from '../errors/index.js';
 import type { ByteRange } from './BlobStore.js';
 import type { ZstdCodec } from './zstd/codec.js';

@@ -1,6 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import type { PostgresQueueConfig } from '../../src/queue/postgres/PostgresQueue.js';
+
+/** Queue settings for tests that drive PostgresQueue directly: leases and retries long enough not to fire on their own. */
+export const PG_QUEUE_CONFIG: PostgresQueueConfig = {
+  lease: { heartbeatMs: 5000, expiryMs: 30_000 },
+  retry: { baseMs: 1000, capMs: 60_000 },
+  workerDeadMs: 30_000,
+  workerRetentionMs: 86_400_000,
+  jobRetentionMs: 0,
+};
 
 /**
  * The private PostgreSQL that scripts/test-postgres starts (its URL: RUNBOX_TEST_PG_URL,

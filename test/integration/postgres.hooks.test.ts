@@ -1,23 +1,21 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { JobService } from '../../src/api/jobService.js';
 import { createHookStores } from '../../src/backends.js';
-import { PostgresQueue, type PostgresQueueConfig } from '../../src/queue/postgres/PostgresQueue.js';
+import { PostgresQueue } from '../../src/queue/postgres/PostgresQueue.js';
 import { PgScheduleStore } from '../../src/schedules/postgres/PgScheduleStore.js';
 import { ScheduleService } from '../../src/schedules/ScheduleService.js';
 import { Scheduler } from '../../src/schedules/Scheduler.js';
 import { PgWebhookStore } from '../../src/webhooks/postgres/PgWebhookStore.js';
-import { freshDatabase, sqlOn, type TestDatabase } from '../helpers/postgres.js';
+import {
+  freshDatabase,
+  PG_QUEUE_CONFIG as CONFIG,
+  sqlOn,
+  type TestDatabase,
+} from '../helpers/postgres.js';
 import { validResult } from '../helpers/results.js';
 import { testConfig } from '../helpers/testConfig.js';
 
 /** Webhook deliveries and schedules on PostgreSQL (migration 002), several processes' worth. */
-const CONFIG: PostgresQueueConfig = {
-  lease: { heartbeatMs: 5000, expiryMs: 30_000 },
-  retry: { baseMs: 1000, capMs: 60_000 },
-  workerDeadMs: 30_000,
-  workerRetentionMs: 86_400_000,
-  jobRetentionMs: 0,
-};
 const HOOK = 'https://hooks.example.com/ünï?x=1';
 
 const cleanups: Array<() => void | Promise<void>> = [];

@@ -1,9 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { PostgresQueue, type PostgresQueueConfig } from '../../src/queue/postgres/PostgresQueue.js';
+import { PostgresQueue } from '../../src/queue/postgres/PostgresQueue.js';
 import m001 from '../../src/queue/postgres/migrations/001_init.js';
 import m002 from '../../src/queue/postgres/migrations/002_webhooks_schedules.js';
 import m003 from '../../src/queue/postgres/migrations/003_blobs.js';
-import { freshDatabase, sqlOn, type TestDatabase } from '../helpers/postgres.js';
+import {
+  freshDatabase,
+  PG_QUEUE_CONFIG as CONFIG,
+  sqlOn,
+  type TestDatabase,
+} from '../helpers/postgres.js';
 import { validResult } from '../helpers/results.js';
 
 /*
@@ -12,13 +17,6 @@ import { validResult } from '../helpers/results.js';
  * and what the old rows need afterwards (a webhook delivery and a scrub when a running or
  * queued job ends, the idempotency key still unique, a lease still reaped) still happens.
  */
-const CONFIG: PostgresQueueConfig = {
-  lease: { heartbeatMs: 5000, expiryMs: 30_000 },
-  retry: { baseMs: 1000, capMs: 60_000 },
-  workerDeadMs: 30_000,
-  workerRetentionMs: 86_400_000,
-  jobRetentionMs: 0,
-};
 
 const databases: TestDatabase[] = [];
 const queues: PostgresQueue[] = [];

@@ -8,16 +8,13 @@ import { inspectPgDatabase } from '../../src/queue/postgres/inspect.js';
 import { compileNamed } from '../../src/queue/postgres/named.js';
 import { PostgresQueue, type PostgresQueueConfig } from '../../src/queue/postgres/PostgresQueue.js';
 import type { EnqueueItem } from '../../src/queue/types.js';
-import { freshDatabase, sqlOn, type TestDatabase } from '../helpers/postgres.js';
+import {
+  freshDatabase,
+  PG_QUEUE_CONFIG as CONFIG,
+  sqlOn,
+  type TestDatabase,
+} from '../helpers/postgres.js';
 import { validResult } from '../helpers/results.js';
-
-const CONFIG: PostgresQueueConfig = {
-  lease: { heartbeatMs: 5000, expiryMs: 30_000 },
-  retry: { baseMs: 1000, capMs: 60_000 },
-  workerDeadMs: 30_000,
-  workerRetentionMs: 86_400_000,
-  jobRetentionMs: 0,
-};
 
 const item = (over: Partial<EnqueueItem> = {}): EnqueueItem => ({
   spec: { runtime: 'shell', command: ['true'] },
