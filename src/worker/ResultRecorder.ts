@@ -109,9 +109,8 @@ export class ResultRecorder {
     const batch = this.toRecord.splice(0);
     if (batch.length === 0) return;
     for (const p of batch) this.recording.add(p.item.id);
-    const rooms = this.options.claimRoom(
-      new Set([...this.recording, ...this.toRecord.map((p) => p.item.id)]),
-    );
+    // Every result handed over is in `recording` now (toRecord was just emptied): no copy.
+    const rooms = this.options.claimRoom(this.recording);
     addRooms(this.claiming, rooms, 1);
     const settle = () => {
       for (const p of batch) this.recording.delete(p.item.id);

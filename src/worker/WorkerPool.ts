@@ -67,7 +67,7 @@ type StopReason = AbortReason | 'lost';
 
 interface Running {
   job: ClaimedJob;
-  controller: AbortController;
+  controller: LazyAbort;
   done: Promise<void>;
   /**
    * Its run is over and its result is handed to the recorder: it still holds its lease
@@ -126,7 +126,8 @@ export class WorkerPool {
    * of config.workers slots: the jobs reserved for it, whatever queue they name.
    */
   private readonly queueSlots: ReadonlyMap<string, number>;
-  private readonly waiters = new Set<() => void>();
+  /** Idle slots wait on one promise (and one poll timer) until notify or the poll. */
+  private idleWait: { promise: Promise<void>; wake: () => void } | null = null;
   private slots: Promise<void>[] = [];
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
@@ -190,8 +191,7 @@ export class WorkerPool {
 
   /** Wakes idle slots at once (an in-process submit calls this). */
   notify(): void {
-    for (const wake of this.waiters) wake();
-    this.waiters.clear();
+    this.idleWait?.wake();
   }
 
   get activeJobs(): number {
@@ -381,15 +381,27 @@ export class WorkerPool {
     return this.reserved ? '' : job.queue;
   }
 
+  /**
+   * Until notify() or the poll. Every idle slot shares one wait: at thousands of jobs a
+   * second slots go idle between commits constantly, and a timer and a closure each
+   * were a measurable share of the pool's time. A slot that joins a wait late may poll
+   * early; polling early is harmless.
+   */
   private idle(): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, this.pollMs);
-      function done() {
+    if (this.idleWait) return this.idleWait.promise;
+    let wake!: () => void;
+    const promise = new Promise<void>((resolve) => (wake = resolve));
+    const wait = {
+      promise,
+      wake: () => {
         clearTimeout(timer);
-        resolve();
-      }
-      this.waiters.add(done);
-    });
+        if (this.idleWait === wait) this.idleWait = null;
+        wake();
+      },
+    };
+    const timer = setTimeout(wait.wake, this.pollMs);
+    this.idleWait = wait;
+    return promise;
   }
 
   /**
@@ -399,11 +411,13 @@ export class WorkerPool {
   private track(
     job: ClaimedJob,
     execute: (request: Parameters<RecoverableExecutor['run']>[0]) => Promise<JobResult>,
-  ): { ran: Promise<void>; done: Promise<void> } {
-    const controller = new AbortController();
+  ): { ran: Promise<unknown>; done: Promise<void> } {
+    const controller = new LazyAbort();
     const entry: Running = { job, controller, done: Promise.resolve(), recording: false };
     const ran = (async (): Promise<JobResult> => {
-      await this.lines.get(job.id);
+      // Only a retry claimed on the commit that recorded its failure has a line to wait for.
+      const line = this.lines.get(job.id);
+      if (line) await line;
       const waitMs = job.runAt === undefined ? null : Math.max(0, Date.now() - job.runAt);
       this.metrics?.started(waitMs === null ? null : waitMs / 1000);
       this.log.info('job started', {
@@ -420,7 +434,11 @@ export class WorkerPool {
           jobId: job.id,
           attempt: job.attempt,
           spec,
-          signal: controller.signal,
+          // Made on first use: a run that never looks at it (or ends before anything
+          // reads it) costs no AbortController and EventTarget.
+          get signal() {
+            return controller.signal;
+          },
           onLog: (stream, chunk) => this.liveLogs.append(job.id, stream, chunk),
         });
       } catch (error) {
@@ -431,12 +449,10 @@ export class WorkerPool {
       }
     })();
     entry.done = ran
-      .then((result) =>
-        this.record(job, result, controller.signal.reason as StopReason | undefined),
-      )
+      .then((result) => this.record(job, result, controller.reason))
       .finally(() => this.running.delete(job.id));
     this.running.set(job.id, entry);
-    return { ran: ran.then(() => {}), done: entry.done };
+    return { ran, done: entry.done };
   }
 
   private async record(
@@ -444,46 +460,50 @@ export class WorkerPool {
     raw: JobResult,
     stopped: StopReason | undefined,
   ): Promise<void> {
+    // Released only if the kill did stop it: a job that ended on its own just before the
+    // drain's kill reached it has its result, and releasing it would run it twice.
+    const release = (stopped === 'drain' || stopped === 'shutdown') && !endedOnItsOwn(raw);
+    const result = release ? raw : this.checked(job, raw);
+    // A success is final (retryPolicy): no commit claims this job again, so there is no
+    // later attempt's line to hold back, and no promise to make per job for it.
+    if (!release && result.error === null) return this.recordAndSay(job, result, false);
     // Set before the commit that may claim this job again, cleared once its line is out.
     let said!: () => void;
     const line = new Promise<void>((resolve) => (said = resolve));
     this.lines.set(job.id, line);
     try {
-      await this.recordAndSay(job, raw, stopped);
+      await this.recordAndSay(job, result, release);
     } finally {
       said();
       if (this.lines.get(job.id) === line) this.lines.delete(job.id);
     }
   }
 
-  private async recordAndSay(
-    job: ClaimedJob,
-    raw: JobResult,
-    stopped: StopReason | undefined,
-  ): Promise<void> {
-    // Released only if the kill did stop it: a job that ended on its own just before the
-    // drain's kill reached it has its result, and releasing it would run it twice.
-    if ((stopped === 'drain' || stopped === 'shutdown') && !endedOnItsOwn(raw)) {
+  /**
+   * The result to record: the executor's, if it matches the contract; a mismatched
+   * executor fails its job loudly instead of writing an empty or misread record.
+   */
+  private checked(job: ClaimedJob, raw: JobResult): JobResult {
+    if (raw.error?.type === 'EngineUnavailable') this.engine?.markDown();
+    const problems = checkResult(raw);
+    if (problems.length === 0) return raw;
+    const first = problems[0]!;
+    this.log.error('result violates the contract', {
+      job: job.id,
+      path: first.path,
+      problem: first.message,
+    });
+    return failureResult(
+      new RunboxError('ContractViolation', `${first.path}: ${first.message}`, {
+        field: first.path,
+      }),
+    );
+  }
+
+  private async recordAndSay(job: ClaimedJob, result: JobResult, release: boolean): Promise<void> {
+    if (release) {
       await this.requeued([job], 'drain', 'worker drained while the job ran');
       return;
-    }
-    if (raw.error?.type === 'EngineUnavailable') this.engine?.markDown();
-    // The result must match the contract before it is recorded: a mismatched executor
-    // fails its job loudly instead of writing an empty or misread record.
-    let result = raw;
-    const problems = checkResult(raw);
-    if (problems.length > 0) {
-      const first = problems[0]!;
-      this.log.error('result violates the contract', {
-        job: job.id,
-        path: first.path,
-        problem: first.message,
-      });
-      result = failureResult(
-        new RunboxError('ContractViolation', `${first.path}: ${first.message}`, {
-          field: first.path,
-        }),
-      );
     }
     try {
       const outcome = await this.recorder.record(job, { id: job.id, token: job.token, result });
@@ -649,4 +669,29 @@ function endedOnItsOwn(result: JobResult): boolean {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * An AbortController made only when its signal is first read (or when aborted after
+ * that): thousands of no-op jobs a second never read it. The first reason wins, as
+ * with AbortController, and a signal read after the abort is already aborted with it.
+ */
+class LazyAbort {
+  private controller: AbortController | null = null;
+  /** Why the job was stopped; undefined while it was not. */
+  reason: StopReason | undefined;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason !== undefined) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: StopReason): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
 }

@@ -95,7 +95,11 @@ export function claimJobs(db: Db, args: ClaimArgs): ClaimedJob[] {
     (a, b) =>
       a.priority - b.priority || a.run_at - b.run_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
-  return rows.map((row) => ({ ...toClaimedJob(row), runAt: row.run_at }));
+  return rows.map((row) => {
+    const job = toClaimedJob(row);
+    job.runAt = row.run_at;
+    return job;
+  });
 }
 
 /** A row a claim or an adoption returned, as the job the worker now holds. */
