@@ -65,6 +65,8 @@ async function runbox(mode, slots, ctx, bundle = 'dist/bench/queue.cjs') {
 const jobsPerSecond = (r) => (r ? (r.n / r.process_ms) * 1000 : NaN);
 const totalPerSecond = (r) => (r.n / (r.process_ms + (r.enqueue_ms ?? r.enqueue_batch_ms))) * 1000;
 const ratios = (a, b) => a.map((v, i) => v / b[i]);
+/** Microseconds of process CPU per job over the processing phase (inproc runs). */
+const cpuPerJob = (r) => (r?.process_cpu_ms === undefined ? NaN : (r.process_cpu_ms * 1000) / r.n);
 
 export async function queueCase(ctx) {
   const { log, figure } = ctx;
@@ -133,6 +135,18 @@ export async function queueCase(ctx) {
         unit: 'x',
         values: ratios(rate.get(slots), rows.map(jobsPerSecond)),
         settings: `${slots} slots, run right after each other`,
+      });
+      // CPU is steadier than jobs/s on a shared machine: another process's burst stalls
+      // the wall clock, much less the work this one does.
+      const cpu = inproc.get(slots).map(cpuPerJob);
+      const baseCpu = rows.map(cpuPerJob);
+      if (cpu.some(Number.isNaN) || baseCpu.some(Number.isNaN)) continue;
+      figure({
+        name: `queue: CPU per job, this build / baseline, ${slots} slots`,
+        unit: 'x',
+        values: ratios(cpu, baseCpu),
+        settings: `${slots} slots, process CPU over the processing phase / N`,
+        detail: `this build ${cpu.map((v) => v.toFixed(0)).join('/')} µs, baseline ${baseCpu.map((v) => v.toFixed(0)).join('/')} µs`,
       });
     }
   }
