@@ -1,5 +1,17 @@
-import { constants, type Dirent, type ReadStream, type Stats } from 'node:fs';
-import { lstat, open, readdir, readlink, type FileHandle } from 'node:fs/promises';
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readSync,
+  readdirSync,
+  readlinkSync,
+  type Dirent,
+  type Stats,
+} from 'node:fs';
+import { setImmediate } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import type { TarEntryType } from './tarReader.js';
 
@@ -54,10 +66,13 @@ const FILE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
 const READ_CHUNK_BYTES = 1024 * 1024;
 
 /**
- * Files of a folder opened (and, when small, read) ahead of the one being yielded:
- * each is three or four thread-pool calls, and one after the other the pool idles.
+ * Names are listed, opened, stat'ed and small files read with synchronous calls: each
+ * is a few microseconds on a folder the job just wrote (in the page cache), while a
+ * thread-pool round trip per call made 9,000 small files take 4-7 times as long on a
+ * loaded 2-core machine (bench/NOTES.md, Outputs). The event loop is let run every this
+ * many names, so a folder of many files does not hold up the server.
  */
-const READ_AHEAD = 16;
+const NAMES_PER_TURN = 256;
 
 /** The host folder could not be read; the caller falls back to the engine's archive. */
 export class OutputsDirUnreadable extends Error {
@@ -66,11 +81,29 @@ export class OutputsDirUnreadable extends Error {
   }
 }
 
-function unreadable(error: unknown): never {
-  throw new OutputsDirUnreadable(error);
+/** Runs a file-system call of the walk; its failure makes the folder unreadable. */
+function walkCall<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw new OutputsDirUnreadable(error);
+  }
 }
 
-type Kind = OutputItem['type'] | 'socket' | 'changed';
+/** Codes of a name that is no longer what the listing said (replaced meanwhile). */
+const CHANGED = new Set(['ELOOP', 'ENOENT', 'ENOTDIR', 'ENXIO', 'EISDIR', 'EINVAL']);
+
+/** Like walkCall, but null when the name was replaced since it was listed. */
+function callUnlessChanged<T>(call: () => T): T | null {
+  try {
+    return call();
+  } catch (error) {
+    if (CHANGED.has((error as NodeJS.ErrnoException).code ?? '')) return null;
+    throw new OutputsDirUnreadable(error);
+  }
+}
+
+type Kind = OutputItem['type'] | 'socket';
 
 function kindOf(d: Dirent<Buffer> | Stats): Kind | null {
   if (d.isFile()) return 'file';
@@ -83,192 +116,142 @@ function kindOf(d: Dirent<Buffer> | Stats): Kind | null {
   return null; // the file system gave no type (DT_UNKNOWN)
 }
 
-/** One name of a folder, read as far as can be before its turn comes. */
-type Prepared =
-  | { kind: 'file'; dev: number; ino: number; nlink: number; size: number; data: Buffer }
-  | { kind: 'file'; dev: number; ino: number; nlink: number; size: number; handle: FileHandle }
-  | { kind: Exclude<Kind, 'file'> };
-
-async function readWhole(handle: FileHandle, size: number): Promise<Buffer> {
+/** Up to `size` bytes from the start of `fd`; fewer if it shrank since it was stat'ed. */
+function readWhole(fd: number, size: number): Buffer {
   const data = Buffer.allocUnsafe(size);
   let got = 0;
   while (got < size) {
-    const { bytesRead } = await handle.read(data, got, size - got, got);
-    if (bytesRead === 0) break; // shrunk since opened: what was read is what is stored
-    got += bytesRead;
+    const n = walkCall(() => readSync(fd, data, got, size - got, got));
+    if (n === 0) break;
+    got += n;
   }
   return data.subarray(0, got);
 }
 
-async function prepareFile(at: Buffer, wholeBytes: number): Promise<Prepared> {
-  let handle: FileHandle;
-  try {
-    handle = await open(at, FILE_FLAGS);
-  } catch (error) {
-    // A link or something else put in its place since the folder was listed.
-    if (['ELOOP', 'ENOENT', 'ENXIO', 'EISDIR'].includes((error as NodeJS.ErrnoException).code!)) {
-      return { kind: 'changed' };
-    }
-    return unreadable(error);
+const changed = (path: string): OutputItem => ({
+  path,
+  type: 'changed',
+  size: 0,
+  linkname: '',
+  data: null,
+  body: null,
+});
+
+interface Walk {
+  links: Map<string, string>;
+  wholeBytes: number;
+  names: number;
+}
+
+/**
+ * A regular file at `at` (listed as one, or lstat'ed as `expected`): opened without
+ * following a link and without blocking on a FIFO, then fstat'ed, so what is read is
+ * the regular file the listing named, never what a swap put there.
+ */
+function* fileItem(
+  at: Buffer,
+  path: string,
+  expected: Stats | null,
+  walk: Walk,
+): Generator<OutputItem, void, undefined> {
+  const fd = callUnlessChanged(() => openSync(at, FILE_FLAGS));
+  if (fd === null) {
+    yield changed(path);
+    return;
   }
   let keep = false;
   try {
-    const st = await handle.stat().catch(unreadable);
-    if (!st.isFile()) return { kind: 'changed' };
-    const file = {
-      kind: 'file' as const,
-      dev: st.dev,
-      ino: st.ino,
-      nlink: st.nlink,
-      size: st.size,
-    };
-    if (st.size > wholeBytes) {
-      keep = true;
-      return { ...file, handle };
+    const st = walkCall(() => fstatSync(fd));
+    if (!st.isFile() || (expected && (st.dev !== expected.dev || st.ino !== expected.ino))) {
+      yield changed(path);
+      return;
     }
-    return { ...file, data: await readWhole(handle, st.size).catch(unreadable) };
+    const id = `${st.dev}:${st.ino}`;
+    const first = st.nlink > 1 ? walk.links.get(id) : undefined;
+    if (first !== undefined) {
+      yield { path, type: 'link', size: 0, linkname: first, data: null, body: null };
+      return;
+    }
+    if (st.nlink > 1) walk.links.set(id, path);
+    if (st.size <= walk.wholeBytes) {
+      const data = readWhole(fd, st.size);
+      yield { path, type: 'file', size: data.length, linkname: '', data, body: null };
+      return;
+    }
+    // Closed by the stream (autoClose) when it ends or is destroyed.
+    const body = createReadStream('', {
+      fd,
+      start: 0,
+      end: st.size - 1,
+      highWaterMark: READ_CHUNK_BYTES,
+    });
+    keep = true;
+    try {
+      yield { path, type: 'file', size: st.size, linkname: '', data: null, body };
+    } finally {
+      body.destroy();
+    }
   } finally {
-    if (!keep) await handle.close().catch(() => {});
+    if (!keep) closeSync(fd);
   }
 }
 
-async function prepare(
-  folder: Buffer,
-  entry: Dirent<Buffer>,
-  wholeBytes: number,
-): Promise<Prepared> {
-  const at = Buffer.concat([folder, entry.name]);
-  let kind = kindOf(entry);
-  let expected: { dev: number; ino: number } | null = null;
-  if (kind === null) {
-    const st = await lstat(at).catch(unreadable);
-    kind = kindOf(st);
-    expected = { dev: st.dev, ino: st.ino };
-  }
-  if (kind !== 'file') return { kind: kind ?? 'changed' };
-  const file = await prepareFile(at, wholeBytes);
-  if (
-    expected &&
-    file.kind === 'file' &&
-    (file.dev !== expected.dev || file.ino !== expected.ino)
-  ) {
-    if ('handle' in file) await file.handle.close().catch(() => {});
-    return { kind: 'changed' };
-  }
-  return file;
-}
-
-/** Closes what prepared names hold open (the walk stopped before their turn). */
-async function release(pending: Promise<Prepared>[]): Promise<void> {
-  for (const p of pending) {
-    const prepared = await p.catch(() => null);
-    if (prepared && 'handle' in prepared) await prepared.handle.close().catch(() => {});
-  }
-}
-
-async function* walkFolder(
-  folder: FileHandle,
-  prefix: string,
-  links: Map<string, string>,
-  wholeBytes: number,
-): AsyncGenerator<OutputItem> {
-  const base = Buffer.from(`/proc/self/fd/${folder.fd}/`);
-  const entries = (await readdir(base, { withFileTypes: true, encoding: 'buffer' }).catch(
-    unreadable,
-  )) as Dirent<Buffer>[];
+async function* walkFolder(folder: number, prefix: string, walk: Walk): AsyncGenerator<OutputItem> {
+  const base = Buffer.from(`/proc/self/fd/${folder}/`);
+  const entries = walkCall(() =>
+    readdirSync(base, { withFileTypes: true, encoding: 'buffer' }),
+  ) as Dirent<Buffer>[];
   entries.sort((a, b) => Buffer.compare(a.name, b.name));
-  const pending: Promise<Prepared>[] = [];
-  let next = 0;
-  const fill = () => {
-    while (next < entries.length && pending.length < READ_AHEAD) {
-      const p = prepare(base, entries[next++]!, wholeBytes);
-      p.catch(() => {}); // seen when its turn comes; no unhandled rejection meanwhile
-      pending.push(p);
-    }
-  };
-  try {
-    for (const entry of entries) {
-      fill();
-      const prepared = await pending.shift()!;
-      const path = prefix + entry.name.toString('utf8');
-      switch (prepared.kind) {
-        case 'file': {
-          const id = `${prepared.dev}:${prepared.ino}`;
-          const first = prepared.nlink > 1 ? links.get(id) : undefined;
-          if (first !== undefined) {
-            if ('handle' in prepared) await prepared.handle.close().catch(() => {});
-            yield { path, type: 'link', size: 0, linkname: first, data: null, body: null };
-            break;
-          }
-          if (prepared.nlink > 1) links.set(id, path);
-          if ('data' in prepared) {
-            yield {
-              path,
-              type: 'file',
-              size: prepared.data.length,
-              linkname: '',
-              data: prepared.data,
-              body: null,
-            };
-            break;
-          }
-          const body: ReadStream = prepared.handle.createReadStream({
-            start: 0,
-            end: prepared.size - 1,
-            highWaterMark: READ_CHUNK_BYTES,
-          });
-          try {
-            yield { path, type: 'file', size: prepared.size, linkname: '', data: null, body };
-          } finally {
-            // Read to its end or not, the handle goes (autoClose closes it on destroy).
-            body.destroy();
-          }
-          break;
-        }
-        case 'directory': {
-          const child = await open(Buffer.concat([base, entry.name]), FOLDER_FLAGS).catch(
-            (error: NodeJS.ErrnoException) =>
-              error.code === 'ELOOP' || error.code === 'ENOTDIR' || error.code === 'ENOENT'
-                ? null
-                : unreadable(error),
-          );
-          if (!child) {
-            yield { path, type: 'changed', size: 0, linkname: '', data: null, body: null };
-            break;
-          }
-          try {
-            yield* walkFolder(child, `${path}/`, links, wholeBytes);
-          } finally {
-            await child.close().catch(() => {});
-          }
-          break;
-        }
-        case 'symlink': {
-          const target = await readlink(Buffer.concat([base, entry.name]), {
-            encoding: 'buffer',
-          }).catch((error: NodeJS.ErrnoException) =>
-            error.code === 'EINVAL' || error.code === 'ENOENT' ? null : unreadable(error),
-          );
-          yield target
-            ? {
-                path,
-                type: 'symlink',
-                size: 0,
-                linkname: target.toString('utf8'),
-                data: null,
-                body: null,
-              }
-            : { path, type: 'changed', size: 0, linkname: '', data: null, body: null };
-          break;
-        }
-        case 'socket':
-          break;
-        default:
-          yield { path, type: prepared.kind, size: 0, linkname: '', data: null, body: null };
+  for (const entry of entries) {
+    if (++walk.names % NAMES_PER_TURN === 0) await setImmediate();
+    const at = Buffer.concat([base, entry.name]);
+    const path = prefix + entry.name.toString('utf8');
+    let kind = kindOf(entry);
+    let expected: Stats | null = null;
+    if (kind === null) {
+      expected = callUnlessChanged(() => lstatSync(at));
+      kind = expected ? kindOf(expected) : null;
+      if (kind === null) {
+        yield changed(path);
+        continue;
       }
     }
-  } finally {
-    await release(pending);
+    switch (kind) {
+      case 'file':
+        yield* fileItem(at, path, expected, walk);
+        break;
+      case 'directory': {
+        const child = callUnlessChanged(() => openSync(at, FOLDER_FLAGS));
+        if (child === null) {
+          yield changed(path);
+          break;
+        }
+        try {
+          yield* walkFolder(child, `${path}/`, walk);
+        } finally {
+          closeSync(child);
+        }
+        break;
+      }
+      case 'symlink': {
+        const target = callUnlessChanged(() => readlinkSync(at, { encoding: 'buffer' }));
+        yield target
+          ? {
+              path,
+              type: 'symlink',
+              size: 0,
+              linkname: target.toString('utf8'),
+              data: null,
+              body: null,
+            }
+          : changed(path);
+        break;
+      }
+      case 'socket':
+        break;
+      default:
+        yield { path, type: kind, size: 0, linkname: '', data: null, body: null };
+    }
   }
 }
 
@@ -281,10 +264,10 @@ export async function* walkOutputsDir(
   root: string,
   wholeBytes: number,
 ): AsyncGenerator<OutputItem> {
-  const folder = await open(root, FOLDER_FLAGS).catch(unreadable);
+  const folder = walkCall(() => openSync(root, FOLDER_FLAGS));
   try {
-    yield* walkFolder(folder, '', new Map(), wholeBytes);
+    yield* walkFolder(folder, '', { links: new Map(), wholeBytes, names: 0 });
   } finally {
-    await folder.close().catch(() => {});
+    closeSync(folder);
   }
 }

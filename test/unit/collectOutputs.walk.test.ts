@@ -35,23 +35,25 @@ describe('walkOutputsDir over a folder that changes while it is read', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** Every item, its body read; `during` runs once the first item is out. */
-  async function walk(during: () => void = () => {}): Promise<(OutputItem & { read?: Buffer })[]> {
+  /** Every item, its body read; `during` runs as each item is out, before its body is read. */
+  async function walk(
+    during: (item: OutputItem) => void = () => {},
+  ): Promise<(OutputItem & { read?: Buffer })[]> {
     const items: (OutputItem & { read?: Buffer })[] = [];
     for await (const item of walkOutputsDir(dir, WHOLE)) {
-      if (items.length === 0) during();
+      during(item);
       items.push(item.body ? { ...item, read: await buffer(item.body) } : item);
     }
     return items;
   }
 
   it('reports a file replaced by a FIFO, a link to /etc/passwd or a folder link as changed, without blocking', async () => {
-    // More files than the walk reads ahead, so the late ones are opened after the swap.
     for (let i = 0; i < 40; i++)
       writeFileSync(join(dir, `f${String(i).padStart(2, '0')}`), `${i}\n`);
     mkdirSync(join(dir, 'g-dir'));
     writeFileSync(join(dir, 'g-dir', 'inside'), 'inside\n');
-    const items = await walk(() => {
+    const items = await walk((item) => {
+      if (item.path !== 'f00') return;
       unlinkSync(join(dir, 'f35'));
       execFileSync('mkfifo', [join(dir, 'f35')]);
       unlinkSync(join(dir, 'f36'));
@@ -71,9 +73,10 @@ describe('walkOutputsDir over a folder that changes while it is read', () => {
     const grown = randomBytes(WHOLE + 1000);
     writeFileSync(join(dir, 'a-grows'), grown);
     writeFileSync(join(dir, 'b-shrinks'), randomBytes(WHOLE + 1000));
-    const items = await walk(() => {
-      appendFileSync(join(dir, 'a-grows'), randomBytes(1 << 20));
-      truncateSync(join(dir, 'b-shrinks'), 100);
+    // Each changes once it is open (its item out), before its bytes are read.
+    const items = await walk((item) => {
+      if (item.path === 'a-grows') appendFileSync(join(dir, 'a-grows'), randomBytes(1 << 20));
+      if (item.path === 'b-shrinks') truncateSync(join(dir, 'b-shrinks'), 100);
     });
     expect(items[0]).toMatchObject({ path: 'a-grows', size: grown.length });
     expect(items[0]!.read!.equals(grown)).toBe(true);
