@@ -60,10 +60,12 @@ const FOLDER_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NO
 const FILE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /**
- * Read size of a large file's stream. 1 MiB: fewer thread-pool round trips than 64 KiB
- * (see bench/NOTES.md, Outputs) at 1 MiB held per chunk in flight.
+ * Read size of a large file's stream. Measured for 1 GiB (bench/cpuOutputs.mjs, Node 20,
+ * two rounds each at load 9-15): the server's peak RSS 150-154 MiB with 256 KiB,
+ * 159-161 with 1 MiB, 165-171 with 4 MiB, and its CPU and the stage's time not told
+ * apart. It is also the size the blob store reads blobs back in.
  */
-const READ_CHUNK_BYTES = 1024 * 1024;
+const READ_CHUNK_BYTES = 256 * 1024;
 
 /**
  * Names are listed, opened, stat'ed and small files read with synchronous calls: each
