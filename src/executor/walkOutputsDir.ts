@@ -76,6 +76,13 @@ const READ_CHUNK_BYTES = 256 * 1024;
  */
 const NAMES_PER_TURN = 256;
 
+/**
+ * Folders nested deeper are left to the engine's archive: the walk holds one descriptor
+ * and one generator per level, and each entry passes up through every level, so a job
+ * nesting thousands of folders would cost runbox descriptors and time per entry.
+ */
+const MAX_DEPTH = 64;
+
 /** The host folder could not be read; the caller falls back to the engine's archive. */
 export class OutputsDirUnreadable extends Error {
   constructor(override readonly cause: unknown) {
@@ -198,7 +205,15 @@ function* fileItem(
   }
 }
 
-async function* walkFolder(folder: number, prefix: string, walk: Walk): AsyncGenerator<OutputItem> {
+async function* walkFolder(
+  folder: number,
+  prefix: string,
+  depth: number,
+  walk: Walk,
+): AsyncGenerator<OutputItem> {
+  if (depth > MAX_DEPTH) {
+    throw new OutputsDirUnreadable(new Error(`folders nested deeper than ${MAX_DEPTH}`));
+  }
   const base = Buffer.from(`/proc/self/fd/${folder}/`);
   const entries = walkCall(() =>
     readdirSync(base, { withFileTypes: true, encoding: 'buffer' }),
@@ -229,7 +244,7 @@ async function* walkFolder(folder: number, prefix: string, walk: Walk): AsyncGen
           break;
         }
         try {
-          yield* walkFolder(child, `${path}/`, walk);
+          yield* walkFolder(child, `${path}/`, depth + 1, walk);
         } finally {
           closeSync(child);
         }
@@ -268,7 +283,7 @@ export async function* walkOutputsDir(
 ): AsyncGenerator<OutputItem> {
   const folder = walkCall(() => openSync(root, FOLDER_FLAGS));
   try {
-    yield* walkFolder(folder, '', { links: new Map(), wholeBytes, names: 0 });
+    yield* walkFolder(folder, '', 0, { links: new Map(), wholeBytes, names: 0 });
   } finally {
     closeSync(folder);
   }

@@ -97,6 +97,15 @@ describe('walkOutputsDir over a folder that changes while it is read', () => {
     ]);
   });
 
+  it('walks folders 64 deep and leaves deeper ones to the archive (OutputsDirUnreadable)', async () => {
+    const deep = (levels: number) => Array.from({ length: levels }, () => 'd').join('/');
+    mkdirSync(join(dir, deep(64)), { recursive: true });
+    writeFileSync(join(dir, deep(64), 'f'), 'deep\n');
+    expect((await walk()).map((i) => i.path)).toEqual([`${deep(64)}/f`]);
+    mkdirSync(join(dir, deep(65)));
+    await expect(walk()).rejects.toBeInstanceOf(OutputsDirUnreadable);
+  });
+
   it('throws OutputsDirUnreadable for a folder it cannot open', async () => {
     const link = `${dir}-link`;
     symlinkSync(dir, link);
