@@ -143,7 +143,7 @@ export interface CollectOptions {
  * manifest of what was already stored.
  *
  * A host folder runbox cannot read (not root, and the job left a file only its own uid
- * may read) is given up wherever the walk was, and the archive is read from its start:
+ * may read; folders nested too deep) is given up wherever the walk was, and the archive is read from its start:
  * the manifest is built anew; blobs already put are content-addressed, so putting them
  * again (into the same batch too) stores nothing twice.
  */
