@@ -5,6 +5,7 @@
 // (VmHWM of the serve process, a fresh one per run) over the whole job.
 // Then many small files: a job writes SMALL_FILES files of SMALL_BYTES each, and runbox's
 // outputs stage is compared with `docker cp CTR:/outputs - | zstd -3` of the same folder.
+// Both also get a floor row: `tar -cf - | zstd -3` of the same files read on the host.
 import { retryRun, waitForEngine } from '../lib/engine.mjs';
 import { now, run } from '../lib/proc.mjs';
 import { resolve } from 'node:path';
@@ -62,6 +63,11 @@ export async function stoppedOutputsContainer(name, script) {
   ]);
 }
 
+/**
+ * `docker cp | zstd -3` of `path` in a stopped container (the target's comparison), then
+ * the floor for reading a host folder: `tar -cf - | zstd -3` of the same files where the
+ * engine keeps them on this host (overlay2's upper dir; null on another storage driver).
+ */
 async function dockerSide(script, i, path = '/outputs/f') {
   const name = `runbox-bench-outputs-${process.pid}-${i}`;
   await stoppedOutputsContainer(name, script);
@@ -73,7 +79,22 @@ async function dockerSide(script, i, path = '/outputs/f') {
       '-c',
       `docker cp ${name}:${path} - | zstd -3 > /dev/null`,
     ]);
-    return { seconds: (now() - t) / 1000 };
+    const seconds = (now() - t) / 1000;
+    const upper = (
+      await run('docker', ['inspect', '-f', '{{.GraphDriver.Data.UpperDir}}', name], {
+        allowFailure: true,
+      })
+    ).stdout?.trim();
+    if (!upper || upper === '<no value>') return { seconds, floor: null };
+    const [dir, base] = path === '/outputs' ? [`${upper}/outputs`, '.'] : [`${upper}/outputs`, 'f'];
+    const f = now();
+    await run('bash', [
+      '-o',
+      'pipefail',
+      '-c',
+      `tar -C '${dir}' -cf - ${base} | zstd -3 > /dev/null`,
+    ]);
+    return { seconds, floor: (now() - f) / 1000 };
   } finally {
     await run('docker', ['rm', '-f', name], { allowFailure: true });
   }
@@ -106,8 +127,17 @@ export async function outputsCase(ctx) {
   const smallCheck = (outputs) =>
     outputs.length === SMALL_FILES && outputs.every((o) => o.size === SMALL_BYTES);
   const rbSmall = [];
+  const baseSmall = [];
   const cliSmall = [];
   for (let i = 1; i <= runs; i++) {
+    if (BASELINE) {
+      log(`outputs run ${i}/${runs}: baseline job writing ${SMALL_FILES} files`);
+      baseSmall.push(
+        await retryRun(ctx, `small outputs run ${i} (baseline)`, () =>
+          runboxSide(small, 0, smallCheck, BASELINE),
+        ),
+      );
+    }
     log(
       `outputs run ${i}/${runs}: runbox job writing ${SMALL_FILES} files of ${SMALL_BYTES} bytes`,
     );
@@ -147,6 +177,23 @@ export async function outputsCase(ctx) {
     values: cliSmall.map((r) => r.seconds),
     settings: smallSettings,
   });
+  const floors = (side) => side.every((r) => r.floor !== null);
+  if (floors(cliSmall)) {
+    figure({
+      name: 'outputs: small files, tar -cf - | zstd -3 of the host folder (floor)',
+      unit: 's',
+      values: cliSmall.map((r) => r.floor),
+      settings: `${smallSettings}; overlay2 upper dir, read after docker cp`,
+    });
+  }
+  if (BASELINE) {
+    figure({
+      name: 'outputs: small files, baseline outputs stage',
+      unit: 's',
+      values: baseSmall.map((r) => r.seconds),
+      settings: `${smallSettings}; baseline ${BASELINE}`,
+    });
+  }
   figure({
     name: 'outputs: runbox / docker cp | zstd -3, throughput',
     unit: 'x',
@@ -187,6 +234,14 @@ export async function outputsCase(ctx) {
     settings: bigSettings,
     values: cli.map((r) => mib / r.seconds),
   });
+  if (floors(cli)) {
+    figure({
+      name: 'outputs: tar -cf - | zstd -3 of the host file (floor)',
+      unit: 'MiB/s',
+      settings: `${bigSettings}; overlay2 upper dir, read after docker cp`,
+      values: cli.map((r) => mib / r.floor),
+    });
+  }
   figure({
     name: 'outputs: runbox server peak RSS',
     unit: 'MiB',
@@ -200,6 +255,7 @@ export async function outputsCase(ctx) {
     baseline: base,
     docker: cli,
     smallRunbox: rbSmall,
+    smallBaseline: baseSmall,
     smallDocker: cliSmall,
   };
 }

@@ -1,5 +1,5 @@
 import { mkdir, readdir } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import type Docker from 'dockerode';
 import { createDocker } from './dockerClient.js';
 import type { Config } from '../config.js';
@@ -58,8 +58,9 @@ interface SuperviseFrom {
   startedAt?: number;
   spoolDir: string;
   /**
-   * The host folder mounted at /outputs, when known. If it is empty the getArchive
-   * round trip is skipped (listing a folder follows nothing the job made).
+   * The host folder mounted at /outputs, when known: outputs are read from it (see
+   * collectOutputs; the engine's archive when it is unknown or unreadable), and none
+   * are collected when it is empty (listing a folder follows nothing the job made).
    */
   outputsDir: string | null;
   /** The host folders mounted at /work and /outputs, watched while the job runs. */
@@ -399,7 +400,7 @@ export class DockerExecutor implements Executor {
             files: spec.outputFiles,
             bytes: spec.outputBytes,
           },
-          batch,
+          { batch, hostDir: this.hostOutputsDir(from.outputsDir) },
         );
         record.outputs = collected.outputs;
         record.skipped = collected.skipped;
@@ -434,6 +435,17 @@ export class DockerExecutor implements Executor {
    * so the container's events since it started are asked: a kill there, or an engine
    * that no longer answers, makes the attempt EngineUnavailable, which is retried.
    */
+  /**
+   * The folder to read outputs from on this host: the one runbox made under its data
+   * dir's scratch. On a re-attach the path comes from the engine's mount list, so it is
+   * checked, not trusted; anything else is read through the engine's archive.
+   */
+  private hostOutputsDir(outputsDir: string | null): string | null {
+    if (outputsDir === null) return null;
+    const base = resolve(scratchRoot(this.config.dataDir)) + sep;
+    return resolve(outputsDir).startsWith(base) ? outputsDir : null;
+  }
+
   private async killedThroughEngine(
     containerId: string,
     startedAt: number,

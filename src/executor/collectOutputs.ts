@@ -8,6 +8,7 @@ import type { BlobBatch, BlobStore, StoredBlob } from '../storage/BlobStore.js';
 import { OUTPUTS_DIR } from './containerConfig.js';
 import { engineStatus, toEngineError } from './engineErrors.js';
 import { readTar } from './tarReader.js';
+import { OutputsDirUnreadable, walkOutputsDir, type OutputItem } from './walkOutputsDir.js';
 
 export interface OutputLimits {
   /** Entries (files and symlinks) kept per job. config.limits.outputFiles */
@@ -42,6 +43,7 @@ const SKIP_REASONS: Record<string, string> = {
   fifo: 'named pipe',
   'character-device': 'character device',
   'block-device': 'block device',
+  changed: 'changed while the outputs were collected',
 };
 
 /** "outputs/a/b.txt" -> "a/b.txt"; the archive's top folder is the requested one. */
@@ -104,20 +106,84 @@ function limitError(message: string): RunboxError {
   return new RunboxError('OutputLimitExceeded', message, { field: 'outputs' });
 }
 
+/** The engine's tar of /outputs (GET .../archive) as output items. */
+async function* archiveItems(archive: AsyncIterable<Buffer>): AsyncGenerator<OutputItem> {
+  for await (const { header, data, body } of readTar(archive, SMALL_FILE_BYTES)) {
+    const path = relativeName(header.name);
+    if (path === '' || header.type === 'directory') continue;
+    yield {
+      path,
+      type: header.type,
+      size: header.size,
+      linkname: header.type === 'link' ? relativeName(header.linkname) : header.linkname,
+      data,
+      body: body ? Readable.from(body) : null,
+    };
+  }
+}
+
+export interface CollectOptions {
+  /** Blobs' durability is deferred to it; the caller commits it before naming them. */
+  batch?: BlobBatch;
+  /**
+   * The host folder bind-mounted at /outputs, when runbox sees the one the engine
+   * mounted; read in place of the engine's archive of it (see walkOutputsDir.ts).
+   */
+  hostDir?: string | null;
+}
+
 /**
- * Streams /outputs of a stopped container into the blob store: getArchive -> readTar
- * (tarReader.ts) -> one BlobStore.put per file, hashed while it streams, nothing but
- * small files held whole; with a batch, the caller commits it before naming the blobs.
- * Symlinks are recorded by their target text and never read through; every name of a
- * hard-linked file is recorded as a regular file with its content (stored once); FIFOs
- * and devices are listed as skipped. Beyond the file or byte limit it
- * stops with OutputLimitExceeded and keeps the manifest of what was already stored.
+ * Collects /outputs of a stopped container into the blob store: from the host folder
+ * when `hostDir` is given and readable (walkOutputsDir.ts), else from the engine's
+ * archive (getArchive -> readTar, tarReader.ts). One BlobStore.put per file, hashed
+ * while it streams, nothing but small files held whole. Symlinks are recorded by their
+ * target text and never read through; every name of a hard-linked file is recorded as a
+ * regular file with its content (stored once); FIFOs and devices are listed as skipped.
+ * Beyond the file or byte limit it stops with OutputLimitExceeded and keeps the
+ * manifest of what was already stored.
+ *
+ * A host folder runbox cannot read (not root, and the job left a file only its own uid
+ * may read; folders nested too deep) is given up wherever the walk was, and the archive is read from its start:
+ * the manifest is built anew; blobs already put are content-addressed, so putting them
+ * again (into the same batch too) stores nothing twice.
  */
 export async function collectOutputs(
   container: Docker.Container,
   store: BlobStore,
   limits: OutputLimits,
-  batch?: BlobBatch,
+  options: CollectOptions = {},
+): Promise<CollectedOutputs> {
+  const { batch, hostDir } = options;
+  if (hostDir) {
+    try {
+      return await collectItems(walkOutputsDir(hostDir, SMALL_FILE_BYTES), store, limits, batch);
+    } catch (error) {
+      if (!(error instanceof OutputsDirUnreadable)) throw error;
+    }
+  }
+  let archive: NodeJS.ReadableStream & { destroy?: (error?: Error) => void };
+  try {
+    archive = await container.getArchive({ path: OUTPUTS_DIR });
+  } catch (error) {
+    if (engineStatus(error) === 404) return { outputs: [], skipped: [], error: null };
+    return { outputs: [], skipped: [], error: toEngineError(error, 'reading /outputs') };
+  }
+  try {
+    return await collectItems(archiveItems(archive as AsyncIterable<Buffer>), store, limits, batch);
+  } finally {
+    archive.destroy?.();
+  }
+}
+
+/**
+ * The per-entry work of collectOutputs, whichever source the items come from. Rethrows
+ * OutputsDirUnreadable (after the puts it started settled) for the caller to fall back.
+ */
+async function collectItems(
+  items: AsyncIterable<OutputItem>,
+  store: BlobStore,
+  limits: OutputLimits,
+  batch: BlobBatch | undefined,
 ): Promise<CollectedOutputs> {
   // Entries in archive order; a small file's is its name and its put, made an entry once
   // the put resolves (no promise chained per file while the archive is read).
@@ -127,22 +193,12 @@ export async function collectOutputs(
   // Small files with the same content are stored once (the batch would drop the copy).
   const bySha = new Map<string, Promise<StoredBlob>>();
   const puts = new PutsInFlight(PUTS_IN_FLIGHT);
-  let archive: NodeJS.ReadableStream & { destroy?: (error?: Error) => void };
-  try {
-    archive = await container.getArchive({ path: OUTPUTS_DIR });
-  } catch (error) {
-    if (engineStatus(error) === 404) return { outputs: [], skipped, error: null };
-    return { outputs: [], skipped, error: toEngineError(error, 'reading /outputs') };
-  }
   let bytes = 0;
   let error: RunboxError | null = null;
   try {
-    for await (const entry of readTar(archive as AsyncIterable<Buffer>, SMALL_FILE_BYTES)) {
+    for await (const item of items) {
       if (puts.failure) break;
-      const { header } = entry;
-      const path = relativeName(header.name);
-      const type = header.type;
-      if (path === '' || type === 'directory') continue;
+      const { path, type } = item;
       if (type !== 'file' && type !== 'contiguous-file' && type !== 'symlink' && type !== 'link') {
         skipped.push({ path, reason: SKIP_REASONS[type] ?? `unsupported entry type ${type}` });
         continue;
@@ -154,10 +210,10 @@ export async function collectOutputs(
         break;
       }
       if (type === 'link') {
-        // A hard link: the archive carries the content once, under the name it met
-        // first, and later names point at it. Each later name is kept as a regular file
-        // with the same content (the blob is stored once); the link itself is not made.
-        const first = byPath.get(relativeName(header.linkname));
+        // A hard link: the content comes once, under the name met first, and later
+        // names point at it. Each later name is kept as a regular file with the same
+        // content (the blob is stored once); the link itself is not made.
+        const first = byPath.get(item.linkname);
         // If the first name's put fails, the gathering below stops there, before this.
         if (first) ordered.push({ ...first, path });
         else skipped.push({ path, reason: 'hard link to a file that was not stored' });
@@ -170,12 +226,12 @@ export async function collectOutputs(
           size: 0,
           sha256: null,
           compressed_size: null,
-          link_target: header.linkname,
+          link_target: item.linkname,
         });
         continue;
       }
       const left = limits.bytes - bytes;
-      const size = header.size;
+      const size = item.size;
       if (size > left) {
         error = limitError(
           `outputs exceed ${limits.bytes} bytes (limits.outputBytes); stopped at ${path} (${size} bytes)`,
@@ -183,10 +239,10 @@ export async function collectOutputs(
         break;
       }
       let file: OutputEntry | PendingFile;
-      if (entry.data) {
+      if (item.data) {
         // Whole in memory: hashed here once (the store takes the hash), stored while the
         // next entries are read.
-        const data = entry.data;
+        const data = item.data;
         bytes += data.length;
         const sha256 = createHash('sha256').update(data).digest('hex');
         let stored = bySha.get(sha256);
@@ -200,7 +256,7 @@ export async function collectOutputs(
         file = { path, put: stored };
         if (puts.full) await puts.room();
       } else {
-        const stored = await store.put(Readable.from(entry.body), {
+        const stored = await store.put(item.body!, {
           maxBytes: left,
           ...(batch ? { batch } : {}),
         });
@@ -211,9 +267,11 @@ export async function collectOutputs(
       byPath.set(path, file);
     }
   } catch (caught) {
+    if (caught instanceof OutputsDirUnreadable) {
+      await puts.settled();
+      throw caught;
+    }
     error = collectionError(caught);
-  } finally {
-    archive.destroy?.();
   }
   // What was stored, in archive order, up to the first file that could not be.
   const outputs: OutputEntry[] = [];

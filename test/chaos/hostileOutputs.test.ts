@@ -21,8 +21,9 @@ import {
 import { TEST_INSTANCE } from '../helpers/testConfig.js';
 
 /**
- * Issue 7, "Hostile output archives": what a job leaves in /outputs leaves the
- * container as a tar stream, and that stream is hostile input. Links are never
+ * Issue 7, "Hostile output archives": what a job leaves in /outputs (read from the
+ * host folder, or as the engine's tar stream when that is not readable) is hostile
+ * input. Links are never
  * followed (the host's /etc/passwd is never read), FIFOs are skipped, every name of a
  * hard-linked file is kept as a file, and the file and byte limits stop the stream.
  *

@@ -59,7 +59,7 @@ describe('collectOutputs with many small files stored at once', () => {
       { name: 'big', content: randomBytes(300 * 1024) },
     ];
     const batch = store.beginBatch();
-    const got = await collectOutputs(containerWith(entries), store, limits, batch);
+    const got = await collectOutputs(containerWith(entries), store, limits, { batch });
     await batch.commit();
     expect(got.error).toBeNull();
     expect(got.outputs.map((o) => o.path)).toEqual(entries.map((e) => e.name));
