@@ -306,6 +306,35 @@ describe('jobs on PostgreSQL', () => {
     expect(await queue.counts()).toMatchObject({ succeeded: 300, running: 300, queued: 0 });
   });
 
+  it('records results holding separators, quotes, backslashes, NUL escapes and non-ASCII exactly, in the one statement', async () => {
+    const { queue } = await freshQueue();
+    await queue.submit([item(), item(), item(), item()]);
+    const held = await queue.claim({ workerId: 'w1', limit: 4 });
+    // The results travel as one text, RS (U+001E) between them: a result whose strings
+    // hold RS, the driver's array syntax or anything else must come back as it went.
+    const hostile = ['a\u001eb', '{"x",}\\', 'nul\u0000 tab\t', 'é名🎉', ''];
+    const results: JobResult[] = held.map((_, i) => ({
+      ...validResult(),
+      outputs: hostile.slice(0, i + 1).map((path) => ({
+        path,
+        type: 'file' as const,
+        size: 1,
+        sha256: null,
+        compressed_size: null,
+        link_target: path,
+      })),
+    }));
+    const answer = await queue.finishAndClaim(
+      held.map((j, i) => ({ id: j.id, token: j.token, result: results[i]! })),
+      { workerId: 'w1', limit: 1 },
+    );
+    expect(answer.outcomes).toEqual(['recorded', 'recorded', 'recorded', 'recorded']);
+    expect(queue.stats).toEqual({ fastRetries: 0, fastFallbacks: 0 });
+    for (const [i, job] of held.entries()) {
+      expect((await queue.get(job.id))!.result).toEqual(results[i]);
+    }
+  });
+
   it('records the results the general way when the one statement fails, and says so', async () => {
     const lines: string[] = [];
     const db = await freshDatabase();
