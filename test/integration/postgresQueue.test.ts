@@ -306,6 +306,52 @@ describe('jobs on PostgreSQL', () => {
     expect(await queue.counts()).toMatchObject({ succeeded: 300, running: 300, queued: 0 });
   });
 
+  it('hands over jobs claimed with results exactly as a claim does: same fields, same order', async () => {
+    const { queue, db } = await freshQueue();
+    const other = await another(db);
+    const past = Date.now() - 60_000;
+    const specs = [
+      { runtime: 'shell', command: ['true'] },
+      { runtime: 'shell', command: ['echo', 'é名 "q" \\ \u001e'], env: { A: '' } },
+    ];
+    // Two databases' worth of the same jobs: one drained by claim, one by finishAndClaim.
+    const batch = [
+      item({ priority: 5, spec: specs[0] }),
+      item({ priority: 1, runAt: past + 0.4, spec: specs[1] }),
+      item({ priority: 1, runAt: past, maxAttempts: 7 }),
+      item({ priority: 5, queue: 'default' }),
+      item({ priority: 0, runAt: Date.now() + 3_600_000 }),
+    ];
+    await queue.submit([item({ priority: -1 }), ...batch]);
+    const [first] = await queue.claim({ workerId: 'w1', limit: 1 });
+    const answer = await queue.finishAndClaim(
+      [{ id: first!.id, token: first!.token, result: validResult() }],
+      { workerId: 'w1', limit: 10 },
+    );
+    expect(answer.outcomes).toEqual(['recorded']);
+    expect(queue.stats).toEqual({ fastRetries: 0, fastFallbacks: 0 });
+    const { queue: plain } = await freshQueue();
+    await plain.submit(batch);
+    const claimed = await plain.claim({ workerId: 'w1', limit: 10 });
+    expect(answer.claimed).toHaveLength(4);
+    // Ids and tokens differ between the two databases; everything else must match.
+    const shape = (jobs: typeof claimed) =>
+      jobs.map(({ id: _id, token, leaseExpiresAt, runAt, ...rest }) => ({
+        ...rest,
+        token: typeof token,
+        lease: typeof leaseExpiresAt,
+        runAt: typeof runAt,
+      }));
+    expect(shape(answer.claimed)).toEqual(shape(claimed));
+    for (const job of answer.claimed) {
+      const record = await other.get(job.id);
+      expect(record).toMatchObject({ status: 'running', attempts: 1 });
+      expect(job.leaseExpiresAt).toBe(record!.leaseExpiresAt);
+      expect(job.runAt).toBe(record!.runAt);
+      expect(Object.keys(job).sort()).toEqual(Object.keys(claimed[0]!).sort());
+    }
+  });
+
   it('records results holding separators, quotes, backslashes, NUL escapes and non-ASCII exactly, in the one statement', async () => {
     const { queue } = await freshQueue();
     await queue.submit([item(), item(), item(), item()]);
