@@ -178,6 +178,33 @@ describe('jobs on PostgreSQL', () => {
     });
   });
 
+  it('answers a submit with each job exactly as reading it back gives it', async () => {
+    const { queue } = await freshQueue();
+    const outcomes = await queue.submit([
+      item(),
+      item({
+        spec: {
+          runtime: 'shell',
+          command: ['printf', 'é名🎉 "q" \\ \u0000 \u001e'],
+          env: { '': '' },
+        },
+        queue: 'gpu.2_x-y',
+        priority: -3,
+        runAt: Date.now() + 60_000.7,
+        maxAttempts: 9,
+        retryOnExitCodes: [1, 255, -0],
+        idempotencyKey: 'k-é',
+        requestHash: 'h1',
+      }),
+      item({ reservedFor: null, retryOnExitCodes: [] }),
+    ]);
+    expect(outcomes.map((o) => o.created)).toEqual([true, true, true]);
+    for (const { job } of outcomes) expect(job).toEqual(await queue.get(job.id));
+    // Sent again: the stored job, read from the database this time.
+    const [again] = await queue.submit([item({ idempotencyKey: 'k-é', requestHash: 'h1' })]);
+    expect(again).toEqual({ job: outcomes[1]!.job, created: false });
+  });
+
   it('gives two nodes submitting one idempotency key at once the same single job', async () => {
     const { queue, db } = await freshQueue();
     const other = await another(db);
