@@ -178,6 +178,33 @@ describe('jobs on PostgreSQL', () => {
     });
   });
 
+  it('answers a submit with each job exactly as reading it back gives it', async () => {
+    const { queue } = await freshQueue();
+    const outcomes = await queue.submit([
+      item(),
+      item({
+        spec: {
+          runtime: 'shell',
+          command: ['printf', 'é名🎉 "q" \\ \u0000 \u001e'],
+          env: { '': '' },
+        },
+        queue: 'gpu.2_x-y',
+        priority: -3,
+        runAt: Date.now() + 60_000.7,
+        maxAttempts: 9,
+        retryOnExitCodes: [1, 255, -0],
+        idempotencyKey: 'k-é',
+        requestHash: 'h1',
+      }),
+      item({ reservedFor: null, retryOnExitCodes: [] }),
+    ]);
+    expect(outcomes.map((o) => o.created)).toEqual([true, true, true]);
+    for (const { job } of outcomes) expect(job).toEqual(await queue.get(job.id));
+    // Sent again: the stored job, read from the database this time.
+    const [again] = await queue.submit([item({ idempotencyKey: 'k-é', requestHash: 'h1' })]);
+    expect(again).toEqual({ job: outcomes[1]!.job, created: false });
+  });
+
   it('gives two nodes submitting one idempotency key at once the same single job', async () => {
     const { queue, db } = await freshQueue();
     const other = await another(db);
@@ -304,6 +331,81 @@ describe('jobs on PostgreSQL', () => {
     expect(ids.size).toBe(600);
     expect(queue.stats).toEqual({ fastRetries: 0, fastFallbacks: 0 });
     expect(await queue.counts()).toMatchObject({ succeeded: 300, running: 300, queued: 0 });
+  });
+
+  it('hands over jobs claimed with results exactly as a claim does: same fields, same order', async () => {
+    const { queue, db } = await freshQueue();
+    const other = await another(db);
+    const past = Date.now() - 60_000;
+    const specs = [
+      { runtime: 'shell', command: ['true'] },
+      { runtime: 'shell', command: ['echo', 'é名 "q" \\ \u001e'], env: { A: '' } },
+    ];
+    // Two databases' worth of the same jobs: one drained by claim, one by finishAndClaim.
+    const batch = [
+      item({ priority: 5, spec: specs[0] }),
+      item({ priority: 1, runAt: past + 0.4, spec: specs[1] }),
+      item({ priority: 1, runAt: past, maxAttempts: 7 }),
+      item({ priority: 5, queue: 'default' }),
+      item({ priority: 0, runAt: Date.now() + 3_600_000 }),
+    ];
+    await queue.submit([item({ priority: -1 }), ...batch]);
+    const [first] = await queue.claim({ workerId: 'w1', limit: 1 });
+    const answer = await queue.finishAndClaim(
+      [{ id: first!.id, token: first!.token, result: validResult() }],
+      { workerId: 'w1', limit: 10 },
+    );
+    expect(answer.outcomes).toEqual(['recorded']);
+    expect(queue.stats).toEqual({ fastRetries: 0, fastFallbacks: 0 });
+    const { queue: plain } = await freshQueue();
+    await plain.submit(batch);
+    const claimed = await plain.claim({ workerId: 'w1', limit: 10 });
+    expect(answer.claimed).toHaveLength(4);
+    // Ids and tokens differ between the two databases; everything else must match.
+    const shape = (jobs: typeof claimed) =>
+      jobs.map(({ id: _id, token, leaseExpiresAt, runAt, ...rest }) => ({
+        ...rest,
+        token: typeof token,
+        lease: typeof leaseExpiresAt,
+        runAt: typeof runAt,
+      }));
+    expect(shape(answer.claimed)).toEqual(shape(claimed));
+    for (const job of answer.claimed) {
+      const record = await other.get(job.id);
+      expect(record).toMatchObject({ status: 'running', attempts: 1 });
+      expect(job.leaseExpiresAt).toBe(record!.leaseExpiresAt);
+      expect(job.runAt).toBe(record!.runAt);
+      expect(Object.keys(job).sort()).toEqual(Object.keys(claimed[0]!).sort());
+    }
+  });
+
+  it('records results holding separators, quotes, backslashes, NUL escapes and non-ASCII exactly, in the one statement', async () => {
+    const { queue } = await freshQueue();
+    await queue.submit([item(), item(), item(), item()]);
+    const held = await queue.claim({ workerId: 'w1', limit: 4 });
+    // The results travel as one text, RS (U+001E) between them: a result whose strings
+    // hold RS, the driver's array syntax or anything else must come back as it went.
+    const hostile = ['a\u001eb', '{"x",}\\', 'nul\u0000 tab\t', 'é名🎉', ''];
+    const results: JobResult[] = held.map((_, i) => ({
+      ...validResult(),
+      outputs: hostile.slice(0, i + 1).map((path) => ({
+        path,
+        type: 'file' as const,
+        size: 1,
+        sha256: null,
+        compressed_size: null,
+        link_target: path,
+      })),
+    }));
+    const answer = await queue.finishAndClaim(
+      held.map((j, i) => ({ id: j.id, token: j.token, result: results[i]! })),
+      { workerId: 'w1', limit: 1 },
+    );
+    expect(answer.outcomes).toEqual(['recorded', 'recorded', 'recorded', 'recorded']);
+    expect(queue.stats).toEqual({ fastRetries: 0, fastFallbacks: 0 });
+    for (const [i, job] of held.entries()) {
+      expect((await queue.get(job.id))!.result).toEqual(results[i]);
+    }
   });
 
   it('records the results the general way when the one statement fails, and says so', async () => {
