@@ -427,15 +427,6 @@ export class DockerExecutor implements Executor {
   }
 
   /**
-   * A container that died of a signal runbox did not send may have been stopped through
-   * the engine by someone else: dockerd stopping every container as it shuts down (no
-   * live-restore), or `docker stop`/`docker kill` by hand. That is not the job's
-   * failure, and recording it as NonZeroExit 143 would fail a job the engine broke.
-   * The engine logs such kills as `kill` events (a job signalling itself makes none),
-   * so the container's events since it started are asked: a kill there, or an engine
-   * that no longer answers, makes the attempt EngineUnavailable, which is retried.
-   */
-  /**
    * The folder to read outputs from on this host: the one runbox made under its data
    * dir's scratch. On a re-attach the path comes from the engine's mount list, so it is
    * checked, not trusted; anything else is read through the engine's archive.
@@ -446,6 +437,15 @@ export class DockerExecutor implements Executor {
     return resolve(outputsDir).startsWith(base) ? outputsDir : null;
   }
 
+  /**
+   * A container that died of a signal runbox did not send may have been stopped through
+   * the engine by someone else: dockerd stopping every container as it shuts down (no
+   * live-restore), or `docker stop`/`docker kill` by hand. That is not the job's
+   * failure, and recording it as NonZeroExit 143 would fail a job the engine broke.
+   * The engine logs such kills as `kill` events (a job signalling itself makes none),
+   * so the container's events since it started are asked: a kill there, or an engine
+   * that no longer answers, makes the attempt EngineUnavailable, which is retried.
+   */
   private async killedThroughEngine(
     containerId: string,
     startedAt: number,

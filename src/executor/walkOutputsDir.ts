@@ -77,6 +77,13 @@ const READ_CHUNK_BYTES = 256 * 1024;
 const NAMES_PER_TURN = 256;
 
 /**
+ * Nor more than this many bytes of small files read between two turns: 256 files of up
+ * to 256 KiB each would be 64 MiB read synchronously, tens of milliseconds from the page
+ * cache and more from a disk, with every request of the server waiting.
+ */
+const BYTES_PER_TURN = 4 * 1024 * 1024;
+
+/**
  * Folders nested deeper are left to the engine's archive: the walk holds one descriptor
  * and one generator per level, and each entry passes up through every level, so a job
  * nesting thousands of folders would cost runbox descriptors and time per entry.
@@ -149,7 +156,9 @@ const changed = (path: string): OutputItem => ({
 interface Walk {
   links: Map<string, string>;
   wholeBytes: number;
+  /** Names and small files' bytes since the event loop last ran. */
   names: number;
+  bytes: number;
 }
 
 /**
@@ -184,6 +193,7 @@ function* fileItem(
     if (st.nlink > 1) walk.links.set(id, path);
     if (st.size <= walk.wholeBytes) {
       const data = readWhole(fd, st.size);
+      walk.bytes += data.length;
       yield { path, type: 'file', size: data.length, linkname: '', data, body: null };
       return;
     }
@@ -220,7 +230,11 @@ async function* walkFolder(
   ) as Dirent<Buffer>[];
   entries.sort((a, b) => Buffer.compare(a.name, b.name));
   for (const entry of entries) {
-    if (++walk.names % NAMES_PER_TURN === 0) await setImmediate();
+    if (++walk.names >= NAMES_PER_TURN || walk.bytes >= BYTES_PER_TURN) {
+      walk.names = 0;
+      walk.bytes = 0;
+      await setImmediate();
+    }
     const at = Buffer.concat([base, entry.name]);
     const path = prefix + entry.name.toString('utf8');
     let kind = kindOf(entry);
@@ -283,7 +297,7 @@ export async function* walkOutputsDir(
 ): AsyncGenerator<OutputItem> {
   const folder = walkCall(() => openSync(root, FOLDER_FLAGS));
   try {
-    yield* walkFolder(folder, '', 0, { links: new Map(), wholeBytes, names: 0 });
+    yield* walkFolder(folder, '', 0, { links: new Map(), wholeBytes, names: 0, bytes: 0 });
   } finally {
     closeSync(folder);
   }

@@ -119,4 +119,22 @@ describe('walkOutputsDir over a folder that changes while it is read', () => {
       unlinkSync(link);
     }
   });
+  it('lets the event loop run between small files by bytes read, not only by names', async () => {
+    // 48 files of 200 KiB: far fewer names than a turn allows, ~9.4 MiB read whole.
+    for (let i = 0; i < 48; i++)
+      writeFileSync(join(dir, `s${String(i).padStart(2, '0')}`), randomBytes(200 * 1024));
+    let turns = 0;
+    let counting = true;
+    const tick = () => {
+      if (!counting) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const items = await walk();
+    counting = false;
+    expect(items).toHaveLength(48);
+    // At most 4 MiB between two turns: at least two turns inside the walk itself.
+    expect(turns).toBeGreaterThanOrEqual(2);
+  });
 });
