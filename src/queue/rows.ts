@@ -1,4 +1,4 @@
-import type { QueueSummary, WorkerRecord } from './types.js';
+import type { JobRecord, QueueSummary, WorkerRecord } from './types.js';
 
 /**
  * Rows both queue backends give back with the same columns, and how each becomes the
@@ -54,5 +54,41 @@ export function queueSummaryFromRow(r: QueueSummaryRow): QueueSummary {
     oldestDueAt: r.oldest_due,
     workers: r.workers,
     slots: r.slots,
+  };
+}
+
+/** What a submit decides of a job; the rest of a new job's record is the same everywhere. */
+export type NewJob = Pick<
+  JobRecord,
+  | 'id'
+  | 'queue'
+  | 'spec'
+  | 'priority'
+  | 'maxAttempts'
+  | 'retryOnExitCodes'
+  | 'runAt'
+  | 'idempotencyKey'
+  | 'createdAt'
+>;
+
+/**
+ * A job as it is right after its insert, built by the backend instead of read back:
+ * parsing the spec JSON again for every submit was a tenth of the submit path's CPU.
+ */
+export function queuedJob(job: NewJob): JobRecord {
+  return {
+    ...job,
+    status: 'queued',
+    attempts: 0,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    cancelRequested: false,
+    updatedAt: job.createdAt,
+    startedAt: null,
+    finishedAt: null,
+    result: null,
+    errorType: null,
+    errorMessage: null,
+    contractVersion: null,
   };
 }

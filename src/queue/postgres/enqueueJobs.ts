@@ -2,6 +2,7 @@ import { RunboxError } from '../../errors/index.js';
 import { newJobId } from '../ids.js';
 import type { EnqueueItem, EnqueueOutcome, JobRecord } from '../types.js';
 import { query, type PgExecutor } from './db.js';
+import { queuedJob } from '../rows.js';
 import { JOB_COLUMNS, rowToJob, type PgJobRow } from './rows.js';
 
 /** The channel new (or requeued) jobs are announced on; the payload is the queue's name. */
@@ -85,30 +86,21 @@ export async function enqueueJobs(
   for (const row of inserted) {
     const i = index.get(row.id)!;
     const item = items[i]!;
-    byId.set(row.id, {
-      id: row.id,
-      status: 'queued',
-      queue: queueOf(item),
-      // As read back: the json column keeps the text sent, the array its integers.
-      spec: JSON.parse(specs[i]!),
-      priority: item.priority ?? 0,
-      attempts: 0,
-      maxAttempts: item.maxAttempts,
-      retryOnExitCodes: JSON.parse(retries[i]!) as number[],
-      runAt: row.run_at,
-      idempotencyKey: item.idempotencyKey ?? null,
-      leaseOwner: null,
-      leaseExpiresAt: null,
-      cancelRequested: false,
-      createdAt: row.created_at,
-      updatedAt: row.created_at,
-      startedAt: null,
-      finishedAt: null,
-      result: null,
-      errorType: null,
-      errorMessage: null,
-      contractVersion: null,
-    });
+    byId.set(
+      row.id,
+      queuedJob({
+        id: row.id,
+        queue: queueOf(item),
+        // As read back: the json column keeps the text sent, the array its integers.
+        spec: JSON.parse(specs[i]!),
+        priority: item.priority ?? 0,
+        maxAttempts: item.maxAttempts,
+        retryOnExitCodes: JSON.parse(retries[i]!) as number[],
+        runAt: row.run_at,
+        idempotencyKey: item.idempotencyKey ?? null,
+        createdAt: row.created_at,
+      }),
+    );
   }
   const missingKeys = items
     .filter((item, i) => !byId.has(ids[i]!) && item.idempotencyKey != null)

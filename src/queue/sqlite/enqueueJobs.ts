@@ -1,7 +1,8 @@
 import { RunboxError } from '../../errors/index.js';
 import { immediate, sql, type Db } from './db.js';
 import { newJobId } from '../ids.js';
-import type { EnqueueItem, EnqueueOutcome, JobRecord } from '../types.js';
+import type { EnqueueItem, EnqueueOutcome } from '../types.js';
+import { queuedJob } from '../rows.js';
 import { rowToJob, type JobRow } from './rows.js';
 
 const INSERT = `
@@ -27,31 +28,17 @@ export function enqueueJobs(db: Db, items: readonly EnqueueItem[], now: number):
   return immediate(db, () =>
     items.map((item) => {
       const key = item.idempotencyKey ?? null;
-      const job: JobRecord = {
+      const job = queuedJob({
         id: newJobId(now),
-        status: 'queued',
         queue: item.queue ?? 'default',
         spec: item.spec,
         priority: item.priority ?? 0,
-        attempts: 0,
         maxAttempts: item.maxAttempts,
         retryOnExitCodes: [...(item.retryOnExitCodes ?? [])],
         runAt: item.runAt ?? now,
         idempotencyKey: key,
-        leaseOwner: null,
-        leaseExpiresAt: null,
-        cancelRequested: false,
         createdAt: now,
-        updatedAt: now,
-        startedAt: null,
-        finishedAt: null,
-        result: null,
-        errorType: null,
-        errorMessage: null,
-        contractVersion: null,
-      };
-      // The record is built here rather than read back: parsing the spec JSON again
-      // for every submit was a tenth of the submit path's CPU.
+      });
       const inserted = sql(db, INSERT).get({
         id: job.id,
         queue: job.queue,
