@@ -85,6 +85,16 @@ function collectionError(caught: unknown): RunboxError {
       : toRunboxError(toEngineError(caught, 'collecting outputs'));
 }
 
+/** A name met while collecting: what it was kept as (and the bytes it counted), or why not. */
+interface Kept {
+  kept: OutputEntry | PendingFile;
+  size: number;
+}
+type Named = Kept | { skip: string };
+
+const SKIP_DUPLICATE = 'another output has the same name once invalid UTF-8 in names is replaced';
+const SKIP_LINK_TO_DUPLICATE = 'hard link to a name two outputs share';
+
 /** A small file whose put is still running. */
 interface PendingFile {
   path: string;
@@ -189,19 +199,46 @@ async function collectItems(
   // the put resolves (no promise chained per file while the archive is read).
   const ordered: (OutputEntry | PendingFile)[] = [];
   const skipped: SkippedOutput[] = [];
-  const byPath = new Map<string, OutputEntry | PendingFile>();
+  // Every name met so far, for the hard links that name it later.
+  const byPath = new Map<string, Named>();
   // Small files with the same content are stored once (the batch would drop the copy).
   const bySha = new Map<string, Promise<StoredBlob>>();
   const puts = new PutsInFlight(PUTS_IN_FLIGHT);
   let bytes = 0;
   let error: RunboxError | null = null;
+  const skip = (path: string, reason: string) => {
+    skipped.push({ path, reason });
+    byPath.set(path, { skip: reason });
+  };
   try {
     for await (const item of items) {
       if (puts.failure) break;
       const { path, type } = item;
-      if (type !== 'file' && type !== 'contiguous-file' && type !== 'symlink' && type !== 'link') {
-        skipped.push({ path, reason: SKIP_REASONS[type] ?? `unsupported entry type ${type}` });
+      if (byPath.has(path)) {
+        // Two names that differ only in invalid UTF-8 decode to the same path: the
+        // first is kept, and a hard link naming it could mean either, so none is
+        // resolved (it would get the wrong file's content half the time).
+        skipped.push({ path, reason: SKIP_DUPLICATE });
+        byPath.set(path, { skip: SKIP_LINK_TO_DUPLICATE });
         continue;
+      }
+      if (type !== 'file' && type !== 'contiguous-file' && type !== 'symlink' && type !== 'link') {
+        skip(path, SKIP_REASONS[type] ?? `unsupported entry type ${type}`);
+        continue;
+      }
+      // A hard link: the content comes once, under the name met first, and later names
+      // point at it. Each later name is kept as what the first was (a regular file with
+      // the same content, stored once, or the same symlink) and counts toward the
+      // limits as a copy would; the link itself is not made. A link to a FIFO or a
+      // device is skipped as it was (the host folder lists it as one itself).
+      let first: Kept | undefined;
+      if (type === 'link') {
+        const named = byPath.get(item.linkname);
+        if (!named || 'skip' in named) {
+          skip(path, named?.skip ?? 'hard link to a file that was not stored');
+          continue;
+        }
+        first = named;
       }
       if (ordered.length >= limits.files) {
         error = limitError(
@@ -209,62 +246,63 @@ async function collectItems(
         );
         break;
       }
-      if (type === 'link') {
-        // A hard link: the content comes once, under the name met first, and later
-        // names point at it. Each later name is kept as a regular file with the same
-        // content (the blob is stored once); the link itself is not made.
-        const first = byPath.get(item.linkname);
+      const left = limits.bytes - bytes;
+      const size = first ? first.size : item.size;
+      if (type !== 'symlink' && size > left) {
+        error = limitError(
+          `outputs exceed ${limits.bytes} bytes (limits.outputBytes); stopped at ${path} (${size} bytes)`,
+        );
+        break;
+      }
+      if (first) {
         // If the first name's put fails, the gathering below stops there, before this.
-        if (first) ordered.push({ ...first, path });
-        else skipped.push({ path, reason: 'hard link to a file that was not stored' });
+        bytes += first.size;
+        ordered.push({ ...first.kept, path });
+        byPath.set(path, first);
         continue;
       }
       if (type === 'symlink') {
-        ordered.push({
+        const link: OutputEntry = {
           path,
           type: 'symlink',
           size: 0,
           sha256: null,
           compressed_size: null,
           link_target: item.linkname,
-        });
+        };
+        ordered.push(link);
+        byPath.set(path, { kept: link, size: 0 });
         continue;
       }
-      const left = limits.bytes - bytes;
-      const size = item.size;
-      if (size > left) {
-        error = limitError(
-          `outputs exceed ${limits.bytes} bytes (limits.outputBytes); stopped at ${path} (${size} bytes)`,
-        );
-        break;
-      }
       let file: OutputEntry | PendingFile;
+      let stored: number;
       if (item.data) {
         // Whole in memory: hashed here once (the store takes the hash), stored while the
         // next entries are read.
         const data = item.data;
-        bytes += data.length;
+        stored = data.length;
         const sha256 = createHash('sha256').update(data).digest('hex');
-        let stored = bySha.get(sha256);
-        if (!stored) {
-          stored = store.put(data, { maxBytes: left, sha256, ...(batch ? { batch } : {}) });
-          bySha.set(sha256, stored);
-          puts.add(stored);
+        let put = bySha.get(sha256);
+        if (!put) {
+          put = store.put(data, { maxBytes: left, sha256, ...(batch ? { batch } : {}) });
+          bySha.set(sha256, put);
+          puts.add(put);
         }
         // A failure is seen by `puts` at once (no unhandled rejection) and where the
         // entries are gathered.
-        file = { path, put: stored };
+        file = { path, put };
         if (puts.full) await puts.room();
       } else {
-        const stored = await store.put(item.body!, {
+        const blob = await store.put(item.body!, {
           maxBytes: left,
           ...(batch ? { batch } : {}),
         });
-        bytes += stored.size;
-        file = fileEntry(path, stored);
+        stored = blob.size;
+        file = fileEntry(path, blob);
       }
+      bytes += stored;
       ordered.push(file);
-      byPath.set(path, file);
+      byPath.set(path, { kept: file, size: stored });
     }
   } catch (caught) {
     if (caught instanceof OutputsDirUnreadable) {

@@ -89,6 +89,16 @@ async function hostileFolder(dir: string): Promise<void> {
   await new Promise<void>((resolve) => server.listen(at('sock'), resolve));
   await new Promise<void>((resolve) => server.close(() => resolve()));
   writeFileSync(at('sock-neighbour'), 'beside the socket\n');
+  // Hard links to a symlink and to a FIFO: kept as the symlink, skipped as the FIFO.
+  linkSync(at('passwd'), at('passwd hard'));
+  linkSync(at('fifo'), at('fifo hard'));
+  // Two names equal once invalid UTF-8 is replaced, and a hard link to the first: the
+  // second name and the link are skipped (the link could mean either file).
+  const colliding = [bytesName('inv', [0xfe]), bytesName('inv', [0xff])];
+  for (const [i, name] of colliding.entries()) {
+    writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), name]), `colliding ${i}\n`);
+  }
+  linkSync(Buffer.concat([Buffer.from(`${dir}/`), colliding[0]!]), at('zlink'));
 }
 
 describe('collectOutputs from the host folder and from the engine archive', () => {
@@ -151,8 +161,22 @@ describe('collectOutputs from the host folder and from the engine archive', () =
       sha256: first.sha256,
       size: 6,
     });
+    expect(host.outputs.find((o) => o.path === 'passwd hard')).toMatchObject({
+      type: 'symlink',
+      link_target: '/etc/passwd',
+    });
+    expect(host.outputs.filter((o) => o.path === 'inv\uFFFD')).toEqual([
+      expect.objectContaining({ size: 12 }),
+    ]);
+    expect(paths).not.toContain('zlink');
     expect(host.skipped).toEqual(
       expect.arrayContaining([
+        { path: 'fifo hard', reason: 'named pipe' },
+        {
+          path: 'inv\uFFFD',
+          reason: 'another output has the same name once invalid UTF-8 in names is replaced',
+        },
+        { path: 'zlink', reason: 'hard link to a name two outputs share' },
         { path: 'fifo', reason: 'named pipe' },
         { path: 'a/fifo2', reason: 'named pipe' },
         { path: 'null-dev', reason: 'character device' },

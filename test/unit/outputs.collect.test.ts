@@ -127,4 +127,19 @@ describe('collectOutputs with many small files stored at once', () => {
     expect(got.outputs).toHaveLength(25);
     expect(got.error).toMatchObject({ type: 'OutputLimitExceeded' });
   });
+  it('counts every name of a hard-linked file toward limits.outputBytes, as a copy would', async () => {
+    // One file of 900 bytes and nine more names for it: 9,000 bytes in the manifest
+    // and in a download, so a 1,000-byte limit stops at the first link.
+    const entries: Entry[] = [
+      { name: 'f', content: randomBytes(900) },
+      ...Array.from({ length: 9 }, (_, i) => ({ name: `l${i}`, link: 'f' })),
+    ];
+    const got = await collectOutputs(containerWith(entries), store, { files: 100, bytes: 1000 });
+    expect(got.outputs.map((o) => o.path)).toEqual(['f']);
+    expect(got.error).toMatchObject({ type: 'OutputLimitExceeded' });
+    expect(got.error?.message).toContain('stopped at l0 (900 bytes)');
+    const all = await collectOutputs(containerWith(entries), store, { files: 100, bytes: 9000 });
+    expect(all.error).toBeNull();
+    expect(all.outputs).toHaveLength(10);
+  });
 });
