@@ -14,9 +14,18 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 export class Refused extends Error {}
 
-/** The manifest path as parts; null when it is absolute, empty, or has `.`/`..` parts. */
+/**
+ * The manifest path as parts; null when it is absolute, empty, or has `.`/`..` parts. A
+ * backslash is a name's own character on Linux (a job may write `back\slash`) and a
+ * separator only where the platform's is one.
+ */
 function partsOf(path: string): string[] | null {
-  if (path === '' || path.startsWith('/') || path.includes('\0') || path.includes('\\')) {
+  if (
+    path === '' ||
+    path.startsWith('/') ||
+    path.includes('\0') ||
+    (sep === '\\' && path.includes('\\'))
+  ) {
     return null;
   }
   const parts = path.split('/');

@@ -166,12 +166,15 @@ describe('writeOutputs', () => {
           file('a//b'),
           file('ok/été.txt'),
           file('ok'),
+          // A Linux name's own character, not a separator: written as it is.
+          file('back\\slash'),
         ],
         dir,
       );
       expect(refused.map((r) => r.path)).toEqual(['../escaped', '/abs', 'a/./b', 'a//b', 'ok']);
       expect(readdirSync(config.dataDir)).not.toContain('escaped');
-      expect(readdirSync(dir)).toEqual(['ok']);
+      expect(readdirSync(dir).sort()).toEqual(['back\\slash', 'ok']);
+      expect(readFileSync(join(dir, 'back\\slash'), 'utf8')).toBe('payload');
       expect(readFileSync(join(dir, 'ok/été.txt'), 'utf8')).toBe('payload');
     } finally {
       cleanup();
