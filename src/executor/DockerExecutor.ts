@@ -14,6 +14,7 @@ import { LABELS, type ContainerIdentity, type ExecuteRequest, type Executor } fr
 import { findContainers, removeContainer, type FoundContainer } from './findContainers.js';
 import { attachOutput, followLogs, type LogFollower, type LogSource } from './followLogs.js';
 import { assertImageContract } from './imageContract.js';
+import { assertNoScratchVolumes } from './imageVolumes.js';
 import { ensureImage, type OnPullProgress } from './imagePolicy.js';
 import { pullLimitsOf } from './pullImage.js';
 import type { ResolvedSpec } from '../spec/parseJobSpec.js';
@@ -120,6 +121,7 @@ export class DockerExecutor implements Executor {
         // An image that embeds another build's runbox component is refused before any
         // container exists (ImageContractMismatch), rather than failing inside the job.
         assertImageContract(spec.image, image.Config?.Labels ?? null);
+        assertNoScratchVolumes(spec.image, image.Config?.Volumes);
         record.imageDigest = image.Id;
         return image.Id;
       });

@@ -22,15 +22,16 @@ export function contractFixture(name: string): ContractDescriptor {
 /**
  * Builds `tag` FROM runbox-test/shell:latest through the Engine API, offline (the base
  * is local), with the `io.runbox.contract` label naming `contract` (a string is used as
- * the raw label value), or no label at all when contract is null. Remove it with
- * removeImage().
+ * the raw label value), or no label at all when contract is null, and `more` Dockerfile
+ * lines after the FROM. Remove it with removeImage().
  */
 export async function buildContractImage(
   tag: string,
   contract: PeerContract | string | null,
+  more = '',
 ): Promise<void> {
   const context = pack();
-  context.entry({ name: 'Dockerfile' }, 'FROM runbox-test/shell:latest\n');
+  context.entry({ name: 'Dockerfile' }, `FROM runbox-test/shell:latest\n${more}`);
   context.finalize();
   const tar = await buffer(context);
   const stream = await docker.buildImage(Readable.from([tar]), {

@@ -18,6 +18,7 @@ import { createScratch } from '../../src/executor/scratchDir.js';
 import { parseJobSpec } from '../../src/spec/parseJobSpec.js';
 import type { JobSpec } from '../../src/spec/jobSpecSchema.js';
 import { createFileBlobStore, type BlobStore } from '../../src/storage/index.js';
+import { buildContractImage, removeImage } from '../helpers/contractImage.js';
 import { expectNoLeftoverContainers, labelledContainers } from '../helpers/leftovers.js';
 import { TEST_IDENTITY, TEST_INSTANCE, testConfig } from '../helpers/testConfig.js';
 
@@ -314,6 +315,24 @@ describe('DockerExecutor on a real engine', () => {
     });
     expect(never.error?.type).toBe('ImageUnavailable');
     expect(never.error?.message).toMatch(/not present.*"never"/);
+  });
+
+  it('refuses an image with a VOLUME under /outputs or /work before any container exists', async () => {
+    // The engine would mount an anonymous volume over runbox's bind mount there, and
+    // what the job wrote into it would be lost without a word.
+    const tag = `runbox-test/volume-outputs:${process.pid}`;
+    await buildContractImage(tag, null, 'VOLUME /data\nVOLUME /outputs/vol/ /work\n');
+    try {
+      const result = await run({ image: tag, command: ['sh', '-c', 'echo x > /outputs/vol/f'] });
+      expect(result.error).toMatchObject({ type: 'InvalidSpec', field: 'image' });
+      expect(result.error?.message).toContain(`image ${tag} declares VOLUME /outputs/vol`);
+      expect(result.error?.message).toContain('/work');
+      expect(result.error?.message).not.toContain('/data');
+      expect(result.exit_code).toBeNull();
+      expect(await labelledContainers(TEST_INSTANCE)).toEqual([]);
+    } finally {
+      await removeImage(tag);
+    }
   });
 
   it.each([
