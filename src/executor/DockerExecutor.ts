@@ -15,6 +15,7 @@ import { findContainers, removeContainer, type FoundContainer } from './findCont
 import { attachOutput, followLogs, type LogFollower, type LogSource } from './followLogs.js';
 import { assertImageContract } from './imageContract.js';
 import { assertNoScratchVolumes } from './imageVolumes.js';
+import { clearAsJobUser, isNotOurs } from './clearScratch.js';
 import { ensureImage, type OnPullProgress } from './imagePolicy.js';
 import { pullLimitsOf } from './pullImage.js';
 import type { ResolvedSpec } from '../spec/parseJobSpec.js';
@@ -157,7 +158,7 @@ export class DockerExecutor implements Executor {
     } finally {
       await record.time('cleanup', async () => {
         if (container) await this.removeQuietly(container);
-        if (scratchDir) await removeScratch(this.config.dataDir, scratchDir).catch(() => {});
+        if (scratchDir) await this.removeJobScratch(scratchDir, record.imageDigest);
         from?.watch?.release();
       });
     }
@@ -249,7 +250,7 @@ export class DockerExecutor implements Executor {
       await record.time('cleanup', async () => {
         await this.removeQuietly(container);
         await removeScratch(this.config.dataDir, spoolDir).catch(() => {});
-        if (jobScratch) await removeScratch(this.config.dataDir, jobScratch).catch(() => {});
+        if (jobScratch) await this.removeJobScratch(jobScratch, record.imageDigest);
         from?.watch?.release();
       });
     }
@@ -477,6 +478,22 @@ export class DockerExecutor implements Executor {
       );
     }
     return null;
+  }
+
+  /**
+   * Removes an attempt's scratch folder once its container is gone. What the job left
+   * there that this runbox may not remove (it is not root) is cleared as the job's user
+   * first (clearScratch.ts); a folder still left is swept at the next start.
+   */
+  private async removeJobScratch(root: string, image: string | null | undefined): Promise<void> {
+    try {
+      await removeScratch(this.config.dataDir, root);
+    } catch (error) {
+      if (!image || !isNotOurs(error)) return;
+      await clearAsJobUser(this.docker, image, [join(root, 'work'), join(root, 'outputs')])
+        .then(() => removeScratch(this.config.dataDir, root))
+        .catch(() => {});
+    }
   }
 
   private async removeQuietly(container: Docker.Container): Promise<void> {

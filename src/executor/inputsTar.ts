@@ -70,7 +70,7 @@ export async function writeInputs(
   files: ResolvedSpec['files'],
 ): Promise<void> {
   if (files.length === 0) return;
-  if (process.getuid?.() !== 0) return putInputs(container, files);
+  if (process.geteuid?.() !== 0) return putInputs(container, files);
   const dirs = new Set<string>();
   for (const file of files) {
     const parts = posix.normalize(file.path).split('/');

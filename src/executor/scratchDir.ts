@@ -94,7 +94,7 @@ export async function createScratch(
   for (const dir of [dirs.work, dirs.outputs]) {
     // mkdir's mode is filtered by the umask; chmod is not.
     await chmod(dir, 0o777);
-    if (process.getuid?.() === 0) await chown(dir, JOB_UID, JOB_GID);
+    if (process.geteuid?.() === 0) await chown(dir, JOB_UID, JOB_GID);
   }
   return dirs;
 }

@@ -21,7 +21,7 @@ export const PRIVATE_FILE_MODE = 0o600;
 const DATA_DIR_MARKERS = ['runbox.db', 'blobs', 'scratch'];
 
 function ownedByMe(mode: { uid: number }): boolean {
-  return process.getuid === undefined || mode.uid === process.getuid();
+  return process.geteuid === undefined || mode.uid === process.geteuid();
 }
 
 /**
