@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type Docker from 'dockerode';
@@ -483,14 +484,15 @@ export class DockerExecutor implements Executor {
   /**
    * Removes an attempt's scratch folder once its container is gone. What the job left
    * there that this runbox may not remove (it is not root) is cleared as the job's user
-   * first (clearScratch.ts); a folder still left is swept at the next start.
+   * first (clearScratch.ts), in whichever of work/ and outputs/ the first pass left.
    */
   private async removeJobScratch(root: string, image: string | null | undefined): Promise<void> {
     try {
       await removeScratch(this.config.dataDir, root);
     } catch (error) {
       if (!image || !isNotOurs(error)) return;
-      await clearAsJobUser(this.docker, image, [join(root, 'work'), join(root, 'outputs')])
+      const left = [join(root, 'work'), join(root, 'outputs')].filter((dir) => existsSync(dir));
+      await clearAsJobUser(this.docker, image, left)
         .then(() => removeScratch(this.config.dataDir, root))
         .catch(() => {});
     }

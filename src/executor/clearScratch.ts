@@ -33,6 +33,7 @@ export function isNotOurs(error: unknown): boolean {
  * meanwhile. Resolves once it is gone; a failure is the caller's to report.
  */
 export async function clearAsJobUser(docker: Docker, image: string, dirs: string[]): Promise<void> {
+  if (dirs.length === 0) return;
   const targets = dirs.map((_, i) => `/clear/${i}`);
   const container = await docker.createContainer({
     Image: image,

@@ -19,8 +19,9 @@ export function assertNoScratchVolumes(
   if (inside.length === 0) return;
   throw new RunboxError(
     'InvalidSpec',
-    `image ${image} declares VOLUME ${inside.join(', ')}: a volume there hides what the job ` +
-      `writes from runbox (outputs under it would be lost). Use an image without a VOLUME ` +
+    `image ${image} declares VOLUME ${inside.join(', ')}: a volume there hides from runbox ` +
+      `what the job writes (its outputs would be lost) or what runbox gives it (its inputs). ` +
+      `Use an image without a VOLUME ` +
       `at or under ${WORK_DIR} or ${OUTPUTS_DIR}.`,
     { field: 'image' },
   );

@@ -64,10 +64,25 @@ export async function sweepScratch(
   if (names.length === 0) return [];
   const isKept = await keep();
   const removed: string[] = [];
+  // One folder that cannot be removed (a runbox that is not root, under a job's own
+  // folders) must not keep the rest: each is tried, and the failures reported after.
+  const failed: { name: string; error: unknown }[] = [];
   for (const name of names) {
     if (isKept(name, parseScratchName(name))) continue;
-    await removeScratch(dataDir, join(scratchRoot(dataDir), name));
-    removed.push(name);
+    try {
+      await removeScratch(dataDir, join(scratchRoot(dataDir), name));
+      removed.push(name);
+    } catch (error) {
+      failed.push({ name, error });
+    }
+  }
+  if (failed.length > 0) {
+    const first = failed[0]!;
+    throw new Error(
+      `${failed.length} scratch folder(s) could not be removed (${removed.length} were), ` +
+        `first ${first.name}: ${(first.error as Error).message}`,
+      { cause: first.error },
+    );
   }
   return removed;
 }

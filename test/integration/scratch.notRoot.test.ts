@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
@@ -67,5 +67,46 @@ describe.runIf(process.getuid?.() === 0)('scratch folders of a runbox that is no
     expect(result.error, JSON.stringify(result.error)).toBeNull();
     expect(result.outputs.map((o) => o.path)).toEqual(['d/e/f']);
     expect(readdirSync(join(config.dataDir, 'scratch'))).toEqual([]);
+  });
+  it.each([
+    ['/outputs only', 'mkdir -p /outputs/a/b && echo v > /outputs/a/b/f', ['a/b/f']],
+    [
+      '/work only',
+      'mkdir -p /work/a/b && echo v > /work/a/b/f && echo o > /outputs/o.txt',
+      ['o.txt'],
+    ],
+  ])(
+    'are removed whole when the job made folders in %s (the other is gone before the clearing)',
+    async (_where, script, outputs) => {
+      const spec = parseJobSpec(
+        { runtime: 'shell', script: { path: 'a.sh', content: script } },
+        config,
+      );
+      asRunbox(NOT_ROOT, dockerGid());
+      const result = await executor.run({ jobId: `one-side-${outputs[0]}`, attempt: 1, spec });
+      asRunbox(0, 0);
+      expect(result.error, JSON.stringify(result.error)).toBeNull();
+      expect(result.outputs.map((o) => o.path)).toEqual(outputs);
+      expect(readdirSync(join(config.dataDir, 'scratch'))).toEqual([]);
+    },
+  );
+
+  it('sweeps every folder it can at start, past one it cannot, and says how many stayed', async () => {
+    const scratch = join(config.dataDir, 'scratch');
+    const stuck = join(scratch, 'aaaa-1-aaaaaaaa');
+    mkdirSync(join(stuck, 'work', 'job-made'), { recursive: true });
+    writeFileSync(join(stuck, 'work', 'job-made', 'f'), 'x');
+    execFileSync('chown', ['-R', `${NOT_ROOT}:${NOT_ROOT}`, stuck]);
+    execFileSync('chown', ['-R', '65534:65534', join(stuck, 'work', 'job-made')]);
+    mkdirSync(join(scratch, 'zzzz-1-zzzzzzzz', 'outputs'), { recursive: true });
+    execFileSync('chown', ['-R', `${NOT_ROOT}:${NOT_ROOT}`, join(scratch, 'zzzz-1-zzzzzzzz')]);
+    asRunbox(NOT_ROOT, dockerGid());
+    const swept = executor.sweepScratch(async () => () => false);
+    await expect(swept).rejects.toThrow(
+      /1 scratch folder\(s\) could not be removed \(1 were\), first aaaa-1-aaaaaaaa/,
+    );
+    asRunbox(0, 0);
+    expect(readdirSync(scratch)).toEqual(['aaaa-1-aaaaaaaa']);
+    rmSync(stuck, { recursive: true, force: true });
   });
 });
