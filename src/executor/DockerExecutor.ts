@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
-import { basename, dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import { createDocker } from './dockerClient.js';
 import type { Config } from '../config.js';
@@ -28,6 +28,7 @@ import {
   scratchName,
   scratchRoot,
   sweepScratch,
+  underScratch,
 } from './scratchDir.js';
 import { ScratchGuard, type ScratchWatch } from './scratchGuard.js';
 import { sampleUsage } from './statsSampler.js';
@@ -437,8 +438,7 @@ export class DockerExecutor implements Executor {
    */
   private hostOutputsDir(outputsDir: string | null): string | null {
     if (outputsDir === null) return null;
-    const base = resolve(scratchRoot(this.config.dataDir)) + sep;
-    return resolve(outputsDir).startsWith(base) ? outputsDir : null;
+    return underScratch(this.config.dataDir, outputsDir) === null ? null : outputsDir;
   }
 
   /**

@@ -119,8 +119,17 @@ export async function createScratch(
  * a re-attached container comes from the engine, so it is checked, not trusted).
  */
 export async function removeScratch(dataDir: string, root: string): Promise<void> {
+  const inside = underScratch(dataDir, root);
+  if (inside === null || inside.includes(sep)) return;
+  await rm(resolve(root), { recursive: true, force: true, maxRetries: 3 });
+}
+
+/**
+ * `path` relative to `${dataDir}/scratch` when it is inside it, else null: paths a
+ * re-attached container's mounts name come from the engine, so they are checked.
+ */
+export function underScratch(dataDir: string, path: string): string | null {
   const base = resolve(scratchRoot(dataDir)) + sep;
-  const target = resolve(root);
-  if (!target.startsWith(base) || target.slice(base.length).includes(sep)) return;
-  await rm(target, { recursive: true, force: true, maxRetries: 3 });
+  const target = resolve(path);
+  return target.startsWith(base) ? target.slice(base.length) : null;
 }
