@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type Docker from 'dockerode';
@@ -16,7 +15,7 @@ import { findContainers, removeContainer, type FoundContainer } from './findCont
 import { attachOutput, followLogs, type LogFollower, type LogSource } from './followLogs.js';
 import { assertImageContract } from './imageContract.js';
 import { assertNoScratchVolumes } from './imageVolumes.js';
-import { clearAsJobUser, isNotOurs } from './clearScratch.js';
+import { clearAsJobUser } from './clearScratch.js';
 import { ensureImage, type OnPullProgress } from './imagePolicy.js';
 import { pullLimitsOf } from './pullImage.js';
 import type { ResolvedSpec } from '../spec/parseJobSpec.js';
@@ -482,20 +481,18 @@ export class DockerExecutor implements Executor {
   }
 
   /**
-   * Removes an attempt's scratch folder once its container is gone. What the job left
-   * there that this runbox may not remove (it is not root) is cleared as the job's user
-   * first (clearScratch.ts), in whichever of work/ and outputs/ the first pass left.
+   * Removes an attempt's scratch folder once its container is gone. A runbox that is not
+   * root may not remove what the job made there, so it first clears both folders as the
+   * job's user (clearScratch.ts); first, because a removal that fails part way may still
+   * be removing a sibling folder as it rejects, and the clearing mounts both.
    */
   private async removeJobScratch(root: string, image: string | null | undefined): Promise<void> {
-    try {
-      await removeScratch(this.config.dataDir, root);
-    } catch (error) {
-      if (!image || !isNotOurs(error)) return;
-      const left = [join(root, 'work'), join(root, 'outputs')].filter((dir) => existsSync(dir));
-      await clearAsJobUser(this.docker, image, left)
-        .then(() => removeScratch(this.config.dataDir, root))
-        .catch(() => {});
+    if (image && process.geteuid?.() !== 0) {
+      await clearAsJobUser(this.docker, image, [join(root, 'work'), join(root, 'outputs')]).catch(
+        () => {},
+      );
     }
+    await removeScratch(this.config.dataDir, root).catch(() => {});
   }
 
   private async removeQuietly(container: Docker.Container): Promise<void> {

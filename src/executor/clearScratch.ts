@@ -15,16 +15,6 @@ const CLEAR_SCRIPT =
 const CLEAR_LIMITS = { memory: 64 * 1024 * 1024, pids: 16 };
 
 /**
- * Whether removing a scratch folder failed because the job's own files are in the way:
- * a runbox that is not root (the staging unit runs as its own user) cannot remove what
- * a job left inside a folder it made (mode 0755, owned by the job's uid).
- */
-export function isNotOurs(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | null)?.code;
-  return code === 'EACCES' || code === 'EPERM' || code === 'ENOTEMPTY';
-}
-
-/**
  * Empties `dirs` (an attempt's work/ and outputs/) as the job's user, in a container of
  * the image the job ran: everything in them was made by that uid (no capabilities, no
  * new privileges), so the owner can make each folder writable and remove it, which the
