@@ -1,14 +1,18 @@
 // Case 3: outputs. A job writes 1 GiB to /outputs/f (base64 of random bytes: zstd -3
 // gets it to about 3/4, like text data); runbox collects, hashes, compresses and stores
 // it (result.metrics.stage_times.outputs). The same file, left in a stopped container,
-// goes through `docker cp CTR:/outputs/f - | zstd -3 > /dev/null`. And runbox's peak RSS
+// goes through `docker cp CTR:/outputs/f - | zstd -3 > /dev/null` (the target's
+// comparison), and through the same pipeline doing runbox's work besides (hash, write,
+// fsync: the equal-work row). And runbox's peak RSS
 // (VmHWM of the serve process, a fresh one per run) over the whole job.
 // Then many small files: a job writes SMALL_FILES files of SMALL_BYTES each, and runbox's
 // outputs stage is compared with `docker cp CTR:/outputs - | zstd -3` of the same folder.
 // Both also get a floor row: `tar -cf - | zstd -3` of the same files read on the host.
 import { retryRun, waitForEngine } from '../lib/engine.mjs';
 import { now, run } from '../lib/proc.mjs';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { SHELL_IMAGE, api, startServer } from '../lib/server.mjs';
 
 const SMALL_FILES = Number(process.env.BENCH_SMALL_FILES ?? 9000);
@@ -67,8 +71,12 @@ export async function stoppedOutputsContainer(name, script) {
  * `docker cp | zstd -3` of `path` in a stopped container (the target's comparison), then
  * the floor for reading a host folder: `tar -cf - | zstd -3` of the same files where the
  * engine keeps them on this host (overlay2's upper dir; null on another storage driver).
+ * With `equalWork`, also the same pipeline doing what runbox's stage does besides: the
+ * bytes hashed (sha256sum beside zstd, through tee), the compressed stream written to a
+ * file on the disk runbox's data dir is on, and that file flushed (`sync FILE`: fsync)
+ * before the clock stops.
  */
-async function dockerSide(script, i, path = '/outputs/f') {
+async function dockerSide(script, i, path = '/outputs/f', equalWork = false) {
   const name = `runbox-bench-outputs-${process.pid}-${i}`;
   await stoppedOutputsContainer(name, script);
   try {
@@ -80,12 +88,29 @@ async function dockerSide(script, i, path = '/outputs/f') {
       `docker cp ${name}:${path} - | zstd -3 > /dev/null`,
     ]);
     const seconds = (now() - t) / 1000;
+    let stored = null;
+    if (equalWork) {
+      const dir = mkdtempSync(join(process.env.BENCH_TMP ?? tmpdir(), 'runbox-bench-cp-'));
+      try {
+        const e = now();
+        // `wait $!` waits for the process substitution: the hash is done too.
+        await run('bash', [
+          '-o',
+          'pipefail',
+          '-c',
+          `docker cp ${name}:${path} - | tee >(sha256sum > '${dir}/sum') | zstd -3 -q -o '${dir}/out.zst' && wait $! && sync '${dir}/out.zst'`,
+        ]);
+        stored = (now() - e) / 1000;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
     const upper = (
       await run('docker', ['inspect', '-f', '{{.GraphDriver.Data.UpperDir}}', name], {
         allowFailure: true,
       })
     ).stdout?.trim();
-    if (!upper || upper === '<no value>') return { seconds, floor: null };
+    if (!upper || upper === '<no value>') return { seconds, stored, floor: null };
     const [dir, base] = path === '/outputs' ? [`${upper}/outputs`, '.'] : [`${upper}/outputs`, 'f'];
     const f = now();
     await run('bash', [
@@ -94,7 +119,7 @@ async function dockerSide(script, i, path = '/outputs/f') {
       '-c',
       `tar -C '${dir}' -cf - ${base} | zstd -3 > /dev/null`,
     ]);
-    return { seconds, floor: (now() - f) / 1000 };
+    return { seconds, stored, floor: (now() - f) / 1000 };
   } finally {
     await run('docker', ['rm', '-f', name], { allowFailure: true });
   }
@@ -120,7 +145,11 @@ export async function outputsCase(ctx) {
     log(`outputs run ${i}/${runs}: runbox job writing ${ctx.outputMiB} MiB`);
     rb.push(await retryRun(ctx, `outputs run ${i} (runbox)`, () => runboxSide(script, bytes)));
     log(`outputs run ${i}/${runs}: docker cp | zstd -3 of the same file`);
-    cli.push(await retryRun(ctx, `outputs run ${i} (docker cp)`, () => dockerSide(script, i)));
+    cli.push(
+      await retryRun(ctx, `outputs run ${i} (docker cp)`, () =>
+        dockerSide(script, i, '/outputs/f', true),
+      ),
+    );
   }
   // Many small files: what was 0.044x (two fsyncs per blob).
   const small = `i=0; while [ $i -lt ${SMALL_FILES} ]; do head -c ${SMALL_BYTES} /dev/urandom > /outputs/f$i; i=$((i+1)); done`;
@@ -203,6 +232,14 @@ export async function outputsCase(ctx) {
     met: (m) => m >= 1,
   });
   figure({
+    name: 'outputs: runbox / docker cp | sha256sum + zstd -3 > file + fsync, throughput',
+    unit: 'x',
+    settings: bigSettings,
+    values: rb.map((r, i) => cli[i].stored / r.seconds),
+    detail:
+      'equal work: the pipeline also hashes, writes the compressed file and flushes it, as runbox stores a blob',
+  });
+  figure({
     name: 'outputs: runbox collect+compress+store',
     unit: 'MiB/s',
     settings: bigSettings,
@@ -233,6 +270,12 @@ export async function outputsCase(ctx) {
     unit: 'MiB/s',
     settings: bigSettings,
     values: cli.map((r) => mib / r.seconds),
+  });
+  figure({
+    name: 'outputs: docker cp | sha256sum + zstd -3 > file + fsync',
+    unit: 'MiB/s',
+    settings: bigSettings,
+    values: cli.map((r) => mib / r.stored),
   });
   if (floors(cli)) {
     figure({
