@@ -285,6 +285,8 @@ type DeepPartial<T> = {
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
+/** The engine's smallest memory limit; parseJobSpec's MIN_MEMORY for a job's own ask. */
+const MIN_JOB_MEMORY = 6 * MiB;
 
 export const DEFAULT_RUNTIMES: Record<string, RuntimeConfig> = {
   'python:3.11': { image: 'python:3.11-slim', command: ['python3', '{script}'] },
@@ -784,6 +786,7 @@ function checkConfig(config: Config): void {
   if (!(config.pull.maxBytes > 0)) {
     fail('pull.maxBytes', `${config.pull.maxBytes} must be a number of bytes > 0`);
   }
+  checkJobDefaults(config, fail);
   if (config.lease.heartbeatMs >= config.lease.expiryMs) {
     fail('lease.heartbeatMs', 'must be shorter than lease.expiryMs, or every lease expires');
   }
@@ -822,6 +825,30 @@ export function webhookUrlSyntaxProblem(text: string): string | undefined {
     return 'must not carry credentials (user:password@): they would be stored and shown';
   }
   return undefined;
+}
+
+/**
+ * Per-job defaults the engine would read as "no limit": Docker takes Memory 0 and NanoCpus 0
+ * as unlimited and tmpfs size=0 as an unbounded /tmp, so a default of 0 would lift the
+ * limit for every job that does not ask, past every ceiling. A job's own spec cannot ask
+ * for these (limits.memory from 6m, cpus and timeout_seconds above 0); the defaults keep
+ * the same floors.
+ */
+function checkJobDefaults(config: Config, fail: (field: string, message: string) => never): void {
+  const d = config.defaults;
+  if (!(d.memoryBytes >= MIN_JOB_MEMORY)) {
+    fail(
+      'defaults.memoryBytes',
+      `${d.memoryBytes} must be at least ${MIN_JOB_MEMORY} (6 MiB, the engine's minimum); 0 would mean no limit`,
+    );
+  }
+  if (!(d.cpus > 0)) fail('defaults.cpus', `${d.cpus} must be above 0; 0 would mean no limit`);
+  if (!(d.timeoutSeconds > 0)) {
+    fail('defaults.timeoutSeconds', `${d.timeoutSeconds} must be a number of seconds above 0`);
+  }
+  if (!(d.tmpfsBytes > 0)) {
+    fail('defaults.tmpfsBytes', `${d.tmpfsBytes} must be above 0; 0 would mean an unbounded /tmp`);
+  }
 }
 
 /** Each per-job default against its ceiling, and the allow-lists' shapes. */

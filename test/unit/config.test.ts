@@ -98,6 +98,32 @@ describe('config', () => {
     );
   });
 
+  it('refuses per-job defaults the engine would read as no limit (0 memory, cpus, tmpfs, timeout)', () => {
+    // Docker takes Memory 0 / NanoCpus 0 as unlimited and tmpfs size=0 as an unbounded /tmp:
+    // a default of 0 passed every ceiling check and lifted the limit for every job.
+    for (const [key, value, field] of [
+      ['memoryBytes', 0, 'defaults.memoryBytes'],
+      ['memoryBytes', 1024, 'defaults.memoryBytes'],
+      ['cpus', 0, 'defaults.cpus'],
+      ['tmpfsBytes', 0, 'defaults.tmpfsBytes'],
+      ['timeoutSeconds', 0, 'defaults.timeoutSeconds'],
+    ] as const) {
+      const fromFile = errorOf(() =>
+        loadConfig({ env: {}, file: fileWith({ defaults: { [key]: value } }) }),
+      );
+      expect(fromFile.type).toBe('InvalidConfig');
+      expect(fromFile.field).toBe(field);
+      expect(fromFile.message).toContain(field);
+    }
+    const smallest = loadConfig({
+      env: {},
+      file: fileWith({
+        defaults: { memoryBytes: 6 * 1024 * 1024, cpus: 0.01, tmpfsBytes: 1, timeoutSeconds: 0.5 },
+      }),
+    });
+    expect(smallest.defaults.memoryBytes).toBe(6 * 1024 * 1024);
+  });
+
   it('reads /etc then $XDG_CONFIG_HOME when no file is named, and says where each value came from', () => {
     const system = fileWith({ workers: 5, port: 1000 });
     const xdg = mkdtempSync(join(tmpdir(), 'runbox-xdg-'));
