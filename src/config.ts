@@ -787,6 +787,16 @@ function checkConfig(config: Config): void {
     fail('pull.maxBytes', `${config.pull.maxBytes} must be a number of bytes > 0`);
   }
   checkJobDefaults(config, fail);
+  // Liveness is read from the worker's heartbeat, sent every lease.heartbeatMs: a shorter
+  // workerDeadMs judged live workers dead between two heartbeats, and a second process
+  // starting on the database took their running jobs over ("re-attaching to a container
+  // left by a dead worker", attempt 2), while `runbox workers` listed them dead.
+  if (!(config.workerDeadMs > config.lease.heartbeatMs)) {
+    fail(
+      'workerDeadMs',
+      `${config.workerDeadMs} must be longer than lease.heartbeatMs (${config.lease.heartbeatMs}), or live workers are judged dead between their heartbeats`,
+    );
+  }
   if (config.lease.heartbeatMs >= config.lease.expiryMs) {
     fail('lease.heartbeatMs', 'must be shorter than lease.expiryMs, or every lease expires');
   }

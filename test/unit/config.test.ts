@@ -124,6 +124,21 @@ describe('config', () => {
     expect(smallest.defaults.memoryBytes).toBe(6 * 1024 * 1024);
   });
 
+  it('refuses a workerDeadMs no longer than the heartbeat that keeps workers alive', () => {
+    // With workerDeadMs 1000 and the 5 s heartbeat, a `runbox worker` started beside a
+    // running serve took over serve's running job as a dead worker's (attempt 2).
+    const short = errorOf(() => loadConfig({ env: {}, file: fileWith({ workerDeadMs: 1000 }) }));
+    expect(short.type).toBe('InvalidConfig');
+    expect(short.field).toBe('workerDeadMs');
+    expect(short.message).toMatch(/lease\.heartbeatMs \(5000\)/);
+    expect(
+      loadConfig({
+        env: {},
+        file: fileWith({ workerDeadMs: 2500, lease: { heartbeatMs: 300, expiryMs: 2500 } }),
+      }).workerDeadMs,
+    ).toBe(2500);
+  });
+
   it('reads /etc then $XDG_CONFIG_HOME when no file is named, and says where each value came from', () => {
     const system = fileWith({ workers: 5, port: 1000 });
     const xdg = mkdtempSync(join(tmpdir(), 'runbox-xdg-'));
