@@ -684,18 +684,31 @@ function readConfigFile(file: string): unknown {
   return parsed;
 }
 
-/** The first place a value breaks its schema, as a dotted key and a message naming it. */
+/**
+ * The first place a value breaks its schema, as a dotted key and a message naming it.
+ * `base` is the dotted key of `value` inside the file (for a union's branch).
+ */
 function schemaProblem(
   schema: TSchema,
   value: unknown,
+  base = '',
 ): { key: string; message: string } | undefined {
   const first = Value.Errors(schema, value).First();
   if (!first) return undefined;
-  const key = first.path.slice(1).replaceAll('/', '.') || '(top level)';
+  const relative = first.path.slice(1).replaceAll('/', '.');
+  const key = [base, relative].filter(Boolean).join('.') || '(top level)';
   if (first.type === ValueErrorType.ObjectAdditionalProperties) {
-    const parent = key.includes('.') ? key.slice(0, key.lastIndexOf('.')) : '';
-    const known = knownKeys(schema, parent);
-    const name = key.slice(parent ? parent.length + 1 : 0);
+    const parentRel = relative.includes('.') ? relative.slice(0, relative.lastIndexOf('.')) : '';
+    const parent = [base, parentRel].filter(Boolean).join('.');
+    const known = knownKeys(schema, parentRel);
+    const name = relative.slice(parentRel ? parentRel.length + 1 : 0);
+    const patterns = Object.keys(nodeAt(schema, parentRel)?.patternProperties ?? {});
+    if (known.length === 0 && patterns.length > 0) {
+      return {
+        key,
+        message: `${key}: "${name}" is not a name allowed here (${patterns.join(' or ')})`,
+      };
+    }
     const near = known.find((k) => editDistance(k, name) <= 2);
     return {
       key,
@@ -705,10 +718,81 @@ function schemaProblem(
         `; known keys${parent ? ` of ${parent}` : ''}: ${known.join(', ')}`,
     };
   }
+  if (first.type === ValueErrorType.Union) {
+    // "queues: expected union value" named neither the key inside nor the fix: look
+    // into the one branch the value's shape (and `kind`) points at.
+    const branch = unionBranch(first.schema, first.value);
+    const kinds = unionKinds(first.schema);
+    if (!branch && isPlainObject(first.value) && kinds.length > 0) {
+      const kindKey = `${key === '(top level)' ? '' : `${key}.`}kind`;
+      return {
+        key: kindKey,
+        message: `${kindKey}: expected one of ${kinds.map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(first.value.kind)}`,
+      };
+    }
+    if (branch) {
+      const inner = schemaProblem(branch, first.value, key === '(top level)' ? '' : key);
+      if (inner) return inner;
+    }
+  }
+  if (first.type === ValueErrorType.ObjectRequiredProperty) {
+    return { key, message: `${key}: is required` };
+  }
+  if (first.type === ValueErrorType.Union) {
+    const flat = (node: SchemaNode): SchemaNode[] =>
+      node.anyOf ? node.anyOf.flatMap(flat) : [node];
+    const types = [...new Set(flat(first.schema as SchemaNode).map((b) => b.type ?? 'value'))];
+    return {
+      key,
+      message: `${key}: expected ${types.join(' or ')}, got ${JSON.stringify(first.value)}`,
+    };
+  }
   return {
     key,
     message: `${key}: ${first.message.toLowerCase()}, got ${JSON.stringify(first.value)}`,
   };
+}
+
+/** The branch of a union (nested unions flattened) a value was meant for, when only one fits. */
+function unionBranch(schema: TSchema, value: unknown): TSchema | undefined {
+  type Node = SchemaNode;
+  const flat = (node: Node): Node[] => (node.anyOf ? node.anyOf.flatMap(flat) : [node]);
+  const jsonType =
+    value === null
+      ? 'null'
+      : Array.isArray(value)
+        ? 'array'
+        : typeof value === 'number'
+          ? 'number'
+          : typeof value;
+  let branches = flat(schema as Node).filter((b) =>
+    jsonType === 'number' ? b.type === 'number' || b.type === 'integer' : b.type === jsonType,
+  );
+  if (branches.length > 1 && isPlainObject(value) && typeof value.kind === 'string') {
+    branches = branches.filter((b) => b.properties?.kind?.const === value.kind);
+  }
+  return branches.length === 1 ? branches[0] : undefined;
+}
+
+type SchemaNode = TSchema & {
+  anyOf?: SchemaNode[];
+  type?: string;
+  properties?: Record<string, SchemaNode>;
+  patternProperties?: Record<string, SchemaNode>;
+};
+
+function nodeAt(schema: TSchema, dotted: string): SchemaNode | undefined {
+  let node: SchemaNode | undefined = schema as SchemaNode;
+  for (const part of dotted ? dotted.split('.') : []) node = node?.properties?.[part];
+  return node;
+}
+
+/** The `kind` values of a union of objects told apart by kind (queue, blobs). */
+function unionKinds(schema: TSchema): string[] {
+  const flat = (node: SchemaNode): SchemaNode[] => (node.anyOf ? node.anyOf.flatMap(flat) : [node]);
+  return flat(schema as SchemaNode)
+    .map((b) => (b.properties?.kind as { const?: unknown } | undefined)?.const)
+    .filter((k): k is string => typeof k === 'string');
 }
 
 function knownKeys(schema: TSchema, dotted: string): string[] {

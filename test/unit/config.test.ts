@@ -139,6 +139,30 @@ describe('config', () => {
     ).toBe(2500);
   });
 
+  it('names the key inside queue, queues and blobs, not "expected union value"', () => {
+    const of = (content: unknown) => {
+      const error = errorOf(() => loadConfig({ env: {}, file: fileWith(content) }));
+      return [error.field, error.message.replace(/^config file \S+: /, '')];
+    };
+    expect(of({ blobs: { kind: 's3', bucket: 'b', bogus: 1 } })).toEqual([
+      'blobs.bogus',
+      expect.stringContaining('unknown key "blobs.bogus"; known keys of blobs: kind, bucket'),
+    ]);
+    expect(of({ blobs: { kind: 's3', buckt: 'b' } })[0]).toBe('blobs.bucket');
+    expect(of({ blobs: { kind: 's3' } })).toEqual(['blobs.bucket', 'blobs.bucket: is required']);
+    expect(of({ queue: { kind: 'postgres' } })).toEqual(['queue.url', 'queue.url: is required']);
+    expect(of({ queue: { kind: 'mysql' } })).toEqual([
+      'queue.kind',
+      'queue.kind: expected one of "sqlite", "postgres", got "mysql"',
+    ]);
+    expect(of({ queues: { gpu: '1' } })).toEqual([
+      'queues.gpu',
+      'queues.gpu: expected integer, got "1"',
+    ]);
+    expect(of({ queues: { GPU: 1 } })[1]).toMatch(/^queues\.GPU: "GPU" is not a name allowed/);
+    expect(of({ instance: 5 })).toEqual(['instance', 'instance: expected string or null, got 5']);
+  });
+
   it('reads /etc then $XDG_CONFIG_HOME when no file is named, and says where each value came from', () => {
     const system = fileWith({ workers: 5, port: 1000 });
     const xdg = mkdtempSync(join(tmpdir(), 'runbox-xdg-'));
