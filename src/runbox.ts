@@ -78,7 +78,10 @@ export async function startRunbox(
     // Awaited below; until then a failure must not count as unhandled.
     engineAnswers?.catch(() => undefined);
     const ledger = config.blobs?.kind === 's3' ? await createBlobLedger(queue) : null;
-    const store = await createBlobStore(config, ledger ? { ledger } : {});
+    const store = await createBlobStore(config, {
+      ...(ledger ? { ledger } : {}),
+      databaseId: queue.databaseId,
+    });
     cleanups.unshift(() => store.close());
     const executor = createDockerExecutor({
       config,
