@@ -35,6 +35,8 @@ describe('one database per data dir blob folder', () => {
     expect(error?.field).toBe('dataDir');
     expect(error?.message).toContain('aaaa1111');
     expect(error?.message).toContain('its own data dir');
+    // A database removed on purpose (rm runbox.db to start afresh): the way out is named.
+    expect(error?.message).toContain(`delete ${join(dataDir, BLOB_OWNER_FILE)}`);
     // A file left empty by a crash between create and write is taken over.
     writeFileSync(join(dataDir, BLOB_OWNER_FILE), '');
     await (await createBlobStore(config, { databaseId: 'bbbb2222' })).close();

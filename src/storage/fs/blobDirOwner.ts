@@ -39,7 +39,9 @@ export function claimBlobDir(dataDir: string, databaseId: string): void {
       'InvalidConfig',
       `the data dir ${dataDir} holds the blobs of another runbox database (${owner}); this ` +
         `database (${databaseId}) would delete them in its gc: give it its own data dir ` +
-        '(--data-dir, RUNBOX_DATA_DIR or dataDir in the config file)',
+        '(--data-dir, RUNBOX_DATA_DIR or dataDir in the config file), or, if that database ' +
+        `is gone for good (a removed runbox.db), delete ${file}: this one then owns the ` +
+        'folder and its gc removes the blobs nothing refers to any more',
       { field: 'dataDir' },
     );
   }
