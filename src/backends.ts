@@ -66,11 +66,21 @@ export async function createBlobStore(
      * storage/s3/BlobLedger.ts).
      */
     ledger?: BlobLedger;
+    /**
+     * The queue database's id: a process that may remove blobs (serve, worker, run, gc)
+     * gives it, and an fs store then refuses a data dir whose blobs another database
+     * owns (storage/fs/blobDirOwner.ts).
+     */
+    databaseId?: string;
   } = {},
 ): Promise<BlobStore> {
   const chosen = blobStoreConfigOf(config);
   switch (chosen.kind) {
     case 'fs': {
+      if (options.databaseId !== undefined) {
+        const { claimBlobDir } = await import('./storage/fs/blobDirOwner.js');
+        claimBlobDir(chosen.dataDir, options.databaseId);
+      }
       const { createFileBlobStore } = await import('./storage/fs/FileBlobStore.js');
       // Packs for small batched blobs: one file and one fsync per job's batch of them.
       return createFileBlobStore({ ...config, dataDir: chosen.dataDir }, { packSmallBlobs: true });

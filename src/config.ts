@@ -285,6 +285,8 @@ type DeepPartial<T> = {
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
+/** The engine's smallest memory limit; parseJobSpec's MIN_MEMORY for a job's own ask. */
+const MIN_JOB_MEMORY = 6 * MiB;
 
 export const DEFAULT_RUNTIMES: Record<string, RuntimeConfig> = {
   'python:3.11': { image: 'python:3.11-slim', command: ['python3', '{script}'] },
@@ -682,18 +684,31 @@ function readConfigFile(file: string): unknown {
   return parsed;
 }
 
-/** The first place a value breaks its schema, as a dotted key and a message naming it. */
+/**
+ * The first place a value breaks its schema, as a dotted key and a message naming it.
+ * `base` is the dotted key of `value` inside the file (for a union's branch).
+ */
 function schemaProblem(
   schema: TSchema,
   value: unknown,
+  base = '',
 ): { key: string; message: string } | undefined {
   const first = Value.Errors(schema, value).First();
   if (!first) return undefined;
-  const key = first.path.slice(1).replaceAll('/', '.') || '(top level)';
+  const relative = first.path.slice(1).replaceAll('/', '.');
+  const key = [base, relative].filter(Boolean).join('.') || '(top level)';
   if (first.type === ValueErrorType.ObjectAdditionalProperties) {
-    const parent = key.includes('.') ? key.slice(0, key.lastIndexOf('.')) : '';
-    const known = knownKeys(schema, parent);
-    const name = key.slice(parent ? parent.length + 1 : 0);
+    const parentRel = relative.includes('.') ? relative.slice(0, relative.lastIndexOf('.')) : '';
+    const parent = [base, parentRel].filter(Boolean).join('.');
+    const known = knownKeys(schema, parentRel);
+    const name = relative.slice(parentRel ? parentRel.length + 1 : 0);
+    const patterns = Object.keys(nodeAt(schema, parentRel)?.patternProperties ?? {});
+    if (known.length === 0 && patterns.length > 0) {
+      return {
+        key,
+        message: `${key}: "${name}" is not a name allowed here (${patterns.join(' or ')})`,
+      };
+    }
     const near = known.find((k) => editDistance(k, name) <= 2);
     return {
       key,
@@ -703,10 +718,81 @@ function schemaProblem(
         `; known keys${parent ? ` of ${parent}` : ''}: ${known.join(', ')}`,
     };
   }
+  if (first.type === ValueErrorType.Union) {
+    // "queues: expected union value" named neither the key inside nor the fix: look
+    // into the one branch the value's shape (and `kind`) points at.
+    const branch = unionBranch(first.schema, first.value);
+    const kinds = unionKinds(first.schema);
+    if (!branch && isPlainObject(first.value) && kinds.length > 0) {
+      const kindKey = `${key === '(top level)' ? '' : `${key}.`}kind`;
+      return {
+        key: kindKey,
+        message: `${kindKey}: expected one of ${kinds.map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(first.value.kind)}`,
+      };
+    }
+    if (branch) {
+      const inner = schemaProblem(branch, first.value, key === '(top level)' ? '' : key);
+      if (inner) return inner;
+    }
+  }
+  if (first.type === ValueErrorType.ObjectRequiredProperty) {
+    return { key, message: `${key}: is required` };
+  }
+  if (first.type === ValueErrorType.Union) {
+    const flat = (node: SchemaNode): SchemaNode[] =>
+      node.anyOf ? node.anyOf.flatMap(flat) : [node];
+    const types = [...new Set(flat(first.schema as SchemaNode).map((b) => b.type ?? 'value'))];
+    return {
+      key,
+      message: `${key}: expected ${types.join(' or ')}, got ${JSON.stringify(first.value)}`,
+    };
+  }
   return {
     key,
     message: `${key}: ${first.message.toLowerCase()}, got ${JSON.stringify(first.value)}`,
   };
+}
+
+/** The branch of a union (nested unions flattened) a value was meant for, when only one fits. */
+function unionBranch(schema: TSchema, value: unknown): TSchema | undefined {
+  type Node = SchemaNode;
+  const flat = (node: Node): Node[] => (node.anyOf ? node.anyOf.flatMap(flat) : [node]);
+  const jsonType =
+    value === null
+      ? 'null'
+      : Array.isArray(value)
+        ? 'array'
+        : typeof value === 'number'
+          ? 'number'
+          : typeof value;
+  let branches = flat(schema as Node).filter((b) =>
+    jsonType === 'number' ? b.type === 'number' || b.type === 'integer' : b.type === jsonType,
+  );
+  if (branches.length > 1 && isPlainObject(value) && typeof value.kind === 'string') {
+    branches = branches.filter((b) => b.properties?.kind?.const === value.kind);
+  }
+  return branches.length === 1 ? branches[0] : undefined;
+}
+
+type SchemaNode = TSchema & {
+  anyOf?: SchemaNode[];
+  type?: string;
+  properties?: Record<string, SchemaNode>;
+  patternProperties?: Record<string, SchemaNode>;
+};
+
+function nodeAt(schema: TSchema, dotted: string): SchemaNode | undefined {
+  let node: SchemaNode | undefined = schema as SchemaNode;
+  for (const part of dotted ? dotted.split('.') : []) node = node?.properties?.[part];
+  return node;
+}
+
+/** The `kind` values of a union of objects told apart by kind (queue, blobs). */
+function unionKinds(schema: TSchema): string[] {
+  const flat = (node: SchemaNode): SchemaNode[] => (node.anyOf ? node.anyOf.flatMap(flat) : [node]);
+  return flat(schema as SchemaNode)
+    .map((b) => (b.properties?.kind as { const?: unknown } | undefined)?.const)
+    .filter((k): k is string => typeof k === 'string');
 }
 
 function knownKeys(schema: TSchema, dotted: string): string[] {
@@ -784,6 +870,17 @@ function checkConfig(config: Config): void {
   if (!(config.pull.maxBytes > 0)) {
     fail('pull.maxBytes', `${config.pull.maxBytes} must be a number of bytes > 0`);
   }
+  checkJobDefaults(config, fail);
+  // Liveness is read from the worker's heartbeat, sent every lease.heartbeatMs: a shorter
+  // workerDeadMs judged live workers dead between two heartbeats, and a second process
+  // starting on the database took their running jobs over ("re-attaching to a container
+  // left by a dead worker", attempt 2), while `runbox workers` listed them dead.
+  if (!(config.workerDeadMs > config.lease.heartbeatMs)) {
+    fail(
+      'workerDeadMs',
+      `${config.workerDeadMs} must be longer than lease.heartbeatMs (${config.lease.heartbeatMs}), or live workers are judged dead between their heartbeats`,
+    );
+  }
   if (config.lease.heartbeatMs >= config.lease.expiryMs) {
     fail('lease.heartbeatMs', 'must be shorter than lease.expiryMs, or every lease expires');
   }
@@ -822,6 +919,30 @@ export function webhookUrlSyntaxProblem(text: string): string | undefined {
     return 'must not carry credentials (user:password@): they would be stored and shown';
   }
   return undefined;
+}
+
+/**
+ * Per-job defaults the engine would read as "no limit": Docker takes Memory 0 and NanoCpus 0
+ * as unlimited and tmpfs size=0 as an unbounded /tmp, so a default of 0 would lift the
+ * limit for every job that does not ask, past every ceiling. A job's own spec cannot ask
+ * for these (limits.memory from 6m, cpus and timeout_seconds above 0); the defaults keep
+ * the same floors.
+ */
+function checkJobDefaults(config: Config, fail: (field: string, message: string) => never): void {
+  const d = config.defaults;
+  if (!(d.memoryBytes >= MIN_JOB_MEMORY)) {
+    fail(
+      'defaults.memoryBytes',
+      `${d.memoryBytes} must be at least ${MIN_JOB_MEMORY} (6 MiB, the engine's minimum); 0 would mean no limit`,
+    );
+  }
+  if (!(d.cpus > 0)) fail('defaults.cpus', `${d.cpus} must be above 0; 0 would mean no limit`);
+  if (!(d.timeoutSeconds > 0)) {
+    fail('defaults.timeoutSeconds', `${d.timeoutSeconds} must be a number of seconds above 0`);
+  }
+  if (!(d.tmpfsBytes > 0)) {
+    fail('defaults.tmpfsBytes', `${d.tmpfsBytes} must be above 0; 0 would mean an unbounded /tmp`);
+  }
 }
 
 /** Each per-job default against its ceiling, and the allow-lists' shapes. */

@@ -1,6 +1,27 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { RunboxError } from './errors/index.js';
 import type { RunboxMetrics } from './metrics.js';
+
+/**
+ * A listen that failed for a reason the operator fixes (the port taken by another runbox
+ * or program, a port or address not allowed here) as InvalidConfig naming the setting
+ * (exit 78), not Internal (exit 70): a second installation started on the first one's
+ * port was told "Internal: listen EADDRINUSE".
+ */
+export function listenError(error: unknown, field: string, host: string, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const why: Record<string, string> = {
+    EADDRINUSE: 'is in use (another runbox, or another program); pick another',
+    EACCES: 'needs privileges this process lacks (ports below 1024); pick one above 1023',
+    EADDRNOTAVAIL: 'is not an address of this machine',
+  };
+  if (typeof code !== 'string' || !(code in why)) return error;
+  return new RunboxError('InvalidConfig', `${field}: ${host}:${port} ${why[code]}`, {
+    field,
+    cause: error,
+  });
+}
 
 /**
  * GET /metrics for a process with no API (`runbox worker --metrics-port N`), so
@@ -21,8 +42,13 @@ export async function serveMetrics(
       (error: unknown) => response.writeHead(500).end(String(error)),
     );
   });
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RunboxError('InvalidConfig', `metrics-port: ${port} is not a TCP port (0-65535)`, {
+      field: 'metrics-port',
+    });
+  }
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error) => reject(listenError(error, 'metrics-port', '127.0.0.1', port)));
     server.listen(port, '127.0.0.1', resolve);
   });
   const { port: bound } = server.address() as AddressInfo;

@@ -32,6 +32,7 @@ import { advertisedUrl } from './nodes/advertise.js';
 import { RemoteLogs } from './nodes/remoteLogs.js';
 import { WorkerPool } from './worker/WorkerPool.js';
 import { DeliveryLoop } from './webhooks/DeliveryLoop.js';
+import { listenError } from './metricsServer.js';
 
 function checkBind(config: Readonly<Config>): void {
   if (!isLoopback(config.host) && !config.token) {
@@ -78,7 +79,10 @@ export async function startRunbox(
     // Awaited below; until then a failure must not count as unhandled.
     engineAnswers?.catch(() => undefined);
     const ledger = config.blobs?.kind === 's3' ? await createBlobLedger(queue) : null;
-    const store = await createBlobStore(config, ledger ? { ledger } : {});
+    const store = await createBlobStore(config, {
+      ...(ledger ? { ledger } : {}),
+      databaseId: queue.databaseId,
+    });
     cleanups.unshift(() => store.close());
     const executor = createDockerExecutor({
       config,
@@ -229,7 +233,9 @@ export async function startRunbox(
         })
       : null;
     if (app) {
-      await app.listen({ host: config.host, port: config.port });
+      await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
+        throw listenError(error, 'port', config.host, config.port);
+      });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

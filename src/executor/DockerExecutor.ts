@@ -237,6 +237,11 @@ export class DockerExecutor implements Executor {
       }
       await mkdir(spoolDir, { recursive: true });
       const startedAt = Date.parse(info.State.StartedAt);
+      // The part of the run the dead process saw: up to its end when it has ended (the
+      // replay below takes milliseconds), else up to now (supervise times the rest).
+      const finishedAt = info.State.Running ? NaN : Date.parse(info.State.FinishedAt);
+      const seenUntil = Number.isNaN(finishedAt) ? Date.now() : finishedAt;
+      if (!Number.isNaN(startedAt)) record.ranBefore((seenUntil - startedAt) / 1000);
       from = {
         start: false,
         startedAt: Number.isNaN(startedAt) ? Date.now() : startedAt,

@@ -70,6 +70,19 @@ export class AttemptRecord {
     }
   }
 
+  /**
+   * Adds time the job ran before this process took it over (a re-attach after a crash):
+   * the container's own start time says how long it has run, and without it a 20 s job
+   * re-attached at its end reported a run stage and total_seconds of a few milliseconds.
+   */
+  ranBefore(seconds: number): void {
+    if (!(seconds > 0)) return;
+    this.stages.run += seconds;
+    this.earlierSeconds += seconds;
+  }
+
+  private earlierSeconds = 0;
+
   /** Records an infrastructure failure; the first one wins. */
   fail(error: unknown): void {
     this.failure ??= toRunboxError(error);
@@ -146,7 +159,7 @@ export class AttemptRecord {
       skipped_outputs: this.skipped,
       metrics: {
         stage_times: stageTimes,
-        total_seconds: round((performance.now() - this.begun) / 1000),
+        total_seconds: round((performance.now() - this.begun) / 1000 + this.earlierSeconds),
         peak_memory_bytes: this.peakMemoryBytes,
         cpu_seconds: this.cpuSeconds === null ? null : round(this.cpuSeconds),
       },

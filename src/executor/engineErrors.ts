@@ -10,6 +10,9 @@ const UNREACHABLE = new Set([
   'ETIMEDOUT',
 ]);
 
+/** Errors of this machine's own disk (the data dir), not of the engine. */
+const LOCAL_DISK = new Set(['ENOSPC', 'EDQUOT']);
+
 /** The HTTP status of an Engine API error from dockerode, or null for a transport error. */
 export function engineStatus(error: unknown): number | null {
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
@@ -44,6 +47,17 @@ export function toEngineError(error: unknown, doing: string): RunboxError {
     return new RunboxError(
       'EngineUnavailable',
       `Docker engine unreachable while ${doing} (${code}); is dockerd running and is config.dockerSocket right?`,
+      { cause: error },
+    );
+  }
+  // This machine's own disk, not the engine: a full data disk while spooling the job's
+  // logs (ENOSPC) was reported as "Docker engine error while reading the logs", sending
+  // the operator to look at dockerd. Still Internal: the attempt runs again once there is
+  // room (README, Reliability).
+  if (engineStatus(error) === null && typeof code === 'string' && LOCAL_DISK.has(code)) {
+    return new RunboxError(
+      'Internal',
+      `the data disk is full while ${doing} (${code}: ${coerceError(error).message}); free space on it or run \`runbox gc\``,
       { cause: error },
     );
   }

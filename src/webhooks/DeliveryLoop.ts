@@ -47,7 +47,7 @@ export class DeliveryLoop {
     this.log = deps.logger ?? silentLogger;
     this.now = deps.now ?? Date.now;
     this.loop = new PollLoop(
-      () => this.turn(),
+      () => this.tick(),
       () => deps.config.webhooks.pollMs,
       this.log,
       'webhook delivery turn failed',
@@ -58,18 +58,47 @@ export class DeliveryLoop {
     this.loop.start();
   }
 
-  /** Waits for the turn in flight (its POSTs are bounded by timeoutMs). */
+  /** Waits for the POSTs in flight (each bounded by timeoutMs). */
   async stop(): Promise<void> {
     await this.loop.stop();
+    await Promise.all(this.inFlight);
   }
 
   /** One turn: claim what is due and deliver it. Tests call it directly with a fake clock. */
   async turn(): Promise<number> {
-    const { webhooks } = this.deps.config;
-    const leaseMs = webhooks.timeoutMs + 30_000;
-    const claims = await this.deps.store.claimDue(this.owner, this.now(), leaseMs, BATCH);
+    const claims = await this.claim(BATCH);
     await Promise.all(claims.map((claim) => this.deliver(claim)));
     return claims.length;
+  }
+
+  /** POSTs started by the running loop and not yet recorded. */
+  private readonly inFlight = new Set<Promise<void>>();
+
+  /**
+   * The running loop's turn: claims up to the free places and starts their POSTs without
+   * waiting for them. Waiting (as turn() does) let one receiver that hangs hold every
+   * other due delivery for up to timeoutMs: a receiver answering 500 with a 1 s backoff
+   * was retried every 4 s beside one that hung for a 3 s timeout.
+   */
+  private async tick(): Promise<void> {
+    const free = BATCH - this.inFlight.size;
+    if (free <= 0) return;
+    for (const claim of await this.claim(free)) {
+      const delivery: Promise<void> = this.deliver(claim)
+        .catch((error: unknown) =>
+          this.log.warn('webhook delivery failed', {
+            delivery: claim.id,
+            error: coerceError(error).message,
+          }),
+        )
+        .finally(() => this.inFlight.delete(delivery));
+      this.inFlight.add(delivery);
+    }
+  }
+
+  private claim(limit: number): Promise<DeliveryClaim[]> {
+    const leaseMs = this.deps.config.webhooks.timeoutMs + 30_000;
+    return this.deps.store.claimDue(this.owner, this.now(), leaseMs, limit);
   }
 
   private async deliver(claim: DeliveryClaim): Promise<void> {

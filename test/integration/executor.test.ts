@@ -414,6 +414,20 @@ describe('DockerExecutor on a real engine', () => {
     expect(await executor.findContainers()).toEqual([]);
   });
 
+  it('counts the time a re-attached job ran before the takeover in its run stage and total_seconds', async () => {
+    // A stranger saw a 20 s job re-attached after kill -9 report total_seconds 0.04.
+    const req = request(
+      fixture('hello.sh', { script: { path: 'nap.sh', content: 'sleep 1.5; echo rested\n' } }),
+    );
+    const container = await leaveContainer(req);
+    await container.wait();
+    const result = await executor.reattach(container.id, req);
+    expect(result.error).toBeNull();
+    expect(result.metrics.stage_times.run).toBeGreaterThanOrEqual(1.4);
+    expect(result.metrics.stage_times.run).toBeLessThan(10);
+    expect(result.metrics.total_seconds).toBeGreaterThanOrEqual(result.metrics.stage_times.run);
+  });
+
   it('re-attaches to a container that ended on its own after its deadline without calling it a timeout', async () => {
     const req = request(fixture('exit3.sh', { timeout_seconds: 0.5 }));
     const container = await leaveContainer(req);

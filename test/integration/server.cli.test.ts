@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -239,6 +241,54 @@ describe('runbox serve binding', () => {
     );
     expect(code).toBe(78);
     expect(stderr).toContain('RUNBOX_TOKEN');
+  });
+
+  it('a port another program holds exits 78 naming port (serve) and metrics-port (worker)', async () => {
+    // Seen from outside: a second installation started on the first one's port got
+    // "Internal: listen EADDRINUSE" and exit 70, the code for a runbox bug.
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const configFile = writeTestConfig(dataDir);
+      const serve = await runCliProcess([
+        'serve',
+        '--config',
+        configFile,
+        '--data-dir',
+        dataDir,
+        '--port',
+        String(port),
+      ]);
+      expect(serve.code).toBe(78);
+      expect(serve.stderr).toContain(`InvalidConfig: port: 127.0.0.1:${port} is in use`);
+      const worker = await runCliProcess([
+        'worker',
+        '--config',
+        configFile,
+        '--data-dir',
+        dataDir,
+        '--workers',
+        '1',
+        '--metrics-port',
+        String(port),
+      ]);
+      expect(worker.code).toBe(78);
+      expect(worker.stderr).toContain(`InvalidConfig: metrics-port: 127.0.0.1:${port} is in use`);
+      const range = await runCliProcess([
+        'worker',
+        '--config',
+        configFile,
+        '--data-dir',
+        dataDir,
+        '--metrics-port',
+        '99999',
+      ]);
+      expect(range.code).toBe(78);
+      expect(range.stderr).toContain('metrics-port: 99999 is not a TCP port');
+    } finally {
+      await new Promise<void>((r) => holder.close(() => r()));
+    }
   });
 
   it('with RUNBOX_TOKEN it starts; requests need the token, /healthz does not', async () => {

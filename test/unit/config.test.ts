@@ -98,6 +98,71 @@ describe('config', () => {
     );
   });
 
+  it('refuses per-job defaults the engine would read as no limit (0 memory, cpus, tmpfs, timeout)', () => {
+    // Docker takes Memory 0 / NanoCpus 0 as unlimited and tmpfs size=0 as an unbounded /tmp:
+    // a default of 0 passed every ceiling check and lifted the limit for every job.
+    for (const [key, value, field] of [
+      ['memoryBytes', 0, 'defaults.memoryBytes'],
+      ['memoryBytes', 1024, 'defaults.memoryBytes'],
+      ['cpus', 0, 'defaults.cpus'],
+      ['tmpfsBytes', 0, 'defaults.tmpfsBytes'],
+      ['timeoutSeconds', 0, 'defaults.timeoutSeconds'],
+    ] as const) {
+      const fromFile = errorOf(() =>
+        loadConfig({ env: {}, file: fileWith({ defaults: { [key]: value } }) }),
+      );
+      expect(fromFile.type).toBe('InvalidConfig');
+      expect(fromFile.field).toBe(field);
+      expect(fromFile.message).toContain(field);
+    }
+    const smallest = loadConfig({
+      env: {},
+      file: fileWith({
+        defaults: { memoryBytes: 6 * 1024 * 1024, cpus: 0.01, tmpfsBytes: 1, timeoutSeconds: 0.5 },
+      }),
+    });
+    expect(smallest.defaults.memoryBytes).toBe(6 * 1024 * 1024);
+  });
+
+  it('refuses a workerDeadMs no longer than the heartbeat that keeps workers alive', () => {
+    // With workerDeadMs 1000 and the 5 s heartbeat, a `runbox worker` started beside a
+    // running serve took over serve's running job as a dead worker's (attempt 2).
+    const short = errorOf(() => loadConfig({ env: {}, file: fileWith({ workerDeadMs: 1000 }) }));
+    expect(short.type).toBe('InvalidConfig');
+    expect(short.field).toBe('workerDeadMs');
+    expect(short.message).toMatch(/lease\.heartbeatMs \(5000\)/);
+    expect(
+      loadConfig({
+        env: {},
+        file: fileWith({ workerDeadMs: 2500, lease: { heartbeatMs: 300, expiryMs: 2500 } }),
+      }).workerDeadMs,
+    ).toBe(2500);
+  });
+
+  it('names the key inside queue, queues and blobs, not "expected union value"', () => {
+    const of = (content: unknown) => {
+      const error = errorOf(() => loadConfig({ env: {}, file: fileWith(content) }));
+      return [error.field, error.message.replace(/^config file \S+: /, '')];
+    };
+    expect(of({ blobs: { kind: 's3', bucket: 'b', bogus: 1 } })).toEqual([
+      'blobs.bogus',
+      expect.stringContaining('unknown key "blobs.bogus"; known keys of blobs: kind, bucket'),
+    ]);
+    expect(of({ blobs: { kind: 's3', buckt: 'b' } })[0]).toBe('blobs.bucket');
+    expect(of({ blobs: { kind: 's3' } })).toEqual(['blobs.bucket', 'blobs.bucket: is required']);
+    expect(of({ queue: { kind: 'postgres' } })).toEqual(['queue.url', 'queue.url: is required']);
+    expect(of({ queue: { kind: 'mysql' } })).toEqual([
+      'queue.kind',
+      'queue.kind: expected one of "sqlite", "postgres", got "mysql"',
+    ]);
+    expect(of({ queues: { gpu: '1' } })).toEqual([
+      'queues.gpu',
+      'queues.gpu: expected integer, got "1"',
+    ]);
+    expect(of({ queues: { GPU: 1 } })[1]).toMatch(/^queues\.GPU: "GPU" is not a name allowed/);
+    expect(of({ instance: 5 })).toEqual(['instance', 'instance: expected string or null, got 5']);
+  });
+
   it('reads /etc then $XDG_CONFIG_HOME when no file is named, and says where each value came from', () => {
     const system = fileWith({ workers: 5, port: 1000 });
     const xdg = mkdtempSync(join(tmpdir(), 'runbox-xdg-'));

@@ -21,4 +21,13 @@ describe('engine errors', () => {
     expect(toEngineError(refused, 'pinging').type).toBe('EngineUnavailable');
     expect(toEngineError(apiError(500, 'driver failed'), 'starting').type).toBe('Internal');
   });
+  it('a full data disk is named as such, not as a Docker engine error', () => {
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), {
+      code: 'ENOSPC',
+    });
+    const error = toEngineError(full, 'reading the logs');
+    expect(error.type).toBe('Internal');
+    expect(error.message).toMatch(/^the data disk is full while reading the logs \(ENOSPC/);
+    expect(error.message).not.toMatch(/Docker engine/);
+  });
 });

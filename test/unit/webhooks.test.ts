@@ -290,6 +290,47 @@ describe('durable deliveries', () => {
     expect(delivery!.history[0]!.error).toMatch(/answered 500/);
   });
 
+  it('keeps retrying other deliveries on time while a receiver hangs', async () => {
+    // Seen from outside: beside a receiver that hung until the 3 s timeout, a receiver
+    // answering 500 with a 1 s backoff was retried every 4 s (each turn awaited the hang).
+    let failures = 0;
+    const server = createServer((req, res) => {
+      req.resume();
+      if (req.url === '/fail') {
+        failures++;
+        res.statusCode = 500;
+        res.end();
+      } // anything else: never answered
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+    );
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { config, queue, jobs, store, finish } = setup({
+      backoffBaseMs: 50,
+      backoffCapMs: 50,
+      timeoutMs: 5000,
+      pollMs: 20,
+    });
+    await finish((await submit(jobs, queue, { webhook_url: `${base}/hang` })).id);
+    await finish((await submit(jobs, queue, { webhook_url: `${base}/fail` })).id);
+    const loop = new DeliveryLoop({
+      config,
+      store,
+      jobView: async (id) => toView((await queue.get(id))!),
+    });
+    loop.start();
+    await new Promise((r) => setTimeout(r, 1500));
+    server.closeAllConnections();
+    await loop.stop();
+    expect(failures).toBeGreaterThanOrEqual(5);
+  });
+
   it('gives up once retryForMs has passed since the job ended, and records why', async () => {
     const hook = await receiver([500, 500, 500, 500, 500]);
     cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));

@@ -22,7 +22,10 @@ export function gcCommand(ctx: CliContext, setCode: (code: number) => void): Com
       const queue = await createQueue(config);
       try {
         const ledger = config.blobs?.kind === 's3' ? await createBlobLedger(queue) : null;
-        const store = await createBlobStore(config, ledger ? { ledger } : {});
+        const store = await createBlobStore(config, {
+          ...(ledger ? { ledger } : {}),
+          databaseId: queue.databaseId,
+        });
         const report = await retentionSweep({ queue, store, config });
         if (args.json) ctx.io.out(JSON.stringify(report, null, 2));
         else {
