@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { BlobStoreConfig, QueueBackendConfig } from './backendConfig.js';
 import type { Config } from './config.js';
 import { RunboxError } from './errors/index.js';
@@ -20,6 +21,33 @@ import type { WebhookStore } from './webhooks/WebhookStore.js';
  */
 export function queueConfigOf(config: Pick<Config, 'dbPath' | 'queue'>): QueueBackendConfig {
   return config.queue ?? { kind: 'sqlite', path: config.dbPath };
+}
+
+/**
+ * Where the queue's database is, as a data dir's blob folder records its owner: a
+ * SQLite file's absolute path, or a PostgreSQL server, database and schema (no
+ * credentials).
+ */
+export function queueLocation(config: Pick<Config, 'dbPath' | 'queue'>): string {
+  const chosen = queueConfigOf(config);
+  if (chosen.kind === 'sqlite') return resolve(chosen.path);
+  const url = new URL(chosen.url);
+  url.username = '';
+  url.password = '';
+  url.search = '';
+  return `${url.toString()}${chosen.schema !== undefined ? `#${chosen.schema}` : ''}`;
+}
+
+/**
+ * Before a process that may remove blobs opens its database: refuses a data dir whose
+ * blobs another database that is still there owns (storage/fs/blobDirOwner.ts), so a
+ * refused command leaves no new database file behind.
+ */
+export async function checkBlobDir(config: Readonly<Config>): Promise<void> {
+  const chosen = blobStoreConfigOf(config);
+  if (chosen.kind !== 'fs') return;
+  const { checkBlobDirOwner } = await import('./storage/fs/blobDirOwner.js');
+  checkBlobDirOwner(chosen.dataDir, { location: queueLocation(config) });
 }
 
 /** The blob store config asks for: config.blobs, else the file system under dataDir. */
@@ -67,19 +95,19 @@ export async function createBlobStore(
      */
     ledger?: BlobLedger;
     /**
-     * The queue database's id: a process that may remove blobs (serve, worker, run, gc)
-     * gives it, and an fs store then refuses a data dir whose blobs another database
-     * owns (storage/fs/blobDirOwner.ts).
+     * The queue database (its id and queueLocation): a process that may remove blobs
+     * (serve, worker, run, gc) gives it, and an fs store then refuses a data dir whose
+     * blobs another database owns (storage/fs/blobDirOwner.ts).
      */
-    databaseId?: string;
+    owner?: { id: string; location: string };
   } = {},
 ): Promise<BlobStore> {
   const chosen = blobStoreConfigOf(config);
   switch (chosen.kind) {
     case 'fs': {
-      if (options.databaseId !== undefined) {
+      if (options.owner !== undefined) {
         const { claimBlobDir } = await import('./storage/fs/blobDirOwner.js');
-        claimBlobDir(chosen.dataDir, options.databaseId);
+        claimBlobDir(chosen.dataDir, options.owner);
       }
       const { createFileBlobStore } = await import('./storage/fs/FileBlobStore.js');
       // Packs for small batched blobs: one file and one fsync per job's batch of them.

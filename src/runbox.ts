@@ -4,8 +4,10 @@ import {
   createBlobLedger,
   createBlobStore,
   createHookStores,
+  checkBlobDir,
   createQueue,
   queueConfigOf,
+  queueLocation,
 } from './backends.js';
 import { createDocker } from './executor/dockerClient.js';
 import { listRuntimes } from './executor/runtimeImages.js';
@@ -56,6 +58,7 @@ export async function startRunbox(
   if (options.api) checkBind(config);
   securePrivateDataDir(config.dataDir);
   const logger = createLogger(options.logLevel ?? 'info');
+  await checkBlobDir(config);
   const queue = await createQueue(config, { log: logger });
   const cleanups: Array<() => void | Promise<void>> = [() => queue.close()];
   try {
@@ -81,7 +84,7 @@ export async function startRunbox(
     const ledger = config.blobs?.kind === 's3' ? await createBlobLedger(queue) : null;
     const store = await createBlobStore(config, {
       ...(ledger ? { ledger } : {}),
-      databaseId: queue.databaseId,
+      owner: { id: queue.databaseId, location: queueLocation(config) },
     });
     cleanups.unshift(() => store.close());
     const executor = createDockerExecutor({

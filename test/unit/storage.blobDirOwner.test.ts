@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBlobStore } from '../../src/backends.js';
+import { checkBlobDir, createBlobStore, queueLocation } from '../../src/backends.js';
 import { loadConfig } from '../../src/config.js';
 import type { RunboxError } from '../../src/errors/index.js';
 import { BLOB_OWNER_FILE } from '../../src/storage/fs/blobDirOwner.js';
@@ -12,34 +12,93 @@ describe('one database per data dir blob folder', () => {
   afterEach(() => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
+  const fresh = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-blobowner-'));
+    dirs.push(dir);
+    return dir;
+  };
+  const refusal = (work: Promise<unknown>) =>
+    work.then(
+      () => null,
+      (e: unknown) => e as RunboxError,
+    );
 
   it("refuses a second database on a data dir whose blobs another database's gc would miss", async () => {
     // Seen from outside: serve --db b.db and gc --db a.db on one data dir; a's gc removed
     // b's blobs and `runbox outputs` of b's succeeded job answered NotFound.
-    const dataDir = mkdtempSync(join(tmpdir(), 'runbox-blobowner-'));
-    dirs.push(dataDir);
+    const dataDir = fresh();
+    const elsewhere = fresh();
+    const a = join(dataDir, 'runbox.db');
+    const b = join(elsewhere, 'b é.db');
+    writeFileSync(a, '');
     const config = loadConfig({ env: {}, overrides: { dataDir } });
-    const first = await createBlobStore(config, { databaseId: 'aaaa1111' });
-    await first.close();
-    expect(readFileSync(join(dataDir, BLOB_OWNER_FILE), 'utf8')).toBe('aaaa1111\n');
-    expect(statSync(join(dataDir, BLOB_OWNER_FILE)).mode & 0o777).toBe(0o600);
+    const configB = loadConfig({ env: {}, overrides: { dataDir, dbPath: b } });
+    const ownerA = { id: 'aaaa1111', location: queueLocation(config) };
+    expect(ownerA.location).toBe(a);
+    await (await createBlobStore(config, { owner: ownerA })).close();
+    const file = join(dataDir, BLOB_OWNER_FILE);
+    expect(readFileSync(file, 'utf8')).toBe(`aaaa1111\n${a}\n`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
     // The same database again (serve, worker and run share one): fine.
-    await (await createBlobStore(config, { databaseId: 'aaaa1111' })).close();
+    await (await createBlobStore(config, { owner: ownerA })).close();
     // Reading only (status, logs) names no database and is never refused.
     await (await createBlobStore(config)).close();
-    const error = await createBlobStore(config, { databaseId: 'bbbb2222' }).then(
-      () => null,
-      (e: unknown) => e as RunboxError,
+
+    // Another database, checked before it is opened: refused, and no file made for it.
+    const early = await refusal(checkBlobDir(configB));
+    expect(early?.type).toBe('InvalidConfig');
+    expect(early?.field).toBe('dataDir');
+    expect(early?.message).toContain(a);
+    expect(early?.message).toContain('its own data dir');
+    expect(early?.message).toContain(`delete ${file}`);
+    expect(existsSync(b)).toBe(false);
+    // And at the claim itself (it opened anyway, say another build's): refused too.
+    writeFileSync(b, '');
+    const late = await refusal(
+      createBlobStore(configB, { owner: { id: 'bbbb2222', location: queueLocation(configB) } }),
     );
-    expect(error?.type).toBe('InvalidConfig');
-    expect(error?.field).toBe('dataDir');
-    expect(error?.message).toContain('aaaa1111');
-    expect(error?.message).toContain('its own data dir');
-    // A database removed on purpose (rm runbox.db to start afresh): the way out is named.
-    expect(error?.message).toContain(`delete ${join(dataDir, BLOB_OWNER_FILE)}`);
-    // A file left empty by a crash between create and write is taken over.
-    writeFileSync(join(dataDir, BLOB_OWNER_FILE), '');
-    await (await createBlobStore(config, { databaseId: 'bbbb2222' })).close();
-    expect(readFileSync(join(dataDir, BLOB_OWNER_FILE), 'utf8')).toBe('bbbb2222\n');
+    expect(late?.field).toBe('dataDir');
+    expect(readFileSync(file, 'utf8')).toBe(`aaaa1111\n${a}\n`);
+  });
+
+  it('is taken over by a database made anew where the owner was, or once the owner is gone', async () => {
+    const dataDir = fresh();
+    const a = join(dataDir, 'runbox.db');
+    const b = join(fresh(), 'b.db');
+    writeFileSync(a, '');
+    writeFileSync(b, '');
+    const config = loadConfig({ env: {}, overrides: { dataDir } });
+    const configB = loadConfig({ env: {}, overrides: { dataDir, dbPath: b } });
+    const file = join(dataDir, BLOB_OWNER_FILE);
+    await (await createBlobStore(config, { owner: { id: 'old1', location: a } })).close();
+    // rm runbox.db to start afresh: the new database at the same path (a new id) owns it.
+    await checkBlobDir(config);
+    await (await createBlobStore(config, { owner: { id: 'new2', location: a } })).close();
+    expect(readFileSync(file, 'utf8')).toBe(`new2\n${a}\n`);
+    // The owner's file removed: another database is no longer refused, and takes over.
+    rmSync(a);
+    await checkBlobDir(configB);
+    await (await createBlobStore(configB, { owner: { id: 'bbbb', location: b } })).close();
+    expect(readFileSync(file, 'utf8')).toBe(`bbbb\n${b}\n`);
+    // A record left empty by a crash between create and write is taken over.
+    writeFileSync(file, '');
+    await (await createBlobStore(config, { owner: { id: 'cccc', location: a } })).close();
+    expect(readFileSync(file, 'utf8')).toBe(`cccc\n${a}\n`);
+  });
+
+  it('names a PostgreSQL queue by server, database and schema, never its credentials', () => {
+    const location = queueLocation(
+      loadConfig({
+        env: {},
+        overrides: {
+          queue: {
+            kind: 'postgres',
+            url: 'postgres://u:s3cret@127.0.0.1:5432/runbox?sslmode=disable',
+            schema: 'rb',
+          },
+        },
+      }),
+    );
+    expect(location).toBe('postgres://127.0.0.1:5432/runbox#rb');
   });
 });

@@ -11,7 +11,7 @@ export function gcCommand(ctx: CliContext, setCode: (code: number) => void): Com
       const args = raw as unknown as GlobalFlags;
       const config = ctx.config(args);
       const [
-        { createQueue, createBlobStore, createBlobLedger },
+        { checkBlobDir, createQueue, createBlobStore, createBlobLedger, queueLocation },
         { formatBytes },
         { retentionSweep },
       ] = await Promise.all([
@@ -19,12 +19,13 @@ export function gcCommand(ctx: CliContext, setCode: (code: number) => void): Com
         import('../../storage/fs/diskSpace.js'),
         import('../../maintenance/retentionSweep.js'),
       ]);
+      await checkBlobDir(config);
       const queue = await createQueue(config);
       try {
         const ledger = config.blobs?.kind === 's3' ? await createBlobLedger(queue) : null;
         const store = await createBlobStore(config, {
           ...(ledger ? { ledger } : {}),
-          databaseId: queue.databaseId,
+          owner: { id: queue.databaseId, location: queueLocation(config) },
         });
         const report = await retentionSweep({ queue, store, config });
         if (args.json) ctx.io.out(JSON.stringify(report, null, 2));
