@@ -134,7 +134,32 @@ export function splitSubmission(input: unknown): { spec: JobSpec; options: Submi
   return { spec: spec as JobSpec, options: opts };
 }
 
+/** A UTF-16 surrogate with no partner: JSON can carry it (`"\\ud800"`), UTF-8 cannot. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * A string that becomes part of the container's argv or environment. The kernel ends
+ * each at a NUL (the job failed with "exec /sbin/docker-init: invalid argument"), and a
+ * lone surrogate cannot be encoded for the engine (every attempt failed Internal: "URI
+ * malformed"), so both are the submitter's mistake, refused before anything is stored.
+ */
+function checkProcessString(field: string, value: string): void {
+  if (value.includes('\0')) throw new InvalidSpecError(field, 'must not contain a NUL byte');
+  if (LONE_SURROGATE.test(value)) {
+    throw new InvalidSpecError(
+      field,
+      'contains a lone UTF-16 surrogate (e.g. "\\ud800"), which is not text; send valid Unicode',
+    );
+  }
+}
+
 function checkRelativePath(field: string, path: string): string {
+  if (LONE_SURROGATE.test(path)) {
+    throw new InvalidSpecError(
+      field,
+      'contains a lone UTF-16 surrogate (e.g. "\\ud800"), which cannot be a file name; send valid Unicode',
+    );
+  }
   const normal = posix.normalize(path);
   if (
     path.includes('\0') ||
@@ -225,6 +250,8 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
   if (spec.script) addFile('script', spec.script, 0o755);
   spec.files?.forEach((file, i) => addFile(`files.${i}`, file, 0o644));
 
+  spec.command?.forEach((part, i) => checkProcessString(`command.${i}`, part));
+  spec.args?.forEach((part, i) => checkProcessString(`args.${i}`, part));
   let command: string[];
   if (spec.command) {
     command = [...spec.command];
@@ -254,8 +281,7 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
       );
     if (RESERVED_ENV.has(name))
       throw new InvalidSpecError(`env.${name}`, 'is set by runbox and cannot be overridden');
-    if (value.includes('\0'))
-      throw new InvalidSpecError(`env.${name}`, 'must not contain a NUL byte');
+    checkProcessString(`env.${name}`, value);
     env[name] = value;
   }
   for (const name of spec.secret_env ?? []) {

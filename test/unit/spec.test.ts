@@ -42,6 +42,32 @@ describe('parseJobSpec', () => {
     expect(fieldOf({ image: 'busybox', script: { path: 'job.txt', content: '' } })).toBe('command');
   });
 
+  it('refuses argv and env strings the kernel or the engine cannot carry: NUL, lone surrogates', () => {
+    // Before: args ["a\0"] ran and failed "exec /sbin/docker-init: invalid argument";
+    // env {"A": "\ud800"} failed every attempt Internal "URI malformed".
+    const base = { runtime: 'shell', script: { path: 'a.sh', content: 'echo' } };
+    const bad = (input: Record<string, unknown>) => {
+      try {
+        parseJobSpec({ ...base, ...input }, config);
+        return null;
+      } catch (error) {
+        expect(error).toBeInstanceOf(InvalidSpecError);
+        return `${(error as InvalidSpecError).field}: ${(error as Error).message}`;
+      }
+    };
+    expect(bad({ args: ['ok', 'a\0b'] })).toMatch(/^args\.1: .*NUL/);
+    expect(bad({ args: ['\ud800'] })).toMatch(/^args\.0: .*lone UTF-16 surrogate/);
+    expect(bad({ command: ['sh', '-c', 'echo \udfff'] })).toMatch(/^command\.2: .*surrogate/);
+    expect(bad({ command: ['sh\0'] })).toMatch(/^command\.0: .*NUL/);
+    expect(bad({ env: { A: 'x\ud83d' } })).toMatch(/^env\.A: .*surrogate/);
+    expect(bad({ env: { A: 'x\0' } })).toMatch(/^env\.A: .*NUL/);
+    expect(bad({ files: [{ path: 'f\udc00.txt', content: '' }] })).toMatch(/^files\.0\.path: /);
+    // Whole pairs (emoji), non-ASCII and newlines are text and pass.
+    expect(
+      bad({ args: ['😀 ünï\nline'], env: { A: '😀' }, files: [{ path: 'ü 😀.txt', content: '' }] }),
+    ).toBeNull();
+  });
+
   it('names the field at fault for each kind of bad spec, before anything runs', () => {
     expect(fieldOf({ runtime: 'cobol', script: { path: 'a', content: '' } })).toBe('runtime');
     expect(fieldOf({ script: { path: 'a', content: '' } })).toBe('runtime');
