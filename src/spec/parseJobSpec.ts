@@ -112,6 +112,34 @@ function shownValue(value: unknown): string {
   return text.length <= 60 ? text : `${text.slice(0, 50)}… (${text.length} characters)`;
 }
 
+const ISO_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))?)?$/i;
+
+/**
+ * An ISO 8601 date or date-time that names a real instant. Date.parse alone took
+ * "2026-02-30T00:00:00Z" as 2 March and "5" or "March 7" as times in 2001, so a job
+ * was silently scheduled for a day nobody asked for.
+ */
+function isIsoTime(text: string): boolean {
+  const match = ISO_TIME.exec(text);
+  if (!match || Number.isNaN(Date.parse(text))) return false;
+  const [year, month, day, hour, minute, second, offsetHour, offsetMinute] = match
+    .slice(1)
+    .map((part) => (part === undefined ? 0 : Number(part)));
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  return (
+    month! >= 1 &&
+    month! <= 12 &&
+    day! >= 1 &&
+    day! <= daysInMonth &&
+    hour! <= 23 &&
+    minute! <= 59 &&
+    second! <= 59 &&
+    offsetHour! <= 23 &&
+    offsetMinute! <= 59
+  );
+}
+
 /** Splits a submit body into spec and queue options, checking both. */
 export function splitSubmission(input: unknown): { spec: JobSpec; options: SubmitOptions } {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -125,7 +153,7 @@ export function splitSubmission(input: unknown): { spec: JobSpec; options: Submi
   const problem = structuralError(specChecker, spec) ?? structuralError(optionsChecker, options);
   if (problem) throw problem;
   const opts = options as SubmitOptions;
-  if (opts.run_at !== undefined && Number.isNaN(Date.parse(opts.run_at))) {
+  if (opts.run_at !== undefined && !isIsoTime(opts.run_at)) {
     throw new InvalidSpecError(
       'run_at',
       `"${opts.run_at}" is not an ISO 8601 time, e.g. 2026-01-31T12:00:00Z`,

@@ -135,6 +135,34 @@ describe('parseJobSpec', () => {
     expect(() => splitSubmission({ runtime: 'shell', run_at: 'tomorrow' })).toThrow(/run_at/);
     expect(() => splitSubmission([1])).toThrow(/JSON object/);
   });
+
+  it('takes run_at only as an ISO 8601 time of a real day, never a rolled-over or guessed one', () => {
+    // Date.parse read "2026-02-30T00:00:00Z" as 2 March and "5" as May 2001.
+    for (const bad of [
+      '2026-02-30T00:00:00Z',
+      '2026-02-29',
+      '2026-04-31T12:00:00Z',
+      '2026-12-01T24:00:00Z',
+      '2026-12-01T10:60:00Z',
+      '5',
+      'March 7',
+      '2026',
+      'Mon, 30 Nov 2026 20:00:00 GMT',
+    ]) {
+      expect(() => splitSubmission({ runtime: 'shell', run_at: bad }), bad).toThrow(
+        /run_at: "[^"]*" is not an ISO 8601 time/,
+      );
+    }
+    for (const good of [
+      '2028-02-29',
+      '2026-11-30T20:06:00.000Z',
+      '2026-12-01T10:00:00+02:00',
+      '2026-12-01T10:00Z',
+      '2026-12-01T10:00:00.123456Z',
+    ]) {
+      expect(splitSubmission({ runtime: 'shell', run_at: good }).options.run_at).toBe(good);
+    }
+  });
 });
 
 describe('parseSize', () => {
