@@ -116,6 +116,8 @@ export interface JobFlagValues {
   image?: string | undefined;
   command?: string[] | undefined;
   arg?: string[] | undefined;
+  /** The words after `--` (runCommands), the job's arguments after any --arg. */
+  afterDash?: string[] | undefined;
   file?: string[] | undefined;
   timeout?: number | undefined;
   env?: string[] | undefined;
@@ -236,7 +238,8 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
     request.runtime = inferred;
   }
   if (flags.command?.length) request.command = flags.command;
-  if (flags.arg?.length) request.args = flags.arg;
+  const args = [...(flags.arg ?? []), ...(flags.afterDash ?? [])];
+  if (args.length) request.args = args;
   if (flags.file?.length) {
     request.files = flags.file.map((spec, i) => {
       const colon = spec.lastIndexOf(':');
