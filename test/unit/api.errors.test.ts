@@ -1,4 +1,6 @@
 import type { FastifyInstance, InjectOptions } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JobService } from '../../src/api/jobService.js';
 import { activityView } from '../../src/api/activityView.js';
@@ -582,4 +584,71 @@ describe('binding', () => {
       cleanup();
     }
   });
+});
+
+describe("requests Node's HTTP parser refuses, over a real socket", () => {
+  let h: Harness;
+  let port: number;
+  beforeAll(async () => {
+    h = await harness();
+    await h.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (h.app.server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    await h.app.close();
+    h.cleanup();
+  });
+
+  const raw = (request: Buffer) =>
+    new Promise<{ status: number; headers: string; body: string }>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const socket = connect(port, '127.0.0.1', () => socket.end(request));
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('close', () => {
+        const text = Buffer.concat(chunks).toString();
+        const split = text.indexOf('\r\n\r\n');
+        resolve({
+          status: Number(text.split(' ')[1]),
+          headers: text.slice(0, split),
+          body: text.slice(split + 4),
+        });
+      });
+      socket.on('error', reject);
+    });
+
+  it.each([
+    [
+      'a raw non-ASCII byte in the query',
+      'GET /v1/jobs?status=\xc3\xbc HTTP/1.1\r\nHost: localhost\r\n\r\n',
+      400,
+      'InvalidSpec',
+      'request',
+    ],
+    [
+      'a control character in a header',
+      'GET /v1/jobs HTTP/1.1\r\nHost: localhost\r\nX-A: a\x01b\r\n\r\n',
+      400,
+      'InvalidSpec',
+      'request',
+    ],
+    ['not HTTP at all', 'GARBAGE\r\n\r\n', 400, 'InvalidSpec', 'request'],
+    [
+      'headers over the size Node reads',
+      `GET /v1/jobs HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`,
+      431,
+      'PayloadTooLarge',
+      'headers',
+    ],
+  ])(
+    "%s: the documented error body, not fastify's own",
+    async (_, request, status, type, field) => {
+      // Before: {"error":"Bad Request","message":"Client Error","statusCode":400}.
+      const answer = await raw(Buffer.from(request, 'latin1'));
+      expect(answer.status, answer.body).toBe(status);
+      const body = JSON.parse(answer.body) as { error: Record<string, unknown> };
+      expect(body.error).toMatchObject({ type, field });
+      expect(body.error['message']).toEqual(expect.any(String));
+      expect(answer.headers).toContain(`x-request-id: ${String(body.error['request_id'])}`);
+    },
+  );
 });
