@@ -381,7 +381,7 @@ const ENV_KEYS: Record<string, (value: string) => ConfigOverrides> = {
   RUNBOX_QUEUE: (v) => ({ queue: queueFromUrl(v, 'RUNBOX_QUEUE') }),
   RUNBOX_HOST: (v) => ({ host: v }),
   RUNBOX_PORT: (v) => ({ port: intFrom('RUNBOX_PORT', v) }),
-  RUNBOX_TOKEN: (v) => ({ token: v }),
+  RUNBOX_TOKEN: (v) => ({ token: tokenFrom('RUNBOX_TOKEN', v) }),
   RUNBOX_ADVERTISE_URL: (v) => ({ advertiseUrl: v }),
   RUNBOX_SERVER: (v) => ({ server: v }),
   RUNBOX_WORKERS: (v) => ({ workers: intFrom('RUNBOX_WORKERS', v) }),
@@ -432,6 +432,26 @@ export function queueSlotsFrom(name: string, value: string): Record<string, numb
     slots[queue] = n;
   }
   return slots;
+}
+
+/** configSchema's token pattern: what an Authorization header can carry unchanged. */
+export const TOKEN_TEXT = /^[!-~]([ -~]*[!-~])?$/;
+
+/**
+ * A token from the environment, checked as the config file's is. Node reads header
+ * values as Latin-1 and trims their ends, so a server started with "s3cr3t-tök" (or a
+ * trailing space) refused every client, its own CLI included, with 401.
+ */
+function tokenFrom(name: string, value: string): string {
+  if (!TOKEN_TEXT.test(value)) {
+    throw new RunboxError(
+      'InvalidConfig',
+      `${name} must be printable ASCII with no space at either end (what an HTTP header carries unchanged); ` +
+        'generate one with `openssl rand -hex 32`',
+      { field: name.endsWith(': token') ? 'token' : name },
+    );
+  }
+  return value;
 }
 
 function intFrom(name: string, value: string): number {
@@ -673,6 +693,8 @@ function readConfigFile(file: string): unknown {
       field: 'config',
     });
   }
+  // Checked here, not by the schema's message, which would print the secret.
+  if (typeof parsed['token'] === 'string') tokenFrom(`config file ${file}: token`, parsed['token']);
   const problem = schemaProblem(ConfigFileSchema, parsed);
   if (problem) {
     throw new RunboxError('InvalidConfig', `config file ${file}: ${problem.message}`, {

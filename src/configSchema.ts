@@ -184,7 +184,17 @@ export const ConfigFileSchema = strict(
     ),
     host: str('address the API binds'),
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
-    token: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
+    token: Type.Optional(
+      Type.Union(
+        [
+          // Node reads header values as Latin-1 and trims their ends: a token outside
+          // printable ASCII, or with spaces at an end, could never match a request's.
+          Type.String({ pattern: '^[!-~]([ -~]*[!-~])?$' }),
+          Type.Null(),
+        ],
+        { description: 'bearer token: printable ASCII, no spaces at either end' },
+      ),
+    ),
     advertiseUrl: Type.Optional(
       Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
         description:

@@ -74,6 +74,24 @@ describe('config', () => {
     return file;
   };
 
+  it('takes only a token an Authorization header can carry, and never prints it', () => {
+    // Before, RUNBOX_TOKEN=s3cr3t-tök started a server that answered 401 to every
+    // client, its own CLI included: Node reads header values as Latin-1 and trims them.
+    for (const token of ['s3cr3t-tök', 'trailing ', ' leading', 'tab\tin', 'new\nline', 'ü']) {
+      const fromEnv = errorOf(() => loadConfig({ env: { RUNBOX_TOKEN: token } }));
+      expect(fromEnv.type, token).toBe('InvalidConfig');
+      expect(fromEnv.field).toBe('RUNBOX_TOKEN');
+      expect(fromEnv.message).toContain('printable ASCII');
+      const fromFile = errorOf(() => loadConfig({ env: {}, file: fileWith({ token }) }));
+      expect(fromFile.field, token).toBe('token');
+      expect(fromFile.message).not.toContain(token.trim());
+    }
+    for (const token of ['s3cret', 'a b', 'x'.repeat(200), '!~"\'']) {
+      expect(loadConfig({ env: { RUNBOX_TOKEN: token } }).token).toBe(token);
+      expect(loadConfig({ env: {}, file: fileWith({ token }) }).token).toBe(token);
+    }
+  });
+
   it('refuses a file with an unknown key or a wrong type, naming the key and a fix', () => {
     const typo = errorOf(() =>
       loadConfig({ env: {}, file: fileWith({ wrokers: 4, limits: { logBytes: 'big' } }) }),
