@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import type { Config, ConfigOverrides } from '../config.js';
@@ -242,7 +242,9 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
   if (args.length) request.args = args;
   if (flags.file?.length) {
     request.files = flags.file.map((spec, i) => {
-      const colon = spec.lastIndexOf(':');
+      // A file whose own name holds a colon (log-12:00.txt) is SRC whole: split, it was
+      // read as "log-12" and refused with ENOENT.
+      const colon = existsSync(spec) ? -1 : spec.lastIndexOf(':');
       const [src, dest] =
         colon > 0 ? [spec.slice(0, colon), spec.slice(colon + 1)] : [spec, basename(spec)];
       return fileEntry(readInput(src, `files.${i}`), dest);

@@ -171,6 +171,26 @@ describe('the client commands parser', () => {
     }
   });
 
+  it('--file takes a file whose name holds a colon whole, and splits SRC:DEST otherwise', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-colon-'));
+    try {
+      const script = join(dir, 'a.sh');
+      writeFileSync(script, 'true');
+      const stamped = join(dir, 'log-12:00.txt');
+      writeFileSync(stamped, 'stamped');
+      const whole = buildSubmitRequest({ script, file: [stamped] });
+      expect(whole.files).toEqual([
+        expect.objectContaining({ path: 'log-12:00.txt', content: 'stamped' }),
+      ]);
+      const renamed = buildSubmitRequest({ script, file: [`${stamped}:in.txt`] });
+      expect(renamed.files).toEqual([
+        expect.objectContaining({ path: 'in.txt', content: 'stamped' }),
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('knows the same flags as yargs, command by command', async () => {
     expect(Object.keys(CLIENT_COMMAND_FLAGS).sort()).toEqual([...CLIENT_COMMANDS].sort());
     for (const [command, spec] of Object.entries(CLIENT_COMMAND_FLAGS)) {
