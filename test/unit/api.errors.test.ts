@@ -364,12 +364,27 @@ describe('API error paths', () => {
       'InvalidSpec',
       'querystring.limit',
     );
-    await expectError(
-      { method: 'GET', url: '/v1/jobs?cursor=%27%20OR%201' },
-      400,
-      'InvalidSpec',
-      'cursor',
-    );
+    // A cursor is a job id (a ULID): anything else, tampered or made up, is refused
+    // rather than answered with some other page.
+    for (const cursor of [
+      '%27%20OR%201',
+      'garbage',
+      `${WELL_FORMED_UNKNOWN_ID}x`,
+      WELL_FORMED_UNKNOWN_ID.toLowerCase(),
+      '01ZZZZZZZZZZZZZZZZZZZZZZZU',
+    ]) {
+      await expectError(
+        { method: 'GET', url: `/v1/jobs?cursor=${cursor}` },
+        400,
+        'InvalidSpec',
+        'cursor',
+      );
+    }
+    const page = await h.app.inject({
+      method: 'GET',
+      url: `/v1/jobs?cursor=${WELL_FORMED_UNKNOWN_ID}`,
+    });
+    expect(page.statusCode, page.body).toBe(200);
     await expectError(
       { method: 'POST', url: '/v1/jobs?wait=true&wait_seconds=601', payload: GOOD },
       400,
