@@ -103,13 +103,16 @@ function structuralError(
 }
 
 /** The offending value for a message: whole when short, cut visibly when long. */
-function shownValue(value: unknown): string {
+export function shownValue(value: unknown): string {
   // JSON says null for NaN and Infinity, which hides what was sent.
   const text =
     typeof value === 'number' && !Number.isFinite(value)
       ? String(value)
       : (JSON.stringify(value) ?? String(value));
-  return text.length <= 60 ? text : `${text.slice(0, 50)}… (${text.length} characters)`;
+  if (text.length <= 60) return text;
+  // A long array's first characters say nothing of what was wrong with it: its length.
+  if (Array.isArray(value)) return `an array of ${value.length} items`;
+  return `${text.slice(0, 50)}… (${text.length} characters)`;
 }
 
 const ISO_TIME =

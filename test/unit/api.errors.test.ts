@@ -427,6 +427,17 @@ describe('API error paths', () => {
       'InvalidSpec',
       'jobs',
     );
+    // Before: "(got [{\"runtime\":\"shell\",\"command\":[\"true\"]},{\"runtime\":\"shell\",\")",
+    // the first 60 characters of the array cut mid-string.
+    const tooMany = await expectError(
+      { method: 'POST', url: '/v1/jobs/batch', payload: { jobs: Array(1001).fill(GOOD) } },
+      400,
+      'InvalidSpec',
+      'jobs',
+    );
+    expect(tooMany).toBe(
+      'jobs: expected array length to be less or equal to 1000 (got an array of 1001 items)',
+    );
   });
 });
 
