@@ -202,6 +202,25 @@ describe('downloading outputs', () => {
       expect(readFileSync(join(dir, name), 'utf8')).toBe(`file ${i}`);
   });
 
+  it('an empty output downloads as 0 bytes; any range of it is 416 saying it is empty', async () => {
+    const id = await submit(rb.url, shellJob(': > "$RUNBOX_OUTPUTS/empty"'));
+    expect((await waitFinal(rb.url, id)).status).toBe('succeeded');
+    const url = `${rb.url}/v1/jobs/${id}/outputs/empty`;
+    const whole = await http(url);
+    expect(whole.status).toBe(200);
+    expect(whole.body.length).toBe(0);
+    for (const range of ['bytes=0-0', 'bytes=-1', 'bytes=0-']) {
+      const answer = await http(url, { headers: { range } });
+      expect(answer.status, range).toBe(416);
+      expect(answer.headers['content-range']).toBe('bytes */0');
+      // Before: "range bytes=0-0 is not one range inside 0--1".
+      const body = JSON.parse(answer.body.toString()) as { error: { message: string } };
+      expect(body.error.message).toBe(
+        `range ${range} cannot be satisfied: the file is empty; ask without Range`,
+      );
+    }
+  });
+
   it('runbox outputs -o resumes a partial file with a Range request and verifies it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'runbox-dl-'));
     temp.push(dir);

@@ -68,7 +68,9 @@ async function sendFile(
           request,
           new RunboxError(
             'InvalidSpec',
-            `range ${request.headers.range} is not one range inside 0-${entry.size - 1}`,
+            entry.size === 0
+              ? `range ${request.headers.range} cannot be satisfied: the file is empty; ask without Range`
+              : `range ${request.headers.range} is not one range inside 0-${entry.size - 1}`,
             { field: 'range' },
           ),
         ),
