@@ -434,20 +434,24 @@ export function queueSlotsFrom(name: string, value: string): Record<string, numb
   return slots;
 }
 
-/** configSchema's token pattern: what an Authorization header can carry unchanged. */
-export const TOKEN_TEXT = /^[!-~]([ -~]*[!-~])?$/;
+/**
+ * configSchema's token pattern: printable Latin-1 (ASCII is safest), no space at either
+ * end. Node reads header values as Latin-1 bytes and trims their ends, so a token with
+ * a space at an end, a control character, or a character above U+00FF (which fetch()
+ * cannot put in a header) could never match; auth.ts reads a header sent as UTF-8 too.
+ */
+export const TOKEN_TEXT = /^[\x21-\x7e\xa1-\xff]([\x20-\x7e\xa0-\xff]*[\x21-\x7e\xa1-\xff])?$/;
 
 /**
- * A token from the environment, checked as the config file's is. Node reads header
- * values as Latin-1 and trims their ends, so a server started with "s3cr3t-tök" (or a
- * trailing space) refused every client, its own CLI included, with 401.
+ * A token from the environment, checked as the config file's is. A server started with
+ * RUNBOX_TOKEN="s3cr3t " or "tok€n" started, then refused every client with 401.
  */
 function tokenFrom(name: string, value: string): string {
   if (!TOKEN_TEXT.test(value)) {
     throw new RunboxError(
       'InvalidConfig',
-      `${name} must be printable ASCII with no space at either end (what an HTTP header carries unchanged); ` +
-        'generate one with `openssl rand -hex 32`',
+      `${name} must be printable text of ASCII or Latin-1 characters with no space at either end ` +
+        '(what an HTTP header carries unchanged); generate one with `openssl rand -hex 32`',
       { field: name.endsWith(': token') ? 'token' : name },
     );
   }

@@ -187,12 +187,14 @@ export const ConfigFileSchema = strict(
     token: Type.Optional(
       Type.Union(
         [
-          // Node reads header values as Latin-1 and trims their ends: a token outside
-          // printable ASCII, or with spaces at an end, could never match a request's.
-          Type.String({ pattern: '^[!-~]([ -~]*[!-~])?$' }),
+          // TOKEN_TEXT (config.ts): what an Authorization header can carry unchanged.
+          Type.String({
+            pattern:
+              '^[\\x21-\\x7e\\xa1-\\xff]([\\x20-\\x7e\\xa0-\\xff]*[\\x21-\\x7e\\xa1-\\xff])?$',
+          }),
           Type.Null(),
         ],
-        { description: 'bearer token: printable ASCII, no spaces at either end' },
+        { description: 'bearer token: printable ASCII or Latin-1, no space at either end' },
       ),
     ),
     advertiseUrl: Type.Optional(
