@@ -383,7 +383,7 @@ const ENV_KEYS: Record<string, (value: string) => ConfigOverrides> = {
   RUNBOX_QUEUE: (v) => ({ queue: queueFromUrl(v, 'RUNBOX_QUEUE') }),
   RUNBOX_HOST: (v) => ({ host: v }),
   RUNBOX_PORT: (v) => ({ port: intFrom('RUNBOX_PORT', v) }),
-  RUNBOX_TOKEN: (v) => ({ token: v }),
+  RUNBOX_TOKEN: (v) => ({ token: tokenFrom('RUNBOX_TOKEN', v) }),
   RUNBOX_ADVERTISE_URL: (v) => ({ advertiseUrl: v }),
   RUNBOX_SERVER: (v) => ({ server: v }),
   RUNBOX_WORKERS: (v) => ({ workers: intFrom('RUNBOX_WORKERS', v) }),
@@ -434,6 +434,30 @@ export function queueSlotsFrom(name: string, value: string): Record<string, numb
     slots[queue] = n;
   }
   return slots;
+}
+
+/**
+ * configSchema's token pattern: printable Latin-1 (ASCII is safest), no space at either
+ * end. Node reads header values as Latin-1 bytes and trims their ends, so a token with
+ * a space at an end, a control character, or a character above U+00FF (which fetch()
+ * cannot put in a header) could never match; auth.ts reads a header sent as UTF-8 too.
+ */
+export const TOKEN_TEXT = /^[\x21-\x7e\xa1-\xff]([\x20-\x7e\xa0-\xff]*[\x21-\x7e\xa1-\xff])?$/;
+
+/**
+ * A token from the environment, checked as the config file's is. A server started with
+ * RUNBOX_TOKEN="s3cr3t " or "tok€n" started, then refused every client with 401.
+ */
+function tokenFrom(name: string, value: string): string {
+  if (!TOKEN_TEXT.test(value)) {
+    throw new RunboxError(
+      'InvalidConfig',
+      `${name} must be printable text of ASCII or Latin-1 characters with no space at either end ` +
+        '(what an HTTP header carries unchanged); generate one with `openssl rand -hex 32`',
+      { field: name.endsWith(': token') ? 'token' : name },
+    );
+  }
+  return value;
 }
 
 function intFrom(name: string, value: string): number {
@@ -675,6 +699,8 @@ function readConfigFile(file: string): unknown {
       field: 'config',
     });
   }
+  // Checked here, not by the schema's message, which would print the secret.
+  if (typeof parsed['token'] === 'string') tokenFrom(`config file ${file}: token`, parsed['token']);
   const problem = schemaProblem(ConfigFileSchema, parsed);
   if (problem) {
     throw new RunboxError('InvalidConfig', `config file ${file}: ${problem.message}`, {

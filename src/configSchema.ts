@@ -184,7 +184,19 @@ export const ConfigFileSchema = strict(
     ),
     host: str('address the API binds'),
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
-    token: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
+    token: Type.Optional(
+      Type.Union(
+        [
+          // TOKEN_TEXT (config.ts): what an Authorization header can carry unchanged.
+          Type.String({
+            pattern:
+              '^[\\x21-\\x7e\\xa1-\\xff]([\\x20-\\x7e\\xa0-\\xff]*[\\x21-\\x7e\\xa1-\\xff])?$',
+          }),
+          Type.Null(),
+        ],
+        { description: 'bearer token: printable ASCII or Latin-1, no space at either end' },
+      ),
+    ),
     advertiseUrl: Type.Optional(
       Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
         description:

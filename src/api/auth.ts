@@ -31,6 +31,20 @@ export function tokenMatches(given: string, expected: string): boolean {
 }
 
 /**
+ * A bearer token as Node read it: each header byte as one Latin-1 character. Node's
+ * http client and fetch() send a token's Latin-1 characters as such bytes; curl and
+ * runbox's own CLI send UTF-8, which reads here as "tÃ¶k" for "tök". Both are the
+ * token; before, a non-ASCII token refused every UTF-8 client with 401.
+ */
+export function bearerMatches(given: string, expected: string): boolean {
+  const asUtf8 = Buffer.from(given, 'latin1').toString('utf8');
+  // Both compared every time: which one matched does not show in the timing.
+  const raw = tokenMatches(given, expected);
+  const utf8 = tokenMatches(asUtf8, expected);
+  return raw || utf8;
+}
+
+/**
  * Requires `Authorization: Bearer <token>`, or the dashboard's session cookie, on every
  * route but the open ones when a token is set. A bearer header, when sent, decides
  * alone: a wrong one is refused even beside a good cookie.
@@ -44,7 +58,7 @@ export function registerAuth(app: FastifyInstance, token: string | null): void {
     const match = /^Bearer (.+)$/.exec(header ?? '');
     const cookie = header === undefined ? readCookie(request, cookieName(request)) : null;
     const ok = match
-      ? tokenMatches(match[1]!, token)
+      ? bearerMatches(match[1]!, token)
       : cookie !== null && tokenMatches(cookie, session);
     if (!ok) {
       throw new RunboxError(

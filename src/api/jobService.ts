@@ -27,6 +27,12 @@ const REDACTED = '[secret]';
  */
 const FREE_SPACE_TTL_MS = 100;
 const ID_PATTERN = /^[0-9A-Za-z_-]{1,64}$/;
+/**
+ * A cursor is the last job id of a page: a ULID (queue/ids.ts). Pages are read as "ids
+ * below the cursor", so a looser check let a tampered cursor ("garbage", an id with a
+ * character added) answer 200 with some other page instead of saying it was wrong.
+ */
+const CURSOR_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
@@ -237,7 +243,7 @@ export class JobService {
     jobs: JobView[];
     next_cursor: string | null;
   }> {
-    if (filter.cursor !== undefined && !ID_PATTERN.test(filter.cursor)) {
+    if (filter.cursor !== undefined && !CURSOR_PATTERN.test(filter.cursor)) {
       throw new InvalidSpecError('cursor', 'is not a cursor this server gave out');
     }
     const { jobs, nextCursor } = await this.queue.list(filter);

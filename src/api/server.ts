@@ -13,6 +13,7 @@ import type { ScheduleService } from '../schedules/ScheduleService.js';
 import type { BlobStore } from '../storage/BlobStore.js';
 import type { WebhookStore } from '../webhooks/WebhookStore.js';
 import { registerAuth } from './auth.js';
+import { clientErrorHandler } from './clientError.js';
 import { errorBody, registerErrorHandler } from './errorHandler.js';
 import { registerHostCheck } from './hostCheck.js';
 import type { JobService } from './jobService.js';
@@ -96,6 +97,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    clientErrorHandler: clientErrorHandler(log),
     forceCloseConnections: true,
     // A URL that does not decode (/v1/jobs/%E0%A4%A) is refused by the router before
     // any handler runs; answer it with the documented error body too.

@@ -7,7 +7,23 @@ export class ApiClient {
   constructor(
     readonly baseUrl: string,
     private readonly token: string | null,
-  ) {}
+  ) {
+    // `--server 127.0.0.1:7070` (no scheme) parses as a URL of scheme "127.0.0.1:", and
+    // the first request failed Internal (exit 70) "Invalid URL": the user's mistake.
+    let protocol: string | null;
+    try {
+      protocol = new URL(baseUrl).protocol;
+    } catch {
+      protocol = null;
+    }
+    if (protocol !== 'http:' && protocol !== 'https:') {
+      throw new RunboxError(
+        'UsageError',
+        `server "${baseUrl}" is not an http:// or https:// URL; give e.g. http://127.0.0.1:7070 (--server or RUNBOX_SERVER)`,
+        { field: 'server' },
+      );
+    }
+  }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
     return { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...extra };

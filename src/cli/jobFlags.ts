@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import type { Config, ConfigOverrides } from '../config.js';
@@ -116,6 +116,8 @@ export interface JobFlagValues {
   image?: string | undefined;
   command?: string[] | undefined;
   arg?: string[] | undefined;
+  /** The words after `--` (runCommands), the job's arguments after any --arg. */
+  afterDash?: string[] | undefined;
   file?: string[] | undefined;
   timeout?: number | undefined;
   env?: string[] | undefined;
@@ -236,10 +238,13 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
     request.runtime = inferred;
   }
   if (flags.command?.length) request.command = flags.command;
-  if (flags.arg?.length) request.args = flags.arg;
+  const args = [...(flags.arg ?? []), ...(flags.afterDash ?? [])];
+  if (args.length) request.args = args;
   if (flags.file?.length) {
     request.files = flags.file.map((spec, i) => {
-      const colon = spec.lastIndexOf(':');
+      // A file whose own name holds a colon (log-12:00.txt) is SRC whole: split, it was
+      // read as "log-12" and refused with ENOENT.
+      const colon = existsSync(spec) ? -1 : spec.lastIndexOf(':');
       const [src, dest] =
         colon > 0 ? [spec.slice(0, colon), spec.slice(colon + 1)] : [spec, basename(spec)];
       return fileEntry(readInput(src, `files.${i}`), dest);

@@ -107,7 +107,10 @@ export async function runCommands(
   const argv = jsonAfterCommand(given);
   const io = options.io ?? processIO;
   const ctx = createContext(io, options.startRunbox, options.handOff);
-  const json = argv.includes('--json');
+  // Words after `--` are the job's own (`runbox run job.py -- -v "a b"`), never flags.
+  const dashAt = argv.indexOf('--');
+  const afterDash = dashAt === -1 ? undefined : argv.slice(dashAt + 1);
+  const json = (dashAt === -1 ? argv : argv.slice(0, dashAt)).includes('--json');
   let code = 0;
   const setCode = (c: number) => {
     code = c;
@@ -150,6 +153,26 @@ export async function runCommands(
       checkNumberFlags(args, options.number, argv);
       return true;
     }, true)
+    // yargs would put the words after `--` among the positionals, where every command
+    // but those below ignored them (`runbox run job.py -- x` ran the job without x),
+    // and reads them as numbers ("1e3" became 1000): they are kept as typed instead.
+    .middleware((args) => {
+      if (!afterDash?.length) return;
+      const words = args._.map(String);
+      const takesArgs =
+        words[0] === 'run' ||
+        words[0] === 'submit' ||
+        (words[0] === 'schedule' && words[1] === 'add');
+      if (!takesArgs) {
+        throw new RunboxError(
+          'UsageError',
+          `only run, submit and schedule add take words after -- (the job's arguments) (see \`runbox ${words[0]} --help\`)`,
+          { field: 'argv' },
+        );
+      }
+      args.afterDash = afterDash;
+      args._ = args._.slice(0, args._.length - afterDash.length);
+    })
     .completion('__complete', false)
     .exitProcess(false)
     .fail((message, error) => {

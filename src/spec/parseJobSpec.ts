@@ -103,13 +103,44 @@ function structuralError(
 }
 
 /** The offending value for a message: whole when short, cut visibly when long. */
-function shownValue(value: unknown): string {
+export function shownValue(value: unknown): string {
   // JSON says null for NaN and Infinity, which hides what was sent.
   const text =
     typeof value === 'number' && !Number.isFinite(value)
       ? String(value)
       : (JSON.stringify(value) ?? String(value));
-  return text.length <= 60 ? text : `${text.slice(0, 50)}… (${text.length} characters)`;
+  if (text.length <= 60) return text;
+  // A long array's first characters say nothing of what was wrong with it: its length.
+  if (Array.isArray(value)) return `an array of ${value.length} items`;
+  return `${text.slice(0, 50)}… (${text.length} characters)`;
+}
+
+const ISO_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))?)?$/i;
+
+/**
+ * An ISO 8601 date or date-time that names a real instant. Date.parse alone took
+ * "2026-02-30T00:00:00Z" as 2 March and "5" or "March 7" as times in 2001, so a job
+ * was silently scheduled for a day nobody asked for.
+ */
+function isIsoTime(text: string): boolean {
+  const match = ISO_TIME.exec(text);
+  if (!match || Number.isNaN(Date.parse(text))) return false;
+  const [year, month, day, hour, minute, second, offsetHour, offsetMinute] = match
+    .slice(1)
+    .map((part) => (part === undefined ? 0 : Number(part)));
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  return (
+    month! >= 1 &&
+    month! <= 12 &&
+    day! >= 1 &&
+    day! <= daysInMonth &&
+    hour! <= 23 &&
+    minute! <= 59 &&
+    second! <= 59 &&
+    offsetHour! <= 23 &&
+    offsetMinute! <= 59
+  );
 }
 
 /** Splits a submit body into spec and queue options, checking both. */
@@ -125,7 +156,7 @@ export function splitSubmission(input: unknown): { spec: JobSpec; options: Submi
   const problem = structuralError(specChecker, spec) ?? structuralError(optionsChecker, options);
   if (problem) throw problem;
   const opts = options as SubmitOptions;
-  if (opts.run_at !== undefined && Number.isNaN(Date.parse(opts.run_at))) {
+  if (opts.run_at !== undefined && !isIsoTime(opts.run_at)) {
     throw new InvalidSpecError(
       'run_at',
       `"${opts.run_at}" is not an ISO 8601 time, e.g. 2026-01-31T12:00:00Z`,
@@ -134,7 +165,32 @@ export function splitSubmission(input: unknown): { spec: JobSpec; options: Submi
   return { spec: spec as JobSpec, options: opts };
 }
 
+/** A UTF-16 surrogate with no partner: JSON can carry it (`"\\ud800"`), UTF-8 cannot. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * A string that becomes part of the container's argv or environment. The kernel ends
+ * each at a NUL (the job failed with "exec /sbin/docker-init: invalid argument"), and a
+ * lone surrogate cannot be encoded for the engine (every attempt failed Internal: "URI
+ * malformed"), so both are the submitter's mistake, refused before anything is stored.
+ */
+function checkProcessString(field: string, value: string): void {
+  if (value.includes('\0')) throw new InvalidSpecError(field, 'must not contain a NUL byte');
+  if (LONE_SURROGATE.test(value)) {
+    throw new InvalidSpecError(
+      field,
+      'contains a lone UTF-16 surrogate (e.g. "\\ud800"), which is not text; send valid Unicode',
+    );
+  }
+}
+
 function checkRelativePath(field: string, path: string): string {
+  if (LONE_SURROGATE.test(path)) {
+    throw new InvalidSpecError(
+      field,
+      'contains a lone UTF-16 surrogate (e.g. "\\ud800"), which cannot be a file name; send valid Unicode',
+    );
+  }
   const normal = posix.normalize(path);
   if (
     path.includes('\0') ||
@@ -225,6 +281,8 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
   if (spec.script) addFile('script', spec.script, 0o755);
   spec.files?.forEach((file, i) => addFile(`files.${i}`, file, 0o644));
 
+  spec.command?.forEach((part, i) => checkProcessString(`command.${i}`, part));
+  spec.args?.forEach((part, i) => checkProcessString(`args.${i}`, part));
   let command: string[];
   if (spec.command) {
     command = [...spec.command];
@@ -254,8 +312,7 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
       );
     if (RESERVED_ENV.has(name))
       throw new InvalidSpecError(`env.${name}`, 'is set by runbox and cannot be overridden');
-    if (value.includes('\0'))
-      throw new InvalidSpecError(`env.${name}`, 'must not contain a NUL byte');
+    checkProcessString(`env.${name}`, value);
     env[name] = value;
   }
   for (const name of spec.secret_env ?? []) {

@@ -11,6 +11,7 @@ import {
   pythonJob,
   runbox,
   sha256,
+  shellJob,
   startOutputsServer,
   submit,
   waitFinal,
@@ -174,6 +175,50 @@ describe('downloading outputs', () => {
   it('a path not in the manifest is 404, and so is a folder', async () => {
     expect((await http(fileUrl('nope.bin'))).status).toBe(404);
     expect((await http(fileUrl('dir'))).status).toBe(404);
+  });
+
+  it('files whose names look encoded (100%25, a%2fb, %2e%2e, a\\b) download by their manifest name, one by one and with outputs -o', async () => {
+    // Legal Linux names a job may write; the traversal checks above must not refuse
+    // them once they are what the manifest lists.
+    const names = ['100%25 done.txt', 'a%2fb', '%2e%2e', 'back\\slash', 'nul%00'];
+    const script = names
+      .map((n, i) => `printf 'file ${i}' > "$RUNBOX_OUTPUTS/${n.replace(/\\/g, '\\\\')}"`)
+      .join('\n');
+    const id = await submit(rb.url, shellJob(script));
+    const job = await waitFinal(rb.url, id);
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    expect(job.result!.outputs.map((o) => o.path).sort()).toEqual([...names].sort());
+    for (const [i, name] of names.entries()) {
+      const url = `${rb.url}/v1/jobs/${id}/outputs/${encodeURIComponent(name)}`;
+      const answer = await http(url);
+      expect(answer.status, `${name}: ${answer.body.toString()}`).toBe(200);
+      expect(answer.body.toString()).toBe(`file ${i}`);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-dl-names-'));
+    temp.push(dir);
+    const run = await runbox(rb.url, ['outputs', id, '-o', dir]);
+    expect(run.code, run.stderr).toBe(0);
+    for (const [i, name] of names.entries())
+      expect(readFileSync(join(dir, name), 'utf8')).toBe(`file ${i}`);
+  });
+
+  it('an empty output downloads as 0 bytes; any range of it is 416 saying it is empty', async () => {
+    const id = await submit(rb.url, shellJob(': > "$RUNBOX_OUTPUTS/empty"'));
+    expect((await waitFinal(rb.url, id)).status).toBe('succeeded');
+    const url = `${rb.url}/v1/jobs/${id}/outputs/empty`;
+    const whole = await http(url);
+    expect(whole.status).toBe(200);
+    expect(whole.body.length).toBe(0);
+    for (const range of ['bytes=0-0', 'bytes=-1', 'bytes=0-']) {
+      const answer = await http(url, { headers: { range } });
+      expect(answer.status, range).toBe(416);
+      expect(answer.headers['content-range']).toBe('bytes */0');
+      // Before: "range bytes=0-0 is not one range inside 0--1".
+      const body = JSON.parse(answer.body.toString()) as { error: { message: string } };
+      expect(body.error.message).toBe(
+        `range ${range} cannot be satisfied: the file is empty; ask without Range`,
+      );
+    }
   });
 
   it('runbox outputs -o resumes a partial file with a Range request and verifies it', async () => {

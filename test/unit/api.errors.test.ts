@@ -1,4 +1,6 @@
 import type { FastifyInstance, InjectOptions } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JobService } from '../../src/api/jobService.js';
 import { activityView } from '../../src/api/activityView.js';
@@ -362,12 +364,27 @@ describe('API error paths', () => {
       'InvalidSpec',
       'querystring.limit',
     );
-    await expectError(
-      { method: 'GET', url: '/v1/jobs?cursor=%27%20OR%201' },
-      400,
-      'InvalidSpec',
-      'cursor',
-    );
+    // A cursor is a job id (a ULID): anything else, tampered or made up, is refused
+    // rather than answered with some other page.
+    for (const cursor of [
+      '%27%20OR%201',
+      'garbage',
+      `${WELL_FORMED_UNKNOWN_ID}x`,
+      WELL_FORMED_UNKNOWN_ID.toLowerCase(),
+      '01ZZZZZZZZZZZZZZZZZZZZZZZU',
+    ]) {
+      await expectError(
+        { method: 'GET', url: `/v1/jobs?cursor=${cursor}` },
+        400,
+        'InvalidSpec',
+        'cursor',
+      );
+    }
+    const page = await h.app.inject({
+      method: 'GET',
+      url: `/v1/jobs?cursor=${WELL_FORMED_UNKNOWN_ID}`,
+    });
+    expect(page.statusCode, page.body).toBe(200);
     await expectError(
       { method: 'POST', url: '/v1/jobs?wait=true&wait_seconds=601', payload: GOOD },
       400,
@@ -409,6 +426,17 @@ describe('API error paths', () => {
       400,
       'InvalidSpec',
       'jobs',
+    );
+    // Before: "(got [{\"runtime\":\"shell\",\"command\":[\"true\"]},{\"runtime\":\"shell\",\")",
+    // the first 60 characters of the array cut mid-string.
+    const tooMany = await expectError(
+      { method: 'POST', url: '/v1/jobs/batch', payload: { jobs: Array(1001).fill(GOOD) } },
+      400,
+      'InvalidSpec',
+      'jobs',
+    );
+    expect(tooMany).toBe(
+      'jobs: expected array length to be less or equal to 1000 (got an array of 1001 items)',
     );
   });
 });
@@ -582,4 +610,71 @@ describe('binding', () => {
       cleanup();
     }
   });
+});
+
+describe("requests Node's HTTP parser refuses, over a real socket", () => {
+  let h: Harness;
+  let port: number;
+  beforeAll(async () => {
+    h = await harness();
+    await h.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (h.app.server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    await h.app.close();
+    h.cleanup();
+  });
+
+  const raw = (request: Buffer) =>
+    new Promise<{ status: number; headers: string; body: string }>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const socket = connect(port, '127.0.0.1', () => socket.end(request));
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('close', () => {
+        const text = Buffer.concat(chunks).toString();
+        const split = text.indexOf('\r\n\r\n');
+        resolve({
+          status: Number(text.split(' ')[1]),
+          headers: text.slice(0, split),
+          body: text.slice(split + 4),
+        });
+      });
+      socket.on('error', reject);
+    });
+
+  it.each([
+    [
+      'a raw non-ASCII byte in the query',
+      'GET /v1/jobs?status=\xc3\xbc HTTP/1.1\r\nHost: localhost\r\n\r\n',
+      400,
+      'InvalidSpec',
+      'request',
+    ],
+    [
+      'a control character in a header',
+      'GET /v1/jobs HTTP/1.1\r\nHost: localhost\r\nX-A: a\x01b\r\n\r\n',
+      400,
+      'InvalidSpec',
+      'request',
+    ],
+    ['not HTTP at all', 'GARBAGE\r\n\r\n', 400, 'InvalidSpec', 'request'],
+    [
+      'headers over the size Node reads',
+      `GET /v1/jobs HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`,
+      431,
+      'PayloadTooLarge',
+      'headers',
+    ],
+  ])(
+    "%s: the documented error body, not fastify's own",
+    async (_, request, status, type, field) => {
+      // Before: {"error":"Bad Request","message":"Client Error","statusCode":400}.
+      const answer = await raw(Buffer.from(request, 'latin1'));
+      expect(answer.status, answer.body).toBe(status);
+      const body = JSON.parse(answer.body) as { error: Record<string, unknown> };
+      expect(body.error).toMatchObject({ type, field });
+      expect(body.error['message']).toEqual(expect.any(String));
+      expect(answer.headers).toContain(`x-request-id: ${String(body.error['request_id'])}`);
+    },
+  );
 });

@@ -3,7 +3,7 @@ import { checkOutputPath } from '../../src/api/outputPath.js';
 import { exitCodeOf } from '../../src/api/jobView.js';
 import { redactSpec } from '../../src/api/jobService.js';
 import { parseRange } from '../../src/api/routes/outputs.js';
-import { tokenMatches } from '../../src/api/auth.js';
+import { bearerMatches, tokenMatches } from '../../src/api/auth.js';
 import { loggedUrl } from '../../src/api/server.js';
 import { LiveLogs } from '../../src/worker/LiveLogs.js';
 
@@ -77,6 +77,17 @@ describe('job views', () => {
     expect(tokenMatches('abc', 'abc')).toBe(true);
     expect(tokenMatches('abd', 'abc')).toBe(false);
     expect(tokenMatches('', 'abc')).toBe(false);
+  });
+  it('takes a non-ASCII bearer token sent as UTF-8 (curl, runbox) or as Latin-1 (fetch, node:http)', () => {
+    // Node reads each header byte as one Latin-1 character: UTF-8 "tök" arrives as "tÃ¶k".
+    // Before, that compared unequal and every UTF-8 client got 401.
+    const asUtf8Bytes = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+    for (const token of ['s3cr3t-tök', 'dashboard-token-ø-1', 'plain-ascii']) {
+      expect(bearerMatches(token, token), token).toBe(true);
+      expect(bearerMatches(asUtf8Bytes(token), token), token).toBe(true);
+      expect(bearerMatches(`${token}x`, token)).toBe(false);
+    }
+    expect(bearerMatches('s3cr3t-tok', 's3cr3t-tök')).toBe(false);
   });
 });
 

@@ -1,9 +1,13 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { CLIENT_COMMAND_FLAGS, parseClientArgs } from '../../src/cli/clientArgs.js';
 import { CLIENT_COMMANDS } from '../../src/cli/clientCli.js';
 import { clientCommands } from '../../src/cli/commands/clientCommands.js';
 import type { CliIO } from '../../src/cli/output.js';
+import { buildSubmitRequest, type JobFlagValues } from '../../src/cli/jobFlags.js';
 import { runCommands } from '../../src/cli/runCommands.js';
 
 /**
@@ -140,6 +144,51 @@ describe('the client commands parser', () => {
     const { code, io } = await viaYargs(['submit', 'a.sh', '--priority', 'abc']);
     expect(code).toBe(64);
     expect(io.text()).toContain('--priority takes a number');
+  });
+
+  it('passes the words after -- to the job as its arguments, as typed, after any --arg', async () => {
+    // Before, `runbox run job.py -- x` ran the job with no arguments and said nothing.
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-dash-'));
+    try {
+      const script = join(dir, 'a.sh');
+      writeFileSync(script, 'echo "$@"');
+      const argv = ['submit', script, '--arg', 'first', '--', '1e3', '--json', 'a b', '007', ''];
+      const { seen, code, io } = await viaYargs(argv);
+      expect(code, io.text()).toBe(0);
+      expect(seen!.args['json']).toBeUndefined();
+      const request = buildSubmitRequest(seen!.args as JobFlagValues);
+      expect(request.args).toEqual(['first', '1e3', '--json', 'a b', '007', '']);
+      const bare = await viaYargs(['submit', script, '--']);
+      expect(buildSubmitRequest(bare.seen!.args as JobFlagValues).args).toBeUndefined();
+      const status = await viaYargs(['status', 'J', '--', 'x']);
+      expect(status.code).toBe(64);
+      expect(status.seen).toBeNull();
+      expect(status.io.text()).toMatch(
+        /UsageError: only run, submit and schedule add take words after --/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--file takes a file whose name holds a colon whole, and splits SRC:DEST otherwise', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-colon-'));
+    try {
+      const script = join(dir, 'a.sh');
+      writeFileSync(script, 'true');
+      const stamped = join(dir, 'log-12:00.txt');
+      writeFileSync(stamped, 'stamped');
+      const whole = buildSubmitRequest({ script, file: [stamped] });
+      expect(whole.files).toEqual([
+        expect.objectContaining({ path: 'log-12:00.txt', content: 'stamped' }),
+      ]);
+      const renamed = buildSubmitRequest({ script, file: [`${stamped}:in.txt`] });
+      expect(renamed.files).toEqual([
+        expect.objectContaining({ path: 'in.txt', content: 'stamped' }),
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('knows the same flags as yargs, command by command', async () => {

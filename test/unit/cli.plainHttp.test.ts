@@ -95,6 +95,24 @@ describe('plainRequest', () => {
     expect((refused as Error).message).toContain('ECONNREFUSED');
   });
 
+  it('a server given without http:// is a usage error naming it, not Internal "Invalid URL"', () => {
+    for (const server of ['127.0.0.1:7070', 'localhost:7070', 'ftp://host', 'http//x', '']) {
+      let thrown: unknown;
+      try {
+        new ApiClient(server, null);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, server).toBeInstanceOf(RunboxError);
+      expect((thrown as RunboxError).type).toBe('UsageError');
+      expect((thrown as RunboxError).field).toBe('server');
+      expect((thrown as Error).message).toContain('give e.g. http://127.0.0.1:7070');
+    }
+    expect(new ApiClient('https://runbox.example:8443/', null).baseUrl).toBe(
+      'https://runbox.example:8443/',
+    );
+  });
+
   it('refuses a header value that would split the request, before connecting', async () => {
     await expect(
       plainRequest(

@@ -74,6 +74,24 @@ describe('config', () => {
     return file;
   };
 
+  it('takes only a token an Authorization header can carry, and never prints it', () => {
+    // Before, RUNBOX_TOKEN="s3cret " or "tok€n" started a server that answered 401 to
+    // every client: Node trims header values and reads their bytes as Latin-1.
+    for (const token of ['trailing ', ' leading', 'tab\tin', 'new\nline', 'tok€n', 'ŝ']) {
+      const fromEnv = errorOf(() => loadConfig({ env: { RUNBOX_TOKEN: token } }));
+      expect(fromEnv.type, token).toBe('InvalidConfig');
+      expect(fromEnv.field).toBe('RUNBOX_TOKEN');
+      expect(fromEnv.message).toContain('printable text of ASCII or Latin-1');
+      const fromFile = errorOf(() => loadConfig({ env: {}, file: fileWith({ token }) }));
+      expect(fromFile.field, token).toBe('token');
+      expect(fromFile.message).not.toContain(token.trim());
+    }
+    for (const token of ['s3cret', 'a b', 'x'.repeat(200), '!~"\'', 's3cr3t-tök', 'ø']) {
+      expect(loadConfig({ env: { RUNBOX_TOKEN: token } }).token).toBe(token);
+      expect(loadConfig({ env: {}, file: fileWith({ token }) }).token).toBe(token);
+    }
+  });
+
   it('refuses a file with an unknown key or a wrong type, naming the key and a fix', () => {
     const typo = errorOf(() =>
       loadConfig({ env: {}, file: fileWith({ wrokers: 4, limits: { logBytes: 'big' } }) }),

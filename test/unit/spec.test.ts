@@ -42,6 +42,32 @@ describe('parseJobSpec', () => {
     expect(fieldOf({ image: 'busybox', script: { path: 'job.txt', content: '' } })).toBe('command');
   });
 
+  it('refuses argv and env strings the kernel or the engine cannot carry: NUL, lone surrogates', () => {
+    // Before: args ["a\0"] ran and failed "exec /sbin/docker-init: invalid argument";
+    // env {"A": "\ud800"} failed every attempt Internal "URI malformed".
+    const base = { runtime: 'shell', script: { path: 'a.sh', content: 'echo' } };
+    const bad = (input: Record<string, unknown>) => {
+      try {
+        parseJobSpec({ ...base, ...input }, config);
+        return null;
+      } catch (error) {
+        expect(error).toBeInstanceOf(InvalidSpecError);
+        return `${(error as InvalidSpecError).field}: ${(error as Error).message}`;
+      }
+    };
+    expect(bad({ args: ['ok', 'a\0b'] })).toMatch(/^args\.1: .*NUL/);
+    expect(bad({ args: ['\ud800'] })).toMatch(/^args\.0: .*lone UTF-16 surrogate/);
+    expect(bad({ command: ['sh', '-c', 'echo \udfff'] })).toMatch(/^command\.2: .*surrogate/);
+    expect(bad({ command: ['sh\0'] })).toMatch(/^command\.0: .*NUL/);
+    expect(bad({ env: { A: 'x\ud83d' } })).toMatch(/^env\.A: .*surrogate/);
+    expect(bad({ env: { A: 'x\0' } })).toMatch(/^env\.A: .*NUL/);
+    expect(bad({ files: [{ path: 'f\udc00.txt', content: '' }] })).toMatch(/^files\.0\.path: /);
+    // Whole pairs (emoji), non-ASCII and newlines are text and pass.
+    expect(
+      bad({ args: ['😀 ünï\nline'], env: { A: '😀' }, files: [{ path: 'ü 😀.txt', content: '' }] }),
+    ).toBeNull();
+  });
+
   it('names the field at fault for each kind of bad spec, before anything runs', () => {
     expect(fieldOf({ runtime: 'cobol', script: { path: 'a', content: '' } })).toBe('runtime');
     expect(fieldOf({ script: { path: 'a', content: '' } })).toBe('runtime');
@@ -108,6 +134,34 @@ describe('parseJobSpec', () => {
     expect(options).toEqual({ priority: 3, idempotency_key: 'k' });
     expect(() => splitSubmission({ runtime: 'shell', run_at: 'tomorrow' })).toThrow(/run_at/);
     expect(() => splitSubmission([1])).toThrow(/JSON object/);
+  });
+
+  it('takes run_at only as an ISO 8601 time of a real day, never a rolled-over or guessed one', () => {
+    // Date.parse read "2026-02-30T00:00:00Z" as 2 March and "5" as May 2001.
+    for (const bad of [
+      '2026-02-30T00:00:00Z',
+      '2026-02-29',
+      '2026-04-31T12:00:00Z',
+      '2026-12-01T24:00:00Z',
+      '2026-12-01T10:60:00Z',
+      '5',
+      'March 7',
+      '2026',
+      'Mon, 30 Nov 2026 20:00:00 GMT',
+    ]) {
+      expect(() => splitSubmission({ runtime: 'shell', run_at: bad }), bad).toThrow(
+        /run_at: "[^"]*" is not an ISO 8601 time/,
+      );
+    }
+    for (const good of [
+      '2028-02-29',
+      '2026-11-30T20:06:00.000Z',
+      '2026-12-01T10:00:00+02:00',
+      '2026-12-01T10:00Z',
+      '2026-12-01T10:00:00.123456Z',
+    ]) {
+      expect(splitSubmission({ runtime: 'shell', run_at: good }).options.run_at).toBe(good);
+    }
   });
 });
 

@@ -68,7 +68,9 @@ async function sendFile(
           request,
           new RunboxError(
             'InvalidSpec',
-            `range ${request.headers.range} is not one range inside 0-${entry.size - 1}`,
+            entry.size === 0
+              ? `range ${request.headers.range} cannot be satisfied: the file is empty; ask without Range`
+              : `range ${request.headers.range} is not one range inside 0-${entry.size - 1}`,
             { field: 'range' },
           ),
         ),
@@ -199,13 +201,19 @@ export function registerOutputRoutes(app: Api, jobs: JobService, store: BlobStor
       },
     },
     async (request, reply) => {
-      const path = checkOutputPath(request.params['*']);
+      const raw = request.params['*'];
       const result = await manifestOf(request.params.id);
-      const entry = result.outputs.find((o) => o.path === path);
-      if (!entry)
+      // A manifest entry is served by its exact name first: `100%25.txt` or `a\\b` are
+      // legal file names a job may write, which the checks below would refuse as
+      // traversal. Only a name that is no entry goes through them, for a clear 400.
+      const entry = result.outputs.find((o) => o.path === raw);
+      if (!entry) {
+        const path = checkOutputPath(raw);
         throw new RunboxError('NotFound', `job ${request.params.id} has no output "${path}"`, {
           field: 'path',
         });
+      }
+      const path = entry.path;
       if (entry.type !== 'file' || !entry.sha256) {
         throw new RunboxError(
           'NotFound',

@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { RunboxError } from '../errors/index.js';
+import type { Logger } from '../log.js';
+
+/**
+ * Answers a request Node's HTTP parser refused before fastify saw it (a raw non-ASCII
+ * byte in the query, a control character in a header, headers over Node's
+ * maxHeaderSize, a request that never finished arriving) with the documented error
+ * body. Fastify's own answer here is `{"error":"Bad Request","message":"Client Error"}`,
+ * the one body a client could get that is not the `Error` component.
+ */
+export function clientErrorHandler(log: Logger) {
+  return (error: Error & { code?: string }, socket: Socket): void => {
+    // A reset connection has no one left to answer.
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    let status = 400;
+    let problem: RunboxError;
+    if (error.code === 'HPE_HEADER_OVERFLOW') {
+      status = 431;
+      problem = new RunboxError(
+        'PayloadTooLarge',
+        "the request's headers are larger than the server reads; send fewer or smaller headers",
+        { field: 'headers' },
+      );
+    } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      status = 408;
+      problem = new RunboxError(
+        'InvalidSpec',
+        'the request did not arrive in full in time; send it again',
+        { field: 'request' },
+      );
+    } else {
+      problem = new RunboxError(
+        'InvalidSpec',
+        `the request is not valid HTTP/1.1 (${error.code ?? 'parse error'}); ` +
+          'percent-encode bytes outside ASCII in the URL and send headers without control characters',
+        { field: 'request' },
+      );
+    }
+    const id = randomUUID();
+    log.info('request refused by the HTTP parser', { request_id: id, code: error.code, status });
+    const body = JSON.stringify({
+      error: { type: problem.type, message: problem.message, field: problem.field, request_id: id },
+    });
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+          `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `x-request-id: ${id}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(error);
+  };
+}
