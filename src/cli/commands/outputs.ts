@@ -56,6 +56,57 @@ async function download(
   return (await sha256File(root, entry.path)) === entry.sha256 ? 'ok' : 'mismatch';
 }
 
+/** What became of one entry: written and verified, linked, or refused (not an error). */
+type Outcome = 'ok' | 'mismatch' | 'linked' | Refused;
+
+/** A Refused as its outcome; any other error still throws. */
+function settle<T extends Outcome>(work: Promise<T>): Promise<T | Refused> {
+  return work.catch((error: unknown) => {
+    if (error instanceof Refused) return error;
+    throw error;
+  });
+}
+
+/**
+ * Files fetched at once. One request each: a job's many small outputs went one round
+ * trip after another (5,000 files of a few bytes took ~34 s), where a few in flight keep
+ * the server busy while each answer is written and hashed here.
+ */
+const DOWNLOADS_AT_ONCE = 8;
+
+/**
+ * Runs `work` over the items, DOWNLOADS_AT_ONCE at a time, and reports each outcome in
+ * the items' order (the lines read as the manifest does). The first error stops taking
+ * new items; the ones in flight finish, then it is thrown.
+ */
+async function inOrder<T, R>(
+  items: readonly T[],
+  work: (item: T) => Promise<R>,
+  report: (item: T, outcome: R) => void,
+): Promise<void> {
+  const outcomes: Array<{ value: R } | undefined> = [];
+  let next = 0;
+  let reported = 0;
+  let failure: { error: unknown } | null = null;
+  const worker = async () => {
+    while (failure === null && next < items.length) {
+      const at = next++;
+      try {
+        outcomes[at] = { value: await work(items[at]!) };
+      } catch (error) {
+        failure ??= { error };
+        return;
+      }
+      for (let done = outcomes[reported]; done; done = outcomes[reported]) {
+        report(items[reported]!, done.value);
+        reported += 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DOWNLOADS_AT_ONCE, items.length) }, worker));
+  if (failure) throw (failure as { error: unknown }).error;
+}
+
 export function outputsCommand(ctx: CliContext, setCode: (code: number) => void): CommandModule {
   return {
     command: 'outputs <id>',
@@ -113,27 +164,34 @@ export function outputsCommand(ctx: CliContext, setCode: (code: number) => void)
       const bad: string[] = [];
       const refused: string[] = [];
       const downloaded: Array<{ path: string; size: number; sha256: string | null }> = [];
+      const report = (entry: OutputEntry, outcome: Outcome) => {
+        if (outcome === 'mismatch') bad.push(entry.path);
+        else if (outcome === 'ok') {
+          downloaded.push({ path: entry.path, size: entry.size, sha256: entry.sha256 });
+          if (!args.json) ctx.io.out(`${entry.path}  ${entry.size} bytes  sha256 ok`);
+        } else if (outcome !== 'linked') {
+          // A link the job made that leaves the folder is expected hostile input, not
+          // a failed download; a file that could not be written is.
+          if (entry.type === 'file') refused.push(entry.path);
+          ctx.io.err(`runbox: warning: ${outcome.message}`);
+        }
+      };
       const progress = spinner(ctx.io, 'downloading outputs');
       try {
+        const files = entries.filter((e) => e.type !== 'symlink');
+        await inOrder(
+          files,
+          (entry) => settle(download(client, args.id, entry, root, progress)),
+          report,
+        );
+        // Links after every file, one at a time: whether a link stays inside DIR is
+        // checked against the links already on disk, which must not change meanwhile.
         for (const entry of entries) {
-          try {
-            if (entry.type === 'symlink') {
-              await linkInside(root, entry.path, entry.link_target ?? '');
-              continue;
-            }
-            if ((await download(client, args.id, entry, root, progress)) === 'mismatch') {
-              bad.push(entry.path);
-              continue;
-            }
-            downloaded.push({ path: entry.path, size: entry.size, sha256: entry.sha256 });
-            if (!args.json) ctx.io.out(`${entry.path}  ${entry.size} bytes  sha256 ok`);
-          } catch (error) {
-            if (!(error instanceof Refused)) throw error;
-            // A link the job made that leaves the folder is expected hostile input, not
-            // a failed download; a file that could not be written is.
-            if (entry.type === 'file') refused.push(entry.path);
-            ctx.io.err(`runbox: warning: ${error.message}`);
-          }
+          if (entry.type !== 'symlink') continue;
+          const outcome = await settle(
+            linkInside(root, entry.path, entry.link_target ?? '').then(() => 'linked' as const),
+          );
+          report(entry, outcome);
         }
       } finally {
         progress.stop();
