@@ -10,6 +10,9 @@ import type { Logger } from '../log.js';
  * body. Fastify's own answer here is `{"error":"Bad Request","message":"Client Error"}`,
  * the one body a client could get that is not the `Error` component.
  */
+/** How long a refused request's client may go on sending before the socket is closed. */
+const CUT_OFF_MS = 5000;
+
 export function clientErrorHandler(log: Logger) {
   return (error: Error & { code?: string }, socket: Socket): void => {
     // A reset connection has no one left to answer.
@@ -43,13 +46,21 @@ export function clientErrorHandler(log: Logger) {
     const body = JSON.stringify({
       error: { type: problem.type, message: problem.message, field: problem.field, request_id: id },
     });
-    if (socket.writable) {
-      socket.write(
-        `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
-          `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-          `x-request-id: ${id}\r\nConnection: close\r\n\r\n${body}`,
-      );
+    if (!socket.writable) {
+      socket.destroy(error);
+      return;
     }
-    socket.destroy(error);
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `x-request-id: ${id}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    // What the client still sends is read and dropped: closing with bytes unread resets
+    // the connection, and a client still writing (headers past the size Node reads) lost
+    // the answer to ECONNRESET on Node 24. One that never stops is cut off.
+    socket.resume();
+    const cutOff = setTimeout(() => socket.destroy(), CUT_OFF_MS);
+    cutOff.unref();
+    socket.once('close', () => clearTimeout(cutOff));
   };
 }
