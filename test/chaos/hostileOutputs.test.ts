@@ -130,11 +130,12 @@ describe('hostile output archives', () => {
     expect(await server.exited).toBe(0);
     server = null;
 
-    // Nothing outside the store: the data dir holds the database, config and blobs only.
+    // Nothing outside the store: the data dir holds the database, config and blobs only
+    // (and blobs.database, which names the database the blobs belong to).
     const files = filesUnder(data.dir).map((f) => f.slice(data.dir.length + 1));
     const strays = files.filter(
       (f) =>
-        !/^(runbox\.db(-wal|-shm)?|config\.json|blobs\/[0-9a-f]{2}\/[0-9a-f]+|blobs\/packs\/[0-9a-f]{32}\.(pack|dead))$/.test(
+        !/^(runbox\.db(-wal|-shm)?|config\.json|blobs\.database|blobs\/[0-9a-f]{2}\/[0-9a-f]+|blobs\/packs\/[0-9a-f]{32}\.(pack|dead))$/.test(
           f,
         ),
     );
