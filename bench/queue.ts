@@ -12,8 +12,7 @@
 // recorded, as the peers measure it), claim latencies (ms per claim call) and jobs per claim.
 // Env: BENCH_N (20000), BENCH_SLOTS (config.workers, 256), BENCH_QUEUE_URL (unset: a
 // SQLite file in a temp dir), BENCH_PG_POOL (queue.poolSize: connections per process,
-// default the backend's), BENCH_WRITER (0: SQLite without its writer thread), BENCH_PROF_DIR
-// (unused here: pass --cpu-prof to node instead).
+// default the backend's), BENCH_PROF_DIR (unused here: pass --cpu-prof to node instead).
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,8 +31,6 @@ import { validResult } from '../test/helpers/results.js';
 const N = Number(process.env.BENCH_N ?? 20000);
 const SLOTS = Number(process.env.BENCH_SLOTS ?? 256);
 const QUEUE_URL = process.env.BENCH_QUEUE_URL;
-// BENCH_WRITER=0: the pool's SQLite queue without its writer thread (an A/B of it).
-const WRITER_THREAD = process.env.BENCH_WRITER !== '0';
 const PG_POOL = process.env.BENCH_PG_POOL ? Number(process.env.BENCH_PG_POOL) : undefined;
 const now = () => performance.timeOrigin + performance.now();
 
@@ -81,8 +78,7 @@ async function runPool(
   config: Readonly<Config>,
   onRecorded: (run: PoolRun) => void,
 ): Promise<{ stop: () => Promise<PoolRun> }> {
-  // As serve and worker open it (a pool): SQLite's hot path on its writer thread.
-  const queue = await createQueue(config, { pool: WRITER_THREAD });
+  const queue = await createQueue(config);
   const run: PoolRun = {
     first: 0,
     last: 0,

@@ -140,49 +140,6 @@ module.exports.followProgress = unsupported;`,
   },
 ];
 
-// The queue's writer thread runs a script of its own (a Worker with eval: true: the
-// binary has no file to point a Worker at). src/queue/sqlite/writer/writerSource.ts
-// builds it with esbuild when running from source; the bundle carries it as a string.
-// better-sqlite3's JavaScript is in it; its addon the thread loads with process.dlopen
-// and hands over as nativeBinding, so `bindings` is never called.
-plugins.push({
-  name: 'writer-thread-source',
-  setup(build) {
-    build.onResolve({ filter: /^\.\/writerSource\.js$/ }, (a) =>
-      /[\\/]src[\\/]queue[\\/]sqlite[\\/]writer[\\/]/.test(a.importer)
-        ? { path: 'writer-thread-source', namespace: 'runbox-replaced' }
-        : undefined,
-    );
-    build.onLoad({ filter: /^writer-thread-source$/, namespace: 'runbox-replaced' }, async () => {
-      const built = await esbuild.build({
-        entryPoints: [join(root, 'src/queue/sqlite/writer/threadMain.ts')],
-        bundle: true,
-        write: false,
-        platform: 'node',
-        format: 'cjs',
-        target: 'node20',
-        legalComments: 'none',
-        logLevel: 'warning',
-        plugins: [
-          replaceModule(
-            'writer-bindings',
-            /^bindings$/,
-            /[\\/]better-sqlite3[\\/]lib[\\/]/,
-            `module.exports = function () {
-  throw new Error('runbox: the writer thread gives better-sqlite3 its nativeBinding');
-};`,
-          ),
-        ],
-      });
-      return {
-        contents: `export function writerThreadSource() {\n  return ${JSON.stringify(built.outputFiles[0].text)};\n}`,
-        loader: 'js',
-        resolveDir: root,
-      };
-    });
-  },
-});
-
 // yargs' ESM build brings cliui's ESM build, whose stand-in for wrap-ansi cuts help
 // text every N characters, mid-word ("in th|is process"). The CommonJS build of the
 // same cliui version wraps at word boundaries with the real wrap-ansi.

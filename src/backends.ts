@@ -58,28 +58,18 @@ export function blobStoreConfigOf(config: Pick<Config, 'dataDir' | 'blobs'>): Bl
 /** Opens the queue (migrations, contract stamp: throws SchemaTooNew / ContractMismatch). */
 export async function createQueue(
   config: Readonly<Config>,
-  options: QueueOpenOptions & {
-    /**
-     * This process runs a worker pool: SQLite then records results and claims on a
-     * thread of its own (queue/sqlite/writer/). @defaultValue false
-     */
-    pool?: boolean;
-  } = {},
+  options: QueueOpenOptions = {},
 ): Promise<QueueBackend> {
   const chosen = queueConfigOf(config);
-  const { pool, ...open } = options;
   switch (chosen.kind) {
     case 'sqlite': {
       const { SqliteQueue } = await import('./queue/sqlite/SqliteQueue.js');
-      return SqliteQueue.open(
-        { ...config, dbPath: chosen.path },
-        { ...open, writerThread: pool === true },
-      );
+      return SqliteQueue.open({ ...config, dbPath: chosen.path }, options);
     }
     case 'postgres': {
       const { PostgresQueue } = await import('./queue/postgres/PostgresQueue.js');
       return PostgresQueue.open(chosen.url, config, {
-        ...open,
+        ...options,
         ...(chosen.schema !== undefined ? { schema: chosen.schema } : {}),
         ...(chosen.poolSize !== undefined ? { poolSize: chosen.poolSize } : {}),
       });

@@ -59,7 +59,7 @@ export async function startRunbox(
   securePrivateDataDir(config.dataDir);
   const logger = createLogger(options.logLevel ?? 'info');
   await checkBlobDir(config);
-  const queue = await createQueue(config, { log: logger, pool: options.workers > 0 });
+  const queue = await createQueue(config, { log: logger });
   const cleanups: Array<() => void | Promise<void>> = [() => queue.close()];
   try {
     const hooks = await createHookStores(queue);

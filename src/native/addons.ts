@@ -19,23 +19,6 @@ export function betterSqliteBinding(): string | undefined {
   return seaAddonPath('better_sqlite3') ?? undefined;
 }
 
-/**
- * Path of better-sqlite3's .node file, for the queue's writer thread, which loads it
- * itself with process.dlopen: the extracted SEA asset inside the binary, else the file
- * better-sqlite3 itself loads from node_modules.
- */
-export function betterSqliteBindingPath(): string {
-  return (
-    seaAddonPath('better_sqlite3') ??
-    join(
-      dirname(requireHere.resolve('better-sqlite3/package.json')),
-      'build',
-      'Release',
-      'better_sqlite3.node',
-    )
-  );
-}
-
 export type ZstdNapi = typeof import('zstd-napi');
 
 let zstdNapiError: unknown;

@@ -206,7 +206,6 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
         : {}),
     });
   }
-  if (queue?.kind !== 'postgres') checks.push(await writerThreadCheck());
   const free = await portFree(config.host, config.port);
   checks.push({
     name: 'port',
@@ -217,23 +216,6 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
     ...(free ? {} : { fix: 'stop what listens there, or serve with --port' }),
   });
   return checks;
-}
-
-/** A busy pool records results on a thread of its own (queue/sqlite/writer/): can it start here? */
-async function writerThreadCheck(): Promise<Check> {
-  const name = 'queue writer thread';
-  const { probeWriterThread } = await import('../../queue/sqlite/writer/probeWriterThread.js');
-  try {
-    const ms = await probeWriterThread();
-    return { name, state: 'ok', detail: `starts in ${Math.round(ms)} ms` };
-  } catch (error) {
-    return {
-      name,
-      state: 'warn',
-      detail: `cannot start (${(error as Error).message}): a pool records every result on the main thread, slower with many short jobs`,
-      fix: 'nothing is lost: the main thread records results instead; the message says why the thread could not start',
-    };
-  }
 }
 
 /** Job folders reach containers by host path: the engine must see the data dir where runbox does. */

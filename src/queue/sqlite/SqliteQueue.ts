@@ -29,14 +29,11 @@ import type {
   WorkerInfo,
   WorkerRecord,
 } from '../types.js';
-import { betterSqliteBindingPath } from '../../native/addons.js';
-import type { Logger } from '../../log.js';
 import { cancelJob } from './cancelJob.js';
 import { claimJobs } from './claimJobs.js';
-import { finishAndClaimJobs } from './finishAndClaimJobs.js';
 import { queueSummary } from './queueSummary.js';
 import { CommitBatcher } from './CommitBatcher.js';
-import { immediate, type Db } from './db.js';
+import { immediate, savepoint, type Db } from './db.js';
 import { enqueueJobs } from './enqueueJobs.js';
 import { finishJobs } from './finishJobs.js';
 import { heartbeatJobs } from './heartbeatJobs.js';
@@ -54,7 +51,6 @@ import {
   registerWorker,
   stopWorker,
 } from './workers.js';
-import { DEFAULT_WRITER_POLICY, WriterLane, type WriterPolicy } from './writer/WriterLane.js';
 
 /** What opening a SQLite queue reads: the file and the queue settings (Config has both). */
 export type SqliteQueueConfig = QueueSettings & { dbPath: string };
@@ -64,15 +60,6 @@ export interface SqliteQueueOptions extends QueueOpenOptions {
   now?: () => number;
   /** Commit at once when this many writes are pending. @defaultValue 1000 */
   maxBatch?: number;
-  /**
-   * Record results and claim (finishAndClaim, the worker pool's hot path) on a thread
-   * with a connection of its own, so SQLite's work there runs beside the pool's
-   * JavaScript instead of between it (writer/). For a process whose pool runs short
-   * jobs; true takes DEFAULT_WRITER_POLICY (started when busy, stopped when idle).
-   * Never for ':memory:'. Should the thread fail, the queue's own connection does the
-   * work. @defaultValue false
-   */
-  writerThread?: boolean | WriterPolicy;
 }
 
 const CAPABILITIES: QueueCapabilities = {
@@ -82,9 +69,6 @@ const CAPABILITIES: QueueCapabilities = {
   atomicFinishAndClaim: true,
   crossProcessEvents: false,
 };
-
-/** How long a write waits for the lock another connection holds (openDatabase's default). */
-const BUSY_TIMEOUT_MS = 5000;
 
 const NO_JOBS: ReapOutcome = { requeued: [], failed: [], cancelled: [] };
 
@@ -109,15 +93,12 @@ export class SqliteQueue implements QueueBackend {
   private readonly now: () => number;
   private readonly random: () => number;
   private closed = false;
-  private readonly writer: WriterLane | null;
-  /** finishAndClaim calls not yet answered: close() waits for them. */
-  private readonly calls = new Set<Promise<unknown>>();
   private readonly finishedListeners = new Set<(ids: readonly string[]) => void>();
 
   private constructor(
     db: Db,
     databaseId: string,
-    config: SqliteQueueConfig,
+    config: QueueSettings,
     options: SqliteQueueOptions,
   ) {
     this.db = db;
@@ -130,31 +111,6 @@ export class SqliteQueue implements QueueBackend {
       windowMs: config.commitWindowMs,
       maxBatch: options.maxBatch ?? 1000,
     });
-    const policy =
-      options.writerThread === true ? DEFAULT_WRITER_POLICY : options.writerThread || null;
-    this.writer =
-      policy !== null && config.dbPath !== ':memory:'
-        ? this.writerLane(config.dbPath, policy, options.log)
-        : null;
-  }
-
-  private writerLane(dbPath: string, policy: WriterPolicy, log: Logger | undefined): WriterLane {
-    return new WriterLane(
-      () => ({
-        dbPath,
-        bindingPath: betterSqliteBindingPath(),
-        busyTimeoutMs: BUSY_TIMEOUT_MS,
-        leaseMs: this.config.lease.expiryMs,
-        retry: this.config.retry,
-        contractVersion: this.contract.version,
-      }),
-      policy,
-      (error) => {
-        const message = `the queue's writer thread failed; results are recorded on the main thread: ${error.message}`;
-        if (log) log.warn(message);
-        else process.stderr.write(`runbox: ${message}\n`);
-      },
-    );
   }
 
   /** Opens config.dbPath: migrations, contract stamp (throws SchemaTooNew / ContractMismatch). */
@@ -259,48 +215,30 @@ export class SqliteQueue implements QueueBackend {
    * Records results and claims in the same transaction, committed on the next turn of
    * the event loop (not after the window): the worker pool's hot path. One commit
    * instead of two, and the slots whose results these are get their next job the moment
-   * their results are durable. With a writer thread, there (once it has started), each
-   * call's time and jitter drawn here.
+   * their results are durable.
    */
   async finishAndClaim(
     items: readonly FinishItem[],
     claim: ClaimRequest,
   ): Promise<{ outcomes: FinishOutcome[]; claimed: ClaimedJob[] }> {
-    const call = this.finishAndClaimOnce(items, claim);
-    this.calls.add(call);
-    try {
-      const answer = await call;
-      this.announceFinished(items, answer.outcomes);
-      return answer;
-    } finally {
-      this.calls.delete(call);
-    }
-  }
-
-  private async finishAndClaimOnce(
-    items: readonly FinishItem[],
-    claim: ClaimRequest,
-  ): Promise<{ outcomes: FinishOutcome[]; claimed: ClaimedJob[] }> {
-    const writer = this.writer?.forCall(items.length) ?? null;
-    if (writer !== null && (await writer.ready)) {
-      return writer.run({
-        items,
-        claim,
-        now: this.now(),
-        randoms: items.filter((item) => item.result.error !== null).map(() => this.random()),
-      });
-    }
-    return this.batcher.run(
-      (db) =>
-        finishAndClaimJobs(db, items, claim, {
-          now: this.now(),
-          leaseMs: this.config.lease.expiryMs,
-          retry: this.config.retry,
-          contractVersion: this.contract.version,
-          random: this.random,
-        }),
+    const answer = await this.batcher.run(
+      (db) => {
+        const now = this.now();
+        const outcomes = this.finishNow(db, items, now);
+        let claimed: ClaimedJob[] = [];
+        try {
+          // Its own savepoint: a claim that fails must not take the results down with it.
+          claimed = savepoint(db, () => this.claimNow(db, claim, now));
+        } catch (error) {
+          // SQLite aborted the whole transaction: nothing of this batch can commit.
+          if (!db.inTransaction) throw error;
+        }
+        return { outcomes, claimed };
+      },
       { atOnce: true },
     );
+    this.announceFinished(items, answer.outcomes);
+    return answer;
   }
 
   async release(jobs: readonly HeldRef[], reason: string): Promise<string[]> {
@@ -403,15 +341,8 @@ export class SqliteQueue implements QueueBackend {
     return listWorkers(this.db, this.now(), this.config.workerDeadMs);
   }
 
-  /**
-   * Lets finishAndClaim calls out be answered and the writer thread end, commits
-   * pending writes, then closes the database. Idempotent.
-   */
+  /** Commits pending writes, then closes the database. Idempotent. */
   async close(): Promise<void> {
-    if (this.writer !== null) {
-      await Promise.allSettled(this.calls);
-      await this.writer.close();
-    }
     this.closeNow();
   }
 
@@ -419,7 +350,6 @@ export class SqliteQueue implements QueueBackend {
   closeNow(): void {
     if (this.closed) return;
     this.closed = true;
-    this.writer?.terminate();
     this.batcher.close();
     this.db.close();
   }

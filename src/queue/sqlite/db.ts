@@ -3,24 +3,6 @@ import type Database from 'better-sqlite3';
 /** The handle every queue operation takes. One per process (or per test connection). */
 export type Db = Database.Database;
 
-/**
- * What every connection to a queue database sets (the queue's own, and its writer
- * thread's: writer/threadMain.ts). WAL is the file's, set once by openDatabase.
- */
-export function configureConnection(db: Db): void {
-  db.pragma('synchronous = FULL');
-  db.pragma('foreign_keys = ON');
-  // Deleted and rewritten content (a finished job's scrubbed secret values) is
-  // overwritten with zeros rather than left in free space of the file.
-  db.pragma('secure_delete = ON');
-  // Savepoint journals (the commit batcher runs each operation of a batch in one)
-  // and transient indexes in memory: as temporary files, every page a batched
-  // operation wrote was first copied out through write() to a file nobody reads
-  // unless it fails; measured, that doubled the CPU of recording a result. A
-  // savepoint journal holds at most the pages of one batch.
-  db.pragma('temp_store = MEMORY');
-}
-
 const statements = new WeakMap<Db, Map<string, Database.Statement>>();
 
 /**
