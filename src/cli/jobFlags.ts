@@ -211,9 +211,43 @@ export function parseEnvFile(text: string, source: string, field: string): Recor
 function readEnvFiles(paths: string[] | undefined, field: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const path of paths ?? []) {
-    Object.assign(out, parseEnvFile(readInput(path, field).toString('utf8'), path, field));
+    Object.assign(
+      out,
+      parseEnvFile(decodeEnvFile(readInput(path, field), path, field), path, field),
+    );
   }
   return out;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The file as text, refused where it is not UTF-8: a job's environment travels as JSON
+ * text, and a lossy decode would hand the job U+FFFD where the file had other bytes.
+ */
+export function decodeEnvFile(bytes: Buffer, source: string, field: string): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    let line = 1;
+    let start = 0;
+    for (let i = 0; i <= bytes.length; i++) {
+      if (i < bytes.length && bytes[i] !== 0x0a) continue;
+      try {
+        strictUtf8.decode(bytes.subarray(start, i));
+      } catch {
+        break;
+      }
+      line += 1;
+      start = i + 1;
+    }
+    // The line is not quoted back: it may hold a secret value.
+    throw new InvalidSpecError(
+      field,
+      `${source} line ${line} is not valid UTF-8: environment values are sent as text; ` +
+        'save the file as UTF-8, or pass the value base64-encoded and decode it in the job',
+    );
+  }
 }
 
 /** Turns a script path and flags into the request body the API takes. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseEnvFile } from '../../src/cli/jobFlags.js';
+import { decodeEnvFile, parseEnvFile } from '../../src/cli/jobFlags.js';
 import { InvalidSpecError } from '../../src/errors/index.js';
 import { SecretMask } from '../../src/executor/secretMask.js';
 
@@ -98,5 +98,33 @@ describe('parseEnvFile', () => {
       expect((error as Error).message).toContain('secrets.env line 2');
       expect((error as Error).message).not.toContain('hidden-value');
     }
+  });
+});
+
+describe('decodeEnvFile', () => {
+  it('reads UTF-8 (a BOM dropped), and refuses other bytes naming the file and line only', () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    expect(decodeEnvFile(Buffer.concat([bom, Buffer.from('A=é\n')]), 'f', 'env-file')).toBe(
+      'A=é\n',
+    );
+    // Latin-1 "é" (0xe9) on line 3, after a multi-byte line, and a secret-looking value.
+    const bytes = Buffer.concat([
+      Buffer.from('A=1\nB=😀\nTOKEN=s3cr3t-'),
+      Buffer.from([0xe9]),
+      Buffer.from('\nC=2\n'),
+    ]);
+    try {
+      decodeEnvFile(bytes, 'prod.env', 'secret-env-file');
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidSpecError);
+      expect((error as InvalidSpecError).field).toBe('secret-env-file');
+      expect((error as Error).message).toContain('prod.env line 3 is not valid UTF-8');
+      expect((error as Error).message).not.toContain('s3cr3t');
+    }
+    // A multi-byte character cut at the end of the file is invalid too.
+    expect(() => decodeEnvFile(Buffer.from([0x41, 0x3d, 0xf0, 0x9f]), 'g', 'env-file')).toThrow(
+      'g line 1 is not valid UTF-8',
+    );
   });
 });
