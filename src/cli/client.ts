@@ -2,6 +2,19 @@ import type { IncomingMessage } from 'node:http';
 import { RunboxError, type ErrorType } from '../errors/index.js';
 import { plainRequest } from './plainHttp.js';
 
+/**
+ * A server path under --server's own path: a runbox a reverse proxy serves at
+ * http://host/runbox/ is asked at /runbox/v1/..., not at the host's /v1/... (resolving
+ * '/v1/...' against the URL would drop the prefix).
+ */
+export function serverUrl(server: string, path: string): URL {
+  const base = new URL(server);
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  base.search = '';
+  base.hash = '';
+  return new URL(path.replace(/^\/+/, ''), base);
+}
+
 /** Talks to a runbox server for the client commands (--server / RUNBOX_SERVER). */
 export class ApiClient {
   constructor(
@@ -29,9 +42,13 @@ export class ApiClient {
     return { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...extra };
   }
 
+  url(path: string): URL {
+    return serverUrl(this.baseUrl, path);
+  }
+
   /** Raw fetch with the token and a clear error when the server is not there. */
   async fetch(path: string, init: RequestInit = {}): Promise<Response> {
-    const url = new URL(path, this.baseUrl);
+    const url = this.url(path);
     try {
       return await fetch(url, {
         ...init,
@@ -66,7 +83,7 @@ export class ApiClient {
     path: string,
     body?: unknown,
   ): Promise<{ status: number; body: T }> {
-    const url = new URL(path, this.baseUrl);
+    const url = this.url(path);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers = this.headers(
       payload === undefined

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import type { Config } from '../../config.js';
 import { RunboxError } from '../../errors/index.js';
+import { serverUrl } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
 import { withData, withJson, withServer } from '../flags.js';
 
@@ -9,7 +10,7 @@ import { withData, withJson, withServer } from '../flags.js';
  * HEALTHCHECK runs beside it, so a wildcard bind is probed on loopback.
  */
 export function healthzUrl(config: Readonly<Config>, server: string | undefined): string {
-  if (server) return new URL('/healthz', server).toString();
+  if (server) return serverUrl(server, '/healthz').toString();
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const authority = host.includes(':') ? `[${host}]` : host;
   return `http://${authority}:${config.port}/healthz`;
