@@ -129,6 +129,39 @@ describe('runbox run', () => {
     expect(stderr).toMatch(/Cancelled/);
   });
 
+  it.each([
+    ['SIGHUP (its terminal closed)', ['SIGHUP']],
+    ['a second SIGINT while a job that ignores SIGTERM is being stopped', ['SIGINT', 'SIGINT']],
+  ] as const)(
+    'on %s: still cancels, waits for the container to go, exits 130',
+    async (_, signals) => {
+      const script = join(dataDir, 'stubborn.sh');
+      writeFileSync(script, "trap '' TERM\necho begun\nwhile true; do sleep 0.2; done\n");
+      const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', script, ...base()], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const deadline = Date.now() + 20_000;
+      while (!stdout.includes('begun') && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(stdout).toBe('begun\n');
+      for (const signal of signals) {
+        child.kill(signal);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      // Before: SIGHUP, or the second SIGINT, ended the process at once and the job's
+      // container ran on with nobody to remove it (afterEach finds it).
+      expect(await exited, stderr).toBe(130);
+      expect(stderr).toMatch(/Cancelled/);
+    },
+    30_000,
+  );
+
   it('exits 65 for an invalid spec, naming the field, without running anything', async () => {
     const script = join(dataDir, 'never.sh');
     writeFileSync(script, 'echo ran\n');
