@@ -3,7 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance } from 'fastify';
 import { InvalidSpecError } from '../errors/index.js';
-import { shownValue } from '../spec/parseJobSpec.js';
+import { schemaErrorText } from '../spec/parseJobSpec.js';
 
 /**
  * Route schemas are TypeBox schemas, checked by TypeBox's compiler (the same one the
@@ -28,7 +28,7 @@ export function registerValidation(app: FastifyInstance): void {
           ? 'is not a known field; see GET /openapi.json'
           : first.value === undefined
             ? 'is required'
-            : `${first.message.toLowerCase()} (got ${shownValue(first.value)})`;
+            : schemaErrorText(first);
       return { error: new InvalidSpecError(field, message) };
     };
   });

@@ -112,8 +112,13 @@ function fileEntry(path: string, stored: StoredBlob): OutputEntry {
   };
 }
 
-function limitError(message: string): RunboxError {
-  return new RunboxError('OutputLimitExceeded', message, { field: 'outputs' });
+// Named by the job's own field (what a client can change), as the running watchdog's are.
+function limitError(message: string, field: 'output_files' | 'output_bytes'): RunboxError {
+  return new RunboxError(
+    'OutputLimitExceeded',
+    `${message}. Ask for a larger limits.${field}, up to the server's ceiling`,
+    { field: `limits.${field}` },
+  );
 }
 
 /** The engine's tar of /outputs (GET .../archive) as output items. */
@@ -242,7 +247,8 @@ async function collectItems(
       }
       if (ordered.length >= limits.files) {
         error = limitError(
-          `more than ${limits.files} output files (limits.outputFiles); stopped at ${path}`,
+          `more than ${limits.files} output files (limits.output_files); stopped at ${path}`,
+          'output_files',
         );
         break;
       }
@@ -250,7 +256,8 @@ async function collectItems(
       const size = first ? first.size : item.size;
       if (type !== 'symlink' && size > left) {
         error = limitError(
-          `outputs exceed ${limits.bytes} bytes (limits.outputBytes); stopped at ${path} (${size} bytes)`,
+          `outputs exceed ${limits.bytes} bytes (limits.output_bytes); stopped at ${path} (${size} bytes)`,
+          'output_bytes',
         );
         break;
       }

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { ValueError } from '@sinclair/typebox/errors';
 import type { Config, PullPolicy } from '../config.js';
 import { InvalidSpecError } from '../errors/index.js';
 import {
@@ -96,10 +97,21 @@ function structuralError(
     );
   }
   if (first.value === undefined) return new InvalidSpecError(field, 'is required');
-  return new InvalidSpecError(
-    field,
-    `${first.message.toLowerCase()} (got ${shownValue(first.value)})`,
-  );
+  return new InvalidSpecError(field, schemaErrorText(first));
+}
+
+/**
+ * TypeBox's words for a schema error, with the value that failed. A union of literals
+ * (network, pull_policy, a list's status) says "expected union value", which names
+ * none of the values that would do: those are listed instead.
+ */
+export function schemaErrorText(error: ValueError): string {
+  const members = (error.schema as { anyOf?: Array<{ const?: unknown }> }).anyOf;
+  const expected =
+    members && members.length > 0 && members.every((m) => m.const !== undefined)
+      ? `expected one of ${members.map((m) => JSON.stringify(m.const)).join(', ')}`
+      : error.message.toLowerCase();
+  return `${expected} (got ${shownValue(error.value)})`;
 }
 
 /** The offending value for a message: whole when short, cut visibly when long. */

@@ -181,6 +181,9 @@ export class WorkerPool {
     this.started = true;
     // runbox run leaves a crashed server's jobs to the next serve or worker.
     await this.recover(!this.reserved);
+    // One pass now, not only from the first tick: a runbox run shorter than the interval
+    // never reaped, so a killed run's job stayed 'running' with its container up.
+    await this.reap();
     const { heartbeatMs } = this.config.lease;
     this.timers.push(setInterval(() => void this.heartbeat(), heartbeatMs));
     this.timers.push(setInterval(() => void this.reap(), Math.min(heartbeatMs, 1000)));

@@ -136,6 +136,33 @@ describe('downloading outputs', () => {
     expect(answer.body.equals(identity.subarray(data.size - 100))).toBe(true);
   });
 
+  it('a suffix range longer than the file gives the whole file as 206, as RFC 9110 says', async () => {
+    const answer = await http(fileUrl('data.bin'), {
+      headers: { range: `bytes=-${data.size + 1000}` },
+    });
+    expect(answer.status, answer.body.toString().slice(0, 200)).toBe(206);
+    expect(answer.headers['content-range']).toBe(`bytes 0-${data.size - 1}/${data.size}`);
+    expect(answer.body.equals(identity)).toBe(true);
+  });
+
+  it('If-Range naming another ETag: the Range is ignored and the whole file comes back (200)', async () => {
+    const stale = await http(fileUrl('data.bin'), {
+      headers: { range: 'bytes=0-9', 'if-range': '"0000"' },
+    });
+    expect(stale.status).toBe(200);
+    expect(stale.body.equals(identity)).toBe(true);
+    const current = await http(fileUrl('data.bin'), {
+      headers: { range: 'bytes=0-9', 'if-range': `"${data.sha256}"` },
+    });
+    expect(current.status).toBe(206);
+    expect(current.body.equals(identity.subarray(0, 10))).toBe(true);
+    // A date is never a strong validator here: no Last-Modified is sent.
+    const dated = await http(fileUrl('data.bin'), {
+      headers: { range: 'bytes=0-9', 'if-range': new Date().toUTCString() },
+    });
+    expect(dated.status).toBe(200);
+  });
+
   it.each(['bytes=x-', 'bytes=5-2', 'bytes=-0', 'bytes=0-1,5-6'])(
     'an unsatisfiable or malformed range (%s) answers 416 with the size',
     async (range) => {

@@ -76,7 +76,8 @@ describe('outputs over the file limit, with a symlink and a FIFO', () => {
   it('fails with OutputLimitExceeded naming the limit, and does not retry', () => {
     expect(job.status).toBe('failed');
     expect(job.error?.type).toBe('OutputLimitExceeded');
-    expect(job.error?.message).toMatch(/more than 10000 output files \(limits\.outputFiles\)/);
+    expect(job.error?.message).toMatch(/more than 10000 output files \(limits\.output_files\)/);
+    expect(job.error?.field).toBe('limits.output_files');
     expect(job.attempts).toBe(1);
     expect(job.result?.exit_code).toBe(0);
   });

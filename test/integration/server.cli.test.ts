@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/api/jobView.js';
-import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
+import { expectNoLeftoverContainers, labelledContainers } from '../helpers/leftovers.js';
 import {
   RUNBOX_BUNDLE,
   runCliProcess,
@@ -128,6 +128,79 @@ describe('runbox run', () => {
     expect(Date.now() - signalledAt).toBeLessThan(5000);
     expect(stderr).toMatch(/Cancelled/);
   });
+
+  it.each([
+    ['SIGHUP (its terminal closed)', ['SIGHUP']],
+    ['a second SIGINT while a job that ignores SIGTERM is being stopped', ['SIGINT', 'SIGINT']],
+  ] as const)(
+    'on %s: still cancels, waits for the container to go, exits 130',
+    async (_, signals) => {
+      const script = join(dataDir, 'stubborn.sh');
+      writeFileSync(script, "trap '' TERM\necho begun\nwhile true; do sleep 0.2; done\n");
+      const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', script, ...base()], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const deadline = Date.now() + 20_000;
+      while (!stdout.includes('begun') && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(stdout).toBe('begun\n');
+      for (const signal of signals) {
+        child.kill(signal);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      // Before: SIGHUP, or the second SIGINT, ended the process at once and the job's
+      // container ran on with nobody to remove it (afterEach finds it).
+      expect(await exited, stderr).toBe(130);
+      expect(stderr).toMatch(/Cancelled/);
+    },
+    30_000,
+  );
+
+  it('a run killed with -9: the next run, however short, fails its job WorkerLost and removes its container', async () => {
+    // Its own data dir, with a lease that expires in 1.5 s instead of 30 (the reaper ticks every second).
+    const own = mkdtempSync(join(tmpdir(), 'runbox-run-orphan-'));
+    const args = [
+      '--config',
+      writeTestConfig(own, { lease: { heartbeatMs: 1000, expiryMs: 1500 }, workerDeadMs: 1200 }),
+      '--data-dir',
+      own,
+    ];
+    const script = join(own, 'orphan.sh');
+    writeFileSync(script, 'echo begun\nsleep 60\n');
+    const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', script, '--json', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise((resolve) => child.on('close', resolve));
+    const deadline = Date.now() + 20_000;
+    while (!stderr.includes('begun') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    const [container] = await labelledContainers(TEST_INSTANCE);
+    const orphan = container?.Labels['io.runbox.job'];
+    expect(orphan, 'the killed run left its container').toBeDefined();
+    // Before: the reaper's first pass came a second after the pool started, so a run
+    // shorter than that left the dead run's job 'running' and its container up.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const quick = join(own, 'quick.sh');
+    writeFileSync(quick, 'echo quick\n');
+    expect((await runCliProcess(['run', quick, ...args])).code).toBe(0);
+    const status = await runCliProcess(['status', orphan!, '--json', ...args]);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      status: 'failed',
+      error: { type: 'WorkerLost' },
+    });
+    rmSync(own, { recursive: true, force: true });
+  }, 60_000);
 
   it('exits 65 for an invalid spec, naming the field, without running anything', async () => {
     const script = join(dataDir, 'never.sh');

@@ -38,6 +38,11 @@ describe('ranges', () => {
     expect(parseRange('bytes=-10', 100)).toEqual({ start: 90, end: 99 });
     expect(parseRange('bytes=50-500', 100)).toEqual({ start: 50, end: 99 });
   });
+  it('a suffix longer than the file is the whole file (RFC 9110 14.1.2), not 416', () => {
+    expect(parseRange('bytes=-100', 100)).toEqual({ start: 0, end: 99 });
+    expect(parseRange('bytes=-500', 100)).toEqual({ start: 0, end: 99 });
+    expect(parseRange('bytes=-1', 1)).toEqual({ start: 0, end: 0 });
+  });
   it('marks unsatisfiable or malformed ranges invalid (416)', () => {
     for (const header of [
       'bytes=100-',

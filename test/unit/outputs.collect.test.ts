@@ -127,6 +127,24 @@ describe('collectOutputs with many small files stored at once', () => {
     expect(got.outputs).toHaveLength(25);
     expect(got.error).toMatchObject({ type: 'OutputLimitExceeded' });
   });
+  it("names the job's own limit field and how to raise it, as the running watchdog does", async () => {
+    const files = [
+      { name: 'a', content: randomBytes(600) },
+      { name: 'b', content: randomBytes(600) },
+    ];
+    const byCount = await collectOutputs(containerWith(files), store, { files: 1, bytes: 1 << 30 });
+    expect(byCount.error).toMatchObject({
+      type: 'OutputLimitExceeded',
+      field: 'limits.output_files',
+    });
+    expect(byCount.error?.message).toMatch(/limits\.output_files.*up to the server's ceiling/);
+    const byBytes = await collectOutputs(containerWith(files), store, { files: 10, bytes: 1000 });
+    expect(byBytes.error).toMatchObject({
+      type: 'OutputLimitExceeded',
+      field: 'limits.output_bytes',
+    });
+    expect(byBytes.error?.message).toMatch(/limits\.output_bytes.*up to the server's ceiling/);
+  });
   it('counts every name of a hard-linked file toward limits.outputBytes, as a copy would', async () => {
     // One file of 900 bytes and nine more names for it: 9,000 bytes in the manifest
     // and in a download, so a 1,000-byte limit stops at the first link.

@@ -20,6 +20,16 @@ function fieldOf(input: unknown): string | null {
 }
 
 describe('parseJobSpec', () => {
+  it('a value outside a fixed set names the values it may take, not "expected union value"', () => {
+    const shell = { runtime: 'shell', script: { path: 'a.sh', content: 'true' } };
+    expect(() => parseJobSpec({ ...shell, network: 'host' }, config)).toThrow(
+      'network: expected one of "none", "bridge" (got "host")',
+    );
+    expect(() => parseJobSpec({ ...shell, pull_policy: 'sometimes' }, config)).toThrow(
+      'pull_policy: expected one of "if-not-present", "always", "never" (got "sometimes")',
+    );
+  });
+
   it('resolves a runtime to its image and command, with the script in /work', () => {
     const spec = parseJobSpec(
       { runtime: 'python:3.11', script: { path: 'job.py', content: 'print(1)' }, args: ['x'] },

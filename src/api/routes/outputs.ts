@@ -29,6 +29,11 @@ export function parseRange(
   size: number,
 ): { start: number; end: number } | null | 'invalid' {
   if (header === undefined) return null;
+  // range-parser drops a suffix longer than the file (its start falls below 0), yet RFC
+  // 9110 14.1.2 makes it the whole file: a client asking for "the last 64 KiB" of a
+  // smaller file would get 416. Clamp the suffix to the size before parsing.
+  const suffix = /^\s*bytes\s*=\s*-\s*(\d+)\s*$/i.exec(header);
+  if (suffix && size > 0 && Number(suffix[1]) > size) header = `bytes=-${size}`;
   const ranges = rangeParser(size, header, { combine: true });
   if (ranges === -1 || ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) {
     return 'invalid';
@@ -56,7 +61,13 @@ async function sendFile(
   void reply.type('application/octet-stream');
   // fresh() reads If-None-Match as the RFC does: lists, weak tags and "*".
   if (fresh(request.headers, { etag })) return reply.status(304).send();
-  const range = parseRange(request.headers.range, entry.size);
+  // If-Range with anything but this ETag (another tag, or a date: no Last-Modified is
+  // ever sent, so a date cannot be a strong match) asks for the whole file (RFC 9110 13.1.5).
+  const ifRange = request.headers['if-range'];
+  const range =
+    ifRange !== undefined && (typeof ifRange !== 'string' || ifRange.trim() !== etag)
+      ? null
+      : parseRange(request.headers.range, entry.size);
   if (range === 'invalid') {
     // The JSON type again: the octet-stream set above makes fastify refuse an object body (500).
     return reply
@@ -104,6 +115,11 @@ const FileHeaders = Type.Object({
   ),
   'if-none-match': Type.Optional(
     Type.String({ description: 'An ETag from an earlier answer: 304 when it still matches' }),
+  ),
+  'if-range': Type.Optional(
+    Type.String({
+      description: 'The ETag a partial copy came from: the Range is served only if it matches',
+    }),
   ),
   'accept-encoding': Type.Optional(
     Type.String({ description: 'With zstd the stored frames are sent as they are' }),

@@ -224,13 +224,24 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         const untap = rb.services.liveLogs.tap(job.id, (stream, chunk) =>
           (stream === 'stdout' && !args.json ? io.stdout : io.stderr).write(chunk),
         );
-        const onSignal = () => void rb.services.jobs.cancel(job.id);
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
+        // Every stop signal is caught until the job is final: a closed terminal (SIGHUP)
+        // or an impatient second Ctrl-C that ended the process left the container running
+        // with no one to remove it. The first cancels; the cancel's SIGKILL after the grace
+        // period bounds the wait.
+        const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+        let signalled = false;
+        const onSignal = () => {
+          if (signalled) {
+            io.err(`runbox: stopping job ${job.id}; waiting until its container is gone`);
+            return;
+          }
+          signalled = true;
+          void rb.services.jobs.cancel(job.id);
+        };
+        for (const signal of stopSignals) process.on(signal, onSignal);
         const final = await rb.services.jobs.waitFinal(job.id);
         untap();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        for (const signal of stopSignals) process.off(signal, onSignal);
         if (args.outputDir && final.result) {
           const refused = await writeOutputs(
             rb.services.store,
