@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobService, toView } from '../../src/api/jobService.js';
 import type { Config } from '../../src/config.js';
+import { deleteFinishedBefore } from '../../src/queue/sqlite/retention.js';
 import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
 import { DeliveryLoop, backoffMs } from '../../src/webhooks/DeliveryLoop.js';
 import { signatureHeader, verifySignature } from '../../src/webhooks/signature.js';
@@ -246,6 +247,19 @@ describe('durable deliveries', () => {
     // A final job touched again (a repeated cancel) gets no second delivery.
     queue.db.prepare("UPDATE jobs SET status = 'cancelled' WHERE id = ?").run(b.id);
     expect(await store.listForJob(b.id)).toHaveLength(1);
+  });
+
+  it('never gives a delivery the id of one that retention deleted (receivers drop duplicates by it)', async () => {
+    const { queue, jobs, store, finish } = setup();
+    const first = await submit(jobs, queue, { webhook_url: 'http://127.0.0.1:9/a' });
+    await finish(first.id);
+    const [old] = await store.listForJob(first.id);
+    // A quiet week: retention removes every finished job, and its deliveries with it.
+    deleteFinishedBefore(queue.db, Date.now() + 1);
+    const next = await submit(jobs, queue, { webhook_url: 'http://127.0.0.1:9/a' });
+    await finish(next.id);
+    const [fresh] = await store.listForJob(next.id);
+    expect(fresh!.id).toBeGreaterThan(old!.id);
   });
 
   it('POSTs the job view signed; a receiver failing twice gets it on the third try', async () => {
