@@ -64,10 +64,17 @@ export class DeliveryLoop {
     await Promise.all(this.inFlight);
   }
 
-  /** One turn: claim what is due and deliver it. Tests call it directly with a fake clock. */
+  /**
+   * One turn: claim what is due and deliver it. Tests call it directly with a fake clock.
+   * Without the secret nothing is claimed: a claim it cannot sign would count an attempt
+   * and push the delivery back by the backoff (until retryForMs failed it unsent), while
+   * a server on the same database that has the secret could have sent it.
+   */
   async turn(): Promise<number> {
+    const secret = this.deps.config.webhooks.secret;
+    if (!secret) return 0;
     const claims = await this.claim(BATCH);
-    await Promise.all(claims.map((claim) => this.deliver(claim)));
+    await Promise.all(claims.map((claim) => this.deliver(claim, secret)));
     return claims.length;
   }
 
@@ -83,8 +90,10 @@ export class DeliveryLoop {
   private async tick(): Promise<void> {
     const free = BATCH - this.inFlight.size;
     if (free <= 0) return;
+    const secret = this.deps.config.webhooks.secret;
+    if (!secret) return;
     for (const claim of await this.claim(free)) {
-      const delivery: Promise<void> = this.deliver(claim)
+      const delivery: Promise<void> = this.deliver(claim, secret)
         .catch((error: unknown) =>
           this.log.warn('webhook delivery failed', {
             delivery: claim.id,
@@ -101,7 +110,7 @@ export class DeliveryLoop {
     return this.deps.store.claimDue(this.owner, this.now(), leaseMs, limit);
   }
 
-  private async deliver(claim: DeliveryClaim): Promise<void> {
+  private async deliver(claim: DeliveryClaim, secret: string): Promise<void> {
     const { webhooks } = this.deps.config;
     const startedAt = this.now();
     const attempt = claim.attempts + 1;
@@ -111,9 +120,6 @@ export class DeliveryLoop {
     if (job === null) {
       outcome = { ok: false, statusCode: null, error: 'the job no longer exists' };
       permanent = true;
-    } else if (!webhooks.secret) {
-      // Kept pending: a server started without the secret must not lose deliveries.
-      outcome = { ok: false, statusCode: null, error: 'webhooks.secret is not set here' };
     } else {
       let address: ResolvedAddress | null = null;
       try {
@@ -135,7 +141,7 @@ export class DeliveryLoop {
           {
             'content-type': 'application/json',
             'user-agent': `runbox/${RUNBOX_VERSION}`,
-            [SIGNATURE_HEADER]: signatureHeader(webhooks.secret, timestamp, body),
+            [SIGNATURE_HEADER]: signatureHeader(secret, timestamp, body),
             'runbox-delivery': String(claim.id),
             'runbox-event': claim.event,
             'runbox-attempt': String(attempt),

@@ -345,6 +345,32 @@ describe('durable deliveries', () => {
     expect(failures).toBeGreaterThanOrEqual(5);
   });
 
+  it('leaves deliveries untouched in a process without the secret, for one that has it', async () => {
+    const hook = await receiver([]);
+    cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
+    const { config, queue, jobs, store, loop, finish, advance } = setup({ retryForMs: 60_000 });
+    const job = await submit(jobs, queue, { webhook_url: hook.url });
+    await finish(job.id);
+    // A second server on this database, started without RUNBOX_WEBHOOK_SECRET: it used
+    // to claim the delivery each turn, count attempts and push it back by the backoff,
+    // until retryForMs had passed and it was failed unsent.
+    let clock = (await queue.get(job.id))!.updatedAt;
+    const unsigned = new DeliveryLoop({
+      config: { webhooks: { ...config.webhooks, secret: null } },
+      store,
+      jobView: async (id) => toView((await queue.get(id))!),
+      now: () => clock,
+    });
+    for (let i = 0; i < 8; i++) {
+      expect(await unsigned.turn()).toBe(0);
+      clock += 10_000;
+    }
+    expect((await store.listForJob(job.id))[0]).toMatchObject({ status: 'pending', attempts: 0 });
+    advance(80_000);
+    expect(await loop.turn()).toBe(1);
+    expect((await store.listForJob(job.id))[0]).toMatchObject({ status: 'delivered' });
+  });
+
   it('gives up once retryForMs has passed since the job ended, and records why', async () => {
     const hook = await receiver([500, 500, 500, 500, 500]);
     cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
