@@ -186,6 +186,18 @@ describe('schedules with a fake clock', () => {
     await expect(service.get('p')).rejects.toMatchObject({ type: 'NotFound', field: 'name' });
   });
 
+  it('fires every schedule due at once in one turn, not a hundred a poll', async () => {
+    const { clock, queue, service, scheduler } = setup();
+    // 250 hourly schedules: at a hundred a second (one batch per pollMs) the last ones
+    // came later than graceMs once there were a few thousand, and skip dropped them.
+    for (let i = 0; i < 250; i++) {
+      await service.create({ name: `hourly-${i}`, cron: '0 * * * *', job: JOB });
+    }
+    clock.now = T('2026-11-30T05:00:00.500Z');
+    expect(await scheduler.tick()).toHaveLength(250);
+    expect(keys(queue)).toHaveLength(250);
+  });
+
   it('two processes on one database enqueue exactly one job per due time', async () => {
     const { config, clock, queue, service, scheduler } = setup();
     const other = process(config, clock);
