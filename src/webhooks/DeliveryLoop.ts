@@ -55,13 +55,20 @@ export class DeliveryLoop {
   }
 
   start(): void {
+    this.running = true;
     this.loop.start();
   }
 
   /** Waits for the POSTs in flight (each bounded by timeoutMs). */
   async stop(): Promise<void> {
+    this.running = false;
     await this.loop.stop();
-    await Promise.all(this.inFlight);
+    // A claim a finished POST started may still be adding deliveries: wait for both.
+    while (this.inFlight.size > 0 || this.refill) {
+      const refill = this.refill;
+      this.refill = null;
+      await Promise.all([...this.inFlight, refill]);
+    }
   }
 
   /**
@@ -80,19 +87,36 @@ export class DeliveryLoop {
 
   /** POSTs started by the running loop and not yet recorded. */
   private readonly inFlight = new Set<Promise<void>>();
+  /** Between start() and stop(): a finished POST may then claim the next delivery. */
+  private running = false;
+  /** One claim at a time, so the POSTs in flight never pass BATCH. */
+  private claiming = false;
+  /** The last claim took every free place: more may be due than it could take. */
+  private backlog = false;
+  /** The claim the last finished POST started, if any (stop() waits for it). */
+  private refill: Promise<void> | null = null;
 
   /**
    * The running loop's turn: claims up to the free places and starts their POSTs without
    * waiting for them. Waiting (as turn() does) let one receiver that hangs hold every
    * other due delivery for up to timeoutMs: a receiver answering 500 with a 1 s backoff
-   * was retried every 4 s beside one that hung for a 3 s timeout.
+   * was retried every 4 s beside one that hung for a 3 s timeout. While a claim leaves a
+   * backlog, each finished POST claims again at once: waiting for the next pollMs sent
+   * 16 a second to a receiver answering at once, and a busy server fell behind for good.
    */
   private async tick(): Promise<void> {
     const free = BATCH - this.inFlight.size;
-    if (free <= 0) return;
     const secret = this.deps.config.webhooks.secret;
-    if (!secret) return;
-    for (const claim of await this.claim(free)) {
+    if (free <= 0 || !secret || this.claiming) return;
+    this.claiming = true;
+    let claims: DeliveryClaim[];
+    try {
+      claims = await this.claim(free);
+    } finally {
+      this.claiming = false;
+    }
+    this.backlog = claims.length === free;
+    for (const claim of claims) {
       const delivery: Promise<void> = this.deliver(claim, secret)
         .catch((error: unknown) =>
           this.log.warn('webhook delivery failed', {
@@ -100,7 +124,14 @@ export class DeliveryLoop {
             error: coerceError(error).message,
           }),
         )
-        .finally(() => this.inFlight.delete(delivery));
+        .finally(() => {
+          this.inFlight.delete(delivery);
+          if (this.running && this.backlog) {
+            this.refill = this.tick().catch((error: unknown) =>
+              this.log.warn('webhook delivery turn failed', { error: coerceError(error).message }),
+            );
+          }
+        });
       this.inFlight.add(delivery);
     }
   }

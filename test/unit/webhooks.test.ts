@@ -371,6 +371,28 @@ describe('durable deliveries', () => {
     expect((await store.listForJob(job.id))[0]).toMatchObject({ status: 'delivered' });
   });
 
+  it('delivers a backlog as fast as the receiver answers, not 16 a poll', async () => {
+    // Seen from outside: 400 due deliveries to a receiver answering 200 at once went out
+    // 16 a second (one batch per pollMs), so a busy server fell behind for good.
+    const hook = await receiver([]);
+    cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
+    const { config, queue, jobs, store } = setup({ pollMs: 60_000 });
+    for (let i = 0; i < 40; i++) {
+      await jobs.cancel((await submit(jobs, queue, { webhook_url: hook.url })).id);
+    }
+    const loop = new DeliveryLoop({
+      config,
+      store,
+      jobView: async (id) => toView((await queue.get(id))!),
+    });
+    loop.start();
+    for (let waited = 0; hook.received.length < 40 && waited < 5000; waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await loop.stop();
+    expect(hook.received).toHaveLength(40);
+  });
+
   it('gives up once retryForMs has passed since the job ended, and records why', async () => {
     const hook = await receiver([500, 500, 500, 500, 500]);
     cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
