@@ -198,6 +198,13 @@ describe('schedules with a fake clock', () => {
     expect(keys(queue)).toHaveLength(250);
   });
 
+  it('stores the cron expression with single spaces, so ls keeps its columns', async () => {
+    const { service } = setup();
+    const added = await service.create({ name: 'tabs', cron: ' 0\t9  * * *\n', job: JOB });
+    expect(added.cron).toBe('0 9 * * *');
+    expect((await service.get('tabs')).cron).toBe('0 9 * * *');
+  });
+
   it('two processes on one database enqueue exactly one job per due time', async () => {
     const { config, clock, queue, service, scheduler } = setup();
     const other = process(config, clock);
