@@ -79,7 +79,10 @@ export class ScheduleService {
     checkScheduleName(input.name);
     const timezone = input.timezone ?? 'UTC';
     checkTimezone(timezone);
-    const cron = parseCron(input.cron, timezone);
+    // Tabs and runs of spaces are the same expression, but shown as typed they broke
+    // the columns of `runbox schedule ls`.
+    const expression = input.cron.trim().split(/\s+/).join(' ');
+    const cron = parseCron(expression, timezone);
     for (const key of ['idempotency_key', 'run_at'] as const) {
       if (key in input.job) {
         throw new InvalidSpecError(
@@ -92,11 +95,11 @@ export class ScheduleService {
     const now = this.now();
     const next = cron.next(now);
     if (next === null) {
-      throw new InvalidSpecError('cron', `"${input.cron}" has no due time after now`);
+      throw new InvalidSpecError('cron', `"${expression}" has no due time after now`);
     }
     const record: ScheduleRecord = {
       name: input.name,
-      cron: input.cron,
+      cron: expression,
       timezone,
       catchUp: input.catch_up ?? 'skip',
       request: input.job,

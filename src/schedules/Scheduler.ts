@@ -4,7 +4,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { PollLoop } from '../pollLoop.js';
 import type { EnqueueItem } from '../queue/types.js';
 import { parseCron, planFire } from './cron.js';
-import type { ScheduleStore } from './ScheduleStore.js';
+import type { ScheduleRecord, ScheduleStore } from './ScheduleStore.js';
 
 export interface SchedulerDeps {
   config: Pick<Config, 'schedules'>;
@@ -53,67 +53,94 @@ export class Scheduler {
     await this.loop.stop();
   }
 
-  /** One turn at now(). Returns the ids of the jobs it created. Tests drive it with a fake clock. */
+  /**
+   * One turn at now(): every due schedule, a batch at a time until none is left (one
+   * batch per turn capped fires at a hundred per pollMs, so with a few thousand
+   * schedules on one minute the last came later than graceMs and skip dropped them).
+   * Returns the ids of the jobs it created. Tests drive it with a fake clock.
+   */
   async tick(): Promise<string[]> {
     const now = this.now();
     const created: string[] = [];
-    for (const schedule of await this.deps.store.due(now, BATCH)) {
-      let plan;
-      try {
-        plan = planFire(
-          parseCron(schedule.cron, schedule.timezone),
-          schedule.nextFireAt,
-          now,
-          schedule.catchUp,
-          this.deps.config.schedules.graceMs,
-        );
-      } catch (error) {
-        // A zone the platform no longer knows: pause-like, retried each turn, and shown.
-        this.log.warn('schedule cannot be read', {
-          schedule: schedule.name,
-          error: coerceError(error).message,
-        });
-        continue;
+    for (;;) {
+      const batch = await this.deps.store.due(now, BATCH);
+      let moved = 0;
+      for (const schedule of batch) {
+        const outcome = await this.fire(schedule, now);
+        if (outcome === 'unreadable') continue;
+        moved++;
+        if (outcome !== null) created.push(outcome);
       }
-      let item: EnqueueItem | null = null;
-      let error: string | null = null;
-      if (plan.fireAt !== null) {
-        try {
-          item = {
-            ...this.deps.prepare(schedule.request, 'job.'),
-            idempotencyKey: `schedule:${schedule.name}:${new Date(plan.fireAt).toISOString()}`,
-            requestHash: null,
-            runAt: now,
-          };
-        } catch (thrown) {
-          error = coerceError(thrown).message;
-        }
-      }
-      // No next due time (a date that never comes back): parked far in the future.
-      const next = plan.next ?? MAX_DATE_MS;
-      const outcome = await this.deps.store.fire({
-        name: schedule.name,
-        expected: schedule.nextFireAt,
-        next,
-        now,
-        firedAt: plan.fireAt,
-        item,
-        error,
-      });
-      if (!outcome.claimed) continue;
-      const fields = {
-        schedule: schedule.name,
-        due: plan.fireAt === null ? null : new Date(plan.fireAt).toISOString(),
-        skipped: plan.skipped,
-        next: new Date(next).toISOString(),
-      };
-      if (outcome.jobId) {
-        if (outcome.created) created.push(outcome.jobId);
-        this.log.info('schedule fired', { ...fields, job: outcome.jobId });
-      } else if (error) this.log.warn('schedule fire refused', { ...fields, error });
-      else this.log.info('schedule skipped missed times', fields);
+      // A batch of unreadable schedules only would come back unchanged: stop there.
+      if (batch.length < BATCH || moved === 0) break;
+      // Lets the API answer between batches: the SQLite store never waits on I/O.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     if (created.length > 0) this.deps.wake?.();
     return created;
+  }
+
+  /**
+   * Fires one due schedule: the id of the job it created, null when the due time was
+   * claimed without a new job (skipped, refused, or another process's), or 'unreadable'
+   * when its cron cannot be read (it stays due).
+   */
+  private async fire(schedule: ScheduleRecord, now: number): Promise<string | null | 'unreadable'> {
+    let plan;
+    try {
+      plan = planFire(
+        parseCron(schedule.cron, schedule.timezone),
+        schedule.nextFireAt,
+        now,
+        schedule.catchUp,
+        this.deps.config.schedules.graceMs,
+      );
+    } catch (error) {
+      // A zone the platform no longer knows: pause-like, retried each turn, and shown.
+      this.log.warn('schedule cannot be read', {
+        schedule: schedule.name,
+        error: coerceError(error).message,
+      });
+      return 'unreadable';
+    }
+    let item: EnqueueItem | null = null;
+    let error: string | null = null;
+    if (plan.fireAt !== null) {
+      try {
+        item = {
+          ...this.deps.prepare(schedule.request, 'job.'),
+          idempotencyKey: `schedule:${schedule.name}:${new Date(plan.fireAt).toISOString()}`,
+          requestHash: null,
+          runAt: now,
+        };
+      } catch (thrown) {
+        error = coerceError(thrown).message;
+      }
+    }
+    // No next due time (a date that never comes back): parked far in the future.
+    const next = plan.next ?? MAX_DATE_MS;
+    const outcome = await this.deps.store.fire({
+      name: schedule.name,
+      expected: schedule.nextFireAt,
+      next,
+      now,
+      firedAt: plan.fireAt,
+      item,
+      error,
+    });
+    if (!outcome.claimed) return null;
+    const fields = {
+      schedule: schedule.name,
+      due: plan.fireAt === null ? null : new Date(plan.fireAt).toISOString(),
+      skipped: plan.skipped,
+      next: new Date(next).toISOString(),
+    };
+    if (outcome.jobId) {
+      this.log.info('schedule fired', { ...fields, job: outcome.jobId });
+      return outcome.created ? outcome.jobId : null;
+    }
+    if (error) this.log.warn('schedule fire refused', { ...fields, error });
+    else this.log.info('schedule skipped missed times', fields);
+    return null;
   }
 }

@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { InvalidSpecError } from '../errors/index.js';
+import { changesBetween, offsetMs } from './zoneOffsets.js';
 
 /**
  * Cron expressions are read by croner (npm `croner`): no dependencies, time zones through
@@ -32,16 +33,65 @@ export function parseCron(expression: string, timezone: string): CronSchedule {
       `"${expression.slice(0, 100)}" is not a cron expression: ${(error as Error).message}`,
     );
   }
+  // The same pattern read on a zone's wall clock as if it were UTC: does it name a local
+  // time inside a spring gap?
+  const wall = new Cron(expression, { timezone: 'UTC', paused: true });
+  const rawNext = (afterMs: number) => cron.nextRun(new Date(afterMs))?.getTime() ?? null;
+  const rawLatest = (atMs: number) =>
+    // previousRuns counts a run earlier in the reference's own second: +1 ms keeps a
+    // due time exactly at atMs.
+    cron.previousRuns(1, new Date(atMs + 1))[0]?.getTime() ?? null;
+
+  /** Ends of spring gaps in (from, to] that swallowed a due local time, earliest first. */
+  const gapFires = (from: number, to: number): number[] =>
+    changesBetween(timezone, from, to)
+      .filter((c) => c.after > c.before)
+      .filter((c) => {
+        const first = wall.nextRun(new Date(c.at + c.before - 1));
+        return first !== null && first.getTime() < c.at + c.after;
+      })
+      .map((c) => c.at);
+
+  /**
+   * When `t` is the second time its local time is lived (autumn), where that repeated
+   * stretch ends; otherwise null. No zone moves back more than 2 h.
+   */
+  const repeatEnd = (t: number): number | null => {
+    const now = offsetMs(timezone, t);
+    const earlier = offsetMs(timezone, t - 3 * 3_600_000);
+    const back = earlier - now;
+    if (back <= 0 || offsetMs(timezone, t - back) !== earlier) return null;
+    const [change] = changesBetween(timezone, t - back, t);
+    return change ? change.at + back : null;
+  };
+
+  // croner keeps the README's DST promises only for a pattern naming one time in the
+  // affected hour: with several (*/20 2 * * *) it dropped the spring day and fired the
+  // autumn hour twice. A skipped local time fires once at the gap's end; a repeated one
+  // fires the first time only.
   return {
     next(afterMs) {
-      const next = cron.nextRun(new Date(afterMs));
-      return next ? next.getTime() : null;
+      let from = afterMs;
+      for (;;) {
+        const t = rawNext(from);
+        const [gap] = gapFires(from, t ?? from + 366 * 86_400_000);
+        if (gap !== undefined && (t === null || gap <= t)) return gap;
+        if (t === null) return null;
+        const end = repeatEnd(t);
+        if (end === null) return t;
+        from = end - 1;
+      }
     },
     latest(atMs) {
-      // previousRuns counts a run earlier in the reference's own second: +1 ms keeps a
-      // due time exactly at atMs.
-      const [previous] = cron.previousRuns(1, new Date(atMs + 1));
-      return previous ? previous.getTime() : null;
+      let at = atMs;
+      for (;;) {
+        const t = rawLatest(at);
+        const gaps = gapFires(t ?? at - 366 * 86_400_000, at);
+        const gap = gaps[gaps.length - 1];
+        if (gap !== undefined && (t === null || gap > t)) return gap;
+        if (t === null || repeatEnd(t) === null) return t;
+        at = t - 1;
+      }
     },
   };
 }

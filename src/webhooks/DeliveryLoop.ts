@@ -55,43 +55,83 @@ export class DeliveryLoop {
   }
 
   start(): void {
+    this.running = true;
     this.loop.start();
   }
 
   /** Waits for the POSTs in flight (each bounded by timeoutMs). */
   async stop(): Promise<void> {
+    this.running = false;
     await this.loop.stop();
-    await Promise.all(this.inFlight);
+    // A claim a finished POST started may still be adding deliveries: wait for both.
+    while (this.inFlight.size > 0 || this.refill) {
+      const refill = this.refill;
+      this.refill = null;
+      await Promise.all([...this.inFlight, refill]);
+    }
   }
 
-  /** One turn: claim what is due and deliver it. Tests call it directly with a fake clock. */
+  /**
+   * One turn: claim what is due and deliver it. Tests call it directly with a fake clock.
+   * Without the secret nothing is claimed: a claim it cannot sign would count an attempt
+   * and push the delivery back by the backoff (until retryForMs failed it unsent), while
+   * a server on the same database that has the secret could have sent it.
+   */
   async turn(): Promise<number> {
+    const secret = this.deps.config.webhooks.secret;
+    if (!secret) return 0;
     const claims = await this.claim(BATCH);
-    await Promise.all(claims.map((claim) => this.deliver(claim)));
+    await Promise.all(claims.map((claim) => this.deliver(claim, secret)));
     return claims.length;
   }
 
   /** POSTs started by the running loop and not yet recorded. */
   private readonly inFlight = new Set<Promise<void>>();
+  /** Between start() and stop(): a finished POST may then claim the next delivery. */
+  private running = false;
+  /** One claim at a time, so the POSTs in flight never pass BATCH. */
+  private claiming = false;
+  /** The last claim took every free place: more may be due than it could take. */
+  private backlog = false;
+  /** The claim the last finished POST started, if any (stop() waits for it). */
+  private refill: Promise<void> | null = null;
 
   /**
    * The running loop's turn: claims up to the free places and starts their POSTs without
    * waiting for them. Waiting (as turn() does) let one receiver that hangs hold every
    * other due delivery for up to timeoutMs: a receiver answering 500 with a 1 s backoff
-   * was retried every 4 s beside one that hung for a 3 s timeout.
+   * was retried every 4 s beside one that hung for a 3 s timeout. While a claim leaves a
+   * backlog, each finished POST claims again at once: waiting for the next pollMs sent
+   * 16 a second to a receiver answering at once, and a busy server fell behind for good.
    */
   private async tick(): Promise<void> {
     const free = BATCH - this.inFlight.size;
-    if (free <= 0) return;
-    for (const claim of await this.claim(free)) {
-      const delivery: Promise<void> = this.deliver(claim)
+    const secret = this.deps.config.webhooks.secret;
+    if (free <= 0 || !secret || this.claiming) return;
+    this.claiming = true;
+    let claims: DeliveryClaim[];
+    try {
+      claims = await this.claim(free);
+    } finally {
+      this.claiming = false;
+    }
+    this.backlog = claims.length === free;
+    for (const claim of claims) {
+      const delivery: Promise<void> = this.deliver(claim, secret)
         .catch((error: unknown) =>
           this.log.warn('webhook delivery failed', {
             delivery: claim.id,
             error: coerceError(error).message,
           }),
         )
-        .finally(() => this.inFlight.delete(delivery));
+        .finally(() => {
+          this.inFlight.delete(delivery);
+          if (this.running && this.backlog) {
+            this.refill = this.tick().catch((error: unknown) =>
+              this.log.warn('webhook delivery turn failed', { error: coerceError(error).message }),
+            );
+          }
+        });
       this.inFlight.add(delivery);
     }
   }
@@ -101,7 +141,7 @@ export class DeliveryLoop {
     return this.deps.store.claimDue(this.owner, this.now(), leaseMs, limit);
   }
 
-  private async deliver(claim: DeliveryClaim): Promise<void> {
+  private async deliver(claim: DeliveryClaim, secret: string): Promise<void> {
     const { webhooks } = this.deps.config;
     const startedAt = this.now();
     const attempt = claim.attempts + 1;
@@ -111,9 +151,6 @@ export class DeliveryLoop {
     if (job === null) {
       outcome = { ok: false, statusCode: null, error: 'the job no longer exists' };
       permanent = true;
-    } else if (!webhooks.secret) {
-      // Kept pending: a server started without the secret must not lose deliveries.
-      outcome = { ok: false, statusCode: null, error: 'webhooks.secret is not set here' };
     } else {
       let address: ResolvedAddress | null = null;
       try {
@@ -135,7 +172,7 @@ export class DeliveryLoop {
           {
             'content-type': 'application/json',
             'user-agent': `runbox/${RUNBOX_VERSION}`,
-            [SIGNATURE_HEADER]: signatureHeader(webhooks.secret, timestamp, body),
+            [SIGNATURE_HEADER]: signatureHeader(secret, timestamp, body),
             'runbox-delivery': String(claim.id),
             'runbox-event': claim.event,
             'runbox-attempt': String(attempt),

@@ -26,6 +26,47 @@ describe('cron expressions and time zones', () => {
     ).toBe('2026-11-30T04:05:00.000Z');
   });
 
+  it('fires a local time skipped by the spring change once at the end of the gap, whatever the pattern', () => {
+    const at = (expression: string, after: string) =>
+      new Date(parseCron(expression, 'Europe/Paris').next(T(after))!).toISOString();
+    // 2027-03-28 in Paris: 02:00 CET jumps to 03:00 CEST (01:00Z). croner alone fired a
+    // single skipped time at 03:00 but dropped the day for several (*/20 2, 0,20,40 2).
+    for (const expression of ['30 2 * * *', '*/20 2 * * *', '0,20,40 2 * * *', '20,40 2 * * *']) {
+      expect(at(expression, '2027-03-27T23:30:00Z'), expression).toBe('2027-03-28T01:00:00.000Z');
+    }
+    expect(at('*/20 2 * * *', '2027-03-28T01:00:00Z')).toBe('2027-03-29T00:00:00.000Z');
+    expect(at('*/30 * * * *', '2027-03-28T00:30:00Z')).toBe('2027-03-28T01:00:00.000Z');
+    expect(
+      new Date(
+        parseCron('*/20 2 * * *', 'Europe/Paris').latest(T('2027-03-28T01:10:00Z'))!,
+      ).toISOString(),
+    ).toBe('2027-03-28T01:00:00.000Z');
+  });
+
+  it('fires a local time repeated by the autumn change once, the first time', () => {
+    const cron = parseCron('*/20 2 * * *', 'Europe/Paris');
+    // 2027-10-31 in Paris: 03:00 CEST goes back to 02:00 CET (01:00Z); 02:00-02:59 is
+    // lived twice. croner alone fired */20 2 at 02:00, 02:20, 02:40 in both.
+    const fires: string[] = [];
+    for (let t = T('2027-10-30T23:30:00Z'); fires.length < 4;) {
+      t = cron.next(t)!;
+      fires.push(new Date(t).toISOString());
+    }
+    expect(fires).toEqual([
+      '2027-10-31T00:00:00.000Z',
+      '2027-10-31T00:20:00.000Z',
+      '2027-10-31T00:40:00.000Z',
+      '2027-11-01T01:00:00.000Z',
+    ]);
+    expect(new Date(cron.latest(T('2027-10-31T01:45:00Z'))!).toISOString()).toBe(
+      '2027-10-31T00:40:00.000Z',
+    );
+    const halfHourly = parseCron('*/30 * * * *', 'Europe/Paris');
+    expect(new Date(halfHourly.next(T('2027-10-31T00:30:00Z'))!).toISOString()).toBe(
+      '2027-10-31T02:00:00.000Z',
+    );
+  });
+
   it('refuses bad expressions and zones naming the field', () => {
     expect(() => parseCron('* * *', 'UTC')).toThrow(/^cron: .*has 3 fields/);
     expect(() => parseCron('61 * * * *', 'UTC')).toThrow(/^cron: .*is not a cron expression/);
@@ -143,6 +184,25 @@ describe('schedules with a fake clock', () => {
     expect(keys(queue)).toEqual([]);
     await service.remove('p');
     await expect(service.get('p')).rejects.toMatchObject({ type: 'NotFound', field: 'name' });
+  });
+
+  it('fires every schedule due at once in one turn, not a hundred a poll', async () => {
+    const { clock, queue, service, scheduler } = setup();
+    // 250 hourly schedules: at a hundred a second (one batch per pollMs) the last ones
+    // came later than graceMs once there were a few thousand, and skip dropped them.
+    for (let i = 0; i < 250; i++) {
+      await service.create({ name: `hourly-${i}`, cron: '0 * * * *', job: JOB });
+    }
+    clock.now = T('2026-11-30T05:00:00.500Z');
+    expect(await scheduler.tick()).toHaveLength(250);
+    expect(keys(queue)).toHaveLength(250);
+  });
+
+  it('stores the cron expression with single spaces, so ls keeps its columns', async () => {
+    const { service } = setup();
+    const added = await service.create({ name: 'tabs', cron: ' 0\t9  * * *\n', job: JOB });
+    expect(added.cron).toBe('0 9 * * *');
+    expect((await service.get('tabs')).cron).toBe('0 9 * * *');
   });
 
   it('two processes on one database enqueue exactly one job per due time', async () => {

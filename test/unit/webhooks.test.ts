@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobService, toView } from '../../src/api/jobService.js';
 import type { Config } from '../../src/config.js';
+import { deleteFinishedBefore } from '../../src/queue/sqlite/retention.js';
 import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
 import { DeliveryLoop, backoffMs } from '../../src/webhooks/DeliveryLoop.js';
 import { signatureHeader, verifySignature } from '../../src/webhooks/signature.js';
@@ -248,6 +249,19 @@ describe('durable deliveries', () => {
     expect(await store.listForJob(b.id)).toHaveLength(1);
   });
 
+  it('never gives a delivery the id of one that retention deleted (receivers drop duplicates by it)', async () => {
+    const { queue, jobs, store, finish } = setup();
+    const first = await submit(jobs, queue, { webhook_url: 'http://127.0.0.1:9/a' });
+    await finish(first.id);
+    const [old] = await store.listForJob(first.id);
+    // A quiet week: retention removes every finished job, and its deliveries with it.
+    deleteFinishedBefore(queue.db, Date.now() + 1);
+    const next = await submit(jobs, queue, { webhook_url: 'http://127.0.0.1:9/a' });
+    await finish(next.id);
+    const [fresh] = await store.listForJob(next.id);
+    expect(fresh!.id).toBeGreaterThan(old!.id);
+  });
+
   it('POSTs the job view signed; a receiver failing twice gets it on the third try', async () => {
     const hook = await receiver([500, 503]);
     cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
@@ -329,6 +343,54 @@ describe('durable deliveries', () => {
     server.closeAllConnections();
     await loop.stop();
     expect(failures).toBeGreaterThanOrEqual(5);
+  });
+
+  it('leaves deliveries untouched in a process without the secret, for one that has it', async () => {
+    const hook = await receiver([]);
+    cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
+    const { config, queue, jobs, store, loop, finish, advance } = setup({ retryForMs: 60_000 });
+    const job = await submit(jobs, queue, { webhook_url: hook.url });
+    await finish(job.id);
+    // A second server on this database, started without RUNBOX_WEBHOOK_SECRET: it used
+    // to claim the delivery each turn, count attempts and push it back by the backoff,
+    // until retryForMs had passed and it was failed unsent.
+    let clock = (await queue.get(job.id))!.updatedAt;
+    const unsigned = new DeliveryLoop({
+      config: { webhooks: { ...config.webhooks, secret: null } },
+      store,
+      jobView: async (id) => toView((await queue.get(id))!),
+      now: () => clock,
+    });
+    for (let i = 0; i < 8; i++) {
+      expect(await unsigned.turn()).toBe(0);
+      clock += 10_000;
+    }
+    expect((await store.listForJob(job.id))[0]).toMatchObject({ status: 'pending', attempts: 0 });
+    advance(80_000);
+    expect(await loop.turn()).toBe(1);
+    expect((await store.listForJob(job.id))[0]).toMatchObject({ status: 'delivered' });
+  });
+
+  it('delivers a backlog as fast as the receiver answers, not 16 a poll', async () => {
+    // Seen from outside: 400 due deliveries to a receiver answering 200 at once went out
+    // 16 a second (one batch per pollMs), so a busy server fell behind for good.
+    const hook = await receiver([]);
+    cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
+    const { config, queue, jobs, store } = setup({ pollMs: 60_000 });
+    for (let i = 0; i < 40; i++) {
+      await jobs.cancel((await submit(jobs, queue, { webhook_url: hook.url })).id);
+    }
+    const loop = new DeliveryLoop({
+      config,
+      store,
+      jobView: async (id) => toView((await queue.get(id))!),
+    });
+    loop.start();
+    for (let waited = 0; hook.received.length < 40 && waited < 5000; waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await loop.stop();
+    expect(hook.received).toHaveLength(40);
   });
 
   it('gives up once retryForMs has passed since the job ended, and records why', async () => {
