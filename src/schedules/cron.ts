@@ -17,11 +17,11 @@ export interface CronSchedule {
 /** Throws InvalidSpec naming the field: `cron` for the expression, `timezone` for the zone. */
 export function parseCron(expression: string, timezone: string): CronSchedule {
   checkTimezone(timezone);
-  const fields = expression.trim().split(/\s+/).length;
-  if (fields !== 5 && fields !== 6) {
+  const fields = expression.trim().split(/\s+/);
+  if (fields.length !== 5 && fields.length !== 6) {
     throw new InvalidSpecError(
       'cron',
-      `"${expression.slice(0, 100)}" has ${fields} fields; give 5 (minute hour day month weekday) or 6 (seconds first)`,
+      `"${expression.slice(0, 100)}" has ${fields.length} fields; give 5 (minute hour day month weekday) or 6 (seconds first)`,
     );
   }
   let cron: Cron;
@@ -68,7 +68,10 @@ export function parseCron(expression: string, timezone: string): CronSchedule {
   // croner keeps the README's DST promises only for a pattern naming one time in the
   // affected hour: with several (*/20 2 * * *) it dropped the spring day and fired the
   // autumn hour twice. A skipped local time fires once at the gap's end; a repeated one
-  // fires the first time only.
+  // fires the first time only, but for a pattern of every hour, which goes by real time
+  // as cron's does: "every 30 minutes" keeps firing through both passes of the hour.
+  const everyHour = /^(\*|\*\/1|0-23)$/.test(fields[fields.length === 6 ? 2 : 1] ?? '');
+  const repeated = (t: number): number | null => (everyHour ? null : repeatEnd(t));
   return {
     next(afterMs) {
       let from = afterMs;
@@ -77,7 +80,7 @@ export function parseCron(expression: string, timezone: string): CronSchedule {
         const [gap] = gapFires(from, t ?? from + 366 * 86_400_000);
         if (gap !== undefined && (t === null || gap <= t)) return gap;
         if (t === null) return null;
-        const end = repeatEnd(t);
+        const end = repeated(t);
         if (end === null) return t;
         from = end - 1;
       }
@@ -89,7 +92,7 @@ export function parseCron(expression: string, timezone: string): CronSchedule {
         const gaps = gapFires(t ?? at - 366 * 86_400_000, at);
         const gap = gaps[gaps.length - 1];
         if (gap !== undefined && (t === null || gap > t)) return gap;
-        if (t === null || repeatEnd(t) === null) return t;
+        if (t === null || repeated(t) === null) return t;
         at = t - 1;
       }
     },

@@ -61,10 +61,20 @@ describe('cron expressions and time zones', () => {
     expect(new Date(cron.latest(T('2027-10-31T01:45:00Z'))!).toISOString()).toBe(
       '2027-10-31T00:40:00.000Z',
     );
-    const halfHourly = parseCron('*/30 * * * *', 'Europe/Paris');
-    expect(new Date(halfHourly.next(T('2027-10-31T00:30:00Z'))!).toISOString()).toBe(
-      '2027-10-31T02:00:00.000Z',
-    );
+    // A pattern of every hour goes by real time, as cron's does: both passes of the hour.
+    for (const expression of ['*/30 * * * *', '*/30 0-23 * * *', '0 */30 * * * *']) {
+      const halfHourly = parseCron(expression, 'Europe/Paris');
+      const times: string[] = [];
+      for (let t = T('2027-10-30T23:45:00Z'); times.length < 5;) {
+        t = halfHourly.next(t)!;
+        times.push(new Date(t).toISOString().slice(11, 16));
+      }
+      expect(times, expression).toEqual(['00:00', '00:30', '01:00', '01:30', '02:00']);
+      expect(
+        new Date(halfHourly.latest(T('2027-10-31T01:45:00Z'))!).toISOString(),
+        expression,
+      ).toBe('2027-10-31T01:30:00.000Z');
+    }
   });
 
   it('refuses bad expressions and zones naming the field', () => {
