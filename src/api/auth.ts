@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { RunboxError } from '../errors/index.js';
-import { cookieName, readCookie, sessionValue } from './session.js';
+import { cookieName, readCookie, type Sessions } from './session.js';
 
 /** Paths open without the token; they reveal nothing about jobs. */
 const OPEN_PATHS = new Set([
@@ -49,9 +49,12 @@ export function bearerMatches(given: string, expected: string): boolean {
  * route but the open ones when a token is set. A bearer header, when sent, decides
  * alone: a wrong one is refused even beside a good cookie.
  */
-export function registerAuth(app: FastifyInstance, token: string | null): void {
-  if (token === null) return;
-  const session = sessionValue(token);
+export function registerAuth(
+  app: FastifyInstance,
+  token: string | null,
+  sessions: Sessions | null,
+): void {
+  if (token === null || sessions === null) return;
   app.addHook('onRequest', async (request) => {
     if (OPEN_PATHS.has(request.url.split('?')[0] ?? '')) return;
     const header = request.headers.authorization;
@@ -59,7 +62,7 @@ export function registerAuth(app: FastifyInstance, token: string | null): void {
     const cookie = header === undefined ? readCookie(request, cookieName(request)) : null;
     const ok = match
       ? bearerMatches(match[1]!, token)
-      : cookie !== null && tokenMatches(cookie, session);
+      : cookie !== null && sessions.valid(cookie, Date.now());
     if (!ok) {
       throw new RunboxError(
         'Unauthorized',

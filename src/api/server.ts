@@ -13,6 +13,7 @@ import type { ScheduleService } from '../schedules/ScheduleService.js';
 import type { BlobStore } from '../storage/BlobStore.js';
 import type { WebhookStore } from '../webhooks/WebhookStore.js';
 import { registerAuth } from './auth.js';
+import { Sessions } from './session.js';
 import { clientErrorHandler } from './clientError.js';
 import { errorBody, registerErrorHandler } from './errorHandler.js';
 import { registerHostCheck } from './hostCheck.js';
@@ -142,12 +143,13 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerValidation(app);
   registerOpenApi(app);
   registerHostCheck(app, deps.config);
-  registerAuth(app, deps.config.token);
+  const sessions = deps.config.token === null ? null : new Sessions(deps.config.token);
+  registerAuth(app, deps.config.token, sessions);
   const api = typed(app);
   registerSystemRoutes(api, deps.system);
   registerDocsRoutes(api);
   registerDashboardRoutes(api);
-  registerSessionRoutes(api, deps.config.token);
+  registerSessionRoutes(api, deps.config.token, sessions);
   registerJobRoutes(api, deps.jobs);
   registerLogRoutes(
     api,

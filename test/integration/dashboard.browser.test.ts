@@ -253,6 +253,8 @@ describe('web dashboard in Chromium', () => {
     await p.click('#logout');
     await p.waitForSelector('#login');
     expect(await p.context().cookies()).toEqual([]);
+    // And the session is over on the server too: a copy of the cookie no longer works.
+    expect((await http(server.url, '/v1/jobs', { headers: withCookie })).status).toBe(401);
 
     // ?token= once: logged in, and the token leaves the address bar.
     await p.goto(`${server.url}/?token=${encodeURIComponent(TOKEN)}#/jobs`);

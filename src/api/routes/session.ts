@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { RunboxError } from '../../errors/index.js';
 import { tokenMatches } from '../auth.js';
 import { ErrorBodySchema, NoBody } from '../schemas.js';
-import { sessionCookie, sessionValue } from '../session.js';
+import { cookieName, readCookie, sessionCookie, type Sessions } from '../session.js';
 import type { Api } from '../typeProvider.js';
 import { LoginLimiter } from '../loginLimiter.js';
 
@@ -35,6 +35,7 @@ const RETRY_AFTER_HEADER = {
 export function registerSessionRoutes(
   app: Api,
   token: string | null,
+  sessions: Sessions | null,
   limiter: LoginLimiter = new LoginLimiter(),
 ): void {
   app.post(
@@ -54,7 +55,7 @@ export function registerSessionRoutes(
       },
     },
     async (request, reply) => {
-      if (token === null) return reply.status(204).send();
+      if (token === null || sessions === null) return reply.status(204).send();
       const waitMs = limiter.retryAfterMs(request.ip);
       if (waitMs > 0) {
         const seconds = Math.ceil(waitMs / 1000);
@@ -71,7 +72,7 @@ export function registerSessionRoutes(
         throw new RunboxError('Unauthorized', 'wrong token', { field: 'token' });
       }
       void reply
-        .header('set-cookie', sessionCookie(request, sessionValue(token)))
+        .header('set-cookie', sessionCookie(request, sessions.issue(Date.now())))
         .header('cache-control', 'no-store');
       return reply.status(204).send();
     },
@@ -82,7 +83,7 @@ export function registerSessionRoutes(
     {
       schema: {
         operationId: 'deleteSession',
-        summary: 'Log a browser out: clear the session cookie',
+        summary: 'Log a browser out: end its session and clear the cookie',
         tags: ['system'],
         security: false,
         response: { 204: NoBody('Logged out') },
@@ -90,6 +91,8 @@ export function registerSessionRoutes(
       },
     },
     async (request, reply) => {
+      const cookie = readCookie(request, cookieName(request));
+      if (sessions !== null && cookie !== null) sessions.revoke(cookie, Date.now());
       void reply.header('set-cookie', sessionCookie(request, null));
       return reply.status(204).send();
     },
