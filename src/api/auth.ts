@@ -58,7 +58,9 @@ export function registerAuth(
   app.addHook('onRequest', async (request) => {
     if (OPEN_PATHS.has(request.url.split('?')[0] ?? '')) return;
     const header = request.headers.authorization;
-    const match = /^Bearer (.+)$/.exec(header ?? '');
+    // The scheme's case is not significant (RFC 9110 11.1); a token has no space at
+    // either end (config), so the spaces around it are separators.
+    const match = /^Bearer +(.+?) *$/i.exec(header ?? '');
     const cookie = header === undefined ? readCookie(request, cookieName(request)) : null;
     const ok = match
       ? bearerMatches(match[1]!, token)

@@ -94,6 +94,22 @@ describe('dashboard session cookie', () => {
     expect((await get({ authorization: `Bearer ${TOKEN}` })).statusCode).toBe(200);
   });
 
+  // Seen: "authorization: bearer <right token>" got 401; the scheme is case-insensitive
+  // (RFC 9110 11.1) and some clients send it in lower case.
+  it('takes the Bearer scheme in any case, and nothing but the token after it', async () => {
+    const app = await server(TOKEN);
+    const get = (authorization: string) =>
+      app.inject({ method: 'GET', url: '/v1/jobs', headers: { ...HOST, authorization } });
+    for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
+      expect((await get(`${scheme} ${TOKEN}`)).statusCode, scheme).toBe(200);
+    }
+    expect((await get(`Bearer  ${TOKEN}`)).statusCode).toBe(200);
+    expect((await get(`Bearer ${TOKEN}x`)).statusCode).toBe(401);
+    expect((await get(`Bearer x${TOKEN}`)).statusCode).toBe(401);
+    expect((await get(`Basic ${TOKEN}`)).statusCode).toBe(401);
+    expect((await get(`Bearer${TOKEN}`)).statusCode).toBe(401);
+  });
+
   it('does not lift the Host, Origin or Sec-Fetch-Site rules', async () => {
     const app = await server(TOKEN);
     const cookie = String((await login(app, TOKEN)).headers['set-cookie']).split(';')[0]!;
