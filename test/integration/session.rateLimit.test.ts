@@ -5,7 +5,8 @@ import { useProcessSandbox } from '../helpers/processSandbox.js';
 /**
  * POST /v1/session against a real `runbox serve`: wrong tokens from one address are
  * limited (10, then one every 6 s), answered 429 TooManyRequests with Retry-After,
- * the right token included while limited; right tokens never count.
+ * the right token included while limited; right tokens never count. Wrong bearer
+ * headers on the API have a bucket of their own.
  */
 const TOKEN = 'rate-limit-token-ß-0123456789';
 
@@ -69,6 +70,38 @@ describe('dashboard login rate limit', () => {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     expect(jobs.status).toBe(200);
+    server.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+
+  // Seen: the login was limited but the bearer header was not, so a guesser skipped the
+  // login and tried tokens on GET /v1/jobs as fast as the network allowed (hundreds of
+  // 401s a second, never a 429). Wrong bearer tokens now have their own bucket.
+  it('limits wrong bearer tokens on the API the same way, apart from the login', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { token: TOKEN });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
+    sandbox.processes.push(server);
+    const get = async (token: string | null) => {
+      const response = await fetch(new URL('/v1/jobs', server.url), {
+        headers: token === null ? {} : { authorization: `Bearer ${token}` },
+      });
+      const body = (await response.json()) as { error?: { type: string; field: string } };
+      return { status: response.status, retryAfter: response.headers.get('retry-after'), body };
+    };
+    for (let i = 0; i < 30; i++) expect((await get(TOKEN)).status).toBe(200);
+    // No header at all is no guess.
+    for (let i = 0; i < 15; i++) expect((await get(null)).status).toBe(401);
+    for (let i = 0; i < 10; i++) expect((await get(`guess-${i}`)).status, `guess ${i}`).toBe(401);
+    const limited = await get('guess-11');
+    expect(limited.status).toBe(429);
+    expect(limited.body.error).toMatchObject({ type: 'TooManyRequests', field: 'authorization' });
+    const wait = Number(limited.retryAfter);
+    expect(Number.isInteger(wait) && wait >= 1 && wait <= 6).toBe(true);
+    expect((await get(TOKEN)).status).toBe(429);
+    // The login has its own count: the browser's way in stays open.
+    expect((await login(server.url, TOKEN)).status).toBe(204);
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000 + 200));
+    expect((await get(TOKEN)).status).toBe(200);
     server.kill('SIGTERM');
     expect(await server.exited).toBe(0);
   });
