@@ -10,6 +10,15 @@ import { shownValue } from '../spec/parseJobSpec.js';
  * job spec parser uses), so a bad request gets InvalidSpec naming the field, in the
  * same words whether it came through the API or the CLI.
  */
+/** What a value should have been: a union of literals names them, not "union value". */
+function expected(schema: TSchema, message: string): string {
+  const branches = (schema as { anyOf?: Array<{ const?: unknown }> }).anyOf;
+  if (branches && branches.length > 0 && branches.every((b) => b.const !== undefined)) {
+    return `expected one of ${branches.map((b) => JSON.stringify(b.const)).join(', ')}`;
+  }
+  return message.toLowerCase();
+}
+
 export function registerValidation(app: FastifyInstance): void {
   app.setValidatorCompiler(({ schema, httpPart }) => {
     const checker = TypeCompiler.Compile(schema as TSchema);
@@ -28,7 +37,7 @@ export function registerValidation(app: FastifyInstance): void {
           ? 'is not a known field; see GET /openapi.json'
           : first.value === undefined
             ? 'is required'
-            : `${first.message.toLowerCase()} (got ${shownValue(first.value)})`;
+            : `${expected(first.schema, first.message)} (got ${shownValue(first.value)})`;
       return { error: new InvalidSpecError(field, message) };
     };
   });

@@ -352,11 +352,16 @@ describe('API error paths', () => {
   });
 
   it('rejects bad query parameters with 400 naming them', async () => {
-    await expectError(
+    const status = await expectError(
       { method: 'GET', url: '/v1/jobs?status=sleeping' },
       400,
       'InvalidSpec',
       'querystring.status',
+    );
+    // Seen: "expected union value (got "sleeping")" named no value that would do.
+    expect(status).toBe(
+      'querystring.status: expected one of "queued", "running", "succeeded", "failed", ' +
+        '"cancelled" (got "sleeping")',
     );
     await expectError(
       { method: 'GET', url: '/v1/jobs?limit=0' },
