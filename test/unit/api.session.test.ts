@@ -110,6 +110,35 @@ describe('dashboard session cookie', () => {
     expect((await get(`Bearer${TOKEN}`)).statusCode).toBe(401);
   });
 
+  // Seen: the login is open to anyone and took bodies up to the API's 16 MiB, parsed
+  // as JSON before the token was looked at; a token is at most 4,096 characters.
+  it('refuses a login body larger than a token could need, unauthenticated as it is', async () => {
+    const app = await server(TOKEN);
+    const answer = await app.inject({
+      method: 'POST',
+      url: '/v1/session',
+      headers: { ...HOST, 'content-type': 'application/json' },
+      payload: JSON.stringify({ token: 'x'.repeat(100_000) }),
+    });
+    expect(answer.statusCode).toBe(413);
+    expect(answer.json().error).toMatchObject({ type: 'PayloadTooLarge' });
+    const logout = await app.inject({
+      method: 'DELETE',
+      url: '/v1/session',
+      headers: { ...HOST, 'content-type': 'application/json' },
+      payload: JSON.stringify({ pad: 'x'.repeat(100_000) }),
+    });
+    expect(logout.statusCode).toBe(413);
+    // The largest token the schema takes, as \u escapes, still fits.
+    const longest = await app.inject({
+      method: 'POST',
+      url: '/v1/session',
+      headers: { ...HOST, 'content-type': 'application/json' },
+      payload: JSON.stringify({ token: '\u00fc'.repeat(4096) }).replace(/ü/g, '\\u00fc'),
+    });
+    expect(longest.statusCode).toBe(401);
+  });
+
   it('does not lift the Host, Origin or Sec-Fetch-Site rules', async () => {
     const app = await server(TOKEN);
     const cookie = String((await login(app, TOKEN)).headers['set-cookie']).split(';')[0]!;

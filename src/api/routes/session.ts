@@ -11,6 +11,8 @@ const LoginSchema = Type.Object(
   { additionalProperties: false, $id: 'Login' },
 );
 
+const LOGIN_BODY_BYTES = 32 * 1024;
+
 const COOKIE_HEADER = {
   'set-cookie': {
     description:
@@ -41,6 +43,9 @@ export function registerSessionRoutes(
   app.post(
     '/v1/session',
     {
+      // Open to anyone: a body is read no further than the longest token the schema
+      // takes could need, 4,096 characters each written as a six-byte \u escape.
+      bodyLimit: LOGIN_BODY_BYTES,
       schema: {
         operationId: 'createSession',
         summary: 'Log a browser in: trade the token for a session cookie',
@@ -81,6 +86,7 @@ export function registerSessionRoutes(
   app.delete(
     '/v1/session',
     {
+      bodyLimit: LOGIN_BODY_BYTES,
       schema: {
         operationId: 'deleteSession',
         summary: 'Log a browser out: end its session and clear the cookie',
