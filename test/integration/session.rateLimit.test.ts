@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
@@ -73,6 +74,38 @@ describe('dashboard login rate limit', () => {
     server.kill('SIGTERM');
     expect(await server.exited).toBe(0);
   });
+
+  // Seen: Fastify turns Node's request timeout off, so a client that sent the open
+  // login's headers and then a byte of body every 20 s still held its connection after
+  // 150 s. limits.requestMs now bounds the whole request: 408, then the socket closes.
+  it('closes a login whose body trickles in past limits.requestMs with 408', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, {
+      token: TOKEN,
+      limits: { requestMs: 2000 },
+    });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
+    sandbox.processes.push(server);
+    const { hostname, port } = new URL(server.url);
+    const started = Date.now();
+    const socket = connect(Number(port), hostname);
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    socket.write(
+      `POST /v1/session HTTP/1.1\r\nHost: ${hostname}:${port}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{',
+    );
+    const trickle = setInterval(() => socket.write(' '), 500);
+    // Node looks for overdue requests every 30 s: closed within that of the limit.
+    const closedAfter = await new Promise<number>((resolve) =>
+      socket.on('close', () => resolve(Date.now() - started)),
+    );
+    clearInterval(trickle);
+    expect(closedAfter).toBeGreaterThanOrEqual(2000);
+    expect(closedAfter).toBeLessThan(40_000);
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    server.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  }, 60_000);
 
   // Seen: the login was limited but the bearer header was not, so a guesser skipped the
   // login and tried tokens on GET /v1/jobs as fast as the network allowed (hundreds of
