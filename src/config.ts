@@ -112,6 +112,8 @@ export interface Config {
     outputFiles: number;
     /** Largest accepted request body. @defaultValue 16 MiB */
     bodyBytes: number;
+    /** Time a client has to send a whole request (headers and body). @defaultValue 300000 */
+    requestMs: number;
     /** Refuse new jobs when the data disk has less free. @defaultValue 512 MiB */
     minFreeBytes: number;
   };
@@ -332,6 +334,7 @@ function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath
       outputBytes: 8 * GiB,
       outputFiles: 10000,
       bodyBytes: 16 * MiB,
+      requestMs: 300_000,
       minFreeBytes: 512 * MiB,
     },
     lease: { heartbeatMs: 5000, expiryMs: 30000 },

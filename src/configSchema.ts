@@ -60,6 +60,7 @@ const SECTIONS = {
       outputBytes: int('total output bytes per job'),
       outputFiles: int('output files per job'),
       bodyBytes: int('largest accepted request body'),
+      requestMs: int('time a client has to send a whole request', 1),
       minFreeBytes: int('refuse new jobs below this much free disk'),
     },
     'hard limits',

@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { RunboxError } from '../errors/index.js';
-import { cookieName, readCookie, sessionValue } from './session.js';
+import { LoginLimiter } from './loginLimiter.js';
+import { cookieName, readCookie, type Sessions } from './session.js';
 
 /** Paths open without the token; they reveal nothing about jobs. */
 const OPEN_PATHS = new Set([
@@ -49,17 +50,41 @@ export function bearerMatches(given: string, expected: string): boolean {
  * route but the open ones when a token is set. A bearer header, when sent, decides
  * alone: a wrong one is refused even beside a good cookie.
  */
-export function registerAuth(app: FastifyInstance, token: string | null): void {
-  if (token === null) return;
-  const session = sessionValue(token);
-  app.addHook('onRequest', async (request) => {
+export function registerAuth(
+  app: FastifyInstance,
+  token: string | null,
+  sessions: Sessions | null,
+  limiter: LoginLimiter = new LoginLimiter(),
+): void {
+  if (token === null || sessions === null) return;
+  app.addHook('onRequest', async (request, reply) => {
     if (OPEN_PATHS.has(request.url.split('?')[0] ?? '')) return;
     const header = request.headers.authorization;
-    const match = /^Bearer (.+)$/.exec(header ?? '');
+    // The scheme's case is not significant (RFC 9110 11.1); a token has no space at
+    // either end (config), so the spaces around it are separators.
+    const match = /^Bearer +(.+?) *$/i.exec(header ?? '');
     const cookie = header === undefined ? readCookie(request, cookieName(request)) : null;
+    // A bearer header is a guess at the token, limited per address like the login;
+    // while limited every bearer request from the address is refused before the
+    // comparison, so a 200 among the 429s cannot confirm a guess. A missing header or
+    // a session cookie (an HMAC no one guesses) takes nothing from the bucket.
+    if (match) {
+      const waitMs = limiter.retryAfterMs(request.ip);
+      if (waitMs > 0) {
+        const seconds = Math.ceil(waitMs / 1000);
+        void reply.header('retry-after', String(seconds));
+        throw new RunboxError(
+          'TooManyRequests',
+          `too many wrong tokens from this address: try again in ${seconds} s (Retry-After), ` +
+            "with the token from the server's configuration (`token`, RUNBOX_TOKEN)",
+          { field: 'authorization' },
+        );
+      }
+    }
     const ok = match
       ? bearerMatches(match[1]!, token)
-      : cookie !== null && tokenMatches(cookie, session);
+      : cookie !== null && sessions.valid(cookie, Date.now());
+    if (match && !ok) limiter.failed(request.ip);
     if (!ok) {
       throw new RunboxError(
         'Unauthorized',

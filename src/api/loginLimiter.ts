@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /**
  * Failed dashboard logins per remote address, as a token bucket: `burst` failures at
  * once, then one more every `refillMs`. Only failures take from the bucket, so a right
@@ -27,13 +29,14 @@ export class LoginLimiter {
 
   /** Milliseconds until `address` may try again; 0 when it may try now. */
   retryAfterMs(address: string): number {
-    const bucket = this.refill(address);
+    const bucket = this.refill(limiterKey(address));
     if (!bucket || bucket.tokens >= 1) return 0;
     return Math.ceil((1 - bucket.tokens) * this.refillMs);
   }
 
   /** Counts a wrong token from `address`. */
-  failed(address: string): void {
+  failed(remote: string): void {
+    const address = limiterKey(remote);
     const bucket = this.refill(address) ?? { tokens: this.burst, at: this.now() };
     bucket.tokens = Math.max(0, bucket.tokens - 1);
     // Re-inserted last: the Map's order is then least recently touched first.
@@ -57,4 +60,27 @@ export class LoginLimiter {
     }
     return bucket;
   }
+}
+
+/**
+ * Whom a remote address counts as: an IPv4 address itself (also when it arrives
+ * IPv4-mapped on a dual-stack socket), an IPv6 address by its /64, the least one host
+ * is given and can pick addresses from at will.
+ */
+export function limiterKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (isIP(address) === 4) return address;
+  const bare = address.split('%')[0]!.toLowerCase();
+  if (isIP(bare) !== 6) return address;
+  const [head = '', tail = ''] = bare.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = bare.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
+  const groups = bare.includes('::')
+    ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }

@@ -168,8 +168,10 @@ export function registerOpenApi(app: FastifyInstance): void {
           version: RUNBOX_VERSION,
           description:
             'Run scripts in sandboxed Docker containers through a durable queue. ' +
-            'A server bound to a non-loopback address needs `Authorization: Bearer <token>` ' +
-            'on every route but /healthz; a loopback server without a token accepts any.',
+            'A server with a token (required on a non-loopback address) needs ' +
+            "`Authorization: Bearer <token>`, or the dashboard's session cookie, on every " +
+            'route but `/healthz`, `/openapi.json`, `/docs`, the dashboard (`/` and its files) ' +
+            'and its login (`/v1/session`); a server without a token accepts any request.',
           license: { name: 'MIT', identifier: 'MIT' },
         },
         // The address the client used (an HTTP/1.0 request may name none: then relative).

@@ -13,6 +13,7 @@ import type { ScheduleService } from '../schedules/ScheduleService.js';
 import type { BlobStore } from '../storage/BlobStore.js';
 import type { WebhookStore } from '../webhooks/WebhookStore.js';
 import { registerAuth } from './auth.js';
+import { Sessions } from './session.js';
 import { clientErrorHandler } from './clientError.js';
 import { errorBody, registerErrorHandler } from './errorHandler.js';
 import { registerHostCheck } from './hostCheck.js';
@@ -93,6 +94,9 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: deps.config.limits.bodyBytes,
+    // Fastify turns Node's 300 s limit off (0): a client trickling a body a byte at a
+    // time, the open login's included, held its connection for as long as it liked.
+    requestTimeout: deps.config.limits.requestMs,
     // Deep or hostile JSON is refused with 400 rather than walked.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -108,6 +112,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
         .send(errorBody(request, new RunboxError('InvalidSpec', error.message, { field: 'url' })));
     },
   });
+  // Node ignores a request timeout below the headers timeout (60 s) it was built with.
+  app.server.headersTimeout = Math.min(app.server.headersTimeout, deps.config.limits.requestMs);
   // Answers are what the handlers return, as JSON. The response schemas type the
   // handlers (typeProvider.ts) and document them; they do not filter or coerce fields,
   // which would hide a handler that drifted from its schema instead of failing a test.
@@ -142,12 +148,13 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerValidation(app);
   registerOpenApi(app);
   registerHostCheck(app, deps.config);
-  registerAuth(app, deps.config.token);
+  const sessions = deps.config.token === null ? null : new Sessions(deps.config.token);
+  registerAuth(app, deps.config.token, sessions);
   const api = typed(app);
   registerSystemRoutes(api, deps.system);
   registerDocsRoutes(api);
   registerDashboardRoutes(api);
-  registerSessionRoutes(api, deps.config.token);
+  registerSessionRoutes(api, deps.config.token, sessions);
   registerJobRoutes(api, deps.jobs);
   registerLogRoutes(
     api,

@@ -16,6 +16,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly type: string,
     message: string,
+    /** Retry-After of a 429, in seconds. */
+    readonly retryAfter: number | null = null,
   ) {
     super(message);
   }
@@ -23,15 +25,18 @@ export class ApiError extends Error {
 
 async function failure(answer: Response): Promise<Error> {
   if (answer.status === 401) return new LoginNeeded();
+  const wait = Number(answer.headers.get('retry-after') ?? NaN);
+  const retryAfter = Number.isFinite(wait) ? wait : null;
   try {
     const body = (await answer.json()) as { error?: { type?: string; message?: string } };
     return new ApiError(
       answer.status,
       body.error?.type ?? 'Error',
       body.error?.message ?? answer.statusText,
+      retryAfter,
     );
   } catch {
-    return new ApiError(answer.status, 'Error', answer.statusText);
+    return new ApiError(answer.status, 'Error', answer.statusText, retryAfter);
   }
 }
 

@@ -1,4 +1,4 @@
-import { LoginNeeded, login, logout } from './api.js';
+import { ApiError, LoginNeeded, login, logout } from './api.js';
 import { h } from './dom.js';
 import { jobPage } from './jobPage.js';
 import { jobsPage } from './jobsPage.js';
@@ -13,6 +13,15 @@ import { systemPage } from './systemPage.js';
 const main = document.getElementById('main')!;
 const nav = document.getElementById('nav')!;
 let stop: (() => void) | null = null;
+
+/** What a failed login tells the user: a limited address must wait, whatever it types. */
+function loginFailure(error: unknown): string {
+  if (error instanceof LoginNeeded) return 'Wrong token.';
+  if (error instanceof ApiError && error.status === 429) {
+    return `Too many wrong tokens from this address: try again in ${error.retryAfter ?? 'a few'} s.`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
 
 function showLogin(failed: string | null): void {
   stop?.();
@@ -40,8 +49,7 @@ function showLogin(failed: string | null): void {
     event.preventDefault();
     login(input.value).then(
       () => route(),
-      (e: unknown) =>
-        showLogin(e instanceof Error && /token/i.test(e.message) ? 'Wrong token.' : String(e)),
+      (e: unknown) => showLogin(loginFailure(e)),
     );
   });
   main.replaceChildren(form);
@@ -92,7 +100,7 @@ if (given !== null) {
   history.replaceState(null, '', clean.toString());
   login(given).then(
     () => route(),
-    () => showLogin('Wrong token.'),
+    (e: unknown) => showLogin(loginFailure(e)),
   );
 } else {
   route();

@@ -253,6 +253,8 @@ describe('web dashboard in Chromium', () => {
     await p.click('#logout');
     await p.waitForSelector('#login');
     expect(await p.context().cookies()).toEqual([]);
+    // And the session is over on the server too: a copy of the cookie no longer works.
+    expect((await http(server.url, '/v1/jobs', { headers: withCookie })).status).toBe(401);
 
     // ?token= once: logged in, and the token leaves the address bar.
     await p.goto(`${server.url}/?token=${encodeURIComponent(TOKEN)}#/jobs`);
@@ -267,6 +269,34 @@ describe('web dashboard in Chromium', () => {
     expect(server.stderr()).toContain('?token=%5Bredacted%5D');
     expect(server.stderr()).not.toContain(encodeURIComponent(TOKEN));
     expect(server.stderr()).not.toContain(TOKEN);
+  });
+
+  // Seen: once the login limiter answered 429, the form said "Wrong token." to every
+  // attempt, the right token included, so a user was told a right token was wrong
+  // instead of being told to wait.
+  it('says to wait, not "Wrong token.", while the login is limited', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, {
+      limits: { minFreeBytes: 1 },
+      token: TOKEN,
+    });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
+    sandbox.processes.push(server);
+    for (let i = 0; i < 10; i++) {
+      const wrong = await http(server.url, '/v1/session', { body: { token: `guess-${i}` } });
+      expect(wrong.status).toBe(401);
+    }
+    const p = await page();
+    await p.goto(`${server.url}/`);
+    await p.waitForSelector('#login');
+    await p.fill('#token', TOKEN);
+    await p.click('#login button');
+    await expect
+      .poll(() => p.textContent('#login-error'))
+      .toMatch(/^Too many wrong tokens from this address: try again in [1-6] s\.$/);
+    await p.goto(`${server.url}/?token=${encodeURIComponent(TOKEN)}`);
+    await expect.poll(() => p.textContent('#login-error')).toMatch(/^Too many wrong tokens/);
+    await p.screenshot({ path: screenshotPath('login-limited'), fullPage: true });
+    await p.context().close();
   });
 
   it('keeps the rebinding and origin rules with the cookie: another page cannot use it', async () => {

@@ -358,8 +358,11 @@ describe('API error paths', () => {
       'InvalidSpec',
       'querystring.status',
     );
-    // The values that would do, not TypeBox's "expected union value".
-    expect(status).toMatch(/expected one of "queued", "running", .* \(got "sleeping"\)/);
+    // Seen: "expected union value (got "sleeping")" named no value that would do.
+    expect(status).toBe(
+      'querystring.status: expected one of "queued", "running", "succeeded", "failed", ' +
+        '"cancelled" (got "sleeping")',
+    );
     await expectError(
       { method: 'GET', url: '/v1/jobs?limit=0' },
       400,

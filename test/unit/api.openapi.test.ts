@@ -118,6 +118,11 @@ describe('the OpenAPI document', () => {
       .map(([path]) => path)
       .sort();
     expect(open).toEqual(['/', '/docs', '/healthz', '/openapi.json']);
+    // Seen: the description said every route but /healthz needs the token, while the
+    // page, the reference and the login are open; it now names each open path.
+    for (const path of [...open, '/v1/session']) {
+      expect((doc.info as { description: string }).description, path).toContain(`\`${path}\``);
+    }
     const submit = doc.paths['/v1/jobs']!.post as {
       responses: Record<string, { content: { 'application/json': { schema: unknown } } }>;
     };

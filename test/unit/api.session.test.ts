@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { activityView } from '../../src/api/activityView.js';
 import { JobService } from '../../src/api/jobService.js';
 import { buildServer } from '../../src/api/server.js';
-import { sessionValue } from '../../src/api/session.js';
+import { SESSION_SECONDS, Sessions } from '../../src/api/session.js';
 import { RunboxMetrics } from '../../src/metrics.js';
 import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
 import { createFileBlobStore } from '../../src/storage/index.js';
@@ -63,7 +63,7 @@ describe('dashboard session cookie', () => {
     const right = await login(app, TOKEN);
     expect(right.statusCode).toBe(204);
     const cookie = String(right.headers['set-cookie']);
-    expect(cookie).toMatch(/^runbox_session_\d+=[A-Za-z0-9_-]{43}; /);
+    expect(cookie).toMatch(/^runbox_session_\d+=\d+\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; /);
     expect(cookie.split('; ').slice(1)).toEqual([
       'Path=/',
       'HttpOnly',
@@ -83,14 +83,60 @@ describe('dashboard session cookie', () => {
     expect((await get({ cookie })).statusCode).toBe(200);
     expect((await get({ cookie: `other=1; ${cookie}; more=2` })).statusCode).toBe(200);
     expect((await get({})).statusCode).toBe(401);
-    expect((await get({ cookie: `${name}=${sessionValue('another-token')}` })).statusCode).toBe(
-      401,
-    );
+    expect(
+      (await get({ cookie: `${name}=${new Sessions('another-token').issue(Date.now())}` }))
+        .statusCode,
+    ).toBe(401);
     expect((await get({ cookie: `${name}=` })).statusCode).toBe(401);
     expect((await get({ cookie: `${name}=${TOKEN}` })).statusCode).toBe(401);
     // A bearer header decides alone: a wrong one is refused beside a good cookie.
     expect((await get({ cookie, authorization: 'Bearer wrong' })).statusCode).toBe(401);
     expect((await get({ authorization: `Bearer ${TOKEN}` })).statusCode).toBe(200);
+  });
+
+  // Seen: "authorization: bearer <right token>" got 401; the scheme is case-insensitive
+  // (RFC 9110 11.1) and some clients send it in lower case.
+  it('takes the Bearer scheme in any case, and nothing but the token after it', async () => {
+    const app = await server(TOKEN);
+    const get = (authorization: string) =>
+      app.inject({ method: 'GET', url: '/v1/jobs', headers: { ...HOST, authorization } });
+    for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
+      expect((await get(`${scheme} ${TOKEN}`)).statusCode, scheme).toBe(200);
+    }
+    expect((await get(`Bearer  ${TOKEN}`)).statusCode).toBe(200);
+    expect((await get(`Bearer ${TOKEN}x`)).statusCode).toBe(401);
+    expect((await get(`Bearer x${TOKEN}`)).statusCode).toBe(401);
+    expect((await get(`Basic ${TOKEN}`)).statusCode).toBe(401);
+    expect((await get(`Bearer${TOKEN}`)).statusCode).toBe(401);
+  });
+
+  // Seen: the login is open to anyone and took bodies up to the API's 16 MiB, parsed
+  // as JSON before the token was looked at; a token is at most 4,096 characters.
+  it('refuses a login body larger than a token could need, unauthenticated as it is', async () => {
+    const app = await server(TOKEN);
+    const answer = await app.inject({
+      method: 'POST',
+      url: '/v1/session',
+      headers: { ...HOST, 'content-type': 'application/json' },
+      payload: JSON.stringify({ token: 'x'.repeat(100_000) }),
+    });
+    expect(answer.statusCode).toBe(413);
+    expect(answer.json().error).toMatchObject({ type: 'PayloadTooLarge' });
+    const logout = await app.inject({
+      method: 'DELETE',
+      url: '/v1/session',
+      headers: { ...HOST, 'content-type': 'application/json' },
+      payload: JSON.stringify({ pad: 'x'.repeat(100_000) }),
+    });
+    expect(logout.statusCode).toBe(413);
+    // The largest token the schema takes, as \u escapes, still fits.
+    const longest = await app.inject({
+      method: 'POST',
+      url: '/v1/session',
+      headers: { ...HOST, 'content-type': 'application/json' },
+      payload: JSON.stringify({ token: '\u00fc'.repeat(4096) }).replace(/ü/g, '\\u00fc'),
+    });
+    expect(longest.statusCode).toBe(401);
   });
 
   it('does not lift the Host, Origin or Sec-Fetch-Site rules', async () => {
@@ -124,6 +170,43 @@ describe('dashboard session cookie', () => {
     const out = await app.inject({ method: 'DELETE', url: '/v1/session', headers: HOST });
     expect(out.statusCode).toBe(204);
     expect(String(out.headers['set-cookie'])).toMatch(/^runbox_session_\d+=; .*Max-Age=0/);
+  });
+
+  // Seen: the cookie was one HMAC of the token, the same for every login and valid
+  // forever, so a copy of it taken once (a shared machine, a proxy's log) kept working
+  // after "Log out" and after the day the README promises, until the token changed.
+  it('ends on the server at logout: the same cookie is refused afterwards', async () => {
+    const app = await server(TOKEN);
+    const first = String((await login(app, TOKEN)).headers['set-cookie']).split(';')[0]!;
+    const second = String((await login(app, TOKEN)).headers['set-cookie']).split(';')[0]!;
+    expect(second).not.toBe(first);
+    const get = (cookie: string) =>
+      app.inject({ method: 'GET', url: '/v1/jobs', headers: { ...HOST, cookie } });
+    expect((await get(first)).statusCode).toBe(200);
+    const out = await app.inject({
+      method: 'DELETE',
+      url: '/v1/session',
+      headers: { ...HOST, cookie: first },
+    });
+    expect(out.statusCode).toBe(204);
+    expect((await get(first)).statusCode).toBe(401);
+    // Another browser's session stays.
+    expect((await get(second)).statusCode).toBe(200);
+  });
+
+  it('is refused by the server a day after it was issued, whatever the browser keeps', () => {
+    const t0 = Date.UTC(2026, 0, 1);
+    const sessions = new Sessions(TOKEN);
+    const value = sessions.issue(t0);
+    expect(sessions.valid(value, t0)).toBe(true);
+    expect(sessions.valid(value, t0 + (SESSION_SECONDS - 1) * 1000)).toBe(true);
+    expect(sessions.valid(value, t0 + SESSION_SECONDS * 1000)).toBe(false);
+    // Issued "in the future" (a forged time) or signed with another token: refused.
+    expect(sessions.valid(value, t0 - 10 * 60 * 1000)).toBe(false);
+    expect(new Sessions('another-token').valid(value, t0)).toBe(false);
+    // Its time cannot be moved forward without the token.
+    const [issued, rest] = [value.split('.')[0]!, value.slice(value.indexOf('.'))];
+    expect(sessions.valid(`${Number(issued) + 3600}${rest}`, t0)).toBe(false);
   });
 
   it('needs no login on a server without a token, and sets no cookie', async () => {

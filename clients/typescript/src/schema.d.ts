@@ -196,7 +196,7 @@ export interface paths {
          * @description The dashboard sends the token once; the API then accepts the cookie instead of the bearer header. Requests from other origins are refused before this runs (403).
          */
         post: operations["createSession"];
-        /** Log a browser out: clear the session cookie */
+        /** Log a browser out: end its session and clear the cookie */
         delete: operations["deleteSession"];
         options?: never;
         head?: never;

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { RunboxError } from '../../errors/index.js';
 import { tokenMatches } from '../auth.js';
 import { ErrorBodySchema, NoBody } from '../schemas.js';
-import { sessionCookie, sessionValue } from '../session.js';
+import { cookieName, readCookie, sessionCookie, type Sessions } from '../session.js';
 import type { Api } from '../typeProvider.js';
 import { LoginLimiter } from '../loginLimiter.js';
 
@@ -10,6 +10,8 @@ const LoginSchema = Type.Object(
   { token: Type.String({ minLength: 1, maxLength: 4096, description: "The server's token" }) },
   { additionalProperties: false, $id: 'Login' },
 );
+
+const LOGIN_BODY_BYTES = 32 * 1024;
 
 const COOKIE_HEADER = {
   'set-cookie': {
@@ -35,11 +37,15 @@ const RETRY_AFTER_HEADER = {
 export function registerSessionRoutes(
   app: Api,
   token: string | null,
+  sessions: Sessions | null,
   limiter: LoginLimiter = new LoginLimiter(),
 ): void {
   app.post(
     '/v1/session',
     {
+      // Open to anyone: a body is read no further than the longest token the schema
+      // takes could need, 4,096 characters each written as a six-byte \u escape.
+      bodyLimit: LOGIN_BODY_BYTES,
       schema: {
         operationId: 'createSession',
         summary: 'Log a browser in: trade the token for a session cookie',
@@ -54,7 +60,7 @@ export function registerSessionRoutes(
       },
     },
     async (request, reply) => {
-      if (token === null) return reply.status(204).send();
+      if (token === null || sessions === null) return reply.status(204).send();
       const waitMs = limiter.retryAfterMs(request.ip);
       if (waitMs > 0) {
         const seconds = Math.ceil(waitMs / 1000);
@@ -71,7 +77,7 @@ export function registerSessionRoutes(
         throw new RunboxError('Unauthorized', 'wrong token', { field: 'token' });
       }
       void reply
-        .header('set-cookie', sessionCookie(request, sessionValue(token)))
+        .header('set-cookie', sessionCookie(request, sessions.issue(Date.now())))
         .header('cache-control', 'no-store');
       return reply.status(204).send();
     },
@@ -80,9 +86,10 @@ export function registerSessionRoutes(
   app.delete(
     '/v1/session',
     {
+      bodyLimit: LOGIN_BODY_BYTES,
       schema: {
         operationId: 'deleteSession',
-        summary: 'Log a browser out: clear the session cookie',
+        summary: 'Log a browser out: end its session and clear the cookie',
         tags: ['system'],
         security: false,
         response: { 204: NoBody('Logged out') },
@@ -90,6 +97,8 @@ export function registerSessionRoutes(
       },
     },
     async (request, reply) => {
+      const cookie = readCookie(request, cookieName(request));
+      if (sessions !== null && cookie !== null) sessions.revoke(cookie, Date.now());
       void reply.header('set-cookie', sessionCookie(request, null));
       return reply.status(204).send();
     },
