@@ -2625,6 +2625,8 @@ export interface operations {
                 range?: string;
                 /** @description An ETag from an earlier answer: 304 when it still matches */
                 "if-none-match"?: string;
+                /** @description The ETag a partial copy came from: the Range is served only if it matches */
+                "if-range"?: string;
                 /** @description With zstd the stored frames are sent as they are */
                 "accept-encoding"?: string;
             };
