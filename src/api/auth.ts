@@ -68,18 +68,10 @@ export function registerAuth(
     // while limited every bearer request from the address is refused before the
     // comparison, so a 200 among the 429s cannot confirm a guess. A missing header or
     // a session cookie (an HMAC no one guesses) takes nothing from the bucket.
-    if (match) {
-      const waitMs = limiter.retryAfterMs(request.ip);
-      if (waitMs > 0) {
-        const seconds = Math.ceil(waitMs / 1000);
-        void reply.header('retry-after', String(seconds));
-        throw new RunboxError(
-          'TooManyRequests',
-          `too many wrong tokens from this address: try again in ${seconds} s (Retry-After), ` +
-            "with the token from the server's configuration (`token`, RUNBOX_TOKEN)",
-          { field: 'authorization' },
-        );
-      }
+    const refused = match ? limiter.refusal(request.ip, 'authorization') : null;
+    if (refused) {
+      void reply.header('retry-after', String(refused.retryAfter));
+      throw refused.error;
     }
     const ok = match
       ? bearerMatches(match[1]!, token)

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { RunboxError } from '../errors/index.js';
 
 /**
  * Failed dashboard logins per remote address, as a token bucket: `burst` failures at
@@ -32,6 +33,25 @@ export class LoginLimiter {
     const bucket = this.refill(limiterKey(address));
     if (!bucket || bucket.tokens >= 1) return 0;
     return Math.ceil((1 - bucket.tokens) * this.refillMs);
+  }
+
+  /**
+   * While `address` may not try: the 429 to answer (TooManyRequests naming `field`) and
+   * its Retry-After seconds; null when it may try now.
+   */
+  refusal(address: string, field: string): { retryAfter: number; error: RunboxError } | null {
+    const waitMs = this.retryAfterMs(address);
+    if (waitMs <= 0) return null;
+    const seconds = Math.ceil(waitMs / 1000);
+    return {
+      retryAfter: seconds,
+      error: new RunboxError(
+        'TooManyRequests',
+        `too many wrong tokens from this address: try again in ${seconds} s (Retry-After), ` +
+          "with the token from the server's configuration (`token`, RUNBOX_TOKEN)",
+        { field },
+      ),
+    };
   }
 
   /** Counts a wrong token from `address`. */

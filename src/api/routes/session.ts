@@ -61,16 +61,10 @@ export function registerSessionRoutes(
     },
     async (request, reply) => {
       if (token === null || sessions === null) return reply.status(204).send();
-      const waitMs = limiter.retryAfterMs(request.ip);
-      if (waitMs > 0) {
-        const seconds = Math.ceil(waitMs / 1000);
-        void reply.header('retry-after', String(seconds));
-        throw new RunboxError(
-          'TooManyRequests',
-          `too many wrong tokens from this address: try again in ${seconds} s (Retry-After), ` +
-            "with the token from the server's configuration (`token`, RUNBOX_TOKEN)",
-          { field: 'token' },
-        );
+      const refused = limiter.refusal(request.ip, 'token');
+      if (refused) {
+        void reply.header('retry-after', String(refused.retryAfter));
+        throw refused.error;
       }
       if (!tokenMatches(request.body.token, token)) {
         limiter.failed(request.ip);
