@@ -110,7 +110,7 @@ export interface JobView {
   status: string;
   attempts: number;
   idempotency_key: string | null;
-  error: { type: string; message: string } | null;
+  error: { type: string; message: string; field?: string | null } | null;
   result: {
     exit_code: number | null;
     outputs: Array<{ path: string; type: string; size: number; sha256: string | null }>;
