@@ -178,6 +178,8 @@ describe('two processes on one database', () => {
         'jobs',
         'meta',
         'schedules',
+        // SQLite's own, for webhook_deliveries' AUTOINCREMENT (migration 008).
+        'sqlite_sequence',
         'webhook_attempts',
         'webhook_deliveries',
         'workers',
