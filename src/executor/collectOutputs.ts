@@ -11,9 +11,9 @@ import { readTar } from './tarReader.js';
 import { OutputsDirUnreadable, walkOutputsDir, type OutputItem } from './walkOutputsDir.js';
 
 export interface OutputLimits {
-  /** Entries (files and symlinks) kept per job. config.limits.outputFiles */
+  /** Entries (files and symlinks) kept: the job's limits.output_files, else config.limits.outputFiles. */
   files: number;
-  /** Uncompressed bytes kept per job. config.limits.outputBytes */
+  /** Uncompressed bytes kept: the job's limits.output_bytes, else config.limits.outputBytes. */
   bytes: number;
 }
 
