@@ -22,12 +22,9 @@ function job(db: Database.Database, id: string, status: string): void {
                        run_at, created_at, updated_at, final_work)
      VALUES (?, 'default', ?, 'queued', 0, 0, 3, '[]', ?, ?, ?, 1)`,
   ).run(id, JSON.stringify({ runtime: 'shell', command: ['true'], webhook_url: HOOK }), T0, T0, T0);
-  db.prepare('UPDATE jobs SET status = ?, finished_at = ?, updated_at = ? WHERE id = ?').run(
-    status,
-    T0 + 1,
-    T0 + 1,
-    id,
-  );
+  db.prepare(
+    'UPDATE jobs SET status = ?, finished_at = ?, updated_at = ?, final_work = final_work WHERE id = ?',
+  ).run(status, T0 + 1, T0 + 1, id);
 }
 
 describe('migration 008', () => {
@@ -51,7 +48,7 @@ describe('migration 008', () => {
 
     const { db, applied } = openDatabase(path);
     try {
-      expect(applied).toEqual([8]);
+      expect(applied).toEqual(MIGRATIONS.filter((m) => m.version >= 8).map((m) => m.version));
       expect(db.prepare('SELECT * FROM webhook_deliveries ORDER BY id').all()).toEqual(deliveries);
       expect(db.prepare('SELECT * FROM webhook_attempts ORDER BY 1, 2').all()).toEqual(attempts);
       expect(db.pragma('foreign_key_check')).toEqual([]);

@@ -7,7 +7,7 @@ export type { CancelOutcome };
 
 const CANCEL_QUEUED = `
 UPDATE jobs
-SET status = 'cancelled', finished_at = :now, updated_at = :now,
+SET status = 'cancelled', finished_at = :now, updated_at = :now, final_work = final_work,
     error_type = 'Cancelled', error_message = 'cancelled before it ran'
 WHERE id = :id AND status = 'queued'`;
 

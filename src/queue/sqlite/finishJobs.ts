@@ -29,17 +29,26 @@ const FINAL = `
 UPDATE jobs
 SET status = :status, finished_at = :now, lease_owner = NULL, lease_expires_at = NULL,
     attempt_token = NULL, result = :result, error_type = :errorType,
-    error_message = :errorMessage, contract_version = :contractVersion, updated_at = :now
+    error_message = :errorMessage, contract_version = :contractVersion, updated_at = :now,
+    final_work = final_work
 WHERE id = :id`;
 
 // A success is final whatever the job's attempts, exit codes or cancel request say
 // (retryPolicy.decide), so it needs no read first: the token check is the WHERE clause
 // and 0 rows changed means stale. Half the statements for the common case.
-const SUCCEEDED = `
+// SUCCEEDED does not name final_work, so the final-work trigger is not compiled into it
+// (migration 009): it takes only jobs without final work, and SUCCEEDED_WITH_WORK,
+// which names it, the others (and finds the stale ones).
+const SUCCEEDED_SET = `
 UPDATE jobs
 SET status = 'succeeded', finished_at = :now, lease_owner = NULL, lease_expires_at = NULL,
     attempt_token = NULL, result = :result, error_type = NULL,
-    error_message = NULL, contract_version = :contractVersion, updated_at = :now
+    error_message = NULL, contract_version = :contractVersion, updated_at = :now`;
+
+const SUCCEEDED = `${SUCCEEDED_SET}
+WHERE id = :id AND attempt_token = :token AND status = 'running' AND final_work = 0`;
+
+const SUCCEEDED_WITH_WORK = `${SUCCEEDED_SET}, final_work = final_work
 WHERE id = :id AND attempt_token = :token AND status = 'running'`;
 
 const ADD_BLOB = 'INSERT OR IGNORE INTO job_blobs (job_id, sha256) VALUES (:id, :sha256)';
@@ -59,14 +68,19 @@ export function finishJobs(
   return immediate(db, () =>
     items.map((item): FinishOutcome => {
       if (item.result.error === null) {
-        const { changes } = sql(db, SUCCEEDED).run({
+        const row = {
           id: item.id,
           token: item.token,
           now,
           result: JSON.stringify(item.result),
           contractVersion: options.contractVersion,
-        });
-        if (changes === 0) return 'stale';
+        };
+        if (
+          sql(db, SUCCEEDED).run(row).changes === 0 &&
+          sql(db, SUCCEEDED_WITH_WORK).run(row).changes === 0
+        ) {
+          return 'stale';
+        }
         addBlobs(db, item);
         return 'recorded';
       }

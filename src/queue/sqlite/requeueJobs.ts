@@ -30,7 +30,8 @@ WHERE id = :id`;
 const END = `
 UPDATE jobs
 SET status = :status, finished_at = :now, lease_owner = NULL, lease_expires_at = NULL,
-    attempt_token = NULL, error_type = :errorType, error_message = :errorMessage, updated_at = :now
+    attempt_token = NULL, error_type = :errorType, error_message = :errorMessage, updated_at = :now,
+    final_work = final_work
 WHERE id = :id`;
 
 function loseJobs(
@@ -101,7 +102,7 @@ SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END,
     error_type = CASE WHEN cancel_requested THEN 'Cancelled' ELSE NULL END,
     error_message = :reason,
     run_at = :now, lease_owner = NULL, lease_expires_at = NULL, attempt_token = NULL,
-    updated_at = :now`;
+    updated_at = :now, final_work = final_work`;
 
 const RELEASE_OWNED = `
 UPDATE jobs ${RELEASE_SET}

@@ -4,6 +4,7 @@ import { immediate, sql, type Db } from './db.js';
 const FAIL_ORPHANED = `
 UPDATE jobs INDEXED BY jobs_reserved
 SET status = 'failed', finished_at = :now, error_type = 'WorkerLost', updated_at = :now,
+    final_work = final_work,
     error_message = 'the runbox run process this job was reserved for (worker ' || reserved_for ||
       ') is gone; a run job is executed only by its own process, so run it again'
 WHERE status = 'queued' AND reserved_for IS NOT NULL

@@ -6,6 +6,7 @@ import m005 from './005_blobs.js';
 import m006 from './006_named_queues.js';
 import m007 from './007_lighter_status_changes.js';
 import m008 from './008_webhook_delivery_ids.js';
+import m009 from './009_final_work_when_named.js';
 
 /**
  * Every migration this build knows, in order. The schema version of a database is the
@@ -33,6 +34,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: '006_named_queues', sql: m006 },
   { version: 7, name: '007_lighter_status_changes', sql: m007 },
   { version: 8, name: '008_webhook_delivery_ids', sql: m008 },
+  { version: 9, name: '009_final_work_when_named', sql: m009 },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
