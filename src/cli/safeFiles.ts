@@ -114,9 +114,10 @@ export async function openForRead(root: string, path: string): Promise<FileHandl
   return open(target, constants.O_RDONLY | constants.O_NOFOLLOW);
 }
 
-function inside(root: string, target: string): boolean {
+/** Whether target is root or under it (a link to root itself leaves nothing). */
+function within(root: string, target: string): boolean {
   const rel = relative(root, target);
-  return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
+  return !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
 }
 
 /**
@@ -128,7 +129,7 @@ export async function linkInside(root: string, path: string, target: string): Pr
   const at = await prepareTarget(root, path);
   const realRoot = await realpath(root);
   const lexical = resolve(dirname(at), target);
-  if (isAbsolute(target) || target === '' || !inside(root, lexical)) {
+  if (isAbsolute(target) || target === '' || !within(root, lexical)) {
     throw new Refused(`symlink ${path} -> ${target} points outside the output folder; skipped`);
   }
   // The deepest part of the target that exists, resolved through links on disk.
@@ -142,7 +143,7 @@ export async function linkInside(root: string, path: string, target: string): Pr
       probe = up;
     }
   }
-  if (resolved === null || (resolved !== realRoot && !inside(realRoot, resolved))) {
+  if (resolved === null || !within(realRoot, resolved)) {
     throw new Refused(
       `symlink ${path} -> ${target} resolves outside the output folder through a link already there; skipped`,
     );

@@ -180,4 +180,39 @@ describe('writeOutputs', () => {
       cleanup();
     }
   });
+
+  // A link to "." was refused as pointing "outside the output folder": the lexical check
+  // took DIR itself for outside while the check on disk let it in.
+  it('recreates links to the output folder itself; refuses only those that leave it', async () => {
+    const { config, cleanup } = testConfig();
+    try {
+      const store = await createFileBlobStore(config);
+      const link = (path: string, target: string) => ({
+        path,
+        type: 'symlink' as const,
+        size: 0,
+        sha256: null,
+        compressed_size: null,
+        link_target: target,
+      });
+      const dir = join(config.dataDir, 'out');
+      mkdirSync(join(dir, 'sub'), { recursive: true });
+      const refused = await writeOutputs(
+        store,
+        [link('dot', '.'), link('sub/up', '..'), link('sub/upup', '../..'), link('up', '..')],
+        dir,
+      );
+      expect(readlinkSync(join(dir, 'dot'))).toBe('.');
+      expect(readlinkSync(join(dir, 'sub/up'))).toBe('..');
+      expect(refused).toEqual([
+        {
+          path: 'sub/upup',
+          reason: 'symlink sub/upup -> ../.. points outside the output folder; skipped',
+        },
+        { path: 'up', reason: 'symlink up -> .. points outside the output folder; skipped' },
+      ]);
+    } finally {
+      cleanup();
+    }
+  });
 });
