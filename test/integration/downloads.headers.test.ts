@@ -60,6 +60,8 @@ describe('downloads as a browser or a resuming client sees them', () => {
     expect(stderr.headers['content-type']).toBe('text/plain; charset=utf-8');
 
     const slow = await submit(rb.url, pythonJob(SLOW));
+    // The server has one slot: this one waits behind the slow job and is cancelled there.
+    const queued = await submit(rb.url, pythonJob(SLOW));
     try {
       for (let tries = 0; ; tries++) {
         const live = await http(`${rb.url}/v1/jobs/${slow}/logs`);
@@ -76,9 +78,22 @@ describe('downloads as a browser or a resuming client sees them', () => {
         expect(tries).toBeLessThan(300);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
+      // Its manifest said "no outputs yet", of a job that will never run.
+      expect((await http(`${rb.url}/v1/jobs/${queued}/cancel`, { method: 'POST' })).status).toBe(
+        200,
+      );
+      const none = await http(`${rb.url}/v1/jobs/${queued}/outputs`);
+      expect(none.status).toBe(404);
+      expect(JSON.parse(none.body.toString()).error.message).toBe(
+        `job ${queued} ended cancelled without a result, so it has no outputs`,
+      );
+      const noLog = await http(`${rb.url}/v1/jobs/${queued}/logs`);
+      expect([noLog.status, noLog.headers['content-length']]).toEqual([200, '0']);
     } finally {
-      await http(`${rb.url}/v1/jobs/${slow}/cancel`, { method: 'POST' });
-      await waitFinal(rb.url, slow);
+      for (const job of [queued, slow]) {
+        await http(`${rb.url}/v1/jobs/${job}/cancel`, { method: 'POST' });
+        await waitFinal(rb.url, job);
+      }
     }
   });
 

@@ -5,6 +5,7 @@ import { RunboxError } from '../../errors/index.js';
 import type { BlobStore } from '../../storage/BlobStore.js';
 import { createTarZstStream } from '../../storage/tarZst.js';
 import type { JobService } from '../jobService.js';
+import { FINAL_STATUSES } from '../jobView.js';
 import { checkOutputPath } from '../outputPath.js';
 import {
   ConditionalHeaders,
@@ -63,9 +64,11 @@ export function registerOutputRoutes(app: Api, jobs: JobService, store: BlobStor
   const manifestOf = async (id: string) => {
     const job = await jobs.get(id);
     if (!job.result) {
-      throw new RunboxError('NotFound', `job ${id} has no outputs yet (status ${job.status})`, {
-        field: 'id',
-      });
+      // "yet" only while it may still run: a job cancelled in the queue never will.
+      const why = FINAL_STATUSES.has(job.status)
+        ? `ended ${job.status} without a result, so it has no outputs`
+        : `has no outputs yet (status ${job.status})`;
+      throw new RunboxError('NotFound', `job ${id} ${why}`, { field: 'id' });
     }
     return job.result;
   };
