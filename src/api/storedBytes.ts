@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fresh from 'fresh';
@@ -45,6 +45,19 @@ export interface StoredBytes {
   open(range?: ByteRange): Promise<Readable>;
   /** The stored zstd frames as they are, for clients that accept zstd; null: never. */
   compressed: { size: number; open(): Promise<Readable> } | null;
+}
+
+/**
+ * fastify answers HEAD by running the GET handler and draining whatever body it sends:
+ * a 1 GiB output decompressed for nothing, a log followed until its job ends. A HEAD
+ * gets an empty stream instead, never opening the real one (a stream, not nothing, so
+ * fastify keeps the Content-Length set).
+ */
+export async function bodyOf(
+  request: FastifyRequest,
+  open: () => Promise<Readable>,
+): Promise<Readable> {
+  return request.method === 'HEAD' ? Readable.from([]) : open();
 }
 
 function acceptsZstd(request: FastifyRequest): boolean {
@@ -96,15 +109,15 @@ export async function sendStoredBytes(
       .status(206)
       .header('content-range', `bytes ${range.start}-${range.end}/${bytes.size}`)
       .header('content-length', range.end - range.start + 1);
-    return reply.send(await bytes.open(range));
+    return reply.send(await bodyOf(request, () => bytes.open(range)));
   }
   if (bytes.compressed && acceptsZstd(request)) {
     // The stored frames go out as they are: no recompression on the way out.
     void reply.header('content-encoding', 'zstd').header('content-length', bytes.compressed.size);
-    return reply.send(await bytes.compressed.open());
+    return reply.send(await bodyOf(request, bytes.compressed.open));
   }
   void reply.header('content-length', bytes.size);
-  return reply.send(await bytes.open());
+  return reply.send(await bodyOf(request, () => bytes.open()));
 }
 
 /**

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
 import { TEST_INSTANCE } from '../helpers/testConfig.js';
@@ -28,6 +29,7 @@ open(out + '/page.html', 'w').write('<html><script>alert(1)</script></html>')
 open(out + '/we"ird na me.txt', 'w').write('q')
 open(out + '/ünï cödé.txt', 'w').write('u')
 open(out + '/100%25.txt', 'w').write('p')
+open(out + '/big.bin', 'wb').write(os.urandom(16 * 1024 * 1024))
 `;
 
 const SLOW = `
@@ -35,6 +37,8 @@ import sys, time
 print('started', flush=True)
 time.sleep(30)
 `;
+
+const MiB = 1024 * 1024;
 
 describe('downloads as a browser or a resuming client sees them', () => {
   let rb: OutputsServer;
@@ -171,6 +175,23 @@ describe('downloads as a browser or a resuming client sees them', () => {
     });
     expect(followed.status).toBe(206);
     expect(followed.body).toEqual(whole.body.subarray(0, 2));
+  });
+
+  // fastify answers HEAD by running the GET handler and draining the body it sends: each
+  // HEAD of an output read and decompressed the whole stored file for nothing.
+  it('HEAD answers the headers without reading the stored bytes', async () => {
+    const pid = rb.server.child.pid!;
+    const bytesRead = () =>
+      Number(/^rchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))![1]);
+    for (const path of ['outputs/big.bin', 'outputs.tar.zst']) {
+      const before = bytesRead();
+      const head = await http(`${rb.url}/v1/jobs/${id}/${path}`, { method: 'HEAD' });
+      expect(head.status, path).toBe(200);
+      expect(head.body.length).toBe(0);
+      if (path === 'outputs/big.bin') expect(head.headers['content-length']).toBe(String(16 * MiB));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(bytesRead() - before, path).toBeLessThan(MiB);
+    }
   });
 
   it('an empty log is an empty representation: 200 with length 0, and 416 for any range', async () => {

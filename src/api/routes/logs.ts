@@ -15,6 +15,7 @@ import {
   RANGE_HEADERS,
   STORED_HEADERS,
   UNSATISFIABLE_HEADERS,
+  bodyOf,
   sendStoredBytes,
   type StoredBytes,
 } from '../storedBytes.js';
@@ -106,17 +107,19 @@ const EMPTY_SHA256 = createHash('sha256').digest('hex');
 /**
  * Answers with the bytes `pump` writes, as text/plain, never decoded: the body ends
  * when pump resolves, fails when it throws, and pump sees `out` destroyed once the
- * client goes away.
+ * client goes away. A HEAD never starts the pump, as bodyOf never opens a body.
  */
 function streamReply<R>(
+  request: { method: string },
   reply: {
     type(contentType: string): unknown;
     raw: { on(event: 'close', fn: () => void): unknown };
-    send(body: PassThrough): R;
+    send(body: Readable): R;
   },
   pump: (out: PassThrough) => Promise<void>,
 ): R {
   void reply.type(LIVE_TYPE);
+  if (request.method === 'HEAD') return reply.send(Readable.from([]));
   const out = new PassThrough();
   reply.raw.on('close', () => out.destroy());
   pump(out).then(
@@ -237,11 +240,11 @@ export function registerLogRoutes(
             { field: 'worker_id' },
           );
         }
-        const body = await nodes.remote.open(remoteNow, at);
+        const body = await bodyOf(request, () => nodes.remote.open(remoteNow, at));
         void reply.type(LIVE_TYPE);
         return reply.send(body);
       }
-      return streamReply(reply, async (out) => {
+      return streamReply(request, reply, async (out) => {
         // The attempt whose output was sent, and how many of its bytes.
         let attempt = 0;
         let sent = 0;
@@ -353,7 +356,7 @@ export function registerLiveLogRoute(app: Api, jobs: JobService, running: Runnin
       const { stream = 'stdout', from = 0, follow = false } = request.query;
       await jobs.get(id);
       const runs = attemptRunning(jobs, id, attempt);
-      return streamReply(reply, async (out) => {
+      return streamReply(request, reply, async (out) => {
         for (;;) {
           const file = await running.find(id, attempt, stream);
           if (file) {

@@ -13,6 +13,7 @@ import {
   STORED_HEADERS,
   UNSATISFIABLE_HEADERS,
   attachment,
+  bodyOf,
   sendStoredBytes,
 } from '../storedBytes.js';
 import {
@@ -114,7 +115,9 @@ export function registerOutputRoutes(app: Api, jobs: JobService, store: BlobStor
       void reply
         .type('application/zstd')
         .header('content-disposition', attachment(`${id}-outputs.tar.zst`));
-      return reply.send(createTarZstStream(store, result.outputs));
+      return reply.send(
+        await bodyOf(request, async () => createTarZstStream(store, result.outputs)),
+      );
     },
   );
 
