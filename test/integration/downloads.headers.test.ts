@@ -194,6 +194,36 @@ describe('downloads as a browser or a resuming client sees them', () => {
     }
   });
 
+  // Each reader of a log walked its frames for the size, and each of several first
+  // readers read it whole once more to judge its charset.
+  it('readers of a log share one look at it for its size and charset', async () => {
+    const big = await submit(
+      rb.url,
+      pythonJob(
+        'import base64, os, sys\nsys.stdout.write(base64.b64encode(os.urandom(12 * 1024 * 1024)).decode())',
+      ),
+    );
+    expect((await waitFinal(rb.url, big)).status).toBe('succeeded');
+    const pid = rb.server.child.pid!;
+    const bytesRead = () =>
+      Number(/^rchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))![1]);
+    const before = bytesRead();
+    const heads = await Promise.all(
+      Array.from({ length: 6 }, () => http(`${rb.url}/v1/jobs/${big}/logs`, { method: 'HEAD' })),
+    );
+    for (const head of heads) {
+      expect(head.headers['content-type']).toBe('text/plain; charset=utf-8');
+      expect(head.headers['content-length']).toBe(String(16 * MiB));
+    }
+    // One walk of its frames for the size and one read for the charset (about 8 and 12
+    // MiB of the 12.6 MiB stored), not six of each.
+    expect(bytesRead() - before).toBeLessThan(24 * MiB);
+    // Then both are known: a HEAD reads nothing stored.
+    const again = bytesRead();
+    await http(`${rb.url}/v1/jobs/${big}/logs`, { method: 'HEAD' });
+    expect(bytesRead() - again).toBeLessThan(MiB);
+  });
+
   it('an empty log is an empty representation: 200 with length 0, and 416 for any range', async () => {
     const quiet = await submit(rb.url, pythonJob('print("only stdout")'));
     await waitFinal(rb.url, quiet);

@@ -4,7 +4,7 @@ import { checkOutputPath } from '../../src/api/outputPath.js';
 import { exitCodeOf } from '../../src/api/jobView.js';
 import { redactSpec } from '../../src/api/jobService.js';
 import { attachment, parseRange } from '../../src/api/storedBytes.js';
-import { isUtf8Stream } from '../../src/api/utf8Verdicts.js';
+import { isUtf8Stream } from '../../src/api/blobFacts.js';
 import { bearerMatches, tokenMatches } from '../../src/api/auth.js';
 import { loggedUrl } from '../../src/api/server.js';
 import { LiveLogs } from '../../src/worker/LiveLogs.js';

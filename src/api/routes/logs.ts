@@ -19,7 +19,7 @@ import {
   sendStoredBytes,
   type StoredBytes,
 } from '../storedBytes.js';
-import { Utf8Verdicts } from '../utf8Verdicts.js';
+import { BlobFacts, isUtf8Stream } from '../blobFacts.js';
 import type { Api } from '../typeProvider.js';
 
 const LogsQuery = Type.Object(
@@ -104,6 +104,12 @@ const LIVE_TYPE = 'text/plain';
 const UTF8_TYPE = 'text/plain; charset=utf-8';
 const EMPTY_SHA256 = createHash('sha256').digest('hex');
 
+interface LogFacts {
+  /** Bytes stored (a cut log's, not the job's count). */
+  size: number;
+  utf8: boolean;
+}
+
 /**
  * Answers with the bytes `pump` writes, as text/plain, never decoded: the body ends
  * when pump resolves, fails when it throws, and pump sees `out` destroyed once the
@@ -138,7 +144,7 @@ function streamReply<R>(
  */
 async function storedLog(
   store: BlobStore,
-  utf8: Utf8Verdicts,
+  known: BlobFacts<LogFacts>,
   id: string,
   stream: 'stdout' | 'stderr',
   blob: string | null,
@@ -153,15 +159,23 @@ async function storedLog(
       open: async () => Readable.from([]),
     };
   }
-  const stat = await store.stat(blob);
-  if (!stat) {
-    throw new RunboxError('NotFound', `job ${id}'s ${stream} is no longer stored (blob ${blob})`, {
-      field: 'stream',
-    });
-  }
   const open = (range?: ByteRange) => store.openDecompressed(blob, range);
-  const type = (await utf8.of(blob, open)) ? UTF8_TYPE : LIVE_TYPE;
-  return { ...log, sha256: blob, size: stat.size, type, open };
+  // The stored size is not in the result (a cut log's bytes count what the job wrote),
+  // and stat walks every frame's blocks: both facts are worked out once per blob.
+  const facts = await known.of(blob, async () => {
+    const stat = await store.stat(blob);
+    if (!stat) {
+      throw new RunboxError(
+        'NotFound',
+        `job ${id}'s ${stream} is no longer stored (blob ${blob})`,
+        {
+          field: 'stream',
+        },
+      );
+    }
+    return { size: stat.size, utf8: await isUtf8Stream(await open()) };
+  });
+  return { ...log, sha256: blob, size: facts.size, type: facts.utf8 ? UTF8_TYPE : LIVE_TYPE, open };
 }
 
 /**
@@ -179,7 +193,7 @@ export function registerLogRoutes(
   store: BlobStore,
   nodes: NodeLogDeps | null = null,
 ): void {
-  const utf8 = new Utf8Verdicts();
+  const known = new BlobFacts<LogFacts>();
   app.get(
     '/v1/jobs/:id/logs',
     {
@@ -218,7 +232,7 @@ export function registerLogRoutes(
       const job = await jobs.get(id);
       if (FINAL_STATUSES.has(job.status)) {
         const blob = job.result?.[stream].blob ?? null;
-        return sendStoredBytes(request, reply, await storedLog(store, utf8, id, stream, blob));
+        return sendStoredBytes(request, reply, await storedLog(store, known, id, stream, blob));
       }
       // A job running on another node, asked without follow: its bytes so far, or an
       // error naming the node when it cannot be asked (never an empty 200 that looks

@@ -34,20 +34,24 @@ export async function isUtf8Stream(source: Readable): Promise<boolean> {
 }
 
 /**
- * Whether stored blobs are UTF-8, remembered by key: a blob never changes under its
- * sha256, so each is read once (the logs route's charset), up to `max` of them.
+ * Facts about stored blobs (a log's size and whether it is UTF-8), remembered by key: a
+ * blob never changes under its sha256, so each is worked out once, up to `max` of them.
+ * Readers asking at the same time share one computation: a burst of first requests for
+ * a large log would otherwise each read it through once more.
  */
-export class Utf8Verdicts {
-  private readonly known = new Map<string, boolean>();
+export class BlobFacts<T> {
+  private readonly known = new Map<string, Promise<T>>();
 
   constructor(private readonly max = 1024) {}
 
-  async of(sha256: string, open: () => Promise<Readable>): Promise<boolean> {
+  of(sha256: string, compute: () => Promise<T>): Promise<T> {
     const known = this.known.get(sha256);
-    if (known !== undefined) return known;
-    const verdict = await isUtf8Stream(await open());
+    if (known) return known;
+    const facts = compute();
     if (this.known.size >= this.max) this.known.delete(this.known.keys().next().value!);
-    this.known.set(sha256, verdict);
-    return verdict;
+    this.known.set(sha256, facts);
+    // A failed read (a blob gone, a store down) is not a fact: ask again next time.
+    facts.catch(() => this.known.delete(sha256));
+    return facts;
   }
 }
