@@ -122,7 +122,9 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   // type is refused with 415 rather than validated as a string (400).
   app.removeContentTypeParser('text/plain');
   app.addHook('onRequest', async (request, reply) => {
-    void reply.header('x-request-id', request.id);
+    // nosniff on every answer: a job's output or log is bytes a stranger chose, and a
+    // browser sniffing them as HTML would run them on the dashboard's origin.
+    void reply.header('x-request-id', request.id).header('x-content-type-options', 'nosniff');
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? '(no route)';

@@ -53,6 +53,28 @@ export const processIO: CliIO = {
   },
 };
 
+/* eslint-disable no-control-regex -- these match the control characters on purpose */
+/** C0 and C1 controls, DEL, line and paragraph separators, bidirectional overrides. */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+/** What JSON.stringify leaves as it is of UNSAFE. */
+const UNSAFE_AFTER_JSON = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/* eslint-enable no-control-regex */
+
+/**
+ * A name a job chose (an output's path, a link's target), fit for a terminal: a control
+ * character would move the cursor, change colours or forge a line ("x  1 bytes  sha256
+ * ok"), a bidirectional override would reorder what is shown. Such a name is printed as
+ * a JSON string, quoted, every one of them escaped (\n, \u001b), so it reads unambiguously;
+ * any other name is printed as it is.
+ */
+export function shownName(name: string): string {
+  if (!UNSAFE.test(name)) return name;
+  return JSON.stringify(name).replace(
+    UNSAFE_AFTER_JSON,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 export function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readlink, realpath, symlink, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { shownName } from './output.js';
 
 /**
  * Writing a job's outputs on the user's disk, where the job's own names and link
@@ -38,7 +39,7 @@ function partsOf(path: string): string[] | null {
  */
 export async function prepareTarget(root: string, path: string): Promise<string> {
   const parts = partsOf(path);
-  if (!parts) throw new Refused(`"${path}" is absolute or has . or .. parts; not written`);
+  if (!parts) throw new Refused(`${shownName(path)} is absolute or has . or .. parts; not written`);
   let at = root;
   for (const part of parts.slice(0, -1)) {
     at = join(at, part);
@@ -51,13 +52,17 @@ export async function prepareTarget(root: string, path: string): Promise<string>
         if (error.code !== 'EEXIST') throw error;
       });
       if (!(await lstat(at)).isDirectory())
-        throw new Refused(`${path}: ${relative(root, at)} is not a folder; not written`);
+        throw new Refused(
+          `${shownName(path)}: ${shownName(relative(root, at))} is not a folder; not written`,
+        );
     } else if (found.isSymbolicLink()) {
       throw new Refused(
-        `${path}: ${relative(root, at)} is a symlink in the output folder; not writing through it`,
+        `${shownName(path)}: ${shownName(relative(root, at))} is a symlink in the output folder; not writing through it`,
       );
     } else if (!found.isDirectory()) {
-      throw new Refused(`${path}: ${relative(root, at)} exists and is not a folder; not written`);
+      throw new Refused(
+        `${shownName(path)}: ${shownName(relative(root, at))} exists and is not a folder; not written`,
+      );
     }
   }
   return join(at, parts[parts.length - 1]!);
@@ -84,14 +89,17 @@ export async function openForWrite(
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ELOOP') {
-      throw new Refused(`${path} is a symlink in the output folder; not writing through it`);
+      throw new Refused(
+        `${shownName(path)} is a symlink in the output folder; not writing through it`,
+      );
     }
-    if (code === 'EISDIR') throw new Refused(`${path} exists and is a folder; not written`);
+    if (code === 'EISDIR')
+      throw new Refused(`${shownName(path)} exists and is a folder; not written`);
     throw error;
   }
   if (!(await handle.stat()).isFile()) {
     await handle.close();
-    throw new Refused(`${path} exists and is not a regular file`);
+    throw new Refused(`${shownName(path)} exists and is not a regular file`);
   }
   return handle;
 }
@@ -102,9 +110,11 @@ export async function existingSize(root: string, path: string): Promise<number> 
   const found = await lstat(target).catch(() => null);
   if (!found) return 0;
   if (found.isSymbolicLink()) {
-    throw new Refused(`${path} is a symlink in the output folder; not writing through it`);
+    throw new Refused(
+      `${shownName(path)} is a symlink in the output folder; not writing through it`,
+    );
   }
-  if (!found.isFile()) throw new Refused(`${path} exists and is not a regular file`);
+  if (!found.isFile()) throw new Refused(`${shownName(path)} exists and is not a regular file`);
   return found.size;
 }
 
@@ -114,9 +124,10 @@ export async function openForRead(root: string, path: string): Promise<FileHandl
   return open(target, constants.O_RDONLY | constants.O_NOFOLLOW);
 }
 
-function inside(root: string, target: string): boolean {
+/** Whether target is root or under it (a link to root itself leaves nothing). */
+function within(root: string, target: string): boolean {
   const rel = relative(root, target);
-  return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
+  return !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
 }
 
 /**
@@ -128,8 +139,10 @@ export async function linkInside(root: string, path: string, target: string): Pr
   const at = await prepareTarget(root, path);
   const realRoot = await realpath(root);
   const lexical = resolve(dirname(at), target);
-  if (isAbsolute(target) || target === '' || !inside(root, lexical)) {
-    throw new Refused(`symlink ${path} -> ${target} points outside the output folder; skipped`);
+  if (isAbsolute(target) || target === '' || !within(root, lexical)) {
+    throw new Refused(
+      `symlink ${shownName(path)} -> ${shownName(target)} points outside the output folder; skipped`,
+    );
   }
   // The deepest part of the target that exists, resolved through links on disk.
   let probe = lexical;
@@ -142,15 +155,17 @@ export async function linkInside(root: string, path: string, target: string): Pr
       probe = up;
     }
   }
-  if (resolved === null || (resolved !== realRoot && !inside(realRoot, resolved))) {
+  if (resolved === null || !within(realRoot, resolved)) {
     throw new Refused(
-      `symlink ${path} -> ${target} resolves outside the output folder through a link already there; skipped`,
+      `symlink ${shownName(path)} -> ${shownName(target)} resolves outside the output folder through a link already there; skipped`,
     );
   }
   const existing = await lstat(at).catch(() => null);
   if (existing) {
     if (existing.isSymbolicLink() && (await readlink(at)) === target) return;
-    throw new Refused(`${path} already exists in the output folder; symlink not created`);
+    throw new Refused(
+      `${shownName(path)} already exists in the output folder; symlink not created`,
+    );
   }
   await symlink(target, at);
 }

@@ -24,19 +24,44 @@ export interface LogCaptureOptions {
 
 /** The line put between head and tail of a truncated log, so a reader sees the cut. */
 export function omittedMarker(omitted: number): Buffer {
-  return Buffer.from(`\n[runbox: ${omitted} bytes omitted]\n`);
+  return Buffer.from(`\n[runbox: ${omitted} ${omitted === 1 ? 'byte' : 'bytes'} omitted]\n`);
+}
+
+/** Room kept for the marker: its longest form, for any count a Number holds exactly. */
+export const MARKER_RESERVE = omittedMarker(Number.MAX_SAFE_INTEGER).length;
+/** Below this cap there is no room for head, marker and tail: the first bytes are kept. */
+export const SMALLEST_MARKED_CAP = 128;
+
+/**
+ * The marker and the tail length for a cut log whose head and marker and tail fill
+ * exactly `room` bytes after the head. The count depends on the marker's own length
+ * (the tail gives up what the marker takes), so it is found as a fixed point: adding
+ * under MARKER_RESERVE bytes to the count adds at most one digit, so this settles at
+ * once or on the second turn.
+ */
+function cutMarker(lost: number, room: number): { marker: Buffer; tail: number } {
+  let marker = omittedMarker(lost);
+  for (;;) {
+    const next = omittedMarker(lost + marker.length);
+    if (next.length === marker.length) return { marker: next, tail: room - next.length };
+    marker = next;
+  }
 }
 
 /**
- * Keeps one log stream within its cap: the first (cap - tail) bytes as the head, in a
- * spool file, and the last `tail` bytes (at most 1 MiB) in a ring buffer, counting
- * every byte. Memory stays under ~1 MiB per stream. Chunks are kept as the bytes they
- * are: nothing here (or anywhere on the way to a reader) decodes them as text.
+ * Keeps one log stream within its cap: the stored log is never longer than the cap,
+ * and a cut one is exactly the cap long. The head (the first cap - tail - MARKER_RESERVE
+ * bytes) goes to a spool file as it comes, and the last tail + MARKER_RESERVE bytes (the
+ * tail at most 1 MiB) to a ring buffer, counting every byte; a cut log is the head, the
+ * marker and as much of the ring's end as the marker leaves room for. The head is never
+ * shortened at the end: live followers have read it from the spool already and go on
+ * from its length in the stored log. Memory stays under ~1 MiB per stream. Chunks are
+ * kept as the bytes they are: nothing here (or on the way to a reader) decodes them.
  */
 export class LogCapture {
   private total = 0;
   private readonly headCap: number;
-  private readonly tailCap: number;
+  private readonly ringCap: number;
   private headLen = 0;
   private spool: FileHandle | null = null;
   private ring: Buffer | null = null;
@@ -45,8 +70,14 @@ export class LogCapture {
 
   constructor(private readonly options: LogCaptureOptions) {
     const cap = Math.max(0, Math.floor(options.capBytes));
-    this.tailCap = Math.min(MAX_TAIL_BYTES, Math.floor(cap / 2));
-    this.headCap = cap - this.tailCap;
+    if (cap < SMALLEST_MARKED_CAP) {
+      this.headCap = cap;
+      this.ringCap = 0;
+      return;
+    }
+    const tailCap = Math.min(MAX_TAIL_BYTES, Math.floor((cap - MARKER_RESERVE) / 2));
+    this.headCap = cap - MARKER_RESERVE - tailCap;
+    this.ringCap = tailCap + MARKER_RESERVE;
   }
 
   get bytes(): number {
@@ -54,7 +85,7 @@ export class LogCapture {
   }
 
   get truncated(): boolean {
-    return this.total > this.headCap + this.tailCap;
+    return this.total > this.headCap + this.ringCap;
   }
 
   async write(chunk: Buffer): Promise<void> {
@@ -75,19 +106,26 @@ export class LogCapture {
   }
 
   private pushTail(part: Buffer): void {
-    if (this.tailCap === 0) return;
-    this.ring ??= Buffer.allocUnsafe(this.tailCap);
-    if (part.length >= this.tailCap) {
-      part.copy(this.ring, 0, part.length - this.tailCap);
+    if (this.ringCap === 0) return;
+    this.ring ??= Buffer.allocUnsafe(this.ringCap);
+    if (part.length >= this.ringCap) {
+      part.copy(this.ring, 0, part.length - this.ringCap);
       this.ringPos = 0;
-      this.ringFilled = this.tailCap;
+      this.ringFilled = this.ringCap;
       return;
     }
-    const first = Math.min(part.length, this.tailCap - this.ringPos);
+    const first = Math.min(part.length, this.ringCap - this.ringPos);
     part.copy(this.ring, this.ringPos, 0, first);
     part.copy(this.ring, 0, first);
-    this.ringPos = (this.ringPos + part.length) % this.tailCap;
-    this.ringFilled = Math.min(this.tailCap, this.ringFilled + part.length);
+    this.ringPos = (this.ringPos + part.length) % this.ringCap;
+    this.ringFilled = Math.min(this.ringCap, this.ringFilled + part.length);
+  }
+
+  /** The ring's bytes, oldest first. */
+  private ringBytes(): Buffer {
+    if (!this.ring) return Buffer.alloc(0);
+    if (this.ringFilled < this.ringCap) return this.ring.subarray(0, this.ringFilled);
+    return Buffer.concat([this.ring.subarray(this.ringPos), this.ring.subarray(0, this.ringPos)]);
   }
 
   private async *kept(): AsyncGenerator<Buffer> {
@@ -96,14 +134,15 @@ export class LogCapture {
       this.spool = null;
       for await (const chunk of createReadStream(this.options.spoolPath)) yield chunk as Buffer;
     }
-    if (this.truncated) yield omittedMarker(this.total - this.headLen - this.ringFilled);
-    if (!this.ring || this.ringFilled === 0) return;
-    if (this.ringFilled < this.tailCap) {
-      yield this.ring.subarray(0, this.ringFilled);
-    } else {
-      yield this.ring.subarray(this.ringPos);
-      if (this.ringPos > 0) yield this.ring.subarray(0, this.ringPos);
+    const ring = this.ringBytes();
+    if (!this.truncated || this.ringCap === 0) {
+      if (ring.length > 0) yield ring;
+      return;
     }
+    // A cut log's ring is full (more than ringCap bytes came after the head).
+    const { marker, tail } = cutMarker(this.total - this.headLen - this.ringCap, this.ringCap);
+    yield marker;
+    yield ring.subarray(ring.length - tail);
   }
 
   /** Stores the kept bytes as one blob (none for an empty stream) and frees everything. */

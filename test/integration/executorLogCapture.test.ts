@@ -4,7 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { demuxDockerStream } from '../../src/executor/demux.js';
 import type { LogStream } from '../../src/executor/Executor.js';
-import { LogCapture, MAX_TAIL_BYTES, omittedMarker } from '../../src/executor/logCapture.js';
+import {
+  LogCapture,
+  MARKER_RESERVE,
+  MAX_TAIL_BYTES,
+  omittedMarker,
+} from '../../src/executor/logCapture.js';
 import { createFileBlobStore, type BlobStore } from '../../src/storage/index.js';
 import { testConfig } from '../helpers/testConfig.js';
 
@@ -22,6 +27,14 @@ function frame(stream: 1 | 2, payload: Buffer): Buffer {
   header[0] = stream;
   header.writeUInt32BE(payload.length, 4);
   return Buffer.concat([header, payload]);
+}
+
+/** The marker of a log `over` bytes past its cap: it counts its own length among the bytes left out. */
+function markerFor(over: number): Buffer {
+  for (let length = 1; ; length++) {
+    const marker = omittedMarker(over + length);
+    if (marker.length === length) return marker;
+  }
 }
 
 describe('log capture (no engine needed)', () => {
@@ -83,24 +96,49 @@ describe('log capture (no engine needed)', () => {
       const cap = 4 * MiB;
       const data = pattern(7 * MiB + 123);
       const { info, kept, spoolPath } = await capture(cap, data, step);
-      const tail = MAX_TAIL_BYTES;
-      const head = cap - tail;
+      const head = cap - MAX_TAIL_BYTES - MARKER_RESERVE;
       expect(info).toMatchObject({ bytes: data.length, truncated: true });
+      const marker = markerFor(data.length - cap);
       const expected = Buffer.concat([
         data.subarray(0, head),
-        omittedMarker(data.length - cap),
-        data.subarray(data.length - tail),
+        marker,
+        data.subarray(data.length - (cap - head - marker.length)),
       ]);
+      expect(kept.length).toBe(cap);
       expect(kept.equals(expected)).toBe(true);
       expect(existsSync(spoolPath)).toBe(false);
     },
   );
 
-  it('splits tiny caps evenly between head and tail', async () => {
+  // Stored logs once ran a marker's length over the cap, and a single lost byte read
+  // "1 bytes omitted".
+  it.each([1, 2, 9, 10, 11, 99, 100, 101, 12_345])(
+    'stores a cut log of exactly its cap whose marker counts the bytes left out (%i over)',
+    async (over) => {
+      for (const cap of [128, 1000, 4 * MiB]) {
+        const data = pattern(cap + over, over);
+        const { info, kept } = await capture(cap, data, 997);
+        expect(info).toMatchObject({ bytes: data.length, truncated: true });
+        expect(kept.length).toBe(cap);
+        const text = kept.toString('latin1');
+        const found = /\n\[runbox: (\d+) (bytes?) omitted\]\n/.exec(text)!;
+        const omitted = Number(found[1]);
+        expect(found[2]).toBe(omitted === 1 ? 'byte' : 'bytes');
+        const head = kept.subarray(0, found.index);
+        const tail = kept.subarray(found.index + found[0].length);
+        expect(head.length + omitted + tail.length).toBe(data.length);
+        expect(head.equals(data.subarray(0, head.length))).toBe(true);
+        expect(tail.equals(data.subarray(data.length - tail.length))).toBe(true);
+        expect(tail.length).toBeGreaterThanOrEqual(Math.min(MAX_TAIL_BYTES, (cap - 42) / 2));
+      }
+    },
+  );
+
+  it('keeps only the first bytes under a cap too small for the marker', async () => {
     const data = Buffer.from('0123456789abcdefghij');
     const { info, kept } = await capture(8, data, 3);
-    expect(info.truncated).toBe(true);
-    expect(kept.toString()).toBe(`0123${omittedMarker(12).toString()}ghij`);
+    expect(info).toMatchObject({ bytes: 20, truncated: true });
+    expect(kept.toString()).toBe('01234567');
   });
 
   it('demultiplexes Docker frames however the bytes are split', async () => {

@@ -140,6 +140,54 @@ describe('writing outputs on the host', () => {
     expect(got.stderr).toMatch(/resume\.txt is a symlink/);
     expect(got.stdout).toContain('plain file é.txt  5 bytes  sha256 ok');
   });
+
+  // Names went to the terminal raw: a job could colour it, clear it, or forge a line
+  // such as "x  1 bytes  sha256 ok" with a newline in a name.
+  it('outputs ID (and -o DIR) prints a name with control characters escaped and quoted', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir);
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
+    const script = join(sandbox.dataDir, 'names.sh');
+    writeFileSync(
+      script,
+      [
+        'cd "$RUNBOX_OUTPUTS"',
+        `printf x > "$(printf 'red\\033[31m\\nforged  1 bytes  sha256 ok')"`,
+        `ln -s "$(printf '/etc/\\033[2J')" "$(printf 'bell\\a\\342\\200\\256txt')"`,
+      ].join('\n'),
+    );
+    const submitted = await runCliProcess([
+      'submit',
+      script,
+      '--wait',
+      '--json',
+      '--server',
+      server.url,
+    ]);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const job = JSON.parse(submitted.stdout) as JobView;
+    expect(job.result!.outputs.map((o) => o.path).sort()).toEqual([
+      'bell\u0007\u202etxt',
+      'red\u001b[31m\nforged  1 bytes  sha256 ok',
+    ]);
+    const red = '"red\\u001b[31m\\nforged  1 bytes  sha256 ok"';
+    const bell = '"bell\\u0007\\u202etxt"';
+    const listed = await runCliProcess(['outputs', job.id, '--server', server.url]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain(red);
+    expect(listed.stdout).toContain(`${bell}`);
+    expect(listed.stdout).toContain('-> "/etc/\\u001b[2J"');
+    const dir = join(sandbox.dataDir, 'named');
+    const got = await runCliProcess(['outputs', job.id, '-o', dir, '--server', server.url]);
+    expect(got.code, got.stderr).toBe(0);
+    expect(got.stdout).toBe(`${red}  1 bytes  sha256 ok\n`);
+    expect(got.stderr).toContain(`symlink ${bell} -> "/etc/\\u001b[2J" points outside`);
+    for (const printed of [listed.stdout, got.stdout, got.stderr]) {
+      const raw = [...printed].filter((c) => (c < ' ' && c !== '\n') || c === '\u202e');
+      expect(raw).toEqual([]);
+    }
+    expect(readFileSync(join(dir, 'red\u001b[31m\nforged  1 bytes  sha256 ok'), 'utf8')).toBe('x');
+  });
 });
 
 describe('writeOutputs', () => {
@@ -176,6 +224,41 @@ describe('writeOutputs', () => {
       expect(readdirSync(dir).sort()).toEqual(['back\\slash', 'ok']);
       expect(readFileSync(join(dir, 'back\\slash'), 'utf8')).toBe('payload');
       expect(readFileSync(join(dir, 'ok/été.txt'), 'utf8')).toBe('payload');
+    } finally {
+      cleanup();
+    }
+  });
+
+  // A link to "." was refused as pointing "outside the output folder": the lexical check
+  // took DIR itself for outside while the check on disk let it in.
+  it('recreates links to the output folder itself; refuses only those that leave it', async () => {
+    const { config, cleanup } = testConfig();
+    try {
+      const store = await createFileBlobStore(config);
+      const link = (path: string, target: string) => ({
+        path,
+        type: 'symlink' as const,
+        size: 0,
+        sha256: null,
+        compressed_size: null,
+        link_target: target,
+      });
+      const dir = join(config.dataDir, 'out');
+      mkdirSync(join(dir, 'sub'), { recursive: true });
+      const refused = await writeOutputs(
+        store,
+        [link('dot', '.'), link('sub/up', '..'), link('sub/upup', '../..'), link('up', '..')],
+        dir,
+      );
+      expect(readlinkSync(join(dir, 'dot'))).toBe('.');
+      expect(readlinkSync(join(dir, 'sub/up'))).toBe('..');
+      expect(refused).toEqual([
+        {
+          path: 'sub/upup',
+          reason: 'symlink sub/upup -> ../.. points outside the output folder; skipped',
+        },
+        { path: 'up', reason: 'symlink up -> .. points outside the output folder; skipped' },
+      ]);
     } finally {
       cleanup();
     }

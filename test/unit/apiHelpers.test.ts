@@ -1,8 +1,10 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { checkOutputPath } from '../../src/api/outputPath.js';
 import { exitCodeOf } from '../../src/api/jobView.js';
 import { redactSpec } from '../../src/api/jobService.js';
-import { parseRange } from '../../src/api/routes/outputs.js';
+import { attachment, parseRange } from '../../src/api/storedBytes.js';
+import { isUtf8Stream } from '../../src/api/blobFacts.js';
 import { bearerMatches, tokenMatches } from '../../src/api/auth.js';
 import { loggedUrl } from '../../src/api/server.js';
 import { LiveLogs } from '../../src/worker/LiveLogs.js';
@@ -53,6 +55,51 @@ describe('ranges', () => {
       'bytes=-',
     ]) {
       expect(parseRange(header, 100)).toBe('invalid');
+    }
+  });
+});
+
+describe('download names', () => {
+  // Outputs went out with no Content-Disposition at all: a browser on the API's origin
+  // showed a job's page.html inline.
+  it.each([
+    ['page.html', `attachment; filename="page.html"; filename*=UTF-8''page.html`],
+    [
+      'a/b/we"ird na me.txt',
+      `attachment; filename="we_ird na me.txt"; filename*=UTF-8''we%22ird%20na%20me.txt`,
+    ],
+    ['ünï.txt', `attachment; filename="_n_.txt"; filename*=UTF-8''%C3%BCn%C3%AF.txt`],
+    [
+      '100%25 (1)*\\x',
+      `attachment; filename="100_25 (1)*_x"; filename*=UTF-8''100%2525%20%281%29%2A%5Cx`,
+    ],
+    ['😀\uFFFD', `attachment; filename="__"; filename*=UTF-8''%F0%9F%98%80%EF%BF%BD`],
+  ])(
+    'names %j as an attachment, ASCII fallback and exact UTF-8 (RFC 6266, 8187)',
+    (path, header) => {
+      expect(attachment(path)).toBe(header);
+    },
+  );
+});
+
+describe('UTF-8 of a stream', () => {
+  const chunks = (data: Buffer, at: number) =>
+    Readable.from([data.subarray(0, at), data.subarray(at)]);
+  it('takes a character split between chunks at any byte for one character', async () => {
+    const text = Buffer.from('a é € 😀 z');
+    for (let at = 0; at <= text.length; at++) {
+      expect(await isUtf8Stream(chunks(text, at))).toBe(true);
+    }
+  });
+  it.each([
+    ['a lone 0xff', Buffer.from([0x61, 0xff, 0x62])],
+    ['a stray continuation byte', Buffer.from([0x61, 0x80])],
+    ['a sequence cut at the end', Buffer.from([0x61, 0xe2, 0x82])],
+    ['an overlong form', Buffer.from([0xc0, 0xaf])],
+    ['a surrogate', Buffer.from([0xed, 0xa0, 0x80])],
+  ])('refuses %s wherever the chunks split', async (_what, data) => {
+    for (let at = 0; at <= data.length; at++) {
+      expect(await isUtf8Stream(chunks(data, at))).toBe(false);
     }
   });
 });

@@ -287,7 +287,7 @@ export interface paths {
         };
         /**
          * A job's stdout or stderr; follow=true streams until it ends
-         * @description The bytes the job wrote, as they are (not necessarily UTF-8 despite the type). Over limits.logBytes the head and the last 1 MiB are kept around a marked cut.
+         * @description The bytes the job wrote, as they are: text/plain with charset=utf-8 only when a finished job's stored log is valid UTF-8, without a charset otherwise (a running job's live bytes too). Over limits.log_bytes the stored log is that long: the head and the tail around a marked cut. A finished job's log has an ETag and answers one Range (If-Range, If-None-Match) as an output file does; a running job's log ignores them (200, the bytes so far).
          */
         get: operations["getJobLogs"];
         put?: never;
@@ -2273,7 +2273,14 @@ export interface operations {
                 /** @description Stream live until the job ends */
                 follow?: boolean;
             };
-            header?: never;
+            header?: {
+                /** @description One bytes range (bytes=a-b, bytes=a-, bytes=-n), on identity */
+                range?: string;
+                /** @description An ETag from an earlier answer: 304 when it still matches */
+                "if-none-match"?: string;
+                /** @description The ETag a partial copy came from: the Range is served only if it matches */
+                "if-range"?: string;
+            };
             path: {
                 /** @description A job id */
                 id: string;
@@ -2286,11 +2293,43 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    /** @description "<sha256>" of the bytes; send it back in If-None-Match or If-Range */
+                    etag?: string;
+                    /** @description bytes */
+                    "accept-ranges"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain; charset=utf-8": string;
+                    "text/plain": string;
                 };
+            };
+            /** @description The requested range of a stored log */
+            206: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description "<sha256>" of the bytes; send it back in If-None-Match or If-Range */
+                    etag?: string;
+                    /** @description bytes */
+                    "accept-ranges"?: string;
+                    /** @description bytes a-b/size */
+                    "content-range"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Not modified: If-None-Match names this ETag */
+            304: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description "<sha256>" of the bytes; send it back in If-None-Match or If-Range */
+                    etag?: string;
+                    /** @description bytes */
+                    "accept-ranges"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid input: the field is named in error.field */
             400: {
@@ -2326,6 +2365,18 @@ export interface operations {
             404: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Range outside the file */
+            416: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description bytes *\/size */
+                    "content-range"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2382,7 +2433,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain; charset=utf-8": string;
+                    "text/plain": string;
                 };
             };
             /** @description Invalid input: the field is named in error.field */
@@ -2644,12 +2695,14 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    /** @description "<sha256>" of the file; send it back in If-None-Match */
+                    /** @description "<sha256>" of the bytes; send it back in If-None-Match or If-Range */
                     etag?: string;
                     /** @description bytes */
                     "accept-ranges"?: string;
                     /** @description accept-encoding */
                     vary?: string;
+                    /** @description attachment; filename="..."; filename*=UTF-8''... */
+                    "content-disposition"?: string;
                     /** @description zstd when the frames went as stored */
                     "content-encoding"?: string;
                     [name: string]: unknown;
@@ -2662,12 +2715,14 @@ export interface operations {
             206: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    /** @description "<sha256>" of the file; send it back in If-None-Match */
+                    /** @description "<sha256>" of the bytes; send it back in If-None-Match or If-Range */
                     etag?: string;
                     /** @description bytes */
                     "accept-ranges"?: string;
                     /** @description accept-encoding */
                     vary?: string;
+                    /** @description attachment; filename="..."; filename*=UTF-8''... */
+                    "content-disposition"?: string;
                     /** @description bytes a-b/size */
                     "content-range"?: string;
                     [name: string]: unknown;
@@ -2680,12 +2735,14 @@ export interface operations {
             304: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    /** @description "<sha256>" of the file; send it back in If-None-Match */
+                    /** @description "<sha256>" of the bytes; send it back in If-None-Match or If-Range */
                     etag?: string;
                     /** @description bytes */
                     "accept-ranges"?: string;
                     /** @description accept-encoding */
                     vary?: string;
+                    /** @description attachment; filename="..."; filename*=UTF-8''... */
+                    "content-disposition"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;

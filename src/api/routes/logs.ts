@@ -1,14 +1,25 @@
-import { PassThrough, type Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import { drained } from '../../drained.js';
 import { tailFile, type RunningLogs } from '../../executor/runningLogs.js';
 import type { Logger } from '../../log.js';
 import type { RemoteLogs } from '../../nodes/remoteLogs.js';
-import type { BlobStore } from '../../storage/BlobStore.js';
+import type { BlobStore, ByteRange } from '../../storage/BlobStore.js';
 import { RunboxError } from '../../errors/index.js';
 import type { JobService } from '../jobService.js';
 import { FINAL_STATUSES, type JobView } from '../jobView.js';
-import { Body, ErrorBodySchema, IdParams } from '../schemas.js';
+import { Body, ErrorBodySchema, IdParams, NoBody } from '../schemas.js';
+import {
+  ConditionalHeaders,
+  RANGE_HEADERS,
+  STORED_HEADERS,
+  UNSATISFIABLE_HEADERS,
+  bodyOf,
+  sendStoredBytes,
+  type StoredBytes,
+} from '../storedBytes.js';
+import { BlobFacts, isUtf8Stream } from '../blobFacts.js';
 import type { Api } from '../typeProvider.js';
 
 const LogsQuery = Type.Object(
@@ -86,19 +97,35 @@ function attemptRunning(jobs: JobService, id: string, attempt: number): () => Pr
 }
 
 /**
+ * Live bytes claim no charset: they are not all known when the headers go, and a job
+ * may write anything. A stored log says UTF-8 only when it is (storedLog).
+ */
+const LIVE_TYPE = 'text/plain';
+const UTF8_TYPE = 'text/plain; charset=utf-8';
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
+
+interface LogFacts {
+  /** Bytes stored (a cut log's, not the job's count). */
+  size: number;
+  utf8: boolean;
+}
+
+/**
  * Answers with the bytes `pump` writes, as text/plain, never decoded: the body ends
  * when pump resolves, fails when it throws, and pump sees `out` destroyed once the
- * client goes away.
+ * client goes away. A HEAD never starts the pump, as bodyOf never opens a body.
  */
 function streamReply<R>(
+  request: { method: string },
   reply: {
     type(contentType: string): unknown;
     raw: { on(event: 'close', fn: () => void): unknown };
-    send(body: PassThrough): R;
+    send(body: Readable): R;
   },
   pump: (out: PassThrough) => Promise<void>,
 ): R {
-  void reply.type('text/plain; charset=utf-8');
+  void reply.type(LIVE_TYPE);
+  if (request.method === 'HEAD') return reply.send(Readable.from([]));
   const out = new PassThrough();
   reply.raw.on('close', () => out.destroy());
   pump(out).then(
@@ -108,6 +135,47 @@ function streamReply<R>(
     (error: unknown) => out.destroy(error as Error),
   );
   return reply.send(out);
+}
+
+/**
+ * A finished job's log as a stored representation: its blob's sha256 is the ETag, and
+ * Range, If-Range and If-None-Match are read as for an output file. An empty log (no
+ * blob) is the empty representation.
+ */
+async function storedLog(
+  store: BlobStore,
+  known: BlobFacts<LogFacts>,
+  id: string,
+  stream: 'stdout' | 'stderr',
+  blob: string | null,
+): Promise<StoredBytes> {
+  const log = { noun: 'log', compressed: null };
+  if (blob === null) {
+    return {
+      ...log,
+      sha256: EMPTY_SHA256,
+      size: 0,
+      type: UTF8_TYPE,
+      open: async () => Readable.from([]),
+    };
+  }
+  const open = (range?: ByteRange) => store.openDecompressed(blob, range);
+  // The stored size is not in the result (a cut log's bytes count what the job wrote),
+  // and stat walks every frame's blocks: both facts are worked out once per blob.
+  const facts = await known.of(blob, async () => {
+    const stat = await store.stat(blob);
+    if (!stat) {
+      throw new RunboxError(
+        'NotFound',
+        `job ${id}'s ${stream} is no longer stored (blob ${blob})`,
+        {
+          field: 'stream',
+        },
+      );
+    }
+    return { size: stat.size, utf8: await isUtf8Stream(await open()) };
+  });
+  return { ...log, sha256: blob, size: facts.size, type: facts.utf8 ? UTF8_TYPE : LIVE_TYPE, open };
 }
 
 /**
@@ -125,6 +193,7 @@ export function registerLogRoutes(
   store: BlobStore,
   nodes: NodeLogDeps | null = null,
 ): void {
+  const known = new BlobFacts<LogFacts>();
   app.get(
     '/v1/jobs/:id/logs',
     {
@@ -132,14 +201,28 @@ export function registerLogRoutes(
         operationId: 'getJobLogs',
         summary: "A job's stdout or stderr; follow=true streams until it ends",
         description:
-          'The bytes the job wrote, as they are (not necessarily UTF-8 despite the type). ' +
-          'Over limits.logBytes the head and the last 1 MiB are kept around a marked cut.',
+          'The bytes the job wrote, as they are: text/plain with charset=utf-8 only when a ' +
+          "finished job's stored log is valid UTF-8, without a charset otherwise (a running " +
+          "job's live bytes too). Over limits.log_bytes the stored log is that long: the " +
+          "head and the tail around a marked cut. A finished job's log has an ETag and " +
+          'answers one Range (If-Range, If-None-Match) as an output file does; a running ' +
+          "job's log ignores them (200, the bytes so far).",
         tags: ['outputs'],
         params: IdParams,
         querystring: LogsQuery,
+        headers: Type.Object(ConditionalHeaders),
         response: {
-          200: Body('text/plain; charset=utf-8', 'The log bytes'),
+          200: Body('text/plain', 'The log bytes'),
+          206: Body('text/plain', 'The requested range of a stored log'),
+          304: NoBody('Not modified: If-None-Match names this ETag'),
           404: ErrorBodySchema,
+          416: ErrorBodySchema,
+        },
+        responseHeaders: {
+          200: STORED_HEADERS,
+          206: { ...STORED_HEADERS, ...RANGE_HEADERS },
+          304: STORED_HEADERS,
+          416: UNSATISFIABLE_HEADERS,
         },
       },
     },
@@ -147,6 +230,10 @@ export function registerLogRoutes(
       const { id } = request.params;
       const { stream = 'stdout', follow = false } = request.query;
       const job = await jobs.get(id);
+      if (FINAL_STATUSES.has(job.status)) {
+        const blob = job.result?.[stream].blob ?? null;
+        return sendStoredBytes(request, reply, await storedLog(store, known, id, stream, blob));
+      }
       // A job running on another node, asked without follow: its bytes so far, or an
       // error naming the node when it cannot be asked (never an empty 200 that looks
       // like a silent job).
@@ -167,11 +254,11 @@ export function registerLogRoutes(
             { field: 'worker_id' },
           );
         }
-        const body = await nodes.remote.open(remoteNow, at);
-        void reply.type('text/plain; charset=utf-8');
+        const body = await bodyOf(request, () => nodes.remote.open(remoteNow, at));
+        void reply.type(LIVE_TYPE);
         return reply.send(body);
       }
-      return streamReply(reply, async (out) => {
+      return streamReply(request, reply, async (out) => {
         // The attempt whose output was sent, and how many of its bytes.
         let attempt = 0;
         let sent = 0;
@@ -273,7 +360,7 @@ export function registerLiveLogRoute(app: Api, jobs: JobService, running: Runnin
         params: LiveLogParams,
         querystring: LiveLogQuery,
         response: {
-          200: Body('text/plain; charset=utf-8', 'The live bytes'),
+          200: Body('text/plain', 'The live bytes'),
           404: ErrorBodySchema,
         },
       },
@@ -283,7 +370,7 @@ export function registerLiveLogRoute(app: Api, jobs: JobService, running: Runnin
       const { stream = 'stdout', from = 0, follow = false } = request.query;
       await jobs.get(id);
       const runs = attemptRunning(jobs, id, attempt);
-      return streamReply(reply, async (out) => {
+      return streamReply(request, reply, async (out) => {
         for (;;) {
           const file = await running.find(id, attempt, stream);
           if (file) {

@@ -1,14 +1,21 @@
 import { Type } from '@sinclair/typebox';
-import fresh from 'fresh';
-import rangeParser from 'range-parser';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OutputEntry } from '../../contract/resultSchema.js';
 import { RunboxError } from '../../errors/index.js';
 import type { BlobStore } from '../../storage/BlobStore.js';
 import { createTarZstStream } from '../../storage/tarZst.js';
 import type { JobService } from '../jobService.js';
-import { errorBody } from '../errorHandler.js';
+import { FINAL_STATUSES } from '../jobView.js';
 import { checkOutputPath } from '../outputPath.js';
+import {
+  ConditionalHeaders,
+  RANGE_HEADERS,
+  STORED_HEADERS,
+  UNSATISFIABLE_HEADERS,
+  attachment,
+  bodyOf,
+  sendStoredBytes,
+} from '../storedBytes.js';
 import {
   Body,
   ErrorBodySchema,
@@ -19,108 +26,36 @@ import {
 } from '../schemas.js';
 import type { Api } from '../typeProvider.js';
 
-/**
- * The one range runbox serves, parsed by range-parser: null without a Range header,
- * 'invalid' (416) for anything but one satisfiable `bytes` range. Several ranges would
- * need a multipart answer, which no runbox client asks for, so they get 416 too.
- */
-export function parseRange(
-  header: string | undefined,
-  size: number,
-): { start: number; end: number } | null | 'invalid' {
-  if (header === undefined) return null;
-  // range-parser drops a suffix longer than the file (its start falls below 0), yet RFC
-  // 9110 14.1.2 makes it the whole file: a client asking for "the last 64 KiB" of a
-  // smaller file would get 416. Clamp the suffix to the size before parsing.
-  const suffix = /^\s*bytes\s*=\s*-\s*(\d+)\s*$/i.exec(header);
-  if (suffix && size > 0 && Number(suffix[1]) > size) header = `bytes=-${size}`;
-  const ranges = rangeParser(size, header, { combine: true });
-  if (ranges === -1 || ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) {
-    return 'invalid';
-  }
-  return { start: ranges[0]!.start, end: ranges[0]!.end };
-}
-
-function acceptsZstd(request: FastifyRequest): boolean {
-  return /(^|[\s,])zstd(\s*;\s*q=(0?\.\d*[1-9]|1(\.0*)?))?(\s*(,|$))/i.test(
-    request.headers['accept-encoding'] ?? '',
-  );
-}
-
+/** One stored output file, as a download: never shown inline on the API's origin. */
 async function sendFile(
   request: FastifyRequest,
   reply: FastifyReply,
   store: BlobStore,
-  entry: OutputEntry,
+  entry: OutputEntry & { sha256: string },
 ) {
-  const etag = `"${entry.sha256}"`;
-  void reply
-    .header('etag', etag)
-    .header('accept-ranges', 'bytes')
-    .header('vary', 'accept-encoding');
-  void reply.type('application/octet-stream');
-  // fresh() reads If-None-Match as the RFC does: lists, weak tags and "*".
-  if (fresh(request.headers, { etag })) return reply.status(304).send();
-  // If-Range with anything but this ETag (another tag, or a date: no Last-Modified is
-  // ever sent, so a date cannot be a strong match) asks for the whole file (RFC 9110 13.1.5).
-  const ifRange = request.headers['if-range'];
-  const range =
-    ifRange !== undefined && (typeof ifRange !== 'string' || ifRange.trim() !== etag)
-      ? null
-      : parseRange(request.headers.range, entry.size);
-  if (range === 'invalid') {
-    // The JSON type again: the octet-stream set above makes fastify refuse an object body (500).
-    return reply
-      .status(416)
-      .type('application/json; charset=utf-8')
-      .header('content-range', `bytes */${entry.size}`)
-      .send(
-        errorBody(
-          request,
-          new RunboxError(
-            'InvalidSpec',
-            entry.size === 0
-              ? `range ${request.headers.range} cannot be satisfied: the file is empty; ask without Range`
-              : `range ${request.headers.range} is not one range inside 0-${entry.size - 1}`,
-            { field: 'range' },
-          ),
-        ),
-      );
-  }
-  if (range) {
-    void reply
-      .status(206)
-      .header('content-range', `bytes ${range.start}-${range.end}/${entry.size}`);
-    void reply.header('content-length', range.end - range.start + 1);
-    return reply.send(await store.openDecompressed(entry.sha256!, range));
-  }
-  if (acceptsZstd(request) && entry.compressed_size !== null) {
-    // The stored frames go out as they are: no recompression on the way out.
-    void reply.header('content-encoding', 'zstd').header('content-length', entry.compressed_size);
-    return reply.send(await store.openCompressed(entry.sha256!));
-  }
-  void reply.header('content-length', entry.size);
-  return reply.send(await store.openDecompressed(entry.sha256!));
+  void reply.header('content-disposition', attachment(entry.path));
+  const compressedSize = entry.compressed_size;
+  return sendStoredBytes(request, reply, {
+    sha256: entry.sha256,
+    size: entry.size,
+    type: 'application/octet-stream',
+    noun: 'file',
+    open: (range) => store.openDecompressed(entry.sha256, range),
+    compressed:
+      compressedSize === null
+        ? null
+        : { size: compressedSize, open: () => store.openCompressed(entry.sha256) },
+  });
 }
 
 const header = (description: string) => ({ description, schema: { type: 'string' } });
 const FILE_HEADERS = {
-  etag: header('"<sha256>" of the file; send it back in If-None-Match'),
-  'accept-ranges': header('bytes'),
+  ...STORED_HEADERS,
   vary: header('accept-encoding'),
+  'content-disposition': header('attachment; filename="..."; filename*=UTF-8\'\'...'),
 };
 const FileHeaders = Type.Object({
-  range: Type.Optional(
-    Type.String({ description: 'One bytes range (bytes=a-b, bytes=a-, bytes=-n), on identity' }),
-  ),
-  'if-none-match': Type.Optional(
-    Type.String({ description: 'An ETag from an earlier answer: 304 when it still matches' }),
-  ),
-  'if-range': Type.Optional(
-    Type.String({
-      description: 'The ETag a partial copy came from: the Range is served only if it matches',
-    }),
-  ),
+  ...ConditionalHeaders,
   'accept-encoding': Type.Optional(
     Type.String({ description: 'With zstd the stored frames are sent as they are' }),
   ),
@@ -130,9 +65,11 @@ export function registerOutputRoutes(app: Api, jobs: JobService, store: BlobStor
   const manifestOf = async (id: string) => {
     const job = await jobs.get(id);
     if (!job.result) {
-      throw new RunboxError('NotFound', `job ${id} has no outputs yet (status ${job.status})`, {
-        field: 'id',
-      });
+      // "yet" only while it may still run: a job cancelled in the queue never will.
+      const why = FINAL_STATUSES.has(job.status)
+        ? `ended ${job.status} without a result, so it has no outputs`
+        : `has no outputs yet (status ${job.status})`;
+      throw new RunboxError('NotFound', `job ${id} ${why}`, { field: 'id' });
     }
     return job.result;
   };
@@ -177,8 +114,10 @@ export function registerOutputRoutes(app: Api, jobs: JobService, store: BlobStor
       const result = await manifestOf(id);
       void reply
         .type('application/zstd')
-        .header('content-disposition', `attachment; filename="${id}-outputs.tar.zst"`);
-      return reply.send(createTarZstStream(store, result.outputs));
+        .header('content-disposition', attachment(`${id}-outputs.tar.zst`));
+      return reply.send(
+        await bodyOf(request, async () => createTarZstStream(store, result.outputs)),
+      );
     },
   );
 
@@ -210,9 +149,9 @@ export function registerOutputRoutes(app: Api, jobs: JobService, store: BlobStor
             ...FILE_HEADERS,
             'content-encoding': header('zstd when the frames went as stored'),
           },
-          206: { ...FILE_HEADERS, 'content-range': header('bytes a-b/size') },
+          206: { ...FILE_HEADERS, ...RANGE_HEADERS },
           304: FILE_HEADERS,
-          416: { 'content-range': header('bytes */size') },
+          416: UNSATISFIABLE_HEADERS,
         },
       },
     },
@@ -230,14 +169,15 @@ export function registerOutputRoutes(app: Api, jobs: JobService, store: BlobStor
         });
       }
       const path = entry.path;
-      if (entry.type !== 'file' || !entry.sha256) {
+      const sha256 = entry.sha256;
+      if (entry.type !== 'file' || !sha256) {
         throw new RunboxError(
           'NotFound',
           `"${path}" is a symlink to "${entry.link_target}", not a stored file`,
           { field: 'path' },
         );
       }
-      return sendFile(request, reply, store, entry);
+      return sendFile(request, reply, store, { ...entry, sha256 });
     },
   );
 }

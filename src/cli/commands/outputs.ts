@@ -7,7 +7,7 @@ import { RunboxError } from '../../errors/index.js';
 import type { ApiClient } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
 import { withJson, withServer } from '../flags.js';
-import { table } from '../output.js';
+import { shownName, table } from '../output.js';
 import { bytesText, spinner, type Progress } from '../progress.js';
 import { Refused, existingSize, linkInside, openForRead, openForWrite } from '../safeFiles.js';
 
@@ -49,7 +49,7 @@ async function download(
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
       done += chunk.length;
-      progress.update(`${entry.path}: ${bytesText(done, entry.size)}`);
+      progress.update(`${shownName(entry.path)}: ${bytesText(done, entry.size)}`);
     }
     await new Promise<void>((r, j) => out.end((error?: Error | null) => (error ? j(error) : r())));
   }
@@ -150,10 +150,10 @@ export function outputsCommand(ctx: CliContext, setCode: (code: number) => void)
             table([
               ['PATH', 'TYPE', 'SIZE', 'SHA256'],
               ...entries.map((e) => [
-                e.path,
+                shownName(e.path),
                 e.type,
                 String(e.size),
-                e.sha256 ?? `-> ${e.link_target}`,
+                e.sha256 ?? `-> ${shownName(e.link_target ?? '')}`,
               ]),
             ]),
           );
@@ -168,7 +168,7 @@ export function outputsCommand(ctx: CliContext, setCode: (code: number) => void)
         if (outcome === 'mismatch') bad.push(entry.path);
         else if (outcome === 'ok') {
           downloaded.push({ path: entry.path, size: entry.size, sha256: entry.sha256 });
-          if (!args.json) ctx.io.out(`${entry.path}  ${entry.size} bytes  sha256 ok`);
+          if (!args.json) ctx.io.out(`${shownName(entry.path)}  ${entry.size} bytes  sha256 ok`);
         } else if (outcome !== 'linked') {
           // A link the job made that leaves the folder is expected hostile input, not
           // a failed download; a file that could not be written is.
@@ -199,7 +199,7 @@ export function outputsCommand(ctx: CliContext, setCode: (code: number) => void)
       if (bad.length > 0) {
         throw new RunboxError(
           'ChecksumMismatch',
-          `${bad.join(', ')}: sha256 does not match the manifest (kept in ${root} for inspection; ` +
+          `${bad.map(shownName).join(', ')}: sha256 does not match the manifest (kept in ${root} for inspection; ` +
             'delete the file and run again to download it afresh)',
           { field: bad[0] ?? null },
         );
