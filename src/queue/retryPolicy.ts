@@ -64,8 +64,9 @@ function cannotSucceed(errorType: string, errorField: string | null | undefined)
 }
 
 /**
- * - success is success, even if a cancel was requested meanwhile (the job finished
- *   before the kill landed; the result is the truth);
+ * - success is success; a success whose cancel was accepted before it was recorded
+ *   reaches here already turned into Cancelled (cancelledAfterExit: by the pool, and by
+ *   the SQLite queue at the commit);
  * - a failure of a job someone asked to cancel ends cancelled, never retried;
  * - infrastructure errors (but those that cannot succeed), and NonZeroExit with an
  *   exit code the job listed in retry_on_exit_codes, retry while attempts < max_attempts;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config.js';
 import { CURRENT_CONTRACT, type ContractDescriptor } from '../contract/contract.js';
-import { failureResult } from '../contract/failureResult.js';
+import { cancelledAfterExit, failureResult } from '../contract/failureResult.js';
 import type { JobResult } from '../contract/resultSchema.js';
 import { checkResult } from '../contract/validateResult.js';
 import type { AbortReason } from '../executor/Executor.js';
@@ -466,7 +466,10 @@ export class WorkerPool {
     // Released only if the kill did stop it: a job that ended on its own just before the
     // drain's kill reached it has its result, and releasing it would run it twice.
     const release = (stopped === 'drain' || stopped === 'shutdown') && !endedOnItsOwn(raw);
-    const result = release ? raw : this.checked(job, raw);
+    const checked = release ? raw : this.checked(job, raw);
+    // A cancel that came after the container exited (while its outputs were collected)
+    // was answered as accepted: the job ends cancelled, not succeeded.
+    const result = stopped === 'cancel' ? cancelledAfterExit(checked) : checked;
     // A success is final (retryPolicy): no commit claims this job again, so there is no
     // later attempt's line to hold back, and no promise to make per job for it.
     if (!release && result.error === null) return this.recordAndSay(job, result, false);

@@ -434,6 +434,46 @@ describe('the reaper', () => {
   });
 });
 
+describe('a cancel accepted before a success is recorded', () => {
+  it('ends the job cancelled with its exit code and outputs kept, their blobs referenced', () => {
+    enqueueJobs(db, [item()], T0);
+    const [job] = claim(db, T0);
+    // The cancel's answer said 'requested' while the worker was collecting outputs.
+    expect(cancelJob(db, job!.id, T0 + 1).outcome).toBe('requested');
+    const success: JobResult = {
+      ...validResult(),
+      outputs: [
+        {
+          path: 'a.txt',
+          type: 'file',
+          size: 1,
+          sha256: 'aa',
+          compressed_size: 1,
+          link_target: null,
+        },
+      ],
+    };
+    expect(finish(db, [{ id: job!.id, token: job!.token, result: success }], T0 + 2)).toEqual([
+      'recorded',
+    ]);
+    const after = getJob(db, job!.id)!;
+    expect(after).toMatchObject({ status: 'cancelled', errorType: 'Cancelled' });
+    expect(after.result!.exit_code).toBe(0);
+    expect(after.result!.error!.type).toBe('Cancelled');
+    expect(after.result!.outputs.map((o) => o.path)).toEqual(['a.txt']);
+    expect(referencedBlobs(db, ['aa'])).toEqual(new Set(['aa']));
+  });
+
+  it('still answers stale for a success whose attempt is no longer live', () => {
+    enqueueJobs(db, [item()], T0);
+    const [job] = claim(db, T0);
+    cancelJob(db, job!.id, T0 + 1);
+    const out = finish(db, [{ id: job!.id, token: 'old', result: validResult() }], T0 + 2);
+    expect(out).toEqual(['stale']);
+    expect(getJob(db, job!.id)!.status).toBe('running');
+  });
+});
+
 describe('releasing and adopting', () => {
   it('ends a released job cancelled when its cancel was requested, instead of running it again', () => {
     enqueueJobs(db, [item(), item()], T0);

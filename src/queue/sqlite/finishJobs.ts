@@ -1,3 +1,4 @@
+import { cancelledAfterExit } from '../../contract/failureResult.js';
 import { blobsOfResult } from '../blobsOfResult.js';
 import { immediate, sql, type Db } from './db.js';
 import { decideForResult, type RetrySettings } from '../retryPolicy.js';
@@ -32,15 +33,16 @@ SET status = :status, finished_at = :now, lease_owner = NULL, lease_expires_at =
     error_message = :errorMessage, contract_version = :contractVersion, updated_at = :now
 WHERE id = :id`;
 
-// A success is final whatever the job's attempts, exit codes or cancel request say
-// (retryPolicy.decide), so it needs no read first: the token check is the WHERE clause
-// and 0 rows changed means stale. Half the statements for the common case.
+// A success is final whatever the job's attempts or exit codes say (retryPolicy.decide),
+// so it needs no read first: the token check is the WHERE clause. 0 rows changed means
+// stale, or a cancel was accepted meanwhile (the general path below ends it cancelled).
+// Half the statements for the common case.
 const SUCCEEDED = `
 UPDATE jobs
 SET status = 'succeeded', finished_at = :now, lease_owner = NULL, lease_expires_at = NULL,
     attempt_token = NULL, result = :result, error_type = NULL,
     error_message = NULL, contract_version = :contractVersion, updated_at = :now
-WHERE id = :id AND attempt_token = :token AND status = 'running'`;
+WHERE id = :id AND attempt_token = :token AND status = 'running' AND cancel_requested = 0`;
 
 const ADD_BLOB = 'INSERT OR IGNORE INTO job_blobs (job_id, sha256) VALUES (:id, :sha256)';
 
@@ -66,9 +68,10 @@ export function finishJobs(
           result: JSON.stringify(item.result),
           contractVersion: options.contractVersion,
         });
-        if (changes === 0) return 'stale';
-        addBlobs(db, item);
-        return 'recorded';
+        if (changes > 0) {
+          addBlobs(db, item);
+          return 'recorded';
+        }
       }
       const job = sql(db, CURRENT).get({ id: item.id, token: item.token }) as
         | {
@@ -79,8 +82,11 @@ export function finishJobs(
           }
         | undefined;
       if (!job) return 'stale';
+      // A success here had its cancel accepted while it was being recorded: the cancel's
+      // answer said it would end cancelled, so it does, with its outputs kept.
+      const result = job.cancel_requested !== 0 ? cancelledAfterExit(item.result) : item.result;
       const decision = decideForResult(
-        item.result,
+        result,
         {
           attempts: job.attempts,
           maxAttempts: job.max_attempts,
@@ -93,9 +99,9 @@ export function finishJobs(
       const common = {
         id: item.id,
         now,
-        result: JSON.stringify(item.result),
-        errorType: item.result.error?.type ?? null,
-        errorMessage: item.result.error?.message ?? null,
+        result: JSON.stringify(result),
+        errorType: result.error?.type ?? null,
+        errorMessage: result.error?.message ?? null,
         contractVersion: options.contractVersion,
       };
       if (decision.kind === 'retry') {
