@@ -255,9 +255,33 @@ describe('schedules with a fake clock', () => {
     expect(
       await refused({ name: 'a', cron: '* * * * *', job: { ...JOB, idempotency_key: 'k' } }),
     ).toBe('job.idempotency_key');
-    expect(await service.list()).toEqual([]);
+    expect((await service.list({ limit: 100 })).schedules).toEqual([]);
     await service.create({ name: 'a', cron: '* * * * *', job: JOB });
     expect(await refused({ name: 'a', cron: '* * * * *', job: JOB })).toBe('name');
+  });
+
+  it('lists schedules a page at a time by name, and refuses a cursor that is no name', async () => {
+    const { service } = setup();
+    // Byte order: upper case before lower, '-' and '.' before digits.
+    for (const name of ['b', 'a-1', 'B', 'a.2', 'a_3', 'a1']) {
+      await service.create({ name, cron: '0 0 1 1 *', job: JOB });
+    }
+    const names: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await service.list({ limit: 4, ...(cursor ? { cursor } : {}) });
+      names.push(page.schedules.map((s) => s.name));
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    expect(names).toEqual([
+      ['B', 'a-1', 'a.2', 'a1'],
+      ['a_3', 'b'],
+    ]);
+    expect((await service.list({ limit: 6 })).next_cursor).toBeNull();
+    await expect(service.list({ limit: 1, cursor: "x' OR 1=1" })).rejects.toMatchObject({
+      type: 'InvalidSpec',
+      field: 'cursor',
+    });
   });
 
   it('redacts secret env values in views but fires them into the job', async () => {
