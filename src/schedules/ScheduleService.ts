@@ -1,7 +1,7 @@
 import { InvalidSpecError, RunboxError } from '../errors/index.js';
 import type { EnqueueItem } from '../queue/types.js';
 import { redactSpec } from '../api/jobService.js';
-import { checkTimezone, parseCron } from './cron.js';
+import { canonicalTimezone, parseCron } from './cron.js';
 import type { ScheduleRecord, ScheduleStore } from './ScheduleStore.js';
 
 /** Letters, digits, dot, dash, underscore; it appears in idempotency keys and URLs. */
@@ -77,8 +77,7 @@ export class ScheduleService {
 
   async create(input: NewSchedule): Promise<ScheduleView> {
     checkScheduleName(input.name);
-    const timezone = input.timezone ?? 'UTC';
-    checkTimezone(timezone);
+    const timezone = canonicalTimezone(input.timezone ?? 'UTC');
     // Tabs and runs of spaces are the same expression, but shown as typed they broke
     // the columns of `runbox schedule ls`.
     const expression = input.cron.trim().split(/\s+/).join(' ');

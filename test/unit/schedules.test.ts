@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { JobService } from '../../src/api/jobService.js';
 import type { Config } from '../../src/config.js';
 import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
-import { parseCron, planFire } from '../../src/schedules/cron.js';
+import { canonicalTimezone, parseCron, planFire } from '../../src/schedules/cron.js';
 import { Scheduler } from '../../src/schedules/Scheduler.js';
 import { ScheduleService } from '../../src/schedules/ScheduleService.js';
 import { SqliteScheduleStore } from '../../src/schedules/sqlite/SqliteScheduleStore.js';
@@ -82,6 +82,21 @@ describe('cron expressions and time zones', () => {
     expect(() => parseCron('61 * * * *', 'UTC')).toThrow(/^cron: .*is not a cron expression/);
     expect(() => parseCron('* * * * *', 'Mars/Olympus')).toThrow(/^timezone: .*not an IANA/);
     expect(() => parseCron('* * * * *', '')).toThrow(/^timezone:/);
+  });
+
+  it('stores a zone in IANA spelling whatever its case, and refuses a lower-case link', () => {
+    expect(canonicalTimezone('europe/paris')).toBe('Europe/Paris');
+    expect(canonicalTimezone('EUROPE/PARIS')).toBe('Europe/Paris');
+    expect(canonicalTimezone('america/port-au-prince')).toBe('America/Port-au-Prince');
+    expect(canonicalTimezone('utc')).toBe('UTC');
+    expect(canonicalTimezone('Europe/Paris')).toBe('Europe/Paris');
+    // Links keep the name given: US/Eastern is not stored as America/New_York.
+    expect(canonicalTimezone('US/Eastern')).toBe('US/Eastern');
+    expect(canonicalTimezone('Asia/Kolkata')).toBe('Asia/Kolkata');
+    expect(() => canonicalTimezone('us/eastern')).toThrow(
+      /^timezone: "us\/eastern" is the zone America\/New_York under another name; give America\/New_York/,
+    );
+    expect(() => canonicalTimezone('Mars/Olympus')).toThrow(/^timezone: .*not an IANA/);
   });
 
   it('plans catch-up: skip drops what was missed, once runs the latest missed time', () => {
@@ -213,6 +228,21 @@ describe('schedules with a fake clock', () => {
     const added = await service.create({ name: 'tabs', cron: ' 0\t9  * * *\n', job: JOB });
     expect(added.cron).toBe('0 9 * * *');
     expect((await service.get('tabs')).cron).toBe('0 9 * * *');
+  });
+
+  it('stores the zone as IANA spells it, not as typed', async () => {
+    const { service } = setup();
+    const added = await service.create({
+      name: 'paris',
+      cron: '0 9 * * *',
+      timezone: 'europe/paris',
+      job: JOB,
+    });
+    expect(added.timezone).toBe('Europe/Paris');
+    expect((await service.get('paris')).timezone).toBe('Europe/Paris');
+    await expect(
+      service.create({ name: 'ny', cron: '0 9 * * *', timezone: 'us/eastern', job: JOB }),
+    ).rejects.toMatchObject({ type: 'InvalidSpec', field: 'timezone' });
   });
 
   it('two processes on one database enqueue exactly one job per due time', async () => {
