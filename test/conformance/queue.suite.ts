@@ -755,6 +755,17 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         // A cancelled job is never claimed.
         expect(await q.claim({ workerId: 'w2', limit: 5 })).toEqual([]);
       });
+
+      it('says a job waiting for its retry ran before, not that it never did', async () => {
+        const q = await open();
+        await q.submit([item({ maxAttempts: 3 })]);
+        const claimed = await claimOne(q);
+        await q.finish([{ id: claimed.id, token: claimed.token, result: retryable() }]);
+        expect(await q.get(claimed.id)).toMatchObject({ status: 'queued', attempts: 1 });
+        const { job } = (await q.cancel(claimed.id))!;
+        expect(job).toMatchObject({ status: 'cancelled', errorType: 'Cancelled' });
+        expect(job.errorMessage).toBe('cancelled while queued to run again, after 1 attempt(s)');
+      });
     });
 
     describe('reads', () => {
