@@ -196,4 +196,27 @@ describe('PostgreSQL schedules', () => {
     expect(second.schedules.map((s) => s.name)).toEqual(['a_3', 'b']);
     expect(second.next_cursor).toBeNull();
   });
+
+  it('resume of a schedule that is not paused keeps its next due time', async () => {
+    const db = await database();
+    const { config, cleanup } = testConfig({ limits: { minFreeBytes: 0 } });
+    cleanups.push(cleanup);
+    const queue = await open(db);
+    const jobs = new JobService(config, queue);
+    const clock = { now: Date.parse('2026-11-30T04:01:00Z') };
+    const service = new ScheduleService(
+      new PgScheduleStore(queue.pool),
+      (body, prefix) => jobs.prepare(body, prefix),
+      () => clock.now,
+    );
+    await service.create({
+      name: 'r',
+      cron: '*/5 * * * *',
+      job: { runtime: 'shell', command: ['true'] },
+    });
+    clock.now = Date.parse('2026-11-30T04:05:00.300Z');
+    expect(await service.setPaused('r', false)).toMatchObject({
+      next_fire_at: '2026-11-30T04:05:00.000Z',
+    });
+  });
 });

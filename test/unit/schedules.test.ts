@@ -211,6 +211,19 @@ describe('schedules with a fake clock', () => {
     await expect(service.get('p')).rejects.toMatchObject({ type: 'NotFound', field: 'name' });
   });
 
+  it('resume of a schedule that is not paused keeps the due time it is about to fire', async () => {
+    const { clock, queue, service, scheduler } = setup();
+    await service.create({ name: 'r', cron: '*/5 * * * *', job: JOB });
+    // 04:05 is due; the scheduler's next turn has not come yet when resume arrives.
+    clock.now = T('2026-11-30T04:05:00.300Z');
+    expect(await service.setPaused('r', false)).toMatchObject({
+      paused: false,
+      next_fire_at: '2026-11-30T04:05:00.000Z',
+    });
+    await scheduler.tick();
+    expect(keys(queue)).toEqual(['schedule:r:2026-11-30T04:05:00.000Z']);
+  });
+
   it('fires every schedule due at once in one turn, not a hundred a poll', async () => {
     const { clock, queue, service, scheduler } = setup();
     // 250 hourly schedules: at a hundred a second (one batch per pollMs) the last ones

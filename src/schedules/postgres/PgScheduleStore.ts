@@ -28,10 +28,13 @@ SELECT * FROM schedules
 WHERE NOT paused AND next_fire_at <= :now ORDER BY next_fire_at, name LIMIT :limit`;
 const REMOVE = 'DELETE FROM schedules WHERE name = :name';
 
-// Resuming sets a fresh next_fire_at; pausing keeps it (see the SQLite store).
+// Resuming a paused schedule sets a fresh next_fire_at; pausing, or resuming one that is
+// not paused, keeps it (see the SQLite store).
 const SET_PAUSED = `
 UPDATE schedules
-SET paused = :paused, next_fire_at = coalesce(:nextFireAt::bigint, next_fire_at),
+SET paused = :paused,
+    next_fire_at = CASE WHEN paused THEN coalesce(:nextFireAt::bigint, next_fire_at)
+      ELSE next_fire_at END,
     updated_at = :now
 WHERE name = :name
 RETURNING *`;
