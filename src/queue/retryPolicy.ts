@@ -92,6 +92,28 @@ export function decide(
   return { kind: 'failed' };
 }
 
+/**
+ * The job's error columns for an attempt's result and its decision. A job ending
+ * cancelled says Cancelled whatever its last attempt's own error was (it failed on its
+ * own while its cancel was pending, and was not retried for it): clients read the job's
+ * error type (`runbox` exits 130 for Cancelled), and a cancelled job that said
+ * NonZeroExit read as failed. The attempt's error stays in its result.
+ */
+export function jobError(
+  result: JobResult,
+  decision: Decision,
+): { type: string | null; message: string | null } {
+  const error = result.error;
+  if (error === null) return { type: null, message: null };
+  if (decision.kind !== 'cancelled' || error.type === 'Cancelled') {
+    return { type: error.type, message: error.message };
+  }
+  return {
+    type: 'Cancelled',
+    message: `cancelled; its last attempt had ended on its own (${error.type}: ${error.message}) and was not retried`,
+  };
+}
+
 export function decideForResult(
   result: JobResult,
   job: Omit<DecisionInput, 'errorType' | 'errorField' | 'exitCode'>,

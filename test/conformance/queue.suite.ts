@@ -756,6 +756,20 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         expect(await q.claim({ workerId: 'w2', limit: 5 })).toEqual([]);
       });
 
+      it('ends a job whose attempt failed on its own while its cancel was pending as Cancelled', async () => {
+        const q = await open();
+        const [out] = await q.submit([item({ maxAttempts: 3, retryOnExitCodes: [3] })]);
+        const claimed = await claimOne(q);
+        await q.cancel(out!.job.id);
+        await q.finish([{ id: claimed.id, token: claimed.token, result: final() }]);
+        const job = await q.get(out!.job.id);
+        expect(job).toMatchObject({ status: 'cancelled', errorType: 'Cancelled', attempts: 1 });
+        expect(job!.errorMessage).toBe(
+          'cancelled; its last attempt had ended on its own (NonZeroExit: exit 3) and was not retried',
+        );
+        expect(job!.result!.error!.type).toBe('NonZeroExit');
+      });
+
       it('says a job waiting for its retry ran before, not that it never did', async () => {
         const q = await open();
         await q.submit([item({ maxAttempts: 3 })]);

@@ -1,6 +1,6 @@
 import { blobsOfResult } from '../blobsOfResult.js';
 import type { FinishItem, FinishOutcome } from '../types.js';
-import { decideForResult, type RetrySettings } from '../retryPolicy.js';
+import { decideForResult, jobError, type RetrySettings } from '../retryPolicy.js';
 import { query, type PgExecutor } from './db.js';
 import { MS, RUNNING_BY_ID } from './rows.js';
 
@@ -86,10 +86,15 @@ export async function finishJobs(
     }>(db, CURRENT, { ids: failures.map((i) => i.id), tokens: failures.map((i) => i.token) });
     for (const row of rows) current.set(row.id, row);
   }
-  const writes: Array<{ item: FinishItem; status: string; delayMs: number }> = [];
+  const writes: Array<{
+    item: FinishItem;
+    status: string;
+    delayMs: number;
+    error: ReturnType<typeof jobError>;
+  }> = [];
   for (const item of items) {
     if (item.result.error === null) {
-      writes.push({ item, status: 'succeeded', delayMs: 0 });
+      writes.push({ item, status: 'succeeded', delayMs: 0, error: { type: null, message: null } });
       continue;
     }
     const job = current.get(item.id);
@@ -109,6 +114,7 @@ export async function finishJobs(
       item,
       status: decision.kind === 'retry' ? 'queued' : decision.kind,
       delayMs: decision.kind === 'retry' ? decision.delayMs : 0,
+      error: jobError(item.result, decision),
     });
   }
   const recorded =
@@ -121,8 +127,8 @@ export async function finishJobs(
           statuses: writes.map((w) => w.status),
           delays: writes.map((w) => Math.max(0, Math.round(w.delayMs))),
           results: writes.map((w) => JSON.stringify(w.item.result)),
-          errorTypes: writes.map((w) => w.item.result.error?.type ?? null),
-          errorMessages: writes.map((w) => w.item.result.error?.message ?? null),
+          errorTypes: writes.map((w) => w.error.type),
+          errorMessages: writes.map((w) => w.error.message),
         });
   // By id and token: an item with a stale token beside the live one is 'stale'.
   const key = (id: string, token: string) => `${id}\n${token}`;

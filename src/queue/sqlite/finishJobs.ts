@@ -1,7 +1,7 @@
 import { cancelledAfterExit } from '../../contract/failureResult.js';
 import { blobsOfResult } from '../blobsOfResult.js';
 import { immediate, sql, type Db } from './db.js';
-import { decideForResult, type RetrySettings } from '../retryPolicy.js';
+import { decideForResult, jobError, type RetrySettings } from '../retryPolicy.js';
 import type { FinishItem, FinishOutcome } from '../types.js';
 
 export type { FinishItem, FinishOutcome };
@@ -96,12 +96,13 @@ export function finishJobs(
         options.retry,
         options.random,
       );
+      const error = jobError(result, decision);
       const common = {
         id: item.id,
         now,
         result: JSON.stringify(result),
-        errorType: result.error?.type ?? null,
-        errorMessage: result.error?.message ?? null,
+        errorType: error.type,
+        errorMessage: error.message,
         contractVersion: options.contractVersion,
       };
       if (decision.kind === 'retry') {
