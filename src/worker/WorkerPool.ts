@@ -9,6 +9,7 @@ import type { AbortReason } from '../executor/Executor.js';
 import { RunboxError, toRunboxError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { JobMetrics } from '../metrics.js';
+import { idTime } from '../queue/ids.js';
 import type { ClaimedJob } from '../queue/types.js';
 import { parseJobSpec } from '../spec/parseJobSpec.js';
 import { RUNBOX_VERSION } from '../version.js';
@@ -421,7 +422,10 @@ export class WorkerPool {
       // Only a retry claimed on the commit that recorded its failure has a line to wait for.
       const line = this.lines.get(job.id);
       if (line) await line;
-      const waitMs = job.runAt === undefined ? null : Math.max(0, Date.now() - job.runAt);
+      // From when it became due, but never from before it was submitted: a run_at in the
+      // past (1970 is accepted) counted decades of queue wait into the histogram's sum.
+      const due = job.runAt === undefined ? null : Math.max(job.runAt, idTime(job.id));
+      const waitMs = due === null ? null : Math.max(0, Date.now() - due);
       this.metrics?.started(waitMs === null ? null : waitMs / 1000);
       this.log.info('job started', {
         job: job.id,
