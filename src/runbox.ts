@@ -29,6 +29,7 @@ import { ScheduleService } from './schedules/ScheduleService.js';
 import type { RunningRunbox, StartOptions } from './runboxTypes.js';
 import { securePrivateDataDir } from './storage/fs/privateFiles.js';
 import { LiveLogs } from './worker/LiveLogs.js';
+import { startReaper } from './maintenance/reaper.js';
 import { retentionSweep } from './maintenance/retentionSweep.js';
 import { advertisedUrl } from './nodes/advertise.js';
 import { RemoteLogs } from './nodes/remoteLogs.js';
@@ -162,6 +163,20 @@ export async function startRunbox(
     }, config.sweepIntervalMs);
     sweep.unref();
     cleanups.unshift(() => clearInterval(sweep));
+    // Every API node reaps (README, "More than one machine"): a serve with no pool of its own is
+    // often the last node left when a worker crashes.
+    if (options.api) {
+      cleanups.unshift(
+        startReaper({
+          queue,
+          log: logger,
+          metrics,
+          containers: executor,
+          everyMs: Math.min(config.lease.heartbeatMs, 1000),
+          standAside: () => pools.length > 0,
+        }),
+      );
+    }
 
     // Webhook deliveries and schedules are served by `runbox serve` (any number of them
     // on one database: both claim their work with conditional updates). `runbox run`

@@ -55,8 +55,21 @@ export const ScheduleViewSchema = Type.Object(
 );
 
 export const ScheduleListSchema = Type.Object(
-  { schedules: Type.Array(ScheduleViewSchema) },
+  {
+    schedules: Type.Array(ScheduleViewSchema),
+    next_cursor: Nullable(Type.String({ description: 'Pass as cursor for the next page' })),
+  },
   { additionalProperties: false, $id: 'ScheduleList' },
+);
+
+export const ScheduleListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'default 100' })),
+    cursor: Type.Optional(
+      Type.String({ maxLength: 64, description: 'next_cursor of the previous page' }),
+    ),
+  },
+  { additionalProperties: false },
 );
 
 export const ScheduleNameParams = Type.Object(

@@ -100,7 +100,8 @@ export function withJobFlags<T>(yargs: Argv<T>) {
       })
       .option('run-at', {
         type: 'string',
-        describe: 'ISO time before which the job does not start',
+        describe:
+          'ISO time with Z or an offset (2027-01-31T09:00:00Z) before which the job does not start',
       })
       .option('delay', {
         type: 'string',

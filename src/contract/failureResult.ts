@@ -27,3 +27,23 @@ export function failureResult(error: RunboxError, base?: Partial<JobResult>): Jo
     error: { type, message: error.message, field: error.field },
   };
 }
+
+/**
+ * A result that would be a success, for a job whose cancel was accepted before the
+ * result was recorded: it exited on its own while its logs and outputs were being
+ * collected. The cancel was answered as accepted, so the job ends cancelled; its exit
+ * code, logs and outputs stay as collected (their blobs are referenced, never leaked).
+ */
+export function cancelledAfterExit(result: JobResult): JobResult {
+  if (result.error !== null) return result;
+  return {
+    ...result,
+    error: {
+      type: 'Cancelled',
+      message:
+        `cancelled after it exited with code ${result.exit_code ?? '?'}, while its outputs ` +
+        'were collected; its logs and outputs are kept',
+      field: null,
+    },
+  };
+}

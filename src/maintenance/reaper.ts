@@ -68,3 +68,28 @@ async function removeLostAttempts(
     log.warn('cannot look for containers of lost attempts', { error: toRunboxError(error) });
   }
 }
+
+/**
+ * The reaper of a process that holds no pool (`runbox serve --workers 0`): every
+ * `everyMs` one pass, skipped while `standAside()` says a pool of this process reaps
+ * (a pool knows which jobs it holds; this pass would judge them by the clock alone).
+ * Without it, jobs of a crashed worker stayed running forever once only API nodes were
+ * left on the database. Returns the stop function.
+ */
+export function startReaper(
+  deps: Omit<Parameters<typeof reapExpiredLeases>[0], 'keep'> & {
+    everyMs: number;
+    standAside: () => boolean;
+  },
+): () => void {
+  let reaping = false;
+  const timer = setInterval(() => {
+    if (reaping || deps.standAside()) return;
+    reaping = true;
+    reapExpiredLeases({ ...deps, keep: new Set() })
+      .catch((error: unknown) => deps.log.error('reaper failed', { error: toRunboxError(error) }))
+      .finally(() => (reaping = false));
+  }, deps.everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -22,6 +22,13 @@ export function encodeTime(ms: number): string {
   return out;
 }
 
+/** When an id was made (ms since the epoch), from its time part. */
+export function idTime(id: string): number {
+  let ms = 0;
+  for (let i = 0; i < 10; i++) ms = ms * 32 + ALPHABET.indexOf(id[i]!.toUpperCase());
+  return ms;
+}
+
 function freshRandom(): number[] {
   const bytes = randomBytes(16);
   const digits: number[] = [];

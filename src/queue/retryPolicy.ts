@@ -64,8 +64,9 @@ function cannotSucceed(errorType: string, errorField: string | null | undefined)
 }
 
 /**
- * - success is success, even if a cancel was requested meanwhile (the job finished
- *   before the kill landed; the result is the truth);
+ * - success is success; a success whose cancel was accepted before it was recorded
+ *   reaches here already turned into Cancelled (cancelledAfterExit: by the pool, and by
+ *   the SQLite queue at the commit);
  * - a failure of a job someone asked to cancel ends cancelled, never retried;
  * - infrastructure errors (but those that cannot succeed), and NonZeroExit with an
  *   exit code the job listed in retry_on_exit_codes, retry while attempts < max_attempts;
@@ -89,6 +90,28 @@ export function decide(
     return { kind: 'retry', delayMs: backoffMs(input.attempts, settings, random) };
   }
   return { kind: 'failed' };
+}
+
+/**
+ * The job's error columns for an attempt's result and its decision. A job ending
+ * cancelled says Cancelled whatever its last attempt's own error was (it failed on its
+ * own while its cancel was pending, and was not retried for it): clients read the job's
+ * error type (`runbox` exits 130 for Cancelled), and a cancelled job that said
+ * NonZeroExit read as failed. The attempt's error stays in its result.
+ */
+export function jobError(
+  result: JobResult,
+  decision: Decision,
+): { type: string | null; message: string | null } {
+  const error = result.error;
+  if (error === null) return { type: null, message: null };
+  if (decision.kind !== 'cancelled' || error.type === 'Cancelled') {
+    return { type: error.type, message: error.message };
+  }
+  return {
+    type: 'Cancelled',
+    message: `cancelled; its last attempt had ended on its own (${error.type}: ${error.message}) and was not retried`,
+  };
 }
 
 export function decideForResult(

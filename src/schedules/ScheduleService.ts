@@ -1,7 +1,7 @@
 import { InvalidSpecError, RunboxError } from '../errors/index.js';
 import type { EnqueueItem } from '../queue/types.js';
 import { redactSpec } from '../api/jobService.js';
-import { checkTimezone, parseCron } from './cron.js';
+import { canonicalTimezone, parseCron } from './cron.js';
 import type { ScheduleRecord, ScheduleStore } from './ScheduleStore.js';
 
 /** Letters, digits, dot, dash, underscore; it appears in idempotency keys and URLs. */
@@ -77,8 +77,7 @@ export class ScheduleService {
 
   async create(input: NewSchedule): Promise<ScheduleView> {
     checkScheduleName(input.name);
-    const timezone = input.timezone ?? 'UTC';
-    checkTimezone(timezone);
+    const timezone = canonicalTimezone(input.timezone ?? 'UTC');
     // Tabs and runs of spaces are the same expression, but shown as typed they broke
     // the columns of `runbox schedule ls`.
     const expression = input.cron.trim().split(/\s+/).join(' ');
@@ -115,8 +114,27 @@ export class ScheduleService {
     return toScheduleView(record);
   }
 
-  async list(): Promise<ScheduleView[]> {
-    return (await this.store.list()).map(toScheduleView);
+  /**
+   * One page by name; next_cursor is the page's last name while more follow. A cursor
+   * is a schedule name, so one that cannot be a name was never given out.
+   */
+  async list(page: {
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<{ schedules: ScheduleView[]; next_cursor: string | null }> {
+    if (page.cursor !== undefined && !NAME.test(page.cursor)) {
+      throw new InvalidSpecError(
+        'cursor',
+        'is not a cursor this server gave out (pass next_cursor of the previous page)',
+      );
+    }
+    const records = await this.store.list({ limit: page.limit + 1, after: page.cursor ?? null });
+    const more = records.length > page.limit;
+    const shown = more ? records.slice(0, page.limit) : records;
+    return {
+      schedules: shown.map(toScheduleView),
+      next_cursor: more ? shown[shown.length - 1]!.name : null,
+    };
   }
 
   async get(name: string): Promise<ScheduleView> {

@@ -21,6 +21,12 @@ export interface ScheduleRecord {
   updatedAt: number;
 }
 
+export interface SchedulePage {
+  limit: number;
+  /** The last name of the previous page, or null for the first. */
+  after: string | null;
+}
+
 export interface FireArgs {
   name: string;
   /** next_fire_at as read: the claim succeeds only if it is still this. */
@@ -49,7 +55,8 @@ export interface FireOutcome {
 export interface ScheduleStore {
   /** Throws Conflict when the name is taken. */
   create(record: ScheduleRecord): Promise<void>;
-  list(): Promise<ScheduleRecord[]>;
+  /** Up to `limit` schedules by name (byte order), those after `after` only. */
+  list(page: SchedulePage): Promise<ScheduleRecord[]>;
   get(name: string): Promise<ScheduleRecord | null>;
   remove(name: string): Promise<boolean>;
   /** Pauses, or resumes with a fresh next due time. Null for an unknown name. */

@@ -110,6 +110,33 @@ export function checkTimezone(timezone: string): void {
   }
 }
 
+/** Lower-cased zone name -> IANA's spelling, for the zones the platform lists. */
+let spellings: Map<string, string> | null = null;
+
+/**
+ * The zone as the schedule stores it. Intl reads zone names in any case, so
+ * `europe/paris` worked but was stored and shown as typed, beside `Europe/Paris` on
+ * another schedule: a listed zone is stored in IANA's spelling. A link the platform
+ * does not list (Asia/Kolkata, US/Eastern, GMT) is kept as typed when it has capitals
+ * (how IANA writes every name); typed all in lower case its spelling cannot be known
+ * here, so it is refused, naming the zone it links to.
+ */
+export function canonicalTimezone(timezone: string): string {
+  checkTimezone(timezone);
+  const resolved = new Intl.DateTimeFormat('en', { timeZone: timezone }).resolvedOptions().timeZone;
+  if (timezone === resolved) return timezone;
+  spellings ??= new Map(Intl.supportedValuesOf('timeZone').map((z) => [z.toLowerCase(), z]));
+  const lower = timezone.toLowerCase();
+  const listed = spellings.get(lower) ?? (resolved.toLowerCase() === lower ? resolved : null);
+  if (listed !== null) return listed;
+  if (timezone !== lower) return timezone;
+  throw new InvalidSpecError(
+    'timezone',
+    `"${timezone.slice(0, 100)}" is the zone ${resolved} under another name; give ${resolved}, ` +
+      'or this name with the capitals IANA writes it with',
+  );
+}
+
 /** Due times counted (for the log) when catching up; past it the count says "at least". */
 const MAX_COUNT = 10_000;
 

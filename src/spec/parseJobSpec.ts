@@ -174,6 +174,19 @@ export function splitSubmission(input: unknown): { spec: JobSpec; options: Submi
       `"${opts.run_at}" is not an ISO 8601 time, e.g. 2026-01-31T12:00:00Z`,
     );
   }
+  // Date.parse reads a date-time without an offset in the server's own zone: the same
+  // request was due at different instants on servers in different zones.
+  if (
+    opts.run_at !== undefined &&
+    /T/i.test(opts.run_at) &&
+    !/(?:Z|[+-]\d{2}:\d{2})$/i.test(opts.run_at)
+  ) {
+    throw new InvalidSpecError(
+      'run_at',
+      `"${opts.run_at}" has no time zone, so it names no one instant; add Z for UTC or an ` +
+        `offset, e.g. ${opts.run_at}Z or ${opts.run_at}+01:00`,
+    );
+  }
   return { spec: spec as JobSpec, options: opts };
 }
 

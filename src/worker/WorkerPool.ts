@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config.js';
 import { CURRENT_CONTRACT, type ContractDescriptor } from '../contract/contract.js';
-import { failureResult } from '../contract/failureResult.js';
+import { cancelledAfterExit, failureResult } from '../contract/failureResult.js';
 import type { JobResult } from '../contract/resultSchema.js';
 import { checkResult } from '../contract/validateResult.js';
 import type { AbortReason } from '../executor/Executor.js';
 import { RunboxError, toRunboxError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { JobMetrics } from '../metrics.js';
+import { idTime } from '../queue/ids.js';
 import type { ClaimedJob } from '../queue/types.js';
 import { parseJobSpec } from '../spec/parseJobSpec.js';
 import { RUNBOX_VERSION } from '../version.js';
@@ -421,7 +422,10 @@ export class WorkerPool {
       // Only a retry claimed on the commit that recorded its failure has a line to wait for.
       const line = this.lines.get(job.id);
       if (line) await line;
-      const waitMs = job.runAt === undefined ? null : Math.max(0, Date.now() - job.runAt);
+      // From when it became due, but never from before it was submitted: a run_at in the
+      // past (1970 is accepted) counted decades of queue wait into the histogram's sum.
+      const due = job.runAt === undefined ? null : Math.max(job.runAt, idTime(job.id));
+      const waitMs = due === null ? null : Math.max(0, Date.now() - due);
       this.metrics?.started(waitMs === null ? null : waitMs / 1000);
       this.log.info('job started', {
         job: job.id,
@@ -466,7 +470,10 @@ export class WorkerPool {
     // Released only if the kill did stop it: a job that ended on its own just before the
     // drain's kill reached it has its result, and releasing it would run it twice.
     const release = (stopped === 'drain' || stopped === 'shutdown') && !endedOnItsOwn(raw);
-    const result = release ? raw : this.checked(job, raw);
+    const checked = release ? raw : this.checked(job, raw);
+    // A cancel that came after the container exited (while its outputs were collected)
+    // was answered as accepted: the job ends cancelled, not succeeded.
+    const result = stopped === 'cancel' ? cancelledAfterExit(checked) : checked;
     // A success is final (retryPolicy): no commit claims this job again, so there is no
     // later attempt's line to hold back, and no promise to make per job for it.
     if (!release && result.error === null) return this.recordAndSay(job, result, false);

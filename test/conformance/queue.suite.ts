@@ -755,6 +755,80 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         // A cancelled job is never claimed.
         expect(await q.claim({ workerId: 'w2', limit: 5 })).toEqual([]);
       });
+
+      it('ends a success recorded after its cancel was accepted cancelled, outputs kept, by finish and finishAndClaim', async () => {
+        const q = await open();
+        const [a, b, plain] = await q.submit([item(), item(), item()]);
+        const claimed = await q.claim({ workerId: 'w1', limit: 3 });
+        const token = (id: string) => claimed.find((c) => c.id === id)!.token;
+        const sha = 'c'.repeat(64);
+        const success: JobResult = {
+          ...validResult(),
+          outputs: [
+            {
+              path: 'o',
+              type: 'file',
+              size: 1,
+              sha256: sha,
+              compressed_size: 1,
+              link_target: null,
+            },
+          ],
+        };
+        for (const job of [a!, b!]) {
+          expect((await q.cancel(job.job.id))!.outcome).toBe('requested');
+        }
+        expect(
+          await q.finish([{ id: a!.job.id, token: token(a!.job.id), result: success }]),
+        ).toEqual(['recorded']);
+        const { outcomes } = await q.finishAndClaim(
+          [
+            { id: b!.job.id, token: token(b!.job.id), result: success },
+            { id: plain!.job.id, token: token(plain!.job.id), result: success },
+          ],
+          { workerId: 'w1', limit: 0 },
+        );
+        expect(outcomes).toEqual(['recorded', 'recorded']);
+        for (const job of [a!, b!]) {
+          const now = await q.get(job.job.id);
+          expect(now).toMatchObject({
+            status: 'cancelled',
+            errorType: 'Cancelled',
+            errorMessage:
+              'cancelled after it exited with code 0, while its outputs were collected; ' +
+              'its logs and outputs are kept',
+          });
+          expect(now!.result!.error).toMatchObject({ type: 'Cancelled' });
+          expect(now!.result!.outputs.map((o) => o.sha256)).toEqual([sha]);
+        }
+        expect((await q.get(plain!.job.id))!.status).toBe('succeeded');
+        expect(await q.referencedBlobs([sha])).toEqual(new Set([sha]));
+      });
+
+      it('ends a job whose attempt failed on its own while its cancel was pending as Cancelled', async () => {
+        const q = await open();
+        const [out] = await q.submit([item({ maxAttempts: 3, retryOnExitCodes: [3] })]);
+        const claimed = await claimOne(q);
+        await q.cancel(out!.job.id);
+        await q.finish([{ id: claimed.id, token: claimed.token, result: final() }]);
+        const job = await q.get(out!.job.id);
+        expect(job).toMatchObject({ status: 'cancelled', errorType: 'Cancelled', attempts: 1 });
+        expect(job!.errorMessage).toBe(
+          'cancelled; its last attempt had ended on its own (NonZeroExit: exit 3) and was not retried',
+        );
+        expect(job!.result!.error!.type).toBe('NonZeroExit');
+      });
+
+      it('says a job waiting for its retry ran before, not that it never did', async () => {
+        const q = await open();
+        await q.submit([item({ maxAttempts: 3 })]);
+        const claimed = await claimOne(q);
+        await q.finish([{ id: claimed.id, token: claimed.token, result: retryable() }]);
+        expect(await q.get(claimed.id)).toMatchObject({ status: 'queued', attempts: 1 });
+        const { job } = (await q.cancel(claimed.id))!;
+        expect(job).toMatchObject({ status: 'cancelled', errorType: 'Cancelled' });
+        expect(job.errorMessage).toBe('cancelled while queued to run again, after 1 attempt(s)');
+      });
     });
 
     describe('reads', () => {

@@ -172,4 +172,51 @@ describe('PostgreSQL schedules', () => {
     clock.now = Date.parse('2026-11-30T04:20:01Z');
     expect((await Promise.all(nodes.map((n) => n.scheduler.tick()))).flat()).toEqual([]);
   });
+
+  it('list in pages by byte order of names, as on SQLite, whatever the collation', async () => {
+    const db = await database();
+    const { config, cleanup } = testConfig({ limits: { minFreeBytes: 0 } });
+    cleanups.push(cleanup);
+    const queue = await open(db);
+    const jobs = new JobService(config, queue);
+    const service = new ScheduleService(new PgScheduleStore(queue.pool), (body, prefix) =>
+      jobs.prepare(body, prefix),
+    );
+    for (const name of ['b', 'a-1', 'B', 'a.2', 'a_3', 'a1']) {
+      await service.create({
+        name,
+        cron: '0 0 1 1 *',
+        job: { runtime: 'shell', command: ['true'] },
+      });
+    }
+    const first = await service.list({ limit: 4 });
+    expect(first.schedules.map((s) => s.name)).toEqual(['B', 'a-1', 'a.2', 'a1']);
+    expect(first.next_cursor).toBe('a1');
+    const second = await service.list({ limit: 4, cursor: 'a1' });
+    expect(second.schedules.map((s) => s.name)).toEqual(['a_3', 'b']);
+    expect(second.next_cursor).toBeNull();
+  });
+
+  it('resume of a schedule that is not paused keeps its next due time', async () => {
+    const db = await database();
+    const { config, cleanup } = testConfig({ limits: { minFreeBytes: 0 } });
+    cleanups.push(cleanup);
+    const queue = await open(db);
+    const jobs = new JobService(config, queue);
+    const clock = { now: Date.parse('2026-11-30T04:01:00Z') };
+    const service = new ScheduleService(
+      new PgScheduleStore(queue.pool),
+      (body, prefix) => jobs.prepare(body, prefix),
+      () => clock.now,
+    );
+    await service.create({
+      name: 'r',
+      cron: '*/5 * * * *',
+      job: { runtime: 'shell', command: ['true'] },
+    });
+    clock.now = Date.parse('2026-11-30T04:05:00.300Z');
+    expect(await service.setPaused('r', false)).toMatchObject({
+      next_fire_at: '2026-11-30T04:05:00.000Z',
+    });
+  });
 });

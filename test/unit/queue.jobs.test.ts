@@ -9,7 +9,7 @@ import type { Db } from '../../src/queue/sqlite/db.js';
 import { enqueueJobs } from '../../src/queue/sqlite/enqueueJobs.js';
 import { finishJobs, type FinishItem } from '../../src/queue/sqlite/finishJobs.js';
 import { heartbeatJobs } from '../../src/queue/sqlite/heartbeatJobs.js';
-import { newJobId } from '../../src/queue/ids.js';
+import { idTime, newJobId } from '../../src/queue/ids.js';
 import { openDatabase } from '../../src/queue/sqlite/openDatabase.js';
 import { countByStatus, getJob, listJobs } from '../../src/queue/sqlite/readJobs.js';
 import {
@@ -59,6 +59,186 @@ const claim = (db: Db, now: number, limit = 1, workerId = 'w1') =>
 let db: Db;
 beforeEach(() => {
   db = freshDb().db;
+});
+
+describe('a cancel accepted before a success is recorded', () => {
+  it('ends the job cancelled with its exit code and outputs kept, their blobs referenced', () => {
+    enqueueJobs(db, [item()], T0);
+    const [job] = claim(db, T0);
+    // The cancel's answer said 'requested' while the worker was collecting outputs.
+    expect(cancelJob(db, job!.id, T0 + 1).outcome).toBe('requested');
+    const success: JobResult = {
+      ...validResult(),
+      outputs: [
+        {
+          path: 'a.txt',
+          type: 'file',
+          size: 1,
+          sha256: 'aa',
+          compressed_size: 1,
+          link_target: null,
+        },
+      ],
+    };
+    expect(finish(db, [{ id: job!.id, token: job!.token, result: success }], T0 + 2)).toEqual([
+      'recorded',
+    ]);
+    const after = getJob(db, job!.id)!;
+    expect(after).toMatchObject({ status: 'cancelled', errorType: 'Cancelled' });
+    expect(after.result!.exit_code).toBe(0);
+    expect(after.result!.error!.type).toBe('Cancelled');
+    expect(after.result!.outputs.map((o) => o.path)).toEqual(['a.txt']);
+    expect(referencedBlobs(db, ['aa'])).toEqual(new Set(['aa']));
+  });
+
+  it('still answers stale for a success whose attempt is no longer live', () => {
+    enqueueJobs(db, [item()], T0);
+    const [job] = claim(db, T0);
+    cancelJob(db, job!.id, T0 + 1);
+    const out = finish(db, [{ id: job!.id, token: 'old', result: validResult() }], T0 + 2);
+    expect(out).toEqual(['stale']);
+    expect(getJob(db, job!.id)!.status).toBe('running');
+  });
+});
+
+describe('releasing and adopting', () => {
+  it('ends a released job cancelled when its cancel was requested, instead of running it again', () => {
+    enqueueJobs(db, [item(), item()], T0);
+    const [j1, j2] = claim(db, T0, 2, 'w1');
+    cancelJob(db, j1!.id, T0 + 1);
+    cancelJob(db, j2!.id, T0 + 1);
+    expect(releaseJobs(db, [{ id: j1!.id, token: j1!.token }], 'drain', T0 + 2)).toEqual([j1!.id]);
+    expect(requeueOwnedBy(db, 'w1', 'drain', T0 + 3, RETRY)).toEqual({
+      requeued: [],
+      failed: [],
+      cancelled: [j2!.id],
+    });
+    for (const j of [j1!, j2!]) {
+      expect(getJob(db, j.id)).toMatchObject({ status: 'cancelled', errorType: 'Cancelled' });
+    }
+  });
+
+  it('release and drain requeue at once without a failure; a stale token releases nothing', () => {
+    enqueueJobs(db, [item(), item()], T0);
+    const [j1, j2] = claim(db, T0, 2, 'w1');
+    expect(releaseJobs(db, [{ id: j1!.id, token: 'nope' }], 'drain', T0 + 1)).toEqual([]);
+    expect(releaseJobs(db, [{ id: j1!.id, token: j1!.token }], 'drain', T0 + 1)).toEqual([j1!.id]);
+    expect(requeueOwnedBy(db, 'w1', 'drain', T0 + 2, RETRY).requeued).toEqual([j2!.id]);
+    for (const j of [j1!, j2!]) {
+      expect(getJob(db, j.id)).toMatchObject({
+        status: 'queued',
+        runAt: expect.any(Number),
+        errorType: null,
+        leaseOwner: null,
+      });
+    }
+    // attempt numbers are never reused: the next claim is attempt 2
+    expect(claim(db, T0 + 3, 2).map((j) => j.attempt)).toEqual([2, 2]);
+  });
+
+  it("a dead worker's jobs are lost with WorkerLost", () => {
+    enqueueJobs(db, [item()], T0);
+    const [job] = claim(db, T0, 1, 'dead');
+    expect(requeueOwnedBy(db, 'dead', 'lost', T0 + 1, RETRY).requeued).toEqual([job!.id]);
+    expect(getJob(db, job!.id)!.errorType).toBe('WorkerLost');
+  });
+
+  it('adopts the live attempt of a dead owner with a new token, not another attempt', () => {
+    enqueueJobs(db, [item()], T0);
+    const [job] = claim(db, T0, 1, 'gone');
+    const args = { jobId: job!.id, workerId: 'new', leaseMs: LEASE, now: T0 + 5, deadMs: 30_000 };
+    expect(adoptJob(db, { ...args, attempt: 2 })).toBeNull();
+    const adopted = adoptJob(db, { ...args, attempt: 1 });
+    expect(adopted).toMatchObject({ id: job!.id, attempt: 1 });
+    expect(adopted!.token).not.toBe(job!.token);
+    expect(finish(db, [{ id: job!.id, token: job!.token, result: validResult() }], T0 + 6)).toEqual(
+      ['stale'],
+    );
+    expect(getJob(db, job!.id)!.leaseOwner).toBe('new');
+  });
+});
+
+describe('cancel', () => {
+  it('cancels a queued job at once; it is never claimed', () => {
+    const [out] = enqueueJobs(db, [item()], T0);
+    expect(cancelJob(db, out!.job.id, T0 + 1)).toMatchObject({
+      outcome: 'cancelled',
+      job: { status: 'cancelled', errorType: 'Cancelled', finishedAt: T0 + 1 },
+    });
+    expect(claim(db, T0 + 2)).toEqual([]);
+  });
+
+  it('asks a running job to stop; its Cancelled result ends it cancelled, keeping the result', () => {
+    enqueueJobs(db, [item()], T0);
+    const [job] = claim(db, T0);
+    expect(cancelJob(db, job!.id, T0 + 1)).toMatchObject({
+      outcome: 'requested',
+      job: { status: 'running', cancelRequested: true },
+    });
+    const partial = { ...failed('Cancelled'), stdout: { bytes: 9, truncated: false, blob: 'cc' } };
+    finish(db, [{ id: job!.id, token: job!.token, result: partial }], T0 + 2);
+    expect(getJob(db, job!.id)).toMatchObject({
+      status: 'cancelled',
+      result: partial,
+      errorType: 'Cancelled',
+    });
+  });
+
+  it('never retries a job whose cancel was requested, even for a retryable error', () => {
+    enqueueJobs(db, [item()], T0);
+    const [job] = claim(db, T0);
+    cancelJob(db, job!.id, T0 + 1);
+    finish(db, [{ id: job!.id, token: job!.token, result: failed('EngineUnavailable') }], T0 + 2);
+    expect(getJob(db, job!.id)!.status).toBe('cancelled');
+  });
+
+  it('leaves a finished job unchanged and says so; throws NotFound for an unknown id', () => {
+    enqueueJobs(db, [item()], T0);
+    const [job] = claim(db, T0);
+    finish(db, [{ id: job!.id, token: job!.token, result: validResult() }], T0 + 1);
+    expect(cancelJob(db, job!.id, T0 + 2)).toMatchObject({
+      outcome: 'already-final',
+      job: { status: 'succeeded' },
+    });
+    expect(() => cancelJob(db, 'nope', T0)).toThrow(expect.objectContaining({ type: 'NotFound' }));
+  });
+});
+
+describe('listing and retention', () => {
+  it('pages newest first with a cursor, optionally by status', () => {
+    const ids = enqueueJobs(
+      db,
+      Array.from({ length: 5 }, () => item()),
+      T0,
+    ).map((o) => o.job.id);
+    claim(db, T0, 2);
+    const p1 = listJobs(db, { limit: 2 });
+    expect(p1.jobs.map((j) => j.id)).toEqual([ids[4], ids[3]]);
+    const p2 = listJobs(db, { limit: 2, cursor: p1.nextCursor });
+    expect(p2.jobs.map((j) => j.id)).toEqual([ids[2], ids[1]]);
+    const p3 = listJobs(db, { limit: 2, cursor: p2.nextCursor });
+    expect(p3).toEqual({ jobs: [expect.objectContaining({ id: ids[0] })], nextCursor: null });
+    expect(listJobs(db, { status: 'running' }).jobs.map((j) => j.id)).toEqual([ids[1], ids[0]]);
+  });
+
+  it('deletes finished jobs before a cutoff and names blobs nothing else refers to', () => {
+    enqueueJobs(db, [item(), item(), item()], T0);
+    const [a, b, c] = claim(db, T0, 3);
+    finish(
+      db,
+      [{ id: a!.id, token: a!.token, result: validResult(), blobs: ['shared', 'only-a'] }],
+      T0 + 1,
+    );
+    finish(
+      db,
+      [{ id: b!.id, token: b!.token, result: validResult(), blobs: ['shared'] }],
+      T0 + 100,
+    );
+    const out = deleteFinishedBefore(db, T0 + 50);
+    expect(out).toEqual({ jobIds: [a!.id], unreferencedBlobs: ['only-a'] });
+    expect(getJob(db, a!.id)).toBeNull();
+    expect(getJob(db, c!.id)!.status).toBe('running');
+  });
 });
 
 describe('job ids', () => {
@@ -434,142 +614,12 @@ describe('the reaper', () => {
   });
 });
 
-describe('releasing and adopting', () => {
-  it('ends a released job cancelled when its cancel was requested, instead of running it again', () => {
-    enqueueJobs(db, [item(), item()], T0);
-    const [j1, j2] = claim(db, T0, 2, 'w1');
-    cancelJob(db, j1!.id, T0 + 1);
-    cancelJob(db, j2!.id, T0 + 1);
-    expect(releaseJobs(db, [{ id: j1!.id, token: j1!.token }], 'drain', T0 + 2)).toEqual([j1!.id]);
-    expect(requeueOwnedBy(db, 'w1', 'drain', T0 + 3, RETRY)).toEqual({
-      requeued: [],
-      failed: [],
-      cancelled: [j2!.id],
-    });
-    for (const j of [j1!, j2!]) {
-      expect(getJob(db, j.id)).toMatchObject({ status: 'cancelled', errorType: 'Cancelled' });
-    }
-  });
-
-  it('release and drain requeue at once without a failure; a stale token releases nothing', () => {
-    enqueueJobs(db, [item(), item()], T0);
-    const [j1, j2] = claim(db, T0, 2, 'w1');
-    expect(releaseJobs(db, [{ id: j1!.id, token: 'nope' }], 'drain', T0 + 1)).toEqual([]);
-    expect(releaseJobs(db, [{ id: j1!.id, token: j1!.token }], 'drain', T0 + 1)).toEqual([j1!.id]);
-    expect(requeueOwnedBy(db, 'w1', 'drain', T0 + 2, RETRY).requeued).toEqual([j2!.id]);
-    for (const j of [j1!, j2!]) {
-      expect(getJob(db, j.id)).toMatchObject({
-        status: 'queued',
-        runAt: expect.any(Number),
-        errorType: null,
-        leaseOwner: null,
-      });
-    }
-    // attempt numbers are never reused: the next claim is attempt 2
-    expect(claim(db, T0 + 3, 2).map((j) => j.attempt)).toEqual([2, 2]);
-  });
-
-  it("a dead worker's jobs are lost with WorkerLost", () => {
-    enqueueJobs(db, [item()], T0);
-    const [job] = claim(db, T0, 1, 'dead');
-    expect(requeueOwnedBy(db, 'dead', 'lost', T0 + 1, RETRY).requeued).toEqual([job!.id]);
-    expect(getJob(db, job!.id)!.errorType).toBe('WorkerLost');
-  });
-
-  it('adopts the live attempt of a dead owner with a new token, not another attempt', () => {
-    enqueueJobs(db, [item()], T0);
-    const [job] = claim(db, T0, 1, 'gone');
-    const args = { jobId: job!.id, workerId: 'new', leaseMs: LEASE, now: T0 + 5, deadMs: 30_000 };
-    expect(adoptJob(db, { ...args, attempt: 2 })).toBeNull();
-    const adopted = adoptJob(db, { ...args, attempt: 1 });
-    expect(adopted).toMatchObject({ id: job!.id, attempt: 1 });
-    expect(adopted!.token).not.toBe(job!.token);
-    expect(finish(db, [{ id: job!.id, token: job!.token, result: validResult() }], T0 + 6)).toEqual(
-      ['stale'],
+describe('job ids', () => {
+  it('tell when they were made', () => {
+    // Ids only go forward within a process: times later than any this file used.
+    for (const t of [2 ** 46, 2 ** 46 + 1, 2 ** 47]) expect(idTime(newJobId(t))).toBe(t);
+    expect(idTime('01M8QXS3FM2D7G9YN2FTTWV9YJ'.toLowerCase())).toBe(
+      Date.parse('2026-12-01T04:28:33.140Z'),
     );
-    expect(getJob(db, job!.id)!.leaseOwner).toBe('new');
-  });
-});
-
-describe('cancel', () => {
-  it('cancels a queued job at once; it is never claimed', () => {
-    const [out] = enqueueJobs(db, [item()], T0);
-    expect(cancelJob(db, out!.job.id, T0 + 1)).toMatchObject({
-      outcome: 'cancelled',
-      job: { status: 'cancelled', errorType: 'Cancelled', finishedAt: T0 + 1 },
-    });
-    expect(claim(db, T0 + 2)).toEqual([]);
-  });
-
-  it('asks a running job to stop; its Cancelled result ends it cancelled, keeping the result', () => {
-    enqueueJobs(db, [item()], T0);
-    const [job] = claim(db, T0);
-    expect(cancelJob(db, job!.id, T0 + 1)).toMatchObject({
-      outcome: 'requested',
-      job: { status: 'running', cancelRequested: true },
-    });
-    const partial = { ...failed('Cancelled'), stdout: { bytes: 9, truncated: false, blob: 'cc' } };
-    finish(db, [{ id: job!.id, token: job!.token, result: partial }], T0 + 2);
-    expect(getJob(db, job!.id)).toMatchObject({
-      status: 'cancelled',
-      result: partial,
-      errorType: 'Cancelled',
-    });
-  });
-
-  it('never retries a job whose cancel was requested, even for a retryable error', () => {
-    enqueueJobs(db, [item()], T0);
-    const [job] = claim(db, T0);
-    cancelJob(db, job!.id, T0 + 1);
-    finish(db, [{ id: job!.id, token: job!.token, result: failed('EngineUnavailable') }], T0 + 2);
-    expect(getJob(db, job!.id)!.status).toBe('cancelled');
-  });
-
-  it('leaves a finished job unchanged and says so; throws NotFound for an unknown id', () => {
-    enqueueJobs(db, [item()], T0);
-    const [job] = claim(db, T0);
-    finish(db, [{ id: job!.id, token: job!.token, result: validResult() }], T0 + 1);
-    expect(cancelJob(db, job!.id, T0 + 2)).toMatchObject({
-      outcome: 'already-final',
-      job: { status: 'succeeded' },
-    });
-    expect(() => cancelJob(db, 'nope', T0)).toThrow(expect.objectContaining({ type: 'NotFound' }));
-  });
-});
-
-describe('listing and retention', () => {
-  it('pages newest first with a cursor, optionally by status', () => {
-    const ids = enqueueJobs(
-      db,
-      Array.from({ length: 5 }, () => item()),
-      T0,
-    ).map((o) => o.job.id);
-    claim(db, T0, 2);
-    const p1 = listJobs(db, { limit: 2 });
-    expect(p1.jobs.map((j) => j.id)).toEqual([ids[4], ids[3]]);
-    const p2 = listJobs(db, { limit: 2, cursor: p1.nextCursor });
-    expect(p2.jobs.map((j) => j.id)).toEqual([ids[2], ids[1]]);
-    const p3 = listJobs(db, { limit: 2, cursor: p2.nextCursor });
-    expect(p3).toEqual({ jobs: [expect.objectContaining({ id: ids[0] })], nextCursor: null });
-    expect(listJobs(db, { status: 'running' }).jobs.map((j) => j.id)).toEqual([ids[1], ids[0]]);
-  });
-
-  it('deletes finished jobs before a cutoff and names blobs nothing else refers to', () => {
-    enqueueJobs(db, [item(), item(), item()], T0);
-    const [a, b, c] = claim(db, T0, 3);
-    finish(
-      db,
-      [{ id: a!.id, token: a!.token, result: validResult(), blobs: ['shared', 'only-a'] }],
-      T0 + 1,
-    );
-    finish(
-      db,
-      [{ id: b!.id, token: b!.token, result: validResult(), blobs: ['shared'] }],
-      T0 + 100,
-    );
-    const out = deleteFinishedBefore(db, T0 + 50);
-    expect(out).toEqual({ jobIds: [a!.id], unreferencedBlobs: ['only-a'] });
-    expect(getJob(db, a!.id)).toBeNull();
-    expect(getJob(db, c!.id)!.status).toBe('running');
   });
 });

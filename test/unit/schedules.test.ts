@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { JobService } from '../../src/api/jobService.js';
 import type { Config } from '../../src/config.js';
 import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
-import { parseCron, planFire } from '../../src/schedules/cron.js';
+import { canonicalTimezone, parseCron, planFire } from '../../src/schedules/cron.js';
 import { Scheduler } from '../../src/schedules/Scheduler.js';
 import { ScheduleService } from '../../src/schedules/ScheduleService.js';
 import { SqliteScheduleStore } from '../../src/schedules/sqlite/SqliteScheduleStore.js';
@@ -82,6 +82,21 @@ describe('cron expressions and time zones', () => {
     expect(() => parseCron('61 * * * *', 'UTC')).toThrow(/^cron: .*is not a cron expression/);
     expect(() => parseCron('* * * * *', 'Mars/Olympus')).toThrow(/^timezone: .*not an IANA/);
     expect(() => parseCron('* * * * *', '')).toThrow(/^timezone:/);
+  });
+
+  it('stores a zone in IANA spelling whatever its case, and refuses a lower-case link', () => {
+    expect(canonicalTimezone('europe/paris')).toBe('Europe/Paris');
+    expect(canonicalTimezone('EUROPE/PARIS')).toBe('Europe/Paris');
+    expect(canonicalTimezone('america/port-au-prince')).toBe('America/Port-au-Prince');
+    expect(canonicalTimezone('utc')).toBe('UTC');
+    expect(canonicalTimezone('Europe/Paris')).toBe('Europe/Paris');
+    // Links keep the name given: US/Eastern is not stored as America/New_York.
+    expect(canonicalTimezone('US/Eastern')).toBe('US/Eastern');
+    expect(canonicalTimezone('Asia/Kolkata')).toBe('Asia/Kolkata');
+    expect(() => canonicalTimezone('us/eastern')).toThrow(
+      /^timezone: "us\/eastern" is the zone America\/New_York under another name; give America\/New_York/,
+    );
+    expect(() => canonicalTimezone('Mars/Olympus')).toThrow(/^timezone: .*not an IANA/);
   });
 
   it('plans catch-up: skip drops what was missed, once runs the latest missed time', () => {
@@ -196,6 +211,19 @@ describe('schedules with a fake clock', () => {
     await expect(service.get('p')).rejects.toMatchObject({ type: 'NotFound', field: 'name' });
   });
 
+  it('resume of a schedule that is not paused keeps the due time it is about to fire', async () => {
+    const { clock, queue, service, scheduler } = setup();
+    await service.create({ name: 'r', cron: '*/5 * * * *', job: JOB });
+    // 04:05 is due; the scheduler's next turn has not come yet when resume arrives.
+    clock.now = T('2026-11-30T04:05:00.300Z');
+    expect(await service.setPaused('r', false)).toMatchObject({
+      paused: false,
+      next_fire_at: '2026-11-30T04:05:00.000Z',
+    });
+    await scheduler.tick();
+    expect(keys(queue)).toEqual(['schedule:r:2026-11-30T04:05:00.000Z']);
+  });
+
   it('fires every schedule due at once in one turn, not a hundred a poll', async () => {
     const { clock, queue, service, scheduler } = setup();
     // 250 hourly schedules: at a hundred a second (one batch per pollMs) the last ones
@@ -213,6 +241,21 @@ describe('schedules with a fake clock', () => {
     const added = await service.create({ name: 'tabs', cron: ' 0\t9  * * *\n', job: JOB });
     expect(added.cron).toBe('0 9 * * *');
     expect((await service.get('tabs')).cron).toBe('0 9 * * *');
+  });
+
+  it('stores the zone as IANA spells it, not as typed', async () => {
+    const { service } = setup();
+    const added = await service.create({
+      name: 'paris',
+      cron: '0 9 * * *',
+      timezone: 'europe/paris',
+      job: JOB,
+    });
+    expect(added.timezone).toBe('Europe/Paris');
+    expect((await service.get('paris')).timezone).toBe('Europe/Paris');
+    await expect(
+      service.create({ name: 'ny', cron: '0 9 * * *', timezone: 'us/eastern', job: JOB }),
+    ).rejects.toMatchObject({ type: 'InvalidSpec', field: 'timezone' });
   });
 
   it('two processes on one database enqueue exactly one job per due time', async () => {
@@ -255,9 +298,33 @@ describe('schedules with a fake clock', () => {
     expect(
       await refused({ name: 'a', cron: '* * * * *', job: { ...JOB, idempotency_key: 'k' } }),
     ).toBe('job.idempotency_key');
-    expect(await service.list()).toEqual([]);
+    expect((await service.list({ limit: 100 })).schedules).toEqual([]);
     await service.create({ name: 'a', cron: '* * * * *', job: JOB });
     expect(await refused({ name: 'a', cron: '* * * * *', job: JOB })).toBe('name');
+  });
+
+  it('lists schedules a page at a time by name, and refuses a cursor that is no name', async () => {
+    const { service } = setup();
+    // Byte order: upper case before lower, '-' and '.' before digits.
+    for (const name of ['b', 'a-1', 'B', 'a.2', 'a_3', 'a1']) {
+      await service.create({ name, cron: '0 0 1 1 *', job: JOB });
+    }
+    const names: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await service.list({ limit: 4, ...(cursor ? { cursor } : {}) });
+      names.push(page.schedules.map((s) => s.name));
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    expect(names).toEqual([
+      ['B', 'a-1', 'a.2', 'a1'],
+      ['a_3', 'b'],
+    ]);
+    expect((await service.list({ limit: 6 })).next_cursor).toBeNull();
+    await expect(service.list({ limit: 1, cursor: "x' OR 1=1" })).rejects.toMatchObject({
+      type: 'InvalidSpec',
+      field: 'cursor',
+    });
   });
 
   it('redacts secret env values in views but fires them into the job', async () => {

@@ -163,8 +163,15 @@ describe('parseJobSpec', () => {
         /run_at: "[^"]*" is not an ISO 8601 time/,
       );
     }
+    // The server's zone would decide the instant: refused with the fix named.
+    for (const local of ['2026-12-01T10:00:00', '2026-12-01T10:00', '2026-12-01t10:00:00.5']) {
+      expect(() => splitSubmission({ runtime: 'shell', run_at: local }), local).toThrow(
+        /^run_at: "[^"]*" has no time zone, so it names no one instant; add Z for UTC or an offset/,
+      );
+    }
     for (const good of [
       '2028-02-29',
+      '2026-12-01t10:00:00z',
       '2026-11-30T20:06:00.000Z',
       '2026-12-01T10:00:00+02:00',
       '2026-12-01T10:00Z',

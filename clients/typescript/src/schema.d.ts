@@ -399,7 +399,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every schedule, by name */
+        /**
+         * Schedules by name, with cursor pagination
+         * @description Pages of `limit` (default 100) in byte order of their names; pass `next_cursor` as `cursor` for the next page (null on the last). A cursor that is not a schedule name gets 400 naming cursor.
+         */
         get: operations["listSchedules"];
         put?: never;
         /**
@@ -1035,6 +1038,7 @@ export interface components {
         };
         ScheduleList: {
             schedules: components["schemas"]["Schedule"][];
+            next_cursor: string | null;
         };
     };
     responses: never;
@@ -2907,14 +2911,19 @@ export interface operations {
     };
     listSchedules: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description default 100 */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description All schedules */
+            /** @description One page */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2922,6 +2931,16 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScheduleList"];
+                };
+            };
+            /** @description Invalid input: the field is named in error.field */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or wrong bearer token */

@@ -1,5 +1,6 @@
 import type { ScheduleService } from '../../schedules/ScheduleService.js';
 import {
+  ScheduleListQuery,
   ScheduleListSchema,
   ScheduleNameParams,
   ScheduleRequestSchema,
@@ -42,12 +43,21 @@ export function registerScheduleRoutes(app: Api, schedules: ScheduleService): vo
     {
       schema: {
         operationId: 'listSchedules',
-        summary: 'Every schedule, by name',
+        summary: 'Schedules by name, with cursor pagination',
+        description:
+          'Pages of `limit` (default 100) in byte order of their names; pass `next_cursor` as ' +
+          '`cursor` for the next page (null on the last). A cursor that is not a schedule ' +
+          'name gets 400 naming cursor.',
         tags: ['schedules'],
-        response: { 200: described(ScheduleListSchema, 'All schedules') },
+        querystring: ScheduleListQuery,
+        response: { 200: described(ScheduleListSchema, 'One page'), 400: ErrorBodySchema },
       },
     },
-    async () => ({ schedules: await schedules.list() }),
+    async (request) =>
+      schedules.list({
+        limit: request.query.limit ?? 100,
+        ...(request.query.cursor !== undefined ? { cursor: request.query.cursor } : {}),
+      }),
   );
 
   app.get(

@@ -91,9 +91,18 @@ export function scheduleCommand(
       'List schedules',
       (y) => withJson(withServer(y)) as never,
       async (args) => {
-        const { body } = await ctx
-          .client(args)
-          .json<{ schedules: ScheduleView[] }>('GET', '/v1/schedules');
+        // Every page: ls lists all schedules, however many the server pages them into.
+        const schedules: ScheduleView[] = [];
+        let cursor: string | null = null;
+        do {
+          const query = new URLSearchParams({ limit: '1000' });
+          if (cursor) query.set('cursor', cursor);
+          const page: { body: { schedules: ScheduleView[]; next_cursor: string | null } } =
+            await ctx.client(args).json('GET', `/v1/schedules?${query}`);
+          schedules.push(...page.body.schedules);
+          cursor = page.body.next_cursor;
+        } while (cursor);
+        const body = { schedules };
         if (args.json) json(body);
         else
           io.out(

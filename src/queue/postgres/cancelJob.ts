@@ -12,7 +12,11 @@ const LOCK = `SELECT j.status FROM jobs j WHERE j.id = :id FOR UPDATE`;
 const CANCEL_QUEUED = `
 UPDATE jobs j
 SET status = 'cancelled', finished_at = now(), updated_at = now(),
-    error_type = 'Cancelled', error_message = 'cancelled before it ran'
+    error_type = 'Cancelled',
+    -- A job waiting for its retry (or put back by a drain) has run: 'before it ran' was
+    -- untrue for it.
+    error_message = CASE WHEN j.attempts = 0 THEN 'cancelled before it ran'
+      ELSE 'cancelled while queued to run again, after ' || j.attempts || ' attempt(s)' END
 WHERE j.id = :id AND j.status = 'queued'`;
 
 const REQUEST_CANCEL = `

@@ -9,7 +9,7 @@ import {
   type PgClaimArgs,
 } from './claimJobs.js';
 import { query, type PgExecutor } from './db.js';
-import { FINISHED_CHANNEL } from './finishJobs.js';
+import { FINISHED_CHANNEL, cancelledSuccess } from './finishJobs.js';
 import { CLAIMED_COLUMNS, RUNNING_BY_ID, type PgClaimRow } from './rows.js';
 
 /*
@@ -39,13 +39,17 @@ import { CLAIMED_COLUMNS, RUNNING_BY_ID, type PgClaimRow } from './rows.js';
  * were queued, never the same row, so neither sees (or needs) the other's writes.
  * Failures (which need the retry decision, read under lock first) go the general way.
  */
+// A success whose cancel was accepted before this commit ends cancelled (finishJobs.ts).
+const CANCELLED = cancelledSuccess('j.cancel_requested', 'f.result');
+
 function statement(pick: string): string {
   return `
 WITH recorded AS (
   UPDATE jobs j
-  SET status = 'succeeded', finished_at = now(),
+  SET status = ${CANCELLED.status("'succeeded'")}, finished_at = now(),
       lease_owner = NULL, lease_expires_at = NULL, attempt_token = NULL,
-      result = f.result::json, error_type = NULL, error_message = NULL,
+      result = ${CANCELLED.result}, error_type = ${CANCELLED.errorType('NULL')},
+      error_message = ${CANCELLED.errorMessage('NULL')},
       contract_version = :contractVersion, updated_at = now()
   FROM unnest(:ids::text[], :tokens::text[], string_to_array(:results::text, E'\\x1e'))
     AS f(id, token, result)

@@ -1,6 +1,6 @@
 import { blobsOfResult } from '../blobsOfResult.js';
 import type { FinishItem, FinishOutcome } from '../types.js';
-import { decideForResult, type RetrySettings } from '../retryPolicy.js';
+import { decideForResult, jobError, type RetrySettings } from '../retryPolicy.js';
 import { query, type PgExecutor } from './db.js';
 import { MS, RUNNING_BY_ID } from './rows.js';
 
@@ -20,7 +20,8 @@ export interface PgFinishOptions {
 }
 
 // What a failed attempt's retry decision needs, read (and locked) for failures only: a
-// success is final whatever the job says (retryPolicy.decide), so it needs no read.
+// success is final whatever the job says (retryPolicy.decide), so it needs no read; one
+// whose cancel was accepted meanwhile ends cancelled in the UPDATE itself (CANCELLED).
 const CURRENT = `
 SELECT j.id, j.attempts, j.max_attempts, j.retry_on_exit_codes, j.cancel_requested
 FROM jobs j JOIN unnest(:ids::text[], :tokens::text[]) AS h(id, token)
@@ -29,16 +30,39 @@ WHERE ${RUNNING_BY_ID}
 ORDER BY j.id
 FOR UPDATE OF j`;
 
+/**
+ * SQL for a success whose cancel was accepted before its commit: it ends cancelled, as
+ * cancelledAfterExit (contract/failureResult.ts) makes it on the pool and in the SQLite
+ * queue, with the same message. `ok` is the SQL that says the item is such a success;
+ * `result` the item's result JSON text.
+ */
+export function cancelledSuccess(ok: string, result: string) {
+  const message =
+    `'cancelled after it exited with code ' || coalesce((${result})::json->>'exit_code', '?') ` +
+    `|| ', while its outputs were collected; its logs and outputs are kept'`;
+  return {
+    status: (otherwise: string) => `CASE WHEN ${ok} THEN 'cancelled' ELSE ${otherwise} END`,
+    result: `CASE WHEN ${ok} THEN jsonb_set((${result})::jsonb, '{error}',
+      jsonb_build_object('type', 'Cancelled', 'message', ${message}, 'field', NULL))::json
+      ELSE (${result})::json END`,
+    errorType: (otherwise: string) => `CASE WHEN ${ok} THEN 'Cancelled' ELSE ${otherwise} END`,
+    errorMessage: (otherwise: string) => `CASE WHEN ${ok} THEN ${message} ELSE ${otherwise} END`,
+  };
+}
+
+const CANCELLED = cancelledSuccess("f.status = 'succeeded' AND j.cancel_requested", 'f.result');
+
 // Every result in one statement. The token check is in the WHERE clause: a row that is
 // not the live attempt's any more is not updated, and its item is 'stale'.
 // A retry goes back to queued at now() + its backoff; a final state is finished now().
 const RECORD = `
 UPDATE jobs j
-SET status = f.status,
+SET status = ${CANCELLED.status('f.status')},
     run_at = CASE WHEN f.status = 'queued' THEN now() + f.delay_ms * ${MS} ELSE j.run_at END,
     finished_at = CASE WHEN f.status = 'queued' THEN NULL ELSE now() END,
     lease_owner = NULL, lease_expires_at = NULL, attempt_token = NULL,
-    result = f.result::json, error_type = f.error_type, error_message = f.error_message,
+    result = ${CANCELLED.result}, error_type = ${CANCELLED.errorType('f.error_type')},
+    error_message = ${CANCELLED.errorMessage('f.error_message')},
     contract_version = :contractVersion, updated_at = now()
 FROM unnest(:ids::text[], :tokens::text[], :statuses::text[], :delays::bigint[],
             :results::text[], :errorTypes::text[], :errorMessages::text[])
@@ -86,10 +110,15 @@ export async function finishJobs(
     }>(db, CURRENT, { ids: failures.map((i) => i.id), tokens: failures.map((i) => i.token) });
     for (const row of rows) current.set(row.id, row);
   }
-  const writes: Array<{ item: FinishItem; status: string; delayMs: number }> = [];
+  const writes: Array<{
+    item: FinishItem;
+    status: string;
+    delayMs: number;
+    error: ReturnType<typeof jobError>;
+  }> = [];
   for (const item of items) {
     if (item.result.error === null) {
-      writes.push({ item, status: 'succeeded', delayMs: 0 });
+      writes.push({ item, status: 'succeeded', delayMs: 0, error: { type: null, message: null } });
       continue;
     }
     const job = current.get(item.id);
@@ -109,6 +138,7 @@ export async function finishJobs(
       item,
       status: decision.kind === 'retry' ? 'queued' : decision.kind,
       delayMs: decision.kind === 'retry' ? decision.delayMs : 0,
+      error: jobError(item.result, decision),
     });
   }
   const recorded =
@@ -121,8 +151,8 @@ export async function finishJobs(
           statuses: writes.map((w) => w.status),
           delays: writes.map((w) => Math.max(0, Math.round(w.delayMs))),
           results: writes.map((w) => JSON.stringify(w.item.result)),
-          errorTypes: writes.map((w) => w.item.result.error?.type ?? null),
-          errorMessages: writes.map((w) => w.item.result.error?.message ?? null),
+          errorTypes: writes.map((w) => w.error.type),
+          errorMessages: writes.map((w) => w.error.message),
         });
   // By id and token: an item with a stale token beside the live one is 'stale'.
   const key = (id: string, token: string) => `${id}\n${token}`;

@@ -8,7 +8,11 @@ export type { CancelOutcome };
 const CANCEL_QUEUED = `
 UPDATE jobs
 SET status = 'cancelled', finished_at = :now, updated_at = :now, final_work = final_work,
-    error_type = 'Cancelled', error_message = 'cancelled before it ran'
+    error_type = 'Cancelled',
+    -- A job waiting for its retry (or put back by a drain) has run: 'before it ran' was
+    -- untrue for it.
+    error_message = CASE WHEN attempts = 0 THEN 'cancelled before it ran'
+      ELSE 'cancelled while queued to run again, after ' || attempts || ' attempt(s)' END
 WHERE id = :id AND status = 'queued'`;
 
 const REQUEST_CANCEL = `

@@ -1,6 +1,7 @@
+import { cancelledAfterExit } from '../../contract/failureResult.js';
 import { blobsOfResult } from '../blobsOfResult.js';
 import { immediate, sql, type Db } from './db.js';
-import { decideForResult, type RetrySettings } from '../retryPolicy.js';
+import { decideForResult, jobError, type RetrySettings } from '../retryPolicy.js';
 import type { FinishItem, FinishOutcome } from '../types.js';
 
 export type { FinishItem, FinishOutcome };
@@ -33,23 +34,25 @@ SET status = :status, finished_at = :now, lease_owner = NULL, lease_expires_at =
     final_work = final_work
 WHERE id = :id`;
 
-// A success is final whatever the job's attempts, exit codes or cancel request say
-// (retryPolicy.decide), so it needs no read first: the token check is the WHERE clause
-// and 0 rows changed means stale. Half the statements for the common case.
+// A success is final whatever the job's attempts or exit codes say (retryPolicy.decide),
+// so it needs no read first: the token check is the WHERE clause. 0 rows changed means
+// stale, or a cancel was accepted meanwhile (the general path below ends it cancelled).
+// Half the statements for the common case.
 // SUCCEEDED does not name final_work, so the final-work trigger is not compiled into it
 // (migration 009): it takes only jobs without final work, and SUCCEEDED_WITH_WORK,
-// which names it, the others (and finds the stale ones).
+// which names it, the others.
 const SUCCEEDED_SET = `
 UPDATE jobs
 SET status = 'succeeded', finished_at = :now, lease_owner = NULL, lease_expires_at = NULL,
     attempt_token = NULL, result = :result, error_type = NULL,
     error_message = NULL, contract_version = :contractVersion, updated_at = :now`;
 
-const SUCCEEDED = `${SUCCEEDED_SET}
-WHERE id = :id AND attempt_token = :token AND status = 'running' AND final_work = 0`;
+const SUCCEEDED_WHERE = `
+WHERE id = :id AND attempt_token = :token AND status = 'running' AND cancel_requested = 0`;
 
-const SUCCEEDED_WITH_WORK = `${SUCCEEDED_SET}, final_work = final_work
-WHERE id = :id AND attempt_token = :token AND status = 'running'`;
+const SUCCEEDED = `${SUCCEEDED_SET}${SUCCEEDED_WHERE} AND final_work = 0`;
+
+const SUCCEEDED_WITH_WORK = `${SUCCEEDED_SET}, final_work = final_work${SUCCEEDED_WHERE}`;
 
 const ADD_BLOB = 'INSERT OR IGNORE INTO job_blobs (job_id, sha256) VALUES (:id, :sha256)';
 
@@ -76,13 +79,12 @@ export function finishJobs(
           contractVersion: options.contractVersion,
         };
         if (
-          sql(db, SUCCEEDED).run(row).changes === 0 &&
-          sql(db, SUCCEEDED_WITH_WORK).run(row).changes === 0
+          sql(db, SUCCEEDED).run(row).changes > 0 ||
+          sql(db, SUCCEEDED_WITH_WORK).run(row).changes > 0
         ) {
-          return 'stale';
+          addBlobs(db, item);
+          return 'recorded';
         }
-        addBlobs(db, item);
-        return 'recorded';
       }
       const job = sql(db, CURRENT).get({ id: item.id, token: item.token }) as
         | {
@@ -93,8 +95,11 @@ export function finishJobs(
           }
         | undefined;
       if (!job) return 'stale';
+      // A success here had its cancel accepted while it was being recorded: the cancel's
+      // answer said it would end cancelled, so it does, with its outputs kept.
+      const result = job.cancel_requested !== 0 ? cancelledAfterExit(item.result) : item.result;
       const decision = decideForResult(
-        item.result,
+        result,
         {
           attempts: job.attempts,
           maxAttempts: job.max_attempts,
@@ -104,12 +109,13 @@ export function finishJobs(
         options.retry,
         options.random,
       );
+      const error = jobError(result, decision);
       const common = {
         id: item.id,
         now,
-        result: JSON.stringify(item.result),
-        errorType: item.result.error?.type ?? null,
-        errorMessage: item.result.error?.message ?? null,
+        result: JSON.stringify(result),
+        errorType: error.type,
+        errorMessage: error.message,
         contractVersion: options.contractVersion,
       };
       if (decision.kind === 'retry') {

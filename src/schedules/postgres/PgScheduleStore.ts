@@ -3,7 +3,13 @@ import { RunboxError } from '../../errors/index.js';
 import { execute, query, transaction } from '../../queue/postgres/db.js';
 import { enqueueJobs } from '../../queue/postgres/enqueueJobs.js';
 import { rowToSchedule, type ScheduleRow } from '../rows.js';
-import type { FireArgs, FireOutcome, ScheduleRecord, ScheduleStore } from '../ScheduleStore.js';
+import type {
+  FireArgs,
+  FireOutcome,
+  SchedulePage,
+  ScheduleRecord,
+  ScheduleStore,
+} from '../ScheduleStore.js';
 
 const INSERT = `
 INSERT INTO schedules (name, cron, timezone, catch_up, request, paused, next_fire_at,
@@ -11,17 +17,24 @@ INSERT INTO schedules (name, cron, timezone, catch_up, request, paused, next_fir
 VALUES (:name, :cron, :timezone, :catchUp, :request::json, :paused, :nextFireAt, :now, :now)
 ON CONFLICT (name) DO NOTHING`;
 
-const ALL = 'SELECT * FROM schedules ORDER BY name';
+// Byte order ("C"), as SQLite's: the database's own collation may order names otherwise,
+// and a page's cursor must agree with its order.
+const PAGE = `
+SELECT * FROM schedules WHERE (:after::text IS NULL OR name COLLATE "C" > :after)
+ORDER BY name COLLATE "C" LIMIT :limit`;
 const ONE = 'SELECT * FROM schedules WHERE name = :name';
 const DUE = `
 SELECT * FROM schedules
 WHERE NOT paused AND next_fire_at <= :now ORDER BY next_fire_at, name LIMIT :limit`;
 const REMOVE = 'DELETE FROM schedules WHERE name = :name';
 
-// Resuming sets a fresh next_fire_at; pausing keeps it (see the SQLite store).
+// Resuming a paused schedule sets a fresh next_fire_at; pausing, or resuming one that is
+// not paused, keeps it (see the SQLite store).
 const SET_PAUSED = `
 UPDATE schedules
-SET paused = :paused, next_fire_at = coalesce(:nextFireAt::bigint, next_fire_at),
+SET paused = :paused,
+    next_fire_at = CASE WHEN paused THEN coalesce(:nextFireAt::bigint, next_fire_at)
+      ELSE next_fire_at END,
     updated_at = :now
 WHERE name = :name
 RETURNING *`;
@@ -64,8 +77,8 @@ export class PgScheduleStore implements ScheduleStore {
     }
   }
 
-  async list(): Promise<ScheduleRecord[]> {
-    return (await query<ScheduleRow>(this.pool, ALL)).map(rowToSchedule);
+  async list(page: SchedulePage): Promise<ScheduleRecord[]> {
+    return (await query<ScheduleRow>(this.pool, PAGE, { ...page })).map(rowToSchedule);
   }
 
   async get(name: string): Promise<ScheduleRecord | null> {

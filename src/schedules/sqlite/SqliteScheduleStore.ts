@@ -1,5 +1,11 @@
 import type { Db } from '../../queue/sqlite/db.js';
-import type { FireArgs, FireOutcome, ScheduleRecord, ScheduleStore } from '../ScheduleStore.js';
+import type {
+  FireArgs,
+  FireOutcome,
+  SchedulePage,
+  ScheduleRecord,
+  ScheduleStore,
+} from '../ScheduleStore.js';
 import { removeSchedule, setSchedulePaused } from './changeSchedule.js';
 import { createSchedule } from './createSchedule.js';
 import { fireSchedule } from './fireSchedule.js';
@@ -13,8 +19,8 @@ export class SqliteScheduleStore implements ScheduleStore {
     createSchedule(this.db, record);
   }
 
-  async list(): Promise<ScheduleRecord[]> {
-    return listSchedules(this.db);
+  async list(page: SchedulePage): Promise<ScheduleRecord[]> {
+    return listSchedules(this.db, page);
   }
 
   async get(name: string): Promise<ScheduleRecord | null> {

@@ -4,11 +4,15 @@ import { rowToSchedule, type ScheduleRow } from '../rows.js';
 
 const REMOVE = 'DELETE FROM schedules WHERE name = :name';
 
-// Resuming sets a fresh next_fire_at (times that passed while paused are not caught up);
-// pausing keeps it, so `ls` still shows where it stood.
+// Resuming a paused schedule sets a fresh next_fire_at (times that passed while paused are
+// not caught up); pausing keeps it, so `ls` still shows where it stood. Resuming one that
+// is not paused changes nothing: a fresh time would drop a due time not yet fired.
 const SET_PAUSED = `
 UPDATE schedules
-SET paused = :paused, next_fire_at = coalesce(:nextFireAt, next_fire_at), updated_at = :now
+SET paused = :paused,
+    next_fire_at = CASE WHEN paused = 1 THEN coalesce(:nextFireAt, next_fire_at)
+      ELSE next_fire_at END,
+    updated_at = :now
 WHERE name = :name
 RETURNING *`;
 
