@@ -171,7 +171,9 @@ describe('migration 007', () => {
       expect(deliveries(db, ids['both-queued']!)).toEqual([{ url: HOOK, event: 'job.cancelled' }]);
       expect(spec(db, ids['both-queued']!).env).toEqual({ TOKEN: '[secret]' });
       // ...a final job touched again gets no second delivery.
-      db.prepare("UPDATE jobs SET status = 'failed' WHERE id = ?").run(ids['hook-succeeded']!);
+      db.prepare("UPDATE jobs SET status = 'failed', final_work = final_work WHERE id = ?").run(
+        ids['hook-succeeded']!,
+      );
       expect(deliveries(db, ids['hook-succeeded']!)).toHaveLength(1);
 
       // New jobs get the flag at submit from their spec, and behave the same.
