@@ -171,6 +171,15 @@ export function registerLogRoutes(
         void reply.type('text/plain; charset=utf-8');
         return reply.send(body);
       }
+      if (FINAL_STATUSES.has(job.status)) {
+        // Opened before the answer starts: a store that cannot be read (S3 down) answers
+        // its typed error, where a failure inside the text/plain stream was a bare 500.
+        const blob = job.result?.[stream].blob;
+        const source = blob ? await store.openDecompressed(blob) : null;
+        return streamReply(reply, async (out) => {
+          if (source) await copyAfter(source, out, 0);
+        });
+      }
       return streamReply(reply, async (out) => {
         // The attempt whose output was sent, and how many of its bytes.
         let attempt = 0;
