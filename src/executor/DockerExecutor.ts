@@ -383,7 +383,7 @@ export class DockerExecutor implements Executor {
     await record.time('outputs', async () => {
       // Logs and outputs become durable together, in one flush, before the result that
       // names them exists.
-      const batch = this.store.beginBatch();
+      const batch = this.store.beginBatch(request.signal);
       try {
         const kept = await logs.finish(this.store, batch);
         record.stdout = kept.stdout;

@@ -144,6 +144,30 @@ describe('S3 down for a while: nothing lost, clear errors, recovery', () => {
     }
   });
 
+  it("stops waiting once the batch's signal aborts (a cancel), without waiting out the patience", async () => {
+    const store = storeThroughGate({});
+    await gate.down();
+    try {
+      const controller = new AbortController();
+      const batch = store.beginBatch(controller.signal);
+      const stored = store.put(Buffer.from('cancelled while S3 is down'), { batch });
+      const settled = stored.then(
+        () => null,
+        (thrown: unknown) => thrown,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const abortedAt = Date.now();
+      controller.abort('cancel');
+      const error = await settled;
+      expect(Date.now() - abortedAt).toBeLessThan(1500);
+      expect(error).toMatchObject({ type: 'Internal', field: 'blobs.endpoint' });
+      expect((error as Error).message).toContain('the run was stopped (cancel)');
+      await batch.discard();
+    } finally {
+      await gate.up();
+    }
+  });
+
   it('a read S3 does not answer is StorageUnavailable (503, exit 69), naming the store', async () => {
     const writer = storeThroughGate({});
     const { sha256 } = await writer.put(Buffer.from('read me later\n'));
@@ -247,5 +271,21 @@ describe('S3 down for a while: nothing lost, clear errors, recovery', () => {
       const output = await http(`${nodeB.url}/v1/jobs/${id}/outputs/b.bin`);
       expect(output.body).toEqual(Buffer.from([0, 255]));
     }, 120_000);
+
+    it('a cancel sent to another node ends a job waiting for S3 at once', async () => {
+      await gate.down();
+      try {
+        const id = await submit(nodeA.url, shellJob('echo waiting for S3'));
+        await new Promise((resolve) => setTimeout(resolve, 4000));
+        expect((await waitFinal(nodeA.url, id, 1).catch(() => null))?.status).toBeUndefined();
+        const cancel = await http(`${nodeB.url}/v1/jobs/${id}/cancel`, { method: 'POST' });
+        expect(cancel.status).toBeLessThan(300);
+        const job = await waitFinal(nodeB.url, id, 15_000);
+        expect(job.status).toBe('cancelled');
+        expect(job.attempts).toBe(1);
+      } finally {
+        await gate.up();
+      }
+    }, 60_000);
   });
 });

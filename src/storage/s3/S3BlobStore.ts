@@ -163,9 +163,14 @@ export class S3BlobStore implements BlobStore {
 
   /**
    * Runs a write-path call again while S3 does not answer, for up to
-   * unansweredPatienceMs; then fails naming the store and what to check.
+   * unansweredPatienceMs, or until `signal` aborts (the job was cancelled: its outputs
+   * are not wanted); then fails naming the store and what to check.
    */
-  private async patiently<T>(what: string, call: () => Promise<T>): Promise<T> {
+  private async patiently<T>(
+    what: string,
+    call: () => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     const deadline = Date.now() + this.unansweredPatienceMs;
     for (let delay = 250; ; delay = Math.min(delay * 2, UNANSWERED_RETRY_CAP_MS)) {
       try {
@@ -181,7 +186,15 @@ export class S3BlobStore implements BlobStore {
             { field: 'blobs.endpoint', cause: error },
           );
         }
-        await sleep(delay);
+        const stopped = await sleep(delay, false, signal && { signal }).catch(() => true);
+        if (stopped) {
+          throw new RunboxError(
+            'Internal',
+            `${what}: stopped waiting for the blob store (${this.where()}, ` +
+              `${s3Reason(error)}): the run was stopped (${String(signal?.reason ?? 'aborted')})`,
+            { field: 'blobs.endpoint', cause: error },
+          );
+        }
       }
     }
   }
@@ -212,8 +225,10 @@ export class S3BlobStore implements BlobStore {
     if (batch) {
       batch.add(stored.sha256);
       // The object this put will name: the one already stored, or ours at commit.
-      const existing = await this.patiently(`storing blob ${stored.sha256}`, () =>
-        this.head(stored.sha256),
+      const existing = await this.patiently(
+        `storing blob ${stored.sha256}`,
+        () => this.head(stored.sha256),
+        batch.signal,
       );
       return { ...stored, compressedSize: existing?.objectBytes ?? this.objectBytesOf(stored) };
     }
@@ -234,8 +249,8 @@ export class S3BlobStore implements BlobStore {
     return stored.compressedSize + seekTableBytes(frames);
   }
 
-  beginBatch(): BlobBatch {
-    return new S3BlobBatch(this, this.cache.beginBatch());
+  beginBatch(signal?: AbortSignal): BlobBatch {
+    return new S3BlobBatch(this, this.cache.beginBatch(), signal);
   }
 
   private ownBatch(batch: BlobBatch): S3BlobBatch {
@@ -262,8 +277,8 @@ export class S3BlobStore implements BlobStore {
    * row first (gc then leaves the object alone), then uploads it unless it is there.
    * @internal for S3BlobBatch
    */
-  async upload(sha256: string): Promise<number> {
-    return this.patiently(`uploading blob ${sha256}`, () => this.uploadOnce(sha256));
+  async upload(sha256: string, signal?: AbortSignal): Promise<number> {
+    return this.patiently(`uploading blob ${sha256}`, () => this.uploadOnce(sha256), signal);
   }
 
   private async uploadOnce(sha256: string): Promise<number> {
