@@ -422,11 +422,13 @@ export class DockerExecutor implements Executor {
       } catch (error) {
         // Nothing the result would name is durable: record none of it.
         record.fail(
-          new RunboxError(
-            'Internal',
-            `storing logs and outputs failed: ${(error as Error).message}`,
-            { field: 'outputs', cause: error },
-          ),
+          error instanceof RunboxError && error.type === 'Cancelled'
+            ? error
+            : new RunboxError(
+                'Internal',
+                `storing logs and outputs failed: ${(error as Error).message}`,
+                { field: 'outputs', cause: error },
+              ),
         );
         record.stdout = { ...record.stdout, blob: null };
         record.stderr = { ...record.stderr, blob: null };

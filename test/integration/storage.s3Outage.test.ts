@@ -160,7 +160,7 @@ describe('S3 down for a while: nothing lost, clear errors, recovery', () => {
       controller.abort('cancel');
       const error = await settled;
       expect(Date.now() - abortedAt).toBeLessThan(1500);
-      expect(error).toMatchObject({ type: 'Internal', field: 'blobs.endpoint' });
+      expect(error).toMatchObject({ type: 'Cancelled', field: 'blobs.endpoint' });
       expect((error as Error).message).toContain('the run was stopped (cancel)');
       await batch.discard();
     } finally {
@@ -283,6 +283,7 @@ describe('S3 down for a while: nothing lost, clear errors, recovery', () => {
         const job = await waitFinal(nodeB.url, id, 15_000);
         expect(job.status).toBe('cancelled');
         expect(job.attempts).toBe(1);
+        expect(job.error?.type).toBe('Cancelled');
       } finally {
         await gate.up();
       }

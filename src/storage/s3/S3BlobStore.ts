@@ -188,8 +188,9 @@ export class S3BlobStore implements BlobStore {
         }
         const stopped = await sleep(delay, false, signal && { signal }).catch(() => true);
         if (stopped) {
+          // A cancelled job ends Cancelled, as when its container is killed.
           throw new RunboxError(
-            'Internal',
+            signal?.reason === 'cancel' ? 'Cancelled' : 'Internal',
             `${what}: stopped waiting for the blob store (${this.where()}, ` +
               `${s3Reason(error)}): the run was stopped (${String(signal?.reason ?? 'aborted')})`,
             { field: 'blobs.endpoint', cause: error },
