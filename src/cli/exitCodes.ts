@@ -18,7 +18,7 @@ export const EXIT_CODE_ROWS: ReadonlyArray<{ code: string; meaning: string }> = 
   { code: '66', meaning: 'no such job or output (NotFound)' },
   {
     code: '69',
-    meaning: 'image, Docker engine, server or the node running the job unavailable',
+    meaning: 'image, Docker engine, server, blob store or the node running the job unavailable',
   },
   { code: '70', meaning: 'internal error (Internal)' },
   { code: '73', meaning: 'the job exceeded its output limits (OutputLimitExceeded)' },

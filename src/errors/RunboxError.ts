@@ -35,6 +35,8 @@ export type ErrorType =
   | 'TooManyRequests'
   // Another node holding a job (its live log) does not answer
   | 'NodeUnreachable'
+  // The shared blob store (S3) does not answer a read: try again once it is back
+  | 'StorageUnavailable'
   // CLI only: bad flags or arguments; a downloaded output that does not match its sha256
   | 'UsageError'
   | 'ChecksumMismatch'

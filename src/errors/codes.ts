@@ -31,6 +31,7 @@ export const EXIT_CODES: Record<ErrorType, number> = {
   ServerUnavailable: 69,
   TooManyRequests: 75,
   NodeUnreachable: 69,
+  StorageUnavailable: 69,
   UsageError: 64,
   ChecksumMismatch: 79,
   // Not a sysexits code: a CI gate must tell "no label at all" from "incompatible" (78).
@@ -65,6 +66,7 @@ export const HTTP_STATUS: Record<ErrorType, number> = {
   ServerUnavailable: 503,
   TooManyRequests: 429,
   NodeUnreachable: 503,
+  StorageUnavailable: 503,
   UsageError: 400,
   ChecksumMismatch: 502,
   ImageUnlabelled: 409,

@@ -383,7 +383,7 @@ export class DockerExecutor implements Executor {
     await record.time('outputs', async () => {
       // Logs and outputs become durable together, in one flush, before the result that
       // names them exists.
-      const batch = this.store.beginBatch();
+      const batch = this.store.beginBatch(request.signal);
       try {
         const kept = await logs.finish(this.store, batch);
         record.stdout = kept.stdout;
@@ -422,11 +422,13 @@ export class DockerExecutor implements Executor {
       } catch (error) {
         // Nothing the result would name is durable: record none of it.
         record.fail(
-          new RunboxError(
-            'Internal',
-            `storing logs and outputs failed: ${(error as Error).message}`,
-            { field: 'outputs', cause: error },
-          ),
+          error instanceof RunboxError && error.type === 'Cancelled'
+            ? error
+            : new RunboxError(
+                'Internal',
+                `storing logs and outputs failed: ${(error as Error).message}`,
+                { field: 'outputs', cause: error },
+              ),
         );
         record.stdout = { ...record.stdout, blob: null };
         record.stderr = { ...record.stderr, blob: null };

@@ -88,7 +88,11 @@ export interface BlobStore {
    */
   put(source: Readable | Buffer, options?: PutOptions): Promise<StoredBlob>;
   /** A batch for put()s whose durability is settled at once (see PutOptions.batch). */
-  beginBatch(): BlobBatch;
+  /**
+   * `signal` (a job's run): a store waiting out an unavailable backend (S3) for this
+   * batch's puts and commit stops waiting once it aborts (a cancel); others ignore it.
+   */
+  beginBatch(signal?: AbortSignal): BlobBatch;
   /** Size facts of a stored blob, or null when it is not stored. */
   stat(sha256: string): Promise<StoredBlob | null>;
   /**

@@ -1,6 +1,7 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createDocker } from '../../executor/dockerClient.js';
+import type { BlobStoreConfig } from '../../backendConfig.js';
 import type { Config } from '../../config.js';
 import { checkCompatibility } from '../../contract/compatibility.js';
 import { RunboxError } from '../../errors/index.js';
@@ -206,6 +207,7 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
         : {}),
     });
   }
+  if (config.blobs?.kind === 's3') checks.push(await blobStoreCheck(config.blobs));
   const free = await portFree(config.host, config.port);
   checks.push({
     name: 'port',
@@ -216,6 +218,42 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
     ...(free ? {} : { fix: 'stop what listens there, or serve with --port' }),
   });
   return checks;
+}
+
+/**
+ * The shared bucket, proven as `serve` proves it at start (a probe PUT pair, deleted):
+ * a wrong bucket, endpoint or key otherwise passed doctor and then stopped serve (78).
+ */
+async function blobStoreCheck(blobs: Extract<BlobStoreConfig, { kind: 's3' }>): Promise<Check> {
+  const { createS3Client, probeConditionalPut } = await import('../../storage/s3/s3Client.js');
+  const client = createS3Client({
+    ...(blobs.endpoint !== undefined && { endpoint: blobs.endpoint }),
+    ...(blobs.region !== undefined && { region: blobs.region }),
+    ...(blobs.forcePathStyle !== undefined && { forcePathStyle: blobs.forcePathStyle }),
+    ...(blobs.credentials && { credentials: blobs.credentials }),
+  });
+  const where = `bucket ${blobs.bucket} (prefix ${blobs.prefix ?? ''}blobs/) at ${blobs.endpoint ?? 'AWS S3'}`;
+  try {
+    const conditional = await probeConditionalPut(
+      client,
+      blobs.bucket,
+      `${blobs.prefix ?? ''}blobs/`,
+    );
+    return {
+      name: 'blob store',
+      state: 'ok',
+      detail: `${where} takes writes (${conditional ? 'conditional PUT' : 'no conditional PUT: HEAD before each upload'})`,
+    };
+  } catch (error) {
+    return {
+      name: 'blob store',
+      state: 'fail',
+      detail: `${where}: ${(error as Error).message}`,
+      fix: 'correct blobs (bucket, endpoint) or the keys (RUNBOX_S3_ACCESS_KEY_ID / RUNBOX_S3_SECRET_ACCESS_KEY), or create the bucket',
+    };
+  } finally {
+    client.destroy();
+  }
 }
 
 /** Job folders reach containers by host path: the engine must see the data dir where runbox does. */

@@ -5,7 +5,7 @@ import type { BlobBatch } from '../BlobStore.js';
 export interface BatchOwner {
   pin(sha256: string): void;
   unpin(sha256: string): void;
-  upload(sha256: string): Promise<number>;
+  upload(sha256: string, signal?: AbortSignal): Promise<number>;
 }
 
 /**
@@ -19,6 +19,8 @@ export class S3BlobBatch implements BlobBatch {
   constructor(
     readonly store: BatchOwner,
     readonly local: BlobBatch,
+    /** The run's: a cancel stops waiting for an S3 that does not answer. */
+    readonly signal?: AbortSignal,
   ) {}
 
   add(sha256: string): void {
@@ -36,7 +38,7 @@ export class S3BlobBatch implements BlobBatch {
       const queue = [...this.shas];
       const next = async (): Promise<void> => {
         for (let sha = queue.shift(); sha !== undefined; sha = queue.shift()) {
-          await this.store.upload(sha);
+          await this.store.upload(sha, this.signal);
         }
       };
       await Promise.all([next(), next(), next(), next()]);

@@ -32,7 +32,14 @@ import type { BlobLedger } from './BlobLedger.js';
 import { DEFAULT_MULTIPART, multipartUpload, type MultipartSettings } from './multipartUpload.js';
 import { notFound, retryStale, staleRead } from './readErrors.js';
 import { S3BlobBatch } from './S3BlobBatch.js';
-import { httpStatus, isNotFoundError, isPreconditionFailed, isRetryable } from './s3Errors.js';
+import {
+  httpStatus,
+  isNotFoundError,
+  isPreconditionFailed,
+  isRetryable,
+  isUnanswered,
+  s3Reason,
+} from './s3Errors.js';
 import {
   decodeSeekTable,
   encodeSeekTable,
@@ -70,12 +77,24 @@ export interface S3BlobStoreOptions {
   gc?: { deleteWithinMs: number; requestTimeoutMs: number };
   /** When and how an object goes up in parts (see multipartUpload.ts). */
   multipart?: Partial<MultipartSettings>;
+  /** Where the bucket is served (blobs.endpoint), named in errors; unset: AWS's own. */
+  endpoint?: string;
+  /**
+   * How long storing a blob waits out an S3 that does not answer (or answers 5xx/429)
+   * before it fails. A job's logs and outputs are already in the local cache by then, so
+   * an S3 down for a few minutes delays the job's result instead of failing it and
+   * spending its attempts in seconds. @defaultValue 5 minutes
+   */
+  unansweredPatienceMs?: number;
 }
 
 /** Object metadata (x-amz-meta-*): uncompressed size and frame count, so stat is one HEAD. */
 const META_SIZE = 'runbox-size';
 const META_FRAMES = 'runbox-frames';
 const UPLOAD_ATTEMPTS = 3;
+const UNANSWERED_PATIENCE_MS = 5 * 60_000;
+/** Longest pause between two tries of an S3 that does not answer. */
+const UNANSWERED_RETRY_CAP_MS = 5000;
 
 interface ObjectFacts {
   size: number;
@@ -118,6 +137,8 @@ export class S3BlobStore implements BlobStore {
   private readonly pinned = new Map<string, number>();
   private cacheBytes: number | null = null;
   private trimming: Promise<void> | null = null;
+  private readonly endpoint: string | undefined;
+  private readonly unansweredPatienceMs: number;
 
   constructor(options: S3BlobStoreOptions) {
     this.client = options.client;
@@ -130,6 +151,64 @@ export class S3BlobStore implements BlobStore {
     this.ledger = options.ledger;
     this.gc = options.gc ?? { deleteWithinMs: 60_000, requestTimeoutMs: 10_000 };
     this.multipart = { ...DEFAULT_MULTIPART, ...options.multipart };
+    this.endpoint = options.endpoint;
+    this.unansweredPatienceMs = options.unansweredPatienceMs ?? UNANSWERED_PATIENCE_MS;
+  }
+
+  /** The bucket as an operator would look for it: bucket, prefix and endpoint. */
+  private where(): string {
+    const at = this.endpoint === undefined ? 'AWS S3' : `blobs.endpoint ${this.endpoint}`;
+    return `bucket ${this.bucket} (prefix ${this.prefix}) at ${at}`;
+  }
+
+  /**
+   * Runs a write-path call again while S3 does not answer, for up to
+   * unansweredPatienceMs, or until `signal` aborts (the job was cancelled: its outputs
+   * are not wanted); then fails naming the store and what to check.
+   */
+  private async patiently<T>(
+    what: string,
+    call: () => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const deadline = Date.now() + this.unansweredPatienceMs;
+    for (let delay = 250; ; delay = Math.min(delay * 2, UNANSWERED_RETRY_CAP_MS)) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!isUnanswered(error)) throw error;
+        if (Date.now() + delay > deadline) {
+          throw new RunboxError(
+            'Internal',
+            `${what}: the blob store (${this.where()}) did not answer for ` +
+              `${Math.round(this.unansweredPatienceMs / 1000)} s (${s3Reason(error)}); ` +
+              'check that it is up and reachable from this node',
+            { field: 'blobs.endpoint', cause: error },
+          );
+        }
+        const stopped = await sleep(delay, false, signal && { signal }).catch(() => true);
+        if (stopped) {
+          // A cancelled job ends Cancelled, as when its container is killed.
+          throw new RunboxError(
+            signal?.reason === 'cancel' ? 'Cancelled' : 'Internal',
+            `${what}: stopped waiting for the blob store (${this.where()}, ` +
+              `${s3Reason(error)}): the run was stopped (${String(signal?.reason ?? 'aborted')})`,
+            { field: 'blobs.endpoint', cause: error },
+          );
+        }
+      }
+    }
+  }
+
+  /** A read S3 did not answer, as a typed 503 naming the store, not the SDK's error. */
+  private unavailable(sha256: string, error: unknown): unknown {
+    if (!isUnanswered(error)) return error;
+    return new RunboxError(
+      'StorageUnavailable',
+      `cannot read blob ${sha256}: the blob store (${this.where()}) does not answer ` +
+        `(${s3Reason(error)}); try again once it is back`,
+      { field: 'blobs.endpoint', cause: error },
+    );
   }
 
   key(sha256: string): string {
@@ -147,7 +226,11 @@ export class S3BlobStore implements BlobStore {
     if (batch) {
       batch.add(stored.sha256);
       // The object this put will name: the one already stored, or ours at commit.
-      const existing = await this.head(stored.sha256);
+      const existing = await this.patiently(
+        `storing blob ${stored.sha256}`,
+        () => this.head(stored.sha256),
+        batch.signal,
+      );
       return { ...stored, compressedSize: existing?.objectBytes ?? this.objectBytesOf(stored) };
     }
     this.pin(stored.sha256);
@@ -167,8 +250,8 @@ export class S3BlobStore implements BlobStore {
     return stored.compressedSize + seekTableBytes(frames);
   }
 
-  beginBatch(): BlobBatch {
-    return new S3BlobBatch(this, this.cache.beginBatch());
+  beginBatch(signal?: AbortSignal): BlobBatch {
+    return new S3BlobBatch(this, this.cache.beginBatch(), signal);
   }
 
   private ownBatch(batch: BlobBatch): S3BlobBatch {
@@ -195,7 +278,11 @@ export class S3BlobStore implements BlobStore {
    * row first (gc then leaves the object alone), then uploads it unless it is there.
    * @internal for S3BlobBatch
    */
-  async upload(sha256: string): Promise<number> {
+  async upload(sha256: string, signal?: AbortSignal): Promise<number> {
+    return this.patiently(`uploading blob ${sha256}`, () => this.uploadOnce(sha256), signal);
+  }
+
+  private async uploadOnce(sha256: string): Promise<number> {
     const waitMs = (await this.ledger?.touch([sha256]))?.get(sha256) ?? 0;
     // A gc is deleting this object: whatever HEAD says now may be gone in a moment.
     const mustWrite = waitMs > 0;
@@ -409,13 +496,17 @@ export class S3BlobStore implements BlobStore {
   }
 
   async stat(sha256: string): Promise<StoredBlob | null> {
-    const facts = await this.head(sha256);
+    const facts = await this.head(sha256).catch((error: unknown) => {
+      throw this.unavailable(sha256, error);
+    });
     return facts && { sha256, size: facts.size, compressedSize: facts.objectBytes };
   }
 
   async openCompressed(sha256: string): Promise<Readable> {
     checkSha256(sha256);
-    return retryStale(() => this.openCompressedOnce(sha256));
+    return retryStale(() => this.openCompressedOnce(sha256)).catch((error: unknown) => {
+      throw this.unavailable(sha256, error);
+    });
   }
 
   /**
@@ -437,7 +528,9 @@ export class S3BlobStore implements BlobStore {
   async openDecompressed(sha256: string, range?: ByteRange): Promise<Readable> {
     checkSha256(sha256);
     if (range) checkRange(range);
-    return retryStale(() => this.openDecompressedOnce(sha256, range));
+    return retryStale(() => this.openDecompressedOnce(sha256, range)).catch((error: unknown) => {
+      throw this.unavailable(sha256, error);
+    });
   }
 
   private async openDecompressedOnce(sha256: string, range?: ByteRange): Promise<Readable> {

@@ -50,6 +50,7 @@ export async function createS3BlobStore(
       ...(settings.cacheMaxBytes !== undefined && { cacheMaxBytes: settings.cacheMaxBytes }),
       ...(settings.ledger && { ledger: settings.ledger }),
       ...(blobs.multipart && { multipart: blobs.multipart }),
+      ...(blobs.endpoint !== undefined && { endpoint: blobs.endpoint }),
     });
   } catch (error) {
     client.destroy();

@@ -1,0 +1,292 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RunboxError } from '../../src/errors/index.js';
+import { FileBlobStore } from '../../src/storage/fs/FileBlobStore.js';
+import { S3BlobStore } from '../../src/storage/s3/S3BlobStore.js';
+import { createS3Client } from '../../src/storage/s3/s3Client.js';
+import { selectZstdCodec } from '../../src/storage/zstd/selectCodec.js';
+import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
+import { freshBucket, listKeys, testS3, testS3Client } from '../helpers/s3Server.js';
+import {
+  startServerProcess,
+  writeTestConfig,
+  type RunboxProcess,
+} from '../helpers/serverProcess.js';
+import { TEST_INSTANCE } from '../helpers/testConfig.js';
+import { http, runbox, shellJob, submit, waitFinal } from './outputsKit.js';
+
+/**
+ * The S3 server down for a while, played by a TCP relay in front of the test's s3rver
+ * that stops listening (connections refused, as when the server is down) and listens
+ * again on the same port. Seen on a fleet: a job that finished while S3 was down failed
+ * for good within seconds (every attempt's upload refused at once), and a node asked for
+ * a stored log answered a bare 500 (FST_ERR_REP_INVALID_PAYLOAD_TYPE).
+ */
+
+const FRAME = 1024 * 1024;
+
+/** A relay to `target` (host:port) that can be taken down and brought back on its port. */
+async function relay(target: URL): Promise<{
+  endpoint: string;
+  down(): Promise<void>;
+  up(): Promise<void>;
+}> {
+  const sockets = new Set<Socket>();
+  let server: Server;
+  let port = 0;
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server = createServer((client) => {
+        const upstream = connect(Number(target.port), target.hostname);
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('close', () => sockets.delete(s));
+          s.on('error', () => {
+            client.destroy();
+            upstream.destroy();
+          });
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        port = (server.address() as { port: number }).port;
+        resolve();
+      });
+    });
+  await listen();
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    async down() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    up: listen,
+  };
+}
+
+describe('S3 down for a while: nothing lost, clear errors, recovery', () => {
+  let client: S3Client;
+  let bucket: string;
+  let removeBucket: () => Promise<void>;
+  let gate: Awaited<ReturnType<typeof relay>>;
+  let codec: Awaited<ReturnType<typeof selectZstdCodec>>;
+  const dirs: string[] = [];
+
+  function storeThroughGate(options: { unansweredPatienceMs?: number; cacheMaxBytes?: number }) {
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-s3-outage-'));
+    dirs.push(dir);
+    const { credentials } = testS3();
+    return new S3BlobStore({
+      client: createS3Client({ endpoint: gate.endpoint, credentials }),
+      bucket,
+      cache: new FileBlobStore({ dataDir: dir, codec, frameBytes: FRAME }),
+      frameBytes: FRAME,
+      conditionalPut: false,
+      endpoint: gate.endpoint,
+      ...options,
+    });
+  }
+
+  beforeAll(async () => {
+    client = testS3Client();
+    ({ bucket, remove: removeBucket } = await freshBucket(client));
+    gate = await relay(new URL(testS3().endpoint));
+    codec = await selectZstdCodec({ codec: 'auto', level: 3, frameBytes: FRAME });
+  });
+
+  afterAll(async () => {
+    await gate?.down().catch(() => undefined);
+    await removeBucket?.();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a batch committed while S3 refuses connections waits for it and stores the blob once it is back', async () => {
+    const store = storeThroughGate({});
+    await gate.down();
+    const batch = store.beginBatch();
+    const stored = (async () => {
+      const blob = await store.put(Buffer.from('outputs kept through an outage\n'), { batch });
+      await batch.commit();
+      return blob;
+    })();
+    let settled = false;
+    void stored.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(settled).toBe(false);
+    await gate.up();
+    const { sha256 } = await stored;
+    expect(await listKeys(client, bucket)).toContain(`blobs/${sha256}`);
+  });
+
+  it('gives up after unansweredPatienceMs with an error naming the bucket and blobs.endpoint', async () => {
+    const store = storeThroughGate({ unansweredPatienceMs: 1000 });
+    await gate.down();
+    try {
+      const error = await store.put(Buffer.from('never stored')).then(
+        () => null,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toBeInstanceOf(RunboxError);
+      expect(error).toMatchObject({ type: 'Internal', field: 'blobs.endpoint' });
+      expect((error as Error).message).toContain(`bucket ${bucket}`);
+      expect((error as Error).message).toContain(`blobs.endpoint ${gate.endpoint}`);
+      expect((error as Error).message).toContain('ECONNREFUSED');
+    } finally {
+      await gate.up();
+    }
+  });
+
+  it("stops waiting once the batch's signal aborts (a cancel), without waiting out the patience", async () => {
+    const store = storeThroughGate({});
+    await gate.down();
+    try {
+      const controller = new AbortController();
+      const batch = store.beginBatch(controller.signal);
+      const stored = store.put(Buffer.from('cancelled while S3 is down'), { batch });
+      const settled = stored.then(
+        () => null,
+        (thrown: unknown) => thrown,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const abortedAt = Date.now();
+      controller.abort('cancel');
+      const error = await settled;
+      expect(Date.now() - abortedAt).toBeLessThan(1500);
+      expect(error).toMatchObject({ type: 'Cancelled', field: 'blobs.endpoint' });
+      expect((error as Error).message).toContain('the run was stopped (cancel)');
+      await batch.discard();
+    } finally {
+      await gate.up();
+    }
+  });
+
+  it('a read S3 does not answer is StorageUnavailable (503, exit 69), naming the store', async () => {
+    const writer = storeThroughGate({});
+    const { sha256 } = await writer.put(Buffer.from('read me later\n'));
+    const reader = storeThroughGate({ cacheMaxBytes: 0 });
+    await gate.down();
+    try {
+      for (const read of [
+        () => reader.openDecompressed(sha256),
+        () => reader.openCompressed(sha256),
+        () => reader.stat(sha256),
+      ]) {
+        const error = await read().then(
+          () => null,
+          (thrown: unknown) => thrown,
+        );
+        expect(error).toMatchObject({ type: 'StorageUnavailable', field: 'blobs.endpoint' });
+        expect((error as Error).message).toContain(`bucket ${bucket}`);
+      }
+    } finally {
+      await gate.up();
+    }
+  });
+
+  describe('through runbox serve', () => {
+    let nodeA: RunboxProcess;
+    let nodeB: RunboxProcess;
+
+    beforeAll(async () => {
+      const { credentials } = testS3();
+      const blobsUrl = `s3://${bucket}/fleet?endpoint=${encodeURIComponent(gate.endpoint)}`;
+      const env = {
+        RUNBOX_S3_ACCESS_KEY_ID: credentials.accessKeyId,
+        RUNBOX_S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      };
+      const dirA = mkdtempSync(join(tmpdir(), 'runbox-s3-outageA-'));
+      const dirB = mkdtempSync(join(tmpdir(), 'runbox-s3-outageB-'));
+      dirs.push(dirA, dirB);
+      nodeA = await startServerProcess({
+        dataDir: dirA,
+        configFile: writeTestConfig(dirA),
+        workers: 1,
+        env,
+        extraArgs: ['--blobs', blobsUrl],
+      });
+      // Another node on the same database with an empty cache: it reads from the bucket.
+      nodeB = await startServerProcess({
+        dataDir: dirB,
+        configFile: writeTestConfig(dirB),
+        workers: 0,
+        env,
+        extraArgs: ['--blobs', blobsUrl, '--db', join(dirA, 'runbox.db')],
+      });
+    });
+
+    afterEach(() => expectNoLeftoverContainers(TEST_INSTANCE));
+
+    afterAll(async () => {
+      for (const node of [nodeA, nodeB]) {
+        if (!node) continue;
+        node.kill('SIGTERM');
+        await node.exited;
+      }
+    });
+
+    it('a job that ends while S3 is down succeeds on its first attempt once S3 is back; reads meanwhile answer 503 StorageUnavailable', async () => {
+      await gate.down();
+      let id: string;
+      try {
+        id = await submit(
+          nodeA.url,
+          shellJob('printf "kept ✓\\n"; printf "\\000\\377" > "$RUNBOX_OUTPUTS/b.bin"'),
+        );
+        // Longer than every attempt took to fail before: the job must still be waiting.
+        await new Promise((resolve) => setTimeout(resolve, 6000));
+        const waiting = await waitFinal(nodeA.url, id, 1).catch(() => null);
+        expect(waiting).toBeNull();
+      } finally {
+        await gate.up();
+      }
+      const job = await waitFinal(nodeA.url, id);
+      expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+      expect(job.attempts).toBe(1);
+
+      await gate.down();
+      try {
+        const answer = await http(`${nodeB.url}/v1/jobs/${id}/logs`);
+        expect(answer.status).toBe(503);
+        const body = JSON.parse(answer.body.toString()) as { error: { type: string } };
+        expect(body.error.type).toBe('StorageUnavailable');
+        const output = await http(`${nodeB.url}/v1/jobs/${id}/outputs/b.bin`);
+        expect(output.status).toBe(503);
+        const cli = await runbox(nodeB.url, ['logs', id]);
+        expect(cli.code).toBe(69);
+        expect(cli.stderr).toContain('StorageUnavailable');
+      } finally {
+        await gate.up();
+      }
+      const log = await http(`${nodeB.url}/v1/jobs/${id}/logs`);
+      expect(log.status).toBe(200);
+      expect(log.body.toString()).toBe('kept ✓\n');
+      const output = await http(`${nodeB.url}/v1/jobs/${id}/outputs/b.bin`);
+      expect(output.body).toEqual(Buffer.from([0, 255]));
+    }, 120_000);
+
+    it('a cancel sent to another node ends a job waiting for S3 at once', async () => {
+      await gate.down();
+      try {
+        const id = await submit(nodeA.url, shellJob('echo waiting for S3'));
+        await new Promise((resolve) => setTimeout(resolve, 4000));
+        expect((await waitFinal(nodeA.url, id, 1).catch(() => null))?.status).toBeUndefined();
+        const cancel = await http(`${nodeB.url}/v1/jobs/${id}/cancel`, { method: 'POST' });
+        expect(cancel.status).toBeLessThan(300);
+        const job = await waitFinal(nodeB.url, id, 15_000);
+        expect(job.status).toBe('cancelled');
+        expect(job.attempts).toBe(1);
+        expect(job.error?.type).toBe('Cancelled');
+      } finally {
+        await gate.up();
+      }
+    }, 60_000);
+  });
+});
