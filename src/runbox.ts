@@ -343,6 +343,7 @@ function toWorkerView(w: WorkerRecord): WorkerView {
     version: w.version,
     contract_version: w.contract.version,
     address: w.address ?? null,
+    queues: { ...w.queues },
     started_at: new Date(w.startedAt).toISOString(),
     last_heartbeat_at: new Date(w.lastHeartbeatAt).toISOString(),
     state: w.stoppedAt !== null ? 'stopped' : w.alive ? 'alive' : 'dead',

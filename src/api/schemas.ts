@@ -138,6 +138,11 @@ export const WorkerViewSchema = Type.Object(
           "Its node's API for other nodes (advertiseUrl), where logs -f of its jobs is proxied; null: none kept",
       }),
     ),
+    queues: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), {
+      description:
+        'The named queues it serves, each with its slots (a worker runs at most that many of ' +
+        "the queue's jobs at once); {} for a node that runs no jobs",
+    }),
     started_at: Time('When it registered'),
     last_heartbeat_at: Time('Its last heartbeat'),
     state: Type.Union([Type.Literal('alive'), Type.Literal('dead'), Type.Literal('stopped')]),

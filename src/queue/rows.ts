@@ -18,8 +18,15 @@ export interface WorkerRow {
   stopped_at: number | null;
 }
 
-/** `alive` is judged by the caller, each backend by its own clock. */
-export function workerFromRow(row: WorkerRow, alive: boolean): WorkerRecord {
+/**
+ * `alive` is judged by the caller, each backend by its own clock; `queues` is the
+ * column as the backend reads it (SQLite: JSON text, PostgreSQL: json, parsed).
+ */
+export function workerFromRow(
+  row: WorkerRow,
+  alive: boolean,
+  queues: Readonly<Record<string, number>>,
+): WorkerRecord {
   return {
     id: row.id,
     host: row.host,
@@ -34,6 +41,7 @@ export function workerFromRow(row: WorkerRow, alive: boolean): WorkerRecord {
     lastHeartbeatAt: row.last_heartbeat_at,
     stoppedAt: row.stopped_at,
     alive,
+    queues,
   };
 }
 

@@ -266,4 +266,6 @@ export interface WorkerRecord {
   alive: boolean;
   /** Its node's API for other nodes (WorkerInfo.address); absent where not kept. */
   address?: string | null;
+  /** Named queues it serves, with its slots for each; {} for a node that runs no jobs. */
+  queues: Readonly<Record<string, number>>;
 }

@@ -271,6 +271,11 @@ describe('the generated client against runbox serve', () => {
     const queues = (await client.api.GET('/v1/queues')).data!.queues;
     expect(queues.find((q) => q.name === 'default')).toMatchObject({ workers: 1 });
     expect(queues.find((q) => q.name === 'default')!.slots).toBeGreaterThan(0);
+    // Each worker names the queues it serves with its slots, as /v1/queues counts them.
+    const alive = workers.data!.workers.filter((w) => w.state === 'alive');
+    expect(alive.map((w) => w.queues)).toEqual([
+      { default: queues.find((q) => q.name === 'default')!.slots },
+    ]);
     const runtimes = (await client.api.GET('/v1/runtimes')).data!.runtimes;
     expect(runtimes.find((r) => r.name === 'shell')).toMatchObject({ present: true });
     expect((await client.api.GET('/v1/contract')).data!.version).toMatch(/^\d+\.\d+\.\d+$/);

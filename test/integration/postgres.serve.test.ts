@@ -15,6 +15,7 @@ import { freshDatabase, sqlOn, type TestDatabase } from '../helpers/postgres.js'
 import { freshBucket, testS3, testS3Client } from '../helpers/s3Server.js';
 import {
   RUNBOX_BUNDLE,
+  runCliProcess,
   startServerProcess,
   writeTestConfig,
   type RunboxProcess,
@@ -181,6 +182,23 @@ describe('several runbox serve nodes on one PostgreSQL', () => {
       const [a, b, c] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]];
       const api = (target: { url: string }, path: string, options = {}) =>
         http(target.url, path, { token: TOKEN, ...options });
+
+      // ---- Any node lists every node's worker with the queues it serves and its address.
+      type Listed = { id: string; state: string; queues: object; address: string | null };
+      const listed = (await api(b, '/v1/workers')).json as { workers: Listed[] };
+      const workerOf = (n: { child: { pid?: number } }) =>
+        listed.workers.find((w) => w.id.includes(`-${n.child.pid}-`));
+      expect(workerOf(a)).toMatchObject({ state: 'alive', queues: { default: 2 } });
+      expect(workerOf(c)).toMatchObject({ state: 'alive', queues: { default: 2, nodec: 1 } });
+      expect(workerOf(c)!.address).toBe(c.url);
+      const table = await runCliProcess(['workers', '--server', a.url], {
+        env: { RUNBOX_TOKEN: TOKEN },
+      });
+      expect(table.code).toBe(0);
+      expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+STATE\s+HOST\s+PID\s+QUEUES\s+ADDRESS\s/);
+      const rowOfC = table.stdout.split('\n').find((l) => l.startsWith(workerOf(c)!.id));
+      expect(rowOfC).toMatch(/\balive\b.*\bdefault:2,nodec:1\b/);
+      expect(rowOfC).toContain(c.url);
 
       // ---- A client of node A follows, and reads the outputs of, a job that runs on C.
       const showcase = await api(a, '/v1/jobs', {

@@ -38,6 +38,7 @@ function worker(id: string, address: string | null, alive = true): WorkerRecord 
     lastHeartbeatAt: 0,
     stoppedAt: null,
     alive,
+    queues: { default: 2 },
     address,
   };
 }

@@ -506,6 +506,10 @@ export interface components {
             version: string;
             contract_version: string;
             address: string | null;
+            /** @description The named queues it serves, each with its slots (a worker runs at most that many of the queue's jobs at once); {} for a node that runs no jobs */
+            queues: {
+                [key: string]: number;
+            };
             /**
              * Format: date-time
              * @description When it registered

@@ -297,18 +297,35 @@ export function clientCommands(
           state: string;
           last_heartbeat_at: string;
           contract_version: string;
+          queues: Record<string, number>;
+          address: string | null;
         };
         const { body } = await ctx.client(args).json<{ workers: W[] }>('GET', '/v1/workers');
         if (args.json) json(body);
         else {
           io.out(
             table([
-              ['ID', 'STATE', 'HOST', 'PID', 'VERSION', 'CONTRACT', 'LAST HEARTBEAT'],
+              [
+                'ID',
+                'STATE',
+                'HOST',
+                'PID',
+                'QUEUES',
+                'ADDRESS',
+                'VERSION',
+                'CONTRACT',
+                'LAST HEARTBEAT',
+              ],
               ...body.workers.map((w) => [
                 w.id,
                 w.state,
                 w.host,
                 String(w.pid),
+                // name:slots, as --queues takes them; - for a node that runs no jobs.
+                Object.entries(w.queues)
+                  .map(([name, slots]) => `${name}:${slots}`)
+                  .join(',') || '-',
+                w.address ?? '-',
                 w.version,
                 w.contract_version,
                 w.last_heartbeat_at,

@@ -93,7 +93,7 @@ export interface PgWorkerRecord extends WorkerRecord {
 }
 
 function toRecord(row: PgWorkerRow): PgWorkerRecord {
-  return { ...workerFromRow(row, row.alive), queues: row.queues, address: row.address };
+  return { ...workerFromRow(row, row.alive, row.queues), address: row.address };
 }
 
 export async function listWorkers(db: PgExecutor, deadMs: number): Promise<PgWorkerRecord[]> {

@@ -71,13 +71,23 @@ export function stopWorker(db: Db, workerId: string, now: number): void {
   });
 }
 
-function toRecord(row: WorkerRow, now: number, deadMs: number): WorkerRecord {
-  return workerFromRow(row, row.stopped_at === null && now - row.last_heartbeat_at < deadMs);
+/** The queues column is JSON text here (json, parsed by the driver, on PostgreSQL). */
+type SqliteWorkerRow = WorkerRow & { queues: string };
+
+function toRecord(row: SqliteWorkerRow, now: number, deadMs: number): WorkerRecord {
+  return workerFromRow(
+    row,
+    row.stopped_at === null && now - row.last_heartbeat_at < deadMs,
+    JSON.parse(row.queues) as Record<string, number>,
+  );
 }
 
 /** Every registered worker, newest first, each judged alive or dead as of now. */
 export function listWorkers(db: Db, now: number, deadMs: number): WorkerRecord[] {
-  const rows = sql(db, 'SELECT * FROM workers ORDER BY started_at DESC, id').all() as WorkerRow[];
+  const rows = sql(
+    db,
+    'SELECT * FROM workers ORDER BY started_at DESC, id',
+  ).all() as SqliteWorkerRow[];
   return rows.map((row) => toRecord(row, now, deadMs));
 }
 
@@ -88,7 +98,7 @@ export function getWorker(
   deadMs: number,
 ): WorkerRecord | null {
   const row = sql(db, 'SELECT * FROM workers WHERE id = :id').get({ id: workerId }) as
-    WorkerRow | undefined;
+    SqliteWorkerRow | undefined;
   return row ? toRecord(row, now, deadMs) : null;
 }
 
