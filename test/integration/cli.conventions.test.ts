@@ -140,6 +140,24 @@ describe('help and usage', () => {
     expect(bare.stdout).toMatch(/79\s+a downloaded output's sha256 differs/);
   });
 
+  it('an unknown command is named as one, with what to type instead where runbox has it', async () => {
+    // yargs said "Unknown arguments: wait, 01J..." for `runbox wait ID`, as if a flag were wrong.
+    const wait = await cli(['wait', '01M8QZ9BX124MRGHJYC19M349Z']);
+    expect(wait.code).toBe(64);
+    expect(wait.stderr).toContain('UsageError: unknown command: wait; runbox submit --wait');
+    const show = await cli(['--config', '/dev/null', 'show', 'X', '--json']);
+    expect(show.code).toBe(64);
+    expect(JSON.parse(show.stdout)).toMatchObject({
+      error: {
+        type: 'UsageError',
+        field: 'command',
+        message: expect.stringMatching(/^unknown command: show; runbox status ID/),
+      },
+    });
+    const other = await cli(['frobnicate']);
+    expect(other.stderr).toContain('unknown command: frobnicate (see `runbox --help`)');
+  });
+
   it('a usage error exits 64 with UsageError and a pointer to the command help, as JSON with --json', async () => {
     const unknown = await cli(['ls', '--bogus']);
     expect(unknown.code).toBe(64);
