@@ -189,6 +189,25 @@ describe('help and usage', () => {
     expect(delay.stderr).toContain('--delay "soon"');
   });
 
+  it('run -o naming a file is refused before the job runs, naming -o and the fix', async () => {
+    // It ran the job, then failed Internal (70): "EEXIST: file already exists, mkdir".
+    const notes = script('notes.txt', 'mine\n');
+    const job = script('writes.sh', 'echo ran\necho x > /outputs/x\n');
+    for (const dir of [notes, join(notes, 'sub')]) {
+      const run = await cli(['run', job, '-o', dir, '--json', ...local()]);
+      expect(run.code).toBe(64);
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        error: {
+          type: 'UsageError',
+          field: 'output-dir',
+          message: `-o ${dir}: ${notes} exists and is not a folder; name a folder you can write in (made if missing)`,
+        },
+      });
+      expect(run.stderr).not.toContain('ran');
+    }
+    expect(readFileSync(notes, 'utf8')).toBe('mine\n');
+  });
+
   it('completion prints a bash and a zsh script that ask runbox for the words', async () => {
     const bash = await cli(['completion', 'bash']);
     expect(bash.code).toBe(0);

@@ -9,7 +9,7 @@ import type { CliContext, GlobalFlags } from '../context.js';
 import { withData, withJson } from '../flags.js';
 import { buildSubmitRequest, raisedForRun, withJobFlags, type JobFlagValues } from '../jobFlags.js';
 import { bytesText, spinner, type Progress } from '../progress.js';
-import { writeOutputs } from '../writeOutputs.js';
+import { checkOutputDir, writeOutputs } from '../writeOutputs.js';
 
 /**
  * Resolves when the process is told to stop. The first SIGTERM/SIGINT drains (running
@@ -193,6 +193,7 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags & JobFlagValues & { outputDir?: string };
       const request = buildSubmitRequest(args);
+      if (args.outputDir !== undefined) checkOutputDir(args.outputDir);
       // The user of `runbox run` is the operator of that run: its flags raise the ceilings
       // for it, and asking for GPUs allows them.
       const config = ctx.config(args, {
