@@ -5,6 +5,7 @@ import { createServer, connect, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/api/jobView.js';
+import { databaseIdOf, labelledContainers } from '../helpers/leftovers.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
 import {
   RUNBOX_BUNDLE,
@@ -206,6 +207,23 @@ describe('help and usage', () => {
       expect(run.stderr).not.toContain('ran');
     }
     expect(readFileSync(notes, 'utf8')).toBe('mine\n');
+  });
+
+  it('run whose reader goes away (| head) stops the job as Ctrl-C does: exit 130, no crash, no container', async () => {
+    // Unhandled, the EPIPE crashed runbox ("Unhandled 'error' event") and left the container running.
+    const job = script('chatty.sh', 'while :; do echo 0123456789abcdef; done\n');
+    const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', job, ...local()], {
+      env: { ...process.env, RUNBOX_CONFIG: '', RUNBOX_SERVER: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toContain('EPIPE');
+    expect(stderr).toMatch(/cancelled: Cancelled/);
+    expect(code).toBe(130);
+    expect(await labelledContainers({ database: databaseIdOf(sandbox.dataDir) })).toEqual([]);
   });
 
   it('completion prints a bash and a zsh script that ask runbox for the words', async () => {
