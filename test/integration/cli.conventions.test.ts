@@ -226,6 +226,30 @@ describe('help and usage', () => {
     expect(await labelledContainers({ database: databaseIdOf(sandbox.dataDir) })).toEqual([]);
   });
 
+  it('logs whose reader goes away (| head) ends quietly, from the local database and from a server', async () => {
+    // The EPIPE was an unhandled 'error' event: a stack trace and exit 1.
+    const job = script('four-mib.sh', 'head -c 4194304 /dev/zero | tr "\\0" x\n');
+    const run = await cli(['run', job, '--json', ...local()]);
+    expect(run.code, run.stderr).toBe(0);
+    const { id } = JSON.parse(run.stdout) as JobView;
+    const rb = await server();
+    for (const where of [
+      ['--data-dir', sandbox.dataDir],
+      ['--server', rb.url],
+    ]) {
+      const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'logs', id, ...where], {
+        env: { ...process.env, RUNBOX_CONFIG: '', RUNBOX_SERVER: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.stdout.once('data', () => child.stdout.destroy());
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+    }
+  });
+
   it('completion prints a bash and a zsh script that ask runbox for the words', async () => {
     const bash = await cli(['completion', 'bash']);
     expect(bash.code).toBe(0);
