@@ -9,6 +9,7 @@ import type { BlobStoreConfig } from './backendConfig.js';
 import { parseBlobsUrl } from './storage/s3/blobsUrl.js';
 import { queueFromUrl } from './queueUrl.js';
 import { RunboxError } from './errors/index.js';
+import { MIN_CPUS } from './spec/parseJobSpec.js';
 
 /**
  * The one place runbox reads its environment. Precedence, lowest first:
@@ -965,7 +966,12 @@ function checkJobDefaults(config: Config, fail: (field: string, message: string)
       `${d.memoryBytes} must be at least ${MIN_JOB_MEMORY} (6 MiB, the engine's minimum); 0 would mean no limit`,
     );
   }
-  if (!(d.cpus > 0)) fail('defaults.cpus', `${d.cpus} must be above 0; 0 would mean no limit`);
+  if (!(d.cpus >= MIN_CPUS)) {
+    fail(
+      'defaults.cpus',
+      `${d.cpus} must be at least ${MIN_CPUS} (the kernel's smallest CPU quota); 0 would mean no limit`,
+    );
+  }
   if (!(d.timeoutSeconds > 0)) {
     fail('defaults.timeoutSeconds', `${d.timeoutSeconds} must be a number of seconds above 0`);
   }

@@ -189,6 +189,9 @@ function parsePairs(pairs: string[] | undefined, field: string): Record<string, 
   return out;
 }
 
+/** parseJobSpec's rule for an env name, checked where the file and line are still known. */
+const ENV_FILE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 /**
  * KEY=VALUE lines, as `docker run --env-file` reads them: the value is everything after
  * the first `=`, taken literally (no quotes, no expansion); `#` lines and blank lines
@@ -204,7 +207,19 @@ export function parseEnvFile(text: string, source: string, field: string): Recor
       // The line itself is not quoted back: it may hold a secret value.
       throw new InvalidSpecError(field, `${source} line ${i + 1} must look like NAME=value`);
     }
-    out[line.slice(0, eq).trim()] = line.slice(eq + 1);
+    const name = line.slice(0, eq).trim();
+    if (!ENV_FILE_NAME.test(name)) {
+      // Caught here, the server named only "env.export A", not the file or the line. The
+      // name is not quoted back either: a line of a secrets file may hold only a value.
+      const hint = /^export\s/.test(name)
+        ? 'drop the leading "export" (the file is read as docker --env-file reads it)'
+        : 'write NAME=value, NAME of letters, digits and _ not starting with a digit';
+      throw new InvalidSpecError(
+        field,
+        `${source} line ${i + 1}: the name before "=" is not a variable name; ${hint}`,
+      );
+    }
+    out[name] = line.slice(eq + 1);
   });
   return out;
 }

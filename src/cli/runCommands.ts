@@ -46,6 +46,22 @@ const NUMBER_EXAMPLES: Record<string, string> = {
   'retry-on-exit': '75',
 };
 
+/** What to type instead of a command other job runners (docker, gh, kubectl) have. */
+const INSTEAD_OF: Record<string, string> = {
+  show: 'runbox status ID shows a job',
+  inspect: 'runbox status ID shows a job',
+  get: 'runbox status ID shows a job',
+  wait: 'runbox submit --wait waits for a new job; runbox logs -f ID follows a submitted one',
+  ps: 'runbox ls lists jobs',
+  list: 'runbox ls lists jobs',
+  log: 'runbox logs ID prints its output',
+  kill: 'runbox cancel ID stops a job',
+  stop: 'runbox cancel ID stops a job',
+  rm: 'runbox cancel ID stops a job; runbox gc deletes expired ones',
+  exec: 'runbox run SCRIPT runs one here and now',
+  start: 'runbox serve starts the server',
+};
+
 /** Throws a UsageError naming the first number flag whose value is not a finite number. */
 export function checkNumberFlags(
   args: Record<string, unknown>,
@@ -177,6 +193,16 @@ export async function runCommands(
     .exitProcess(false)
     .fail((message, error) => {
       const command = argv.find((a) => !a.startsWith('-'));
+      const word = argv.find((a, i) => !a.startsWith('-') && argv[i - 1] !== '--config');
+      if (!error && word !== undefined && !known.has(word)) {
+        // yargs said "Unknown arguments: wait, ID", which reads as a flag problem.
+        const instead = INSTEAD_OF[word];
+        throw new RunboxError(
+          'UsageError',
+          `unknown command: ${word}${instead ? `; ${instead}` : ''} (see \`runbox --help\`)`,
+          { field: 'command' },
+        );
+      }
       const pointer = command && known.has(command) ? `runbox ${command} --help` : 'runbox --help';
       // A flag's own check (numberFlag) names the flag; it gets the pointer too.
       if (error instanceof RunboxError && error.type === 'UsageError') {

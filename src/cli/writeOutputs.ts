@@ -1,9 +1,44 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { OutputEntry } from '../contract/resultSchema.js';
 import type { BlobStore } from '../storage/BlobStore.js';
+import { RunboxError } from '../errors/index.js';
 import { Refused, linkInside, openForWrite } from './safeFiles.js';
+
+/**
+ * Refuses an -o that can never take the outputs, before any job runs: `runbox run job.sh
+ * -o notes.txt` (a file) ran the job, then failed Internal (exit 70) with "EEXIST ...
+ * mkdir" and the outputs were only in the database. The nearest existing part of the
+ * path must be a folder this process may write in; the rest is made later.
+ */
+export function checkOutputDir(dir: string): void {
+  const fail = (why: string) => {
+    throw new RunboxError(
+      'UsageError',
+      `-o ${dir}: ${why}; name a folder you can write in (made if missing)`,
+      { field: 'output-dir' },
+    );
+  };
+  let at = resolve(dir);
+  for (;;) {
+    try {
+      if (!statSync(at).isDirectory()) fail(`${at} exists and is not a folder`);
+      break;
+    } catch (error) {
+      if (error instanceof RunboxError) throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(at) === at) throw error;
+      at = dirname(at);
+    }
+  }
+  try {
+    accessSync(at, constants.W_OK | constants.X_OK);
+  } catch {
+    fail(`${at} is not writable by this user`);
+  }
+}
 
 /**
  * Writes a job's stored outputs under dir (made if missing) and returns what it

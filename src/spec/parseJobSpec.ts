@@ -60,6 +60,11 @@ const MIN_MEMORY = 6 * 1024 * 1024;
 const MAX_MEMORY = Number.MAX_SAFE_INTEGER;
 /** The kernel's own ceiling for pid_max. */
 const MAX_PIDS = 4_194_304;
+/**
+ * The smallest CPU limit the kernel takes: the engine writes cpus × 100,000 µs as the CFS
+ * quota, and one below 1,000 µs fails the container's start with a runc error (Internal).
+ */
+export const MIN_CPUS = 0.01;
 
 /**
  * The repository part of an image reference (no registry host, tag or digest), which
@@ -380,6 +385,12 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
   const gpus = resolveGpus(spec.gpus, config);
   const cpus = spec.limits?.cpus ?? config.defaults.cpus;
   if (cpus > 1024) throw new InvalidSpecError('limits.cpus', 'must be at most 1024');
+  if (cpus < MIN_CPUS) {
+    throw new InvalidSpecError(
+      'limits.cpus',
+      `${cpus} is below ${MIN_CPUS}, the smallest CPU limit the kernel takes; ask for ${MIN_CPUS} or more`,
+    );
+  }
   checkCeiling('limits.cpus', cpus, String(cpus), 'cpus', config);
   const sizeLimit = (
     field: 'output_bytes' | 'log_bytes',

@@ -5,6 +5,7 @@ import { createServer, connect, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/api/jobView.js';
+import { databaseIdOf, labelledContainers } from '../helpers/leftovers.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
 import {
   RUNBOX_BUNDLE,
@@ -140,6 +141,24 @@ describe('help and usage', () => {
     expect(bare.stdout).toMatch(/79\s+a downloaded output's sha256 differs/);
   });
 
+  it('an unknown command is named as one, with what to type instead where runbox has it', async () => {
+    // yargs said "Unknown arguments: wait, 01J..." for `runbox wait ID`, as if a flag were wrong.
+    const wait = await cli(['wait', '01M8QZ9BX124MRGHJYC19M349Z']);
+    expect(wait.code).toBe(64);
+    expect(wait.stderr).toContain('UsageError: unknown command: wait; runbox submit --wait');
+    const show = await cli(['--config', '/dev/null', 'show', 'X', '--json']);
+    expect(show.code).toBe(64);
+    expect(JSON.parse(show.stdout)).toMatchObject({
+      error: {
+        type: 'UsageError',
+        field: 'command',
+        message: expect.stringMatching(/^unknown command: show; runbox status ID/),
+      },
+    });
+    const other = await cli(['frobnicate']);
+    expect(other.stderr).toContain('unknown command: frobnicate (see `runbox --help`)');
+  });
+
   it('a usage error exits 64 with UsageError and a pointer to the command help, as JSON with --json', async () => {
     const unknown = await cli(['ls', '--bogus']);
     expect(unknown.code).toBe(64);
@@ -169,6 +188,66 @@ describe('help and usage', () => {
     const delay = await cli(['submit', script('d.sh', 'true\n'), '--delay', 'soon']);
     expect(delay.code).toBe(64);
     expect(delay.stderr).toContain('--delay "soon"');
+  });
+
+  it('run -o naming a file is refused before the job runs, naming -o and the fix', async () => {
+    // It ran the job, then failed Internal (70): "EEXIST: file already exists, mkdir".
+    const notes = script('notes.txt', 'mine\n');
+    const job = script('writes.sh', 'echo ran\necho x > /outputs/x\n');
+    for (const dir of [notes, join(notes, 'sub')]) {
+      const run = await cli(['run', job, '-o', dir, '--json', ...local()]);
+      expect(run.code).toBe(64);
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        error: {
+          type: 'UsageError',
+          field: 'output-dir',
+          message: `-o ${dir}: ${notes} exists and is not a folder; name a folder you can write in (made if missing)`,
+        },
+      });
+      expect(run.stderr).not.toContain('ran');
+    }
+    expect(readFileSync(notes, 'utf8')).toBe('mine\n');
+  });
+
+  it('run whose reader goes away (| head) stops the job as Ctrl-C does: exit 130, no crash, no container', async () => {
+    // Unhandled, the EPIPE crashed runbox ("Unhandled 'error' event") and left the container running.
+    const job = script('chatty.sh', 'while :; do echo 0123456789abcdef; done\n');
+    const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', job, ...local()], {
+      env: { ...process.env, RUNBOX_CONFIG: '', RUNBOX_SERVER: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toContain('EPIPE');
+    expect(stderr).toMatch(/cancelled: Cancelled/);
+    expect(code).toBe(130);
+    expect(await labelledContainers({ database: databaseIdOf(sandbox.dataDir) })).toEqual([]);
+  });
+
+  it('logs whose reader goes away (| head) ends quietly, from the local database and from a server', async () => {
+    // The EPIPE was an unhandled 'error' event: a stack trace and exit 1.
+    const job = script('four-mib.sh', 'head -c 4194304 /dev/zero | tr "\\0" x\n');
+    const run = await cli(['run', job, '--json', ...local()]);
+    expect(run.code, run.stderr).toBe(0);
+    const { id } = JSON.parse(run.stdout) as JobView;
+    const rb = await server();
+    for (const where of [
+      ['--data-dir', sandbox.dataDir],
+      ['--server', rb.url],
+    ]) {
+      const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'logs', id, ...where], {
+        env: { ...process.env, RUNBOX_CONFIG: '', RUNBOX_SERVER: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.stdout.once('data', () => child.stdout.destroy());
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+    }
   });
 
   it('completion prints a bash and a zsh script that ask runbox for the words', async () => {

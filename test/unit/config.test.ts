@@ -123,6 +123,7 @@ describe('config', () => {
       ['memoryBytes', 0, 'defaults.memoryBytes'],
       ['memoryBytes', 1024, 'defaults.memoryBytes'],
       ['cpus', 0, 'defaults.cpus'],
+      ['cpus', 0.005, 'defaults.cpus'],
       ['tmpfsBytes', 0, 'defaults.tmpfsBytes'],
       ['timeoutSeconds', 0, 'defaults.timeoutSeconds'],
     ] as const) {

@@ -99,6 +99,25 @@ describe('parseEnvFile', () => {
       expect((error as Error).message).not.toContain('hidden-value');
     }
   });
+
+  it('refuses a name the job spec would refuse, naming the file and line, with the fix', () => {
+    // The server's refusal said "env.export A: is not a valid variable name": no file, no line.
+    const errorOf = (text: string) => {
+      try {
+        parseEnvFile(text, 'app.env', 'env-file');
+      } catch (error) {
+        expect(error).toBeInstanceOf(InvalidSpecError);
+        expect((error as InvalidSpecError).field).toBe('env-file');
+        return (error as Error).message;
+      }
+      return expect.unreachable();
+    };
+    expect(errorOf('A=1\nexport B=2\n')).toMatch(
+      /^env-file: app\.env line 2: .*drop the leading "export"/,
+    );
+    expect(errorOf('# x\n\n1ABC=2\n')).toMatch(/^env-file: app\.env line 3: .*write NAME=value/);
+    expect(errorOf('hunter2 two=\n')).not.toContain('hunter2');
+  });
 });
 
 describe('decodeEnvFile', () => {

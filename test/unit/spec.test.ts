@@ -118,6 +118,20 @@ describe('parseJobSpec', () => {
     ).toBe('secret_env');
   });
 
+  it("refuses a CPU limit below the kernel's smallest quota before it reaches the engine", () => {
+    // --cpus 0.001 was stored and run: runc failed the start ("cpu.cfs_quota_us: invalid
+    // argument") and the job ended Internal, exit 70, naming no flag.
+    const script = { path: 'a.sh', content: '' };
+    expect(fieldOf({ runtime: 'shell', script, limits: { cpus: 0.001 } })).toBe('limits.cpus');
+    expect(fieldOf({ runtime: 'shell', script, limits: { cpus: 0.0099 } })).toBe('limits.cpus');
+    expect(() =>
+      parseJobSpec({ runtime: 'shell', script, limits: { cpus: 0.005 } }, config),
+    ).toThrow(/0\.005 is below 0\.01.*ask for 0\.01 or more/);
+    expect(
+      parseJobSpec({ runtime: 'shell', script, limits: { cpus: 0.01 } }, config).nanoCpus,
+    ).toBe(10_000_000);
+  });
+
   it('says what to do in the message', () => {
     expect(() => parseJobSpec({ runtime: 'cobol' }, config)).toThrow(
       /known runtimes: python:3\.11, node:20, shell/,

@@ -58,7 +58,24 @@ export async function streamLogs(
   if (!response.body) return;
   // Bytes are written as they come, never decoded: a character split across two
   // chunks stays whole, and output that is not UTF-8 at all passes through as is.
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+  await writeChunks(response.body as unknown as AsyncIterable<Uint8Array>, to);
+}
+
+/**
+ * Writes chunks to `to` until they end or its reader goes away (`runbox logs ID | head`),
+ * then stops reading. Unhandled, that EPIPE crashed runbox with a stack trace.
+ */
+export async function writeChunks(
+  chunks: AsyncIterable<Uint8Array>,
+  to: NodeJS.WritableStream & { destroyed?: boolean },
+): Promise<void> {
+  let gone = false;
+  // Left attached: a write still queued can fail after the loop has ended.
+  to.on('error', () => {
+    gone = true;
+  });
+  for await (const chunk of chunks) {
+    if (gone || to.destroyed) break;
     if (!to.write(chunk)) await drained(to);
   }
 }
@@ -163,11 +180,11 @@ export function clientCommands(
           ctx,
           args,
           (client) => streamLogs(client, args.id, stream, follow, io.stdout),
-          async (local) => {
-            for await (const chunk of await local.logs(args.id, stream, follow)) {
-              io.stdout.write(chunk as Uint8Array);
-            }
-          },
+          async (local) =>
+            writeChunks(
+              (await local.logs(args.id, stream, follow)) as AsyncIterable<Uint8Array>,
+              io.stdout,
+            ),
         );
         return 0;
       },

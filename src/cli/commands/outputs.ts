@@ -10,6 +10,7 @@ import { withJson, withServer } from '../flags.js';
 import { shownName, table } from '../output.js';
 import { bytesText, spinner, type Progress } from '../progress.js';
 import { Refused, existingSize, linkInside, openForRead, openForWrite } from '../safeFiles.js';
+import { checkOutputDir } from '../writeOutputs.js';
 
 async function sha256File(root: string, path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -159,6 +160,7 @@ export function outputsCommand(ctx: CliContext, setCode: (code: number) => void)
           );
         return setCode(0);
       }
+      checkOutputDir(args.outputDir);
       const root = resolve(args.outputDir);
       await mkdir(root, { recursive: true });
       const bad: string[] = [];

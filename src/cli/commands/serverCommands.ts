@@ -9,7 +9,7 @@ import type { CliContext, GlobalFlags } from '../context.js';
 import { withData, withJson } from '../flags.js';
 import { buildSubmitRequest, raisedForRun, withJobFlags, type JobFlagValues } from '../jobFlags.js';
 import { bytesText, spinner, type Progress } from '../progress.js';
-import { writeOutputs } from '../writeOutputs.js';
+import { checkOutputDir, writeOutputs } from '../writeOutputs.js';
 
 /**
  * Resolves when the process is told to stop. The first SIGTERM/SIGINT drains (running
@@ -193,6 +193,7 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags & JobFlagValues & { outputDir?: string };
       const request = buildSubmitRequest(args);
+      if (args.outputDir !== undefined) checkOutputDir(args.outputDir);
       // The user of `runbox run` is the operator of that run: its flags raise the ceilings
       // for it, and asking for GPUs allows them.
       const config = ctx.config(args, {
@@ -220,10 +221,21 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         // the same database never takes it (it would run where nobody sees its output).
         const owner = await rb.startWorkers(1, true);
         const { job } = await rb.services.jobs.submit(request, { reservedFor: owner });
+        // A reader that went away (`runbox run job.sh | head -1`) is to runbox what SIGPIPE
+        // is to a plain program: the job is stopped as Ctrl-C stops it. Unhandled, the
+        // EPIPE crashed runbox with a stack trace and left the container running.
+        let readerGone = false;
+        const onReaderGone = () => {
+          if (readerGone) return;
+          readerGone = true;
+          onSignal();
+        };
+        io.stdout.on('error', onReaderGone);
+        io.stderr.on('error', onReaderGone);
         // With --json, stdout carries the one JSON document: the job's output goes to stderr.
-        const untap = rb.services.liveLogs.tap(job.id, (stream, chunk) =>
-          (stream === 'stdout' && !args.json ? io.stdout : io.stderr).write(chunk),
-        );
+        const untap = rb.services.liveLogs.tap(job.id, (stream, chunk) => {
+          if (!readerGone) (stream === 'stdout' && !args.json ? io.stdout : io.stderr).write(chunk);
+        });
         // Every stop signal is caught until the job is final: a closed terminal (SIGHUP)
         // or an impatient second Ctrl-C that ended the process left the container running
         // with no one to remove it. The first cancels; the cancel's SIGKILL after the grace
