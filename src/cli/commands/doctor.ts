@@ -6,7 +6,7 @@ import { table } from '../output.js';
 export function doctorCommand(ctx: CliContext, setCode: (code: number) => void): CommandModule {
   return {
     command: 'doctor',
-    describe: 'Check engine, images, data dir, database, blob store, port',
+    describe: 'Check engine, images, data dir, db, blobs, port',
     builder: (y) =>
       withJson(withServer(withData(y))).epilogue(
         'Exits 1 when any check fails. With --server URL it checks that server (health, ' +
