@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CreateBucketCommand,
@@ -9,6 +11,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../src/storage/s3/s3Client.js';
+import { startServerProcess, writeTestConfig, type RunboxProcess } from './serverProcess.js';
 
 export interface TestS3 {
   endpoint: string;
@@ -87,4 +90,41 @@ export async function listKeys(client: S3Client, bucket: string, prefix = ''): P
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token !== undefined);
   return keys;
+}
+
+/**
+ * Two `runbox serve` processes on one database and one bucket: A runs jobs (one slot),
+ * B runs none and starts with an empty cache, so what B serves comes from the bucket.
+ * Their data dirs are pushed onto `dirs` for the caller to remove.
+ */
+export async function startBucketPair(
+  endpoint: string,
+  bucket: string,
+  prefix: string,
+  dirs: string[],
+): Promise<{ nodeA: RunboxProcess; nodeB: RunboxProcess }> {
+  const { credentials } = testS3();
+  const blobsUrl = `s3://${bucket}/${prefix}?endpoint=${encodeURIComponent(endpoint)}`;
+  const env = {
+    RUNBOX_S3_ACCESS_KEY_ID: credentials.accessKeyId,
+    RUNBOX_S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+  };
+  const dirA = mkdtempSync(join(tmpdir(), `runbox-${prefix}-A-`));
+  const dirB = mkdtempSync(join(tmpdir(), `runbox-${prefix}-B-`));
+  dirs.push(dirA, dirB);
+  const nodeA = await startServerProcess({
+    dataDir: dirA,
+    configFile: writeTestConfig(dirA),
+    workers: 1,
+    env,
+    extraArgs: ['--blobs', blobsUrl],
+  });
+  const nodeB = await startServerProcess({
+    dataDir: dirB,
+    configFile: writeTestConfig(dirB),
+    workers: 0,
+    env,
+    extraArgs: ['--blobs', blobsUrl, '--db', join(dirA, 'runbox.db')],
+  });
+  return { nodeA, nodeB };
 }

@@ -5,12 +5,14 @@ import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { OutputEntry } from '../../src/contract/resultSchema.js';
 import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
-import { freshBucket, listKeys, testS3, testS3Client } from '../helpers/s3Server.js';
 import {
-  startServerProcess,
-  writeTestConfig,
-  type RunboxProcess,
-} from '../helpers/serverProcess.js';
+  freshBucket,
+  listKeys,
+  startBucketPair,
+  testS3,
+  testS3Client,
+} from '../helpers/s3Server.js';
+import type { RunboxProcess } from '../helpers/serverProcess.js';
 import { TEST_INSTANCE } from '../helpers/testConfig.js';
 import { http, pythonJob, runbox, sha256, submit, waitFinal, zstdDecode } from './outputsKit.js';
 
@@ -51,31 +53,7 @@ describe('outputs on S3-compatible storage, through runbox serve --blobs s3://',
   beforeAll(async () => {
     client = testS3Client();
     ({ bucket, remove: removeBucket } = await freshBucket(client));
-    const { endpoint, credentials } = testS3();
-    const blobsUrl = `s3://${bucket}/node-test?endpoint=${encodeURIComponent(endpoint)}`;
-    const env = {
-      RUNBOX_S3_ACCESS_KEY_ID: credentials.accessKeyId,
-      RUNBOX_S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    };
-    const dirA = mkdtempSync(join(tmpdir(), 'runbox-s3-nodeA-'));
-    const dirB = mkdtempSync(join(tmpdir(), 'runbox-s3-nodeB-'));
-    dirs.push(dirA, dirB);
-    const db = join(dirA, 'runbox.db');
-    nodeA = await startServerProcess({
-      dataDir: dirA,
-      configFile: writeTestConfig(dirA),
-      workers: 1,
-      env,
-      extraArgs: ['--blobs', blobsUrl],
-    });
-    // Node B: the same database, its own (empty) data dir, no workers.
-    nodeB = await startServerProcess({
-      dataDir: dirB,
-      configFile: writeTestConfig(dirB),
-      workers: 0,
-      env,
-      extraArgs: ['--blobs', blobsUrl, '--db', db],
-    });
+    ({ nodeA, nodeB } = await startBucketPair(testS3().endpoint, bucket, 'node-test', dirs));
     jobId = await submit(nodeA.url, pythonJob(WRITER));
     const job = await waitFinal(nodeA.url, jobId);
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');

@@ -10,12 +10,14 @@ import { S3BlobStore } from '../../src/storage/s3/S3BlobStore.js';
 import { createS3Client } from '../../src/storage/s3/s3Client.js';
 import { selectZstdCodec } from '../../src/storage/zstd/selectCodec.js';
 import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
-import { freshBucket, listKeys, testS3, testS3Client } from '../helpers/s3Server.js';
 import {
-  startServerProcess,
-  writeTestConfig,
-  type RunboxProcess,
-} from '../helpers/serverProcess.js';
+  freshBucket,
+  listKeys,
+  startBucketPair,
+  testS3,
+  testS3Client,
+} from '../helpers/s3Server.js';
+import type { RunboxProcess } from '../helpers/serverProcess.js';
 import { TEST_INSTANCE } from '../helpers/testConfig.js';
 import { http, runbox, shellJob, submit, waitFinal } from './outputsKit.js';
 
@@ -196,30 +198,7 @@ describe('S3 down for a while: nothing lost, clear errors, recovery', () => {
     let nodeB: RunboxProcess;
 
     beforeAll(async () => {
-      const { credentials } = testS3();
-      const blobsUrl = `s3://${bucket}/fleet?endpoint=${encodeURIComponent(gate.endpoint)}`;
-      const env = {
-        RUNBOX_S3_ACCESS_KEY_ID: credentials.accessKeyId,
-        RUNBOX_S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      };
-      const dirA = mkdtempSync(join(tmpdir(), 'runbox-s3-outageA-'));
-      const dirB = mkdtempSync(join(tmpdir(), 'runbox-s3-outageB-'));
-      dirs.push(dirA, dirB);
-      nodeA = await startServerProcess({
-        dataDir: dirA,
-        configFile: writeTestConfig(dirA),
-        workers: 1,
-        env,
-        extraArgs: ['--blobs', blobsUrl],
-      });
-      // Another node on the same database with an empty cache: it reads from the bucket.
-      nodeB = await startServerProcess({
-        dataDir: dirB,
-        configFile: writeTestConfig(dirB),
-        workers: 0,
-        env,
-        extraArgs: ['--blobs', blobsUrl, '--db', join(dirA, 'runbox.db')],
-      });
+      ({ nodeA, nodeB } = await startBucketPair(gate.endpoint, bucket, 'fleet', dirs));
     });
 
     afterEach(() => expectNoLeftoverContainers(TEST_INSTANCE));
