@@ -110,6 +110,21 @@ async function dockerRelay(listenOn: number | string): Promise<{
   };
 }
 
+/** Runs a runbox command whose reader goes away after its first chunk, as `| head` does. */
+async function readFirstChunkOnly(
+  args: string[],
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [RUNBOX_BUNDLE, ...args], {
+    env: { ...process.env, RUNBOX_CONFIG: '', RUNBOX_SERVER: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdout.once('data', () => child.stdout.destroy());
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, stderr };
+}
+
 describe('help and usage', () => {
   it('bare runbox shows help; every summary fits one 80-column line with words whole', async () => {
     const bare = await cli([]);
@@ -212,14 +227,7 @@ describe('help and usage', () => {
   it('run whose reader goes away (| head) stops the job as Ctrl-C does: exit 130, no crash, no container', async () => {
     // Unhandled, the EPIPE crashed runbox ("Unhandled 'error' event") and left the container running.
     const job = script('chatty.sh', 'while :; do echo 0123456789abcdef; done\n');
-    const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', job, ...local()], {
-      env: { ...process.env, RUNBOX_CONFIG: '', RUNBOX_SERVER: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.stdout.once('data', () => child.stdout.destroy());
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { code, stderr } = await readFirstChunkOnly(['run', job, ...local()]);
     expect(stderr).not.toContain('EPIPE');
     expect(stderr).toMatch(/cancelled: Cancelled/);
     expect(code).toBe(130);
@@ -237,14 +245,7 @@ describe('help and usage', () => {
       ['--data-dir', sandbox.dataDir],
       ['--server', rb.url],
     ]) {
-      const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'logs', id, ...where], {
-        env: { ...process.env, RUNBOX_CONFIG: '', RUNBOX_SERVER: '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.stdout.once('data', () => child.stdout.destroy());
-      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      const { code, stderr } = await readFirstChunkOnly(['logs', id, ...where]);
       expect(stderr).toBe('');
       expect(code).toBe(0);
     }
