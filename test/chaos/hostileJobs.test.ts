@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -30,7 +30,8 @@ import { TEST_INSTANCE } from '../helpers/testConfig.js';
  * bomb, a memory hog, a /tmp filler, an endless printer, a SIGTERM ignorer and jobs
  * reaching for the network and the Docker socket, all through a real server while a
  * poller asks /healthz every 50 ms. Each must end with its expected error, and the
- * server must stay responsive (healthz p99 under 100 ms on a quiet machine). Every container created is
+ * server must stay responsive (healthz p99 under 100 ms on a quiet machine; where the
+ * disk's own fsync is slow, under twice its p99 plus 50 ms). Every container created is
  * inspected against the sandbox (bridge only where the job asked).
  */
 const fixture = (name: string) =>
@@ -155,7 +156,25 @@ describe('hostile jobs', () => {
     const limitMs = Math.max(100, 2 * baseline.p99Ms + 50);
     const health = pollHealth(url, 50);
     const pings: number[] = [];
+    // The disk's own fsync latency beside the hostile jobs: every commit (a job claimed,
+    // a heartbeat, a result) fsyncs the WAL on the server's event loop ("acknowledged
+    // means on disk"), so a /healthz that waits behind one waits as long as the disk.
+    const fsyncs: number[] = [];
     let pinging = true;
+    const fsyncProbe = (async () => {
+      const fd = openSync(join(data.dir, 'fsync-probe'), 'w');
+      try {
+        while (pinging) {
+          const t = performance.now();
+          writeSync(fd, Buffer.alloc(4096, 'x'));
+          fsyncSync(fd);
+          fsyncs.push(performance.now() - t);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      } finally {
+        closeSync(fd);
+      }
+    })();
     const pinger = (async () => {
       while (pinging) {
         const t = performance.now();
@@ -175,6 +194,11 @@ describe('hostile jobs', () => {
     const healthFigures = await health.stop();
     pinging = false;
     await pinger;
+    await fsyncProbe;
+    // On a disk whose fsync is slow here, the limit is twice its p99 plus 50 ms, as the
+    // idle figure relaxes it above; the figures say which applied.
+    const fsyncP99 = percentile(fsyncs, 99);
+    const busyLimitMs = Math.max(limitMs, 2 * fsyncP99 + 50);
     const stillUp = await http(url, '/healthz');
     const outcomes: Record<string, string> = {};
     for (const c of CASES) {
@@ -193,8 +217,9 @@ describe('hostile jobs', () => {
       outcomes,
       healthzIdle: baseline,
       healthz: healthFigures,
-      healthzP99LimitMs: limitMs,
+      healthzP99LimitMs: round1(busyLimitMs),
       dockerPingP99Ms: round1(percentile(pings, 99)),
+      fsyncP99Ms: round1(fsyncP99),
       hostProcessesBefore: processesBefore,
       hostProcessesAfter: hostProcesses(),
       containersInspected: inspection.inspected,
@@ -204,7 +229,7 @@ describe('hostile jobs', () => {
     for (const c of CASES) c.check(final.get(idOf.get(c.name)!)!);
     expect(stillUp.status).toBe(200);
     expect(healthFigures.statuses).toEqual({ 200: healthFigures.polls });
-    expect(healthFigures.p99Ms).toBeLessThan(limitMs);
+    expect(healthFigures.p99Ms).toBeLessThan(busyLimitMs);
     expect(inspection.violations).toEqual([]);
     expect(inspection.inspected).toBe(CASES.length);
     expect(await labelledContainers(TEST_INSTANCE)).toEqual([]);
