@@ -329,6 +329,7 @@ export function pollHealth(base: string, everyMs = 50) {
       return {
         polls: latencies.length,
         p50Ms: round1(percentile(latencies, 50)),
+        p95Ms: round1(percentile(latencies, 95)),
         p99Ms: round1(percentile(latencies, 99)),
         maxMs: round1(Math.max(0, ...latencies)),
         statuses: Object.fromEntries(statuses),
