@@ -84,6 +84,25 @@ function expectSafeCopy(dir: string): void {
 describe('writing outputs on the host', () => {
   const sandbox = useProcessSandbox('hostfiles');
 
+  /** Starts a server (one slot), submits a job script through the CLI and waits for it. */
+  async function submitThroughServer(name: string, text: string) {
+    const configFile = writeTestConfig(sandbox.dataDir);
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
+    const script = join(sandbox.dataDir, name);
+    writeFileSync(script, text);
+    const submitted = await runCliProcess([
+      'submit',
+      script,
+      '--wait',
+      '--json',
+      '--server',
+      server.url,
+    ]);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    return { server, job: JSON.parse(submitted.stdout) as JobView };
+  }
+
   it('run -o DIR: no link out of DIR is made or written through; each refusal is a warning', async () => {
     const configFile = writeTestConfig(sandbox.dataDir);
     const script = join(sandbox.dataDir, 'hostile.sh');
@@ -117,21 +136,7 @@ describe('writing outputs on the host', () => {
   });
 
   it('outputs ID -o DIR: a resume never appends through a link; refused files exit 1', async () => {
-    const configFile = writeTestConfig(sandbox.dataDir);
-    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
-    sandbox.processes.push(server);
-    const script = join(sandbox.dataDir, 'hostile.sh');
-    writeFileSync(script, HOSTILE_JOB);
-    const submitted = await runCliProcess([
-      'submit',
-      script,
-      '--wait',
-      '--json',
-      '--server',
-      server.url,
-    ]);
-    expect(submitted.code, submitted.stderr).toBe(0);
-    const job = JSON.parse(submitted.stdout) as JobView;
+    const { server, job } = await submitThroughServer('hostile.sh', HOSTILE_JOB);
     const { dir, outside } = layTraps(join(sandbox.dataDir, 'host'));
     const got = await runCliProcess(['outputs', job.id, '-o', dir, '--server', server.url]);
     expect(got.code, got.stderr).toBe(1);
@@ -144,28 +149,14 @@ describe('writing outputs on the host', () => {
   // Names went to the terminal raw: a job could colour it, clear it, or forge a line
   // such as "x  1 bytes  sha256 ok" with a newline in a name.
   it('outputs ID (and -o DIR) prints a name with control characters escaped and quoted', async () => {
-    const configFile = writeTestConfig(sandbox.dataDir);
-    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
-    sandbox.processes.push(server);
-    const script = join(sandbox.dataDir, 'names.sh');
-    writeFileSync(
-      script,
+    const { server, job } = await submitThroughServer(
+      'names.sh',
       [
         'cd "$RUNBOX_OUTPUTS"',
         `printf x > "$(printf 'red\\033[31m\\nforged  1 bytes  sha256 ok')"`,
         `ln -s "$(printf '/etc/\\033[2J')" "$(printf 'bell\\a\\342\\200\\256txt')"`,
       ].join('\n'),
     );
-    const submitted = await runCliProcess([
-      'submit',
-      script,
-      '--wait',
-      '--json',
-      '--server',
-      server.url,
-    ]);
-    expect(submitted.code, submitted.stderr).toBe(0);
-    const job = JSON.parse(submitted.stdout) as JobView;
     expect(job.result!.outputs.map((o) => o.path).sort()).toEqual([
       'bell\u0007\u202etxt',
       'red\u001b[31m\nforged  1 bytes  sha256 ok',
