@@ -151,8 +151,15 @@ export interface FinishItem {
   blobs?: readonly string[];
 }
 
-/** 'stale': the token is not the live attempt's (lease taken over, or already finished); nothing was recorded. */
-export type FinishOutcome = 'recorded' | 'stale';
+/**
+ * 'recorded': the result is the job's (final, or the job is queued for its retry).
+ * 'cancelled': recorded, and the job ended cancelled: its cancel was accepted before this
+ * commit (a success then ends Cancelled with its outputs kept, a failure is not retried),
+ * which the pool may not have heard of yet.
+ * 'stale': the token is not the live attempt's (lease taken over, or already finished);
+ * nothing was recorded.
+ */
+export type FinishOutcome = 'recorded' | 'cancelled' | 'stale';
 
 export interface CancelOutcome {
   job: JobRecord;

@@ -517,9 +517,9 @@ export class WorkerPool {
     }
     try {
       const outcome = await this.recorder.record(job, { id: job.id, token: job.token, result });
-      if (outcome === 'recorded') {
+      if (outcome !== 'stale') {
         this.onRecorded(result);
-        await this.recorded(job, result);
+        await this.recorded(job, result, outcome === 'cancelled');
       }
       if (outcome === 'stale') {
         this.log.warn('late result rejected: the job was taken over', {
@@ -595,11 +595,15 @@ export class WorkerPool {
   }
 
   /** One lifecycle line and the counters for a recorded attempt: finished, or retried. */
-  private async recorded(job: ClaimedJob, result: JobResult): Promise<void> {
-    const errorType = result.error?.type ?? null;
-    // A success is always final; a failure is final unless the queue put it back for
-    // another attempt, which only the row says.
-    const now = errorType === null ? null : await this.queue.get(job.id).catch((): null => null);
+  /** `cancelled`: the queue ended the job cancelled (its cancel was accepted before the commit). */
+  private async recorded(job: ClaimedJob, result: JobResult, cancelled: boolean): Promise<void> {
+    // The job's error, as the queue recorded it: a cancel the pool had not heard of yet
+    // turned a success (or a failure it would have retried) into Cancelled.
+    const errorType = cancelled ? 'Cancelled' : (result.error?.type ?? null);
+    // A success is always final, and so is a cancelled job; another failure is final
+    // unless the queue put it back for another attempt, which only the row says.
+    const now =
+      errorType === null || cancelled ? null : await this.queue.get(job.id).catch((): null => null);
     // Retried: queued again, or already past this attempt (a free slot can claim it
     // again between the commit and this read when its backoff is short).
     if (now !== null && (now.status === 'queued' || now.attempts > job.attempt)) {
@@ -612,7 +616,8 @@ export class WorkerPool {
       });
       return;
     }
-    const outcome = errorType === null ? 'succeeded' : (now?.status ?? 'failed');
+    const outcome =
+      errorType === null ? 'succeeded' : cancelled ? 'cancelled' : (now?.status ?? 'failed');
     const outputBytes = result.outputs.reduce((sum, o) => sum + o.size, 0);
     this.metrics?.finished(outcome, errorType, result.metrics.total_seconds, outputBytes);
     this.log.info('job finished', {

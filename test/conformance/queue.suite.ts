@@ -778,9 +778,10 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         for (const job of [a!, b!]) {
           expect((await q.cancel(job.job.id))!.outcome).toBe('requested');
         }
+        // 'cancelled': recorded, and the pool is told the job ended cancelled.
         expect(
           await q.finish([{ id: a!.job.id, token: token(a!.job.id), result: success }]),
-        ).toEqual(['recorded']);
+        ).toEqual(['cancelled']);
         const { outcomes } = await q.finishAndClaim(
           [
             { id: b!.job.id, token: token(b!.job.id), result: success },
@@ -788,7 +789,7 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
           ],
           { workerId: 'w1', limit: 0 },
         );
-        expect(outcomes).toEqual(['recorded', 'recorded']);
+        expect(outcomes).toEqual(['cancelled', 'recorded']);
         for (const job of [a!, b!]) {
           const now = await q.get(job.job.id);
           expect(now).toMatchObject({
@@ -810,7 +811,9 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         const [out] = await q.submit([item({ maxAttempts: 3, retryOnExitCodes: [3] })]);
         const claimed = await claimOne(q);
         await q.cancel(out!.job.id);
-        await q.finish([{ id: claimed.id, token: claimed.token, result: final() }]);
+        expect(await q.finish([{ id: claimed.id, token: claimed.token, result: final() }])).toEqual(
+          ['cancelled'],
+        );
         const job = await q.get(out!.job.id);
         expect(job).toMatchObject({ status: 'cancelled', errorType: 'Cancelled', attempts: 1 });
         expect(job!.errorMessage).toBe(

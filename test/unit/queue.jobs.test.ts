@@ -81,7 +81,7 @@ describe('a cancel accepted before a success is recorded', () => {
       ],
     };
     expect(finish(db, [{ id: job!.id, token: job!.token, result: success }], T0 + 2)).toEqual([
-      'recorded',
+      'cancelled',
     ]);
     const after = getJob(db, job!.id)!;
     expect(after).toMatchObject({ status: 'cancelled', errorType: 'Cancelled' });

@@ -327,7 +327,7 @@ export class PostgresQueue implements QueueBackend {
 
   /** Tells this process's listeners, once committed, the jobs whose results it recorded. */
   private announceRecorded(items: readonly FinishItem[], outcomes: readonly FinishOutcome[]) {
-    const ids = items.filter((_, i) => outcomes[i] === 'recorded').map((item) => item.id);
+    const ids = items.filter((_, i) => outcomes[i] !== 'stale').map((item) => item.id);
     if (ids.length > 0) this.announce([...new Set(ids)]);
   }
 

@@ -9,7 +9,7 @@ import {
   type PgClaimArgs,
 } from './claimJobs.js';
 import { query, type PgExecutor } from './db.js';
-import { FINISHED_CHANNEL, cancelledSuccess } from './finishJobs.js';
+import { FINISHED_CHANNEL, cancelledSuccess, outcomeKey, recordedOutcomes } from './finishJobs.js';
 import { CLAIMED_COLUMNS, RUNNING_BY_ID, type PgClaimRow } from './rows.js';
 
 /*
@@ -31,8 +31,8 @@ import { CLAIMED_COLUMNS, RUNNING_BY_ID, type PgClaimRow } from './rows.js';
  *   control character (it writes \u001e), so RS cannot occur inside a result. One JSON
  *   document read by json_to_recordset spared the escaping too but cost the server ~12 us
  *   a job more (3 ms for 256 results): it parses every result twice.
- * - the answer: one row per claimed job (one row when none), the recorded (id, token)
- *   pairs in the first row only. Repeated in every row, as they once were, they cost
+ * - the answer: one row per claimed job (one row when none), the recorded (id, token,
+ *   status) triples in the first row only. Repeated in every row, as they once were, they cost
  *   batch² (250 results and 250 claims: 250 copies of a 17 KB JSON array, 4 MB to send
  *   and parse), which is why large batches were slower this way than in a transaction.
  * The CTEs share one snapshot: recorded updates rows that were running, claimed rows that
@@ -54,7 +54,7 @@ WITH recorded AS (
   FROM unnest(:ids::text[], :tokens::text[], string_to_array(:results::text, E'\\x1e'))
     AS f(id, token, result)
   WHERE j.id = f.id AND j.attempt_token = f.token AND ${RUNNING_BY_ID}
-  RETURNING j.id, f.token
+  RETURNING j.id, f.token, j.status
 ), blobs AS (
   INSERT INTO job_blobs (job_id, sha256)
   SELECT b.job_id, b.sha256
@@ -72,7 +72,7 @@ WITH recorded AS (
   RETURNING ${CLAIMED_COLUMNS}
 )
 SELECT CASE WHEN row_number() OVER () = 1 THEN r.recorded END AS recorded, r.notified, c.*
-FROM (SELECT (SELECT json_agg(json_build_array(id, token)) FROM recorded) AS recorded,
+FROM (SELECT (SELECT json_agg(json_build_array(id, token, status)) FROM recorded) AS recorded,
              (SELECT count(*) FROM notified) AS notified) r
 LEFT JOIN claimed c ON true`;
 }
@@ -80,7 +80,7 @@ LEFT JOIN claimed c ON true`;
 const FINISH_AND_CLAIM = statement(PICK);
 const FINISH_AND_CLAIM_RESERVED = statement(PICK_RESERVED);
 
-type Row = Partial<PgClaimRow> & { recorded: Array<[string, string]> | null };
+type Row = Partial<PgClaimRow> & { recorded: Array<[string, string, string]> | null };
 
 /** Record separator: never in JSON.stringify's output (control characters are escaped). */
 const RS = '\u001e';
@@ -139,13 +139,7 @@ export async function finishAndClaimSuccesses(
     },
     reserved ? 'runbox_finish_and_claim_reserved' : 'runbox_finish_and_claim',
   );
-  // By id and token: an item with a stale token beside the live one is 'stale'.
-  const key = (id: string, token: string) => `${id}\n${token}`;
-  const recorded = rows.find((r) => r.recorded != null)?.recorded ?? [];
-  const done = new Set(recorded.map(([id, token]) => key(id, token)));
+  const done = recordedOutcomes(rows.find((r) => r.recorded != null)?.recorded ?? []);
   const claimed = sortClaimed(rows.filter((r): r is Row & PgClaimRow => r.id != null));
-  return {
-    outcomes: items.map((item) => (done.has(key(item.id, item.token)) ? 'recorded' : 'stale')),
-    claimed,
-  };
+  return { outcomes: items.map((item) => done.get(outcomeKey(item)) ?? 'stale'), claimed };
 }

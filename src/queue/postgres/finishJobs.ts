@@ -68,7 +68,7 @@ FROM unnest(:ids::text[], :tokens::text[], :statuses::text[], :delays::bigint[],
             :results::text[], :errorTypes::text[], :errorMessages::text[])
      AS f(id, token, status, delay_ms, result, error_type, error_message)
 WHERE j.id = f.id AND j.attempt_token = f.token AND ${RUNNING_BY_ID}
-RETURNING j.id, f.token`;
+RETURNING j.id, f.token, j.status`;
 
 const ADD_BLOBS = `
 INSERT INTO job_blobs (job_id, sha256)
@@ -144,7 +144,7 @@ export async function finishJobs(
   const recorded =
     writes.length === 0
       ? []
-      : await query<{ id: string; token: string }>(db, RECORD, {
+      : await query<{ id: string; token: string; status: string }>(db, RECORD, {
           contractVersion: options.contractVersion,
           ids: writes.map((w) => w.item.id),
           tokens: writes.map((w) => w.item.token),
@@ -154,13 +154,11 @@ export async function finishJobs(
           errorTypes: writes.map((w) => w.error.type),
           errorMessages: writes.map((w) => w.error.message),
         });
-  // By id and token: an item with a stale token beside the live one is 'stale'.
-  const key = (id: string, token: string) => `${id}\n${token}`;
-  const done = new Set(recorded.map((r) => key(r.id, r.token)));
+  const done = recordedOutcomes(recorded.map((r) => [r.id, r.token, r.status]));
   const blobJobs: string[] = [];
   const blobShas: string[] = [];
   for (const { item } of writes) {
-    if (!done.has(key(item.id, item.token))) continue;
+    if (!done.has(outcomeKey(item))) continue;
     for (const sha of item.blobs ?? blobsOfResult(item.result)) {
       blobJobs.push(item.id);
       blobShas.push(sha);
@@ -170,7 +168,24 @@ export async function finishJobs(
   if (recorded.length > 0) {
     await notifyFinished(db, [...new Set(recorded.map((r) => r.id))], options.origin);
   }
-  return items.map((item) => (done.has(key(item.id, item.token)) ? 'recorded' : 'stale'));
+  return items.map((item) => done.get(outcomeKey(item)) ?? 'stale');
+}
+
+/** By id and token: an item with a stale token beside the live one is 'stale'. */
+export function outcomeKey(item: { id: string; token: string }): string {
+  return `${item.id}\n${item.token}`;
+}
+
+/** Each recorded (id, token, status after the update) as its outcome, by outcomeKey. */
+export function recordedOutcomes(
+  rows: ReadonlyArray<readonly [string, string, string]>,
+): Map<string, FinishOutcome> {
+  return new Map(
+    rows.map(([id, token, status]) => [
+      outcomeKey({ id, token }),
+      status === 'cancelled' ? 'cancelled' : 'recorded',
+    ]),
+  );
 }
 
 /**

@@ -169,7 +169,7 @@ export class SqliteQueue implements QueueBackend {
 
   private announceFinished(items: readonly FinishItem[], outcomes: readonly FinishOutcome[]) {
     if (this.finishedListeners.size === 0) return;
-    const ids = items.filter((_, i) => outcomes[i] === 'recorded').map((item) => item.id);
+    const ids = items.filter((_, i) => outcomes[i] !== 'stale').map((item) => item.id);
     if (ids.length === 0) return;
     for (const listener of this.finishedListeners) listener(ids);
   }

@@ -124,7 +124,7 @@ export function finishJobs(
         sql(db, FINAL).run({ ...common, status: decision.kind });
       }
       addBlobs(db, item);
-      return 'recorded';
+      return decision.kind === 'cancelled' ? 'cancelled' : 'recorded';
     }),
   );
 }
