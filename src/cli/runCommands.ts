@@ -38,6 +38,27 @@ function jsonAfterCommand(argv: string[]): string[] {
   ];
 }
 
+/**
+ * `--memory -5m`: yargs reads a word that starts with a dash as flags unless it is a
+ * plain negative number, so `-5m` became the flags -5 and -m, -m took the next word and
+ * the command said it was missing its script. No runbox flag is a dash and a digit, so
+ * such a word after `--name` is that flag's value, as `--name=-5m` says it unambiguously;
+ * the flag's own check then judges it (limits.memory: "-5m" is not a size).
+ */
+export function valuesStartingWithDash(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') return [...out, ...argv.slice(i)];
+    const next = argv[i + 1];
+    if (/^--[^=]+$/.test(word) && next !== undefined && /^-\.?\d/.test(next)) {
+      out.push(`${word}=${next}`);
+      i++;
+    } else out.push(word);
+  }
+  return out;
+}
+
 /** Parses argv, runs one command, and resolves with the process exit code. */
 const NUMBER_EXAMPLES: Record<string, string> = {
   cpus: '1.5',
@@ -120,7 +141,7 @@ export async function runCommands(
   options: RunCliOptions,
   commandSet: CommandSet,
 ): Promise<number> {
-  const argv = jsonAfterCommand(given);
+  const argv = valuesStartingWithDash(jsonAfterCommand(given));
   const io = options.io ?? processIO;
   const ctx = createContext(io, options.startRunbox, options.handOff);
   // Words after `--` are the job's own (`runbox run job.py -- -v "a b"`), never flags.

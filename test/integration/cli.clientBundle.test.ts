@@ -150,4 +150,17 @@ describe('number flags', () => {
     expect(serve.code).toBe(64);
     expect(serve.stderr).toContain('--port takes a number, e.g. --port 7070');
   });
+
+  it("a value that starts with a dash and a digit is the flag's value, not flags", async () => {
+    const job = join(sandbox.dataDir, 'job.sh');
+    writeFileSync(job, 'true\n');
+    // yargs read -5m as the flags -5 and -m, and -m took the script: "got 0 non-option
+    // arguments". The value reaches the spec's own check, which names the field.
+    const memory = await cli(['run', '--memory', '-5m', job, '--data-dir', sandbox.dataDir]);
+    expect(memory.code, memory.stderr).toBe(65);
+    expect(memory.stderr).toContain('runbox: InvalidSpec: limits.memory: "-5m" is not a size');
+    const cpus = await cli(['run', '--cpus', '-.5', job, '--data-dir', sandbox.dataDir]);
+    expect(cpus.code, cpus.stderr).toBe(65);
+    expect(cpus.stderr).toContain('limits.cpus');
+  });
 });
