@@ -210,7 +210,22 @@ export async function runCommands(
       args.afterDash = afterDash;
       args._ = args._.slice(0, args._.length - afterDash.length);
     })
-    .completion('__complete', false)
+    .completion(
+      '__complete',
+      false,
+      (
+        _current: string,
+        _argv: unknown,
+        defaults: (then: (error: Error | null, completions?: string[]) => void) => void,
+        done: (completions: string[]) => void,
+      ) => {
+        // After `--`, yargs offers one-letter aliases as `--V` and `--o` (zsh: `--V:desc`):
+        // they are -V and -o, and their long names are offered beside them.
+        defaults((_error, completions) =>
+          done((completions ?? []).filter((c) => !/^--[^-:](:|$)/.test(c))),
+        );
+      },
+    )
     .exitProcess(false)
     .fail((message, error) => {
       const command = argv.find((a) => !a.startsWith('-'));

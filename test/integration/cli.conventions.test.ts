@@ -276,6 +276,13 @@ COMP_WORDS=(runbox lo); COMP_CWORD=1; _runbox_completions; echo "\${COMPREPLY[*]
     expect(options.stdout.split('\n')).toEqual(
       expect.arrayContaining(['--quiet', '--all', '--cursor']),
     );
+    // One-letter aliases are offered as -q and -o, never as --q or --o (yargs' own).
+    expect(options.stdout.split('\n')).not.toContain('--q');
+    const run = (await cli(['--get-yargs-completions', 'run', '--'])).stdout.split('\n');
+    expect(run).toEqual(expect.arrayContaining(['--output-dir', '--version']));
+    expect(run.filter((word) => /^--[^-]$/.test(word))).toEqual([]);
+    const short = (await cli(['--get-yargs-completions', 'ls', '-'])).stdout.split('\n');
+    expect(short).toEqual(expect.arrayContaining(['-q', '--quiet']));
   });
 });
 
