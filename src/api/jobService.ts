@@ -243,11 +243,7 @@ export class JobService {
     jobs: JobView[];
     next_cursor: string | null;
   }> {
-    if (filter.cursor !== undefined && !CURSOR_PATTERN.test(filter.cursor)) {
-      throw new InvalidSpecError('cursor', 'is not a cursor this server gave out');
-    }
-    const { jobs, nextCursor } = await this.queue.list(filter);
-    return { jobs: jobs.map(toView), next_cursor: nextCursor };
+    return listJobs(this.queue, filter);
   }
 
   /** Throws Conflict (409) for a job that has already ended: there is nothing to cancel. */
@@ -322,4 +318,16 @@ export class JobService {
   private notify(): void {
     for (const listener of this.listeners) listener();
   }
+}
+
+/** A page of jobs as GET /v1/jobs answers it (and `runbox ls` reads the local database). */
+export async function listJobs(
+  queue: Pick<JobStore, 'list'>,
+  filter: { status?: JobStatus; limit: number; cursor?: string },
+): Promise<{ jobs: JobView[]; next_cursor: string | null }> {
+  if (filter.cursor !== undefined && !CURSOR_PATTERN.test(filter.cursor)) {
+    throw new InvalidSpecError('cursor', 'is not a cursor this server gave out');
+  }
+  const { jobs, nextCursor } = await queue.list(filter);
+  return { jobs: jobs.map(toView), next_cursor: nextCursor };
 }

@@ -79,6 +79,7 @@ export const CLIENT_COMMAND_FLAGS: Record<string, ClientCommand> = {
   },
   ls: {
     flags: {
+      ...DATA,
       ...SERVER,
       ...JSON_FLAG,
       status: {

@@ -1,13 +1,21 @@
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import type { JobView } from '../api/jobView.js';
+import type { JobStatus, JobView } from '../api/jobView.js';
 import { RunboxError } from '../errors/index.js';
 import type { CliContext, GlobalFlags } from './context.js';
 import type { ApiClient } from './client.js';
 
+/** GET /v1/jobs's answer. */
+export interface JobPageView {
+  jobs: JobView[];
+  next_cursor: string | null;
+}
+
 /** Reads jobs straight from this machine's database: the jobs `runbox run` recorded. */
 export interface LocalJobs {
   get(id: string): Promise<JobView>;
+  /** A page of jobs, newest first, as GET /v1/jobs answers it. */
+  list(filter: { status?: JobStatus; limit: number; cursor?: string }): Promise<JobPageView>;
   /** A stored log stream; a job still running elsewhere is waited for first. */
   logs(id: string, stream: 'stdout' | 'stderr', follow: boolean): Promise<Readable>;
   close(): Promise<void>;

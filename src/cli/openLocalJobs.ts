@@ -8,7 +8,7 @@ import type { LocalJobs } from './localJobs.js';
 export async function openLocalJobs(config: Readonly<Config>): Promise<LocalJobs> {
   // Loaded here, not at the top: only a command that falls back to the database pays
   // for SQLite and the blob store.
-  const [{ createQueue, createBlobStore }, { toView }, { Readable }] = await Promise.all([
+  const [{ createQueue, createBlobStore }, { toView, listJobs }, { Readable }] = await Promise.all([
     import('../backends.js'),
     import('../api/jobService.js'),
     import('node:stream'),
@@ -23,6 +23,7 @@ export async function openLocalJobs(config: Readonly<Config>): Promise<LocalJobs
   };
   return {
     get,
+    list: (filter) => listJobs(queue, filter),
     async logs(id, stream, follow) {
       let job = await get(id);
       while (follow && !FINAL_STATUSES.has(job.status)) {

@@ -310,6 +310,26 @@ describe('--json, logs and status on the local database', () => {
     const nope = await cli(['status', 'NOPE', '--json', ...data]);
     expect(nope.code).toBe(66);
     expect(JSON.parse(nope.stdout)).toMatchObject({ error: { type: 'NotFound', field: 'id' } });
+
+    // ls lists them too, paged as the server pages: a second run, then one per page.
+    const second = await cli(['run', job, '--json', ...local()]);
+    const secondId = (JSON.parse(second.stdout) as JobView).id;
+    const listed = await cli(['ls', '--json', ...data]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout)).toMatchObject({
+      jobs: [
+        { id: secondId, status: 'succeeded' },
+        { id: final.id, status: 'succeeded' },
+      ],
+      next_cursor: null,
+    });
+    const first = await cli(['ls', '-q', '--limit', '1', ...data]);
+    expect(first.stdout).toBe(`${secondId}\n`);
+    expect(first.stderr).toContain(`more: runbox ls --cursor ${secondId}`);
+    const all = await cli(['ls', '-q', '--limit', '1', '--all', ...data]);
+    expect(all.stdout).toBe(`${secondId}\n${final.id}\n`);
+    const none = await cli(['ls', '-q', '--status', 'failed', ...data]);
+    expect([none.code, none.stdout]).toEqual([0, '']);
   });
 
   it('submit --follow --json, ls -q / --all / --cursor, --delay, runtimes and doctor against a server', async () => {

@@ -1,11 +1,11 @@
 import type { Argv, CommandModule } from 'yargs';
-import { FINAL_STATUSES, exitCodeOf, type JobView } from '../../api/jobView.js';
+import { FINAL_STATUSES, exitCodeOf, type JobStatus, type JobView } from '../../api/jobView.js';
 import { drained } from '../../drained.js';
 import type { ApiClient } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
 import { withData, withJson, withServer } from '../flags.js';
 import { buildSubmitRequest, withJobFlags, type JobFlagValues } from '../jobFlags.js';
-import { remoteOrLocal } from '../localJobs.js';
+import { remoteOrLocal, type JobPageView } from '../localJobs.js';
 import { describeJob, table } from '../output.js';
 import { spinner } from '../progress.js';
 
@@ -198,9 +198,10 @@ export function clientCommands(
       cursor?: string;
     }>(
       'ls',
-      'List jobs, newest first',
+      'List jobs, newest first (server, else the local database)',
       (y) =>
-        withJson(withServer(y))
+        withJson(withData(withServer(y)))
+          .epilogue(LOCAL_FALLBACK)
           .option('status', { choices: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] })
           .option('limit', { type: 'number', default: 50, describe: 'Jobs per page' })
           .option('quiet', { alias: 'q', type: 'boolean', describe: 'Print only job ids' })
@@ -211,21 +212,39 @@ export function clientCommands(
           })
           .conflicts('all', 'cursor') as never,
       async (args) => {
-        const client = ctx.client(args);
-        const jobs: JobView[] = [];
-        let cursor: string | null = args.cursor ?? null;
-        do {
-          const query = new URLSearchParams({ limit: String(args.limit ?? 50) });
-          if (args.status) query.set('status', args.status);
-          if (cursor) query.set('cursor', cursor);
-          const { body: page } = await client.json<{
-            jobs: JobView[];
-            next_cursor: string | null;
-          }>('GET', `/v1/jobs?${query}`);
-          jobs.push(...page.jobs);
-          cursor = page.next_cursor;
-        } while (args.all && cursor);
-        const body = { jobs, next_cursor: cursor };
+        const pages = async (next: (cursor: string | null) => Promise<JobPageView>) => {
+          const jobs: JobView[] = [];
+          let cursor: string | null = args.cursor ?? null;
+          do {
+            const page = await next(cursor);
+            jobs.push(...page.jobs);
+            cursor = page.next_cursor;
+          } while (args.all && cursor);
+          return { jobs, next_cursor: cursor };
+        };
+        const limit = args.limit ?? 50;
+        const status = args.status as JobStatus | undefined;
+        const body = await remoteOrLocal(
+          ctx,
+          args,
+          (client) =>
+            pages(async (cursor) => {
+              const query = new URLSearchParams({ limit: String(limit) });
+              if (status) query.set('status', status);
+              if (cursor) query.set('cursor', cursor);
+              return (await client.json<JobPageView>('GET', `/v1/jobs?${query}`)).body;
+            }),
+          (local) =>
+            pages((cursor) =>
+              local.list({
+                limit,
+                ...(status ? { status } : {}),
+                ...(cursor ? { cursor } : {}),
+              }),
+            ),
+        );
+        const cursor = body.next_cursor;
+        const jobs = body.jobs;
         // On stderr, so `ls -q | xargs` sees ids only.
         if (cursor && !args.json) io.err(`more: runbox ls --cursor ${cursor} (or --all)`);
         if (args.json) json(body);
