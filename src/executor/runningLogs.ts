@@ -1,4 +1,4 @@
-import { open, readdir } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { drained } from '../drained.js';
@@ -30,13 +30,31 @@ export function runningLogsOf(dataDir: string): RunningLogs {
       } catch {
         return null;
       }
-      // A fresh run's folder before a re-attach's: the re-attach replays the same bytes.
-      const folders = names
-        .filter((name) => {
-          const parsed = parseScratchName(name);
-          return parsed?.jobId === jobId && parsed.attempt === attempt;
-        })
-        .sort((a, b) => Number(a.startsWith('reattach-')) - Number(b.startsWith('reattach-')));
+      const folders = names.filter((name) => {
+        const parsed = parseScratchName(name);
+        return parsed?.jobId === jobId && parsed.attempt === attempt;
+      });
+      // The newest re-attach's file, when the attempt was re-attached: the stored log is
+      // made from that replay, which is not the fresh run's bytes (the engine's copy
+      // drops the newline ending a line over 16 KiB), and a follower moves on to the
+      // stored log at the offset it reached here. Until the replay has written any of
+      // this stream, there is nothing to follow yet.
+      const reattached = folders.filter((name) => name.startsWith('reattach-'));
+      if (reattached.length > 0) {
+        const dated = await Promise.all(
+          reattached.map(async (folder) => {
+            const path = join(scratchRoot(dataDir), folder, headFileName(stream));
+            const mtime = await stat(path).then(
+              (s) => s.mtimeMs,
+              () => null,
+            );
+            return { path, mtime };
+          }),
+        );
+        const present = dated.filter((d): d is { path: string; mtime: number } => d.mtime !== null);
+        present.sort((a, b) => b.mtime - a.mtime);
+        return present[0]?.path ?? null;
+      }
       for (const folder of folders) {
         const path = join(scratchRoot(dataDir), folder, headFileName(stream));
         const handle = await open(path, 'r').catch(() => null);

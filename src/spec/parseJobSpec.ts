@@ -357,6 +357,14 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
       'must be a number of seconds above 0 and at most 604800 (7 days)',
     );
   }
+  if (Math.round(timeoutSeconds * 1000) < 1) {
+    // Timeouts are kept in whole milliseconds: a shorter one was recorded as 0 s (the
+    // engine's word for no limit) on a job killed at once "after its timeout of 0 s".
+    throw new InvalidSpecError(
+      'timeout_seconds',
+      `${timeoutSeconds} is below 0.001, the shortest timeout runbox keeps; ask for 0.001 or more`,
+    );
+  }
   checkCeiling('timeout_seconds', timeoutSeconds, String(timeoutSeconds), 'timeoutSeconds', config);
   let memoryBytes = config.defaults.memoryBytes;
   if (spec.limits?.memory !== undefined) {

@@ -413,6 +413,33 @@ describe('DockerExecutor on a real engine', () => {
     expect(await executor.findContainers()).toEqual([]);
   });
 
+  it('keeps the bytes a re-attached job wrote after its last newline, on both streams', async () => {
+    // A stranger's job re-attached after kill -9 lost its whole stderr ("E1\x80\0\r" then
+    // "after\r", no newline anywhere) and stdout's last "tail-no-nl": the engine logs a
+    // stream's bytes after its last newline only once the stream ends, and its follow
+    // (Docker 20.10, local driver) ends before that last entry is readable.
+    const script = [
+      `printf 'out\\377\\000\\r' ; printf 'E1\\200\\r' >&2`,
+      'sleep 2',
+      `printf 'line\\nafter\\r' >&2; printf 'tail-no-nl'`,
+    ].join('\n');
+    const req = request({
+      runtime: 'shell',
+      script: { path: 'partial.sh', content: `${script}\n` },
+      timeout_seconds: 30,
+    });
+    const container = await leaveContainer(req);
+    const result = await executor.reattach(container.id, req);
+    expect(result.error).toBeNull();
+    expect(await blobBytes(result.stdout.blob)).toEqual(
+      Buffer.from('out\xff\0\rtail-no-nl', 'latin1'),
+    );
+    expect(await blobBytes(result.stderr.blob)).toEqual(
+      Buffer.from('E1\x80\rline\nafter\r', 'latin1'),
+    );
+    expect([result.stdout.bytes, result.stderr.bytes]).toEqual([16, 15]);
+  });
+
   it('counts the time a re-attached job ran before the takeover in its run stage and total_seconds', async () => {
     // A stranger saw a 20 s job re-attached after kill -9 report total_seconds 0.04.
     const req = request(

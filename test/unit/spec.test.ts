@@ -132,6 +132,17 @@ describe('parseJobSpec', () => {
     ).toBe(10_000_000);
   });
 
+  it('refuses a timeout shorter than the millisecond it is kept in, instead of recording 0 s', () => {
+    // A stranger's timeout_seconds 1e-9 was accepted, recorded in the result's sandbox
+    // as timeout_seconds 0 and killed at once "after its timeout of 0 s".
+    const shell = { runtime: 'shell', script: { path: 'a.sh', content: 'true' } };
+    expect(() => parseJobSpec({ ...shell, timeout_seconds: 1e-9 }, config)).toThrow(
+      'timeout_seconds: 1e-9 is below 0.001, the shortest timeout runbox keeps; ask for 0.001 or more',
+    );
+    expect(fieldOf({ ...shell, timeout_seconds: 0.0004 })).toBe('timeout_seconds');
+    expect(parseJobSpec({ ...shell, timeout_seconds: 0.001 }, config).timeoutMs).toBe(1);
+  });
+
   it('says what to do in the message', () => {
     expect(() => parseJobSpec({ runtime: 'cobol' }, config)).toThrow(
       /known runtimes: python:3\.11, node:20, shell/,
