@@ -30,34 +30,47 @@ export function withJobFlags<T>(yargs: Argv<T>) {
         array: true,
         describe: 'argv to run instead of the runtime command',
       })
+      // Repeatable flags take one word each (docker's -e): as yargs' greedy arrays they
+      // took every word after them, the script too (`runbox run --env A=1 job.py` said
+      // it was missing its script). --command keeps the rest of the line: it is an argv.
       .option('arg', {
         type: 'string',
         array: true,
+        nargs: 1,
         describe: 'Extra argument after the script (repeatable)',
       })
       .option('file', {
         type: 'string',
         array: true,
+        nargs: 1,
         describe: 'Input file put in /work (repeatable; SRC or SRC:DEST)',
       })
       .option('timeout', {
         type: 'number',
         describe: 'Seconds before the job is killed (default 300)',
       })
-      .option('env', { type: 'string', array: true, describe: 'K=V for the job (repeatable)' })
+      .option('env', {
+        type: 'string',
+        array: true,
+        nargs: 1,
+        describe: 'K=V for the job (repeatable)',
+      })
       .option('secret-env', {
         type: 'string',
         array: true,
+        nargs: 1,
         describe: 'K=V kept out of logs and API answers (repeatable)',
       })
       .option('env-file', {
         type: 'string',
         array: true,
+        nargs: 1,
         describe: 'File of K=V lines for the job (repeatable; # comments, blank lines skipped)',
       })
       .option('secret-env-file', {
         type: 'string',
         array: true,
+        nargs: 1,
         describe: 'File of K=V lines kept out of logs and answers, never on a command line',
       })
       .option('memory', { type: 'string', describe: 'Memory limit, e.g. 512m' })
@@ -88,6 +101,7 @@ export function withJobFlags<T>(yargs: Argv<T>) {
       .option('retry-on-exit', {
         type: 'number',
         array: true,
+        nargs: 1,
         describe: 'Exit codes that retry (repeatable)',
       })
       .option('idempotency-key', {

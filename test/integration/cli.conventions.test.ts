@@ -287,6 +287,29 @@ COMP_WORDS=(runbox lo); COMP_CWORD=1; _runbox_completions; echo "\${COMPREPLY[*]
 });
 
 describe('--json, logs and status on the local database', () => {
+  it('repeatable flags take one word each, so the script may come after them', async () => {
+    const job = script('env args.sh', 'echo "$A|$B|$1|$2"\nexit 3\n');
+    const ran = await cli([
+      'run',
+      '--env',
+      'A=1',
+      '--env',
+      'B=two words',
+      '--arg',
+      'x',
+      '--retry-on-exit',
+      '3',
+      '--max-attempts',
+      '1',
+      job,
+      '--arg',
+      'y z',
+      ...local(),
+    ]);
+    expect(ran.stdout).toBe('1|two words|x|y z\n');
+    expect(ran.code, ran.stderr).toBe(3);
+  });
+
   it("run --json prints one JSON document on stdout and the job's output on stderr; logs and status read it back without a server", async () => {
     const job = script('both streams.sh', 'printf "out \\303\\251\\n"\nprintf "err line\\n" >&2\n');
     const run = await cli(['run', job, '--json', ...local()]);
