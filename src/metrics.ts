@@ -19,6 +19,11 @@ export interface JobMetrics {
     outputBytes: number,
   ): void;
   retried(errorType: string): void;
+  /**
+   * Jobs that reached a final state without a run of this process to time: lost with
+   * their worker (lease expired, process gone) or cancelled before a worker recorded them.
+   */
+  ended(outcome: 'failed' | 'cancelled', errorType: string, count: number): void;
   requeued(reason: 'lease-expired' | 'drain' | 'engine-down', count: number): void;
 }
 
@@ -179,6 +184,10 @@ export class RunboxMetrics implements JobMetrics {
 
   retried(errorType: string): void {
     this.retriedTotal.inc({ error_type: errorType });
+  }
+
+  ended(outcome: 'failed' | 'cancelled', errorType: string, count: number): void {
+    if (count > 0) this.finishedTotal.inc({ outcome, error_type: errorType }, count);
   }
 
   requeued(reason: Parameters<JobMetrics['requeued']>[0], count: number): void {

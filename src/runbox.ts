@@ -35,6 +35,7 @@ import { advertisedUrl } from './nodes/advertise.js';
 import { RemoteLogs } from './nodes/remoteLogs.js';
 import { WorkerPool } from './worker/WorkerPool.js';
 import { DeliveryLoop } from './webhooks/DeliveryLoop.js';
+import { checkWebhookUrl } from './webhooks/urlPolicy.js';
 import { listenError } from './metricsServer.js';
 
 function checkBind(config: Readonly<Config>): void {
@@ -52,11 +53,27 @@ function checkBind(config: Readonly<Config>): void {
  * The composition root: opens the queue and the store, builds the executor, the
  * worker pool and the API, and hands back one handle to stop them in order.
  */
+/**
+ * webhooks.url is written into every job that names no webhook, so it must pass the
+ * policy a client's webhook_url passes at submit (allowHosts, private, metadata
+ * addresses). Unchecked, the server started and every such delivery failed at its first
+ * try, job after job, with the reason only in each delivery's last_error.
+ */
+function checkDefaultWebhook(config: Readonly<Config>): void {
+  if (config.webhooks.url === null) return;
+  try {
+    checkWebhookUrl(config.webhooks.url, config.webhooks, 'webhooks.url');
+  } catch (error) {
+    throw new RunboxError('InvalidConfig', (error as Error).message, { field: 'webhooks.url' });
+  }
+}
+
 export async function startRunbox(
   config: Readonly<Config>,
   options: StartOptions,
 ): Promise<RunningRunbox> {
   if (options.api) checkBind(config);
+  checkDefaultWebhook(config);
   securePrivateDataDir(config.dataDir);
   const logger = createLogger(options.logLevel ?? 'info');
   await checkBlobDir(config);

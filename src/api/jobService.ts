@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import { canonicalJson } from '../contract/canonicalJson.js';
 import { InvalidSpecError, RunboxError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { JobMetrics } from '../metrics.js';
 import type { JobStore } from '../queue/QueueBackend.js';
 import {
   FINAL_STATUSES,
@@ -108,7 +109,10 @@ export class JobService {
     private readonly queue: JobQueue,
     private readonly observe: {
       log?: Logger;
-      metrics?: { submitted(created: boolean): void; cancelled(): void };
+      metrics?: Pick<JobMetrics, 'ended'> & {
+        submitted(created: boolean): void;
+        cancelled(): void;
+      };
     } = {},
     /**
      * False when the queue's database has no webhook delivery table (createHookStores
@@ -258,6 +262,8 @@ export class JobService {
       });
     }
     this.observe.metrics?.cancelled();
+    // A running job's end is counted by the worker that records it; a queued one ends here.
+    if (outcome === 'cancelled') this.observe.metrics?.ended('cancelled', 'Cancelled', 1);
     this.log.info(outcome === 'cancelled' ? 'job cancelled' : 'job cancel requested', {
       job: id,
       status: job.status,

@@ -29,12 +29,18 @@ async function followLog(
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    if (shown < LOG_SHOWN_BYTES) {
-      const part = value.subarray(0, LOG_SHOWN_BYTES - shown);
-      shown += part.length;
-      pre.append(decoder.decode(part, { stream: true }));
-      if (shown >= LOG_SHOWN_BYTES) pre.append('\n… (shown up to 2 MiB: download for the rest)');
-      pre.scrollTop = pre.scrollHeight;
+    const part = value.subarray(0, LOG_SHOWN_BYTES - shown);
+    shown += part.length;
+    pre.append(decoder.decode(part, { stream: true }));
+    pre.scrollTop = pre.scrollHeight;
+    if (shown >= LOG_SHOWN_BYTES) {
+      // Nothing past this is shown: stop the transfer, or the page pulls the rest of the
+      // log (up to limits.log_bytes, 64 MiB by default) and follows it for nothing.
+      await reader.cancel();
+      pre.append(decoder.decode(), '\n… (shown up to 2 MiB: download for the rest)');
+      state.textContent = 'first 2 MiB';
+      pre.dataset.complete = 'true';
+      return;
     }
   }
   pre.append(decoder.decode());

@@ -19,11 +19,13 @@ export async function reapExpiredLeases(deps: {
   queue: Pick<QueueMaintenance, 'reap'> & Pick<WorkQueue, 'runningJobs'>;
   keep: ReadonlySet<string>;
   log: Logger;
-  metrics?: Pick<JobMetrics, 'requeued'> | undefined;
+  metrics?: Pick<JobMetrics, 'requeued' | 'ended'> | undefined;
   containers?: Pick<RecoverableExecutor, 'findContainers' | 'removeContainer'> | undefined;
 }): Promise<number> {
   const outcome = await deps.queue.reap(deps.keep);
   deps.metrics?.requeued('lease-expired', outcome.requeued.length);
+  deps.metrics?.ended('failed', 'WorkerLost', outcome.failed.length);
+  deps.metrics?.ended('cancelled', 'Cancelled', outcome.cancelled.length);
   for (const id of outcome.requeued)
     deps.log.info('job requeued', { job: id, reason: 'lease-expired' });
   for (const id of [...outcome.failed, ...outcome.cancelled])

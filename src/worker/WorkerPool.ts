@@ -262,6 +262,7 @@ export class WorkerPool {
       adoptRun: (job, containerId) =>
         this.track(job, (request) => this.executor.reattach(containerId, request)).done,
       adopt,
+      metrics: this.metrics,
     });
   }
 

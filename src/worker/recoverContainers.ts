@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { toRunboxError } from '../errors/index.js';
 import type { Logger } from '../log.js';
+import type { JobMetrics } from '../metrics.js';
 import type { ClaimedJob } from '../queue/types.js';
 import type { RecoverableExecutor, WorkerQueue } from './ports.js';
 
@@ -86,6 +87,7 @@ export interface RecoverOptions {
    * @defaultValue true
    */
   adopt?: boolean;
+  metrics?: Pick<JobMetrics, 'requeued' | 'ended'> | undefined;
 }
 
 /**
@@ -140,6 +142,10 @@ export async function recoverContainers(options: RecoverOptions): Promise<void> 
   }
   if (options.adopt !== false) {
     const outcome = await queue.requeueOwnedByDeadWorkers();
+    // Their worker is gone as surely as one whose lease ran out: the same counters.
+    options.metrics?.requeued('lease-expired', outcome.requeued.length);
+    options.metrics?.ended('failed', 'WorkerLost', outcome.failed.length);
+    options.metrics?.ended('cancelled', 'Cancelled', outcome.cancelled.length);
     const requeued = outcome.requeued.length + outcome.failed.length + outcome.cancelled.length;
     if (requeued > 0)
       log.info('requeued jobs of dead workers', { count: requeued, host: hostname() });
