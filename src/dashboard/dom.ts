@@ -17,9 +17,21 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   }
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
-    el.append(typeof child === 'object' ? child : String(child));
+    el.append(typeof child === 'object' ? child : visibleControls(String(child)));
   }
   return el;
+}
+
+/**
+ * Bidirectional formatting characters (U+202A-U+202E, U+2066-U+2069, U+200E/F, U+061C)
+ * shown as their code points: in a submitter's text, a U+202E makes `evil<U+202E>cod.sh`
+ * read as "evilhs.doc". Right-to-left letters themselves are left as they are.
+ */
+export function visibleControls(text: string): string {
+  return text.replace(
+    /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g,
+    (c) => `<U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}>`,
+  );
 }
 
 export function svg(tag: string, attrs: Record<string, string | number>): SVGElement {

@@ -1,5 +1,5 @@
 import { ApiError, getJson, jobPath, outputUrl, postJson, request } from './api.js';
-import { badge, bytes, duration, h, localTime } from './dom.js';
+import { badge, bytes, duration, h, localTime, visibleControls } from './dom.js';
 import { poll } from './jobsPage.js';
 import { FINAL, type Job } from './types.js';
 
@@ -31,19 +31,22 @@ async function followLog(
     if (done) break;
     const part = value.subarray(0, LOG_SHOWN_BYTES - shown);
     shown += part.length;
-    pre.append(decoder.decode(part, { stream: true }));
+    pre.append(visibleControls(decoder.decode(part, { stream: true })));
     pre.scrollTop = pre.scrollHeight;
     if (shown >= LOG_SHOWN_BYTES) {
       // Nothing past this is shown: stop the transfer, or the page pulls the rest of the
       // log (up to limits.log_bytes, 64 MiB by default) and follows it for nothing.
       await reader.cancel();
-      pre.append(decoder.decode(), '\n… (shown up to 2 MiB: download for the rest)');
+      pre.append(
+        visibleControls(decoder.decode()),
+        '\n… (shown up to 2 MiB: download for the rest)',
+      );
       state.textContent = 'first 2 MiB';
       pre.dataset.complete = 'true';
       return;
     }
   }
-  pre.append(decoder.decode());
+  pre.append(visibleControls(decoder.decode()));
   state.textContent = 'complete';
   pre.dataset.complete = 'true';
 }

@@ -135,6 +135,19 @@ describe('web dashboard in Chromium', () => {
     expect((await cells('default')).oldest).toMatch(/^\d+ (s|min) ago$/);
     expect(await cells('gpu.a100-x_1')).toMatchObject({ queued: '2', running: '0', workers: '0' });
     await p.screenshot({ path: screenshotPath('system-queues-waiting'), fullPage: true });
+
+    // A right-to-left override in a submitter's text is shown as its code point: it may
+    // not make "evil<U+202E>cod.sh" read as "evilhs.doc" in the list.
+    const spoof = await http(server.url, '/v1/jobs', {
+      body: { runtime: 'shell', command: ['sh', '-c', 'true', 'evil\u202ecod.sh'] },
+    });
+    expect(spoof.status).toBe(201);
+    await p.goto(`${server.url}/`);
+    const spoofed = p.locator(`table.jobs tr[data-job="${spoof.json.id}"]`);
+    await expect.poll(() => spoofed.count()).toBe(1);
+    const text = (await spoofed.textContent())!;
+    expect(text).toContain('evil<U+202E>cod.sh');
+    expect(text).not.toContain('\u202e');
     await p.context().close();
   });
 
