@@ -198,7 +198,7 @@ export function clientCommands(
       cursor?: string;
     }>(
       'ls',
-      'List jobs, newest first (server, else the local database)',
+      'List jobs, newest first (server, else local db)',
       (y) =>
         withJson(withData(withServer(y)))
           .epilogue(LOCAL_FALLBACK)
