@@ -30,7 +30,7 @@ import type { RunningRunbox, StartOptions } from './runboxTypes.js';
 import { securePrivateDataDir } from './storage/fs/privateFiles.js';
 import { LiveLogs } from './worker/LiveLogs.js';
 import { startReaper } from './maintenance/reaper.js';
-import { retentionSweep } from './maintenance/retentionSweep.js';
+import { startRetentionSweeps } from './maintenance/retentionSweep.js';
 import { advertisedUrl } from './nodes/advertise.js';
 import { RemoteLogs } from './nodes/remoteLogs.js';
 import { WorkerPool } from './worker/WorkerPool.js';
@@ -158,11 +158,9 @@ export async function startRunbox(
       return pool.id;
     };
 
-    const sweep = setInterval(() => {
-      void retentionSweep({ queue, store, config, logger });
-    }, config.sweepIntervalMs);
-    sweep.unref();
-    cleanups.unshift(() => clearInterval(sweep));
+    cleanups.unshift(
+      startRetentionSweeps({ queue, store, config, logger, everyMs: config.sweepIntervalMs }),
+    );
     // Every API node reaps (README, "More than one machine"): a serve with no pool of its own is
     // often the last node left when a worker crashes.
     if (options.api) {
