@@ -9,7 +9,7 @@ import type { BlobStoreConfig } from './backendConfig.js';
 import { parseBlobsUrl } from './storage/s3/blobsUrl.js';
 import { queueFromUrl } from './queueUrl.js';
 import { RunboxError } from './errors/index.js';
-import { MIN_CPUS } from './spec/parseJobSpec.js';
+import { MAX_TIMEOUT_SECONDS, MIN_CPUS } from './spec/parseJobSpec.js';
 
 /**
  * The one place runbox reads its environment. Precedence, lowest first:
@@ -901,6 +901,7 @@ function checkConfig(config: Config): void {
     fail('pull.maxBytes', `${config.pull.maxBytes} must be a number of bytes > 0`);
   }
   checkJobDefaults(config, fail);
+  checkTimers(config, fail);
   // Liveness is read from the worker's heartbeat, sent every lease.heartbeatMs: a shorter
   // workerDeadMs judged live workers dead between two heartbeats, and a second process
   // starting on the database took their running jobs over ("re-attaching to a container
@@ -977,6 +978,46 @@ function checkJobDefaults(config: Config, fail: (field: string, message: string)
   }
   if (!(d.tmpfsBytes > 0)) {
     fail('defaults.tmpfsBytes', `${d.tmpfsBytes} must be above 0; 0 would mean an unbounded /tmp`);
+  }
+}
+
+/**
+ * Node keeps a timer of at most 2^31-1 ms (24.8 days) and fires a longer one after 1 ms
+ * (a TimeoutOverflowWarning, nothing more): a sweepIntervalMs of 30 days swept the blob
+ * store every millisecond, and a drainTimeoutMs past it killed running jobs at once on
+ * SIGTERM instead of waiting.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Every value that becomes a timer, in its own unit, against Node's longest timer. */
+function checkTimers(config: Config, fail: (field: string, message: string) => never): void {
+  const timers: Array<[string, number, 'ms' | 's']> = [
+    ['drainTimeoutMs', config.drainTimeoutMs, 'ms'],
+    ['sweepIntervalMs', config.sweepIntervalMs, 'ms'],
+    ['commitWindowMs', config.commitWindowMs, 'ms'],
+    ['lease.heartbeatMs', config.lease.heartbeatMs, 'ms'],
+    ['webhooks.timeoutMs', config.webhooks.timeoutMs, 'ms'],
+    ['webhooks.pollMs', config.webhooks.pollMs, 'ms'],
+    ['schedules.pollMs', config.schedules.pollMs, 'ms'],
+    ['pull.timeoutSeconds', config.pull.timeoutSeconds, 's'],
+    ['defaults.killGraceSeconds', config.defaults.killGraceSeconds, 's'],
+  ];
+  for (const [field, value, unit] of timers) {
+    const max = unit === 'ms' ? MAX_TIMER_MS : Math.floor(MAX_TIMER_MS / 1000);
+    if (value > max) {
+      fail(
+        field,
+        `${value} is above ${max} (${unit}, about 24 days), the longest wait a Node timer keeps ` +
+          '(a longer one fires at once); lower it',
+      );
+    }
+  }
+  if (config.defaults.timeoutSeconds > MAX_TIMEOUT_SECONDS) {
+    fail(
+      'defaults.timeoutSeconds',
+      `${config.defaults.timeoutSeconds} is above ${MAX_TIMEOUT_SECONDS} (7 days), the longest ` +
+        'timeout a job may have: every job that gives none would be refused; lower it',
+    );
   }
 }
 

@@ -66,6 +66,9 @@ const MAX_PIDS = 4_194_304;
  */
 export const MIN_CPUS = 0.01;
 
+/** The longest timeout a job may have (and so defaults.timeoutSeconds too). */
+export const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
+
 /**
  * The repository part of an image reference (no registry host, tag or digest), which
  * the engine requires in lowercase: "Busybox" is refused at pull or create time.
@@ -351,10 +354,10 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
   }
 
   const timeoutSeconds = spec.timeout_seconds ?? config.defaults.timeoutSeconds;
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds > 7 * 24 * 3600) {
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds > MAX_TIMEOUT_SECONDS) {
     throw new InvalidSpecError(
       'timeout_seconds',
-      'must be a number of seconds above 0 and at most 604800 (7 days)',
+      `must be a number of seconds above 0 and at most ${MAX_TIMEOUT_SECONDS} (7 days)`,
     );
   }
   checkCeiling('timeout_seconds', timeoutSeconds, String(timeoutSeconds), 'timeoutSeconds', config);
