@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism, homedir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import type { QueueBackendConfig } from './backendConfig.js';
@@ -579,7 +579,7 @@ export function resolveConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   const named = options.file ?? (env.RUNBOX_CONFIG || undefined);
   const files = named
     ? [named]
-    : (options.searchPaths ?? configSearchPaths(env)).filter((path) => existsSync(path));
+    : (options.searchPaths ?? configSearchPaths(env)).filter(isConfigFileThere);
   for (const file of files) config = merge(config, readConfigFile(file), file, sources);
   for (const [name, toOverride] of Object.entries(ENV_KEYS)) {
     const value = env[name];
@@ -683,11 +683,48 @@ function dockerHostFromEnv(env: NodeJS.ProcessEnv): { value: string; source: str
   return { value: '/var/run/docker.sock', source: 'default' };
 }
 
+/**
+ * Whether a searched config path holds a file to read. Missing is skipped; so is a path
+ * under a folder this user cannot enter above the runbox folder (a home that systemd's
+ * ProtectHome= hides). But a runbox folder that exists and cannot be searched is the
+ * operator's config, unreadable: /etc/runbox made 0750 root:root and runbox serve run as
+ * the user runbox used to start on defaults without a word.
+ */
+function isConfigFileThere(file: string): boolean {
+  try {
+    return statSync(file, { throwIfNoEntry: false }) !== undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EACCES' || !canStat(dirname(file))) return false;
+    throw unreadableConfig(file, error);
+  }
+}
+
+function canStat(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+function unreadableConfig(file: string, error: unknown): RunboxError {
+  const user = process.getuid?.() ?? null;
+  return new RunboxError(
+    'InvalidConfig',
+    `cannot read config file ${file}: ${(error as Error).message}; make it and its folder ` +
+      `readable by the user runbox runs as${user === null ? '' : ` (uid ${user})`}, ` +
+      `e.g. chgrp runbox ${dirname(file)} ${file} && chmod g+rX ${dirname(file)} ${file}`,
+    { field: 'config', cause: error },
+  );
+}
+
 function readConfigFile(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw unreadableConfig(file, error);
     throw new RunboxError(
       'InvalidConfig',
       `cannot read config file ${file}: ${(error as Error).message}`,
