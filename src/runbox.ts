@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type Docker from 'dockerode';
 import {
@@ -49,6 +50,34 @@ function checkBind(config: Readonly<Config>): void {
 }
 
 /**
+ * The data dir, made private and proven writable before anything opens in it. A
+ * read-only mount or another user's folder was an Internal error (exit 70) quoting
+ * EROFS from a chmod, or "unable to open database file", naming neither the setting nor
+ * the fix.
+ */
+function prepareDataDir(dataDir: string): void {
+  try {
+    securePrivateDataDir(dataDir);
+    accessSync(dataDir, constants.W_OK);
+    if (!statSync(dataDir).isDirectory()) {
+      throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // ENOENT: Node's recursive mkdir reports a read-only parent as ENOENT.
+    if (!code || !['EROFS', 'EACCES', 'EPERM', 'ENOTDIR', 'EEXIST', 'ENOENT'].includes(code)) {
+      throw error;
+    }
+    throw new RunboxError(
+      'InvalidConfig',
+      `dataDir: cannot write to ${dataDir} (${(error as Error).message}); point --data-dir, ` +
+        'RUNBOX_DATA_DIR or dataDir in the config file at a folder this user can write',
+      { field: 'dataDir', cause: error },
+    );
+  }
+}
+
+/**
  * The composition root: opens the queue and the store, builds the executor, the
  * worker pool and the API, and hands back one handle to stop them in order.
  */
@@ -57,7 +86,7 @@ export async function startRunbox(
   options: StartOptions,
 ): Promise<RunningRunbox> {
   if (options.api) checkBind(config);
-  securePrivateDataDir(config.dataDir);
+  prepareDataDir(config.dataDir);
   const logger = createLogger(options.logLevel ?? 'info');
   await checkBlobDir(config);
   const queue = await createQueue(config, { log: logger });
