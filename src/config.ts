@@ -297,9 +297,39 @@ export const DEFAULT_RUNTIMES: Record<string, RuntimeConfig> = {
   shell: { image: 'debian:bookworm-slim', command: ['sh', '{script}'] },
 };
 
+/**
+ * HOME, else the passwd entry's home; null when there is neither (`env -i` as a uid with
+ * no passwd entry), where os.homedir() throws and every command, `runbox --help` and a
+ * submit to a server included, died Internal quoting uv_os_homedir.
+ */
+function homeOf(env: NodeJS.ProcessEnv): string | null {
+  if (env.HOME) return env.HOME;
+  try {
+    return homedir();
+  } catch {
+    return null;
+  }
+}
+
+/** The home-derived folder under `xdg` (or HOME/`fallback`), null with no home at all. */
+function xdgDir(env: NodeJS.ProcessEnv, xdg: string, fallback: string): string | null {
+  const home = homeOf(env);
+  return env[xdg] || (home === null ? null : join(home, fallback));
+}
+
+function noHome(field: string, variable: string): RunboxError {
+  return new RunboxError(
+    'InvalidConfig',
+    `${field}: HOME is unset and uid ${process.getuid?.() ?? '?'} has no home folder in ` +
+      `/etc/passwd, so the default has no place; set HOME, or ${variable}`,
+    { field },
+  );
+}
+
+/** '' when there is no home to put it in: resolveConfig refuses that unless it is set. */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local', 'share');
-  return join(base, 'runbox');
+  const base = xdgDir(env, 'XDG_DATA_HOME', join('.local', 'share'));
+  return base === null ? '' : join(base, 'runbox');
 }
 
 function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath: string | null } {
@@ -551,8 +581,11 @@ export interface LoadConfigOptions {
  * git reads /etc/gitconfig then ~/.gitconfig. A missing file is skipped.
  */
 export function configSearchPaths(env: NodeJS.ProcessEnv = process.env): string[] {
-  const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
-  return ['/etc/runbox/config.json', join(base, 'runbox', 'config.json')];
+  const base = xdgDir(env, 'XDG_CONFIG_HOME', '.config');
+  return [
+    '/etc/runbox/config.json',
+    ...(base === null ? [] : [join(base, 'runbox', 'config.json')]),
+  ];
 }
 
 export interface ResolvedConfig {
@@ -589,6 +622,8 @@ export function resolveConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   }
   if (options.overrides) config = merge(config, options.overrides, 'flag', sources);
   config = withS3Credentials(config, env, sources);
+  if (config.dataDir === '')
+    throw noHome('dataDir', 'RUNBOX_DATA_DIR, --data-dir or XDG_DATA_HOME');
   const dataDir = resolve(config.dataDir);
   if (config.dbPath === null) sources.dbPath = `${sources.dataDir} (dataDir/runbox.db)`;
   const result: Config = {
@@ -640,8 +675,9 @@ function dockerHostFromEnv(env: NodeJS.ProcessEnv): { value: string; source: str
     }
     return { value: env.DOCKER_HOST, source: 'env DOCKER_HOST' };
   }
-  const dockerConfig = env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker');
+  const dockerConfig = xdgDir(env, 'DOCKER_CONFIG', '.docker');
   let context = env.DOCKER_CONTEXT;
+  if (dockerConfig === null) return { value: '/var/run/docker.sock', source: 'default' };
   if (!context) {
     try {
       const parsed: unknown = JSON.parse(readFileSync(join(dockerConfig, 'config.json'), 'utf8'));
@@ -1136,7 +1172,8 @@ export function defaultZstdThreads(): number {
 }
 
 export function addonCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
+  const base = xdgDir(env, 'XDG_CACHE_HOME', '.cache');
+  if (base === null) throw noHome('addons', 'XDG_CACHE_HOME (where the native addons go)');
   return join(base, 'runbox', 'addons');
 }
 

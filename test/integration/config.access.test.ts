@@ -58,6 +58,32 @@ describe('a config file runbox cannot read', () => {
     expect(run.stdout).toContain('readable by the user runbox runs as');
   });
 
+  it('with no home at all (HOME unset, a uid with no passwd entry) needs only a data dir', () => {
+    // Needs root to run as such a uid. os.homedir() throws for one: every command, a submit
+    // to a server included,
+    // died Internal (70) quoting uv_os_homedir.
+    const noHome = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+      spawnSync(process.execPath, [RUNBOX_BUNDLE, ...args], {
+        env: { PATH: process.env.PATH, ...env },
+        encoding: 'utf8',
+        uid: 54321,
+        gid: 54321,
+      });
+    const bare = noHome(['config', 'show']);
+    expect(bare.status).toBe(78);
+    expect(bare.stderr).toMatch(
+      /dataDir: HOME is unset and uid 54321 .*set HOME, or RUNBOX_DATA_DIR/,
+    );
+    const dataDir = join(tmpdir(), 'runbox-no-home');
+    expect(noHome(['config', 'show'], { RUNBOX_DATA_DIR: dataDir }).status).toBe(0);
+    const client = noHome(['ls'], {
+      RUNBOX_DATA_DIR: dataDir,
+      RUNBOX_SERVER: 'http://127.0.0.1:9',
+    });
+    expect(client.stderr).toContain('ServerUnavailable');
+    expect(client.status).toBe(69);
+  });
+
   it('still skips a home it cannot enter (systemd ProtectHome=), as a missing file', () => {
     const { dir } = home();
     chmodSync(join(dir, 'config'), 0o000);
