@@ -44,6 +44,8 @@ export interface ResolvedSpec {
   outputBytes: number;
   /** Entries kept from /outputs, and entries /work + /outputs may hold while running. */
   outputFiles: number;
+  /** The runtime the image comes from, named in errors about it; absent for `image`. */
+  runtime?: string;
   /** The runtime asked for its image to be pinned to an image ID (RuntimeConfig.pin). */
   pinImage?: boolean;
   /** GPUs for the container's DeviceRequests; absent for CPU jobs. */
@@ -440,6 +442,7 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
     logBytes,
     outputBytes,
     outputFiles,
+    ...(spec.runtime !== undefined ? { runtime: spec.runtime } : {}),
     ...(spec.runtime !== undefined && config.runtimes[spec.runtime]?.pin ? { pinImage: true } : {}),
     ...(gpus ? { gpus } : {}),
   };
