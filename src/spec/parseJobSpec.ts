@@ -107,6 +107,13 @@ function structuralError(
     );
   }
   if (first.value === undefined) return new InvalidSpecError(field, 'is required');
+  if (field === 'gpus') {
+    // TypeBox says "expected union value" for a count of 0, naming nothing that would do.
+    return new InvalidSpecError(
+      field,
+      `must be a count from 1 to 64, "all", or device IDs like ["0", "1"] (got ${shownValue(first.value)}); leave it out for a job without GPUs`,
+    );
+  }
   return new InvalidSpecError(field, schemaErrorText(first));
 }
 
