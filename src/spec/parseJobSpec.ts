@@ -335,6 +335,15 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
         `runtime "${spec.runtime}" runs a script: give script {path, content} or command`,
       );
     }
+    if (spec.script && !template.some((part) => part.includes('{script}'))) {
+      // The script was written to /work and never run: the job "succeeded" doing nothing.
+      const name = spec.runtime ?? runtimeForScript(spec.script.path);
+      throw new InvalidSpecError(
+        'script',
+        `runtime "${name}" never runs a script (its command ${JSON.stringify(template)} has no {script}); ` +
+          `give command, or add "{script}" to runtimes.${name}.command in the server's config`,
+      );
+    }
     const scriptPath = spec.script ? checkRelativePath('script.path', spec.script.path) : '';
     command = template.map((part) => part.replaceAll('{script}', scriptPath));
   } else {

@@ -230,3 +230,23 @@ describe('gpus', () => {
     expect(parseGpusFlag('0,GPU-8a1b')).toEqual(['0', 'GPU-8a1b']);
   });
 });
+
+describe('a runtime whose command has no {script}', () => {
+  const withRuntime = loadConfig({
+    env: {},
+    overrides: {
+      dataDir: '/tmp/runbox-spec-test',
+      runtimes: { tool: { image: 'runbox-test/shell', command: ['sh'] } },
+    },
+  });
+
+  it('refuses a script it would never run, naming the runtime and the fix', () => {
+    // The script was written to /work, `sh` ran without it and exited 0: "succeeded".
+    const script = { path: 'job.sh', content: 'echo hi' };
+    expect(() => parseJobSpec({ runtime: 'tool', script }, withRuntime)).toThrow(
+      /runtime "tool" never runs a script .*add "\{script\}" to runtimes\.tool\.command/,
+    );
+    // Without a script it runs its own command, as before.
+    expect(parseJobSpec({ runtime: 'tool' }, withRuntime).command).toEqual(['sh']);
+  });
+});
