@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism, homedir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import type { QueueBackendConfig } from './backendConfig.js';
@@ -9,7 +9,7 @@ import type { BlobStoreConfig } from './backendConfig.js';
 import { parseBlobsUrl } from './storage/s3/blobsUrl.js';
 import { queueFromUrl } from './queueUrl.js';
 import { RunboxError } from './errors/index.js';
-import { MIN_CPUS } from './spec/parseJobSpec.js';
+import { MAX_TIMEOUT_SECONDS, MIN_CPUS } from './spec/parseJobSpec.js';
 
 /**
  * The one place runbox reads its environment. Precedence, lowest first:
@@ -297,9 +297,39 @@ export const DEFAULT_RUNTIMES: Record<string, RuntimeConfig> = {
   shell: { image: 'debian:bookworm-slim', command: ['sh', '{script}'] },
 };
 
+/**
+ * HOME, else the passwd entry's home; null when there is neither (`env -i` as a uid with
+ * no passwd entry), where os.homedir() throws and every command, `runbox --help` and a
+ * submit to a server included, died Internal quoting uv_os_homedir.
+ */
+function homeOf(env: NodeJS.ProcessEnv): string | null {
+  if (env.HOME) return env.HOME;
+  try {
+    return homedir();
+  } catch {
+    return null;
+  }
+}
+
+/** The home-derived folder under `xdg` (or HOME/`fallback`), null with no home at all. */
+function xdgDir(env: NodeJS.ProcessEnv, xdg: string, fallback: string): string | null {
+  const home = homeOf(env);
+  return env[xdg] || (home === null ? null : join(home, fallback));
+}
+
+function noHome(field: string, variable: string): RunboxError {
+  return new RunboxError(
+    'InvalidConfig',
+    `${field}: HOME is unset and uid ${process.getuid?.() ?? '?'} has no home folder in ` +
+      `/etc/passwd, so the default has no place; set HOME, or ${variable}`,
+    { field },
+  );
+}
+
+/** '' when there is no home to put it in: resolveConfig refuses that unless it is set. */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local', 'share');
-  return join(base, 'runbox');
+  const base = xdgDir(env, 'XDG_DATA_HOME', join('.local', 'share'));
+  return base === null ? '' : join(base, 'runbox');
 }
 
 function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath: string | null } {
@@ -551,8 +581,11 @@ export interface LoadConfigOptions {
  * git reads /etc/gitconfig then ~/.gitconfig. A missing file is skipped.
  */
 export function configSearchPaths(env: NodeJS.ProcessEnv = process.env): string[] {
-  const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
-  return ['/etc/runbox/config.json', join(base, 'runbox', 'config.json')];
+  const base = xdgDir(env, 'XDG_CONFIG_HOME', '.config');
+  return [
+    '/etc/runbox/config.json',
+    ...(base === null ? [] : [join(base, 'runbox', 'config.json')]),
+  ];
 }
 
 export interface ResolvedConfig {
@@ -579,7 +612,7 @@ export function resolveConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   const named = options.file ?? (env.RUNBOX_CONFIG || undefined);
   const files = named
     ? [named]
-    : (options.searchPaths ?? configSearchPaths(env)).filter((path) => existsSync(path));
+    : (options.searchPaths ?? configSearchPaths(env)).filter(isConfigFileThere);
   for (const file of files) config = merge(config, readConfigFile(file), file, sources);
   for (const [name, toOverride] of Object.entries(ENV_KEYS)) {
     const value = env[name];
@@ -589,6 +622,8 @@ export function resolveConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   }
   if (options.overrides) config = merge(config, options.overrides, 'flag', sources);
   config = withS3Credentials(config, env, sources);
+  if (config.dataDir === '')
+    throw noHome('dataDir', 'RUNBOX_DATA_DIR, --data-dir or XDG_DATA_HOME');
   const dataDir = resolve(config.dataDir);
   if (config.dbPath === null) sources.dbPath = `${sources.dataDir} (dataDir/runbox.db)`;
   const result: Config = {
@@ -640,8 +675,9 @@ function dockerHostFromEnv(env: NodeJS.ProcessEnv): { value: string; source: str
     }
     return { value: env.DOCKER_HOST, source: 'env DOCKER_HOST' };
   }
-  const dockerConfig = env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker');
+  const dockerConfig = xdgDir(env, 'DOCKER_CONFIG', '.docker');
   let context = env.DOCKER_CONTEXT;
+  if (dockerConfig === null) return { value: '/var/run/docker.sock', source: 'default' };
   if (!context) {
     try {
       const parsed: unknown = JSON.parse(readFileSync(join(dockerConfig, 'config.json'), 'utf8'));
@@ -683,11 +719,48 @@ function dockerHostFromEnv(env: NodeJS.ProcessEnv): { value: string; source: str
   return { value: '/var/run/docker.sock', source: 'default' };
 }
 
+/**
+ * Whether a searched config path holds a file to read. Missing is skipped; so is a path
+ * under a folder this user cannot enter above the runbox folder (a home that systemd's
+ * ProtectHome= hides). But a runbox folder that exists and cannot be searched is the
+ * operator's config, unreadable: /etc/runbox made 0750 root:root and runbox serve run as
+ * the user runbox used to start on defaults without a word.
+ */
+function isConfigFileThere(file: string): boolean {
+  try {
+    return statSync(file, { throwIfNoEntry: false }) !== undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EACCES' || !canStat(dirname(file))) return false;
+    throw unreadableConfig(file, error);
+  }
+}
+
+function canStat(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+function unreadableConfig(file: string, error: unknown): RunboxError {
+  const user = process.getuid?.() ?? null;
+  return new RunboxError(
+    'InvalidConfig',
+    `cannot read config file ${file}: ${(error as Error).message}; make it and its folder ` +
+      `readable by the user runbox runs as${user === null ? '' : ` (uid ${user})`}, ` +
+      `e.g. chgrp runbox ${dirname(file)} ${file} && chmod g+rX ${dirname(file)} ${file}`,
+    { field: 'config', cause: error },
+  );
+}
+
 function readConfigFile(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw unreadableConfig(file, error);
     throw new RunboxError(
       'InvalidConfig',
       `cannot read config file ${file}: ${(error as Error).message}`,
@@ -901,6 +974,7 @@ function checkConfig(config: Config): void {
     fail('pull.maxBytes', `${config.pull.maxBytes} must be a number of bytes > 0`);
   }
   checkJobDefaults(config, fail);
+  checkTimers(config, fail);
   // Liveness is read from the worker's heartbeat, sent every lease.heartbeatMs: a shorter
   // workerDeadMs judged live workers dead between two heartbeats, and a second process
   // starting on the database took their running jobs over ("re-attaching to a container
@@ -977,6 +1051,46 @@ function checkJobDefaults(config: Config, fail: (field: string, message: string)
   }
   if (!(d.tmpfsBytes > 0)) {
     fail('defaults.tmpfsBytes', `${d.tmpfsBytes} must be above 0; 0 would mean an unbounded /tmp`);
+  }
+}
+
+/**
+ * Node keeps a timer of at most 2^31-1 ms (24.8 days) and fires a longer one after 1 ms
+ * (a TimeoutOverflowWarning, nothing more): a sweepIntervalMs of 30 days swept the blob
+ * store every millisecond, and a drainTimeoutMs past it killed running jobs at once on
+ * SIGTERM instead of waiting.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Every value that becomes a timer, in its own unit, against Node's longest timer. */
+function checkTimers(config: Config, fail: (field: string, message: string) => never): void {
+  const timers: Array<[string, number, 'ms' | 's']> = [
+    ['drainTimeoutMs', config.drainTimeoutMs, 'ms'],
+    ['sweepIntervalMs', config.sweepIntervalMs, 'ms'],
+    ['commitWindowMs', config.commitWindowMs, 'ms'],
+    ['lease.heartbeatMs', config.lease.heartbeatMs, 'ms'],
+    ['webhooks.timeoutMs', config.webhooks.timeoutMs, 'ms'],
+    ['webhooks.pollMs', config.webhooks.pollMs, 'ms'],
+    ['schedules.pollMs', config.schedules.pollMs, 'ms'],
+    ['pull.timeoutSeconds', config.pull.timeoutSeconds, 's'],
+    ['defaults.killGraceSeconds', config.defaults.killGraceSeconds, 's'],
+  ];
+  for (const [field, value, unit] of timers) {
+    const max = unit === 'ms' ? MAX_TIMER_MS : Math.floor(MAX_TIMER_MS / 1000);
+    if (value > max) {
+      fail(
+        field,
+        `${value} is above ${max} (${unit}, about 24 days), the longest wait a Node timer keeps ` +
+          '(a longer one fires at once); lower it',
+      );
+    }
+  }
+  if (config.defaults.timeoutSeconds > MAX_TIMEOUT_SECONDS) {
+    fail(
+      'defaults.timeoutSeconds',
+      `${config.defaults.timeoutSeconds} is above ${MAX_TIMEOUT_SECONDS} (7 days), the longest ` +
+        'timeout a job may have: every job that gives none would be refused; lower it',
+    );
   }
 }
 
@@ -1058,7 +1172,8 @@ export function defaultZstdThreads(): number {
 }
 
 export function addonCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
+  const base = xdgDir(env, 'XDG_CACHE_HOME', '.cache');
+  if (base === null) throw noHome('addons', 'XDG_CACHE_HOME (where the native addons go)');
   return join(base, 'runbox', 'addons');
 }
 

@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type Docker from 'dockerode';
 import {
@@ -30,7 +31,7 @@ import type { RunningRunbox, StartOptions } from './runboxTypes.js';
 import { securePrivateDataDir } from './storage/fs/privateFiles.js';
 import { LiveLogs } from './worker/LiveLogs.js';
 import { startReaper } from './maintenance/reaper.js';
-import { retentionSweep } from './maintenance/retentionSweep.js';
+import { startRetentionSweeps } from './maintenance/retentionSweep.js';
 import { advertisedUrl } from './nodes/advertise.js';
 import { RemoteLogs } from './nodes/remoteLogs.js';
 import { WorkerPool } from './worker/WorkerPool.js';
@@ -45,6 +46,34 @@ function checkBind(config: Readonly<Config>): void {
       `refusing to listen on ${config.host} without a token: anyone who can reach it could run code. ` +
         'Set RUNBOX_TOKEN (or "token" in the config file), or bind 127.0.0.1',
       { field: 'token' },
+    );
+  }
+}
+
+/**
+ * The data dir, made private and proven writable before anything opens in it. A
+ * read-only mount or another user's folder was an Internal error (exit 70) quoting
+ * EROFS from a chmod, or "unable to open database file", naming neither the setting nor
+ * the fix.
+ */
+function prepareDataDir(dataDir: string): void {
+  try {
+    securePrivateDataDir(dataDir);
+    accessSync(dataDir, constants.W_OK);
+    if (!statSync(dataDir).isDirectory()) {
+      throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // ENOENT: Node's recursive mkdir reports a read-only parent as ENOENT.
+    if (!code || !['EROFS', 'EACCES', 'EPERM', 'ENOTDIR', 'EEXIST', 'ENOENT'].includes(code)) {
+      throw error;
+    }
+    throw new RunboxError(
+      'InvalidConfig',
+      `dataDir: cannot write to ${dataDir} (${(error as Error).message}); point --data-dir, ` +
+        'RUNBOX_DATA_DIR or dataDir in the config file at a folder this user can write',
+      { field: 'dataDir', cause: error },
     );
   }
 }
@@ -74,7 +103,7 @@ export async function startRunbox(
 ): Promise<RunningRunbox> {
   if (options.api) checkBind(config);
   checkDefaultWebhook(config);
-  securePrivateDataDir(config.dataDir);
+  prepareDataDir(config.dataDir);
   const logger = createLogger(options.logLevel ?? 'info');
   await checkBlobDir(config);
   const queue = await createQueue(config, { log: logger });
@@ -175,11 +204,9 @@ export async function startRunbox(
       return pool.id;
     };
 
-    const sweep = setInterval(() => {
-      void retentionSweep({ queue, store, config, logger });
-    }, config.sweepIntervalMs);
-    sweep.unref();
-    cleanups.unshift(() => clearInterval(sweep));
+    cleanups.unshift(
+      startRetentionSweeps({ queue, store, config, logger, everyMs: config.sweepIntervalMs }),
+    );
     // Every API node reaps (README, "More than one machine"): a serve with no pool of its own is
     // often the last node left when a worker crashes.
     if (options.api) {

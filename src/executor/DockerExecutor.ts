@@ -172,6 +172,12 @@ export class DockerExecutor implements Executor {
    * tag has moved, and fail (never silently switch) if the ID is gone.
    */
   private async resolveImage(spec: ResolvedSpec): Promise<Docker.ImageInspectInfo> {
+    return this.ensureSpecImage(spec).catch((error: unknown) => {
+      throw runtimeImageError(spec, error);
+    });
+  }
+
+  private async ensureSpecImage(spec: ResolvedSpec): Promise<Docker.ImageInspectInfo> {
     const limits = pullLimitsOf(this.config);
     const pinned = spec.pinImage ? this.pins.get(spec.image) : undefined;
     if (!pinned) {
@@ -529,4 +535,25 @@ async function isEmptyDir(dir: string): Promise<boolean> {
 /** The executor over a real engine. */
 export function createDockerExecutor(options: DockerExecutorOptions): DockerExecutor {
   return new DockerExecutor(options);
+}
+
+/**
+ * An image error of a runtime's job names the runtime and how to get its image there:
+ * on a box with no registry, "pulling image X failed: ... no such host" left the
+ * operator to work out which config entry pointed at X and what would fix it.
+ */
+function runtimeImageError(spec: ResolvedSpec, error: unknown): unknown {
+  if (!(error instanceof RunboxError) || error.type !== 'ImageUnavailable' || !spec.runtime) {
+    return error;
+  }
+  const fix =
+    error.field === 'image'
+      ? `; load ${spec.image} onto this engine (docker load, docker build), point ` +
+        `runtimes.${spec.runtime}.image at an image it has, or \`runbox pull ${spec.runtime}\` ` +
+        'where a registry answers'
+      : '';
+  return new RunboxError('ImageUnavailable', `runtime ${spec.runtime}: ${error.message}${fix}`, {
+    field: error.field,
+    cause: error,
+  });
 }

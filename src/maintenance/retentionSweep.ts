@@ -55,3 +55,30 @@ export async function retentionSweep(deps: {
     throw error;
   }
 }
+
+/**
+ * The retention sweep of a long-running process: one pass every `everyMs`, never two at
+ * once. A failed pass is logged (by retentionSweep) and the next one tries again: an S3
+ * outage or a stray file in the blob folder used to be an unhandled rejection that took
+ * `runbox serve` down with every running job. The returned stop waits for a pass in
+ * flight, so the database is not closed under it.
+ */
+export function startRetentionSweeps(
+  deps: Parameters<typeof retentionSweep>[0] & { everyMs: number },
+): () => Promise<void> {
+  let inFlight: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    if (inFlight) return;
+    inFlight = retentionSweep(deps)
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => (inFlight = null));
+  }, deps.everyMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await inFlight;
+  };
+}

@@ -57,6 +57,13 @@ export function parseGpusFlag(value: string): number | 'all' | string[] {
   const text = value.trim().replace(/^device=/, '');
   if (text === 'all') return 'all';
   if (/^\d+$/.test(text)) return Number(text);
+  // Not a device ID: a count that is not one (a GPU host's engine only said "unknown device").
+  if (/^-\d+$/.test(text)) {
+    throw new InvalidSpecError(
+      'gpus',
+      `--gpus ${value}: a count is 1 or more; give a count, "all", or device IDs like 0,1`,
+    );
+  }
   const ids = text.split(',').map((id) => id.trim());
   if (ids.some((id) => id === '')) {
     throw new InvalidSpecError(

@@ -44,6 +44,8 @@ export interface ResolvedSpec {
   outputBytes: number;
   /** Entries kept from /outputs, and entries /work + /outputs may hold while running. */
   outputFiles: number;
+  /** The runtime the image comes from, named in errors about it; absent for `image`. */
+  runtime?: string;
   /** The runtime asked for its image to be pinned to an image ID (RuntimeConfig.pin). */
   pinImage?: boolean;
   /** GPUs for the container's DeviceRequests; absent for CPU jobs. */
@@ -65,6 +67,9 @@ const MAX_PIDS = 4_194_304;
  * quota, and one below 1,000 µs fails the container's start with a runc error (Internal).
  */
 export const MIN_CPUS = 0.01;
+
+/** The longest timeout a job may have (and so defaults.timeoutSeconds too). */
+export const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
 /**
  * The repository part of an image reference (no registry host, tag or digest), which
@@ -102,6 +107,13 @@ function structuralError(
     );
   }
   if (first.value === undefined) return new InvalidSpecError(field, 'is required');
+  if (field === 'gpus') {
+    // TypeBox says "expected union value" for a count of 0, naming nothing that would do.
+    return new InvalidSpecError(
+      field,
+      `must be a count from 1 to 64, "all", or device IDs like ["0", "1"] (got ${shownValue(first.value)}); leave it out for a job without GPUs`,
+    );
+  }
   return new InvalidSpecError(field, schemaErrorText(first));
 }
 
@@ -323,6 +335,15 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
         `runtime "${spec.runtime}" runs a script: give script {path, content} or command`,
       );
     }
+    if (spec.script && !template.some((part) => part.includes('{script}'))) {
+      // The script was written to /work and never run: the job "succeeded" doing nothing.
+      const name = spec.runtime ?? runtimeForScript(spec.script.path);
+      throw new InvalidSpecError(
+        'script',
+        `runtime "${name}" never runs a script (its command ${JSON.stringify(template)} has no {script}); ` +
+          `give command, or add "{script}" to runtimes.${name}.command in the server's config`,
+      );
+    }
     const scriptPath = spec.script ? checkRelativePath('script.path', spec.script.path) : '';
     command = template.map((part) => part.replaceAll('{script}', scriptPath));
   } else {
@@ -351,10 +372,10 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
   }
 
   const timeoutSeconds = spec.timeout_seconds ?? config.defaults.timeoutSeconds;
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds > 7 * 24 * 3600) {
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds > MAX_TIMEOUT_SECONDS) {
     throw new InvalidSpecError(
       'timeout_seconds',
-      'must be a number of seconds above 0 and at most 604800 (7 days)',
+      `must be a number of seconds above 0 and at most ${MAX_TIMEOUT_SECONDS} (7 days)`,
     );
   }
   if (Math.round(timeoutSeconds * 1000) < 1) {
@@ -445,6 +466,7 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
     logBytes,
     outputBytes,
     outputFiles,
+    ...(spec.runtime !== undefined ? { runtime: spec.runtime } : {}),
     ...(spec.runtime !== undefined && config.runtimes[spec.runtime]?.pin ? { pinImage: true } : {}),
     ...(gpus ? { gpus } : {}),
   };

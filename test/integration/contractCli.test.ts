@@ -258,6 +258,15 @@ describe('runbox contract check --against image:NAME, and runbox doctor', () => 
     expect(stderr).toMatch(/ImageUnavailable: cannot inspect image/);
   });
 
+  it("image: with no name is a usage error (64), not a crash on the engine's redirect", async () => {
+    // The engine answered GET /images//json with a redirect that dockerode followed to a
+    // host named "images": an unhandled ENOTFOUND and exit 1, which a CI gate misreads.
+    const { code, stderr } = await runbox('contract', 'check', '--against', 'image:');
+    expect(stderr).not.toContain('Unhandled');
+    expect(stderr).toContain('UsageError: --against image: needs an image name');
+    expect(code).toBe(64);
+  });
+
   it('runbox run on the incompatible image exits 78 with ImageContractMismatch, before the job starts', async () => {
     const script = join(dataDir, 'job.sh');
     writeFileSync(script, 'echo must not run\n');

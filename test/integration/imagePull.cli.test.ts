@@ -64,3 +64,38 @@ describe('pull policies from runbox run', () => {
     expect(job.error!.message).not.toMatch(/is not present/);
   });
 });
+
+describe('a runtime whose image the engine does not have and cannot pull', () => {
+  const sandbox = useProcessSandbox('pull-runtime');
+
+  it('fails its job naming the runtime and the ways to get the image there; no container is left', async () => {
+    // A registry that refuses at once stands for a box with no registry at all.
+    const configFile = writeTestConfig(sandbox.dataDir, {
+      runtimes: {
+        tools: { image: '127.0.0.1:9/runbox-test/tools:1', command: ['sh', '{script}'] },
+      },
+      defaults: { pullPolicy: 'if-not-present' },
+    });
+    const script = join(sandbox.dataDir, 'job.sh');
+    writeFileSync(script, 'echo ran\n');
+    const { code, stdout, stderr } = await runCliProcess([
+      'run',
+      script,
+      '--json',
+      '--runtime',
+      'tools',
+      '--max-attempts',
+      '1',
+      '--config',
+      configFile,
+      '--data-dir',
+      sandbox.dataDir,
+    ]);
+    expect(code, stderr).toBe(69);
+    const job = JSON.parse(stdout) as JobView;
+    expect(job.error).toMatchObject({ type: 'ImageUnavailable', field: 'image' });
+    expect(job.error!.message).toMatch(
+      /^runtime tools: pulling image 127\.0\.0\.1:9\/runbox-test\/tools:1 failed: .*runtimes\.tools\.image.*`runbox pull tools`/,
+    );
+  });
+});

@@ -158,6 +158,35 @@ describe('config', () => {
     ).toBe(2500);
   });
 
+  it('refuses a wait longer than a Node timer keeps, and a default timeout no job may have', () => {
+    // Past 2^31-1 ms Node fires a timer after 1 ms: a 30-day sweepIntervalMs swept every
+    // millisecond, a long drainTimeoutMs drained nothing.
+    const month = 30 * 24 * 3600;
+    for (const [content, field] of [
+      [{ sweepIntervalMs: month * 1000 }, 'sweepIntervalMs'],
+      [{ drainTimeoutMs: 1e12 }, 'drainTimeoutMs'],
+      [{ pull: { timeoutSeconds: month } }, 'pull.timeoutSeconds'],
+      [{ defaults: { killGraceSeconds: month } }, 'defaults.killGraceSeconds'],
+      [{ webhooks: { timeoutMs: month * 1000 } }, 'webhooks.timeoutMs'],
+      [{ schedules: { pollMs: month * 1000 } }, 'schedules.pollMs'],
+      // Every job that gives no timeout_seconds was refused for it at submit.
+      [
+        { defaults: { timeoutSeconds: 8 * 24 * 3600 }, ceilings: { timeoutSeconds: month } },
+        'defaults.timeoutSeconds',
+      ],
+    ] as const) {
+      const error = errorOf(() => loadConfig({ env: {}, file: fileWith(content) }));
+      expect(error.type).toBe('InvalidConfig');
+      expect(error.field).toBe(field);
+      expect(error.message).toMatch(new RegExp(`^${field.replace('.', '\\.')}: .*lower it$`));
+    }
+    const longest = loadConfig({
+      env: {},
+      file: fileWith({ sweepIntervalMs: 2 ** 31 - 1, drainTimeoutMs: 24 * 3600 * 1000 }),
+    });
+    expect(longest.sweepIntervalMs).toBe(2 ** 31 - 1);
+  });
+
   it('names the key inside queue, queues and blobs, not "expected union value"', () => {
     const of = (content: unknown) => {
       const error = errorOf(() => loadConfig({ env: {}, file: fileWith(content) }));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { InvalidSpecError } from '../../src/errors/index.js';
+import { parseGpusFlag } from '../../src/spec/gpus.js';
 import { parseJobSpec, splitSubmission } from '../../src/spec/parseJobSpec.js';
 import { parseSize } from '../../src/spec/parseSize.js';
 
@@ -216,5 +217,47 @@ describe('parseSize', () => {
     expect(parseSize('lots')).toBeNull();
     expect(parseSize(-1)).toBeNull();
     expect(parseSize('0')).toBeNull();
+  });
+});
+
+describe('gpus', () => {
+  const messageOf = (gpus: unknown): string => {
+    try {
+      parseJobSpec({ runtime: 'shell', command: ['true'], gpus }, config);
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidSpecError);
+      expect((error as InvalidSpecError).field).toBe('gpus');
+      return (error as Error).message;
+    }
+    throw new Error(`gpus ${JSON.stringify(gpus)} was accepted`);
+  };
+
+  it('a count of 0 or past 64 says what gpus takes, not "expected union value"', () => {
+    for (const gpus of [0, 65, -1, 'some']) {
+      expect(messageOf(gpus)).toMatch(/must be a count from 1 to 64, "all", or device IDs/);
+    }
+    // --gpus -1 was taken for a device ID named "-1", refused only by a GPU host's engine.
+    expect(() => parseGpusFlag('-1')).toThrow(/--gpus -1: a count is 1 or more/);
+    expect(parseGpusFlag('0,GPU-8a1b')).toEqual(['0', 'GPU-8a1b']);
+  });
+});
+
+describe('a runtime whose command has no {script}', () => {
+  const withRuntime = loadConfig({
+    env: {},
+    overrides: {
+      dataDir: '/tmp/runbox-spec-test',
+      runtimes: { tool: { image: 'runbox-test/shell', command: ['sh'] } },
+    },
+  });
+
+  it('refuses a script it would never run, naming the runtime and the fix', () => {
+    // The script was written to /work, `sh` ran without it and exited 0: "succeeded".
+    const script = { path: 'job.sh', content: 'echo hi' };
+    expect(() => parseJobSpec({ runtime: 'tool', script }, withRuntime)).toThrow(
+      /runtime "tool" never runs a script .*add "\{script\}" to runtimes\.tool\.command/,
+    );
+    // Without a script it runs its own command, as before.
+    expect(parseJobSpec({ runtime: 'tool' }, withRuntime).command).toEqual(['sh']);
   });
 });

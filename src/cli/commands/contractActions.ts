@@ -26,6 +26,14 @@ async function loadPeer(
   }
   if (against.startsWith('image:')) {
     const image = against.slice('image:'.length);
+    if (!image) {
+      // The engine answers an empty name with a redirect that crashed the check (exit 1).
+      throw new RunboxError(
+        'UsageError',
+        '--against image: needs an image name, e.g. image:myorg/worker:1.2 (see `runbox contract --help`)',
+        { field: 'against' },
+      );
+    }
     const config = ctx.config(flags);
     // dockerode loads only for an image check, not for every contract command.
     const [{ createDocker }, { readImageContract }] = await Promise.all([

@@ -179,7 +179,20 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
       info = undefined;
     }
   } else {
-    info = inspectDatabase(queue?.kind === 'sqlite' ? queue.path : config.dbPath);
+    const path = queue?.kind === 'sqlite' ? queue.path : config.dbPath;
+    try {
+      info = inspectDatabase(path);
+    } catch (error) {
+      // A database on a read-only mount cannot even be read (WAL needs its -shm file):
+      // a failed check, not a crash of doctor itself.
+      checks.push({
+        name: 'database',
+        state: 'fail',
+        detail: `${path}: ${(error as Error).message}`,
+        fix: 'make the data directory writable, or choose another --data-dir',
+      });
+      info = undefined;
+    }
   }
   if (info === undefined) {
     // Reported above.

@@ -1,0 +1,54 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { useProcessSandbox } from '../helpers/processSandbox.js';
+import { runCliProcess, writeTestConfig } from '../helpers/serverProcess.js';
+
+/**
+ * A data dir runbox cannot write (a read-only mount, a path that is a file) is a
+ * configuration error naming dataDir and the fix, for run, serve and doctor alike. It
+ * was an Internal error (exit 70) quoting EROFS from a chmod, and doctor itself crashed
+ * ("unable to open database file") instead of failing its database check.
+ */
+describe('a data dir runbox cannot write', () => {
+  const sandbox = useProcessSandbox('datadir-ro');
+
+  it('run and serve exit 78 naming dataDir, doctor fails its checks; nothing is left', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { limits: { minFreeBytes: 1024 } });
+    const dataDir = join(sandbox.dataDir, 'mounted');
+    mkdirSync(dataDir);
+    const job = join(sandbox.dataDir, 'job.sh');
+    writeFileSync(job, 'echo hi\n');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dataDir]);
+    try {
+      const local = ['--config', configFile, '--data-dir', dataDir];
+      const first = await runCliProcess(['run', job, ...local]);
+      expect(first.code, first.stderr).toBe(0);
+      execFileSync('mount', ['-o', 'remount,ro', dataDir]);
+      const before = readdirSync(dataDir).sort();
+
+      const run = await runCliProcess(['run', job, ...local, '--json']);
+      expect(run.code, run.stderr).toBe(78);
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        error: { type: 'InvalidConfig', field: 'dataDir' },
+      });
+      const serve = await runCliProcess(['serve', '--port', '0', ...local], { timeoutMs: 20000 });
+      expect(serve.code, serve.stderr).toBe(78);
+      for (const refused of [run.stdout, serve.stderr]) {
+        expect(refused).toMatch(/read-only file system.*point --data-dir, RUNBOX_DATA_DIR/);
+      }
+      const doctor = await runCliProcess(['doctor', ...local]);
+      expect(doctor.code, doctor.stderr).toBe(1);
+      expect(doctor.stdout).toMatch(/data directory +FAIL/);
+      expect(doctor.stdout).toMatch(/database +FAIL/);
+      expect(readdirSync(dataDir).sort()).toEqual(before);
+
+      const aFile = await runCliProcess(['run', job, '--config', configFile, '--data-dir', job]);
+      expect(aFile.code).toBe(78);
+      expect(aFile.stderr).toContain(`dataDir: cannot write to ${job} (not a directory)`);
+    } finally {
+      execFileSync('umount', [dataDir]);
+    }
+  });
+});
