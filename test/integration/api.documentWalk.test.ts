@@ -8,8 +8,8 @@ import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js
  * the ways any client can make it fail: a body of another type (415), a body over the
  * limit (413), and, after ten wrong bearer tokens from this address, any guarded route
  * (429 with Retry-After). Each answer's status must be one the document lists for that
- * operation, with the Error body; a client generated from the document had no type for
- * them before.
+ * operation, with the Error body and a type from its ErrorType enum; a client generated
+ * from the document had no type for those statuses, and typed error.type as any string.
  */
 const TOKEN = 'document-walk-token';
 const BODY_METHODS = new Set(['post', 'put', 'patch', 'delete']);
@@ -44,6 +44,11 @@ describe('every operation of the served document against runbox serve', () => {
     }
     expect(operations.length).toBeGreaterThan(20);
 
+    // Every error's type is one of the enum the client's union type was generated from.
+    const errorTypes = (
+      doc as unknown as { components: { schemas: Record<string, { enum?: string[] }> } }
+    ).components.schemas.ErrorType?.enum;
+    expect(errorTypes).toContain('InvalidSpec');
     const undocumented: string[] = [];
     const send = async (
       { method, url, op }: (typeof operations)[number],
@@ -65,6 +70,7 @@ describe('every operation of the served document against runbox serve', () => {
         'request_id',
         'type',
       ]);
+      expect(errorTypes, where).toContain(body.error!.type);
       return answer;
     };
 

@@ -472,10 +472,14 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description Stable error type, e.g. InvalidSpec, NotFound
+         * @enum {string}
+         */
+        ErrorType: "NonZeroExit" | "Timeout" | "OOMKilled" | "ImageUnavailable" | "ImageContractMismatch" | "InvalidSpec" | "ContractViolation" | "OutputLimitExceeded" | "WorkerLost" | "Cancelled" | "EngineUnavailable" | "Internal" | "ContractMismatch" | "SchemaTooNew" | "InvalidConfig" | "NotFound" | "Unauthorized" | "Forbidden" | "MisdirectedRequest" | "Conflict" | "PayloadTooLarge" | "InsufficientStorage" | "StaleAttempt" | "ServerUnavailable" | "TooManyRequests" | "NodeUnreachable" | "StorageUnavailable" | "UsageError" | "ChecksumMismatch" | "ImageUnlabelled";
         Error: {
             error: {
-                /** @description Stable error type, e.g. InvalidSpec, NotFound */
-                type: string;
+                type: components["schemas"]["ErrorType"];
                 /** @description What is wrong and how to fix it */
                 message: string;
                 field: string | null;
