@@ -15,16 +15,21 @@ export function errorBody(request: Pick<FastifyRequest, 'id'>, error: RunboxErro
 }
 
 /** Fastify's own request errors (bad JSON, too large, unsupported type) as runbox errors. */
-function fromFastify(error: FastifyError): RunboxError | null {
+function fromFastify(error: FastifyError, request: FastifyRequest): RunboxError | null {
   switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': {
+      // The login reads far less than limits.bodyBytes; naming that setting there sent
+      // an operator to raise a limit that was not the one refusing.
+      const limit = request.routeOptions.bodyLimit;
+      const serverWide = limit === request.server.initialConfig.bodyLimit;
       return new RunboxError(
         'PayloadTooLarge',
-        'request body is larger than limits.bodyBytes; send fewer or smaller files',
-        {
-          field: '(body)',
-        },
+        serverWide
+          ? `request body is larger than ${limit} bytes (limits.bodyBytes); send fewer or smaller files`
+          : `request body is larger than the ${limit} bytes this route reads`,
+        { field: '(body)' },
       );
+    }
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new RunboxError('InvalidSpec', 'Content-Type must be application/json', {
         field: 'content-type',
@@ -56,7 +61,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
     // Fastify's own errors first: its body-too-large error is a RangeError, and would
     // otherwise be answered as unparseable JSON (400) instead of 413.
     const fromFramework =
-      thrown instanceof RunboxError ? null : fromFastify(thrown as FastifyError);
+      thrown instanceof RunboxError ? null : fromFastify(thrown as FastifyError, request);
     if (thrown instanceof RunboxError) {
       error = thrown;
       status = HTTP_STATUS[error.type];

@@ -71,12 +71,12 @@ describe('every operation of the served document against runbox serve', () => {
         'type',
       ]);
       expect(errorTypes, where).toContain(body.error!.type);
-      return answer;
+      return { answer, message: String(body.error!.message) };
     };
 
     for (const operation of operations.filter((o) => BODY_METHODS.has(o.method))) {
       await send(operation, { headers: { 'content-type': 'text/plain' }, body: 'x' }, 415);
-      await send(
+      const tooLarge = await send(
         operation,
         {
           headers: { 'content-type': 'application/json' },
@@ -84,13 +84,19 @@ describe('every operation of the served document against runbox serve', () => {
         },
         413,
       );
+      // The limit named is the one that refused: login and logout read 32 KiB, not limits.bodyBytes.
+      expect(tooLarge.message, operation.url).toBe(
+        operation.url === '/v1/session'
+          ? 'request body is larger than the 32768 bytes this route reads'
+          : `request body is larger than ${64 * 1024} bytes (limits.bodyBytes); send fewer or smaller files`,
+      );
     }
 
     for (let i = 0; i < 10; i++) {
       await fetch(`${server.url}/v1/contract`, { headers: { authorization: 'Bearer wrong' } });
     }
     for (const operation of operations.filter((o) => o.op.security === undefined)) {
-      const answer = await send(operation, {}, 429);
+      const { answer } = await send(operation, {}, 429);
       expect(answer.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(operation.op.responses['429']?.headers?.['retry-after'], operation.url).toBeDefined();
     }
