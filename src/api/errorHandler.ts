@@ -85,12 +85,43 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (status >= 500) request.log.error({ err: thrown }, 'request failed');
     void reply.status(status).send(errorBody(request, error));
   });
+  // Each route's path as a pattern, to tell a path no route has (404) from a method the
+  // path's routes do not take (405 with Allow): PUT /v1/jobs answered "no route", as if
+  // the client had the path wrong rather than the method.
+  const routes: { pattern: RegExp; methods: string[] }[] = [];
+  app.addHook('onRoute', (route) => {
+    const source = route.url
+      .split('/')
+      .map((part) =>
+        part === '*'
+          ? '.*'
+          : part.startsWith(':')
+            ? '[^/]+'
+            : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+      )
+      .join('/');
+    routes.push({
+      pattern: new RegExp(`^${source}$`),
+      methods: ([] as string[]).concat(route.method),
+    });
+  });
   app.setNotFoundHandler((request, reply) => {
-    const error = new RunboxError(
-      'NotFound',
-      `no route ${request.method} ${request.url.split('?')[0]}`,
-      { field: 'url' },
-    );
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = [
+      ...new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods)),
+    ].sort();
+    if (allowed.length > 0) {
+      const error = new RunboxError(
+        'MethodNotAllowed',
+        `${path} does not take ${request.method}; it takes ${allowed.join(', ')}`,
+        { field: 'method' },
+      );
+      void reply.status(405).header('allow', allowed.join(', ')).send(errorBody(request, error));
+      return;
+    }
+    const error = new RunboxError('NotFound', `no route ${request.method} ${path}`, {
+      field: 'url',
+    });
     void reply.status(404).send(errorBody(request, error));
   });
 }

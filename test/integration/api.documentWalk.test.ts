@@ -92,6 +92,32 @@ describe('every operation of the served document against runbox serve', () => {
       );
     }
 
+    // A path the document has, asked with a method it does not list: 405 naming the
+    // methods it takes (404 "no route" before, as if the path were wrong).
+    for (const [path, item] of Object.entries(doc.paths)) {
+      const url = operations.find((o) => (o.op as unknown) === Object.values(item)[0])!.url;
+      const listed = Object.keys(item).map((m) => m.toUpperCase());
+      const answer = await fetch(`${server.url}${url}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      const body = (await answer.json()) as { error: { type: string; field: string } };
+      expect(
+        { status: answer.status, allow: answer.headers.get('allow'), ...body.error },
+        path,
+      ).toMatchObject({ status: 405, type: 'MethodNotAllowed', field: 'method' });
+      // A superset: /v1/jobs/batch is also /v1/jobs/{id}, which GET reads.
+      expect(answer.headers.get('allow')!.split(', '), path).toEqual(
+        expect.arrayContaining(listed),
+      );
+      expect(errorTypes).toContain(body.error.type);
+    }
+    const unknown = await fetch(`${server.url}/v1/nope`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(unknown.status).toBe(404);
+
     for (let i = 0; i < 10; i++) {
       await fetch(`${server.url}/v1/contract`, { headers: { authorization: 'Bearer wrong' } });
     }

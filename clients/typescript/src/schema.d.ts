@@ -476,7 +476,7 @@ export interface components {
          * @description Stable error type, e.g. InvalidSpec, NotFound
          * @enum {string}
          */
-        ErrorType: "NonZeroExit" | "Timeout" | "OOMKilled" | "ImageUnavailable" | "ImageContractMismatch" | "InvalidSpec" | "ContractViolation" | "OutputLimitExceeded" | "WorkerLost" | "Cancelled" | "EngineUnavailable" | "Internal" | "ContractMismatch" | "SchemaTooNew" | "InvalidConfig" | "NotFound" | "Unauthorized" | "Forbidden" | "MisdirectedRequest" | "Conflict" | "PayloadTooLarge" | "InsufficientStorage" | "StaleAttempt" | "ServerUnavailable" | "TooManyRequests" | "NodeUnreachable" | "StorageUnavailable" | "UsageError" | "ChecksumMismatch" | "ImageUnlabelled";
+        ErrorType: "NonZeroExit" | "Timeout" | "OOMKilled" | "ImageUnavailable" | "ImageContractMismatch" | "InvalidSpec" | "ContractViolation" | "OutputLimitExceeded" | "WorkerLost" | "Cancelled" | "EngineUnavailable" | "Internal" | "ContractMismatch" | "SchemaTooNew" | "InvalidConfig" | "NotFound" | "MethodNotAllowed" | "Unauthorized" | "Forbidden" | "MisdirectedRequest" | "Conflict" | "PayloadTooLarge" | "InsufficientStorage" | "StaleAttempt" | "ServerUnavailable" | "TooManyRequests" | "NodeUnreachable" | "StorageUnavailable" | "UsageError" | "ChecksumMismatch" | "ImageUnlabelled";
         Error: {
             error: {
                 type: components["schemas"]["ErrorType"];
