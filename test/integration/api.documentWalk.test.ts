@@ -5,7 +5,8 @@ import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js
 
 /**
  * Walks every operation of the document a real `runbox serve` serves and makes it fail
- * the ways any client can make it fail: a body of another type (415), a body over the
+ * the ways any client can make it fail: a method the path does not take (405), a body of
+ * another type (415), a body over the
  * limit (413), and, after ten wrong bearer tokens from this address, any guarded route
  * (429 with Retry-After). Each answer's status must be one the document lists for that
  * operation, with the Error body and a type from its ErrorType enum; a client generated
@@ -23,7 +24,7 @@ interface Operation {
 describe('every operation of the served document against runbox serve', () => {
   const sandbox = useProcessSandbox('docwalk');
 
-  it('lists 415, 413 and 429 wherever serve answers them, each with the Error body', async () => {
+  it('lists 413, 415 and 429 wherever serve answers them, answers 405 with Allow, each with the Error body', async () => {
     const configFile = writeTestConfig(sandbox.dataDir, {
       token: TOKEN,
       limits: { bodyBytes: 64 * 1024 },
