@@ -6,9 +6,8 @@ import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js
 /**
  * Walks every operation of the document a real `runbox serve` serves and makes it fail
  * the ways any client can make it fail: a method the path does not take (405), a body of
- * another type (415), a body over the
- * limit (413), and, after ten wrong bearer tokens from this address, any guarded route
- * (429 with Retry-After). Each answer's status must be one the document lists for that
+ * another type (415), a body over the limit (413), and, after ten wrong bearer tokens
+ * from this address, any guarded route (429 with Retry-After). Each answer's status must be one the document lists for that
  * operation, with the Error body and a type from its ErrorType enum; a client generated
  * from the document had no type for those statuses, and typed error.type as any string.
  */
