@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { RunboxError } from '../errors/index.js';
+import { errorBody } from './errorHandler.js';
 
 /**
  * Deeper than any body the API takes (a batch's job's limits is 4 levels, a schedule's
@@ -145,6 +146,25 @@ function loneSurrogateAt(value: unknown, path: string): string | null {
  * keys stay refused, as fastify's onProtoPoisoning: 'error' did.
  */
 export function registerJsonBodyParser(app: FastifyInstance): void {
+  // The body is read as sent, never decompressed: a gzip'd body was refused as "not
+  // valid UTF-8 at byte 1", which sent the client looking for a bad character.
+  app.addHook('preParsing', async (request, reply, payload) => {
+    const coding = request.headers['content-encoding']?.trim().toLowerCase();
+    if (coding === undefined || coding === '' || coding === 'identity') return payload;
+    // A coding named on a request without a body codes nothing.
+    const length = request.headers['content-length'];
+    const hasBody =
+      request.headers['transfer-encoding'] !== undefined ||
+      (length !== undefined && length !== '0');
+    if (!hasBody) return payload;
+    const error = new RunboxError(
+      'InvalidSpec',
+      `Content-Encoding ${coding} is not read; send the body uncompressed`,
+      { field: 'content-encoding' },
+    );
+    await reply.status(415).send(errorBody(request, error));
+    return payload;
+  });
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
     const bytes = body as Buffer;

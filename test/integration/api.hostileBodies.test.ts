@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
 import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
@@ -6,7 +7,7 @@ import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js
  * JSON bodies a careless or hostile client sends, against a real `runbox serve`: what
  * JSON.parse would take silently (bytes that are not UTF-8, lone surrogates, a key
  * named twice, nesting thousands deep) is refused with the typed error naming the
- * field, and nothing is stored; what is well-formed reaches the job byte for byte.
+ * field, as is a compressed body (415), and nothing is stored; what is well-formed reaches the job byte for byte.
  */
 const TOKEN = 'hostile-bodies-token';
 
@@ -80,6 +81,19 @@ describe('hostile JSON bodies against runbox serve', () => {
     const deep = await post(job(`,"env":{"A":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`));
     expect(deep.status).toBe(400);
     expect(deep.body.error!.field).toMatch(/^env\.A(\.a)+$/);
+
+    // Read as sent, never decompressed: "not valid UTF-8 at byte 1" before.
+    const gzipped = await fetch(`${server.url}/v1/jobs`, {
+      method: 'POST',
+      headers: { ...headers, 'content-encoding': 'gzip' },
+      body: gzipSync(job('')),
+    });
+    expect(gzipped.status).toBe(415);
+    expect(((await gzipped.json()) as { error: unknown }).error).toMatchObject({
+      type: 'InvalidSpec',
+      field: 'content-encoding',
+      message: 'Content-Encoding gzip is not read; send the body uncompressed',
+    });
 
     const listed = await fetch(`${server.url}/v1/jobs`, { headers });
     expect(((await listed.json()) as { jobs: unknown[] }).jobs).toEqual([]);
