@@ -15,16 +15,21 @@ export function errorBody(request: Pick<FastifyRequest, 'id'>, error: RunboxErro
 }
 
 /** Fastify's own request errors (bad JSON, too large, unsupported type) as runbox errors. */
-function fromFastify(error: FastifyError): RunboxError | null {
+function fromFastify(error: FastifyError, request: FastifyRequest): RunboxError | null {
   switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': {
+      // The login reads far less than limits.bodyBytes; naming that setting there sent
+      // an operator to raise a limit that was not the one refusing.
+      const limit = request.routeOptions.bodyLimit;
+      const serverWide = limit === request.server.initialConfig.bodyLimit;
       return new RunboxError(
         'PayloadTooLarge',
-        'request body is larger than limits.bodyBytes; send fewer or smaller files',
-        {
-          field: '(body)',
-        },
+        serverWide
+          ? `request body is larger than ${limit} bytes (limits.bodyBytes); send fewer or smaller files`
+          : `request body is larger than the ${limit} bytes this route reads`,
+        { field: '(body)' },
       );
+    }
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new RunboxError('InvalidSpec', 'Content-Type must be application/json', {
         field: 'content-type',
@@ -56,7 +61,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
     // Fastify's own errors first: its body-too-large error is a RangeError, and would
     // otherwise be answered as unparseable JSON (400) instead of 413.
     const fromFramework =
-      thrown instanceof RunboxError ? null : fromFastify(thrown as FastifyError);
+      thrown instanceof RunboxError ? null : fromFastify(thrown as FastifyError, request);
     if (thrown instanceof RunboxError) {
       error = thrown;
       status = HTTP_STATUS[error.type];
@@ -80,12 +85,43 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (status >= 500) request.log.error({ err: thrown }, 'request failed');
     void reply.status(status).send(errorBody(request, error));
   });
+  // Each route's path as a pattern, to tell a path no route has (404) from a method the
+  // path's routes do not take (405 with Allow): PUT /v1/jobs answered "no route", as if
+  // the client had the path wrong rather than the method.
+  const routes: { pattern: RegExp; methods: string[] }[] = [];
+  app.addHook('onRoute', (route) => {
+    const source = route.url
+      .split('/')
+      .map((part) =>
+        part === '*'
+          ? '.*'
+          : part.startsWith(':')
+            ? '[^/]+'
+            : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+      )
+      .join('/');
+    routes.push({
+      pattern: new RegExp(`^${source}$`),
+      methods: ([] as string[]).concat(route.method),
+    });
+  });
   app.setNotFoundHandler((request, reply) => {
-    const error = new RunboxError(
-      'NotFound',
-      `no route ${request.method} ${request.url.split('?')[0]}`,
-      { field: 'url' },
-    );
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = [
+      ...new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods)),
+    ].sort();
+    if (allowed.length > 0) {
+      const error = new RunboxError(
+        'MethodNotAllowed',
+        `${path} does not take ${request.method}; it takes ${allowed.join(', ')}`,
+        { field: 'method' },
+      );
+      void reply.status(405).header('allow', allowed.join(', ')).send(errorBody(request, error));
+      return;
+    }
+    const error = new RunboxError('NotFound', `no route ${request.method} ${path}`, {
+      field: 'url',
+    });
     void reply.status(404).send(errorBody(request, error));
   });
 }

@@ -10,15 +10,22 @@ interface HeaderDoc {
 }
 
 const REQUEST_ID_HEADER = { $ref: '#/components/headers/RequestId' };
+const RETRY_AFTER: Record<string, HeaderDoc> = {
+  'retry-after': {
+    description: 'Seconds until this address may send a bearer token again',
+    schema: { type: 'integer' },
+  },
+};
 const ERROR_DESCRIPTIONS: Record<string, string> = {
   400: 'Invalid input: the field is named in error.field',
   401: 'Missing or wrong bearer token',
   403: 'A request from another origin (Origin or Sec-Fetch-Site): browsers are refused',
   404: 'No such job, output or route',
   409: 'The request conflicts with the current state',
-  413: 'Request body larger than limits.bodyBytes',
+  413: "Request body larger than the route's limit (limits.bodyBytes)",
   415: 'Content-Type is not application/json',
   416: 'Range outside the file',
+  429: 'Too many wrong tokens from this address: wait Retry-After seconds',
   421: 'The Host header names no address this server answers for (DNS rebinding)',
   500: 'Internal error (logged with its stack under the request id)',
   503: 'The server is shutting down or the Docker engine is unavailable',
@@ -112,7 +119,21 @@ export function registerOpenApi(app: FastifyInstance): void {
       };
       // Every route can fail these ways; each route lists its own other errors.
       if (parameters.length > 0 || schema.body) statuses['400'] ??= ErrorBodySchema;
-      if (!open) statuses['401'] ??= ErrorBodySchema;
+      if (!open) {
+        statuses['401'] ??= ErrorBodySchema;
+        // auth.ts limits wrong bearer tokens per address on every route it guards.
+        statuses['429'] ??= ErrorBodySchema;
+      }
+      // fastify reads a body on these methods whatever the route's schema: a route that
+      // takes none still refuses a body of another type or over its limit.
+      if (
+        ([] as string[])
+          .concat(route.method)
+          .some((m) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(m))
+      ) {
+        statuses['413'] ??= ErrorBodySchema;
+        statuses['415'] ??= ErrorBodySchema;
+      }
       // The Host and Origin checks run before every route, open ones included.
       statuses['403'] ??= ErrorBodySchema;
       statuses['421'] ??= ErrorBodySchema;
@@ -120,7 +141,12 @@ export function registerOpenApi(app: FastifyInstance): void {
       const responses = Object.fromEntries(
         Object.entries(statuses).map(([status, s]) => [
           status,
-          responseOf(status, s, schema.responseHeaders?.[Number(status)] ?? {}, components),
+          responseOf(
+            status,
+            s,
+            schema.responseHeaders?.[Number(status)] ?? (status === '429' ? RETRY_AFTER : {}),
+            components,
+          ),
         ]),
       );
       const operation: Json = {

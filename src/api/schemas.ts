@@ -5,6 +5,7 @@ import {
   OutputEntrySchema,
   SkippedOutputSchema,
 } from '../contract/resultSchema.js';
+import { HTTP_STATUS, type ErrorType } from '../errors/index.js';
 import { JobSpecSchema, SubmitRequestSchema } from '../spec/jobSpecSchema.js';
 
 /**
@@ -28,11 +29,22 @@ export const JobStatusSchema = Type.Union(
   { $id: 'JobStatus' },
 );
 
+/**
+ * Every type an API error can carry, as an enum: the generated client then types
+ * `error.type` as their union, so a client can switch over them (a plain string before).
+ */
+const ErrorTypeSchema = Type.Unsafe<ErrorType>({
+  type: 'string',
+  enum: Object.keys(HTTP_STATUS),
+  description: 'Stable error type, e.g. InvalidSpec, NotFound',
+  $id: 'ErrorType',
+});
+
 export const ErrorBodySchema = Type.Object(
   {
     error: Type.Object(
       {
-        type: Type.String({ description: 'Stable error type, e.g. InvalidSpec, NotFound' }),
+        type: ErrorTypeSchema,
         message: Type.String({ description: 'What is wrong and how to fix it' }),
         field: Nullable(Type.String({ description: 'The field, header or parameter at fault' })),
         request_id: Type.String({ description: 'The x-request-id of this request' }),

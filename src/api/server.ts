@@ -17,6 +17,7 @@ import { Sessions } from './session.js';
 import { clientErrorHandler } from './clientError.js';
 import { errorBody, registerErrorHandler } from './errorHandler.js';
 import { registerHostCheck } from './hostCheck.js';
+import { registerJsonBodyParser } from './jsonBody.js';
 import type { JobService } from './jobService.js';
 import { registerOpenApi } from './openapi.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
@@ -97,9 +98,6 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     // Fastify turns Node's 300 s limit off (0): a client trickling a body a byte at a
     // time, the open login's included, held its connection for as long as it liked.
     requestTimeout: deps.config.limits.requestMs,
-    // Deep or hostile JSON is refused with 400 rather than walked.
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
     return503OnClosing: true,
     clientErrorHandler: clientErrorHandler(log),
     forceCloseConnections: true,
@@ -121,6 +119,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   // Fastify parses text/plain bodies by default; the API takes JSON only, so any other
   // type is refused with 415 rather than validated as a string (400).
   app.removeContentTypeParser('text/plain');
+  registerJsonBodyParser(app);
   app.addHook('onRequest', async (request, reply) => {
     // nosniff on every answer: a job's output or log is bytes a stranger chose, and a
     // browser sniffing them as HTML would run them on the dashboard's origin.

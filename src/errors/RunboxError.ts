@@ -23,6 +23,8 @@ export type ErrorType =
   | 'SchemaTooNew'
   | 'InvalidConfig'
   | 'NotFound'
+  // A route that exists, asked with a method it does not take (405, with Allow)
+  | 'MethodNotAllowed'
   | 'Unauthorized'
   | 'Forbidden'
   | 'MisdirectedRequest'

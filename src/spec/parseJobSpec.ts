@@ -56,6 +56,21 @@ const specChecker = TypeCompiler.Compile(JobSpecSchema);
 const optionsChecker = TypeCompiler.Compile(SubmitOptionsSchema);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RESERVED_ENV = new Set(['RUNBOX_WORK', 'RUNBOX_OUTPUTS']);
+/**
+ * Linux's MAX_ARG_STRLEN: execve refuses one argument or NAME=value longer, NUL
+ * included. Past it the job failed, exit 1, "exec /sbin/docker-init: argument list too long".
+ */
+export const MAX_PROCESS_STRING_BYTES = 128 * 1024;
+/**
+ * command, args and env together (each string with its NUL). Past about 1.4 MB the
+ * engine refused the container (431) and every attempt failed Internal; execve's own
+ * bound (a quarter of the stack limit, 2 MiB by default) is not far above.
+ */
+export const MAX_PROCESS_BYTES = 1024 * 1024;
+/** A file name (one path component) as the kernel takes it: NAME_MAX bytes. */
+const MAX_NAME_BYTES = 255;
+/** A whole path under /work, in UTF-8 bytes (the schema counts characters). */
+const MAX_PATH_BYTES = 1024;
 /** Docker's own floor for a memory limit. */
 const MIN_MEMORY = 6 * 1024 * 1024;
 /** The engine reads limits as int64 and refuses larger numbers at create time. */
@@ -216,14 +231,24 @@ const LONE_SURROGATE = /\p{Cs}/u;
  * lone surrogate cannot be encoded for the engine (every attempt failed Internal: "URI
  * malformed"), so both are the submitter's mistake, refused before anything is stored.
  */
-function checkProcessString(field: string, value: string): void {
+function checkProcessString(field: string, value: string, prefixBytes = 0): number {
   if (value.includes('\0')) throw new InvalidSpecError(field, 'must not contain a NUL byte');
+  const bytes = prefixBytes + Buffer.byteLength(value, 'utf8') + 1;
+  if (bytes > MAX_PROCESS_STRING_BYTES) {
+    throw new InvalidSpecError(
+      field,
+      `is ${bytes} bytes as the process sees it; the kernel passes at most ` +
+        `${MAX_PROCESS_STRING_BYTES} per argument or NAME=value (MAX_ARG_STRLEN): ` +
+        'put larger data in files',
+    );
+  }
   if (LONE_SURROGATE.test(value)) {
     throw new InvalidSpecError(
       field,
       'contains a lone UTF-16 surrogate (e.g. "\\ud800"), which is not text; send valid Unicode',
     );
   }
+  return bytes;
 }
 
 function checkRelativePath(field: string, path: string): string {
@@ -231,6 +256,23 @@ function checkRelativePath(field: string, path: string): string {
     throw new InvalidSpecError(
       field,
       'contains a lone UTF-16 surrogate (e.g. "\\ud800"), which cannot be a file name; send valid Unicode',
+    );
+  }
+  const pathBytes = Buffer.byteLength(path, 'utf8');
+  if (pathBytes > MAX_PATH_BYTES) {
+    throw new InvalidSpecError(
+      field,
+      `is ${pathBytes} bytes as UTF-8; a path may be at most ${MAX_PATH_BYTES} bytes`,
+    );
+  }
+  // The kernel refuses a longer name with ENAMETOOLONG when the worker writes the file:
+  // every attempt failed Internal, and was retried.
+  const long = path.split('/').find((part) => Buffer.byteLength(part, 'utf8') > MAX_NAME_BYTES);
+  if (long !== undefined) {
+    throw new InvalidSpecError(
+      field,
+      `has a name of ${Buffer.byteLength(long, 'utf8')} bytes ("${long.slice(0, 20)}…"); ` +
+        `each name between slashes may be at most ${MAX_NAME_BYTES} bytes as UTF-8`,
     );
   }
   const normal = posix.normalize(path);
@@ -354,6 +396,7 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
   }
   command.push(...(spec.args ?? []));
 
+  let processBytes = command.reduce((sum, part) => sum + Buffer.byteLength(part, 'utf8') + 1, 0);
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(spec.env ?? {})) {
     if (!ENV_NAME.test(name))
@@ -363,8 +406,15 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
       );
     if (RESERVED_ENV.has(name))
       throw new InvalidSpecError(`env.${name}`, 'is set by runbox and cannot be overridden');
-    checkProcessString(`env.${name}`, value);
+    processBytes += checkProcessString(`env.${name}`, value, name.length + 1);
     env[name] = value;
+  }
+  if (processBytes > MAX_PROCESS_BYTES) {
+    throw new InvalidSpecError(
+      spec.env ? 'env' : 'args',
+      `command, args and env come to ${processBytes} bytes; at most ${MAX_PROCESS_BYTES} ` +
+        'reach a process: put larger data in files',
+    );
   }
   for (const name of spec.secret_env ?? []) {
     if (!(name in env))

@@ -348,7 +348,10 @@ describe('API error paths', () => {
 
   it('answers 404 with the error body for an unknown route', async () => {
     await expectError({ method: 'GET', url: '/v2/jobs' }, 404, 'NotFound', 'url');
-    await expectError({ method: 'DELETE', url: '/v1/jobs' }, 404, 'NotFound', 'url');
+  });
+
+  it('answers 405 with Allow for a route asked with a method it does not take', async () => {
+    await expectError({ method: 'DELETE', url: '/v1/jobs' }, 405, 'MethodNotAllowed', 'method');
   });
 
   it('rejects bad query parameters with 400 naming them', async () => {

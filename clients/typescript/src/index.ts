@@ -13,6 +13,8 @@ export type JobStatus = components['schemas']['JobStatus'];
 export type SubmitRequest = components['schemas']['SubmitRequest'];
 export type OutputManifest = components['schemas']['OutputManifest'];
 export type ApiErrorBody = components['schemas']['Error'];
+/** Every stable `error.type` the API answers with: switch over it exhaustively. */
+export type ApiErrorType = components['schemas']['ErrorType'];
 
 const FINAL: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
 

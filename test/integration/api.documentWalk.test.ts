@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import type { OpenApiDocument } from '../helpers/openapi.js';
+import { useProcessSandbox } from '../helpers/processSandbox.js';
+import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
+
+/**
+ * Walks every operation of the document a real `runbox serve` serves and makes it fail
+ * the ways any client can make it fail: a method the path does not take (405), a body of
+ * another type (415), a body over the limit (413), and, after ten wrong bearer tokens
+ * from this address, any guarded route (429 with Retry-After). Each answer's status must be one the document lists for that
+ * operation, with the Error body and a type from its ErrorType enum; a client generated
+ * from the document had no type for those statuses, and typed error.type as any string.
+ */
+const TOKEN = 'document-walk-token';
+const BODY_METHODS = new Set(['post', 'put', 'patch', 'delete']);
+
+interface Operation {
+  operationId: string;
+  security?: unknown[];
+  responses: Record<string, { headers?: Record<string, unknown> }>;
+}
+
+describe('every operation of the served document against runbox serve', () => {
+  const sandbox = useProcessSandbox('docwalk');
+
+  it('lists 413, 415 and 429 wherever serve answers them, answers 405 with Allow, each with the Error body', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, {
+      token: TOKEN,
+      limits: { bodyBytes: 64 * 1024 },
+    });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
+    sandbox.processes.push(server);
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as OpenApiDocument;
+    const operations: { method: string; url: string; op: Operation }[] = [];
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item as unknown as Record<string, Operation>)) {
+        const url = path
+          .replace('{id}', '01M8R90MJSBESJRPMMHEZARSWE')
+          .replace('{attempt}', '1')
+          .replace('{name}', 'nightly')
+          .replace('{path}', 'a.txt');
+        operations.push({ method, url, op });
+      }
+    }
+    expect(operations.length).toBeGreaterThan(20);
+
+    // Every error's type is one of the enum the client's union type was generated from.
+    const errorTypes = (
+      doc as unknown as { components: { schemas: Record<string, { enum?: string[] }> } }
+    ).components.schemas.ErrorType?.enum;
+    expect(errorTypes).toContain('InvalidSpec');
+    const undocumented: string[] = [];
+    const send = async (
+      { method, url, op }: (typeof operations)[number],
+      init: { headers?: Record<string, string>; body?: string },
+      expected: number,
+    ) => {
+      const answer = await fetch(`${server.url}${url}`, {
+        method: method.toUpperCase(),
+        headers: { authorization: `Bearer ${TOKEN}`, ...init.headers },
+        body: init.body,
+      });
+      const where = `${method.toUpperCase()} ${url} (${op.operationId}) ${answer.status}`;
+      if (answer.status !== expected) undocumented.push(`${where}: expected ${expected}`);
+      if (!op.responses[String(answer.status)]) undocumented.push(`${where}: not in the document`);
+      const body = (await answer.json()) as { error?: Record<string, unknown> };
+      expect(Object.keys(body.error ?? {}).sort(), where).toEqual([
+        'field',
+        'message',
+        'request_id',
+        'type',
+      ]);
+      expect(errorTypes, where).toContain(body.error!.type);
+      return { answer, message: String(body.error!.message) };
+    };
+
+    for (const operation of operations.filter((o) => BODY_METHODS.has(o.method))) {
+      await send(operation, { headers: { 'content-type': 'text/plain' }, body: 'x' }, 415);
+      const tooLarge = await send(
+        operation,
+        {
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ pad: 'x'.repeat(100 * 1024) }),
+        },
+        413,
+      );
+      // The limit named is the one that refused: login and logout read 32 KiB, not limits.bodyBytes.
+      expect(tooLarge.message, operation.url).toBe(
+        operation.url === '/v1/session'
+          ? 'request body is larger than the 32768 bytes this route reads'
+          : `request body is larger than ${64 * 1024} bytes (limits.bodyBytes); send fewer or smaller files`,
+      );
+    }
+
+    // A path the document has, asked with a method it does not list: 405 naming the
+    // methods it takes (404 "no route" before, as if the path were wrong).
+    for (const [path, item] of Object.entries(doc.paths)) {
+      const url = operations.find((o) => (o.op as unknown) === Object.values(item)[0])!.url;
+      const listed = Object.keys(item).map((m) => m.toUpperCase());
+      const answer = await fetch(`${server.url}${url}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      const body = (await answer.json()) as { error: { type: string; field: string } };
+      expect(
+        { status: answer.status, allow: answer.headers.get('allow'), ...body.error },
+        path,
+      ).toMatchObject({ status: 405, type: 'MethodNotAllowed', field: 'method' });
+      // A superset: /v1/jobs/batch is also /v1/jobs/{id}, which GET reads.
+      expect(answer.headers.get('allow')!.split(', '), path).toEqual(
+        expect.arrayContaining(listed),
+      );
+      expect(errorTypes).toContain(body.error.type);
+    }
+    const unknown = await fetch(`${server.url}/v1/nope`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(unknown.status).toBe(404);
+
+    for (let i = 0; i < 10; i++) {
+      await fetch(`${server.url}/v1/contract`, { headers: { authorization: 'Bearer wrong' } });
+    }
+    for (const operation of operations.filter((o) => o.op.security === undefined)) {
+      const { answer } = await send(operation, {}, 429);
+      expect(answer.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(operation.op.responses['429']?.headers?.['retry-after'], operation.url).toBeDefined();
+    }
+    expect(undocumented).toEqual([]);
+  });
+});

@@ -1,0 +1,118 @@
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { useProcessSandbox } from '../helpers/processSandbox.js';
+import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
+
+/**
+ * JSON bodies a careless or hostile client sends, against a real `runbox serve`: what
+ * JSON.parse would take silently (bytes that are not UTF-8, lone surrogates, a key
+ * named twice, nesting thousands deep) is refused with the typed error naming the
+ * field, as is a compressed body (415), and nothing is stored; what is well-formed reaches the job byte for byte.
+ */
+const TOKEN = 'hostile-bodies-token';
+
+describe('hostile JSON bodies against runbox serve', () => {
+  const sandbox = useProcessSandbox('hostile');
+
+  it('refuses invalid UTF-8, lone surrogates, duplicate keys and deep nesting by field; runs well-formed text as sent', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { token: TOKEN });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
+    const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    const post = async (body: string | Buffer, path = '/v1/jobs') => {
+      const answer = await fetch(`${server.url}${path}`, { method: 'POST', headers, body });
+      return {
+        status: answer.status,
+        body: (await answer.json()) as {
+          id?: string;
+          error?: { type: string; message: string; field: string | null };
+        },
+      };
+    };
+    const job = (rest: string) =>
+      `{"runtime":"shell","script":{"path":"job.sh","content":"printf 'x'"}${rest}}`;
+
+    const refusals: [string | Buffer, string | RegExp, RegExp, string?][] = [
+      // \xff\xfe became two U+FFFD before: the job ran a script no one sent.
+      [
+        Buffer.concat([
+          Buffer.from('{"runtime":"shell","script":{"path":"job.sh","content":"printf '),
+          Buffer.from([0xff, 0xfe]),
+          Buffer.from('"}}'),
+        ]),
+        '(body)',
+        /not valid UTF-8 at byte 63;.*"encoding": "base64"/,
+      ],
+      [
+        '{"runtime":"shell","script":{"path":"job.sh","content":"printf \\ud800"}}',
+        'script.content',
+        /lone UTF-16 surrogate/,
+      ],
+      // The last "runtime" won before; a proxy reading the first saw another job.
+      [
+        '{"runtime":"shell","runtime":"python","script":{"path":"job.sh","content":"x"}}',
+        'runtime',
+        /named twice/,
+      ],
+      [job(',"env":{"A":"1","B":"2","A":"3"}'), 'env.A', /named twice/],
+      [
+        '{"jobs":[{"runtime":"shell","command":["true"]},{"runtime":"shell","command":["true"],"priority":1,"priority":2}]}',
+        'jobs.1.priority',
+        /named twice/,
+        '/v1/jobs/batch',
+      ],
+      // "Maximum call stack size exceeded" before, naming no limit.
+      ['['.repeat(10_000) + ']'.repeat(10_000), /^0(\.0){63}$/, /nests deeper than 64 levels/],
+      [job(',"__proto__":{"x":1}'), '__proto__', /not a key/],
+      [job(',"constructor":{"prototype":{"x":1}}'), 'constructor.prototype', /not a key/],
+    ];
+    for (const [body, field, message, path] of refusals) {
+      const answer = await post(body, path);
+      expect({ status: answer.status, error: answer.body.error }).toMatchObject({
+        status: 400,
+        error: {
+          type: 'InvalidSpec',
+          field: typeof field === 'string' ? field : expect.stringMatching(field),
+          message: expect.stringMatching(message),
+        },
+      });
+    }
+    // The deep one names where it went too deep.
+    const deep = await post(job(`,"env":{"A":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`));
+    expect(deep.status).toBe(400);
+    expect(deep.body.error!.field).toMatch(/^env\.A(\.a)+$/);
+
+    // Read as sent, never decompressed: "not valid UTF-8 at byte 1" before.
+    const gzipped = await fetch(`${server.url}/v1/jobs`, {
+      method: 'POST',
+      headers: { ...headers, 'content-encoding': 'gzip' },
+      body: gzipSync(job('')),
+    });
+    expect(gzipped.status).toBe(415);
+    expect(((await gzipped.json()) as { error: unknown }).error).toMatchObject({
+      type: 'InvalidSpec',
+      field: 'content-encoding',
+      message: 'Content-Encoding gzip is not read; send the body uncompressed',
+    });
+
+    const listed = await fetch(`${server.url}/v1/jobs`, { headers });
+    expect(((await listed.json()) as { jobs: unknown[] }).jobs).toEqual([]);
+
+    // A surrogate pair (an escaped astral character) and raw UTF-8 are text: they run
+    // as sent, and the log has exactly their UTF-8 bytes.
+    const good = await post(
+      '{"runtime":"shell","script":{"path":"job.sh","content":"printf \'\\ud83d\\ude00 é ключ\'"}}',
+    );
+    expect(good.status).toBe(201);
+    const id = good.body.id!;
+    let status = '';
+    for (let i = 0; i < 120 && !['succeeded', 'failed', 'cancelled'].includes(status); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const current = await fetch(`${server.url}/v1/jobs/${id}`, { headers });
+      status = ((await current.json()) as { status: string }).status;
+    }
+    expect(status).toBe('succeeded');
+    const log = await fetch(`${server.url}/v1/jobs/${id}/logs`, { headers });
+    expect(Buffer.from(await log.arrayBuffer())).toEqual(Buffer.from('😀 é ключ', 'utf8'));
+  });
+});
