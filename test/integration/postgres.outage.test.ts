@@ -18,7 +18,8 @@ import { getJob, http, runbox, shellJob, submit, waitFinal } from './outputsKit.
  * and refuses new ones. Seen on a fleet: every job that finished during a 20 s restart
  * ran again (attempts 2) although its lease had 10 s left, because the failed commit
  * threw its result away; and a client asking any node meanwhile got "Internal:
- * connect ECONNREFUSED" (500, exit 70), naming neither the database nor the setting.
+ * connect ECONNREFUSED" (500, exit 70), naming neither the database nor the setting,
+ * while /healthz answered 200 "ok".
  */
 describe('the queue database down for a while under runbox serve', () => {
   let db: TestDatabase;
@@ -58,7 +59,9 @@ describe('the queue database down for a while under runbox serve', () => {
     await gate?.down().catch(() => undefined);
   });
 
-  it('keeps the result of a job that ends meanwhile and records it at attempt 1; reads answer 503 naming queue.url', async () => {
+  it('keeps the result of a job that ends meanwhile and records it at attempt 1; reads answer 503 naming queue.url; /healthz says the database is down', async () => {
+    const up = await http(`${server.url}/healthz`);
+    expect(JSON.parse(up.body.toString())).toMatchObject({ status: 'ok', database: 'ok' });
     const id = await submit(
       server.url,
       shellJob('sleep 2; echo finished while the database was down'),
@@ -84,9 +87,19 @@ describe('the queue database down for a while under runbox serve', () => {
 
     // The job ends (its container exits after 2 s) while nothing can be written.
     await new Promise((resolve) => setTimeout(resolve, 6000));
+    const down = await http(`${server.url}/healthz`);
+    expect(down.status).toBe(503);
+    expect(JSON.parse(down.body.toString())).toMatchObject({
+      status: 'degraded',
+      engine: 'ok',
+      database: 'unavailable',
+    });
     await gate.up();
 
     const job = await waitFinal(server.url, id, 60_000);
+    const back = await http(`${server.url}/healthz`);
+    expect(back.status).toBe(200);
+    expect(JSON.parse(back.body.toString())).toMatchObject({ status: 'ok', database: 'ok' });
     expect(job.status).toBe('succeeded');
     expect(job.attempts).toBe(1);
     const logs = await http(`${server.url}/v1/jobs/${id}/logs`);
