@@ -48,8 +48,47 @@ export function asQueueUnavailable(error: unknown, where: string): unknown {
   const reason = (error as { message?: unknown }).message;
   return new RunboxError(
     'StorageUnavailable',
-    `the queue database (${where}) does not answer (${String(reason)}); runbox keeps ` +
-      'trying: start PostgreSQL, or correct queue.url (--queue, RUNBOX_QUEUE)',
+    `the queue database (${where}) does not answer (${String(reason)}): start ` +
+      'PostgreSQL there, or correct queue.url (--queue, RUNBOX_QUEUE)',
     { field: 'queue.url', cause: error },
   );
+}
+
+/**
+ * What opening the queue failed on, as the setting to change and how: a database that
+ * does not exist, a user or password the server refuses, SSL the server does not speak.
+ * These are the operator's to fix, not retried, so InvalidConfig (exit 78), not
+ * "Internal". Anything else, as asQueueUnavailable.
+ */
+export function asOpenError(error: unknown, where: string): unknown {
+  if (error instanceof RunboxError) return error;
+  const code = (error as { code?: unknown }).code;
+  const reason = String((error as { message?: unknown }).message);
+  const refuse = (fix: string) =>
+    new RunboxError('InvalidConfig', `queue.url: ${where} refused runbox (${reason}): ${fix}`, {
+      field: 'queue.url',
+      cause: error,
+    });
+  if (code === '3D000') {
+    return refuse(
+      'create the database (createdb, or CREATE DATABASE), or name an existing one in ' +
+        'queue.url (--queue, RUNBOX_QUEUE)',
+    );
+  }
+  if (code === '28P01' || code === '28000') {
+    return refuse(
+      'correct the user or password in queue.url (--queue, RUNBOX_QUEUE; keep the ' +
+        "password in the environment or the config file), or the server's pg_hba.conf",
+    );
+  }
+  if (code === '42501') {
+    return refuse(
+      'grant the user CREATE on the database (runbox makes its schema at first start), ' +
+        'or have an owner create the schema and grant it to the user',
+    );
+  }
+  if (/SSL/.test(reason)) {
+    return refuse('drop sslmode from queue.url, or enable SSL on the server');
+  }
+  return asQueueUnavailable(error, where);
 }
