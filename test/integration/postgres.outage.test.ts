@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
 import { freshDatabase, sqlOn, type TestDatabase } from '../helpers/postgres.js';
+import { freshBucket, testS3, testS3Client } from '../helpers/s3Server.js';
 import {
   startServerProcess,
   writeTestConfig,
@@ -26,8 +27,13 @@ describe('the queue database down for a while under runbox serve', () => {
   let gate: TcpRelay;
   let dataDir: string;
   let server: RunboxProcess;
+  let removeBucket: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
+    // A fleet's setup: blobs on S3, whose ledger rows live in the queue database.
+    const { endpoint, credentials } = testS3();
+    const { bucket, remove } = await freshBucket(testS3Client());
+    removeBucket = remove;
     db = await freshDatabase('runbox_pgoutage');
     gate = await tcpRelay(new URL(db.url));
     const throughGate = new URL(db.url);
@@ -37,7 +43,12 @@ describe('the queue database down for a while under runbox serve', () => {
       dataDir,
       configFile: writeTestConfig(dataDir),
       workers: 1,
-      env: { RUNBOX_QUEUE: throughGate.toString() },
+      env: {
+        RUNBOX_QUEUE: throughGate.toString(),
+        RUNBOX_BLOBS: `s3://${bucket}/outage/?endpoint=${encodeURIComponent(endpoint)}`,
+        RUNBOX_S3_ACCESS_KEY_ID: credentials.accessKeyId,
+        RUNBOX_S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      },
     });
   });
 
@@ -57,6 +68,7 @@ describe('the queue database down for a while under runbox serve', () => {
     }
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     await gate?.down().catch(() => undefined);
+    await removeBucket?.();
   });
 
   it('keeps the result of a job that ends meanwhile and records it at attempt 1; reads answer 503 naming queue.url; /healthz says the database is down', async () => {
@@ -64,7 +76,9 @@ describe('the queue database down for a while under runbox serve', () => {
     expect(JSON.parse(up.body.toString())).toMatchObject({ status: 'ok', database: 'ok' });
     const id = await submit(
       server.url,
-      shellJob('sleep 2; echo finished while the database was down'),
+      shellJob(
+        'sleep 2; echo kept > "$RUNBOX_OUTPUTS/result.txt"; echo finished while the database was down',
+      ),
     );
     for (let i = 0; (await getJob(server.url, id)).status !== 'running'; i++) {
       if (i > 300) throw new Error(`job ${id} never started`);
@@ -97,12 +111,19 @@ describe('the queue database down for a while under runbox serve', () => {
     await gate.up();
 
     const job = await waitFinal(server.url, id, 60_000);
-    const back = await http(`${server.url}/healthz`);
+    // Judged by the reaper's next pass, within a second of the database answering again.
+    let back = await http(`${server.url}/healthz`);
+    for (let i = 0; back.status !== 200 && i < 50; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      back = await http(`${server.url}/healthz`);
+    }
     expect(back.status).toBe(200);
     expect(JSON.parse(back.body.toString())).toMatchObject({ status: 'ok', database: 'ok' });
     expect(job.status).toBe('succeeded');
     expect(job.attempts).toBe(1);
     const logs = await http(`${server.url}/v1/jobs/${id}/logs`);
     expect(logs.body.toString()).toBe('finished while the database was down\n');
+    const output = await http(`${server.url}/v1/jobs/${id}/outputs/result.txt`);
+    expect(output.body.toString()).toBe('kept\n');
   }, 120_000);
 });

@@ -13,6 +13,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { RunboxError } from '../../errors/index.js';
+import { isQueueUnavailable } from '../../queue/queueUnavailable.js';
 import type {
   BlobBatch,
   BlobEntry,
@@ -205,7 +206,18 @@ export class S3BlobStore implements BlobStore {
       try {
         return await call();
       } catch (error) {
-        if (!isUnanswered(error)) throw this.refused(what, error);
+        // The blobs ledger lives in the queue database: a PostgreSQL restart under a
+        // job's upload is waited out like S3's, not a failed attempt that runs it again.
+        const ledgerDown = isQueueUnavailable(error);
+        if (!ledgerDown && !isUnanswered(error)) throw this.refused(what, error);
+        if (ledgerDown && Date.now() + delay > deadline) {
+          throw new RunboxError(
+            'Internal',
+            `${what}: ${(error as Error).message} (waited ` +
+              `${Math.round(this.unansweredPatienceMs / 1000)} s)`,
+            { field: 'queue.url', cause: error },
+          );
+        }
         if (Date.now() + delay > deadline) {
           throw new RunboxError(
             'Internal',
