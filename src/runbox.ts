@@ -24,6 +24,7 @@ import { createDockerExecutor } from './executor/index.js';
 import { runningLogsOf } from './executor/runningLogs.js';
 import { createLogger } from './log.js';
 import { RunboxMetrics } from './metrics.js';
+import { QueueHealth } from './queue/queueUnavailable.js';
 import type { WorkerRecord } from './queue/types.js';
 import { Scheduler } from './schedules/Scheduler.js';
 import { ScheduleService } from './schedules/ScheduleService.js';
@@ -157,6 +158,7 @@ export async function startRunbox(
     });
     const jobs = new JobService(config, queue, { log: logger, metrics }, hooks !== null);
     const pools: WorkerPool[] = [];
+    const queueHealth = new QueueHealth();
     const events = crossNodeEvents(queue);
     let refuse: (error: RunboxError) => void = () => {};
     const refused = new Promise<RunboxError>((resolve) => (refuse = resolve));
@@ -182,6 +184,7 @@ export async function startRunbox(
         logger,
         metrics,
         engine: monitor,
+        queueHealth,
         ...(options.contract ? { contract: options.contract } : {}),
         reserved,
         // runbox run's own pool is followed only by itself.
@@ -217,6 +220,7 @@ export async function startRunbox(
           metrics,
           containers: executor,
           everyMs: Math.min(config.lease.heartbeatMs, 1000),
+          health: queueHealth,
           standAside: () => pools.length > 0,
         }),
       );
@@ -285,6 +289,7 @@ export async function startRunbox(
           ...(schedules ? { schedules } : { hooksMissingOn: queueConfigOf(config).kind }),
           system: {
             engineUp: () => monitor.isUp(),
+            queueUp: () => queueHealth.isUp(),
             imagesMissing: () => images.missing(),
             workers,
             queues: async () => (await queue.queues()).map(toQueueView),

@@ -247,6 +247,14 @@ export const HealthSchema = Type.Object(
   {
     status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
     engine: Type.Union([Type.Literal('ok'), Type.Literal('unavailable'), Type.Literal('unknown')]),
+    database: Type.Union(
+      [Type.Literal('ok'), Type.Literal('unavailable'), Type.Literal('unknown')],
+      {
+        description:
+          "whether the queue database answered this node's last reaper pass (every " +
+          'second); unknown before the first',
+      },
+    ),
     version: Type.String(),
     images_missing: Type.Union([Type.Array(Type.String()), Type.Null()], {
       description:

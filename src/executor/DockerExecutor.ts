@@ -433,7 +433,11 @@ export class DockerExecutor implements Executor {
             : new RunboxError(
                 'Internal',
                 `storing logs and outputs failed: ${(error as Error).message}`,
-                { field: 'outputs', cause: error },
+                // The store's own field (blobs.bucket, blobs.endpoint) says what to fix.
+                {
+                  field: (error instanceof RunboxError && error.field) || 'outputs',
+                  cause: error,
+                },
               ),
         );
         record.stdout = { ...record.stdout, blob: null };

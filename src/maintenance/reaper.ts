@@ -2,6 +2,7 @@ import { toRunboxError } from '../errors/index.js';
 import type { Logger } from '../log.js';
 import type { JobMetrics } from '../metrics.js';
 import type { QueueMaintenance, WorkQueue } from '../queue/QueueBackend.js';
+import type { QueueHealth } from '../queue/queueUnavailable.js';
 import type { RecoverableExecutor } from '../worker/ports.js';
 
 /**
@@ -21,8 +22,17 @@ export async function reapExpiredLeases(deps: {
   log: Logger;
   metrics?: Pick<JobMetrics, 'requeued' | 'ended'> | undefined;
   containers?: Pick<RecoverableExecutor, 'findContainers' | 'removeContainer'> | undefined;
+  /** Told whether the database answered this pass (for /healthz). */
+  health?: QueueHealth | undefined;
 }): Promise<number> {
-  const outcome = await deps.queue.reap(deps.keep);
+  let outcome: Awaited<ReturnType<typeof deps.queue.reap>>;
+  try {
+    outcome = await deps.queue.reap(deps.keep);
+    deps.health?.observe(null);
+  } catch (error) {
+    deps.health?.observe(error);
+    throw error;
+  }
   deps.metrics?.requeued('lease-expired', outcome.requeued.length);
   deps.metrics?.ended('failed', 'WorkerLost', outcome.failed.length);
   deps.metrics?.ended('cancelled', 'Cancelled', outcome.cancelled.length);

@@ -1,6 +1,7 @@
 import type { JobResult } from '../contract/resultSchema.js';
 import type { Logger } from '../log.js';
 import type { WorkQueue } from '../queue/QueueBackend.js';
+import { isQueueUnavailable } from '../queue/queueUnavailable.js';
 import type { ClaimRequest, ClaimedJob, FinishItem, FinishOutcome } from '../queue/types.js';
 
 export interface ResultRecorderOptions {
@@ -63,11 +64,14 @@ export class ResultRecorder {
   }
 
   /**
-   * Records a result; while the disk is too full to write it (SQLITE_FULL), keeps it and
-   * tries again until there is room, rather than letting the lease lapse and the job run
+   * Records a result; while the disk is too full to write it (SQLITE_FULL), or the queue
+   * database does not answer (PostgreSQL restarting, failing over), keeps it and tries
+   * again until it can be written, rather than letting the lease lapse and the job run
    * again for a result it already has. The job stays held meanwhile: the heartbeat renews
-   * its lease once writes succeed, and the pool's reaper leaves it alone. Gives up only
-   * when a stop's drain runs out (the job is then recovered like any interrupted one).
+   * its lease once writes succeed, and the pool's reaper leaves it alone. A database back
+   * only after the lease expired has given the job to another attempt, whose token
+   * refuses this result ('stale'): recorded once either way. Gives up only when a stop's
+   * drain runs out (the job is then recovered like any interrupted one).
    */
   async record(
     job: Pick<ClaimedJob, 'id' | 'attempt'>,
@@ -77,13 +81,16 @@ export class ResultRecorder {
       try {
         return await this.recordBatched(item);
       } catch (error) {
-        if (!isDiskFull(error) || this.abandoned) throw error;
+        const full = isDiskFull(error);
+        if ((!full && !isQueueUnavailable(error)) || this.abandoned) throw error;
         if (!warned) {
           warned = true;
-          this.options.log.warn('the disk is full: keeping the result until it can be recorded', {
-            job: job.id,
-            attempt: job.attempt,
-          });
+          this.options.log.warn(
+            full
+              ? 'the disk is full: keeping the result until it can be recorded'
+              : 'the queue database does not answer: keeping the result until it can be recorded',
+            { job: job.id, attempt: job.attempt, ...(!full && { error: String(error) }) },
+          );
         }
         await sleep(delay);
       }

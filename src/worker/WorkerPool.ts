@@ -16,6 +16,7 @@ import { RUNBOX_VERSION } from '../version.js';
 import type { LiveLogs } from './LiveLogs.js';
 import type { RecoverableExecutor, WorkerQueue } from './ports.js';
 import { reapExpiredLeases } from '../maintenance/reaper.js';
+import type { QueueHealth } from '../queue/queueUnavailable.js';
 import { recoverContainers } from './recoverContainers.js';
 import { addRooms, claimOf, ResultRecorder, type QueueRoom } from './ResultRecorder.js';
 
@@ -53,6 +54,8 @@ export interface WorkerPoolOptions {
    * fail every queued job. @defaultValue always up
    */
   engine?: EngineState;
+  /** Told by each reaper pass whether the queue database answered (for /healthz). */
+  queueHealth?: QueueHealth;
 }
 
 /** What the pool needs to know about the engine (EngineMonitor provides it). */
@@ -135,6 +138,7 @@ export class WorkerPool {
   private started = false;
   private heartbeating = false;
   private reaping = false;
+  private readonly queueHealth: QueueHealth | undefined;
 
   constructor(options: WorkerPoolOptions) {
     this.config = options.config;
@@ -149,6 +153,7 @@ export class WorkerPool {
     this.metrics = options.metrics;
     this.engine = options.engine;
     this.address = options.address ?? null;
+    this.queueHealth = options.queueHealth;
     this.queueSlots = new Map(
       this.reserved
         ? [['', this.config.workers]]
@@ -661,6 +666,7 @@ export class WorkerPool {
         log: this.log,
         metrics: this.metrics,
         containers: this.executor,
+        health: this.queueHealth,
       });
       if (touched > 0) this.notify();
     } catch (error) {

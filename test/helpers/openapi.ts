@@ -35,6 +35,7 @@ export async function servedDocument(): Promise<OpenApiDocument> {
       store: await createFileBlobStore(config),
       system: {
         engineUp: () => true,
+        queueUp: () => true,
         workers: async () => [],
         queues: async () => [],
         metrics: new RunboxMetrics({ process: 'serve', workerId: 'document' }),

@@ -40,6 +40,7 @@ async function server(db: TestDatabase) {
     store: await createFileBlobStore(config),
     system: {
       engineUp: () => true,
+      queueUp: () => true,
       imagesMissing: () => [],
       activity: async () => activityView(await queue.activity()),
       workers: async () => [],

@@ -148,6 +148,23 @@ describe('S3BlobStore against an S3-compatible server', () => {
     ).rejects.toMatchObject({ type: 'InvalidConfig', message: /check the endpoint/ });
   });
 
+  // Seen on a fleet: the bucket removed under running nodes failed every attempt with
+  // "storing logs and outputs failed: The specified bucket does not exist", naming
+  // neither the bucket nor the setting nor the fix.
+  it('a bucket gone after start fails an upload naming blobs.bucket and the fix', async () => {
+    const gone = await freshBucket(client);
+    await gone.remove();
+    const store = makeStore({ bucket: gone.bucket });
+    const error = await store.put(Buffer.from('outputs with nowhere to go')).then(
+      () => null,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(RunboxError);
+    expect(error).toMatchObject({ type: 'Internal', field: 'blobs.bucket' });
+    expect((error as Error).message).toContain(`bucket ${gone.bucket}`);
+    expect((error as Error).message).toContain('create the bucket, or correct blobs.bucket');
+  });
+
   it('stores blobs under blobs/<sha256> and reads back the same bytes (empty, small, many frames)', async () => {
     const store = makeStore();
     const empty = Buffer.alloc(0);

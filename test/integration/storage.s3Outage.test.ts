@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -18,6 +17,7 @@ import {
   testS3Client,
 } from '../helpers/s3Server.js';
 import type { RunboxProcess } from '../helpers/serverProcess.js';
+import { tcpRelay, type TcpRelay } from '../helpers/tcpRelay.js';
 import { TEST_INSTANCE } from '../helpers/testConfig.js';
 import { http, runbox, shellJob, submit, waitFinal } from './outputsKit.js';
 
@@ -31,51 +31,11 @@ import { http, runbox, shellJob, submit, waitFinal } from './outputsKit.js';
 
 const FRAME = 1024 * 1024;
 
-/** A relay to `target` (host:port) that can be taken down and brought back on its port. */
-async function relay(target: URL): Promise<{
-  endpoint: string;
-  down(): Promise<void>;
-  up(): Promise<void>;
-}> {
-  const sockets = new Set<Socket>();
-  let server: Server;
-  let port = 0;
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
-      server = createServer((client) => {
-        const upstream = connect(Number(target.port), target.hostname);
-        for (const s of [client, upstream]) {
-          sockets.add(s);
-          s.on('close', () => sockets.delete(s));
-          s.on('error', () => {
-            client.destroy();
-            upstream.destroy();
-          });
-        }
-        client.pipe(upstream).pipe(client);
-      });
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        port = (server.address() as { port: number }).port;
-        resolve();
-      });
-    });
-  await listen();
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    async down() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-    up: listen,
-  };
-}
-
 describe('S3 down for a while: nothing lost, clear errors, recovery', () => {
   let client: S3Client;
   let bucket: string;
   let removeBucket: () => Promise<void>;
-  let gate: Awaited<ReturnType<typeof relay>>;
+  let gate: TcpRelay;
   let codec: Awaited<ReturnType<typeof selectZstdCodec>>;
   const dirs: string[] = [];
 
@@ -97,7 +57,7 @@ describe('S3 down for a while: nothing lost, clear errors, recovery', () => {
   beforeAll(async () => {
     client = testS3Client();
     ({ bucket, remove: removeBucket } = await freshBucket(client));
-    gate = await relay(new URL(testS3().endpoint));
+    gate = await tcpRelay(new URL(testS3().endpoint));
     codec = await selectZstdCodec({ codec: 'auto', level: 3, frameBytes: FRAME });
   });
 

@@ -44,6 +44,7 @@ async function harness(overrides: Parameters<typeof testConfig>[0] = {}): Promis
     store,
     system: {
       engineUp: () => true,
+      queueUp: () => true,
       imagesMissing: () => [],
       activity: async () => activityView(await queue.activity()),
       workers: async () => [],

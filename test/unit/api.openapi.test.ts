@@ -176,6 +176,7 @@ describe('request ids, error bodies and request logs', () => {
       logger: createLogger('info', (line) => lines.push(line)),
       system: {
         engineUp: () => true,
+        queueUp: () => true,
         workers: async () => [],
         queues: async () => [],
         metrics: new RunboxMetrics({ process: 'serve', workerId: 'test' }),

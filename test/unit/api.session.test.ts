@@ -32,6 +32,7 @@ async function server(token: string | null): Promise<FastifyInstance> {
     store: await createFileBlobStore(config),
     system: {
       engineUp: () => true,
+      queueUp: () => true,
       imagesMissing: () => [],
       activity: async () => activityView(await queue.activity()),
       workers: async () => [],

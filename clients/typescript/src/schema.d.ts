@@ -25,7 +25,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Liveness and the Docker engine state; 503 when the engine is down
+         * Liveness, the Docker engine and the queue database; 503 when either is down
          * @description Open without the token, for load balancer probes.
          */
         get: operations["getHealth"];
@@ -490,6 +490,8 @@ export interface components {
         Health: {
             status: "ok" | "degraded";
             engine: "ok" | "unavailable" | "unknown";
+            /** @description whether the queue database answered this node's last reaper pass (every second); unknown before the first */
+            database: "ok" | "unavailable" | "unknown";
             version: string;
             /** @description runtime images the engine lacks (jobs on them pull first); null before the first check */
             images_missing: string[] | null;
@@ -1160,7 +1162,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Up, but the Docker engine is unavailable */
+            /** @description Up, but the Docker engine or the queue database is unavailable */
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];

@@ -21,6 +21,8 @@ import type { Api } from '../typeProvider.js';
 export interface SystemInfo {
   /** Docker engine state from the last background ping; null before the first. */
   engineUp(): boolean | null;
+  /** Whether the queue database answered the reaper's last pass; null before the first. */
+  queueUp(): boolean | null;
   /** Runtime images the engine lacks (jobs on them pull first); null before the first check. */
   imagesMissing(): string[] | null;
   workers(): Promise<WorkerView[]>;
@@ -40,21 +42,27 @@ export function registerSystemRoutes(app: Api, info: SystemInfo): void {
     {
       schema: {
         operationId: 'getHealth',
-        summary: 'Liveness and the Docker engine state; 503 when the engine is down',
+        summary: 'Liveness, the Docker engine and the queue database; 503 when either is down',
         description: 'Open without the token, for load balancer probes.',
         tags: ['system'],
         security: false,
         response: {
           200: described(HealthSchema, 'Up'),
-          503: described(HealthSchema, 'Up, but the Docker engine is unavailable'),
+          503: described(
+            HealthSchema,
+            'Up, but the Docker engine or the queue database is unavailable',
+          ),
         },
       },
     },
     async (_req, reply) => {
       const engine = info.engineUp();
-      return reply.status(engine === false ? 503 : 200).send({
-        status: engine === false ? 'degraded' : 'ok',
+      const database = info.queueUp();
+      const degraded = engine === false || database === false;
+      return reply.status(degraded ? 503 : 200).send({
+        status: degraded ? 'degraded' : 'ok',
         engine: engine === null ? 'unknown' : engine ? 'ok' : 'unavailable',
+        database: database === null ? 'unknown' : database ? 'ok' : 'unavailable',
         version: RUNBOX_VERSION,
         images_missing: info.imagesMissing(),
       });

@@ -23,6 +23,8 @@ import type { Logger } from '../../log.js';
 import { cancelJob } from './cancelJob.js';
 import { claimJobs, type PgClaimArgs } from './claimJobs.js';
 import { RETRYABLE, createPool, transaction } from './db.js';
+import { asOpenError } from './unavailable.js';
+import { redactUrl } from '../../queueUrl.js';
 import { enqueueJobs } from './enqueueJobs.js';
 import { allSucceeded, finishAndClaimSuccesses } from './finishAndClaimJobs.js';
 import { finishJobs } from './finishJobs.js';
@@ -155,7 +157,7 @@ export class PostgresQueue implements QueueBackend {
       return queue;
     } catch (error) {
       await pool.end().catch(() => {});
-      throw error;
+      throw asOpenError(error, redactUrl(url));
     }
   }
 

@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { RunboxError } from '../../errors/index.js';
+import { redactUrl } from '../../queueUrl.js';
 import { bindNamed, compileNamed } from './named.js';
+import { asQueueUnavailable } from './unavailable.js';
 
 /** What every PostgreSQL queue operation takes: the pool, or a client inside a transaction. */
 export type PgExecutor = pg.Pool | pg.PoolClient;
@@ -90,7 +92,20 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
   // An idle client's connection dropping (server restart, failover) is reported here;
   // without a listener it would crash the process. The next query gets a new connection.
   pool.on('error', () => {});
+  databases.set(pool, redactUrl(url));
   return pool;
+}
+
+/** Each pool's URL without its password, for the errors of a database that is down. */
+const databases = new WeakMap<PgExecutor, string>();
+
+/**
+ * A connection failure as StorageUnavailable naming the database (see unavailable.ts).
+ * A client's errors pass unchanged: transaction(), which lent it, types them.
+ */
+function typed(db: PgExecutor, error: unknown): unknown {
+  const where = databases.get(db);
+  return where === undefined ? error : asQueueUnavailable(error, where);
 }
 
 /**
@@ -107,12 +122,16 @@ export async function query<Row = Record<string, unknown>>(
 ): Promise<Row[]> {
   const compiled = compileNamed(sql);
   const values = bindNamed(compiled, params);
-  const result = await db.query(
-    prepared === undefined
-      ? { text: compiled.text, values }
-      : { name: prepared, text: compiled.text, values },
-  );
-  return result.rows as Row[];
+  try {
+    const result = await db.query(
+      prepared === undefined
+        ? { text: compiled.text, values }
+        : { name: prepared, text: compiled.text, values },
+    );
+    return result.rows as Row[];
+  } catch (error) {
+    throw typed(db, error);
+  }
 }
 
 /** The number of rows a statement touched, for statements without RETURNING. */
@@ -122,8 +141,12 @@ export async function execute(
   params: Readonly<Record<string, unknown>> = {},
 ): Promise<number> {
   const compiled = compileNamed(sql);
-  const result = await db.query({ text: compiled.text, values: bindNamed(compiled, params) });
-  return result.rowCount ?? 0;
+  try {
+    const result = await db.query({ text: compiled.text, values: bindNamed(compiled, params) });
+    return result.rowCount ?? 0;
+  } catch (error) {
+    throw typed(db, error);
+  }
 }
 
 // Deadlock and serialization failure: the whole transaction may simply run again.
@@ -140,7 +163,12 @@ export async function transaction<T>(
   fn: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const client = await pool.connect();
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw typed(pool, error);
+    }
     let broken = false;
     try {
       await client.query('BEGIN');
@@ -155,7 +183,7 @@ export async function transaction<T>(
       }
       const code = (error as { code?: unknown }).code;
       if (attempt < 5 && typeof code === 'string' && RETRYABLE.has(code)) continue;
-      throw error;
+      throw typed(pool, error);
     } finally {
       client.release(broken);
     }

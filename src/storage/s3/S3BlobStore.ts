@@ -13,6 +13,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { RunboxError } from '../../errors/index.js';
+import { isQueueUnavailable } from '../../queue/queueUnavailable.js';
 import type {
   BlobBatch,
   BlobEntry,
@@ -162,6 +163,35 @@ export class S3BlobStore implements BlobStore {
   }
 
   /**
+   * S3 refusing the bucket itself (gone, or keys it no longer takes), as an error naming
+   * the setting and the fix, as the start's probe does; the SDK's own message ("The
+   * specified bucket does not exist") named neither the bucket nor what to do. The
+   * attempt still fails Internal and is retried: the bucket may be put back.
+   */
+  private refused(what: string, error: unknown): unknown {
+    const status = httpStatus(error);
+    const name = (error as { name?: unknown } | null)?.name;
+    const fix =
+      name === 'NoSuchBucket'
+        ? { field: 'blobs.bucket', hint: 'create the bucket, or correct blobs.bucket' }
+        : status === 403
+          ? {
+              field: 'blobs.credentials',
+              hint:
+                'check RUNBOX_S3_ACCESS_KEY_ID / RUNBOX_S3_SECRET_ACCESS_KEY ' +
+                '(blobs.credentials) and the bucket policy',
+            }
+          : null;
+    if (fix === null) return error;
+    return new RunboxError(
+      'Internal',
+      `${what}: the blob store (${this.where()}) refused it (HTTP ${String(status)} ` +
+        `${String(name)}: ${(error as Error).message}): ${fix.hint}`,
+      { field: fix.field, cause: error },
+    );
+  }
+
+  /**
    * Runs a write-path call again while S3 does not answer, for up to
    * unansweredPatienceMs, or until `signal` aborts (the job was cancelled: its outputs
    * are not wanted); then fails naming the store and what to check.
@@ -176,7 +206,18 @@ export class S3BlobStore implements BlobStore {
       try {
         return await call();
       } catch (error) {
-        if (!isUnanswered(error)) throw error;
+        // The blobs ledger lives in the queue database: a PostgreSQL restart under a
+        // job's upload is waited out like S3's, not a failed attempt that runs it again.
+        const ledgerDown = isQueueUnavailable(error);
+        if (!ledgerDown && !isUnanswered(error)) throw this.refused(what, error);
+        if (ledgerDown && Date.now() + delay > deadline) {
+          throw new RunboxError(
+            'Internal',
+            `${what}: ${(error as Error).message} (waited ` +
+              `${Math.round(this.unansweredPatienceMs / 1000)} s)`,
+            { field: 'queue.url', cause: error },
+          );
+        }
         if (Date.now() + delay > deadline) {
           throw new RunboxError(
             'Internal',

@@ -1,0 +1,129 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
+import { freshDatabase, sqlOn, type TestDatabase } from '../helpers/postgres.js';
+import { freshBucket, testS3, testS3Client } from '../helpers/s3Server.js';
+import {
+  startServerProcess,
+  writeTestConfig,
+  type RunboxProcess,
+} from '../helpers/serverProcess.js';
+import { tcpRelay, type TcpRelay } from '../helpers/tcpRelay.js';
+import { getJob, http, runbox, shellJob, submit, waitFinal } from './outputsKit.js';
+
+/**
+ * PostgreSQL down for a few seconds under `runbox serve` (pg_ctl stop -m fast, then
+ * start), played by a TCP relay in front of the test server that drops every connection
+ * and refuses new ones. Seen on a fleet: every job that finished during a 20 s restart
+ * ran again (attempts 2) although its lease had 10 s left, because the failed commit
+ * threw its result away; and a client asking any node meanwhile got "Internal:
+ * connect ECONNREFUSED" (500, exit 70), naming neither the database nor the setting,
+ * while /healthz answered 200 "ok".
+ */
+describe('the queue database down for a while under runbox serve', () => {
+  let db: TestDatabase;
+  let gate: TcpRelay;
+  let dataDir: string;
+  let server: RunboxProcess;
+  let removeBucket: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    // A fleet's setup: blobs on S3, whose ledger rows live in the queue database.
+    const { endpoint, credentials } = testS3();
+    const { bucket, remove } = await freshBucket(testS3Client());
+    removeBucket = remove;
+    db = await freshDatabase('runbox_pgoutage');
+    gate = await tcpRelay(new URL(db.url));
+    const throughGate = new URL(db.url);
+    throughGate.port = String(gate.port);
+    dataDir = mkdtempSync(join(tmpdir(), 'runbox-pg-outage-'));
+    server = await startServerProcess({
+      dataDir,
+      configFile: writeTestConfig(dataDir),
+      workers: 1,
+      env: {
+        RUNBOX_QUEUE: throughGate.toString(),
+        RUNBOX_BLOBS: `s3://${bucket}/outage/?endpoint=${encodeURIComponent(endpoint)}`,
+        RUNBOX_S3_ACCESS_KEY_ID: credentials.accessKeyId,
+        RUNBOX_S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await gate?.up().catch(() => undefined);
+    if (server) {
+      server.kill('SIGTERM');
+      await server.exited;
+    }
+    if (db) {
+      const [row] = await sqlOn<{ value: string }>(
+        db.url,
+        "SELECT value FROM runbox.meta WHERE key = 'database_id'",
+      );
+      if (row) await expectNoLeftoverContainers({ database: row.value });
+      await db.drop();
+    }
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await gate?.down().catch(() => undefined);
+    await removeBucket?.();
+  });
+
+  it('keeps the result of a job that ends meanwhile and records it at attempt 1; reads answer 503 naming queue.url; /healthz says the database is down', async () => {
+    const up = await http(`${server.url}/healthz`);
+    expect(JSON.parse(up.body.toString())).toMatchObject({ status: 'ok', database: 'ok' });
+    const id = await submit(
+      server.url,
+      shellJob(
+        'sleep 2; echo kept > "$RUNBOX_OUTPUTS/result.txt"; echo finished while the database was down',
+      ),
+    );
+    for (let i = 0; (await getJob(server.url, id)).status !== 'running'; i++) {
+      if (i > 300) throw new Error(`job ${id} never started`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    await gate.down();
+    const read = await http(`${server.url}/v1/jobs/${id}`);
+    expect(read.status).toBe(503);
+    const { error } = JSON.parse(read.body.toString()) as {
+      error: { type: string; field: string; message: string };
+    };
+    expect(error).toMatchObject({ type: 'StorageUnavailable', field: 'queue.url' });
+    expect(error.message).toContain(`127.0.0.1:${gate.port}`);
+    expect(error.message).not.toContain('Internal');
+
+    const cli = await runbox(server.url, ['status', id]);
+    expect(cli.code).toBe(69);
+    expect(cli.stderr).toContain('queue.url');
+
+    // The job ends (its container exits after 2 s) while nothing can be written.
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    const down = await http(`${server.url}/healthz`);
+    expect(down.status).toBe(503);
+    expect(JSON.parse(down.body.toString())).toMatchObject({
+      status: 'degraded',
+      engine: 'ok',
+      database: 'unavailable',
+    });
+    await gate.up();
+
+    const job = await waitFinal(server.url, id, 60_000);
+    // Judged by the reaper's next pass, within a second of the database answering again.
+    let back = await http(`${server.url}/healthz`);
+    for (let i = 0; back.status !== 200 && i < 50; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      back = await http(`${server.url}/healthz`);
+    }
+    expect(back.status).toBe(200);
+    expect(JSON.parse(back.body.toString())).toMatchObject({ status: 'ok', database: 'ok' });
+    expect(job.status).toBe('succeeded');
+    expect(job.attempts).toBe(1);
+    const logs = await http(`${server.url}/v1/jobs/${id}/logs`);
+    expect(logs.body.toString()).toBe('finished while the database was down\n');
+    const output = await http(`${server.url}/v1/jobs/${id}/outputs/result.txt`);
+    expect(output.body.toString()).toBe('kept\n');
+  }, 120_000);
+});
