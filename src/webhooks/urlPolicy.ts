@@ -33,22 +33,56 @@ PRIVATE.addSubnet('172.16.0.0', 12, 'ipv4');
 PRIVATE.addSubnet('192.168.0.0', 16, 'ipv4');
 PRIVATE.addSubnet('100.64.0.0', 10, 'ipv4');
 PRIVATE.addSubnet('198.18.0.0', 15, 'ipv4');
+PRIVATE.addSubnet('192.0.0.0', 24, 'ipv4'); // IETF protocol assignments: not routed
 PRIVATE.addAddress('::1', 'ipv6');
 PRIVATE.addSubnet('fc00::', 7, 'ipv6');
+// Local-use NAT64 (RFC 8215): a network's own translator, to whatever IPv4 it maps.
+PRIVATE.addSubnet('64:ff9b:1::', 48, 'ipv6');
+
+/** The 16 bytes of an IPv6 address (any textual form, a dotted IPv4 tail too). */
+function ipv6Bytes(address: string): number[] | undefined {
+  let text = address.toLowerCase();
+  const tail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (tail) {
+    const [a, b, c, d] = tail.slice(1).map(Number) as [number, number, number, number];
+    const hex = (x: number, y: number) => ((x << 8) | y).toString(16);
+    text = `${text.slice(0, tail.index)}${hex(a, b)}:${hex(c, d)}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const part = (h: string) => (h === '' ? [] : h.split(':').map((g) => parseInt(g, 16)));
+  const head = part(halves[0]!);
+  const rest = halves.length === 2 ? part(halves[1]!) : [];
+  const groups =
+    halves.length === 2
+      ? [...head, ...Array<number>(8 - head.length - rest.length).fill(0), ...rest]
+      : head;
+  if (groups.length !== 8 || groups.some((g) => !Number.isInteger(g) || g < 0 || g > 0xffff)) {
+    return undefined;
+  }
+  return groups.flatMap((g) => [g >> 8, g & 255]);
+}
 
 /**
- * An IPv6 address that carries an IPv4 one (::ffff:a.b.c.d, NAT64 64:ff9b::/96) is
- * judged by the IPv4 address it reaches: ::ffff:169.254.169.254 is the metadata service.
+ * The IPv4 address an IPv6 one carries and reaches, judged in its place: IPv4-mapped
+ * (::ffff:a.b.c.d) and IPv4-translated (::ffff:0:a.b.c.d), the deprecated IPv4-compatible
+ * ::a.b.c.d, the well-known NAT64 prefix 64:ff9b::/96 and 6to4 (2002:AABB:CCDD::/48,
+ * whose relay forwards to AA.BB.CC.DD). ::ffff:169.254.169.254 is the metadata service.
  */
 function embeddedIpv4(address: string): string | undefined {
-  const lower = address.toLowerCase();
-  const dotted = /^(?:::ffff:|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  if (dotted) return dotted[1];
-  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
-  if (!hex) return undefined;
-  const hi = parseInt(hex[1]!, 16);
-  const lo = parseInt(hex[2]!, 16);
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  if (isIP(address) !== 6) return undefined;
+  const b = ipv6Bytes(address);
+  if (!b) return undefined;
+  const dotted = (at: number) => b.slice(at, at + 4).join('.');
+  const zero = (from: number, to: number) => b.slice(from, to).every((x) => x === 0);
+  if (zero(0, 10) && b[10] === 0xff && b[11] === 0xff) return dotted(12);
+  if (zero(0, 8) && b[8] === 0xff && b[9] === 0xff && zero(10, 12)) return dotted(12);
+  // :: and ::1 are judged as themselves (unspecified, loopback).
+  if (zero(0, 12) && !(zero(12, 15) && b[15]! <= 1)) return dotted(12);
+  const nat64 = [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0];
+  if (nat64.every((x, i) => b[i] === x)) return dotted(12);
+  if (b[0] === 0x20 && b[1] === 0x02) return dotted(2);
+  return undefined;
 }
 
 /** Why a webhook may not reach this IP address, or undefined when it may. */

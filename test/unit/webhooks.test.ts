@@ -33,6 +33,12 @@ describe('webhook URL policy', () => {
       '::ffff:169.254.169.254',
       '::ffff:a9fe:a9fe',
       '64:ff9b::169.254.169.254',
+      '64:ff9b::a9fe:a9fe',
+      '::ffff:0:169.254.169.254', // IPv4-translated
+      '::169.254.169.254', // IPv4-compatible (deprecated)
+      '::0.0.0.2',
+      '2002:a9fe:a9fe::1', // 6to4: its relay forwards to 169.254.169.254
+      '0:0:0:0:0:FFFF:A9FE:A9FE',
       'fd00:ec2::254',
       'fe80::1',
       '100.100.100.200',
@@ -52,12 +58,20 @@ describe('webhook URL policy', () => {
       '192.168.1.1',
       '::1',
       'fd12::1',
+      '192.0.0.170', // IETF protocol assignments
+      '64:ff9b:1::a00:1', // local-use NAT64: the network's own translator
+      '2002:a00:1::1', // 6to4 of 10.0.0.1
+      '::ffff:127.0.0.1',
+      '::10.1.2.3',
     ]) {
       expect(addressRefusal(address, false), address).toMatch(/webhooks.allowPrivate/);
       expect(addressRefusal(address, true), address).toBeUndefined();
     }
     expect(addressRefusal('93.184.216.34', false)).toBeUndefined();
     expect(addressRefusal('2606:4700::1111', false)).toBeUndefined();
+    // A public IPv4 address behind 6to4 or NAT64 is public.
+    expect(addressRefusal('2002:5db8:d822::1', false)).toBeUndefined();
+    expect(addressRefusal('64:ff9b::93.184.216.34', false)).toBeUndefined();
   });
 
   it('refuses bad URLs at submit with InvalidSpec naming webhook_url and the reason', () => {
