@@ -422,6 +422,17 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
   }
 
   const timeoutSeconds = spec.timeout_seconds ?? config.defaults.timeoutSeconds;
+  // The tighter bound answers: past a server's ceiling below runbox's own maximum, the
+  // ceiling is what the submitter must meet (not 7 days, then the ceiling on a retry).
+  if (Number.isFinite(timeoutSeconds) && config.ceilings.timeoutSeconds < MAX_TIMEOUT_SECONDS) {
+    checkCeiling(
+      'timeout_seconds',
+      timeoutSeconds,
+      String(timeoutSeconds),
+      'timeoutSeconds',
+      config,
+    );
+  }
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds > MAX_TIMEOUT_SECONDS) {
     throw new InvalidSpecError(
       'timeout_seconds',
@@ -436,31 +447,32 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
       `${timeoutSeconds} is below 0.001, the shortest timeout runbox keeps; ask for 0.001 or more`,
     );
   }
-  checkCeiling('timeout_seconds', timeoutSeconds, String(timeoutSeconds), 'timeoutSeconds', config);
   let memoryBytes = config.defaults.memoryBytes;
   if (spec.limits?.memory !== undefined) {
     const parsed = parseSize(spec.limits.memory);
+    if (parsed !== null) {
+      checkCeiling(
+        'limits.memory',
+        parsed,
+        String(spec.limits.memory),
+        'memoryBytes',
+        config,
+        formatSize,
+      );
+    }
     if (parsed === null || parsed < MIN_MEMORY || parsed > MAX_MEMORY) {
       throw new InvalidSpecError(
         'limits.memory',
         `${JSON.stringify(spec.limits.memory)} is not a size from 6m to 8 PiB, e.g. "512m" or "2g"`,
       );
     }
-    checkCeiling(
-      'limits.memory',
-      parsed,
-      String(spec.limits.memory),
-      'memoryBytes',
-      config,
-      formatSize,
-    );
     memoryBytes = parsed;
-  }
-  if (spec.limits?.pids !== undefined && spec.limits.pids > MAX_PIDS) {
-    throw new InvalidSpecError('limits.pids', `must be at most ${MAX_PIDS} (the kernel's pid_max)`);
   }
   const pids = spec.limits?.pids ?? config.defaults.pids;
   checkCeiling('limits.pids', pids, String(pids), 'pids', config);
+  if (pids > MAX_PIDS) {
+    throw new InvalidSpecError('limits.pids', `must be at most ${MAX_PIDS} (the kernel's pid_max)`);
+  }
   const gpus = resolveGpus(spec.gpus, config);
   const cpus = spec.limits?.cpus ?? config.defaults.cpus;
   if (cpus > 1024) throw new InvalidSpecError('limits.cpus', 'must be at most 1024');

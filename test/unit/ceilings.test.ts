@@ -51,6 +51,14 @@ describe('operator ceilings', () => {
     );
     expect(refusal({ ...JOB, limits: { pids: 4_000_000 } }, o).field).toBe('limits.pids');
     expect(refusal({ ...JOB, timeout_seconds: 601 }, o).field).toBe('timeout_seconds');
+    // Past runbox's own maxima too, the tighter bound answers: the server's ceiling, not 7
+    // days (or pid_max) first and the ceiling only on the retry.
+    expect(refusal({ ...JOB, timeout_seconds: 1e9 }, o).message).toContain(
+      "1000000000 is above the server's ceiling 600 (ceilings.timeoutSeconds)",
+    );
+    expect(refusal({ ...JOB, limits: { pids: 5_000_000 } }, o).message).toContain(
+      '(ceilings.pids)',
+    );
     expect(refusal({ ...JOB, limits: { output_bytes: '2g' } }, o).message).toContain(
       '(ceilings.outputBytes)',
     );
