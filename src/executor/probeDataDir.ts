@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import type Docker from 'dockerode';
@@ -10,6 +11,33 @@ export type DataDirView =
   { state: 'same' } | { state: 'different'; detail: string } | { state: 'unknown'; detail: string };
 
 const PROBE_PATH = '/runbox-probe';
+
+/** On each probe container: `host:pid` of the doctor that made it. */
+export const PROBE_LABEL = 'io.runbox.probe';
+
+/**
+ * Removes probe containers a killed doctor left (created, never started, its process
+ * gone): those labelled by a process of this host that `alive` says is gone. Another
+ * host's probes, and a running doctor's, are left alone. Best effort: doctor goes on.
+ */
+export async function removeStaleProbes(
+  docker: Docker,
+  alive: (pid: number) => boolean,
+): Promise<void> {
+  const host = hostname();
+  const probes = await docker
+    .listContainers({ all: true, filters: { label: [PROBE_LABEL] } })
+    .catch((): Docker.ContainerInfo[] => []);
+  for (const probe of probes) {
+    const owner = probe.Labels[PROBE_LABEL] ?? '';
+    const at = owner.lastIndexOf(':');
+    if (owner.slice(0, at) !== host || alive(Number(owner.slice(at + 1)))) continue;
+    await docker
+      .getContainer(probe.Id)
+      .remove({ force: true })
+      .catch(() => {});
+  }
+}
 
 /**
  * Job folders are bind-mounted into job containers by their path as runbox sees it, and
@@ -31,8 +59,10 @@ export async function probeDataDir(
   try {
     try {
       container = await docker.createContainer({
-        // Named, so one left by a killed doctor is recognisable in `docker ps -a`.
+        // Named, so one left by a killed doctor is recognisable in `docker ps -a`, and
+        // labelled with its maker, so the next doctor removes it (removeStaleProbes).
         name: `runbox-doctor-probe-${randomBytes(6).toString('hex')}`,
+        Labels: { [PROBE_LABEL]: `${hostname()}:${process.pid}` },
         Image: image,
         Cmd: ['true'],
         NetworkDisabled: true,

@@ -6,8 +6,9 @@ import type { Config } from '../../config.js';
 import { checkCompatibility } from '../../contract/compatibility.js';
 import { RunboxError } from '../../errors/index.js';
 import { readImageContract } from '../../executor/imageContract.js';
-import { probeDataDir } from '../../executor/probeDataDir.js';
+import { probeDataDir, removeStaleProbes } from '../../executor/probeDataDir.js';
 import { inspectDatabase } from '../../queue/sqlite/openDatabase.js';
+import { pidAlive } from '../../worker/recoverContainers.js';
 import { formatBytes, freeBytes } from '../../storage/fs/diskSpace.js';
 import type { ApiClient } from '../client.js';
 
@@ -284,6 +285,7 @@ async function dataDirSeenByEngine(
       fix: 'pull a runtime image (runbox doctor lists them)',
     };
   }
+  await removeStaleProbes(docker, pidAlive);
   const view = await probeDataDir(docker, dataDir, image).catch(
     (error: unknown) => ({ state: 'unknown', detail: (error as Error).message }) as const,
   );
