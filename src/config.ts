@@ -884,9 +884,19 @@ type SchemaNode = TSchema & {
   patternProperties?: Record<string, SchemaNode>;
 };
 
+/**
+ * The schema of the value at a dotted key. A record's entries (`runtimes.NAME`) have no
+ * properties of their own: their schema is the record's pattern's.
+ */
 function nodeAt(schema: TSchema, dotted: string): SchemaNode | undefined {
   let node: SchemaNode | undefined = schema as SchemaNode;
-  for (const part of dotted ? dotted.split('.') : []) node = node?.properties?.[part];
+  for (const part of dotted ? dotted.split('.') : []) {
+    node =
+      node?.properties?.[part] ??
+      Object.entries(node?.patternProperties ?? {}).find(([pattern]) =>
+        new RegExp(pattern).test(part),
+      )?.[1];
+  }
   return node;
 }
 
@@ -899,10 +909,7 @@ function unionKinds(schema: TSchema): string[] {
 }
 
 function knownKeys(schema: TSchema, dotted: string): string[] {
-  type Node = { properties?: Record<string, Node> } | undefined;
-  let node = schema as Node;
-  for (const part of dotted ? dotted.split('.') : []) node = node?.properties?.[part];
-  return Object.keys(node?.properties ?? {});
+  return Object.keys(nodeAt(schema, dotted)?.properties ?? {});
 }
 
 function editDistance(a: string, b: string): number {

@@ -111,6 +111,15 @@ describe('config', () => {
       loadConfig({ env: {}, file: fileWith({ runtimes: { r: { image: 'i' } } }) }),
     );
     expect(runtime.field).toBe('runtimes.r.command');
+    // A record's entry (a runtime by its name) lists its keys too; it listed none.
+    const extra = errorOf(() =>
+      loadConfig({
+        env: {},
+        file: fileWith({ runtimes: { r: { image: 'i', command: ['sh'], extensions: ['.x'] } } }),
+      }),
+    );
+    expect(extra.field).toBe('runtimes.r.extensions');
+    expect(extra.message).toContain('known keys of runtimes.r: image, command, pin');
     expect(errorOf(() => loadConfig({ env: { RUNBOX_RUNTIMES: '{"r":{"image":1}}' } })).field).toBe(
       'RUNBOX_RUNTIMES',
     );
