@@ -97,5 +97,25 @@ describe('a runtime whose image the engine does not have and cannot pull', () =>
     expect(job.error!.message).toMatch(
       /^runtime tools: pulling image 127\.0\.0\.1:9\/runbox-test\/tools:1 failed: .*runtimes\.tools\.image.*`runbox pull tools`/,
     );
+
+    // runbox pull of that runtime says the same of the image it could not get.
+    const pulled = await runCliProcess([
+      'pull',
+      'tools',
+      '--json',
+      '--config',
+      configFile,
+      '--data-dir',
+      sandbox.dataDir,
+    ]);
+    expect(pulled.code, pulled.stderr).toBe(69);
+    const [image] = (JSON.parse(pulled.stdout) as { images: Array<{ error: unknown }> }).images;
+    expect(image!.error).toMatchObject({
+      type: 'ImageUnavailable',
+      field: 'image',
+      message: expect.stringMatching(
+        /^runtime tools: pulling image 127\.0\.0\.1:9\/runbox-test\/tools:1 failed: .*; load .* onto this engine \(docker load, docker build\) or point runtimes\.tools\.image at an image it has$/,
+      ),
+    });
   });
 });

@@ -72,7 +72,7 @@ export function pullCommand(ctx: CliContext, setCode: (code: number) => void): C
           results.push({ image, id: Id, error: null });
           if (!args.json) ctx.io.out(`pulled ${image} ${Id}`);
         } catch (thrown) {
-          const error = toRunboxError(thrown);
+          const error = withRuntimeHint(toRunboxError(thrown), image, config.runtimes);
           firstError ??= error;
           results.push({ image, id: null, error: error.toJSON() });
           if (!args.json) ctx.io.err(`runbox: ${error.type}: ${error.message}`);
@@ -83,4 +83,25 @@ export function pullCommand(ctx: CliContext, setCode: (code: number) => void): C
       setCode(firstError ? EXIT_CODES[firstError.type] : 0);
     },
   };
+}
+
+/**
+ * A pull that failed for an image runtimes use says which and how else to get it there:
+ * on a box with no registry "no such host" was all, and the runtime's name was for the
+ * operator to find.
+ */
+function withRuntimeHint(
+  error: RunboxError,
+  image: string,
+  runtimes: Readonly<Record<string, { image: string }>>,
+): RunboxError {
+  const names = Object.keys(runtimes).filter((name) => runtimes[name]!.image === image);
+  if (error.type !== 'ImageUnavailable' || names.length === 0) return error;
+  const keys = names.map((name) => `runtimes.${name}.image`).join(' / ');
+  return new RunboxError(
+    'ImageUnavailable',
+    `runtime ${names.join(', ')}: ${error.message}; load ${image} onto this engine ` +
+      `(docker load, docker build) or point ${keys} at an image it has`,
+    { field: error.field ?? 'image', cause: error },
+  );
 }
