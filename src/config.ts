@@ -796,7 +796,12 @@ function schemaProblem(
   value: unknown,
   base = '',
 ): { key: string; message: string } | undefined {
-  const first = Value.Errors(schema, value).First();
+  // What was written wrong comes before what is missing: `{"image": 5}` said "command:
+  // is required", and only once that was added, that the image is not a string.
+  const errors = [...Value.Errors(schema, value)];
+  const first =
+    errors.find((e) => e.type !== ValueErrorType.ObjectRequiredProperty && e.value !== undefined) ??
+    errors[0];
   if (!first) return undefined;
   const relative = first.path.slice(1).replaceAll('/', '.');
   const key = [base, relative].filter(Boolean).join('.') || '(top level)';

@@ -111,6 +111,14 @@ describe('config', () => {
       loadConfig({ env: {}, file: fileWith({ runtimes: { r: { image: 'i' } } }) }),
     );
     expect(runtime.field).toBe('runtimes.r.command');
+    // A value of the wrong type is named before a key that is missing beside it.
+    const wrongImage = errorOf(() =>
+      loadConfig({ env: {}, file: fileWith({ runtimes: { r: { image: 5 } } }) }),
+    );
+    expect([wrongImage.field, wrongImage.message]).toEqual([
+      'runtimes.r.image',
+      expect.stringContaining('runtimes.r.image: expected string, got 5'),
+    ]);
     // A record's entry (a runtime by its name) lists its keys too; it listed none.
     const extra = errorOf(() =>
       loadConfig({
@@ -205,7 +213,11 @@ describe('config', () => {
       'blobs.bogus',
       expect.stringContaining('unknown key "blobs.bogus"; known keys of blobs: kind, bucket'),
     ]);
-    expect(of({ blobs: { kind: 's3', buckt: 'b' } })[0]).toBe('blobs.bucket');
+    // What was written wrong first: the typo, pointing at the key it meant.
+    expect(of({ blobs: { kind: 's3', buckt: 'b' } })).toEqual([
+      'blobs.buckt',
+      expect.stringContaining('(did you mean "blobs.bucket"?)'),
+    ]);
     expect(of({ blobs: { kind: 's3' } })).toEqual(['blobs.bucket', 'blobs.bucket: is required']);
     expect(of({ queue: { kind: 'postgres' } })).toEqual(['queue.url', 'queue.url: is required']);
     expect(of({ queue: { kind: 'mysql' } })).toEqual([
