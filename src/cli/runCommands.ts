@@ -83,6 +83,9 @@ const INSTEAD_OF: Record<string, string> = {
   start: 'runbox serve starts the server',
 };
 
+/** A number as a person writes one: 5, -3, 1.5, .5, 1e3. */
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i;
+
 /** Throws a UsageError naming the first number flag whose value is not a finite number. */
 export function checkNumberFlags(
   args: Record<string, unknown>,
@@ -90,12 +93,16 @@ export function checkNumberFlags(
   argv: readonly string[],
 ): void {
   for (const name of numberFlags) {
-    // yargs reads an empty or blank value (`--priority ''`) as 0: only argv shows it.
-    const blank = argv.some(
-      (a, i) =>
-        (a === `--${name}` && argv[i + 1]?.trim() === '') ||
-        (a.startsWith(`--${name}=`) && a.slice(name.length + 3).trim() === ''),
+    // yargs reads an empty or blank value (`--priority ''`) as 0, and hex, octal and
+    // binary (`--pids 0x10`) as numbers: only argv shows what was typed.
+    const typed = argv.flatMap((a, i) =>
+      a === `--${name}` && argv[i + 1] !== undefined
+        ? [argv[i + 1]!]
+        : a.startsWith(`--${name}=`)
+          ? [a.slice(name.length + 3)]
+          : [],
     );
+    const blank = typed.some((text) => !DECIMAL.test(text.trim()));
     // A flag not given is absent; one given no value (`--priority` last) is undefined.
     if (!Object.prototype.hasOwnProperty.call(args, name)) continue;
     const value = args[name];

@@ -121,6 +121,9 @@ describe('number flags', () => {
       [['submit', job, '--cpus', 'Infinity'], '--cpus takes a number, e.g. --cpus 1.5'],
       [['submit', job, '--max-attempts=1e999'], '--max-attempts takes a number'],
       [['submit', job, '--timeout', 'NaN'], '--timeout takes a number'],
+      // yargs reads these as 16 and 1: not what a person means by a number.
+      [['submit', job, '--pids', '0x10'], '--pids takes a number'],
+      [['submit', job, '--cpus=0b1'], '--cpus takes a number'],
       [
         ['submit', job, '--retry-on-exit', '75', '--retry-on-exit', 'x'],
         '--retry-on-exit takes a number, e.g. --retry-on-exit 75',
