@@ -276,6 +276,22 @@ describe('schedules in runbox serve', () => {
     expect(bad.stderr).toMatch(/InvalidSpec: name: "nœud" is not a schedule name/);
     const badCron = await cli(server, 'schedule', 'add', 'x', 'job.sh', '--cron', '99 * * * *');
     expect(badCron.stderr).toMatch(/InvalidSpec: cron:/);
+    // --timezone, the name the API and its errors use, is --tz.
+    const zone = await cli(
+      server,
+      'schedule',
+      'add',
+      'zone',
+      'job.sh',
+      '--cron',
+      '0 3 * * *',
+      '--timezone',
+      'America/New_York',
+      '--json',
+    );
+    expect(zone.code, zone.stderr).toBe(0);
+    expect(JSON.parse(zone.stdout)).toMatchObject({ name: 'zone', timezone: 'America/New_York' });
+    expect((await cli(server, 'schedule', 'rm', 'zone')).code).toBe(0);
     // Let the last scheduled jobs finish so no container is left behind.
     await until('queue to drain', async () =>
       (await jobs(server)).every((j) => j.status === 'succeeded' || j.status === 'failed')

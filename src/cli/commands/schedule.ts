@@ -64,6 +64,8 @@ export function scheduleCommand(
             describe: 'Cron expression: "*/5 * * * *" (or 6 fields, seconds first)',
           })
           .option('tz', {
+            // The API and its errors call it timezone.
+            alias: 'timezone',
             type: 'string',
             describe: 'IANA time zone of the cron fields (default UTC)',
           })
