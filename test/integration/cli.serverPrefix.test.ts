@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCliProcess } from '../helpers/serverProcess.js';
 import { runbox, startOutputsServer, type OutputsServer } from './outputsKit.js';
 
 /**
@@ -77,6 +78,12 @@ describe('--server with a path (a runbox behind a proxy at /runbox/)', () => {
       expect(readFileSync(join(dir, 'out é.txt'), 'utf8')).toBe('data');
       const health = await runbox(server, ['healthcheck']);
       expect(health.code, health.stderr).toBe(0);
+      // RUNBOX_SERVER names it as well as --server, as for every client command (it
+      // probed the config's own port, 7070, where nothing answered: 69).
+      const fromEnv = await runCliProcess(['healthcheck'], {
+        env: { RUNBOX_CONFIG: '', RUNBOX_SERVER: server },
+      });
+      expect(fromEnv.code, fromEnv.stderr).toBe(0);
     }
     expect(seen.length).toBeGreaterThan(10);
     expect(seen.filter((path) => !path.startsWith('/runbox/'))).toEqual([]);

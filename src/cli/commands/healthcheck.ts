@@ -45,7 +45,10 @@ export function healthcheckCommand(
           field: 'argv',
         });
       }
-      const url = healthzUrl(ctx.config(args), args.server);
+      // --server, RUNBOX_SERVER or the config file's server when one is named, as every
+      // client command reads it; else the serve this config runs.
+      const { config, sources } = ctx.resolved(args);
+      const url = healthzUrl(config, sources.server === 'default' ? undefined : config.server);
       let response: Response;
       try {
         response = await fetch(url, { signal: AbortSignal.timeout(args.timeout * 1000) });
