@@ -62,6 +62,16 @@ export function toEngineError(error: unknown, doing: string): RunboxError {
     );
   }
   if (engineStatus(error) === 400) {
+    // More CPUs than the engine has (`runbox run --cpus 64` raises its own ceiling, not
+    // the host's): name the field and the most this engine takes.
+    const cpus = /Range of CPUs is from [\d.]+ to ([\d.]+)/.exec(engineReason(error));
+    if (cpus) {
+      return new RunboxError(
+        'InvalidSpec',
+        `limits.cpus: this Docker engine has ${cpus[1]} CPUs; ask for at most ${cpus[1]}`,
+        { field: 'limits.cpus', cause: error },
+      );
+    }
     return new RunboxError(
       'InvalidSpec',
       `the Docker engine refused the job while ${doing}: ${engineReason(error)}`,

@@ -16,6 +16,17 @@ describe('engine errors', () => {
     expect(error.type).toBe('InvalidSpec');
     expect(error.message).toMatch(/Minimum memory limit/);
   });
+  it('more CPUs than the engine has names limits.cpus and the most it takes', () => {
+    const error = toEngineError(
+      apiError(400, 'Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available'),
+      'creating a container',
+    );
+    expect(error).toMatchObject({
+      type: 'InvalidSpec',
+      field: 'limits.cpus',
+      message: 'limits.cpus: this Docker engine has 2.00 CPUs; ask for at most 2.00',
+    });
+  });
   it('an unreachable socket is EngineUnavailable; other engine failures are Internal', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     expect(toEngineError(refused, 'pinging').type).toBe('EngineUnavailable');
