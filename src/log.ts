@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
 
 /**
@@ -60,6 +61,23 @@ export function wrapPino(instance: PinoLogger): Logger {
     error: at('error'),
     pino: instance,
   };
+}
+
+/**
+ * One line in pino's own format (level, time, pid, hostname, msg) written whatever the
+ * log level: serve's and worker's lifecycle lines (listening, draining), which
+ * supervisors and scripts wait for at every `--log-level`, yet which must parse as the
+ * JSON lines README promises for stderr.
+ */
+export function lifecycleLine(msg: string, fields: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    level: 'info',
+    time: new Date().toISOString(),
+    pid: process.pid,
+    hostname: hostname(),
+    ...fields,
+    msg,
+  });
 }
 
 /** A logger at `level` writing to stderr, or to `write` (tests). */

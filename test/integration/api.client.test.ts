@@ -398,7 +398,7 @@ describe('the generated client against runbox serve', () => {
       extraArgs: ['--metrics-port', '0', '--log-level', 'warn'],
     });
     sandbox.processes.push(worker);
-    const workerMetrics = /worker metrics on (\S+)/.exec(worker.stderr())![1]!;
+    const workerMetrics = /worker metrics on (http:\/\/[^\s"]+)/.exec(worker.stderr())![1]!;
     const client = createRunboxClient({ baseUrl: server.url });
     // Long enough that both processes' slots are busy at once and both take jobs.
     const jobs = await Promise.all(
@@ -485,8 +485,17 @@ describe('the generated client against runbox serve', () => {
       value(before.runbox_jobs_finished_total, { outcome: 'succeeded', error_type: '' }),
     );
 
-    // --log-level warn: no request or job lines.
-    expect(server.stderr()).not.toMatch(/"level":"info"/);
-    expect(worker.stderr()).not.toMatch(/"level":"info"/);
+    // --log-level warn: no request or job lines, only the lifecycle lines (listening,
+    // running, draining) written at every level; and every line is JSON.
+    for (const stderr of [server.stderr(), worker.stderr()]) {
+      const lines = stderr.split('\n').filter((line) => line !== '');
+      const parsed = lines.map((line) => JSON.parse(line) as { level: string; event?: string });
+      expect(parsed.filter((line) => line.level === 'info' && line.event === undefined)).toEqual(
+        [],
+      );
+      expect(parsed.some((line) => line.event === 'listening' || line.event === 'running')).toBe(
+        true,
+      );
+    }
   });
 });

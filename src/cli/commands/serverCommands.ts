@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { exitCodeOf } from '../../api/jobView.js';
 import { queueSlotsFrom, type Config } from '../../config.js';
+import { lifecycleLine } from '../../log.js';
 import { LOG_LEVELS, type LogLevel } from '../../logLevels.js';
 import { redactUrl } from '../../queueUrl.js';
 import { serveMetrics } from '../../metricsServer.js';
@@ -16,17 +17,26 @@ import { checkOutputDir, writeOutputs } from '../writeOutputs.js';
  * jobs get drainTimeoutMs, then are killed and requeued); a second stops at once and
  * leaves what is running to be requeued by the next start.
  */
-function untilSignalled(rb: RunningRunbox, log: (text: string) => void): Promise<void> {
+function untilSignalled(
+  rb: RunningRunbox,
+  log: (text: string, fields: Record<string, unknown>) => void,
+): Promise<void> {
   return new Promise((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (!signalled) {
         signalled = true;
-        log(`runbox: ${signal}: draining (send again to stop at once)`);
+        log(`runbox: ${signal}: draining (send again to stop at once)`, {
+          event: 'draining',
+          signal,
+        });
         void rb.stop().then(resolve, resolve);
         return;
       }
-      log(`runbox: ${signal} again: stopping now; running jobs requeue on the next start`);
+      log(`runbox: ${signal} again: stopping now; running jobs requeue on the next start`, {
+        event: 'stopping',
+        signal,
+      });
       void rb.abort().finally(() => process.exit(130));
     };
     process.on('SIGTERM', onSignal);
@@ -104,6 +114,8 @@ function servingText(config: Readonly<Config>): string {
 
 export function serverCommands(ctx: CliContext, setCode: (code: number) => void): CommandModule[] {
   const { io } = ctx;
+  const announce = (text: string, fields: Record<string, unknown> = {}) =>
+    io.err(lifecycleLine(text, fields));
   const serve: CommandModule = {
     command: 'serve',
     describe: 'Run the API, the queue and workers in this process',
@@ -133,8 +145,11 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         logLevel: args.logLevel,
       });
       // Handlers first: a supervisor (or a test) may signal the moment it reads this line.
-      const signalled = untilSignalled(rb, io.err);
-      io.err(`runbox: listening on ${rb.url} (${servingText(config)})`);
+      const signalled = untilSignalled(rb, announce);
+      announce(`runbox: listening on ${rb.url} (${servingText(config)})`, {
+        event: 'listening',
+        url: rb.url,
+      });
       await untilStoppedOrRefused(rb, signalled);
       setCode(0);
     },
@@ -173,9 +188,13 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
               await rb.stop();
               throw error;
             });
-      if (scrape) io.err(`runbox: worker metrics on ${scrape.url}`);
-      const signalled = untilSignalled(rb, io.err);
-      io.err(`runbox: worker pool running (${servingText(config)})`);
+      if (scrape)
+        announce(`runbox: worker metrics on ${scrape.url}`, {
+          event: 'metrics',
+          url: scrape.url,
+        });
+      const signalled = untilSignalled(rb, announce);
+      announce(`runbox: worker pool running (${servingText(config)})`, { event: 'running' });
       await untilStoppedOrRefused(rb, signalled);
       await scrape?.close();
       setCode(0);
