@@ -374,8 +374,10 @@ describe('API error paths', () => {
       'querystring.limit',
     );
     // A cursor is a job id (a ULID): anything else, tampered or made up, is refused
-    // rather than answered with some other page.
+    // rather than answered with some other page. An empty one too, as GET /v1/schedules
+    // refuses it: a client sending `cursor=${next ?? ''}` would read page one forever.
     for (const cursor of [
+      '',
       '%27%20OR%201',
       'garbage',
       `${WELL_FORMED_UNKNOWN_ID}x`,

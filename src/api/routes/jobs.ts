@@ -137,7 +137,7 @@ export function registerJobRoutes(app: Api, jobs: JobService): void {
       return jobs.list({
         limit: q.limit ?? 100,
         ...(q.status ? { status: q.status } : {}),
-        ...(q.cursor ? { cursor: q.cursor } : {}),
+        ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
       });
     },
   );

@@ -231,7 +231,7 @@ export function clientCommands(
             pages(async (cursor) => {
               const query = new URLSearchParams({ limit: String(limit) });
               if (status) query.set('status', status);
-              if (cursor) query.set('cursor', cursor);
+              if (cursor !== null) query.set('cursor', cursor);
               return (await client.json<JobPageView>('GET', `/v1/jobs?${query}`)).body;
             }),
           (local) =>
@@ -239,7 +239,7 @@ export function clientCommands(
               local.list({
                 limit,
                 ...(status ? { status } : {}),
-                ...(cursor ? { cursor } : {}),
+                ...(cursor !== null ? { cursor } : {}),
               }),
             ),
         );
