@@ -38,8 +38,7 @@ export class PollLoop {
       this.running = this.turn()
         .then(
           () => undefined,
-          (error: unknown) =>
-            this.log.warn(this.failedMessage, { error: coerceError(error).message }),
+          (error: unknown) => this.log.warn(this.failedMessage, { error: coerceError(error) }),
         )
         .finally(() => {
           this.running = null;

@@ -158,7 +158,9 @@ export async function startRunbox(
     });
     const jobs = new JobService(config, queue, { log: logger, metrics }, hooks !== null);
     const pools: WorkerPool[] = [];
-    const queueHealth = new QueueHealth();
+    const queueHealth = new QueueHealth(logger);
+    // The loops that poll the queue log a database outage once, not every turn.
+    const loopLogger = queueHealth.quiet(logger);
     const events = crossNodeEvents(queue);
     let refuse: (error: RunboxError) => void = () => {};
     const refused = new Promise<RunboxError>((resolve) => (refuse = resolve));
@@ -181,7 +183,7 @@ export async function startRunbox(
         queue,
         executor,
         liveLogs,
-        logger,
+        logger: loopLogger,
         metrics,
         engine: monitor,
         queueHealth,
@@ -208,7 +210,13 @@ export async function startRunbox(
     };
 
     cleanups.unshift(
-      startRetentionSweeps({ queue, store, config, logger, everyMs: config.sweepIntervalMs }),
+      startRetentionSweeps({
+        queue,
+        store,
+        config,
+        logger: loopLogger,
+        everyMs: config.sweepIntervalMs,
+      }),
     );
     // Every API node reaps (README, "More than one machine"): a serve with no pool of its own is
     // often the last node left when a worker crashes.
@@ -216,7 +224,7 @@ export async function startRunbox(
       cleanups.unshift(
         startReaper({
           queue,
-          log: logger,
+          log: loopLogger,
           metrics,
           containers: executor,
           everyMs: Math.min(config.lease.heartbeatMs, 1000),
@@ -239,7 +247,7 @@ export async function startRunbox(
           const record = await queue.get(id);
           return record ? toView(record) : null;
         },
-        logger,
+        logger: loopLogger,
       });
       deliveries.start();
       cleanups.unshift(() => deliveries.stop());
@@ -250,7 +258,7 @@ export async function startRunbox(
         wake: () => {
           for (const pool of pools) pool.notify();
         },
-        logger,
+        logger: loopLogger,
       });
       scheduler.start();
       cleanups.unshift(() => scheduler.stop());

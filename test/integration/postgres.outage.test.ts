@@ -125,5 +125,25 @@ describe('the queue database down for a while under runbox serve', () => {
     expect(logs.body.toString()).toBe('finished while the database was down\n');
     const output = await http(`${server.url}/v1/jobs/${id}/outputs/result.txt`);
     expect(output.body.toString()).toBe('kept\n');
+
+    // The outage in the log: its first failure, then nothing until the database is back
+    // (a reminder comes once a minute; this one lasted seconds). Every loop used to log
+    // each failed turn with its stack, ~6 lines a second.
+    const lines = server
+      .stderr()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const failures = lines.filter(
+      (line) =>
+        line['req'] === undefined &&
+        line['request_id'] === undefined &&
+        (line['error'] as { type?: string } | undefined)?.type === 'StorageUnavailable',
+    );
+    expect(failures.map((line) => line['msg'])).toHaveLength(1);
+    const again = lines.filter((line) => line['msg'] === 'the queue database answers again');
+    expect(again).toHaveLength(1);
+    expect(again[0]!['failures_not_logged']).toBeGreaterThan(5);
+    expect(again[0]!['unavailable_ms']).toBeGreaterThan(5000);
   }, 120_000);
 });
