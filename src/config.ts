@@ -115,6 +115,12 @@ export interface Config {
     bodyBytes: number;
     /** Time a client has to send a whole request (headers and body). @defaultValue 300000 */
     requestMs: number;
+    /**
+     * Client connections the API holds at once; past it new ones are closed. 'auto': half
+     * the process's open-files limit, so idle sockets can never take the descriptors jobs
+     * need (the engine's socket, output files, the database). @defaultValue 'auto'
+     */
+    connections: number | 'auto';
     /** Refuse new jobs when the data disk has less free. @defaultValue 512 MiB */
     minFreeBytes: number;
   };
@@ -366,6 +372,7 @@ function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath
       outputFiles: 10000,
       bodyBytes: 16 * MiB,
       requestMs: 300_000,
+      connections: 'auto',
       minFreeBytes: 512 * MiB,
     },
     lease: { heartbeatMs: 5000, expiryMs: 30000 },

@@ -61,6 +61,12 @@ const SECTIONS = {
       outputFiles: int('output files per job'),
       bodyBytes: int('largest accepted request body'),
       requestMs: int('time a client has to send a whole request', 1),
+      connections: Type.Optional(
+        Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('auto')], {
+          description:
+            "client connections the API holds at once; 'auto': half the open-files limit",
+        }),
+      ),
       minFreeBytes: int('refuse new jobs below this much free disk'),
     },
     'hard limits',

@@ -1,3 +1,4 @@
+import { capConnections, connectionCap } from './connectionCap.js';
 import { randomUUID } from 'node:crypto';
 import Fastify, {
   LogController,
@@ -112,6 +113,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   });
   // Node ignores a request timeout below the headers timeout (60 s) it was built with.
   app.server.headersTimeout = Math.min(app.server.headersTimeout, deps.config.limits.requestMs);
+  capConnections(app.server, connectionCap(deps.config.limits.connections), log);
   // Answers are what the handlers return, as JSON. The response schemas type the
   // handlers (typeProvider.ts) and document them; they do not filter or coerce fields,
   // which would hide a handler that drifted from its schema instead of failing a test.
