@@ -56,7 +56,7 @@ export class RunboxMetrics implements JobMetrics {
   private readonly outputBytes: Histogram;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
 
-  constructor(labels: { process: 'serve' | 'worker' | 'run'; workerId: string }) {
+  constructor(private readonly labels: { process: 'serve' | 'worker' | 'run'; workerId: string }) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ process: labels.process, worker_id: labels.workerId });
     collectDefaultMetrics({ register: this.registry });
@@ -128,6 +128,14 @@ export class RunboxMetrics implements JobMetrics {
       buckets: exponentialBuckets(0.0005, 4, 10),
       registers,
     });
+  }
+  /**
+   * Labels every series with the worker id `runbox workers` and GET /v1/workers show, once
+   * this process's pool has one (until then, and in a serve without a pool: host-pid).
+   * prom-client adds default labels at each scrape, so series made earlier follow.
+   */
+  workerStarted(workerId: string): void {
+    this.registry.setDefaultLabels({ process: this.labels.process, worker_id: workerId });
   }
 
   /** Adds the database-wide gauges, read from the sources at each scrape. */

@@ -194,6 +194,7 @@ export async function startRunbox(
       });
       await pool.start();
       pools.push(pool);
+      if (!reserved) metrics.workerStarted(pool.id);
       monitor.onChange((up) => {
         if (up) pool.engineBack();
       });

@@ -463,15 +463,19 @@ describe('the generated client against runbox serve', () => {
     expect(build.labels.contract_fingerprint).toMatch(/^[0-9a-f]{64}$/);
     expect(before.process_cpu_user_seconds_total?.type).toBe('counter');
     expect(before.nodejs_eventloop_lag_seconds?.type).toBe('gauge');
-    // Every series names its process, so several processes' figures can be summed.
-    for (const [families, process] of [
-      [before, 'serve'],
-      [fromWorker, 'worker'],
+    // Every series names its process and its pool's worker id (as GET /v1/workers lists
+    // it), so several processes' figures can be summed, and joined with the workers.
+    const workerIds = new Map(
+      (await client.api.GET('/v1/workers')).data!.workers.map((w) => [w.pid, w.id]),
+    );
+    for (const [families, process, pid] of [
+      [before, 'serve', server.child.pid],
+      [fromWorker, 'worker', worker.child.pid],
     ] as const)
       for (const [name, family] of Object.entries(families))
         for (const d of family.data) {
           expect(d.labels.process, name).toBe(process);
-          expect(d.labels.worker_id, name).toMatch(/-\d+$/);
+          expect(d.labels.worker_id, name).toBe(workerIds.get(pid!));
         }
     expect(fromWorker.runbox_jobs).toBeUndefined(); // database-wide gauges: from serve only
 
