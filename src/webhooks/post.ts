@@ -38,7 +38,8 @@ export function postWebhook(
     const done = (outcome: PostOutcome) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      // The deadline still ends a body that never does, but no longer holds the process.
+      timer.unref();
       resolve(outcome);
     };
     const request = client.request(
@@ -50,28 +51,30 @@ export function postWebhook(
         agent: false,
       },
       (response) => {
+        // The status line is the receiver's answer. Waiting for the body's end too let a
+        // receiver that answered 200 and then streamed without end be recorded "no answer"
+        // and retried until retryForMs failed it, though it had taken every try.
         const statusCode = response.statusCode ?? 0;
+        done(
+          statusCode >= 200 && statusCode < 300
+            ? { ok: true, statusCode }
+            : { ok: false, statusCode, error: `receiver answered ${statusCode}` },
+        );
         let read = 0;
         response.on('data', (chunk: Buffer) => {
           read += chunk.length;
           if (read > MAX_ANSWER_BYTES) response.destroy();
         });
-        const finish = () =>
-          done(
-            statusCode >= 200 && statusCode < 300
-              ? { ok: true, statusCode }
-              : { ok: false, statusCode, error: `receiver answered ${statusCode}` },
-          );
-        response.on('end', finish);
-        response.on('close', finish);
-        response.on('error', finish);
+        response.on('error', () => request.destroy());
       },
     );
-    // One deadline for the whole exchange (connect, send, answer), not per socket event.
+    // One deadline for connect, send and the status line, not per socket event; it also
+    // ends the reading of an answer body that outlives it.
     const timer = setTimeout(() => {
       request.destroy();
       done({ ok: false, statusCode: null, error: `no answer within ${timeoutMs} ms` });
     }, timeoutMs);
+    request.on('close', () => clearTimeout(timer));
     request.on('error', (error: NodeJS.ErrnoException) =>
       done({ ok: false, statusCode: null, error: error.code ?? error.message }),
     );

@@ -409,6 +409,48 @@ describe('durable deliveries', () => {
     expect(hook.received).toHaveLength(40);
   });
 
+  it('takes the status line as the answer, though the body after it never ends', async () => {
+    // Seen from outside: a receiver that answered 200 and then streamed its body without
+    // end was recorded "no answer within 2000 ms" (no status), retried, and finally
+    // failed, though it had taken every try.
+    const trickles = new Set<NodeJS.Timeout>();
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(req.url === '/ok' ? 200 : 500);
+      trickles.add(setInterval(() => res.write('.'), 20));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          for (const t of trickles) clearInterval(t);
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+    );
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { queue, jobs, store, loop, finish } = setup({ timeoutMs: 1500 });
+    const ok = await submit(jobs, queue, { webhook_url: `${base}/ok` });
+    const refused = await submit(jobs, queue, { webhook_url: `${base}/refused` });
+    await finish(ok.id);
+    await finish(refused.id);
+    const started = Date.now();
+    expect(await loop.turn()).toBe(2);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect((await store.listForJob(ok.id))[0]).toMatchObject({
+      status: 'delivered',
+      attempts: 1,
+      lastStatusCode: 200,
+      lastError: null,
+    });
+    expect((await store.listForJob(refused.id))[0]).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastStatusCode: 500,
+      lastError: 'receiver answered 500',
+    });
+  });
+
   it('gives up once retryForMs has passed since the job ended, and records why', async () => {
     const hook = await receiver([500, 500, 500, 500, 500]);
     cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
