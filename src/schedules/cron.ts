@@ -30,7 +30,7 @@ export function parseCron(expression: string, timezone: string): CronSchedule {
   } catch (error) {
     throw new InvalidSpecError(
       'cron',
-      `"${expression.slice(0, 100)}" is not a cron expression: ${(error as Error).message}`,
+      `"${expression.slice(0, 100)}" is not a cron expression: ${cronerReason((error as Error).message)}`,
     );
   }
   // The same pattern read on a zone's wall clock as if it were UTC: does it name a local
@@ -97,6 +97,28 @@ export function parseCron(expression: string, timezone: string): CronSchedule {
       }
     },
   };
+}
+
+/** croner's name of a field -> ours, the offset it counts from, and the range it takes. */
+const FIELDS: Record<string, { name: string; offset: number; range: string }> = {
+  second: { name: 'second', offset: 0, range: '0-59' },
+  minute: { name: 'minute', offset: 0, range: '0-59' },
+  hour: { name: 'hour', offset: 0, range: '0-23' },
+  day: { name: 'day of month', offset: 1, range: '1-31' },
+  month: { name: 'month', offset: 1, range: '1-12' },
+  dayOfWeek: { name: 'day of week', offset: 0, range: '0-7 (0 and 7: Sunday)' },
+};
+
+/**
+ * croner counts day and month from 0 and names a bad value as it counts: "0 0 40 * *"
+ * was refused for "day: 39" and "0 0 * 13 *" for "month: 12". The value is given back as
+ * written, with the range that would fix it; other reasons pass as croner words them.
+ */
+function cronerReason(message: string): string {
+  const bad = /Invalid value for (\w+): (-?\d+)$/.exec(message);
+  const field = bad ? FIELDS[bad[1]!] : undefined;
+  if (!bad || !field) return message;
+  return `${field.name} ${Number(bad[2]) + field.offset} is outside ${field.range}`;
 }
 
 export function checkTimezone(timezone: string): void {

@@ -84,6 +84,30 @@ describe('cron expressions and time zones', () => {
     expect(() => parseCron('* * * * *', '')).toThrow(/^timezone:/);
   });
 
+  it('names a value out of range as written, with the range its field takes', () => {
+    // Seen from outside: croner counts day and month from 0, so "0 0 40 * *" was refused
+    // for "day: 39", "0 0 * 13 *" for "month: 12" and "0 0 0 * *" for "day: -1".
+    const refusal = (expression: string) => {
+      try {
+        parseCron(expression, 'UTC');
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(refusal('0 0 40 * *')).toBe(
+      'cron: "0 0 40 * *" is not a cron expression: day of month 40 is outside 1-31',
+    );
+    expect(refusal('0 0 0 * *')).toMatch(/: day of month 0 is outside 1-31$/);
+    expect(refusal('0 0 5,32 * *')).toMatch(/: day of month 32 is outside 1-31$/);
+    expect(refusal('0 0 * 13 *')).toMatch(/: month 13 is outside 1-12$/);
+    expect(refusal('0 0 * 0-3 *')).toMatch(/: month 0 is outside 1-12$/);
+    expect(refusal('60 * * * *')).toMatch(/: minute 60 is outside 0-59$/);
+    expect(refusal('* 24 * * *')).toMatch(/: hour 24 is outside 0-23$/);
+    expect(refusal('0 0 * * 1-8')).toMatch(/: day of week 8 is outside 0-7 \(0 and 7: Sunday\)$/);
+    expect(refusal('61 * * * * *')).toMatch(/: second 61 is outside 0-59$/);
+  });
+
   it('stores a zone in IANA spelling whatever its case, and refuses a lower-case link', () => {
     expect(canonicalTimezone('europe/paris')).toBe('Europe/Paris');
     expect(canonicalTimezone('EUROPE/PARIS')).toBe('Europe/Paris');
