@@ -108,6 +108,29 @@ describe('webhook URL policy', () => {
     expect(refused('https://bücher.example/hook')).toBeNull();
   });
 
+  it('refuses control characters and spaces, which a URL parser drops or rewrites', () => {
+    // Seen from outside: "http://127.0.0.1:7401/ok\u001b[31mFORGED\n\tline" was accepted
+    // and stored as typed, POSTed to /ok%1B[31mFORGEDline (the parser drops tabs and
+    // newlines), and `runbox webhooks` printed the escape and newline to the terminal.
+    const refusal = (url: string) => {
+      try {
+        checkWebhookUrl(url, policy({ allowPrivate: true }));
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return null;
+    };
+    expect(refusal('http://127.0.0.1:7401/ok\u001b[31mFORGED\n\tline')).toBe(
+      'webhook_url: has a control character (U+001B) at 24; percent-encode it or leave it out',
+    );
+    expect(refusal('http://exa\tmple.com/')).toMatch(/control character \(U\+0009\) at 10;/);
+    expect(refusal('http://example.com/a b')).toMatch(/a space at 20;/);
+    expect(refusal(' http://example.com/')).toMatch(/a space at 0;/);
+    expect(refusal('http://example.com/\u0000')).toMatch(/\(U\+0000\) at 19;/);
+    expect(refusal('http://example.com/\u007f')).toMatch(/\(U\+007F\) at 19;/);
+    expect(refusal('http://example.com/a%20b')).toBeNull();
+  });
+
   it('checks every address a name resolves to at delivery time (DNS rebinding)', async () => {
     const resolveTo =
       (...addresses: string[]) =>
