@@ -343,6 +343,39 @@ describe('durable deliveries', () => {
     expect(delivery!.history[0]!.error).toMatch(/answered 500/);
   });
 
+  it('counts the attempt of a process killed mid-POST, so no attempt number is sent twice', async () => {
+    // Seen from outside: serve was killed -9 during attempt 2; after its lease ran out the
+    // next serve sent "Runbox-Attempt: 2" again, and the history never showed the lost try.
+    const hook = await receiver([]);
+    cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
+    const { queue, jobs, store, loop, finish, advance } = setup({ timeoutMs: 2000 });
+    const job = await submit(jobs, queue, { webhook_url: hook.url });
+    await finish(job.id);
+    const leaseMs = 2000 + 30_000;
+    // The killed process: it claimed, POSTed, and never recorded an outcome.
+    const killedAt = advance(0);
+    const [lost] = await store.claimDue('killed-owner', killedAt, leaseMs, 16);
+    expect(lost!.attempts).toBe(0);
+    advance(leaseMs - 1);
+    expect(await loop.turn()).toBe(0);
+    advance(1);
+    expect(await loop.turn()).toBe(1);
+
+    expect(hook.received.map((r) => r.headers['runbox-attempt'])).toEqual(['2']);
+    const [delivery] = await store.listForJob(job.id);
+    expect(delivery).toMatchObject({ status: 'delivered', attempts: 2, lastStatusCode: 200 });
+    expect(delivery!.history).toMatchObject([
+      {
+        attempt: 1,
+        startedAt: killedAt,
+        durationMs: leaseMs,
+        statusCode: null,
+        error: expect.stringMatching(/^no outcome recorded: the process sending it stopped/),
+      },
+      { attempt: 2, statusCode: 200, error: null },
+    ]);
+  });
+
   it('keeps retrying other deliveries on time while a receiver hangs', async () => {
     // Seen from outside: beside a receiver that hung until the 3 s timeout, a receiver
     // answering 500 with a 1 s backoff was retried every 4 s (each turn awaited the hang).
