@@ -140,6 +140,27 @@ describe('cron expressions and time zones', () => {
     // On time (within grace): fired under either policy.
     expect(planFire(every5, due, due + 800, 'skip', 60_000).fireAt).toBe(due);
   });
+
+  it('plans a catch-up after a long downtime without walking every missed time', () => {
+    // Seen against runbox serve: restarted a day after it stopped, with 20 schedules of
+    // "* * * * * *" in Europe/London, it answered no request for 29 s: each plan walked
+    // 10,000 missed seconds through the zone's offsets to count them for a log line.
+    const everySecond = parseCron('* * * * * *', 'Europe/London');
+    let walked = 0;
+    const counting = {
+      next: (after: number) => {
+        walked++;
+        return everySecond.next(after);
+      },
+      latest: (at: number) => everySecond.latest(at),
+    };
+    const now = T('2026-12-01T11:00:00.500Z');
+    const plan = planFire(counting, now - 86_400_000, now, 'once', 60_000);
+    expect(plan.fireAt).toBe(T('2026-12-01T11:00:00Z'));
+    expect(plan.next).toBe(T('2026-12-01T11:00:01Z'));
+    expect(plan.skipped).toBe(100);
+    expect(walked).toBeLessThanOrEqual(101);
+  });
 });
 
 describe('schedules with a fake clock', () => {
