@@ -10,27 +10,30 @@ export type PostOutcome =
 const MAX_ANSWER_BYTES = 64 * 1024;
 
 /**
- * POSTs one delivery to the address resolveWebhookAddress checked. The connection's
- * lookup is pinned to that address, so the name is not resolved a second time (DNS
- * rebinding); TLS still verifies the certificate against the URL's host name (SNI and
+ * POSTs one delivery to the addresses resolveWebhookAddresses checked. The connection's
+ * lookup is pinned to them, so the name is not resolved a second time (DNS rebinding),
+ * and the connection tries each in turn (Node's autoSelectFamily, on since Node 20) as
+ * curl does: taking the first only failed every try of a name whose AAAA record the box
+ * cannot reach. TLS still verifies the certificate against the URL's host name (SNI and
  * hostname checks use the URL, not the address). Redirects are not followed: a 3xx is
  * a failure like any non-2xx, or a receiver could send the signed body anywhere.
  */
 export function postWebhook(
   url: string,
-  address: ResolvedAddress,
+  addresses: readonly ResolvedAddress[],
   body: string,
   headers: Record<string, string>,
   timeoutMs: number,
 ): Promise<PostOutcome> {
   const target = new URL(url);
+  const [first] = addresses;
   const pinned: LookupFunction = (_host, options, callback) => {
     if ((options as { all?: boolean }).all) {
       (callback as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(
         null,
-        [{ address: address.address, family: address.family }],
+        addresses.map(({ address, family }) => ({ address, family })),
       );
-    } else callback(null, address.address, address.family);
+    } else callback(null, first!.address, first!.family);
   };
   const client = target.protocol === 'https:' ? https : http;
   return new Promise((resolve) => {

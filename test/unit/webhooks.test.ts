@@ -11,7 +11,7 @@ import { SqliteWebhookStore } from '../../src/webhooks/sqlite/SqliteWebhookStore
 import {
   addressRefusal,
   checkWebhookUrl,
-  resolveWebhookAddress,
+  resolveWebhookAddresses,
   type WebhookPolicy,
 } from '../../src/webhooks/urlPolicy.js';
 import { validResult } from '../helpers/results.js';
@@ -137,11 +137,11 @@ describe('webhook URL policy', () => {
       async () =>
         addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }) as const);
     await expect(
-      resolveWebhookAddress('https://hooks.example.com/', policy(), resolveTo('93.184.216.34')),
-    ).resolves.toEqual({ address: '93.184.216.34', family: 4 });
+      resolveWebhookAddresses('https://hooks.example.com/', policy(), resolveTo('93.184.216.34')),
+    ).resolves.toEqual([{ address: '93.184.216.34', family: 4 }]);
     // A public answer beside a private one does not get the private one through.
     await expect(
-      resolveWebhookAddress(
+      resolveWebhookAddresses(
         'https://rebind.example.com/',
         policy(),
         resolveTo('93.184.216.34', '169.254.169.254'),
@@ -151,7 +151,7 @@ describe('webhook URL policy', () => {
       message: expect.stringMatching(/rebind.example.com resolves to 169.254.169.254/),
     });
     await expect(
-      resolveWebhookAddress('https://x.example.com/', policy(), resolveTo('10.0.0.5')),
+      resolveWebhookAddresses('https://x.example.com/', policy(), resolveTo('10.0.0.5')),
     ).rejects.toThrow(/allowPrivate/);
   });
 });
@@ -374,6 +374,40 @@ describe('durable deliveries', () => {
       },
       { attempt: 2, statusCode: 200, error: null },
     ]);
+  });
+
+  it('tries every address the name resolves to, as a browser or curl would', async () => {
+    // A receiver whose name has an AAAA record the box cannot reach (no IPv6 route, or
+    // listening on IPv4 only) failed every try on the first address, while curl got
+    // through on the next: here ::1 refuses and 127.0.0.1 answers.
+    const hook = await receiver([]);
+    cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
+    const { config, queue, jobs, store, finish } = setup();
+    const port = new URL(hook.url).port;
+    const job = await submit(jobs, queue, { webhook_url: `http://hooks.test:${port}/hook` });
+    await finish(job.id);
+    const looked: string[] = [];
+    const loop = new DeliveryLoop({
+      config,
+      store,
+      jobView: async (id) => toView((await queue.get(id))!),
+      resolve: async (host) => {
+        looked.push(host);
+        return [
+          { address: '::1', family: 6 },
+          { address: '127.0.0.1', family: 4 },
+        ];
+      },
+    });
+    expect(await loop.turn()).toBe(1);
+    expect(looked).toEqual(['hooks.test']);
+    expect(hook.received).toHaveLength(1);
+    expect(hook.received[0]!.headers.host).toBe(`hooks.test:${port}`);
+    expect((await store.listForJob(job.id))[0]).toMatchObject({
+      status: 'delivered',
+      attempts: 1,
+      lastStatusCode: 200,
+    });
   });
 
   it('keeps retrying other deliveries on time while a receiver hangs', async () => {
