@@ -1027,6 +1027,9 @@ function listOfStrings(value: unknown, field: string, fail: (f: string, m: strin
   }
 }
 
+/* eslint-disable-next-line no-control-regex -- it finds the control characters on purpose */
+const URL_UNSAFE = /[\u0000-\u0020\u007f]/;
+
 /** What is wrong with a webhook URL's shape (scheme, credentials), or undefined. */
 export function webhookUrlSyntaxProblem(text: string): string | undefined {
   let url: URL;
@@ -1034,6 +1037,18 @@ export function webhookUrlSyntaxProblem(text: string): string | undefined {
     url = new URL(text);
   } catch {
     return `"${text.slice(0, 200)}" is not a URL`;
+  }
+  // The URL parser drops tabs and newlines and rewrites other controls, so the URL stored
+  // and shown (`runbox webhooks` printed an escape sequence as it was) was not the one
+  // POSTed to: such a URL is refused rather than silently changed.
+  const unsafe = URL_UNSAFE.exec(text);
+  if (unsafe) {
+    const c = unsafe[0];
+    const what =
+      c === ' '
+        ? 'a space'
+        : `a control character (U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')})`;
+    return `has ${what} at ${unsafe.index}; percent-encode it or leave it out`;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     return `scheme ${url.protocol.slice(0, -1)} is not allowed: use http or https`;

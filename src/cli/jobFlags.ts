@@ -291,12 +291,14 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
   if (!flags.image && !flags.runtime) {
     const inferred = flags.script ? runtimeForScript(basename(flags.script)) : undefined;
     if (!inferred) {
+      // `schedule add` takes no script (for --image with --command): then there is no
+      // extension to speak of.
       throw new RunboxError(
         'InvalidSpec',
-        'give --runtime or --image (no runtime is known for this file extension)',
-        {
-          field: 'runtime',
-        },
+        flags.script
+          ? `give --runtime or --image (no runtime is known for the extension of ${basename(flags.script)})`
+          : 'give a script, or --runtime or --image with --command',
+        { field: 'runtime' },
       );
     }
     request.runtime = inferred;

@@ -30,7 +30,7 @@ export function parseCron(expression: string, timezone: string): CronSchedule {
   } catch (error) {
     throw new InvalidSpecError(
       'cron',
-      `"${expression.slice(0, 100)}" is not a cron expression: ${(error as Error).message}`,
+      `"${expression.slice(0, 100)}" is not a cron expression: ${cronerReason((error as Error).message)}`,
     );
   }
   // The same pattern read on a zone's wall clock as if it were UTC: does it name a local
@@ -99,6 +99,28 @@ export function parseCron(expression: string, timezone: string): CronSchedule {
   };
 }
 
+/** croner's name of a field -> ours, the offset it counts from, and the range it takes. */
+const FIELDS: Record<string, { name: string; offset: number; range: string }> = {
+  second: { name: 'second', offset: 0, range: '0-59' },
+  minute: { name: 'minute', offset: 0, range: '0-59' },
+  hour: { name: 'hour', offset: 0, range: '0-23' },
+  day: { name: 'day of month', offset: 1, range: '1-31' },
+  month: { name: 'month', offset: 1, range: '1-12' },
+  dayOfWeek: { name: 'day of week', offset: 0, range: '0-7 (0 and 7: Sunday)' },
+};
+
+/**
+ * croner counts day and month from 0 and names a bad value as it counts: "0 0 40 * *"
+ * was refused for "day: 39" and "0 0 * 13 *" for "month: 12". The value is given back as
+ * written, with the range that would fix it; other reasons pass as croner words them.
+ */
+function cronerReason(message: string): string {
+  const bad = /Invalid value for (\w+): (-?\d+)$/.exec(message);
+  const field = bad ? FIELDS[bad[1]!] : undefined;
+  if (!bad || !field) return message;
+  return `${field.name} ${Number(bad[2]) + field.offset} is outside ${field.range}`;
+}
+
 export function checkTimezone(timezone: string): void {
   try {
     new Intl.DateTimeFormat('en', { timeZone: timezone });
@@ -137,13 +159,18 @@ export function canonicalTimezone(timezone: string): string {
   );
 }
 
-/** Due times counted (for the log) when catching up; past it the count says "at least". */
-const MAX_COUNT = 10_000;
+/**
+ * Missed due times counted (for the log) when catching up; past it the count says "at
+ * least". Each costs a next() through the zone's offsets (~0.1 ms): at 10,000 a restart a
+ * day after the last fire of a few every-second schedules held the event loop for 29 s
+ * (no API answer, no heartbeat), all for a log line.
+ */
+const MAX_COUNT = 100;
 
 export interface FirePlan {
   /** The due time to enqueue now, or null (nothing missed fits the catch-up policy). */
   fireAt: number | null;
-  /** How many due times this plan passes over without a job (at most MAX_COUNT). */
+  /** How many due times this plan passes over without a job (MAX_COUNT or more: at least). */
   skipped: number;
   /** The next due time after now (null: the expression has no more). */
   next: number | null;
@@ -166,11 +193,15 @@ export function planFire(
   graceMs: number,
 ): FirePlan {
   const latest = Math.max(nextFireAt, cron.latest(now) ?? nextFireAt);
-  let due = 0;
-  for (let t: number | null = nextFireAt; t !== null && t <= latest && due < MAX_COUNT;) {
-    due++;
+  let passed = 0;
+  for (let t: number | null = nextFireAt; t !== null && t < latest && passed < MAX_COUNT;) {
+    passed++;
     t = cron.next(t);
   }
   const fire = catchUp === 'once' || now - latest <= graceMs;
-  return { fireAt: fire ? latest : null, skipped: fire ? due - 1 : due, next: cron.next(now) };
+  return {
+    fireAt: fire ? latest : null,
+    skipped: fire ? passed : passed + 1,
+    next: cron.next(now),
+  };
 }

@@ -7,7 +7,7 @@ import { PollLoop } from '../pollLoop.js';
 import { RUNBOX_VERSION } from '../version.js';
 import { postWebhook, type PostOutcome } from './post.js';
 import { signatureHeader, SIGNATURE_HEADER } from './signature.js';
-import { resolveWebhookAddress, type ResolvedAddress } from './urlPolicy.js';
+import { resolveWebhookAddresses, type ResolvedAddress } from './urlPolicy.js';
 import type { DeliveryClaim, WebhookStore } from './WebhookStore.js';
 
 export interface DeliveryLoopDeps {
@@ -152,9 +152,9 @@ export class DeliveryLoop {
       outcome = { ok: false, statusCode: null, error: 'the job no longer exists' };
       permanent = true;
     } else {
-      let address: ResolvedAddress | null = null;
+      let addresses: ResolvedAddress[] | null = null;
       try {
-        address = await resolveWebhookAddress(claim.url, webhooks, this.deps.resolve);
+        addresses = await resolveWebhookAddresses(claim.url, webhooks, this.deps.resolve);
       } catch (error) {
         outcome = { ok: false, statusCode: null, error: coerceError(error).message };
         // A refused address (allow-list, private, metadata) is the operator's policy, not
@@ -162,12 +162,12 @@ export class DeliveryLoop {
         // not resolve may come back, so that one is retried.
         permanent = !/ENOTFOUND|EAI_AGAIN|resolves to no address/.test(outcome.error);
       }
-      if (address) {
+      if (addresses) {
         const body = JSON.stringify(job);
         const timestamp = Math.floor(Date.now() / 1000);
         outcome = await postWebhook(
           claim.url,
-          address,
+          addresses,
           body,
           {
             'content-type': 'application/json',

@@ -3,6 +3,11 @@
  * (src/webhooks/sqlite/); rows are written by the database itself when a job with a
  * webhook_url reaches a final state (migration 004's trigger), never by this interface.
  */
+/** The error of an attempt whose process stopped before recording its outcome. */
+export const LOST_ATTEMPT_ERROR =
+  'no outcome recorded: the process sending it stopped (killed or lost its database) ' +
+  'and its lease ran out; the receiver may have had it';
+
 export interface DeliveryClaim {
   id: number;
   jobId: string;
@@ -54,7 +59,9 @@ export interface DeliveryView {
 export interface WebhookStore {
   /**
    * Leases up to `limit` due pending deliveries to `owner` until now + leaseMs. A lease
-   * that ran out (its process died mid-POST) is claimable again: at least once.
+   * that ran out (its process died mid-POST) is claimable again: at least once. Such a
+   * lease's attempt is counted first, with LOST_ATTEMPT_ERROR in its history, so the
+   * next try carries the next attempt number.
    */
   claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<DeliveryClaim[]>;
   /** Records one attempt and its outcome in one transaction; false when the lease was lost. */

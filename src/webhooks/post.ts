@@ -10,27 +10,30 @@ export type PostOutcome =
 const MAX_ANSWER_BYTES = 64 * 1024;
 
 /**
- * POSTs one delivery to the address resolveWebhookAddress checked. The connection's
- * lookup is pinned to that address, so the name is not resolved a second time (DNS
- * rebinding); TLS still verifies the certificate against the URL's host name (SNI and
+ * POSTs one delivery to the addresses resolveWebhookAddresses checked. The connection's
+ * lookup is pinned to them, so the name is not resolved a second time (DNS rebinding),
+ * and the connection tries each in turn (Node's autoSelectFamily, on since Node 20) as
+ * curl does: taking the first only failed every try of a name whose AAAA record the box
+ * cannot reach. TLS still verifies the certificate against the URL's host name (SNI and
  * hostname checks use the URL, not the address). Redirects are not followed: a 3xx is
  * a failure like any non-2xx, or a receiver could send the signed body anywhere.
  */
 export function postWebhook(
   url: string,
-  address: ResolvedAddress,
+  addresses: readonly ResolvedAddress[],
   body: string,
   headers: Record<string, string>,
   timeoutMs: number,
 ): Promise<PostOutcome> {
   const target = new URL(url);
+  const [first] = addresses;
   const pinned: LookupFunction = (_host, options, callback) => {
     if ((options as { all?: boolean }).all) {
       (callback as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(
         null,
-        [{ address: address.address, family: address.family }],
+        addresses.map(({ address, family }) => ({ address, family })),
       );
-    } else callback(null, address.address, address.family);
+    } else callback(null, first!.address, first!.family);
   };
   const client = target.protocol === 'https:' ? https : http;
   return new Promise((resolve) => {
@@ -38,7 +41,8 @@ export function postWebhook(
     const done = (outcome: PostOutcome) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      // The deadline still ends a body that never does, but no longer holds the process.
+      timer.unref();
       resolve(outcome);
     };
     const request = client.request(
@@ -50,28 +54,30 @@ export function postWebhook(
         agent: false,
       },
       (response) => {
+        // The status line is the receiver's answer. Waiting for the body's end too let a
+        // receiver that answered 200 and then streamed without end be recorded "no answer"
+        // and retried until retryForMs failed it, though it had taken every try.
         const statusCode = response.statusCode ?? 0;
+        done(
+          statusCode >= 200 && statusCode < 300
+            ? { ok: true, statusCode }
+            : { ok: false, statusCode, error: `receiver answered ${statusCode}` },
+        );
         let read = 0;
         response.on('data', (chunk: Buffer) => {
           read += chunk.length;
           if (read > MAX_ANSWER_BYTES) response.destroy();
         });
-        const finish = () =>
-          done(
-            statusCode >= 200 && statusCode < 300
-              ? { ok: true, statusCode }
-              : { ok: false, statusCode, error: `receiver answered ${statusCode}` },
-          );
-        response.on('end', finish);
-        response.on('close', finish);
-        response.on('error', finish);
+        response.on('error', () => request.destroy());
       },
     );
-    // One deadline for the whole exchange (connect, send, answer), not per socket event.
+    // One deadline for connect, send and the status line, not per socket event; it also
+    // ends the reading of an answer body that outlives it.
     const timer = setTimeout(() => {
       request.destroy();
       done({ ok: false, statusCode: null, error: `no answer within ${timeoutMs} ms` });
     }, timeoutMs);
+    request.on('close', () => clearTimeout(timer));
     request.on('error', (error: NodeJS.ErrnoException) =>
       done({ ok: false, statusCode: null, error: error.code ?? error.message }),
     );

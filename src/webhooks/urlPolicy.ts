@@ -118,7 +118,7 @@ function bareHost(url: URL): string {
 /**
  * Checks a webhook URL at submit: shape, the server's readiness to sign, the host
  * allow-list, and a literal IP address's class. A host name is resolved only at delivery
- * time (resolveWebhookAddress), since what it resolves to now says nothing about then.
+ * time (resolveWebhookAddresses), since what it resolves to now says nothing about then.
  * Throws InvalidSpec naming `field`.
  */
 export function checkWebhookUrl(text: string, policy: WebhookPolicy, field = 'webhook_url'): void {
@@ -152,17 +152,17 @@ export interface ResolvedAddress {
 }
 
 /**
- * The address a delivery connects to, checked now: every address the name resolves to
- * must pass (an attacker's DNS may answer a public and a private address), and the
- * caller connects to the checked address itself rather than resolving again, so a name
- * that rebinds between the check and the connection cannot slip through.
- * Throws InvalidSpec naming webhook_url with the reason.
+ * The addresses a delivery may connect to, checked now, in the resolver's order: every
+ * address the name resolves to must pass (an attacker's DNS may answer a public and a
+ * private address), and the caller connects to these addresses themselves rather than
+ * resolving again, so a name that rebinds between the check and the connection cannot
+ * slip through. Throws InvalidSpec naming webhook_url with the reason.
  */
-export async function resolveWebhookAddress(
+export async function resolveWebhookAddresses(
   text: string,
   policy: WebhookPolicy,
   resolve: (host: string) => Promise<ResolvedAddress[]> = defaultResolve,
-): Promise<ResolvedAddress> {
+): Promise<ResolvedAddress[]> {
   checkWebhookUrl(text, policy);
   const host = bareHost(new URL(text));
   const ipFamily = isIP(host);
@@ -177,7 +177,7 @@ export async function resolveWebhookAddress(
       throw new InvalidSpecError('webhook_url', `host ${host} resolves to ${refusal}`);
     }
   }
-  return addresses[0]!;
+  return addresses;
 }
 
 async function defaultResolve(host: string): Promise<ResolvedAddress[]> {

@@ -123,6 +123,31 @@ describe('PostgreSQL webhook deliveries', () => {
     const again = await a.claimDue('after', now + 60_001, 60_000, 100);
     expect(again).toHaveLength(39);
   });
+
+  it("counts the attempt of a process killed mid-POST, as SQLite's store does", async () => {
+    // Seen against serve on SQLite: after a kill -9 mid-POST the next try sent the same
+    // Runbox-Attempt again, and the history never showed the lost one.
+    const db = await database();
+    const queue = await open(db);
+    const [job] = await queue.submit([
+      { spec: { runtime: 'shell', command: ['true'], webhook_url: HOOK }, maxAttempts: 1 },
+    ]);
+    await queue.cancel(job!.job.id);
+    const store = new PgWebhookStore(queue.pool);
+    const killedAt = Date.now() + 1000;
+    const [lost] = await store.claimDue('killed-owner', killedAt, 32_000, 16);
+    expect(lost!.attempts).toBe(0);
+    const [again] = await store.claimDue('next-owner', killedAt + 32_000, 32_000, 16);
+    expect(again).toMatchObject({ id: lost!.id, attempts: 1 });
+    const [view] = await store.listForJob(job!.job.id);
+    expect(view).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastStatusCode: null,
+      lastError: expect.stringMatching(/^no outcome recorded: the process sending it stopped/),
+      history: [{ attempt: 1, startedAt: killedAt, durationMs: 32_000, statusCode: null }],
+    });
+  });
 });
 
 describe('PostgreSQL schedules', () => {

@@ -191,6 +191,25 @@ describe('the client commands parser', () => {
     }
   });
 
+  it('without a script or a runtime, asks for one rather than for a file extension', () => {
+    // Seen from the CLI: `runbox schedule add tick --cron "* * * * *"` (the script is
+    // optional there, for --image with --command) answered "no runtime is known for this
+    // file extension", with no file given.
+    expect(() => buildSubmitRequest({})).toThrow(
+      'give a script, or --runtime or --image with --command',
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-noruntime-'));
+    try {
+      const script = join(dir, 'job.xyz');
+      writeFileSync(script, 'true');
+      expect(() => buildSubmitRequest({ script })).toThrow(
+        'give --runtime or --image (no runtime is known for the extension of job.xyz)',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('knows the same flags as yargs, command by command', async () => {
     expect(Object.keys(CLIENT_COMMAND_FLAGS).sort()).toEqual([...CLIENT_COMMANDS].sort());
     for (const [command, spec] of Object.entries(CLIENT_COMMAND_FLAGS)) {

@@ -84,6 +84,30 @@ describe('cron expressions and time zones', () => {
     expect(() => parseCron('* * * * *', '')).toThrow(/^timezone:/);
   });
 
+  it('names a value out of range as written, with the range its field takes', () => {
+    // Seen from outside: croner counts day and month from 0, so "0 0 40 * *" was refused
+    // for "day: 39", "0 0 * 13 *" for "month: 12" and "0 0 0 * *" for "day: -1".
+    const refusal = (expression: string) => {
+      try {
+        parseCron(expression, 'UTC');
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(refusal('0 0 40 * *')).toBe(
+      'cron: "0 0 40 * *" is not a cron expression: day of month 40 is outside 1-31',
+    );
+    expect(refusal('0 0 0 * *')).toMatch(/: day of month 0 is outside 1-31$/);
+    expect(refusal('0 0 5,32 * *')).toMatch(/: day of month 32 is outside 1-31$/);
+    expect(refusal('0 0 * 13 *')).toMatch(/: month 13 is outside 1-12$/);
+    expect(refusal('0 0 * 0-3 *')).toMatch(/: month 0 is outside 1-12$/);
+    expect(refusal('60 * * * *')).toMatch(/: minute 60 is outside 0-59$/);
+    expect(refusal('* 24 * * *')).toMatch(/: hour 24 is outside 0-23$/);
+    expect(refusal('0 0 * * 1-8')).toMatch(/: day of week 8 is outside 0-7 \(0 and 7: Sunday\)$/);
+    expect(refusal('61 * * * * *')).toMatch(/: second 61 is outside 0-59$/);
+  });
+
   it('stores a zone in IANA spelling whatever its case, and refuses a lower-case link', () => {
     expect(canonicalTimezone('europe/paris')).toBe('Europe/Paris');
     expect(canonicalTimezone('EUROPE/PARIS')).toBe('Europe/Paris');
@@ -115,6 +139,27 @@ describe('cron expressions and time zones', () => {
     });
     // On time (within grace): fired under either policy.
     expect(planFire(every5, due, due + 800, 'skip', 60_000).fireAt).toBe(due);
+  });
+
+  it('plans a catch-up after a long downtime without walking every missed time', () => {
+    // Seen against runbox serve: restarted a day after it stopped, with 20 schedules of
+    // "* * * * * *" in Europe/London, it answered no request for 29 s: each plan walked
+    // 10,000 missed seconds through the zone's offsets to count them for a log line.
+    const everySecond = parseCron('* * * * * *', 'Europe/London');
+    let walked = 0;
+    const counting = {
+      next: (after: number) => {
+        walked++;
+        return everySecond.next(after);
+      },
+      latest: (at: number) => everySecond.latest(at),
+    };
+    const now = T('2026-12-01T11:00:00.500Z');
+    const plan = planFire(counting, now - 86_400_000, now, 'once', 60_000);
+    expect(plan.fireAt).toBe(T('2026-12-01T11:00:00Z'));
+    expect(plan.next).toBe(T('2026-12-01T11:00:01Z'));
+    expect(plan.skipped).toBe(100);
+    expect(walked).toBeLessThanOrEqual(101);
   });
 });
 

@@ -11,7 +11,7 @@ import { SqliteWebhookStore } from '../../src/webhooks/sqlite/SqliteWebhookStore
 import {
   addressRefusal,
   checkWebhookUrl,
-  resolveWebhookAddress,
+  resolveWebhookAddresses,
   type WebhookPolicy,
 } from '../../src/webhooks/urlPolicy.js';
 import { validResult } from '../helpers/results.js';
@@ -108,17 +108,40 @@ describe('webhook URL policy', () => {
     expect(refused('https://bücher.example/hook')).toBeNull();
   });
 
+  it('refuses control characters and spaces, which a URL parser drops or rewrites', () => {
+    // Seen from outside: "http://127.0.0.1:7401/ok\u001b[31mFORGED\n\tline" was accepted
+    // and stored as typed, POSTed to /ok%1B[31mFORGEDline (the parser drops tabs and
+    // newlines), and `runbox webhooks` printed the escape and newline to the terminal.
+    const refusal = (url: string) => {
+      try {
+        checkWebhookUrl(url, policy({ allowPrivate: true }));
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return null;
+    };
+    expect(refusal('http://127.0.0.1:7401/ok\u001b[31mFORGED\n\tline')).toBe(
+      'webhook_url: has a control character (U+001B) at 24; percent-encode it or leave it out',
+    );
+    expect(refusal('http://exa\tmple.com/')).toMatch(/control character \(U\+0009\) at 10;/);
+    expect(refusal('http://example.com/a b')).toMatch(/a space at 20;/);
+    expect(refusal(' http://example.com/')).toMatch(/a space at 0;/);
+    expect(refusal('http://example.com/\u0000')).toMatch(/\(U\+0000\) at 19;/);
+    expect(refusal('http://example.com/\u007f')).toMatch(/\(U\+007F\) at 19;/);
+    expect(refusal('http://example.com/a%20b')).toBeNull();
+  });
+
   it('checks every address a name resolves to at delivery time (DNS rebinding)', async () => {
     const resolveTo =
       (...addresses: string[]) =>
       async () =>
         addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }) as const);
     await expect(
-      resolveWebhookAddress('https://hooks.example.com/', policy(), resolveTo('93.184.216.34')),
-    ).resolves.toEqual({ address: '93.184.216.34', family: 4 });
+      resolveWebhookAddresses('https://hooks.example.com/', policy(), resolveTo('93.184.216.34')),
+    ).resolves.toEqual([{ address: '93.184.216.34', family: 4 }]);
     // A public answer beside a private one does not get the private one through.
     await expect(
-      resolveWebhookAddress(
+      resolveWebhookAddresses(
         'https://rebind.example.com/',
         policy(),
         resolveTo('93.184.216.34', '169.254.169.254'),
@@ -128,7 +151,7 @@ describe('webhook URL policy', () => {
       message: expect.stringMatching(/rebind.example.com resolves to 169.254.169.254/),
     });
     await expect(
-      resolveWebhookAddress('https://x.example.com/', policy(), resolveTo('10.0.0.5')),
+      resolveWebhookAddresses('https://x.example.com/', policy(), resolveTo('10.0.0.5')),
     ).rejects.toThrow(/allowPrivate/);
   });
 });
@@ -320,6 +343,73 @@ describe('durable deliveries', () => {
     expect(delivery!.history[0]!.error).toMatch(/answered 500/);
   });
 
+  it('counts the attempt of a process killed mid-POST, so no attempt number is sent twice', async () => {
+    // Seen from outside: serve was killed -9 during attempt 2; after its lease ran out the
+    // next serve sent "Runbox-Attempt: 2" again, and the history never showed the lost try.
+    const hook = await receiver([]);
+    cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
+    const { queue, jobs, store, loop, finish, advance } = setup({ timeoutMs: 2000 });
+    const job = await submit(jobs, queue, { webhook_url: hook.url });
+    await finish(job.id);
+    const leaseMs = 2000 + 30_000;
+    // The killed process: it claimed, POSTed, and never recorded an outcome.
+    const killedAt = advance(0);
+    const [lost] = await store.claimDue('killed-owner', killedAt, leaseMs, 16);
+    expect(lost!.attempts).toBe(0);
+    advance(leaseMs - 1);
+    expect(await loop.turn()).toBe(0);
+    advance(1);
+    expect(await loop.turn()).toBe(1);
+
+    expect(hook.received.map((r) => r.headers['runbox-attempt'])).toEqual(['2']);
+    const [delivery] = await store.listForJob(job.id);
+    expect(delivery).toMatchObject({ status: 'delivered', attempts: 2, lastStatusCode: 200 });
+    expect(delivery!.history).toMatchObject([
+      {
+        attempt: 1,
+        startedAt: killedAt,
+        durationMs: leaseMs,
+        statusCode: null,
+        error: expect.stringMatching(/^no outcome recorded: the process sending it stopped/),
+      },
+      { attempt: 2, statusCode: 200, error: null },
+    ]);
+  });
+
+  it('tries every address the name resolves to, as a browser or curl would', async () => {
+    // A receiver whose name has an AAAA record the box cannot reach (no IPv6 route, or
+    // listening on IPv4 only) failed every try on the first address, while curl got
+    // through on the next: here ::1 refuses and 127.0.0.1 answers.
+    const hook = await receiver([]);
+    cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
+    const { config, queue, jobs, store, finish } = setup();
+    const port = new URL(hook.url).port;
+    const job = await submit(jobs, queue, { webhook_url: `http://hooks.test:${port}/hook` });
+    await finish(job.id);
+    const looked: string[] = [];
+    const loop = new DeliveryLoop({
+      config,
+      store,
+      jobView: async (id) => toView((await queue.get(id))!),
+      resolve: async (host) => {
+        looked.push(host);
+        return [
+          { address: '::1', family: 6 },
+          { address: '127.0.0.1', family: 4 },
+        ];
+      },
+    });
+    expect(await loop.turn()).toBe(1);
+    expect(looked).toEqual(['hooks.test']);
+    expect(hook.received).toHaveLength(1);
+    expect(hook.received[0]!.headers.host).toBe(`hooks.test:${port}`);
+    expect((await store.listForJob(job.id))[0]).toMatchObject({
+      status: 'delivered',
+      attempts: 1,
+      lastStatusCode: 200,
+    });
+  });
+
   it('keeps retrying other deliveries on time while a receiver hangs', async () => {
     // Seen from outside: beside a receiver that hung until the 3 s timeout, a receiver
     // answering 500 with a 1 s backoff was retried every 4 s (each turn awaited the hang).
@@ -407,6 +497,48 @@ describe('durable deliveries', () => {
     }
     await loop.stop();
     expect(hook.received).toHaveLength(40);
+  });
+
+  it('takes the status line as the answer, though the body after it never ends', async () => {
+    // Seen from outside: a receiver that answered 200 and then streamed its body without
+    // end was recorded "no answer within 2000 ms" (no status), retried, and finally
+    // failed, though it had taken every try.
+    const trickles = new Set<NodeJS.Timeout>();
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(req.url === '/ok' ? 200 : 500);
+      trickles.add(setInterval(() => res.write('.'), 20));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          for (const t of trickles) clearInterval(t);
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+    );
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { queue, jobs, store, loop, finish } = setup({ timeoutMs: 1500 });
+    const ok = await submit(jobs, queue, { webhook_url: `${base}/ok` });
+    const refused = await submit(jobs, queue, { webhook_url: `${base}/refused` });
+    await finish(ok.id);
+    await finish(refused.id);
+    const started = Date.now();
+    expect(await loop.turn()).toBe(2);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect((await store.listForJob(ok.id))[0]).toMatchObject({
+      status: 'delivered',
+      attempts: 1,
+      lastStatusCode: 200,
+      lastError: null,
+    });
+    expect((await store.listForJob(refused.id))[0]).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastStatusCode: 500,
+      lastError: 'receiver answered 500',
+    });
   });
 
   it('gives up once retryForMs has passed since the job ended, and records why', async () => {

@@ -8,21 +8,41 @@ import {
   type ClaimRow,
   type DeliveryRow,
 } from '../rows.js';
-import type { AttemptResult, DeliveryClaim, DeliveryView, WebhookStore } from '../WebhookStore.js';
+import {
+  LOST_ATTEMPT_ERROR,
+  type AttemptResult,
+  type DeliveryClaim,
+  type DeliveryView,
+  type WebhookStore,
+} from '../WebhookStore.js';
 
 // SKIP LOCKED: two delivery loops claiming at once each take rows the other has not
-// locked, instead of waiting and then re-reading the same rows.
+// locked, instead of waiting and then re-reading the same rows. A due row whose lease ran out with its owner still named is an attempt whose process
+// stopped mid-POST (kill -9): the receiver may have had it, so it is counted and shown
+// (started at the lease's start, at this process's lease length) rather than its number
+// sent again. The due rows are locked once and every step reads them from `due`.
 const CLAIM = `
-UPDATE webhook_deliveries
-SET lease_owner = :owner, lease_expires_at = :leaseUntil
-WHERE id IN (
-  SELECT id FROM webhook_deliveries
+WITH due AS (
+  SELECT id, lease_owner IS NOT NULL AS lost, lease_expires_at AS lost_until
+  FROM webhook_deliveries
   WHERE status = 'pending' AND next_attempt_at <= :now
     AND (lease_expires_at IS NULL OR lease_expires_at <= :now)
   ORDER BY next_attempt_at, id
   LIMIT :limit
-  FOR UPDATE SKIP LOCKED)
-RETURNING id, job_id, url, event, attempts, created_at`;
+  FOR UPDATE SKIP LOCKED),
+claimed AS (
+  UPDATE webhook_deliveries d
+  SET lease_owner = :owner, lease_expires_at = :leaseUntil,
+      attempts = d.attempts + CASE WHEN due.lost THEN 1 ELSE 0 END,
+      last_status_code = CASE WHEN due.lost THEN NULL ELSE d.last_status_code END,
+      last_error = CASE WHEN due.lost THEN :error::text ELSE d.last_error END
+  FROM due WHERE d.id = due.id
+  RETURNING d.id, d.job_id, d.url, d.event, d.attempts, d.created_at, due.lost, due.lost_until),
+recorded AS (
+  INSERT INTO webhook_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error)
+  SELECT id, attempts, lost_until - :leaseMs::integer, :leaseMs::integer, NULL, :error::text
+  FROM claimed WHERE lost)
+SELECT id, job_id, url, event, attempts, created_at FROM claimed`;
 
 // The lease check is the WHERE clause: a process whose lease was taken over records nothing.
 const RECORD = `
@@ -70,6 +90,8 @@ export class PgWebhookStore implements WebhookStore {
       now,
       leaseUntil: now + leaseMs,
       limit,
+      leaseMs,
+      error: LOST_ATTEMPT_ERROR,
     });
     return rows.map(claimFromRow);
   }
