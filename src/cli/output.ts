@@ -21,12 +21,33 @@ export interface CliIO {
  * on, which waits or fails exactly as before.
  */
 const streamed = { 1: process.platform !== 'linux', 2: process.platform !== 'linux' };
+/**
+ * A reader that went away (`runbox ls --json | head -c 300`) ends what this command
+ * prints there, as it ends a plain program's: the rest is dropped and the command ends
+ * as it would have. Unhandled, the stream's EPIPE crashed runbox with a stack trace.
+ * `runbox run` and `logs` listen for it too, to stop their job or their stream.
+ */
+const readerGone = { 1: false, 2: false };
+const guarded = { 1: false, 2: false };
+const isReaderGone = (error: unknown) => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED';
+};
 const stdStream = (fd: 1 | 2) => {
+  const stream = fd === 1 ? process.stdout : process.stderr;
+  if (!guarded[fd]) {
+    guarded[fd] = true;
+    stream.on('error', (error) => {
+      if (!isReaderGone(error)) throw error;
+      readerGone[fd] = true;
+    });
+  }
   streamed[fd] = true;
-  return fd === 1 ? process.stdout : process.stderr;
+  return stream;
 };
 
 function writeText(fd: 1 | 2, text: string): void {
+  if (readerGone[fd]) return;
   if (streamed[fd]) {
     stdStream(fd).write(text);
     return;
@@ -35,7 +56,11 @@ function writeText(fd: 1 | 2, text: string): void {
   let written = 0;
   try {
     while (written < bytes.length) written += writeSync(fd, bytes, written);
-  } catch {
+  } catch (error) {
+    if (isReaderGone(error)) {
+      readerGone[fd] = true;
+      return;
+    }
     stdStream(fd).write(bytes.subarray(written));
   }
 }

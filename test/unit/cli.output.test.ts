@@ -10,6 +10,7 @@ const OUTPUT = resolve(import.meta.dirname, '../../src/cli/output.ts');
 function runChild(
   code: string,
   readAfterMs = 0,
+  readerGone = false,
 ): Promise<{ code: number | null; out: Buffer; err: Buffer }> {
   return new Promise((done, fail) => {
     const child = spawn(
@@ -27,8 +28,10 @@ function runChild(
     const err: Buffer[] = [];
     child.stderr.on('data', (c: Buffer) => err.push(c));
     // A reader that starts late lets the pipe fill, so the child's writes meet a full pipe.
-    child.stdout.pause();
-    setTimeout(() => child.stdout.on('data', (c: Buffer) => out.push(c)).resume(), readAfterMs);
+    if (readerGone) child.stdout.destroy();
+    else child.stdout.pause();
+    if (!readerGone)
+      setTimeout(() => child.stdout.on('data', (c: Buffer) => out.push(c)).resume(), readAfterMs);
     child.on('error', fail);
     child.on('close', (exit) =>
       done({ code: exit, out: Buffer.concat(out), err: Buffer.concat(err) }),
@@ -74,5 +77,25 @@ describe('processIO', () => {
     expect(lines).toHaveLength(1026);
     for (let i = 0; i < 1024; i++) expect(lines[i]).toBe(String(i).padStart(6, '0') + line);
     expect(lines.slice(1024)).toEqual(['end', '']);
+  }, 30_000);
+
+  it('stops printing where the reader went away (`runbox ls --json | head`), quietly, and the command ends as it would have', async () => {
+    // Text before and after the stream was created, and streamed bytes: every path to a
+    // closed pipe. It crashed with an unhandled EPIPE and a stack trace.
+    const r = await runChild(
+      `const big = 'y'.repeat(200_000);
+      processIO.out('a line');
+      processIO.out(big);
+      processIO.stdout.write('streamed\\n');
+      processIO.out(big);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      processIO.out('more after');
+      processIO.err('still on stderr');
+      process.exitCode = 3;`,
+      0,
+      true,
+    );
+    expect(r.err.toString()).toBe('still on stderr\n');
+    expect(r.code).toBe(3);
   }, 30_000);
 });
