@@ -8,12 +8,14 @@ import { PRIVATE_DIR_MODE, securePrivateDatabase } from '../../storage/fs/privat
 import {
   checkAndStampContract,
   readContractStamp,
+  stampWouldRise,
   readMeta,
   writeMeta,
   type ContractStamp,
 } from './contractStamp.js';
 import { immediate, type Db } from './db.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations/index.js';
+import { refuseUpgradeUnderLiveWorker } from './upgradeGuard.js';
 
 export interface OpenDatabaseOptions {
   /**
@@ -23,6 +25,11 @@ export interface OpenDatabaseOptions {
   contract?: ContractDescriptor;
   /** Milliseconds a writer waits for the lock before SQLITE_BUSY. @defaultValue 5000 */
   busyTimeoutMs?: number;
+  /**
+   * How long a worker without a heartbeat still counts as running, so its build's file
+   * is not upgraded under it (upgradeGuard.ts). @defaultValue 30000 (config workerDeadMs)
+   */
+  workerDeadMs?: number;
 }
 
 export interface OpenedDatabase {
@@ -41,7 +48,8 @@ export interface OpenedDatabase {
  * commit, so "acknowledged" means "on disk". The commit batcher is what pays for it.
  *
  * Refuses (and leaves the file untouched) when the schema is newer than this build
- * knows (SchemaTooNew) or the contract stamp is incompatible (ContractMismatch).
+ * knows (SchemaTooNew), the contract stamp is incompatible (ContractMismatch), or the
+ * file needs an upgrade while a worker of an older build runs on it (Conflict).
  */
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): OpenedDatabase {
   const contract = options.contract ?? CURRENT_CONTRACT;
@@ -70,7 +78,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): O
       // unless it fails; measured, that doubled the CPU of recording a result. A
       // savepoint journal holds at most the pages of one batch.
       db.pragma('temp_store = MEMORY');
-      return migrate(db, contract, path);
+      return migrate(db, contract, path, options.workerDeadMs ?? 30_000);
     });
     return { db, applied, databaseId: readMeta(db, 'database_id')! };
   } catch (error) {
@@ -105,7 +113,12 @@ function retryWhileBusy<T>(timeoutMs: number, fn: () => T): T {
  * the second re-reads the version inside its transaction and finds nothing to do, so
  * each migration runs exactly once. Any refusal rolls everything back.
  */
-export function migrate(db: Db, contract: ContractDescriptor, path: string): number[] {
+export function migrate(
+  db: Db,
+  contract: ContractDescriptor,
+  path: string,
+  workerDeadMs: number,
+): number[] {
   return immediate(db, () => {
     db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT');
     const current = Number(readMeta(db, 'schema_version') ?? 0);
@@ -116,6 +129,22 @@ export function migrate(db: Db, contract: ContractDescriptor, path: string): num
           `${LATEST_SCHEMA_VERSION}: a newer runbox wrote it, and this one could corrupt it. ` +
           'Use a newer runbox, or another database file (--db PATH).',
         { field: 'schema_version' },
+      );
+    }
+    // A fresh file (version 0) has no workers table yet, and nobody on it to protect.
+    if (current > 0 && current < LATEST_SCHEMA_VERSION) {
+      refuseUpgradeUnderLiveWorker(
+        db,
+        path,
+        `upgrade it from schema version ${current} to ${LATEST_SCHEMA_VERSION}`,
+        workerDeadMs,
+      );
+    } else if (current > 0 && stampWouldRise(db, contract)) {
+      refuseUpgradeUnderLiveWorker(
+        db,
+        path,
+        `raise its result contract stamp to ${contract.version}`,
+        workerDeadMs,
       );
     }
     checkAndStampContract(db, contract, path);
