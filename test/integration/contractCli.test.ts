@@ -100,6 +100,14 @@ describe('runbox contract check --against a committed contract file (the CI gate
     expect(stderr).toMatch(/not a contract file.*runbox contract export/);
   });
 
+  it('an image name given without image: is a missing file whose message says to write image:', async () => {
+    const { code, stderr } = await runbox('contract', 'check', '--against', 'myorg/worker:1.2');
+    expect(stderr).toContain(
+      "cannot read contract file myorg/worker:1.2: ENOENT; to check an image's label write image:myorg/worker:1.2",
+    );
+    expect(code).toBe(78);
+  });
+
   it('--against given twice is a usage error (64) naming the flag, not a crash (70)', async () => {
     const { code, stderr } = await runbox(
       'contract',

@@ -78,13 +78,15 @@ async function loadPeer(
   try {
     text = readFileSync(against, 'utf8');
   } catch (error) {
-    throw new RunboxError(
-      'InvalidConfig',
-      `cannot read contract file ${against}: ${(error as NodeJS.ErrnoException).code}`,
-      {
-        field: 'against',
-      },
-    );
+    const code = (error as NodeJS.ErrnoException).code;
+    // `--against myorg/worker:1.2` (the image: prefix forgotten) read as a missing file.
+    const hint =
+      code === 'ENOENT' && /^[\w.-]+(\/[\w.-]+)*:[\w.-]+$/.test(against)
+        ? `; to check an image's label write image:${against}`
+        : '';
+    throw new RunboxError('InvalidConfig', `cannot read contract file ${against}: ${code}${hint}`, {
+      field: 'against',
+    });
   }
   let parsed: unknown;
   try {
