@@ -15,7 +15,7 @@ import {
 } from './contractStamp.js';
 import { immediate, type Db } from './db.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations/index.js';
-import { refuseUpgradeUnderLiveWorker } from './upgradeGuard.js';
+import { refuseUpgradeUnderLiveWorker, runningWorker, type WorkerRow } from './upgradeGuard.js';
 
 export interface OpenDatabaseOptions {
   /**
@@ -163,24 +163,34 @@ export interface DatabaseInfo {
   schemaVersion: number;
   latestSchemaVersion: number;
   contract: ContractStamp | null;
+  /** SQLite: a worker still running on a file this build would upgrade (it refuses then). */
+  upgradeBlockedBy?: Pick<WorkerRow, 'id' | 'pid' | 'host'>;
 }
 
 /** What `runbox doctor` shows: read without migrating, stamping or refusing. */
-export function readDatabaseInfo(db: Db): DatabaseInfo {
+export function readDatabaseInfo(db: Db, workerDeadMs = 30_000): DatabaseInfo {
   const hasMeta = db
     .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
     .get();
   if (!hasMeta)
     return { schemaVersion: 0, latestSchemaVersion: LATEST_SCHEMA_VERSION, contract: null };
+  const schemaVersion = Number(readMeta(db, 'schema_version') ?? 0);
+  const blocker =
+    schemaVersion > 0 && schemaVersion < LATEST_SCHEMA_VERSION
+      ? runningWorker(db, workerDeadMs)
+      : undefined;
   return {
-    schemaVersion: Number(readMeta(db, 'schema_version') ?? 0),
+    schemaVersion,
     latestSchemaVersion: LATEST_SCHEMA_VERSION,
     contract: readContractStamp(db),
+    ...(blocker
+      ? { upgradeBlockedBy: { id: blocker.id, pid: blocker.pid, host: blocker.host } }
+      : {}),
   };
 }
 
 /** Opens a database file read-only for inspection; null when it does not exist. */
-export function inspectDatabase(path: string): DatabaseInfo | null {
+export function inspectDatabase(path: string, workerDeadMs?: number): DatabaseInfo | null {
   const binding = betterSqliteBinding();
   let db: Db;
   try {
@@ -193,7 +203,7 @@ export function inspectDatabase(path: string): DatabaseInfo | null {
     return null;
   }
   try {
-    return readDatabaseInfo(db);
+    return readDatabaseInfo(db, workerDeadMs);
   } finally {
     db.close();
   }

@@ -3,7 +3,7 @@ import { RunboxError } from '../../errors/index.js';
 import { pidAlive } from '../../worker/recoverContainers.js';
 import { sql, type Db } from './db.js';
 
-interface WorkerRow {
+export interface WorkerRow {
   id: string;
   host: string;
   pid: number;
@@ -32,13 +32,7 @@ export function refuseUpgradeUnderLiveWorker(
   workerDeadMs: number,
   now = Date.now(),
 ): void {
-  const rows = sql(
-    db,
-    `SELECT id, host, pid, last_heartbeat_at FROM workers
-     WHERE stopped_at IS NULL AND last_heartbeat_at > :since ORDER BY started_at`,
-  ).all({ since: now - workerDeadMs }) as WorkerRow[];
-  const host = hostname();
-  const live = rows.find((w) => w.host !== host || (w.pid !== process.pid && pidAlive(w.pid)));
+  const live = runningWorker(db, workerDeadMs, now);
   if (!live) return;
   const ago = Math.max(0, Math.round((now - live.last_heartbeat_at) / 1000));
   throw new RunboxError(
@@ -51,4 +45,19 @@ export function refuseUpgradeUnderLiveWorker(
       `once it has been silent for workerDeadMs (${workerDeadMs} ms).`,
     { field: 'schema_version' },
   );
+}
+
+/** The first worker still running on the file, as refuseUpgradeUnderLiveWorker judges it. */
+export function runningWorker(
+  db: Db,
+  workerDeadMs: number,
+  now = Date.now(),
+): WorkerRow | undefined {
+  const rows = sql(
+    db,
+    `SELECT id, host, pid, last_heartbeat_at FROM workers
+     WHERE stopped_at IS NULL AND last_heartbeat_at > :since ORDER BY started_at`,
+  ).all({ since: now - workerDeadMs }) as WorkerRow[];
+  const host = hostname();
+  return rows.find((w) => w.host !== host || (w.pid !== process.pid && pidAlive(w.pid)));
 }
