@@ -83,6 +83,19 @@ export class ApiClient {
     path: string,
     body?: unknown,
   ): Promise<{ status: number; body: T }> {
+    const response = await this.request(method, path, body);
+    if (response.status < 200 || response.status > 299) {
+      throw errorFromBody(response.status, parseJson(response.text), response.text);
+    }
+    return { status: response.status, body: parseJson(response.text) as T };
+  }
+
+  /** The answer as it came, whatever its status (json() without its reading of it). */
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; text: string }> {
     const url = this.url(path);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers = this.headers(
@@ -90,19 +103,13 @@ export class ApiClient {
         ? {}
         : { 'content-type': 'application/json', 'content-length': String(payload.length) },
     );
-    let response: { status: number; text: string };
     try {
-      response =
-        url.protocol === 'https:'
-          ? await httpsRequest(url, method, headers, payload)
-          : await plainRequest(url, method, headers, payload);
+      return url.protocol === 'https:'
+        ? await httpsRequest(url, method, headers, payload)
+        : await plainRequest(url, method, headers, payload);
     } catch (error) {
       throw this.unreachable(error);
     }
-    if (response.status < 200 || response.status > 299) {
-      throw errorFromBody(response.status, parseJson(response.text), response.text);
-    }
-    return { status: response.status, body: parseJson(response.text) as T };
   }
 
   private unreachable(error: unknown): RunboxError {
@@ -140,7 +147,7 @@ async function httpsRequest(
   });
 }
 
-function parseJson(text: string): unknown {
+export function parseJson(text: string): unknown {
   try {
     return text ? JSON.parse(text) : null;
   } catch {
@@ -148,12 +155,20 @@ function parseJson(text: string): unknown {
   }
 }
 
-export function errorFromBody(status: number, parsed: unknown, text: string): RunboxError {
+/** The error a runbox answer body describes; null for any other body. */
+export function describedError(parsed: unknown): RunboxError | null {
   const error = (
     parsed as { error?: { type?: string; message?: string; field?: string | null } } | null
   )?.error;
   if (error?.type && error.message) {
     return new RunboxError(error.type as ErrorType, error.message, { field: error.field ?? null });
   }
-  return new RunboxError('Internal', `server answered ${status}: ${text.slice(0, 200)}`);
+  return null;
+}
+
+export function errorFromBody(status: number, parsed: unknown, text: string): RunboxError {
+  return (
+    describedError(parsed) ??
+    new RunboxError('Internal', `server answered ${status}: ${text.slice(0, 200)}`)
+  );
 }

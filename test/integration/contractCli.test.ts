@@ -99,6 +99,27 @@ describe('runbox contract check --against a committed contract file (the CI gate
     expect(code).toBe(78);
     expect(stderr).toMatch(/not a contract file.*runbox contract export/);
   });
+
+  it('an image name given without image: is a missing file whose message says to write image:', async () => {
+    const { code, stderr } = await runbox('contract', 'check', '--against', 'myorg/worker:1.2');
+    expect(stderr).toContain(
+      "cannot read contract file myorg/worker:1.2: ENOENT; to check an image's label write image:myorg/worker:1.2",
+    );
+    expect(code).toBe(78);
+  });
+
+  it('--against given twice is a usage error (64) naming the flag, not a crash (70)', async () => {
+    const { code, stderr } = await runbox(
+      'contract',
+      'check',
+      '--against',
+      `${FIXTURES}/current.json`,
+      '--against',
+      `${FIXTURES}/legacy-3-field.json`,
+    );
+    expect(stderr).toContain('UsageError: --against was given 2 times; it takes one');
+    expect(code).toBe(64);
+  });
 });
 
 describe('runbox contract show / export', () => {
@@ -124,6 +145,20 @@ describe('runbox contract show / export', () => {
       properties: { metrics: { required: string[] } };
     };
     expect(schema.properties.metrics.required).toContain('stage_times');
+  });
+
+  it('export --out to a folder, or under one that does not exist, is a usage error (64) naming --out', async () => {
+    for (const out of [dir, join(dir, 'no-such-folder', 'contract.json')]) {
+      const { code, stdout } = await runbox('--json', 'contract', 'export', '--out', out);
+      expect(JSON.parse(stdout)).toEqual({
+        error: {
+          type: 'UsageError',
+          message: expect.stringContaining(`--out ${out} cannot be written`) as unknown,
+          field: 'out',
+        },
+      });
+      expect(code).toBe(64);
+    }
   });
 
   it('export --out writes a file that checks compatible and equals the committed current.json', async () => {
@@ -179,6 +214,41 @@ describe('runbox contract check --against a running server', () => {
     }
   });
 
+  it.each([
+    ['a login page', 200, 'text/html', '<html><body>Sign in</body></html>'],
+    ['JSON null', 200, 'application/json', 'null'],
+    ['an object that is not a contract', 200, 'application/json', '{"status":"ok"}'],
+    ['a plain 404', 404, 'text/plain', 'Not Found'],
+  ])(
+    'a URL answering %s fails the gate (78) as no runbox server, never passing as "no label"',
+    async (_what, status, type, body) => {
+      // A reverse proxy's sign-in page or another web app at the URL answered 200 with
+      // no contract, which passed as an unlabelled image does: exit 0, "nothing to check".
+      const other = createServer((_request, response) => {
+        response.writeHead(status, { 'content-type': type });
+        response.end(body);
+      });
+      await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+      const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+      try {
+        for (const env of [{}, { CI: 'true' }]) {
+          const { code, stdout, stderr } = await runCliProcess(
+            ['contract', 'check', '--against', url],
+            { env: { RUNBOX_CONFIG: '', RUNBOX_SERVER: '', CI: '', ...env } },
+          );
+          expect(stdout).toBe('');
+          expect(stderr).toContain(
+            `InvalidConfig: ${url} did not answer as a runbox server: GET /v1/contract answered ${status}`,
+          );
+          expect(stderr).not.toContain('label');
+          expect(code).toBe(78);
+        }
+      } finally {
+        await new Promise((r) => other.close(r));
+      }
+    },
+  );
+
   it('a server that does not answer is not called compatible', async () => {
     const { code } = await runbox('contract', 'check', '--against', 'http://127.0.0.1:9');
     expect(code).not.toBe(0);
@@ -223,6 +293,29 @@ describe('runbox contract check --against image:NAME, and runbox doctor', () => 
     );
     expect(code).toBe(0);
     expect(stdout).toMatch(/carries no io\.runbox\.contract label/);
+  });
+
+  it('--json on an unlabelled image prints one JSON document, compatible with no other side', async () => {
+    const { code, stdout } = await runbox(
+      '--json',
+      'contract',
+      'check',
+      '--against',
+      `image:${UNLABELLED_IMAGE}`,
+    );
+    expect(JSON.parse(stdout)).toEqual({
+      compatible: true,
+      reasons: [],
+      differences: [],
+      reader: {
+        name: CURRENT_CONTRACT.name,
+        version: CURRENT_CONTRACT.version,
+        fingerprint: CURRENT_CONTRACT.fingerprint,
+      },
+      writer: null,
+      message: expect.stringMatching(/carries no io\.runbox\.contract label/) as unknown,
+    });
+    expect(code).toBe(0);
   });
 
   it('an image labelled with this build’s contract exits 0', async () => {

@@ -111,7 +111,7 @@ describe('openDatabase', () => {
       ),
     );
     const applied = outputs.map((o) => JSON.parse(o.stdout) as number[]);
-    expect(applied.flat().sort()).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(applied.flat().sort((a, b) => a - b)).toEqual(MIGRATIONS.map((m) => m.version));
     expect(applied.filter((a) => a.length > 0)).toHaveLength(1);
     expect(meta(path).schema_version).toBe(String(LATEST_SCHEMA_VERSION));
   }, 20_000);

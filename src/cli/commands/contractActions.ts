@@ -8,7 +8,7 @@ import {
 import { CURRENT_CONTRACT } from '../../contract/contract.js';
 import { EX_CONFIG, RunboxError } from '../../errors/index.js';
 import { IMAGE_CONTRACT_LABEL } from '../../executor/imageContract.js';
-import { ApiClient } from '../client.js';
+import { ApiClient, describedError, parseJson } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
 
 async function loadPeer(
@@ -18,11 +18,30 @@ async function loadPeer(
 ): Promise<{ peer: PeerContract | null; label: string }> {
   if (/^https?:\/\//.test(against)) {
     const config = ctx.config(flags);
-    const { body } = await new ApiClient(against, config.token).json<PeerContract>(
+    const { status, text } = await new ApiClient(against, config.token).request(
       'GET',
       '/v1/contract',
     );
-    return { peer: body, label: `server ${against}` };
+    const parsed = parseJson(text);
+    const ok = status >= 200 && status <= 299;
+    if (!ok) {
+      const described = describedError(parsed);
+      if (described) throw described;
+    }
+    // Only a contract may pass the gate: a proxy's login page or another web app at the
+    // URL answered null here and passed as an unlabelled image would (exit 0).
+    const peer = ok ? asPeerContract(parsed) : null;
+    if (!peer) {
+      const snippet = JSON.stringify(text.slice(0, 80));
+      throw new RunboxError(
+        'InvalidConfig',
+        `${against} did not answer as a runbox server: GET /v1/contract answered ${status} ${snippet}, not a contract. ` +
+          'Give --against the URL runbox serve answers at (with its path behind a reverse proxy), ' +
+          'a contract file, or image:NAME',
+        { field: 'against' },
+      );
+    }
+    return { peer, label: `server ${against}` };
   }
   if (against.startsWith('image:')) {
     const image = against.slice('image:'.length);
@@ -59,27 +78,26 @@ async function loadPeer(
   try {
     text = readFileSync(against, 'utf8');
   } catch (error) {
-    throw new RunboxError(
-      'InvalidConfig',
-      `cannot read contract file ${against}: ${(error as NodeJS.ErrnoException).code}`,
-      {
-        field: 'against',
-      },
-    );
+    const code = (error as NodeJS.ErrnoException).code;
+    // `--against myorg/worker:1.2` (the image: prefix forgotten) read as a missing file.
+    const hint =
+      code === 'ENOENT' && /^[\w.-]+(\/[\w.-]+)*:[\w.-]+$/.test(against)
+        ? `; to check an image's label write image:${against}`
+        : '';
+    throw new RunboxError('InvalidConfig', `cannot read contract file ${against}: ${code}${hint}`, {
+      field: 'against',
+    });
   }
-  let parsed: PeerContract;
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(text) as PeerContract;
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new RunboxError('InvalidConfig', `${against} is not JSON: ${(error as Error).message}`, {
       field: 'against',
     });
   }
-  if (
-    typeof parsed?.name !== 'string' ||
-    typeof parsed?.version !== 'string' ||
-    typeof parsed?.fingerprint !== 'string'
-  ) {
+  const peer = asPeerContract(parsed);
+  if (!peer) {
     throw new RunboxError(
       'InvalidConfig',
       `${against} is not a contract file (needs name, version, fingerprint, schema); write one with \`runbox contract export\``,
@@ -88,7 +106,30 @@ async function loadPeer(
       },
     );
   }
-  return { peer: parsed, label: against };
+  return { peer, label: against };
+}
+
+/** The other side's contract, if the value is one: name, version and fingerprint strings. */
+function asPeerContract(value: unknown): PeerContract | null {
+  const c = value as Partial<PeerContract> | null;
+  return typeof c?.name === 'string' &&
+    typeof c.version === 'string' &&
+    typeof c.fingerprint === 'string'
+    ? (c as PeerContract)
+    : null;
+}
+
+/** export --out: a path that cannot be written is the caller's to fix, not a crash (70). */
+function writeContractFile(out: string, text: string): void {
+  try {
+    writeFileSync(out, text);
+  } catch (error) {
+    throw new RunboxError(
+      'UsageError',
+      `--out ${out} cannot be written (${(error as NodeJS.ErrnoException).code}): give a file path in a folder that exists and this user can write in`,
+      { field: 'out', cause: error },
+    );
+  }
 }
 
 export interface ContractArgs extends GlobalFlags {
@@ -106,8 +147,21 @@ export async function runContract(
 ): Promise<void> {
   const { io } = ctx;
   const full = JSON.stringify(CURRENT_CONTRACT, null, 2);
+  // yargs makes a flag given twice an array, which crashed the check (exit 70).
+  for (const [flag, value] of [
+    ['against', args.against],
+    ['out', args.out],
+  ] as const) {
+    if (Array.isArray(value)) {
+      throw new RunboxError(
+        'UsageError',
+        `--${flag} was given ${value.length} times; it takes one (see \`runbox contract --help\`)`,
+        { field: flag },
+      );
+    }
+  }
   if (args.action === 'export') {
-    if (args.out) writeFileSync(args.out, `${full}\n`);
+    if (args.out) writeContractFile(args.out, `${full}\n`);
     else io.out(full);
     return setCode(0);
   }
@@ -132,9 +186,26 @@ export async function runContract(
           { field: 'io.runbox.contract' },
         );
       }
-      io.out(
-        `${label} carries no io.runbox.contract label: it embeds no runbox component, nothing to check`,
-      );
+      const message = `${label} carries no io.runbox.contract label: it embeds no runbox component, nothing to check`;
+      // --json promises one JSON document on stdout in every mode; the report's shape,
+      // with no other side to name.
+      if (args.json) {
+        const { name, version, fingerprint } = CURRENT_CONTRACT;
+        io.out(
+          JSON.stringify(
+            {
+              compatible: true,
+              reasons: [],
+              differences: [],
+              reader: { name, version, fingerprint },
+              writer: null,
+              message,
+            },
+            null,
+            2,
+          ),
+        );
+      } else io.out(message);
       return setCode(0);
     }
     const report = checkCompatibility(peer);

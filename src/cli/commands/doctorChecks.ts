@@ -182,7 +182,7 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
   } else {
     const path = queue?.kind === 'sqlite' ? queue.path : config.dbPath;
     try {
-      info = inspectDatabase(path);
+      info = inspectDatabase(path, config.workerDeadMs);
     } catch (error) {
       // A database on a read-only mount cannot even be read (WAL needs its -shm file):
       // a failed check, not a crash of doctor itself.
@@ -209,6 +209,14 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
       state: 'fail',
       detail: `schema ${info.schemaVersion} is newer than this build's ${info.latestSchemaVersion}`,
       fix: 'use a newer runbox',
+    });
+  } else if (info.upgradeBlockedBy) {
+    const { id, pid, host } = info.upgradeBlockedBy;
+    checks.push({
+      name: 'database',
+      state: 'warn',
+      detail: `schema ${info.schemaVersion}/${info.latestSchemaVersion}: this build upgrades the file when it opens it, and refuses to while worker ${id} (pid ${pid} on ${host}) of the older build runs on it`,
+      fix: 'stop that runbox (serve, worker or run) before starting this build; copy the stopped data dir first to keep a way back',
     });
   } else {
     const report = info.contract ? checkCompatibility(info.contract) : null;

@@ -117,6 +117,7 @@ export class SqliteQueue implements QueueBackend {
   static open(config: SqliteQueueConfig, options: SqliteQueueOptions = {}): SqliteQueue {
     const { db, databaseId } = openDatabase(config.dbPath, {
       ...(options.contract ? { contract: options.contract } : {}),
+      workerDeadMs: config.workerDeadMs,
     });
     return new SqliteQueue(db, databaseId, config, options);
   }

@@ -47,6 +47,16 @@ function olderThan(a: string, b: string): boolean {
   return false;
 }
 
+/** Whether checkAndStampContract would raise the stamp to this compatible, newer contract. */
+export function stampWouldRise(db: Db, contract: ContractDescriptor): boolean {
+  const stamp = readContractStamp(db);
+  return (
+    stamp !== null &&
+    checkCompatibility(stamp, contract).compatible &&
+    olderThan(stamp.version, contract.version)
+  );
+}
+
 /**
  * The database's side of the contract handshake (issue 5, "where it is checked" 1).
  * The database holds results written under the contract it is stamped with; this build

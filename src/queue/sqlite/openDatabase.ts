@@ -8,12 +8,14 @@ import { PRIVATE_DIR_MODE, securePrivateDatabase } from '../../storage/fs/privat
 import {
   checkAndStampContract,
   readContractStamp,
+  stampWouldRise,
   readMeta,
   writeMeta,
   type ContractStamp,
 } from './contractStamp.js';
 import { immediate, type Db } from './db.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations/index.js';
+import { refuseUpgradeUnderLiveWorker, runningWorker, type WorkerRow } from './upgradeGuard.js';
 
 export interface OpenDatabaseOptions {
   /**
@@ -23,6 +25,11 @@ export interface OpenDatabaseOptions {
   contract?: ContractDescriptor;
   /** Milliseconds a writer waits for the lock before SQLITE_BUSY. @defaultValue 5000 */
   busyTimeoutMs?: number;
+  /**
+   * How long a worker without a heartbeat still counts as running, so its build's file
+   * is not upgraded under it (upgradeGuard.ts). @defaultValue 30000 (config workerDeadMs)
+   */
+  workerDeadMs?: number;
 }
 
 export interface OpenedDatabase {
@@ -41,7 +48,8 @@ export interface OpenedDatabase {
  * commit, so "acknowledged" means "on disk". The commit batcher is what pays for it.
  *
  * Refuses (and leaves the file untouched) when the schema is newer than this build
- * knows (SchemaTooNew) or the contract stamp is incompatible (ContractMismatch).
+ * knows (SchemaTooNew), the contract stamp is incompatible (ContractMismatch), or the
+ * file needs an upgrade while a worker of an older build runs on it (Conflict).
  */
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): OpenedDatabase {
   const contract = options.contract ?? CURRENT_CONTRACT;
@@ -70,7 +78,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): O
       // unless it fails; measured, that doubled the CPU of recording a result. A
       // savepoint journal holds at most the pages of one batch.
       db.pragma('temp_store = MEMORY');
-      return migrate(db, contract, path);
+      return migrate(db, contract, path, options.workerDeadMs ?? 30_000);
     });
     return { db, applied, databaseId: readMeta(db, 'database_id')! };
   } catch (error) {
@@ -105,7 +113,12 @@ function retryWhileBusy<T>(timeoutMs: number, fn: () => T): T {
  * the second re-reads the version inside its transaction and finds nothing to do, so
  * each migration runs exactly once. Any refusal rolls everything back.
  */
-export function migrate(db: Db, contract: ContractDescriptor, path: string): number[] {
+export function migrate(
+  db: Db,
+  contract: ContractDescriptor,
+  path: string,
+  workerDeadMs: number,
+): number[] {
   return immediate(db, () => {
     db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT');
     const current = Number(readMeta(db, 'schema_version') ?? 0);
@@ -116,6 +129,22 @@ export function migrate(db: Db, contract: ContractDescriptor, path: string): num
           `${LATEST_SCHEMA_VERSION}: a newer runbox wrote it, and this one could corrupt it. ` +
           'Use a newer runbox, or another database file (--db PATH).',
         { field: 'schema_version' },
+      );
+    }
+    // A fresh file (version 0) has no workers table yet, and nobody on it to protect.
+    if (current > 0 && current < LATEST_SCHEMA_VERSION) {
+      refuseUpgradeUnderLiveWorker(
+        db,
+        path,
+        `upgrade it from schema version ${current} to ${LATEST_SCHEMA_VERSION}`,
+        workerDeadMs,
+      );
+    } else if (current > 0 && stampWouldRise(db, contract)) {
+      refuseUpgradeUnderLiveWorker(
+        db,
+        path,
+        `raise its result contract stamp to ${contract.version}`,
+        workerDeadMs,
       );
     }
     checkAndStampContract(db, contract, path);
@@ -134,24 +163,34 @@ export interface DatabaseInfo {
   schemaVersion: number;
   latestSchemaVersion: number;
   contract: ContractStamp | null;
+  /** SQLite: a worker still running on a file this build would upgrade (it refuses then). */
+  upgradeBlockedBy?: Pick<WorkerRow, 'id' | 'pid' | 'host'>;
 }
 
 /** What `runbox doctor` shows: read without migrating, stamping or refusing. */
-export function readDatabaseInfo(db: Db): DatabaseInfo {
+export function readDatabaseInfo(db: Db, workerDeadMs = 30_000): DatabaseInfo {
   const hasMeta = db
     .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
     .get();
   if (!hasMeta)
     return { schemaVersion: 0, latestSchemaVersion: LATEST_SCHEMA_VERSION, contract: null };
+  const schemaVersion = Number(readMeta(db, 'schema_version') ?? 0);
+  const blocker =
+    schemaVersion > 0 && schemaVersion < LATEST_SCHEMA_VERSION
+      ? runningWorker(db, workerDeadMs)
+      : undefined;
   return {
-    schemaVersion: Number(readMeta(db, 'schema_version') ?? 0),
+    schemaVersion,
     latestSchemaVersion: LATEST_SCHEMA_VERSION,
     contract: readContractStamp(db),
+    ...(blocker
+      ? { upgradeBlockedBy: { id: blocker.id, pid: blocker.pid, host: blocker.host } }
+      : {}),
   };
 }
 
 /** Opens a database file read-only for inspection; null when it does not exist. */
-export function inspectDatabase(path: string): DatabaseInfo | null {
+export function inspectDatabase(path: string, workerDeadMs?: number): DatabaseInfo | null {
   const binding = betterSqliteBinding();
   let db: Db;
   try {
@@ -164,7 +203,7 @@ export function inspectDatabase(path: string): DatabaseInfo | null {
     return null;
   }
   try {
-    return readDatabaseInfo(db);
+    return readDatabaseInfo(db, workerDeadMs);
   } finally {
     db.close();
   }

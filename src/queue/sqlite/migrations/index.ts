@@ -7,6 +7,7 @@ import m006 from './006_named_queues.js';
 import m007 from './007_lighter_status_changes.js';
 import m008 from './008_webhook_delivery_ids.js';
 import m009 from './009_final_work_when_named.js';
+import m010 from './010_scrub_final_secrets.js';
 
 /**
  * Every migration this build knows, in order. The schema version of a database is the
@@ -35,6 +36,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: '007_lighter_status_changes', sql: m007 },
   { version: 8, name: '008_webhook_delivery_ids', sql: m008 },
   { version: 9, name: '009_final_work_when_named', sql: m009 },
+  { version: 10, name: '010_scrub_final_secrets', sql: m010 },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
