@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/api/jobView.js';
 import { databaseIdOf, labelledContainers } from '../helpers/leftovers.js';
@@ -203,6 +203,23 @@ describe('help and usage', () => {
     const delay = await cli(['submit', script('d.sh', 'true\n'), '--delay', 'soon']);
     expect(delay.code).toBe(64);
     expect(delay.stderr).toContain('--delay "soon"');
+  });
+
+  // Node reads `--env-file` as its own option even after the script's name: through
+  // ./bin/runbox, `run job.sh --env-file missing.env` ended in "node: missing.env: not
+  // found", exit 9, and a folder in "invalid format", before runbox ran at all.
+  it('the launcher leaves --env-file to runbox: a missing file is InvalidSpec naming it', () => {
+    const launcher = join(import.meta.dirname, '..', '..', 'bin', 'runbox');
+    const job = script('env.sh', 'echo "$A"\n');
+    for (const file of [join(sandbox.dataDir, 'missing é.env'), sandbox.dataDir]) {
+      const got = spawnSync(launcher, ['run', job, '--env-file', file, ...local()], {
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` },
+      });
+      expect(got.status, got.stderr).toBe(65);
+      expect(got.stderr).toMatch(/^runbox: InvalidSpec: env-file: cannot read /);
+      expect(got.stderr).toContain(file);
+    }
   });
 
   it('run -o naming a file is refused before the job runs, naming -o and the fix', async () => {
