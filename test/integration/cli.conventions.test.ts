@@ -205,6 +205,21 @@ describe('help and usage', () => {
     expect(delay.stderr).toContain('--delay "soon"');
   });
 
+  // `ls --limit 0` (or 5000) came back from the server as InvalidSpec "querystring.limit"
+  // (65), while the local database took it: out of range is a usage error, before any request.
+  it('ls --limit outside 1..1000 is a usage error naming --limit, with or without a server', async () => {
+    for (const limit of ['0', '1001', '2.5', '-3']) {
+      for (const where of [
+        ['--server', 'http://127.0.0.1:9'],
+        ['--data-dir', sandbox.dataDir],
+      ]) {
+        const got = await cli(['ls', `--limit=${limit}`, '--json', ...where]);
+        expect(got.code, `${limit} ${where.join(' ')}: ${got.stderr}`).toBe(64);
+        expect(JSON.parse(got.stdout).error).toMatchObject({ type: 'UsageError', field: 'limit' });
+      }
+    }
+  });
+
   // Node reads `--env-file` as its own option even after the script's name: through
   // ./bin/runbox, `run job.sh --env-file missing.env` ended in "node: missing.env: not
   // found", exit 9, and a folder in "invalid format", before runbox ran at all.
