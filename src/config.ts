@@ -501,8 +501,11 @@ function tokenFrom(name: string, value: string): string {
   return value;
 }
 
+/** Number() also reads 0x10, 0o1, 0b11 and 1e1; an integer setting is written in decimal. */
+const DECIMAL_INTEGER = /^\s*[+-]?\d+\s*$/;
+
 function intFrom(name: string, value: string): number {
-  const n = Number(value);
+  const n = DECIMAL_INTEGER.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n)) {
     throw new RunboxError('InvalidConfig', `${name}=${value} is not an integer`, { field: name });
   }

@@ -9,3 +9,22 @@ export function versionText(): string {
     `node ${process.version}`,
   ].join('\n');
 }
+
+/** The same as one JSON document, for `runbox --version --json`. */
+export function versionInfo(): {
+  version: string;
+  commit: string;
+  contract: { name: string; version: string; fingerprint: string };
+  node: string;
+} {
+  return {
+    version: RUNBOX_VERSION,
+    commit: RUNBOX_COMMIT,
+    contract: {
+      name: CURRENT_CONTRACT.name,
+      version: CURRENT_CONTRACT.version,
+      fingerprint: CURRENT_CONTRACT.fingerprint,
+    },
+    node: process.version,
+  };
+}

@@ -6,6 +6,9 @@ export type JobStatus = Static<typeof JobStatusSchema>;
 /** The queue's one definition, for the API's and the CLI's callers. */
 export { FINAL_STATUSES } from '../queue/types.js';
 
+/** The most jobs one page of GET /v1/jobs holds (`limit`), for the route and `runbox ls`. */
+export const MAX_JOB_PAGE = 1000;
+
 /** A job as the API serves it (snake_case JSON); secret env values are redacted. */
 export type JobView = Static<typeof JobViewSchema>;
 

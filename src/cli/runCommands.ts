@@ -159,8 +159,15 @@ export async function runCommands(
   const setCode = (c: number) => {
     code = c;
   };
-  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
-    io.out((await import('../versionText.js')).versionText());
+  // Every command's help lists -V/--version among its global options; anywhere but
+  // alone it was ignored (`ls --version` listed jobs) or ended in a usage error.
+  const flagWords = dashAt === -1 ? argv : argv.slice(0, dashAt);
+  if (
+    flagWords.some((w) => w === '--version' || w === '-V') &&
+    !flagWords.some((w) => w === '--help' || w === '-h')
+  ) {
+    const { versionInfo, versionText } = await import('../versionText.js');
+    io.out(json ? JSON.stringify(versionInfo(), null, 2) : versionText());
     return 0;
   }
   const parser = yargs(argv)
@@ -253,8 +260,12 @@ export async function runCommands(
           field: error.field,
         });
       }
-      if (error) throw error;
-      throw new RunboxError('UsageError', `${message} (see \`${pointer}\`)`, { field: 'argv' });
+      // yargs' own parse errors ("Not enough arguments following: env") come as a YError;
+      // passed on as they were, they read as Internal (70), not the usage error they are.
+      if (error && error.name !== 'YError') throw error;
+      throw new RunboxError('UsageError', `${message ?? error?.message} (see \`${pointer}\`)`, {
+        field: 'argv',
+      });
     });
   skipHelpPrerender(parser);
   const commands = commandSet(ctx, setCode);

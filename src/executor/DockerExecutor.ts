@@ -29,7 +29,7 @@ import {
   sweepScratch,
   underScratch,
 } from './scratchDir.js';
-import { ScratchGuard, type ScratchWatch } from './scratchGuard.js';
+import { ScratchGuard, scratchLimits, type ScratchWatch } from './scratchGuard.js';
 import { sampleUsage } from './statsSampler.js';
 import { abortReasonOf, waitForExit } from './waitForExit.js';
 
@@ -348,7 +348,7 @@ export class DockerExecutor implements Executor {
         const overLimit = new AbortController();
         scratch = from.watch = this.scratchGuard.watch(
           from.scratchDirs,
-          { bytes: spec.outputBytes, entries: 2 * spec.outputFiles + spec.files.length },
+          scratchLimits({ bytes: spec.outputBytes, files: spec.outputFiles }, spec.files),
           (error) => {
             record.outputError = error;
             overLimit.abort('output-limit');

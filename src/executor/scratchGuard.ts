@@ -24,7 +24,7 @@ const WALK_SPACING = 10;
 const DISK_CHECK_MS = 100;
 
 export interface ScratchLimits {
-  /** File and folder sizes (apparent, as collection counts them) together. */
+  /** Regular files' sizes (apparent, as collection counts them) together. */
   bytes: number;
   /**
    * Entries of any kind (files, folders, links) together: against filling the disk's
@@ -37,6 +37,27 @@ export interface ScratchLimits {
 export interface ScratchUsage {
   bytes: number;
   entries: number;
+}
+
+/**
+ * The watch's limits for a job: its output limits plus what runbox itself put in /work
+ * (the script, the input files and the folders holding them), so a job may fill its
+ * output limits exactly, as collection allows, whatever its inputs weigh. Entries are
+ * looser than the output file limit (twice it): collection enforces that one with the
+ * manifest of what it kept.
+ */
+export function scratchLimits(
+  output: { bytes: number; files: number },
+  inputs: ReadonlyArray<{ path: string; content: Buffer }>,
+): ScratchLimits {
+  const folders = new Set<string>();
+  let bytes = 0;
+  for (const input of inputs) {
+    bytes += input.content.length;
+    const parts = input.path.split('/');
+    for (let i = 1; i < parts.length; i++) folders.add(parts.slice(0, i).join('/'));
+  }
+  return { bytes: output.bytes + bytes, entries: 2 * output.files + inputs.length + folders.size };
 }
 
 /** lstat calls in flight at once: the thread pool does them in parallel (2x faster here). */
@@ -68,7 +89,8 @@ export async function measureScratch(
       );
       stats.forEach((stat, j) => {
         usage.entries += 1;
-        if (stat) usage.bytes += stat.size;
+        // Folders and links are bounded by the entry count; collection counts neither's size.
+        if (stat?.isFile()) usage.bytes += stat.size;
         if (batch[j]!.isDirectory()) pending.push(join(dir, batch[j]!.name));
       });
     }
@@ -139,8 +161,9 @@ export class ScratchWatch {
         'limit',
         new RunboxError(
           'OutputLimitExceeded',
-          `/work and /outputs held more than ${this.limits.bytes} bytes while the job ran ` +
-            `(limits.output_bytes; ${this.usage.bytes} bytes counted before stopping the count); ` +
+          `/work and /outputs held more than ${this.limits.bytes} bytes of files while the job ran ` +
+            `(limits.output_bytes, plus the inputs; ${this.usage.bytes} bytes counted before ` +
+            `stopping the count); ` +
             `killed. Ask for a larger limits.output_bytes, up to the server's ceiling`,
           { field: 'limits.output_bytes' },
         ),

@@ -173,12 +173,36 @@ describe('disk full', () => {
     expect(during.attempts, server.stderr()).toBe(1);
     expect(during.result?.exit_code).toBe(0);
 
+    // A job that ends while the disk is full and has a log to store: its attempt fails
+    // with ENOSPC and it runs again once there is room (README "A full disk costs no
+    // data": attempts 2).
+    const logged = await http(url, '/v1/jobs', {
+      body: shellJob('sleep 3; echo "h\u00e9llo"', { max_attempts: 10 }),
+    });
+    expect(logged.status).toBe(201);
+    await untilContainerRuns(logged.json.id as string);
+    fill(filler);
+    await sleep(6000);
+    unlinkSync(filler);
+    const rerun = (await waitAllFinal(url, [logged.json.id as string], 120_000)).get(
+      logged.json.id as string,
+    )!;
+    expect(rerun.status, JSON.stringify(rerun.error)).toBe('succeeded');
+    expect(rerun.attempts, server.stderr()).toBe(2);
+    const rerunLog = await http(url, `/v1/jobs/${logged.json.id as string}/logs?stream=stdout`);
+    expect(rerunLog.text).toBe('h\u00e9llo\n');
+
     const healthFigures = await health.stop();
     const stderr = server.stderr();
     // It did meet the full disk: its record failed, and was kept rather than lost.
     expect(stderr).toMatch(/keeping the result until it can be recorded/);
-    // It did meet the full disk: its record failed and was kept, not lost.
-    expect(stderr).toMatch(/keeping the result until it can be recorded/);
+    // The logged job's first attempt failed for the store (Internal) and was retried, not
+    // lost to WorkerLost or run twice for another reason.
+    expect(stderr).toMatch(
+      new RegExp(
+        `"job":"${logged.json.id as string}","attempt":1,"error_type":"Internal"[^\\n]*"job retried"`,
+      ),
+    );
     server.kill('SIGTERM');
     expect(await server.exited).toBe(0);
     server = null;
@@ -195,6 +219,7 @@ describe('disk full', () => {
       refusedStatus: refused.status,
       filledBytesWhileRunning: filled,
       jobDuringFull: { status: during.status, attempts: during.attempts },
+      loggedJobDuringFull: { status: rerun.status, attempts: rerun.attempts },
       recordFailuresLogged: (
         stderr.match(/recording a result failed|SQLITE_FULL|database or disk is full/g) ?? []
       ).length,

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/api/jobView.js';
 import { databaseIdOf, labelledContainers } from '../helpers/leftovers.js';
@@ -203,6 +203,38 @@ describe('help and usage', () => {
     const delay = await cli(['submit', script('d.sh', 'true\n'), '--delay', 'soon']);
     expect(delay.code).toBe(64);
     expect(delay.stderr).toContain('--delay "soon"');
+  });
+
+  // `ls --limit 0` (or 5000) came back from the server as InvalidSpec "querystring.limit"
+  // (65), while the local database took it: out of range is a usage error, before any request.
+  it('ls --limit outside 1..1000 is a usage error naming --limit, with or without a server', async () => {
+    for (const limit of ['0', '1001', '2.5', '-3']) {
+      for (const where of [
+        ['--server', 'http://127.0.0.1:9'],
+        ['--data-dir', sandbox.dataDir],
+      ]) {
+        const got = await cli(['ls', `--limit=${limit}`, '--json', ...where]);
+        expect(got.code, `${limit} ${where.join(' ')}: ${got.stderr}`).toBe(64);
+        expect(JSON.parse(got.stdout).error).toMatchObject({ type: 'UsageError', field: 'limit' });
+      }
+    }
+  });
+
+  // Node reads `--env-file` as its own option even after the script's name: through
+  // ./bin/runbox, `run job.sh --env-file missing.env` ended in "node: missing.env: not
+  // found", exit 9, and a folder in "invalid format", before runbox ran at all.
+  it('the launcher leaves --env-file to runbox: a missing file is InvalidSpec naming it', () => {
+    const launcher = join(import.meta.dirname, '..', '..', 'bin', 'runbox');
+    const job = script('env.sh', 'echo "$A"\n');
+    for (const file of [join(sandbox.dataDir, 'missing é.env'), sandbox.dataDir]) {
+      const got = spawnSync(launcher, ['run', job, '--env-file', file, ...local()], {
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` },
+      });
+      expect(got.status, got.stderr).toBe(65);
+      expect(got.stderr).toMatch(/^runbox: InvalidSpec: env-file: cannot read /);
+      expect(got.stderr).toContain(file);
+    }
   });
 
   it('run -o naming a file is refused before the job runs, naming -o and the fix', async () => {

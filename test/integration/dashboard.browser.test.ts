@@ -148,6 +148,16 @@ describe('web dashboard in Chromium', () => {
     const text = (await spoofed.textContent())!;
     expect(text).toContain('evil<U+202E>cod.sh');
     expect(text).not.toContain('\u202e');
+
+    // README: the list is refreshed every 3 s. A job submitted while the page stays open
+    // shows up on top by itself, within one refresh (and a little slack for the fetch).
+    const late = await http(server.url, '/v1/jobs', { body: { ...SLEEPING_JOB, args: ['late'] } });
+    expect(late.status).toBe(201);
+    const seenFrom = Date.now();
+    await expect
+      .poll(() => rows.first().getAttribute('data-job'), { timeout: 4500, interval: 100 })
+      .toBe(late.json.id);
+    expect(Date.now() - seenFrom).toBeLessThan(4500);
     await p.context().close();
   });
 

@@ -129,6 +129,11 @@ describe('DockerExecutor on a real engine', () => {
     expect(facts).toContain('docker socket: absent\n');
     expect(facts).toContain('nofile: 1024\n');
     expect(facts).toMatch(/pid 1: \S*init/);
+    // README "Inside the container": stdin is closed, fsize ulimit, a size-capped tmpfs /tmp.
+    expect(facts).toContain('stdin: closed\n');
+    expect(facts).toContain(`fsize blocks: ${(2 * 1024 * MiB) / 512}\n`);
+    expect(facts).toMatch(/tmp: tmpfs \/tmp tmpfs \S*size=65536k/);
+    expect(result.sandbox).toMatchObject({ tmpfs_bytes: 64 * MiB, nano_cpus: 1e9 });
     expect(result.outputs).toEqual([]);
   });
 
@@ -383,7 +388,15 @@ describe('DockerExecutor on a real engine', () => {
   it('finds a container a previous process left running and re-attaches to finish it', async () => {
     const req = request(fixture('ticker.sh'));
     const container = await leaveContainer(req);
-    const host = (await container.inspect()).HostConfig;
+    const inspected = await container.inspect();
+    const host = inspected.HostConfig;
+    // Labels name the runbox instance, database, job and attempt (README "Inside the container").
+    expect(inspected.Config.Labels).toMatchObject({
+      'io.runbox.instance': TEST_IDENTITY.instance,
+      'io.runbox.database': TEST_IDENTITY.database,
+      'io.runbox.job': req.jobId,
+      'io.runbox.attempt': '1',
+    });
     expect(host).toMatchObject({
       NetworkMode: 'none',
       ReadonlyRootfs: true,
@@ -393,6 +406,11 @@ describe('DockerExecutor on a real engine', () => {
       PidsLimit: req.spec.pidsLimit,
       Memory: req.spec.memoryBytes,
       MemorySwap: req.spec.memoryBytes,
+      NanoCpus: req.spec.nanoCpus,
+      Ulimits: expect.arrayContaining([
+        { Name: 'nofile', Soft: req.spec.nofile, Hard: req.spec.nofile },
+        { Name: 'fsize', Soft: req.spec.fileSizeBytes, Hard: req.spec.fileSizeBytes },
+      ]),
       LogConfig: {
         Type: 'local',
         Config: { 'max-size': '16m', 'max-file': '2', compress: 'false' },

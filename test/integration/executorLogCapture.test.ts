@@ -139,6 +139,13 @@ describe('log capture (no engine needed)', () => {
     const { info, kept } = await capture(8, data, 3);
     expect(info).toMatchObject({ bytes: 20, truncated: true });
     expect(kept.toString()).toBe('01234567');
+    // README: "a cap under 128 bytes keeps only the first bytes"; 128 has the marker.
+    const long = pattern(300, 5);
+    const under = await capture(127, long, 50);
+    expect(under.kept.equals(long.subarray(0, 127))).toBe(true);
+    const at = await capture(128, long, 50);
+    expect(at.kept.length).toBe(128);
+    expect(at.kept.toString('latin1')).toMatch(/\n\[runbox: \d+ bytes omitted\]\n/);
   });
 
   it('demultiplexes Docker frames however the bytes are split', async () => {

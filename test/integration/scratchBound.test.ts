@@ -91,6 +91,38 @@ describe('bounded scratch', () => {
     expect(neighbourLogs.text).toBe('neighbour done\n');
   });
 
+  // Seen: a job writing exactly limits.output_bytes into /outputs was killed while it
+  // ran, because the watch counted its script and input file in /work (and each
+  // folder's 4 KiB) against the limit that collection applies to output files alone.
+  it('lets a job fill its output limits exactly, its inputs and folders aside', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { limits: { minFreeBytes: 1 } });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
+    const exact = await http(server.url, '/v1/jobs', {
+      body: pythonJob(
+        `
+import os, time
+out = os.path.join(os.environ['RUNBOX_OUTPUTS'], 'sous-dossier', 'é')
+os.makedirs(out)
+for i, size in enumerate([MiB - 2, 1, 1]):
+    with open(os.path.join(out, 'f%d' % i), 'wb') as f:
+        f.write(b'\\xff' * size)
+time.sleep(3)  # several walks of the watch see the folders full
+`.replace('MiB', String(MiB)),
+        {
+          files: [{ path: 'input.bin', content: 'x'.repeat(200_000) }],
+          timeout_seconds: 60,
+          max_attempts: 1,
+          limits: { output_bytes: MiB, output_files: 3 },
+        },
+      ),
+    });
+    expect(exact.status, exact.text).toBe(201);
+    const job = (await waitAllFinal(server.url, [exact.json.id], 60_000)).get(exact.json.id)!;
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    expect(job.result!.outputs.map((o) => o.size)).toEqual([MiB - 2, 1, 1]);
+  });
+
   it('kills the largest running job when the data disk falls below its reserve, sparing the others', async () => {
     // The data dir on a 512 MiB tmpfs with a 384 MiB submit reserve (so a 192 MiB kill
     // reserve): a job with the default 8 GiB output limit would fill it long before its

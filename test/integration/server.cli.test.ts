@@ -131,6 +131,7 @@ describe('runbox run', () => {
 
   it.each([
     ['SIGHUP (its terminal closed)', ['SIGHUP']],
+    ['SIGTERM', ['SIGTERM']],
     ['a second SIGINT while a job that ignores SIGTERM is being stopped', ['SIGINT', 'SIGINT']],
   ] as const)(
     'on %s: still cancels, waits for the container to go, exits 130',

@@ -508,6 +508,33 @@ describe('API success paths the error tests lean on', () => {
     expect(jobCount(h.queue)).toBe(before);
   });
 
+  it('a repeated idempotency key with only another secret value is the same request', async () => {
+    // README "Secrets at rest": the idempotency hash leaves secret values out, so a
+    // client that rotated a secret between retries still gets its job; a plain value
+    // or the set of secret names still counts.
+    const body = (secret: string, extra: Record<string, unknown> = {}) => ({
+      ...GOOD,
+      env: { TOKEN: secret, PLAIN: 'p' },
+      secret_env: ['TOKEN'],
+      idempotency_key: 'rotated-ключ',
+      ...extra,
+    });
+    const first = await h.app.inject({ method: 'POST', url: '/v1/jobs', payload: body('old-ü') });
+    expect(first.statusCode).toBe(201);
+    const before = jobCount(h.queue);
+    const rotated = await h.app.inject({ method: 'POST', url: '/v1/jobs', payload: body('') });
+    expect(rotated.statusCode).toBe(200);
+    expect(rotated.json<{ id: string }>().id).toBe(first.json<{ id: string }>().id);
+    for (const other of [
+      body('old-ü', { env: { TOKEN: 'old-ü', PLAIN: 'q' } }),
+      body('old-ü', { secret_env: ['TOKEN', 'PLAIN'] }),
+    ]) {
+      const refused = await h.app.inject({ method: 'POST', url: '/v1/jobs', payload: other });
+      expect(refused.statusCode).toBe(409);
+    }
+    expect(jobCount(h.queue)).toBe(before);
+  });
+
   it('a repeated idempotency key with another body is refused with 409 naming the key', async () => {
     const first = await h.app.inject({
       method: 'POST',

@@ -146,6 +146,42 @@ describe('the client commands parser', () => {
     expect(io.text()).toContain('--priority takes a number');
   });
 
+  it('a flag given no value is a usage error (64) naming it, not Internal (70)', async () => {
+    // yargs threw "Not enough arguments following: env" as its own YError, which went out
+    // as Internal with exit 70.
+    for (const argv of [
+      ['submit', 'a.sh', '--env'],
+      ['submit', 'a.sh', '--arg', '--env', 'A=1'],
+      ['submit', 'a.sh', '--file'],
+    ]) {
+      const { code, io, seen } = await viaYargs(argv);
+      expect(code, `${argv.join(' ')}: ${io.text()}`).toBe(64);
+      expect(seen).toBeNull();
+      expect(io.text()).toMatch(
+        /UsageError: Not enough arguments following: (env|arg|file) \(see `runbox submit --help`\)/,
+      );
+    }
+  });
+
+  it('prints the version for -V/--version after any command, as JSON with --json', async () => {
+    // Each command's help lists -V/--version; `ls --version` listed jobs instead.
+    const text = await viaYargs(['ls', '--version']);
+    expect([text.code, text.seen]).toEqual([0, null]);
+    expect(text.io.text()).toMatch(/^runbox \S+ \(commit \S+\)\ncontract runbox\.result /);
+    const json = await viaYargs(['submit', 'a.sh', '-V', '--json']);
+    expect([json.code, json.seen]).toEqual([0, null]);
+    expect(JSON.parse(json.io.text())).toMatchObject({
+      version: expect.any(String),
+      contract: { name: 'runbox.result', version: expect.any(String) },
+      node: process.version,
+    });
+    // After --, -V is the job's own argument.
+    const dashed = await viaYargs(['submit', 'a.sh', '--', '-V']);
+    expect(dashed.code).toBe(0);
+    expect(dashed.seen!.args['afterDash']).toEqual(['-V']);
+    expect(dashed.io.text()).toBe('');
+  });
+
   it('passes the words after -- to the job as its arguments, as typed, after any --arg', async () => {
     // Before, `runbox run job.py -- x` ran the job with no arguments and said nothing.
     const dir = mkdtempSync(join(tmpdir(), 'runbox-dash-'));

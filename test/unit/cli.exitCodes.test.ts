@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODE_ROWS, exitCodeHelp, exitCodesInUse } from '../../src/cli/exitCodes.js';
 import { parseDelay } from '../../src/cli/jobFlags.js';
-import { RunboxError } from '../../src/errors/index.js';
+import { EXIT_CODES, RunboxError } from '../../src/errors/index.js';
 
 const covers = (row: string, code: number) => {
   const [low, high] = row.split('-').map(Number);
@@ -27,6 +27,26 @@ describe('exit codes', () => {
     }
     for (const row of EXIT_CODE_ROWS) expect(readmeCodes, row.code).toContain(row.code);
     expect(exitCodeHelp()).toContain('79  ');
+  });
+
+  it("maps each error type README's table names in a row to that row's code", () => {
+    // Documented rows alone did not hold the mapping: a type could move to another code
+    // with both tables still listing every code in use.
+    const readme = readFileSync('README.md', 'utf8');
+    const named: Array<[string, number]> = [];
+    for (const row of readme.matchAll(/^\| (\d+)\s+\| (.*?)\s*\|$/gm)) {
+      for (const word of row[2]!.matchAll(/\b([A-Z][A-Za-z]+)\b/g)) {
+        if (word[1]! in EXIT_CODES) named.push([word[1]!, Number(row[1])]);
+      }
+    }
+    expect(named.length).toBeGreaterThanOrEqual(13);
+    for (const [type, code] of named) {
+      expect(EXIT_CODES[type as keyof typeof EXIT_CODES], type).toBe(code);
+    }
+    for (const [type, code] of named) {
+      const row = EXIT_CODE_ROWS.find((r) => r.code === String(code))!;
+      expect(row.meaning, type).toContain(type);
+    }
   });
 });
 

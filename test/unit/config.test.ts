@@ -41,6 +41,23 @@ describe('config', () => {
       return null;
     };
     expect(bad(() => loadConfig({ env: { RUNBOX_PORT: 'eighty' } }))).toBe('RUNBOX_PORT');
+    // Number() read these as 3, 16 and 10: RUNBOX_PORT=0b11 listened on port 3. What was
+    // written must be a decimal integer, as a number flag must.
+    for (const [name, value] of [
+      ['RUNBOX_PORT', '0b11'],
+      ['RUNBOX_WORKERS', '0x10'],
+      ['RUNBOX_WORKERS', '1e1'],
+      ['RUNBOX_ZSTD_THREADS', '0o1'],
+    ] as const) {
+      expect(
+        bad(() => loadConfig({ env: { [name]: value } })),
+        value,
+      ).toBe(name);
+    }
+    expect(loadConfig({ env: { RUNBOX_PORT: ' 7071 ', RUNBOX_WORKERS: '+3' } })).toMatchObject({
+      port: 7071,
+      workers: 3,
+    });
     expect(bad(() => loadConfig({ env: {}, overrides: { port: 70000 } }))).toBe('port');
     expect(bad(() => loadConfig({ env: { RUNBOX_RUNTIMES: '{nope' } }))).toBe('RUNBOX_RUNTIMES');
     expect(bad(() => loadConfig({ env: {}, file: '/nonexistent/runbox.json' }))).toBe('config');

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { MAX_JOB_PAGE } from '../jobView.js';
 import type { JobService } from '../jobService.js';
 import {
   BatchAnswerSchema,
@@ -27,7 +28,9 @@ const WaitQuery = Type.Object(
 const ListQuery = Type.Object(
   {
     status: Type.Optional(JobStatusSchema),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'default 100' })),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_JOB_PAGE, description: 'default 100' }),
+    ),
     cursor: Type.Optional(
       Type.String({ maxLength: 64, description: 'next_cursor of the previous page' }),
     ),

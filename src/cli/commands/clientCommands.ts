@@ -1,5 +1,12 @@
 import type { Argv, CommandModule } from 'yargs';
-import { FINAL_STATUSES, exitCodeOf, type JobStatus, type JobView } from '../../api/jobView.js';
+import {
+  FINAL_STATUSES,
+  MAX_JOB_PAGE,
+  exitCodeOf,
+  type JobStatus,
+  type JobView,
+} from '../../api/jobView.js';
+import { RunboxError } from '../../errors/index.js';
 import { drained } from '../../drained.js';
 import type { ApiClient } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
@@ -223,6 +230,15 @@ export function clientCommands(
           return { jobs, next_cursor: cursor };
         };
         const limit = args.limit ?? 50;
+        // The server refused --limit 0 or 5000 as InvalidSpec "querystring.limit" (65),
+        // while the local database took them: a flag out of range is the command line's.
+        if (!Number.isInteger(limit) || limit < 1 || limit > MAX_JOB_PAGE) {
+          throw new RunboxError(
+            'UsageError',
+            `--limit takes a whole number of jobs per page from 1 to ${MAX_JOB_PAGE}, e.g. --limit 50 (see \`runbox ls --help\`)`,
+            { field: 'limit' },
+          );
+        }
         const status = args.status as JobStatus | undefined;
         const body = await remoteOrLocal(
           ctx,
