@@ -119,6 +119,38 @@ export function checkNumberFlags(
 }
 
 /**
+ * Throws a UsageError naming a flag given twice that takes one value. yargs makes an
+ * array of it: `--server A --server B` reached the client as "A,B", `--timeout` twice
+ * an InvalidSpec about an array, and `-o` twice crashed (Internal, 70).
+ */
+export function checkRepeatedFlags(
+  args: Record<string, unknown>,
+  options: { array: string[]; alias: Record<string, string[]> },
+): void {
+  const repeatable = new Set<string>();
+  for (const name of options.array) {
+    repeatable.add(name);
+    for (const alias of options.alias[name] ?? []) repeatable.add(alias);
+  }
+  const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  for (const name of [...repeatable]) repeatable.add(camel(name));
+  for (const [name, value] of Object.entries(args)) {
+    if (name === '_' || name === 'afterDash' || !Array.isArray(value) || repeatable.has(name))
+      continue;
+    // The long name, as --help shows it, rather than the alias or camelCase key.
+    const long =
+      Object.entries(options.alias).find(
+        ([key, aliases]) => key === name || aliases.includes(name),
+      )?.[0] ?? name;
+    const flag =
+      long.length === 1 ? `-${long}` : `--${long.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new RunboxError('UsageError', `${flag} was given more than once; give it once`, {
+      field: long,
+    });
+  }
+}
+
+/**
  * yargs renders a command's whole --help text before running its handler
  * (cacheHelpMessage), so that a later failure could print it. runbox's failures never
  * print help (the fail handler above throws a RunboxError), and rendering it was ~20 ms
@@ -200,8 +232,13 @@ export async function runCommands(
     .check((args) => {
       // getOptions() is yargs' own (untyped): the flags declared `type: 'number'` by
       // the command being run and the global ones.
-      const options = (parser as unknown as { getOptions(): { number: string[] } }).getOptions();
+      const options = (
+        parser as unknown as {
+          getOptions(): { number: string[]; array: string[]; alias: Record<string, string[]> };
+        }
+      ).getOptions();
       checkNumberFlags(args, options.number, argv);
+      checkRepeatedFlags(args, options);
       return true;
     }, true)
     // yargs would put the words after `--` among the positionals, where every command

@@ -163,6 +163,39 @@ describe('the client commands parser', () => {
     }
   });
 
+  it('a one-value flag given twice is a usage error naming it; repeatable flags and booleans repeat', async () => {
+    // yargs made an array of it: `--server A --server B` reached the client as "A,B",
+    // `--timeout` twice an InvalidSpec about an array.
+    for (const [argv, flag] of [
+      [['submit', 'a.sh', '--server', 'http://a', '--server', 'http://b'], '--server'],
+      [['submit', 'a.sh', '--timeout', '1', '--timeout', '2'], '--timeout'],
+      [['submit', 'a.sh', '--memory', '1g', '--memory=2g'], '--memory'],
+      [['ls', '--limit', '1', '--limit', '2'], '--limit'],
+      [['logs', 'X', '--server', 'http://a', '--server=http://b'], '--server'],
+    ] as const) {
+      const { code, io, seen } = await viaYargs([...argv]);
+      expect(code, `${argv.join(' ')}: ${io.text()}`).toBe(64);
+      expect(seen).toBeNull();
+      expect(io.text()).toContain(`UsageError: ${flag} was given more than once; give it once`);
+    }
+    const ok = await viaYargs([
+      'submit',
+      'a.sh',
+      '--env',
+      'A=1',
+      '--env',
+      'B=2',
+      '--arg',
+      'x',
+      '--arg',
+      'y',
+      '--wait',
+      '--wait',
+    ]);
+    expect(ok.code, ok.io.text()).toBe(0);
+    expect(ok.seen?.args).toMatchObject({ env: ['A=1', 'B=2'], arg: ['x', 'y'], wait: true });
+  });
+
   it('prints the version for -V/--version after any command, as JSON with --json', async () => {
     // Each command's help lists -V/--version; `ls --version` listed jobs instead.
     const text = await viaYargs(['ls', '--version']);
