@@ -64,7 +64,7 @@ export class ApiClient {
     const response = await this.fetch(path, init);
     if (!response.ok) {
       const text = await response.text();
-      throw errorFromBody(response.status, parseJson(text), text);
+      throw errorFromBody(response.status, parseJson(text), text, this.baseUrl);
     }
     return response;
   }
@@ -82,12 +82,25 @@ export class ApiClient {
     method: string,
     path: string,
     body?: unknown,
+    /** A key the command reads: a list (`jobs`, `workers`...) or a string (a job's `id`). */
+    needs?: string,
   ): Promise<{ status: number; body: T }> {
     const response = await this.request(method, path, body);
     if (response.status < 200 || response.status > 299) {
-      throw errorFromBody(response.status, parseJson(response.text), response.text);
+      throw errorFromBody(response.status, parseJson(response.text), response.text, this.baseUrl);
     }
-    return { status: response.status, body: parseJson(response.text) as T };
+    const parsed = parseJson(response.text);
+    if (response.status === 204 && needs === undefined) return { status: 204, body: null as T };
+    // Every runbox answer with a body is a JSON object: anything else came from another server.
+    if (
+      parsed === null ||
+      typeof parsed !== 'object' ||
+      Array.isArray(parsed) ||
+      (needs !== undefined && !isListOrText((parsed as Record<string, unknown>)[needs]))
+    ) {
+      throw notRunbox(this.baseUrl, `${method} ${path}`, response.status, response.text);
+    }
+    return { status: response.status, body: parsed as T };
   }
 
   /** The answer as it came, whatever its status (json() without its reading of it). */
@@ -147,6 +160,8 @@ async function httpsRequest(
   });
 }
 
+const isListOrText = (value: unknown) => Array.isArray(value) || typeof value === 'string';
+
 export function parseJson(text: string): unknown {
   try {
     return text ? JSON.parse(text) : null;
@@ -166,9 +181,26 @@ export function describedError(parsed: unknown): RunboxError | null {
   return null;
 }
 
-export function errorFromBody(status: number, parsed: unknown, text: string): RunboxError {
-  return (
-    describedError(parsed) ??
-    new RunboxError('Internal', `server answered ${status}: ${text.slice(0, 200)}`)
+/**
+ * An answer no runbox server gives (a login page, a proxy's 502, `{}` where a page of
+ * jobs belongs): --server or RUNBOX_SERVER points at something else, or a proxy in
+ * front of runbox failed. It crashed commands ("page.jobs is not iterable", Internal 70).
+ */
+export function notRunbox(server: string, what: string, status: number, text: string): RunboxError {
+  const shown = JSON.stringify(text.slice(0, 120));
+  return new RunboxError(
+    'ServerUnavailable',
+    `the server at ${server} did not answer ${what} as a runbox server does (${status}: ${shown}); ` +
+      'point --server / RUNBOX_SERVER at a runbox server',
+    { field: 'server' },
   );
+}
+
+export function errorFromBody(
+  status: number,
+  parsed: unknown,
+  text: string,
+  server: string,
+): RunboxError {
+  return describedError(parsed) ?? notRunbox(server, 'a request', status, text);
 }

@@ -89,3 +89,64 @@ describe('--server with a path (a runbox behind a proxy at /runbox/)', () => {
     expect(seen.filter((path) => !path.startsWith('/runbox/'))).toEqual([]);
   });
 });
+
+/**
+ * --server pointed at something that is not runbox (a login page, a proxy's 502, an API
+ * answering `{}` or `null`): every client command says so and exits 69. They crashed
+ * ("page.jobs is not iterable", Internal 70) or printed `id: undefined`.
+ */
+describe('--server that is not a runbox server', () => {
+  let other: Server;
+  let base: string;
+  const temp = mkdtempSync(join(tmpdir(), 'runbox-notrunbox-'));
+
+  beforeAll(async () => {
+    other = createServer((incoming, answer) => {
+      const mode = (incoming.url ?? '/').split('/')[1];
+      if (mode === 'html') answer.writeHead(200, { 'content-type': 'text/html' }).end('<html>');
+      else if (mode === 'bad-gateway')
+        answer.writeHead(502, { 'content-type': 'text/html' }).end('<h1>Bad Gateway</h1>');
+      else
+        answer
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(mode === 'null' ? 'null' : '{}');
+    });
+    await new Promise<void>((done) => other.listen(0, '127.0.0.1', done));
+    base = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((done) => other?.close(() => done()));
+    rmSync(temp, { recursive: true, force: true });
+  });
+
+  it('every client command names the server and exits 69', async () => {
+    const script = join(temp, 'job.sh');
+    writeFileSync(script, 'echo hi\n');
+    const id = '01M8RR8WFMDB0ZNCTNJA86NZ3F';
+    for (const mode of ['html', 'bad-gateway', 'null', 'empty']) {
+      const server = `${base}/${mode}`;
+      for (const args of [
+        ['ls'],
+        ['status', id],
+        ['submit', script],
+        ['cancel', id],
+        ['outputs', id],
+        ['queues'],
+        ['workers'],
+        ['runtimes'],
+        ['webhooks', id],
+      ]) {
+        const r = await runbox(server, args);
+        const what = `${mode}: runbox ${args.join(' ')}: ${r.stderr}`;
+        expect(r.code, what).toBe(69);
+        expect(r.stderr, what).toMatch(
+          new RegExp(
+            `^runbox: ServerUnavailable: the server at ${server} did not answer .* as a runbox server does \\(\\d{3}: `,
+          ),
+        );
+        expect(r.stdout, what).toBe('');
+      }
+    }
+  }, 120_000);
+});

@@ -115,7 +115,7 @@ export function clientCommands(
       async (args) => {
         const client = ctx.client(args);
         const request = buildSubmitRequest(args);
-        const { status, body: job } = await client.json<JobView>('POST', '/v1/jobs', request);
+        const { status, body: job } = await client.json<JobView>('POST', '/v1/jobs', request, 'id');
         if (!args.wait && !args.follow) {
           if (args.json) json(job);
           else
@@ -155,7 +155,14 @@ export function clientCommands(
           ctx,
           args,
           async (client) =>
-            (await client.json<JobView>('GET', `/v1/jobs/${encodeURIComponent(args.id)}`)).body,
+            (
+              await client.json<JobView>(
+                'GET',
+                `/v1/jobs/${encodeURIComponent(args.id)}`,
+                undefined,
+                'id',
+              )
+            ).body,
           async (local) => local.get(args.id),
         );
         if (args.json) json(body);
@@ -248,7 +255,8 @@ export function clientCommands(
               const query = new URLSearchParams({ limit: String(limit) });
               if (status) query.set('status', status);
               if (cursor !== null) query.set('cursor', cursor);
-              return (await client.json<JobPageView>('GET', `/v1/jobs?${query}`)).body;
+              return (await client.json<JobPageView>('GET', `/v1/jobs?${query}`, undefined, 'jobs'))
+                .body;
             }),
           (local) =>
             pages((cursor) =>
@@ -292,7 +300,7 @@ export function clientCommands(
       async (args) => {
         const { body } = await ctx
           .client(args)
-          .json<JobView>('POST', `/v1/jobs/${encodeURIComponent(args.id)}/cancel`);
+          .json<JobView>('POST', `/v1/jobs/${encodeURIComponent(args.id)}/cancel`, undefined, 'id');
         if (args.json) json(body);
         else
           io.out(
@@ -315,7 +323,9 @@ export function clientCommands(
           workers: number;
           slots: number;
         };
-        const { body } = await ctx.client(args).json<{ queues: Q[] }>('GET', '/v1/queues');
+        const { body } = await ctx
+          .client(args)
+          .json<{ queues: Q[] }>('GET', '/v1/queues', undefined, 'queues');
         if (args.json) json(body);
         else {
           io.out(
@@ -352,7 +362,9 @@ export function clientCommands(
           queues: Record<string, number>;
           address: string | null;
         };
-        const { body } = await ctx.client(args).json<{ workers: W[] }>('GET', '/v1/workers');
+        const { body } = await ctx
+          .client(args)
+          .json<{ workers: W[] }>('GET', '/v1/workers', undefined, 'workers');
         if (args.json) json(body);
         else {
           io.out(

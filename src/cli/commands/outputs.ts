@@ -135,7 +135,7 @@ export function outputsCommand(ctx: CliContext, setCode: (code: number) => void)
       const { body } = await client.json<{
         outputs: OutputEntry[];
         skipped: Array<{ path: string; reason: string }>;
-      }>('GET', `/v1/jobs/${encodeURIComponent(args.id)}/outputs`);
+      }>('GET', `/v1/jobs/${encodeURIComponent(args.id)}/outputs`, undefined, 'outputs');
       let entries = body.outputs;
       if (args.file) {
         entries = entries.filter((e) => e.path === args.file);

@@ -19,7 +19,9 @@ export function runtimesCommand(ctx: CliContext, setCode: (code: number) => void
       let runtimes: RuntimeView[];
       if (sources.server !== 'default') {
         ({ runtimes } = (
-          await ctx.client(args).json<{ runtimes: RuntimeView[] }>('GET', '/v1/runtimes')
+          await ctx
+            .client(args)
+            .json<{ runtimes: RuntimeView[] }>('GET', '/v1/runtimes', undefined, 'runtimes')
         ).body);
       } else {
         const [{ listRuntimes }, { createDocker }] = await Promise.all([

@@ -18,7 +18,12 @@ export function webhooksCommand(
     async (args) => {
       const { body } = await ctx
         .client(args)
-        .json<WebhookDeliveryList>('GET', `/v1/jobs/${encodeURIComponent(args.id)}/webhooks`);
+        .json<WebhookDeliveryList>(
+          'GET',
+          `/v1/jobs/${encodeURIComponent(args.id)}/webhooks`,
+          undefined,
+          'deliveries',
+        );
       if (args.json) {
         ctx.io.out(JSON.stringify(body, null, 2));
         return 0;
