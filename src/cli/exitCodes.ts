@@ -18,7 +18,8 @@ export const EXIT_CODE_ROWS: ReadonlyArray<{ code: string; meaning: string }> = 
   { code: '66', meaning: 'no such job or output (NotFound)' },
   {
     code: '69',
-    meaning: 'image, Docker engine, server, blob store or the node running the job unavailable',
+    meaning:
+      'image, Docker engine, server, blob store or the node running the job unavailable; a server that does not take the request (MethodNotAllowed)',
   },
   { code: '70', meaning: 'internal error (Internal)' },
   { code: '73', meaning: 'the job exceeded its output limits (OutputLimitExceeded)' },
@@ -28,7 +29,7 @@ export const EXIT_CODE_ROWS: ReadonlyArray<{ code: string; meaning: string }> = 
     meaning: 'try again: worker lost, conflict, stale attempt, too many failed logins',
   },
   { code: '76', meaning: "the job's result broke the contract (ContractViolation)" },
-  { code: '77', meaning: 'missing or wrong token (Unauthorized)' },
+  { code: '77', meaning: 'missing or wrong token (Unauthorized), or refused (Forbidden)' },
   { code: '78', meaning: 'contract mismatch, newer database or bad configuration' },
   { code: '79', meaning: "a downloaded output's sha256 differs (ChecksumMismatch)" },
   {
