@@ -1019,6 +1019,15 @@ function checkConfig(config: Config): void {
       fail('webhooks.secret', 'must be set (RUNBOX_WEBHOOK_SECRET) when webhooks.url is');
     }
   }
+  // A receiver holding the secret from a file or a vault trims it; a space or newline
+  // kept at an end (a config file's "secret\n") signs with bytes no receiver checks.
+  if (config.webhooks.secret !== null && config.webhooks.secret.trim() !== config.webhooks.secret) {
+    fail(
+      'webhooks.secret',
+      'has a space or line break at an end, which receivers would not sign with; remove it ' +
+        '(the value is not shown)',
+    );
+  }
   if (config.webhooks.backoffBaseMs > config.webhooks.backoffCapMs) {
     fail('webhooks.backoffBaseMs', 'must not exceed webhooks.backoffCapMs');
   }
@@ -1059,6 +1068,8 @@ export function webhookUrlSyntaxProblem(text: string): string | undefined {
   if (url.username || url.password) {
     return 'must not carry credentials (user:password@): they would be stored and shown';
   }
+  // No server listens on port 0: every try would fail until the retry window ran out.
+  if (url.port === '0') return "has port 0, which nothing listens on; give the receiver's port";
   return undefined;
 }
 

@@ -54,6 +54,19 @@ describe('config', () => {
         value,
       ).toBe(name);
     }
+    // A webhook secret with a space or line break at an end signs with bytes a receiver,
+    // holding it trimmed from a file or a vault, never checks.
+    for (const secret of ['s3cret\n', ' s3cret', 's3cret\t']) {
+      let message = '';
+      try {
+        loadConfig({ env: { RUNBOX_WEBHOOK_SECRET: secret } });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/webhooks\.secret: has a space or line break at an end/);
+      expect(message).not.toContain('s3cret');
+    }
+    expect(loadConfig({ env: { RUNBOX_WEBHOOK_SECRET: 'a b' } }).webhooks.secret).toBe('a b');
     expect(loadConfig({ env: { RUNBOX_PORT: ' 7071 ', RUNBOX_WORKERS: '+3' } })).toMatchObject({
       port: 7071,
       workers: 3,

@@ -129,6 +129,10 @@ describe('webhook URL policy', () => {
     expect(refusal('http://example.com/\u0000')).toMatch(/\(U\+0000\) at 19;/);
     expect(refusal('http://example.com/\u007f')).toMatch(/\(U\+007F\) at 19;/);
     expect(refusal('http://example.com/a%20b')).toBeNull();
+    // Port 0: nothing listens there, so every try would fail for the whole retry window.
+    expect(refusal('http://example.com:0/')).toMatch(/webhook_url: has port 0, which nothing/);
+    expect(refusal('http://example.com:00/x')).toMatch(/has port 0/);
+    expect(refusal('http://example.com:1/')).toBeNull();
   });
 
   it('checks every address a name resolves to at delivery time (DNS rebinding)', async () => {
