@@ -119,6 +119,31 @@ export function checkNumberFlags(
 }
 
 /**
+ * Throws a UsageError naming the first string flag typed with no value (`runbox run
+ * job.sh -o`, `--image` last, `--command` with no words). yargs reads it as '' (or []),
+ * and the run went on as if it had not been given: outputs not written, the default
+ * runtime run in place of the image meant.
+ */
+export function checkValueFlags(
+  args: Record<string, unknown>,
+  stringFlags: string[],
+  aliases: Record<string, string[]>,
+): void {
+  for (const name of stringFlags) {
+    if (!Object.prototype.hasOwnProperty.call(args, name)) continue;
+    const value = args[name];
+    // In a list an empty word is a value (`--arg ''` is the job's empty argument).
+    if (Array.isArray(value) ? value.length > 0 : value !== '') continue;
+    const short = (aliases[name] ?? []).find((alias) => alias.length === 1);
+    throw new RunboxError(
+      'UsageError',
+      `--${name}${short ? ` (-${short})` : ''} needs a value after it`,
+      { field: name },
+    );
+  }
+}
+
+/**
  * yargs renders a command's whole --help text before running its handler
  * (cacheHelpMessage), so that a later failure could print it. runbox's failures never
  * print help (the fail handler above throws a RunboxError), and rendering it was ~20 ms
@@ -193,8 +218,13 @@ export async function runCommands(
     .check((args) => {
       // getOptions() is yargs' own (untyped): the flags declared `type: 'number'` by
       // the command being run and the global ones.
-      const options = (parser as unknown as { getOptions(): { number: string[] } }).getOptions();
+      const options = (
+        parser as unknown as {
+          getOptions(): { number: string[]; string: string[]; alias: Record<string, string[]> };
+        }
+      ).getOptions();
       checkNumberFlags(args, options.number, argv);
+      checkValueFlags(args, options.string, options.alias);
       return true;
     }, true)
     // yargs would put the words after `--` among the positionals, where every command
@@ -253,8 +283,12 @@ export async function runCommands(
           field: error.field,
         });
       }
-      if (error) throw error;
-      throw new RunboxError('UsageError', `${message} (see \`${pointer}\`)`, { field: 'argv' });
+      // yargs' own parse errors ("Not enough arguments following: file") are the command
+      // line's mistake, not an Internal one.
+      if (error && error.name !== 'YError') throw error;
+      throw new RunboxError('UsageError', `${message ?? error?.message} (see \`${pointer}\`)`, {
+        field: 'argv',
+      });
     });
   skipHelpPrerender(parser);
   const commands = commandSet(ctx, setCode);
