@@ -128,8 +128,17 @@ export function checkValueFlags(
   args: Record<string, unknown>,
   stringFlags: string[],
   aliases: Record<string, string[]>,
+  argv: readonly string[],
 ): void {
+  const dashAt = argv.indexOf('--');
+  const typed = dashAt === -1 ? argv : argv.slice(0, dashAt);
   for (const name of stringFlags) {
+    // Positionals (`runbox pull` with no targets is []) are yargs' strings too.
+    const spelled = [name, ...(aliases[name] ?? [])].map((n) =>
+      n.length === 1 ? `-${n}` : `--${n}`,
+    );
+    if (!typed.some((word) => spelled.some((s) => word === s || word.startsWith(`${s}=`))))
+      continue;
     if (!Object.prototype.hasOwnProperty.call(args, name)) continue;
     const value = args[name];
     // In a list an empty word is a value (`--arg ''` is the job's empty argument).
@@ -224,7 +233,7 @@ export async function runCommands(
         }
       ).getOptions();
       checkNumberFlags(args, options.number, argv);
-      checkValueFlags(args, options.string, options.alias);
+      checkValueFlags(args, options.string, options.alias, argv);
       return true;
     }, true)
     // yargs would put the words after `--` among the positionals, where every command
