@@ -18,7 +18,10 @@ import { checkWebhookUrl } from '../webhooks/urlPolicy.js';
 import type { JobView } from './jobView.js';
 
 /** What the job service needs from the queue: the API's audience of any backend. */
-export type JobQueue = Pick<JobStore, 'submit' | 'get' | 'list' | 'cancel' | 'onFinished'>;
+export type JobQueue = Pick<
+  JobStore,
+  'submit' | 'get' | 'statusOf' | 'list' | 'cancel' | 'onFinished'
+>;
 
 const REDACTED = '[secret]';
 /**
@@ -292,14 +295,18 @@ export class JobService {
    * Resolves with the job once it is final, or as it is when timeoutMs passes. Polls
    * the database, so it sees jobs finished by workers in other processes too; a result
    * recorded by this process wakes it at once (polling alone added up to 200 ms to a
-   * wait=true answer: a third of a trivial container's run).
+   * wait=true answer: a third of a trivial container's run). Polls the status alone; the
+   * whole job, whose spec may hold megabytes of input files, is read once at the end.
    */
   async waitFinal(id: string, timeoutMs = Number.POSITIVE_INFINITY): Promise<JobView> {
     const deadline = Date.now() + timeoutMs;
     let delay = 10;
+    await this.record(id);
     for (;;) {
-      const job = await this.get(id);
-      if (FINAL_STATUSES.has(job.status) || Date.now() >= deadline) return job;
+      const status = await this.queue.statusOf(id);
+      if (status === null || FINAL_STATUSES.has(status) || Date.now() >= deadline) {
+        return this.get(id);
+      }
       await this.finishedOrAfter(id, Math.min(delay, Math.max(1, deadline - Date.now())));
       delay = Math.min(delay * 2, 200);
     }

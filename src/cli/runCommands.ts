@@ -151,6 +151,40 @@ export function checkRepeatedFlags(
 }
 
 /**
+ * Throws a UsageError naming the first string flag typed with no value (`runbox run
+ * job.sh -o`, `--image` last, `--command` with no words). yargs reads it as '' (or []),
+ * and the run went on as if it had not been given: outputs not written, the default
+ * runtime run in place of the image meant.
+ */
+export function checkValueFlags(
+  args: Record<string, unknown>,
+  stringFlags: string[],
+  aliases: Record<string, string[]>,
+  argv: readonly string[],
+): void {
+  const dashAt = argv.indexOf('--');
+  const typed = dashAt === -1 ? argv : argv.slice(0, dashAt);
+  for (const name of stringFlags) {
+    // Positionals (`runbox pull` with no targets is []) are yargs' strings too.
+    const spelled = [name, ...(aliases[name] ?? [])].map((n) =>
+      n.length === 1 ? `-${n}` : `--${n}`,
+    );
+    if (!typed.some((word) => spelled.some((s) => word === s || word.startsWith(`${s}=`))))
+      continue;
+    if (!Object.prototype.hasOwnProperty.call(args, name)) continue;
+    const value = args[name];
+    // In a list an empty word is a value (`--arg ''` is the job's empty argument).
+    if (Array.isArray(value) ? value.length > 0 : value !== '') continue;
+    const short = (aliases[name] ?? []).find((alias) => alias.length === 1);
+    throw new RunboxError(
+      'UsageError',
+      `--${name}${short ? ` (-${short})` : ''} needs a value after it`,
+      { field: name },
+    );
+  }
+}
+
+/**
  * yargs renders a command's whole --help text before running its handler
  * (cacheHelpMessage), so that a later failure could print it. runbox's failures never
  * print help (the fail handler above throws a RunboxError), and rendering it was ~20 ms
@@ -234,10 +268,16 @@ export async function runCommands(
       // the command being run and the global ones.
       const options = (
         parser as unknown as {
-          getOptions(): { number: string[]; array: string[]; alias: Record<string, string[]> };
+          getOptions(): {
+            number: string[];
+            string: string[];
+            array: string[];
+            alias: Record<string, string[]>;
+          };
         }
       ).getOptions();
       checkNumberFlags(args, options.number, argv);
+      checkValueFlags(args, options.string, options.alias, argv);
       checkRepeatedFlags(args, options);
       return true;
     }, true)

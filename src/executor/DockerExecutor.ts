@@ -119,7 +119,7 @@ export class DockerExecutor implements Executor {
     }
     try {
       const imageId = await record.time('image', async () => {
-        const image = await this.resolveImage(spec);
+        const image = await this.resolveImage(spec, request.signal);
         // An image that embeds another build's runbox component is refused before any
         // container exists (ImageContractMismatch), rather than failing inside the job.
         assertImageContract(spec.image, image.Config?.Labels ?? null);
@@ -155,7 +155,13 @@ export class DockerExecutor implements Executor {
       };
       await this.supervise(created, request, record, from);
     } catch (error) {
-      record.fail(toEngineError(error, 'running the job'));
+      // Aborted before any container exists (a pull abandoned on cancel or drain): what
+      // stopped it is the abort, as it is for an abort just before the start.
+      if (container === null && request.signal?.aborted) {
+        record.stoppedBy = abortReasonOf(request.signal);
+      } else {
+        record.fail(toEngineError(error, 'running the job'));
+      }
     } finally {
       await record.time('cleanup', async () => {
         if (container) await this.removeQuietly(container);
@@ -171,13 +177,19 @@ export class DockerExecutor implements Executor {
    * to an image ID at its first job in this process; later jobs run that ID even if the
    * tag has moved, and fail (never silently switch) if the ID is gone.
    */
-  private async resolveImage(spec: ResolvedSpec): Promise<Docker.ImageInspectInfo> {
-    return this.ensureSpecImage(spec).catch((error: unknown) => {
+  private async resolveImage(
+    spec: ResolvedSpec,
+    signal: AbortSignal | undefined,
+  ): Promise<Docker.ImageInspectInfo> {
+    return this.ensureSpecImage(spec, signal).catch((error: unknown) => {
       throw runtimeImageError(spec, error);
     });
   }
 
-  private async ensureSpecImage(spec: ResolvedSpec): Promise<Docker.ImageInspectInfo> {
+  private async ensureSpecImage(
+    spec: ResolvedSpec,
+    signal: AbortSignal | undefined,
+  ): Promise<Docker.ImageInspectInfo> {
     const limits = pullLimitsOf(this.config);
     const pinned = spec.pinImage ? this.pins.get(spec.image) : undefined;
     if (!pinned) {
@@ -187,6 +199,7 @@ export class DockerExecutor implements Executor {
         spec.pullPolicy,
         limits,
         this.onPullProgress,
+        signal,
       );
       if (spec.pinImage) this.pins.set(spec.image, image.Id);
       return image;

@@ -65,7 +65,7 @@ function progressReporter(image: string, onProgress: OnPullProgress) {
  * Fails with ImageUnavailable naming the image and the engine's reason; under "never"
  * its field is `pull_policy`, which the retry policy reads as final (no retry can
  * bring an image the job forbids pulling). Resolves with the image's inspect data
- * (its labels carry the contract, see imageContract.ts).
+ * (its labels carry the contract, see imageContract.ts). `signal` abandons a pull.
  */
 export async function ensureImage(
   docker: Docker,
@@ -73,6 +73,7 @@ export async function ensureImage(
   policy: PullPolicy,
   limits: PullLimits,
   onPullProgress: OnPullProgress = () => {},
+  signal?: AbortSignal,
 ): Promise<Docker.ImageInspectInfo> {
   if (policy !== 'always') {
     const present = await inspectIfPresent(docker, image);
@@ -86,7 +87,7 @@ export async function ensureImage(
     );
   }
   const progress = progressReporter(image, onPullProgress);
-  await pullImage(docker, image, limits, (event) => progress.onEvent(event))
+  await pullImage(docker, image, limits, (event) => progress.onEvent(event), signal)
     .then(
       () => progress.finish(true),
       (error: unknown) => {

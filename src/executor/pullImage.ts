@@ -30,13 +30,15 @@ export interface PullEvent {
  * downloads it, so the size cap stops a pull before it fills the disk; abandoning the
  * request makes the engine cancel the pull. Every failure is ImageUnavailable naming
  * the image and, for the limits, the config field to raise (EngineUnavailable when the
- * engine itself is gone).
+ * engine itself is gone). `signal` abandons the pull too: a job cancelled while its image
+ * downloads must not wait for the whole image (or pull.timeoutSeconds) to end.
  */
 export async function pullImage(
   docker: Docker,
   image: string,
   limits: PullLimits,
   onEvent: (event: PullEvent) => void = () => {},
+  signal?: AbortSignal,
 ): Promise<void> {
   const abort = new AbortController();
   let limitError: RunboxError | null = null;
@@ -44,6 +46,12 @@ export async function pullImage(
     limitError ??= error;
     abort.abort(error);
   };
+  const abandon = () =>
+    stop(
+      new RunboxError('ImageUnavailable', `pulling ${image} was abandoned: its job was stopped`),
+    );
+  if (signal?.aborted) abandon();
+  signal?.addEventListener('abort', abandon, { once: true });
   const timer = setTimeout(
     () =>
       stop(
@@ -97,5 +105,6 @@ export async function pullImage(
     );
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener('abort', abandon);
   }
 }

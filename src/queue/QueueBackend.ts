@@ -104,6 +104,12 @@ export interface JobStore {
   /** The job as stored now, or null. Never includes the token. */
   get(id: string): Promise<JobRecord | null>;
   /**
+   * The job's status alone, or null: what a wait polls. Reading the whole row parsed the
+   * spec every poll, and a spec carries its input files (`runbox run --file` of 300 MB
+   * spent minutes, and gigabytes, on its own polls).
+   */
+  statusOf(id: string): Promise<JobStatus | null>;
+  /**
    * Newest first (id descending), optionally one status. The cursor is the last id of
    * the previous page, so pages are stable while jobs arrive. An unknown status rejects
    * with InvalidSpec (field status).

@@ -387,7 +387,12 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
       );
     }
     const scriptPath = spec.script ? checkRelativePath('script.path', spec.script.path) : '';
-    command = template.map((part) => part.replaceAll('{script}', scriptPath));
+    // A name starting with '-' was read as an option (`sh -x.sh`: "Illegal option -.");
+    // `./` names the same file in /work for every interpreter.
+    const scriptArgument = scriptPath.startsWith('-') ? `./${scriptPath}` : scriptPath;
+    command = template.map((part) =>
+      part === '{script}' ? scriptArgument : part.replaceAll('{script}', scriptPath),
+    );
   } else {
     throw new InvalidSpecError(
       'command',

@@ -835,6 +835,18 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
     });
 
     describe('reads', () => {
+      it('statusOf answers the status alone, as get has it, or null for an unknown id', async () => {
+        const q = await open();
+        const [queued, running] = await q.submit([item({ priority: 1 }), item({ priority: 0 })]);
+        await claimOne(q);
+        expect(await q.statusOf(queued!.job.id)).toBe('queued');
+        expect(await q.statusOf(running!.job.id)).toBe('running');
+        await q.cancel(queued!.job.id);
+        expect(await q.statusOf(queued!.job.id)).toBe((await q.get(queued!.job.id))!.status);
+        expect(await q.statusOf(queued!.job.id)).toBe('cancelled');
+        expect(await q.statusOf('01JZZZZZZZZZZZZZZZZZZZZZZZ')).toBeNull();
+      });
+
       it('lists newest first, by status, in stable pages', async () => {
         const q = await open();
         const outs = await q.submit(Array.from({ length: 5 }, () => item()));

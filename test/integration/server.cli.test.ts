@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -162,6 +162,56 @@ describe('runbox run', () => {
     },
     30_000,
   );
+
+  it('on SIGINT while its image is being pulled: abandons the pull and exits 130 at once, the job cancelled', async () => {
+    // A "registry" that accepts connections and never answers: only the engine's own
+    // client timeout (about 15 s) or pull.timeoutSeconds would end the pull.
+    const sockets: Socket[] = [];
+    const hang = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
+    const registry = `127.0.0.1:${(hang.address() as AddressInfo).port}`;
+    try {
+      const script = join(dataDir, 'never.sh');
+      writeFileSync(script, 'echo never\n');
+      const child = spawn(
+        process.execPath,
+        [
+          RUNBOX_BUNDLE,
+          'run',
+          script,
+          '--image',
+          `${registry}/no/such:v1`,
+          '--pull',
+          'always',
+          ...base(),
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const deadline = Date.now() + 20_000;
+      while (sockets.length === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(sockets.length, 'the engine never reached the registry').toBeGreaterThan(0);
+      const signalledAt = Date.now();
+      child.kill('SIGINT');
+      // Before: the pull went on until the engine gave up on the registry (about 15 s),
+      // and the job was then recorded as cancelled after an ImageUnavailable attempt.
+      expect(await exited, stderr).toBe(130);
+      expect(Date.now() - signalledAt).toBeLessThan(5000);
+      const id = /job (\S+) cancelled/.exec(stderr)?.[1];
+      expect(id, stderr).toBeDefined();
+      const status = await runCliProcess(['status', id!, '--json', ...base()]);
+      const job = JSON.parse(status.stdout) as JobView;
+      expect(job.status).toBe('cancelled');
+      expect(job.result?.error?.type).toBe('Cancelled');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      hang.close();
+    }
+  }, 40_000);
 
   it('a run killed with -9: the next run, however short, fails its job WorkerLost and removes its container', async () => {
     // Its own data dir, with a lease that expires in 1.5 s instead of 30 (the reaper ticks every second).

@@ -215,6 +215,32 @@ describe('the client commands parser', () => {
     expect(dashed.io.text()).toBe('');
   });
 
+  it('a flag typed with no value is a usage error naming it, never the flag left out', async () => {
+    // Before: `-o` last, `--image` last or `--command` alone ran the job as if the flag
+    // had not been given (outputs not written, the default runtime run), and `--file`
+    // last was "Internal: Not enough arguments following: file", exit 70.
+    const cases: Array<[string[], string]> = [
+      [['submit', 'a.sh', '--image'], '--image needs a value after it'],
+      [['submit', 'a.sh', '--runtime', '--priority', '1'], '--runtime needs a value after it'],
+      [['submit', 'a.sh', '--command'], '--command needs a value after it'],
+      [['submit', 'a.sh', '--webhook='], '--webhook needs a value after it'],
+      [['logs', 'J', '--server'], '--server needs a value after it'],
+      [['submit', 'a.sh', '--file'], 'Not enough arguments following: file'],
+      [['submit', 'a.sh', '--env'], 'Not enough arguments following: env'],
+    ];
+    for (const [argv, message] of cases) {
+      const { seen, code, io } = await viaYargs(argv);
+      expect(seen, argv.join(' ')).toBeNull();
+      expect(code, `${argv.join(' ')}: ${io.text()}`).toBe(64);
+      expect(io.text()).toContain(`UsageError: ${message} (see \`runbox ${argv[0]} --help\`)`);
+    }
+    // An empty word in a list is a value: the job's empty argument.
+    const empty = await viaYargs(['submit', 'a.sh', '--arg', '', '--command', 'echo', '']);
+    expect(empty.code, empty.io.text()).toBe(0);
+    expect(empty.seen!.args['arg']).toEqual(['']);
+    expect(empty.seen!.args['command']).toEqual(['echo', '']);
+  });
+
   it('passes the words after -- to the job as its arguments, as typed, after any --arg', async () => {
     // Before, `runbox run job.py -- x` ran the job with no arguments and said nothing.
     const dir = mkdtempSync(join(tmpdir(), 'runbox-dash-'));

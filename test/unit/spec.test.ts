@@ -53,6 +53,16 @@ describe('parseJobSpec', () => {
     expect(fieldOf({ image: 'busybox', script: { path: 'job.txt', content: '' } })).toBe('command');
   });
 
+  it('gives a script whose name starts with a dash as ./NAME, never as an option', () => {
+    // Before: ["sh", "-x.sh"], and sh failed "Illegal option -." (python3 and node alike).
+    const dashed = (runtime: string, path: string) =>
+      parseJobSpec({ runtime, script: { path, content: '' } }, config).command;
+    expect(dashed('shell', '-x.sh')).toEqual(['sh', './-x.sh']);
+    expect(dashed('python:3.11', '--version.py')).toEqual(['python3', './--version.py']);
+    expect(dashed('node:20', '-e.js')).toEqual(['node', './-e.js']);
+    expect(dashed('shell', 'sub/-x.sh')).toEqual(['sh', 'sub/-x.sh']);
+  });
+
   it('refuses argv and env strings the kernel or the engine cannot carry: NUL, lone surrogates', () => {
     // Before: args ["a\0"] ran and failed "exec /sbin/docker-init: invalid argument";
     // env {"A": "\ud800"} failed every attempt Internal "URI malformed".

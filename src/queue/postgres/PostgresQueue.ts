@@ -33,7 +33,14 @@ import { contractRefusal, describeUrl, migrate, readStamp } from './migrate.js';
 import { PgNotifications } from './notifications.js';
 import { queueSummary, type QueueSummary } from './queueSummary.js';
 import { readActivity } from './readActivity.js';
-import { countByStatus, finishedByOutcome, getJob, listJobs, runningJobs } from './readJobs.js';
+import {
+  countByStatus,
+  finishedByOutcome,
+  getJob,
+  getJobStatus,
+  listJobs,
+  runningJobs,
+} from './readJobs.js';
 import {
   adoptJob,
   deadOwners,
@@ -245,6 +252,10 @@ export class PostgresQueue implements QueueBackend {
 
   get(id: string): Promise<JobRecord | null> {
     return getJob(this.pool, id);
+  }
+
+  statusOf(id: string): Promise<JobStatus | null> {
+    return getJobStatus(this.pool, id);
   }
 
   list(args: ListJobsArgs = {}): Promise<JobPage> {

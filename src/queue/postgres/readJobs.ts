@@ -11,6 +11,15 @@ export async function getJob(db: PgExecutor, id: string): Promise<JobRecord | nu
   return row ? rowToJob(row) : null;
 }
 
+export async function getJobStatus(db: PgExecutor, id: string): Promise<JobStatus | null> {
+  const [row] = await query<{ status: JobStatus }>(
+    db,
+    'SELECT j.status FROM jobs j WHERE j.id = :id',
+    { id },
+  );
+  return row?.status ?? null;
+}
+
 const LIST_ALL = `
 SELECT ${JOB_COLUMNS} FROM jobs j
 WHERE (:cursor::text IS NULL OR j.id < :cursor::text)

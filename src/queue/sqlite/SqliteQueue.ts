@@ -39,7 +39,14 @@ import { finishJobs } from './finishJobs.js';
 import { heartbeatJobs } from './heartbeatJobs.js';
 import { openDatabase } from './openDatabase.js';
 import { readActivity } from './readActivity.js';
-import { countByStatus, finishedByOutcome, getJob, listJobs, runningJobs } from './readJobs.js';
+import {
+  countByStatus,
+  finishedByOutcome,
+  getJob,
+  getJobStatus,
+  listJobs,
+  runningJobs,
+} from './readJobs.js';
 import { adoptJob, releaseJobs, requeueExpired, requeueOwnedBy } from './requeueJobs.js';
 import { failOrphanedReservations } from './reservations.js';
 import { deleteFinishedBefore, referencedBlobs } from './retention.js';
@@ -132,6 +139,10 @@ export class SqliteQueue implements QueueBackend {
 
   async get(id: string): Promise<JobRecord | null> {
     return getJob(this.db, id);
+  }
+
+  async statusOf(id: string): Promise<JobStatus | null> {
+    return getJobStatus(this.db, id);
   }
 
   async list(args: ListJobsArgs = {}): Promise<JobPage> {

@@ -18,6 +18,12 @@ export function getJob(db: Db, id: string): JobRecord | null {
   return row ? rowToJob(row) : null;
 }
 
+export function getJobStatus(db: Db, id: string): JobStatus | null {
+  const row = sql(db, 'SELECT status FROM jobs WHERE id = :id').get({ id }) as
+    { status: JobStatus } | undefined;
+  return row?.status ?? null;
+}
+
 /**
  * Newest first. The cursor is the last id of the page (ids sort by creation time), so
  * pages stay stable while new jobs arrive.
