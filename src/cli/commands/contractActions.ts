@@ -147,19 +147,6 @@ export async function runContract(
 ): Promise<void> {
   const { io } = ctx;
   const full = JSON.stringify(CURRENT_CONTRACT, null, 2);
-  // yargs makes a flag given twice an array, which crashed the check (exit 70).
-  for (const [flag, value] of [
-    ['against', args.against],
-    ['out', args.out],
-  ] as const) {
-    if (Array.isArray(value)) {
-      throw new RunboxError(
-        'UsageError',
-        `--${flag} was given ${value.length} times; it takes one (see \`runbox contract --help\`)`,
-        { field: flag },
-      );
-    }
-  }
   if (args.action === 'export') {
     if (args.out) writeContractFile(args.out, `${full}\n`);
     else io.out(full);
