@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CURRENT_CONTRACT, type ContractDescriptor } from '../../contract/contract.js';
@@ -155,8 +156,38 @@ export function migrate(
       writeMeta(db, 'schema_version', String(migration.version));
       applied.push(migration.version);
     }
+    if (path !== ':memory:') ownIdentity(db, realpathSync(path));
     return applied;
   });
+}
+
+/**
+ * A copy of the file is a database of its own. Its id (migration 002) is the label its
+ * containers carry, and a runbox removes the containers of its database that no live job
+ * holds: a copy (`cp -a` of a data dir, a backup started beside the original, `--db
+ * copy.db`) kept the original's id, so its start removed the original's running
+ * containers and their jobs ran again. The file records where it lives; opened
+ * elsewhere while that file is still there as another file, it takes a new id. Moved,
+ * or restored over the original, it keeps its id and records its new home.
+ */
+function ownIdentity(db: Db, here: string): void {
+  const home = readMeta(db, 'database_home');
+  if (home === here) return;
+  if (home !== null && isAnotherFile(home, here)) {
+    writeMeta(db, 'database_id', randomBytes(8).toString('hex'));
+  }
+  writeMeta(db, 'database_home', here);
+}
+
+/** Whether `home` still exists as a file other than `here` (a bind mount is the same). */
+function isAnotherFile(home: string, here: string): boolean {
+  try {
+    const a = statSync(home);
+    const b = statSync(here);
+    return a.dev !== b.dev || a.ino !== b.ino;
+  } catch {
+    return false;
+  }
 }
 
 export interface DatabaseInfo {
