@@ -5,8 +5,12 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { CURRENT_CONTRACT } from '../../src/contract/contract.js';
-import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/queue/sqlite/migrations/index.js';
+import { LATEST_SCHEMA_VERSION } from '../../src/queue/sqlite/migrations/index.js';
+import {
+  PREVIOUS_SCHEMA,
+  registerOlderWorker,
+  writePreviousSchemaFile,
+} from '../helpers/previousSchema.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
 import { runCliProcess, writeTestConfig } from '../helpers/serverProcess.js';
 
@@ -14,33 +18,15 @@ import { runCliProcess, writeTestConfig } from '../helpers/serverProcess.js';
 // data dir: the new build must not upgrade the file under it, and doctor must say so
 // before anything is started, rather than call the database OK.
 
-const PREVIOUS = LATEST_SCHEMA_VERSION - 1;
-
 /** runbox.db as the previous schema's serve leaves it while it runs (its worker row). */
 function previousSchemaDataDir(dataDir: string, workerPid: number): string {
-  const path = join(dataDir, 'runbox.db');
-  const db = new Database(path);
-  db.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT');
-  for (const m of MIGRATIONS.filter((m) => m.version <= PREVIOUS)) db.exec(m.sql);
-  const meta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
-  meta.run('schema_version', String(PREVIOUS));
-  meta.run('contract_name', CURRENT_CONTRACT.name);
-  meta.run('contract_version', CURRENT_CONTRACT.version);
-  meta.run('contract_fingerprint', CURRENT_CONTRACT.fingerprint);
-  db.prepare(
-    `INSERT INTO workers (id, host, pid, version, contract_name, contract_version,
-                          contract_fingerprint, started_at, last_heartbeat_at)
-     VALUES ('old-serve-w1', ?, ?, '0.1.0', ?, ?, ?, ?, ?)`,
-  ).run(
-    hostname(),
-    workerPid,
-    CURRENT_CONTRACT.name,
-    CURRENT_CONTRACT.version,
-    CURRENT_CONTRACT.fingerprint,
-    Date.now() - 60_000,
-    Date.now(),
-  );
-  db.close();
+  const path = writePreviousSchemaFile(join(dataDir, 'runbox.db'));
+  registerOlderWorker(path, {
+    id: 'old-serve-w1',
+    host: hostname(),
+    pid: workerPid,
+    heartbeatAgoMs: 0,
+  });
   return path;
 }
 
@@ -83,7 +69,7 @@ describe('a newer build beside an older runbox still running on the data dir', (
         `Conflict: database ${db} is in use by an older runbox: worker old-serve-w1`,
       );
       expect(run.code).toBe(75);
-      expect(schemaVersion(db)).toBe(String(PREVIOUS));
+      expect(schemaVersion(db)).toBe(String(PREVIOUS_SCHEMA));
 
       older.kill('SIGKILL');
       await once(older, 'exit');

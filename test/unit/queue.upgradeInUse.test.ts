@@ -7,8 +7,13 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CURRENT_CONTRACT } from '../../src/contract/contract.js';
 import { RunboxError } from '../../src/errors/index.js';
-import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/queue/sqlite/migrations/index.js';
+import { LATEST_SCHEMA_VERSION } from '../../src/queue/sqlite/migrations/index.js';
 import { openDatabase } from '../../src/queue/sqlite/openDatabase.js';
+import {
+  PREVIOUS_SCHEMA,
+  registerOlderWorker,
+  writePreviousSchemaFile,
+} from '../helpers/previousSchema.js';
 
 // An older runbox still running on a file this build upgrades goes on with its own
 // schema's statements: after migration 009 a job an 008 `runbox serve` finishes keeps its
@@ -37,45 +42,9 @@ function olderRunboxProcess(): ChildProcess {
   return child;
 }
 
-const PREVIOUS = LATEST_SCHEMA_VERSION - 1;
-
 /** A file as the previous schema's build leaves it, stamped with this contract. */
 function previousSchemaFile(): string {
-  const path = join(dir, `q${++counter}.db`);
-  const db = new Database(path);
-  db.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT');
-  for (const m of MIGRATIONS.filter((m) => m.version <= PREVIOUS)) db.exec(m.sql);
-  const meta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
-  meta.run('schema_version', String(PREVIOUS));
-  meta.run('contract_name', CURRENT_CONTRACT.name);
-  meta.run('contract_version', CURRENT_CONTRACT.version);
-  meta.run('contract_fingerprint', CURRENT_CONTRACT.fingerprint);
-  db.close();
-  return path;
-}
-
-function registerWorker(
-  path: string,
-  row: { id: string; host: string; pid: number; heartbeatAgoMs: number; stopped?: boolean },
-): void {
-  const db = new Database(path);
-  const now = Date.now();
-  db.prepare(
-    `INSERT INTO workers (id, host, pid, version, contract_name, contract_version,
-                          contract_fingerprint, started_at, last_heartbeat_at, stopped_at)
-     VALUES (?, ?, ?, '0.1.0', ?, ?, ?, ?, ?, ?)`,
-  ).run(
-    row.id,
-    row.host,
-    row.pid,
-    CURRENT_CONTRACT.name,
-    CURRENT_CONTRACT.version,
-    CURRENT_CONTRACT.fingerprint,
-    now - 60_000,
-    now - row.heartbeatAgoMs,
-    row.stopped ? now : null,
-  );
-  db.close();
+  return writePreviousSchemaFile(join(dir, `q${++counter}.db`));
 }
 
 function schemaVersion(path: string): number {
@@ -101,7 +70,7 @@ describe('upgrading a SQLite file an older runbox still runs on', () => {
   it('refuses while a worker of the older build runs on this host, naming it and the fix, and leaves the file alone', () => {
     const path = previousSchemaFile();
     const older = olderRunboxProcess();
-    registerWorker(path, {
+    registerOlderWorker(path, {
       id: 'vm-old-1',
       host: hostname(),
       pid: older.pid!,
@@ -113,16 +82,21 @@ describe('upgrading a SQLite file an older runbox still runs on', () => {
     expect(error.field).toBe('schema_version');
     expect(error.message).toContain(`worker vm-old-1 (pid ${older.pid} on ${hostname()}`);
     expect(error.message).toContain(
-      `upgrade it from schema version ${PREVIOUS} to ${LATEST_SCHEMA_VERSION}`,
+      `upgrade it from schema version ${PREVIOUS_SCHEMA} to ${LATEST_SCHEMA_VERSION}`,
     );
     expect(error.message).toContain('Stop that runbox');
-    expect(schemaVersion(path)).toBe(PREVIOUS);
+    expect(schemaVersion(path)).toBe(PREVIOUS_SCHEMA);
   });
 
   it('upgrades at once when that process is gone, though its heartbeat is fresh (kill -9)', async () => {
     const path = previousSchemaFile();
     const older = olderRunboxProcess();
-    registerWorker(path, { id: 'vm-old-2', host: hostname(), pid: older.pid!, heartbeatAgoMs: 0 });
+    registerOlderWorker(path, {
+      id: 'vm-old-2',
+      host: hostname(),
+      pid: older.pid!,
+      heartbeatAgoMs: 0,
+    });
     older.kill('SIGKILL');
     await once(older, 'exit');
 
@@ -133,7 +107,12 @@ describe('upgrading a SQLite file an older runbox still runs on', () => {
 
   it('refuses for a worker on another host until it has been silent for workerDeadMs', () => {
     const path = previousSchemaFile();
-    registerWorker(path, { id: 'elsewhere-1', host: 'other-host', pid: 1, heartbeatAgoMs: 2000 });
+    registerOlderWorker(path, {
+      id: 'elsewhere-1',
+      host: 'other-host',
+      pid: 1,
+      heartbeatAgoMs: 2000,
+    });
     expect(refusal(() => openDatabase(path, { workerDeadMs: 30_000 })).type).toBe('Conflict');
 
     const { db, applied } = openDatabase(path, { workerDeadMs: 1000 });
@@ -144,14 +123,19 @@ describe('upgrading a SQLite file an older runbox still runs on', () => {
   it('upgrades beside stopped workers and a previous incarnation of this very pid', () => {
     const path = previousSchemaFile();
     const older = olderRunboxProcess();
-    registerWorker(path, {
+    registerOlderWorker(path, {
       id: 'vm-stopped',
       host: hostname(),
       pid: older.pid!,
       heartbeatAgoMs: 0,
       stopped: true,
     });
-    registerWorker(path, { id: 'vm-me', host: hostname(), pid: process.pid, heartbeatAgoMs: 0 });
+    registerOlderWorker(path, {
+      id: 'vm-me',
+      host: hostname(),
+      pid: process.pid,
+      heartbeatAgoMs: 0,
+    });
 
     const { db, applied } = openDatabase(path);
     db.close();
@@ -162,7 +146,12 @@ describe('upgrading a SQLite file an older runbox still runs on', () => {
     const path = previousSchemaFile();
     openDatabase(path).db.close();
     const older = olderRunboxProcess();
-    registerWorker(path, { id: 'vm-old-3', host: hostname(), pid: older.pid!, heartbeatAgoMs: 0 });
+    registerOlderWorker(path, {
+      id: 'vm-old-3',
+      host: hostname(),
+      pid: older.pid!,
+      heartbeatAgoMs: 0,
+    });
     const [major, minor] = CURRENT_CONTRACT.version.split('.').map(Number);
     const newer = {
       ...CURRENT_CONTRACT,
