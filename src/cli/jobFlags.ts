@@ -175,13 +175,22 @@ export function parseDelay(text: string): number {
   return parts.reduce((sum, p) => sum + Number(p[1]) * (UNIT_MS[p[2] ?? 's'] ?? 1000), 0);
 }
 
+/** What to do about a file that cannot be read, by its error code. */
+const READ_FIXES: Record<string, string> = {
+  EISDIR: 'it is a folder; give its files one by one (--file DIR/*)',
+  ENOENT: 'no such file',
+  EACCES: 'permission denied; make it readable by this user',
+};
+
 function readInput(path: string, field: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const fix = code === undefined ? undefined : READ_FIXES[code];
     throw new InvalidSpecError(
       field,
-      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      `cannot read ${path}: ${code ?? (error as Error).message}${fix ? ` (${fix})` : ''}`,
     );
   }
 }

@@ -286,6 +286,23 @@ describe('the client commands parser', () => {
     }
   });
 
+  it('--file naming a folder or a missing file says what to do, naming the entry', () => {
+    // `--file adir` said "cannot read adir: EISDIR", nothing more.
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-filedir-'));
+    try {
+      const script = join(dir, 'a.sh');
+      writeFileSync(script, 'true');
+      expect(() => buildSubmitRequest({ script, file: [dir] })).toThrow(
+        `files.0: cannot read ${dir}: EISDIR (it is a folder; give its files one by one (--file DIR/*))`,
+      );
+      expect(() => buildSubmitRequest({ script, file: [join(dir, 'nope')] })).toThrow(
+        /^files.0: cannot read .*nope: ENOENT \(no such file\)$/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('without a script or a runtime, asks for one rather than for a file extension', () => {
     // Seen from the CLI: `runbox schedule add tick --cron "* * * * *"` (the script is
     // optional there, for --image with --command) answered "no runtime is known for this
