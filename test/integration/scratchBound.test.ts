@@ -27,9 +27,10 @@ while True:
     with open(os.path.join(d, 'f%06d' % i), 'wb') as f:
         f.write(block)
     i += 1
+    if i % 100 == 0:
+        time.sleep(0.02)
     if i % 500 == 0:
         print('wrote', i, flush=True)
-        time.sleep(0.01)
 `;
 
 // Runs beside the filler, writes a small output, succeeds.
@@ -126,8 +127,10 @@ time.sleep(3)  # several walks of the watch see the folders full
   it('kills the largest running job when the data disk falls below its reserve, sparing the others', async () => {
     // The data dir on a 512 MiB tmpfs with a 384 MiB submit reserve (so a 192 MiB kill
     // reserve): a job with the default 8 GiB output limit would fill it long before its
-    // own limit. tmpfs takes writes at memory speed, so the reserve is sized to what the
-    // job writes between two checks of the disk (100 ms).
+    // own limit. tmpfs takes writes at memory speed (and charges them to the job's memory:
+    // unpaced, a check of the disk delayed by a loaded machine came after 512 MiB and the
+    // job died OOMKilled), so the filler paces itself to ~300 MiB/s and the reserve is
+    // sized to what it writes while a check is late by half a second.
     const dataDir = mkdtempSync(join(tmpdir(), 'runbox-scratch-disk-'));
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512m', 'tmpfs', dataDir]);
     try {
