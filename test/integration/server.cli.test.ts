@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -210,6 +210,61 @@ describe('runbox run', () => {
     } finally {
       for (const socket of sockets) socket.destroy();
       hang.close();
+    }
+  }, 40_000);
+
+  it("on SIGINT before its job exists: exits 130 with --json's one document, nothing run", async () => {
+    // The engine reached through a relay that holds each connection 1.5 s: the signal
+    // comes while runbox is still starting. It killed runbox at once, printing nothing.
+    const relayPath = join(dataDir, 'slow-engine.sock');
+    const opened: Socket[] = [];
+    const relay = createServer((client) => {
+      opened.push(client);
+      client.pause();
+      setTimeout(() => {
+        const engine = connect('/var/run/docker.sock');
+        opened.push(engine);
+        client.pipe(engine).pipe(client);
+        client.resume();
+        engine.on('error', () => client.destroy());
+        client.on('error', () => engine.destroy());
+      }, 1500);
+    });
+    await new Promise<void>((resolve) => relay.listen(relayPath, resolve));
+    try {
+      const script = join(dataDir, 'never-early.sh');
+      writeFileSync(script, 'echo never\n');
+      const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', script, '--json', ...base()], {
+        env: { ...process.env, DOCKER_HOST: `unix://${relayPath}` },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const deadline = Date.now() + 20_000;
+      while (opened.length === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(opened.length, 'runbox never asked the engine').toBeGreaterThan(0);
+      child.kill('SIGINT');
+      expect(await exited, stderr).toBe(130);
+      expect(JSON.parse(stdout)).toEqual({
+        error: {
+          type: 'Cancelled',
+          message: 'stopped by SIGINT before the job was submitted',
+          field: null,
+        },
+      });
+      const listed = await runCliProcess(['ls', '--json', ...base()], {
+        env: { RUNBOX_SERVER: '' },
+      });
+      const jobs = (JSON.parse(listed.stdout) as { jobs: JobView[] }).jobs;
+      expect(jobs.filter((job) => job.spec.script?.path === 'never-early.sh')).toEqual([]);
+    } finally {
+      for (const socket of opened) socket.destroy();
+      relay.close();
     }
   }, 40_000);
 

@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { exitCodeOf } from '../../api/jobView.js';
+import { RunboxError } from '../../errors/index.js';
 import { queueSlotsFrom, type Config } from '../../config.js';
 import { lifecycleLine } from '../../log.js';
 import { LOG_LEVELS, type LogLevel } from '../../logLevels.js';
@@ -219,23 +220,45 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         ...raisedForRun(request, ctx.config(args)),
         ...(args.gpus !== undefined ? { gpus: { allow: true } } : {}),
       });
+      // A stop signal before the job exists (opening the database, asking the engine)
+      // killed runbox at once, printing nothing, not even --json's document: it is held
+      // until there is a job to cancel, or ends the run Cancelled (130) before one. A
+      // second one does not wait.
+      const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+      let early: NodeJS.Signals | null = null;
+      const onEarly = (signal: NodeJS.Signals) => {
+        if (early !== null) process.exit(130);
+        early = signal;
+      };
+      for (const signal of stopSignals) process.on(signal, onEarly);
+      const stopHolding = () => {
+        for (const signal of stopSignals) process.off(signal, onEarly);
+      };
       let pulling: Progress | null = null;
-      const rb = await ctx.startRunbox(config, {
-        api: false,
-        workers: 0,
-        logLevel: 'warn',
-        requireEngine: true,
-        onPullProgress: (p) => {
-          if (p.done) {
-            pulling?.stop();
-            pulling = null;
-            return;
-          }
-          pulling ??= spinner(io, `pulling ${p.image}`);
-          pulling.update(`pulling ${p.image}: ${bytesText(p.currentBytes, p.totalBytes)}`);
-        },
-      });
+      const rb = await ctx
+        .startRunbox(config, {
+          api: false,
+          workers: 0,
+          logLevel: 'warn',
+          requireEngine: true,
+          onPullProgress: (p) => {
+            if (p.done) {
+              pulling?.stop();
+              pulling = null;
+              return;
+            }
+            pulling ??= spinner(io, `pulling ${p.image}`);
+            pulling.update(`pulling ${p.image}: ${bytesText(p.currentBytes, p.totalBytes)}`);
+          },
+        })
+        .catch((error: unknown) => {
+          stopHolding();
+          throw error;
+        });
       try {
+        if (early !== null) {
+          throw new RunboxError('Cancelled', `stopped by ${early} before the job was submitted`);
+        }
         // The pool registers first and the job is reserved for it: a server or worker on
         // the same database never takes it (it would run where nobody sees its output).
         const owner = await rb.startWorkers(1, true);
@@ -259,7 +282,6 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         // or an impatient second Ctrl-C that ended the process left the container running
         // with no one to remove it. The first cancels; the cancel's SIGKILL after the grace
         // period bounds the wait.
-        const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
         let signalled = false;
         const onSignal = () => {
           if (signalled) {
@@ -270,6 +292,9 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
           void rb.services.jobs.cancel(job.id);
         };
         for (const signal of stopSignals) process.on(signal, onSignal);
+        stopHolding();
+        // Held while the job was being submitted: it is the job's cancel now.
+        if (early !== null) onSignal();
         const final = await rb.services.jobs.waitFinal(job.id);
         untap();
         for (const signal of stopSignals) process.off(signal, onSignal);
@@ -288,6 +313,7 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
           );
         setCode(exitCodeOf(final));
       } finally {
+        stopHolding();
         await rb.stop();
       }
     },
