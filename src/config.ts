@@ -780,7 +780,8 @@ function readConfigFile(file: string): unknown {
       },
     );
   }
-  const parsed = jsonFrom(`config file ${file}`, text);
+  // Editors on Windows start a UTF-8 file with a BOM, which JSON.parse refuses.
+  const parsed = jsonFrom(`config file ${file}`, text.replace(/^\uFEFF/, ''));
   if (!isPlainObject(parsed)) {
     throw new RunboxError('InvalidConfig', `config file ${file} must hold a JSON object`, {
       field: 'config',

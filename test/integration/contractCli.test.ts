@@ -73,6 +73,19 @@ describe('runbox contract check --against a committed contract file (the CI gate
     expect(stdout.trim().split('\n').at(-1)).toBe('compatible');
   });
 
+  it('a contract file saved with a BOM (a Windows editor) checks as the same JSON', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-contract-bom-'));
+    try {
+      const file = join(dir, 'current.json');
+      writeFileSync(file, `\uFEFF${readFileSync(`${FIXTURES}/current.json`, 'utf8')}`);
+      const { code, stdout, stderr } = await runbox('contract', 'check', '--against', file);
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+      expect(stdout.trim().split('\n').at(-1)).toBe('compatible');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--json prints the report a machine can read, with the differences by path', async () => {
     const { code, stdout } = await runbox(
       '--json',

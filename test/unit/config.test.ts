@@ -23,6 +23,9 @@ describe('config', () => {
     expect(fromEnv.port).toBe(2222);
     expect(fromEnv.dbPath).toBe(join(dir, 'runbox.db'));
     expect(loadConfig({ env, file, overrides: { port: 3333 } }).port).toBe(3333);
+    // A file saved by a Windows editor starts with a BOM: still the same JSON.
+    writeFileSync(file, `\uFEFF${JSON.stringify({ port: 4444 })}\n`);
+    expect(loadConfig({ env: {}, file }).port).toBe(4444);
   });
 
   it('is frozen', () => {

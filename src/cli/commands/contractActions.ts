@@ -90,7 +90,8 @@ async function loadPeer(
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    // A BOM (a UTF-8 file saved on Windows) is no part of the JSON.
+    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new RunboxError('InvalidConfig', `${against} is not JSON: ${(error as Error).message}`, {
       field: 'against',
