@@ -6,6 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { CLIENT_COMMAND_FLAGS, parseClientArgs } from '../../src/cli/clientArgs.js';
 import { CLIENT_COMMANDS } from '../../src/cli/clientCli.js';
 import { clientCommands } from '../../src/cli/commands/clientCommands.js';
+import { scheduleCommand } from '../../src/cli/commands/schedule.js';
 import type { CliIO } from '../../src/cli/output.js';
 import { buildSubmitRequest, type JobFlagValues } from '../../src/cli/jobFlags.js';
 import { runCommands } from '../../src/cli/runCommands.js';
@@ -300,6 +301,41 @@ describe('the client commands parser', () => {
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('schedule add refuses --delay, --run-at and --idempotency-key itself, naming the flag', async () => {
+    // The server's refusal named job.run_at, a field nobody typed. Refused before any
+    // request: the server given here does not exist.
+    for (const [flag, value] of [
+      ['--delay', '5m'],
+      ['--run-at', '2030-01-01T00:00:00Z'],
+      ['--idempotency-key', 'k'],
+    ] as const) {
+      const io = captureIO();
+      const code = await runCommands(
+        [
+          'schedule',
+          'add',
+          'tick',
+          '--cron',
+          '* * * * *',
+          '--runtime',
+          'shell',
+          '--command',
+          'true',
+          flag,
+          value,
+          '--server',
+          'http://127.0.0.1:1',
+        ],
+        { io, startRunbox: () => Promise.reject(new Error('no server here')) },
+        (ctx, setCode) => [scheduleCommand(ctx, setCode)],
+      );
+      expect(code, io.text()).toBe(64);
+      expect(io.text()).toContain(
+        `UsageError: ${flag} does not apply to a schedule: each due time runs a new job then`,
+      );
     }
   });
 

@@ -1,3 +1,4 @@
+import { RunboxError } from '../../errors/index.js';
 import type { Argv, CommandModule } from 'yargs';
 import type { ScheduleView } from '../../schedules/ScheduleService.js';
 import type { CliContext } from '../context.js';
@@ -74,6 +75,22 @@ export function scheduleCommand(
             describe: 'Due times missed while no server ran: skip (default) or run once',
           }) as never,
       async (args) => {
+        // Job flags that say when or how often one job runs mean nothing for a schedule,
+        // whose every fire is a new job at its due time; the server's refusal named
+        // job.run_at, a field the user never typed.
+        for (const [flag, value] of [
+          ['--delay', args.delay],
+          ['--run-at', args.runAt],
+          ['--idempotency-key', args.idempotencyKey],
+        ] as const) {
+          if (value !== undefined) {
+            throw new RunboxError(
+              'UsageError',
+              `${flag} does not apply to a schedule: each due time runs a new job then; leave it out`,
+              { field: flag.slice(2) },
+            );
+          }
+        }
         const job = buildSubmitRequest(args);
         const { body } = await ctx.client(args).json<ScheduleView>('POST', '/v1/schedules', {
           name: args.name,
