@@ -37,7 +37,7 @@ export function withJobFlags<T>(yargs: Argv<T>) {
         type: 'string',
         array: true,
         nargs: 1,
-        describe: 'Extra argument after the script (repeatable)',
+        describe: 'Extra argument after the script (repeatable; or the words after --)',
       })
       .option('file', {
         type: 'string',
