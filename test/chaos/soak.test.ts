@@ -27,7 +27,7 @@ import { TEST_INSTANCE } from '../helpers/testConfig.js';
 
 /**
  * Issue 7, "Soak": 2,000 busybox `true` jobs at concurrency 2 through one server
- * process. Memory must level off, descriptors return to where they started, and
+ * process. Memory must level off, descriptors end within 4 of where they started, and
  * nothing (container, scratch folder, temp blob) is left behind. "Level off" is judged
  * on its parts, because V8 alone decides when to grow its heap reservation and when to
  * collect (seen: +16 MiB steps in a healthy run; on Node 24 heapTotal at 181 MiB with
