@@ -22,6 +22,27 @@ import { TEST_INSTANCE } from '../helpers/testConfig.js';
  * client commands against a real `runbox serve`; and the bind/token rules of serve.
  */
 
+/** `runbox run ARGS` as a child process, its output gathered as it comes. */
+function spawnRun(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const seen = { stdout: '', stderr: '' };
+  child.stdout.on('data', (c: Buffer) => (seen.stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (seen.stderr += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { child, seen, exited };
+}
+
+/** Waits (up to 20 s) until `ready()` holds. */
+async function until(ready: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!ready() && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** Runs the CLI, noting when each stdout/stderr chunk arrived and when it exited. */
 function runTimed(args: string[], env: NodeJS.ProcessEnv = {}) {
   return new Promise<{
@@ -109,24 +130,14 @@ describe('runbox run', () => {
   it('cancels its job on SIGINT: exits 130, output so far kept, container removed', async () => {
     const script = join(dataDir, 'forever.sh');
     writeFileSync(script, 'echo begun\nsleep 60\n');
-    const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', script, ...base()], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    const deadline = Date.now() + 20_000;
-    while (!stdout.includes('begun') && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    expect(stdout).toBe('begun\n');
+    const { child, seen, exited } = spawnRun([script, ...base()]);
+    await until(() => seen.stdout.includes('begun'));
+    expect(seen.stdout).toBe('begun\n');
     const signalledAt = Date.now();
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     expect(Date.now() - signalledAt).toBeLessThan(5000);
-    expect(stderr).toMatch(/Cancelled/);
+    expect(seen.stderr).toMatch(/Cancelled/);
   });
 
   it.each([
@@ -138,27 +149,17 @@ describe('runbox run', () => {
     async (_, signals) => {
       const script = join(dataDir, 'stubborn.sh');
       writeFileSync(script, "trap '' TERM\necho begun\nwhile true; do sleep 0.2; done\n");
-      const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', script, ...base()], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-      const deadline = Date.now() + 20_000;
-      while (!stdout.includes('begun') && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      expect(stdout).toBe('begun\n');
+      const { child, seen, exited } = spawnRun([script, ...base()]);
+      await until(() => seen.stdout.includes('begun'));
+      expect(seen.stdout).toBe('begun\n');
       for (const signal of signals) {
         child.kill(signal);
         await new Promise((resolve) => setTimeout(resolve, 300));
       }
       // Before: SIGHUP, or the second SIGINT, ended the process at once and the job's
       // container ran on with nobody to remove it (afterEach finds it).
-      expect(await exited, stderr).toBe(130);
-      expect(stderr).toMatch(/Cancelled/);
+      expect(await exited, seen.stderr).toBe(130);
+      expect(seen.stderr).toMatch(/Cancelled/);
     },
     30_000,
   );
@@ -173,36 +174,24 @@ describe('runbox run', () => {
     try {
       const script = join(dataDir, 'never.sh');
       writeFileSync(script, 'echo never\n');
-      const child = spawn(
-        process.execPath,
-        [
-          RUNBOX_BUNDLE,
-          'run',
-          script,
-          '--image',
-          `${registry}/no/such:v1`,
-          '--pull',
-          'always',
-          ...base(),
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let stderr = '';
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-      const deadline = Date.now() + 20_000;
-      while (sockets.length === 0 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      const { child, seen, exited } = spawnRun([
+        script,
+        '--image',
+        `${registry}/no/such:v1`,
+        '--pull',
+        'always',
+        ...base(),
+      ]);
+      await until(() => sockets.length > 0);
       expect(sockets.length, 'the engine never reached the registry').toBeGreaterThan(0);
       const signalledAt = Date.now();
       child.kill('SIGINT');
       // Before: the pull went on until the engine gave up on the registry (about 15 s),
       // and the job was then recorded as cancelled after an ImageUnavailable attempt.
-      expect(await exited, stderr).toBe(130);
+      expect(await exited, seen.stderr).toBe(130);
       expect(Date.now() - signalledAt).toBeLessThan(5000);
-      const id = /job (\S+) cancelled/.exec(stderr)?.[1];
-      expect(id, stderr).toBeDefined();
+      const id = /job (\S+) cancelled/.exec(seen.stderr)?.[1];
+      expect(id, seen.stderr).toBeDefined();
       const status = await runCliProcess(['status', id!, '--json', ...base()]);
       const job = JSON.parse(status.stdout) as JobView;
       expect(job.status).toBe('cancelled');
@@ -234,23 +223,14 @@ describe('runbox run', () => {
     try {
       const script = join(dataDir, 'never-early.sh');
       writeFileSync(script, 'echo never\n');
-      const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', script, '--json', ...base()], {
-        env: { ...process.env, DOCKER_HOST: `unix://${relayPath}` },
-        stdio: ['ignore', 'pipe', 'pipe'],
+      const { child, seen, exited } = spawnRun([script, '--json', ...base()], {
+        DOCKER_HOST: `unix://${relayPath}`,
       });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-      const deadline = Date.now() + 20_000;
-      while (opened.length === 0 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await until(() => opened.length > 0);
       expect(opened.length, 'runbox never asked the engine').toBeGreaterThan(0);
       child.kill('SIGINT');
-      expect(await exited, stderr).toBe(130);
-      expect(JSON.parse(stdout)).toEqual({
+      expect(await exited, seen.stderr).toBe(130);
+      expect(JSON.parse(seen.stdout)).toEqual({
         error: {
           type: 'Cancelled',
           message: 'stopped by SIGINT before the job was submitted',
@@ -279,16 +259,8 @@ describe('runbox run', () => {
     ];
     const script = join(own, 'orphan.sh');
     writeFileSync(script, 'echo begun\nsleep 60\n');
-    const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', script, '--json', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise((resolve) => child.on('close', resolve));
-    const deadline = Date.now() + 20_000;
-    while (!stderr.includes('begun') && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const { child, seen, exited } = spawnRun([script, '--json', ...args]);
+    await until(() => seen.stderr.includes('begun'));
     child.kill('SIGKILL');
     await exited;
     const [container] = await labelledContainers(TEST_INSTANCE);
