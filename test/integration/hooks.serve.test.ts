@@ -254,14 +254,17 @@ describe('schedules in runbox serve', () => {
       expect(job.result?.exit_code).toBe(0);
     }
     const pause = await cli(server, 'schedule', 'pause', 'every2');
-    expect(pause.stdout).toMatch(
-      /every2: \*\/2 \* \* \* \* \* \(Europe\/Paris, catch-up skip\) paused/,
+    // No stale due time: resume picks the first one after it.
+    expect(pause.stdout).toBe(
+      'every2: */2 * * * * * (Europe/Paris, catch-up skip) paused (resume runs it from its next due time)\n',
     );
     const before = (await jobs(server)).length;
     await new Promise((r) => setTimeout(r, 3000));
     expect((await jobs(server)).length).toBe(before);
     const ls = await cli(server, 'schedule', 'ls');
-    expect(ls.stdout).toMatch(/every2\s+\*\/2 \* \* \* \* \*\s+Europe\/Paris\s+skip\s+paused/);
+    expect(ls.stdout).toMatch(
+      /every2\s+\*\/2 \* \* \* \* \*\s+Europe\/Paris\s+skip\s+paused\s+-\s/,
+    );
     expect((await cli(server, 'schedule', 'resume', 'every2')).code).toBe(0);
     await until('a job after resume', async () =>
       (await jobs(server)).length > before ? true : undefined,

@@ -28,7 +28,9 @@ export function scheduleCommand(
   const path = (name: string) => `/v1/schedules/${encodeURIComponent(name)}`;
   const describe = (s: ScheduleView) =>
     `${s.name}: ${s.cron} (${s.timezone}, catch-up ${s.catch_up})` +
-    `${s.paused ? ' paused' : ''}, next ${s.next_fire_at}`;
+    // A paused schedule's stored due time is not its next one: resume picks the first
+    // due time after the resume.
+    (s.paused ? ' paused (resume runs it from its next due time)' : `, next ${s.next_fire_at}`);
   const byName = (
     verb: 'rm' | 'pause' | 'resume',
     about: string,
@@ -133,7 +135,7 @@ export function scheduleCommand(
                 s.timezone,
                 s.catch_up,
                 s.paused ? 'paused' : 'active',
-                s.next_fire_at,
+                s.paused ? '-' : s.next_fire_at,
                 s.last_job_id ?? '',
                 s.last_error ?? '',
               ]),
