@@ -133,6 +133,8 @@ export class Scheduler {
       schedule: schedule.name,
       due: plan.fireAt === null ? null : new Date(plan.fireAt).toISOString(),
       skipped: plan.skipped,
+      // Counting stops at 100 missed times (a long downtime): then skipped is "at least".
+      ...(plan.skippedAtLeast ? { skipped_at_least: true } : {}),
       next: new Date(next).toISOString(),
     };
     if (outcome.jobId) {

@@ -170,8 +170,10 @@ const MAX_COUNT = 100;
 export interface FirePlan {
   /** The due time to enqueue now, or null (nothing missed fits the catch-up policy). */
   fireAt: number | null;
-  /** How many due times this plan passes over without a job (MAX_COUNT or more: at least). */
+  /** How many due times this plan passes over without a job (see skippedAtLeast). */
   skipped: number;
+  /** True when counting stopped at MAX_COUNT: `skipped` is then a lower bound. */
+  skippedAtLeast: boolean;
   /** The next due time after now (null: the expression has no more). */
   next: number | null;
 }
@@ -202,6 +204,7 @@ export function planFire(
   return {
     fireAt: fire ? latest : null,
     skipped: fire ? passed : passed + 1,
+    skippedAtLeast: passed >= MAX_COUNT,
     next: cron.next(now),
   };
 }

@@ -130,11 +130,13 @@ describe('cron expressions and time zones', () => {
     expect(planFire(every5, due, now, 'skip', 60_000)).toEqual({
       fireAt: null,
       skipped: 12,
+      skippedAtLeast: false,
       next: T('2026-11-30T05:05:00Z'),
     });
     expect(planFire(every5, due, now, 'once', 60_000)).toEqual({
       fireAt: T('2026-11-30T05:00:00Z'),
       skipped: 11,
+      skippedAtLeast: false,
       next: T('2026-11-30T05:05:00Z'),
     });
     // On time (within grace): fired under either policy.
@@ -159,7 +161,12 @@ describe('cron expressions and time zones', () => {
     expect(plan.fireAt).toBe(T('2026-12-01T11:00:00Z'));
     expect(plan.next).toBe(T('2026-12-01T11:00:01Z'));
     expect(plan.skipped).toBe(100);
+    expect(plan.skippedAtLeast).toBe(true);
     expect(walked).toBeLessThanOrEqual(101);
+    expect(planFire(everySecond, now - 5000, now, 'once', 60_000)).toMatchObject({
+      skipped: 5,
+      skippedAtLeast: false,
+    });
   });
 });
 
