@@ -301,9 +301,9 @@ export class JobService {
   async waitFinal(id: string, timeoutMs = Number.POSITIVE_INFINITY): Promise<JobView> {
     const deadline = Date.now() + timeoutMs;
     let delay = 10;
-    await this.record(id);
     for (;;) {
       const status = await this.queue.statusOf(id);
+      // No such job (or a malformed id): get() answers NotFound (or InvalidSpec).
       if (status === null || FINAL_STATUSES.has(status) || Date.now() >= deadline) {
         return this.get(id);
       }
