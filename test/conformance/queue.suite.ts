@@ -347,6 +347,44 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         expect((await q.get(out!.job.id))!.spec).toEqual(spec);
       });
 
+      it('hands input files back whole on every read: get, list, claim, adopt, cancel, key', async () => {
+        // SQLite keeps them apart from the row (migration 011); every backend must give
+        // the spec back exactly as sent, with a status change or a heartbeat between.
+        const q = await open({ workerDeadMs: SHORT });
+        const bytes = Buffer.alloc(2 * 1024 * 1024 + 3, 0xfe).toString('base64');
+        const spec = {
+          runtime: 'shell',
+          command: ['ls'],
+          files: [
+            { path: 'in/big.bin', content: bytes, encoding: 'base64' },
+            { path: 'naïve ☃.txt', content: '日本\n' },
+          ],
+        };
+        const [out, other] = await q.submit([
+          { spec, maxAttempts: 2, idempotencyKey: 'files-key' },
+          { spec, maxAttempts: 1 },
+        ]);
+        const id = out!.job.id;
+        expect((await q.get(id))!.spec).toEqual(spec);
+        expect((await q.list({ limit: 2 })).jobs.map((j) => j.spec)).toEqual([spec, spec]);
+        const [again] = await q.submit([{ spec, maxAttempts: 2, idempotencyKey: 'files-key' }]);
+        expect(again).toMatchObject({ created: false, job: { id } });
+        expect(again!.job.spec).toEqual(spec);
+        await q.registerWorker(worker('doomed'));
+        const [claimed] = await q.claim({ workerId: 'doomed', limit: 1 });
+        expect(claimed).toMatchObject({ id, spec });
+        await q.heartbeat('doomed', [{ id: claimed!.id, token: claimed!.token }]);
+        await q.stopWorker('doomed');
+        const adopted = await q.adopt({ jobId: claimed!.id, attempt: 1, workerId: 'new' });
+        expect(adopted!.spec).toEqual(spec);
+        expect(
+          await q.finish([{ id: adopted!.id, token: adopted!.token, result: validResult() }]),
+        ).toEqual(['recorded']);
+        expect((await q.get(adopted!.id))!.spec).toEqual(spec);
+        const cancelled = await q.cancel(other!.job.id);
+        expect(cancelled!.job.spec).toEqual(spec);
+      });
+
       it('an idempotency key returns the existing job across calls', async () => {
         const q = await open();
         const [first] = await q.submit([item({ idempotencyKey: 'k-ü', requestHash: 'h1' })]);

@@ -1,6 +1,7 @@
 import { RunboxError } from '../../errors/index.js';
 import { immediate, sql, type Db } from './db.js';
 import type { CancelOutcome } from '../types.js';
+import { specOf } from './jobInputs.js';
 import { rowToJob, type JobRow } from './rows.js';
 
 export type { CancelOutcome };
@@ -33,6 +34,6 @@ export function cancelJob(db: Db, id: string, now: number): CancelOutcome {
       outcome = 'requested';
     }
     const after = sql(db, 'SELECT * FROM jobs WHERE id = :id').get({ id }) as JobRow;
-    return { job: rowToJob(after), outcome };
+    return { job: rowToJob(after, specOf(db, after)), outcome };
   });
 }

@@ -1,4 +1,5 @@
 import { immediate, sql, type Db } from './db.js';
+import { specOf } from './jobInputs.js';
 import type { ClaimedJob } from '../types.js';
 
 export interface ClaimArgs {
@@ -41,7 +42,7 @@ SET status = 'running',
     updated_at = :now`;
 
 const CLAIMED_COLUMNS =
-  'RETURNING id, queue, attempts, attempt_token, spec, priority, run_at, max_attempts, lease_expires_at';
+  'RETURNING id, queue, attempts, attempt_token, spec, inputs_apart, priority, run_at, max_attempts, lease_expires_at';
 
 // A reserved job (runbox run's) is never in the shared claim: the index leaves it out.
 const CLAIM = `${TAKE}
@@ -68,6 +69,7 @@ export interface ClaimRow {
   attempts: number;
   attempt_token: string;
   spec: string;
+  inputs_apart: number;
   priority: number;
   run_at: number;
   max_attempts: number;
@@ -96,20 +98,20 @@ export function claimJobs(db: Db, args: ClaimArgs): ClaimedJob[] {
       a.priority - b.priority || a.run_at - b.run_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
   return rows.map((row) => {
-    const job = toClaimedJob(row);
+    const job = toClaimedJob(db, row);
     job.runAt = row.run_at;
     return job;
   });
 }
 
 /** A row a claim or an adoption returned, as the job the worker now holds. */
-export function toClaimedJob(row: Omit<ClaimRow, 'run_at'>): ClaimedJob {
+export function toClaimedJob(db: Db, row: Omit<ClaimRow, 'run_at'>): ClaimedJob {
   return {
     id: row.id,
     queue: row.queue,
     attempt: row.attempts,
     token: row.attempt_token,
-    spec: JSON.parse(row.spec) as unknown,
+    spec: specOf(db, row),
     priority: row.priority,
     maxAttempts: row.max_attempts,
     leaseExpiresAt: row.lease_expires_at,

@@ -3,15 +3,16 @@ import { immediate, sql, type Db } from './db.js';
 import { newJobId } from '../ids.js';
 import type { EnqueueItem, EnqueueOutcome } from '../types.js';
 import { queuedJob } from '../rows.js';
+import { specOf, splitInputs, storeInputs } from './jobInputs.js';
 import { rowToJob, type JobRow } from './rows.js';
 
 const INSERT = `
 INSERT INTO jobs (id, queue, spec, status, priority, attempts, max_attempts, retry_on_exit_codes,
                   run_at, idempotency_key, reserved_for, request_hash, created_at, updated_at,
-                  final_work)
+                  final_work, inputs_apart)
 VALUES (:id, :queue, :spec, 'queued', :priority, 0, :maxAttempts, :retryOnExitCodes,
         :runAt, :idempotencyKey, :reservedFor, :requestHash, :now, :now,
-        instr(:spec, '"secret_env"') > 0 OR instr(:spec, '"webhook_url"') > 0)
+        instr(:spec, '"secret_env"') > 0 OR instr(:spec, '"webhook_url"') > 0, :inputsApart)
 ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING id`;
 
@@ -39,10 +40,12 @@ export function enqueueJobs(db: Db, items: readonly EnqueueItem[], now: number):
         idempotencyKey: key,
         createdAt: now,
       });
+      const stored = splitInputs(item.spec);
       const inserted = sql(db, INSERT).get({
         id: job.id,
         queue: job.queue,
-        spec: JSON.stringify(item.spec),
+        spec: stored.spec,
+        inputsApart: stored.files === null ? 0 : 1,
         priority: job.priority,
         maxAttempts: job.maxAttempts,
         retryOnExitCodes: JSON.stringify(job.retryOnExitCodes),
@@ -52,7 +55,10 @@ export function enqueueJobs(db: Db, items: readonly EnqueueItem[], now: number):
         requestHash: item.requestHash ?? null,
         now,
       });
-      if (inserted) return { job, created: true };
+      if (inserted) {
+        if (stored.files !== null) storeInputs(db, job.id, stored.files);
+        return { job, created: true };
+      }
       const existing = sql(db, BY_KEY).get({ key }) as JobRow & { request_hash: string | null };
       if (existing.request_hash && item.requestHash && existing.request_hash !== item.requestHash) {
         throw new RunboxError(
@@ -62,7 +68,7 @@ export function enqueueJobs(db: Db, items: readonly EnqueueItem[], now: number):
           { field: 'idempotency_key' },
         );
       }
-      return { job: rowToJob(existing), created: false };
+      return { job: rowToJob(existing, specOf(db, existing)), created: false };
     }),
   );
 }

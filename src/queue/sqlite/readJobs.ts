@@ -9,13 +9,14 @@ import {
   type OutcomeCount,
   type RunningJob,
 } from '../types.js';
+import { specOf } from './jobInputs.js';
 import { rowToJob, type JobRow } from './rows.js';
 
 export type { JobPage, ListJobsArgs, OutcomeCount, RunningJob };
 
 export function getJob(db: Db, id: string): JobRecord | null {
   const row = sql(db, 'SELECT * FROM jobs WHERE id = :id').get({ id }) as JobRow | undefined;
-  return row ? rowToJob(row) : null;
+  return row ? rowToJob(row, specOf(db, row)) : null;
 }
 
 export function getJobStatus(db: Db, id: string): JobStatus | null {
@@ -46,7 +47,7 @@ export function listJobs(db: Db, args: ListJobsArgs = {}): JobPage {
   const more = rows.length > limit;
   const page = more ? rows.slice(0, limit) : rows;
   return {
-    jobs: page.map(rowToJob),
+    jobs: page.map((row) => rowToJob(row, specOf(db, row))),
     nextCursor: more ? page[page.length - 1]!.id : null,
   };
 }

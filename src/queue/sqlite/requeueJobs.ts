@@ -173,7 +173,7 @@ SET lease_owner = :workerId, lease_expires_at = :now + :leaseMs,
 WHERE id = :jobId AND attempts = :attempt AND status = 'running'
   AND (lease_owner IS NULL OR lease_owner = :workerId OR lease_owner NOT IN (
     SELECT id FROM workers WHERE stopped_at IS NULL AND last_heartbeat_at >= :now - :deadMs))
-RETURNING id, queue, attempts, attempt_token, spec, priority, max_attempts, lease_expires_at`;
+RETURNING id, queue, attempts, attempt_token, spec, inputs_apart, priority, max_attempts, lease_expires_at`;
 
 export interface AdoptArgs {
   jobId: string;
@@ -193,5 +193,5 @@ export interface AdoptArgs {
  */
 export function adoptJob(db: Db, args: AdoptArgs): ClaimedJob | null {
   const row = immediate(db, () => sql(db, ADOPT).get(args)) as Omit<ClaimRow, 'run_at'> | undefined;
-  return row ? toClaimedJob(row) : null;
+  return row ? toClaimedJob(db, row) : null;
 }

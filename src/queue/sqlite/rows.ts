@@ -25,14 +25,16 @@ export interface JobRow {
   error_message: string | null;
   contract_version: string | null;
   cancel_requested: number;
+  inputs_apart: number;
 }
 
-export function rowToJob(row: JobRow): JobRecord {
+/** `spec`: the row's spec with its input files in place (jobInputs.specOf). */
+export function rowToJob(row: JobRow, spec: unknown): JobRecord {
   return {
     id: row.id,
     status: row.status,
     queue: row.queue,
-    spec: JSON.parse(row.spec) as unknown,
+    spec,
     priority: row.priority,
     attempts: row.attempts,
     maxAttempts: row.max_attempts,

@@ -8,6 +8,7 @@ import m007 from './007_lighter_status_changes.js';
 import m008 from './008_webhook_delivery_ids.js';
 import m009 from './009_final_work_when_named.js';
 import m010 from './010_scrub_final_secrets.js';
+import m011 from './011_job_inputs_apart.js';
 
 /**
  * Every migration this build knows, in order. The schema version of a database is the
@@ -37,6 +38,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 8, name: '008_webhook_delivery_ids', sql: m008 },
   { version: 9, name: '009_final_work_when_named', sql: m009 },
   { version: 10, name: '010_scrub_final_secrets', sql: m010 },
+  { version: 11, name: '011_job_inputs_apart', sql: m011 },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
