@@ -287,6 +287,32 @@ describe('the client commands parser', () => {
     }
   });
 
+  it('--file sends valid UTF-8 as text and anything else as base64, byte for byte', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-fileenc-'));
+    try {
+      const script = join(dir, 'a.sh');
+      writeFileSync(script, 'true');
+      const cases: Array<[string, Buffer, 'text' | 'base64']> = [
+        ['text.txt', Buffer.from('日本 ☃ naïve\n', 'utf8'), 'text'],
+        ['empty', Buffer.alloc(0), 'text'],
+        ['invalid.bin', Buffer.from([0x61, 0xff, 0xfe, 0x62]), 'base64'],
+        ['cut.txt', Buffer.from('☃', 'utf8').subarray(0, 2), 'base64'],
+        ['surrogate.bin', Buffer.from([0xed, 0xa0, 0x80]), 'base64'],
+      ];
+      for (const [name, bytes] of cases) writeFileSync(join(dir, name), bytes);
+      const request = buildSubmitRequest({ script, file: cases.map(([n]) => join(dir, n)) });
+      cases.forEach(([name, bytes, kind], i) => {
+        const file = request.files![i]!;
+        expect(file.path).toBe(name);
+        expect(file.encoding, name).toBe(kind === 'base64' ? 'base64' : undefined);
+        const back = Buffer.from(file.content, kind === 'base64' ? 'base64' : 'utf8');
+        expect(back.equals(bytes), name).toBe(true);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--file naming a folder or a missing file says what to do, naming the entry', () => {
     // `--file adir` said "cannot read adir: EISDIR", nothing more.
     const dir = mkdtempSync(join(tmpdir(), 'runbox-filedir-'));

@@ -53,6 +53,28 @@ describe('parseJobSpec', () => {
     expect(fieldOf({ image: 'busybox', script: { path: 'job.txt', content: '' } })).toBe('command');
   });
 
+  it('reads base64 with whitespace anywhere and padding only at the end, refusing the rest', () => {
+    const content = (text: string) =>
+      parseJobSpec(
+        {
+          runtime: 'shell',
+          script: { path: 'a.sh', content: 'true' },
+          files: [{ path: 'in.bin', content: text, encoding: 'base64' }],
+        },
+        config,
+      ).files[1]!.content;
+    expect(content('/w==')).toEqual(Buffer.from([0xff]));
+    expect(content(' /w\n= =\n')).toEqual(Buffer.from([0xff]));
+    expect(content('AAEC\r\nAwQF')).toEqual(Buffer.from([0, 1, 2, 3, 4, 5]));
+    expect(content('')).toEqual(Buffer.alloc(0));
+    for (const bad of ['/w===', '/w=A=', '=/w', 'a-b_', '/w==x', 'é']) {
+      expect(() => content(bad), bad).toThrow('files.0.content: is not valid base64');
+    }
+    // A long input is checked in one pass (no copy without its whitespace).
+    const big = Buffer.alloc(12 * 1024 * 1024, 0xab);
+    expect(content(big.toString('base64')).equals(big)).toBe(true);
+  });
+
   it('gives a script whose name starts with a dash as ./NAME, never as an option', () => {
     // Before: ["sh", "-x.sh"], and sh failed "Illegal option -." (python3 and node alike).
     const dashed = (runtime: string, path: string) =>
