@@ -156,7 +156,10 @@ export function shownValue(value: unknown): string {
   if (text.length <= 60) return text;
   // A long array's first characters say nothing of what was wrong with it: its length.
   if (Array.isArray(value)) return `an array of ${value.length} items`;
-  return `${text.slice(0, 50)}… (${text.length} characters)`;
+  // The length a limit counts is the value's own, not that of its quoted JSON (a
+  // 65-character queue name was "67 characters").
+  const length = typeof value === 'string' ? value.length : text.length;
+  return `${text.slice(0, 50)}… (${length} characters)`;
 }
 
 const ISO_TIME =

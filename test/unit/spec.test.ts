@@ -185,7 +185,11 @@ describe('parseJobSpec', () => {
   it('shows the offending value whole when short, visibly cut when long', () => {
     const long = 'a'.repeat(65);
     expect(() => splitSubmission({ runtime: 'shell', queue: long })).toThrow(
-      `(got "${'a'.repeat(49)}… (67 characters))`,
+      `(got "${'a'.repeat(49)}… (65 characters))`,
+    );
+    // The count is the value's, not its quoted and escaped JSON's (404 here).
+    expect(() => splitSubmission({ runtime: 'shell', idempotency_key: '"'.repeat(201) })).toThrow(
+      /idempotency_key: .*\(201 characters\)\)$/,
     );
     expect(() => splitSubmission({ runtime: 'shell', priority: Number.NaN })).toThrow(
       /priority: .*\(got NaN\)/,
