@@ -1,11 +1,12 @@
 import { isUtf8 } from 'node:buffer';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import type { Config, ConfigOverrides } from '../config.js';
 import { InvalidSpecError, RunboxError } from '../errors/index.js';
 import { parseGpusFlag } from '../spec/gpus.js';
 import type { SubmitRequest } from '../spec/jobSpecSchema.js';
+import { INPUT_BYTES_FIX, MAX_INPUT_BYTES } from '../spec/inputBytes.js';
 import { parseSize } from '../spec/parseSize.js';
 import { runtimeForScript } from '../spec/runtimeByExtension.js';
 
@@ -187,21 +188,59 @@ function readInput(path: string, field: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const fix = code === undefined ? undefined : READ_FIXES[code];
-    throw new InvalidSpecError(
-      field,
-      `cannot read ${path}: ${code ?? (error as Error).message}${fix ? ` (${fix})` : ''}`,
-    );
+    throw unreadable(path, field, error);
   }
 }
 
-// isUtf8 checks in place; decoding and re-encoding to compare made two more copies of
-// every input (a 40 MB --file took seconds here alone).
+/**
+ * The script and --file inputs, refused by size before they are read: the server would
+ * refuse them anyway, after this process had held them in memory a few times over.
+ */
+function readInputs(entries: ReadonlyArray<{ path: string; field: string }>): Buffer[] {
+  let total = 0;
+  for (const { path, field } of entries) {
+    try {
+      total += statSync(path).size;
+    } catch (error) {
+      throw unreadable(path, field, error);
+    }
+    if (total > MAX_INPUT_BYTES) {
+      throw new InvalidSpecError(
+        field,
+        `${path} brings the inputs to ${total} bytes: ${INPUT_BYTES_FIX}`,
+      );
+    }
+  }
+  return entries.map(({ path, field }) => readInput(path, field));
+}
+
+function unreadable(path: string, field: string, error: unknown): InvalidSpecError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const fix = code === undefined ? undefined : READ_FIXES[code];
+  return new InvalidSpecError(
+    field,
+    `cannot read ${path}: ${code ?? (error as Error).message}${fix ? ` (${fix})` : ''}`,
+  );
+}
+
+/**
+ * Text when the bytes are UTF-8 that JSON carries as it is; base64 otherwise. isUtf8
+ * checks in place (decoding and re-encoding to compare made two more copies of every
+ * input). Control bytes other than tab and line ends would each travel as a six-character
+ * escape: 450 MB of NULs became a string V8 cannot hold.
+ */
 function fileEntry(content: Buffer, path: string) {
-  return isUtf8(content)
+  return isUtf8(content) && !hasEscapedBytes(content)
     ? { path, content: content.toString('utf8') }
     : { path, content: content.toString('base64'), encoding: 'base64' as const };
+}
+
+function hasEscapedBytes(content: Buffer): boolean {
+  for (let i = 0; i < content.length; i++) {
+    const byte = content[i]!;
+    if (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) return true;
+  }
+  return false;
 }
 
 function parsePairs(pairs: string[] | undefined, field: string): Record<string, string> {
@@ -294,9 +333,17 @@ export function decodeEnvFile(bytes: Buffer, source: string, field: string): str
 /** Turns a script path and flags into the request body the API takes. */
 export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
   const request: SubmitRequest = {};
-  if (flags.script) {
-    request.script = fileEntry(readInput(flags.script, 'script'), basename(flags.script));
-  }
+  const files = (flags.file ?? []).map((spec, i) => {
+    // A file whose own name holds a colon (log-12:00.txt) is SRC whole: split, it was
+    // read as "log-12" and refused with ENOENT.
+    const colon = existsSync(spec) ? -1 : spec.lastIndexOf(':');
+    const [path, dest] =
+      colon > 0 ? [spec.slice(0, colon), spec.slice(colon + 1)] : [spec, basename(spec)];
+    return { path, dest, field: `files.${i}` };
+  });
+  const script = flags.script ? [{ path: flags.script, field: 'script' }] : [];
+  const inputs = readInputs([...script, ...files]);
+  if (flags.script) request.script = fileEntry(inputs.shift()!, basename(flags.script));
   if (flags.image) request.image = flags.image;
   if (flags.runtime) request.runtime = flags.runtime;
   if (!flags.image && !flags.runtime) {
@@ -317,16 +364,7 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
   if (flags.command?.length) request.command = flags.command;
   const args = [...(flags.arg ?? []), ...(flags.afterDash ?? [])];
   if (args.length) request.args = args;
-  if (flags.file?.length) {
-    request.files = flags.file.map((spec, i) => {
-      // A file whose own name holds a colon (log-12:00.txt) is SRC whole: split, it was
-      // read as "log-12" and refused with ENOENT.
-      const colon = existsSync(spec) ? -1 : spec.lastIndexOf(':');
-      const [src, dest] =
-        colon > 0 ? [spec.slice(0, colon), spec.slice(colon + 1)] : [spec, basename(spec)];
-      return fileEntry(readInput(src, `files.${i}`), dest);
-    });
-  }
+  if (files.length) request.files = files.map((file, i) => fileEntry(inputs[i]!, file.dest));
   const env = { ...readEnvFiles(flags.envFile, 'env-file'), ...parsePairs(flags.env, 'env') };
   const secret = {
     ...readEnvFiles(flags.secretEnvFile, 'secret-env-file'),

@@ -17,6 +17,7 @@ import {
   checkPullPolicyAllowed,
   formatSize,
 } from './operatorCeilings.js';
+import { INPUT_BYTES_FIX, MAX_INPUT_BYTES } from './inputBytes.js';
 import { parseSize } from './parseSize.js';
 import { runtimeForScript } from './runtimeByExtension.js';
 
@@ -356,16 +357,21 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
   }
 
   const files: ResolvedSpec['files'] = [];
+  let inputBytes = 0;
   const seen = new Set<string>();
   const addFile = (field: string, file: NonNullable<JobSpec['script']>, defaultMode: number) => {
     const path = checkRelativePath(`${field}.path`, file.path);
     if (seen.has(path)) throw new InvalidSpecError(`${field}.path`, `"${path}" is given twice`);
     seen.add(path);
-    files.push({
-      path,
-      content: decode(`${field}.content`, file.content, file.encoding),
-      mode: file.mode ?? defaultMode,
-    });
+    const content = decode(`${field}.content`, file.content, file.encoding);
+    inputBytes += content.length;
+    if (inputBytes > MAX_INPUT_BYTES) {
+      throw new InvalidSpecError(
+        `${field}.content`,
+        `brings the inputs to ${inputBytes} bytes: ${INPUT_BYTES_FIX}`,
+      );
+    }
+    files.push({ path, content, mode: file.mode ?? defaultMode });
   };
   if (spec.script) addFile('script', spec.script, 0o755);
   spec.files?.forEach((file, i) => addFile(`files.${i}`, file, 0o644));

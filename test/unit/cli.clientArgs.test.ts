@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -10,6 +10,7 @@ import { scheduleCommand } from '../../src/cli/commands/schedule.js';
 import type { CliIO } from '../../src/cli/output.js';
 import { buildSubmitRequest, type JobFlagValues } from '../../src/cli/jobFlags.js';
 import { runCommands } from '../../src/cli/runCommands.js';
+import { InvalidSpecError } from '../../src/errors/index.js';
 
 /**
  * The client commands' own parser (clientArgs.ts) against yargs with the same commands
@@ -298,6 +299,9 @@ describe('the client commands parser', () => {
         ['invalid.bin', Buffer.from([0x61, 0xff, 0xfe, 0x62]), 'base64'],
         ['cut.txt', Buffer.from('☃', 'utf8').subarray(0, 2), 'base64'],
         ['surrogate.bin', Buffer.from([0xed, 0xa0, 0x80]), 'base64'],
+        // Valid UTF-8, but each NUL would travel as a six-character JSON escape.
+        ['nuls.bin', Buffer.alloc(64), 'base64'],
+        ['lines.txt', Buffer.from('a\tb\r\nc\n', 'utf8'), 'text'],
       ];
       for (const [name, bytes] of cases) writeFileSync(join(dir, name), bytes);
       const request = buildSubmitRequest({ script, file: cases.map(([n]) => join(dir, n)) });
@@ -308,6 +312,40 @@ describe('the client commands parser', () => {
         const back = Buffer.from(file.content, kind === 'base64' ? 'base64' : 'utf8');
         expect(back.equals(bytes), name).toBe(true);
       });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses --file inputs past 128 MiB in all by their size, before reading them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-filebig-'));
+    try {
+      const script = join(dir, 'a.sh');
+      writeFileSync(script, 'true');
+      // Sparse: 96 MiB + 33 MiB of nothing on disk. 450 MB of --file died after 89 s with
+      // "Internal: Invalid string length".
+      const a = join(dir, 'a.bin');
+      const b = join(dir, 'b ☃.bin');
+      for (const [path, size] of [
+        [a, 96 * 1024 * 1024],
+        [b, 33 * 1024 * 1024],
+      ] as const) {
+        writeFileSync(path, '');
+        truncateSync(path, size);
+      }
+      const error = (() => {
+        try {
+          buildSubmitRequest({ script, file: [a, `${b}:in/b.bin`] });
+        } catch (caught) {
+          return caught as InvalidSpecError;
+        }
+        return null;
+      })();
+      expect(error).toBeInstanceOf(InvalidSpecError);
+      expect(error!.field).toBe('files.1');
+      expect(error!.message).toBe(
+        `files.1: ${b} brings the inputs to ${4 + 129 * 1024 * 1024} bytes: the script and files of one job hold at most 128 MiB in all; put larger data in an image, or let the job fetch it (network: bridge)`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

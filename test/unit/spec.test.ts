@@ -75,6 +75,33 @@ describe('parseJobSpec', () => {
     expect(content(big.toString('base64')).equals(big)).toBe(true);
   });
 
+  it('refuses a job whose script and files pass 128 MiB in all, naming the file that does', () => {
+    const half = Buffer.alloc(64 * 1024 * 1024).toString('base64');
+    const spec = (last: string) => ({
+      runtime: 'shell',
+      script: { path: 'a.sh', content: 'true' },
+      files: [
+        { path: 'a.bin', content: half, encoding: 'base64' },
+        { path: 'b.bin', content: half, encoding: 'base64' },
+        { path: 'c.txt', content: last },
+      ],
+    });
+    // 4 bytes of script + 128 MiB: one byte more than the bound already.
+    expect(() => parseJobSpec(spec(''), config)).toThrow(
+      `files.1.content: brings the inputs to ${128 * 1024 * 1024 + 4} bytes: the script and files of one job hold at most 128 MiB in all`,
+    );
+    const fits = { ...spec(''), script: { path: 'a.sh', content: '' } };
+    expect(parseJobSpec(fits, config).files.map((f) => f.content.length)).toEqual([
+      0,
+      64 * 1024 * 1024,
+      64 * 1024 * 1024,
+      0,
+    ]);
+    expect(
+      fieldOf({ ...fits, files: [...fits.files.slice(0, 2), { path: 'c', content: 'x' }] }),
+    ).toBe('files.2.content');
+  });
+
   it('gives a script whose name starts with a dash as ./NAME, never as an option', () => {
     // Before: ["sh", "-x.sh"], and sh failed "Illegal option -." (python3 and node alike).
     const dashed = (runtime: string, path: string) =>
