@@ -15,7 +15,7 @@ import type { JobSpec } from '../spec/jobSpecSchema.js';
 import { parseJobSpec, splitSubmission } from '../spec/parseJobSpec.js';
 import { assertFreeSpace } from '../storage/fs/diskSpace.js';
 import { checkWebhookUrl } from '../webhooks/urlPolicy.js';
-import type { JobView } from './jobView.js';
+import type { JobView, ListedJobView } from './jobView.js';
 
 /** What the job service needs from the queue: the API's audience of any backend. */
 export type JobQueue = Pick<
@@ -247,7 +247,7 @@ export class JobService {
   }
 
   async list(filter: { status?: JobStatus; limit: number; cursor?: string }): Promise<{
-    jobs: JobView[];
+    jobs: ListedJobView[];
     next_cursor: string | null;
   }> {
     return listJobs(this.queue, filter);
@@ -337,10 +337,14 @@ export class JobService {
 export async function listJobs(
   queue: Pick<JobStore, 'list'>,
   filter: { status?: JobStatus; limit: number; cursor?: string },
-): Promise<{ jobs: JobView[]; next_cursor: string | null }> {
+): Promise<{ jobs: ListedJobView[]; next_cursor: string | null }> {
   if (filter.cursor !== undefined && !CURSOR_PATTERN.test(filter.cursor)) {
     throw new InvalidSpecError('cursor', 'is not a cursor this server gave out');
   }
   const { jobs, nextCursor } = await queue.list(filter);
-  return { jobs: jobs.map(toView), next_cursor: nextCursor };
+  // The queue lists input files without their content (QueueBackend.list).
+  return {
+    jobs: jobs.map((job) => toView(job) as unknown as ListedJobView),
+    next_cursor: nextCursor,
+  };
 }

@@ -1,6 +1,6 @@
 import type { Static } from '@sinclair/typebox';
 import { EXIT_CODES, type ErrorType } from '../errors/index.js';
-import type { JobStatusSchema, JobViewSchema } from './schemas.js';
+import type { JobStatusSchema, JobViewSchema, ListedJobSchema } from './schemas.js';
 
 export type JobStatus = Static<typeof JobStatusSchema>;
 /** The queue's one definition, for the API's and the CLI's callers. */
@@ -11,6 +11,9 @@ export const MAX_JOB_PAGE = 1000;
 
 /** A job as the API serves it (snake_case JSON); secret env values are redacted. */
 export type JobView = Static<typeof JobViewSchema>;
+
+/** A job in a page of GET /v1/jobs: input files without their content. */
+export type ListedJobView = Static<typeof ListedJobSchema>;
 
 /** The process exit code a finished job maps to (documented in `runbox run --help`). */
 export function exitCodeOf(job: Pick<JobView, 'status' | 'error' | 'result'>): number {

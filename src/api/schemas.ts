@@ -62,44 +62,78 @@ const StoredSpecSchema = Type.Object(JobSpecSchema.properties, {
   $id: 'JobSpec',
 });
 
+const JobViewProperties = {
+  id: Type.String(),
+  status: JobStatusSchema,
+  queue: Type.String({ description: 'Named queue it waits in; only nodes serving it run it' }),
+  priority: Type.Integer({ description: 'Lower runs first' }),
+  attempts: Type.Integer({ minimum: 0 }),
+  max_attempts: Type.Integer({ minimum: 1 }),
+  run_at: Time('Not run before this time'),
+  created_at: Time('When it was submitted'),
+  updated_at: Time('Last change of state'),
+  started_at: Nullable(Time('When its last attempt started')),
+  finished_at: Nullable(Time('When it reached a final state')),
+  idempotency_key: Nullable(Type.String()),
+  worker_id: Nullable(
+    Type.String({
+      description:
+        'The worker running it now (GET /v1/workers names its host); null unless running',
+    }),
+  ),
+  contract_version: Nullable(
+    Type.String({ description: 'Contract version its result was written with' }),
+  ),
+  error: Nullable(
+    Type.Object(
+      { type: Type.String(), message: Type.String(), field: Nullable(Type.String()) },
+      { additionalProperties: false },
+    ),
+  ),
+  result: Nullable(JobResultSchema),
+};
+
 export const JobViewSchema = Type.Object(
+  { ...JobViewProperties, spec: StoredSpecSchema },
+  { additionalProperties: false, $id: 'Job' },
+);
+
+/**
+ * An input file in a listing: what it is, without its content. A page of 50 jobs that
+ * each carried 15 MB of input was one string too long for V8 to build (GET /v1/jobs
+ * answered 400 "Invalid string length"), and the dashboard fetched its page every 3 s.
+ */
+const ListedFileSchema = Type.Object(
   {
-    id: Type.String(),
-    status: JobStatusSchema,
-    queue: Type.String({ description: 'Named queue it waits in; only nodes serving it run it' }),
-    priority: Type.Integer({ description: 'Lower runs first' }),
-    attempts: Type.Integer({ minimum: 0 }),
-    max_attempts: Type.Integer({ minimum: 1 }),
-    run_at: Time('Not run before this time'),
-    created_at: Time('When it was submitted'),
-    updated_at: Time('Last change of state'),
-    started_at: Nullable(Time('When its last attempt started')),
-    finished_at: Nullable(Time('When it reached a final state')),
-    idempotency_key: Nullable(Type.String()),
-    worker_id: Nullable(
-      Type.String({
-        description:
-          'The worker running it now (GET /v1/workers names its host); null unless running',
+    path: Type.String({ description: 'Path under /work' }),
+    encoding: Type.Optional(Type.Union([Type.Literal('utf8'), Type.Literal('base64')])),
+    mode: Type.Optional(Type.Integer({ minimum: 0, maximum: 0o777 })),
+    bytes: Type.Integer({ minimum: 0, description: 'Its size once decoded' }),
+  },
+  { additionalProperties: false, $id: 'ListedFile' },
+);
+
+const ListedSpecSchema = Type.Object(
+  {
+    ...JobSpecSchema.properties,
+    files: Type.Optional(
+      Type.Array(ListedFileSchema, {
+        description: 'Input files without their content: GET /v1/jobs/{id} has it',
       }),
     ),
-    contract_version: Nullable(
-      Type.String({ description: 'Contract version its result was written with' }),
-    ),
-    error: Nullable(
-      Type.Object(
-        { type: Type.String(), message: Type.String(), field: Nullable(Type.String()) },
-        { additionalProperties: false },
-      ),
-    ),
-    result: Nullable(JobResultSchema),
-    spec: StoredSpecSchema,
   },
-  { additionalProperties: false, $id: 'Job' },
+  { additionalProperties: false, $id: 'ListedJobSpec' },
+);
+
+/** A job in a page of GET /v1/jobs: as GET /v1/jobs/{id} has it, input contents aside. */
+export const ListedJobSchema = Type.Object(
+  { ...JobViewProperties, spec: ListedSpecSchema },
+  { additionalProperties: false, $id: 'ListedJob' },
 );
 
 export const JobListSchema = Type.Object(
   {
-    jobs: Type.Array(JobViewSchema),
+    jobs: Type.Array(ListedJobSchema),
     next_cursor: Nullable(Type.String({ description: 'Pass as cursor for the next page' })),
   },
   { additionalProperties: false, $id: 'JobList' },

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import type { JobStatus, JobView } from '../api/jobView.js';
+import type { JobStatus, JobView, ListedJobView } from '../api/jobView.js';
 import { RunboxError } from '../errors/index.js';
 import type { CliContext, GlobalFlags } from './context.js';
 import type { ApiClient } from './client.js';
 
 /** GET /v1/jobs's answer. */
 export interface JobPageView {
-  jobs: JobView[];
+  jobs: ListedJobView[];
   next_cursor: string | null;
 }
 

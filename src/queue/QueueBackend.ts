@@ -112,7 +112,8 @@ export interface JobStore {
   /**
    * Newest first (id descending), optionally one status. The cursor is the last id of
    * the previous page, so pages are stable while jobs arrive. An unknown status rejects
-   * with InvalidSpec (field status).
+   * with InvalidSpec (field status). Input files are listed without their content
+   * (listedFiles.ts): get() has it.
    */
   list(args?: ListJobsArgs): Promise<JobPage>;
   /**

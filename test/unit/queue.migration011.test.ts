@@ -35,6 +35,14 @@ const FILES = [
   { path: 'naïve ☃.txt', content: '日本\n' },
 ];
 const SPEC = { runtime: 'shell', command: ['ls'], env: { A: 'b' }, files: FILES };
+// As a page of jobs shows it: no content, its decoded size.
+const LISTED = {
+  ...SPEC,
+  files: [
+    { path: 'data/big.bin', encoding: 'base64', bytes: 3 * 1024 * 1024 },
+    { path: 'naïve ☃.txt', bytes: 7 },
+  ],
+};
 
 function open(name: string): Db {
   const { db } = openDatabase(join(dir, name));
@@ -60,11 +68,11 @@ describe('migration 011: input files apart from the job row', () => {
     const row = rowOf(db, id);
     expect(row.inputs_apart).toBe(1);
     expect(row.bytes).toBeLessThan(200);
-    expect(JSON.parse(row.spec)).toEqual({ runtime: 'shell', command: ['ls'], env: { A: 'b' } });
+    expect(JSON.parse(row.spec)).toEqual(LISTED);
     expect(JSON.parse(stored(db, id)!.files)).toEqual(FILES);
 
     expect(getJob(db, id)!.spec).toEqual(SPEC);
-    expect(listJobs(db).jobs[0]!.spec).toEqual(SPEC);
+    expect(listJobs(db).jobs[0]!.spec).toEqual(LISTED);
     // The same key again answers the stored job, files included, and stores nothing more.
     const [again] = enqueueJobs(db, [{ spec: SPEC, maxAttempts: 2, idempotencyKey: 'k' }], T0 + 1);
     expect(again!.created).toBe(false);
@@ -129,6 +137,7 @@ describe('migration 011: input files apart from the job row', () => {
     const db = open(`schema${PREVIOUS_SCHEMA}.db`);
     expect(rowOf(db, '01OLDQUEUED').inputs_apart).toBe(0);
     expect(getJob(db, '01OLDQUEUED')!.spec).toEqual(SPEC);
+    expect(listJobs(db).jobs[0]!.spec).toEqual(LISTED);
     const [claimed] = claimJobs(db, { workerId: 'w1', limit: 1, leaseMs: 30_000, now: T0 + 1 });
     expect(claimed!.spec).toEqual(SPEC);
   });

@@ -894,8 +894,97 @@ export interface components {
                 idempotency_key?: string;
             }[];
         };
+        ListedFile: {
+            /** @description Path under /work */
+            path: string;
+            encoding?: "utf8" | "base64";
+            mode?: number;
+            /** @description Its size once decoded */
+            bytes: number;
+        };
+        ListedJobSpec: {
+            /** @description A runtime name from config, e.g. python:3.11 */
+            runtime?: string;
+            /** @description An image to run instead of a runtime */
+            image?: string;
+            script?: {
+                /** @description Path under /work */
+                path: string;
+                /** @description File content, in the given encoding */
+                content: string;
+                encoding?: "utf8" | "base64";
+                mode?: number;
+            };
+            /** @description Input files without their content: GET /v1/jobs/{id} has it */
+            files?: components["schemas"]["ListedFile"][];
+            command?: string[];
+            args?: string[];
+            env?: {
+                [key: string]: string;
+            };
+            /** @description Names of env entries never shown or logged */
+            secret_env?: string[];
+            timeout_seconds?: number;
+            limits?: {
+                /** @description Bytes, or a size like "512m" (default from config) */
+                memory?: string | number;
+                /** @description CPU cores */
+                cpus?: number;
+                /** @description Process limit */
+                pids?: number;
+                /** @description Bytes /work and /outputs may hold, e.g. "1g" (default from config) */
+                output_bytes?: string | number;
+                /** @description Output files kept (default from config) */
+                output_files?: number;
+                /** @description Bytes kept per log stream, e.g. "16m" (default from config) */
+                log_bytes?: string | number;
+            };
+            network?: "none" | "bridge";
+            pull_policy?: "if-not-present" | "always" | "never";
+            /** @description GPUs: a count, "all", or device IDs; the server must allow GPUs */
+            gpus?: number | "all" | string[];
+            /** @description http(s) URL POSTed the job (signed, see README "Webhooks") when it reaches a final state */
+            webhook_url?: string;
+        };
+        ListedJob: {
+            id: string;
+            status: components["schemas"]["JobStatus"];
+            /** @description Named queue it waits in; only nodes serving it run it */
+            queue: string;
+            /** @description Lower runs first */
+            priority: number;
+            attempts: number;
+            max_attempts: number;
+            /**
+             * Format: date-time
+             * @description Not run before this time
+             */
+            run_at: string;
+            /**
+             * Format: date-time
+             * @description When it was submitted
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Last change of state
+             */
+            updated_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            idempotency_key: string | null;
+            worker_id: string | null;
+            contract_version: string | null;
+            error: {
+                type: string;
+                message: string;
+                field: string | null;
+            } | null;
+            result: components["schemas"]["JobResult"] | null;
+            spec: components["schemas"]["ListedJobSpec"];
+        };
         JobList: {
-            jobs: components["schemas"]["Job"][];
+            jobs: components["schemas"]["ListedJob"][];
             next_cursor: string | null;
         };
         OutputManifest: {

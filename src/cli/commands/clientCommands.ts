@@ -5,6 +5,7 @@ import {
   exitCodeOf,
   type JobStatus,
   type JobView,
+  type ListedJobView,
 } from '../../api/jobView.js';
 import { RunboxError } from '../../errors/index.js';
 import { drained } from '../../drained.js';
@@ -227,7 +228,7 @@ export function clientCommands(
           .conflicts('all', 'cursor') as never,
       async (args) => {
         const pages = async (next: (cursor: string | null) => Promise<JobPageView>) => {
-          const jobs: JobView[] = [];
+          const jobs: ListedJobView[] = [];
           let cursor: string | null = args.cursor ?? null;
           do {
             const page = await next(cursor);

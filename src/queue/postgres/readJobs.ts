@@ -1,6 +1,7 @@
 import { RunboxError } from '../../errors/index.js';
 import type { JobPage, ListJobsArgs, OutcomeCount, RunningJob } from '../types.js';
 import { JOB_STATUSES, type JobRecord, type JobStatus } from '../types.js';
+import { listedSpec } from '../listedFiles.js';
 import { query, type PgExecutor } from './db.js';
 import { JOB_COLUMNS, rowToJob, type PgJobRow } from './rows.js';
 
@@ -47,7 +48,12 @@ export async function listJobs(db: PgExecutor, args: ListJobsArgs = {}): Promise
       : await query<PgJobRow>(db, LIST_STATUS, { ...params, status: args.status });
   const more = rows.length > limit;
   const page = more ? rows.slice(0, limit) : rows;
-  return { jobs: page.map(rowToJob), nextCursor: more ? page[page.length - 1]!.id : null };
+  return {
+    // The spec is read whole here (json has no cheap way to drop a key); the page sent on
+    // is listed (SQLite's rows list their files already).
+    jobs: page.map((row) => ({ ...rowToJob(row), spec: listedSpec(row.spec) })),
+    nextCursor: more ? page[page.length - 1]!.id : null,
+  };
 }
 
 export async function countByStatus(db: PgExecutor): Promise<Record<JobStatus, number>> {

@@ -1,11 +1,13 @@
+import { listedFile } from '../listedFiles.js';
 import { sql, type Db } from './db.js';
 
 /*
  * A job's input files (spec.files) are stored in job_inputs, apart from its row
  * (migration 011): the row is rewritten at every claim, heartbeat and finish, and
  * SQLite rewrites a record whole, so megabytes of input in it were written again each
- * time. Reads that hand the spec out (a claim, an adoption, a full read) put the files
- * back; status changes and status polls never touch them.
+ * time. The row's spec keeps each file as a listing shows it (path, encoding, mode,
+ * bytes), so a page of jobs never reads them. Reads that hand the spec out (a claim, an
+ * adoption, a full read) put the files back; status changes and polls never touch them.
  */
 
 const INSERT = 'INSERT INTO job_inputs (job_id, files) VALUES (:id, :files)';
@@ -17,7 +19,10 @@ export function splitInputs(spec: unknown): { spec: string; files: string | null
   if (!Array.isArray(files) || files.length === 0)
     return { spec: JSON.stringify(spec), files: null };
   return {
-    spec: JSON.stringify({ ...(spec as Record<string, unknown>), files: undefined }),
+    spec: JSON.stringify({
+      ...(spec as Record<string, unknown>),
+      files: (files as Parameters<typeof listedFile>[0][]).map(listedFile),
+    }),
     files: JSON.stringify(files),
   };
 }

@@ -9,6 +9,7 @@ import {
   type OutcomeCount,
   type RunningJob,
 } from '../types.js';
+import { listedSpec } from '../listedFiles.js';
 import { specOf } from './jobInputs.js';
 import { rowToJob, type JobRow } from './rows.js';
 
@@ -47,7 +48,8 @@ export function listJobs(db: Db, args: ListJobsArgs = {}): JobPage {
   const more = rows.length > limit;
   const page = more ? rows.slice(0, limit) : rows;
   return {
-    jobs: page.map((row) => rowToJob(row, specOf(db, row))),
+    // A row kept apart (011) lists its files already; an older one is listed here.
+    jobs: page.map((row) => rowToJob(row, listedSpec(JSON.parse(row.spec)))),
     nextCursor: more ? page[page.length - 1]!.id : null,
   };
 }

@@ -1,0 +1,65 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { useProcessSandbox } from '../helpers/processSandbox.js';
+import { runCliProcess, startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
+
+/**
+ * Jobs with large input files against a real `runbox serve`. A page of 36 jobs each
+ * carrying 11 MiB of binary input was one string too long for V8: GET /v1/jobs answered
+ * 400 InvalidSpec "Invalid string length", `runbox ls` failed, and the dashboard
+ * fetched such a page every 3 s. A page now lists each input without its content.
+ */
+describe('jobs with large inputs, listed and read', () => {
+  const sandbox = useProcessSandbox('biginputs');
+
+  it('a page lists inputs by path and decoded size; the job itself has them byte for byte', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir);
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
+    const inputs = [randomBytes(11 * 1024 * 1024), randomBytes(9 * 1024 * 1024 + 1)];
+    const ids: string[] = [];
+    for (const input of inputs) {
+      const answer = await fetch(`${server.url}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          runtime: 'shell',
+          command: ['true'],
+          // Kept queued: the page is read while the inputs are all stored.
+          run_at: '2099-01-01T00:00:00Z',
+          files: [
+            { path: 'in/data ☃.bin', content: input.toString('base64'), encoding: 'base64' },
+            { path: 'note.txt', content: 'naïve\n', mode: 0o600 },
+          ],
+        }),
+      });
+      expect(answer.status).toBe(201);
+      ids.push(((await answer.json()) as { id: string }).id);
+    }
+
+    const page = await fetch(`${server.url}/v1/jobs?limit=50`);
+    expect(page.status).toBe(200);
+    const text = await page.text();
+    expect(text.length).toBeLessThan(16 * 1024);
+    const listed = (JSON.parse(text) as { jobs: Array<{ id: string; spec: { files: unknown } }> })
+      .jobs;
+    expect(listed.map((j) => j.id)).toEqual([...ids].reverse());
+    expect(listed.map((j) => j.spec.files)).toEqual(
+      [...inputs].reverse().map((input) => [
+        { path: 'in/data ☃.bin', encoding: 'base64', bytes: input.length },
+        { path: 'note.txt', mode: 0o600, bytes: 7 },
+      ]),
+    );
+
+    const one = (await (await fetch(`${server.url}/v1/jobs/${ids[0]!}`)).json()) as {
+      spec: { files: Array<{ content: string }> };
+    };
+    const back = Buffer.from(one.spec.files[0]!.content, 'base64');
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    expect(sha(back)).toBe(sha(inputs[0]!));
+
+    const ls = await runCliProcess(['ls', '--server', server.url, '--json']);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout.length).toBeLessThan(16 * 1024);
+  });
+});
