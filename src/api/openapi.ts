@@ -125,12 +125,14 @@ export function registerOpenApi(app: FastifyInstance): void {
         statuses['429'] ??= ErrorBodySchema;
       }
       // fastify reads a body on these methods whatever the route's schema: a route that
-      // takes none still refuses a body of another type or over its limit.
+      // takes none still refuses a body of another type or over its limit, and a JSON
+      // body that does not parse (400; DELETE /v1/session answered it undocumented).
       if (
         ([] as string[])
           .concat(route.method)
           .some((m) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(m))
       ) {
+        statuses['400'] ??= ErrorBodySchema;
         statuses['413'] ??= ErrorBodySchema;
         statuses['415'] ??= ErrorBodySchema;
       }

@@ -76,6 +76,8 @@ describe('every operation of the served document against runbox serve', () => {
 
     for (const operation of operations.filter((o) => BODY_METHODS.has(o.method))) {
       await send(operation, { headers: { 'content-type': 'text/plain' }, body: 'x' }, 415);
+      // fastify parses a JSON body on every such route, one that reads none included.
+      await send(operation, { headers: { 'content-type': 'application/json' }, body: '{' }, 400);
       const tooLarge = await send(
         operation,
         {
@@ -118,6 +120,31 @@ describe('every operation of the served document against runbox serve', () => {
     });
     expect(unknown.status).toBe(404);
 
+    // What a created resource's answer carries, a client generated from the document
+    // can read: Location on addSchedule's 201 was sent and not documented.
+    const created: [string, string, unknown][] = [
+      ['/v1/jobs', 'submitJob', { runtime: 'shell', command: ['true'] }],
+      [
+        '/v1/schedules',
+        'addSchedule',
+        { name: 'walk', cron: '0 0 1 1 *', job: { runtime: 'shell', command: ['true'] } },
+      ],
+    ];
+    const plain = new Set(['content-type', 'content-length', 'date', 'connection', 'keep-alive']);
+    for (const [url, operationId, body] of created) {
+      const operation = operations.find((o) => o.op.operationId === operationId)!;
+      const answer = await fetch(`${server.url}${url}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(answer.status, operationId).toBe(201);
+      const documented = Object.keys(operation.op.responses['201']?.headers ?? {});
+      const sent = [...answer.headers.keys()].filter(
+        (name) => !plain.has(name) && name !== 'x-content-type-options',
+      );
+      expect(documented, operationId).toEqual(expect.arrayContaining(sent));
+    }
     for (let i = 0; i < 10; i++) {
       await fetch(`${server.url}/v1/contract`, { headers: { authorization: 'Bearer wrong' } });
     }

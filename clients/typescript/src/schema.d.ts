@@ -1840,6 +1840,16 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Invalid input: the field is named in error.field */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
             403: {
                 headers: {
@@ -3288,6 +3298,8 @@ export interface operations {
             201: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    /** @description The URL of the schedule */
+                    location?: string;
                     [name: string]: unknown;
                 };
                 content: {
