@@ -28,7 +28,7 @@ const ERROR_DESCRIPTIONS: Record<string, string> = {
   429: 'Too many wrong tokens from this address: wait Retry-After seconds',
   421: 'The Host header names no address this server answers for (DNS rebinding)',
   500: 'Internal error (logged with its stack under the request id)',
-  503: 'The server is shutting down or the Docker engine is unavailable',
+  503: 'The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable)',
   507: 'The data disk is nearly full',
 };
 
@@ -123,6 +123,9 @@ export function registerOpenApi(app: FastifyInstance): void {
         statuses['401'] ??= ErrorBodySchema;
         // auth.ts limits wrong bearer tokens per address on every route it guards.
         statuses['429'] ??= ErrorBodySchema;
+        // With the queue on PostgreSQL (or blobs on S3) every read or write of them can
+        // find it down; a client generated from the document had no type for that 503.
+        if (!schema.readsNoStore) statuses['503'] ??= ErrorBodySchema;
       }
       // fastify reads a body on these methods whatever the route's schema: a route that
       // takes none still refuses a body of another type or over its limit, and a JSON
@@ -241,6 +244,11 @@ declare module 'fastify' {
     tags?: string[];
     /** false for routes open without the token (/healthz). */
     security?: false;
+    /**
+     * true on a guarded route that reads neither the queue database nor the blob store,
+     * so never answers 503 StorageUnavailable (/v1/contract, /v1/runtimes).
+     */
+    readsNoStore?: true;
     /** Response headers per status, for the OpenAPI document. */
     responseHeaders?: Record<number, Record<string, { description: string; schema: Json }>>;
     /** Leave the route out of the OpenAPI document. */

@@ -1318,6 +1318,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listQueues: {
@@ -1391,6 +1401,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getActivity: {
@@ -1456,6 +1476,16 @@ export interface operations {
             };
             /** @description Internal error (logged with its stack under the request id) */
             500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -1602,6 +1632,16 @@ export interface operations {
             };
             /** @description Internal error (logged with its stack under the request id) */
             500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -1989,6 +2029,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     submitJob: {
@@ -2125,6 +2175,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The data disk is nearly full */
             507: {
                 headers: {
@@ -2242,6 +2302,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The data disk is nearly full */
             507: {
                 headers: {
@@ -2345,6 +2415,16 @@ export interface operations {
             };
             /** @description Internal error (logged with its stack under the request id) */
             500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -2471,6 +2551,16 @@ export interface operations {
             };
             /** @description Internal error (logged with its stack under the request id) */
             500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -2631,6 +2721,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getLiveLog: {
@@ -2736,6 +2836,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getOutputManifest: {
@@ -2824,6 +2934,16 @@ export interface operations {
             };
             /** @description Internal error (logged with its stack under the request id) */
             500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -2922,6 +3042,16 @@ export interface operations {
             };
             /** @description Internal error (logged with its stack under the request id) */
             500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -3095,6 +3225,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listJobWebhooks: {
@@ -3191,6 +3331,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listSchedules: {
@@ -3271,6 +3421,16 @@ export interface operations {
             };
             /** @description Internal error (logged with its stack under the request id) */
             500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -3398,6 +3558,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getSchedule: {
@@ -3486,6 +3656,16 @@ export interface operations {
             };
             /** @description Internal error (logged with its stack under the request id) */
             500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -3610,6 +3790,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     pauseSchedule: {
@@ -3726,6 +3916,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     resumeSchedule: {
@@ -3834,6 +4034,16 @@ export interface operations {
             };
             /** @description Internal error (logged with its stack under the request id) */
             500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable) */
+            503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
