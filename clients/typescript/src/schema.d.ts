@@ -2681,6 +2681,10 @@ export interface operations {
             416: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    /** @description "<sha256>" of the bytes; send it back in If-None-Match or If-Range */
+                    etag?: string;
+                    /** @description bytes */
+                    "accept-ranges"?: string;
                     /** @description bytes *\/size */
                     "content-range"?: string;
                     [name: string]: unknown;
@@ -3185,8 +3189,14 @@ export interface operations {
             416: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    /** @description "<sha256>" of the bytes; send it back in If-None-Match or If-Range */
+                    etag?: string;
+                    /** @description bytes */
+                    "accept-ranges"?: string;
                     /** @description bytes *\/size */
                     "content-range"?: string;
+                    /** @description accept-encoding */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
