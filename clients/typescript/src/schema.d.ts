@@ -1716,6 +1716,16 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    /** @description default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self' */
+                    "content-security-policy"?: string;
+                    /** @description DENY */
+                    "x-frame-options"?: string;
+                    /** @description nosniff */
+                    "x-content-type-options"?: string;
+                    /** @description no-referrer */
+                    "referrer-policy"?: string;
+                    /** @description no-cache */
+                    "cache-control"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1773,6 +1783,8 @@ export interface operations {
                     "x-request-id": components["headers"]["RequestId"];
                     /** @description runbox_session_<port>: HttpOnly; SameSite=Strict; Path=/; Max-Age=86400 (Secure over TLS) */
                     "set-cookie"?: string;
+                    /** @description no-store: the answer that sets a session is never cached */
+                    "cache-control"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
