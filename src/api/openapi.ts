@@ -26,6 +26,7 @@ const ERROR_DESCRIPTIONS: Record<string, string> = {
   415: 'Content-Type is not application/json',
   416: 'Range outside the file',
   429: 'Too many wrong tokens from this address: wait Retry-After seconds',
+  431: 'Request headers larger than the server reads (PayloadTooLarge)',
   421: 'The Host header names no address this server answers for (DNS rebinding)',
   500: 'Internal error (logged with its stack under the request id)',
   503: 'The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable)',
@@ -139,8 +140,10 @@ export function registerOpenApi(app: FastifyInstance): void {
         statuses['413'] ??= ErrorBodySchema;
         statuses['415'] ??= ErrorBodySchema;
       }
-      // The Host and Origin checks run before every route, open ones included.
+      // The Host and Origin checks run before every route, open ones included, and Node's
+      // parser refuses oversized headers (431) before any route is chosen.
       statuses['403'] ??= ErrorBodySchema;
+      statuses['431'] ??= ErrorBodySchema;
       statuses['421'] ??= ErrorBodySchema;
       statuses['500'] ??= ErrorBodySchema;
       const responses = Object.fromEntries(
