@@ -26,9 +26,10 @@ const ERROR_DESCRIPTIONS: Record<string, string> = {
   415: 'Content-Type is not application/json',
   416: 'Range outside the file',
   429: 'Too many wrong tokens from this address: wait Retry-After seconds',
+  431: 'Request headers larger than the server reads (PayloadTooLarge)',
   421: 'The Host header names no address this server answers for (DNS rebinding)',
   500: 'Internal error (logged with its stack under the request id)',
-  503: 'The server is shutting down or the Docker engine is unavailable',
+  503: 'The queue database or the blob store does not answer (StorageUnavailable), or the node running the job cannot be asked (NodeUnreachable)',
   507: 'The data disk is nearly full',
 };
 
@@ -123,19 +124,26 @@ export function registerOpenApi(app: FastifyInstance): void {
         statuses['401'] ??= ErrorBodySchema;
         // auth.ts limits wrong bearer tokens per address on every route it guards.
         statuses['429'] ??= ErrorBodySchema;
+        // With the queue on PostgreSQL (or blobs on S3) every read or write of them can
+        // find it down; a client generated from the document had no type for that 503.
+        if (!schema.readsNoStore) statuses['503'] ??= ErrorBodySchema;
       }
       // fastify reads a body on these methods whatever the route's schema: a route that
-      // takes none still refuses a body of another type or over its limit.
+      // takes none still refuses a body of another type or over its limit, and a JSON
+      // body that does not parse (400; DELETE /v1/session answered it undocumented).
       if (
         ([] as string[])
           .concat(route.method)
           .some((m) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(m))
       ) {
+        statuses['400'] ??= ErrorBodySchema;
         statuses['413'] ??= ErrorBodySchema;
         statuses['415'] ??= ErrorBodySchema;
       }
-      // The Host and Origin checks run before every route, open ones included.
+      // The Host and Origin checks run before every route, open ones included, and Node's
+      // parser refuses oversized headers (431) before any route is chosen.
       statuses['403'] ??= ErrorBodySchema;
+      statuses['431'] ??= ErrorBodySchema;
       statuses['421'] ??= ErrorBodySchema;
       statuses['500'] ??= ErrorBodySchema;
       const responses = Object.fromEntries(
@@ -239,6 +247,11 @@ declare module 'fastify' {
     tags?: string[];
     /** false for routes open without the token (/healthz). */
     security?: false;
+    /**
+     * true on a guarded route that reads neither the queue database nor the blob store,
+     * so never answers 503 StorageUnavailable (/v1/contract, /v1/runtimes).
+     */
+    readsNoStore?: true;
     /** Response headers per status, for the OpenAPI document. */
     responseHeaders?: Record<number, Record<string, { description: string; schema: Json }>>;
     /** Leave the route out of the OpenAPI document. */

@@ -87,7 +87,9 @@ export async function sendStoredBytes(
       : parseRange(request.headers.range, bytes.size);
   if (range === 'invalid') {
     // The JSON type again: a byte type set above makes fastify refuse an object body (500).
+    // And no Content-Disposition: the error was offered as a download named like the file.
     return reply
+      .removeHeader('content-disposition')
       .status(416)
       .type('application/json; charset=utf-8')
       .header('content-range', `bytes */${bytes.size}`)
@@ -147,7 +149,10 @@ export const STORED_HEADERS = {
   'accept-ranges': header('bytes'),
 };
 export const RANGE_HEADERS = { 'content-range': header('bytes a-b/size') };
-export const UNSATISFIABLE_HEADERS = { 'content-range': header('bytes */size') };
+export const UNSATISFIABLE_HEADERS = {
+  ...STORED_HEADERS,
+  'content-range': header('bytes */size'),
+};
 
 /** The conditional request headers both routes read. */
 export const ConditionalHeaders = {

@@ -191,6 +191,9 @@ function isIsoTime(text: string): boolean {
   );
 }
 
+/** The first instant both queues store as it is (Date.UTC would read year 1 as 1901). */
+const EARLIEST_RUN_AT = Date.parse('0001-01-01T00:00:00Z');
+
 /** Splits a submit body into spec and queue options, checking both. */
 export function splitSubmission(input: unknown): { spec: JobSpec; options: SubmitOptions } {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -208,6 +211,16 @@ export function splitSubmission(input: unknown): { spec: JobSpec; options: Submi
     throw new InvalidSpecError(
       'run_at',
       `"${opts.run_at}" is not an ISO 8601 time, e.g. 2026-01-31T12:00:00Z`,
+    );
+  }
+  // PostgreSQL stores an instant before year 1 as "... BC", which node-postgres reads
+  // back as an invalid Date: the submit was answered 400 after the job was stored, and
+  // the worker that claimed it took the whole serve process down (queue wait NaN).
+  if (opts.run_at !== undefined && Date.parse(opts.run_at) < EARLIEST_RUN_AT) {
+    throw new InvalidSpecError(
+      'run_at',
+      `"${opts.run_at}" is before 0001-01-01T00:00:00Z, the earliest time runbox stores; ` +
+        'a time in the past runs at once, so give any later one, e.g. 1970-01-01T00:00:00Z',
     );
   }
   // Date.parse reads a date-time without an offset in the server's own zone: the same

@@ -125,6 +125,29 @@ describe('downloads as a browser or a resuming client sees them', () => {
     }
   });
 
+  // A 416 of an output carried Content-Disposition: attachment, so a browser saved the
+  // JSON error under the file's name; its ETag, Accept-Ranges and Vary were undocumented.
+  it('a 416 is an error, not a download, and sends only headers the document names', async () => {
+    const doc = JSON.parse((await http(`${rb.url}/openapi.json`)).body.toString()) as {
+      paths: Record<string, { get: { responses: Record<string, { headers?: object }> } }>;
+    };
+    const plain = ['content-type', 'content-length', 'date', 'connection', 'keep-alive'];
+    for (const [url, path] of [
+      [`${rb.url}/v1/jobs/${id}/outputs/page.html`, '/v1/jobs/{id}/outputs/{path}'],
+      [logsOf(), '/v1/jobs/{id}/logs'],
+    ] as const) {
+      const answer = await http(url, { headers: { range: 'bytes=99999999-' } });
+      expect(answer.status, url).toBe(416);
+      expect(answer.headers['content-disposition'], url).toBeUndefined();
+      const named = Object.keys(doc.paths[path]!.get.responses['416']!.headers ?? {});
+      const sent = Object.keys(answer.headers).filter(
+        (name) =>
+          !plain.includes(name) && !['x-request-id', 'x-content-type-options'].includes(name),
+      );
+      expect(named, url).toEqual(expect.arrayContaining(sent));
+    }
+  });
+
   // GET logs ignored Range (200, the whole log) and sent no ETag or Content-Length.
   it("a finished job's log answers Range, If-Range, If-None-Match and HEAD as a file does", async () => {
     const whole = await http(logsOf('?stream=stderr'));

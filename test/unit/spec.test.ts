@@ -258,7 +258,17 @@ describe('parseJobSpec', () => {
         /^run_at: "[^"]*" has no time zone, so it names no one instant; add Z for UTC or an offset/,
       );
     }
+    // Year 0 (given as such, or by an offset) is "1 BC" in PostgreSQL, which the queue
+    // could store but not read back: refused on every backend, the bound named.
+    for (const early of ['0000-06-01T00:00:00Z', '0001-01-01T00:00:00+14:00', '0000-01-01']) {
+      expect(() => splitSubmission({ runtime: 'shell', run_at: early }), early).toThrow(
+        /^run_at: "[^"]*" is before 0001-01-01T00:00:00Z, the earliest time runbox stores/,
+      );
+    }
     for (const good of [
+      '0001-01-01T00:00:00Z',
+      '1969-12-31T23:59:59Z',
+      '9999-12-31T23:59:59.999Z',
       '2028-02-29',
       '2026-12-01t10:00:00z',
       '2026-11-30T20:06:00.000Z',

@@ -55,6 +55,14 @@ export function registerDashboardRoutes(app: Api): void {
         tags: ['system'],
         security: false,
         response: { 200: Body('text/html; charset=utf-8', 'The page') },
+        responseHeaders: {
+          200: Object.fromEntries(
+            Object.entries(PAGE_HEADERS).map(([name, value]) => [
+              name,
+              { description: value, schema: { type: 'string' } },
+            ]),
+          ),
+        },
       },
     },
     async (_req, reply) => reply.type('text/html; charset=utf-8').headers(PAGE_HEADERS).send(PAGE),

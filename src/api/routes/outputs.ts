@@ -151,7 +151,7 @@ export function registerOutputRoutes(app: Api, jobs: JobService, store: BlobStor
           },
           206: { ...FILE_HEADERS, ...RANGE_HEADERS },
           304: FILE_HEADERS,
-          416: UNSATISFIABLE_HEADERS,
+          416: { ...UNSATISFIABLE_HEADERS, vary: header('accept-encoding') },
         },
       },
     },

@@ -27,6 +27,9 @@ export function registerScheduleRoutes(app: Api, schedules: ScheduleService): vo
           201: schedule('Added'),
           409: ErrorBodySchema,
         },
+        responseHeaders: {
+          201: { location: { description: 'The URL of the schedule', schema: { type: 'string' } } },
+        },
       },
     },
     async (request, reply) => {

@@ -56,7 +56,16 @@ export function registerSessionRoutes(
         security: false,
         body: LoginSchema,
         response: { 204: NoBody('Logged in'), 401: ErrorBodySchema, 429: ErrorBodySchema },
-        responseHeaders: { 204: COOKIE_HEADER, 429: RETRY_AFTER_HEADER },
+        responseHeaders: {
+          204: {
+            ...COOKIE_HEADER,
+            'cache-control': {
+              description: 'no-store: the answer that sets a session is never cached',
+              schema: { type: 'string' },
+            },
+          },
+          429: RETRY_AFTER_HEADER,
+        },
       },
     },
     async (request, reply) => {

@@ -74,6 +74,7 @@ export function registerSystemRoutes(app: Api, info: SystemInfo): void {
     {
       schema: {
         operationId: 'getContract',
+        readsNoStore: true,
         summary: "This server's result contract (name, version, fingerprint, schema)",
         tags: ['system'],
         response: { 200: described(ContractSchema, 'The contract') },
@@ -130,6 +131,7 @@ export function registerSystemRoutes(app: Api, info: SystemInfo): void {
     {
       schema: {
         operationId: 'listRuntimes',
+        readsNoStore: true,
         summary: 'Configured runtimes, their images, and whether each image is on the engine',
         tags: ['system'],
         response: { 200: described(RuntimeListSchema, 'Every configured runtime') },
