@@ -147,7 +147,9 @@ describe('live logs', () => {
   it('hands every chunk of a tapped job to its tap, of every attempt, until untapped', () => {
     const logs = new LiveLogs();
     const seen: string[] = [];
-    const untap = logs.tap('j', (stream, chunk) => seen.push(`${stream}:${chunk.toString()}`));
+    const untap = logs.tap('j', (stream, chunk) => {
+      seen.push(`${stream}:${chunk.toString()}`);
+    });
     logs.append('j', 'stdout', Buffer.from('one'));
     logs.append('other', 'stdout', Buffer.from('not mine'));
     logs.append('j', 'stderr', Buffer.from('two'));
