@@ -15,9 +15,10 @@ import { errorBody } from './errorHandler.js';
  */
 
 /**
- * The one range runbox serves, parsed by range-parser: null without a Range header,
- * 'invalid' (416) for anything but one satisfiable `bytes` range. Several ranges would
- * need a multipart answer, which no runbox client asks for, so they get 416 too.
+ * The one range runbox serves, parsed by range-parser: null without a Range header or
+ * with one in a unit other than bytes, 'invalid' (416) for anything but one satisfiable
+ * `bytes` range. Several ranges would need a multipart answer, which no runbox client
+ * asks for, so they get 416 too.
  */
 export function parseRange(header: string | undefined, size: number): ByteRange | null | 'invalid' {
   if (header === undefined) return null;
@@ -27,7 +28,10 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   const suffix = /^\s*bytes\s*=\s*-\s*(\d+)\s*$/i.exec(header);
   if (suffix && size > 0 && Number(suffix[1]) > size) header = `bytes=-${size}`;
   const ranges = rangeParser(size, header, { combine: true });
-  if (ranges === -1 || ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) {
+  // RFC 9110 14.2: a server MUST ignore a range unit it does not understand; `items=0-1`
+  // got 416 where the answer is the whole representation.
+  if (ranges !== -1 && ranges !== -2 && ranges.type !== 'bytes') return null;
+  if (ranges === -1 || ranges === -2 || ranges.length !== 1) {
     return 'invalid';
   }
   return { start: ranges[0]!.start, end: ranges[0]!.end };

@@ -45,15 +45,12 @@ describe('ranges', () => {
     expect(parseRange('bytes=-500', 100)).toEqual({ start: 0, end: 99 });
     expect(parseRange('bytes=-1', 1)).toEqual({ start: 0, end: 0 });
   });
+  it('ignores a range in a unit other than bytes (RFC 9110 14.2), as if none was asked', () => {
+    expect(parseRange('items=0-1', 100)).toBeNull();
+    expect(parseRange('lines=5-', 100)).toBeNull();
+  });
   it('marks unsatisfiable or malformed ranges invalid (416)', () => {
-    for (const header of [
-      'bytes=100-',
-      'bytes=9-3',
-      'bytes=-0',
-      'items=0-1',
-      'bytes=0-1,5-6',
-      'bytes=-',
-    ]) {
+    for (const header of ['bytes=100-', 'bytes=9-3', 'bytes=-0', 'bytes=0-1,5-6', 'bytes=-']) {
       expect(parseRange(header, 100)).toBe('invalid');
     }
   });
