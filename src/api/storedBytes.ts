@@ -76,19 +76,26 @@ export async function sendStoredBytes(
   reply: FastifyReply,
   bytes: StoredBytes,
 ): Promise<FastifyReply> {
-  const etag = `"${bytes.sha256}"`;
+  const identityTag = `"${bytes.sha256}"`;
+  // If-Range with anything but the decompressed bytes' ETag (ranges are served from them
+  // alone; another tag, or a date: no Last-Modified is ever sent, so a date cannot be a
+  // strong match) asks for the whole (RFC 9110 13.1.5).
+  const ifRange = request.headers['if-range'];
+  const range =
+    ifRange !== undefined && (typeof ifRange !== 'string' || ifRange.trim() !== identityTag)
+      ? null
+      : parseRange(request.headers.range, bytes.size);
+  const asZstd = range === null && bytes.compressed !== null && acceptsZstd(request);
+  // The stored frames are other bytes than the decompressed ones, and a strong ETag names
+  // one sequence of bytes (RFC 9110 8.8.3): with one tag for both, a client or cache
+  // holding part of the zstd answer could resume it with If-Range and get decompressed
+  // bytes (206) to append to compressed ones.
+  const etag = asZstd ? `"${bytes.sha256}-zstd"` : identityTag;
   void reply.header('etag', etag).header('accept-ranges', 'bytes');
   if (bytes.compressed) void reply.header('vary', 'accept-encoding');
   void reply.type(bytes.type);
   // fresh() reads If-None-Match as the RFC does: lists, weak tags and "*".
   if (fresh(request.headers, { etag })) return reply.status(304).send();
-  // If-Range with anything but this ETag (another tag, or a date: no Last-Modified is
-  // ever sent, so a date cannot be a strong match) asks for the whole (RFC 9110 13.1.5).
-  const ifRange = request.headers['if-range'];
-  const range =
-    ifRange !== undefined && (typeof ifRange !== 'string' || ifRange.trim() !== etag)
-      ? null
-      : parseRange(request.headers.range, bytes.size);
   if (range === 'invalid') {
     // The JSON type again: a byte type set above makes fastify refuse an object body (500).
     return reply
@@ -115,7 +122,7 @@ export async function sendStoredBytes(
       .header('content-length', range.end - range.start + 1);
     return reply.send(await bodyOf(request, () => bytes.open(range)));
   }
-  if (bytes.compressed && acceptsZstd(request)) {
+  if (asZstd && bytes.compressed) {
     // The stored frames go out as they are: no recompression on the way out.
     void reply.header('content-encoding', 'zstd').header('content-length', bytes.compressed.size);
     return reply.send(await bodyOf(request, bytes.compressed.open));
