@@ -15,9 +15,10 @@ import { errorBody } from './errorHandler.js';
  */
 
 /**
- * The one range runbox serves, parsed by range-parser: null without a Range header,
- * 'invalid' (416) for anything but one satisfiable `bytes` range. Several ranges would
- * need a multipart answer, which no runbox client asks for, so they get 416 too.
+ * The one range runbox serves, parsed by range-parser: null without a Range header or
+ * with one in a unit other than bytes, 'invalid' (416) for anything but one satisfiable
+ * `bytes` range. Several ranges would need a multipart answer, which no runbox client
+ * asks for, so they get 416 too.
  */
 export function parseRange(header: string | undefined, size: number): ByteRange | null | 'invalid' {
   if (header === undefined) return null;
@@ -27,7 +28,10 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   const suffix = /^\s*bytes\s*=\s*-\s*(\d+)\s*$/i.exec(header);
   if (suffix && size > 0 && Number(suffix[1]) > size) header = `bytes=-${size}`;
   const ranges = rangeParser(size, header, { combine: true });
-  if (ranges === -1 || ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) {
+  // RFC 9110 14.2: a server MUST ignore a range unit it does not understand; `items=0-1`
+  // got 416 where the answer is the whole representation.
+  if (ranges !== -1 && ranges !== -2 && ranges.type !== 'bytes') return null;
+  if (ranges === -1 || ranges === -2 || ranges.length !== 1) {
     return 'invalid';
   }
   return { start: ranges[0]!.start, end: ranges[0]!.end };
@@ -72,19 +76,26 @@ export async function sendStoredBytes(
   reply: FastifyReply,
   bytes: StoredBytes,
 ): Promise<FastifyReply> {
-  const etag = `"${bytes.sha256}"`;
+  const identityTag = `"${bytes.sha256}"`;
+  // If-Range with anything but the decompressed bytes' ETag (ranges are served from them
+  // alone; another tag, or a date: no Last-Modified is ever sent, so a date cannot be a
+  // strong match) asks for the whole (RFC 9110 13.1.5).
+  const ifRange = request.headers['if-range'];
+  const range =
+    ifRange !== undefined && (typeof ifRange !== 'string' || ifRange.trim() !== identityTag)
+      ? null
+      : parseRange(request.headers.range, bytes.size);
+  const asZstd = range === null && bytes.compressed !== null && acceptsZstd(request);
+  // The stored frames are other bytes than the decompressed ones, and a strong ETag names
+  // one sequence of bytes (RFC 9110 8.8.3): with one tag for both, a client or cache
+  // holding part of the zstd answer could resume it with If-Range and get decompressed
+  // bytes (206) to append to compressed ones.
+  const etag = asZstd ? `"${bytes.sha256}-zstd"` : identityTag;
   void reply.header('etag', etag).header('accept-ranges', 'bytes');
   if (bytes.compressed) void reply.header('vary', 'accept-encoding');
   void reply.type(bytes.type);
   // fresh() reads If-None-Match as the RFC does: lists, weak tags and "*".
   if (fresh(request.headers, { etag })) return reply.status(304).send();
-  // If-Range with anything but this ETag (another tag, or a date: no Last-Modified is
-  // ever sent, so a date cannot be a strong match) asks for the whole (RFC 9110 13.1.5).
-  const ifRange = request.headers['if-range'];
-  const range =
-    ifRange !== undefined && (typeof ifRange !== 'string' || ifRange.trim() !== etag)
-      ? null
-      : parseRange(request.headers.range, bytes.size);
   if (range === 'invalid') {
     // The JSON type again: a byte type set above makes fastify refuse an object body (500).
     // And no Content-Disposition: the error was offered as a download named like the file.
@@ -113,7 +124,7 @@ export async function sendStoredBytes(
       .header('content-length', range.end - range.start + 1);
     return reply.send(await bodyOf(request, () => bytes.open(range)));
   }
-  if (bytes.compressed && acceptsZstd(request)) {
+  if (asZstd && bytes.compressed) {
     // The stored frames go out as they are: no recompression on the way out.
     void reply.header('content-encoding', 'zstd').header('content-length', bytes.compressed.size);
     return reply.send(await bodyOf(request, bytes.compressed.open));

@@ -33,6 +33,25 @@ function partsOf(path: string): string[] | null {
   return parts.every((p) => p !== '' && p !== '.' && p !== '..') ? parts : null;
 }
 
+/** The longest name one folder entry may have on Linux file systems (NAME_MAX). */
+const NAME_MAX_BYTES = 255;
+
+/**
+ * Runs `work`, refusing a name the disk cannot hold as it refuses any other hostile
+ * name. A job's names reach the manifest decoded, each invalid byte as U+FFFD's three,
+ * so one it made at 255 bytes can be 765 here; and it may nest folders past the host's
+ * PATH_MAX. The ENAMETOOLONG was an Internal error (exit 70) that ended the whole
+ * download or `run -o` after the files before it.
+ */
+async function refusingTooLong<T>(path: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENAMETOOLONG') throw error;
+    throw new Refused(`${shownName(path)} is a path too long for this disk; not written`);
+  }
+}
+
 /**
  * Makes sure each parent folder of `path` under `root` is a real folder (made if
  * missing), never a link. Returns the absolute target path.
@@ -40,6 +59,15 @@ function partsOf(path: string): string[] | null {
 export async function prepareTarget(root: string, path: string): Promise<string> {
   const parts = partsOf(path);
   if (!parts) throw new Refused(`${shownName(path)} is absolute or has . or .. parts; not written`);
+  if (parts.some((part) => Buffer.byteLength(part) > NAME_MAX_BYTES)) {
+    throw new Refused(
+      `${shownName(path)} has a name longer than ${NAME_MAX_BYTES} bytes, which no folder here can hold; not written`,
+    );
+  }
+  return refusingTooLong(path, () => makeParents(root, parts, path));
+}
+
+async function makeParents(root: string, parts: string[], path: string): Promise<string> {
   let at = root;
   for (const part of parts.slice(0, -1)) {
     at = join(at, part);
@@ -85,7 +113,7 @@ export async function openForWrite(
     (mode === 'append' ? constants.O_APPEND : constants.O_TRUNC);
   let handle: FileHandle;
   try {
-    handle = await open(target, flags, 0o644);
+    handle = await refusingTooLong(path, () => open(target, flags, 0o644));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ELOOP') {
@@ -107,7 +135,12 @@ export async function openForWrite(
 /** The size of an existing regular file at path under root; 0 when none. Never follows a link. */
 export async function existingSize(root: string, path: string): Promise<number> {
   const target = await prepareTarget(root, path);
-  const found = await lstat(target).catch(() => null);
+  const found = await refusingTooLong(path, () =>
+    lstat(target).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENAMETOOLONG') throw error;
+      return null;
+    }),
+  );
   if (!found) return 0;
   if (found.isSymbolicLink()) {
     throw new Refused(
@@ -136,6 +169,10 @@ function within(root: string, target: string): boolean {
  * (through any link already there). An existing entry at the name is left alone.
  */
 export async function linkInside(root: string, path: string, target: string): Promise<void> {
+  await refusingTooLong(path, () => makeLink(root, path, target));
+}
+
+async function makeLink(root: string, path: string, target: string): Promise<void> {
   const at = await prepareTarget(root, path);
   const realRoot = await realpath(root);
   const lexical = resolve(dirname(at), target);

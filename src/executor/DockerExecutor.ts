@@ -375,6 +375,8 @@ export class DockerExecutor implements Executor {
             : overLimit.signal,
         });
         scratch.stop();
+        // The job has stopped writing: a slow live reader no longer paces the rest.
+        logs.release();
         record.stoppedBy = exit.stoppedBy;
         record.exitCode = exit.statusCode;
         await follower.settle(this.logSettleMs);
@@ -389,6 +391,7 @@ export class DockerExecutor implements Executor {
         record.fail(toEngineError(error, 'running the job'));
         (follower as LogFollower | null)?.stop();
       } finally {
+        logs.release();
         (scratch as ScratchWatch | null)?.stop();
         const seen = usage?.stop();
         // The kernel kills for memory only at the limit, so an OOM-killed job peaked there

@@ -13,8 +13,13 @@ export interface ExecuteRequest {
   spec: ResolvedSpec;
   /** Aborting kills the container (SIGTERM, grace, SIGKILL), keeps partial output. */
   signal?: AbortSignal;
-  /** Live output as it comes, for terminals and log followers. */
-  onLog?: (stream: LogStream, chunk: Buffer) => void;
+  /**
+   * Live output as it comes, for terminals and log followers. A promise it returns paces
+   * reading while the container runs (the job's writes wait, as a plain program's do
+   * for a slow pipe); once the container has stopped, the bytes still in transit are
+   * read without waiting for it, so the stored log is whole whatever the listener does.
+   */
+  onLog?: (stream: LogStream, chunk: Buffer) => void | Promise<void>;
 }
 
 /** Labels every runbox container carries, so a restarted runbox can find its own. */

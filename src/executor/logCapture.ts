@@ -180,32 +180,51 @@ export class JobLogs {
   readonly stdout: LogCapture;
   readonly stderr: LogCapture;
   private readonly masks: Record<LogStream, SecretMask>;
+  /** Whether the live listener no longer paces reading (release()), and that moment. */
+  private unpaced = false;
+  private readonly released: Promise<void>;
+  private endPacing!: () => void;
 
   constructor(
     capBytes: number,
     spoolDir: string,
-    private readonly onLog?: (stream: LogStream, chunk: Buffer) => void,
+    private readonly onLog?: (stream: LogStream, chunk: Buffer) => void | Promise<void>,
     secrets: readonly string[] = [],
   ) {
     this.stdout = new LogCapture({ capBytes, spoolPath: join(spoolDir, headFileName('stdout')) });
     this.stderr = new LogCapture({ capBytes, spoolPath: join(spoolDir, headFileName('stderr')) });
     this.masks = { stdout: new SecretMask(secrets), stderr: new SecretMask(secrets) };
+    this.released = new Promise((resolve) => (this.endPacing = resolve));
   }
 
   async write(stream: LogStream, chunk: Buffer): Promise<void> {
     await this.emit(stream, this.masks[stream].push(chunk));
   }
 
+  /**
+   * From now on the live listener's promise no longer holds reading back, and a wait on
+   * it ends: called once the container has stopped, when what is left is only the bytes
+   * in transit (pipe and socket buffers), so a stalled reader of `runbox run` cannot cut
+   * the stored log short (settle's limit) or hang the run.
+   */
+  release(): void {
+    this.unpaced = true;
+    this.endPacing();
+  }
+
   private async emit(stream: LogStream, chunk: Buffer): Promise<void> {
     if (chunk.length === 0) return;
+    let paced: void | Promise<void> = undefined;
     if (this.onLog) {
       try {
-        this.onLog(stream, chunk);
+        paced = this.onLog(stream, chunk);
       } catch {
         // A failing live listener must not lose the job's log.
       }
     }
     await this[stream].write(chunk);
+    // A listener's failure is its own; the log goes on.
+    if (paced && !this.unpaced) await Promise.race([paced.catch(() => {}), this.released]);
   }
 
   /** Releases what the masks still hold back (the stream has ended). */

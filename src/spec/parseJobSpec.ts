@@ -139,11 +139,18 @@ function structuralError(
  * none of the values that would do: those are listed instead.
  */
 export function schemaErrorText(error: ValueError): string {
-  const members = (error.schema as { anyOf?: Array<{ const?: unknown }> }).anyOf;
+  const members = (
+    error.schema as { anyOf?: Array<{ const?: unknown; type?: unknown; minimum?: unknown }> }
+  ).anyOf;
+  const count = members?.find((m) => m.type === 'integer');
   const expected =
     members && members.length > 0 && members.every((m) => m.const !== undefined)
       ? `expected one of ${members.map((m) => JSON.stringify(m.const)).join(', ')}`
-      : error.message.toLowerCase();
+      : // A size (limits.memory, output_bytes, log_bytes): "expected union value" for 0 or
+        // 1.5 said nothing of what would do.
+        members?.length === 2 && count && members.some((m) => m.type === 'string')
+        ? `expected a whole number of bytes of at least ${String(count.minimum ?? 0)}, or a size like "512m"`
+        : error.message.toLowerCase();
   return `${expected} (got ${shownValue(error.value)})`;
 }
 

@@ -152,7 +152,9 @@ describe('DockerExecutor on a real engine', () => {
   it('keeps stderr apart from stdout, and streams both live', async () => {
     const live: string[] = [];
     const result = await run(fixture('streams.sh'), {
-      onLog: (stream, chunk) => live.push(`${stream}:${chunk.toString()}`),
+      onLog: (stream, chunk) => {
+        live.push(`${stream}:${chunk.toString()}`);
+      },
     });
     expect(await blobText(result.stdout.blob)).toBe('to stdout\nstdout again\n');
     expect(await blobText(result.stderr.blob)).toBe('to stderr\n');

@@ -5,6 +5,7 @@ import type { Config } from '../../src/config.js';
 import { demuxDockerStream } from '../../src/executor/demux.js';
 import type { LogStream } from '../../src/executor/Executor.js';
 import {
+  JobLogs,
   LogCapture,
   MARKER_RESERVE,
   MAX_TAIL_BYTES,
@@ -146,6 +147,35 @@ describe('log capture (no engine needed)', () => {
     const at = await capture(128, long, 50);
     expect(at.kept.length).toBe(128);
     expect(at.kept.toString('latin1')).toMatch(/\n\[runbox: \d+ bytes omitted\]\n/);
+  });
+
+  it('waits for a live listener that asks it to, until release() ends every wait', async () => {
+    const dir = join(spoolDir, `paced${++n}`);
+    mkdirSync(dir);
+    const seen: string[] = [];
+    let letGo = () => {};
+    const logs = new JobLogs(MiB, dir, (stream, chunk) => {
+      seen.push(`${stream}:${chunk.toString()}`);
+      return new Promise<void>((resolve) => (letGo = resolve));
+    });
+    let firstDone = false;
+    const first = logs.write('stdout', Buffer.from('one\n')).then(() => (firstDone = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Held while the listener has not taken the chunk: reading (and the job) waits.
+    expect(firstDone).toBe(false);
+    letGo();
+    await first;
+    const second = logs.write('stderr', Buffer.from('two\n'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The container stopped: what is still in transit is read at once, whatever the
+    // listener does, so it can neither hang the run nor cut the stored log short.
+    logs.release();
+    await second;
+    await logs.write('stdout', Buffer.from('three\n'));
+    expect(seen).toEqual(['stdout:one\n', 'stderr:two\n', 'stdout:three\n']);
+    const kept = await logs.finish(store);
+    expect((await read(kept.stdout.blob)).toString()).toBe('one\nthree\n');
+    expect((await read(kept.stderr.blob)).toString()).toBe('two\n');
   });
 
   it('demultiplexes Docker frames however the bytes are split', async () => {

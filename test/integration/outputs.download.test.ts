@@ -103,6 +103,39 @@ describe('downloading outputs', () => {
     expect(sha256(await zstdDecode(answer.body))).toBe(data.sha256);
   });
 
+  // Both answers carried the decompressed bytes' ETag: a client holding part of the zstd
+  // answer that resumed it with If-Range got decompressed bytes (206) to append.
+  it('the zstd answer has an ETag of its own, which no range of the decompressed bytes matches', async () => {
+    const zstd = { 'accept-encoding': 'zstd' };
+    const whole = await http(fileUrl('data.bin'), { headers: zstd });
+    expect(whole.headers['content-encoding']).toBe('zstd');
+    const tag = whole.headers.etag as string;
+    expect(tag).not.toBe(`"${data.sha256}"`);
+    expect(tag).toMatch(/^"[^"]+"$/); // strong
+    const resumed = await http(fileUrl('data.bin'), {
+      headers: { ...zstd, range: `bytes=${whole.body.length >> 1}-`, 'if-range': tag },
+    });
+    expect(resumed.status).toBe(200);
+    expect(resumed.body.equals(whole.body)).toBe(true);
+    expect(
+      (await http(fileUrl('data.bin'), { headers: { ...zstd, 'if-none-match': tag } })).status,
+    ).toBe(304);
+    const identityTag = `"${data.sha256}"`;
+    expect(
+      (await http(fileUrl('data.bin'), { headers: { ...zstd, 'if-none-match': identityTag } }))
+        .status,
+    ).toBe(200);
+    expect(
+      (await http(fileUrl('data.bin'), { headers: { 'if-none-match': identityTag } })).status,
+    ).toBe(304);
+    const ranged = await http(fileUrl('data.bin'), {
+      headers: { ...zstd, range: 'bytes=10-19', 'if-range': identityTag },
+    });
+    expect(ranged.status).toBe(206);
+    expect(ranged.headers.etag).toBe(identityTag);
+    expect(ranged.body.equals(identity.subarray(10, 20))).toBe(true);
+  });
+
   it('zstd;q=0 means not zstd: identity', async () => {
     const answer = await http(fileUrl('data.bin'), { headers: { 'accept-encoding': 'zstd;q=0' } });
     expect(answer.headers['content-encoding']).toBeUndefined();

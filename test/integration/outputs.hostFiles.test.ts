@@ -146,6 +146,25 @@ describe('writing outputs on the host', () => {
     expect(got.stdout).toContain('plain file é.txt  5 bytes  sha256 ok');
   });
 
+  it('outputs ID -o DIR: a name too long for the disk is a refusal (exit 1), not an Internal error', async () => {
+    const { server, job } = await submitThroughServer(
+      'long.sh',
+      [
+        'cd "$RUNBOX_OUTPUTS"',
+        `printf x > "$(head -c 255 /dev/zero | tr '\\0' '\\377')"`,
+        'printf ok > zz-fine.txt',
+      ].join('\n'),
+    );
+    expect(job.result!.outputs.map((o) => Buffer.byteLength(o.path)).sort()).toEqual([11, 765]);
+    const dir = join(sandbox.dataDir, 'long');
+    const got = await runCliProcess(['outputs', job.id, '-o', dir, '--server', server.url]);
+    // Before: "runbox: Internal: ENAMETOOLONG", exit 70, and nothing after that name.
+    expect(got.code, got.stderr).toBe(1);
+    expect(got.stderr).toMatch(/warning: .* has a name longer than 255 bytes/);
+    expect(got.stdout).toContain('zz-fine.txt  2 bytes  sha256 ok');
+    expect(readFileSync(join(dir, 'zz-fine.txt'), 'utf8')).toBe('ok');
+  });
+
   // Names went to the terminal raw: a job could colour it, clear it, or forge a line
   // such as "x  1 bytes  sha256 ok" with a newline in a name.
   it('outputs ID (and -o DIR) prints a name with control characters escaped and quoted', async () => {
@@ -215,6 +234,50 @@ describe('writeOutputs', () => {
       expect(readdirSync(dir).sort()).toEqual(['back\\slash', 'ok']);
       expect(readFileSync(join(dir, 'back\\slash'), 'utf8')).toBe('payload');
       expect(readFileSync(join(dir, 'ok/été.txt'), 'utf8')).toBe('payload');
+    } finally {
+      cleanup();
+    }
+  });
+
+  // A job's 255 invalid bytes are 765 bytes of U+FFFD in the manifest, and a job may nest
+  // folders past the host's PATH_MAX: each ended the whole write Internal (ENAMETOOLONG).
+  it('refuses names and paths too long for the disk, and writes the rest', async () => {
+    const { config, cleanup } = testConfig();
+    try {
+      const store = await createFileBlobStore(config);
+      const blob = await store.put(Readable.from([Buffer.from('payload')]));
+      const file = (path: string) => ({
+        path,
+        type: 'file' as const,
+        size: blob.size,
+        sha256: blob.sha256,
+        compressed_size: blob.compressedSize,
+        link_target: null,
+      });
+      const replaced = '\ufffd'.repeat(255);
+      const deep = `${Array.from({ length: 20 }, () => 'd'.repeat(250)).join('/')}/f`;
+      const dir = join(config.dataDir, 'out');
+      const refused = await writeOutputs(
+        store,
+        [
+          file(replaced),
+          file(deep),
+          file('fine.txt'),
+          {
+            path: 'far',
+            type: 'symlink' as const,
+            size: 0,
+            sha256: null,
+            compressed_size: null,
+            link_target: 'x/'.repeat(2100),
+          },
+        ],
+        dir,
+      );
+      expect(refused.map((r) => r.path)).toEqual([replaced, deep, 'far']);
+      expect(refused[0]!.reason).toMatch(/longer than 255 bytes/);
+      expect(refused[1]!.reason).toMatch(/too long/);
+      expect(readFileSync(join(dir, 'fine.txt'), 'utf8')).toBe('payload');
     } finally {
       cleanup();
     }

@@ -174,6 +174,31 @@ describe('runbox run', () => {
     expect(seen.stderr).toMatch(/Cancelled/);
   });
 
+  it('is held back by a reader that stops reading, as a pipe holds a program back, and its output arrives whole', async () => {
+    const script = join(dataDir, 'flood.sh');
+    const size = 32 * 1024 * 1024;
+    writeFileSync(script, `echo begun >&2\nsleep 1\nhead -c ${size} /dev/zero\n`);
+    const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', script, ...base()], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // Nobody reads stdout yet: the pipe fills and stays full.
+    child.stdout.pause();
+    await until(() => stderr.includes('begun'));
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    // Before: runbox read the job's 32 MiB into memory as fast as it came, the job ended
+    // within a second, and a stalled reader grew runbox's memory with the whole output.
+    const running = (await labelledContainers(TEST_INSTANCE)).filter((c) => c.State === 'running');
+    expect(running.length, stderr).toBe(1);
+    let bytes = 0;
+    child.stdout.on('data', (c: Buffer) => (bytes += c.length));
+    child.stdout.resume();
+    expect(await exited, stderr).toBe(0);
+    expect(bytes).toBe(size);
+  }, 60_000);
+
   it.each([
     ['SIGHUP (its terminal closed)', ['SIGHUP']],
     ['SIGTERM', ['SIGTERM']],

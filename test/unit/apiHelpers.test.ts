@@ -45,15 +45,12 @@ describe('ranges', () => {
     expect(parseRange('bytes=-500', 100)).toEqual({ start: 0, end: 99 });
     expect(parseRange('bytes=-1', 1)).toEqual({ start: 0, end: 0 });
   });
+  it('ignores a range in a unit other than bytes (RFC 9110 14.2), as if none was asked', () => {
+    expect(parseRange('items=0-1', 100)).toBeNull();
+    expect(parseRange('lines=5-', 100)).toBeNull();
+  });
   it('marks unsatisfiable or malformed ranges invalid (416)', () => {
-    for (const header of [
-      'bytes=100-',
-      'bytes=9-3',
-      'bytes=-0',
-      'items=0-1',
-      'bytes=0-1,5-6',
-      'bytes=-',
-    ]) {
+    for (const header of ['bytes=100-', 'bytes=9-3', 'bytes=-0', 'bytes=0-1,5-6', 'bytes=-']) {
       expect(parseRange(header, 100)).toBe('invalid');
     }
   });
@@ -147,7 +144,9 @@ describe('live logs', () => {
   it('hands every chunk of a tapped job to its tap, of every attempt, until untapped', () => {
     const logs = new LiveLogs();
     const seen: string[] = [];
-    const untap = logs.tap('j', (stream, chunk) => seen.push(`${stream}:${chunk.toString()}`));
+    const untap = logs.tap('j', (stream, chunk) => {
+      seen.push(`${stream}:${chunk.toString()}`);
+    });
     logs.append('j', 'stdout', Buffer.from('one'));
     logs.append('other', 'stdout', Buffer.from('not mine'));
     logs.append('j', 'stderr', Buffer.from('two'));

@@ -31,6 +31,19 @@ describe('parseJobSpec', () => {
     );
   });
 
+  it('a size that is not one (0, -1, 1.5 bytes) says what a size is, not "expected union value"', () => {
+    const shell = { runtime: 'shell', script: { path: 'a.sh', content: 'true' } };
+    for (const [field, value] of [
+      ['log_bytes', 0],
+      ['output_bytes', -1],
+      ['memory', 1.5],
+    ] as const) {
+      expect(() => parseJobSpec({ ...shell, limits: { [field]: value } }, config)).toThrow(
+        `limits.${field}: expected a whole number of bytes of at least 1, or a size like "512m" (got ${value})`,
+      );
+    }
+  });
+
   it('resolves a runtime to its image and command, with the script in /work', () => {
     const spec = parseJobSpec(
       { runtime: 'python:3.11', script: { path: 'job.py', content: 'print(1)' }, args: ['x'] },

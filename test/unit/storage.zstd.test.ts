@@ -132,6 +132,30 @@ describe('zstd frame streams', () => {
     expect(sha(await decompress(js, stream, 1000))).toBe(sha(data.subarray(0, MiB)));
   });
 
+  // Seen: a 100 MiB sparse output's blob holds its frames in a few hundred bytes; one
+  // read of it decoded all of them at once, and a server sending it to a slow reader held
+  // the whole file in memory (an 8 GiB one would take 8 GiB).
+  it('decodes a chunk holding many frames only as fast as its reader reads', async () => {
+    const codec = await createJsCodec(3);
+    const zeros = Buffer.alloc(64 * MiB);
+    const compressed = await compress(codec, zeros);
+    expect(compressed.length).toBeLessThan(64 * 1024); // one read of the blob holds all 64 frames
+    const decoder = new FrameDecompressor({ codec });
+    decoder.write(compressed);
+    decoder.end();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Nobody has read yet: at most a frame or two is decoded and waiting.
+    expect(decoder.readableLength).toBeLessThanOrEqual(2 * MiB);
+    let total = 0;
+    let zeroes = true;
+    for await (const chunk of decoder as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (zeroes && chunk.some((b) => b !== 0)) zeroes = false;
+    }
+    expect(total).toBe(64 * MiB);
+    expect(zeroes).toBe(true);
+  });
+
   it('a stream cut inside a frame is an error, not a short file', async () => {
     const compressed = await compress(native, data.subarray(0, 2 * MiB));
     await expect(

@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { exitCodeOf } from '../../api/jobView.js';
+import { drained } from '../../drained.js';
 import { RunboxError } from '../../errors/index.js';
 import { queueSlotsFrom, type Config } from '../../config.js';
 import { lifecycleLine } from '../../log.js';
@@ -275,8 +276,13 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         io.stdout.on('error', onReaderGone);
         io.stderr.on('error', onReaderGone);
         // With --json, stdout carries the one JSON document: the job's output goes to stderr.
+        // A slow reader (`runbox run job.sh | (sleep 60; cat)`) paces the job, as a pipe
+        // paces a plain program: writes were queued without bound, the whole output in
+        // memory. A reader that goes away closes the stream, which ends the wait.
         const untap = rb.services.liveLogs.tap(job.id, (stream, chunk) => {
-          if (!readerGone) (stream === 'stdout' && !args.json ? io.stdout : io.stderr).write(chunk);
+          if (readerGone) return;
+          const to = stream === 'stdout' && !args.json ? io.stdout : io.stderr;
+          if (!to.write(chunk)) return drained(to);
         });
         // Every stop signal is caught until the job is final: a closed terminal (SIGHUP)
         // or an impatient second Ctrl-C that ended the process left the container running

@@ -18,6 +18,12 @@ export interface FrameDecompressorOptions {
  * headers, collects one frame's compressed bytes, and decodes that frame whole: memory
  * is about one compressed plus one decompressed frame, never the whole stream.
  * Skippable frames are dropped, as zstd's own decoder does.
+ *
+ * Hazard: one compressed chunk may hold many frames (1 MiB of zeros is a frame of a few
+ * bytes: a 64 KiB read of a sparse file's blob holds thousands). The rest of a chunk
+ * waits while the reader is full, and goes on when it reads again (_read); decoded all
+ * at once, a 100 MiB sparse output took 130 MiB of a server's memory for one download
+ * to a slow reader, and an 8 GiB one would take 8 GiB.
  */
 export class FrameDecompressor extends Transform {
   private readonly codec: ZstdCodec;
@@ -26,6 +32,8 @@ export class FrameDecompressor extends Transform {
   private readonly scanner = new FrameScanner();
   private parts: Buffer[] = [];
   private partsBytes = 0;
+  /** Where a chunk stopped because the reader was full, and its callback. */
+  private paused: { chunk: Buffer; pos: number; done: TransformCallback } | null = null;
 
   constructor(options: FrameDecompressorOptions) {
     super();
@@ -37,8 +45,24 @@ export class FrameDecompressor extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.work(chunk, 0, done);
+  }
+
+  override _read(size: number): void {
+    const paused = this.paused;
+    if (paused) {
+      this.paused = null;
+      this.work(paused.chunk, paused.pos, paused.done);
+      if (this.paused) return;
+    }
+    // The chunk is done: Transform may have held its callback (the reader was full when
+    // it came), and with nothing pushed no other _read would come to release it.
+    super._read(size);
+  }
+
+  private work(chunk: Buffer, from: number, done: TransformCallback): void {
     try {
-      let pos = 0;
+      let pos = from;
       while (pos < chunk.length) {
         const used = this.scanner.feed(chunk, pos);
         pos += used;
@@ -51,7 +75,10 @@ export class FrameDecompressor extends Transform {
           this.partsBytes += used;
         }
         this.checkSize();
-        if (this.scanner.frameEnded) this.decodeFrame();
+        if (this.scanner.frameEnded && !this.decodeFrame() && pos < chunk.length) {
+          this.paused = { chunk, pos, done };
+          return;
+        }
       }
       done();
     } catch (error) {
@@ -91,14 +118,15 @@ export class FrameDecompressor extends Transform {
     }
   }
 
-  private decodeFrame(): void {
+  /** Decodes the collected frame; false when the reader wants no more for now. */
+  private decodeFrame(): boolean {
     const header = this.scanner.header!;
     const frame = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
     this.parts = [];
     this.partsBytes = 0;
     this.scanner.reset();
-    if (header.skippable) return;
+    if (header.skippable) return true;
     const output = this.codec.decompressFrame(frame, header.contentSize!);
-    if (output.length > 0) this.push(output);
+    return output.length === 0 || this.push(output);
   }
 }
