@@ -7,6 +7,7 @@ import {
   exponentialBuckets,
 } from 'prom-client';
 import { CURRENT_CONTRACT } from './contract/contract.js';
+import { isQueueUnavailable } from './queue/queueUnavailable.js';
 import { RUNBOX_VERSION } from './version.js';
 
 /** What the worker pool reports as jobs move; the counters only ever go up. */
@@ -35,6 +36,22 @@ export interface ScrapeSources {
 }
 
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+
+interface DatabaseFigures {
+  counts: Record<string, number>;
+  workers: Array<{ state: string }>;
+}
+
+/** Null while the queue database does not answer; any other failure is the scrape's. */
+async function readFigures(sources: ScrapeSources): Promise<DatabaseFigures | null> {
+  try {
+    const [counts, workers] = await Promise.all([sources.countByStatus(), sources.workers()]);
+    return { counts, workers };
+  } catch (error) {
+    if (isQueueUnavailable(error)) return null;
+    throw error;
+  }
+}
 
 /**
  * One prom-client registry per runbox process. Counters and histograms count what
@@ -138,17 +155,38 @@ export class RunboxMetrics implements JobMetrics {
     this.registry.setDefaultLabels({ process: this.labels.process, worker_id: workerId });
   }
 
-  /** Adds the database-wide gauges, read from the sources at each scrape. */
+  /**
+   * Adds the database-wide gauges, read from the sources at each scrape. While the queue
+   * database does not answer they have no samples and runbox_queue_up is 0: the scrape
+   * answered 503 before, so Prometheus lost this process's own figures during the very
+   * outage they would explain.
+   */
   addScrapeSources(sources: ScrapeSources): void {
     const registers = [this.registry];
+    // One read per scrape, shared by the gauges (the registry collects them at once).
+    let pending: Promise<DatabaseFigures | null> | null = null;
+    const figures = () =>
+      (pending ??= readFigures(sources).finally(() => {
+        pending = null;
+      }));
+    new Gauge({
+      name: 'runbox_queue_up',
+      help: 'The queue database answered this scrape (1) or not (0); database-wide gauges are absent at 0.',
+      registers,
+      async collect() {
+        this.set((await figures()) === null ? 0 : 1);
+      },
+    });
     new Gauge({
       name: 'runbox_jobs',
       help: 'Jobs in the database by current status (database-wide, not per process).',
       labelNames: ['status'],
       registers,
       async collect() {
-        const counts = await sources.countByStatus();
-        for (const status of STATUSES) this.set({ status }, counts[status] ?? 0);
+        const read = await figures();
+        this.reset();
+        if (read === null) return;
+        for (const status of STATUSES) this.set({ status }, read.counts[status] ?? 0);
       },
     });
     new Gauge({
@@ -165,9 +203,11 @@ export class RunboxMetrics implements JobMetrics {
       labelNames: ['state'],
       registers,
       async collect() {
-        const workers = await sources.workers();
+        const read = await figures();
+        this.reset();
+        if (read === null) return;
         for (const state of ['alive', 'dead', 'stopped'])
-          this.set({ state }, workers.filter((w) => w.state === state).length);
+          this.set({ state }, read.workers.filter((w) => w.state === state).length);
       },
     });
   }
@@ -181,7 +221,11 @@ export class RunboxMetrics implements JobMetrics {
   }
 
   started(queueWaitSeconds: number | null): void {
-    if (queueWaitSeconds !== null) this.queueWait.observe(Math.max(0, queueWaitSeconds));
+    // A stored time past what a Date holds reads as NaN, and prom-client throws on it:
+    // that took a serve down (a run_at of year 0 on PostgreSQL, refused at submit now).
+    if (queueWaitSeconds !== null && Number.isFinite(queueWaitSeconds)) {
+      this.queueWait.observe(Math.max(0, queueWaitSeconds));
+    }
   }
 
   finished(outcome: string, errorType: string | null, runSeconds: number, bytes: number): void {

@@ -137,6 +137,15 @@ describe('the queue database down for a while under runbox serve', () => {
       engine: 'ok',
       database: 'unavailable',
     });
+    // /metrics answered 503 here, so Prometheus lost this process's own figures during
+    // the outage; now they come, the database-wide gauges without samples.
+    const metricsDown = await http(`${server.url}/metrics`);
+    expect(metricsDown.status).toBe(200);
+    const downText = metricsDown.body.toString();
+    expect(downText).toMatch(/^runbox_queue_up(\{[^}]*\})? 0$/m);
+    expect(downText).toMatch(/^process_cpu_user_seconds_total(\{[^}]*\})? /m);
+    expect(downText).not.toMatch(/^runbox_jobs\{/m);
+    expect(downText).not.toMatch(/^runbox_workers\{/m);
     await gate.up();
 
     const job = await waitFinal(server.url, id, 60_000);
@@ -148,6 +157,9 @@ describe('the queue database down for a while under runbox serve', () => {
     }
     expect(back.status).toBe(200);
     expect(JSON.parse(back.body.toString())).toMatchObject({ status: 'ok', database: 'ok' });
+    const metricsUp = (await http(`${server.url}/metrics`)).body.toString();
+    expect(metricsUp).toMatch(/^runbox_queue_up(\{[^}]*\})? 1$/m);
+    expect(metricsUp).toMatch(/^runbox_jobs\{[^}]*status="succeeded"[^}]*\} 1$/m);
     expect(job.status).toBe('succeeded');
     expect(job.attempts).toBe(1);
     const logs = await http(`${server.url}/v1/jobs/${id}/logs`);
