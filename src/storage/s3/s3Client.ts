@@ -20,7 +20,22 @@ export interface S3Endpoint {
   forcePathStyle?: boolean;
   /** Unset: the SDK's own chain (env, shared files, instance role). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /**
+   * How long a connection may take to open, and a request's socket may stay silent,
+   * before the request fails as unanswered (and is retried like a refused one).
+   * @defaultValue { connectMs: 5_000, idleMs: 30_000 }
+   */
+  timeouts?: { connectMs: number; idleMs: number };
 }
+
+/**
+ * Without these the SDK waits forever on a server that accepts connections and never
+ * answers (a hung or black-holed S3): seen on a fleet, a job's upload hung with its slot
+ * held past the 5 minutes runbox promises, a cancel never ended it, and a read of an
+ * output from another node never answered. Idle, not total: a large part upload
+ * keeps its socket busy however long it takes.
+ */
+const DEFAULT_TIMEOUTS = { connectMs: 5_000, idleMs: 30_000 };
 
 /**
  * An S3 client for runbox's blobs. Checksums are sent only where the API requires them:
@@ -34,6 +49,10 @@ export function createS3Client(options: S3Endpoint): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 3,
+    requestHandler: {
+      connectionTimeout: (options.timeouts ?? DEFAULT_TIMEOUTS).connectMs,
+      socketTimeout: (options.timeouts ?? DEFAULT_TIMEOUTS).idleMs,
+    },
     ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
     // A copy: the SDK writes feature marks onto the credentials object, and config's
     // objects are frozen ("Cannot set properties of undefined (setting 'CREDENTIALS_CODE')").
