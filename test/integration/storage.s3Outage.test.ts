@@ -1,13 +1,19 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RunboxError } from '../../src/errors/index.js';
 import { FileBlobStore } from '../../src/storage/fs/FileBlobStore.js';
 import { S3BlobStore } from '../../src/storage/s3/S3BlobStore.js';
-import { createS3Client, type S3Endpoint } from '../../src/storage/s3/s3Client.js';
+import {
+  createS3Client,
+  createS3ReadClient,
+  type S3Endpoint,
+} from '../../src/storage/s3/s3Client.js';
+import { isUnanswered } from '../../src/storage/s3/s3Errors.js';
 import { selectZstdCodec } from '../../src/storage/zstd/selectCodec.js';
 import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
 import {
@@ -48,8 +54,10 @@ describe('S3 down for a while: nothing lost, clear errors, recovery', () => {
     const dir = mkdtempSync(join(tmpdir(), 'runbox-s3-outage-'));
     dirs.push(dir);
     const { credentials } = testS3();
+    const settings = { endpoint, credentials, ...(timeouts && { timeouts }) };
     return new S3BlobStore({
-      client: createS3Client({ endpoint, credentials, ...(timeouts && { timeouts }) }),
+      client: createS3Client(settings),
+      readClient: createS3ReadClient(settings),
       bucket,
       cache: new FileBlobStore({ dataDir: dir, codec, frameBytes: FRAME }),
       frameBytes: FRAME,
@@ -207,6 +215,24 @@ describe('S3 down for a while: nothing lost, clear errors, recovery', () => {
       expect(Date.now() - started).toBeLessThan(15_000);
     });
 
+    it('a GET whose answer never begins fails as unanswered (the read client)', async () => {
+      const client = createS3ReadClient({
+        endpoint,
+        credentials: testS3().credentials,
+        timeouts: { connectMs: 1000, idleMs: 300 },
+      });
+      const started = Date.now();
+      const error = await client
+        .send(new GetObjectCommand({ Bucket: bucket, Key: 'blobs/never' }))
+        .then(
+          () => null,
+          (thrown: unknown) => thrown,
+        );
+      expect(isUnanswered(error)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      client.destroy();
+    });
+
     it('a read is StorageUnavailable instead of an answer that never comes', async () => {
       const reader = storeThroughGate({ cacheMaxBytes: 0 }, endpoint, {
         connectMs: 1000,
@@ -218,6 +244,26 @@ describe('S3 down for a while: nothing lost, clear errors, recovery', () => {
       );
       expect(error).toMatchObject({ type: 'StorageUnavailable', field: 'blobs.endpoint' });
     });
+  });
+
+  it('a download whose reader pauses longer than the idle limit arrives whole', async () => {
+    const timeouts = { connectMs: 1000, idleMs: 300 };
+    const writer = storeThroughGate({}, gate.endpoint, timeouts);
+    const bytes = randomBytes(32 * 1024 * 1024);
+    const { sha256 } = await writer.put(bytes);
+    const reader = storeThroughGate({ cacheMaxBytes: 0 }, gate.endpoint, timeouts);
+    const body = await reader.openDecompressed(sha256);
+    const hash = createHash('sha256');
+    let paused = false;
+    for await (const chunk of body) {
+      hash.update(chunk as Buffer);
+      if (!paused) {
+        paused = true;
+        // Backpressure: S3's socket goes silent while nobody reads.
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+      }
+    }
+    expect(hash.digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
   });
 
   describe('through runbox serve', () => {

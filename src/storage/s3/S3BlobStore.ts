@@ -51,6 +51,12 @@ import {
 
 export interface S3BlobStoreOptions {
   client: S3Client;
+  /**
+   * The client for GETs, whose bodies stream at the pace of whoever reads them
+   * (createS3ReadClient: a limit on the wait for the answer, none on a silent body).
+   * @defaultValue client
+   */
+  readClient?: S3Client;
   bucket: string;
   /** Prepended to the sha256 to make the key. @defaultValue 'blobs/' */
   prefix?: string;
@@ -129,6 +135,7 @@ export class S3BlobStore implements BlobStore {
   readonly cache: FileBlobStore;
   readonly conditionalPut: boolean;
   private readonly client: S3Client;
+  private readonly readClient: S3Client;
   private readonly cacheMaxBytes: number;
   private readonly frameBytes: number;
   private readonly ledger: BlobLedger | undefined;
@@ -143,6 +150,7 @@ export class S3BlobStore implements BlobStore {
 
   constructor(options: S3BlobStoreOptions) {
     this.client = options.client;
+    this.readClient = options.readClient ?? options.client;
     this.bucket = options.bucket;
     this.prefix = options.prefix ?? 'blobs/';
     this.cache = options.cache;
@@ -500,7 +508,7 @@ export class S3BlobStore implements BlobStore {
   ): Promise<Readable> {
     let response;
     try {
-      response = await this.client.send(
+      response = await this.readClient.send(
         new GetObjectCommand({
           Bucket: this.bucket,
           Key: this.key(sha256),
@@ -753,5 +761,6 @@ export class S3BlobStore implements BlobStore {
 
   async close(): Promise<void> {
     this.client.destroy();
+    this.readClient.destroy();
   }
 }
