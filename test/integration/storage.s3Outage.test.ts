@@ -215,6 +215,23 @@ describe('S3 down for a while: nothing lost, clear errors, recovery', () => {
       expect(Date.now() - started).toBeLessThan(15_000);
     });
 
+    it('a cancel ends a request S3 leaves hanging at once, not at the idle limit', async () => {
+      const store = storeThroughGate({}, endpoint, { connectMs: 1000, idleMs: 60_000 });
+      const controller = new AbortController();
+      const batch = store.beginBatch(controller.signal);
+      const settled = store.put(Buffer.from('cancelled while S3 hangs'), { batch }).then(
+        () => null,
+        (thrown: unknown) => thrown,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const abortedAt = Date.now();
+      controller.abort('cancel');
+      const error = await settled;
+      expect(Date.now() - abortedAt).toBeLessThan(1500);
+      expect(error).toMatchObject({ type: 'Cancelled', field: 'blobs.endpoint' });
+      await batch.discard();
+    });
+
     it('a GET whose answer never begins fails as unanswered (the read client)', async () => {
       const client = createS3ReadClient({
         endpoint,
