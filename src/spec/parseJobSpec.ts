@@ -123,22 +123,21 @@ function structuralError(
     );
   }
   if (first.value === undefined) return new InvalidSpecError(field, 'is required');
-  if (field === 'gpus') {
-    // TypeBox says "expected union value" for a count of 0, naming nothing that would do.
-    return new InvalidSpecError(
-      field,
-      `must be a count from 1 to 64, "all", or device IDs like ["0", "1"] (got ${shownValue(first.value)}); leave it out for a job without GPUs`,
-    );
-  }
   return new InvalidSpecError(field, schemaErrorText(first));
 }
 
 /**
  * TypeBox's words for a schema error, with the value that failed. A union of literals
  * (network, pull_policy, a list's status) says "expected union value", which names
- * none of the values that would do: those are listed instead.
+ * none of the values that would do: those are listed instead. Shared by the API's
+ * route validation, so a job's field reads the same through POST /v1/jobs, a batch, a
+ * schedule and the CLI.
  */
 export function schemaErrorText(error: ValueError): string {
+  if (error.path.endsWith('/gpus')) {
+    // TypeBox says "expected union value" for a count of 0, naming nothing that would do.
+    return `must be a count from 1 to 64, "all", or device IDs like ["0", "1"] (got ${shownValue(error.value)}); leave it out for a job without GPUs`;
+  }
   const members = (
     error.schema as { anyOf?: Array<{ const?: unknown; type?: unknown; minimum?: unknown }> }
   ).anyOf;

@@ -99,8 +99,11 @@ describe('GPU jobs', () => {
       field: 'gpus',
       message: expect.stringMatching(/does not run GPU jobs.*"gpus": \{"allow": true\}/),
     });
+    // The API's route validation once said "gpus: expected union value (got 0)", naming
+    // nothing that would do, where the CLI's parser named the choices.
+    const choices = /must be a count from 1 to 64, "all", or device IDs/;
     for (const bad of [0, [], 'two', [''], -1]) {
-      const invalid = await api<{ error: { type: string; field: string } }>(
+      const invalid = await api<{ error: { type: string; field: string; message: string } }>(
         server.url,
         'POST',
         '/v1/jobs',
@@ -111,7 +114,17 @@ describe('GPU jobs', () => {
         status: 400,
         field: 'gpus',
       });
+      expect(invalid.body.error.message).toMatch(choices);
     }
+    const batch = await api<{ error: { field: string; message: string } }>(
+      server.url,
+      'POST',
+      '/v1/jobs/batch',
+      { jobs: [job({}), job({ gpus: 0 })] },
+    );
+    expect(batch.status).toBe(400);
+    expect(batch.body.error.field).toBe('jobs.1.gpus');
+    expect(batch.body.error.message).toMatch(choices);
     const script = join(sandbox.dataDir, 'job.sh');
     writeFileSync(script, 'echo must not run\n');
     const cli = await runCliProcess(['submit', script, '--gpus', '2', '--server', server.url], {

@@ -1,12 +1,19 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RunboxError } from '../../src/errors/index.js';
 import { FileBlobStore } from '../../src/storage/fs/FileBlobStore.js';
 import { S3BlobStore } from '../../src/storage/s3/S3BlobStore.js';
-import { createS3Client } from '../../src/storage/s3/s3Client.js';
+import {
+  createS3Client,
+  createS3ReadClient,
+  type S3Endpoint,
+} from '../../src/storage/s3/s3Client.js';
+import { isUnanswered } from '../../src/storage/s3/s3Errors.js';
 import { selectZstdCodec } from '../../src/storage/zstd/selectCodec.js';
 import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
 import {
@@ -39,17 +46,23 @@ describe('S3 down for a while: nothing lost, clear errors, recovery', () => {
   let codec: Awaited<ReturnType<typeof selectZstdCodec>>;
   const dirs: string[] = [];
 
-  function storeThroughGate(options: { unansweredPatienceMs?: number; cacheMaxBytes?: number }) {
+  function storeThroughGate(
+    options: { unansweredPatienceMs?: number; cacheMaxBytes?: number },
+    endpoint = gate.endpoint,
+    timeouts?: S3Endpoint['timeouts'],
+  ) {
     const dir = mkdtempSync(join(tmpdir(), 'runbox-s3-outage-'));
     dirs.push(dir);
     const { credentials } = testS3();
+    const settings = { endpoint, credentials, ...(timeouts && { timeouts }) };
     return new S3BlobStore({
-      client: createS3Client({ endpoint: gate.endpoint, credentials }),
+      client: createS3Client(settings),
+      readClient: createS3ReadClient(settings),
       bucket,
       cache: new FileBlobStore({ dataDir: dir, codec, frameBytes: FRAME }),
       frameBytes: FRAME,
       conditionalPut: false,
-      endpoint: gate.endpoint,
+      endpoint,
       ...options,
     });
   }
@@ -151,6 +164,123 @@ describe('S3 down for a while: nothing lost, clear errors, recovery', () => {
     } finally {
       await gate.up();
     }
+  });
+
+  describe('S3 that accepts connections and never answers (hung, or black-holed)', () => {
+    let silent: Server;
+    let endpoint: string;
+    const held = new Set<Socket>();
+
+    beforeAll(async () => {
+      silent = createServer((socket) => {
+        held.add(socket);
+        socket.on('close', () => held.delete(socket));
+      });
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    });
+
+    afterAll(async () => {
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    });
+
+    it('a client waits a bounded time for a silent socket by default', async () => {
+      const { endpoint: real, credentials } = testS3();
+      const client = createS3Client({ endpoint: real, credentials });
+      // The SDK's NodeHttpHandler resolves its settings at the first request, then states them.
+      await client.send(new HeadBucketCommand({ Bucket: bucket }));
+      const handler = client.config.requestHandler as unknown as {
+        httpHandlerConfigs(): { socketTimeout?: number; connectionTimeout?: number };
+      };
+      const { socketTimeout, connectionTimeout } = handler.httpHandlerConfigs();
+      expect(socketTimeout).toBeGreaterThan(0);
+      expect(socketTimeout).toBeLessThanOrEqual(60_000);
+      expect(connectionTimeout).toBeGreaterThan(0);
+      client.destroy();
+    });
+
+    it('an upload gives up after unansweredPatienceMs, naming blobs.endpoint, instead of hanging', async () => {
+      const store = storeThroughGate({ unansweredPatienceMs: 1000 }, endpoint, {
+        connectMs: 1000,
+        idleMs: 300,
+      });
+      const started = Date.now();
+      const error = await store.put(Buffer.from('never stored')).then(
+        () => null,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toMatchObject({ type: 'Internal', field: 'blobs.endpoint' });
+      expect((error as Error).message).toContain(`blobs.endpoint ${endpoint}`);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    });
+
+    it('a cancel ends a request S3 leaves hanging at once, not at the idle limit', async () => {
+      const store = storeThroughGate({}, endpoint, { connectMs: 1000, idleMs: 60_000 });
+      const controller = new AbortController();
+      const batch = store.beginBatch(controller.signal);
+      const settled = store.put(Buffer.from('cancelled while S3 hangs'), { batch }).then(
+        () => null,
+        (thrown: unknown) => thrown,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const abortedAt = Date.now();
+      controller.abort('cancel');
+      const error = await settled;
+      expect(Date.now() - abortedAt).toBeLessThan(1500);
+      expect(error).toMatchObject({ type: 'Cancelled', field: 'blobs.endpoint' });
+      await batch.discard();
+    });
+
+    it('a GET whose answer never begins fails as unanswered (the read client)', async () => {
+      const client = createS3ReadClient({
+        endpoint,
+        credentials: testS3().credentials,
+        timeouts: { connectMs: 1000, idleMs: 300 },
+      });
+      const started = Date.now();
+      const error = await client
+        .send(new GetObjectCommand({ Bucket: bucket, Key: 'blobs/never' }))
+        .then(
+          () => null,
+          (thrown: unknown) => thrown,
+        );
+      expect(isUnanswered(error)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      client.destroy();
+    });
+
+    it('a read is StorageUnavailable instead of an answer that never comes', async () => {
+      const reader = storeThroughGate({ cacheMaxBytes: 0 }, endpoint, {
+        connectMs: 1000,
+        idleMs: 300,
+      });
+      const error = await reader.stat('0'.repeat(64)).then(
+        () => null,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toMatchObject({ type: 'StorageUnavailable', field: 'blobs.endpoint' });
+    });
+  });
+
+  it('a download whose reader pauses longer than the idle limit arrives whole', async () => {
+    const timeouts = { connectMs: 1000, idleMs: 300 };
+    const writer = storeThroughGate({}, gate.endpoint, timeouts);
+    const bytes = randomBytes(32 * 1024 * 1024);
+    const { sha256 } = await writer.put(bytes);
+    const reader = storeThroughGate({ cacheMaxBytes: 0 }, gate.endpoint, timeouts);
+    const body = await reader.openDecompressed(sha256);
+    const hash = createHash('sha256');
+    let paused = false;
+    for await (const chunk of body) {
+      hash.update(chunk as Buffer);
+      if (!paused) {
+        paused = true;
+        // Backpressure: S3's socket goes silent while nobody reads.
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+      }
+    }
+    expect(hash.digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
   });
 
   describe('through runbox serve', () => {

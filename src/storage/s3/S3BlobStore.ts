@@ -51,6 +51,12 @@ import {
 
 export interface S3BlobStoreOptions {
   client: S3Client;
+  /**
+   * The client for GETs, whose bodies stream at the pace of whoever reads them
+   * (createS3ReadClient: a limit on the wait for the answer, none on a silent body).
+   * @defaultValue client
+   */
+  readClient?: S3Client;
   bucket: string;
   /** Prepended to the sha256 to make the key. @defaultValue 'blobs/' */
   prefix?: string;
@@ -129,6 +135,7 @@ export class S3BlobStore implements BlobStore {
   readonly cache: FileBlobStore;
   readonly conditionalPut: boolean;
   private readonly client: S3Client;
+  private readonly readClient: S3Client;
   private readonly cacheMaxBytes: number;
   private readonly frameBytes: number;
   private readonly ledger: BlobLedger | undefined;
@@ -143,6 +150,7 @@ export class S3BlobStore implements BlobStore {
 
   constructor(options: S3BlobStoreOptions) {
     this.client = options.client;
+    this.readClient = options.readClient ?? options.client;
     this.bucket = options.bucket;
     this.prefix = options.prefix ?? 'blobs/';
     this.cache = options.cache;
@@ -194,18 +202,21 @@ export class S3BlobStore implements BlobStore {
   /**
    * Runs a write-path call again while S3 does not answer, for up to
    * unansweredPatienceMs, or until `signal` aborts (the job was cancelled: its outputs
-   * are not wanted); then fails naming the store and what to check.
+   * are not wanted); then fails naming the store and what to check. The call gets the
+   * signal too: a request S3 leaves hanging (up to the client's idle limit, times the
+   * SDK's attempts) ends at the cancel, not minutes after it.
    */
   private async patiently<T>(
     what: string,
-    call: () => Promise<T>,
+    call: (signal?: AbortSignal) => Promise<T>,
     signal?: AbortSignal,
   ): Promise<T> {
     const deadline = Date.now() + this.unansweredPatienceMs;
     for (let delay = 250; ; delay = Math.min(delay * 2, UNANSWERED_RETRY_CAP_MS)) {
       try {
-        return await call();
+        return await call(signal);
       } catch (error) {
+        if (signal?.aborted) throw this.stoppedWaiting(what, error, signal);
         // The blobs ledger lives in the queue database: a PostgreSQL restart under a
         // job's upload is waited out like S3's, not a failed attempt that runs it again.
         const ledgerDown = isQueueUnavailable(error);
@@ -228,17 +239,19 @@ export class S3BlobStore implements BlobStore {
           );
         }
         const stopped = await sleep(delay, false, signal && { signal }).catch(() => true);
-        if (stopped) {
-          // A cancelled job ends Cancelled, as when its container is killed.
-          throw new RunboxError(
-            signal?.reason === 'cancel' ? 'Cancelled' : 'Internal',
-            `${what}: stopped waiting for the blob store (${this.where()}, ` +
-              `${s3Reason(error)}): the run was stopped (${String(signal?.reason ?? 'aborted')})`,
-            { field: 'blobs.endpoint', cause: error },
-          );
-        }
+        if (stopped) throw this.stoppedWaiting(what, error, signal);
       }
     }
+  }
+
+  private stoppedWaiting(what: string, error: unknown, signal?: AbortSignal): RunboxError {
+    // A cancelled job ends Cancelled, as when its container is killed.
+    return new RunboxError(
+      signal?.reason === 'cancel' ? 'Cancelled' : 'Internal',
+      `${what}: stopped waiting for the blob store (${this.where()}, ` +
+        `${s3Reason(error)}): the run was stopped (${String(signal?.reason ?? 'aborted')})`,
+      { field: 'blobs.endpoint', cause: error },
+    );
   }
 
   /** A read S3 did not answer, as a typed 503 naming the store, not the SDK's error. */
@@ -269,7 +282,7 @@ export class S3BlobStore implements BlobStore {
       // The object this put will name: the one already stored, or ours at commit.
       const existing = await this.patiently(
         `storing blob ${stored.sha256}`,
-        () => this.head(stored.sha256),
+        (signal) => this.head(stored.sha256, signal),
         batch.signal,
       );
       return { ...stored, compressedSize: existing?.objectBytes ?? this.objectBytesOf(stored) };
@@ -320,17 +333,21 @@ export class S3BlobStore implements BlobStore {
    * @internal for S3BlobBatch
    */
   async upload(sha256: string, signal?: AbortSignal): Promise<number> {
-    return this.patiently(`uploading blob ${sha256}`, () => this.uploadOnce(sha256), signal);
+    return this.patiently(
+      `uploading blob ${sha256}`,
+      (stop) => this.uploadOnce(sha256, stop),
+      signal,
+    );
   }
 
-  private async uploadOnce(sha256: string): Promise<number> {
+  private async uploadOnce(sha256: string, signal?: AbortSignal): Promise<number> {
     const waitMs = (await this.ledger?.touch([sha256]))?.get(sha256) ?? 0;
     // A gc is deleting this object: whatever HEAD says now may be gone in a moment.
     const mustWrite = waitMs > 0;
     if (mustWrite) {
       await sleep(waitMs);
     } else if (!this.conditionalPut) {
-      const existing = await this.head(sha256);
+      const existing = await this.head(sha256, signal);
       if (existing) return existing.objectBytes;
     }
     const path = this.cache.paths.blob(sha256);
@@ -398,6 +415,7 @@ export class S3BlobStore implements BlobStore {
             Metadata: metadata,
             ...(this.conditionalPut && !mustWrite && { IfNoneMatch: '*' }),
           }),
+          signal && { abortSignal: signal },
         );
         return framesBytes + table.length;
       } catch (error) {
@@ -412,11 +430,12 @@ export class S3BlobStore implements BlobStore {
   }
 
   /** Facts from one HEAD, or null if the object is missing. */
-  private async head(sha256: string): Promise<ObjectFacts | null> {
+  private async head(sha256: string, signal?: AbortSignal): Promise<ObjectFacts | null> {
     let response;
     try {
       response = await this.client.send(
         new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(sha256) }),
+        signal && { abortSignal: signal },
       );
     } catch (error) {
       if (isNotFoundError(error)) return null;
@@ -500,7 +519,7 @@ export class S3BlobStore implements BlobStore {
   ): Promise<Readable> {
     let response;
     try {
-      response = await this.client.send(
+      response = await this.readClient.send(
         new GetObjectCommand({
           Bucket: this.bucket,
           Key: this.key(sha256),
@@ -753,5 +772,6 @@ export class S3BlobStore implements BlobStore {
 
   async close(): Promise<void> {
     this.client.destroy();
+    this.readClient.destroy();
   }
 }

@@ -5,7 +5,7 @@ import { createFileBlobStore } from '../fs/FileBlobStore.js';
 import type { ZstdOptions } from '../zstd/selectCodec.js';
 import type { BlobLedger } from './BlobLedger.js';
 import { S3BlobStore } from './S3BlobStore.js';
-import { createS3Client, probeConditionalPut } from './s3Client.js';
+import { createS3Client, createS3ReadClient, probeConditionalPut } from './s3Client.js';
 
 export interface S3StoreSettings {
   blobs: Extract<BlobStoreConfig, { kind: 's3' }>;
@@ -27,12 +27,14 @@ export async function createS3BlobStore(
   config: Pick<Config, 'dataDir'> & { zstd: ZstdOptions },
 ): Promise<S3BlobStore> {
   const { blobs } = settings;
-  const client = createS3Client({
+  const endpoint = {
     ...(blobs.endpoint !== undefined && { endpoint: blobs.endpoint }),
     ...(blobs.region !== undefined && { region: blobs.region }),
     ...(blobs.forcePathStyle !== undefined && { forcePathStyle: blobs.forcePathStyle }),
     ...(settings.credentials && { credentials: settings.credentials }),
-  });
+  };
+  const client = createS3Client(endpoint);
+  const readClient = createS3ReadClient(endpoint);
   const prefix = `${blobs.prefix ?? ''}blobs/`;
   try {
     const conditionalPut = await probeConditionalPut(client, blobs.bucket, prefix);
@@ -42,6 +44,7 @@ export async function createS3BlobStore(
     });
     return new S3BlobStore({
       client,
+      readClient,
       bucket: blobs.bucket,
       prefix,
       cache,
@@ -54,6 +57,7 @@ export async function createS3BlobStore(
     });
   } catch (error) {
     client.destroy();
+    readClient.destroy();
     throw error;
   }
 }

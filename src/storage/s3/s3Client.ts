@@ -20,15 +20,24 @@ export interface S3Endpoint {
   forcePathStyle?: boolean;
   /** Unset: the SDK's own chain (env, shared files, instance role). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /**
+   * How long a connection may take to open, and a request's socket may stay silent,
+   * before the request fails as unanswered (and is retried like a refused one).
+   * @defaultValue { connectMs: 5_000, idleMs: 30_000 }
+   */
+  timeouts?: { connectMs: number; idleMs: number };
 }
 
 /**
- * An S3 client for runbox's blobs. Checksums are sent only where the API requires them:
- * the SDK's default since 2025 (CRC32 trailers in aws-chunked bodies) is refused or
- * misread by many S3-compatible servers, and runbox checks every blob by its sha256.
+ * Without these the SDK waits forever on a server that accepts connections and never
+ * answers (a hung or black-holed S3): seen on a fleet, a job's upload hung with its slot
+ * held past the 5 minutes runbox promises, a cancel never ended it, and a read of an
+ * output from another node never answered.
  */
-export function createS3Client(options: S3Endpoint): S3Client {
-  const config: S3ClientConfig = {
+const DEFAULT_TIMEOUTS = { connectMs: 5_000, idleMs: 30_000 };
+
+function baseConfig(options: S3Endpoint): S3ClientConfig {
+  return {
     region: options.region ?? 'us-east-1',
     forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -39,7 +48,39 @@ export function createS3Client(options: S3Endpoint): S3Client {
     // objects are frozen ("Cannot set properties of undefined (setting 'CREDENTIALS_CODE')").
     ...(options.credentials && { credentials: { ...options.credentials } }),
   };
-  return new S3Client(config);
+}
+
+/**
+ * An S3 client for runbox's blobs. Checksums are sent only where the API requires them:
+ * the SDK's default since 2025 (CRC32 trailers in aws-chunked bodies) is refused or
+ * misread by many S3-compatible servers, and runbox checks every blob by its sha256.
+ * A socket silent for idleMs fails its request: idle, not total, so a large part upload
+ * keeps its socket busy however long it takes. Not for GETs: createS3ReadClient.
+ */
+export function createS3Client(options: S3Endpoint): S3Client {
+  const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+  return new S3Client({
+    ...baseConfig(options),
+    requestHandler: { connectionTimeout: timeouts.connectMs, socketTimeout: timeouts.idleMs },
+  });
+}
+
+/**
+ * The client for GETs: the answer must begin within idleMs, and then its body may pause
+ * as long as its reader does. createS3Client's idle limit cut a download whose client
+ * paused (backpressure) for 30 s: a 250 MB output arrived as 56 MB behind a 200.
+ */
+export function createS3ReadClient(options: S3Endpoint): S3Client {
+  const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+  return new S3Client({
+    ...baseConfig(options),
+    requestHandler: {
+      connectionTimeout: timeouts.connectMs,
+      // The SDK's handler clears it once the answer's headers arrive.
+      requestTimeout: timeouts.idleMs,
+      throwOnRequestTimeout: true,
+    },
+  });
 }
 
 /**
