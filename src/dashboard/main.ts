@@ -82,6 +82,7 @@ function route(): void {
 }
 
 main.addEventListener('runbox-error', (event) => showError((event as CustomEvent).detail));
+main.addEventListener('runbox-ok', () => document.getElementById('error')?.remove());
 window.addEventListener('hashchange', route);
 document.getElementById('logout')!.addEventListener('click', () => {
   // Back to the page: a server with a token now answers 401 and the login form shows;

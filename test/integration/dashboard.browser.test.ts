@@ -7,6 +7,7 @@ import { http } from '../helpers/chaosKit.js';
 import { launchChromium, screenshotPath } from '../helpers/browser.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
 import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
+import { tcpRelay } from '../helpers/tcpRelay.js';
 
 /**
  * Issue 18, the web dashboard, in a real browser (Debian's Chromium driven by
@@ -223,6 +224,57 @@ describe('web dashboard in Chromium', () => {
     expect(await p.textContent('#version')).toMatch(/\d+\.\d+\.\d+/);
     await p.screenshot({ path: screenshotPath('system'), fullPage: true });
     await p.context().close();
+  });
+
+  // Seen: after one failed refresh (the server restarted, the connection dropped) the
+  // page stopped polling for good: the list and a job's status froze, "Failed to fetch"
+  // stayed on top after the server was back, and the job's logs stayed "failed".
+  it('keeps refreshing after the server was away, and reads the logs again', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { limits: { minFreeBytes: 1 } });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 2 });
+    sandbox.processes.push(server);
+    // The browser reaches runbox through a relay that can go away and come back, as a
+    // server does when it restarts; the server itself keeps running the job meanwhile.
+    const relay = await tcpRelay(new URL(server.url));
+    try {
+      const job = (
+        await http(server.url, '/v1/jobs', {
+          body: { runtime: 'shell', command: ['sh', '-c', 'echo before; sleep 4; echo after'] },
+        })
+      ).json.id as string;
+      const p = await page();
+      await p.goto(`${relay.endpoint}/#/jobs/${job}`);
+      await expect.poll(() => p.textContent('#log-stdout'), { timeout: 30_000 }).toBe('before\n');
+      expect(await p.textContent('#job-status')).toBe('running');
+
+      await relay.down();
+      await expect.poll(() => p.locator('#error').count(), { timeout: 10_000 }).toBe(1);
+      await waitStatus(server.url, job, ['succeeded']);
+      await relay.up();
+      await expect.poll(() => p.textContent('#job-status'), { timeout: 10_000 }).toBe('succeeded');
+      await expect.poll(() => p.locator('#error').count(), { timeout: 10_000 }).toBe(0);
+      // Read again from the start, not appended to what was shown before.
+      await expect.poll(() => p.getAttribute('#log-stdout', 'data-complete')).toBe('true');
+      expect(await p.textContent('#log-stdout')).toBe('before\nafter\n');
+
+      await p.goto(`${relay.endpoint}/#/jobs`);
+      const rows = p.locator('table.jobs tbody tr[data-job]');
+      await expect.poll(() => rows.first().getAttribute('data-job')).toBe(job);
+      await relay.down();
+      await expect.poll(() => p.locator('#error').count(), { timeout: 10_000 }).toBe(1);
+      const later = (
+        await http(server.url, '/v1/jobs', { body: { runtime: 'shell', command: ['true'] } })
+      ).json.id as string;
+      await relay.up();
+      await expect
+        .poll(() => rows.first().getAttribute('data-job'), { timeout: 10_000 })
+        .toBe(later);
+      await expect.poll(() => p.locator('#error').count(), { timeout: 10_000 }).toBe(0);
+      await p.screenshot({ path: screenshotPath('jobs-after-outage'), fullPage: true });
+      await p.context().close();
+    } finally {
+      await relay.down();
+    }
   });
 
   it('asks for the token, refuses a wrong one, and keeps an HttpOnly SameSite=Strict cookie', async () => {
