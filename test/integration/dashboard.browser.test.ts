@@ -277,6 +277,26 @@ describe('web dashboard in Chromium', () => {
     }
   });
 
+  // /docs runs under a CSP like the dashboard's page (this server's scripts only, no
+  // framing): Swagger UI must still render all of it without a refused load.
+  it('renders /docs under its CSP', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { limits: { minFreeBytes: 1 } });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
+    sandbox.processes.push(server);
+    const p = await page();
+    const refused: string[] = [];
+    p.on('console', (m) => {
+      if (/Content Security Policy|Refused/i.test(m.text())) refused.push(m.text());
+    });
+    await p.goto(`${server.url}/docs#/jobs/submitJob`);
+    await expect.poll(() => p.locator('.opblock').count(), { timeout: 30_000 }).toBeGreaterThan(10);
+    // The deep link opened the operation: its example body rendered too.
+    await expect.poll(() => p.locator('.opblock.is-open').count()).toBe(1);
+    await p.screenshot({ path: screenshotPath('docs'), fullPage: false });
+    expect(refused).toEqual([]);
+    await p.context().close();
+  });
+
   it('asks for the token, refuses a wrong one, and keeps an HttpOnly SameSite=Strict cookie', async () => {
     const configFile = writeTestConfig(sandbox.dataDir, {
       limits: { minFreeBytes: 1 },
