@@ -297,6 +297,40 @@ describe('web dashboard in Chromium', () => {
     await p.context().close();
   });
 
+  // Seen: an output named with 250 letters and no break made the job page 2268 px wide
+  // at a 1280 px window: the outputs table pushed its size and hash columns out of the
+  // card, and the whole page scrolled sideways. The same held for a long id asked for.
+  it('keeps long unbroken names inside the page', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { limits: { minFreeBytes: 1 } });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
+    const name = 'x'.repeat(250);
+    const job = (
+      await http(server.url, '/v1/jobs', {
+        body: {
+          runtime: 'shell',
+          command: ['sh', '-c', `echo hi > /outputs/${name}; ln -s /${'y'.repeat(250)} /outputs/l`],
+        },
+      })
+    ).json.id as string;
+    await waitStatus(server.url, job, ['succeeded']);
+    const p = await page();
+    await p.setViewportSize({ width: 1280, height: 900 });
+    const wide = () =>
+      p.evaluate<number>(
+        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+      );
+    await p.goto(`${server.url}/#/jobs/${job}`);
+    await expect.poll(() => p.locator('a.output').count(), { timeout: 10_000 }).toBe(1);
+    await p.screenshot({ path: screenshotPath('job-long-names'), fullPage: true });
+    expect(await wide()).toBe(0);
+    await p.goto(`${server.url}/#/jobs/${'Z'.repeat(400)}`);
+    // Too long to be an id: the API's 400 is shown, naming the path it refused.
+    await expect.poll(() => p.textContent('#error')).toContain('Z'.repeat(400));
+    expect(await wide()).toBe(0);
+    await p.context().close();
+  });
+
   it('asks for the token, refuses a wrong one, and keeps an HttpOnly SameSite=Strict cookie', async () => {
     const configFile = writeTestConfig(sandbox.dataDir, {
       limits: { minFreeBytes: 1 },
