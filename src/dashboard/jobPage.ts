@@ -128,7 +128,9 @@ export function jobPage(root: HTMLElement, id: string): () => void {
     try {
       job = await getJson<Job>(jobPath(id), controller.signal);
     } catch (error) {
-      if (error instanceof ApiError && error.status === 404) {
+      // 400: the API refused the id itself (too long, odd characters); no such job either,
+      // and asking again every second would not change that.
+      if (error instanceof ApiError && (error.status === 404 || error.status === 400)) {
         root.replaceChildren(
           h('p', {}, h('a', { href: '#/jobs' }, '← jobs')),
           h('p', { class: 'message', id: 'not-found' }, `No job with id "${id}".`),
