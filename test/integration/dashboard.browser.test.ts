@@ -400,6 +400,26 @@ describe('web dashboard in Chromium', () => {
     expect(server.stderr()).not.toContain(TOKEN);
   });
 
+  // Seen: ?token= read through URLSearchParams, which takes "+" for a space: a base64
+  // token (openssl rand -base64 32) pasted into the address was "Wrong token."
+  it('takes a base64 token from ?token= as written', async () => {
+    const token = 'k+3/Zq9w+Xy7vA==';
+    const configFile = writeTestConfig(sandbox.dataDir, { limits: { minFreeBytes: 1 }, token });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
+    sandbox.processes.push(server);
+    const job = (await http(server.url, '/v1/jobs', { body: SLEEPING_JOB, token })).json
+      .id as string;
+    const p = await page();
+    await p.goto(`${server.url}/?token=${token}`);
+    await expect.poll(() => p.locator(`tr[data-job="${job}"]`).count()).toBe(1);
+    expect(p.url()).not.toContain('token');
+    // Escaped, it is the same token.
+    await p.context().clearCookies();
+    await p.goto(`${server.url}/?token=${encodeURIComponent(token)}#/jobs`);
+    await expect.poll(() => p.locator(`tr[data-job="${job}"]`).count()).toBe(1);
+    await p.context().close();
+  });
+
   // Seen: once the login limiter answered 429, the form said "Wrong token." to every
   // attempt, the right token included, so a user was told a right token was wrong
   // instead of being told to wait.
