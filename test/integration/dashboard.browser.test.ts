@@ -526,4 +526,45 @@ describe('web dashboard in Chromium', () => {
       await new Promise((r) => evil.close(r));
     }
   });
+
+  // Seen: a link to the dashboard on another site (a job's address pasted in a chat, an
+  // issue, a wiki) answered 403 JSON: the Sec-Fetch-Site rule refused the page itself.
+  it('opens from a link on another site; a frame of it is still refused', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, {
+      limits: { minFreeBytes: 1 },
+      token: TOKEN,
+    });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
+    sandbox.processes.push(server);
+    const job = (await http(server.url, '/v1/jobs', { body: SLEEPING_JOB, token: TOKEN })).json
+      .id as string;
+    // 127.0.0.2 is another site than 127.0.0.1 (and than its other ports).
+    const other: Server = createServer((_req, res) => {
+      res.setHeader('content-type', 'text/html');
+      res.end(
+        `<!doctype html><a id="go" href="${server.url}/#/jobs/${job}">job</a>` +
+          `<iframe src="${server.url}/"></iframe>`,
+      );
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.2', r));
+    try {
+      const p = await page();
+      await p.goto(`${server.url}/?token=${encodeURIComponent(TOKEN)}`);
+      await expect.poll(() => p.locator(`tr[data-job="${job}"]`).count()).toBe(1);
+      const answers: Array<[string, number]> = [];
+      p.on('response', (r) => {
+        if (r.url().startsWith(server.url)) answers.push([r.url(), r.status()]);
+      });
+      await p.goto(`http://127.0.0.2:${(other.address() as AddressInfo).port}/`);
+      await expect.poll(() => answers.length).toBe(1);
+      // A frame of the page is still refused.
+      expect(answers).toEqual([[`${server.url}/`, 403]]);
+      await p.click('#go');
+      await expect.poll(() => p.textContent('#job-id')).toBe(job);
+      await expect.poll(() => p.textContent('#job-status')).toBe('queued');
+      await p.context().close();
+    } finally {
+      await new Promise((r) => other.close(r));
+    }
+  });
 });
