@@ -300,7 +300,7 @@ describe('web dashboard in Chromium', () => {
   // Seen: an output named with 250 letters and no break made the job page 2268 px wide
   // at a 1280 px window: the outputs table pushed its size and hash columns out of the
   // card, and the whole page scrolled sideways. The same held for a long id asked for.
-  it('keeps long unbroken names inside the page', async () => {
+  it('keeps long unbroken names and a narrow window inside the page', async () => {
     const configFile = writeTestConfig(sandbox.dataDir, { limits: { minFreeBytes: 1 } });
     const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
     sandbox.processes.push(server);
@@ -328,6 +328,21 @@ describe('web dashboard in Chromium', () => {
     // Too long to be an id (the API answers 400): no such job, said once.
     await expect.poll(() => p.textContent('#not-found')).toContain('Z'.repeat(400));
     expect(await wide()).toBe(0);
+
+    // Seen: at a phone's width (390 px; the page declares a viewport) the jobs list was
+    // 942 px wide and a job's cards 380 px plus margins: the page scrolled sideways.
+    await p.setViewportSize({ width: 390, height: 800 });
+    const pages = [
+      ['jobs', '#/jobs', 'table.jobs tr[data-job]'],
+      ['job', `#/jobs/${job}`, '#log-stderr[data-complete]'],
+      ['system', '#/system', 'table.workers tr[data-worker]'],
+    ] as const;
+    for (const [name, at, shown] of pages) {
+      await p.goto(`${server.url}/${at}`);
+      await p.waitForSelector(shown);
+      await p.screenshot({ path: screenshotPath(`narrow-${name}`), fullPage: true });
+      expect(await wide(), at).toBe(0);
+    }
     await p.context().close();
   });
 
