@@ -2,6 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RunboxError } from './errors/index.js';
 import type { RunboxMetrics } from './metrics.js';
+import { hostAllowed, hostName } from './api/hostCheck.js';
+
+const LOOPBACK = { host: '127.0.0.1', allowedHosts: [] };
 
 /**
  * A listen that failed for a reason the operator fixes (the port taken by another runbox
@@ -33,12 +36,31 @@ export async function serveMetrics(
   port: number,
 ): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((request, response) => {
-    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+    // Loopback is no wall against a web page: one whose name it re-points at 127.0.0.1
+    // (DNS rebinding) reads whatever answers there as its own. Only loopback names are
+    // served, as the API does (hostCheck.ts).
+    const host = request.headers.host;
+    const name = host === undefined ? null : hostName(host);
+    if (host !== undefined && (name === null || !hostAllowed(name, LOOPBACK))) {
+      response
+        .writeHead(421, { 'content-type': 'text/plain' })
+        .end('only 127.0.0.1 or localhost here\n');
+      return;
+    }
+    const get = request.method === 'GET' || request.method === 'HEAD';
+    if (!get || request.url?.split('?')[0] !== '/metrics') {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics here\n');
       return;
     }
     metrics.text().then(
-      (text) => response.writeHead(200, { 'content-type': metrics.contentType }).end(text),
+      (text) =>
+        // Node sends no body to a HEAD; the length says what a GET would get.
+        response
+          .writeHead(200, {
+            'content-type': metrics.contentType,
+            'content-length': Buffer.byteLength(text),
+          })
+          .end(text),
       (error: unknown) => response.writeHead(500).end(String(error)),
     );
   });

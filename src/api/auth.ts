@@ -13,6 +13,7 @@ const OPEN_PATHS = new Set([
   '/docs',
   '/docs/swagger-ui.css',
   '/docs/swagger-ui-bundle.js',
+  '/docs/init.js',
   // The dashboard's page and code are the same for every runbox of this version; its
   // data comes from the API, which asks for the token (or the session cookie).
   '/',

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { RunboxError } from '../errors/index.js';
 import { advertisedHostName } from '../nodes/advertise.js';
@@ -50,6 +50,25 @@ function foreignOrigin(origin: string, host: string): boolean {
   }
 }
 
+/** Pages that hold no data: what they show comes from same-origin requests they make. */
+const PAGES = new Set(['/', '/docs']);
+
+/**
+ * A link on another site that opens the dashboard (or /docs) in a tab: a top-level
+ * navigation (a frame says `iframe`, and the pages' CSP forbids framing anyway).
+ * Refused, a link to a job pasted in a chat or an issue answered 403 JSON. These pages
+ * are the same for everyone and read no cookie; everything they then ask for is
+ * same-origin and judged as usual.
+ */
+function pageOpened(request: FastifyRequest): boolean {
+  return (
+    (request.method === 'GET' || request.method === 'HEAD') &&
+    PAGES.has(request.url.split('?')[0]!) &&
+    request.headers['sec-fetch-mode'] === 'navigate' &&
+    request.headers['sec-fetch-dest'] === 'document'
+  );
+}
+
 export function registerHostCheck(app: FastifyInstance, config: Readonly<Config>): void {
   app.addHook('onRequest', async (request) => {
     // No Host at all (an HTTP/1.0 probe) cannot come from a browser, which always sends
@@ -77,7 +96,7 @@ export function registerHostCheck(app: FastifyInstance, config: Readonly<Config>
     // Browsers send Sec-Fetch-Site even where they send no Origin (a GET from an <img>
     // or <script> tag, a link): a request another site started is refused as well.
     const site = request.headers['sec-fetch-site'];
-    if (site === 'cross-site' || site === 'same-site') {
+    if ((site === 'cross-site' || site === 'same-site') && !pageOpened(request)) {
       throw new RunboxError(
         'Forbidden',
         `Sec-Fetch-Site "${site}": requests started by another site are refused`,

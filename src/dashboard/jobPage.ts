@@ -118,15 +118,19 @@ export function jobPage(root: HTMLElement, id: string): () => void {
     );
   });
 
-  let following = false;
+  // Logs being followed; one whose answer broke off (server restarted, connection lost)
+  // leaves the set and is read again from its start by the next load that succeeds.
+  const following = new Set<Stream>();
   let shownFinal = false;
   const load = async () => {
-    if (shownFinal) return;
+    if (shownFinal && following.size === logs.length) return;
     let job: Job;
     try {
       job = await getJson<Job>(jobPath(id), controller.signal);
     } catch (error) {
-      if (error instanceof ApiError && error.status === 404) {
+      // 400: the API refused the id itself (too long, odd characters); no such job either,
+      // and asking again every second would not change that.
+      if (error instanceof ApiError && (error.status === 404 || error.status === 400)) {
         root.replaceChildren(
           h('p', {}, h('a', { href: '#/jobs' }, '← jobs')),
           h('p', { class: 'message', id: 'not-found' }, `No job with id "${id}".`),
@@ -232,13 +236,16 @@ export function jobPage(root: HTMLElement, id: string): () => void {
           : '',
       ].filter((n) => n !== ''),
     );
-    if (!following) {
-      following = true;
-      for (const log of logs) {
-        followLog(id, log.stream, log.pre, log.state, controller.signal).catch((error: unknown) => {
-          if (!controller.signal.aborted) log.state.textContent = `failed: ${String(error)}`;
-        });
-      }
+    for (const log of logs) {
+      if (following.has(log.stream)) continue;
+      following.add(log.stream);
+      log.pre.replaceChildren();
+      delete log.pre.dataset.complete;
+      followLog(id, log.stream, log.pre, log.state, controller.signal).catch((error: unknown) => {
+        if (controller.signal.aborted) return;
+        log.state.textContent = `failed: ${String(error)}`;
+        following.delete(log.stream);
+      });
     }
     if (FINAL.has(job.status)) shownFinal = true;
   };

@@ -153,7 +153,12 @@ export function jobsPage(root: HTMLElement, params: URLSearchParams): () => void
   return poll(load, REFRESH_MS, controller, root);
 }
 
-/** Runs load now and every `ms` until the returned stop is called; errors go to onError. */
+/**
+ * Runs load now and every `ms` until the returned stop is called. A failed load goes to
+ * onError and the polling goes on: a server that restarts or a dropped connection must
+ * not leave the page frozen until it is reloaded. A load that succeeds again says so
+ * (runbox-ok), which clears the error shown.
+ */
 export function poll(
   load: () => Promise<void>,
   ms: number,
@@ -162,15 +167,21 @@ export function poll(
 ): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const tick = () => {
-    load().then(
-      () => {
+    load()
+      .then(
+        () => {
+          if (!controller.signal.aborted)
+            root.dispatchEvent(new CustomEvent('runbox-ok', { bubbles: true }));
+        },
+        (error: unknown) => {
+          if (controller.signal.aborted) return;
+          root.dispatchEvent(new CustomEvent('runbox-error', { detail: error, bubbles: true }));
+        },
+      )
+      .finally(() => {
+        // The error handler may have stopped this page (a login is needed): no next tick.
         if (!controller.signal.aborted) timer = setTimeout(tick, ms);
-      },
-      (error: unknown) => {
-        if (controller.signal.aborted) return;
-        root.dispatchEvent(new CustomEvent('runbox-error', { detail: error, bubbles: true }));
-      },
-    );
+      });
   };
   tick();
   return () => {

@@ -82,6 +82,7 @@ function route(): void {
 }
 
 main.addEventListener('runbox-error', (event) => showError((event as CustomEvent).detail));
+main.addEventListener('runbox-ok', () => document.getElementById('error')?.remove());
 window.addEventListener('hashchange', route);
 document.getElementById('logout')!.addEventListener('click', () => {
   // Back to the page: a server with a token now answers 401 and the login form shows;
@@ -92,8 +93,27 @@ document.getElementById('logout')!.addEventListener('click', () => {
   );
 });
 
+/**
+ * ?token= as written: URLSearchParams reads `+` as a space (form encoding), which turned
+ * a base64 token (`openssl rand -base64 32`) pasted into the address into a wrong one.
+ * Only %XX escapes are decoded; a space is written %20.
+ */
+function tokenParam(search: string): string | null {
+  for (const part of search.replace(/^\?/, '').split('&')) {
+    const eq = part.indexOf('=');
+    if ((eq < 0 ? part : part.slice(0, eq)) !== 'token') continue;
+    const raw = eq < 0 ? '' : part.slice(eq + 1);
+    try {
+      return decodeURIComponent(raw);
+    } catch {
+      return raw; // a stray % that escapes nothing: the token as typed
+    }
+  }
+  return null;
+}
+
 // ?token= once: trade it for the cookie, then take it out of the address bar and history.
-const given = new URLSearchParams(location.search).get('token');
+const given = tokenParam(location.search);
 if (given !== null) {
   const clean = new URL(location.href);
   clean.searchParams.delete('token');

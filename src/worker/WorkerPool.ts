@@ -612,8 +612,9 @@ export class WorkerPool {
       errorType === null || cancelled ? null : await this.queue.get(job.id).catch((): null => null);
     // Retried: queued again, or already past this attempt (a free slot can claim it
     // again between the commit and this read when its backoff is short).
+    const outputBytes = result.outputs.reduce((sum, o) => sum + o.size, 0);
     if (now !== null && (now.status === 'queued' || now.attempts > job.attempt)) {
-      this.metrics?.retried(errorType!);
+      this.metrics?.retried(errorType!, result.metrics.total_seconds, outputBytes);
       this.log.info('job retried', {
         job: job.id,
         attempt: job.attempt,
@@ -624,7 +625,6 @@ export class WorkerPool {
     }
     const outcome =
       errorType === null ? 'succeeded' : cancelled ? 'cancelled' : (now?.status ?? 'failed');
-    const outputBytes = result.outputs.reduce((sum, o) => sum + o.size, 0);
     this.metrics?.finished(outcome, errorType, result.metrics.total_seconds, outputBytes);
     this.log.info('job finished', {
       job: job.id,

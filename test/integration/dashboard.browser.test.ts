@@ -7,6 +7,7 @@ import { http } from '../helpers/chaosKit.js';
 import { launchChromium, screenshotPath } from '../helpers/browser.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
 import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
+import { tcpRelay } from '../helpers/tcpRelay.js';
 
 /**
  * Issue 18, the web dashboard, in a real browser (Debian's Chromium driven by
@@ -225,6 +226,126 @@ describe('web dashboard in Chromium', () => {
     await p.context().close();
   });
 
+  // Seen: after one failed refresh (the server restarted, the connection dropped) the
+  // page stopped polling for good: the list and a job's status froze, "Failed to fetch"
+  // stayed on top after the server was back, and the job's logs stayed "failed".
+  it('keeps refreshing after the server was away, and reads the logs again', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { limits: { minFreeBytes: 1 } });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 2 });
+    sandbox.processes.push(server);
+    // The browser reaches runbox through a relay that can go away and come back, as a
+    // server does when it restarts; the server itself keeps running the job meanwhile.
+    const relay = await tcpRelay(new URL(server.url));
+    try {
+      const job = (
+        await http(server.url, '/v1/jobs', {
+          body: { runtime: 'shell', command: ['sh', '-c', 'echo before; sleep 4; echo after'] },
+        })
+      ).json.id as string;
+      const p = await page();
+      await p.goto(`${relay.endpoint}/#/jobs/${job}`);
+      await expect.poll(() => p.textContent('#log-stdout'), { timeout: 30_000 }).toBe('before\n');
+      expect(await p.textContent('#job-status')).toBe('running');
+
+      await relay.down();
+      await expect.poll(() => p.locator('#error').count(), { timeout: 10_000 }).toBe(1);
+      await waitStatus(server.url, job, ['succeeded']);
+      await relay.up();
+      await expect.poll(() => p.textContent('#job-status'), { timeout: 10_000 }).toBe('succeeded');
+      await expect.poll(() => p.locator('#error').count(), { timeout: 10_000 }).toBe(0);
+      // Read again from the start, not appended to what was shown before.
+      await expect.poll(() => p.getAttribute('#log-stdout', 'data-complete')).toBe('true');
+      expect(await p.textContent('#log-stdout')).toBe('before\nafter\n');
+
+      await p.goto(`${relay.endpoint}/#/jobs`);
+      const rows = p.locator('table.jobs tbody tr[data-job]');
+      await expect.poll(() => rows.first().getAttribute('data-job')).toBe(job);
+      await relay.down();
+      await expect.poll(() => p.locator('#error').count(), { timeout: 10_000 }).toBe(1);
+      const later = (
+        await http(server.url, '/v1/jobs', { body: { runtime: 'shell', command: ['true'] } })
+      ).json.id as string;
+      await relay.up();
+      await expect
+        .poll(() => rows.first().getAttribute('data-job'), { timeout: 10_000 })
+        .toBe(later);
+      await expect.poll(() => p.locator('#error').count(), { timeout: 10_000 }).toBe(0);
+      await p.screenshot({ path: screenshotPath('jobs-after-outage'), fullPage: true });
+      await p.context().close();
+    } finally {
+      await relay.down();
+    }
+  });
+
+  // /docs runs under a CSP like the dashboard's page (this server's scripts only, no
+  // framing): Swagger UI must still render all of it without a refused load.
+  it('renders /docs under its CSP', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { limits: { minFreeBytes: 1 } });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
+    sandbox.processes.push(server);
+    const p = await page();
+    const refused: string[] = [];
+    p.on('console', (m) => {
+      if (/Content Security Policy|Refused/i.test(m.text())) refused.push(m.text());
+    });
+    await p.goto(`${server.url}/docs#/jobs/submitJob`);
+    await expect.poll(() => p.locator('.opblock').count(), { timeout: 30_000 }).toBeGreaterThan(10);
+    // The deep link opened the operation: its example body rendered too.
+    await expect.poll(() => p.locator('.opblock.is-open').count()).toBe(1);
+    await p.screenshot({ path: screenshotPath('docs'), fullPage: false });
+    expect(refused).toEqual([]);
+    await p.context().close();
+  });
+
+  // Seen: an output named with 250 letters and no break made the job page 2268 px wide
+  // at a 1280 px window: the outputs table pushed its size and hash columns out of the
+  // card, and the whole page scrolled sideways. The same held for a long id asked for.
+  it('keeps long unbroken names and a narrow window inside the page', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { limits: { minFreeBytes: 1 } });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
+    const name = 'x'.repeat(250);
+    const job = (
+      await http(server.url, '/v1/jobs', {
+        body: {
+          runtime: 'shell',
+          command: ['sh', '-c', `echo hi > /outputs/${name}; ln -s /${'y'.repeat(250)} /outputs/l`],
+        },
+      })
+    ).json.id as string;
+    await waitStatus(server.url, job, ['succeeded']);
+    const p = await page();
+    await p.setViewportSize({ width: 1280, height: 900 });
+    const wide = () =>
+      p.evaluate<number>(
+        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+      );
+    await p.goto(`${server.url}/#/jobs/${job}`);
+    await expect.poll(() => p.locator('a.output').count(), { timeout: 10_000 }).toBe(1);
+    await p.screenshot({ path: screenshotPath('job-long-names'), fullPage: true });
+    expect(await wide()).toBe(0);
+    await p.goto(`${server.url}/#/jobs/${'Z'.repeat(400)}`);
+    // Too long to be an id (the API answers 400): no such job, said once.
+    await expect.poll(() => p.textContent('#not-found')).toContain('Z'.repeat(400));
+    expect(await wide()).toBe(0);
+
+    // Seen: at a phone's width (390 px; the page declares a viewport) the jobs list was
+    // 942 px wide and a job's cards 380 px plus margins: the page scrolled sideways.
+    await p.setViewportSize({ width: 390, height: 800 });
+    const pages = [
+      ['jobs', '#/jobs', 'table.jobs tr[data-job]'],
+      ['job', `#/jobs/${job}`, '#log-stderr[data-complete]'],
+      ['system', '#/system', 'table.workers tr[data-worker]'],
+    ] as const;
+    for (const [name, at, shown] of pages) {
+      await p.goto(`${server.url}/${at}`);
+      await p.waitForSelector(shown);
+      await p.screenshot({ path: screenshotPath(`narrow-${name}`), fullPage: true });
+      expect(await wide(), at).toBe(0);
+    }
+    await p.context().close();
+  });
+
   it('asks for the token, refuses a wrong one, and keeps an HttpOnly SameSite=Strict cookie', async () => {
     const configFile = writeTestConfig(sandbox.dataDir, {
       limits: { minFreeBytes: 1 },
@@ -292,6 +413,26 @@ describe('web dashboard in Chromium', () => {
     expect(server.stderr()).toContain('?token=%5Bredacted%5D');
     expect(server.stderr()).not.toContain(encodeURIComponent(TOKEN));
     expect(server.stderr()).not.toContain(TOKEN);
+  });
+
+  // Seen: ?token= read through URLSearchParams, which takes "+" for a space: a base64
+  // token (openssl rand -base64 32) pasted into the address was "Wrong token."
+  it('takes a base64 token from ?token= as written', async () => {
+    const token = 'k+3/Zq9w+Xy7vA==';
+    const configFile = writeTestConfig(sandbox.dataDir, { limits: { minFreeBytes: 1 }, token });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
+    sandbox.processes.push(server);
+    const job = (await http(server.url, '/v1/jobs', { body: SLEEPING_JOB, token })).json
+      .id as string;
+    const p = await page();
+    await p.goto(`${server.url}/?token=${token}`);
+    await expect.poll(() => p.locator(`tr[data-job="${job}"]`).count()).toBe(1);
+    expect(p.url()).not.toContain('token');
+    // Escaped, it is the same token.
+    await p.context().clearCookies();
+    await p.goto(`${server.url}/?token=${encodeURIComponent(token)}#/jobs`);
+    await expect.poll(() => p.locator(`tr[data-job="${job}"]`).count()).toBe(1);
+    await p.context().close();
   });
 
   // Seen: once the login limiter answered 429, the form said "Wrong token." to every
@@ -398,6 +539,47 @@ describe('web dashboard in Chromium', () => {
       await p.context().close();
     } finally {
       await new Promise((r) => evil.close(r));
+    }
+  });
+
+  // Seen: a link to the dashboard on another site (a job's address pasted in a chat, an
+  // issue, a wiki) answered 403 JSON: the Sec-Fetch-Site rule refused the page itself.
+  it('opens from a link on another site; a frame of it is still refused', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, {
+      limits: { minFreeBytes: 1 },
+      token: TOKEN,
+    });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
+    sandbox.processes.push(server);
+    const job = (await http(server.url, '/v1/jobs', { body: SLEEPING_JOB, token: TOKEN })).json
+      .id as string;
+    // 127.0.0.2 is another site than 127.0.0.1 (and than its other ports).
+    const other: Server = createServer((_req, res) => {
+      res.setHeader('content-type', 'text/html');
+      res.end(
+        `<!doctype html><a id="go" href="${server.url}/#/jobs/${job}">job</a>` +
+          `<iframe src="${server.url}/"></iframe>`,
+      );
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.2', r));
+    try {
+      const p = await page();
+      await p.goto(`${server.url}/?token=${encodeURIComponent(TOKEN)}`);
+      await expect.poll(() => p.locator(`tr[data-job="${job}"]`).count()).toBe(1);
+      const answers: Array<[string, number]> = [];
+      p.on('response', (r) => {
+        if (r.url().startsWith(server.url)) answers.push([r.url(), r.status()]);
+      });
+      await p.goto(`http://127.0.0.2:${(other.address() as AddressInfo).port}/`);
+      await expect.poll(() => answers.length).toBe(1);
+      // A frame of the page is still refused.
+      expect(answers).toEqual([[`${server.url}/`, 403]]);
+      await p.click('#go');
+      await expect.poll(() => p.textContent('#job-id')).toBe(job);
+      await expect.poll(() => p.textContent('#job-status')).toBe('queued');
+      await p.context().close();
+    } finally {
+      await new Promise((r) => other.close(r));
     }
   });
 });

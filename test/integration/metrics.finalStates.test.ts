@@ -1,4 +1,4 @@
-import { getMetricsFromIterator, type PromData } from 'prom2javascript';
+import { getMetricsFromIterator, type PromData, type PromHistogramData } from 'prom2javascript';
 import { describe, expect, it } from 'vitest';
 import { api, getJob, shellJob, submit, waitFor } from '../helpers/queueProbe.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
@@ -67,5 +67,45 @@ describe('runbox_jobs_finished_total', () => {
     );
     expect(lost.error?.type).toBe('WorkerLost');
     expect(await finishedTotals(second.url)).toEqual({ 'failed/WorkerLost': 1 });
+  });
+});
+
+/**
+ * Seen: a job that failed three times, retried twice, showed one attempt in
+ * runbox_job_run_seconds and runbox_job_output_bytes, though their help says "attempts
+ * this process recorded": the two retried attempts held a slot and wrote outputs too.
+ */
+describe('runbox_job_run_seconds and runbox_job_output_bytes', () => {
+  const sandbox = useProcessSandbox('metrics-retried');
+
+  it('observe every recorded attempt, a retried one as outcome="retried"', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir);
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
+    const job = await submit(
+      server.url,
+      shellJob('printf 12345 > /outputs/o; exit 7', { max_attempts: 3, retry_on_exit_codes: [7] }),
+    );
+    const done = await waitFor(
+      'the job to fail for good',
+      async () => {
+        const now = await getJob(server.url, job.id);
+        return now.status === 'failed' ? now : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    expect(done.attempts).toBe(3);
+
+    const text = await (await fetch(new URL('/metrics', server.url))).text();
+    const families = await getMetricsFromIterator(text.split('\n')[Symbol.iterator]());
+    const histogram = (name: string) => (families[name]?.data ?? []) as PromHistogramData[];
+    expect(
+      Object.fromEntries(
+        histogram('runbox_job_run_seconds').map((d) => [d.labels.outcome, d.count]),
+      ),
+    ).toEqual({ retried: 2, failed: 1 });
+    const [bytes, ...others] = histogram('runbox_job_output_bytes');
+    expect(others).toEqual([]);
+    expect(bytes).toMatchObject({ count: 3, sum: 15 });
   });
 });
