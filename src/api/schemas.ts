@@ -309,6 +309,14 @@ export const described = <T extends TSchema>(schema: T, description: string): T 
   ...schema,
   description,
 });
+/** Fixed headers a page is sent with, as a response's documented headers (its value as description). */
+export const documentedHeaders = (headers: Record<string, string>) =>
+  Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [
+      name,
+      { description: value, schema: { type: 'string' } },
+    ]),
+  );
 /** A response with no body at all (304). */
 export const NoBody = (description: string) =>
   Type.Unsafe<never>({ description, 'x-no-body': true });

@@ -1834,6 +1834,12 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    /** @description default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self' */
+                    "content-security-policy"?: string;
+                    /** @description DENY */
+                    "x-frame-options"?: string;
+                    /** @description no-referrer */
+                    "referrer-policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {

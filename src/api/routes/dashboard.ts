@@ -1,5 +1,5 @@
 import { dashboardAssets, type DashboardAssets } from '../dashboardAssets.js';
-import { Body } from '../schemas.js';
+import { Body, documentedHeaders } from '../schemas.js';
 import type { Api } from '../typeProvider.js';
 
 // Relative URLs, so the page also works behind a proxy that mounts runbox under a prefix.
@@ -55,14 +55,7 @@ export function registerDashboardRoutes(app: Api): void {
         tags: ['system'],
         security: false,
         response: { 200: Body('text/html; charset=utf-8', 'The page') },
-        responseHeaders: {
-          200: Object.fromEntries(
-            Object.entries(PAGE_HEADERS).map(([name, value]) => [
-              name,
-              { description: value, schema: { type: 'string' } },
-            ]),
-          ),
-        },
+        responseHeaders: { 200: documentedHeaders(PAGE_HEADERS) },
       },
     },
     async (_req, reply) => reply.type('text/html; charset=utf-8').headers(PAGE_HEADERS).send(PAGE),

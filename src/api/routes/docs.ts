@@ -1,5 +1,5 @@
 import { docsAssets, type DocsAssets } from '../docsAssets.js';
-import { Body } from '../schemas.js';
+import { Body, documentedHeaders } from '../schemas.js';
 import type { Api } from '../typeProvider.js';
 
 // Relative URLs, so the page also works behind a proxy that mounts runbox under a prefix.
@@ -54,6 +54,7 @@ export function registerDocsRoutes(app: Api): void {
         tags: ['system'],
         security: false,
         response: { 200: Body('text/html; charset=utf-8', 'The page') },
+        responseHeaders: { 200: documentedHeaders(PAGE_HEADERS) },
       },
     },
     async (_req, reply) => reply.type('text/html; charset=utf-8').headers(PAGE_HEADERS).send(PAGE),
