@@ -175,6 +175,8 @@ describe('two processes on one database', () => {
       expect(tables.map((t) => t.name)).toEqual([
         'blobs',
         'job_blobs',
+        // A job's input files, apart from its row (migration 011).
+        'job_inputs',
         'jobs',
         'meta',
         'schedules',
