@@ -54,9 +54,26 @@ export const ScheduleViewSchema = Type.Object(
   { additionalProperties: false, $id: 'Schedule' },
 );
 
+/**
+ * A schedule in a page: its job's input files are listed without their content, as a page
+ * of jobs lists them; GET /v1/schedules/{name} has them whole. A page of schedules that
+ * each carried megabytes of input was one string too long to build.
+ */
+export const ListedScheduleSchema = Type.Object(
+  {
+    ...ScheduleViewSchema.properties,
+    job: Type.Record(Type.String(), Type.Unknown(), {
+      description:
+        'The job body each fire submits; secret env values redacted, input files as ' +
+        'ListedFile ({path, encoding, mode, bytes}) without their content',
+    }),
+  },
+  { additionalProperties: false, $id: 'ListedSchedule' },
+);
+
 export const ScheduleListSchema = Type.Object(
   {
-    schedules: Type.Array(ScheduleViewSchema),
+    schedules: Type.Array(ListedScheduleSchema),
     next_cursor: Nullable(Type.String({ description: 'Pass as cursor for the next page' })),
   },
   { additionalProperties: false, $id: 'ScheduleList' },

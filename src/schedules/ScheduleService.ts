@@ -1,6 +1,7 @@
 import { InvalidSpecError, RunboxError } from '../errors/index.js';
 import type { EnqueueItem } from '../queue/types.js';
 import { redactSpec } from '../api/jobService.js';
+import { listedSpec } from '../queue/listedFiles.js';
 import { canonicalTimezone, parseCron } from './cron.js';
 import type { ScheduleRecord, ScheduleStore } from './ScheduleStore.js';
 
@@ -51,6 +52,12 @@ export function toScheduleView(s: ScheduleRecord): ScheduleView {
     // Secret env values stay in the database (each fire needs them) and never leave it.
     job: redactSpec(s.request),
   };
+}
+
+/** A schedule as a page shows it: its job's input files without their content. */
+function toListedSchedule(s: ScheduleRecord): ScheduleView {
+  const view = toScheduleView(s);
+  return { ...view, job: listedSpec(view.job) as Record<string, unknown> };
 }
 
 export function checkScheduleName(name: string, field = 'name'): void {
@@ -132,7 +139,7 @@ export class ScheduleService {
     const more = records.length > page.limit;
     const shown = more ? records.slice(0, page.limit) : records;
     return {
-      schedules: shown.map(toScheduleView),
+      schedules: shown.map(toListedSchedule),
       next_cursor: more ? shown[shown.length - 1]!.name : null,
     };
   }

@@ -62,4 +62,55 @@ describe('jobs with large inputs, listed and read', () => {
     expect(ls.code, ls.stderr).toBe(0);
     expect(ls.stdout.length).toBeLessThan(16 * 1024);
   });
+
+  it('a page of schedules lists their job inputs the same way; one schedule has them whole', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir);
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
+    sandbox.processes.push(server);
+    const input = randomBytes(6 * 1024 * 1024);
+    const names = ['big-a', 'big-b', 'big-c'];
+    for (const name of names) {
+      const added = await fetch(`${server.url}/v1/schedules`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name,
+          cron: '0 0 1 1 *',
+          job: {
+            runtime: 'shell',
+            command: ['true'],
+            files: [
+              { path: 'in/data ☃.bin', content: input.toString('base64'), encoding: 'base64' },
+              { path: 'note.txt', content: 'naïve\n', mode: 0o600 },
+            ],
+          },
+        }),
+      });
+      expect(added.status).toBe(201);
+    }
+
+    const page = await fetch(`${server.url}/v1/schedules`);
+    expect(page.status).toBe(200);
+    const text = await page.text();
+    expect(text.length).toBeLessThan(16 * 1024);
+    const listed = (JSON.parse(text) as { schedules: Array<{ name: string; job: unknown }> })
+      .schedules;
+    expect(listed.map((s) => s.name)).toEqual(names);
+    for (const s of listed) {
+      expect((s.job as { files: unknown }).files).toEqual([
+        { path: 'in/data ☃.bin', encoding: 'base64', bytes: input.length },
+        { path: 'note.txt', mode: 0o600, bytes: 7 },
+      ]);
+    }
+
+    const one = (await (await fetch(`${server.url}/v1/schedules/big-b`)).json()) as {
+      job: { files: Array<{ content: string }> };
+    };
+    expect(Buffer.from(one.job.files[0]!.content, 'base64').equals(input)).toBe(true);
+    expect(one.job.files[1]!.content).toBe('naïve\n');
+
+    const ls = await runCliProcess(['schedule', 'ls', '--server', server.url, '--json']);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout.length).toBeLessThan(16 * 1024);
+  });
 });

@@ -1135,8 +1135,38 @@ export interface components {
                 idempotency_key?: string;
             };
         };
+        ListedSchedule: {
+            name: string;
+            cron: string;
+            timezone: string;
+            /** @description Due times missed while no runbox ran: skip (default; a time found up to schedules.graceMs late still fires) or once (one job for the latest missed time) */
+            catch_up: "skip" | "once";
+            paused: boolean;
+            /**
+             * Format: date-time
+             * @description Next due time (while paused: the one it had)
+             */
+            next_fire_at: string;
+            last_fired_at: string | null;
+            last_job_id: string | null;
+            last_error: string | null;
+            /**
+             * Format: date-time
+             * @description When it was added
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Last change
+             */
+            updated_at: string;
+            /** @description The job body each fire submits; secret env values redacted, input files as ListedFile ({path, encoding, mode, bytes}) without their content */
+            job: {
+                [key: string]: unknown;
+            };
+        };
         ScheduleList: {
-            schedules: components["schemas"]["Schedule"][];
+            schedules: components["schemas"]["ListedSchedule"][];
             next_cursor: string | null;
         };
     };
