@@ -262,9 +262,14 @@ describe('runbox contract check --against a running server', () => {
     },
   );
 
-  it('a server that does not answer is not called compatible', async () => {
-    const { code } = await runbox('contract', 'check', '--against', 'http://127.0.0.1:9');
-    expect(code).not.toBe(0);
+  it('a server that does not answer is not called compatible, and the message names --against', async () => {
+    const { code, stderr } = await runbox('contract', 'check', '--against', 'http://127.0.0.1:9');
+    expect(code).toBe(69);
+    expect(stderr).toContain(
+      'ServerUnavailable: cannot reach http://127.0.0.1:9 to read its contract (ECONNREFUSED)',
+    );
+    expect(stderr).toContain('give --against a contract file or image:NAME');
+    expect(stderr).not.toContain('--server');
   });
 });
 

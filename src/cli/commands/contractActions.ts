@@ -18,10 +18,22 @@ async function loadPeer(
 ): Promise<{ peer: PeerContract | null; label: string }> {
   if (/^https?:\/\//.test(against)) {
     const config = ctx.config(flags);
-    const { status, text } = await new ApiClient(against, config.token).request(
-      'GET',
-      '/v1/contract',
-    );
+    const { status, text } = await new ApiClient(against, config.token)
+      .request('GET', '/v1/contract')
+      .catch((error: unknown) => {
+        // The client's own advice (--server, RUNBOX_SERVER) names flags this command
+        // does not read: here the server is the one --against gives.
+        if (error instanceof RunboxError && error.type === 'ServerUnavailable') {
+          const cause = error.cause as { code?: string; cause?: { code?: string } } | undefined;
+          throw new RunboxError(
+            'ServerUnavailable',
+            `cannot reach ${against} to read its contract (${cause?.cause?.code ?? cause?.code ?? 'no answer'}); ` +
+              'start runbox serve there, or give --against a contract file or image:NAME',
+            { field: 'against', cause: error },
+          );
+        }
+        throw error;
+      });
     const parsed = parseJson(text);
     const ok = status >= 200 && status <= 299;
     if (!ok) {
