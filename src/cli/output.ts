@@ -100,6 +100,22 @@ export function shownName(name: string): string {
   );
 }
 
+/* eslint-disable no-control-regex -- these match the control characters on purpose */
+/** UNSAFE but for newline and tab, which a message may hold on purpose. */
+const UNSAFE_IN_TEXT =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/* eslint-enable no-control-regex */
+
+/**
+ * A message fit for a terminal. Error messages quote what others chose: an output name
+ * from a job's tar, an image name from the engine, a server's own words. An escape
+ * sequence among them would recolour, clear or rewrite the terminal (ESC, or the 8-bit
+ * CSI U+009B), a bidirectional override reorder the line; each is shown as \uXXXX.
+ */
+export function shownText(text: string): string {
+  return text.replace(UNSAFE_IN_TEXT, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows
@@ -127,6 +143,6 @@ export function describeJob(job: JobView): string {
     if (job.result.outputs.length > 0)
       lines.push(`outputs:   ${job.result.outputs.length} file(s)`);
   }
-  if (job.error) lines.push(`error:     ${job.error.type}: ${job.error.message}`);
+  if (job.error) lines.push(`error:     ${job.error.type}: ${shownText(job.error.message)}`);
   return lines.join('\n');
 }

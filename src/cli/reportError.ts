@@ -1,5 +1,5 @@
 import { EXIT_CODES, toRunboxError } from '../errors/index.js';
-import type { CliIO } from './output.js';
+import { shownText, type CliIO } from './output.js';
 
 /**
  * How a command's failure is printed (one JSON document under --json, else one line on
@@ -9,6 +9,6 @@ import type { CliIO } from './output.js';
 export function reportError(thrown: unknown, json: boolean, io: CliIO): number {
   const error = toRunboxError(thrown);
   if (json) io.out(JSON.stringify({ error: error.toJSON() }, null, 2));
-  else io.err(`runbox: ${error.type}: ${error.message}`);
+  else io.err(`runbox: ${error.type}: ${shownText(error.message)}`);
   return EXIT_CODES[error.type] ?? 70;
 }

@@ -99,3 +99,32 @@ describe('processIO', () => {
     expect(r.code).toBe(3);
   }, 30_000);
 });
+
+describe('error messages on a terminal', () => {
+  it('shows escape sequences, 8-bit controls and bidirectional overrides as \\uXXXX, keeps newlines and tabs', async () => {
+    const { shownText } = await import('../../src/cli/output.js');
+    expect(shownText('output "a\u001b[2Jb" too large\n\tsecond line')).toBe(
+      'output "a\\u001b[2Jb" too large\n\tsecond line',
+    );
+    expect(shownText('x\u009b31my \u202eevil\u0000\u007f')).toBe(
+      'x\\u009b31my \\u202eevil\\u0000\\u007f',
+    );
+    expect(shownText('naïve ☃ plain')).toBe('naïve ☃ plain');
+  });
+
+  it('a failure quoting a job-chosen name prints it escaped, in one line of its own', async () => {
+    const { reportError } = await import('../../src/cli/reportError.js');
+    const { RunboxError } = await import('../../src/errors/index.js');
+    const lines: string[] = [];
+    const io = { out: (t: string) => lines.push(t), err: (t: string) => lines.push(t) };
+    const code = reportError(
+      new RunboxError('OutputLimitExceeded', 'the tar ends inside out/\u001b]0;pwned\u0007x'),
+      false,
+      io as never,
+    );
+    expect(code).toBeGreaterThan(0);
+    expect(lines).toEqual([
+      'runbox: OutputLimitExceeded: the tar ends inside out/\\u001b]0;pwned\\u0007x',
+    ]);
+  });
+});

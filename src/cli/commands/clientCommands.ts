@@ -14,7 +14,7 @@ import type { CliContext, GlobalFlags } from '../context.js';
 import { withData, withJson, withServer } from '../flags.js';
 import { buildSubmitRequest, withJobFlags, type JobFlagValues } from '../jobFlags.js';
 import { remoteOrLocal, type JobPageView } from '../localJobs.js';
-import { describeJob, table } from '../output.js';
+import { describeJob, shownText, table } from '../output.js';
 import { spinner } from '../progress.js';
 
 type Handler<T> = (args: T & GlobalFlags) => Promise<number>;
@@ -138,7 +138,7 @@ export function clientCommands(
         else if (!args.follow) io.out(describeJob(final));
         else if (final.error)
           io.err(
-            `runbox: job ${final.id} ${final.status}: ${final.error.type}: ${final.error.message}`,
+            `runbox: job ${final.id} ${final.status}: ${final.error.type}: ${shownText(final.error.message)}`,
           );
         return exitCodeOf(final);
       },

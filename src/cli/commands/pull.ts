@@ -4,6 +4,7 @@ import type { PullEvent } from '../../executor/pullImage.js';
 import type { CliContext, GlobalFlags } from '../context.js';
 import { withData, withJson } from '../flags.js';
 import { bytesText, spinner, type Progress } from '../progress.js';
+import { shownText } from '../output.js';
 
 interface Pulled {
   image: string;
@@ -75,7 +76,7 @@ export function pullCommand(ctx: CliContext, setCode: (code: number) => void): C
           const error = withRuntimeHint(toRunboxError(thrown), image, config.runtimes);
           firstError ??= error;
           results.push({ image, id: null, error: error.toJSON() });
-          if (!args.json) ctx.io.err(`runbox: ${error.type}: ${error.message}`);
+          if (!args.json) ctx.io.err(`runbox: ${error.type}: ${shownText(error.message)}`);
           if (error.type === 'EngineUnavailable') break;
         }
       }

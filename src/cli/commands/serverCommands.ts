@@ -13,6 +13,7 @@ import { withData, withJson } from '../flags.js';
 import { buildSubmitRequest, raisedForRun, withJobFlags, type JobFlagValues } from '../jobFlags.js';
 import { bytesText, spinner, type Progress } from '../progress.js';
 import { checkOutputDir, writeOutputs } from '../writeOutputs.js';
+import { shownText } from '../output.js';
 
 /**
  * Resolves when the process is told to stop. The first SIGTERM/SIGINT drains (running
@@ -315,7 +316,7 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         if (args.json) io.out(JSON.stringify(final, null, 2));
         else if (final.error)
           io.err(
-            `runbox: job ${final.id} ${final.status}: ${final.error.type}: ${final.error.message}`,
+            `runbox: job ${final.id} ${final.status}: ${final.error.type}: ${shownText(final.error.message)}`,
           );
         setCode(exitCodeOf(final));
       } finally {
