@@ -83,7 +83,13 @@ export const processIO: CliIO = {
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 /** What JSON.stringify leaves as it is of UNSAFE. */
 const UNSAFE_AFTER_JSON = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/** UNSAFE but for newline and tab, which a message may hold on purpose. */
+const UNSAFE_IN_TEXT =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_ALL = new RegExp(UNSAFE.source, 'g');
 /* eslint-enable no-control-regex */
+
+const escaped = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
 /**
  * A name a job chose (an output's path, a link's target), fit for a terminal: a control
@@ -94,17 +100,8 @@ const UNSAFE_AFTER_JSON = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]
  */
 export function shownName(name: string): string {
   if (!UNSAFE.test(name)) return name;
-  return JSON.stringify(name).replace(
-    UNSAFE_AFTER_JSON,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return JSON.stringify(name).replace(UNSAFE_AFTER_JSON, escaped);
 }
-
-/* eslint-disable no-control-regex -- these match the control characters on purpose */
-/** UNSAFE but for newline and tab, which a message may hold on purpose. */
-const UNSAFE_IN_TEXT =
-  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-/* eslint-enable no-control-regex */
 
 /**
  * A message fit for a terminal. Error messages quote what others chose: an output name
@@ -113,10 +110,16 @@ const UNSAFE_IN_TEXT =
  * CSI U+009B), a bidirectional override reorder the line; each is shown as \uXXXX.
  */
 export function shownText(text: string): string {
-  return text.replace(UNSAFE_IN_TEXT, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(UNSAFE_IN_TEXT, escaped);
 }
 
-export function table(rows: string[][]): string {
+/**
+ * Rows of cells in aligned columns. A cell may hold what a job or a server chose (a
+ * schedule's last_error, a delivery's error): every control character, newline and tab
+ * included, is shown as \uXXXX, so no cell can move the cursor or break the rows.
+ */
+export function table(cells: string[][]): string {
+  const rows = cells.map((r) => r.map((cell) => cell.replace(UNSAFE_ALL, escaped)));
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows
     .map((r) =>

@@ -128,3 +128,20 @@ describe('error messages on a terminal', () => {
     ]);
   });
 });
+
+describe('tables', () => {
+  it('escape every control character of a cell, newline and tab included, and keep columns aligned', async () => {
+    const { table } = await import('../../src/cli/output.js');
+    expect(
+      table([
+        ['NAME', 'LAST ERROR'],
+        ['nightly', 'image "x\u001b[2J" refused\nfake row\there'],
+        ['n2', ''],
+      ]).split('\n'),
+    ).toEqual([
+      'NAME     LAST ERROR',
+      'nightly  image "x\\u001b[2J" refused\\u000afake row\\u0009here',
+      'n2',
+    ]);
+  });
+});
