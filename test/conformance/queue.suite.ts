@@ -357,9 +357,15 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         const spec = {
           runtime: 'shell',
           command: ['ls'],
+          // Listed as it is, NULs and the escapes PostgreSQL's listing stands in for them
+          // included (written as text here: a backslash, then u0041).
+          script: { path: 'run.sh', content: 'printf "\\u0041 \\\\u0000"\u0000\\u0000\n' },
           files: [
             { path: 'in/big.bin', content: bytes, encoding: 'base64' },
             { path: 'naïve ☃.txt', content: '日本\n' },
+            // PostgreSQL's json refuses to decode a \u0000 escape as text; its size must
+            // still be read (a literal backslash-u0000 is six bytes of text).
+            { path: 'nul.txt', content: 'a\u0000b\n\\u0000é', mode: 0o600 },
           ],
         };
         const [out, other] = await q.submit([
@@ -375,6 +381,7 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
           files: [
             { path: 'in/big.bin', encoding: 'base64', bytes: 2 * 1024 * 1024 + 3 },
             { path: 'naïve ☃.txt', bytes: 7 },
+            { path: 'nul.txt', mode: 0o600, bytes: 12 },
           ],
         };
         expect((await q.list({ limit: 2 })).jobs.map((j) => j.spec)).toEqual([listed, listed]);
