@@ -126,7 +126,7 @@ export function jobPage(root: HTMLElement, id: string): () => void {
     if (shownFinal && following.size === logs.length) return;
     let job: Job;
     try {
-      job = await getJson<Job>(jobPath(id), controller.signal);
+      job = await getJson<Job>(`${jobPath(id)}/brief`, controller.signal);
     } catch (error) {
       // 400: the API refused the id itself (too long, odd characters); no such job either,
       // and asking again every second would not change that.

@@ -58,6 +58,17 @@ describe('jobs with large inputs, listed and read', () => {
     const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
     expect(sha(back)).toBe(sha(inputs[0]!));
 
+    // What the dashboard's job page polls: the same job, its inputs by size only.
+    const brief = await fetch(`${server.url}/v1/jobs/${ids[0]!}/brief`);
+    expect(brief.status).toBe(200);
+    const briefText = await brief.text();
+    expect(briefText.length).toBeLessThan(4 * 1024);
+    const briefJob = JSON.parse(briefText) as { id: string; spec: { files: unknown } };
+    expect(briefJob.id).toBe(ids[0]);
+    expect(briefJob.spec.files).toEqual(listed[listed.length - 1]!.spec.files);
+    const unknown = await fetch(`${server.url}/v1/jobs/01ARZ3NDEKTSV4RRFFQ69G5FAV/brief`);
+    expect(unknown.status).toBe(404);
+
     const ls = await runCliProcess(['ls', '--server', server.url, '--json']);
     expect(ls.code, ls.stderr).toBe(0);
     expect(ls.stdout.length).toBeLessThan(16 * 1024);

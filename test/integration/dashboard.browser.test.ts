@@ -25,6 +25,9 @@ const TICKING_JOB = {
   runtime: 'shell',
   env: { API_KEY: 'hunter2-do-not-show', PLAIN: 'visible-value' },
   secret_env: ['API_KEY'],
+  // The page polls the job: its inputs are listed by size, never downloaded (a job with
+  // 100 MiB of inputs made every poll 130 MB).
+  files: [{ path: 'in/data.txt', content: 'input-content-marker '.repeat(50_000) }],
   command: [
     'sh',
     '-c',
@@ -184,6 +187,8 @@ describe('web dashboard in Chromium', () => {
     expect(spec).toContain('"API_KEY": "[secret]"');
     expect(spec).toContain('visible-value');
     expect(await p.content()).not.toContain('hunter2');
+    expect(spec).toContain('"bytes": 1050000');
+    expect(await p.content()).not.toContain('input-content-marker');
 
     await expect.poll(() => p.textContent('#job-status'), { timeout: 60_000 }).toBe('succeeded');
     await expect.poll(() => stdout.getAttribute('data-complete')).toBe('true');

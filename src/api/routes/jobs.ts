@@ -9,6 +9,7 @@ import {
   JobListSchema,
   JobStatusSchema,
   JobViewSchema,
+  ListedJobSchema,
   SubmitSchema,
   described,
 } from '../schemas.js';
@@ -122,6 +123,23 @@ export function registerJobRoutes(app: Api, jobs: JobService): void {
       const bound = waitBound(request.query);
       return bound > 0 ? jobs.waitFinal(request.params.id, bound) : jobs.get(request.params.id);
     },
+  );
+
+  app.get(
+    '/v1/jobs/:id/brief',
+    {
+      schema: {
+        operationId: 'getJobBrief',
+        summary: 'One job as a page of jobs lists it: input files without their content',
+        description:
+          'What GET /v1/jobs/{id} answers, but each input file is {path, encoding, mode, ' +
+          'bytes}: for a view that polls a job whose inputs are large.',
+        tags: ['jobs'],
+        params: IdParams,
+        response: { 200: described(ListedJobSchema, 'The job'), 404: ErrorBodySchema },
+      },
+    },
+    async (request) => jobs.brief(request.params.id),
   );
 
   app.get(
