@@ -1170,7 +1170,7 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1231,7 +1231,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1312,7 +1312,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1395,7 +1395,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1488,7 +1488,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1581,7 +1581,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1674,7 +1674,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1757,7 +1757,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1846,7 +1846,7 @@ export interface operations {
                     "text/html; charset=utf-8": string;
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1917,7 +1917,7 @@ export interface operations {
                     "text/html; charset=utf-8": string;
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2004,7 +2004,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2107,7 +2107,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2214,7 +2214,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2340,7 +2340,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2487,7 +2487,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2628,7 +2628,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2744,7 +2744,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2934,7 +2934,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3075,7 +3075,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3191,7 +3191,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3309,7 +3309,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3482,7 +3482,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3616,7 +3616,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3734,7 +3734,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3843,7 +3843,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3979,7 +3979,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4095,7 +4095,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4231,7 +4231,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4367,7 +4367,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
