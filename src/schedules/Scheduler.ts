@@ -71,8 +71,10 @@ export class Scheduler {
         moved++;
         if (outcome !== null) created.push(outcome);
       }
-      // A batch of unreadable schedules only would come back unchanged: stop there.
-      if (batch.length < BATCH || moved === 0) break;
+      // A schedule fired for a due time a late poll passed over is due again (its next
+      // time has come too): the turn goes on until nothing due moves. A batch of
+      // unreadable schedules only would come back unchanged: stop there.
+      if (moved === 0) break;
       // Lets the API answer between batches: the SQLite store never waits on I/O.
       await new Promise((resolve) => setImmediate(resolve));
     }
