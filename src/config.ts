@@ -863,13 +863,26 @@ function schemaProblem(
     const types = [...new Set(flat(first.schema as SchemaNode).map((b) => b.type ?? 'value'))];
     return {
       key,
-      message: `${key}: expected ${types.join(' or ')}, got ${JSON.stringify(first.value)}`,
+      message: `${key}: expected ${types.join(' or ')}, got ${shownValue(key, first.value)}`,
     };
   }
   return {
     key,
-    message: `${key}: ${first.message.toLowerCase()}, got ${JSON.stringify(first.value)}`,
+    message: `${key}: ${first.message.toLowerCase()}, got ${shownValue(key, first.value)}`,
   };
+}
+
+/** Keys whose value is a secret, whatever type it was written with. */
+const SECRET_KEY = /(^|\.)(token|secret|secretAccessKey|sessionToken)$/;
+
+/**
+ * A wrong value as a message shows it, but a secret only by its type: these messages
+ * reach serve's log and the journal, and `"secret": ["..."]` is still the secret.
+ */
+function shownValue(key: string, value: unknown): string {
+  if (!SECRET_KEY.test(key)) return JSON.stringify(value);
+  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type} (the value is not shown)`;
 }
 
 /** The branch of a union (nested unions flattened) a value was meant for, when only one fits. */
