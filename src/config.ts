@@ -1079,6 +1079,18 @@ export function webhookUrlSyntaxProblem(text: string): string | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     return `scheme ${url.protocol.slice(0, -1)} is not allowed: use http or https`;
   }
+  // Parsers take "https:///x" as host x and a backslash as "/" ("http://evil\@good/"
+  // reaches evil): the URL stored and shown would name another host than the one reached.
+  if (!/^https?:\/\/[^/\\]/i.test(text)) {
+    return (
+      'must start with http:// or https:// and the host; a URL parser reads ' +
+      `"${text.slice(0, 200)}" as ${url.href.slice(0, 200)}`
+    );
+  }
+  const backslash = text.indexOf('\\');
+  if (backslash !== -1) {
+    return `has a backslash at ${backslash}, which a URL parser reads as "/"; write "/" or percent-encode it (%5C)`;
+  }
   if (url.username || url.password) {
     return 'must not carry credentials (user:password@): they would be stored and shown';
   }
