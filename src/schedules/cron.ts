@@ -182,7 +182,7 @@ export interface FirePlan {
  * What a due schedule does at `now` (README "Schedules", catch-up policy):
  * - its pending due time is at most graceMs old: that time fires, whatever the policy,
  *   and next is the due time after it (which may have come too: the scheduler fires
- *   again). A poll that came late, or a short restart, so loses no due time;
+ *   again), so a poll that came late, or a short restart, loses no due time;
  * - older (a downtime), the latest due time at or before now is found;
  * - catch_up "once": that latest time is enqueued, however late, and earlier missed
  *   times are skipped (one job stands for everything missed while down);
