@@ -863,13 +863,26 @@ function schemaProblem(
     const types = [...new Set(flat(first.schema as SchemaNode).map((b) => b.type ?? 'value'))];
     return {
       key,
-      message: `${key}: expected ${types.join(' or ')}, got ${JSON.stringify(first.value)}`,
+      message: `${key}: expected ${types.join(' or ')}, got ${shownValue(key, first.value)}`,
     };
   }
   return {
     key,
-    message: `${key}: ${first.message.toLowerCase()}, got ${JSON.stringify(first.value)}`,
+    message: `${key}: ${first.message.toLowerCase()}, got ${shownValue(key, first.value)}`,
   };
+}
+
+/** Keys whose value is a secret, whatever type it was written with. */
+const SECRET_KEY = /(^|\.)(token|secret|secretAccessKey|sessionToken)$/;
+
+/**
+ * A wrong value as a message shows it, but a secret only by its type: these messages
+ * reach serve's log and the journal, and `"secret": ["..."]` is still the secret.
+ */
+function shownValue(key: string, value: unknown): string {
+  if (!SECRET_KEY.test(key)) return JSON.stringify(value);
+  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type} (the value is not shown)`;
 }
 
 /** The branch of a union (nested unions flattened) a value was meant for, when only one fits. */
@@ -1065,6 +1078,18 @@ export function webhookUrlSyntaxProblem(text: string): string | undefined {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     return `scheme ${url.protocol.slice(0, -1)} is not allowed: use http or https`;
+  }
+  // Parsers take "https:///x" as host x and a backslash as "/" ("http://evil\@good/"
+  // reaches evil): the URL stored and shown would name another host than the one reached.
+  if (!/^https?:\/\/[^/\\]/i.test(text)) {
+    return (
+      'must start with http:// or https:// and the host; a URL parser reads ' +
+      `"${text.slice(0, 200)}" as ${url.href.slice(0, 200)}`
+    );
+  }
+  const backslash = text.indexOf('\\');
+  if (backslash !== -1) {
+    return `has a backslash at ${backslash}, which a URL parser reads as "/"; write "/" or percent-encode it (%5C)`;
   }
   if (url.username || url.password) {
     return 'must not carry credentials (user:password@): they would be stored and shown';

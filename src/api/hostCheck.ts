@@ -93,6 +93,17 @@ export function registerHostCheck(app: FastifyInstance, config: Readonly<Config>
         { field: 'origin' },
       );
     }
+    // A webhook POSTs wherever a job's webhook_url says: pointed at this API (or another
+    // node's), with loopback allowed and no token, it cancelled other jobs. Only webhook
+    // deliveries carry this header, and no API request needs it.
+    if (request.headers['runbox-delivery'] !== undefined) {
+      throw new RunboxError(
+        'Forbidden',
+        'a webhook delivery (Runbox-Delivery header) is never an API request: point ' +
+          'webhook_url at a receiver, not at runbox',
+        { field: 'runbox-delivery' },
+      );
+    }
     // Browsers send Sec-Fetch-Site even where they send no Origin (a GET from an <img>
     // or <script> tag, a link): a request another site started is refused as well.
     const site = request.headers['sec-fetch-site'];

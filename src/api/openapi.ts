@@ -19,7 +19,9 @@ const RETRY_AFTER: Record<string, HeaderDoc> = {
 const ERROR_DESCRIPTIONS: Record<string, string> = {
   400: 'Invalid input: the field is named in error.field',
   401: 'Missing or wrong bearer token',
-  403: 'A request from another origin (Origin or Sec-Fetch-Site): browsers are refused',
+  403:
+    'A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a ' +
+    'webhook delivery (Runbox-Delivery header) pointed at the API',
   404: 'No such job, output or route',
   409: 'The request conflicts with the current state',
   413: "Request body larger than the route's limit (limits.bodyBytes)",

@@ -67,12 +67,15 @@ export class Scheduler {
       let moved = 0;
       for (const schedule of batch) {
         const outcome = await this.fire(schedule, now);
-        if (outcome === 'unreadable') continue;
+        if (outcome === 'unreadable' || outcome === 'lost') continue;
         moved++;
         if (outcome !== null) created.push(outcome);
       }
-      // A batch of unreadable schedules only would come back unchanged: stop there.
-      if (batch.length < BATCH || moved === 0) break;
+      // A schedule fired for a due time a late poll passed over is due again (its next
+      // time has come too): the turn goes on while it claims something. Unreadable
+      // schedules come back unchanged, and one another process claimed is that
+      // process's to fire: neither keeps the turn going.
+      if (moved === 0) break;
       // Lets the API answer between batches: the SQLite store never waits on I/O.
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -82,10 +85,13 @@ export class Scheduler {
 
   /**
    * Fires one due schedule: the id of the job it created, null when the due time was
-   * claimed without a new job (skipped, refused, or another process's), or 'unreadable'
-   * when its cron cannot be read (it stays due).
+   * claimed without a new job (skipped or refused), 'lost' when another process claimed
+   * it first, or 'unreadable' when its cron cannot be read (it stays due).
    */
-  private async fire(schedule: ScheduleRecord, now: number): Promise<string | null | 'unreadable'> {
+  private async fire(
+    schedule: ScheduleRecord,
+    now: number,
+  ): Promise<string | null | 'unreadable' | 'lost'> {
     let plan;
     try {
       plan = planFire(
@@ -128,7 +134,7 @@ export class Scheduler {
       item,
       error,
     });
-    if (!outcome.claimed) return null;
+    if (!outcome.claimed) return 'lost';
     const fields = {
       schedule: schedule.name,
       due: plan.fireAt === null ? null : new Date(plan.fireAt).toISOString(),

@@ -180,7 +180,10 @@ export interface FirePlan {
 
 /**
  * What a due schedule does at `now` (README "Schedules", catch-up policy):
- * - the latest due time at or before now is found;
+ * - its pending due time is at most graceMs old: that time fires, whatever the policy,
+ *   and next is the due time after it (which may have come too: the scheduler fires
+ *   again), so a poll that came late, or a short restart, loses no due time;
+ * - older (a downtime), the latest due time at or before now is found;
  * - catch_up "once": that latest time is enqueued, however late, and earlier missed
  *   times are skipped (one job stands for everything missed while down);
  * - catch_up "skip": it is enqueued only if it is at most graceMs old; older, it is
@@ -194,6 +197,9 @@ export function planFire(
   catchUp: 'skip' | 'once',
   graceMs: number,
 ): FirePlan {
+  if (now - nextFireAt <= graceMs) {
+    return { fireAt: nextFireAt, skipped: 0, skippedAtLeast: false, next: cron.next(nextFireAt) };
+  }
   const latest = Math.max(nextFireAt, cron.latest(now) ?? nextFireAt);
   let passed = 0;
   for (let t: number | null = nextFireAt; t !== null && t < latest && passed < MAX_COUNT;) {

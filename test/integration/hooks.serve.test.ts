@@ -165,6 +165,27 @@ describe('webhooks from runbox serve', () => {
     expect(await count()).toBe(before);
   });
 
+  it('never lets a webhook pointed at a runbox API act on it', async () => {
+    // Seen: with allowPrivate and no token on loopback, a job whose webhook_url was this
+    // server's /v1/jobs/<other>/cancel cancelled the other job when it ended.
+    const server = await serve(configFile('self', { webhooks: WEBHOOKS }), 0);
+    const submitted = async (...flags: string[]) => {
+      const out = await cli(server, 'submit', 'job.sh', ...flags, '--json');
+      expect(out.code, out.stderr).toBe(0);
+      return (JSON.parse(out.stdout) as JobView).id;
+    };
+    const victim = await submitted();
+    const trigger = await submitted('--webhook', `${server.url}/v1/jobs/${victim}/cancel`);
+    expect((await cli(server, 'cancel', trigger)).code).toBe(0);
+    const [delivery] = await until('an attempt on the runbox API', async () => {
+      const list = await deliveries(server, trigger);
+      return list[0]?.history.length ? list : undefined;
+    });
+    expect(delivery!.history[0]!.status_code).toBe(403);
+    const status = await cli(server, 'status', victim, '--json');
+    expect((JSON.parse(status.stdout) as JobView).status).toBe('queued');
+  });
+
   it('still delivers after kill -9 between the finish and the delivery', async () => {
     // The first server's delivery loop looks once at start, then not for an hour: the job
     // finishes, its delivery row is committed, and nothing sends it before the kill.

@@ -403,6 +403,24 @@ describe('the client commands parser', () => {
     }
   });
 
+  it('schedule add --help lists only the job flags a schedule takes', async () => {
+    // README: each command lists only the flags that apply to it; the help offered
+    // --delay, --run-at and --idempotency-key, which add then refused.
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    await runCommands(
+      ['schedule', 'add', '--help'],
+      { io: captureIO(), startRunbox: () => Promise.reject(new Error('no server here')) },
+      (ctx, setCode) => [scheduleCommand(ctx, setCode)],
+    );
+    const help = log.mock.calls.flat().join('\n');
+    log.mockRestore();
+    expect(help).toContain('--cron');
+    expect(help).toContain('--webhook');
+    for (const flag of ['--delay', '--run-at', '--idempotency-key']) {
+      expect(help).not.toContain(flag);
+    }
+  });
+
   it('without a script or a runtime, asks for one rather than for a file extension', () => {
     // Seen from the CLI: `runbox schedule add tick --cron "* * * * *"` (the script is
     // optional there, for --image with --command) answered "no runtime is known for this

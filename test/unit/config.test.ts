@@ -265,6 +265,32 @@ describe('config', () => {
     expect(of({ instance: 5 })).toEqual(['instance', 'instance: expected string or null, got 5']);
   });
 
+  it('never shows a secret written with the wrong type, naming only its type', () => {
+    // Seen: `"secret": ["whsec-..."]` was refused with the value in the message, which
+    // `runbox serve` writes to its log (and systemd to the journal).
+    const of = (content: unknown) =>
+      errorOf(() => loadConfig({ env: {}, file: fileWith(content) })).message;
+    const credentials = (key: string) => ({
+      blobs: {
+        kind: 's3',
+        bucket: 'b',
+        credentials: { accessKeyId: 'id', secretAccessKey: 'k', [key]: ['leak-me'] },
+      },
+    });
+    for (const [content, key, type] of [
+      [{ webhooks: { secret: ['leak-me'] } }, 'webhooks.secret', 'an array'],
+      [{ webhooks: { secret: 12345678 } }, 'webhooks.secret', 'a number'],
+      [{ token: { value: 'leak-me' } }, 'token', 'an object'],
+      [credentials('secretAccessKey'), 'blobs.credentials.secretAccessKey', 'an array'],
+      [credentials('sessionToken'), 'blobs.credentials.sessionToken', 'an array'],
+    ] as const) {
+      const message = of(content);
+      expect(message).toContain(`${key}: expected string`);
+      expect(message).toContain(`got ${type} (the value is not shown)`);
+      expect(message).not.toMatch(/leak-me|12345678/);
+    }
+  });
+
   it('reads /etc then $XDG_CONFIG_HOME when no file is named, and says where each value came from', () => {
     const system = fileWith({ workers: 5, port: 1000 });
     const xdg = mkdtempSync(join(tmpdir(), 'runbox-xdg-'));

@@ -135,6 +135,35 @@ describe('webhook URL policy', () => {
     expect(refusal('http://example.com:1/')).toBeNull();
   });
 
+  it('refuses a URL the parser reads with another host or path than written', () => {
+    // Seen from outside: "http://evil.example\@good.example/" was stored and shown as
+    // typed (good.example, to a reader) and POSTed to evil.example; "https:///x" to host x.
+    const refusal = (url: string) => {
+      try {
+        checkWebhookUrl(url, policy({}));
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return null;
+    };
+    expect(refusal('http://evil.example\\@good.example/')).toBe(
+      'webhook_url: has a backslash at 19, which a URL parser reads as "/"; write "/" or ' +
+        'percent-encode it (%5C)',
+    );
+    expect(refusal('https://example.com\\hook')).toMatch(/a backslash at 19/);
+    for (const url of [
+      'https:///x',
+      'https:example.com/hook',
+      'http:/example.com/',
+      'https:\\\\x',
+    ]) {
+      expect(refusal(url), url).toMatch(
+        /^webhook_url: must start with http:\/\/ or https:\/\/ and the host; a URL parser reads /,
+      );
+    }
+    expect(refusal('HTTPS://example.com/hook')).toBeNull();
+  });
+
   it('checks every address a name resolves to at delivery time (DNS rebinding)', async () => {
     const resolveTo =
       (...addresses: string[]) =>

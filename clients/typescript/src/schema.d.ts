@@ -1220,7 +1220,7 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1281,7 +1281,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1362,7 +1362,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1445,7 +1445,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1538,7 +1538,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1631,7 +1631,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1724,7 +1724,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1807,7 +1807,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1896,7 +1896,7 @@ export interface operations {
                     "text/html; charset=utf-8": string;
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1967,7 +1967,7 @@ export interface operations {
                     "text/html; charset=utf-8": string;
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2054,7 +2054,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2157,7 +2157,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2264,7 +2264,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2390,7 +2390,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2537,7 +2537,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2678,7 +2678,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2910,7 +2910,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3100,7 +3100,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3241,7 +3241,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3357,7 +3357,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3475,7 +3475,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3648,7 +3648,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3782,7 +3782,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3900,7 +3900,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4009,7 +4009,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4145,7 +4145,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4261,7 +4261,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4397,7 +4397,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4533,7 +4533,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];

@@ -75,7 +75,11 @@ export function scheduleCommand(
           .option('catch-up', {
             choices: ['skip', 'once'] as const,
             describe: 'Due times missed while no server ran: skip (default) or run once',
-          }) as never,
+          })
+          // Still parsed, so the handler can say why they do not apply, but not offered.
+          .hide('delay')
+          .hide('run-at')
+          .hide('idempotency-key') as never,
       async (args) => {
         // Job flags that say when or how often one job runs mean nothing for a schedule,
         // whose every fire is a new job at its due time; the server's refusal named
