@@ -191,4 +191,59 @@ describe('hostile JSON bodies against runbox serve', () => {
     }
     expect(answer).toMatch(/^HTTP\/1\.1 413 /);
   });
+
+  it('takes a Content-Type on a request without a body as no body where the route reads none', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { token: TOKEN });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
+    sandbox.processes.push(server);
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const queued = async () => {
+      const answer = await fetch(`${server.url}/v1/jobs`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: '{"runtime":"shell","command":["true"]}',
+      });
+      return ((await answer.json()) as { id: string }).id;
+    };
+    // Clients that set Content-Type on every request (a session's default headers), and
+    // fetch's own text/plain for body: '', were refused a cancel: 400 "body is empty;
+    // send a JSON object", or 415, though the route reads no body.
+    const emptyBodies: { headers: Record<string, string>; body?: string }[] = [
+      { headers: { 'content-type': 'application/json', 'content-length': '0' } },
+      { headers: { 'content-type': 'application/json' } },
+      { headers: {}, body: '' },
+    ];
+    for (const { headers, body } of emptyBodies) {
+      const id = await queued();
+      const cancel = await fetch(`${server.url}/v1/jobs/${id}/cancel`, {
+        method: 'POST',
+        headers: { ...auth, ...headers },
+        ...(body === undefined ? {} : { body }),
+      });
+      expect(cancel.status, JSON.stringify(headers)).toBe(200);
+      expect(((await cancel.json()) as { status: string }).status).toBe('cancelled');
+    }
+    const logout = await fetch(`${server.url}/v1/session`, {
+      method: 'DELETE',
+      headers: { 'content-type': 'application/json', 'content-length': '0' },
+    });
+    expect(logout.status).toBe(204);
+
+    // A route that reads a body still needs one, and a body sent to one that reads none
+    // is still refused by its type.
+    const empty = await fetch(`${server.url}/v1/jobs`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', 'content-length': '0' },
+    });
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as { error: { message: string } }).error.message).toBe(
+      'body is empty; send a JSON object',
+    );
+    const typed = await fetch(`${server.url}/v1/jobs/${await queued()}/cancel`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'text/plain' },
+      body: 'please',
+    });
+    expect(typed.status).toBe(415);
+  });
 });
