@@ -297,31 +297,44 @@ export class JobService {
    * recorded by this process wakes it at once (polling alone added up to 200 ms to a
    * wait=true answer: a third of a trivial container's run). Polls the status alone; the
    * whole job, whose spec may hold megabytes of input files, is read once at the end.
+   * `gone` ends the wait early (the job as it is): a wait=true request whose client
+   * went away polled on for its wait_seconds, up to 600 s, with no one to answer.
    */
-  async waitFinal(id: string, timeoutMs = Number.POSITIVE_INFINITY): Promise<JobView> {
+  async waitFinal(
+    id: string,
+    timeoutMs = Number.POSITIVE_INFINITY,
+    gone?: AbortSignal,
+  ): Promise<JobView> {
     const deadline = Date.now() + timeoutMs;
     let delay = 10;
     for (;;) {
       const status = await this.queue.statusOf(id);
       // No such job (or a malformed id): get() answers NotFound (or InvalidSpec).
-      if (status === null || FINAL_STATUSES.has(status) || Date.now() >= deadline) {
+      if (
+        status === null ||
+        FINAL_STATUSES.has(status) ||
+        Date.now() >= deadline ||
+        gone?.aborted
+      ) {
         return this.get(id);
       }
-      await this.finishedOrAfter(id, Math.min(delay, Math.max(1, deadline - Date.now())));
+      await this.finishedOrAfter(id, Math.min(delay, Math.max(1, deadline - Date.now())), gone);
       delay = Math.min(delay * 2, 200);
     }
   }
 
-  private finishedOrAfter(id: string, ms: number): Promise<void> {
+  private finishedOrAfter(id: string, ms: number, gone?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer);
+        gone?.removeEventListener('abort', wake);
         const set = this.waiters.get(id);
         set?.delete(wake);
         if (set?.size === 0) this.waiters.delete(id);
         resolve();
       };
       const timer = setTimeout(wake, ms);
+      gone?.addEventListener('abort', wake);
       let set = this.waiters.get(id);
       if (!set) this.waiters.set(id, (set = new Set()));
       set.add(wake);

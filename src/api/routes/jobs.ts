@@ -43,6 +43,13 @@ const LOCATION = {
 
 const job = (description: string) => described(JobViewSchema, description);
 
+/** Aborted when the answer's connection closes: a wait=true whose client left stops. */
+function clientGone(reply: { raw: { once(event: 'close', fn: () => void): unknown } }) {
+  const gone = new AbortController();
+  reply.raw.once('close', () => gone.abort());
+  return gone.signal;
+}
+
 export function registerJobRoutes(app: Api, jobs: JobService): void {
   const waitBound = (query: { wait?: boolean; wait_seconds?: number }) =>
     query.wait ? (query.wait_seconds ?? 60) * 1000 : 0;
@@ -74,7 +81,8 @@ export function registerJobRoutes(app: Api, jobs: JobService): void {
     async (request, reply) => {
       const { job: submitted, created } = await jobs.submit(request.body);
       const bound = waitBound(request.query);
-      const answer = bound > 0 ? await jobs.waitFinal(submitted.id, bound) : submitted;
+      const answer =
+        bound > 0 ? await jobs.waitFinal(submitted.id, bound, clientGone(reply)) : submitted;
       return reply
         .status(created ? 201 : 200)
         .header('location', `/v1/jobs/${encodeURIComponent(answer.id)}`)
@@ -118,9 +126,11 @@ export function registerJobRoutes(app: Api, jobs: JobService): void {
         response: { 200: job('The job'), 404: ErrorBodySchema },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const bound = waitBound(request.query);
-      return bound > 0 ? jobs.waitFinal(request.params.id, bound) : jobs.get(request.params.id);
+      return bound > 0
+        ? jobs.waitFinal(request.params.id, bound, clientGone(reply))
+        : jobs.get(request.params.id);
     },
   );
 
