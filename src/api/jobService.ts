@@ -215,7 +215,9 @@ export class JobService {
   async submitBatch(bodies: unknown[]): Promise<Array<{ job: JobView; created: boolean }>> {
     const items = bodies.map((body, i) => this.toItem(body, `jobs.${i}.`));
     await this.checkFreeSpace();
-    const outcomes = await this.queue.submit(items);
+    const outcomes = await this.queue.submit(items).catch((error: unknown) => {
+      throw conflictInBatch(error, items);
+    });
     this.notify();
     for (const outcome of outcomes) this.queued(outcome);
     return outcomes.map((o) => ({ job: toView(o.job), created: o.created }));
@@ -344,6 +346,26 @@ export class JobService {
   private notify(): void {
     for (const listener of this.listeners) listener();
   }
+}
+
+/**
+ * A batch's key conflict names the job it came from (jobs.3.idempotency_key), as the
+ * batch's other refusals do: the queue names the key alone, as for one job, which left
+ * a client to find which of up to 1,000 jobs it was. A batch names each key once.
+ */
+function conflictInBatch(error: unknown, items: EnqueueItem[]): unknown {
+  if (!(error instanceof RunboxError) || error.type !== 'Conflict') return error;
+  if (error.field !== 'idempotency_key') return error;
+  const at = items.findIndex(
+    (item) =>
+      item.idempotencyKey !== null &&
+      error.message.startsWith(`idempotency_key "${item.idempotencyKey}" `),
+  );
+  if (at < 0) return error;
+  return new RunboxError('Conflict', `jobs.${at}.${error.message}`, {
+    field: `jobs.${at}.idempotency_key`,
+    cause: error,
+  });
 }
 
 /** A page of jobs as GET /v1/jobs answers it (and `runbox ls` reads the local database). */

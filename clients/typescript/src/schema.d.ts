@@ -233,7 +233,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Submit many jobs in one transaction: all stored, or none */
+        /**
+         * Submit many jobs in one transaction: all stored, or none
+         * @description 409 when a job names an idempotency key already given to a job sent with another body (error.field jobs.<i>.idempotency_key); then none is stored.
+         */
         post: operations["submitJobs"];
         delete?: never;
         options?: never;
@@ -2639,6 +2642,16 @@ export interface operations {
             };
             /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
             408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request conflicts with the current state */
+            409: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;

@@ -96,10 +96,14 @@ export function registerJobRoutes(app: Api, jobs: JobService): void {
       schema: {
         operationId: 'submitJobs',
         summary: 'Submit many jobs in one transaction: all stored, or none',
+        description:
+          '409 when a job names an idempotency key already given to a job sent with another ' +
+          'body (error.field jobs.<i>.idempotency_key); then none is stored.',
         tags: ['jobs'],
         body: BatchRequestSchema,
         response: {
           201: described(BatchAnswerSchema, 'Stored, in request order'),
+          409: ErrorBodySchema,
           413: ErrorBodySchema,
           415: ErrorBodySchema,
           507: ErrorBodySchema,
