@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
+import type { FastifyRequest } from 'fastify';
 import { RunboxError } from '../errors/index.js';
 import type { Logger } from '../log.js';
 
@@ -63,4 +64,28 @@ export function clientErrorHandler(log: Logger) {
     cutOff.unref();
     socket.once('close', () => clearTimeout(cutOff));
   };
+}
+
+/**
+ * Resolves once the rest of a refused request's body has arrived (read and dropped), or
+ * after CUT_OFF_MS. A 413 is answered then, not at once: answered while the client
+ * still sent, its connection was closed with the client's bytes unread, which resets
+ * it, and a client still writing (Node's fetch, runbox's own CLI) lost the 413 to EPIPE,
+ * so the CLI said it could not reach the server.
+ */
+export function unreadBodyDropped(request: FastifyRequest): Promise<void> {
+  const incoming = request.raw;
+  if (incoming.complete || incoming.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(cutOff);
+      incoming.off('end', done);
+      incoming.socket.off('close', done);
+      resolve();
+    };
+    const cutOff = setTimeout(done, CUT_OFF_MS);
+    incoming.once('end', done);
+    incoming.socket.once('close', done);
+    incoming.resume();
+  });
 }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { HTTP_STATUS, RunboxError, toRunboxError } from '../errors/index.js';
+import { unreadBodyDropped } from './clientError.js';
 import type { ErrorBody } from './schemas.js';
 
 /** The one error body (the Error component of the OpenAPI document). */
@@ -55,7 +56,7 @@ function fromFastify(error: FastifyError, request: FastifyRequest): RunboxError 
 
 /** One handler maps every error to its status and the documented body. */
 export function registerErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((thrown: unknown, request, reply) => {
+  app.setErrorHandler(async (thrown: unknown, request, reply) => {
     let error: RunboxError;
     let status: number;
     // Fastify's own errors first: its body-too-large error is a RangeError, to be
@@ -80,6 +81,9 @@ export function registerErrorHandler(app: FastifyInstance): void {
     }
     // The stack goes to the log under the request id; the client gets the id, not the stack.
     if (status >= 500) request.log.error({ err: thrown }, 'request failed');
+    if ((thrown as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      await unreadBodyDropped(request);
+    }
     void reply.status(status).send(errorBody(request, error));
   });
   // Each route's path as a pattern, to tell a path no route has (404) from a method the

@@ -216,7 +216,9 @@ export class JobService {
   async submitBatch(bodies: unknown[]): Promise<Array<{ job: JobView; created: boolean }>> {
     const items = bodies.map((body, i) => this.toItem(body, `jobs.${i}.`));
     await this.checkFreeSpace();
-    const outcomes = await this.queue.submit(items);
+    const outcomes = await this.queue.submit(items).catch((error: unknown) => {
+      throw conflictInBatch(error, items);
+    });
     this.notify();
     for (const outcome of outcomes) this.queued(outcome);
     return outcomes.map((o) => ({ job: toView(o.job), created: o.created }));
@@ -310,31 +312,44 @@ export class JobService {
    * recorded by this process wakes it at once (polling alone added up to 200 ms to a
    * wait=true answer: a third of a trivial container's run). Polls the status alone; the
    * whole job, whose spec may hold megabytes of input files, is read once at the end.
+   * `gone` ends the wait early (the job as it is): a wait=true request whose client
+   * went away polled on for its wait_seconds, up to 600 s, with no one to answer.
    */
-  async waitFinal(id: string, timeoutMs = Number.POSITIVE_INFINITY): Promise<JobView> {
+  async waitFinal(
+    id: string,
+    timeoutMs = Number.POSITIVE_INFINITY,
+    gone?: AbortSignal,
+  ): Promise<JobView> {
     const deadline = Date.now() + timeoutMs;
     let delay = 10;
     for (;;) {
       const status = await this.queue.statusOf(id);
       // No such job (or a malformed id): get() answers NotFound (or InvalidSpec).
-      if (status === null || FINAL_STATUSES.has(status) || Date.now() >= deadline) {
+      if (
+        status === null ||
+        FINAL_STATUSES.has(status) ||
+        Date.now() >= deadline ||
+        gone?.aborted
+      ) {
         return this.get(id);
       }
-      await this.finishedOrAfter(id, Math.min(delay, Math.max(1, deadline - Date.now())));
+      await this.finishedOrAfter(id, Math.min(delay, Math.max(1, deadline - Date.now())), gone);
       delay = Math.min(delay * 2, 200);
     }
   }
 
-  private finishedOrAfter(id: string, ms: number): Promise<void> {
+  private finishedOrAfter(id: string, ms: number, gone?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer);
+        gone?.removeEventListener('abort', wake);
         const set = this.waiters.get(id);
         set?.delete(wake);
         if (set?.size === 0) this.waiters.delete(id);
         resolve();
       };
       const timer = setTimeout(wake, ms);
+      gone?.addEventListener('abort', wake);
       let set = this.waiters.get(id);
       if (!set) this.waiters.set(id, (set = new Set()));
       set.add(wake);
@@ -344,6 +359,26 @@ export class JobService {
   private notify(): void {
     for (const listener of this.listeners) listener();
   }
+}
+
+/**
+ * A batch's key conflict names the job it came from (jobs.3.idempotency_key), as the
+ * batch's other refusals do: the queue names the key alone, as for one job, which left
+ * a client to find which of up to 1,000 jobs it was. A batch names each key once.
+ */
+function conflictInBatch(error: unknown, items: EnqueueItem[]): unknown {
+  if (!(error instanceof RunboxError) || error.type !== 'Conflict') return error;
+  if (error.field !== 'idempotency_key') return error;
+  const at = items.findIndex(
+    (item) =>
+      item.idempotencyKey !== null &&
+      error.message.startsWith(`idempotency_key "${item.idempotencyKey}" `),
+  );
+  if (at < 0) return error;
+  return new RunboxError('Conflict', `jobs.${at}.${error.message}`, {
+    field: `jobs.${at}.idempotency_key`,
+    cause: error,
+  });
 }
 
 /** A page of jobs as GET /v1/jobs answers it (and `runbox ls` reads the local database). */

@@ -149,13 +149,20 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
   // The body is read as sent, never decompressed: a gzip'd body was refused as "not
   // valid UTF-8 at byte 1", which sent the client looking for a bad character.
   app.addHook('preParsing', async (request, reply, payload) => {
-    const coding = request.headers['content-encoding']?.trim().toLowerCase();
-    if (coding === undefined || coding === '' || coding === 'identity') return payload;
-    // A coding named on a request without a body codes nothing.
     const length = request.headers['content-length'];
     const hasBody =
       request.headers['transfer-encoding'] !== undefined ||
       (length !== undefined && length !== '0');
+    // A Content-Type on a request without a body types nothing: on a route that reads
+    // no body, fastify still parsed the nothing by it, so a cancel from a client that
+    // sends Content-Type on every request got 400 "body is empty; send a JSON object",
+    // and one from fetch(url, {body: ''}) (text/plain) got 415.
+    if (!hasBody && request.routeOptions.schema?.body === undefined) {
+      delete request.raw.headers['content-type'];
+    }
+    const coding = request.headers['content-encoding']?.trim().toLowerCase();
+    if (coding === undefined || coding === '' || coding === 'identity') return payload;
+    // A coding named on a request without a body codes nothing.
     if (!hasBody) return payload;
     const error = new RunboxError(
       'InvalidSpec',

@@ -26,6 +26,7 @@ const ERROR_DESCRIPTIONS: Record<string, string> = {
   409: 'The request conflicts with the current state',
   413: "Request body larger than the route's limit (limits.bodyBytes)",
   415: 'Content-Type is not application/json',
+  408: 'The request did not arrive in full within limits.requestMs (headers or body cut short)',
   416: 'Range outside the file',
   429: 'Too many wrong tokens from this address: wait Retry-After seconds',
   431: 'Request headers larger than the server reads (PayloadTooLarge)',
@@ -143,8 +144,10 @@ export function registerOpenApi(app: FastifyInstance): void {
         statuses['415'] ??= ErrorBodySchema;
       }
       // The Host and Origin checks run before every route, open ones included, and Node's
-      // parser refuses oversized headers (431) before any route is chosen.
+      // parser refuses oversized headers (431) and a request that does not arrive in full
+      // within limits.requestMs (408) before any route is chosen.
       statuses['403'] ??= ErrorBodySchema;
+      statuses['408'] ??= ErrorBodySchema;
       statuses['431'] ??= ErrorBodySchema;
       statuses['421'] ??= ErrorBodySchema;
       statuses['500'] ??= ErrorBodySchema;

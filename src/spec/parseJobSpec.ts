@@ -311,6 +311,10 @@ function checkRelativePath(field: string, path: string): string {
       `"${path}" must be a relative path inside /work, without ".."`,
     );
   }
+  // Writing it failed every attempt Internal (EISDIR), blamed on the Docker engine.
+  if (normal.endsWith('/')) {
+    throw new InvalidSpecError(field, `"${path}" names a folder; give a file's path`);
+  }
   return normal;
 }
 
@@ -378,9 +382,31 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
   const files: ResolvedSpec['files'] = [];
   let inputBytes = 0;
   const seen = new Set<string>();
+  // Every folder the files so far are in, with the first file under it: a file by the
+  // name of a folder (or under a file) failed every attempt Internal (EISDIR, ENOTDIR)
+  // when the worker wrote the inputs, after a 201.
+  const folders = new Map<string, string>();
   const addFile = (field: string, file: NonNullable<JobSpec['script']>, defaultMode: number) => {
     const path = checkRelativePath(`${field}.path`, file.path);
     if (seen.has(path)) throw new InvalidSpecError(`${field}.path`, `"${path}" is given twice`);
+    const under = folders.get(path);
+    if (under !== undefined) {
+      throw new InvalidSpecError(
+        `${field}.path`,
+        `"${path}" is a file, but it is the folder of "${under}", given before`,
+      );
+    }
+    const parts = path.split('/');
+    for (let end = 1; end < parts.length; end++) {
+      const folder = parts.slice(0, end).join('/');
+      if (seen.has(folder)) {
+        throw new InvalidSpecError(
+          `${field}.path`,
+          `"${path}" needs "${folder}" as a folder, but "${folder}" is a file, given before`,
+        );
+      }
+      if (!folders.has(folder)) folders.set(folder, path);
+    }
     seen.add(path);
     const content = decode(`${field}.content`, file.content, file.encoding);
     inputBytes += content.length;

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { OpenApiDocument } from '../helpers/openapi.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
@@ -23,10 +24,11 @@ interface Operation {
 describe('every operation of the served document against runbox serve', () => {
   const sandbox = useProcessSandbox('docwalk');
 
-  it('lists 413, 415 and 429 wherever serve answers them, answers 405 with Allow, each with the Error body', async () => {
+  it('lists 408, 413, 415 and 429 wherever serve answers them, answers 405 with Allow, each with the Error body', async () => {
     const configFile = writeTestConfig(sandbox.dataDir, {
       token: TOKEN,
-      limits: { bodyBytes: 64 * 1024 },
+      // A second for the whole request: the walk's own requests are local and small.
+      limits: { bodyBytes: 64 * 1024, requestMs: 1000 },
     });
     const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
     sandbox.processes.push(server);
@@ -79,6 +81,33 @@ describe('every operation of the served document against runbox serve', () => {
     for (const operation of operations) {
       await send(operation, { headers: { 'x-padding': 'x'.repeat(20 * 1024) } }, 431);
     }
+    // A request that does not arrive in full within limits.requestMs (headers cut short,
+    // or a body short of its length): 408 before any route answers, listed by none.
+    const port = Number(new URL(server.url).port);
+    await Promise.all(
+      operations.map(
+        ({ method, url, op }) =>
+          new Promise<void>((resolve) => {
+            const socket = connect(port, '127.0.0.1');
+            let answer = '';
+            socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+            socket.on('error', () => {});
+            socket.on('close', () => {
+              const status = /^HTTP\/1\.1 (\d{3}) /.exec(answer)?.[1] ?? '(none)';
+              const where = `${method.toUpperCase()} ${url} (${op.operationId}) ${status}`;
+              if (status !== '408') undocumented.push(`${where}: expected 408`);
+              if (!op.responses[status]) undocumented.push(`${where}: not in the document`);
+              resolve();
+            });
+            const head = `${method.toUpperCase()} ${url} HTTP/1.1\r\nHost: ${new URL(server.url).host}\r\nAuthorization: Bearer ${TOKEN}\r\n`;
+            socket.write(
+              BODY_METHODS.has(method)
+                ? `${head}Content-Type: application/json\r\nContent-Length: 10\r\n\r\n{`
+                : head,
+            );
+          }),
+      ),
+    );
     for (const operation of operations.filter((o) => BODY_METHODS.has(o.method))) {
       await send(operation, { headers: { 'content-type': 'text/plain' }, body: 'x' }, 415);
       // fastify parses a JSON body on every such route, one that reads none included.

@@ -1,5 +1,7 @@
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { plainRequest } from '../../src/cli/plainHttp.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
 import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
 
@@ -114,5 +116,134 @@ describe('hostile JSON bodies against runbox serve', () => {
     expect(status).toBe('succeeded');
     const log = await fetch(`${server.url}/v1/jobs/${id}/logs`, { headers });
     expect(Buffer.from(await log.arrayBuffer())).toEqual(Buffer.from('😀 é ключ', 'utf8'));
+  });
+
+  it('answers a body over the limit 413 to a client still sending it, and cuts off one that never ends', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, {
+      token: TOKEN,
+      limits: { bodyBytes: 64 * 1024 },
+    });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
+    sandbox.processes.push(server);
+    const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    // Megabytes more than the limit: the client is still writing when the answer comes,
+    // and fetch (runbox's CLI, the generated client) lost it to EPIPE before, so the CLI
+    // said it could not reach the server.
+    const big = Buffer.alloc(8 * 1024 * 1024, 'x');
+    const chunked = () =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < 8; i++) controller.enqueue(big.subarray(0, 1024 * 1024));
+          controller.close();
+        },
+      });
+    for (const path of ['/v1/jobs', '/v1/session', '/v1/jobs/01M8R90MJSBESJRPMMHEZARSWE/cancel']) {
+      for (const body of [big, chunked()]) {
+        const answer = await fetch(`${server.url}${path}`, {
+          method: 'POST',
+          headers,
+          body,
+          duplex: 'half',
+        } as RequestInit);
+        expect(answer.status, path).toBe(413);
+        expect(((await answer.json()) as { error: unknown }).error).toMatchObject({
+          type: 'PayloadTooLarge',
+          field: '(body)',
+        });
+      }
+    }
+    // runbox's own CLI asks for connection: close; it said "cannot reach the server".
+    const cli = await plainRequest(
+      new URL(`${server.url}/v1/jobs`),
+      'POST',
+      { ...headers, 'content-length': String(big.length) },
+      big,
+    );
+    expect(cli.status).toBe(413);
+    expect(cli.text).toMatch(/limits\.bodyBytes/);
+    // The connection still answers after the refused body.
+    const after = await fetch(`${server.url}/v1/jobs`, { headers });
+    expect(after.status).toBe(200);
+
+    // A body that never ends is not read for ever: it is answered and closed within seconds.
+    const socket = connect(Number(new URL(server.url).port), '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write(
+      `POST /v1/jobs HTTP/1.1\r\nHost: ${new URL(server.url).host}\r\n` +
+        `Authorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\n` +
+        'Transfer-Encoding: chunked\r\n\r\n',
+    );
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+    const closed = new Promise<number>((resolve) =>
+      socket.once('close', () => resolve(Date.now())),
+    );
+    const started = Date.now();
+    const chunk = `10000\r\n${'x'.repeat(0x10000)}\r\n`;
+    const feed = setInterval(() => {
+      if (!socket.destroyed) socket.write(chunk);
+    }, 5);
+    try {
+      const at = await closed;
+      expect(at - started).toBeLessThan(15_000);
+    } finally {
+      clearInterval(feed);
+    }
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+  });
+
+  it('takes a Content-Type on a request without a body as no body where the route reads none', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { token: TOKEN });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 0 });
+    sandbox.processes.push(server);
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const queued = async () => {
+      const answer = await fetch(`${server.url}/v1/jobs`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: '{"runtime":"shell","command":["true"]}',
+      });
+      return ((await answer.json()) as { id: string }).id;
+    };
+    // Clients that set Content-Type on every request (a session's default headers), and
+    // fetch's own text/plain for body: '', were refused a cancel: 400 "body is empty;
+    // send a JSON object", or 415, though the route reads no body.
+    const emptyBodies: { headers: Record<string, string>; body?: string }[] = [
+      { headers: { 'content-type': 'application/json', 'content-length': '0' } },
+      { headers: { 'content-type': 'application/json' } },
+      { headers: {}, body: '' },
+    ];
+    for (const { headers, body } of emptyBodies) {
+      const id = await queued();
+      const cancel = await fetch(`${server.url}/v1/jobs/${id}/cancel`, {
+        method: 'POST',
+        headers: { ...auth, ...headers },
+        ...(body === undefined ? {} : { body }),
+      });
+      expect(cancel.status, JSON.stringify(headers)).toBe(200);
+      expect(((await cancel.json()) as { status: string }).status).toBe('cancelled');
+    }
+    const logout = await fetch(`${server.url}/v1/session`, {
+      method: 'DELETE',
+      headers: { 'content-type': 'application/json', 'content-length': '0' },
+    });
+    expect(logout.status).toBe(204);
+
+    // A route that reads a body still needs one, and a body sent to one that reads none
+    // is still refused by its type.
+    const empty = await fetch(`${server.url}/v1/jobs`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', 'content-length': '0' },
+    });
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as { error: { message: string } }).error.message).toBe(
+      'body is empty; send a JSON object',
+    );
+    const typed = await fetch(`${server.url}/v1/jobs/${await queued()}/cancel`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'text/plain' },
+      body: 'please',
+    });
+    expect(typed.status).toBe(415);
   });
 });

@@ -557,6 +557,35 @@ describe('API success paths the error tests lean on', () => {
     expect(jobCount(h.queue)).toBe(before);
   });
 
+  it('a batch whose job repeats a key with another body is 409 naming that job, as the document lists', async () => {
+    const first = await h.app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      payload: { ...GOOD, idempotency_key: 'nightly-2026-01-03' },
+    });
+    expect(first.statusCode).toBe(201);
+    const before = jobCount(h.queue);
+    const refused = await h.app.inject({
+      method: 'POST',
+      url: '/v1/jobs/batch',
+      payload: {
+        jobs: [GOOD, GOOD, { ...GOOD, command: ['false'], idempotency_key: 'nightly-2026-01-03' }],
+      },
+    });
+    expect(refused.statusCode).toBe(409);
+    // It said "idempotency_key", as for one job: which of up to 1,000 was left to guess,
+    // and the document listed no 409 for the batch, so the generated client had no type.
+    expect(errorOf(refused.body)).toMatchObject({
+      type: 'Conflict',
+      field: 'jobs.2.idempotency_key',
+    });
+    expect(jobCount(h.queue)).toBe(before);
+    const doc = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    }>();
+    expect(Object.keys(doc.paths['/v1/jobs/batch']!.post!.responses)).toContain('409');
+  });
+
   it('cancelling a queued job ends it cancelled at once; cancelling it again is 409 and changes nothing', async () => {
     const { id } = (await h.app.inject({ method: 'POST', url: '/v1/jobs', payload: GOOD })).json<{
       id: string;

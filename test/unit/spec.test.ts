@@ -151,6 +151,36 @@ describe('parseJobSpec', () => {
     ).toBeNull();
   });
 
+  it('refuses input paths that cannot all be files: a folder path, a file under another file', () => {
+    // Before: accepted (201), then every attempt failed Internal "Docker engine error
+    // while running the job: EISDIR" (or ENOTDIR) when the worker wrote the files.
+    const bad = (script: string, files: string[]) => {
+      try {
+        parseJobSpec(
+          {
+            runtime: 'shell',
+            script: { path: script, content: 'echo' },
+            files: files.map((path) => ({ path, content: '1' })),
+          },
+          config,
+        );
+        return null;
+      } catch (error) {
+        expect(error).toBeInstanceOf(InvalidSpecError);
+        return `${(error as InvalidSpecError).field}: ${(error as Error).message}`;
+      }
+    };
+    expect(bad('a.sh', ['x/'])).toMatch(/^files\.0\.path: .*names a folder/);
+    expect(bad('a.sh/', [])).toMatch(/^script\.path: .*names a folder/);
+    expect(bad('a.sh', ['x', 'x/y'])).toMatch(/^files\.1\.path: .*"x\/y" needs "x" .* is a file/);
+    expect(bad('x', ['x/y/z'])).toMatch(/^files\.0\.path: .*"x\/y\/z" needs "x" .* is a file/);
+    expect(bad('a.sh', ['d/e/f', 'd/e'])).toMatch(
+      /^files\.1\.path: .*"d\/e" is a file, .*folder of "d\/e\/f"/,
+    );
+    // Files side by side in shared folders, and names that only share a prefix, pass.
+    expect(bad('d/a.sh', ['d/b', 'd/e/f', 'd/e/g', 'xy', 'x/y', 'x.txt'])).toBeNull();
+  });
+
   it('names the field at fault for each kind of bad spec, before anything runs', () => {
     expect(fieldOf({ runtime: 'cobol', script: { path: 'a', content: '' } })).toBe('runtime');
     expect(fieldOf({ script: { path: 'a', content: '' } })).toBe('runtime');

@@ -46,10 +46,28 @@ export interface RunboxClientOptions {
   fetch?: typeof globalThis.fetch;
 }
 
+/**
+ * runbox's error body, or undefined for any other answer: a reverse proxy in front of
+ * runbox answers its own errors (an HTML 502, a JSON body of another shape), and taking
+ * those for runbox's threw a TypeError instead of RunboxApiError.
+ */
+function errorBodyOf(value: unknown): ApiErrorBody | undefined {
+  const error: unknown =
+    typeof value === 'object' && value !== null && 'error' in value ? value.error : null;
+  return typeof error === 'object' &&
+    error !== null &&
+    'type' in error &&
+    typeof error.type === 'string' &&
+    'message' in error &&
+    typeof error.message === 'string'
+    ? (value as ApiErrorBody)
+    : undefined;
+}
+
 /** The data of a 2xx answer (openapi-fetch leaves it undefined for an empty body). */
 function unwrap<T>(answer: { data?: T; error?: unknown; response: Response }): T | undefined {
   if (answer.response.ok) return answer.data;
-  throw new RunboxApiError(answer.response.status, answer.error as ApiErrorBody | undefined);
+  throw new RunboxApiError(answer.response.status, errorBodyOf(answer.error));
 }
 
 /** A JSON answer: a 2xx without its body breaks the API's contract. */

@@ -233,7 +233,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Submit many jobs in one transaction: all stored, or none */
+        /**
+         * Submit many jobs in one transaction: all stored, or none
+         * @description 409 when a job names an idempotency key already given to a job sent with another body (error.field jobs.<i>.idempotency_key); then none is stored.
+         */
         post: operations["submitJobs"];
         delete?: never;
         options?: never;
@@ -1230,6 +1233,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The Host header names no address this server answers for (DNS rebinding) */
             421: {
                 headers: {
@@ -1283,6 +1296,16 @@ export interface operations {
             };
             /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -1372,6 +1395,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The Host header names no address this server answers for (DNS rebinding) */
             421: {
                 headers: {
@@ -1447,6 +1480,16 @@ export interface operations {
             };
             /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -1548,6 +1591,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The Host header names no address this server answers for (DNS rebinding) */
             421: {
                 headers: {
@@ -1633,6 +1686,16 @@ export interface operations {
             };
             /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -1734,6 +1797,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The Host header names no address this server answers for (DNS rebinding) */
             421: {
                 headers: {
@@ -1809,6 +1882,16 @@ export interface operations {
             };
             /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -1906,6 +1989,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The Host header names no address this server answers for (DNS rebinding) */
             421: {
                 headers: {
@@ -1969,6 +2062,16 @@ export interface operations {
             };
             /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -2056,6 +2159,16 @@ export interface operations {
             };
             /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -2167,6 +2280,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Request body larger than the route's limit (limits.bodyBytes) */
             413: {
                 headers: {
@@ -2266,6 +2389,16 @@ export interface operations {
             };
             /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -2392,6 +2525,16 @@ export interface operations {
             };
             /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -2539,6 +2682,26 @@ export interface operations {
             };
             /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request conflicts with the current state */
+            409: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -2814,6 +2977,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The Host header names no address this server answers for (DNS rebinding) */
             421: {
                 headers: {
@@ -2922,6 +3095,16 @@ export interface operations {
             };
             /** @description No such job, output or route */
             404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -3120,6 +3303,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Range outside the file */
             416: {
                 headers: {
@@ -3261,6 +3454,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The Host header names no address this server answers for (DNS rebinding) */
             421: {
                 headers: {
@@ -3369,6 +3572,16 @@ export interface operations {
             };
             /** @description No such job, output or route */
             404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -3487,6 +3700,16 @@ export interface operations {
             };
             /** @description No such job, output or route */
             404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -3668,6 +3891,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Range outside the file */
             416: {
                 headers: {
@@ -3802,6 +4035,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The Host header names no address this server answers for (DNS rebinding) */
             421: {
                 headers: {
@@ -3902,6 +4145,16 @@ export interface operations {
             };
             /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -4011,6 +4264,16 @@ export interface operations {
             };
             /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -4165,6 +4428,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The Host header names no address this server answers for (DNS rebinding) */
             421: {
                 headers: {
@@ -4273,6 +4546,16 @@ export interface operations {
             };
             /** @description No such job, output or route */
             404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -4417,6 +4700,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Request body larger than the route's limit (limits.bodyBytes) */
             413: {
                 headers: {
@@ -4545,6 +4838,16 @@ export interface operations {
             };
             /** @description No such job, output or route */
             404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;

@@ -44,6 +44,13 @@ const LOCATION = {
 
 const job = (description: string) => described(JobViewSchema, description);
 
+/** Aborted when the answer's connection closes: a wait=true whose client left stops. */
+function clientGone(reply: { raw: { once(event: 'close', fn: () => void): unknown } }) {
+  const gone = new AbortController();
+  reply.raw.once('close', () => gone.abort());
+  return gone.signal;
+}
+
 export function registerJobRoutes(app: Api, jobs: JobService): void {
   const waitBound = (query: { wait?: boolean; wait_seconds?: number }) =>
     query.wait ? (query.wait_seconds ?? 60) * 1000 : 0;
@@ -75,7 +82,8 @@ export function registerJobRoutes(app: Api, jobs: JobService): void {
     async (request, reply) => {
       const { job: submitted, created } = await jobs.submit(request.body);
       const bound = waitBound(request.query);
-      const answer = bound > 0 ? await jobs.waitFinal(submitted.id, bound) : submitted;
+      const answer =
+        bound > 0 ? await jobs.waitFinal(submitted.id, bound, clientGone(reply)) : submitted;
       return reply
         .status(created ? 201 : 200)
         .header('location', `/v1/jobs/${encodeURIComponent(answer.id)}`)
@@ -89,10 +97,14 @@ export function registerJobRoutes(app: Api, jobs: JobService): void {
       schema: {
         operationId: 'submitJobs',
         summary: 'Submit many jobs in one transaction: all stored, or none',
+        description:
+          '409 when a job names an idempotency key already given to a job sent with another ' +
+          'body (error.field jobs.<i>.idempotency_key); then none is stored.',
         tags: ['jobs'],
         body: BatchRequestSchema,
         response: {
           201: described(BatchAnswerSchema, 'Stored, in request order'),
+          409: ErrorBodySchema,
           413: ErrorBodySchema,
           415: ErrorBodySchema,
           507: ErrorBodySchema,
@@ -119,9 +131,11 @@ export function registerJobRoutes(app: Api, jobs: JobService): void {
         response: { 200: job('The job'), 404: ErrorBodySchema },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const bound = waitBound(request.query);
-      return bound > 0 ? jobs.waitFinal(request.params.id, bound) : jobs.get(request.params.id);
+      return bound > 0
+        ? jobs.waitFinal(request.params.id, bound, clientGone(reply))
+        : jobs.get(request.params.id);
     },
   );
 
