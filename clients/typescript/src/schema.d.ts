@@ -2861,6 +2861,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request did not arrive in full within limits.requestMs (headers or body cut short) */
+            408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The Host header names no address this server answers for (DNS rebinding) */
             421: {
                 headers: {
@@ -2957,7 +2967,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused */
+            /** @description A request from another origin (Origin or Sec-Fetch-Site): browsers are refused; so is a webhook delivery (Runbox-Delivery header) pointed at the API */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
