@@ -79,4 +79,31 @@ describe('a data dir runbox cannot write', () => {
       execFileSync('umount', [dataDir]);
     }
   });
+
+  it('on a full disk, run and ls exit 74 naming dbPath, not 70 "disk I/O error"', async () => {
+    // A tiny floor, so the database's own open meets the full disk first.
+    const configFile = writeTestConfig(sandbox.dataDir, { limits: { minFreeBytes: 1024 } });
+    const disk = join(sandbox.dataDir, 'small');
+    mkdirSync(disk);
+    const job = join(sandbox.dataDir, 'job.sh');
+    writeFileSync(job, 'echo hi\n');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', disk]);
+    try {
+      const local = ['--config', configFile, '--data-dir', join(disk, 'data')];
+      const first = await runCliProcess(['run', job, ...local]);
+      expect(first.code, first.stderr).toBe(0);
+      // What is left is too little for SQLite's -shm file, which each open creates anew.
+      expect(() => writeFileSync(join(disk, 'fill'), Buffer.alloc(4 << 20))).toThrow(/ENOSPC/);
+      const run = await runCliProcess(['run', job, ...local, '--json']);
+      expect(run.code, run.stderr).toBe(74);
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        error: { type: 'InsufficientStorage', field: 'dbPath' },
+      });
+      const listed = await runCliProcess(['ls', ...local]);
+      expect(listed.code, listed.stderr).toBe(74);
+      expect(listed.stderr).toMatch(/no room on the disk of .*free some space/);
+    } finally {
+      execFileSync('umount', [disk]);
+    }
+  });
 });

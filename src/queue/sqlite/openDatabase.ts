@@ -63,7 +63,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): O
     const binding = betterSqliteBinding();
     db = new Database(path, binding === undefined ? {} : { nativeBinding: binding });
   } catch (error) {
-    throw unwritable(path, error);
+    throw openFailure(path, error);
   }
   try {
     const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
@@ -89,7 +89,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): O
     return { db, applied, databaseId: readMeta(db, 'database_id')! };
   } catch (error) {
     db.close();
-    throw unwritable(path, error);
+    throw openFailure(path, error);
   }
 }
 
@@ -104,21 +104,36 @@ const UNWRITABLE_CODES = new Set([
   'SQLITE_READONLY_DIRECTORY',
 ]);
 
+// SQLITE_IOERR_SHMSIZE: no room to create the -shm file, which every open of a WAL file
+// needs when no other connection has it open.
+const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', 'SQLITE_IOERR_SHMSIZE']);
+
 /**
- * A database file runbox cannot write as an InvalidConfig naming dbPath and the fix.
+ * A database file runbox cannot write, as the typed error naming dbPath and the fix.
  * Every command that opens the file writes to it (WAL, migrations, its identity), `ls`
  * and `status` reading `runbox run`'s jobs included; on a read-only mount or another
  * user's folder they ended Internal (exit 70) quoting EROFS from an open() or SQLite's
- * "unable to open database file". Anything else passes through as it was.
+ * "unable to open database file", and on a full disk quoting "disk I/O error".
+ * Anything else passes through as it was.
  */
-function unwritable(path: string, error: unknown): unknown {
+function openFailure(path: string, error: unknown): unknown {
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || !UNWRITABLE_CODES.has(code)) return error;
+  if (typeof code !== 'string') return error;
+  const reason = (error as Error).message;
+  if (DISK_FULL_CODES.has(code)) {
+    return new RunboxError(
+      'InsufficientStorage',
+      `dbPath: no room on the disk of ${dirname(path)} to open database ${path} (${reason}); ` +
+        'free some space on that disk',
+      { field: 'dbPath', cause: error },
+    );
+  }
+  if (!UNWRITABLE_CODES.has(code)) return error;
   return new RunboxError(
     'InvalidConfig',
-    `dbPath: cannot write to database ${path} (${(error as Error).message}); runbox writes ` +
-      'its database even to read jobs from it: point --db, RUNBOX_DB or dbPath in the config ' +
-      'file (or --data-dir) at a file in a folder this user can write',
+    `dbPath: cannot write to database ${path} (${reason}); runbox writes its database even ` +
+      'to read jobs from it: point --db, RUNBOX_DB or dbPath in the config file (or ' +
+      '--data-dir) at a file in a folder this user can write',
     { field: 'dbPath', cause: error },
   );
 }
