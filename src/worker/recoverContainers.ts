@@ -181,16 +181,16 @@ async function removeUnlabelled(
 ): Promise<void> {
   const { queue, executor, log } = options;
   if (!executor.findUnlabelledContainers) return;
-  const orphaned = new Set<string>();
-  for (const [id, job] of running) if (!(await queue.isWorkerAlive(job.owner))) orphaned.add(id);
   let containers;
   try {
-    containers = await executor.findUnlabelledContainers(orphaned);
+    containers = await executor.findUnlabelledContainers(new Set(running.keys()));
   } catch (error) {
     log.warn('cannot list containers of an older runbox', { error: toRunboxError(error) });
     return;
   }
   for (const container of containers) {
+    // Asked only for the few found: a live worker of that build would still be using it.
+    if (await queue.isWorkerAlive(running.get(container.jobId)?.owner ?? null)) continue;
     log.info(
       'removing a container an older runbox left for a job it was running; the job runs again',
       {
