@@ -641,8 +641,28 @@ export function resolveConfig(options: LoadConfigOptions = {}): ResolvedConfig {
     dataDir,
     dbPath: resolve(config.dbPath ?? join(dataDir, 'runbox.db')),
   };
-  checkConfig(result);
+  try {
+    checkConfig(result);
+  } catch (error) {
+    throw withSource(error, sources);
+  }
   return { config: deepFreeze(result), sources, files };
+}
+
+/**
+ * A refused value names where it was set. Values are checked once merged, so the check
+ * alone cannot tell a config file's typo from an environment variable: DOCKER_HOST=garbage
+ * was refused as "dockerSocket "garbage" ..." to a user who had never set dockerSocket,
+ * and RUNBOX_PORT=-1 as "port: -1 ...".
+ */
+function withSource(error: unknown, sources: ConfigSources): unknown {
+  if (!(error instanceof RunboxError) || error.field === null) return error;
+  const source = sources[error.field];
+  if (source === undefined || source === 'default') return error;
+  return new RunboxError(error.type, `${error.message} (set by ${source})`, {
+    field: error.field,
+    cause: error,
+  });
 }
 
 /**

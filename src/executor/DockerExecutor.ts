@@ -11,7 +11,12 @@ import { collectOutputs } from './collectOutputs.js';
 import { OUTPUTS_DIR, WORK_DIR, planContainer, sandboxApplied } from './containerConfig.js';
 import { toEngineError } from './engineErrors.js';
 import { LABELS, type ContainerIdentity, type ExecuteRequest, type Executor } from './Executor.js';
-import { findContainers, removeContainer, type FoundContainer } from './findContainers.js';
+import {
+  findContainers,
+  findUnlabelledContainers,
+  removeContainer,
+  type FoundContainer,
+} from './findContainers.js';
 import { attachOutput, followLogs, type LogFollower, type LogSource } from './followLogs.js';
 import { assertImageContract } from './imageContract.js';
 import { assertNoScratchVolumes } from './imageVolumes.js';
@@ -285,6 +290,10 @@ export class DockerExecutor implements Executor {
   /** Containers of this database left on the engine (for startup recovery). */
   findContainers(): Promise<FoundContainer[]> {
     return findContainers(this.docker, this.identity.database);
+  }
+
+  findUnlabelledContainers(jobIds: ReadonlySet<string>): Promise<FoundContainer[]> {
+    return findUnlabelledContainers(this.docker, jobIds);
   }
 
   /**

@@ -37,6 +37,37 @@ export async function findContainers(docker: Docker, database: string): Promise<
 }
 
 /**
+ * Containers a runbox from before SQLite's migration 002 left for these jobs: they carry
+ * the job's label but no database label (it did not exist), so findContainers cannot see
+ * them. A server of that build killed mid-job left its containers running, and the first
+ * start of a newer build requeued their jobs beside them: the job ran twice at once and
+ * the old container was never removed. Matched by job id only (ULIDs, this database's
+ * running jobs), so an unlabelled container of another installation is left alone.
+ */
+export async function findUnlabelledContainers(
+  docker: Docker,
+  jobIds: ReadonlySet<string>,
+): Promise<FoundContainer[]> {
+  if (jobIds.size === 0) return [];
+  let list: Docker.ContainerInfo[];
+  try {
+    list = await docker.listContainers({ all: true, filters: { label: [LABELS.job] } });
+  } catch (error) {
+    throw toEngineError(error, 'listing containers');
+  }
+  return list
+    .filter(
+      (c) => c.Labels[LABELS.database] === undefined && jobIds.has(c.Labels[LABELS.job] ?? ''),
+    )
+    .map((c) => ({
+      containerId: c.Id,
+      jobId: c.Labels[LABELS.job] ?? '',
+      attempt: Number.parseInt(c.Labels[LABELS.attempt] ?? '0', 10) || 0,
+      running: c.State === 'running',
+    }));
+}
+
+/**
  * Force-removes a container with its anonymous volumes, and its scratch folder under
  * `${dataDir}/scratch` (found from its /work mount). A missing container is not an error.
  */

@@ -21,7 +21,9 @@ export async function reapExpiredLeases(deps: {
   keep: ReadonlySet<string>;
   log: Logger;
   metrics?: Pick<JobMetrics, 'requeued' | 'ended'> | undefined;
-  containers?: Pick<RecoverableExecutor, 'findContainers' | 'removeContainer'> | undefined;
+  containers?:
+    | Pick<RecoverableExecutor, 'findContainers' | 'findUnlabelledContainers' | 'removeContainer'>
+    | undefined;
   /** Told whether the database answered this pass (for /healthz). */
   health?: QueueHealth | undefined;
 }): Promise<number> {
@@ -50,16 +52,24 @@ export async function reapExpiredLeases(deps: {
  * Removes this database's containers (findContainers lists no other installation's) of
  * the reaped jobs, except one of an attempt that is live again. The containers are
  * listed before the running jobs are read: a retry claimed in between is then seen
- * live, never taken for the lost attempt.
+ * live, never taken for the lost attempt. Those an older build left without a database
+ * label go too: a server started after their lease ran out reaps their jobs before its
+ * startup recovery looks for them.
  */
 async function removeLostAttempts(
   queue: Pick<WorkQueue, 'runningJobs'>,
-  executor: Pick<RecoverableExecutor, 'findContainers' | 'removeContainer'>,
+  executor: Pick<
+    RecoverableExecutor,
+    'findContainers' | 'findUnlabelledContainers' | 'removeContainer'
+  >,
   reaped: ReadonlySet<string>,
   log: Logger,
 ): Promise<void> {
   try {
-    const containers = (await executor.findContainers()).filter((c) => reaped.has(c.jobId));
+    const containers = [
+      ...(await executor.findContainers()).filter((c) => reaped.has(c.jobId)),
+      ...((await executor.findUnlabelledContainers?.(reaped)) ?? []),
+    ];
     if (containers.length === 0) return;
     const live = new Set((await queue.runningJobs()).map((j) => `${j.id}#${j.attempt}`));
     for (const container of containers) {

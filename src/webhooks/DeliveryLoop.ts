@@ -57,12 +57,40 @@ export class DeliveryLoop {
   start(): void {
     this.running = true;
     this.loop.start();
+    if (!this.deps.config.webhooks.secret) this.warnUnsent = this.warnIfUnsent();
+  }
+
+  /** The start's look for deliveries this process will not send (stop() waits for it). */
+  private warnUnsent: Promise<void> | null = null;
+
+  /**
+   * Without the secret this loop sends nothing, by design (turn()), which is right beside
+   * a server that has it and silent otherwise: a server restarted without
+   * RUNBOX_WEBHOOK_SECRET held its deliveries pending for good, with no line anywhere
+   * saying why (`runbox webhooks ID`: "pending after 0 attempt(s)", next long past).
+   */
+  private async warnIfUnsent(): Promise<void> {
+    try {
+      const pending = await this.deps.store.countPending();
+      if (pending === 0) return;
+      this.log.warn(
+        `${pending} webhook deliveries are pending, and this server has no webhooks.secret to ` +
+          'sign them: it sends none. Set RUNBOX_WEBHOOK_SECRET (or webhooks.secret) and ' +
+          'restart, or leave them to a server on this database that has it',
+        { pending },
+      );
+    } catch (error) {
+      this.log.warn('cannot count pending webhook deliveries', {
+        error: coerceError(error).message,
+      });
+    }
   }
 
   /** Waits for the POSTs in flight (each bounded by timeoutMs). */
   async stop(): Promise<void> {
     this.running = false;
     await this.loop.stop();
+    await this.warnUnsent;
     // A claim a finished POST started may still be adding deliveries: wait for both.
     while (this.inFlight.size > 0 || this.refill) {
       const refill = this.refill;

@@ -68,4 +68,6 @@ export interface WebhookStore {
   recordAttempt(result: AttemptResult): Promise<boolean>;
   /** A job's deliveries with their attempts, oldest first. */
   listForJob(jobId: string): Promise<DeliveryView[]>;
+  /** Deliveries not yet delivered nor failed, due or not. */
+  countPending(): Promise<number>;
 }

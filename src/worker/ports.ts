@@ -28,6 +28,8 @@ export interface FoundContainer {
 export interface RecoverableExecutor {
   run(request: ExecuteRequest): Promise<JobResult>;
   findContainers(): Promise<FoundContainer[]>;
+  /** Containers of these jobs left by a build that put no database label on them. */
+  findUnlabelledContainers?(jobIds: ReadonlySet<string>): Promise<FoundContainer[]>;
   reattach(containerId: string, request: ExecuteRequest): Promise<JobResult>;
   removeContainer(containerId: string): Promise<void>;
   /** Removes scratch folders of no live attempt and no container; returns their names. */

@@ -141,6 +141,7 @@ export async function recoverContainers(options: RecoverOptions): Promise<void> 
     });
   }
   if (options.adopt !== false) {
+    await removeUnlabelled(options, running);
     const outcome = await queue.requeueOwnedByDeadWorkers();
     // Their worker is gone as surely as one whose lease ran out: the same counters.
     options.metrics?.requeued('lease-expired', outcome.requeued.length);
@@ -166,5 +167,42 @@ export async function recoverContainers(options: RecoverOptions): Promise<void> 
       });
     if (removed.length > 0)
       log.info('removed scratch folders left by a crash', { count: removed.length });
+  }
+}
+
+/**
+ * A container of an older build (no database label) cannot be re-attached: what it
+ * mounts and how it writes its outputs predate this build. Removed before its job is
+ * requeued, so the job runs once more instead of twice at once.
+ */
+async function removeUnlabelled(
+  options: RecoverOptions,
+  running: ReadonlyMap<string, { owner: string | null }>,
+): Promise<void> {
+  const { queue, executor, log } = options;
+  if (!executor.findUnlabelledContainers) return;
+  let containers;
+  try {
+    containers = await executor.findUnlabelledContainers(new Set(running.keys()));
+  } catch (error) {
+    log.warn('cannot list containers of an older runbox', { error: toRunboxError(error) });
+    return;
+  }
+  for (const container of containers) {
+    // Asked only for the few found: a live worker of that build would still be using it.
+    if (await queue.isWorkerAlive(running.get(container.jobId)?.owner ?? null)) continue;
+    log.info(
+      'removing a container an older runbox left for a job it was running; the job runs again',
+      {
+        job: container.jobId,
+        attempt: container.attempt,
+      },
+    );
+    await executor.removeContainer(container.containerId).catch((error: unknown) => {
+      log.warn('could not remove a leftover container', {
+        container: container.containerId,
+        error: toRunboxError(error),
+      });
+    });
   }
 }

@@ -74,6 +74,8 @@ describe('PostgreSQL webhook deliveries', () => {
       { job_id: done!.job.id, url: HOOK, event: 'job.succeeded', status: 'pending' },
       { job_id: byHand!.job.id, url: HOOK, event: 'job.failed', status: 'pending' },
     ]);
+    // What a server without the secret warns about at its start.
+    expect(await (await createHookStores(queue))!.webhooks.countPending()).toBe(3);
   });
 
   it('two delivery loops claiming at once hand out each delivery once, and record attempts', async () => {

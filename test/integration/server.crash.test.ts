@@ -359,4 +359,72 @@ describe('runbox serve killed with SIGKILL', () => {
     second.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   });
+
+  // Startup recovery finds the job still leased to the dead worker; the reaper finds its
+  // lease already run out when the new build starts after expiryMs.
+  for (const [when, expiryMs] of [
+    ['within the lease', 60_000],
+    ['after the lease ran out', 3000],
+  ] as const)
+    it(`removes the container a runbox from before migration 002 left for a job it ran (no database label) and runs the job once more, leaving an unknown one alone (restarted ${when})`, async () => {
+      const configFile = writeTestConfig(sandbox.dataDir, {
+        lease: { heartbeatMs: 300, expiryMs },
+        retry: { baseMs: 100, capMs: 200 },
+      });
+      const first = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+      sandbox.processes.push(first);
+      const job = await submit(first.url, markerJob('m-legacy', 30));
+      const containerId = await waitFor('the container running', async () => {
+        const running = (await labelledContainers(TEST_INSTANCE)).find(
+          (c) => c.State === 'running',
+        );
+        return running?.Id;
+      });
+      first.kill('SIGKILL');
+      await first.exited;
+      // What that build left instead: the job's labels, and no io.runbox.database.
+      await docker.getContainer(containerId).remove({ force: true });
+      const legacy = (jobId: string) =>
+        docker.createContainer({
+          Image: 'runbox-test/shell:latest',
+          Cmd: ['sleep', '60'],
+          Labels: {
+            'io.runbox.instance': TEST_INSTANCE,
+            'io.runbox.job': jobId,
+            'io.runbox.attempt': '1',
+          },
+        });
+      const old = await legacy(job.id);
+      await old.start();
+      const unknown = await legacy('01UNKNOWNUNKNOWNUNKNOWNUNK');
+      await unknown.start();
+      try {
+        const second = await startServerProcess({
+          dataDir: sandbox.dataDir,
+          configFile,
+          workers: 1,
+        });
+        sandbox.processes.push(second);
+        await waitFor('attempt 2 running', async () => {
+          const j = await getJob(second.url, job.id);
+          return j.status === 'running' && j.attempts === 2;
+        });
+        const gone = await old.inspect().then(
+          () => false,
+          (error: { statusCode?: number }) => error.statusCode === 404,
+        );
+        expect(gone, second.stderr()).toBe(true);
+        expect((await unknown.inspect()).State.Running).toBe(true);
+        await api(second.url, 'POST', `/v1/jobs/${job.id}/cancel`);
+        await waitFor(
+          'cancelled',
+          async () => (await getJob(second.url, job.id)).status === 'cancelled',
+        );
+        second.kill('SIGTERM');
+        expect(await second.exited).toBe(0);
+      } finally {
+        await old.remove({ force: true }).catch(() => undefined);
+        await unknown.remove({ force: true });
+      }
+    });
 });

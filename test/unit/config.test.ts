@@ -228,7 +228,9 @@ describe('config', () => {
       const error = errorOf(() => loadConfig({ env: {}, file: fileWith(content) }));
       expect(error.type).toBe('InvalidConfig');
       expect(error.field).toBe(field);
-      expect(error.message).toMatch(new RegExp(`^${field.replace('.', '\\.')}: .*lower it$`));
+      expect(error.message).toMatch(
+        new RegExp(`^${field.replace('.', '\\.')}: .*lower it \\(set by .*config\\.json\\)$`),
+      );
     }
     const longest = loadConfig({
       env: {},
@@ -350,5 +352,22 @@ describe('config', () => {
       socketPath: '/var/run/docker.sock',
     });
     expect(dockerEndpoint('tcp://[::1]:2375')).toEqual({ host: '::1', port: 2375 });
+  });
+
+  it('says where a refused value was set: an environment variable, a docker context, a file or a flag', () => {
+    const messageOf = (options: Parameters<typeof resolveConfig>[0]) =>
+      errorOf(() => resolveConfig({ searchPaths: [], ...options })).message;
+    expect(messageOf({ env: { DOCKER_HOST: 'garbage' } })).toMatch(
+      /^dockerSocket "garbage" is not a socket path.*\(set by env DOCKER_HOST\)$/,
+    );
+    expect(messageOf({ env: { RUNBOX_PORT: '-1' } })).toMatch(
+      /^port: -1 is not a TCP port.*\(set by env RUNBOX_PORT\)$/,
+    );
+    const file = fileWith({ dockerSocket: 'ssh://me@box' });
+    expect(messageOf({ env: {}, file })).toContain(`(set by ${file})`);
+    expect(messageOf({ env: {}, overrides: { workers: 300 } })).toMatch(/\(set by flag\)$/);
+    expect(errorOf(() => resolveConfig({ env: { DOCKER_HOST: 'x' }, searchPaths: [] })).field).toBe(
+      'dockerSocket',
+    );
   });
 });

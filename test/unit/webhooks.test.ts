@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobService, toView } from '../../src/api/jobService.js';
 import type { Config } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
 import { deleteFinishedBefore } from '../../src/queue/sqlite/retention.js';
 import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
 import { DeliveryLoop, backoffMs } from '../../src/webhooks/DeliveryLoop.js';
@@ -484,7 +485,7 @@ describe('durable deliveries', () => {
     expect(failures).toBeGreaterThanOrEqual(5);
   });
 
-  it('leaves deliveries untouched in a process without the secret, for one that has it', async () => {
+  it('leaves deliveries untouched in a process without the secret, for one that has it, and says so when it starts', async () => {
     const hook = await receiver([]);
     cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
     const { config, queue, jobs, store, loop, finish, advance } = setup({ retryForMs: 60_000 });
@@ -494,16 +495,29 @@ describe('durable deliveries', () => {
     // to claim the delivery each turn, count attempts and push it back by the backoff,
     // until retryForMs had passed and it was failed unsent.
     let clock = (await queue.get(job.id))!.updatedAt;
+    const lines: string[] = [];
     const unsigned = new DeliveryLoop({
       config: { webhooks: { ...config.webhooks, secret: null } },
       store,
       jobView: async (id) => toView((await queue.get(id))!),
       now: () => clock,
+      logger: createLogger('info', (line) => lines.push(line)),
     });
     for (let i = 0; i < 8; i++) {
       expect(await unsigned.turn()).toBe(0);
       clock += 10_000;
     }
+    // A server restarted without the secret held them pending with no word of why.
+    unsigned.start();
+    await unsigned.stop();
+    const warned = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(warned).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        pending: 1,
+        msg: expect.stringMatching(/RUNBOX_WEBHOOK_SECRET/),
+      }),
+    ]);
     expect((await store.listForJob(job.id))[0]).toMatchObject({ status: 'pending', attempts: 0 });
     advance(80_000);
     expect(await loop.turn()).toBe(1);

@@ -54,12 +54,17 @@ export interface OpenedDatabase {
  */
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): OpenedDatabase {
   const contract = options.contract ?? CURRENT_CONTRACT;
-  if (path !== ':memory:') {
-    mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
-    securePrivateDatabase(path);
+  let db: Db;
+  try {
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
+      securePrivateDatabase(path);
+    }
+    const binding = betterSqliteBinding();
+    db = new Database(path, binding === undefined ? {} : { nativeBinding: binding });
+  } catch (error) {
+    throw openFailure(path, error);
   }
-  const binding = betterSqliteBinding();
-  const db = new Database(path, binding === undefined ? {} : { nativeBinding: binding });
   try {
     const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     // busy_timeout first: switching to WAL needs a lock another opener may hold.
@@ -84,8 +89,53 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): O
     return { db, applied, databaseId: readMeta(db, 'database_id')! };
   } catch (error) {
     db.close();
-    throw error;
+    throw openFailure(path, error);
   }
+}
+
+const UNWRITABLE_CODES = new Set([
+  'EROFS',
+  'EACCES',
+  'EPERM',
+  'ENOTDIR',
+  'EISDIR',
+  'SQLITE_CANTOPEN',
+  'SQLITE_READONLY',
+  'SQLITE_READONLY_DIRECTORY',
+]);
+
+// SQLITE_IOERR_SHMSIZE: no room to create the -shm file, which every open of a WAL file
+// needs when no other connection has it open.
+const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', 'SQLITE_IOERR_SHMSIZE']);
+
+/**
+ * A database file runbox cannot write, as the typed error naming dbPath and the fix.
+ * Every command that opens the file writes to it (WAL, migrations, its identity), `ls`
+ * and `status` reading `runbox run`'s jobs included; on a read-only mount or another
+ * user's folder they ended Internal (exit 70) quoting EROFS from an open() or SQLite's
+ * "unable to open database file", and on a full disk quoting "disk I/O error".
+ * Anything else passes through as it was.
+ */
+function openFailure(path: string, error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return error;
+  const reason = (error as Error).message;
+  if (DISK_FULL_CODES.has(code)) {
+    return new RunboxError(
+      'InsufficientStorage',
+      `dbPath: no room on the disk of ${dirname(path)} to open database ${path} (${reason}); ` +
+        'free some space on that disk',
+      { field: 'dbPath', cause: error },
+    );
+  }
+  if (!UNWRITABLE_CODES.has(code)) return error;
+  return new RunboxError(
+    'InvalidConfig',
+    `dbPath: cannot write to database ${path} (${reason}); runbox writes its database even ` +
+      'to read jobs from it: point --db, RUNBOX_DB or dbPath in the config file (or ' +
+      '--data-dir) at a file in a folder this user can write',
+    { field: 'dbPath', cause: error },
+  );
 }
 
 function isBusy(error: unknown): boolean {

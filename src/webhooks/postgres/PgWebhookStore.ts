@@ -112,6 +112,14 @@ export class PgWebhookStore implements WebhookStore {
     });
   }
 
+  async countPending(): Promise<number> {
+    const rows = await query<{ n: number }>(
+      this.pool,
+      "SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'pending'",
+    );
+    return rows[0]?.n ?? 0;
+  }
+
   async listForJob(jobId: string): Promise<DeliveryView[]> {
     // One snapshot for both reads, so an attempt recorded between them is not half seen.
     return transaction(this.pool, async (client) => {

@@ -24,4 +24,11 @@ export class SqliteWebhookStore implements WebhookStore {
   async listForJob(jobId: string): Promise<DeliveryView[]> {
     return listDeliveries(this.db, jobId);
   }
+
+  async countPending(): Promise<number> {
+    const row = this.db
+      .prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'pending'")
+      .get() as { n: number };
+    return row.n;
+  }
 }
