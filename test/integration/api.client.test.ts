@@ -284,6 +284,10 @@ describe('the generated client against runbox serve', () => {
     expect(runtimes.find((r) => r.name === 'shell')).toMatchObject({ present: true });
     expect((await client.api.GET('/v1/contract')).data!.version).toMatch(/^\d+\.\d+\.\d+$/);
     // Webhook history (this job named none) and the schedule routes, each answer checked.
+    // The brief read: the same job, its (absent) input files listed, answer typed ListedJob.
+    const brief = await client.api.GET('/v1/jobs/{id}/brief', { params: { path: { id } } });
+    expect(brief.data!.id).toBe(id);
+    expect(brief.data!.status).toBe('succeeded');
     const hooks = await client.api.GET('/v1/jobs/{id}/webhooks', { params: { path: { id } } });
     expect(hooks.data!.deliveries).toEqual([]);
     const byName = { params: { path: { name: 'nightly' } } };
