@@ -237,13 +237,25 @@ export function registerLogRoutes(
       // A job running on another node, asked without follow: its bytes so far, or an
       // error naming the node when it cannot be asked (never an empty 200 that looks
       // like a silent job).
-      const remoteNow =
+      const elsewhere =
         !follow &&
         nodes &&
         job.status === 'running' &&
-        !(await running.find(id, job.attempts, stream))
-          ? await nodes.remote.ownerOf(job)
-          : null;
+        !(await running.find(id, job.attempts, stream));
+      const remoteNow = elsewhere ? await nodes.remote.ownerOf(job) : null;
+      // Without an address nobody can be asked (a `runbox worker` on another machine).
+      const unaddressed =
+        elsewhere && !remoteNow ? await nodes.remote.unaddressedOwnerOf(job) : null;
+      if (unaddressed) {
+        throw new RunboxError(
+          'NodeUnreachable',
+          `job ${id} runs on worker ${unaddressed.id} on host ${unaddressed.host}, whose node ` +
+            'advertises no address to read its live log from (set advertiseUrl, ' +
+            '--advertise-url, there); its log is readable here once the attempt ends, and ' +
+            'logs -f follows it to the end',
+          { field: 'worker_id' },
+        );
+      }
       if (remoteNow && nodes) {
         const at = { jobId: id, attempt: job.attempts, stream, from: 0, follow: false };
         if (!remoteNow.alive) {
