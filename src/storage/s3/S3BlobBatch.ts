@@ -71,12 +71,15 @@ export class S3BlobBatch implements BlobBatch {
    * cancel that kills a container comes before its logs and outputs are stored, so a run
    * already stopped still stores them: each call gets one try, all of them within
    * STOPPED_GRACE_MS of the first (aborting them would lose every cancelled job's log).
+   * A run stopped otherwise (a drain past its time, a lost lease) records no result, so
+   * nothing is stored for it.
    */
   stop(): CallStop | undefined {
     const run = this.signal;
     if (!run) return undefined;
     const reason = () => run.reason as unknown;
     if (!run.aborted) return { signal: run, once: false, reason };
+    if (run.reason !== 'cancel') return { signal: run, once: true, reason };
     this.grace ??= AbortSignal.timeout(STOPPED_GRACE_MS);
     return { signal: this.grace, once: true, reason };
   }
