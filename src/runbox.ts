@@ -290,6 +290,7 @@ export async function startRunbox(
                   workers: () => queue.listWorkers(),
                   self: () => advertised,
                   token: config.token,
+                  host: hostname(),
                 }),
               }
             : {}),

@@ -167,7 +167,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     deps.remoteLogs ? { remote: deps.remoteLogs, log } : null,
   );
   registerLiveLogRoute(api, deps.jobs, deps.runningLogs);
-  registerOutputRoutes(api, deps.jobs, deps.store);
+  registerOutputRoutes(api, deps.jobs, deps.store, deps.remoteLogs !== undefined);
   if (deps.webhooks) registerWebhookRoutes(api, deps.jobs, deps.webhooks);
   if (deps.schedules) registerScheduleRoutes(api, deps.schedules);
   else if (deps.hooksMissingOn) registerSchedulesAbsent(api, deps.hooksMissingOn);

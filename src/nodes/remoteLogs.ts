@@ -41,6 +41,8 @@ export interface RemoteLogsOptions {
   self(): string | null;
   /** Sent as the bearer token: nodes of one cluster share one. */
   token: string | null;
+  /** This machine's name as workers record theirs (os.hostname()). */
+  host: string;
 }
 
 export interface RemoteAttempt {
@@ -66,6 +68,22 @@ export class RemoteLogs {
     const address = worker?.address ?? null;
     if (!worker || address === null || address === this.options.self()) return null;
     return { workerId: worker.id, address, alive: worker.alive };
+  }
+
+  /**
+   * The live worker on another machine running `job` whose node advertised no address (a
+   * `runbox worker` without advertiseUrl): nobody can be asked for its live log. Null
+   * otherwise; on this machine such a worker may share this node's data dir, whose live
+   * files this node reads itself.
+   */
+  async unaddressedOwnerOf(job: {
+    status: string;
+    worker_id: string | null;
+  }): Promise<WorkerRecord | null> {
+    if (job.status !== 'running' || job.worker_id === null) return null;
+    const worker = (await this.options.workers()).find((w) => w.id === job.worker_id);
+    if (!worker?.alive || (worker.address ?? null) !== null) return null;
+    return worker.host === this.options.host ? null : worker;
   }
 
   /**

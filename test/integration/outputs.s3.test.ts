@@ -14,7 +14,17 @@ import {
 } from '../helpers/s3Server.js';
 import type { RunboxProcess } from '../helpers/serverProcess.js';
 import { TEST_INSTANCE } from '../helpers/testConfig.js';
-import { http, pythonJob, runbox, sha256, submit, waitFinal, zstdDecode } from './outputsKit.js';
+import {
+  getJob,
+  http,
+  pythonJob,
+  runbox,
+  sha256,
+  shellJob,
+  submit,
+  waitFinal,
+  zstdDecode,
+} from './outputsKit.js';
 
 /**
  * Issue 15, blobs on S3, driven from outside: `runbox serve --blobs s3://...` runs a job,
@@ -135,4 +145,39 @@ describe('outputs on S3-compatible storage, through runbox serve --blobs s3://',
       expect(sha256(readFileSync(join(out, file.path)))).toBe(file.sha256);
     }
   });
+
+  // Seen on a fleet: every job cancelled while it ran ended with its log gone (blob null,
+  // error "storing blob ...: stopped waiting for the blob store"), since the cancel that
+  // killed its container also aborted, before they began, the uploads of what it wrote.
+  it('a job cancelled (through the other node) while it runs keeps its log and outputs so far in the bucket', async () => {
+    const id = await submit(
+      nodeA.url,
+      shellJob(
+        'echo "before the cancel ✓"; echo partial > "$RUNBOX_OUTPUTS/partial.txt"; ' +
+          'echo "on stderr" >&2; exec sleep 60',
+      ),
+    );
+    const started = Date.now();
+    for (;;) {
+      const job = await getJob(nodeA.url, id);
+      const log = await http(`${nodeA.url}/v1/jobs/${id}/logs`);
+      if (job.status === 'running' && log.body.toString().includes('before the cancel')) break;
+      if (Date.now() - started > 60_000) throw new Error(`job ${id} never ran: ${job.status}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const cancel = await http(`${nodeB.url}/v1/jobs/${id}/cancel`, { method: 'POST' });
+    expect(cancel.status).toBeLessThan(300);
+    const job = await waitFinal(nodeB.url, id, 30_000);
+    expect(job.status).toBe('cancelled');
+    expect(job.error?.type).toBe('Cancelled');
+    expect(job.error?.message).not.toContain('blob store');
+    expect(job.result?.stdout.blob).toMatch(/^[0-9a-f]{64}$/);
+    const stdout = await http(`${nodeB.url}/v1/jobs/${id}/logs`);
+    expect(stdout.body.toString()).toBe('before the cancel ✓\n');
+    const stderr = await http(`${nodeB.url}/v1/jobs/${id}/logs?stream=stderr`);
+    expect(stderr.body.toString()).toBe('on stderr\n');
+    expect(job.result?.outputs.map((o) => o.path)).toEqual(['partial.txt']);
+    const output = await http(`${nodeB.url}/v1/jobs/${id}/outputs/partial.txt`);
+    expect(output.body.toString()).toBe('partial\n');
+  }, 90_000);
 });

@@ -119,6 +119,35 @@ describe('S3 down for a while: nothing lost, clear errors, recovery', () => {
     }
   });
 
+  it('a batch begun after its run was stopped stores while S3 answers, and gives S3 one try when it does not', async () => {
+    const store = storeThroughGate({});
+    const controller = new AbortController();
+    controller.abort('cancel');
+    const kept = store.beginBatch(controller.signal);
+    const { sha256 } = await store.put(Buffer.from('the log of a cancelled job\n'), {
+      batch: kept,
+    });
+    await kept.commit();
+    expect(await listKeys(client, bucket)).toContain(`blobs/${sha256}`);
+
+    await gate.down();
+    try {
+      const lost = store.beginBatch(controller.signal);
+      const startedAt = Date.now();
+      const error = await store
+        .put(Buffer.from('cancelled while S3 is down'), { batch: lost })
+        .then(
+          () => null,
+          (thrown: unknown) => thrown,
+        );
+      expect(Date.now() - startedAt).toBeLessThan(1500);
+      expect(error).toMatchObject({ type: 'Cancelled', field: 'blobs.endpoint' });
+      await lost.discard();
+    } finally {
+      await gate.up();
+    }
+  });
+
   it("stops waiting once the batch's signal aborts (a cancel), without waiting out the patience", async () => {
     const store = storeThroughGate({});
     await gate.down();

@@ -64,6 +64,7 @@ describe('RemoteLogs: following a log on the node that runs the job', () => {
       ],
       self: () => 'http://10.0.0.1:7070',
       token: null,
+      host: 'a',
     });
     expect(await remote.ownerOf({ status: 'running', worker_id: 'w-c' })).toEqual({
       workerId: 'w-c',
@@ -76,6 +77,21 @@ describe('RemoteLogs: following a log on the node that runs the job', () => {
     expect(await remote.ownerOf({ status: 'succeeded', worker_id: null })).toBeNull();
   });
 
+  it('names a live address-less worker on another machine as one nobody can ask, and no other', async () => {
+    const here = { ...worker('w-here', null), host: 'a' };
+    const remote = new RemoteLogs({
+      workers: async () => [worker('w-bare', null), worker('w-dead', null, false), here],
+      self: () => null,
+      token: null,
+      host: 'a',
+    });
+    const running = (id: string) => ({ status: 'running', worker_id: id });
+    expect((await remote.unaddressedOwnerOf(running('w-bare')))?.id).toBe('w-bare');
+    expect(await remote.unaddressedOwnerOf(running('w-dead'))).toBeNull();
+    expect(await remote.unaddressedOwnerOf(running('w-here'))).toBeNull();
+    expect(await remote.unaddressedOwnerOf({ status: 'queued', worker_id: null })).toBeNull();
+  });
+
   it('asks for one attempt from a byte offset, sending the shared token, and copies bytes untouched', async () => {
     const bytes = Buffer.concat([Buffer.from('é✓'), Buffer.from([0xff, 0x00, 0xc3])]);
     let seen: { url?: string | undefined; auth?: string | undefined } = {};
@@ -84,7 +100,12 @@ describe('RemoteLogs: following a log on the node that runs the job', () => {
       res.writeHead(200);
       res.end(bytes);
     });
-    const remote = new RemoteLogs({ workers: async () => [], self: () => null, token: 's3cret' });
+    const remote = new RemoteLogs({
+      workers: async () => [],
+      self: () => null,
+      token: 's3cret',
+      host: 'a',
+    });
     const owner: LogOwner = { workerId: 'w-c', address, alive: true };
     const out = new PassThrough();
     const parts: Buffer[] = [];
@@ -100,7 +121,12 @@ describe('RemoteLogs: following a log on the node that runs the job', () => {
     const closed = await node(() => undefined);
     const port = new URL(closed).port;
     await new Promise((resolve) => servers.pop()!.close(resolve));
-    const remote = new RemoteLogs({ workers: async () => [], self: () => null, token: 't' });
+    const remote = new RemoteLogs({
+      workers: async () => [],
+      self: () => null,
+      token: 't',
+      host: 'a',
+    });
     const refused = await failure(
       remote.open({ workerId: 'w-c', address: `http://127.0.0.1:${port}`, alive: true }, attempt),
     );
@@ -119,7 +145,12 @@ describe('RemoteLogs: following a log on the node that runs the job', () => {
   it('a node that never accepts the connection is given up after 3 s, not waited for', async () => {
     // A TEST-NET-1 address (RFC 5737): routed nowhere, so the connect never completes
     // (or the network says so at once).
-    const remote = new RemoteLogs({ workers: async () => [], self: () => null, token: null });
+    const remote = new RemoteLogs({
+      workers: async () => [],
+      self: () => null,
+      token: null,
+      host: 'a',
+    });
     const started = Date.now();
     const error = await failure(
       remote.open({ workerId: 'w-c', address: 'http://192.0.2.1:7070', alive: true }, attempt),
@@ -131,7 +162,12 @@ describe('RemoteLogs: following a log on the node that runs the job', () => {
   it('a follow whose node connects but never answers ends once the database says the attempt moved', async () => {
     // A node that accepts and then says nothing (stopped, or its host gone quiet).
     const address = await node(() => undefined);
-    const remote = new RemoteLogs({ workers: async () => [], self: () => null, token: null });
+    const remote = new RemoteLogs({
+      workers: async () => [],
+      self: () => null,
+      token: null,
+      host: 'a',
+    });
     let held = true;
     setTimeout(() => (held = false), 300);
     const started = Date.now();
@@ -148,7 +184,12 @@ describe('RemoteLogs: following a log on the node that runs the job', () => {
       res.write('first ✓\n');
       // ...and then nothing more: a node that hangs, or an attempt that moved.
     });
-    const remote = new RemoteLogs({ workers: async () => [], self: () => null, token: null });
+    const remote = new RemoteLogs({
+      workers: async () => [],
+      self: () => null,
+      token: null,
+      host: 'a',
+    });
     const out = new PassThrough();
     const parts: Buffer[] = [];
     out.on('data', (c: Buffer) => parts.push(c));

@@ -8,6 +8,7 @@ import type { RemoteLogs } from '../../nodes/remoteLogs.js';
 import type { BlobStore, ByteRange } from '../../storage/BlobStore.js';
 import { RunboxError } from '../../errors/index.js';
 import type { JobService } from '../jobService.js';
+import { missingBlobHint, withMissingHint } from '../missingBlob.js';
 import { FINAL_STATUSES, type JobView } from '../jobView.js';
 import { Body, ErrorBodySchema, IdParams, NoBody } from '../schemas.js';
 import {
@@ -148,6 +149,7 @@ async function storedLog(
   id: string,
   stream: 'stdout' | 'stderr',
   blob: string | null,
+  hint: string,
 ): Promise<StoredBytes> {
   const log = { noun: 'log', compressed: null };
   if (blob === null) {
@@ -159,7 +161,7 @@ async function storedLog(
       open: async () => Readable.from([]),
     };
   }
-  const open = (range?: ByteRange) => store.openDecompressed(blob, range);
+  const open = (range?: ByteRange) => withMissingHint(store.openDecompressed(blob, range), hint);
   // The stored size is not in the result (a cut log's bytes count what the job wrote),
   // and stat walks every frame's blocks: both facts are worked out once per blob.
   const facts = await known.of(blob, async () => {
@@ -167,7 +169,9 @@ async function storedLog(
     if (!stat) {
       throw new RunboxError(
         'NotFound',
-        `job ${id}'s ${stream} is no longer stored (blob ${blob})`,
+        hint === ''
+          ? `job ${id}'s ${stream} is no longer stored (blob ${blob})`
+          : `job ${id}'s ${stream} (blob ${blob}) is not on this node${hint}`,
         {
           field: 'stream',
         },
@@ -194,6 +198,7 @@ export function registerLogRoutes(
   nodes: NodeLogDeps | null = null,
 ): void {
   const known = new BlobFacts<LogFacts>();
+  const hint = missingBlobHint(store, nodes !== null);
   app.get(
     '/v1/jobs/:id/logs',
     {
@@ -232,18 +237,34 @@ export function registerLogRoutes(
       const job = await jobs.get(id);
       if (FINAL_STATUSES.has(job.status)) {
         const blob = job.result?.[stream].blob ?? null;
-        return sendStoredBytes(request, reply, await storedLog(store, known, id, stream, blob));
+        return sendStoredBytes(
+          request,
+          reply,
+          await storedLog(store, known, id, stream, blob, hint),
+        );
       }
       // A job running on another node, asked without follow: its bytes so far, or an
       // error naming the node when it cannot be asked (never an empty 200 that looks
       // like a silent job).
-      const remoteNow =
+      const elsewhere =
         !follow &&
         nodes &&
         job.status === 'running' &&
-        !(await running.find(id, job.attempts, stream))
-          ? await nodes.remote.ownerOf(job)
-          : null;
+        !(await running.find(id, job.attempts, stream));
+      const remoteNow = elsewhere ? await nodes.remote.ownerOf(job) : null;
+      // Without an address nobody can be asked (a `runbox worker` on another machine).
+      const unaddressed =
+        elsewhere && !remoteNow ? await nodes.remote.unaddressedOwnerOf(job) : null;
+      if (unaddressed) {
+        throw new RunboxError(
+          'NodeUnreachable',
+          `job ${id} runs on worker ${unaddressed.id} on host ${unaddressed.host}, whose node ` +
+            'advertises no address to read its live log from (set advertiseUrl, ' +
+            '--advertise-url, there); its log is readable here once the attempt ends, and ' +
+            'logs -f follows it to the end',
+          { field: 'worker_id' },
+        );
+      }
       if (remoteNow && nodes) {
         const at = { jobId: id, attempt: job.attempts, stream, from: 0, follow: false };
         if (!remoteNow.alive) {

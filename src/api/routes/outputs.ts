@@ -5,6 +5,7 @@ import { RunboxError } from '../../errors/index.js';
 import type { BlobStore } from '../../storage/BlobStore.js';
 import { createTarZstStream } from '../../storage/tarZst.js';
 import type { JobService } from '../jobService.js';
+import { missingBlobHint, withMissingHint } from '../missingBlob.js';
 import { FINAL_STATUSES } from '../jobView.js';
 import { checkOutputPath } from '../outputPath.js';
 import {
@@ -32,6 +33,7 @@ async function sendFile(
   reply: FastifyReply,
   store: BlobStore,
   entry: OutputEntry & { sha256: string },
+  hint: string,
 ) {
   void reply.header('content-disposition', attachment(entry.path));
   const compressedSize = entry.compressed_size;
@@ -40,11 +42,14 @@ async function sendFile(
     size: entry.size,
     type: 'application/octet-stream',
     noun: 'file',
-    open: (range) => store.openDecompressed(entry.sha256, range),
+    open: (range) => withMissingHint(store.openDecompressed(entry.sha256, range), hint),
     compressed:
       compressedSize === null
         ? null
-        : { size: compressedSize, open: () => store.openCompressed(entry.sha256) },
+        : {
+            size: compressedSize,
+            open: () => withMissingHint(store.openCompressed(entry.sha256), hint),
+          },
   });
 }
 
@@ -61,7 +66,14 @@ const FileHeaders = Type.Object({
   ),
 });
 
-export function registerOutputRoutes(app: Api, jobs: JobService, store: BlobStore): void {
+/** `sharedQueue`: several nodes share the queue (see missingBlobHint). */
+export function registerOutputRoutes(
+  app: Api,
+  jobs: JobService,
+  store: BlobStore,
+  sharedQueue = false,
+): void {
+  const hint = missingBlobHint(store, sharedQueue);
   const manifestOf = async (id: string) => {
     const job = await jobs.get(id);
     if (!job.result) {
@@ -177,7 +189,7 @@ export function registerOutputRoutes(app: Api, jobs: JobService, store: BlobStor
           { field: 'path' },
         );
       }
-      return sendFile(request, reply, store, { ...entry, sha256 });
+      return sendFile(request, reply, store, { ...entry, sha256 }, hint);
     },
   );
 }

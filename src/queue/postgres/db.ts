@@ -169,7 +169,15 @@ export async function transaction<T>(
     } catch (error) {
       throw typed(pool, error);
     }
+    // pg-pool takes its error listener off a client while it is lent: a connection
+    // dropped under a transaction (a server restart or failover under load) emitted an
+    // error nobody listened to, and the process died. The statement in flight, or the
+    // next, fails on its own; the client is then dropped, not pooled again.
     let broken = false;
+    const lost = () => {
+      broken = true;
+    };
+    client.on('error', lost);
     try {
       await client.query('BEGIN');
       const value = await fn(client);
@@ -185,6 +193,7 @@ export async function transaction<T>(
       if (attempt < 5 && typeof code === 'string' && RETRYABLE.has(code)) continue;
       throw typed(pool, error);
     } finally {
+      client.removeListener('error', lost);
       client.release(broken);
     }
   }

@@ -32,7 +32,7 @@ import { readFrameIndex } from '../zstd/readFrameIndex.js';
 import type { BlobLedger } from './BlobLedger.js';
 import { DEFAULT_MULTIPART, multipartUpload, type MultipartSettings } from './multipartUpload.js';
 import { notFound, retryStale, staleRead } from './readErrors.js';
-import { S3BlobBatch } from './S3BlobBatch.js';
+import { S3BlobBatch, type CallStop } from './S3BlobBatch.js';
 import {
   httpStatus,
   isNotFoundError,
@@ -201,26 +201,31 @@ export class S3BlobStore implements BlobStore {
 
   /**
    * Runs a write-path call again while S3 does not answer, for up to
-   * unansweredPatienceMs, or until `signal` aborts (the job was cancelled: its outputs
-   * are not wanted); then fails naming the store and what to check. The call gets the
-   * signal too: a request S3 leaves hanging (up to the client's idle limit, times the
-   * SDK's attempts) ends at the cancel, not minutes after it.
+   * unansweredPatienceMs, or until `stop` aborts (the job was cancelled: stop waiting);
+   * then fails naming the store and what to check. The call gets the signal too: a
+   * request S3 leaves hanging (up to the client's idle limit, times the SDK's attempts)
+   * ends at the cancel, not minutes after it. A call begun after the run stopped gets one
+   * try (S3BlobBatch.stop).
    */
   private async patiently<T>(
     what: string,
     call: (signal?: AbortSignal) => Promise<T>,
-    signal?: AbortSignal,
+    stop?: CallStop,
   ): Promise<T> {
+    const signal = stop?.signal;
     const deadline = Date.now() + this.unansweredPatienceMs;
     for (let delay = 250; ; delay = Math.min(delay * 2, UNANSWERED_RETRY_CAP_MS)) {
       try {
         return await call(signal);
       } catch (error) {
-        if (signal?.aborted) throw this.stoppedWaiting(what, error, signal);
         // The blobs ledger lives in the queue database: a PostgreSQL restart under a
         // job's upload is waited out like S3's, not a failed attempt that runs it again.
         const ledgerDown = isQueueUnavailable(error);
-        if (!ledgerDown && !isUnanswered(error)) throw this.refused(what, error);
+        const unanswered = ledgerDown || isUnanswered(error);
+        if (signal?.aborted || (stop?.once && unanswered)) {
+          throw this.stoppedWaiting(what, error, stop?.reason());
+        }
+        if (!unanswered) throw this.refused(what, error);
         if (ledgerDown && Date.now() + delay > deadline) {
           throw new RunboxError(
             'Internal',
@@ -239,17 +244,17 @@ export class S3BlobStore implements BlobStore {
           );
         }
         const stopped = await sleep(delay, false, signal && { signal }).catch(() => true);
-        if (stopped) throw this.stoppedWaiting(what, error, signal);
+        if (stopped) throw this.stoppedWaiting(what, error, stop?.reason());
       }
     }
   }
 
-  private stoppedWaiting(what: string, error: unknown, signal?: AbortSignal): RunboxError {
+  private stoppedWaiting(what: string, error: unknown, reason: unknown): RunboxError {
     // A cancelled job ends Cancelled, as when its container is killed.
     return new RunboxError(
-      signal?.reason === 'cancel' ? 'Cancelled' : 'Internal',
+      reason === 'cancel' ? 'Cancelled' : 'Internal',
       `${what}: stopped waiting for the blob store (${this.where()}, ` +
-        `${s3Reason(error)}): the run was stopped (${String(signal?.reason ?? 'aborted')})`,
+        `${s3Reason(error)}): the run was stopped (${String(reason ?? 'aborted')})`,
       { field: 'blobs.endpoint', cause: error },
     );
   }
@@ -283,7 +288,7 @@ export class S3BlobStore implements BlobStore {
       const existing = await this.patiently(
         `storing blob ${stored.sha256}`,
         (signal) => this.head(stored.sha256, signal),
-        batch.signal,
+        batch.stop(),
       );
       return { ...stored, compressedSize: existing?.objectBytes ?? this.objectBytesOf(stored) };
     }
@@ -332,11 +337,11 @@ export class S3BlobStore implements BlobStore {
    * row first (gc then leaves the object alone), then uploads it unless it is there.
    * @internal for S3BlobBatch
    */
-  async upload(sha256: string, signal?: AbortSignal): Promise<number> {
+  async upload(sha256: string, stop?: CallStop): Promise<number> {
     return this.patiently(
       `uploading blob ${sha256}`,
-      (stop) => this.uploadOnce(sha256, stop),
-      signal,
+      (signal) => this.uploadOnce(sha256, signal),
+      stop,
     );
   }
 
