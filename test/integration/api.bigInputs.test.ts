@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
 import { runCliProcess, startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
@@ -124,4 +126,38 @@ describe('jobs with large inputs, listed and read', () => {
     expect(ls.code, ls.stderr).toBe(0);
     expect(ls.stdout.length).toBeLessThan(16 * 1024);
   });
+
+  it('submit --wait polls the brief job, then prints the job whole once (--json)', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir);
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
+    const input = randomBytes(3 * 1024 * 1024);
+    const file = join(sandbox.dataDir, 'in ☃.bin');
+    writeFileSync(file, input);
+    // Longer than one 5 s server-side wait, so at least one poll comes back unfinished.
+    const script = join(sandbox.dataDir, 'slow.sh');
+    writeFileSync(script, 'sleep 7; sha256sum "in ☃.bin"\n');
+    const submitted = await runCliProcess(
+      ['submit', script, '--file', `${file}:in ☃.bin`, '--wait', '--json', '--server', server.url],
+      { timeoutMs: 90_000 },
+    );
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const job = JSON.parse(submitted.stdout) as {
+      id: string;
+      status: string;
+      spec: { files: Array<{ content: string }> };
+    };
+    expect(job.status).toBe('succeeded');
+    expect(Buffer.from(job.spec.files[0]!.content, 'base64').equals(input)).toBe(true);
+    const reads = server
+      .stderr()
+      .split('\n')
+      .filter((line) => line.includes(`"url":"/v1/jobs/${job.id}`))
+      .map((line) => (JSON.parse(line) as { url: string }).url);
+    expect(
+      reads.filter((url) => url.startsWith(`/v1/jobs/${job.id}/brief?wait=true`)).length,
+    ).toBeGreaterThanOrEqual(2);
+    expect(reads.filter((url) => url === `/v1/jobs/${job.id}`)).toHaveLength(1);
+    expect(reads.filter((url) => url.startsWith(`/v1/jobs/${job.id}?`))).toEqual([]);
+  }, 120_000);
 });

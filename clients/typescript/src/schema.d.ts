@@ -270,7 +270,7 @@ export interface paths {
         };
         /**
          * One job as a page of jobs lists it: input files without their content
-         * @description What GET /v1/jobs/{id} answers, but each input file is {path, encoding, mode, bytes}: for a view that polls a job whose inputs are large.
+         * @description What GET /v1/jobs/{id} answers (wait=true as well), but each input file is {path, encoding, mode, bytes}: for a view or a wait that polls a job whose inputs are large.
          */
         get: operations["getJobBrief"];
         put?: never;
@@ -2927,7 +2927,12 @@ export interface operations {
     };
     getJobBrief: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Answer with the final job (bounded by wait_seconds) */
+                wait?: boolean;
+                /** @description default 60 */
+                wait_seconds?: number;
+            };
             header?: never;
             path: {
                 /** @description A job id */

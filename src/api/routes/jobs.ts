@@ -146,14 +146,20 @@ export function registerJobRoutes(app: Api, jobs: JobService): void {
         operationId: 'getJobBrief',
         summary: 'One job as a page of jobs lists it: input files without their content',
         description:
-          'What GET /v1/jobs/{id} answers, but each input file is {path, encoding, mode, ' +
-          'bytes}: for a view that polls a job whose inputs are large.',
+          'What GET /v1/jobs/{id} answers (wait=true as well), but each input file is ' +
+          '{path, encoding, mode, bytes}: for a view or a wait that polls a job whose ' +
+          'inputs are large.',
         tags: ['jobs'],
         params: IdParams,
+        querystring: WaitQuery,
         response: { 200: described(ListedJobSchema, 'The job'), 404: ErrorBodySchema },
       },
     },
-    async (request) => jobs.brief(request.params.id),
+    async (request) => {
+      const bound = waitBound(request.query);
+      if (bound > 0) await jobs.waitFinal(request.params.id, bound);
+      return jobs.brief(request.params.id);
+    },
   );
 
   app.get(
