@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, errors, type Browser, type Page } from 'playwright-core';
 
 /** Debian's chromium package; no browser is ever downloaded (.ci/run installs it). */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -17,7 +17,34 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], timeout: 60_000 });
 }
 
-export function screenshotPath(name: string): string {
+/**
+ * Saves a screenshot for a reviewer to look at. It asserts nothing: the tests check the
+ * DOM. Chromium once never handed over a frame under CI's load (a 30 s timeout after
+ * "fonts loaded", with the page fully rendered), so a capture that times out is tried
+ * once more and then noted, not failed.
+ */
+export async function keepScreenshot(
+  page: Page,
+  name: string,
+  opts: { fullPage: boolean } = { fullPage: true },
+): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  return join(SCREENSHOTS, `${name}.png`);
+  const path = join(SCREENSHOTS, `${name}.png`);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.screenshot({
+        path,
+        fullPage: opts.fullPage,
+        animations: 'disabled',
+        timeout: 15_000,
+      });
+      return;
+    } catch (e) {
+      if (!(e instanceof errors.TimeoutError)) throw e;
+      if (attempt === 2) {
+        console.warn(`screenshot ${name}: Chromium gave no frame twice in 15 s; not saved`);
+        return;
+      }
+    }
+  }
 }

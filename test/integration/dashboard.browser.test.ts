@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { http } from '../helpers/chaosKit.js';
-import { launchChromium, screenshotPath } from '../helpers/browser.js';
+import { keepScreenshot, launchChromium } from '../helpers/browser.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
 import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
 import { tcpRelay } from '../helpers/tcpRelay.js';
@@ -87,7 +87,7 @@ describe('web dashboard in Chromium', () => {
     expect(await rows.first().getAttribute('data-job')).toBe(ids[29]);
     await expect.poll(() => p.locator('.activity [data-finished-hour]').count()).toBe(1);
     expect(await p.textContent('figcaption')).toContain('queued now: 30');
-    await p.screenshot({ path: screenshotPath('jobs-list'), fullPage: true });
+    await keepScreenshot(p, 'jobs-list');
 
     await p.click('#older');
     await expect.poll(() => rows.count()).toBe(5);
@@ -138,7 +138,7 @@ describe('web dashboard in Chromium', () => {
     });
     expect((await cells('default')).oldest).toMatch(/^\d+ (s|min) ago$/);
     expect(await cells('gpu.a100-x_1')).toMatchObject({ queued: '2', running: '0', workers: '0' });
-    await p.screenshot({ path: screenshotPath('system-queues-waiting'), fullPage: true });
+    await keepScreenshot(p, 'system-queues-waiting');
 
     // A right-to-left override in a submitter's text is shown as its code point: it may
     // not make "evil<U+202E>cod.sh" read as "evilhs.doc" in the list.
@@ -181,7 +181,7 @@ describe('web dashboard in Chromium', () => {
     const seenMidway = (await stdout.textContent()) ?? '';
     expect(midway).toBe('running');
     expect(seenMidway).not.toContain('tick 8');
-    await p.screenshot({ path: screenshotPath('job-running-logs'), fullPage: true });
+    await keepScreenshot(p, 'job-running-logs');
     // The spec as the API serves it: the secret's value masked, other values shown.
     const spec = (await p.textContent('#spec')) ?? '';
     expect(spec).toContain('"API_KEY": "[secret]"');
@@ -199,7 +199,7 @@ describe('web dashboard in Chromium', () => {
     await expect.poll(() => p.locator('#stages [data-stage="run"]').count()).toBe(1);
     await expect.poll(() => p.locator('a.output').count()).toBe(1);
     expect(await p.textContent('a.output')).toBe(OUTPUT_NAME);
-    await p.screenshot({ path: screenshotPath('job-succeeded'), fullPage: true });
+    await keepScreenshot(p, 'job-succeeded');
 
     const [download] = await Promise.all([p.waitForEvent('download'), p.click('a.output')]);
     const file = await download.path();
@@ -213,7 +213,7 @@ describe('web dashboard in Chromium', () => {
     await expect.poll(() => p.textContent('#job-status'), { timeout: 60_000 }).toBe('cancelled');
     const cancelled = await waitStatus(server.url, sleeper, ['cancelled']);
     expect(cancelled.error.type).toBe('Cancelled');
-    await p.screenshot({ path: screenshotPath('job-cancelled'), fullPage: true });
+    await keepScreenshot(p, 'job-cancelled');
 
     await p.goto(`${server.url}/#/system`);
     await expect.poll(() => p.locator('table.workers tr[data-worker]').count()).toBeGreaterThan(0);
@@ -227,7 +227,7 @@ describe('web dashboard in Chromium', () => {
     expect(await p.textContent('table.workers')).toContain('alive');
     expect(await p.textContent('#contract')).toMatch(/\d+\.\d+\.\d+/);
     expect(await p.textContent('#version')).toMatch(/\d+\.\d+\.\d+/);
-    await p.screenshot({ path: screenshotPath('system'), fullPage: true });
+    await keepScreenshot(p, 'system');
     await p.context().close();
   });
 
@@ -275,7 +275,7 @@ describe('web dashboard in Chromium', () => {
         .poll(() => rows.first().getAttribute('data-job'), { timeout: 10_000 })
         .toBe(later);
       await expect.poll(() => p.locator('#error').count(), { timeout: 10_000 }).toBe(0);
-      await p.screenshot({ path: screenshotPath('jobs-after-outage'), fullPage: true });
+      await keepScreenshot(p, 'jobs-after-outage');
       await p.context().close();
     } finally {
       await relay.down();
@@ -297,7 +297,7 @@ describe('web dashboard in Chromium', () => {
     await expect.poll(() => p.locator('.opblock').count(), { timeout: 30_000 }).toBeGreaterThan(10);
     // The deep link opened the operation: its example body rendered too.
     await expect.poll(() => p.locator('.opblock.is-open').count()).toBe(1);
-    await p.screenshot({ path: screenshotPath('docs'), fullPage: false });
+    await keepScreenshot(p, 'docs', { fullPage: false });
     expect(refused).toEqual([]);
     await p.context().close();
   });
@@ -327,7 +327,7 @@ describe('web dashboard in Chromium', () => {
       );
     await p.goto(`${server.url}/#/jobs/${job}`);
     await expect.poll(() => p.locator('a.output').count(), { timeout: 10_000 }).toBe(1);
-    await p.screenshot({ path: screenshotPath('job-long-names'), fullPage: true });
+    await keepScreenshot(p, 'job-long-names');
     expect(await wide()).toBe(0);
     await p.goto(`${server.url}/#/jobs/${'Z'.repeat(400)}`);
     // Too long to be an id (the API answers 400): no such job, said once.
@@ -345,7 +345,7 @@ describe('web dashboard in Chromium', () => {
     for (const [name, at, shown] of pages) {
       await p.goto(`${server.url}/${at}`);
       await p.waitForSelector(shown);
-      await p.screenshot({ path: screenshotPath(`narrow-${name}`), fullPage: true });
+      await keepScreenshot(p, `narrow-${name}`);
       expect(await wide(), at).toBe(0);
     }
     await p.context().close();
@@ -364,7 +364,7 @@ describe('web dashboard in Chromium', () => {
     const p = await page();
     await p.goto(`${server.url}/`);
     await p.waitForSelector('#login');
-    await p.screenshot({ path: screenshotPath('login'), fullPage: true });
+    await keepScreenshot(p, 'login');
     await p.fill('#token', 'wrong-token');
     await p.click('#login button');
     await expect.poll(() => p.textContent('#login-error')).toBe('Wrong token.');
@@ -464,7 +464,7 @@ describe('web dashboard in Chromium', () => {
       .toMatch(/^Too many wrong tokens from this address: try again in [1-6] s\.$/);
     await p.goto(`${server.url}/?token=${encodeURIComponent(TOKEN)}`);
     await expect.poll(() => p.textContent('#login-error')).toMatch(/^Too many wrong tokens/);
-    await p.screenshot({ path: screenshotPath('login-limited'), fullPage: true });
+    await keepScreenshot(p, 'login-limited');
     await p.context().close();
   });
 
