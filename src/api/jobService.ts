@@ -320,18 +320,29 @@ export class JobService {
     timeoutMs = Number.POSITIVE_INFINITY,
     gone?: AbortSignal,
   ): Promise<JobView> {
+    await this.untilFinal(id, timeoutMs, gone);
+    return this.get(id);
+  }
+
+  /** waitFinal answering as brief() does: the job read once, its input files listed. */
+  async waitBrief(id: string, timeoutMs: number, gone?: AbortSignal): Promise<ListedJobView> {
+    await this.untilFinal(id, timeoutMs, gone);
+    return this.brief(id);
+  }
+
+  /** Returns once the job is final, unknown (the read after answers NotFound), late or unwanted. */
+  private async untilFinal(id: string, timeoutMs: number, gone?: AbortSignal): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let delay = 10;
     for (;;) {
       const status = await this.queue.statusOf(id);
-      // No such job (or a malformed id): get() answers NotFound (or InvalidSpec).
       if (
         status === null ||
         FINAL_STATUSES.has(status) ||
         Date.now() >= deadline ||
         gone?.aborted
       ) {
-        return this.get(id);
+        return;
       }
       await this.finishedOrAfter(id, Math.min(delay, Math.max(1, deadline - Date.now())), gone);
       delay = Math.min(delay * 2, 200);

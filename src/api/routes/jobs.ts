@@ -155,10 +155,11 @@ export function registerJobRoutes(app: Api, jobs: JobService): void {
         response: { 200: described(ListedJobSchema, 'The job'), 404: ErrorBodySchema },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const bound = waitBound(request.query);
-      if (bound > 0) await jobs.waitFinal(request.params.id, bound);
-      return jobs.brief(request.params.id);
+      return bound > 0
+        ? jobs.waitBrief(request.params.id, bound, clientGone(reply))
+        : jobs.brief(request.params.id);
     },
   );
 
