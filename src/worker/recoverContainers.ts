@@ -129,16 +129,7 @@ export async function recoverContainers(options: RecoverOptions): Promise<void> 
       void options.adoptRun(adopted, container.containerId);
       continue;
     }
-    log.info('removing a container that belongs to no live job', {
-      job: container.jobId,
-      attempt: container.attempt,
-    });
-    await executor.removeContainer(container.containerId).catch((error: unknown) => {
-      log.warn('could not remove a leftover container', {
-        container: container.containerId,
-        error: toRunboxError(error),
-      });
-    });
+    await removeLeftover(options, container, 'removing a container that belongs to no live job');
   }
   if (options.adopt !== false) {
     await removeUnlabelled(options, running);
@@ -191,18 +182,25 @@ async function removeUnlabelled(
   for (const container of containers) {
     // Asked only for the few found: a live worker of that build would still be using it.
     if (await queue.isWorkerAlive(running.get(container.jobId)?.owner ?? null)) continue;
-    log.info(
+    await removeLeftover(
+      options,
+      container,
       'removing a container an older runbox left for a job it was running; the job runs again',
-      {
-        job: container.jobId,
-        attempt: container.attempt,
-      },
     );
-    await executor.removeContainer(container.containerId).catch((error: unknown) => {
-      log.warn('could not remove a leftover container', {
-        container: container.containerId,
-        error: toRunboxError(error),
-      });
-    });
   }
+}
+
+/** A leftover that will not go is only warned about: the next start or the reaper tries again. */
+async function removeLeftover(
+  { executor, log }: RecoverOptions,
+  container: { containerId: string; jobId: string; attempt: number },
+  why: string,
+): Promise<void> {
+  log.info(why, { job: container.jobId, attempt: container.attempt });
+  await executor.removeContainer(container.containerId).catch((error: unknown) => {
+    log.warn('could not remove a leftover container', {
+      container: container.containerId,
+      error: toRunboxError(error),
+    });
+  });
 }
