@@ -230,7 +230,11 @@ export async function startRunbox(
           containers: executor,
           everyMs: Math.min(config.lease.heartbeatMs, 1000),
           health: queueHealth,
-          standAside: () => pools.length > 0,
+          // From the start when a pool is to come: its startup recovery adopts the
+          // containers of a killed predecessor, whose leases may have run out while it was
+          // down. A pass before the pool was up requeued those jobs first, and recovery
+          // then removed their containers: finished work ran again.
+          standAside: () => options.workers > 0 || pools.length > 0,
         }),
       );
     }

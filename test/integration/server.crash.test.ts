@@ -40,95 +40,106 @@ function markerJob(marker: string, seconds: number) {
 describe('runbox serve killed with SIGKILL', () => {
   const sandbox = useProcessSandbox('crash');
 
-  it('re-attaches to surviving containers, reruns nothing, and runs the queued jobs once', async () => {
-    const watch = await watchContainerStarts(TEST_INSTANCE);
-    const configFile = writeTestConfig(sandbox.dataDir, {
-      lease: { heartbeatMs: 300, expiryMs: 3000 },
-      retry: { baseMs: 100, capMs: 200 },
-    });
-    const first = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 2 });
-    sandbox.processes.push(first);
+  // Seen under load (CI with other work beside it): the restart came after the leases had
+  // run out, the API's own reaper requeued both running jobs before the pool's recovery
+  // could adopt them, and recovery then removed their containers: both ran twice. The
+  // second case makes that certain: leases of 400 ms, reaped every 50 ms.
+  it.each([
+    { when: 'within their leases', lease: { heartbeatMs: 300, expiryMs: 3000 }, downMs: 0 },
+    { when: 'after their leases ran out', lease: { heartbeatMs: 50, expiryMs: 400 }, downMs: 500 },
+  ])(
+    'restarted $when: re-attaches to surviving containers, reruns nothing, and runs the queued jobs once',
+    async ({ lease, downMs }) => {
+      const watch = await watchContainerStarts(TEST_INSTANCE);
+      const configFile = writeTestConfig(sandbox.dataDir, {
+        lease,
+        retry: { baseMs: 100, capMs: 200 },
+      });
+      const first = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 2 });
+      sandbox.processes.push(first);
 
-    // Two slots: `ends` finishes while the server is dead (its result is only in the
-    // exited container), `outlives` is still running when the new server starts.
-    const ends = await submit(first.url, { ...markerJob('m-ends', 1), priority: -2 });
-    const outlives = await submit(first.url, { ...markerJob('m-outlives', 6), priority: -1 });
-    const queued: JobView[] = [];
-    for (let i = 0; i < 4; i++) queued.push(await submit(first.url, markerJob(`m-q${i}`, 0)));
-    const all = [ends, outlives, ...queued];
-    const markers = new Map([
-      [ends.id, 'm-ends'],
-      [outlives.id, 'm-outlives'],
-      ...queued.map((j, i) => [j.id, `m-q${i}`] as const),
-    ]);
+      // Two slots: `ends` finishes while the server is dead (its result is only in the
+      // exited container), `outlives` is still running when the new server starts.
+      const ends = await submit(first.url, { ...markerJob('m-ends', 1), priority: -2 });
+      const outlives = await submit(first.url, { ...markerJob('m-outlives', 6), priority: -1 });
+      const queued: JobView[] = [];
+      for (let i = 0; i < 4; i++) queued.push(await submit(first.url, markerJob(`m-q${i}`, 0)));
+      const all = [ends, outlives, ...queued];
+      const markers = new Map([
+        [ends.id, 'm-ends'],
+        [outlives.id, 'm-outlives'],
+        ...queued.map((j, i) => [j.id, `m-q${i}`] as const),
+      ]);
 
-    // Both slots hold a started container; the rest wait.
-    await waitFor('two running containers', async () => {
-      const running = (await labelledContainers(TEST_INSTANCE)).filter(
-        (c) => c.State === 'running',
+      // Both slots hold a started container; the rest wait.
+      await waitFor('two running containers', async () => {
+        const running = (await labelledContainers(TEST_INSTANCE)).filter(
+          (c) => c.State === 'running',
+        );
+        return running.length === 2;
+      });
+      const beforeKill = await Promise.all(all.map((j) => getJob(first.url, j.id)));
+      expect(
+        beforeKill
+          .filter((j) => j.status === 'running')
+          .map((j) => j.id)
+          .sort(),
+      ).toEqual([ends.id, outlives.id].sort());
+      expect(beforeKill.filter((j) => j.status === 'queued')).toHaveLength(4);
+
+      first.kill('SIGKILL');
+      expect(await first.exited).toBe('SIGKILL');
+      // Let `ends` finish in its container while no runbox is there.
+      await waitFor('the short job to exit while runbox is down', async () => {
+        const states = (await labelledContainers(TEST_INSTANCE)).map((c) => c.State);
+        return states.includes('exited') && states.includes('running');
+      });
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+
+      const second = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 2 });
+      sandbox.processes.push(second);
+      const final = await waitFor(
+        'every job final',
+        async () => {
+          const jobs = await Promise.all(all.map((j) => getJob(second.url, j.id)));
+          return jobs.every((j) => ['succeeded', 'failed', 'cancelled'].includes(j.status)) && jobs;
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
       );
-      return running.length === 2;
-    });
-    const beforeKill = await Promise.all(all.map((j) => getJob(first.url, j.id)));
-    expect(
-      beforeKill
-        .filter((j) => j.status === 'running')
-        .map((j) => j.id)
-        .sort(),
-    ).toEqual([ends.id, outlives.id].sort());
-    expect(beforeKill.filter((j) => j.status === 'queued')).toHaveLength(4);
 
-    first.kill('SIGKILL');
-    expect(await first.exited).toBe('SIGKILL');
-    // Let `ends` finish in its container while no runbox is there.
-    await waitFor('the short job to exit while runbox is down', async () => {
-      const states = (await labelledContainers(TEST_INSTANCE)).map((c) => c.State);
-      return states.includes('exited') && states.includes('running');
-    });
+      // Exactly once, as runbox recorded it: every job succeeded on its first attempt
+      // (the two re-attached ones were not rerun), with its own marker and stdout.
+      for (const job of final) {
+        expect(job.status, `${job.id}: ${JSON.stringify(job.error)}`).toBe('succeeded');
+        expect(job.attempts).toBe(1);
+        const marker = markers.get(job.id)!;
+        expect(job.result?.outputs.map((o) => o.path)).toEqual(['marker']);
+        const file = await fetch(new URL(`/v1/jobs/${job.id}/outputs/marker`, second.url));
+        expect(file.status).toBe(200);
+        expect(await file.text()).toBe(`${marker}\n`);
+        const stdout = await fetch(new URL(`/v1/jobs/${job.id}/logs`, second.url));
+        expect(await stdout.text()).toBe(`done ${marker}\n`);
+      }
 
-    const second = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 2 });
-    sandbox.processes.push(second);
-    const final = await waitFor(
-      'every job final',
-      async () => {
-        const jobs = await Promise.all(all.map((j) => getJob(second.url, j.id)));
-        return jobs.every((j) => ['succeeded', 'failed', 'cancelled'].includes(j.status)) && jobs;
-      },
-      { timeoutMs: 60_000, intervalMs: 200 },
-    );
+      // Exactly once, as the engine saw it: one container start per job, attempt 1.
+      const starts = await watch.stop();
+      for (const job of all) expect(starts.get(job.id), job.id).toEqual([1]);
+      expect([...starts.keys()].sort()).toEqual(all.map((j) => j.id).sort());
 
-    // Exactly once, as runbox recorded it: every job succeeded on its first attempt
-    // (the two re-attached ones were not rerun), with its own marker and stdout.
-    for (const job of final) {
-      expect(job.status, `${job.id}: ${JSON.stringify(job.error)}`).toBe('succeeded');
-      expect(job.attempts).toBe(1);
-      const marker = markers.get(job.id)!;
-      expect(job.result?.outputs.map((o) => o.path)).toEqual(['marker']);
-      const file = await fetch(new URL(`/v1/jobs/${job.id}/outputs/marker`, second.url));
-      expect(file.status).toBe(200);
-      expect(await file.text()).toBe(`${marker}\n`);
-      const stdout = await fetch(new URL(`/v1/jobs/${job.id}/logs`, second.url));
-      expect(await stdout.text()).toBe(`done ${marker}\n`);
-    }
+      // Nothing left to clean by hand: no container, and the dead worker is marked.
+      expect(await labelledContainers(TEST_INSTANCE)).toEqual([]);
+      const { body } = await api<{ workers: Array<{ pid: number; state: string }> }>(
+        second.url,
+        'GET',
+        '/v1/workers',
+      );
+      expect(body.workers.find((w) => w.pid === first.child.pid)?.state).toBe('stopped');
+      expect(body.workers.find((w) => w.pid === second.child.pid)?.state).toBe('alive');
 
-    // Exactly once, as the engine saw it: one container start per job, attempt 1.
-    const starts = await watch.stop();
-    for (const job of all) expect(starts.get(job.id), job.id).toEqual([1]);
-    expect([...starts.keys()].sort()).toEqual(all.map((j) => j.id).sort());
-
-    // Nothing left to clean by hand: no container, and the dead worker is marked.
-    expect(await labelledContainers(TEST_INSTANCE)).toEqual([]);
-    const { body } = await api<{ workers: Array<{ pid: number; state: string }> }>(
-      second.url,
-      'GET',
-      '/v1/workers',
-    );
-    expect(body.workers.find((w) => w.pid === first.child.pid)?.state).toBe('stopped');
-    expect(body.workers.find((w) => w.pid === second.child.pid)?.state).toBe('alive');
-
-    second.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
-  });
+      second.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    },
+  );
 
   it('keeps every submission it acknowledged before the kill', async () => {
     const configFile = writeTestConfig(sandbox.dataDir);
