@@ -18,7 +18,8 @@ export const ScheduleRequestSchema = Type.Object(
     cron: Type.String({
       minLength: 1,
       maxLength: 200,
-      description: '5 fields (minute hour day month weekday), or 6 with seconds first',
+      description:
+        '5 fields (minute hour day month weekday), 6 with seconds first, or one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly',
     }),
     timezone: Type.Optional(
       Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone (default UTC)' }),

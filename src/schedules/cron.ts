@@ -5,7 +5,8 @@ import { changesBetween, offsetMs } from './zoneOffsets.js';
 /**
  * Cron expressions are read by croner (npm `croner`): no dependencies, time zones through
  * the platform's Intl data (so DST gaps and repeats follow the zone's real rules), 5
- * fields or 6 with seconds first, and the usual OR of day-of-month and day-of-week.
+ * fields or 6 with seconds first (or a name: @hourly, @daily, ...), and the usual OR of
+ * day-of-month and day-of-week.
  */
 export interface CronSchedule {
   /** The first due time strictly after `afterMs`, or null when there is none. */
@@ -17,16 +18,17 @@ export interface CronSchedule {
 /** Throws InvalidSpec naming the field: `cron` for the expression, `timezone` for the zone. */
 export function parseCron(expression: string, timezone: string): CronSchedule {
   checkTimezone(timezone);
-  const fields = expression.trim().split(/\s+/);
+  const fields = withoutNickname(expression).split(/\s+/);
   if (fields.length !== 5 && fields.length !== 6) {
     throw new InvalidSpecError(
       'cron',
-      `"${expression.slice(0, 100)}" has ${fields.length} fields; give 5 (minute hour day month weekday) or 6 (seconds first)`,
+      `"${expression.slice(0, 100)}" has ${fields.length} fields; give 5 (minute hour day month weekday), 6 (seconds first) or a name such as @daily`,
     );
   }
+  const pattern = fields.join(' ');
   let cron: Cron;
   try {
-    cron = new Cron(expression, { timezone, paused: true });
+    cron = new Cron(pattern, { timezone, paused: true });
   } catch (error) {
     throw new InvalidSpecError(
       'cron',
@@ -35,7 +37,7 @@ export function parseCron(expression: string, timezone: string): CronSchedule {
   }
   // The same pattern read on a zone's wall clock as if it were UTC: does it name a local
   // time inside a spring gap?
-  const wall = new Cron(expression, { timezone: 'UTC', paused: true });
+  const wall = new Cron(pattern, { timezone: 'UTC', paused: true });
   const rawNext = (afterMs: number) => cron.nextRun(new Date(afterMs))?.getTime() ?? null;
   const rawLatest = (atMs: number) =>
     // previousRuns counts a run earlier in the reference's own second: +1 ms keeps a
@@ -97,6 +99,34 @@ export function parseCron(expression: string, timezone: string): CronSchedule {
       }
     },
   };
+}
+
+/** The names cron(8) takes for common schedules; stored as typed, read as their fields. */
+const NICKNAMES: Record<string, string> = {
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
+};
+
+/**
+ * `@hourly` was refused as "has 1 fields". `@reboot` has no due time a schedule could
+ * keep, so it is refused by name rather than as an unknown word.
+ */
+function withoutNickname(expression: string): string {
+  const trimmed = expression.trim();
+  if (!trimmed.startsWith('@')) return trimmed;
+  const fields = NICKNAMES[trimmed.toLowerCase()];
+  if (fields) return fields;
+  throw new InvalidSpecError(
+    'cron',
+    trimmed.toLowerCase() === '@reboot'
+      ? '"@reboot" has no due time: a schedule fires at times; start the job when the server starts instead'
+      : `"${trimmed.slice(0, 100)}" is not a cron name; give one of ${Object.keys(NICKNAMES).join(', ')}, or 5 or 6 fields`,
+  );
 }
 
 /** croner's name of a field -> ours, the offset it counts from, and the range it takes. */

@@ -84,6 +84,26 @@ describe('cron expressions and time zones', () => {
     expect(() => parseCron('* * * * *', '')).toThrow(/^timezone:/);
   });
 
+  it("reads cron's names (@hourly, @daily, ...) as their fields, and refuses @reboot and unknown names", () => {
+    const next = (expression: string) =>
+      new Date(parseCron(expression, 'UTC').next(T('2026-11-30T04:01:00Z'))!).toISOString();
+    expect(next('@hourly')).toBe('2026-11-30T05:00:00.000Z');
+    expect(next(' @Daily ')).toBe('2026-12-01T00:00:00.000Z');
+    expect(next('@midnight')).toBe('2026-12-01T00:00:00.000Z');
+    expect(next('@weekly')).toBe('2026-12-06T00:00:00.000Z');
+    expect(next('@monthly')).toBe('2026-12-01T00:00:00.000Z');
+    expect(next('@yearly')).toBe('2027-01-01T00:00:00.000Z');
+    expect(next('@annually')).toBe('2027-01-01T00:00:00.000Z');
+    // In a zone, as the fields would be: midnight in Paris is 23:00 UTC in winter.
+    expect(
+      new Date(parseCron('@daily', 'Europe/Paris').next(T('2026-11-30T04:01:00Z'))!).toISOString(),
+    ).toBe('2026-11-30T23:00:00.000Z');
+    expect(() => parseCron('@reboot', 'UTC')).toThrow(/^cron: "@reboot" has no due time/);
+    expect(() => parseCron('@often', 'UTC')).toThrow(
+      /^cron: "@often" is not a cron name; give one of @yearly/,
+    );
+  });
+
   it('names a value out of range as written, with the range its field takes', () => {
     // Seen from outside: croner counts day and month from 0, so "0 0 40 * *" was refused
     // for "day: 39", "0 0 * 13 *" for "month: 12" and "0 0 0 * *" for "day: -1".
@@ -311,6 +331,13 @@ describe('schedules with a fake clock', () => {
     const added = await service.create({ name: 'tabs', cron: ' 0\t9  * * *\n', job: JOB });
     expect(added.cron).toBe('0 9 * * *');
     expect((await service.get('tabs')).cron).toBe('0 9 * * *');
+  });
+
+  it('stores a cron name as typed and fires it as its fields', async () => {
+    const { service } = setup();
+    const added = await service.create({ name: 'hourly', cron: '@hourly', job: JOB });
+    expect(added.cron).toBe('@hourly');
+    expect(new Date(added.next_fire_at!).getUTCMinutes()).toBe(0);
   });
 
   it('stores the zone as IANA spells it, not as typed', async () => {

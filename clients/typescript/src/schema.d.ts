@@ -1091,7 +1091,7 @@ export interface components {
         ScheduleRequest: {
             /** @description ASCII letters, digits, . - _ */
             name: string;
-            /** @description 5 fields (minute hour day month weekday), or 6 with seconds first */
+            /** @description 5 fields (minute hour day month weekday), 6 with seconds first, or one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly */
             cron: string;
             /** @description IANA zone (default UTC) */
             timezone?: string;

@@ -64,7 +64,8 @@ export function scheduleCommand(
           .option('cron', {
             type: 'string',
             demandOption: true,
-            describe: 'Cron expression: "*/5 * * * *" (or 6 fields, seconds first)',
+            describe:
+              'Cron expression: "*/5 * * * *" (or 6 fields, seconds first, or @hourly, @daily, ...)',
           })
           .option('tz', {
             // The API and its errors call it timezone.
