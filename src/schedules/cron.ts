@@ -142,12 +142,14 @@ const FIELDS: Record<string, { name: string; offset: number; range: string }> = 
 /**
  * croner counts day and month from 0 and names a bad value as it counts: "0 0 40 * *"
  * was refused for "day: 39" and "0 0 * 13 *" for "month: 12". The value is given back as
- * written, with the range that would fix it; other reasons pass as croner words them.
+ * written, with the range that would fix it; other reasons pass as croner words them, without
+ * the name of croner's class.
  */
 function cronerReason(message: string): string {
   const bad = /Invalid value for (\w+): (-?\d+)$/.exec(message);
   const field = bad ? FIELDS[bad[1]!] : undefined;
-  if (!bad || !field) return message;
+  // croner names its own class ("CronPattern: Syntax error, ..."): a word of its code, not of cron.
+  if (!bad || !field) return message.replace(/^CronPattern:\s*/, '');
   return `${field.name} ${Number(bad[2]) + field.offset} is outside ${field.range}`;
 }
 

@@ -80,6 +80,9 @@ describe('cron expressions and time zones', () => {
   it('refuses bad expressions and zones naming the field', () => {
     expect(() => parseCron('* * *', 'UTC')).toThrow(/^cron: .*has 3 fields/);
     expect(() => parseCron('61 * * * *', 'UTC')).toThrow(/^cron: .*is not a cron expression/);
+    expect(() => parseCron('*/0 * * * *', 'UTC')).toThrow(
+      /^cron: "\*\/0 \* \* \* \*" is not a cron expression: Syntax error, illegal stepping: 0$/,
+    );
     expect(() => parseCron('* * * * *', 'Mars/Olympus')).toThrow(/^timezone: .*not an IANA/);
     expect(() => parseCron('* * * * *', '')).toThrow(/^timezone:/);
   });
