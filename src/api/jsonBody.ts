@@ -14,6 +14,15 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
 
 const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Charsets whose bytes are read as UTF-8 reads them (ASCII is a subset). */
+const UTF8_NAMES = new Set(['utf-8', 'utf8', 'us-ascii']);
+
+/** The charset parameter of a Content-Type, lower-cased and unquoted; null when there is none. */
+function charsetOf(contentType: string | undefined): string | null {
+  const match = /;\s*charset\s*=\s*("?)([^";\s]*)\1/i.exec(contentType ?? '');
+  return match ? match[2]!.toLowerCase().slice(0, 40) : null;
+}
+
 function refused(message: string, field = '(body)'): RunboxError {
   return new RunboxError('InvalidSpec', message, { field });
 }
@@ -160,10 +169,23 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
     if (!hasBody && request.routeOptions.schema?.body === undefined) {
       delete request.raw.headers['content-type'];
     }
-    const coding = request.headers['content-encoding']?.trim().toLowerCase();
-    if (coding === undefined || coding === '' || coding === 'identity') return payload;
-    // A coding named on a request without a body codes nothing.
     if (!hasBody) return payload;
+    const charset = charsetOf(request.headers['content-type']);
+    // JSON is UTF-8 (RFC 8259): a body sent as latin1 was read as UTF-8, so "é" arrived
+    // as a replacement character or a refusal that blamed a byte, not the header.
+    if (charset !== null && !UTF8_NAMES.has(charset)) {
+      const error = new RunboxError(
+        'InvalidSpec',
+        `charset=${charset} is not read: JSON bodies are UTF-8; send the body as UTF-8 ` +
+          '(Content-Type: application/json, or with charset=utf-8)',
+        { field: 'content-type' },
+      );
+      await reply.status(415).send(errorBody(request, error));
+      return payload;
+    }
+    const coding = request.headers['content-encoding']?.trim().toLowerCase();
+    // A coding named on a request without a body codes nothing (returned above).
+    if (coding === undefined || coding === '' || coding === 'identity') return payload;
     const error = new RunboxError(
       'InvalidSpec',
       `Content-Encoding ${coding} is not read; send the body uncompressed`,

@@ -25,7 +25,7 @@ const ERROR_DESCRIPTIONS: Record<string, string> = {
   404: 'No such job, output or route',
   409: 'The request conflicts with the current state',
   413: "Request body larger than the route's limit (limits.bodyBytes)",
-  415: 'Content-Type is not application/json',
+  415: 'Content-Type is not application/json in UTF-8, or the body is compressed (Content-Encoding)',
   408: 'The request did not arrive in full within limits.requestMs (headers or body cut short)',
   416: 'Range outside the file',
   429: 'Too many wrong tokens from this address: wait Retry-After seconds',

@@ -97,8 +97,42 @@ describe('hostile JSON bodies against runbox serve', () => {
       message: 'Content-Encoding gzip is not read; send the body uncompressed',
     });
 
+    // JSON is UTF-8: a latin1 body was read as UTF-8 (é became a refusal blaming a byte).
+    for (const contentType of [
+      'application/json; charset=latin1',
+      'application/json;charset="ISO-8859-1"',
+      'application/json; charset=utf-16',
+    ]) {
+      const latin1 = await fetch(`${server.url}/v1/jobs`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': contentType },
+        body: Buffer.from(job(',"env":{"A":"caf\u00e9"}'), 'latin1'),
+      });
+      expect(latin1.status, contentType).toBe(415);
+      expect(
+        ((await latin1.json()) as { error: { field: string; message: string } }).error,
+      ).toMatchObject({
+        field: 'content-type',
+        message: expect.stringMatching(
+          /^charset=(latin1|iso-8859-1|utf-16) is not read: JSON bodies are UTF-8/,
+        ),
+      });
+    }
+
     const listed = await fetch(`${server.url}/v1/jobs`, { headers });
     expect(((await listed.json()) as { jobs: unknown[] }).jobs).toEqual([]);
+
+    // UTF-8 by name (any case, quoted or not) and ASCII are read as before.
+    for (const charset of ['UTF-8', '"utf8"', 'us-ascii']) {
+      const named = await fetch(`${server.url}/v1/jobs`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': `application/json; charset=${charset}` },
+        body: job(',"run_at":"9999-01-01T00:00:00Z"'),
+      });
+      expect(named.status, charset).toBe(201);
+      const { id: namedId } = (await named.json()) as { id: string };
+      await fetch(`${server.url}/v1/jobs/${namedId}/cancel`, { method: 'POST', headers });
+    }
 
     // A surrogate pair (an escaped astral character) and raw UTF-8 are text: they run
     // as sent, and the log has exactly their UTF-8 bytes.

@@ -2187,7 +2187,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Content-Type is not application/json */
+            /** @description Content-Type is not application/json in UTF-8, or the body is compressed (Content-Encoding) */
             415: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2300,7 +2300,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Content-Type is not application/json */
+            /** @description Content-Type is not application/json in UTF-8, or the body is compressed (Content-Encoding) */
             415: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2563,7 +2563,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Content-Type is not application/json */
+            /** @description Content-Type is not application/json in UTF-8, or the body is compressed (Content-Encoding) */
             415: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2720,7 +2720,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Content-Type is not application/json */
+            /** @description Content-Type is not application/json in UTF-8, or the body is compressed (Content-Encoding) */
             415: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3148,7 +3148,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Content-Type is not application/json */
+            /** @description Content-Type is not application/json in UTF-8, or the body is compressed (Content-Encoding) */
             415: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4317,7 +4317,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Content-Type is not application/json */
+            /** @description Content-Type is not application/json in UTF-8, or the body is compressed (Content-Encoding) */
             415: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4589,7 +4589,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Content-Type is not application/json */
+            /** @description Content-Type is not application/json in UTF-8, or the body is compressed (Content-Encoding) */
             415: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4735,7 +4735,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Content-Type is not application/json */
+            /** @description Content-Type is not application/json in UTF-8, or the body is compressed (Content-Encoding) */
             415: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4881,7 +4881,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Content-Type is not application/json */
+            /** @description Content-Type is not application/json in UTF-8, or the body is compressed (Content-Encoding) */
             415: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
