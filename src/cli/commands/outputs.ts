@@ -47,12 +47,26 @@ async function download(
       await openForWrite(root, entry.path, append ? 'append' : 'truncate')
     ).createWriteStream();
     let done = append ? have : 0;
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-      done += chunk.length;
-      progress.update(`${shownName(entry.path)}: ${bytesText(done, entry.size)}`);
+    const chunks = client.chunks(
+      response,
+      `output ${shownName(entry.path)}`,
+      'run the same command again: it resumes the partial file',
+    );
+    const finish = () =>
+      new Promise<void>((r, j) => out.end((error?: Error | null) => (error ? j(error) : r())));
+    try {
+      for await (const chunk of chunks) {
+        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+        done += chunk.length;
+        progress.update(`${shownName(entry.path)}: ${bytesText(done, entry.size)}`);
+      }
+    } catch (error) {
+      // What arrived is written out before the error ends the process, so the next run
+      // resumes from it rather than from what happened to be flushed.
+      await finish().catch(() => undefined);
+      throw error;
     }
-    await new Promise<void>((r, j) => out.end((error?: Error | null) => (error ? j(error) : r())));
+    await finish();
   }
   return (await sha256File(root, entry.path)) === entry.sha256 ? 'ok' : 'mismatch';
 }
