@@ -153,10 +153,15 @@ export function outputsCommand(ctx: CliContext, setCode: (code: number) => void)
       let entries = body.outputs;
       if (args.file) {
         entries = entries.filter((e) => e.path === args.file);
+        const skipped = body.skipped.find((o) => o.path === args.file);
         if (entries.length === 0)
-          throw new RunboxError('NotFound', `job ${args.id} has no output "${args.file}"`, {
-            field: 'file',
-          });
+          throw new RunboxError(
+            'NotFound',
+            skipped
+              ? `job ${args.id}'s "${args.file}" was skipped when its outputs were collected (${skipped.reason}): only files are stored`
+              : `job ${args.id} has no output "${args.file}"`,
+            { field: 'file' },
+          );
       }
       if (!args.outputDir) {
         if (args.json) ctx.io.out(JSON.stringify(body, null, 2));
