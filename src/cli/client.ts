@@ -59,6 +59,32 @@ export class ApiClient {
     }
   }
 
+  /**
+   * An answer's body, chunk by chunk. A connection that breaks before the body ends (the
+   * server killed or restarted, a proxy dropping it) surfaced as undici's bare
+   * "terminated", printed as `runbox: Internal: terminated` with exit 70; it is the
+   * server going away, so it is ServerUnavailable (69), saying how much had arrived and
+   * what to do next (`again`).
+   */
+  async *chunks(response: Response, what: string, again: string): AsyncGenerator<Uint8Array> {
+    if (!response.body) return;
+    let read = 0;
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        read += chunk.length;
+        yield chunk;
+      }
+    } catch (error) {
+      const e = error as { cause?: { code?: string; message?: string }; message?: string };
+      throw new RunboxError(
+        'ServerUnavailable',
+        `the connection to the runbox server at ${this.baseUrl} broke after ${read} bytes of ${what} ` +
+          `(${e.cause?.message ?? e.message ?? 'closed'}); ${again}`,
+        { field: 'server', cause: error },
+      );
+    }
+  }
+
   /** fetch() that turns a non-2xx answer into the RunboxError the server described. */
   async fetchOk(path: string, init: RequestInit = {}): Promise<Response> {
     const response = await this.fetch(path, init);

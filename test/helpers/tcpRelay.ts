@@ -16,7 +16,13 @@ export interface TcpRelay {
  * back on its port: a server (S3, PostgreSQL) going away and coming back, without
  * touching the server itself, which other tests share.
  */
-export async function tcpRelay(target: URL): Promise<TcpRelay> {
+export async function tcpRelay(
+  target: URL,
+  options: {
+    /** Drops a connection once it has carried more than this many bytes to the client: an answer cut mid-body. */
+    cutAfterBytes?: number;
+  } = {},
+): Promise<TcpRelay> {
   const sockets = new Set<Socket>();
   let server: Server;
   let port = 0;
@@ -32,7 +38,17 @@ export async function tcpRelay(target: URL): Promise<TcpRelay> {
             upstream.destroy();
           });
         }
-        client.pipe(upstream).pipe(client);
+        client.pipe(upstream);
+        let carried = 0;
+        upstream.on('data', (chunk: Buffer) => {
+          carried += chunk.length;
+          client.write(chunk);
+          if (options.cutAfterBytes !== undefined && carried > options.cutAfterBytes) {
+            client.destroy();
+            upstream.destroy();
+          }
+        });
+        upstream.on('end', () => client.end());
       });
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => {

@@ -10,6 +10,7 @@ import { TEST_INSTANCE } from '../helpers/testConfig.js';
 import {
   http,
   pythonJob,
+  runbox,
   startOutputsServer,
   submit,
   waitFinal,
@@ -124,6 +125,22 @@ describe('outputs over the file limit, with a symlink and a FIFO', () => {
   it('lists the FIFO as skipped with its reason, and never as an output', () => {
     expect(skipped).toContainEqual({ path: 'a-pipe', reason: 'named pipe' });
     expect(outputs.some((o) => o.path === 'a-pipe')).toBe(false);
+  });
+
+  it('the FIFO is served as a 404 that says it was skipped and why', async () => {
+    const answer = await http(`${rb.url}/v1/jobs/${job.id}/outputs/a-pipe`);
+    expect(answer.status).toBe(404);
+    expect(answer.body.toString()).toContain(
+      `job ${job.id}'s \\"a-pipe\\" was skipped when its outputs were collected (named pipe)`,
+    );
+  });
+
+  it('runbox outputs --file of the FIFO says it was skipped and why, exit 66', async () => {
+    const cli = await runbox(rb.url, ['outputs', job.id, '--file', 'a-pipe']);
+    expect(cli.code).toBe(66);
+    expect(cli.stderr).toContain(
+      `"a-pipe" was skipped when its outputs were collected (named pipe)`,
+    );
   });
 
   it('the symlink is served as a 404 that says it is a link, never the file it names', async () => {

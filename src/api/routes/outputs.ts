@@ -176,9 +176,15 @@ export function registerOutputRoutes(
       const entry = result.outputs.find((o) => o.path === raw);
       if (!entry) {
         const path = checkOutputPath(raw);
-        throw new RunboxError('NotFound', `job ${request.params.id} has no output "${path}"`, {
-          field: 'path',
-        });
+        // The manifest lists it as skipped: "has no output" read as a wrong name.
+        const skipped = result.skipped_outputs.find((o) => o.path === path);
+        throw new RunboxError(
+          'NotFound',
+          skipped
+            ? `job ${request.params.id}'s "${path}" was skipped when its outputs were collected (${skipped.reason}): only files are stored`
+            : `job ${request.params.id} has no output "${path}"`,
+          { field: 'path' },
+        );
       }
       const path = entry.path;
       const sha256 = entry.sha256;

@@ -78,10 +78,16 @@ export async function streamLogs(
   const response = await client.fetchOk(
     `/v1/jobs/${encodeURIComponent(id)}/logs?stream=${stream}&follow=${follow}`,
   );
-  if (!response.body) return;
   // Bytes are written as they come, never decoded: a character split across two
   // chunks stays whole, and output that is not UTF-8 at all passes through as is.
-  await writeChunks(response.body as unknown as AsyncIterable<Uint8Array>, to);
+  await writeChunks(
+    client.chunks(
+      response,
+      `job ${id}'s ${stream}`,
+      `run \`runbox logs ${id}${stream === 'stderr' ? ' --stderr' : ''}${follow ? ' -f' : ''}\` again: it starts from the first byte`,
+    ),
+    to,
+  );
 }
 
 /**

@@ -47,12 +47,26 @@ async function download(
       await openForWrite(root, entry.path, append ? 'append' : 'truncate')
     ).createWriteStream();
     let done = append ? have : 0;
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-      done += chunk.length;
-      progress.update(`${shownName(entry.path)}: ${bytesText(done, entry.size)}`);
+    const chunks = client.chunks(
+      response,
+      `output ${shownName(entry.path)}`,
+      'run the same command again: it resumes the partial file',
+    );
+    const finish = () =>
+      new Promise<void>((r, j) => out.end((error?: Error | null) => (error ? j(error) : r())));
+    try {
+      for await (const chunk of chunks) {
+        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+        done += chunk.length;
+        progress.update(`${shownName(entry.path)}: ${bytesText(done, entry.size)}`);
+      }
+    } catch (error) {
+      // What arrived is written out before the error ends the process, so the next run
+      // resumes from it rather than from what happened to be flushed.
+      await finish().catch(() => undefined);
+      throw error;
     }
-    await new Promise<void>((r, j) => out.end((error?: Error | null) => (error ? j(error) : r())));
+    await finish();
   }
   return (await sha256File(root, entry.path)) === entry.sha256 ? 'ok' : 'mismatch';
 }
@@ -139,10 +153,15 @@ export function outputsCommand(ctx: CliContext, setCode: (code: number) => void)
       let entries = body.outputs;
       if (args.file) {
         entries = entries.filter((e) => e.path === args.file);
+        const skipped = body.skipped.find((o) => o.path === args.file);
         if (entries.length === 0)
-          throw new RunboxError('NotFound', `job ${args.id} has no output "${args.file}"`, {
-            field: 'file',
-          });
+          throw new RunboxError(
+            'NotFound',
+            skipped
+              ? `job ${args.id}'s "${args.file}" was skipped when its outputs were collected (${skipped.reason}): only files are stored`
+              : `job ${args.id} has no output "${args.file}"`,
+            { field: 'file' },
+          );
       }
       if (!args.outputDir) {
         if (args.json) ctx.io.out(JSON.stringify(body, null, 2));
