@@ -10,6 +10,7 @@ import {
   type SubmitOptions,
 } from './jobSpecSchema.js';
 import { resolveGpus, type GpuRequest } from './gpus.js';
+import { isImageReference } from './imageReference.js';
 import {
   checkCeiling,
   checkImageAllowed,
@@ -356,8 +357,11 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
     image = runtime.image;
     template = runtime.command;
   } else if (spec.image !== undefined) {
-    if (!/^[\w][\w.\-/:@]*$/.test(spec.image) || spec.image.length > 255) {
-      throw new InvalidSpecError('image', `"${spec.image}" is not a valid image reference`);
+    if (!isImageReference(spec.image)) {
+      throw new InvalidSpecError(
+        'image',
+        `"${spec.image}" is not a valid image reference (e.g. "myorg/tool:1.2", "registry:5000/tool@sha256:...")`,
+      );
     }
     const repository = repositoryOf(spec.image);
     if (repository !== repository.toLowerCase()) {
