@@ -64,9 +64,9 @@ const RESERVED_ENV = new Set(['RUNBOX_WORK', 'RUNBOX_OUTPUTS']);
  */
 export const MAX_PROCESS_STRING_BYTES = 128 * 1024;
 /**
- * command, args and env together (each string with its NUL). Past about 1.4 MB the
- * engine refused the container (431) and every attempt failed Internal; execve's own
- * bound (a quarter of the stack limit, 2 MiB by default) is not far above.
+ * command, args and env together (each string with its NUL), below execve's own bound:
+ * a quarter of the stack limit, 2 MiB by default, which also counts a pointer for each
+ * string. (The 431 once seen past 1.4 MB came from the create URL: see createContainer.)
  */
 export const MAX_PROCESS_BYTES = 1024 * 1024;
 /** A file name (one path component) as the kernel takes it: NAME_MAX bytes. */
