@@ -10,6 +10,7 @@ import { parseBlobsUrl } from './storage/s3/blobsUrl.js';
 import { queueFromUrl } from './queueUrl.js';
 import { RunboxError } from './errors/index.js';
 import { MAX_TIMEOUT_SECONDS, MIN_CPUS } from './spec/parseJobSpec.js';
+import { isImageReference } from './spec/imageReference.js';
 
 /**
  * The one place runbox reads its environment. Precedence, lowest first:
@@ -1015,6 +1016,12 @@ function checkConfig(config: Config): void {
       !Array.isArray(runtime.command)
     ) {
       fail(`runtimes.${name}`, 'must be {"image": "...", "command": ["...", "{script}"]}');
+    }
+    if (!isImageReference(runtime.image)) {
+      fail(
+        `runtimes.${name}.image`,
+        `"${runtime.image}" is not an image reference (e.g. "python:3.11-slim", "registry:5000/tool@sha256:...")`,
+      );
     }
   }
   if (

@@ -1,7 +1,7 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type Docker from 'dockerode';
-import { createDocker } from './dockerClient.js';
+import { createContainer, createDocker } from './dockerClient.js';
 import type { Config } from '../config.js';
 import type { JobResult } from '../contract/resultSchema.js';
 import { RunboxError } from '../errors/index.js';
@@ -146,7 +146,7 @@ export class DockerExecutor implements Executor {
         scratch,
       });
       container = await record.time('create', () =>
-        this.docker.createContainer(plan.options).catch((error: unknown) => {
+        createContainer(this.docker, plan.options).catch((error: unknown) => {
           throw toEngineError(error, `creating a container from ${spec.image}`);
         }),
       );

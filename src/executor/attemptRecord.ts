@@ -125,7 +125,10 @@ export class AttemptRecord {
       default:
         break;
     }
-    if (this.oomKilled) {
+    // The engine's flag says a process of the job was killed for memory, not which: a
+    // script that outlived its child's kill and exited 0 was failed OOMKilled (exit 137
+    // from `submit --wait`) though it had finished. oom_killed still records it.
+    if (this.oomKilled && this.exitCode !== 0) {
       const limit = this.sandbox ? ` of ${this.sandbox.memory_bytes} bytes` : '';
       return as('OOMKilled', `killed for exceeding its memory limit${limit}`, 'limits.memory');
     }

@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import type { PullPolicy } from '../config.js';
-import { RunboxError } from '../errors/index.js';
+import { InvalidSpecError, RunboxError } from '../errors/index.js';
+import { isImageReference } from '../spec/imageReference.js';
 import { engineReason, engineStatus, toEngineError } from './engineErrors.js';
 import { pullImage, type PullEvent, type PullLimits } from './pullImage.js';
 
@@ -75,6 +76,12 @@ export async function ensureImage(
   onPullProgress: OnPullProgress = () => {},
   signal?: AbortSignal,
 ): Promise<Docker.ImageInspectInfo> {
+  // Checked again here, not only at submit: a job stored by an older build, whose check
+  // let "myorg/../x" through, would otherwise reach the engine's URL and end the process
+  // (see imageReference.ts) at every retry.
+  if (!isImageReference(image)) {
+    throw new InvalidSpecError('image', `"${image}" is not a valid image reference`);
+  }
   if (policy !== 'always') {
     const present = await inspectIfPresent(docker, image);
     if (present) return present;

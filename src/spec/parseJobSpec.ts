@@ -10,6 +10,7 @@ import {
   type SubmitOptions,
 } from './jobSpecSchema.js';
 import { resolveGpus, type GpuRequest } from './gpus.js';
+import { isImageReference } from './imageReference.js';
 import {
   checkCeiling,
   checkImageAllowed,
@@ -63,9 +64,9 @@ const RESERVED_ENV = new Set(['RUNBOX_WORK', 'RUNBOX_OUTPUTS']);
  */
 export const MAX_PROCESS_STRING_BYTES = 128 * 1024;
 /**
- * command, args and env together (each string with its NUL). Past about 1.4 MB the
- * engine refused the container (431) and every attempt failed Internal; execve's own
- * bound (a quarter of the stack limit, 2 MiB by default) is not far above.
+ * command, args and env together (each string with its NUL), below execve's own bound:
+ * a quarter of the stack limit, 2 MiB by default, which also counts a pointer for each
+ * string. (The 431 once seen past 1.4 MB came from the create URL: see createContainer.)
  */
 export const MAX_PROCESS_BYTES = 1024 * 1024;
 /** A file name (one path component) as the kernel takes it: NAME_MAX bytes. */
@@ -356,8 +357,11 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
     image = runtime.image;
     template = runtime.command;
   } else if (spec.image !== undefined) {
-    if (!/^[\w][\w.\-/:@]*$/.test(spec.image) || spec.image.length > 255) {
-      throw new InvalidSpecError('image', `"${spec.image}" is not a valid image reference`);
+    if (!isImageReference(spec.image)) {
+      throw new InvalidSpecError(
+        'image',
+        `"${spec.image}" is not a valid image reference (e.g. "myorg/tool:1.2", "registry:5000/tool@sha256:...")`,
+      );
     }
     const repository = repositoryOf(spec.image);
     if (repository !== repository.toLowerCase()) {

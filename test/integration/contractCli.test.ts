@@ -378,6 +378,13 @@ describe('runbox contract check --against image:NAME, and runbox doctor', () => 
     expect(code).toBe(64);
   });
 
+  it('image: with a path in its name is a usage error (64), not the same crash', async () => {
+    const { code, stderr } = await runbox('contract', 'check', '--against', 'image:a/../b');
+    expect(stderr).not.toContain('Unhandled');
+    expect(stderr).toContain('UsageError: --against image:a/../b is not an image reference');
+    expect(code).toBe(64);
+  });
+
   it('runbox run on the incompatible image exits 78 with ImageContractMismatch, before the job starts', async () => {
     const script = join(dataDir, 'job.sh');
     writeFileSync(script, 'echo must not run\n');

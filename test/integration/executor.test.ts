@@ -223,6 +223,25 @@ describe('DockerExecutor on a real engine', () => {
     expect(result.sandbox?.memory_bytes).toBe(32 * MiB);
   });
 
+  it('lets a script that outlives its child killed for memory succeed, recording the kill', async () => {
+    const hog = 'sh -c \'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo ${#x}\'';
+    const survived = await run({
+      runtime: 'shell',
+      command: ['sh', '-c', `${hog}; echo "child $?"`],
+      limits: { memory: '32m' },
+    });
+    expect(await blobText(survived.stdout.blob)).toBe('child 137\n');
+    expect(survived).toMatchObject({ exit_code: 0, error: null, oom_killed: true, signal: null });
+    // A script that fails after its child's kill is still told why.
+    const failed = await run({
+      runtime: 'shell',
+      command: ['sh', '-c', `${hog} || exit 3`],
+      limits: { memory: '32m' },
+    });
+    expect(failed).toMatchObject({ exit_code: 3, oom_killed: true });
+    expect(failed.error).toMatchObject({ type: 'OOMKilled', field: 'limits.memory' });
+  });
+
   it('contains a fork bomb with the pids limit while the host stays responsive', async () => {
     const docker = new Docker({ socketPath: config.dockerSocket });
     const running = run(fixture('forkbomb.py', { timeout_seconds: 3, limits: { pids: 32 } }));

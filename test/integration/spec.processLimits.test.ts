@@ -98,4 +98,35 @@ describe('process limits against runbox serve', () => {
     const log = await fetch(`${server.url}/v1/jobs/${atLimit.body.id}/logs`, { headers });
     expect(await log.text()).toBe(`${env.A!.length} ${env.C.length} ${arg.length}`);
   });
+
+  it('runs a job whose values the create URL would triple, which failed Internal with a 431', async () => {
+    // dockerode wrote the create options into the URL too, percent-encoded: past about
+    // 1 MiB of request line the engine answered 431, though the process takes them. (So
+    // did 100,000 one-letter variables; runc then takes minutes to start such a job.)
+    const configFile = writeTestConfig(sandbox.dataDir, { token: TOKEN });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
+    const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    const script = { path: 'job.sh', content: 'printf "%s %s" "${#S1}" "${S4%%/*}"' };
+    // 512 KiB that the process takes as it is, and the URL as 1.5 MiB of "%2F".
+    const env: Record<string, string> = {};
+    for (let i = 1; i <= 4; i++) env[`S${i}`] = '/'.repeat(MAX_STRING - 4);
+    env.S4 = `end${env.S4!.slice(3)}`;
+    const accepted = await fetch(`${server.url}/v1/jobs`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ runtime: 'shell', script, env, max_attempts: 1 }),
+    });
+    expect(accepted.status).toBe(201);
+    const { id } = (await accepted.json()) as { id: string };
+    let job = { status: '', error: null as unknown };
+    for (let i = 0; i < 240 && !['succeeded', 'failed'].includes(job.status); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const answer = await fetch(`${server.url}/v1/jobs/${id}`, { headers });
+      job = (await answer.json()) as typeof job;
+    }
+    expect(job).toMatchObject({ status: 'succeeded', error: null });
+    const log = await fetch(`${server.url}/v1/jobs/${id}/logs`, { headers });
+    expect(await log.text()).toBe(`${MAX_STRING - 4} end`);
+  });
 });

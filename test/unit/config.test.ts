@@ -164,6 +164,18 @@ describe('config', () => {
     expect(errorOf(() => loadConfig({ env: { RUNBOX_RUNTIMES: '{"r":{"image":1}}' } })).field).toBe(
       'RUNBOX_RUNTIMES',
     );
+    // A runtime's image reaches the engine's URL path (GET /images/{name}/json): a path in
+    // it made the engine redirect, and that ended the process.
+    const pathImage = errorOf(() =>
+      loadConfig({
+        env: {},
+        file: fileWith({ runtimes: { r: { image: 'tools/../x', command: ['sh', '{script}'] } } }),
+      }),
+    );
+    expect([pathImage.field, pathImage.message]).toEqual([
+      'runtimes.r.image',
+      expect.stringContaining('"tools/../x" is not an image reference'),
+    ]);
   });
 
   it('refuses per-job defaults the engine would read as no limit (0 memory, cpus, tmpfs, timeout)', () => {

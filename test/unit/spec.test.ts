@@ -221,6 +221,43 @@ describe('parseJobSpec', () => {
     ).toBe('secret_env');
   });
 
+  it('takes only image names the engine reads as names, so no path reaches its URL', () => {
+    // "myorg/../x" under allow.images "myorg/*" was accepted, and the engine's redirect
+    // for its inspect URL ended the server (and again after each restart).
+    const command = ['true'];
+    for (const image of [
+      'myorg/../x',
+      '../x',
+      'a/./b',
+      'a//b',
+      'a/b/',
+      'a/../../containers/json',
+      'a?b',
+      'a:b:c',
+      'a@sha256:short',
+      '-a',
+      'a.',
+    ]) {
+      expect(() => parseJobSpec({ image, command }, config), image).toThrow(
+        'is not a valid image reference',
+      );
+    }
+    for (const image of [
+      'busybox',
+      'myorg/tool:1.2',
+      'my_org/tool__x-y.z:latest',
+      'registry.example.com:5000/team/tool:v1',
+      'localhost:5000/tool',
+      '[::1]:5000/tool',
+      `tool@sha256:${'a'.repeat(64)}`,
+      `tool:1@sha256:${'a'.repeat(64)}`,
+      `sha256:${'b'.repeat(64)}`,
+      'd43714b86e68',
+    ]) {
+      expect(parseJobSpec({ image, command }, config).image, image).toBe(image);
+    }
+  });
+
   it("refuses a CPU limit below the kernel's smallest quota before it reaches the engine", () => {
     // --cpus 0.001 was stored and run: runc failed the start ("cpu.cfs_quota_us: invalid
     // argument") and the job ended Internal, exit 70, naming no flag.

@@ -61,6 +61,38 @@ describe('one database per data dir blob folder', () => {
     expect(readFileSync(file, 'utf8')).toBe(`aaaa1111\n${a}\n`);
   });
 
+  it('refuses a second data dir to a database whose own folder keeps its blobs', async () => {
+    // Seen from outside: serve --data-dir H, then `runbox worker --db H/runbox.db`; the
+    // worker took the default data dir, and its jobs succeeded with logs and outputs
+    // that serve answered NotFound for.
+    const home = fresh();
+    const other = fresh();
+    const db = join(home, 'runbox.db');
+    writeFileSync(db, '');
+    const config = loadConfig({ env: {}, overrides: { dataDir: home } });
+    const owner = { id: 'cccc3333', location: queueLocation(config) };
+    await (await createBlobStore(config, { owner })).close();
+
+    const split = loadConfig({ env: {}, overrides: { dataDir: other, dbPath: db } });
+    const early = await refusal(checkBlobDir(split));
+    expect(early?.type).toBe('InvalidConfig');
+    expect(early?.field).toBe('dataDir');
+    expect(early?.message).toContain(`give it --data-dir ${home}`);
+    const late = await refusal(createBlobStore(split, { owner }));
+    expect(late?.field).toBe('dataDir');
+    expect(existsSync(join(other, BLOB_OWNER_FILE))).toBe(false);
+
+    // A database kept apart from its data dir on purpose (never its folder's owner) is
+    // not refused.
+    const apart = join(other, 'apart.db');
+    writeFileSync(apart, '');
+    const apartConfig = loadConfig({ env: {}, overrides: { dataDir: home + '-x', dbPath: apart } });
+    dirs.push(home + '-x');
+    await checkBlobDir(apartConfig);
+    const apartOwner = { id: 'dddd4444', location: queueLocation(apartConfig) };
+    await (await createBlobStore(apartConfig, { owner: apartOwner })).close();
+  });
+
   it('is taken over by a database made anew where the owner was, or once the owner is gone', async () => {
     const dataDir = fresh();
     const a = join(dataDir, 'runbox.db');

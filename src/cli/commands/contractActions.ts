@@ -8,6 +8,7 @@ import {
 import { CURRENT_CONTRACT } from '../../contract/contract.js';
 import { EX_CONFIG, RunboxError } from '../../errors/index.js';
 import { IMAGE_CONTRACT_LABEL } from '../../executor/imageContract.js';
+import { isImageReference } from '../../spec/imageReference.js';
 import { ApiClient, describedError, parseJson } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
 
@@ -62,6 +63,14 @@ async function loadPeer(
       throw new RunboxError(
         'UsageError',
         '--against image: needs an image name, e.g. image:myorg/worker:1.2 (see `runbox contract --help`)',
+        { field: 'against' },
+      );
+    }
+    if (!isImageReference(image)) {
+      // So does a name with a path in it ("a/../b"): the same crash.
+      throw new RunboxError(
+        'UsageError',
+        `--against image:${image} is not an image reference, e.g. image:myorg/worker:1.2`,
         { field: 'against' },
       );
     }

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { RunboxError } from '../../errors/index.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './privateFiles.js';
 
@@ -60,6 +60,26 @@ function refusal(dataDir: string, owner: BlobDirOwner, me: { location: string })
   );
 }
 
+/*
+ * The other way round: one database with its blobs in two data dirs. `runbox worker --db
+ * DIR/runbox.db` beside `serve --data-dir DIR` took the default data dir, so the jobs it
+ * ran succeeded with logs and outputs that serve could not find (NotFound). A SQLite
+ * database whose own folder's blobs it already owns keeps them there.
+ */
+function homeElsewhere(dataDir: string, me: { location: string }): RunboxError | null {
+  if (!isAbsolute(me.location)) return null;
+  const home = dirname(me.location);
+  if (resolve(home) === resolve(dataDir)) return null;
+  if (readOwner(join(home, BLOB_OWNER_FILE))?.location !== me.location) return null;
+  return new RunboxError(
+    'InvalidConfig',
+    `the database ${me.location} keeps its logs and outputs in the data dir ${home}, but ` +
+      `this process would keep them in ${dataDir}, where the others cannot find them: ` +
+      `give it --data-dir ${home} (or RUNBOX_DATA_DIR, or dataDir in the config file)`,
+    { field: 'dataDir' },
+  );
+}
+
 /**
  * Refuses, before the database is opened (so a refused command creates no file), a
  * database whose data dir's blobs another database that is still there owns.
@@ -67,11 +87,15 @@ function refusal(dataDir: string, owner: BlobDirOwner, me: { location: string })
 export function checkBlobDirOwner(dataDir: string, me: { location: string }): void {
   const owner = standingOwner(readOwner(join(dataDir, BLOB_OWNER_FILE)), me);
   if (owner) throw refusal(dataDir, owner, me);
+  const split = homeElsewhere(dataDir, me);
+  if (split) throw split;
 }
 
 /** Records `me` as the owner of the data dir's blobs, or refuses (see checkBlobDirOwner). */
 export function claimBlobDir(dataDir: string, me: BlobDirOwner): void {
   const file = join(dataDir, BLOB_OWNER_FILE);
+  const split = homeElsewhere(dataDir, me);
+  if (split) throw split;
   mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
   const record = `${me.id}\n${me.location}\n`;
   for (;;) {
