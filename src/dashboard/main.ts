@@ -67,6 +67,19 @@ function showError(error: unknown): void {
   banner.textContent = text;
 }
 
+/**
+ * A part of the address, its %XX escapes decoded. A `%` that escapes no UTF-8 (`#/jobs/%E0`,
+ * a link anyone can send) threw URIError here and left the page blank: it is the
+ * text as typed, which the API then refuses as an id like any other.
+ */
+function decodedOrAsTyped(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
 function route(): void {
   stop?.();
   nav.hidden = false;
@@ -76,7 +89,7 @@ function route(): void {
   for (const link of nav.querySelectorAll('a')) {
     link.classList.toggle('active', path.startsWith(link.getAttribute('href')!.slice(1)));
   }
-  if (job) stop = jobPage(main, decodeURIComponent(job[1]!));
+  if (job) stop = jobPage(main, decodedOrAsTyped(job[1]!));
   else if (path === '/system') stop = systemPage(main);
   else stop = jobsPage(main, new URLSearchParams(query));
 }
@@ -102,12 +115,8 @@ function tokenParam(search: string): string | null {
   for (const part of search.replace(/^\?/, '').split('&')) {
     const eq = part.indexOf('=');
     if ((eq < 0 ? part : part.slice(0, eq)) !== 'token') continue;
-    const raw = eq < 0 ? '' : part.slice(eq + 1);
-    try {
-      return decodeURIComponent(raw);
-    } catch {
-      return raw; // a stray % that escapes nothing: the token as typed
-    }
+    // A stray % that escapes nothing: the token as typed.
+    return decodedOrAsTyped(eq < 0 ? '' : part.slice(eq + 1));
   }
   return null;
 }
