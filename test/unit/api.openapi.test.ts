@@ -168,6 +168,7 @@ describe('request ids, error bodies and request logs', () => {
     const lines: string[] = [];
     const { config, cleanup } = testConfig({ token: TOKEN, limits: { minFreeBytes: 0 } });
     const queue = SqliteQueue.open(config);
+    const metrics = new RunboxMetrics({ process: 'serve', workerId: 'test' });
     const app = await buildServer({
       config,
       jobs: new JobService(config, queue),
@@ -179,13 +180,13 @@ describe('request ids, error bodies and request logs', () => {
         queueUp: () => true,
         workers: async () => [],
         queues: async () => [],
-        metrics: new RunboxMetrics({ process: 'serve', workerId: 'test' }),
+        metrics,
         runtimes: async () => [],
         imagesMissing: () => [],
         activity: async () => activityView(await queue.activity()),
       },
     });
-    return { app, queue, lines, cleanup };
+    return { app, queue, lines, metrics, cleanup };
   }
   const auth = { authorization: `Bearer ${TOKEN}` };
 
@@ -221,6 +222,43 @@ describe('request ids, error bodies and request logs', () => {
       });
       expect(typeof line!.ms).toBe('number');
       expect(typeof line!.time).toBe('string');
+    } finally {
+      await h.app.close();
+      h.queue.close();
+      h.cleanup();
+    }
+  });
+
+  // Seen: the router answers these itself (fastify's frameworkErrors), past every hook: no
+  // request line, no runbox_http_request_duration_seconds sample, no nosniff.
+  it('logs, counts and marks nosniff on a URL the router refuses before any route', async () => {
+    const h = await harness();
+    try {
+      for (const url of ['/v1/jobs/%E0%A4%A', `/v1/jobs/${'Z'.repeat(400)}`]) {
+        const answer = await h.app.inject({ method: 'GET', url });
+        expect(answer.statusCode, url).toBe(400);
+        expect(answer.headers['x-content-type-options'], url).toBe('nosniff');
+        const id = answer.headers['x-request-id'];
+        const line = h.lines
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((l) => l.request_id === id && l.msg === 'request');
+        expect(line, url).toMatchObject({
+          level: 'info',
+          method: 'GET',
+          route: '(no route)',
+          url,
+          status: 400,
+        });
+        expect(typeof line!.ms).toBe('number');
+      }
+      const counted = (await h.metrics.text())
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith('runbox_http_request_duration_seconds_count{') &&
+            l.includes('route="(no route)",status="400"'),
+        );
+      expect(counted).toMatch(/ 2$/);
     } finally {
       await h.app.close();
       h.queue.close();
