@@ -121,7 +121,13 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     // time, the open login's included, held its connection for as long as it liked.
     requestTimeout: deps.config.limits.requestMs,
     return503OnClosing: true,
-    clientErrorHandler: clientErrorHandler(log),
+    // No method or route was read; a 408 took the whole request time, the rest none.
+    clientErrorHandler: clientErrorHandler(log, (status) =>
+      deps.system.metrics.httpDuration.observe(
+        { method: '(unparsed)', route: '(no route)', status: String(status) },
+        status === 408 ? deps.config.limits.requestMs / 1000 : 0,
+      ),
+    ),
     forceCloseConnections: true,
     // A URL that does not decode (/v1/jobs/%E0%A4%A) is refused by the router before
     // any handler runs; answer it with the documented error body too.
