@@ -1,5 +1,5 @@
 import { ApiError, LoginNeeded, login, logout } from './api.js';
-import { h } from './dom.js';
+import { h, visibleControls } from './dom.js';
 import { jobPage } from './jobPage.js';
 import { jobsPage } from './jobsPage.js';
 import { systemPage } from './systemPage.js';
@@ -64,7 +64,8 @@ function showError(error: unknown): void {
     banner = h('p', { class: 'message error', id: 'error', role: 'alert' });
     main.prepend(banner);
   }
-  banner.textContent = text;
+  // The API's messages quote what they were sent (a link's filter, an id).
+  banner.textContent = visibleControls(text);
 }
 
 /**

@@ -167,6 +167,11 @@ describe('web dashboard in Chromium', () => {
       .poll(() => rows.first().getAttribute('data-job'), { timeout: 4500, interval: 100 })
       .toBe(late.json.id);
     expect(Date.now() - seenFrom).toBeLessThan(4500);
+    // Seen: an error the API answered (here for a link's status filter) quotes what it was
+    // sent, and the banner showed the override raw.
+    await p.goto(`${server.url}/#/jobs?status=evil%E2%80%AEcod`);
+    await expect.poll(() => p.textContent('#error')).toContain('(got "evil<U+202E>cod")');
+    expect(await p.textContent('#error')).not.toContain('\u202e');
     await p.context().close();
   });
 
