@@ -169,12 +169,14 @@ describe('request ids, error bodies and request logs', () => {
     const { config, cleanup } = testConfig({ token: TOKEN, limits: { minFreeBytes: 0 } });
     const queue = SqliteQueue.open(config);
     const metrics = new RunboxMetrics({ process: 'serve', workerId: 'test' });
+    // One log for the request lines and the job lines, as serve has.
+    const log = createLogger('info', (line) => lines.push(line));
     const app = await buildServer({
       config,
-      jobs: new JobService(config, queue),
+      jobs: new JobService(config, queue, { log }),
       runningLogs: { find: () => Promise.resolve(null) },
       store: await createFileBlobStore(config),
-      logger: createLogger('info', (line) => lines.push(line)),
+      logger: log,
       system: {
         engineUp: () => true,
         queueUp: () => true,
@@ -292,6 +294,37 @@ describe('request ids, error bodies and request logs', () => {
       expect(h.lines.join('')).not.toContain(TOKEN);
     } finally {
       await h.app.close();
+      h.cleanup();
+    }
+  });
+
+  // Seen: a submit's request line names no job and its "job queued" line named no
+  // request, so an operator could not tell which request made (or cancelled) which job.
+  it('puts the request id in the lifecycle lines a request causes', async () => {
+    const h = await harness();
+    try {
+      const post = (url: string, id: string, payload?: object) =>
+        h.app.inject({
+          method: 'POST',
+          url,
+          headers: { ...auth, 'x-request-id': id },
+          ...(payload ? { payload } : {}),
+        });
+      const job = { runtime: 'shell', command: ['true'] };
+      const one = (await post('/v1/jobs', 'trace.submit-1', job)).json<{ id: string }>().id;
+      const batch = (await post('/v1/jobs/batch', 'trace.batch-2', { jobs: [job, job] })).json<{
+        jobs: Array<{ id: string }>;
+      }>().jobs;
+      expect((await post(`/v1/jobs/${one}/cancel`, 'trace.cancel-3')).statusCode).toBe(200);
+      const lines = h.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      const requestOf = (msg: string, job: string) =>
+        lines.find((l) => l.msg === msg && l.job === job)?.request_id;
+      expect(requestOf('job queued', one)).toBe('trace.submit-1');
+      for (const { id } of batch) expect(requestOf('job queued', id)).toBe('trace.batch-2');
+      expect(requestOf('job cancelled', one)).toBe('trace.cancel-3');
+    } finally {
+      await h.app.close();
+      h.queue.close();
       h.cleanup();
     }
   });
