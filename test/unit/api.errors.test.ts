@@ -48,6 +48,7 @@ async function harness(overrides: Parameters<typeof testConfig>[0] = {}): Promis
       engineUp: () => true,
       queueUp: () => true,
       imagesMissing: () => [],
+      diskLow: async () => false,
       activity: async () => activityView(await queue.activity()),
       workers: async () => [],
       queues: async () => [],

@@ -185,6 +185,7 @@ describe('request ids, error bodies and request logs', () => {
         metrics,
         runtimes: async () => [],
         imagesMissing: () => [],
+        diskLow: async () => false,
         activity: async () => activityView(await queue.activity()),
       },
     });

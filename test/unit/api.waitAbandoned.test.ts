@@ -39,6 +39,7 @@ async function listening(): Promise<{ app: FastifyInstance; port: number; polls:
       engineUp: () => true,
       queueUp: () => true,
       imagesMissing: () => [],
+      diskLow: async () => false,
       activity: async () => activityView(await queue.activity()),
       workers: async () => [],
       queues: async () => [],
