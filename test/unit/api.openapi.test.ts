@@ -164,9 +164,9 @@ describe('the OpenAPI document', () => {
 
 describe('request ids, error bodies and request logs', () => {
   const TOKEN = 'tok-9f8e7d6c5b4a-never-logged';
-  async function harness() {
+  async function harness(minFreeBytes = 0) {
     const lines: string[] = [];
-    const { config, cleanup } = testConfig({ token: TOKEN, limits: { minFreeBytes: 0 } });
+    const { config, cleanup } = testConfig({ token: TOKEN, limits: { minFreeBytes } });
     const queue = SqliteQueue.open(config);
     const metrics = new RunboxMetrics({ process: 'serve', workerId: 'test' });
     // One log for the request lines and the job lines, as serve has.
@@ -323,6 +323,36 @@ describe('request ids, error bodies and request logs', () => {
       expect(requestOf('job queued', one)).toBe('trace.submit-1');
       for (const { id } of batch) expect(requestOf('job queued', id)).toBe('trace.batch-2');
       expect(requestOf('job cancelled', one)).toBe('trace.cancel-3');
+    } finally {
+      await h.app.close();
+      h.queue.close();
+      h.cleanup();
+    }
+  });
+
+  // Seen: every submit refused for a full disk wrote a multi-line stack at level error,
+  // the level and the stack README keeps for the server's own failures (500).
+  it('logs a refusal the server meant (507) at warn, without a stack', async () => {
+    const h = await harness(2 ** 60);
+    try {
+      const answer = await h.app.inject({
+        method: 'POST',
+        url: '/v1/jobs',
+        headers: auth,
+        payload: { runtime: 'shell', command: ['true'] },
+      });
+      expect(answer.statusCode).toBe(507);
+      const id = answer.headers['x-request-id'];
+      const lines = h.lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l.request_id === id);
+      expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+      expect(lines.find((l) => l.msg === 'request refused')).toMatchObject({
+        level: 'warn',
+        error_type: 'InsufficientStorage',
+        message: expect.stringContaining('limits.minFreeBytes'),
+      });
+      expect(JSON.stringify(lines)).not.toContain('\\n    at ');
     } finally {
       await h.app.close();
       h.queue.close();
