@@ -29,6 +29,7 @@ import type { WorkerRecord } from './queue/types.js';
 import { Scheduler } from './schedules/Scheduler.js';
 import { ScheduleService } from './schedules/ScheduleService.js';
 import type { RunningRunbox, StartOptions } from './runboxTypes.js';
+import { freeBytes } from './storage/fs/diskSpace.js';
 import { securePrivateDataDir } from './storage/fs/privateFiles.js';
 import { LiveLogs } from './worker/LiveLogs.js';
 import { startReaper } from './maintenance/reaper.js';
@@ -305,6 +306,12 @@ export async function startRunbox(
             engineUp: () => monitor.isUp(),
             queueUp: () => queueHealth.isUp(),
             imagesMissing: () => images.missing(),
+            // The measure submissions are refused by (jobService's assertFreeSpace).
+            diskLow: () =>
+              freeBytes(config.dataDir).then(
+                (free) => free < config.limits.minFreeBytes,
+                () => null,
+              ),
             workers,
             queues: async () => (await queue.queues()).map(toQueueView),
             activity: async () => activityView(await queue.activity()),

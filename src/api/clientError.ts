@@ -14,7 +14,11 @@ import type { Logger } from '../log.js';
 /** How long a refused request's client may go on sending before the socket is closed. */
 const CUT_OFF_MS = 5000;
 
-export function clientErrorHandler(log: Logger) {
+/**
+ * @param counted adds the answer to the request histogram: fastify's onResponse hook,
+ * which counts every other answer, never sees these.
+ */
+export function clientErrorHandler(log: Logger, counted: (status: number) => void) {
   return (error: Error & { code?: string }, socket: Socket): void => {
     // A reset connection has no one left to answer.
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
@@ -42,19 +46,22 @@ export function clientErrorHandler(log: Logger) {
         { field: 'request' },
       );
     }
-    const id = randomUUID();
-    log.info('request refused by the HTTP parser', { request_id: id, code: error.code, status });
-    const body = JSON.stringify({
-      error: { type: problem.type, message: problem.message, field: problem.field, request_id: id },
-    });
     if (!socket.writable) {
+      // Already answered: what a refused client goes on sending can be refused again
+      // (headers past the size Node reads), which logged and counted one answer twice.
       socket.destroy(error);
       return;
     }
+    const id = randomUUID();
+    log.info('request refused by the HTTP parser', { request_id: id, code: error.code, status });
+    counted(status);
+    const body = JSON.stringify({
+      error: { type: problem.type, message: problem.message, field: problem.field, request_id: id },
+    });
     socket.end(
       `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
         `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-        `x-request-id: ${id}\r\nConnection: close\r\n\r\n${body}`,
+        `x-request-id: ${id}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
     );
     // What the client still sends is read and dropped: closing with bytes unread resets
     // the connection, and a client still writing (headers past the size Node reads) lost

@@ -80,7 +80,12 @@ export function registerErrorHandler(app: FastifyInstance): void {
       status = 500;
     }
     // The stack goes to the log under the request id; the client gets the id, not the stack.
-    if (status >= 500) request.log.error({ err: thrown }, 'request failed');
+    // A 503 or 507 is a state the server met and answered as meant (an outage, a full
+    // disk): a stack at level error for each refused request flooded the log with "bug".
+    if (status === 500) request.log.error({ err: thrown }, 'request failed');
+    else if (status > 500) {
+      request.log.warn({ error_type: error.type, message: error.message }, 'request refused');
+    }
     if ((thrown as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       await unreadBodyDropped(request);
     }

@@ -202,25 +202,28 @@ export class JobService {
    */
   async submit(
     body: unknown,
-    options: { reservedFor?: string } = {},
+    options: { reservedFor?: string; requestId?: string } = {},
   ): Promise<{ job: JobView; created: boolean }> {
     const item = { ...this.toItem(body), reservedFor: options.reservedFor ?? null };
     await this.checkFreeSpace();
     const [outcome] = await this.queue.submit([item]);
     this.notify();
-    this.queued(outcome!);
+    this.queued(outcome!, options.requestId);
     return { job: toView(outcome!.job), created: outcome!.created };
   }
 
   /** All or nothing: one invalid job rejects the batch, naming it (jobs.3.runtime). */
-  async submitBatch(bodies: unknown[]): Promise<Array<{ job: JobView; created: boolean }>> {
+  async submitBatch(
+    bodies: unknown[],
+    requestId?: string,
+  ): Promise<Array<{ job: JobView; created: boolean }>> {
     const items = bodies.map((body, i) => this.toItem(body, `jobs.${i}.`));
     await this.checkFreeSpace();
     const outcomes = await this.queue.submit(items).catch((error: unknown) => {
       throw conflictInBatch(error, items);
     });
     this.notify();
-    for (const outcome of outcomes) this.queued(outcome);
+    for (const outcome of outcomes) this.queued(outcome, requestId);
     return outcomes.map((o) => ({ job: toView(o.job), created: o.created }));
   }
 
@@ -268,8 +271,11 @@ export class JobService {
     return listJobs(this.queue, filter);
   }
 
-  /** Throws Conflict (409) for a job that has already ended: there is nothing to cancel. */
-  async cancel(id: string): Promise<JobView> {
+  /**
+   * Throws Conflict (409) for a job that has already ended: there is nothing to cancel.
+   * `requestId`: the API request that asked, for the log line.
+   */
+  async cancel(id: string, requestId?: string): Promise<JobView> {
     await this.record(id);
     const answer = await this.queue.cancel(id);
     if (!answer) throw new RunboxError('NotFound', `no job ${id}`, { field: 'id' });
@@ -285,6 +291,7 @@ export class JobService {
     this.log.info(outcome === 'cancelled' ? 'job cancelled' : 'job cancel requested', {
       job: id,
       status: job.status,
+      ...(requestId === undefined ? {} : { request_id: requestId }),
     });
     if (job.status === 'running') for (const hook of this.cancelHooks) hook(id);
     return toView(job);
@@ -294,11 +301,16 @@ export class JobService {
     return this.observe.log ?? silentLogger;
   }
 
-  private queued(outcome: { job: JobRecord; created: boolean }): void {
+  /**
+   * `requestId`: the API request that submitted it. Its request line names no job, so
+   * without it an operator could not tell which request made which job.
+   */
+  private queued(outcome: { job: JobRecord; created: boolean }, requestId?: string): void {
     this.observe.metrics?.submitted(outcome.created);
     if (!outcome.created) return;
     const { job } = outcome;
     this.log.info('job queued', {
+      ...(requestId === undefined ? {} : { request_id: requestId }),
       job: job.id,
       priority: job.priority,
       run_at: new Date(job.runAt).toISOString(),

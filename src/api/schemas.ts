@@ -289,6 +289,12 @@ export const HealthSchema = Type.Object(
           'second); unknown before the first',
       },
     ),
+    disk: Type.Union([Type.Literal('ok'), Type.Literal('low'), Type.Literal('unknown')], {
+      description:
+        "low while the data dir's disk has less than limits.minFreeBytes free: submissions " +
+        'then get 507, and status stays ok, as jobs already queued still run; unknown when ' +
+        'it could not be measured',
+    }),
     version: Type.String(),
     images_missing: Type.Union([Type.Array(Type.String()), Type.Null()], {
       description:

@@ -5,6 +5,7 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
 } from 'fastify';
 import type { Config } from '../config.js';
 import { RunboxError } from '../errors/index.js';
@@ -83,6 +84,26 @@ export function loggedUrl(url: string): string {
 /** The HTTP API as a fastify instance, not yet listening (tests use app.inject). */
 export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   const log = deps.logger ?? silentLogger;
+  /** Every answer's request line and its runbox_http_request_duration_seconds sample. */
+  const answered = (request: FastifyRequest, reply: FastifyReply): void => {
+    const route = request.routeOptions.url ?? '(no route)';
+    deps.system.metrics.httpDuration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    const level = QUIET_ROUTES.has(route) ? 'debug' : 'info';
+    if (!log.pino.isLevelEnabled(level)) return;
+    request.log[level](
+      {
+        method: request.method,
+        route,
+        url: loggedUrl(request.url),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
+  };
   const app = Fastify({
     loggerInstance: log.pino as FastifyBaseLogger,
     // One line per answer, written below with the route and the status.
@@ -100,15 +121,25 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     // time, the open login's included, held its connection for as long as it liked.
     requestTimeout: deps.config.limits.requestMs,
     return503OnClosing: true,
-    clientErrorHandler: clientErrorHandler(log),
+    // No method or route was read; a 408 took the whole request time, the rest none.
+    clientErrorHandler: clientErrorHandler(log, (status) =>
+      deps.system.metrics.httpDuration.observe(
+        { method: '(unparsed)', route: '(no route)', status: String(status) },
+        status === 408 ? deps.config.limits.requestMs / 1000 : 0,
+      ),
+    ),
     forceCloseConnections: true,
     // A URL that does not decode (/v1/jobs/%E0%A4%A) is refused by the router before
     // any handler runs; answer it with the documented error body too.
+    // Fastify answers these past every hook (onRequest, onResponse): what the hooks add to
+    // each answer is added here, or the request went unlogged and uncounted.
     frameworkErrors: (error, request, reply) => {
       void (reply as FastifyReply)
         .status(400)
         .header('x-request-id', request.id)
+        .header('x-content-type-options', 'nosniff')
         .send(errorBody(request, new RunboxError('InvalidSpec', error.message, { field: 'url' })));
+      answered(request, reply as FastifyReply);
     },
   });
   // Node ignores a request timeout below the headers timeout (60 s) it was built with.
@@ -127,26 +158,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     // browser sniffing them as HTML would run them on the dashboard's origin.
     void reply.header('x-request-id', request.id).header('x-content-type-options', 'nosniff');
   });
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? '(no route)';
-    const seconds = reply.elapsedTime / 1000;
-    deps.system.metrics.httpDuration.observe(
-      { method: request.method, route, status: String(reply.statusCode) },
-      seconds,
-    );
-    const level = QUIET_ROUTES.has(route) ? 'debug' : 'info';
-    if (!log.pino.isLevelEnabled(level)) return;
-    request.log[level](
-      {
-        method: request.method,
-        route,
-        url: loggedUrl(request.url),
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 10) / 10,
-      },
-      'request',
-    );
-  });
+  app.addHook('onResponse', async (request, reply) => answered(request, reply));
   registerErrorHandler(app);
   registerValidation(app);
   registerOpenApi(app);

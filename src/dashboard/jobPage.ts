@@ -113,7 +113,9 @@ export function jobPage(root: HTMLElement, id: string): () => void {
       },
       (error: unknown) => {
         cancel.disabled = false;
-        message.textContent = error instanceof Error ? error.message : String(error);
+        message.textContent = visibleControls(
+          error instanceof Error ? error.message : String(error),
+        );
       },
     );
   });
@@ -243,7 +245,7 @@ export function jobPage(root: HTMLElement, id: string): () => void {
       delete log.pre.dataset.complete;
       followLog(id, log.stream, log.pre, log.state, controller.signal).catch((error: unknown) => {
         if (controller.signal.aborted) return;
-        log.state.textContent = `failed: ${String(error)}`;
+        log.state.textContent = visibleControls(`failed: ${String(error)}`);
         following.delete(log.stream);
       });
     }

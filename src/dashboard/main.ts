@@ -1,5 +1,5 @@
 import { ApiError, LoginNeeded, login, logout } from './api.js';
-import { h } from './dom.js';
+import { h, visibleControls } from './dom.js';
 import { jobPage } from './jobPage.js';
 import { jobsPage } from './jobsPage.js';
 import { systemPage } from './systemPage.js';
@@ -64,7 +64,21 @@ function showError(error: unknown): void {
     banner = h('p', { class: 'message error', id: 'error', role: 'alert' });
     main.prepend(banner);
   }
-  banner.textContent = text;
+  // The API's messages quote what they were sent (a link's filter, an id).
+  banner.textContent = visibleControls(text);
+}
+
+/**
+ * A part of the address, its %XX escapes decoded. A `%` that escapes no UTF-8 (`#/jobs/%E0`,
+ * a link anyone can send) threw URIError here and left the page blank: it is the
+ * text as typed, which the API then refuses as an id like any other.
+ */
+function decodedOrAsTyped(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 function route(): void {
@@ -76,7 +90,7 @@ function route(): void {
   for (const link of nav.querySelectorAll('a')) {
     link.classList.toggle('active', path.startsWith(link.getAttribute('href')!.slice(1)));
   }
-  if (job) stop = jobPage(main, decodeURIComponent(job[1]!));
+  if (job) stop = jobPage(main, decodedOrAsTyped(job[1]!));
   else if (path === '/system') stop = systemPage(main);
   else stop = jobsPage(main, new URLSearchParams(query));
 }
@@ -102,12 +116,8 @@ function tokenParam(search: string): string | null {
   for (const part of search.replace(/^\?/, '').split('&')) {
     const eq = part.indexOf('=');
     if ((eq < 0 ? part : part.slice(0, eq)) !== 'token') continue;
-    const raw = eq < 0 ? '' : part.slice(eq + 1);
-    try {
-      return decodeURIComponent(raw);
-    } catch {
-      return raw; // a stray % that escapes nothing: the token as typed
-    }
+    // A stray % that escapes nothing: the token as typed.
+    return decodedOrAsTyped(eq < 0 ? '' : part.slice(eq + 1));
   }
   return null;
 }

@@ -107,6 +107,8 @@ export function systemPage(root: HTMLElement): () => void {
         h('dd', { id: 'version' }, health?.version ?? '—'),
         h('dt', {}, 'Docker engine'),
         h('dd', {}, health?.engine ?? '—'),
+        h('dt', {}, 'data disk'),
+        h('dd', { id: 'disk' }, health?.disk ?? '—'),
         h('dt', {}, 'contract'),
         h('dd', { id: 'contract' }, `${contract.name} ${contract.version}`),
         h('dt', {}, 'fingerprint'),

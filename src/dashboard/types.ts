@@ -101,6 +101,7 @@ export interface Contract {
 export interface Health {
   status: string;
   engine: string;
+  disk: string;
   version: string;
 }
 

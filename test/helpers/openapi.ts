@@ -41,6 +41,7 @@ export async function servedDocument(): Promise<OpenApiDocument> {
         metrics: new RunboxMetrics({ process: 'serve', workerId: 'document' }),
         runtimes: async () => [],
         imagesMissing: () => [],
+        diskLow: async () => false,
         activity: async () => activityView(await queue.activity()),
       },
     });

@@ -111,6 +111,11 @@ describe('web dashboard in Chromium', () => {
 
     await p.goto(`${server.url}/#/jobs/NO-SUCH-JOB`);
     await expect.poll(() => p.locator('#not-found').count()).toBe(1);
+    // Seen: a link whose % escapes no UTF-8 threw URIError in the page's router and left
+    // it blank. It is an id like any other that names no job.
+    await p.goto('about:blank');
+    await p.goto(`${server.url}/#/jobs/%E0%A4%A`);
+    await expect.poll(() => p.textContent('#not-found')).toBe('No job with id "%E0%A4%A".');
 
     // The named queues panel (GET /v1/queues): no node serves anything here (0 workers).
     const gpu = await http(server.url, '/v1/jobs/batch', {
@@ -162,6 +167,11 @@ describe('web dashboard in Chromium', () => {
       .poll(() => rows.first().getAttribute('data-job'), { timeout: 4500, interval: 100 })
       .toBe(late.json.id);
     expect(Date.now() - seenFrom).toBeLessThan(4500);
+    // Seen: an error the API answered (here for a link's status filter) quotes what it was
+    // sent, and the banner showed the override raw.
+    await p.goto(`${server.url}/#/jobs?status=evil%E2%80%AEcod`);
+    await expect.poll(() => p.textContent('#error')).toContain('(got "evil<U+202E>cod")');
+    expect(await p.textContent('#error')).not.toContain('\u202e');
     await p.context().close();
   });
 

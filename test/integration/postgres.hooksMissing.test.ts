@@ -42,6 +42,7 @@ async function server(db: TestDatabase) {
       engineUp: () => true,
       queueUp: () => true,
       imagesMissing: () => [],
+      diskLow: async () => false,
       activity: async () => activityView(await queue.activity()),
       workers: async () => [],
       queues: async () => [],

@@ -164,28 +164,32 @@ describe('the OpenAPI document', () => {
 
 describe('request ids, error bodies and request logs', () => {
   const TOKEN = 'tok-9f8e7d6c5b4a-never-logged';
-  async function harness() {
+  async function harness(minFreeBytes = 0) {
     const lines: string[] = [];
-    const { config, cleanup } = testConfig({ token: TOKEN, limits: { minFreeBytes: 0 } });
+    const { config, cleanup } = testConfig({ token: TOKEN, limits: { minFreeBytes } });
     const queue = SqliteQueue.open(config);
+    const metrics = new RunboxMetrics({ process: 'serve', workerId: 'test' });
+    // One log for the request lines and the job lines, as serve has.
+    const log = createLogger('info', (line) => lines.push(line));
     const app = await buildServer({
       config,
-      jobs: new JobService(config, queue),
+      jobs: new JobService(config, queue, { log }),
       runningLogs: { find: () => Promise.resolve(null) },
       store: await createFileBlobStore(config),
-      logger: createLogger('info', (line) => lines.push(line)),
+      logger: log,
       system: {
         engineUp: () => true,
         queueUp: () => true,
         workers: async () => [],
         queues: async () => [],
-        metrics: new RunboxMetrics({ process: 'serve', workerId: 'test' }),
+        metrics,
         runtimes: async () => [],
         imagesMissing: () => [],
+        diskLow: async () => false,
         activity: async () => activityView(await queue.activity()),
       },
     });
-    return { app, queue, lines, cleanup };
+    return { app, queue, lines, metrics, cleanup };
   }
   const auth = { authorization: `Bearer ${TOKEN}` };
 
@@ -228,6 +232,43 @@ describe('request ids, error bodies and request logs', () => {
     }
   });
 
+  // Seen: the router answers these itself (fastify's frameworkErrors), past every hook: no
+  // request line, no runbox_http_request_duration_seconds sample, no nosniff.
+  it('logs, counts and marks nosniff on a URL the router refuses before any route', async () => {
+    const h = await harness();
+    try {
+      for (const url of ['/v1/jobs/%E0%A4%A', `/v1/jobs/${'Z'.repeat(400)}`]) {
+        const answer = await h.app.inject({ method: 'GET', url });
+        expect(answer.statusCode, url).toBe(400);
+        expect(answer.headers['x-content-type-options'], url).toBe('nosniff');
+        const id = answer.headers['x-request-id'];
+        const line = h.lines
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((l) => l.request_id === id && l.msg === 'request');
+        expect(line, url).toMatchObject({
+          level: 'info',
+          method: 'GET',
+          route: '(no route)',
+          url,
+          status: 400,
+        });
+        expect(typeof line!.ms).toBe('number');
+      }
+      const counted = (await h.metrics.text())
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith('runbox_http_request_duration_seconds_count{') &&
+            l.includes('route="(no route)",status="400"'),
+        );
+      expect(counted).toMatch(/ 2$/);
+    } finally {
+      await h.app.close();
+      h.queue.close();
+      h.cleanup();
+    }
+  });
+
   it('logs a 500 with its stack under the request id, and never logs the token', async () => {
     const h = await harness();
     try {
@@ -254,6 +295,67 @@ describe('request ids, error bodies and request logs', () => {
       expect(h.lines.join('')).not.toContain(TOKEN);
     } finally {
       await h.app.close();
+      h.cleanup();
+    }
+  });
+
+  // Seen: a submit's request line names no job and its "job queued" line named no
+  // request, so an operator could not tell which request made (or cancelled) which job.
+  it('puts the request id in the lifecycle lines a request causes', async () => {
+    const h = await harness();
+    try {
+      const post = (url: string, id: string, payload?: object) =>
+        h.app.inject({
+          method: 'POST',
+          url,
+          headers: { ...auth, 'x-request-id': id },
+          ...(payload ? { payload } : {}),
+        });
+      const job = { runtime: 'shell', command: ['true'] };
+      const one = (await post('/v1/jobs', 'trace.submit-1', job)).json<{ id: string }>().id;
+      const batch = (await post('/v1/jobs/batch', 'trace.batch-2', { jobs: [job, job] })).json<{
+        jobs: Array<{ id: string }>;
+      }>().jobs;
+      expect((await post(`/v1/jobs/${one}/cancel`, 'trace.cancel-3')).statusCode).toBe(200);
+      const lines = h.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      const requestOf = (msg: string, job: string) =>
+        lines.find((l) => l.msg === msg && l.job === job)?.request_id;
+      expect(requestOf('job queued', one)).toBe('trace.submit-1');
+      for (const { id } of batch) expect(requestOf('job queued', id)).toBe('trace.batch-2');
+      expect(requestOf('job cancelled', one)).toBe('trace.cancel-3');
+    } finally {
+      await h.app.close();
+      h.queue.close();
+      h.cleanup();
+    }
+  });
+
+  // Seen: every submit refused for a full disk wrote a multi-line stack at level error,
+  // the level and the stack README keeps for the server's own failures (500).
+  it('logs a refusal the server meant (507) at warn, without a stack', async () => {
+    const h = await harness(2 ** 60);
+    try {
+      const answer = await h.app.inject({
+        method: 'POST',
+        url: '/v1/jobs',
+        headers: auth,
+        payload: { runtime: 'shell', command: ['true'] },
+      });
+      expect(answer.statusCode).toBe(507);
+      const id = answer.headers['x-request-id'];
+      const lines = h.lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l.request_id === id);
+      expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+      expect(lines.find((l) => l.msg === 'request refused')).toMatchObject({
+        level: 'warn',
+        error_type: 'InsufficientStorage',
+        message: expect.stringContaining('limits.minFreeBytes'),
+      });
+      expect(JSON.stringify(lines)).not.toContain('\\n    at ');
+    } finally {
+      await h.app.close();
+      h.queue.close();
       h.cleanup();
     }
   });

@@ -34,6 +34,7 @@ async function server(token: string | null): Promise<FastifyInstance> {
       engineUp: () => true,
       queueUp: () => true,
       imagesMissing: () => [],
+      diskLow: async () => false,
       activity: async () => activityView(await queue.activity()),
       workers: async () => [],
       queues: async () => [],

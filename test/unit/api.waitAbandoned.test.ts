@@ -46,6 +46,7 @@ async function listening(): Promise<{
       engineUp: () => true,
       queueUp: () => true,
       imagesMissing: () => [],
+      diskLow: async () => false,
       activity: async () => activityView(await queue.activity()),
       workers: async () => [],
       queues: async () => [],

@@ -515,6 +515,8 @@ export interface components {
             engine: "ok" | "unavailable" | "unknown";
             /** @description whether the queue database answered this node's last reaper pass (every second); unknown before the first */
             database: "ok" | "unavailable" | "unknown";
+            /** @description low while the data dir's disk has less than limits.minFreeBytes free: submissions then get 507, and status stays ok, as jobs already queued still run; unknown when it could not be measured */
+            disk: "ok" | "low" | "unknown";
             version: string;
             /** @description runtime images the engine lacks (jobs on them pull first); null before the first check */
             images_missing: string[] | null;

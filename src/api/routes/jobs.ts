@@ -80,7 +80,9 @@ export function registerJobRoutes(app: Api, jobs: JobService): void {
       },
     },
     async (request, reply) => {
-      const { job: submitted, created } = await jobs.submit(request.body);
+      const { job: submitted, created } = await jobs.submit(request.body, {
+        requestId: request.id,
+      });
       const bound = waitBound(request.query);
       const answer =
         bound > 0 ? await jobs.waitFinal(submitted.id, bound, clientGone(reply)) : submitted;
@@ -112,7 +114,7 @@ export function registerJobRoutes(app: Api, jobs: JobService): void {
       },
     },
     async (request, reply) => {
-      const outcomes = await jobs.submitBatch(request.body.jobs);
+      const outcomes = await jobs.submitBatch(request.body.jobs, request.id);
       return reply
         .status(201)
         .send({ jobs: outcomes.map((o) => ({ ...o.job, created: o.created })) });
@@ -203,6 +205,6 @@ export function registerJobRoutes(app: Api, jobs: JobService): void {
         },
       },
     },
-    async (request) => jobs.cancel(request.params.id),
+    async (request) => jobs.cancel(request.params.id, request.id),
   );
 }

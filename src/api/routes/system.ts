@@ -23,6 +23,8 @@ export interface SystemInfo {
   engineUp(): boolean | null;
   /** Whether the queue database answered the reaper's last pass; null before the first. */
   queueUp(): boolean | null;
+  /** Below limits.minFreeBytes on the data dir's disk (submissions get 507); null if unmeasured. */
+  diskLow(): Promise<boolean | null>;
   /** Runtime images the engine lacks (jobs on them pull first); null before the first check. */
   imagesMissing(): string[] | null;
   workers(): Promise<WorkerView[]>;
@@ -58,11 +60,13 @@ export function registerSystemRoutes(app: Api, info: SystemInfo): void {
     async (_req, reply) => {
       const engine = info.engineUp();
       const database = info.queueUp();
+      const diskLow = await info.diskLow();
       const degraded = engine === false || database === false;
       return reply.status(degraded ? 503 : 200).send({
         status: degraded ? 'degraded' : 'ok',
         engine: engine === null ? 'unknown' : engine ? 'ok' : 'unavailable',
         database: database === null ? 'unknown' : database ? 'ok' : 'unavailable',
+        disk: diskLow === null ? 'unknown' : diskLow ? 'low' : 'ok',
         version: RUNBOX_VERSION,
         images_missing: info.imagesMissing(),
       });
