@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -262,6 +262,26 @@ describe('help and usage', () => {
     const { code, stderr } = await readFirstChunkOnly(['run', job, ...local()]);
     expect(stderr).not.toContain('EPIPE');
     expect(stderr).toMatch(/cancelled: Cancelled/);
+    expect(code).toBe(130);
+    expect(await labelledContainers({ database: databaseIdOf(sandbox.dataDir) })).toEqual([]);
+  });
+
+  it('run whose stdout fails (> /dev/full) stops the job as Ctrl-C does: exit 130, one line, no container', async () => {
+    // The ENOSPC was rethrown from the stream's 'error' event: a stack trace, exit 1, and
+    // the job left running in its container until its lease ran out.
+    const job = script('chatty.sh', 'while :; do echo 0123456789abcdef; sleep 0.1; done\n');
+    const full = openSync('/dev/full', 'w');
+    const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', job, ...local()], {
+      env: { ...process.env, RUNBOX_CONFIG: '', RUNBOX_SERVER: '' },
+      stdio: ['ignore', full, 'pipe'],
+    });
+    closeSync(full);
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toMatch(/^runbox: cannot write to stdout \(ENOSPC\); the rest is not printed\n/);
+    expect(stderr).toMatch(/cancelled: Cancelled/);
+    expect(stderr).not.toMatch(/ at /);
     expect(code).toBe(130);
     expect(await labelledContainers({ database: databaseIdOf(sandbox.dataDir) })).toEqual([]);
   });
