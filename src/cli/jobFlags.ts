@@ -233,7 +233,9 @@ function readUpTo(path: string, field: string, budget: number): Buffer {
   let read = 0;
   let fd;
   try {
-    fd = openSync(path, 'r');
+    // fd 0 itself: opening /dev/stdin fails (ENXIO) where stdin is a socket, as a
+    // Node parent's pipes are.
+    fd = path === STDIN ? 0 : openSync(path, 'r');
   } catch (error) {
     throw unreadable(path, field, error);
   }
@@ -255,9 +257,12 @@ function readUpTo(path: string, field: string, budget: number): Buffer {
     if (error instanceof InvalidSpecError) throw error;
     throw unreadable(path, field, error);
   } finally {
-    closeSync(fd);
+    if (fd !== 0) closeSync(fd);
   }
 }
+
+/** What `-` names (runCommands.ts dashIsStdin). */
+export const STDIN = '/dev/stdin';
 
 function unreadable(path: string, field: string, error: unknown): InvalidSpecError {
   const code = (error as NodeJS.ErrnoException).code;

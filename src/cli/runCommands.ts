@@ -3,6 +3,7 @@ import { RunboxError } from '../errors/index.js';
 import type { StartRunbox } from '../runboxTypes.js';
 import { createContext, type CliContext } from './context.js';
 import { exitCodeHelp } from './exitCodes.js';
+import { STDIN } from './jobFlags.js';
 import { GROUPS } from './flags.js';
 import { processIO, type CliIO } from './output.js';
 import { reportError } from './reportError.js';
@@ -57,6 +58,16 @@ export function valuesStartingWithDash(argv: readonly string[]): string[] {
     } else out.push(word);
   }
   return out;
+}
+
+/**
+ * `-` for a file is stdin, as `docker build -` and `kubectl apply -f -` have it:
+ * `echo 'print(1)' | runbox run - --runtime python:3.11`. yargs reads a lone `-` as an
+ * empty word, so the run said "give a script" to someone who had given one.
+ */
+export function dashIsStdin(argv: readonly string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.map((word, i) => (word === '-' && (end === -1 || i < end) ? STDIN : word));
 }
 
 /** Parses argv, runs one command, and resolves with the process exit code. */
@@ -214,7 +225,7 @@ export async function runCommands(
   options: RunCliOptions,
   commandSet: CommandSet,
 ): Promise<number> {
-  const argv = valuesStartingWithDash(jsonAfterCommand(given));
+  const argv = valuesStartingWithDash(dashIsStdin(jsonAfterCommand(given)));
   const io = options.io ?? processIO;
   const ctx = createContext(io, options.startRunbox, options.handOff);
   // Words after `--` are the job's own (`runbox run job.py -- -v "a b"`), never flags.

@@ -237,6 +237,17 @@ describe('help and usage', () => {
     }
   });
 
+  it('run - reads the script from stdin; a - after -- is an argument', async () => {
+    // yargs read the lone - as an empty word: "give a script, or --runtime or --image".
+    const got = await runCliProcess(['run', '-', '--runtime', 'shell', ...local(), '--', '-'], {
+      env: { RUNBOX_CONFIG: '', RUNBOX_SERVER: '' },
+      input: 'echo "from stdin $1"\n',
+    });
+    expect(got.stderr).toBe('');
+    expect(got.stdout).toBe('from stdin -\n');
+    expect(got.code).toBe(0);
+  });
+
   it('run -o naming a file is refused before the job runs, naming -o and the fix', async () => {
     // It ran the job, then failed Internal (70): "EEXIST: file already exists, mkdir".
     const notes = script('notes.txt', 'mine\n');
