@@ -1,4 +1,5 @@
 import yargs, { type CommandModule } from 'yargs';
+import { editDistance } from '../config.js';
 import { RunboxError } from '../errors/index.js';
 import type { StartRunbox } from '../runboxTypes.js';
 import { createContext, type CliContext } from './context.js';
@@ -210,6 +211,32 @@ function skipHelpPrerender(parser: unknown): void {
   if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
+/**
+ * "Unknown argument: timout" with the flag that was meant, as git and config keys have
+ * it: `--timout 30` named no flag, and the help to find it in is 40 lines long.
+ */
+function withFlagSuggestions(message: string, parser: unknown): string {
+  const unknown = /^Unknown arguments?: (.+)$/.exec(message);
+  if (!unknown) return message;
+  // getOptions() is yargs' own (untyped): every flag of the command being run.
+  const flags = Object.keys(
+    (parser as { getOptions(): { key: Record<string, unknown> } }).getOptions().key,
+  ).filter((flag) => flag.length > 1 && !flag.includes('$') && !/[A-Z]/.test(flag));
+  const words = unknown[1]!.split(', ');
+  const kebab = (word: string) => word.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  // yargs names `--output-dri` twice, the second time as outputDri.
+  const typed = words.filter((word) => word === kebab(word) || !words.includes(kebab(word)));
+  const named = typed.map((word) => {
+    const near = flags
+      .map((flag) => ({ flag, distance: editDistance(flag, word) }))
+      .filter(({ distance }) => distance <= Math.min(2, word.length - 1))
+      .sort((a, b) => a.distance - b.distance)[0];
+    return near ? `${word} (did you mean --${near.flag}?)` : word;
+  });
+  const label = named.length === 1 ? 'Unknown argument' : 'Unknown arguments';
+  return `${label}: ${named.join(', ')}`;
+}
+
 export type CommandSet = (
   ctx: CliContext,
   setCode: (code: number) => void,
@@ -351,7 +378,8 @@ export async function runCommands(
       // yargs' own parse errors ("Not enough arguments following: env") come as a YError;
       // passed on as they were, they read as Internal (70), not the usage error they are.
       if (error && error.name !== 'YError') throw error;
-      throw new RunboxError('UsageError', `${message ?? error?.message} (see \`${pointer}\`)`, {
+      const text = withFlagSuggestions(message ?? error?.message ?? '', parser);
+      throw new RunboxError('UsageError', `${text} (see \`${pointer}\`)`, {
         field: 'argv',
       });
     });

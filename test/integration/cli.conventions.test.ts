@@ -207,6 +207,24 @@ describe('help and usage', () => {
 
   // `ls --limit 0` (or 5000) came back from the server as InvalidSpec "querystring.limit"
   // (65), while the local database took it: out of range is a usage error, before any request.
+  it('an unknown flag near a known one names it: "did you mean --timeout?"', async () => {
+    // It said "Unknown argument: timout" alone, and --help is 40 lines long.
+    const run = await cli(['run', 'job.sh', '--timout', '3', '--output-dri', 'x']);
+    expect(run.stderr).toBe(
+      'runbox: UsageError: Unknown arguments: timout (did you mean --timeout?), output-dri (did you mean --output-dir?) (see `runbox run --help`)\n',
+    );
+    expect(run.code).toBe(64);
+    const ls = await cli(['ls', '--limt', '3', '--bogus', '--json']);
+    expect(JSON.parse(ls.stdout)).toEqual({
+      error: {
+        type: 'UsageError',
+        message: 'Unknown arguments: limt (did you mean --limit?), bogus (see `runbox ls --help`)',
+        field: 'argv',
+      },
+    });
+    expect(ls.code).toBe(64);
+  });
+
   it('ls --limit outside 1..1000 is a usage error naming --limit, with or without a server', async () => {
     for (const limit of ['0', '1001', '2.5', '-3']) {
       for (const where of [
