@@ -394,6 +394,9 @@ export async function runCommands(
       io.out(await parser.getHelp());
       return 0;
     }
+    // yargs prints help with console.log, which drops a write error without a word:
+    // `runbox run --help > /dev/full` exited 0. The stream's guard (output.ts) hears it.
+    if (flagWords.some((w) => w === '--help' || w === '-h')) void io.stdout;
     await parser.parseAsync();
   } catch (thrown) {
     return reportError(thrown, json, io);

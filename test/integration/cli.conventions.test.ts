@@ -207,6 +207,24 @@ describe('help and usage', () => {
 
   // `ls --limit 0` (or 5000) came back from the server as InvalidSpec "querystring.limit"
   // (65), while the local database took it: out of range is a usage error, before any request.
+  it('help, --version and contract export onto a stdout that fails (> /dev/full) exit 74, saying so once', () => {
+    // --help exited 0 having printed nothing (console.log drops the error); the others
+    // died of the stream's ENOSPC with a stack trace, exit 1.
+    for (const args of [['--help'], ['run', '--help'], ['--version'], ['contract', 'export']]) {
+      const full = openSync('/dev/full', 'w');
+      const got = spawnSync(process.execPath, [RUNBOX_BUNDLE, ...args], {
+        env: { ...process.env, RUNBOX_CONFIG: '' },
+        stdio: ['ignore', full, 'pipe'],
+        encoding: 'utf8',
+      });
+      closeSync(full);
+      expect(got.stderr, args.join(' ')).toBe(
+        'runbox: cannot write to stdout (ENOSPC); the rest is not printed\n',
+      );
+      expect(got.status, args.join(' ')).toBe(74);
+    }
+  });
+
   it('an unknown flag near a known one names it: "did you mean --timeout?"', async () => {
     // It said "Unknown argument: timout" alone, and --help is 40 lines long.
     const run = await cli(['run', 'job.sh', '--timout', '3', '--output-dri', 'x']);
