@@ -243,6 +243,20 @@ describe('help and usage', () => {
     expect(ls.code).toBe(64);
   });
 
+  it('a server URL with user:password@ is a usage error for every client command, never quoting the password', async () => {
+    // status and ls sent it as Basic; logs said "cannot reach" (69) since fetch refuses
+    // such a URL; each error message quoted the password.
+    const rb = await server();
+    const withPassword = rb.url.replace('http://', 'http://ann:s3cret-pw@');
+    for (const args of [['ls'], ['status', 'X'], ['logs', 'X'], ['submit', 'x.sh', '--follow']]) {
+      const got = await cli(args, { RUNBOX_SERVER: withPassword });
+      expect(got.stderr, args[0]).toBe(
+        `runbox: UsageError: server URL ${rb.url}/ was given with user:password@, which runbox does not send; remove it, and give the server's token as RUNBOX_TOKEN or "token" in the config file (--server or RUNBOX_SERVER)\n`,
+      );
+      expect(got.code, args[0]).toBe(64);
+    }
+  });
+
   it('ls --limit outside 1..1000 is a usage error naming --limit, with or without a server', async () => {
     for (const limit of ['0', '1001', '2.5', '-3']) {
       for (const where of [
