@@ -67,6 +67,8 @@ export function valuesStartingWithDash(argv: readonly string[]): string[] {
  * empty word, so the run said "give a script" to someone who had given one.
  */
 export function dashIsStdin(argv: readonly string[]): string[] {
+  // A completion request's last word is what was typed so far: `-` asks for the flags.
+  if (argv.includes('--get-yargs-completions')) return [...argv];
   const end = argv.indexOf('--');
   return argv.map((word, i) => (word === '-' && (end === -1 || i < end) ? STDIN : word));
 }
