@@ -962,7 +962,8 @@ function knownKeys(schema: TSchema, dotted: string): string[] {
   return Object.keys(nodeAt(schema, dotted)?.properties ?? {});
 }
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance, for "did you mean" (config keys, CLI flags). */
+export function editDistance(a: string, b: string): number {
   let row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const next = [i];

@@ -1,12 +1,13 @@
+import { processIO } from './cli/output.js';
+
 const argv = process.argv.slice(2);
 
 // `--version` answers before the rest of runbox (fastify, dockerode, the queue) is
 // loaded: CI and scripts call it often, and loading everything triples its time.
 // versionText (the contract's TypeBox schema and its fingerprint) loads only here.
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
-  void import('./versionText.js').then(({ versionText }) =>
-    process.stdout.write(`${versionText()}\n`),
-  );
+  // Through processIO: `runbox --version > /dev/full` was an unhandled 'error' event.
+  void import('./versionText.js').then(({ versionText }) => processIO.out(versionText()));
 } else {
   void (async () => {
     const { runCli } = await import('./cli/index.js');

@@ -6,15 +6,15 @@
 // `runbox submit`'s time (README, Performance).
 import { isClientCommandLine, runClientCli } from './cli/clientCli.js';
 import { loadFullCli } from './fullCli.js';
+import { processIO } from './cli/output.js';
 
 const argv = process.argv.slice(2);
 
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   // CI and scripts call it often; the contract's schema it prints a fingerprint of is
   // small and already here for the client commands.
-  void import('./versionText.js').then(({ versionText }) =>
-    process.stdout.write(`${versionText()}\n`),
-  );
+  // Through processIO: `runbox --version > /dev/full` was an unhandled 'error' event.
+  void import('./versionText.js').then(({ versionText }) => processIO.out(versionText()));
 } else if (isClientCommandLine(argv)) {
   void (async () => {
     process.exitCode = await runClientCli(argv, {

@@ -23,16 +23,29 @@ export class ApiClient {
   ) {
     // `--server 127.0.0.1:7070` (no scheme) parses as a URL of scheme "127.0.0.1:", and
     // the first request failed Internal (exit 70) "Invalid URL": the user's mistake.
-    let protocol: string | null;
+    let parsed: URL | null;
     try {
-      protocol = new URL(baseUrl).protocol;
+      parsed = new URL(baseUrl);
     } catch {
-      protocol = null;
+      parsed = null;
     }
-    if (protocol !== 'http:' && protocol !== 'https:') {
+    if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:') {
       throw new RunboxError(
         'UsageError',
         `server "${baseUrl}" is not an http:// or https:// URL; give e.g. http://127.0.0.1:7070 (--server or RUNBOX_SERVER)`,
+        { field: 'server' },
+      );
+    }
+    // `http://user:pw@host` worked for status and ls (node:http sends it as Basic) and
+    // not for logs or submit --follow (fetch refuses such a URL: "cannot reach", 69),
+    // and every error message quoted the password. The token is runbox's credential.
+    if (parsed.username || parsed.password) {
+      parsed.username = '';
+      parsed.password = '';
+      throw new RunboxError(
+        'UsageError',
+        `server URL ${parsed.href} was given with user:password@, which runbox does not send; ` +
+          'remove it, and give the server\'s token as RUNBOX_TOKEN or "token" in the config file (--server or RUNBOX_SERVER)',
         { field: 'server' },
       );
     }

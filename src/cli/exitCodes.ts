@@ -23,7 +23,11 @@ export const EXIT_CODE_ROWS: ReadonlyArray<{ code: string; meaning: string }> = 
   },
   { code: '70', meaning: 'internal error (Internal)' },
   { code: '73', meaning: 'the job exceeded its output limits (OutputLimitExceeded)' },
-  { code: '74', meaning: 'the data disk is nearly full (InsufficientStorage)' },
+  {
+    code: '74',
+    meaning:
+      'the data disk is nearly full (InsufficientStorage); stdout could not be written (ENOSPC, EIO)',
+  },
   {
     code: '75',
     meaning: 'try again: worker lost, conflict, stale attempt, too many failed logins',

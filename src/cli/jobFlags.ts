@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import type { Config, ConfigOverrides } from '../config.js';
@@ -198,21 +198,71 @@ function readInput(path: string, field: string): Buffer {
  */
 function readInputs(entries: ReadonlyArray<{ path: string; field: string }>): Buffer[] {
   let total = 0;
-  for (const { path, field } of entries) {
+  const regular = entries.map(({ path, field }) => {
+    let stats;
     try {
-      total += statSync(path).size;
+      stats = statSync(path);
     } catch (error) {
       throw unreadable(path, field, error);
     }
+    if (!stats.isFile()) return false;
+    total += stats.size;
     if (total > MAX_INPUT_BYTES) {
       throw new InvalidSpecError(
         field,
         `${path} brings the inputs to ${total} bytes: ${INPUT_BYTES_FIX}`,
       );
     }
-  }
-  return entries.map(({ path, field }) => readInput(path, field));
+    return true;
+  });
+  return entries.map(({ path, field }, i) => {
+    if (regular[i]) return readInput(path, field);
+    const bytes = readUpTo(path, field, MAX_INPUT_BYTES - total);
+    total += bytes.length;
+    return bytes;
+  });
 }
+
+/**
+ * A pipe or a device (`--file <(cmd)`, /dev/stdin, /dev/zero) has no size to check
+ * before it is read: it is read up to what the inputs have left. Read whole, /dev/zero
+ * grew runbox's memory until the kernel killed it.
+ */
+function readUpTo(path: string, field: string, budget: number): Buffer {
+  const chunks: Buffer[] = [];
+  let read = 0;
+  let fd;
+  try {
+    // fd 0 itself: opening /dev/stdin fails (ENXIO) where stdin is a socket, as a
+    // Node parent's pipes are.
+    fd = path === STDIN ? 0 : openSync(path, 'r');
+  } catch (error) {
+    throw unreadable(path, field, error);
+  }
+  try {
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(1 << 20, budget - read + 1));
+      const n = readSync(fd, chunk);
+      if (n === 0) return Buffer.concat(chunks, read);
+      chunks.push(chunk.subarray(0, n));
+      read += n;
+      if (read > budget) {
+        throw new InvalidSpecError(
+          field,
+          `${path} is not a regular file and gave more than the ${budget} bytes the inputs have left: ${INPUT_BYTES_FIX}`,
+        );
+      }
+    }
+  } catch (error) {
+    if (error instanceof InvalidSpecError) throw error;
+    throw unreadable(path, field, error);
+  } finally {
+    if (fd !== 0) closeSync(fd);
+  }
+}
+
+/** What `-` names (runCommands.ts dashIsStdin). */
+export const STDIN = '/dev/stdin';
 
 function unreadable(path: string, field: string, error: unknown): InvalidSpecError {
   const code = (error as NodeJS.ErrnoException).code;

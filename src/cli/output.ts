@@ -17,8 +17,8 @@ export interface CliIO {
  * a `runbox submit` (bench/NOTES.md, Client commands). Once a command has used the
  * stream of that fd (live logs write to io.stdout) its text goes through the stream
  * too, behind whatever the stream still holds. What writeSync cannot take (a full
- * non-blocking pipe: EAGAIN; any error, EPIPE included) goes to the stream from then
- * on, which waits or fails exactly as before.
+ * non-blocking pipe: EAGAIN) goes to the stream from then on, which waits; any other
+ * error ends that fd's output (writeFailed).
  */
 const streamed = { 1: process.platform !== 'linux', 2: process.platform !== 'linux' };
 /**
@@ -33,14 +33,35 @@ const isReaderGone = (error: unknown) => {
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED';
 };
+
+/** Exit code of a command whose stdout or stderr failed: sysexits' EX_IOERR. */
+export const WRITE_FAILED_EXIT = 74;
+let failed = false;
+
+/**
+ * A write that fails for another reason (`runbox ls --json > /dev/full`: ENOSPC; EIO)
+ * ends that fd's output too, and is said once on stderr: it was rethrown from the
+ * stream's 'error' event, a stack trace and exit 1, and `runbox run` died with its
+ * container still running. A command that would have succeeded exits 74 instead, so a
+ * script does not take a truncated file for a whole one; `run` stops its job as for a
+ * reader gone (it listens to the same event) and exits 130.
+ */
+function writeFailed(fd: 1 | 2, error: unknown): void {
+  readerGone[fd] = true;
+  if (isReaderGone(error) || failed) return;
+  failed = true;
+  const { code, message } = error as NodeJS.ErrnoException;
+  process.once('exit', () => {
+    if (!process.exitCode) process.exitCode = WRITE_FAILED_EXIT;
+  });
+  const name = fd === 1 ? 'stdout' : 'stderr';
+  writeText(2, `runbox: cannot write to ${name} (${code ?? message}); the rest is not printed\n`);
+}
 const stdStream = (fd: 1 | 2) => {
   const stream = fd === 1 ? process.stdout : process.stderr;
   if (!guarded[fd]) {
     guarded[fd] = true;
-    stream.on('error', (error) => {
-      if (!isReaderGone(error)) throw error;
-      readerGone[fd] = true;
-    });
+    stream.on('error', (error) => writeFailed(fd, error));
   }
   streamed[fd] = true;
   return stream;
@@ -57,8 +78,10 @@ function writeText(fd: 1 | 2, text: string): void {
   try {
     while (written < bytes.length) written += writeSync(fd, bytes, written);
   } catch (error) {
-    if (isReaderGone(error)) {
-      readerGone[fd] = true;
+    const code = (error as NodeJS.ErrnoException).code;
+    // EAGAIN: a full non-blocking pipe, which the stream waits out.
+    if (code !== 'EAGAIN') {
+      writeFailed(fd, error);
       return;
     }
     stdStream(fd).write(bytes.subarray(written));

@@ -1,8 +1,10 @@
 import yargs, { type CommandModule } from 'yargs';
+import { editDistance } from '../config.js';
 import { RunboxError } from '../errors/index.js';
 import type { StartRunbox } from '../runboxTypes.js';
 import { createContext, type CliContext } from './context.js';
 import { exitCodeHelp } from './exitCodes.js';
+import { STDIN } from './jobFlags.js';
 import { GROUPS } from './flags.js';
 import { processIO, type CliIO } from './output.js';
 import { reportError } from './reportError.js';
@@ -57,6 +59,18 @@ export function valuesStartingWithDash(argv: readonly string[]): string[] {
     } else out.push(word);
   }
   return out;
+}
+
+/**
+ * `-` for a file is stdin, as `docker build -` and `kubectl apply -f -` have it:
+ * `echo 'print(1)' | runbox run - --runtime python:3.11`. yargs reads a lone `-` as an
+ * empty word, so the run said "give a script" to someone who had given one.
+ */
+export function dashIsStdin(argv: readonly string[]): string[] {
+  // A completion request's last word is what was typed so far: `-` asks for the flags.
+  if (argv.includes('--get-yargs-completions')) return [...argv];
+  const end = argv.indexOf('--');
+  return argv.map((word, i) => (word === '-' && (end === -1 || i < end) ? STDIN : word));
 }
 
 /** Parses argv, runs one command, and resolves with the process exit code. */
@@ -199,6 +213,32 @@ function skipHelpPrerender(parser: unknown): void {
   if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
+/**
+ * "Unknown argument: timout" with the flag that was meant, as git and config keys have
+ * it: `--timout 30` named no flag, and the help to find it in is 40 lines long.
+ */
+function withFlagSuggestions(message: string, parser: unknown): string {
+  const unknown = /^Unknown arguments?: (.+)$/.exec(message);
+  if (!unknown) return message;
+  // getOptions() is yargs' own (untyped): every flag of the command being run.
+  const flags = Object.keys(
+    (parser as { getOptions(): { key: Record<string, unknown> } }).getOptions().key,
+  ).filter((flag) => flag.length > 1 && !flag.includes('$') && !/[A-Z]/.test(flag));
+  const words = unknown[1]!.split(', ');
+  const kebab = (word: string) => word.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  // yargs names `--output-dri` twice, the second time as outputDri.
+  const typed = words.filter((word) => word === kebab(word) || !words.includes(kebab(word)));
+  const named = typed.map((word) => {
+    const near = flags
+      .map((flag) => ({ flag, distance: editDistance(flag, word) }))
+      .filter(({ distance }) => distance <= Math.min(2, word.length - 1))
+      .sort((a, b) => a.distance - b.distance)[0];
+    return near ? `${word} (did you mean --${near.flag}?)` : word;
+  });
+  const label = named.length === 1 ? 'Unknown argument' : 'Unknown arguments';
+  return `${label}: ${named.join(', ')}`;
+}
+
 export type CommandSet = (
   ctx: CliContext,
   setCode: (code: number) => void,
@@ -214,7 +254,7 @@ export async function runCommands(
   options: RunCliOptions,
   commandSet: CommandSet,
 ): Promise<number> {
-  const argv = valuesStartingWithDash(jsonAfterCommand(given));
+  const argv = valuesStartingWithDash(dashIsStdin(jsonAfterCommand(given)));
   const io = options.io ?? processIO;
   const ctx = createContext(io, options.startRunbox, options.handOff);
   // Words after `--` are the job's own (`runbox run job.py -- -v "a b"`), never flags.
@@ -340,7 +380,8 @@ export async function runCommands(
       // yargs' own parse errors ("Not enough arguments following: env") come as a YError;
       // passed on as they were, they read as Internal (70), not the usage error they are.
       if (error && error.name !== 'YError') throw error;
-      throw new RunboxError('UsageError', `${message ?? error?.message} (see \`${pointer}\`)`, {
+      const text = withFlagSuggestions(message ?? error?.message ?? '', parser);
+      throw new RunboxError('UsageError', `${text} (see \`${pointer}\`)`, {
         field: 'argv',
       });
     });
@@ -355,6 +396,9 @@ export async function runCommands(
       io.out(await parser.getHelp());
       return 0;
     }
+    // yargs prints help with console.log, which drops a write error without a word:
+    // `runbox run --help > /dev/full` exited 0. The stream's guard (output.ts) hears it.
+    if (flagWords.some((w) => w === '--help' || w === '-h')) void io.stdout;
     await parser.parseAsync();
   } catch (thrown) {
     return reportError(thrown, json, io);

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -207,6 +207,56 @@ describe('help and usage', () => {
 
   // `ls --limit 0` (or 5000) came back from the server as InvalidSpec "querystring.limit"
   // (65), while the local database took it: out of range is a usage error, before any request.
+  it('help, --version and contract export onto a stdout that fails (> /dev/full) exit 74, saying so once', () => {
+    // --help exited 0 having printed nothing (console.log drops the error); the others
+    // died of the stream's ENOSPC with a stack trace, exit 1.
+    for (const args of [['--help'], ['run', '--help'], ['--version'], ['contract', 'export']]) {
+      const full = openSync('/dev/full', 'w');
+      const got = spawnSync(process.execPath, [RUNBOX_BUNDLE, ...args], {
+        env: { ...process.env, RUNBOX_CONFIG: '' },
+        stdio: ['ignore', full, 'pipe'],
+        encoding: 'utf8',
+      });
+      closeSync(full);
+      expect(got.stderr, args.join(' ')).toBe(
+        'runbox: cannot write to stdout (ENOSPC); the rest is not printed\n',
+      );
+      expect(got.status, args.join(' ')).toBe(74);
+    }
+  });
+
+  it('an unknown flag near a known one names it: "did you mean --timeout?"', async () => {
+    // It said "Unknown argument: timout" alone, and --help is 40 lines long.
+    const run = await cli(['run', 'job.sh', '--timout', '3', '--output-dri', 'x']);
+    expect(run.stderr).toBe(
+      'runbox: UsageError: Unknown arguments: timout (did you mean --timeout?), output-dri (did you mean --output-dir?) (see `runbox run --help`)\n',
+    );
+    expect(run.code).toBe(64);
+    const ls = await cli(['ls', '--limt', '3', '--bogus', '--json']);
+    expect(JSON.parse(ls.stdout)).toEqual({
+      error: {
+        type: 'UsageError',
+        message: 'Unknown arguments: limt (did you mean --limit?), bogus (see `runbox ls --help`)',
+        field: 'argv',
+      },
+    });
+    expect(ls.code).toBe(64);
+  });
+
+  it('a server URL with user:password@ is a usage error for every client command, never quoting the password', async () => {
+    // status and ls sent it as Basic; logs said "cannot reach" (69) since fetch refuses
+    // such a URL; each error message quoted the password.
+    const rb = await server();
+    const withPassword = rb.url.replace('http://', 'http://ann:s3cret-pw@');
+    for (const args of [['ls'], ['status', 'X'], ['logs', 'X'], ['submit', 'x.sh', '--follow']]) {
+      const got = await cli(args, { RUNBOX_SERVER: withPassword });
+      expect(got.stderr, args[0]).toBe(
+        `runbox: UsageError: server URL ${rb.url}/ was given with user:password@, which runbox does not send; remove it, and give the server's token as RUNBOX_TOKEN or "token" in the config file (--server or RUNBOX_SERVER)\n`,
+      );
+      expect(got.code, args[0]).toBe(64);
+    }
+  });
+
   it('ls --limit outside 1..1000 is a usage error naming --limit, with or without a server', async () => {
     for (const limit of ['0', '1001', '2.5', '-3']) {
       for (const where of [
@@ -237,6 +287,17 @@ describe('help and usage', () => {
     }
   });
 
+  it('run - reads the script from stdin; a - after -- is an argument', async () => {
+    // yargs read the lone - as an empty word: "give a script, or --runtime or --image".
+    const got = await runCliProcess(['run', '-', '--runtime', 'shell', ...local(), '--', '-'], {
+      env: { RUNBOX_CONFIG: '', RUNBOX_SERVER: '' },
+      input: 'echo "from stdin $1"\n',
+    });
+    expect(got.stderr).toBe('');
+    expect(got.stdout).toBe('from stdin -\n');
+    expect(got.code).toBe(0);
+  });
+
   it('run -o naming a file is refused before the job runs, naming -o and the fix', async () => {
     // It ran the job, then failed Internal (70): "EEXIST: file already exists, mkdir".
     const notes = script('notes.txt', 'mine\n');
@@ -262,6 +323,26 @@ describe('help and usage', () => {
     const { code, stderr } = await readFirstChunkOnly(['run', job, ...local()]);
     expect(stderr).not.toContain('EPIPE');
     expect(stderr).toMatch(/cancelled: Cancelled/);
+    expect(code).toBe(130);
+    expect(await labelledContainers({ database: databaseIdOf(sandbox.dataDir) })).toEqual([]);
+  });
+
+  it('run whose stdout fails (> /dev/full) stops the job as Ctrl-C does: exit 130, one line, no container', async () => {
+    // The ENOSPC was rethrown from the stream's 'error' event: a stack trace, exit 1, and
+    // the job left running in its container until its lease ran out.
+    const job = script('chatty.sh', 'while :; do echo 0123456789abcdef; sleep 0.1; done\n');
+    const full = openSync('/dev/full', 'w');
+    const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', job, ...local()], {
+      env: { ...process.env, RUNBOX_CONFIG: '', RUNBOX_SERVER: '' },
+      stdio: ['ignore', full, 'pipe'],
+    });
+    closeSync(full);
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toMatch(/^runbox: cannot write to stdout \(ENOSPC\); the rest is not printed\n/);
+    expect(stderr).toMatch(/cancelled: Cancelled/);
+    expect(stderr).not.toMatch(/ at /);
     expect(code).toBe(130);
     expect(await labelledContainers({ database: databaseIdOf(sandbox.dataDir) })).toEqual([]);
   });

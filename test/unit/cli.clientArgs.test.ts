@@ -1,3 +1,4 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -350,6 +351,27 @@ describe('the client commands parser', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('reads a pipe given as --file up to what the inputs have left, and refuses an endless device', async () => {
+    // A pipe or device has no size to check first; /dev/zero was read whole, runbox's
+    // memory growing until the kernel killed it.
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-filepipe-'));
+    try {
+      const script = join(dir, 'a.sh');
+      writeFileSync(script, 'true');
+      const fifo = join(dir, 'in.fifo');
+      execFileSync('mkfifo', [fifo]);
+      const writer = spawn('sh', ['-c', `printf 'through a pipe' > '${fifo}'`]);
+      const request = buildSubmitRequest({ script, file: [`${fifo}:in.txt`] });
+      await new Promise((resolve) => writer.on('close', resolve));
+      expect(request.files).toEqual([{ path: 'in.txt', content: 'through a pipe' }]);
+      expect(() => buildSubmitRequest({ script, file: ['/dev/zero'] })).toThrow(
+        `files.0: /dev/zero is not a regular file and gave more than the ${128 * 1024 * 1024 - 4} bytes the inputs have left: the script and files of one job hold at most 128 MiB in all`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('--file naming a folder or a missing file says what to do, naming the entry', () => {
     // `--file adir` said "cannot read adir: EISDIR", nothing more.

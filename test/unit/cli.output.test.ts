@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -97,6 +98,53 @@ describe('processIO', () => {
     );
     expect(r.err.toString()).toBe('still on stderr\n');
     expect(r.code).toBe(3);
+  }, 30_000);
+});
+
+/** Runs `code` with stdout on /dev/full, where every write fails with ENOSPC. */
+function runOnFullDisk(code: string): Promise<{ code: number | null; err: string }> {
+  const full = openSync('/dev/full', 'w');
+  return new Promise((done, fail) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `import { processIO } from ${JSON.stringify(OUTPUT)};\n${code}`,
+      ],
+      { stdio: ['ignore', full, 'pipe'] },
+    );
+    closeSync(full);
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', fail);
+    child.on('close', (exit) => done({ code: exit, err }));
+  });
+}
+
+describe('processIO on a stdout that fails (`runbox ls --json > /dev/full`)', () => {
+  it('says so once on stderr, prints nothing more there, and exits 74 where it would have exited 0', async () => {
+    // The stream's ENOSPC was rethrown from its 'error' event: a stack trace and exit 1.
+    const r = await runOnFullDisk(`
+      processIO.out('text');
+      processIO.stdout.write('streamed\\n');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      processIO.out('more');
+      processIO.err('still on stderr');`);
+    expect(r.err).toBe(
+      'runbox: cannot write to stdout (ENOSPC); the rest is not printed\nstill on stderr\n',
+    );
+    expect(r.code).toBe(74);
+  }, 30_000);
+
+  it("keeps a command's own failure code, and fails a stream-only write too", async () => {
+    const r = await runOnFullDisk(`
+      processIO.stdout.write('streamed\\n');
+      process.exitCode = 66;`);
+    expect(r.err).toBe('runbox: cannot write to stdout (ENOSPC); the rest is not printed\n');
+    expect(r.code).toBe(66);
   }, 30_000);
 });
 
