@@ -322,12 +322,39 @@ export async function startRunbox(
       url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
       advertised = advertisedUrl(config, port);
     }
+    let apiClosing: Promise<void> | null = null;
+    // No new connections from here on, and a request on a kept-alive one gets 503; those
+    // in flight go on.
+    const closeApi = () => {
+      if (!apiClosing) {
+        apiClosing = app ? app.close() : Promise.resolve();
+        // Awaited by cutApi after the drain; until then a failure must not count as unhandled.
+        apiClosing.catch(() => undefined);
+      }
+      return apiClosing;
+    };
+    // Requests still in flight after graceMs are cut: a follower of a job the drain put
+    // back in the queue, a wait=true for one, would otherwise hold the exit for as long
+    // as they liked.
+    const cutApi = async (graceMs: number) => {
+      if (!app) return;
+      const closed = closeApi();
+      app.server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        closed,
+        new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
+      app.server.closeAllConnections();
+      await closed;
+    };
     // After the API listens, so the workers register the address it answers at.
     if (options.workers > 0) {
       try {
         await startWorkers(options.workers);
       } catch (error) {
-        await app?.close();
+        await cutApi(0);
         throw error;
       }
     }
@@ -346,12 +373,17 @@ export async function startRunbox(
       refused,
       startWorkers,
       async stop(drainMs?: number) {
-        if (app) await app.close();
+        // The API closes with the drain, not before it: cutting every connection at the
+        // signal ended each `logs -f` there while its job ran on and finished, and the
+        // follower lost the rest of its log. The jobs that finish in the drain give
+        // their followers and waiters the end; then what is left gets API_GRACE_MS.
+        void closeApi();
         await Promise.all(pools.map((p) => p.stop(drainMs)));
+        await cutApi(API_GRACE_MS);
         await closeAll();
       },
       async abort() {
-        if (app) await app.close();
+        await cutApi(0);
         await closeAll();
       },
     };
@@ -370,6 +402,12 @@ interface CrossNodeEvents {
 function crossNodeEvents(queue: object): CrossNodeEvents {
   return queue as CrossNodeEvents;
 }
+
+/**
+ * How long requests still in flight once the pools have drained get to end: a follower
+ * of a job that finished in the drain reads its stored tail (polled every 100 ms).
+ */
+const API_GRACE_MS = 1000;
 
 /** How long runbox run waits for the engine's first answer before giving up. */
 const ENGINE_ANSWER_MS = 3000;

@@ -101,7 +101,9 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     requestTimeout: deps.config.limits.requestMs,
     return503OnClosing: true,
     clientErrorHandler: clientErrorHandler(log),
-    forceCloseConnections: true,
+    // Closing cuts only idle connections: a log follower, a wait=true or a download in
+    // flight goes on while the worker pools drain (runbox.ts cuts what is left after).
+    forceCloseConnections: 'idle',
     // A URL that does not decode (/v1/jobs/%E0%A4%A) is refused by the router before
     // any handler runs; answer it with the documented error body too.
     frameworkErrors: (error, request, reply) => {

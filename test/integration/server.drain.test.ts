@@ -6,10 +6,11 @@ import {
   getJob,
   openReadOnly,
   shellJob,
+  sleep,
   submit,
   waitFor,
 } from '../helpers/queueProbe.js';
-import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
+import { runCliProcess, startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
 import { TEST_INSTANCE } from '../helpers/testConfig.js';
 
@@ -127,6 +128,40 @@ describe('runbox serve on SIGTERM', () => {
 
     second.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+  });
+
+  it('clients connected before the signal get the end of a job that finishes in the drain', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { drainTimeoutMs: 30_000 });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
+    const job = await submit(server.url, shellJob('echo begun; sleep 3; echo ended'));
+    await waitFor('its container running', async () =>
+      (await labelledContainers(TEST_INSTANCE)).some((c) => c.State === 'running'),
+    );
+    const follower = runCliProcess(['logs', '-f', job.id, '--server', server.url]);
+    // Caught, so a cut connection fails the expectations below, not the run.
+    const waiter = fetch(new URL(`/v1/jobs/${job.id}?wait=true&wait_seconds=60`, server.url)).then(
+      async (r) => ({ status: r.status, body: (await r.json()) as { status: string } }),
+      (error: unknown) => ({ status: 0, body: { status: String(error) } }),
+    );
+    const raw = await fetch(new URL(`/v1/jobs/${job.id}/logs?follow=true`, server.url));
+    const rawText = raw.text().catch((error: unknown) => String(error));
+    // The raw follower's headers have come; the CLI's request is in flight by now too.
+    await sleep(1000);
+
+    server.kill('SIGTERM');
+    // They were cut at the signal while the job ran on and finished: the follower lost
+    // the rest of its log.
+    const followed = await follower;
+    expect(followed.stderr).toBe('');
+    expect(followed.code).toBe(0);
+    expect(followed.stdout).toBe('begun\nended\n');
+    expect(await rawText).toBe('begun\nended\n');
+    expect(await waiter).toEqual({
+      status: 200,
+      body: expect.objectContaining({ status: 'succeeded' }),
+    });
+    expect(await server.exited).toBe(0);
   });
 
   it('a second signal stops at once (130); the next start adopts the job still running', async () => {
