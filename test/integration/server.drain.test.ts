@@ -164,6 +164,25 @@ describe('runbox serve on SIGTERM', () => {
     expect(await server.exited).toBe(0);
   });
 
+  it('SIGHUP (the terminal it ran in closed) drains as SIGTERM does', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { drainTimeoutMs: 30_000 });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
+    const job = await submit(server.url, shellJob('echo begun; sleep 2; echo ended'));
+    await waitFor('its container running', async () =>
+      (await labelledContainers(TEST_INSTANCE)).some((c) => c.State === 'running'),
+    );
+    server.kill('SIGHUP');
+    // It died of the signal at once, its job's container left running and its
+    // worker still registered as alive.
+    expect(await server.exited).toBe(0);
+    expect(server.stderr()).toContain('SIGHUP: draining');
+    const db = openReadOnly(join(sandbox.dataDir, 'runbox.db'));
+    const row = db.prepare('SELECT status FROM jobs WHERE id = ?').get(job.id);
+    db.close();
+    expect(row).toEqual({ status: 'succeeded' });
+  });
+
   it('a second signal stops at once (130); the next start adopts the job still running', async () => {
     const watch = await watchContainerStarts(TEST_INSTANCE);
     const configFile = writeTestConfig(sandbox.dataDir, {
