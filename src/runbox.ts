@@ -1,4 +1,5 @@
 import { accessSync, constants, statSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import type Docker from 'dockerode';
 import {
@@ -324,13 +325,9 @@ export async function startRunbox(
     }
     let apiClosing: Promise<void> | null = null;
     // No new connections from here on, and a request on a kept-alive one gets 503; those
-    // in flight go on.
+    // in flight go on (cutApi bounds them).
     const closeApi = () => {
-      if (!apiClosing) {
-        apiClosing = app ? app.close() : Promise.resolve();
-        // Awaited by cutApi after the drain; until then a failure must not count as unhandled.
-        apiClosing.catch(() => undefined);
-      }
+      apiClosing ??= app ? app.close() : Promise.resolve();
       return apiClosing;
     };
     // Requests still in flight after graceMs are cut: a follower of a job the drain put
@@ -373,12 +370,17 @@ export async function startRunbox(
       refused,
       startWorkers,
       async stop(drainMs?: number) {
-        // The API closes with the drain, not before it: cutting every connection at the
-        // signal ended each `logs -f` there while its job ran on and finished, and the
-        // follower lost the rest of its log. The jobs that finish in the drain give
-        // their followers and waiters the end; then what is left gets API_GRACE_MS.
-        void closeApi();
+        // The API answers through the drain and closes after it: cutting every
+        // connection at the signal ended each `logs -f` there while its job ran on and
+        // finished, and a closed listener refused `submit --follow` the final state of
+        // the job it had just followed. Only new jobs are refused (503). The jobs that
+        // finish in the drain give their followers and waiters the end; then what is
+        // left gets API_GRACE_MS.
+        jobs.stopTaking();
         await Promise.all(pools.map((p) => p.stop(drainMs)));
+        // The last job of the drain finishes just now: a client that followed it asks
+        // for its final state next, which a closed listener refused (exit 69).
+        if (app) await lingerWhileConnected(app.server, API_GRACE_MS);
         await cutApi(API_GRACE_MS);
         await closeAll();
       },
@@ -404,10 +406,23 @@ function crossNodeEvents(queue: object): CrossNodeEvents {
 }
 
 /**
- * How long requests still in flight once the pools have drained get to end: a follower
- * of a job that finished in the drain reads its stored tail (polled every 100 ms).
+ * How long clients get once the pools have drained, first to ask (the final state of a
+ * job they followed), then for requests still in flight to end: a follower of a job
+ * that finished in the drain reads its stored tail (polled every 100 ms).
  */
 const API_GRACE_MS = 1000;
+
+/** Resolves once `server` has no connection open, or after `ms`. */
+async function lingerWhileConnected(server: Server, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const open = await new Promise<number>((resolve) =>
+      server.getConnections((error, count) => resolve(error ? 0 : count)),
+    );
+    if (open === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 /** How long runbox run waits for the engine's first answer before giving up. */
 const ENGINE_ANSWER_MS = 3000;

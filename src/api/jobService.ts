@@ -107,6 +107,8 @@ export class JobService {
   private freeSpaceCheck: Promise<void> | null = null;
   /** waitFinal callers by job id, woken when this process records the job's result. */
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Set once the process drains (stopTaking): submits are refused from then on. */
+  private stopping = false;
 
   constructor(
     private readonly config: Readonly<Config>,
@@ -197,6 +199,23 @@ export class JobService {
   }
 
   /**
+   * The process is draining: new submits are refused, typed, while it still answers the
+   * clients whose jobs finish in the drain. A job taken now would wait for the next start.
+   */
+  stopTaking(): void {
+    this.stopping = true;
+  }
+
+  private assertTaking(): void {
+    if (!this.stopping) return;
+    throw new RunboxError(
+      'ServerUnavailable',
+      'this runbox is stopping (it drains its running jobs) and takes no new job: submit it ' +
+        'again once the server is back, or to another node',
+    );
+  }
+
+  /**
    * `reservedFor`: only that (registered) worker may run the job; runbox run passes its
    * own pool's id so a server on the same database never takes it.
    */
@@ -204,6 +223,7 @@ export class JobService {
     body: unknown,
     options: { reservedFor?: string } = {},
   ): Promise<{ job: JobView; created: boolean }> {
+    this.assertTaking();
     const item = { ...this.toItem(body), reservedFor: options.reservedFor ?? null };
     await this.checkFreeSpace();
     const [outcome] = await this.queue.submit([item]);
@@ -214,6 +234,7 @@ export class JobService {
 
   /** All or nothing: one invalid job rejects the batch, naming it (jobs.3.runtime). */
   async submitBatch(bodies: unknown[]): Promise<Array<{ job: JobView; created: boolean }>> {
+    this.assertTaking();
     const items = bodies.map((body, i) => this.toItem(body, `jobs.${i}.`));
     await this.checkFreeSpace();
     const outcomes = await this.queue.submit(items).catch((error: unknown) => {

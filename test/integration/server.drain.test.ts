@@ -1,7 +1,9 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { labelledContainers } from '../helpers/leftovers.js';
 import {
+  api,
   watchContainerStarts,
   getJob,
   openReadOnly,
@@ -161,6 +163,36 @@ describe('runbox serve on SIGTERM', () => {
       status: 200,
       body: expect.objectContaining({ status: 'succeeded' }),
     });
+    expect(await server.exited).toBe(0);
+  });
+
+  it('answers while it drains: submit --follow gets its exit code, a new submit 503', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { drainTimeoutMs: 30_000 });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
+    const script = join(sandbox.dataDir, 'job.sh');
+    writeFileSync(script, 'echo begun; sleep 3; echo ended; exit 3\n');
+    const submitter = runCliProcess(['submit', script, '--follow', '--server', server.url]);
+    await waitFor('its container running', async () =>
+      (await labelledContainers(TEST_INSTANCE)).some((c) => c.State === 'running'),
+    );
+    server.kill('SIGTERM');
+    await waitFor('the drain to begin', () => server.stderr().includes('draining'));
+
+    const refused = await api<{ error: { type: string; message: string } }>(
+      server.url,
+      'POST',
+      '/v1/jobs',
+      shellJob('echo late'),
+    );
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.type).toBe('ServerUnavailable');
+    expect(refused.body.error.message).toContain('stopping');
+    // Its follow ended with the job, and then the job's final state was refused (69):
+    // the listener had closed at the signal.
+    const submitted = await submitter;
+    expect(submitted.stdout).toBe('begun\nended\n');
+    expect(submitted.code).toBe(3);
     expect(await server.exited).toBe(0);
   });
 

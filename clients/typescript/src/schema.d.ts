@@ -215,7 +215,7 @@ export interface paths {
         put?: never;
         /**
          * Submit a job
-         * @description 201 with Location when created; 200 when the idempotency key names a job sent with the same body; 409 when that job was sent with another body. wait=true answers once the job is final (or wait_seconds passed).
+         * @description 201 with Location when created; 200 when the idempotency key names a job sent with the same body; 409 when that job was sent with another body. wait=true answers once the job is final (or wait_seconds passed). 503 ServerUnavailable while the server drains to stop.
          */
         post: operations["submitJob"];
         delete?: never;
@@ -235,7 +235,7 @@ export interface paths {
         put?: never;
         /**
          * Submit many jobs in one transaction: all stored, or none
-         * @description 409 when a job names an idempotency key already given to a job sent with another body (error.field jobs.<i>.idempotency_key); then none is stored.
+         * @description 409 when a job names an idempotency key already given to a job sent with another body (error.field jobs.<i>.idempotency_key); then none is stored. 503 ServerUnavailable while the server drains to stop.
          */
         post: operations["submitJobs"];
         delete?: never;
