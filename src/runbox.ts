@@ -305,6 +305,7 @@ export async function startRunbox(
           system: {
             engineUp: () => monitor.isUp(),
             queueUp: () => queueHealth.isUp(),
+            draining: () => jobs.draining,
             imagesMissing: () => images.missing(),
             workers,
             queues: async () => (await queue.queues()).map(toQueueView),

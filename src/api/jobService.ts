@@ -206,6 +206,11 @@ export class JobService {
     this.stopping = true;
   }
 
+  /** Whether stopTaking was called: the process drains. */
+  get draining(): boolean {
+    return this.stopping;
+  }
+
   private assertTaking(): void {
     if (!this.stopping) return;
     throw new RunboxError(

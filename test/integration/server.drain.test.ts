@@ -188,6 +188,9 @@ describe('runbox serve on SIGTERM', () => {
     expect(refused.status).toBe(503);
     expect(refused.body.error.type).toBe('ServerUnavailable');
     expect(refused.body.error.message).toContain('stopping');
+    // A load balancer sees it leave: /healthz answered 200 'ok' through the drain.
+    const health = await api<{ status: string }>(server.url, 'GET', '/healthz');
+    expect(health).toMatchObject({ status: 503, body: { status: 'draining' } });
     // Its follow ended with the job, and then the job's final state was refused (69):
     // the listener had closed at the signal.
     const submitted = await submitter;

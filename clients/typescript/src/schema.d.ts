@@ -25,7 +25,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Liveness, the Docker engine and the queue database; 503 when either is down
+         * Liveness, the Docker engine and the queue database; 503 when either is down or it drains to stop
          * @description Open without the token, for load balancer probes.
          */
         get: operations["getHealth"];
@@ -511,7 +511,8 @@ export interface components {
             };
         };
         Health: {
-            status: "ok" | "degraded";
+            /** @description draining: told to stop, it finishes its running jobs and takes no new one */
+            status: "ok" | "degraded" | "draining";
             engine: "ok" | "unavailable" | "unknown";
             /** @description whether the queue database answered this node's last reaper pass (every second); unknown before the first */
             database: "ok" | "unavailable" | "unknown";
@@ -1344,7 +1345,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Up, but the Docker engine or the queue database is unavailable */
+            /** @description Up, but the Docker engine or the queue database is unavailable, or it drains to stop */
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
