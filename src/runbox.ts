@@ -382,6 +382,7 @@ export async function startRunbox(
         // The last job of the drain finishes just now: a client that followed it asks
         // for its final state next, which a closed listener refused (exit 69).
         if (app) await lingerWhileConnected(app.server, API_GRACE_MS);
+        jobs.releaseWaiters();
         await cutApi(API_GRACE_MS);
         await closeAll();
       },

@@ -109,6 +109,8 @@ export class JobService {
   private readonly waiters = new Map<string, Set<() => void>>();
   /** Set once the process drains (stopTaking): submits are refused from then on. */
   private stopping = false;
+  /** Set once the API closes (releaseWaiters): a wait answers with the job as it is. */
+  private released = false;
 
   constructor(
     private readonly config: Readonly<Config>,
@@ -204,6 +206,16 @@ export class JobService {
    */
   stopTaking(): void {
     this.stopping = true;
+  }
+
+  /**
+   * The API is about to close: every wait answers now with the job as it stands, as when
+   * its wait_seconds run out, instead of having its connection cut (a job the drain
+   * left queued would only be final after the next start).
+   */
+  releaseWaiters(): void {
+    this.released = true;
+    for (const set of [...this.waiters.values()]) for (const wake of [...set]) wake();
   }
 
   /** Whether stopTaking was called: the process drains. */
@@ -366,7 +378,8 @@ export class JobService {
         status === null ||
         FINAL_STATUSES.has(status) ||
         Date.now() >= deadline ||
-        gone?.aborted
+        gone?.aborted ||
+        this.released
       ) {
         return;
       }

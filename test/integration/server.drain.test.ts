@@ -176,6 +176,13 @@ describe('runbox serve on SIGTERM', () => {
     await waitFor('its container running', async () =>
       (await labelledContainers(TEST_INSTANCE)).some((c) => c.State === 'running'),
     );
+    // Its one slot is taken: this job waits for the next start.
+    const queued = await submit(server.url, shellJob('echo next'));
+    const waiter = api<{ status: string }>(
+      server.url,
+      'GET',
+      `/v1/jobs/${queued.id}?wait=true&wait_seconds=60`,
+    ).catch((error: unknown) => ({ status: 0, body: { status: String(error) } }));
     server.kill('SIGTERM');
     await waitFor('the drain to begin', () => server.stderr().includes('draining'));
 
@@ -196,6 +203,11 @@ describe('runbox serve on SIGTERM', () => {
     const submitted = await submitter;
     expect(submitted.stdout).toBe('begun\nended\n');
     expect(submitted.code).toBe(3);
+    // The wait for a job left queued answers with it as it is: its connection was cut.
+    expect(await waiter).toEqual({
+      status: 200,
+      body: expect.objectContaining({ status: 'queued' }),
+    });
     expect(await server.exited).toBe(0);
   });
 
