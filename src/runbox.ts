@@ -1,4 +1,5 @@
 import { accessSync, constants, statSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import type Docker from 'dockerode';
 import {
@@ -305,6 +306,7 @@ export async function startRunbox(
           system: {
             engineUp: () => monitor.isUp(),
             queueUp: () => queueHealth.isUp(),
+            draining: () => jobs.draining,
             imagesMissing: () => images.missing(),
             // The measure submissions are refused by (jobService's assertFreeSpace).
             diskLow: () =>
@@ -329,12 +331,35 @@ export async function startRunbox(
       url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
       advertised = advertisedUrl(config, port);
     }
+    let apiClosing: Promise<void> | null = null;
+    // No new connections from here on, and a request on a kept-alive one gets 503; those
+    // in flight go on (cutApi bounds them).
+    const closeApi = () => {
+      apiClosing ??= app ? app.close() : Promise.resolve();
+      return apiClosing;
+    };
+    // Requests still in flight after graceMs are cut: a follower of a job the drain put
+    // back in the queue, a wait=true for one, would otherwise hold the exit for as long
+    // as they liked.
+    const cutApi = async (graceMs: number) => {
+      if (!app) return;
+      const closed = closeApi();
+      app.server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        closed,
+        new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
+      app.server.closeAllConnections();
+      await closed;
+    };
     // After the API listens, so the workers register the address it answers at.
     if (options.workers > 0) {
       try {
         await startWorkers(options.workers);
       } catch (error) {
-        await app?.close();
+        await cutApi(0);
         throw error;
       }
     }
@@ -353,12 +378,23 @@ export async function startRunbox(
       refused,
       startWorkers,
       async stop(drainMs?: number) {
-        if (app) await app.close();
+        // The API answers through the drain and closes after it: cutting every
+        // connection at the signal ended each `logs -f` there while its job ran on and
+        // finished, and a closed listener refused `submit --follow` the final state of
+        // the job it had just followed. Only new jobs are refused (503). The jobs that
+        // finish in the drain give their followers and waiters the end; then what is
+        // left gets API_GRACE_MS.
+        jobs.stopTaking();
         await Promise.all(pools.map((p) => p.stop(drainMs)));
+        // The last job of the drain finishes just now: a client that followed it asks
+        // for its final state next, which a closed listener refused (exit 69).
+        if (app) await lingerWhileConnected(app.server, API_GRACE_MS);
+        jobs.releaseWaiters();
+        await cutApi(API_GRACE_MS);
         await closeAll();
       },
       async abort() {
-        if (app) await app.close();
+        await cutApi(0);
         await closeAll();
       },
     };
@@ -376,6 +412,25 @@ interface CrossNodeEvents {
 
 function crossNodeEvents(queue: object): CrossNodeEvents {
   return queue as CrossNodeEvents;
+}
+
+/**
+ * How long clients get once the pools have drained, first to ask (the final state of a
+ * job they followed), then for requests still in flight to end: a follower of a job
+ * that finished in the drain reads its stored tail (polled every 100 ms).
+ */
+const API_GRACE_MS = 1000;
+
+/** Resolves once `server` has no connection open, or after `ms`. */
+async function lingerWhileConnected(server: Server, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const open = await new Promise<number>((resolve) =>
+      server.getConnections((error, count) => resolve(error ? 0 : count)),
+    );
+    if (open === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** How long runbox run waits for the engine's first answer before giving up. */

@@ -107,6 +107,10 @@ export class JobService {
   private freeSpaceCheck: Promise<void> | null = null;
   /** waitFinal callers by job id, woken when this process records the job's result. */
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Set once the process drains (stopTaking): submits are refused from then on. */
+  private stopping = false;
+  /** Set once the API closes (releaseWaiters): a wait answers with the job as it is. */
+  private released = false;
 
   constructor(
     private readonly config: Readonly<Config>,
@@ -197,6 +201,38 @@ export class JobService {
   }
 
   /**
+   * The process is draining: new submits are refused, typed, while it still answers the
+   * clients whose jobs finish in the drain. A job taken now would wait for the next start.
+   */
+  stopTaking(): void {
+    this.stopping = true;
+  }
+
+  /**
+   * The API is about to close: every wait answers now with the job as it stands, as when
+   * its wait_seconds run out, instead of having its connection cut (a job the drain
+   * left queued would only be final after the next start).
+   */
+  releaseWaiters(): void {
+    this.released = true;
+    for (const set of [...this.waiters.values()]) for (const wake of [...set]) wake();
+  }
+
+  /** Whether stopTaking was called: the process drains. */
+  get draining(): boolean {
+    return this.stopping;
+  }
+
+  private assertTaking(): void {
+    if (!this.stopping) return;
+    throw new RunboxError(
+      'ServerUnavailable',
+      'this runbox is stopping (it drains its running jobs) and takes no new job: submit it ' +
+        'again once the server is back, or to another node',
+    );
+  }
+
+  /**
    * `reservedFor`: only that (registered) worker may run the job; runbox run passes its
    * own pool's id so a server on the same database never takes it.
    */
@@ -204,6 +240,7 @@ export class JobService {
     body: unknown,
     options: { reservedFor?: string; requestId?: string } = {},
   ): Promise<{ job: JobView; created: boolean }> {
+    this.assertTaking();
     const item = { ...this.toItem(body), reservedFor: options.reservedFor ?? null };
     await this.checkFreeSpace();
     const [outcome] = await this.queue.submit([item]);
@@ -217,6 +254,7 @@ export class JobService {
     bodies: unknown[],
     requestId?: string,
   ): Promise<Array<{ job: JobView; created: boolean }>> {
+    this.assertTaking();
     const items = bodies.map((body, i) => this.toItem(body, `jobs.${i}.`));
     await this.checkFreeSpace();
     const outcomes = await this.queue.submit(items).catch((error: unknown) => {
@@ -352,7 +390,8 @@ export class JobService {
         status === null ||
         FINAL_STATUSES.has(status) ||
         Date.now() >= deadline ||
-        gone?.aborted
+        gone?.aborted ||
+        this.released
       ) {
         return;
       }

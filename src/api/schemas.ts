@@ -279,7 +279,9 @@ export type ActivityView = Static<typeof ActivitySchema>;
 
 export const HealthSchema = Type.Object(
   {
-    status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+    status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('draining')], {
+      description: 'draining: told to stop, it finishes its running jobs and takes no new one',
+    }),
     engine: Type.Union([Type.Literal('ok'), Type.Literal('unavailable'), Type.Literal('unknown')]),
     database: Type.Union(
       [Type.Literal('ok'), Type.Literal('unavailable'), Type.Literal('unknown')],

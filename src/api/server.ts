@@ -128,7 +128,9 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
         status === 408 ? deps.config.limits.requestMs / 1000 : 0,
       ),
     ),
-    forceCloseConnections: true,
+    // Closing cuts only idle connections: a log follower, a wait=true or a download in
+    // flight goes on while the worker pools drain (runbox.ts cuts what is left after).
+    forceCloseConnections: 'idle',
     // A URL that does not decode (/v1/jobs/%E0%A4%A) is refused by the router before
     // any handler runs; answer it with the documented error body too.
     // Fastify answers these past every hook (onRequest, onResponse): what the hooks add to

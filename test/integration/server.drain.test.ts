@@ -1,15 +1,18 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { labelledContainers } from '../helpers/leftovers.js';
 import {
+  api,
   watchContainerStarts,
   getJob,
   openReadOnly,
   shellJob,
+  sleep,
   submit,
   waitFor,
 } from '../helpers/queueProbe.js';
-import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
+import { runCliProcess, startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
 import { TEST_INSTANCE } from '../helpers/testConfig.js';
 
@@ -127,6 +130,104 @@ describe('runbox serve on SIGTERM', () => {
 
     second.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+  });
+
+  it('clients connected before the signal get the end of a job that finishes in the drain', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { drainTimeoutMs: 30_000 });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
+    const job = await submit(server.url, shellJob('echo begun; sleep 3; echo ended'));
+    await waitFor('its container running', async () =>
+      (await labelledContainers(TEST_INSTANCE)).some((c) => c.State === 'running'),
+    );
+    const follower = runCliProcess(['logs', '-f', job.id, '--server', server.url]);
+    // Caught, so a cut connection fails the expectations below, not the run.
+    const waiter = fetch(new URL(`/v1/jobs/${job.id}?wait=true&wait_seconds=60`, server.url)).then(
+      async (r) => ({ status: r.status, body: (await r.json()) as { status: string } }),
+      (error: unknown) => ({ status: 0, body: { status: String(error) } }),
+    );
+    const raw = await fetch(new URL(`/v1/jobs/${job.id}/logs?follow=true`, server.url));
+    const rawText = raw.text().catch((error: unknown) => String(error));
+    // The raw follower's headers have come; the CLI's request is in flight by now too.
+    await sleep(1000);
+
+    server.kill('SIGTERM');
+    // They were cut at the signal while the job ran on and finished: the follower lost
+    // the rest of its log.
+    const followed = await follower;
+    expect(followed.stderr).toBe('');
+    expect(followed.code).toBe(0);
+    expect(followed.stdout).toBe('begun\nended\n');
+    expect(await rawText).toBe('begun\nended\n');
+    expect(await waiter).toEqual({
+      status: 200,
+      body: expect.objectContaining({ status: 'succeeded' }),
+    });
+    expect(await server.exited).toBe(0);
+  });
+
+  it('answers while it drains: submit --follow gets its exit code, a new submit 503', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { drainTimeoutMs: 30_000 });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
+    const script = join(sandbox.dataDir, 'job.sh');
+    writeFileSync(script, 'echo begun; sleep 3; echo ended; exit 3\n');
+    const submitter = runCliProcess(['submit', script, '--follow', '--server', server.url]);
+    await waitFor('its container running', async () =>
+      (await labelledContainers(TEST_INSTANCE)).some((c) => c.State === 'running'),
+    );
+    // Its one slot is taken: this job waits for the next start.
+    const queued = await submit(server.url, shellJob('echo next'));
+    const waiter = api<{ status: string }>(
+      server.url,
+      'GET',
+      `/v1/jobs/${queued.id}?wait=true&wait_seconds=60`,
+    ).catch((error: unknown) => ({ status: 0, body: { status: String(error) } }));
+    server.kill('SIGTERM');
+    await waitFor('the drain to begin', () => server.stderr().includes('draining'));
+
+    const refused = await api<{ error: { type: string; message: string } }>(
+      server.url,
+      'POST',
+      '/v1/jobs',
+      shellJob('echo late'),
+    );
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.type).toBe('ServerUnavailable');
+    expect(refused.body.error.message).toContain('stopping');
+    // A load balancer sees it leave: /healthz answered 200 'ok' through the drain.
+    const health = await api<{ status: string }>(server.url, 'GET', '/healthz');
+    expect(health).toMatchObject({ status: 503, body: { status: 'draining' } });
+    // Its follow ended with the job, and then the job's final state was refused (69):
+    // the listener had closed at the signal.
+    const submitted = await submitter;
+    expect(submitted.stdout).toBe('begun\nended\n');
+    expect(submitted.code).toBe(3);
+    // The wait for a job left queued answers with it as it is: its connection was cut.
+    expect(await waiter).toEqual({
+      status: 200,
+      body: expect.objectContaining({ status: 'queued' }),
+    });
+    expect(await server.exited).toBe(0);
+  });
+
+  it('SIGHUP (the terminal it ran in closed) drains as SIGTERM does', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { drainTimeoutMs: 30_000 });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
+    const job = await submit(server.url, shellJob('echo begun; sleep 2; echo ended'));
+    await waitFor('its container running', async () =>
+      (await labelledContainers(TEST_INSTANCE)).some((c) => c.State === 'running'),
+    );
+    server.kill('SIGHUP');
+    // It died of the signal at once, its job's container left running and its
+    // worker still registered as alive.
+    expect(await server.exited).toBe(0);
+    expect(server.stderr()).toContain('SIGHUP: draining');
+    const db = openReadOnly(join(sandbox.dataDir, 'runbox.db'));
+    const row = db.prepare('SELECT status FROM jobs WHERE id = ?').get(job.id);
+    db.close();
+    expect(row).toEqual({ status: 'succeeded' });
   });
 
   it('a second signal stops at once (130); the next start adopts the job still running', async () => {

@@ -25,7 +25,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Liveness, the Docker engine and the queue database; 503 when either is down
+         * Liveness, the Docker engine and the queue database; 503 when either is down or it drains to stop
          * @description Open without the token, for load balancer probes.
          */
         get: operations["getHealth"];
@@ -215,7 +215,7 @@ export interface paths {
         put?: never;
         /**
          * Submit a job
-         * @description 201 with Location when created; 200 when the idempotency key names a job sent with the same body; 409 when that job was sent with another body. wait=true answers once the job is final (or wait_seconds passed).
+         * @description 201 with Location when created; 200 when the idempotency key names a job sent with the same body; 409 when that job was sent with another body. wait=true answers once the job is final (or wait_seconds passed). 503 ServerUnavailable while the server drains to stop.
          */
         post: operations["submitJob"];
         delete?: never;
@@ -235,7 +235,7 @@ export interface paths {
         put?: never;
         /**
          * Submit many jobs in one transaction: all stored, or none
-         * @description 409 when a job names an idempotency key already given to a job sent with another body (error.field jobs.<i>.idempotency_key); then none is stored.
+         * @description 409 when a job names an idempotency key already given to a job sent with another body (error.field jobs.<i>.idempotency_key); then none is stored. 503 ServerUnavailable while the server drains to stop.
          */
         post: operations["submitJobs"];
         delete?: never;
@@ -511,7 +511,8 @@ export interface components {
             };
         };
         Health: {
-            status: "ok" | "degraded";
+            /** @description draining: told to stop, it finishes its running jobs and takes no new one */
+            status: "ok" | "degraded" | "draining";
             engine: "ok" | "unavailable" | "unknown";
             /** @description whether the queue database answered this node's last reaper pass (every second); unknown before the first */
             database: "ok" | "unavailable" | "unknown";
@@ -1346,7 +1347,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Up, but the Docker engine or the queue database is unavailable */
+            /** @description Up, but the Docker engine or the queue database is unavailable, or it drains to stop */
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];

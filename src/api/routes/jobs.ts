@@ -64,7 +64,8 @@ export function registerJobRoutes(app: Api, jobs: JobService): void {
         description:
           '201 with Location when created; 200 when the idempotency key names a job sent with ' +
           'the same body; 409 when that job was sent with another body. ' +
-          'wait=true answers once the job is final (or wait_seconds passed).',
+          'wait=true answers once the job is final (or wait_seconds passed). 503 ' +
+          'ServerUnavailable while the server drains to stop.',
         tags: ['jobs'],
         body: SubmitSchema,
         querystring: WaitQuery,
@@ -74,6 +75,7 @@ export function registerJobRoutes(app: Api, jobs: JobService): void {
           409: ErrorBodySchema,
           413: ErrorBodySchema,
           415: ErrorBodySchema,
+          503: ErrorBodySchema,
           507: ErrorBodySchema,
         },
         responseHeaders: { 201: LOCATION, 200: LOCATION },
@@ -101,7 +103,8 @@ export function registerJobRoutes(app: Api, jobs: JobService): void {
         summary: 'Submit many jobs in one transaction: all stored, or none',
         description:
           '409 when a job names an idempotency key already given to a job sent with another ' +
-          'body (error.field jobs.<i>.idempotency_key); then none is stored.',
+          'body (error.field jobs.<i>.idempotency_key); then none is stored. 503 ' +
+          'ServerUnavailable while the server drains to stop.',
         tags: ['jobs'],
         body: BatchRequestSchema,
         response: {
@@ -109,6 +112,7 @@ export function registerJobRoutes(app: Api, jobs: JobService): void {
           409: ErrorBodySchema,
           413: ErrorBodySchema,
           415: ErrorBodySchema,
+          503: ErrorBodySchema,
           507: ErrorBodySchema,
         },
       },

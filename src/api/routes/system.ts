@@ -36,6 +36,8 @@ export interface SystemInfo {
   metrics: RunboxMetrics;
   /** The configured runtimes and whether each image is on the engine. */
   runtimes(): Promise<RuntimeView[]>;
+  /** Told to stop and draining (new submits get 503). @defaultValue never */
+  draining?(): boolean;
 }
 
 export function registerSystemRoutes(app: Api, info: SystemInfo): void {
@@ -44,7 +46,8 @@ export function registerSystemRoutes(app: Api, info: SystemInfo): void {
     {
       schema: {
         operationId: 'getHealth',
-        summary: 'Liveness, the Docker engine and the queue database; 503 when either is down',
+        summary:
+          'Liveness, the Docker engine and the queue database; 503 when either is down or it drains to stop',
         description: 'Open without the token, for load balancer probes.',
         tags: ['system'],
         security: false,
@@ -52,7 +55,7 @@ export function registerSystemRoutes(app: Api, info: SystemInfo): void {
           200: described(HealthSchema, 'Up'),
           503: described(
             HealthSchema,
-            'Up, but the Docker engine or the queue database is unavailable',
+            'Up, but the Docker engine or the queue database is unavailable, or it drains to stop',
           ),
         },
       },
@@ -62,8 +65,10 @@ export function registerSystemRoutes(app: Api, info: SystemInfo): void {
       const database = info.queueUp();
       const diskLow = await info.diskLow();
       const degraded = engine === false || database === false;
-      return reply.status(degraded ? 503 : 200).send({
-        status: degraded ? 'degraded' : 'ok',
+      // A load balancer sends submits elsewhere while this node drains: here they get 503.
+      const draining = info.draining?.() ?? false;
+      return reply.status(degraded || draining ? 503 : 200).send({
+        status: draining ? 'draining' : degraded ? 'degraded' : 'ok',
         engine: engine === null ? 'unknown' : engine ? 'ok' : 'unavailable',
         database: database === null ? 'unknown' : database ? 'ok' : 'unavailable',
         disk: diskLow === null ? 'unknown' : diskLow ? 'low' : 'ok',

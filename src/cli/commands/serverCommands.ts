@@ -16,9 +16,11 @@ import { checkOutputDir, writeOutputs } from '../writeOutputs.js';
 import { shownText } from '../output.js';
 
 /**
- * Resolves when the process is told to stop. The first SIGTERM/SIGINT drains (running
- * jobs get drainTimeoutMs, then are killed and requeued); a second stops at once and
- * leaves what is running to be requeued by the next start.
+ * Resolves when the process is told to stop. The first SIGTERM/SIGINT/SIGHUP drains
+ * (running jobs get drainTimeoutMs, then are killed and requeued); a second stops at
+ * once and leaves what is running to be requeued by the next start. SIGHUP is a closed
+ * terminal here (there is nothing to reload): left to Node, it ended the process on the
+ * spot, its jobs' containers running on and its worker registered as alive.
  */
 function untilSignalled(
   rb: RunningRunbox,
@@ -44,6 +46,7 @@ function untilSignalled(
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    process.on('SIGHUP', onSignal);
   });
 }
 
