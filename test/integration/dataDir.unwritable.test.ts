@@ -25,6 +25,12 @@ describe('a data dir runbox cannot write', () => {
       const local = ['--config', configFile, '--data-dir', dataDir];
       const first = await runCliProcess(['run', job, ...local, '--json']);
       expect(first.code, first.stderr).toBe(0);
+      // A second database under the mount whose blobs live in a writable data dir beside it.
+      const elsewhere = join(sandbox.dataDir, 'elsewhere');
+      const apart = ['--config', configFile, '--data-dir', elsewhere];
+      const otherDb = ['--db', join(dataDir, 'other.db')];
+      const second = await runCliProcess(['run', job, ...apart, ...otherDb]);
+      expect(second.code, second.stderr).toBe(0);
       execFileSync('mount', ['-o', 'remount,ro', dataDir]);
       const before = readdirSync(dataDir).sort();
 
@@ -53,23 +59,27 @@ describe('a data dir runbox cannot write', () => {
         error: { type: 'InvalidConfig', field: 'dbPath' },
       });
       const listed = await runCliProcess(['ls', ...local]);
-      const elsewhere = join(sandbox.dataDir, 'elsewhere');
-      const db = ['--db', join(dataDir, 'runbox.db')];
-      const runDb = await runCliProcess([
-        'run',
-        job,
-        '--config',
-        configFile,
-        '--data-dir',
-        elsewhere,
-        ...db,
-      ]);
+      const runDb = await runCliProcess(['run', job, ...apart, ...otherDb]);
       for (const refused of [listed, runDb]) {
         expect(refused.code, refused.stderr).toBe(78);
         expect(refused.stderr).toMatch(
           /dbPath: cannot write to database .*read-only file system.*point --db, RUNBOX_DB/,
         );
       }
+      // The mount's own database keeps its blobs in the mount: beside another data dir it
+      // is refused before it is opened, naming the data dir it needs.
+      const split = await runCliProcess([
+        'run',
+        job,
+        '--config',
+        configFile,
+        '--data-dir',
+        join(sandbox.dataDir, 'third'),
+        '--db',
+        join(dataDir, 'runbox.db'),
+      ]);
+      expect(split.code, split.stderr).toBe(78);
+      expect(split.stderr).toContain(`give it --data-dir ${dataDir}`);
       expect(readdirSync(dataDir).sort()).toEqual(before);
 
       const aFile = await runCliProcess(['run', job, '--config', configFile, '--data-dir', job]);
