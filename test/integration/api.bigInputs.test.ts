@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
+import { waitFor } from '../helpers/queueProbe.js';
 import { runCliProcess, startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
 
 /**
@@ -149,11 +150,18 @@ describe('jobs with large inputs, listed and read', () => {
     };
     expect(job.status).toBe('succeeded');
     expect(Buffer.from(job.spec.files[0]!.content, 'base64').equals(input)).toBe(true);
-    const reads = server
-      .stderr()
-      .split('\n')
-      .filter((line) => line.includes(`"url":"/v1/jobs/${job.id}`))
-      .map((line) => (JSON.parse(line) as { url: string }).url);
+    // The server logs a request once it has answered, on another pipe than the answer:
+    // wait until the whole job's read is logged, then count every read.
+    const readsLogged = () =>
+      server
+        .stderr()
+        .split('\n')
+        .filter((line) => line.includes(`"url":"/v1/jobs/${job.id}`))
+        .map((line) => (JSON.parse(line) as { url: string }).url);
+    const reads = await waitFor("the job's reads logged", () => {
+      const urls = readsLogged();
+      return urls.includes(`/v1/jobs/${job.id}`) && urls;
+    });
     expect(
       reads.filter((url) => url.startsWith(`/v1/jobs/${job.id}/brief?wait=true`)).length,
     ).toBeGreaterThanOrEqual(2);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
+import { waitFor } from '../helpers/queueProbe.js';
 import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
 
 /**
@@ -40,12 +41,15 @@ describe('a server fault against runbox serve', () => {
     expect(await answer.json()).toMatchObject({
       error: { type: 'Internal', request_id: 'fault-1' },
     });
-    const logged = server
-      .stderr()
-      .split('\n')
-      .filter(
-        (line) => line.includes('"request_id":"fault-1"') && line.includes('"level":"error"'),
-      );
-    expect(logged.join('\n')).toContain('Invalid time value');
+    // The answer and the log line travel on different pipes: wait for the line.
+    const logged = await waitFor('the fault logged under its request id', () =>
+      server
+        .stderr()
+        .split('\n')
+        .find(
+          (line) => line.includes('"request_id":"fault-1"') && line.includes('"level":"error"'),
+        ),
+    );
+    expect(logged).toContain('Invalid time value');
   });
 });

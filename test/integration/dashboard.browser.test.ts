@@ -6,6 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { http } from '../helpers/chaosKit.js';
 import { keepScreenshot, launchChromium } from '../helpers/browser.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
+import { waitFor } from '../helpers/queueProbe.js';
 import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
 import { tcpRelay } from '../helpers/tcpRelay.js';
 
@@ -425,7 +426,9 @@ describe('web dashboard in Chromium', () => {
     expect(await p.textContent('#login-error')).toBe('Wrong token.');
     await p.context().close();
     // The token that went through the address bar is not in the server's log.
-    expect(server.stderr()).toContain('?token=%5Bredacted%5D');
+    await waitFor('the redacted request logged', () =>
+      server.stderr().includes('?token=%5Bredacted%5D'),
+    );
     expect(server.stderr()).not.toContain(encodeURIComponent(TOKEN));
     expect(server.stderr()).not.toContain(TOKEN);
   });
