@@ -12,6 +12,7 @@ import {
 } from '../helpers/chaosKit.js';
 import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
 import { freshDatabase, sqlOn, type TestDatabase } from '../helpers/postgres.js';
+import { waitFor } from '../helpers/queueProbe.js';
 import { freshBucket, testS3, testS3Client } from '../helpers/s3Server.js';
 import {
   RUNBOX_BUNDLE,
@@ -299,12 +300,23 @@ describe('several runbox serve nodes on one PostgreSQL', () => {
       expect([...final.values()].filter((j) => j.status !== 'succeeded')).toEqual([]);
       // Every job's result was recorded once: by exactly one of the nodes that lived, or by
       // c before it died (never by two).
-      const recorded = [
+      const recordedLines = () => [
         ...succeededIn(a.stderr()),
         ...succeededIn(b.stderr()),
         ...succeededIn(c.stderr()),
       ];
-      expect(recorded.sort()).toEqual([...ids, showId].sort());
+      // A node logs "job finished" once its COMMIT has returned, and the line then crosses
+      // its stderr pipe: A can answer the last job's final state from the database first.
+      // A missing line still fails below, with the difference, once the wait gives up.
+      await waitFor(
+        'a "job finished" line for every job',
+        () => {
+          const logged = new Set(recordedLines());
+          return [...ids, showId].every((id) => logged.has(id));
+        },
+        { timeoutMs: 30_000 },
+      ).catch(() => undefined);
+      expect(recordedLines().sort()).toEqual([...ids, showId].sort());
       // Attempts counted exactly: one more for each job C held when it died, none for others.
       const heldAttempts = new Map(held.map((h) => [h.id, h.attempts]));
       const attempts = ids.map((id) => [id, final.get(id)!.attempts]);
