@@ -45,6 +45,13 @@ const CALM: QueueSettings = {
 /** Short enough to wait out: a lease or a worker's life lapses after SHORT ms. */
 const SHORT = 300;
 const PAST_SHORT = SHORT * 2 + 100;
+/**
+ * A worker's life where a test needs a worker still alive after several writes since it
+ * last spoke: each write is a commit (an fsync, or a round trip to PostgreSQL), and on a
+ * loaded 2-core machine a handful of them can take longer than SHORT.
+ */
+const WORKER_LIFE = 1000;
+const PAST_WORKER_LIFE = WORKER_LIFE + 500;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -262,7 +269,7 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
       });
 
       it('summarises each queue: depth, running, oldest due, live workers serving it', async () => {
-        const q = await open({ workerDeadMs: SHORT });
+        const q = await open({ workerDeadMs: WORKER_LIFE });
         await q.registerWorker({ ...worker('cpu'), queues: { default: 4 } });
         await q.registerWorker({ ...worker('gpu'), queues: { default: 2, gpu: 1 } });
         await q.registerWorker({ ...worker('gone'), queues: { gpu: 8 } });
@@ -290,7 +297,7 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         expect(Math.abs(byName.gpu!.oldestDueAt! - (past + 1000))).toBeLessThan(5);
         expect(byName.orphan).toMatchObject({ queued: 1, running: 0, workers: 0, slots: 0 });
         // A worker no longer heard from serves nothing.
-        await sleep(PAST_SHORT);
+        await sleep(PAST_WORKER_LIFE);
         expect((await q.queues()).find((s) => s.name === 'default')).toBeUndefined();
       });
 
@@ -734,7 +741,7 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
       });
 
       it('adopt takes over a dead owner’s attempt with a new token, and nothing else', async () => {
-        const q = await open({ workerDeadMs: SHORT });
+        const q = await open({ workerDeadMs: WORKER_LIFE });
         await q.registerWorker(worker('alive'));
         await q.registerWorker(worker('doomed'));
         await q.submit([item(), item()]);
@@ -752,7 +759,7 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         ]);
         expect((await q.get(orphan.id))!.leaseOwner).toBe('new');
         // A silent owner dies by the clock too.
-        await sleep(PAST_SHORT);
+        await sleep(PAST_WORKER_LIFE);
         expect(await q.adopt({ jobId: held.id, attempt: 1, workerId: 'new' })).not.toBeNull();
       });
 
@@ -779,11 +786,11 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
       });
 
       it('the reaper fails a job reserved for a worker that is gone', async () => {
-        const q = await open({ workerDeadMs: SHORT });
+        const q = await open({ workerDeadMs: WORKER_LIFE });
         await q.registerWorker(worker('run-process'));
         const [out] = await q.submit([item({ reservedFor: 'run-process' })]);
         expect((await q.reap()).failed).toEqual([]);
-        await sleep(PAST_SHORT);
+        await sleep(PAST_WORKER_LIFE);
         expect((await q.reap()).failed).toEqual([out!.job.id]);
         expect(await q.get(out!.job.id)).toMatchObject({
           status: 'failed',
@@ -966,7 +973,7 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
 
     describe('workers', () => {
       it('registers, judges alive by heartbeat, stops, and deletes after retention', async () => {
-        const q = await open({ workerDeadMs: SHORT, workerRetentionMs: SHORT });
+        const q = await open({ workerDeadMs: WORKER_LIFE, workerRetentionMs: WORKER_LIFE });
         await q.registerWorker(worker('w-live'));
         await q.registerWorker(worker('w-silent'));
         await q.registerWorker(worker('w-stopped'));
@@ -977,7 +984,7 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         expect(await q.isWorkerAlive('w-live')).toBe(true);
         expect(await q.isWorkerAlive('w-stopped')).toBe(false);
         expect(await q.isWorkerAlive(null)).toBe(false);
-        for (let t = 0; t < PAST_SHORT; t += SHORT / 3) {
+        for (let t = 0; t < PAST_WORKER_LIFE; t += SHORT / 3) {
           await sleep(SHORT / 3);
           expect(await q.heartbeatWorker('w-live')).toBe(true);
         }
