@@ -58,6 +58,13 @@ afterAll(async () => {
   for (const db of databases) await db.drop();
 });
 
+/**
+ * workerDeadMs where a worker must still count as alive one query after it spoke: a
+ * round trip to PostgreSQL on a loaded 2-core machine can take longer than 200 ms.
+ */
+const WORKER_LIFE = 1000;
+const PAST_WORKER_LIFE = WORKER_LIFE + 300;
+
 function until(check: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
   return new Promise((resolve, reject) => {
@@ -516,7 +523,7 @@ describe('jobs on PostgreSQL', () => {
   });
 
   it('judges workers alive by the database clock and lists them', async () => {
-    const { queue } = await freshQueue({ workerDeadMs: 200 });
+    const { queue } = await freshQueue({ workerDeadMs: WORKER_LIFE });
     await queue.registerWorker({
       id: 'w9',
       host: 'h',
@@ -525,7 +532,7 @@ describe('jobs on PostgreSQL', () => {
       contract: CURRENT_CONTRACT,
     });
     expect(await queue.isWorkerAlive('w9')).toBe(true);
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, PAST_WORKER_LIFE));
     expect(await queue.isWorkerAlive('w9')).toBe(false);
     expect(await queue.heartbeatWorker('w9')).toBe(true);
     expect((await queue.listWorkers())[0]).toMatchObject({ id: 'w9', alive: true });
@@ -604,15 +611,15 @@ describe('named queues and schemas', () => {
   });
 
   it("requeues the jobs of a node that stopped heartbeating, on another node's word", async () => {
-    const { queue, db } = await freshQueue({ workerDeadMs: 200 });
-    const other = await another(db, { workerDeadMs: 200 });
+    const { queue, db } = await freshQueue({ workerDeadMs: WORKER_LIFE });
+    const other = await another(db, { workerDeadMs: WORKER_LIFE });
     const info = { host: 'h', pid: 1, version: '0', contract: CURRENT_CONTRACT };
     await queue.registerWorker({ id: 'gone', ...info });
     await queue.registerWorker({ id: 'alive', ...info });
     await queue.submit([item(), item()]);
     const [lost] = await queue.claim({ workerId: 'gone', limit: 1 });
     const [kept] = await queue.claim({ workerId: 'alive', limit: 1 });
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, PAST_WORKER_LIFE));
     await other.heartbeatWorker('alive');
     const outcome = await other.requeueOwnedByDeadWorkers();
     expect(outcome.requeued).toEqual([lost!.id]);
