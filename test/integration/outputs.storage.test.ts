@@ -51,7 +51,11 @@ print("job ${name}")
 `;
 
 describe('runbox gc', () => {
-  const RETENTION_MS = 3000;
+  // The recent job must still be inside retention when the second `runbox gc` sweeps:
+  // between its end and that sweep come this test's poll, a walk of the store and two CLI
+  // runs. 3 s was too little: `runbox gc` on an empty data dir took 1.2-2.4 s on a busy
+  // 2-core machine, 3.5-6.5 s with two more CPU hogs, and the second gc then deleted it.
+  const RETENTION_MS = 20_000;
   let rb: OutputsServer;
 
   beforeAll(async () => {
