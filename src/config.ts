@@ -612,6 +612,35 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
 
 /** loadConfig, plus where each value came from (for `runbox config show`). */
 export function resolveConfig(options: LoadConfigOptions = {}): ResolvedConfig {
+  const { config, sources, files } = resolveClientConfig(options);
+  if (config.dataDir === null || config.dbPath === null) {
+    throw noHome('dataDir', 'RUNBOX_DATA_DIR, --data-dir or XDG_DATA_HOME');
+  }
+  return {
+    config: Object.freeze({ ...config, dataDir: config.dataDir, dbPath: config.dbPath }),
+    sources,
+    files,
+  };
+}
+
+/**
+ * The config as a command that only talks to a server reads it: dataDir and dbPath are
+ * null when there is no home to put their default in (`env -i` as a uid with no passwd
+ * entry), where `runbox ls --server URL` was refused 78 asking for a data dir it never
+ * opens. Everything else is resolved and checked as resolveConfig does.
+ */
+export interface ClientConfig extends Omit<Config, 'dataDir' | 'dbPath'> {
+  dataDir: string | null;
+  dbPath: string | null;
+}
+
+export interface ResolvedClientConfig {
+  config: Readonly<ClientConfig>;
+  sources: ConfigSources;
+  files: string[];
+}
+
+export function resolveClientConfig(options: LoadConfigOptions = {}): ResolvedClientConfig {
   const env = options.env ?? process.env;
   const sources: ConfigSources = {};
   const defaults = baseDefaults(env);
@@ -633,15 +662,15 @@ export function resolveConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   }
   if (options.overrides) config = merge(config, options.overrides, 'flag', sources);
   config = withS3Credentials(config, env, sources);
-  if (config.dataDir === '')
-    throw noHome('dataDir', 'RUNBOX_DATA_DIR, --data-dir or XDG_DATA_HOME');
-  const dataDir = resolve(config.dataDir);
+  const dataDir = config.dataDir === '' ? null : resolve(config.dataDir);
   if (config.dbPath === null) sources.dbPath = `${sources.dataDir} (dataDir/runbox.db)`;
-  const result: Config = {
-    ...config,
-    dataDir,
-    dbPath: resolve(config.dbPath ?? join(dataDir, 'runbox.db')),
-  };
+  const dbPath =
+    config.dbPath !== null
+      ? resolve(config.dbPath)
+      : dataDir === null
+        ? null
+        : join(dataDir, 'runbox.db');
+  const result: ClientConfig = { ...config, dataDir, dbPath };
   try {
     checkConfig(result);
   } catch (error) {
@@ -979,7 +1008,7 @@ export function editDistance(a: string, b: string): number {
   return row[b.length] ?? 0;
 }
 
-function checkConfig(config: Config): void {
+function checkConfig(config: ClientConfig): void {
   dockerEndpoint(config.dockerSocket);
   const fail = (field: string, message: string): never => {
     throw new RunboxError('InvalidConfig', `${field}: ${message}`, { field });
@@ -1134,7 +1163,10 @@ export function webhookUrlSyntaxProblem(text: string): string | undefined {
  * for these (limits.memory from 6m, cpus and timeout_seconds above 0); the defaults keep
  * the same floors.
  */
-function checkJobDefaults(config: Config, fail: (field: string, message: string) => never): void {
+function checkJobDefaults(
+  config: ClientConfig,
+  fail: (field: string, message: string) => never,
+): void {
   const d = config.defaults;
   if (!(d.memoryBytes >= MIN_JOB_MEMORY)) {
     fail(
@@ -1165,7 +1197,7 @@ function checkJobDefaults(config: Config, fail: (field: string, message: string)
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Every value that becomes a timer, in its own unit, against Node's longest timer. */
-function checkTimers(config: Config, fail: (field: string, message: string) => never): void {
+function checkTimers(config: ClientConfig, fail: (field: string, message: string) => never): void {
   const timers: Array<[string, number, 'ms' | 's']> = [
     ['drainTimeoutMs', config.drainTimeoutMs, 'ms'],
     ['sweepIntervalMs', config.sweepIntervalMs, 'ms'],
@@ -1197,7 +1229,10 @@ function checkTimers(config: Config, fail: (field: string, message: string) => n
 }
 
 /** Each per-job default against its ceiling, and the allow-lists' shapes. */
-function checkCeilings(config: Config, fail: (field: string, message: string) => never): void {
+function checkCeilings(
+  config: ClientConfig,
+  fail: (field: string, message: string) => never,
+): void {
   const pairs: Array<[string, number, string, number]> = [
     [
       'defaults.memoryBytes',

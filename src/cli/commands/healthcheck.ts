@@ -9,7 +9,10 @@ import { withData, withJson, withServer } from '../flags.js';
  * The /healthz URL of the `runbox serve` that runs with this same config: a container's
  * HEALTHCHECK runs beside it, so a wildcard bind is probed on loopback.
  */
-export function healthzUrl(config: Readonly<Config>, server: string | undefined): string {
+export function healthzUrl(
+  config: Readonly<Pick<Config, 'host' | 'port'>>,
+  server: string | undefined,
+): string {
   if (server) return serverUrl(server, '/healthz').toString();
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const authority = host.includes(':') ? `[${host}]` : host;
@@ -47,7 +50,7 @@ export function healthcheckCommand(
       }
       // --server, RUNBOX_SERVER or the config file's server when one is named, as every
       // client command reads it; else the serve this config runs.
-      const { config, sources } = ctx.resolved(args);
+      const { config, sources } = ctx.clientResolved(args);
       const url = healthzUrl(config, sources.server === 'default' ? undefined : config.server);
       let response: Response;
       try {
