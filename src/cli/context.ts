@@ -55,9 +55,19 @@ export function createContext(
       ...overrides,
     },
   });
+  // A command resolves its config more than once; each warning is said the first time.
+  const warned = new Set<string>();
+  const warnOnce = <T extends { warnings: string[] }>(result: T): T => {
+    for (const warning of result.warnings) {
+      if (warned.has(warning)) continue;
+      warned.add(warning);
+      io.err(`runbox: warning: ${warning}`);
+    }
+    return result;
+  };
   const resolved = (flags: GlobalFlags, overrides?: ConfigOverrides) =>
-    resolveConfig(options(flags, overrides));
-  const clientResolved = (flags: GlobalFlags) => resolveClientConfig(options(flags));
+    warnOnce(resolveConfig(options(flags, overrides)));
+  const clientResolved = (flags: GlobalFlags) => warnOnce(resolveClientConfig(options(flags)));
   return {
     io,
     startRunbox,

@@ -1,7 +1,6 @@
 import type { CommandModule } from 'yargs';
 import type { Config } from '../../config.js';
 import { RunboxError } from '../../errors/index.js';
-import { serverUrl } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
 import { withData, withJson, withServer } from '../flags.js';
 
@@ -9,11 +8,7 @@ import { withData, withJson, withServer } from '../flags.js';
  * The /healthz URL of the `runbox serve` that runs with this same config: a container's
  * HEALTHCHECK runs beside it, so a wildcard bind is probed on loopback.
  */
-export function healthzUrl(
-  config: Readonly<Pick<Config, 'host' | 'port'>>,
-  server: string | undefined,
-): string {
-  if (server) return serverUrl(server, '/healthz').toString();
+function localHealthzUrl(config: Readonly<Pick<Config, 'host' | 'port'>>): string {
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const authority = host.includes(':') ? `[${host}]` : host;
   return `http://${authority}:${config.port}/healthz`;
@@ -51,7 +46,12 @@ export function healthcheckCommand(
       // --server, RUNBOX_SERVER or the config file's server when one is named, as every
       // client command reads it; else the serve this config runs.
       const { config, sources } = ctx.clientResolved(args);
-      const url = healthzUrl(config, sources.server === 'default' ? undefined : config.server);
+      // A named server is checked as every client command checks it: a user:password@
+      // in it was quoted, password and all, in fetch's refusal (exit 69).
+      const url =
+        sources.server === 'default'
+          ? localHealthzUrl(config)
+          : ctx.client(args).url('/healthz').toString();
       let response: Response;
       try {
         response = await fetch(url, { signal: AbortSignal.timeout(args.timeout * 1000) });
