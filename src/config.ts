@@ -1354,11 +1354,6 @@ export function isLoopback(host: string): boolean {
 }
 
 /**
- * Where the packaged binary writes its native addons before loading them
- * (src/native/seaAddons.ts): $XDG_CACHE_HOME/runbox/addons, by default
- * ~/.cache/runbox/addons. Not part of Config: it is needed before config loads.
- */
-/**
  * zstd.threads when the config leaves it out: the CPUs this process may use, at most 2.
  * Each thread is a V8 isolate (~10 MiB of RSS), and in the profile of a 256 MiB output
  * (2 cores) both threads idled most of the time, waiting on the engine's archive.
@@ -1367,6 +1362,11 @@ export function defaultZstdThreads(): number {
   return Math.min(2, availableParallelism());
 }
 
+/**
+ * Where the packaged binary writes its native addons before loading them
+ * (src/native/seaAddons.ts): $XDG_CACHE_HOME/runbox/addons, by default
+ * ~/.cache/runbox/addons. Not part of Config: it is needed before config loads.
+ */
 export function addonCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = xdgDir(env, 'XDG_CACHE_HOME', '.cache');
   if (base === null) throw noHome('addons', 'XDG_CACHE_HOME (where the native addons go)');
