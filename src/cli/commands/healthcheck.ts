@@ -39,9 +39,12 @@ export function healthcheckCommand(
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags & { timeout: number };
       if (!(args.timeout > 0)) {
-        throw new RunboxError('InvalidSpec', `--timeout ${args.timeout} must be > 0 seconds`, {
-          field: 'argv',
-        });
+        // A flag of this command, not a job's spec: 64 as `--timeout abc` is, not 65.
+        throw new RunboxError(
+          'UsageError',
+          `--timeout ${args.timeout} must be > 0 seconds, e.g. --timeout 5 (see \`runbox healthcheck --help\`)`,
+          { field: 'timeout' },
+        );
       }
       // --server, RUNBOX_SERVER or the config file's server when one is named, as every
       // client command reads it; else the serve this config runs.
