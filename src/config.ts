@@ -7,7 +7,7 @@ import type { QueueBackendConfig } from './backendConfig.js';
 import { ConfigFileSchema } from './configSchema.js';
 import type { BlobStoreConfig } from './backendConfig.js';
 import { parseBlobsUrl } from './storage/s3/blobsUrl.js';
-import { queueFromUrl } from './queueUrl.js';
+import { queueFromUrl, redactUrl } from './queueUrl.js';
 import { RunboxError } from './errors/index.js';
 import { MAX_TIMEOUT_SECONDS, MIN_CPUS } from './spec/parseJobSpec.js';
 import { isImageReference } from './spec/imageReference.js';
@@ -604,6 +604,8 @@ export interface ResolvedConfig {
   sources: ConfigSources;
   /** The config files that were read, lowest precedence first. */
   files: string[];
+  /** What the user should hear about but that does not stop the command. */
+  warnings: string[];
 }
 
 export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
@@ -612,6 +614,37 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
 
 /** loadConfig, plus where each value came from (for `runbox config show`). */
 export function resolveConfig(options: LoadConfigOptions = {}): ResolvedConfig {
+  const { config, sources, files, warnings } = resolveClientConfig(options);
+  if (config.dataDir === null || config.dbPath === null) {
+    throw noHome('dataDir', 'RUNBOX_DATA_DIR, --data-dir or XDG_DATA_HOME');
+  }
+  return {
+    config: Object.freeze({ ...config, dataDir: config.dataDir, dbPath: config.dbPath }),
+    sources,
+    files,
+    warnings,
+  };
+}
+
+/**
+ * The config as a command that only talks to a server reads it: dataDir and dbPath are
+ * null when there is no home to put their default in (`env -i` as a uid with no passwd
+ * entry), where `runbox ls --server URL` was refused 78 asking for a data dir it never
+ * opens. Everything else is resolved and checked as resolveConfig does.
+ */
+export interface ClientConfig extends Omit<Config, 'dataDir' | 'dbPath'> {
+  dataDir: string | null;
+  dbPath: string | null;
+}
+
+export interface ResolvedClientConfig {
+  config: Readonly<ClientConfig>;
+  sources: ConfigSources;
+  files: string[];
+  warnings: string[];
+}
+
+export function resolveClientConfig(options: LoadConfigOptions = {}): ResolvedClientConfig {
   const env = options.env ?? process.env;
   const sources: ConfigSources = {};
   const defaults = baseDefaults(env);
@@ -624,7 +657,13 @@ export function resolveConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   const files = named
     ? [named]
     : (options.searchPaths ?? configSearchPaths(env)).filter(isConfigFileThere);
-  for (const file of files) config = merge(config, readConfigFile(file), file, sources);
+  const warnings: string[] = [];
+  for (const file of files) {
+    const parsed = readConfigFile(file);
+    const exposed = exposedSecretsWarning(file, parsed);
+    if (exposed) warnings.push(exposed);
+    config = merge(config, parsed, file, sources);
+  }
   for (const [name, toOverride] of Object.entries(ENV_KEYS)) {
     const value = env[name];
     if (value !== undefined && value !== '') {
@@ -633,21 +672,21 @@ export function resolveConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   }
   if (options.overrides) config = merge(config, options.overrides, 'flag', sources);
   config = withS3Credentials(config, env, sources);
-  if (config.dataDir === '')
-    throw noHome('dataDir', 'RUNBOX_DATA_DIR, --data-dir or XDG_DATA_HOME');
-  const dataDir = resolve(config.dataDir);
+  const dataDir = config.dataDir === '' ? null : resolve(config.dataDir);
   if (config.dbPath === null) sources.dbPath = `${sources.dataDir} (dataDir/runbox.db)`;
-  const result: Config = {
-    ...config,
-    dataDir,
-    dbPath: resolve(config.dbPath ?? join(dataDir, 'runbox.db')),
-  };
+  const dbPath =
+    config.dbPath !== null
+      ? resolve(config.dbPath)
+      : dataDir === null
+        ? null
+        : join(dataDir, 'runbox.db');
+  const result: ClientConfig = { ...config, dataDir, dbPath };
   try {
     checkConfig(result);
   } catch (error) {
     throw withSource(error, sources);
   }
-  return { config: deepFreeze(result), sources, files };
+  return { config: deepFreeze(result), sources, files, warnings };
 }
 
 /**
@@ -820,6 +859,55 @@ function readConfigFile(file: string): unknown {
 }
 
 /**
+ * A config file every user may read that holds a secret (the token, the webhook secret,
+ * S3 keys, a password in a URL): said once at start, as ssh says it of a key, since
+ * `runbox config show` hides these and a 0644 file gave them to anyone on the machine.
+ * Group-readable is left alone: README's staging box keeps /etc/runbox/config.json 0640
+ * with the group runbox runs as.
+ */
+function exposedSecretsWarning(file: string, parsed: unknown): string | null {
+  const keys = secretKeysIn(parsed);
+  if (keys.length === 0) return null;
+  let mode: number;
+  try {
+    mode = statSync(file).mode;
+  } catch {
+    return null;
+  }
+  if ((mode & 0o004) === 0) return null;
+  const octal = (mode & 0o777).toString(8).padStart(4, '0');
+  return (
+    `config file ${file} holds ${keys.join(', ')} and every user on this machine may read ` +
+    `it (mode ${octal}); run \`chmod 600 ${file}\` (or 640 with the group runbox runs as), ` +
+    'or move the secret to the environment (RUNBOX_TOKEN, RUNBOX_WEBHOOK_SECRET, RUNBOX_S3_*)'
+  );
+}
+
+/** The dotted keys of a parsed config file that hold a secret. */
+function secretKeysIn(parsed: unknown): string[] {
+  const found: string[] = [];
+  const walk = (value: unknown, path: string): void => {
+    if (isPlainObject(value)) {
+      for (const [key, inner] of Object.entries(value)) walk(inner, path ? `${path}.${key}` : key);
+    } else if (SECRET_KEY.test(path)) {
+      if (value !== null && value !== '') found.push(path);
+    } else if (typeof value === 'string' && hasUrlPassword(value)) {
+      found.push(`a password in ${path}`);
+    }
+  };
+  walk(parsed, '');
+  return found;
+}
+
+function hasUrlPassword(value: string): boolean {
+  try {
+    return new URL(value).password !== '';
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The first place a value breaks its schema, as a dotted key and a message naming it.
  * `base` is the dotted key of `value` inside the file (for a union's branch).
  */
@@ -979,7 +1067,7 @@ export function editDistance(a: string, b: string): number {
   return row[b.length] ?? 0;
 }
 
-function checkConfig(config: Config): void {
+function checkConfig(config: ClientConfig): void {
   dockerEndpoint(config.dockerSocket);
   const fail = (field: string, message: string): never => {
     throw new RunboxError('InvalidConfig', `${field}: ${message}`, { field });
@@ -1090,7 +1178,7 @@ export function webhookUrlSyntaxProblem(text: string): string | undefined {
   try {
     url = new URL(text);
   } catch {
-    return `"${text.slice(0, 200)}" is not a URL`;
+    return `"${redactUrl(text).slice(0, 200)}" is not a URL`;
   }
   // The URL parser drops tabs and newlines and rewrites other controls, so the URL stored
   // and shown (`runbox webhooks` printed an escape sequence as it was) was not the one
@@ -1112,7 +1200,7 @@ export function webhookUrlSyntaxProblem(text: string): string | undefined {
   if (!/^https?:\/\/[^/\\]/i.test(text)) {
     return (
       'must start with http:// or https:// and the host; a URL parser reads ' +
-      `"${text.slice(0, 200)}" as ${url.href.slice(0, 200)}`
+      `"${redactUrl(text).slice(0, 200)}" as ${redactUrl(url.href).slice(0, 200)}`
     );
   }
   const backslash = text.indexOf('\\');
@@ -1134,7 +1222,10 @@ export function webhookUrlSyntaxProblem(text: string): string | undefined {
  * for these (limits.memory from 6m, cpus and timeout_seconds above 0); the defaults keep
  * the same floors.
  */
-function checkJobDefaults(config: Config, fail: (field: string, message: string) => never): void {
+function checkJobDefaults(
+  config: ClientConfig,
+  fail: (field: string, message: string) => never,
+): void {
   const d = config.defaults;
   if (!(d.memoryBytes >= MIN_JOB_MEMORY)) {
     fail(
@@ -1165,7 +1256,7 @@ function checkJobDefaults(config: Config, fail: (field: string, message: string)
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Every value that becomes a timer, in its own unit, against Node's longest timer. */
-function checkTimers(config: Config, fail: (field: string, message: string) => never): void {
+function checkTimers(config: ClientConfig, fail: (field: string, message: string) => never): void {
   const timers: Array<[string, number, 'ms' | 's']> = [
     ['drainTimeoutMs', config.drainTimeoutMs, 'ms'],
     ['sweepIntervalMs', config.sweepIntervalMs, 'ms'],
@@ -1197,7 +1288,10 @@ function checkTimers(config: Config, fail: (field: string, message: string) => n
 }
 
 /** Each per-job default against its ceiling, and the allow-lists' shapes. */
-function checkCeilings(config: Config, fail: (field: string, message: string) => never): void {
+function checkCeilings(
+  config: ClientConfig,
+  fail: (field: string, message: string) => never,
+): void {
   const pairs: Array<[string, number, string, number]> = [
     [
       'defaults.memoryBytes',
@@ -1260,11 +1354,6 @@ export function isLoopback(host: string): boolean {
 }
 
 /**
- * Where the packaged binary writes its native addons before loading them
- * (src/native/seaAddons.ts): $XDG_CACHE_HOME/runbox/addons, by default
- * ~/.cache/runbox/addons. Not part of Config: it is needed before config loads.
- */
-/**
  * zstd.threads when the config leaves it out: the CPUs this process may use, at most 2.
  * Each thread is a V8 isolate (~10 MiB of RSS), and in the profile of a 256 MiB output
  * (2 cores) both threads idled most of the time, waiting on the engine's archive.
@@ -1273,6 +1362,11 @@ export function defaultZstdThreads(): number {
   return Math.min(2, availableParallelism());
 }
 
+/**
+ * Where the packaged binary writes its native addons before loading them
+ * (src/native/seaAddons.ts): $XDG_CACHE_HOME/runbox/addons, by default
+ * ~/.cache/runbox/addons. Not part of Config: it is needed before config loads.
+ */
 export function addonCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = xdgDir(env, 'XDG_CACHE_HOME', '.cache');
   if (base === null) throw noHome('addons', 'XDG_CACHE_HOME (where the native addons go)');
@@ -1300,7 +1394,7 @@ export function dockerEndpoint(
   }
   throw new RunboxError(
     'InvalidConfig',
-    `dockerSocket "${endpoint}" is not a socket path, unix:///path or tcp://host:port ` +
+    `dockerSocket "${redactUrl(endpoint)}" is not a socket path, unix:///path or tcp://host:port ` +
       '(ssh:// and TLS endpoints are not supported: forward them to a local socket)',
     { field: 'dockerSocket' },
   );
@@ -1323,13 +1417,13 @@ export function advertiseUrlProblem(value: string): string | null {
   try {
     url = new URL(value);
   } catch {
-    return `"${value.slice(0, 100)}" is not a URL (e.g. http://10.0.0.5:7070)`;
+    return `"${redactUrl(value).slice(0, 100)}" is not a URL (e.g. http://10.0.0.5:7070)`;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return `"${value.slice(0, 100)}" must be an http:// or https:// URL`;
+    return `"${redactUrl(value).slice(0, 100)}" must be an http:// or https:// URL`;
   }
   if (url.username || url.password || url.search || url.hash || url.pathname !== '/') {
-    return `"${value.slice(0, 100)}" must be only scheme, host and port (no path, query or user)`;
+    return `"${redactUrl(value).slice(0, 100)}" must be only scheme, host and port (no path, query or user)`;
   }
   return null;
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { RunboxError, type ErrorType } from '../errors/index.js';
+import { redactUrl } from '../queueUrl.js';
 import { plainRequest } from './plainHttp.js';
 
 /**
@@ -32,7 +33,7 @@ export class ApiClient {
     if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:') {
       throw new RunboxError(
         'UsageError',
-        `server "${baseUrl}" is not an http:// or https:// URL; give e.g. http://127.0.0.1:7070 (--server or RUNBOX_SERVER)`,
+        `server "${redactUrl(baseUrl)}" is not an http:// or https:// URL; give e.g. http://127.0.0.1:7070 (--server or RUNBOX_SERVER)`,
         { field: 'server' },
       );
     }

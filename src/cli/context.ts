@@ -1,7 +1,9 @@
 import {
+  resolveClientConfig,
   resolveConfig,
   type Config,
   type ConfigOverrides,
+  type ResolvedClientConfig,
   type ResolvedConfig,
 } from '../config.js';
 import { queueFromUrl } from '../queueUrl.js';
@@ -29,6 +31,8 @@ export interface CliContext {
   config(flags: GlobalFlags, overrides?: ConfigOverrides): Readonly<Config>;
   /** The same, with where each value came from. */
   resolved(flags: GlobalFlags, overrides?: ConfigOverrides): ResolvedConfig;
+  /** The same for a command that may only talk to a server: no data dir needed. */
+  clientResolved(flags: GlobalFlags): ResolvedClientConfig;
   client(flags: GlobalFlags): ApiClient;
   /** See RunCliOptions.handOff. */
   handOff?: (() => Promise<never>) | undefined;
@@ -39,27 +43,40 @@ export function createContext(
   startRunbox: StartRunbox,
   handOff?: () => Promise<never>,
 ): CliContext {
-  const resolved = (flags: GlobalFlags, overrides: ConfigOverrides = {}) =>
-    resolveConfig({
-      file: flags.config,
-      overrides: {
-        ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
-        ...(flags.db ? { dbPath: flags.db } : {}),
-        ...(flags.blobs ? { blobs: parseBlobsUrl(flags.blobs) } : {}),
-        ...(flags.queue ? { queue: queueFromUrl(flags.queue, '--queue') } : {}),
-        ...(flags.server ? { server: flags.server } : {}),
-        ...(flags.token ? { token: flags.token } : {}),
-        ...overrides,
-      },
-    });
+  const options = (flags: GlobalFlags, overrides: ConfigOverrides = {}) => ({
+    file: flags.config,
+    overrides: {
+      ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
+      ...(flags.db ? { dbPath: flags.db } : {}),
+      ...(flags.blobs ? { blobs: parseBlobsUrl(flags.blobs) } : {}),
+      ...(flags.queue ? { queue: queueFromUrl(flags.queue, '--queue') } : {}),
+      ...(flags.server ? { server: flags.server } : {}),
+      ...(flags.token ? { token: flags.token } : {}),
+      ...overrides,
+    },
+  });
+  // A command resolves its config more than once; each warning is said the first time.
+  const warned = new Set<string>();
+  const warnOnce = <T extends { warnings: string[] }>(result: T): T => {
+    for (const warning of result.warnings) {
+      if (warned.has(warning)) continue;
+      warned.add(warning);
+      io.err(`runbox: warning: ${warning}`);
+    }
+    return result;
+  };
+  const resolved = (flags: GlobalFlags, overrides?: ConfigOverrides) =>
+    warnOnce(resolveConfig(options(flags, overrides)));
+  const clientResolved = (flags: GlobalFlags) => warnOnce(resolveClientConfig(options(flags)));
   return {
     io,
     startRunbox,
     handOff,
     resolved,
+    clientResolved,
     config: (flags, overrides) => resolved(flags, overrides).config,
     client: (flags) => {
-      const c = resolved(flags).config;
+      const c = clientResolved(flags).config;
       return new ApiClient(c.server, c.token);
     },
   };

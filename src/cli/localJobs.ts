@@ -32,7 +32,7 @@ export async function remoteOrLocal<T>(
   remote: (client: ApiClient) => Promise<T>,
   local: (jobs: LocalJobs) => Promise<T>,
 ): Promise<T> {
-  const { config, sources } = ctx.resolved(flags);
+  const { config, sources } = ctx.clientResolved(flags);
   try {
     return await remote(ctx.client(flags));
   } catch (error) {
@@ -40,12 +40,13 @@ export async function remoteOrLocal<T>(
       sources.server === 'default' &&
       error instanceof RunboxError &&
       (error.type === 'ServerUnavailable' || error.type === 'NotFound') &&
+      config.dbPath !== null &&
       existsSync(config.dbPath);
     if (!fallBack) throw error;
     // The client-only build has no database code: the full CLI runs the command again.
     if (ctx.handOff) return ctx.handOff();
     const { openLocalJobs } = await import('./openLocalJobs.js');
-    const jobs = await openLocalJobs(config);
+    const jobs = await openLocalJobs(ctx.config(flags));
     try {
       return await local(jobs);
     } finally {

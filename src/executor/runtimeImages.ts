@@ -13,7 +13,7 @@ export interface RuntimeView {
 
 /** The configured runtimes and whether each image is on the engine (inspected in parallel). */
 export async function listRuntimes(
-  config: Readonly<Config>,
+  config: Readonly<Pick<Config, 'runtimes'>>,
   docker: Docker,
 ): Promise<RuntimeView[]> {
   return Promise.all(

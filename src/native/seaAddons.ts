@@ -3,6 +3,7 @@ import { mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { addonCacheDir } from '../config.js';
+import { RunboxError } from '../errors/index.js';
 
 /**
  * Native addons inside the single executable (scripts/package). The binary carries
@@ -65,6 +66,22 @@ export function seaAddonPath(name: AddonName, cacheDir: string = addonCacheDir()
   }
   // getRawAsset gives a view of the binary's own memory: no copy, never write to it.
   const bytes = new Uint8Array(sea.getRawAsset(`${name}.node`) as ArrayBuffer);
+  const file = extractAddon(name, bytes, hash, cacheDir);
+  extracted.set(name, file);
+  return file;
+}
+
+/**
+ * Writes an addon's bytes to `<cacheDir>/<hash>/<name>.node` unless a complete copy is
+ * there, and returns that path. A cache that cannot be written is the user's
+ * configuration (InvalidConfig, 78, naming XDG_CACHE_HOME), not runbox's fault.
+ */
+export function extractAddon(
+  name: AddonName,
+  bytes: Uint8Array,
+  hash: string,
+  cacheDir: string,
+): string {
   const dir = join(cacheDir, hash);
   const file = join(dir, `${name}.node`);
   if (!isComplete(file, bytes.byteLength)) {
@@ -75,7 +92,6 @@ export function seaAddonPath(name: AddonName, cacheDir: string = addonCacheDir()
     }
     writeAtomically(dir, file, bytes);
   }
-  extracted.set(name, file);
   return file;
 }
 
@@ -130,9 +146,13 @@ function writeAtomically(dir: string, file: string, bytes: Uint8Array): void {
     }
     // Another process may have won the race with the same bytes: that is success.
     if (isComplete(file, bytes.byteLength)) return;
-    throw new Error(
-      `cannot write the native addon cache ${dir} (set XDG_CACHE_HOME to a writable folder)`,
-      { cause: error },
+    // A plain Error here exited 70 (Internal) from every command that opens the
+    // database, when the fix is the user's: a cache folder this user can write.
+    throw new RunboxError(
+      'InvalidConfig',
+      `cannot write the native addon cache ${dir} (${(error as Error).message}); set ` +
+        'XDG_CACHE_HOME to a folder this user can write and run files from (not noexec)',
+      { field: 'XDG_CACHE_HOME', cause: error },
     );
   }
 }

@@ -84,6 +84,33 @@ describe('a config file runbox cannot read', () => {
     expect(client.status).toBe(69);
   });
 
+  it('with no home at all, a command that talks to a named server needs no data dir', () => {
+    // `runbox ls --server URL` was refused 78 "dataDir: HOME is unset" though it never
+    // opens one: a CI step as a bare uid had to invent a data dir to list jobs.
+    const noHome = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+      spawnSync(process.execPath, [RUNBOX_BUNDLE, ...args], {
+        env: { PATH: process.env.PATH, ...env },
+        encoding: 'utf8',
+        uid: 54321,
+        gid: 54321,
+      });
+    const server = ['--server', 'http://127.0.0.1:9'];
+    for (const args of [
+      ['ls'],
+      ['status', 'j1'],
+      ['logs', 'j1'],
+      ['cancel', 'j1'],
+      ['healthcheck'],
+    ]) {
+      const run = noHome([...args, ...server]);
+      expect(run.stderr, args.join(' ')).toContain('ServerUnavailable');
+      expect(run.status, args.join(' ')).toBe(69);
+    }
+    const byEnv = noHome(['runtimes'], { RUNBOX_SERVER: 'http://127.0.0.1:9' });
+    expect(byEnv.stderr).toContain('ServerUnavailable');
+    expect(byEnv.status).toBe(69);
+  });
+
   it('still skips a home it cannot enter (systemd ProtectHome=), as a missing file', () => {
     const { dir } = home();
     chmodSync(join(dir, 'config'), 0o000);

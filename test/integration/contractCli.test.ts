@@ -182,6 +182,21 @@ describe('runbox contract show / export', () => {
     const checked = await runbox('contract', 'check', '--against', file);
     expect(checked.code).toBe(0);
   });
+
+  it('a flag of another action is a usage error (64) naming it, not silently ignored', async () => {
+    const file = join(dir, 'never-written.json');
+    for (const [args, flag] of [
+      [['contract', 'show', '--out', file], '--out'],
+      [['contract', 'check', '--against', `${FIXTURES}/current.json`, '--out', file], '--out'],
+      [['contract', 'export', '--against', `${FIXTURES}/legacy-3-field.json`], '--against'],
+      [['contract', '--no-require-label'], '--require-label'],
+    ] as const) {
+      const { code, stderr } = await runbox(...args);
+      expect(stderr, args.join(' ')).toMatch(new RegExp(`UsageError: ${flag} does not apply`));
+      expect(code, args.join(' ')).toBe(64);
+    }
+    expect(() => readFileSync(file)).toThrow();
+  });
 });
 
 describe('runbox contract check --against a running server', () => {

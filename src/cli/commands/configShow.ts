@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import type { CliContext, GlobalFlags } from '../context.js';
 import { withData, withJson, withServer } from '../flags.js';
 import { table } from '../output.js';
-import { redactQueue } from '../../queueUrl.js';
+import { redactQueue, redactUrl } from '../../queueUrl.js';
 
 /** Dotted keys and values of a resolved config, in its own order. */
 function leaves(value: unknown, prefix = ''): Array<[string, unknown]> {
@@ -24,7 +24,7 @@ export function configCommand(ctx: CliContext, setCode: (code: number) => void):
         .epilogue(
           'Sources, lowest first: default < config file (--config or RUNBOX_CONFIG, else ' +
             '/etc/runbox/config.json then $XDG_CONFIG_HOME/runbox/config.json) < RUNBOX_* ' +
-            'environment < flags. The token, the webhook secret, S3 keys and the password in a queue URL are shown as "[set]".',
+            'environment < flags. The token, the webhook secret, S3 keys and the password in any URL are shown as "[set]".',
         ),
     handler: (raw) => {
       const args = raw as unknown as GlobalFlags;
@@ -42,14 +42,15 @@ export function configCommand(ctx: CliContext, setCode: (code: number) => void):
             : config.blobs,
         queue: redactQueue(config.queue),
       };
+      const redacted = withoutUrlPasswords(shown);
       if (args.json) {
-        ctx.io.out(JSON.stringify({ config: shown, sources, files }, null, 2));
+        ctx.io.out(JSON.stringify({ config: redacted, sources, files }, null, 2));
       } else {
         ctx.io.out(`files read: ${files.length > 0 ? files.join(', ') : 'none'}`);
         ctx.io.out(
           table([
             ['KEY', 'VALUE', 'FROM'],
-            ...leaves(shown).map(([key, value]) => [
+            ...leaves(redacted).map(([key, value]) => [
               key,
               JSON.stringify(value),
               sources[key] ?? sourceOfParent(sources, key),
@@ -60,6 +61,24 @@ export function configCommand(ctx: CliContext, setCode: (code: number) => void):
       setCode(0);
     },
   };
+}
+
+/**
+ * Every URL-shaped string with its password replaced: a password in --server, advertiseUrl,
+ * a tcp:// dockerSocket or an S3 endpoint was printed as it was given, where only the
+ * queue URL's was hidden.
+ */
+function withoutUrlPasswords(value: unknown): unknown {
+  if (typeof value === 'string') {
+    return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? redactUrl(value) : value;
+  }
+  if (Array.isArray(value)) return value.map(withoutUrlPasswords);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, inner]) => [key, withoutUrlPasswords(inner)]),
+    );
+  }
+  return value;
 }
 
 /** A key set as part of a larger value (a whole runtime) takes that value's source. */

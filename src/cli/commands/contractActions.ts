@@ -161,6 +161,27 @@ export interface ContractArgs extends GlobalFlags {
   requireLabel?: boolean;
 }
 
+/**
+ * Each action's own flags, refused on the others as `schedule add` refuses job timing:
+ * `contract show --out f` printed to stdout and wrote no file, and `contract export
+ * --against image:x` exported without checking anything, both exit 0.
+ */
+function refuseFlagsOfOtherActions(args: ContractArgs): void {
+  for (const [flag, value, action] of [
+    ['--out', args.out, 'export'],
+    ['--against', args.against, 'check'],
+    ['--require-label', args.requireLabel, 'check'],
+  ] as const) {
+    if (value !== undefined && args.action !== action) {
+      throw new RunboxError(
+        'UsageError',
+        `${flag} does not apply to \`contract ${args.action}\`, only to \`contract ${action}\`; leave it out (see \`runbox contract --help\`)`,
+        { field: flag.slice(2) },
+      );
+    }
+  }
+}
+
 /** `runbox contract` itself: loaded only when it runs (the contract's schema is TypeBox). */
 export async function runContract(
   ctx: CliContext,
@@ -168,6 +189,7 @@ export async function runContract(
   setCode: (code: number) => void,
 ): Promise<void> {
   const { io } = ctx;
+  refuseFlagsOfOtherActions(args);
   const full = JSON.stringify(CURRENT_CONTRACT, null, 2);
   if (args.action === 'export') {
     if (args.out) writeContractFile(args.out, `${full}\n`);

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { createDocker } from '../../executor/dockerClient.js';
 import type { BlobStoreConfig } from '../../backendConfig.js';
 import type { Config } from '../../config.js';
+import { redactUrl } from '../../queueUrl.js';
 import { checkCompatibility } from '../../contract/compatibility.js';
 import { RunboxError } from '../../errors/index.js';
 import { readImageContract } from '../../executor/imageContract.js';
@@ -92,13 +93,13 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
     checks.push({
       name: 'docker engine',
       state: 'ok',
-      detail: `reachable at ${config.dockerSocket}, version ${version.Version} (API ${version.ApiVersion})`,
+      detail: `reachable at ${redactUrl(config.dockerSocket)}, version ${version.Version} (API ${version.ApiVersion})`,
     });
   } catch (error) {
     checks.push({
       name: 'docker engine',
       state: 'fail',
-      detail: `unavailable at ${config.dockerSocket}: ${(error as Error).message}`,
+      detail: `unavailable at ${redactUrl(config.dockerSocket)}: ${(error as Error).message}`,
       fix: 'start dockerd (or bash scripts/test-env as root), or set RUNBOX_DOCKER_SOCKET',
     });
   }
@@ -254,7 +255,7 @@ async function blobStoreCheck(blobs: Extract<BlobStoreConfig, { kind: 's3' }>): 
     ...(blobs.forcePathStyle !== undefined && { forcePathStyle: blobs.forcePathStyle }),
     ...(blobs.credentials && { credentials: blobs.credentials }),
   });
-  const where = `bucket ${blobs.bucket} (prefix ${blobs.prefix ?? ''}blobs/) at ${blobs.endpoint ?? 'AWS S3'}`;
+  const where = `bucket ${blobs.bucket} (prefix ${blobs.prefix ?? ''}blobs/) at ${blobs.endpoint === undefined ? 'AWS S3' : redactUrl(blobs.endpoint)}`;
   try {
     const conditional = await probeConditionalPut(
       client,

@@ -1,7 +1,6 @@
 import type { CommandModule } from 'yargs';
 import type { Config } from '../../config.js';
 import { RunboxError } from '../../errors/index.js';
-import { serverUrl } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
 import { withData, withJson, withServer } from '../flags.js';
 
@@ -9,8 +8,7 @@ import { withData, withJson, withServer } from '../flags.js';
  * The /healthz URL of the `runbox serve` that runs with this same config: a container's
  * HEALTHCHECK runs beside it, so a wildcard bind is probed on loopback.
  */
-export function healthzUrl(config: Readonly<Config>, server: string | undefined): string {
-  if (server) return serverUrl(server, '/healthz').toString();
+function localHealthzUrl(config: Readonly<Pick<Config, 'host' | 'port'>>): string {
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const authority = host.includes(':') ? `[${host}]` : host;
   return `http://${authority}:${config.port}/healthz`;
@@ -41,14 +39,22 @@ export function healthcheckCommand(
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags & { timeout: number };
       if (!(args.timeout > 0)) {
-        throw new RunboxError('InvalidSpec', `--timeout ${args.timeout} must be > 0 seconds`, {
-          field: 'argv',
-        });
+        // A flag of this command, not a job's spec: 64 as `--timeout abc` is, not 65.
+        throw new RunboxError(
+          'UsageError',
+          `--timeout ${args.timeout} must be > 0 seconds, e.g. --timeout 5 (see \`runbox healthcheck --help\`)`,
+          { field: 'timeout' },
+        );
       }
       // --server, RUNBOX_SERVER or the config file's server when one is named, as every
       // client command reads it; else the serve this config runs.
-      const { config, sources } = ctx.resolved(args);
-      const url = healthzUrl(config, sources.server === 'default' ? undefined : config.server);
+      const { config, sources } = ctx.clientResolved(args);
+      // A named server is checked as every client command checks it: a user:password@
+      // in it was quoted, password and all, in fetch's refusal (exit 69).
+      const url =
+        sources.server === 'default'
+          ? localHealthzUrl(config)
+          : ctx.client(args).url('/healthz').toString();
       let response: Response;
       try {
         response = await fetch(url, { signal: AbortSignal.timeout(args.timeout * 1000) });

@@ -15,7 +15,7 @@ export function runtimesCommand(ctx: CliContext, setCode: (code: number) => void
       ),
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags;
-      const { config, sources } = ctx.resolved(args);
+      const { config, sources } = ctx.clientResolved(args);
       let runtimes: RuntimeView[];
       if (sources.server !== 'default') {
         ({ runtimes } = (

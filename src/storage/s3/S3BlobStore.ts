@@ -13,6 +13,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { RunboxError } from '../../errors/index.js';
+import { redactUrl } from '../../queueUrl.js';
 import { isQueueUnavailable } from '../../queue/queueUnavailable.js';
 import type {
   BlobBatch,
@@ -166,7 +167,8 @@ export class S3BlobStore implements BlobStore {
 
   /** The bucket as an operator would look for it: bucket, prefix and endpoint. */
   private where(): string {
-    const at = this.endpoint === undefined ? 'AWS S3' : `blobs.endpoint ${this.endpoint}`;
+    const at =
+      this.endpoint === undefined ? 'AWS S3' : `blobs.endpoint ${redactUrl(this.endpoint)}`;
     return `bucket ${this.bucket} (prefix ${this.prefix}) at ${at}`;
   }
 
