@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -224,5 +224,25 @@ describe('the queue database down for a while under runbox serve', () => {
     expect(Buffer.concat(out).toString()).toBe(expected);
     const job = await waitFinal(server.url, id, 60_000);
     expect(job).toMatchObject({ status: 'succeeded', attempts: 1 });
+  }, 120_000);
+
+  it("keeps submit --wait waiting through the outage: it exits with the job's own code", async () => {
+    const script = join(dataDir, 'wait.sh');
+    writeFileSync(script, 'sleep 3; exit 7\n');
+    const waiter = runbox(server.url, ['submit', script, '--wait'], 90_000);
+    for (let i = 0; ; i++) {
+      const page = JSON.parse((await http(`${server.url}/v1/jobs?limit=1`)).body.toString()) as {
+        jobs: { spec: { script?: { path: string } }; status: string }[];
+      };
+      const newest = page.jobs[0];
+      if (newest?.spec.script?.path === 'wait.sh' && newest.status === 'running') break;
+      if (i > 300) throw new Error('the waited job never started');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await gate.down();
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    await gate.up();
+    const waited = await waiter;
+    expect(waited.code, waited.stderr).toBe(7);
   }, 120_000);
 });
