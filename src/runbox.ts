@@ -297,6 +297,7 @@ export async function startRunbox(
                   self: () => advertised,
                   token: config.token,
                   host: hostname(),
+                  dataDir: config.dataDir,
                 }),
               }
             : {}),

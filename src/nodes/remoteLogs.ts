@@ -5,6 +5,7 @@ import { drained } from '../drained.js';
 import { RunboxError } from '../errors/index.js';
 import type { LogStream } from '../executor/Executor.js';
 import type { WorkerRecord } from '../queue/types.js';
+import { workerSharesDataDir } from './dataDirWorkers.js';
 
 /**
  * `logs -f` of a job running on another node: this node asks the owning node's API
@@ -43,6 +44,8 @@ export interface RemoteLogsOptions {
   token: string | null;
   /** This machine's name as workers record theirs (os.hostname()). */
   host: string;
+  /** This node's data dir: a worker on this machine that marked it shares its live files. */
+  dataDir: string;
 }
 
 export interface RemoteAttempt {
@@ -71,10 +74,10 @@ export class RemoteLogs {
   }
 
   /**
-   * The live worker on another machine running `job` whose node advertised no address (a
-   * `runbox worker` without advertiseUrl): nobody can be asked for its live log. Null
-   * otherwise; on this machine such a worker may share this node's data dir, whose live
-   * files this node reads itself.
+   * The live worker running `job` whose node advertised no address (a `runbox worker`
+   * without advertiseUrl) and that does not share this node's data dir: nobody can be
+   * asked for its live log. Null otherwise; a worker that shares the data dir (a
+   * `runbox worker` beside this serve) writes its live files where this node reads them.
    */
   async unaddressedOwnerOf(job: {
     status: string;
@@ -83,7 +86,10 @@ export class RemoteLogs {
     if (job.status !== 'running' || job.worker_id === null) return null;
     const worker = (await this.options.workers()).find((w) => w.id === job.worker_id);
     if (!worker?.alive || (worker.address ?? null) !== null) return null;
-    return worker.host === this.options.host ? null : worker;
+    const sharing =
+      worker.host === this.options.host &&
+      (await workerSharesDataDir(this.options.dataDir, worker.id));
+    return sharing ? null : worker;
   }
 
   /**

@@ -9,6 +9,7 @@ import type { AbortReason } from '../executor/Executor.js';
 import { RunboxError, toRunboxError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { JobMetrics } from '../metrics.js';
+import { markWorker, unmarkWorker } from '../nodes/dataDirWorkers.js';
 import { idTime } from '../queue/ids.js';
 import type { ClaimedJob } from '../queue/types.js';
 import { parseJobSpec } from '../spec/parseJobSpec.js';
@@ -175,6 +176,13 @@ export class WorkerPool {
    * recovers what a previous process left, then starts the slots.
    */
   async start(): Promise<void> {
+    await markWorker(this.config.dataDir, this.id).catch((error: unknown) => {
+      this.log.warn(
+        'marking this worker in its data dir failed: another node on this host answers ' +
+          "its running jobs' logs 503 NodeUnreachable until they end",
+        { error: toRunboxError(error) },
+      );
+    });
     await this.queue.registerWorker({
       id: this.id,
       host: hostname(),
@@ -240,6 +248,7 @@ export class WorkerPool {
     await this.queue.stopWorker(this.id).catch((error: unknown) => {
       this.log.error('marking the worker stopped failed', { error: toRunboxError(error) });
     });
+    await unmarkWorker(this.config.dataDir, this.id).catch(() => undefined);
     this.started = false;
   }
 

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
 import { freshDatabase, sqlOn, type TestDatabase } from '../helpers/postgres.js';
 import { freshBucket, testS3, testS3Client } from '../helpers/s3Server.js';
 import {
+  RUNBOX_BUNDLE,
   startServerProcess,
   writeTestConfig,
   type RunboxProcess,
@@ -186,5 +188,61 @@ describe('the queue database down for a while under runbox serve', () => {
     expect(again).toHaveLength(1);
     expect(again[0]!['failures_not_logged']).toBeGreaterThan(5);
     expect(again[0]!['unavailable_ms']).toBeGreaterThan(5000);
+  }, 120_000);
+
+  it('keeps a logs -f open through the outage: every byte once, exit 0 when the job ends', async () => {
+    const id = await submit(
+      server.url,
+      shellJob('for i in $(seq 1 12); do printf "line %s \\303\\251\\n" "$i"; sleep 0.5; done'),
+    );
+    for (let i = 0; (await getJob(server.url, id)).status !== 'running'; i++) {
+      if (i > 300) throw new Error(`job ${id} never started`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const follower = spawn(
+      process.execPath,
+      [RUNBOX_BUNDLE, 'logs', id, '-f', '--server', server.url],
+      {
+        env: { ...process.env, RUNBOX_CONFIG: '', RUNBOX_SERVER: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const out: Buffer[] = [];
+    let stderr = '';
+    follower.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    follower.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const closed = new Promise<number | null>((resolve) => follower.on('close', resolve));
+    for (let i = 0; !Buffer.concat(out).includes('line 1 '); i++) {
+      if (i > 300) throw new Error(`no first line; stderr: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await gate.down();
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    await gate.up();
+    expect(await closed, stderr).toBe(0);
+    const expected = Array.from({ length: 12 }, (_, i) => `line ${i + 1} é\n`).join('');
+    expect(Buffer.concat(out).toString()).toBe(expected);
+    const job = await waitFinal(server.url, id, 60_000);
+    expect(job).toMatchObject({ status: 'succeeded', attempts: 1 });
+  }, 120_000);
+
+  it("keeps submit --wait waiting through the outage: it exits with the job's own code", async () => {
+    const script = join(dataDir, 'wait.sh');
+    writeFileSync(script, 'sleep 3; exit 7\n');
+    const waiter = runbox(server.url, ['submit', script, '--wait'], 90_000);
+    for (let i = 0; ; i++) {
+      const page = JSON.parse((await http(`${server.url}/v1/jobs?limit=1`)).body.toString()) as {
+        jobs: { spec: { script?: { path: string } }; status: string }[];
+      };
+      const newest = page.jobs[0];
+      if (newest?.spec.script?.path === 'wait.sh' && newest.status === 'running') break;
+      if (i > 300) throw new Error('the waited job never started');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await gate.down();
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    await gate.up();
+    const waited = await waiter;
+    expect(waited.code, waited.stderr).toBe(7);
   }, 120_000);
 });

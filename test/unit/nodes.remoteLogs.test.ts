@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { RunboxError } from '../../src/errors/index.js';
+import { markWorker } from '../../src/nodes/dataDirWorkers.js';
 import { RemoteLogs, type LogOwner } from '../../src/nodes/remoteLogs.js';
 import type { WorkerRecord } from '../../src/queue/types.js';
 
@@ -19,6 +23,10 @@ afterEach(async () => {
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+/** The asking node's data dir, where workers sharing it leave their marks. */
+const marks = mkdtempSync(join(tmpdir(), 'runbox-remotelogs-'));
+afterAll(() => rmSync(marks, { recursive: true, force: true }));
 
 async function node(handler: Parameters<typeof createServer>[1]): Promise<string> {
   const server = createServer(handler);
@@ -65,6 +73,7 @@ describe('RemoteLogs: following a log on the node that runs the job', () => {
       self: () => 'http://10.0.0.1:7070',
       token: null,
       host: 'a',
+      dataDir: marks,
     });
     expect(await remote.ownerOf({ status: 'running', worker_id: 'w-c' })).toEqual({
       workerId: 'w-c',
@@ -77,18 +86,23 @@ describe('RemoteLogs: following a log on the node that runs the job', () => {
     expect(await remote.ownerOf({ status: 'succeeded', worker_id: null })).toBeNull();
   });
 
-  it('names a live address-less worker on another machine as one nobody can ask, and no other', async () => {
+  it('names a live address-less worker that does not share this data dir as one nobody can ask, and no other', async () => {
     const here = { ...worker('w-here', null), host: 'a' };
+    // On this machine but with a data dir of its own: its live files are not here.
+    const beside = { ...worker('w-beside', null), host: 'a' };
+    await markWorker(marks, 'w-here');
     const remote = new RemoteLogs({
-      workers: async () => [worker('w-bare', null), worker('w-dead', null, false), here],
+      workers: async () => [worker('w-bare', null), worker('w-dead', null, false), here, beside],
       self: () => null,
       token: null,
       host: 'a',
+      dataDir: marks,
     });
     const running = (id: string) => ({ status: 'running', worker_id: id });
     expect((await remote.unaddressedOwnerOf(running('w-bare')))?.id).toBe('w-bare');
     expect(await remote.unaddressedOwnerOf(running('w-dead'))).toBeNull();
     expect(await remote.unaddressedOwnerOf(running('w-here'))).toBeNull();
+    expect((await remote.unaddressedOwnerOf(running('w-beside')))?.id).toBe('w-beside');
     expect(await remote.unaddressedOwnerOf({ status: 'queued', worker_id: null })).toBeNull();
   });
 
@@ -105,6 +119,7 @@ describe('RemoteLogs: following a log on the node that runs the job', () => {
       self: () => null,
       token: 's3cret',
       host: 'a',
+      dataDir: marks,
     });
     const owner: LogOwner = { workerId: 'w-c', address, alive: true };
     const out = new PassThrough();
@@ -126,6 +141,7 @@ describe('RemoteLogs: following a log on the node that runs the job', () => {
       self: () => null,
       token: 't',
       host: 'a',
+      dataDir: marks,
     });
     const refused = await failure(
       remote.open({ workerId: 'w-c', address: `http://127.0.0.1:${port}`, alive: true }, attempt),
@@ -150,6 +166,7 @@ describe('RemoteLogs: following a log on the node that runs the job', () => {
       self: () => null,
       token: null,
       host: 'a',
+      dataDir: marks,
     });
     const started = Date.now();
     const error = await failure(
@@ -167,6 +184,7 @@ describe('RemoteLogs: following a log on the node that runs the job', () => {
       self: () => null,
       token: null,
       host: 'a',
+      dataDir: marks,
     });
     let held = true;
     setTimeout(() => (held = false), 300);
@@ -189,6 +207,7 @@ describe('RemoteLogs: following a log on the node that runs the job', () => {
       self: () => null,
       token: null,
       host: 'a',
+      dataDir: marks,
     });
     const out = new PassThrough();
     const parts: Buffer[] = [];

@@ -90,11 +90,35 @@ async function copyAfter(source: Readable, out: PassThrough, skip: number): Prom
 }
 
 /** A check for followers: is attempt `attempt` of job `id` still the one running? */
-function attemptRunning(jobs: JobService, id: string, attempt: number): () => Promise<boolean> {
+function attemptRunning(
+  jobs: JobService,
+  id: string,
+  attempt: number,
+  follower?: PassThrough,
+): () => Promise<boolean> {
   return async () => {
-    const latest = await jobs.get(id);
+    const latest = follower ? await jobForFollower(jobs, id, follower) : await jobs.get(id);
     return latest.status === 'running' && latest.attempts === attempt;
   };
+}
+
+/**
+ * A job as a follower's loop reads it: while the queue database does not answer
+ * (StorageUnavailable: PostgreSQL restarting, failing over) it is asked again each
+ * RETRY_REMOTE_MS as long as the client stays. A 10 s restart of the shared database cut
+ * every `logs -f` on every node of a fleet (exit 69, "run it again: it starts from the
+ * first byte") while the jobs themselves ran on and kept their results.
+ */
+async function jobForFollower(jobs: JobService, id: string, out: PassThrough): Promise<JobView> {
+  for (;;) {
+    try {
+      return await jobs.get(id);
+    } catch (error) {
+      if (!(error instanceof RunboxError && error.type === 'StorageUnavailable')) throw error;
+      if (out.destroyed) throw error;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_REMOTE_MS));
+    }
+  }
 }
 
 /**
@@ -283,7 +307,8 @@ export function registerLogRoutes(
         // The attempt whose output was sent, and how many of its bytes.
         let attempt = 0;
         let sent = 0;
-        for (let now = job; !out.destroyed; now = await jobs.get(id)) {
+        const read = () => (follow ? jobForFollower(jobs, id, out) : jobs.get(id));
+        for (let now = job; !out.destroyed; now = await read()) {
           if (FINAL_STATUSES.has(now.status)) {
             const blob = now.result?.[stream].blob;
             const skip = now.attempts === attempt ? sent : 0;
@@ -297,7 +322,7 @@ export function registerLogRoutes(
             }
             const file = await running.find(id, attempt, stream);
             if (file) {
-              const stillRunning = attemptRunning(jobs, id, attempt);
+              const stillRunning = attemptRunning(jobs, id, attempt, out);
               sent += await tailFile(file, sent, out, follow ? stillRunning : async () => false);
             } else if (follow && nodes) {
               sent += await followRemote(
@@ -306,7 +331,7 @@ export function registerLogRoutes(
                 stream,
                 sent,
                 out,
-                attemptRunning(jobs, id, attempt),
+                attemptRunning(jobs, id, attempt, out),
               );
             }
           }
@@ -332,7 +357,12 @@ async function followRemote(
   out: PassThrough,
   attemptRunning: () => Promise<boolean>,
 ): Promise<number> {
-  const owner = await nodes.remote.ownerOf(job);
+  // The registry is in the queue database too: while it does not answer, the caller's
+  // loop waits for it (jobForFollower) and comes back here.
+  const owner = await nodes.remote.ownerOf(job).catch((error: unknown) => {
+    if (error instanceof RunboxError && error.type === 'StorageUnavailable') return null;
+    throw error;
+  });
   if (!owner) return 0;
   const stillHeld = async () => {
     if (!(await attemptRunning())) return false;

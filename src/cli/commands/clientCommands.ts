@@ -50,20 +50,45 @@ export async function waitForJob(
   let poll = `${path}/brief`;
   for (;;) {
     // A short server-side wait while queued, so a progress line sees `running` soon.
-    const answer = await client
-      .json<JobView>('GET', `${poll}?wait=true&wait_seconds=5`)
-      .catch((error: unknown) => {
-        if (poll !== path && error instanceof RunboxError && error.field === 'url') return null;
-        throw error;
-      });
+    const answer = await databaseAnswer(() =>
+      client.json<JobView>('GET', `${poll}?wait=true&wait_seconds=5`),
+    ).catch((error: unknown) => {
+      if (poll !== path && error instanceof RunboxError && error.field === 'url') return null;
+      throw error;
+    });
     if (!answer) {
       poll = path;
       continue;
     }
     if (FINAL_STATUSES.has(answer.body.status)) {
-      return poll === path ? answer.body : (await client.json<JobView>('GET', path)).body;
+      if (poll === path) return answer.body;
+      return (await databaseAnswer(() => client.json<JobView>('GET', path))).body;
     }
     onStatus(answer.body);
+  }
+}
+
+/** How often a waiting client asks again while the server's queue database is down. */
+const DATABASE_RETRY_MS = 1000;
+
+/**
+ * A poll of a job being waited for, asked again while the server answers that its queue
+ * database does not (503 StorageUnavailable, field queue.url): a 10 s restart of a
+ * fleet's PostgreSQL ended every `submit --wait` with exit 69 while the job ran on and
+ * its result was recorded once the database answered.
+ */
+async function databaseAnswer<T>(ask: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await ask();
+    } catch (error) {
+      const down =
+        error instanceof RunboxError &&
+        error.type === 'StorageUnavailable' &&
+        error.field === 'queue.url';
+      if (!down) throw error;
+      await new Promise((resolve) => setTimeout(resolve, DATABASE_RETRY_MS));
+    }
   }
 }
 
