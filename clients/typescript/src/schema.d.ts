@@ -4389,7 +4389,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A schedule name */
+                /** @description ASCII letters, digits, . - _ */
                 name: string;
             };
             cookie?: never;
@@ -4515,7 +4515,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A schedule name */
+                /** @description ASCII letters, digits, . - _ */
                 name: string;
             };
             cookie?: never;
@@ -4661,7 +4661,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A schedule name */
+                /** @description ASCII letters, digits, . - _ */
                 name: string;
             };
             cookie?: never;
@@ -4807,7 +4807,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A schedule name */
+                /** @description ASCII letters, digits, . - _ */
                 name: string;
             };
             cookie?: never;
