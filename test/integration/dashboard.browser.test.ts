@@ -362,6 +362,39 @@ describe('web dashboard in Chromium', () => {
     await p.context().close();
   });
 
+  // Seen: "Log out" in the header of a server without a token, where there is no
+  // session to end and the button did nothing a user could see.
+  it('shows "Log out" only on a server with a token, and not on the login form', async () => {
+    const open = await startServerProcess({
+      dataDir: sandbox.dataDir,
+      configFile: writeTestConfig(sandbox.dataDir, { limits: { minFreeBytes: 1 } }),
+      workers: 0,
+    });
+    sandbox.processes.push(open);
+    const p = await page();
+    await p.goto(`${open.url}/#/system`);
+    await p.waitForSelector('#version');
+    expect(await p.locator('#logout').count()).toBe(0);
+    // The data dir is one server's at a time.
+    open.kill();
+    await open.exited;
+
+    const guarded = await startServerProcess({
+      dataDir: sandbox.dataDir,
+      configFile: writeTestConfig(sandbox.dataDir, { limits: { minFreeBytes: 1 }, token: TOKEN }),
+      workers: 0,
+    });
+    sandbox.processes.push(guarded);
+    await p.goto(`${guarded.url}/#/system`);
+    await p.waitForSelector('#login');
+    expect(await p.locator('#logout').isVisible()).toBe(false);
+    await p.fill('#token', TOKEN);
+    await p.click('#login button');
+    await p.waitForSelector('#version');
+    expect(await p.locator('#logout').isVisible()).toBe(true);
+    await p.context().close();
+  });
+
   it('asks for the token, refuses a wrong one, and keeps an HttpOnly SameSite=Strict cookie', async () => {
     const configFile = writeTestConfig(sandbox.dataDir, {
       limits: { minFreeBytes: 1 },
