@@ -16,6 +16,8 @@ export interface WorkerRow {
   started_at: number;
   last_heartbeat_at: number;
   stopped_at: number | null;
+  /** SQLite: 0 or 1; PostgreSQL: boolean. */
+  lost: number | boolean;
 }
 
 /**
@@ -40,6 +42,7 @@ export function workerFromRow(
     startedAt: row.started_at,
     lastHeartbeatAt: row.last_heartbeat_at,
     stoppedAt: row.stopped_at,
+    lost: Boolean(row.lost),
     alive,
     queues,
   };

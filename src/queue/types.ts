@@ -269,6 +269,11 @@ export interface WorkerRecord {
   startedAt: number;
   lastHeartbeatAt: number;
   stoppedAt: number | null;
+  /**
+   * Its process was found gone without stopping (markWorkerLost): dead, though stoppedAt
+   * is set, until retention deletes the row.
+   */
+  lost: boolean;
   /** Not stopped and heard from within workerDeadMs (by the backend's clock). */
   alive: boolean;
   /** Its node's API for other nodes (WorkerInfo.address); absent where not kept. */

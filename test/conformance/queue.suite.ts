@@ -989,6 +989,28 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         expect((await q.listWorkers()).map((w) => w.id)).toEqual(['w-live']);
       });
 
+      it('marks a worker whose process is gone lost: it claims no more, keeps its stop time, and a restart clears it', async () => {
+        const q = await open();
+        await q.registerWorker(worker('w-gone'));
+        await q.registerWorker(worker('w-stopped'));
+        await q.stopWorker('w-stopped');
+        await q.markWorkerLost('w-gone');
+        // A stopped worker stays stopped: only a running one can be found lost.
+        await q.markWorkerLost('w-stopped');
+        expect(await q.heartbeatWorker('w-gone')).toBe(false);
+        expect(await q.isWorkerAlive('w-gone')).toBe(false);
+        const byId = new Map((await q.listWorkers()).map((w) => [w.id, w]));
+        expect(byId.get('w-gone')).toMatchObject({ alive: false, lost: true });
+        expect(byId.get('w-gone')!.stoppedAt).not.toBeNull();
+        expect(byId.get('w-stopped')).toMatchObject({ alive: false, lost: false });
+        await q.registerWorker(worker('w-gone'));
+        expect((await q.listWorkers()).find((w) => w.id === 'w-gone')).toMatchObject({
+          alive: true,
+          lost: false,
+          stoppedAt: null,
+        });
+      });
+
       it('refuses an incompatible worker with ContractMismatch and writes nothing', async () => {
         const q = await open();
         const stale = { ...CURRENT_CONTRACT, version: '99.0.0', fingerprint: 'e'.repeat(64) };
