@@ -51,6 +51,7 @@ export function workerFromRow(
 export interface QueueSummaryRow {
   name: string;
   queued: number;
+  due: number;
   running: number;
   oldest_due: number | null;
   workers: number;
@@ -61,6 +62,7 @@ export function queueSummaryFromRow(r: QueueSummaryRow): QueueSummary {
   return {
     name: r.name,
     queued: r.queued,
+    due: r.due,
     running: r.running,
     oldestDueAt: r.oldest_due,
     workers: r.workers,

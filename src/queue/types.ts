@@ -250,8 +250,10 @@ export interface WorkerInfo {
 /** One named queue as GET /v1/queues shows it. */
 export interface QueueSummary {
   name: string;
-  /** Jobs waiting (due or not). */
+  /** Jobs waiting, due or not. */
   queued: number;
+  /** Those of them due now (run_at reached): the backlog; the rest wait for their run_at. */
+  due: number;
   running: number;
   /** When the longest-waiting due job became due (epoch ms); null when none is due. */
   oldestDueAt: number | null;

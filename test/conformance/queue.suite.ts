@@ -281,14 +281,23 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         expect(byName.default).toEqual({
           name: 'default',
           queued: 0,
+          due: 0,
           running: 0,
           oldestDueAt: null,
           workers: 2,
           slots: 6,
         });
-        expect(byName.gpu).toMatchObject({ queued: 2, running: 1, workers: 1, slots: 1 });
+        // Seen: the job due in an hour counted as waiting like the due one: an operator
+        // read a backlog. Due and queued are told apart.
+        expect(byName.gpu).toMatchObject({ queued: 2, due: 1, running: 1, workers: 1, slots: 1 });
         expect(Math.abs(byName.gpu!.oldestDueAt! - (past + 1000))).toBeLessThan(5);
-        expect(byName.orphan).toMatchObject({ queued: 1, running: 0, workers: 0, slots: 0 });
+        expect(byName.orphan).toMatchObject({
+          queued: 1,
+          due: 1,
+          running: 0,
+          workers: 0,
+          slots: 0,
+        });
         // A worker no longer heard from serves nothing.
         await sleep(PAST_SHORT);
         expect((await q.queues()).find((s) => s.name === 'default')).toBeUndefined();

@@ -559,8 +559,12 @@ export interface components {
         };
         Queue: {
             name: string;
-            /** @description Jobs waiting (due or not) */
+            /** @description Jobs waiting, due or not: due + scheduled */
             queued: number;
+            /** @description Jobs waiting whose run_at has come: the backlog workers have to take */
+            due: number;
+            /** @description Jobs waiting for a run_at still in the future (not a backlog yet) */
+            scheduled: number;
             running: number;
             oldest_due_at: string | null;
             /** @description Live workers serving it */
