@@ -55,6 +55,33 @@ async function readFigures(sources: ScrapeSources): Promise<DatabaseFigures | nu
 }
 
 /**
+ * runbox_engine_up: 1 or 0 by the last engine ping, and no sample before the first one
+ * answers. It read 0 then while /healthz said engine "unknown", so every alert on
+ * runbox_engine_up == 0 fired at each start; no sample is what unknown is to Prometheus
+ * (absent() finds an engine never reached). prom-client always gives a gauge without
+ * labels a sample, so the value is left out here, after its collect.
+ */
+class EngineUpGauge extends Gauge {
+  constructor(
+    private readonly engineUp: () => boolean | null,
+    registers: Registry[],
+  ) {
+    super({
+      name: 'runbox_engine_up',
+      help: 'Docker engine reachable (1) or not (0) from this process; no sample before its first ping answers.',
+      registers,
+    });
+  }
+
+  override async get(): ReturnType<Gauge['get']> {
+    const up = this.engineUp();
+    this.set(up ? 1 : 0);
+    const metric = await super.get();
+    return up === null ? { ...metric, values: [] } : metric;
+  }
+}
+
+/**
  * One prom-client registry per runbox process. Counters and histograms count what
  * this process did since it started (Prometheus' rate() and increase() handle the reset
  * at a restart); every series carries `process` (serve, worker or run) and `worker_id`,
@@ -190,14 +217,7 @@ export class RunboxMetrics implements JobMetrics {
         for (const status of STATUSES) this.set({ status }, read.counts[status] ?? 0);
       },
     });
-    new Gauge({
-      name: 'runbox_engine_up',
-      help: 'Docker engine reachable (1) or not (0) from this process.',
-      registers,
-      collect() {
-        this.set(sources.engineUp() ? 1 : 0);
-      },
-    });
+    new EngineUpGauge(sources.engineUp, registers);
     new Gauge({
       name: 'runbox_workers',
       help: 'Registered worker pools by state (database-wide).',

@@ -472,6 +472,7 @@ function toWorkerView(w: WorkerRecord): WorkerView {
     queues: { ...w.queues },
     started_at: new Date(w.startedAt).toISOString(),
     last_heartbeat_at: new Date(w.lastHeartbeatAt).toISOString(),
-    state: w.stoppedAt !== null ? 'stopped' : w.alive ? 'alive' : 'dead',
+    // A lost worker (its process found gone) has stoppedAt set but did not stop.
+    state: w.lost ? 'dead' : w.stoppedAt !== null ? 'stopped' : w.alive ? 'alive' : 'dead',
   };
 }

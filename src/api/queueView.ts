@@ -6,6 +6,8 @@ export function toQueueView(summary: QueueSummary): QueueView {
   return {
     name: summary.name,
     queued: summary.queued,
+    due: summary.due,
+    scheduled: summary.queued - summary.due,
     running: summary.running,
     oldest_due_at:
       summary.oldestDueAt === null ? null : new Date(summary.oldestDueAt).toISOString(),

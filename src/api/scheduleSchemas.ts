@@ -12,9 +12,20 @@ const CatchUpSchema = Type.Union([Type.Literal('skip'), Type.Literal('once')], {
     'schedules.graceMs late still fires) or once (one job for the latest missed time)',
 });
 
+/**
+ * One schema for a name in a body and in a path: the path's once said 200 characters,
+ * while a name has at most 64 (ScheduleService's NAME), so a client generated from the
+ * document accepted names the server could never hold.
+ */
+const ScheduleNameSchema = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'ASCII letters, digits, . - _',
+});
+
 export const ScheduleRequestSchema = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 64, description: 'ASCII letters, digits, . - _' }),
+    name: ScheduleNameSchema,
     cron: Type.String({
       minLength: 1,
       maxLength: 200,
@@ -91,6 +102,6 @@ export const ScheduleListQuery = Type.Object(
 );
 
 export const ScheduleNameParams = Type.Object(
-  { name: Type.String({ maxLength: 200, description: 'A schedule name' }) },
+  { name: ScheduleNameSchema },
   { additionalProperties: false },
 );

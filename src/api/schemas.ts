@@ -205,7 +205,18 @@ export const WorkerListSchema = Type.Object(
 export const QueueViewSchema = Type.Object(
   {
     name: Type.String(),
-    queued: Type.Integer({ minimum: 0, description: 'Jobs waiting (due or not)' }),
+    queued: Type.Integer({
+      minimum: 0,
+      description: 'Jobs waiting, due or not: due + scheduled',
+    }),
+    due: Type.Integer({
+      minimum: 0,
+      description: 'Jobs waiting whose run_at has come: the backlog workers have to take',
+    }),
+    scheduled: Type.Integer({
+      minimum: 0,
+      description: 'Jobs waiting for a run_at still in the future (not a backlog yet)',
+    }),
     running: Type.Integer({ minimum: 0 }),
     oldest_due_at: Nullable(Time('When the longest-waiting due job became due')),
     workers: Type.Integer({ minimum: 0, description: 'Live workers serving it' }),

@@ -170,7 +170,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   const api = typed(app);
   registerSystemRoutes(api, deps.system);
   registerDocsRoutes(api);
-  registerDashboardRoutes(api);
+  registerDashboardRoutes(api, deps.config.token !== null);
   registerSessionRoutes(api, deps.config.token, sessions);
   registerJobRoutes(api, deps.jobs);
   registerLogRoutes(

@@ -8,8 +8,14 @@ const PAD = 4;
 /**
  * Queue depth (line) and jobs finished per minute (bars: succeeded, failed, cancelled
  * stacked) over the last hour, as inline SVG: no chart library, nothing to load.
+ * The caption says what waits now as GET /v1/queues does: jobs due, apart from those
+ * scheduled for later. It said "queued now" with both in one number, which an operator
+ * read as a backlog while most of it was jobs whose run_at had not come.
  */
-export function activityChart(activity: Activity): HTMLElement {
+export function activityChart(
+  activity: Activity,
+  waiting: { due: number; scheduled: number },
+): HTMLElement {
   const buckets = activity.buckets;
   const finished = buckets.map((b) => b.succeeded + b.failed + b.cancelled);
   const top = Math.max(1, ...finished, ...buckets.map((b) => b.queued));
@@ -45,7 +51,6 @@ export function activityChart(activity: Activity): HTMLElement {
   });
   const points = buckets.map((b, i) => `${PAD + (i + 0.5) * bw},${y(b.queued)}`).join(' ');
   root.append(svg('polyline', { points, class: 'depth' }));
-  const last = buckets[buckets.length - 1];
   const perHour = finished.reduce((a, b) => a + b, 0);
   const submitted = buckets.reduce((a, b) => a + b.submitted, 0);
   return h(
@@ -55,7 +60,8 @@ export function activityChart(activity: Activity): HTMLElement {
     h(
       'figcaption',
       {},
-      h('span', { class: 'key depth' }, `queued now: ${last?.queued ?? 0}`),
+      h('span', { class: 'key depth' }, `due now: ${waiting.due}`),
+      h('span', { class: 'key' }, `scheduled for later: ${waiting.scheduled}`),
       h(
         'span',
         { class: 'key finished', 'data-finished-hour': String(perHour) },

@@ -1,7 +1,7 @@
 import { getJson } from './api.js';
 import { activityChart } from './chart.js';
 import { ago, badge, duration, h } from './dom.js';
-import { STATUSES, type Activity, type Job, type JobList } from './types.js';
+import { STATUSES, type Activity, type Job, type JobList, type QueueView } from './types.js';
 
 const PAGE_SIZE = 25;
 const REFRESH_MS = 3000;
@@ -101,11 +101,16 @@ export function jobsPage(root: HTMLElement, params: URLSearchParams): () => void
     const q = new URLSearchParams({ limit: String(PAGE_SIZE) });
     if (status) q.set('status', status);
     if (cursor) q.set('cursor', cursor);
-    const [list, activity] = await Promise.all([
+    const [list, activity, named] = await Promise.all([
       getJson<JobList>(`v1/jobs?${q.toString()}`, controller.signal),
       getJson<Activity>('v1/activity', controller.signal),
+      getJson<{ queues: QueueView[] }>('v1/queues', controller.signal),
     ]);
-    chart.replaceChildren(h('h2', {}, 'Last hour'), activityChart(activity));
+    const waiting = {
+      due: named.queues.reduce((n, queue) => n + queue.due, 0),
+      scheduled: named.queues.reduce((n, queue) => n + queue.scheduled, 0),
+    };
+    chart.replaceChildren(h('h2', {}, 'Last hour'), activityChart(activity, waiting));
     table.replaceChildren(
       ...list.jobs.map((job) =>
         h(

@@ -12,6 +12,7 @@ import { systemPage } from './systemPage.js';
 
 const main = document.getElementById('main')!;
 const nav = document.getElementById('nav')!;
+const logoutButton = document.getElementById('logout');
 let stop: (() => void) | null = null;
 
 /** What a failed login tells the user: a limited address must wait, whatever it types. */
@@ -27,6 +28,7 @@ function showLogin(failed: string | null): void {
   stop?.();
   stop = null;
   nav.hidden = true;
+  if (logoutButton) logoutButton.hidden = true;
   const input = h('input', {
     type: 'password',
     id: 'token',
@@ -84,6 +86,7 @@ function decodedOrAsTyped(raw: string): string {
 function route(): void {
   stop?.();
   nav.hidden = false;
+  if (logoutButton) logoutButton.hidden = false;
   const hash = location.hash.replace(/^#/, '') || '/jobs';
   const [path = '', query = ''] = hash.split('?');
   const job = /^\/jobs\/(.+)$/.exec(path);
@@ -98,9 +101,9 @@ function route(): void {
 main.addEventListener('runbox-error', (event) => showError((event as CustomEvent).detail));
 main.addEventListener('runbox-ok', () => document.getElementById('error')?.remove());
 window.addEventListener('hashchange', route);
-document.getElementById('logout')!.addEventListener('click', () => {
-  // Back to the page: a server with a token now answers 401 and the login form shows;
-  // one without a token has nothing to log out of.
+// Only a server with a token has the button (there is no session to end without one).
+logoutButton?.addEventListener('click', () => {
+  // Back to the page: the server now answers 401 and the login form shows.
   logout().then(
     () => route(),
     (e: unknown) => showError(e),

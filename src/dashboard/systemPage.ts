@@ -26,9 +26,15 @@ export function systemPage(root: HTMLElement): () => void {
           h(
             'tr',
             {},
-            ...['queue', 'waiting', 'running', 'oldest waiting', 'nodes serving', 'slots'].map(
-              (t) => h('th', {}, t),
-            ),
+            ...[
+              'queue',
+              'due',
+              'scheduled',
+              'running',
+              'oldest waiting',
+              'nodes serving',
+              'slots',
+            ].map((t) => h('th', {}, t)),
           ),
         ),
         queues,
@@ -77,7 +83,9 @@ export function systemPage(root: HTMLElement): () => void {
           'tr',
           { 'data-queue': q.name },
           h('td', { class: 'id' }, q.name),
-          h('td', { class: 'queued' }, String(q.queued)),
+          // Due apart from scheduled: "waiting" counted jobs whose run_at had not come.
+          h('td', { class: 'due' }, String(q.due)),
+          h('td', { class: 'scheduled' }, String(q.scheduled)),
           h('td', { class: 'running' }, String(q.running)),
           h('td', { class: 'oldest', title: q.oldest_due_at ?? '' }, ago(q.oldest_due_at)),
           h('td', { class: 'workers' }, String(q.workers)),
@@ -92,7 +100,7 @@ export function systemPage(root: HTMLElement): () => void {
           {},
           h(
             'td',
-            { colspan: '6', class: 'empty' },
+            { colspan: '7', class: 'empty' },
             'No jobs waiting or running, no worker serving.',
           ),
         ),

@@ -86,6 +86,8 @@ export interface Worker {
 export interface QueueView {
   name: string;
   queued: number;
+  due: number;
+  scheduled: number;
   running: number;
   oldest_due_at: string | null;
   workers: number;

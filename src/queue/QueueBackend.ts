@@ -208,6 +208,13 @@ export interface WorkerRegistry {
   heartbeatWorker(workerId: string): Promise<boolean>;
   /** Marks it stopped (idempotent). Its running jobs are not touched. */
   stopWorker(workerId: string): Promise<void>;
+  /**
+   * Ends a worker whose process is gone without stopping (kill -9, a crash): it claims and
+   * heartbeats no more, like a stopped one, but reads dead (`lost`) until retention
+   * deletes it, so an operator's dead-worker alert sees it. Idempotent; a stopped
+   * worker stays stopped.
+   */
+  markWorkerLost(workerId: string): Promise<void>;
   /** Not stopped and heard from within workerDeadMs. False for null or unknown ids. */
   isWorkerAlive(workerId: string | null): Promise<boolean>;
   /** Every worker row, newest first, each judged alive or dead as of the backend's now. */

@@ -16,6 +16,8 @@ export interface WorkerRow {
   started_at: number;
   last_heartbeat_at: number;
   stopped_at: number | null;
+  /** SQLite: 0 or 1; PostgreSQL: boolean. */
+  lost: number | boolean;
 }
 
 /**
@@ -40,6 +42,7 @@ export function workerFromRow(
     startedAt: row.started_at,
     lastHeartbeatAt: row.last_heartbeat_at,
     stoppedAt: row.stopped_at,
+    lost: Boolean(row.lost),
     alive,
     queues,
   };
@@ -48,6 +51,7 @@ export function workerFromRow(
 export interface QueueSummaryRow {
   name: string;
   queued: number;
+  due: number;
   running: number;
   oldest_due: number | null;
   workers: number;
@@ -58,6 +62,7 @@ export function queueSummaryFromRow(r: QueueSummaryRow): QueueSummary {
   return {
     name: r.name,
     queued: r.queued,
+    due: r.due,
     running: r.running,
     oldestDueAt: r.oldest_due,
     workers: r.workers,

@@ -250,8 +250,10 @@ export interface WorkerInfo {
 /** One named queue as GET /v1/queues shows it. */
 export interface QueueSummary {
   name: string;
-  /** Jobs waiting (due or not). */
+  /** Jobs waiting, due or not. */
   queued: number;
+  /** Those of them due now (run_at reached): the backlog; the rest wait for their run_at. */
+  due: number;
   running: number;
   /** When the longest-waiting due job became due (epoch ms); null when none is due. */
   oldestDueAt: number | null;
@@ -269,6 +271,11 @@ export interface WorkerRecord {
   startedAt: number;
   lastHeartbeatAt: number;
   stoppedAt: number | null;
+  /**
+   * Its process was found gone without stopping (markWorkerLost): dead, though stoppedAt
+   * is set, until retention deletes the row.
+   */
+  lost: boolean;
   /** Not stopped and heard from within workerDeadMs (by the backend's clock). */
   alive: boolean;
   /** Its node's API for other nodes (WorkerInfo.address); absent where not kept. */

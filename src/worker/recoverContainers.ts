@@ -55,8 +55,9 @@ function procState(pid: number, procRoot: string): string | null | undefined {
 
 /**
  * A worker row on this host whose process is gone (kill -9, crash) still looks alive
- * until its heartbeat ages out. Its pid tells the truth sooner: mark it stopped, so its
- * containers can be adopted now instead of after the lease expires. A row with our own
+ * until its heartbeat ages out. Its pid tells the truth sooner: mark it lost (it claims
+ * no more, and reads dead, not stopped: it did not stop), so its containers can be
+ * adopted now instead of after the lease expires. A row with our own
  * pid but another id is a previous incarnation (pid reuse after a restart in a container).
  */
 async function markDeadLocalWorkers(queue: WorkerQueue, ownId: string, log: Logger): Promise<void> {
@@ -64,11 +65,11 @@ async function markDeadLocalWorkers(queue: WorkerQueue, ownId: string, log: Logg
   for (const worker of await queue.listWorkers()) {
     if (!worker.alive || worker.id === ownId || worker.host !== host) continue;
     if (worker.pid === process.pid || !pidAlive(worker.pid)) {
-      log.info('worker process is gone; marking it stopped', {
+      log.info('worker process is gone; marking it dead', {
         worker: worker.id,
         pid: worker.pid,
       });
-      await queue.stopWorker(worker.id);
+      await queue.markWorkerLost(worker.id);
     }
   }
 }

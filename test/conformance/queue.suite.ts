@@ -288,14 +288,23 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         expect(byName.default).toEqual({
           name: 'default',
           queued: 0,
+          due: 0,
           running: 0,
           oldestDueAt: null,
           workers: 2,
           slots: 6,
         });
-        expect(byName.gpu).toMatchObject({ queued: 2, running: 1, workers: 1, slots: 1 });
+        // Seen: the job due in an hour counted as waiting like the due one: an operator
+        // read a backlog. Due and queued are told apart.
+        expect(byName.gpu).toMatchObject({ queued: 2, due: 1, running: 1, workers: 1, slots: 1 });
         expect(Math.abs(byName.gpu!.oldestDueAt! - (past + 1000))).toBeLessThan(5);
-        expect(byName.orphan).toMatchObject({ queued: 1, running: 0, workers: 0, slots: 0 });
+        expect(byName.orphan).toMatchObject({
+          queued: 1,
+          due: 1,
+          running: 0,
+          workers: 0,
+          slots: 0,
+        });
         // A worker no longer heard from serves nothing.
         await sleep(PAST_WORKER_LIFE);
         expect((await q.queues()).find((s) => s.name === 'default')).toBeUndefined();
@@ -994,6 +1003,28 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         expect(states).toEqual({ 'w-live': 'alive', 'w-silent': 'dead', 'w-stopped': 'dead' });
         expect(await q.deleteDeadWorkers()).toBe(2);
         expect((await q.listWorkers()).map((w) => w.id)).toEqual(['w-live']);
+      });
+
+      it('marks a worker whose process is gone lost: it claims no more, keeps its stop time, and a restart clears it', async () => {
+        const q = await open();
+        await q.registerWorker(worker('w-gone'));
+        await q.registerWorker(worker('w-stopped'));
+        await q.stopWorker('w-stopped');
+        await q.markWorkerLost('w-gone');
+        // A stopped worker stays stopped: only a running one can be found lost.
+        await q.markWorkerLost('w-stopped');
+        expect(await q.heartbeatWorker('w-gone')).toBe(false);
+        expect(await q.isWorkerAlive('w-gone')).toBe(false);
+        const byId = new Map((await q.listWorkers()).map((w) => [w.id, w]));
+        expect(byId.get('w-gone')).toMatchObject({ alive: false, lost: true });
+        expect(byId.get('w-gone')!.stoppedAt).not.toBeNull();
+        expect(byId.get('w-stopped')).toMatchObject({ alive: false, lost: false });
+        await q.registerWorker(worker('w-gone'));
+        expect((await q.listWorkers()).find((w) => w.id === 'w-gone')).toMatchObject({
+          alive: true,
+          lost: false,
+          stoppedAt: null,
+        });
       });
 
       it('refuses an incompatible worker with ContractMismatch and writes nothing', async () => {

@@ -87,7 +87,7 @@ describe('web dashboard in Chromium', () => {
     // Newest first: the last submitted is on top.
     expect(await rows.first().getAttribute('data-job')).toBe(ids[29]);
     await expect.poll(() => p.locator('.activity [data-finished-hour]').count()).toBe(1);
-    expect(await p.textContent('figcaption')).toContain('queued now: 30');
+    expect(await p.textContent('figcaption')).toContain('due now: 30');
     await keepScreenshot(p, 'jobs-list');
 
     await p.click('#older');
@@ -119,8 +119,16 @@ describe('web dashboard in Chromium', () => {
     await expect.poll(() => p.textContent('#not-found')).toBe('No job with id "%E0%A4%A".');
 
     // The named queues panel (GET /v1/queues): no node serves anything here (0 workers).
+    // Seen: a job scheduled for later counted as waiting like a due one ("waiting",
+    // "queued now"), which an operator read as a backlog: it is shown apart.
+    const later = new Date(Date.now() + 3_600_000).toISOString();
     const gpu = await http(server.url, '/v1/jobs/batch', {
-      body: { jobs: [0, 1].map(() => ({ ...SLEEPING_JOB, queue: 'gpu.a100-x_1' })) },
+      body: {
+        jobs: [
+          ...[0, 1].map(() => ({ ...SLEEPING_JOB, queue: 'gpu.a100-x_1' })),
+          { ...SLEEPING_JOB, queue: 'gpu.a100-x_1', run_at: later },
+        ],
+      },
     });
     expect(gpu.status).toBe(201);
     await p.goto(`${server.url}/#/system`);
@@ -129,7 +137,7 @@ describe('web dashboard in Chromium', () => {
     const cells = async (name: string) =>
       Object.fromEntries(
         await Promise.all(
-          ['queued', 'running', 'workers', 'slots', 'oldest'].map(async (c) => [
+          ['due', 'scheduled', 'running', 'workers', 'slots', 'oldest'].map(async (c) => [
             c,
             (await queueRow(name).locator(`td.${c}`).textContent())?.trim(),
           ]),
@@ -137,14 +145,23 @@ describe('web dashboard in Chromium', () => {
       );
     // 30 submitted, one cancelled above; the oldest has waited since it was submitted.
     expect(await cells('default')).toMatchObject({
-      queued: '29',
+      due: '29',
+      scheduled: '0',
       running: '0',
       workers: '0',
       slots: '0',
     });
     expect((await cells('default')).oldest).toMatch(/^\d+ (s|min) ago$/);
-    expect(await cells('gpu.a100-x_1')).toMatchObject({ queued: '2', running: '0', workers: '0' });
+    expect(await cells('gpu.a100-x_1')).toMatchObject({
+      due: '2',
+      scheduled: '1',
+      running: '0',
+      workers: '0',
+    });
     await keepScreenshot(p, 'system-queues-waiting');
+    await p.goto(`${server.url}/#/jobs`);
+    await expect.poll(() => p.textContent('figcaption')).toContain('due now: 31');
+    expect(await p.textContent('figcaption')).toContain('scheduled for later: 1');
 
     // A right-to-left override in a submitter's text is shown as its code point: it may
     // not make "evil<U+202E>cod.sh" read as "evilhs.doc" in the list.
@@ -232,7 +249,8 @@ describe('web dashboard in Chromium', () => {
     const served = p.locator('table.queues tr[data-queue="default"]');
     await expect.poll(() => served.locator('td.workers').textContent()).toBe('1');
     expect(await served.locator('td.slots').textContent()).toBe('2');
-    expect(await served.locator('td.queued').textContent()).toBe('0');
+    expect(await served.locator('td.due').textContent()).toBe('0');
+    expect(await served.locator('td.scheduled').textContent()).toBe('0');
     expect(await served.locator('td.running').textContent()).toBe('0');
     expect(await served.locator('td.oldest').textContent()).toBe('—');
     expect(await p.textContent('table.workers')).toContain('alive');
@@ -359,6 +377,39 @@ describe('web dashboard in Chromium', () => {
       await keepScreenshot(p, `narrow-${name}`);
       expect(await wide(), at).toBe(0);
     }
+    await p.context().close();
+  });
+
+  // Seen: "Log out" in the header of a server without a token, where there is no
+  // session to end and the button did nothing a user could see.
+  it('shows "Log out" only on a server with a token, and not on the login form', async () => {
+    const open = await startServerProcess({
+      dataDir: sandbox.dataDir,
+      configFile: writeTestConfig(sandbox.dataDir, { limits: { minFreeBytes: 1 } }),
+      workers: 0,
+    });
+    sandbox.processes.push(open);
+    const p = await page();
+    await p.goto(`${open.url}/#/system`);
+    await p.waitForSelector('#version');
+    expect(await p.locator('#logout').count()).toBe(0);
+    // The data dir is one server's at a time.
+    open.kill();
+    await open.exited;
+
+    const guarded = await startServerProcess({
+      dataDir: sandbox.dataDir,
+      configFile: writeTestConfig(sandbox.dataDir, { limits: { minFreeBytes: 1 }, token: TOKEN }),
+      workers: 0,
+    });
+    sandbox.processes.push(guarded);
+    await p.goto(`${guarded.url}/#/system`);
+    await p.waitForSelector('#login');
+    expect(await p.locator('#logout').isVisible()).toBe(false);
+    await p.fill('#token', TOKEN);
+    await p.click('#login button');
+    await p.waitForSelector('#version');
+    expect(await p.locator('#logout').isVisible()).toBe(true);
     await p.context().close();
   });
 

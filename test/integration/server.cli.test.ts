@@ -428,6 +428,34 @@ describe('client commands against runbox serve', () => {
     expect(down.stderr).toContain('runbox serve');
   });
 
+  it('queues shows jobs due apart from jobs scheduled for later', async () => {
+    const later = await fetch(new URL('/v1/jobs', server.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        runtime: 'shell',
+        command: ['true'],
+        queue: 'later-only',
+        run_at: new Date(Date.now() + 3_600_000).toISOString(),
+      }),
+    });
+    expect(later.status).toBe(201);
+    const { code, stdout } = await runCliProcess(['queues', ...srv()]);
+    expect(code).toBe(0);
+    const rows = stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.trim().split(/\s{2,}/));
+    expect(rows[0]!.slice(0, 5)).toEqual(['QUEUE', 'QUEUED', 'DUE', 'SCHEDULED', 'RUNNING']);
+    expect(rows.find((r) => r[0] === 'later-only')!.slice(0, 5)).toEqual([
+      'later-only',
+      '1',
+      '0',
+      '1',
+      '0',
+    ]);
+  });
+
   it('workers lists this server’s pool as alive', async () => {
     const { code, stdout } = await runCliProcess(['workers', '--json', ...srv()]);
     expect(code).toBe(0);

@@ -133,7 +133,8 @@ describe('runbox serve killed with SIGKILL', () => {
         'GET',
         '/v1/workers',
       );
-      expect(body.workers.find((w) => w.pid === first.child.pid)?.state).toBe('stopped');
+      // Dead, not stopped: it never stopped, and an alert on dead workers must see it.
+      expect(body.workers.find((w) => w.pid === first.child.pid)?.state).toBe('dead');
       expect(body.workers.find((w) => w.pid === second.child.pid)?.state).toBe('alive');
 
       second.kill('SIGTERM');
@@ -320,7 +321,12 @@ describe('runbox serve killed with SIGKILL', () => {
         'GET',
         '/v1/workers',
       );
-      expect(body.workers.find((w) => w.pid === workerPid)?.state).toBe('stopped');
+      // Seen: "stopped", so runbox_workers{state="dead"} never counted a killed worker.
+      // Its heartbeat is fresh (workerDeadMs 120 s): only the pid check can call it dead.
+      expect(body.workers.find((w) => w.pid === workerPid)?.state).toBe('dead');
+      const metrics = await (await fetch(new URL('/metrics', apiServer.url))).text();
+      expect(metrics).toMatch(/^runbox_workers\{state="dead"[^}]*\} 1$/m);
+      expect(metrics).toMatch(/^runbox_workers\{state="stopped"[^}]*\} 0$/m);
       second.kill('SIGTERM');
       expect(await second.exited).toBe(0);
     } finally {

@@ -113,6 +113,27 @@ describe('the OpenAPI document', () => {
     );
   });
 
+  // Seen: the {name} of /v1/schedules/{name} documented 200 characters, a name has 64.
+  it('documents a schedule name in a path as it documents one in a body: 1 to 64 characters', async () => {
+    const { schemas } = doc['components'] as { schemas: Record<string, unknown> };
+    const body = (schemas['ScheduleRequest'] as { properties: { name: unknown } }).properties.name;
+    expect(body).toMatchObject({ minLength: 1, maxLength: 64 });
+    const paths = Object.entries(doc.paths).filter(([path]) => path.includes('{name}'));
+    expect(paths.map(([path]) => path)).toContain('/v1/schedules/{name}');
+    for (const [path, item] of paths) {
+      for (const [method, op] of Object.entries(item)) {
+        if (!METHODS.includes(method)) continue;
+        const name = (
+          op as { parameters: Array<{ name: string; in: string; schema: unknown }> }
+        ).parameters.find((p) => p.in === 'path' && p.name === 'name');
+        expect(name?.schema, `${method.toUpperCase()} ${path}`).toMatchObject({
+          minLength: 1,
+          maxLength: 64,
+        });
+      }
+    }
+  });
+
   it('applies bearer security to every route but the open ones, and documents one error body', async () => {
     expect(doc.security).toEqual([{ bearer: [] }]);
     const open = Object.entries(doc.paths)

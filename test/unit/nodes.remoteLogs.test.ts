@@ -45,6 +45,7 @@ function worker(id: string, address: string | null, alive = true): WorkerRecord 
     startedAt: 0,
     lastHeartbeatAt: 0,
     stoppedAt: null,
+    lost: false,
     alive,
     queues: { default: 2 },
     address,

@@ -559,8 +559,12 @@ export interface components {
         };
         Queue: {
             name: string;
-            /** @description Jobs waiting (due or not) */
+            /** @description Jobs waiting, due or not: due + scheduled */
             queued: number;
+            /** @description Jobs waiting whose run_at has come: the backlog workers have to take */
+            due: number;
+            /** @description Jobs waiting for a run_at still in the future (not a backlog yet) */
+            scheduled: number;
             running: number;
             oldest_due_at: string | null;
             /** @description Live workers serving it */
@@ -4389,7 +4393,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A schedule name */
+                /** @description ASCII letters, digits, . - _ */
                 name: string;
             };
             cookie?: never;
@@ -4515,7 +4519,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A schedule name */
+                /** @description ASCII letters, digits, . - _ */
                 name: string;
             };
             cookie?: never;
@@ -4661,7 +4665,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A schedule name */
+                /** @description ASCII letters, digits, . - _ */
                 name: string;
             };
             cookie?: never;
@@ -4807,7 +4811,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A schedule name */
+                /** @description ASCII letters, digits, . - _ */
                 name: string;
             };
             cookie?: never;

@@ -2,8 +2,12 @@ import { dashboardAssets, type DashboardAssets } from '../dashboardAssets.js';
 import { Body, documentedHeaders } from '../schemas.js';
 import type { Api } from '../typeProvider.js';
 
-// Relative URLs, so the page also works behind a proxy that mounts runbox under a prefix.
-const PAGE = `<!doctype html>
+/**
+ * Relative URLs, so the page also works behind a proxy that mounts runbox under a prefix.
+ * "Log out" only where there is a session to end: a server without a token showed it,
+ * and the button did nothing a user could see.
+ */
+const page = (loginNeeded: boolean) => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -17,8 +21,7 @@ const PAGE = `<!doctype html>
 <header>
 <span class="brand">runbox</span>
 <nav id="nav"><a href="#/jobs">Jobs</a><a href="#/system">Workers &amp; system</a><a href="docs">API</a></nav>
-<button type="button" id="logout">Log out</button>
-</header>
+${loginNeeded ? '<button type="button" id="logout">Log out</button>\n' : ''}</header>
 <main id="main"></main>
 <script src="dashboard/app.js"></script>
 </body>
@@ -40,7 +43,8 @@ const PAGE_HEADERS = {
 };
 
 /** `/`: the dashboard, a page of this process that reads the /v1 API; no CDN. */
-export function registerDashboardRoutes(app: Api): void {
+export function registerDashboardRoutes(app: Api, loginNeeded: boolean): void {
+  const PAGE = page(loginNeeded);
   let assets: DashboardAssets | null = null;
   const load = () => (assets ??= dashboardAssets());
   app.get(

@@ -365,6 +365,9 @@ export function clientCommands(
         type Q = {
           name: string;
           queued: number;
+          /** Absent from a server older than these two fields. */
+          due?: number;
+          scheduled?: number;
           running: number;
           oldest_due_at: string | null;
           workers: number;
@@ -377,10 +380,22 @@ export function clientCommands(
         else {
           io.out(
             table([
-              ['QUEUE', 'QUEUED', 'RUNNING', 'OLDEST WAITING SINCE', 'WORKERS', 'SLOTS'],
+              // DUE apart from SCHEDULED (run_at ahead): QUEUED alone read as a backlog.
+              [
+                'QUEUE',
+                'QUEUED',
+                'DUE',
+                'SCHEDULED',
+                'RUNNING',
+                'OLDEST WAITING SINCE',
+                'WORKERS',
+                'SLOTS',
+              ],
               ...body.queues.map((q) => [
                 q.name,
                 String(q.queued),
+                q.due === undefined ? '-' : String(q.due),
+                q.scheduled === undefined ? '-' : String(q.scheduled),
                 String(q.running),
                 q.oldest_due_at ?? '-',
                 String(q.workers),

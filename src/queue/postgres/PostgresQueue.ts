@@ -57,6 +57,7 @@ import {
   listWorkers,
   registerWorker,
   stopWorker,
+  markWorkerLost,
   type PgWorkerRecord,
   type WorkerPlacement,
 } from './workers.js';
@@ -513,6 +514,10 @@ export class PostgresQueue implements QueueBackend {
 
   stopWorker(workerId: string): Promise<void> {
     return stopWorker(this.pool, workerId);
+  }
+
+  markWorkerLost(workerId: string): Promise<void> {
+    return markWorkerLost(this.pool, workerId);
   }
 
   async isWorkerAlive(workerId: string | null): Promise<boolean> {

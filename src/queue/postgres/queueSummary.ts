@@ -11,6 +11,7 @@ const SUMMARY = `
 WITH depth AS (
   SELECT j.queue,
          count(*) FILTER (WHERE j.status = 'queued') AS queued,
+         count(*) FILTER (WHERE j.status = 'queued' AND j.run_at <= now()) AS due,
          count(*) FILTER (WHERE j.status = 'running') AS running,
          min(j.run_at) FILTER (WHERE j.status = 'queued' AND j.run_at <= now()) AS oldest_due
   FROM jobs j
@@ -23,6 +24,7 @@ WITH depth AS (
   GROUP BY q.key
 )
 SELECT coalesce(d.queue, s.queue) AS name, coalesce(d.queued, 0) AS queued,
+       coalesce(d.due, 0) AS due,
        coalesce(d.running, 0) AS running, d.oldest_due, coalesce(s.workers, 0) AS workers,
        coalesce(s.slots, 0) AS slots
 FROM depth d FULL JOIN serving s ON d.queue = s.queue

@@ -17,7 +17,7 @@ ON CONFLICT (id) DO UPDATE SET
   contract_name = excluded.contract_name, contract_version = excluded.contract_version,
   contract_fingerprint = excluded.contract_fingerprint, queues = excluded.queues,
   address = excluded.address, started_at = excluded.started_at,
-  last_heartbeat_at = excluded.last_heartbeat_at, stopped_at = NULL`;
+  last_heartbeat_at = excluded.last_heartbeat_at, stopped_at = NULL, lost = false`;
 
 /** What a node adds about itself to the registry (named queues, its API address). */
 export interface WorkerPlacement {
@@ -68,6 +68,14 @@ export async function heartbeatWorker(db: PgExecutor, workerId: string): Promise
     { id: workerId },
   );
   return changed > 0;
+}
+
+export async function markWorkerLost(db: PgExecutor, workerId: string): Promise<void> {
+  await execute(
+    db,
+    'UPDATE workers SET stopped_at = now(), lost = true WHERE id = :id AND stopped_at IS NULL',
+    { id: workerId },
+  );
 }
 
 export async function stopWorker(db: PgExecutor, workerId: string): Promise<void> {

@@ -57,6 +57,7 @@ import {
   listWorkers,
   registerWorker,
   stopWorker,
+  markWorkerLost,
 } from './workers.js';
 
 /** What opening a SQLite queue reads: the file and the queue settings (Config has both). */
@@ -339,6 +340,10 @@ export class SqliteQueue implements QueueBackend {
 
   async stopWorker(workerId: string): Promise<void> {
     stopWorker(this.db, workerId, this.now());
+  }
+
+  async markWorkerLost(workerId: string): Promise<void> {
+    markWorkerLost(this.db, workerId, this.now());
   }
 
   async isWorkerAlive(workerId: string | null): Promise<boolean> {

@@ -9,6 +9,7 @@ const SUMMARY = `
 WITH depth AS (
   SELECT queue,
          sum(status = 'queued') AS queued,
+         sum(status = 'queued' AND run_at <= :now) AS due,
          sum(status = 'running') AS running,
          min(CASE WHEN status = 'queued' AND run_at <= :now THEN run_at END) AS oldest_due
   FROM jobs
@@ -22,7 +23,8 @@ WITH depth AS (
 ), names AS (
   SELECT queue FROM depth UNION SELECT queue FROM serving
 )
-SELECT n.queue AS name, coalesce(d.queued, 0) AS queued, coalesce(d.running, 0) AS running,
+SELECT n.queue AS name, coalesce(d.queued, 0) AS queued, coalesce(d.due, 0) AS due,
+       coalesce(d.running, 0) AS running,
        d.oldest_due, coalesce(s.workers, 0) AS workers, coalesce(s.slots, 0) AS slots
 FROM names n LEFT JOIN depth d ON d.queue = n.queue LEFT JOIN serving s ON s.queue = n.queue
 ORDER BY n.queue`;

@@ -17,7 +17,7 @@ ON CONFLICT (id) DO UPDATE SET
   contract_name = excluded.contract_name, contract_version = excluded.contract_version,
   contract_fingerprint = excluded.contract_fingerprint, queues = excluded.queues,
   started_at = excluded.started_at,
-  last_heartbeat_at = excluded.last_heartbeat_at, stopped_at = NULL`;
+  last_heartbeat_at = excluded.last_heartbeat_at, stopped_at = NULL, lost = 0`;
 
 /**
  * The worker handshake (issue 5, "where it is checked" 2): a worker whose contract this
@@ -62,6 +62,13 @@ export function heartbeatWorker(db: Db, workerId: string, now: number): boolean 
     'UPDATE workers SET last_heartbeat_at = :now WHERE id = :id AND stopped_at IS NULL',
   ).run({ id: workerId, now });
   return info.changes > 0;
+}
+
+export function markWorkerLost(db: Db, workerId: string, now: number): void {
+  sql(
+    db,
+    'UPDATE workers SET stopped_at = :now, lost = 1 WHERE id = :id AND stopped_at IS NULL',
+  ).run({ id: workerId, now });
 }
 
 export function stopWorker(db: Db, workerId: string, now: number): void {

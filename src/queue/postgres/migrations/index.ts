@@ -2,6 +2,7 @@ import m001 from './001_init.js';
 import m002 from './002_webhooks_schedules.js';
 import m003 from './003_blobs.js';
 import m004 from './004_lighter_status_changes.js';
+import m005 from './005_worker_lost.js';
 
 /**
  * Every PostgreSQL migration this build knows, in order (numbered apart from SQLite's:
@@ -20,6 +21,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 2, name: '002_webhooks_schedules', sql: m002 },
   { version: 3, name: '003_blobs', sql: m003 },
   { version: 4, name: '004_lighter_status_changes', sql: m004 },
+  { version: 5, name: '005_worker_lost', sql: m005 },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

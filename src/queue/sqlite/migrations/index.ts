@@ -9,6 +9,7 @@ import m008 from './008_webhook_delivery_ids.js';
 import m009 from './009_final_work_when_named.js';
 import m010 from './010_scrub_final_secrets.js';
 import m011 from './011_job_inputs_apart.js';
+import m012 from './012_worker_lost.js';
 
 /**
  * Every migration this build knows, in order. The schema version of a database is the
@@ -39,6 +40,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, name: '009_final_work_when_named', sql: m009 },
   { version: 10, name: '010_scrub_final_secrets', sql: m010 },
   { version: 11, name: '011_job_inputs_apart', sql: m011 },
+  { version: 12, name: '012_worker_lost', sql: m012 },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
