@@ -21,7 +21,11 @@ const TOKEN = 'dashboard-token-ø-1234567890';
 const OUTPUT_HEX = '00ff80fe0a7265706f7274e282ac0a';
 const OUTPUT_NAME = 'résumé ✓.bin';
 
-/** Prints tick 1..8 every half second, writes an output, exits 0. */
+/**
+ * Prints tick 1..7 every half second, tick 8 after 12 s more, writes an output, exits 0.
+ * The pause is the page's time to show a line while the job runs: with 4 s in all, a
+ * loaded machine started Chromium and opened the page after the job had ended.
+ */
 const TICKING_JOB = {
   runtime: 'shell',
   env: { API_KEY: 'hunter2-do-not-show', PLAIN: 'visible-value' },
@@ -32,7 +36,8 @@ const TICKING_JOB = {
   command: [
     'sh',
     '-c',
-    'for i in 1 2 3 4 5 6 7 8; do echo "tick $i"; echo "err $i" >&2; sleep 0.5; done; ' +
+    'for i in 1 2 3 4 5 6 7; do echo "tick $i"; echo "err $i" >&2; sleep 0.5; done; ' +
+      'sleep 12; echo "tick 8"; echo "err 8" >&2; ' +
       `printf '${OUTPUT_HEX.replace(/(..)/g, '\\x$1')}' > "/outputs/${OUTPUT_NAME}"`,
   ],
 };
