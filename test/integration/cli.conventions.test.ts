@@ -270,6 +270,17 @@ describe('help and usage', () => {
     }
   });
 
+  // `healthcheck --timeout 0` was InvalidSpec (65, "invalid job spec") where every other
+  // flag out of range is the command line's (64).
+  it('healthcheck --timeout not above 0 is a usage error naming --timeout', async () => {
+    for (const timeout of ['0', '-1']) {
+      const got = await cli(['healthcheck', `--timeout=${timeout}`, '--json']);
+      expect(got.code, `${timeout}: ${got.stderr}`).toBe(64);
+      expect(JSON.parse(got.stdout).error).toMatchObject({ type: 'UsageError', field: 'timeout' });
+      expect(JSON.parse(got.stdout).error.message).toContain('runbox healthcheck --help');
+    }
+  });
+
   // Node reads `--env-file` as its own option even after the script's name: through
   // ./bin/runbox, `run job.sh --env-file missing.env` ended in "node: missing.env: not
   // found", exit 9, and a folder in "invalid format", before runbox ran at all.

@@ -40,10 +40,13 @@ export function healthcheckCommand(
         }),
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags & { timeout: number };
+      // A flag out of range is the command line's (64), as for `ls --limit`: not a job spec.
       if (!(args.timeout > 0)) {
-        throw new RunboxError('InvalidSpec', `--timeout ${args.timeout} must be > 0 seconds`, {
-          field: 'argv',
-        });
+        throw new RunboxError(
+          'UsageError',
+          `--timeout takes a number of seconds above 0, e.g. --timeout 5 (see \`runbox healthcheck --help\`)`,
+          { field: 'timeout' },
+        );
       }
       // --server, RUNBOX_SERVER or the config file's server when one is named, as every
       // client command reads it; else the serve this config runs.
