@@ -214,6 +214,19 @@ function skipHelpPrerender(parser: unknown): void {
 }
 
 /**
+ * The commands yargs is inside when it fails, `['schedule', 'add']`: a subcommand's flags
+ * are on its own help page, not its parent's (`schedule --help` lists no --cron). yargs
+ * 17's internal API: if it changes, the pointer names the top command as before.
+ */
+function commandPath(parser: unknown): string[] {
+  const internal = parser as {
+    getInternalMethods?: () => { getContext?: () => { commands?: unknown } };
+  };
+  const commands = internal.getInternalMethods?.().getContext?.().commands;
+  return Array.isArray(commands) ? commands.filter((c): c is string => typeof c === 'string') : [];
+}
+
+/**
  * "Unknown argument: timout" with the flag that was meant, as git and config keys have
  * it: `--timout 30` named no flag, and the help to find it in is 40 lines long.
  */
@@ -370,7 +383,13 @@ export async function runCommands(
           { field: 'command' },
         );
       }
-      const pointer = command && known.has(command) ? `runbox ${command} --help` : 'runbox --help';
+      const nested = commandPath(parser);
+      const pointer =
+        nested.length > 1 && known.has(nested[0]!)
+          ? `runbox ${nested.join(' ')} --help`
+          : command && known.has(command)
+            ? `runbox ${command} --help`
+            : 'runbox --help';
       // A flag's own check (numberFlag) names the flag; it gets the pointer too.
       if (error instanceof RunboxError && error.type === 'UsageError') {
         throw new RunboxError('UsageError', `${error.message} (see \`${pointer}\`)`, {

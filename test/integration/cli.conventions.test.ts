@@ -270,6 +270,23 @@ describe('help and usage', () => {
     }
   });
 
+  // `schedule add n job.sh` said "Missing required argument: cron (see `runbox schedule
+  // --help`)", a page that lists the subcommands and not --cron.
+  it('a usage error in a schedule subcommand points at that subcommand help', async () => {
+    for (const [args, sub] of [
+      [['schedule', 'add', 'n', script('s.sh', 'true\n')], 'add'],
+      [['schedule', 'ls', '--bogus'], 'ls'],
+      [['schedule', 'rm'], 'rm'],
+    ] as const) {
+      const got = await cli([...args]);
+      expect(got.code, got.stderr).toBe(64);
+      expect(got.stderr, args.join(' ')).toContain(`(see \`runbox schedule ${sub} --help\`)`);
+    }
+    const bare = await cli(['schedule', 'nope']);
+    expect(bare.code).toBe(64);
+    expect(bare.stderr).toContain('(see `runbox schedule --help`)');
+  });
+
   // `healthcheck --timeout 0` was InvalidSpec (65, "invalid job spec") where every other
   // flag out of range is the command line's (64).
   it('healthcheck --timeout not above 0 is a usage error naming --timeout', async () => {
