@@ -143,6 +143,11 @@ describe('help and usage', () => {
       const help = await cli(name ? [name, '--help'] : ['--help']);
       expect(help.code, name).toBe(0);
       for (const line of help.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+      // Every flag says what it does: `ls --status` was listed with its choices alone.
+      const undescribed = help.stdout
+        .split('\n')
+        .filter((line) => /^\s+(-\w, )?--[a-z-]+(, --[a-z-]+)?\s*\[/.test(line));
+      expect(undescribed, name).toEqual([]);
     }
     const submit = await cli(['submit', '--help']);
     // Wrapped at spaces: the long description keeps "from" whole.
