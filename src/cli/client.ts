@@ -166,10 +166,17 @@ export class ApiClient {
 
   private unreachable(error: unknown): RunboxError {
     const e = error as { code?: string; cause?: { code?: string }; message?: string };
+    const code = e.cause?.code ?? e.code ?? e.message;
+    // A TLS handshake that got an HTTP answer: the server runs, so "start it" misleads.
+    const plainAnswer =
+      this.baseUrl.startsWith('https:') && (code === 'EPROTO' || code?.startsWith('ERR_SSL_'));
     return new RunboxError(
       'ServerUnavailable',
-      `cannot reach the runbox server at ${this.baseUrl} (${e.cause?.code ?? e.code ?? e.message}); ` +
-        'start it with `runbox serve` or point --server / RUNBOX_SERVER at it',
+      plainAnswer
+        ? `the server at ${this.baseUrl} answered, but not over TLS (${code}): runbox serve ` +
+            'speaks plain HTTP; use http://, or put a TLS proxy in front of it'
+        : `cannot reach the runbox server at ${this.baseUrl} (${code}); ` +
+            'start it with `runbox serve` or point --server / RUNBOX_SERVER at it',
       { field: 'server', cause: error },
     );
   }
