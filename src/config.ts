@@ -417,7 +417,7 @@ function baseDefaults(env: NodeJS.ProcessEnv): Omit<Config, 'dbPath'> & { dbPath
 }
 
 /** RUNBOX_* variables and the config keys they set. */
-const ENV_KEYS: Record<string, (value: string) => ConfigOverrides> = {
+export const ENV_KEYS: Record<string, (value: string) => ConfigOverrides> = {
   RUNBOX_DATA_DIR: (v) => ({ dataDir: v }),
   RUNBOX_DB: (v) => ({ dbPath: v }),
   // A PostgreSQL URL holds the password: set it here or in the file, never as a flag

@@ -167,13 +167,29 @@ export class ApiClient {
 
   private unreachable(error: unknown): RunboxError {
     const e = error as { code?: string; cause?: { code?: string }; message?: string };
+    const code = e.cause?.code ?? e.code ?? e.message;
     return new RunboxError(
       'ServerUnavailable',
-      `cannot reach the runbox server at ${this.baseUrl} (${e.cause?.code ?? e.code ?? e.message}); ` +
-        'start it with `runbox serve` or point --server / RUNBOX_SERVER at it',
+      notOverTls(this.baseUrl, code) ??
+        `cannot reach the runbox server at ${this.baseUrl} (${code}); ` +
+          'start it with `runbox serve` or point --server / RUNBOX_SERVER at it',
       { field: 'server', cause: error },
     );
   }
+}
+
+/**
+ * What to say when a TLS handshake with an https:// server got a plain answer: it runs
+ * (runbox serve speaks plain HTTP), so "start it" would mislead. Null for anything else.
+ */
+export function notOverTls(url: string, code: string | undefined): string | null {
+  if (!url.startsWith('https:') || !(code === 'EPROTO' || code?.startsWith('ERR_SSL_'))) {
+    return null;
+  }
+  return (
+    `the server at ${url} answered, but not over TLS (${code}): runbox serve speaks plain ` +
+    'HTTP; use http://, or put a TLS proxy in front of it'
+  );
 }
 
 /** node:https (and TLS with it) loads only for an https:// server. */

@@ -214,6 +214,36 @@ function skipHelpPrerender(parser: unknown): void {
 }
 
 /**
+ * The commands yargs is inside when it fails, `['schedule', 'add']`: a subcommand's flags
+ * are on its own help page, not its parent's (`schedule --help` lists no --cron). yargs
+ * 17's internal API: if it changes, the pointer names the top command as before.
+ */
+function commandPath(parser: unknown): string[] {
+  const internal = parser as {
+    getInternalMethods?: () => { getContext?: () => { commands?: unknown } };
+  };
+  const commands = internal.getInternalMethods?.().getContext?.().commands;
+  return Array.isArray(commands) ? commands.filter((c): c is string => typeof c === 'string') : [];
+}
+
+/**
+ * yargs' "Not enough arguments following: env" as the other flags typed without a value
+ * say it. yargs takes a word starting with a dash for a flag, so `--arg -c` is such a
+ * flag too: the message shows the `=` form that carries that value.
+ */
+function withMissingValue(message: string, argv: readonly string[]): string {
+  const missing = /^Not enough arguments following: (\S+)$/.exec(message);
+  if (!missing) return message;
+  const flag = `--${missing[1]!}`;
+  const end = argv.indexOf('--');
+  const at = argv.findIndex((word, i) => word === flag && (end === -1 || i < end));
+  const next = at === -1 ? undefined : argv[at + 1];
+  const dashed =
+    next !== undefined && next !== '--' && next.startsWith('-') && !next.startsWith('--');
+  return `${flag} needs a value after it${dashed ? `; one that starts with "-" is written ${flag}=${next}` : ''}`;
+}
+
+/**
  * "Unknown argument: timout" with the flag that was meant, as git and config keys have
  * it: `--timout 30` named no flag, and the help to find it in is 40 lines long.
  */
@@ -370,7 +400,13 @@ export async function runCommands(
           { field: 'command' },
         );
       }
-      const pointer = command && known.has(command) ? `runbox ${command} --help` : 'runbox --help';
+      const nested = commandPath(parser);
+      const pointer =
+        nested.length > 1 && known.has(nested[0]!)
+          ? `runbox ${nested.join(' ')} --help`
+          : command && known.has(command)
+            ? `runbox ${command} --help`
+            : 'runbox --help';
       // A flag's own check (numberFlag) names the flag; it gets the pointer too.
       if (error instanceof RunboxError && error.type === 'UsageError') {
         throw new RunboxError('UsageError', `${error.message} (see \`${pointer}\`)`, {
@@ -380,7 +416,10 @@ export async function runCommands(
       // yargs' own parse errors ("Not enough arguments following: env") come as a YError;
       // passed on as they were, they read as Internal (70), not the usage error they are.
       if (error && error.name !== 'YError') throw error;
-      const text = withFlagSuggestions(message ?? error?.message ?? '', parser);
+      const text = withMissingValue(
+        withFlagSuggestions(message ?? error?.message ?? '', parser),
+        argv,
+      );
       throw new RunboxError('UsageError', `${text} (see \`${pointer}\`)`, {
         field: 'argv',
       });

@@ -143,6 +143,11 @@ describe('help and usage', () => {
       const help = await cli(name ? [name, '--help'] : ['--help']);
       expect(help.code, name).toBe(0);
       for (const line of help.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+      // Every flag says what it does: `ls --status` was listed with its choices alone.
+      const undescribed = help.stdout
+        .split('\n')
+        .filter((line) => /^\s+(-\w, )?--[a-z-]+(, --[a-z-]+)?\s*\[/.test(line));
+      expect(undescribed, name).toEqual([]);
     }
     const submit = await cli(['submit', '--help']);
     // Wrapped at spaces: the long description keeps "from" whole.
@@ -267,6 +272,34 @@ describe('help and usage', () => {
         expect(got.code, `${limit} ${where.join(' ')}: ${got.stderr}`).toBe(64);
         expect(JSON.parse(got.stdout).error).toMatchObject({ type: 'UsageError', field: 'limit' });
       }
+    }
+  });
+
+  // `schedule add n job.sh` said "Missing required argument: cron (see `runbox schedule
+  // --help`)", a page that lists the subcommands and not --cron.
+  it('a usage error in a schedule subcommand points at that subcommand help', async () => {
+    for (const [args, sub] of [
+      [['schedule', 'add', 'n', script('s.sh', 'true\n')], 'add'],
+      [['schedule', 'ls', '--bogus'], 'ls'],
+      [['schedule', 'rm'], 'rm'],
+    ] as const) {
+      const got = await cli([...args]);
+      expect(got.code, got.stderr).toBe(64);
+      expect(got.stderr, args.join(' ')).toContain(`(see \`runbox schedule ${sub} --help\`)`);
+    }
+    const bare = await cli(['schedule', 'nope']);
+    expect(bare.code).toBe(64);
+    expect(bare.stderr).toContain('(see `runbox schedule --help`)');
+  });
+
+  // `healthcheck --timeout 0` was InvalidSpec (65, "invalid job spec") where every other
+  // flag out of range is the command line's (64), `--timeout abc` included.
+  it('healthcheck --timeout not above 0 is a usage error naming --timeout', async () => {
+    for (const timeout of ['0', '-1', 'abc']) {
+      const got = await cli(['healthcheck', `--timeout=${timeout}`, '--json']);
+      expect(got.code, `${timeout}: ${got.stderr}`).toBe(64);
+      expect(JSON.parse(got.stdout).error).toMatchObject({ type: 'UsageError', field: 'timeout' });
+      expect(JSON.parse(got.stdout).error.message).toContain('runbox healthcheck --help');
     }
   });
 

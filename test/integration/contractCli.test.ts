@@ -286,6 +286,23 @@ describe('runbox contract check --against a running server', () => {
     expect(stderr).toContain('give --against a contract file or image:NAME');
     expect(stderr).not.toContain('--server');
   });
+
+  it('https:// to a server that speaks plain HTTP says so rather than "start runbox serve there"', async () => {
+    const plain = createServer((_req, res) => res.end('{}'));
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = plain.address() as AddressInfo;
+      const against = `https://127.0.0.1:${port}`;
+      const { code, stderr } = await runbox('contract', 'check', '--against', against);
+      expect(code).toBe(69);
+      expect(stderr).toContain(`the server at ${against} answered, but not over TLS`);
+      expect(stderr).toContain('use http://');
+      expect(stderr).not.toContain('start runbox serve there');
+    } finally {
+      plain.closeAllConnections();
+      await new Promise((r) => plain.close(r));
+    }
+  });
 });
 
 describe('runbox contract check --against image:NAME, and runbox doctor', () => {

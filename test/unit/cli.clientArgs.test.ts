@@ -161,7 +161,7 @@ describe('the client commands parser', () => {
       expect(code, `${argv.join(' ')}: ${io.text()}`).toBe(64);
       expect(seen).toBeNull();
       expect(io.text()).toMatch(
-        /UsageError: Not enough arguments following: (env|arg|file) \(see `runbox submit --help`\)/,
+        /UsageError: --(env|arg|file) needs a value after it \(see `runbox submit --help`\)/,
       );
     }
   });
@@ -228,8 +228,14 @@ describe('the client commands parser', () => {
       [['submit', 'a.sh', '--command'], '--command needs a value after it'],
       [['submit', 'a.sh', '--webhook='], '--webhook needs a value after it'],
       [['logs', 'J', '--server'], '--server needs a value after it'],
-      [['submit', 'a.sh', '--file'], 'Not enough arguments following: file'],
-      [['submit', 'a.sh', '--env'], 'Not enough arguments following: env'],
+      [['submit', 'a.sh', '--file'], '--file needs a value after it'],
+      [['submit', 'a.sh', '--env'], '--env needs a value after it'],
+      // yargs said "Not enough arguments following: arg" for `--arg -c`, which reads as
+      // if nothing had been typed; a value that starts with a dash goes after `=`.
+      [
+        ['submit', 'a.sh', '--arg', '-c'],
+        '--arg needs a value after it; one that starts with "-" is written --arg=-c',
+      ],
     ];
     for (const [argv, message] of cases) {
       const { seen, code, io } = await viaYargs(argv);

@@ -95,6 +95,19 @@ describe('plainRequest', () => {
     expect((refused as Error).message).toContain('ECONNREFUSED');
   });
 
+  it('https:// to a server that speaks plain HTTP says so, not "start it with runbox serve"', async () => {
+    // `runbox ls --server https://127.0.0.1:7070` against a running serve said "cannot reach
+    // the runbox server ... (EPROTO); start it with `runbox serve`": it was running.
+    const plain = await serve((_req, _body, res) => res.end('{}'));
+    const https = plain.replace('http://', 'https://');
+    const wrong = await new ApiClient(https, null).json('GET', '/').catch((e: unknown) => e);
+    expect(wrong).toMatchObject({ type: 'ServerUnavailable', field: 'server' });
+    expect((wrong as Error).message).toMatch(
+      /answered, but not over TLS \(.+\): runbox serve speaks plain HTTP; use http:\/\//,
+    );
+    expect((wrong as Error).message).not.toContain('start it with');
+  });
+
   it('a server given without http:// is a usage error naming it, not Internal "Invalid URL"', () => {
     for (const server of ['127.0.0.1:7070', 'localhost:7070', 'ftp://host', 'http//x', '']) {
       let thrown: unknown;

@@ -263,7 +263,10 @@ export function clientCommands(
       (y) =>
         withJson(withData(withServer(y)))
           .epilogue(LOCAL_FALLBACK)
-          .option('status', { choices: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] })
+          .option('status', {
+            choices: ['queued', 'running', 'succeeded', 'failed', 'cancelled'],
+            describe: 'Only jobs in this state',
+          })
           .option('limit', { type: 'number', default: 50, describe: 'Jobs per page' })
           .option('quiet', { alias: 'q', type: 'boolean', describe: 'Print only job ids' })
           .option('all', { type: 'boolean', describe: 'Every page, not only the first' })

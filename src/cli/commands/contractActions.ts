@@ -9,7 +9,7 @@ import { CURRENT_CONTRACT } from '../../contract/contract.js';
 import { EX_CONFIG, RunboxError } from '../../errors/index.js';
 import { IMAGE_CONTRACT_LABEL } from '../../executor/imageContract.js';
 import { isImageReference } from '../../spec/imageReference.js';
-import { ApiClient, describedError, parseJson } from '../client.js';
+import { ApiClient, describedError, notOverTls, parseJson } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
 
 async function loadPeer(
@@ -26,10 +26,12 @@ async function loadPeer(
         // does not read: here the server is the one --against gives.
         if (error instanceof RunboxError && error.type === 'ServerUnavailable') {
           const cause = error.cause as { code?: string; cause?: { code?: string } } | undefined;
+          const code = cause?.cause?.code ?? cause?.code;
           throw new RunboxError(
             'ServerUnavailable',
-            `cannot reach ${against} to read its contract (${cause?.cause?.code ?? cause?.code ?? 'no answer'}); ` +
-              'start runbox serve there, or give --against a contract file or image:NAME',
+            notOverTls(against, code) ??
+              `cannot reach ${against} to read its contract (${code ?? 'no answer'}); ` +
+                'start runbox serve there, or give --against a contract file or image:NAME',
             { field: 'against', cause: error },
           );
         }

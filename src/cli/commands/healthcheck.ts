@@ -38,11 +38,11 @@ export function healthcheckCommand(
         }),
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags & { timeout: number };
+      // A flag out of range is the command line's (64), as for `ls --limit`: not a job spec.
       if (!(args.timeout > 0)) {
-        // A flag of this command, not a job's spec: 64 as `--timeout abc` is, not 65.
         throw new RunboxError(
           'UsageError',
-          `--timeout ${args.timeout} must be > 0 seconds, e.g. --timeout 5 (see \`runbox healthcheck --help\`)`,
+          `--timeout takes a number of seconds above 0, e.g. --timeout 5 (see \`runbox healthcheck --help\`)`,
           { field: 'timeout' },
         );
       }
