@@ -1,6 +1,7 @@
 import { access, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { pidAlive } from '../processAlive.js';
 
 /**
  * Which workers run their jobs in a data dir: one empty file per worker pool, named by
@@ -42,15 +43,6 @@ async function pruneDeadMarks(dataDir: string, self: string): Promise<void> {
   for (const name of names) {
     const parts = /^(.+)-(\d+)-[0-9a-f]+$/.exec(name);
     if (name === self || parts?.[1] !== hostname()) continue;
-    if (!processAlive(Number(parts[2]))) await rm(join(markDir(dataDir), name), { force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if (!pidAlive(Number(parts[2]))) await rm(join(markDir(dataDir), name), { force: true });
   }
 }

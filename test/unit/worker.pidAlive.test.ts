@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pidAlive } from '../../src/worker/recoverContainers.js';
+import { pidAlive } from '../../src/processAlive.js';
 
 /**
  * A shell that starts a child, kills it with SIGKILL and then becomes `sleep`, which

@@ -9,7 +9,7 @@ import { RunboxError } from '../../errors/index.js';
 import { readImageContract } from '../../executor/imageContract.js';
 import { probeDataDir, removeStaleProbes } from '../../executor/probeDataDir.js';
 import { inspectDatabase } from '../../queue/sqlite/openDatabase.js';
-import { pidAlive } from '../../worker/recoverContainers.js';
+import { pidAlive } from '../../processAlive.js';
 import { formatBytes, freeBytes } from '../../storage/fs/diskSpace.js';
 import type { ApiClient } from '../client.js';
 

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { RunboxError } from '../../errors/index.js';
-import { pidAlive } from '../../worker/recoverContainers.js';
+import { pidAlive } from '../../processAlive.js';
 import { sql, type Db } from './db.js';
 
 export interface WorkerRow {

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pidAlive } from '../../processAlive.js';
 
 /**
  * Temp files are named `<pid>.<process token>.<uuid>.tmp`. The token is random per
@@ -15,16 +16,6 @@ export const DEFAULT_TEMP_MAX_AGE_MS = 24 * 3600 * 1000;
 
 export function tempFileName(): string {
   return `${process.pid}.${PROCESS_TOKEN}.${randomUUID()}.tmp`;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export interface SweepOptions {
@@ -65,7 +56,7 @@ export async function sweepTempDir(
     if (!info.isFile()) continue;
     const match = TEMP_NAME.exec(name);
     const old = now - info.mtimeMs > maxAge;
-    const ownerGone = !match || (match[2] !== PROCESS_TOKEN && !processAlive(Number(match[1])));
+    const ownerGone = !match || (match[2] !== PROCESS_TOKEN && !pidAlive(Number(match[1])));
     if (!old && !ownerGone) continue;
     try {
       await unlink(path);
