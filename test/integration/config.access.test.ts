@@ -58,17 +58,17 @@ describe('a config file runbox cannot read', () => {
     expect(run.stdout).toContain('readable by the user runbox runs as');
   });
 
+  /** runbox as a uid with no passwd entry and no HOME (needs root): os.homedir() throws. */
+  const noHome = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(process.execPath, [RUNBOX_BUNDLE, ...args], {
+      env: { PATH: process.env.PATH, ...env },
+      encoding: 'utf8',
+      uid: 54321,
+      gid: 54321,
+    });
+
   it('with no home at all (HOME unset, a uid with no passwd entry) needs only a data dir', () => {
-    // Needs root to run as such a uid. os.homedir() throws for one: every command, a submit
-    // to a server included,
-    // died Internal (70) quoting uv_os_homedir.
-    const noHome = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-      spawnSync(process.execPath, [RUNBOX_BUNDLE, ...args], {
-        env: { PATH: process.env.PATH, ...env },
-        encoding: 'utf8',
-        uid: 54321,
-        gid: 54321,
-      });
+    // Every command, a submit to a server included, died Internal (70) quoting uv_os_homedir.
     const bare = noHome(['config', 'show']);
     expect(bare.status).toBe(78);
     expect(bare.stderr).toMatch(
@@ -87,13 +87,6 @@ describe('a config file runbox cannot read', () => {
   it('with no home at all, a command that talks to a named server needs no data dir', () => {
     // `runbox ls --server URL` was refused 78 "dataDir: HOME is unset" though it never
     // opens one: a CI step as a bare uid had to invent a data dir to list jobs.
-    const noHome = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-      spawnSync(process.execPath, [RUNBOX_BUNDLE, ...args], {
-        env: { PATH: process.env.PATH, ...env },
-        encoding: 'utf8',
-        uid: 54321,
-        gid: 54321,
-      });
     const server = ['--server', 'http://127.0.0.1:9'];
     for (const args of [
       ['ls'],
