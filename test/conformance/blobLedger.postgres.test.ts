@@ -7,6 +7,7 @@ import { query } from '../../src/queue/postgres/db.js';
 import { PostgresQueue } from '../../src/queue/postgres/PostgresQueue.js';
 import { freshDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { blobLedgerConformance } from './blobLedger.suite.js';
+import { PG_LATEST_SCHEMA_VERSION } from '../../src/queue/postgres/migrations/index.js';
 
 // The same suite as SQLite's, against the private test PostgreSQL (scripts/test-postgres):
 // a fresh database per harness, each connectAgain() a second node's pool on it.
@@ -136,7 +137,7 @@ describe('PostgreSQL blob ledger: row locks order gc and puts', () => {
         const version = await upgraded.pool.query(
           "SELECT value FROM meta WHERE key = 'schema_version'",
         );
-        expect(version.rows[0].value).toBe('4');
+        expect(version.rows[0].value).toBe(String(PG_LATEST_SCHEMA_VERSION));
         await upgraded.pool.query('DELETE FROM jobs');
         await upgraded.pool.query(
           "UPDATE blobs SET last_referenced_at = now() - interval '2 hours'",

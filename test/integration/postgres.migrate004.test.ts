@@ -10,6 +10,7 @@ import {
   type TestDatabase,
 } from '../helpers/postgres.js';
 import { validResult } from '../helpers/results.js';
+import { PG_LATEST_SCHEMA_VERSION } from '../../src/queue/postgres/migrations/index.js';
 
 /*
  * PostgreSQL migration 4 (partial indexes, trigger flags) on a database a schema-3 build
@@ -82,7 +83,7 @@ describe('PostgreSQL migration 4 on a schema-3 database', () => {
       db.url,
       "SELECT value FROM runbox.meta WHERE key = 'schema_version'",
     );
-    expect(meta!.value).toBe('4');
+    expect(meta!.value).toBe(String(PG_LATEST_SCHEMA_VERSION));
     const after = await sqlOn<Record<string, unknown>>(
       db.url,
       'SELECT * FROM runbox.jobs ORDER BY id',

@@ -15,6 +15,7 @@ import {
   type TestDatabase,
 } from '../helpers/postgres.js';
 import { validResult } from '../helpers/results.js';
+import { PG_LATEST_SCHEMA_VERSION } from '../../src/queue/postgres/migrations/index.js';
 
 const item = (over: Partial<EnqueueItem> = {}): EnqueueItem => ({
   spec: { runtime: 'shell', command: ['true'] },
@@ -104,7 +105,7 @@ describe('opening a PostgreSQL queue', () => {
       'SELECT key, value FROM runbox.meta ORDER BY key',
     );
     expect(Object.fromEntries(meta.map((r) => [r.key, r.value]))).toMatchObject({
-      schema_version: '4',
+      schema_version: String(PG_LATEST_SCHEMA_VERSION),
       contract_version: CURRENT_CONTRACT.version,
       contract_fingerprint: CURRENT_CONTRACT.fingerprint,
       contract_generation: '1',
@@ -144,7 +145,7 @@ describe('doctor on a PostgreSQL queue', () => {
     expect(tables).toHaveLength(0);
     await (await PostgresQueue.open(fresh.url, CONFIG, { listen: false })).close();
     expect(await inspectPgDatabase(fresh.url)).toMatchObject({
-      schemaVersion: 4,
+      schemaVersion: PG_LATEST_SCHEMA_VERSION,
       contract: { version: CURRENT_CONTRACT.version },
     });
     const error = await inspectPgDatabase('postgres://u:hunter2@127.0.0.1:1/x').catch((e) => e);
