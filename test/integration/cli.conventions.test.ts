@@ -210,8 +210,6 @@ describe('help and usage', () => {
     expect(delay.stderr).toContain('--delay "soon"');
   });
 
-  // `ls --limit 0` (or 5000) came back from the server as InvalidSpec "querystring.limit"
-  // (65), while the local database took it: out of range is a usage error, before any request.
   it('help, --version and contract export onto a stdout that fails (> /dev/full) exit 74, saying so once', () => {
     // --help exited 0 having printed nothing (console.log drops the error); the others
     // died of the stream's ENOSPC with a stack trace, exit 1.
@@ -262,6 +260,8 @@ describe('help and usage', () => {
     }
   });
 
+  // `ls --limit 0` (or 5000) came back from the server as InvalidSpec "querystring.limit"
+  // (65), while the local database took it: out of range is a usage error, before any request.
   it('ls --limit outside 1..1000 is a usage error naming --limit, with or without a server', async () => {
     for (const limit of ['0', '1001', '2.5', '-3']) {
       for (const where of [
