@@ -7,7 +7,7 @@ import type { QueueBackendConfig } from './backendConfig.js';
 import { ConfigFileSchema } from './configSchema.js';
 import type { BlobStoreConfig } from './backendConfig.js';
 import { parseBlobsUrl } from './storage/s3/blobsUrl.js';
-import { queueFromUrl, redactUrl } from './queueUrl.js';
+import { queueFromUrl, redactUrl, urlHoldsCredential } from './queueUrl.js';
 import { RunboxError } from './errors/index.js';
 import { MAX_TIMEOUT_SECONDS, MIN_CPUS } from './spec/parseJobSpec.js';
 import { isImageReference } from './spec/imageReference.js';
@@ -860,7 +860,7 @@ function readConfigFile(file: string): unknown {
 
 /**
  * A config file every user may read that holds a secret (the token, the webhook secret,
- * S3 keys, a password in a URL): said once at start, as ssh says it of a key, since
+ * S3 keys, a password or token in a URL): said once at start, as ssh says it of a key, since
  * `runbox config show` hides these and a 0644 file gave them to anyone on the machine.
  * Group-readable is left alone: README's staging box keeps /etc/runbox/config.json 0640
  * with the group runbox runs as.
@@ -891,8 +891,8 @@ function secretKeysIn(parsed: unknown): string[] {
       for (const [key, inner] of Object.entries(value)) walk(inner, path ? `${path}.${key}` : key);
     } else if (SECRET_KEY.test(path)) {
       if (value !== null && value !== '') found.push(path);
-    } else if (typeof value === 'string' && hasUrlPassword(value)) {
-      found.push(`a password in ${path}`);
+    } else if (typeof value === 'string' && urlHoldsCredential(value)) {
+      found.push(`${hasUrlPassword(value) ? 'a password' : 'a credential'} in ${path}`);
     }
   };
   walk(parsed, '');

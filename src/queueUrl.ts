@@ -28,16 +28,54 @@ export function queueFromUrl(value: string, field: string): QueueBackendConfig {
   );
 }
 
-/** A URL with its password replaced, for logs, messages and `config show`. */
+/**
+ * Query parameters whose values are credentials: a PostgreSQL URL takes `password` (and
+ * `sslpassword`) there, and HTTP URLs carry tokens and signatures as `token`,
+ * `access_token`, `api_key`, `X-Amz-Signature`...
+ */
+const SECRET_PARAM = /pass|secret|token|key|sig|auth|credential/i;
+
+/**
+ * A URL with its credentials replaced by "[set]", for logs, messages and `config show`:
+ * the password, the user name of an http(s) URL that has no password (a token given as
+ * `https://TOKEN@host`; a PostgreSQL user name is kept, it names the role), and the
+ * values of query parameters named like a credential.
+ */
 export function redactUrl(value: string): string {
+  let url: URL;
   try {
-    const url = new URL(value);
-    if (url.password === '') return value;
-    return `${url.protocol}//${url.username}:[set]@${url.host}${url.pathname}${url.search}`;
+    url = new URL(value);
   } catch {
     // Not a URL we can parse: hide everything between "://" and "@", if any.
     return value.replace(/\/\/[^@/]*@/, '//[set]@');
   }
+  const web = url.protocol === 'http:' || url.protocol === 'https:';
+  const hideUser = web && url.username !== '' && url.password === '';
+  const params = [...url.searchParams.keys()].filter((name) => SECRET_PARAM.test(name));
+  if (url.password === '' && !hideUser && params.length === 0) return value;
+  let user = url.username === '' ? '' : `${url.username}@`;
+  if (url.password !== '') user = `${url.username}:[set]@`;
+  else if (hideUser) user = '[set]@';
+  return `${url.protocol}//${user}${url.host}${url.pathname}${redactSearch(url.search, params)}${url.hash}`;
+}
+
+/** Whether redactUrl hides something of this URL (a value that is not a URL: no). */
+export function urlHoldsCredential(value: string): boolean {
+  return URL.canParse(value) && redactUrl(value) !== value;
+}
+
+/** The query string as written, with the named parameters' values replaced. */
+function redactSearch(search: string, secret: string[]): string {
+  if (secret.length === 0) return search;
+  return search.replace(/([?&])([^=&]*)=([^&]*)/g, (whole, sep: string, rawName: string) => {
+    let name = rawName;
+    try {
+      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+    } catch {
+      // A name that does not decode is compared as written.
+    }
+    return secret.includes(name) ? `${sep}${rawName}=[set]` : whole;
+  });
 }
 
 /** The queue config as shown to people: the PostgreSQL URL without its password. */

@@ -55,6 +55,30 @@ describe('a password in a configured URL is never printed', () => {
   });
 });
 
+describe('a token in a configured URL is never printed', () => {
+  it('config show hides a token in a query string or as an http(s) user name, and a 0644 file holding one is warned of', async () => {
+    const file = join(dir, 'webhook-token.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        webhooks: { url: 'https://hooks.example/in?channel=ops&token=tok-abc123' },
+      }),
+    );
+    chmodSync(file, 0o644);
+    // The secret from the environment: the file's only secret is the URL's token.
+    const env = { RUNBOX_WEBHOOK_SECRET: 'whsecret-0123456789' };
+    const json = await runbox(['config', 'show', '--json', '--config', file], env);
+    expect(json.code, json.stderr).toBe(0);
+    const { config } = JSON.parse(json.stdout) as { config: { webhooks: { url: string } } };
+    expect(config.webhooks.url).toBe('https://hooks.example/in?channel=ops&token=[set]');
+    expect(json.stderr).toContain(`config file ${file} holds a credential in webhooks.url`);
+    const table = await runbox(['config', 'show', '--server', 'https://tok-abc123@127.0.0.1:9']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/server\s+"https:\/\/\[set\]@127\.0\.0\.1:9\/"\s+flag/);
+    for (const run of [json, table]) expect(run.stdout + run.stderr).not.toContain('tok-abc123');
+  });
+});
+
 describe('a config file that holds a secret and every user may read', () => {
   const fileWith = (name: string, body: object, mode: number) => {
     const file = join(dir, name);

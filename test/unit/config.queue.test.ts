@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, queueSlotsFrom } from '../../src/config.js';
 import { RunboxError } from '../../src/errors/index.js';
-import { queueFromUrl, redactQueue, redactUrl } from '../../src/queueUrl.js';
+import { queueFromUrl, redactQueue, redactUrl, urlHoldsCredential } from '../../src/queueUrl.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'runbox-config-queue-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -104,5 +104,30 @@ describe('choosing the queue', () => {
       kind: 'postgres',
       url: 'postgres://u:[set]@h/d',
     });
+  });
+
+  it('never shows a token given as an http(s) user name or a credential in the query string', () => {
+    expect(redactUrl('https://ghp_0123456789abcdef@hooks.example/x')).toBe(
+      'https://[set]@hooks.example/x',
+    );
+    // PostgreSQL takes the password as a parameter too; the role name is kept.
+    expect(redactUrl('postgres://runbox@db/q?sslmode=require&password=s3cr%C3%A9t')).toBe(
+      'postgres://runbox@db/q?sslmode=require&password=[set]',
+    );
+    expect(
+      redactUrl('https://hooks.example/x?a=1&token=abc&access%5Ftoken=def&X-Amz-Signature=0f#top'),
+    ).toBe(
+      'https://hooks.example/x?a=1&token=[set]&access%5Ftoken=[set]&X-Amz-Signature=[set]#top',
+    );
+    expect(urlHoldsCredential('https://hooks.example/x?token=abc')).toBe(true);
+    for (const plain of [
+      'https://hooks.example/x?a=1&mode=fast',
+      'postgres://runbox@db/q?sslmode=require',
+      'http://127.0.0.1:7070',
+      '/var/lib/runbox',
+    ]) {
+      expect(redactUrl(plain)).toBe(plain);
+      expect(urlHoldsCredential(plain)).toBe(false);
+    }
   });
 });
