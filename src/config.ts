@@ -11,6 +11,7 @@ import { queueFromUrl, redactUrl, urlHoldsCredential } from './queueUrl.js';
 import { RunboxError } from './errors/index.js';
 import { MAX_TIMEOUT_SECONDS, MIN_CPUS } from './spec/parseJobSpec.js';
 import { isImageReference } from './spec/imageReference.js';
+import { allowHostProblem } from './webhooks/allowHostPattern.js';
 
 /**
  * The one place runbox reads its environment. Precedence, lowest first:
@@ -1142,6 +1143,10 @@ function checkConfig(config: ClientConfig): void {
   }
   checkCeilings(config, fail);
   listOfStrings(config.webhooks.allowHosts, 'webhooks.allowHosts', fail);
+  for (const entry of config.webhooks.allowHosts) {
+    const problem = allowHostProblem(entry);
+    if (problem) fail('webhooks.allowHosts', problem);
+  }
   if (config.webhooks.url !== null) {
     const problem = webhookUrlSyntaxProblem(config.webhooks.url);
     if (problem) fail('webhooks.url', problem);

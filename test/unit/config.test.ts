@@ -220,6 +220,34 @@ describe('config', () => {
     ).toBe(2500);
   });
 
+  it('refuses a webhooks.allowHosts entry no webhook host can match', () => {
+    // Each of these started, then refused every webhook ("host x is not in the server's
+    // webhooks.allowHosts"): a URL's host is compared as a URL parser writes it, lower
+    // case, punycode, IPv6 without brackets, no port or path.
+    for (const [entry, fix] of [
+      ['*', /an empty list allows any host/],
+      ['*example.com', /not a host name or \*\.suffix/],
+      ['https://hooks.example.com', /not a host name or \*\.suffix/],
+      ['hooks.example.com:443', /write "hooks\.example\.com"/],
+      ['hooks.example.com/x', /write "hooks\.example\.com"/],
+      ['*.bücher.de', /write "\*\.xn--bcher-kva\.de"/],
+      ['[fd00::1]', /write "fd00::1"/],
+      ['FD00:0::1', /write "fd00::1"/],
+      ['010.0.0.5', /write "8\.0\.0\.5"/],
+    ] as const) {
+      const error = errorOf(() =>
+        loadConfig({ env: {}, file: fileWith({ webhooks: { allowHosts: ['ok.io', entry] } }) }),
+      );
+      expect(error.type, entry).toBe('InvalidConfig');
+      expect(error.field, entry).toBe('webhooks.allowHosts');
+      expect(error.message, entry).toContain(`"${entry}"`);
+      expect(error.message, entry).toMatch(fix);
+    }
+    const hosts = ['hooks.example.com', 'EXAMPLE.org', '*.ok.io', '10.0.0.5', 'fd00::1'];
+    const config = loadConfig({ env: {}, file: fileWith({ webhooks: { allowHosts: hosts } }) });
+    expect(config.webhooks.allowHosts).toEqual(hosts);
+  });
+
   it('refuses a wait longer than a Node timer keeps, and a default timeout no job may have', () => {
     // Past 2^31-1 ms Node fires a timer after 1 ms: a 30-day sweepIntervalMs swept every
     // millisecond, a long drainTimeoutMs drained nothing.

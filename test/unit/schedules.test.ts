@@ -386,6 +386,11 @@ describe('schedules with a fake clock', () => {
     expect(await refused({ name: 'ü-nicode', cron: '* * * * *', job: JOB })).toBe('name');
     expect(await refused({ name: '', cron: '* * * * *', job: JOB })).toBe('name');
     expect(await refused({ name: 'x'.repeat(65), cron: '* * * * *', job: JOB })).toBe('name');
+    // Not a path segment or a flag: `runbox schedule rm -x` would read an option, and
+    // /v1/schedules/.. a path.
+    for (const name of ['..', '.x', '-x', '_x']) {
+      expect(await refused({ name, cron: '* * * * *', job: JOB }), name).toBe('name');
+    }
     expect(await refused({ name: 'a', cron: 'every minute', job: JOB })).toBe('cron');
     // February 30th never comes.
     expect(await refused({ name: 'a', cron: '0 0 30 2 *', job: JOB })).toBe('cron');

@@ -588,6 +588,42 @@ describe('durable deliveries', () => {
     });
   });
 
+  it('says in last_error what the connection met, not only its code', async () => {
+    // Seen from outside: `runbox webhooks` showed "EPROTO" for an https URL whose port
+    // speaks plain http, and "ECONNREFUSED" without the address refused.
+    const server = createServer((req, res) => {
+      if (req.url === '/close') req.socket.destroy();
+      else res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.address() as AddressInfo).port;
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const { queue, jobs, store, loop, finish } = setup();
+    const cases = [
+      [`https://127.0.0.1:${port}/`, /^write EPROTO .*wrong version number/],
+      [
+        `http://127.0.0.1:${closedPort}/`,
+        new RegExp(`^connect ECONNREFUSED 127\\.0\\.0\\.1:${closedPort}$`),
+      ],
+      [`http://127.0.0.1:${port}/close`, /^ECONNRESET \(socket hang up\)$/],
+    ] as const;
+    const ids: string[] = [];
+    for (const [url] of cases) {
+      const job = await submit(jobs, queue, { webhook_url: url });
+      await finish(job.id);
+      ids.push(job.id);
+    }
+    expect(await loop.turn()).toBe(3);
+    for (const [i, [url, error]] of cases.entries()) {
+      const [delivery] = await store.listForJob(ids[i]!);
+      expect(delivery!.lastError, url).toMatch(error);
+    }
+  });
+
   it('gives up once retryForMs has passed since the job ended, and records why', async () => {
     const hook = await receiver([500, 500, 500, 500, 500]);
     cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
