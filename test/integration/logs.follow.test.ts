@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
 import {
   RUNBOX_BUNDLE,
+  runCliProcess,
   startServerProcess,
   writeTestConfig,
   type RunboxProcess,
@@ -70,6 +71,23 @@ async function until(what: string, check: () => boolean, timeoutMs = 30_000): Pr
   }
 }
 
+/**
+ * Fails (exit 3, retried) on its first two attempts and succeeds on its third, writing
+ * that attempt's bytes in two writes. Each attempt runs a second before writing, so a
+ * follower polling every 100 ms sees it running.
+ */
+function retriedScript(attempts: [Buffer, Buffer][]): string {
+  return [
+    'sleep 1',
+    'case "$RUNBOX_ATTEMPT" in',
+    ...attempts.map(
+      ([a, b], i) =>
+        `${i < 2 ? i + 1 : '*'}) ${printf(a)}; sleep 0.3; ${printf(b)}; exit ${i < 2 ? 3 : 0};;`,
+    ),
+    'esac',
+  ].join('\n');
+}
+
 describe('logs -f across attempts', () => {
   const sandbox = useProcessSandbox('follow-attempts');
 
@@ -78,17 +96,7 @@ describe('logs -f across attempts', () => {
     const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
     sandbox.processes.push(server);
     const attempts = [hostileBytes(), hostileBytes(), hostileBytes()];
-    // Each attempt runs a second before writing, so a follower polling every 100 ms sees
-    // it running; the first two fail with a retried exit code, the third succeeds.
-    const script = [
-      'sleep 1',
-      'case "$RUNBOX_ATTEMPT" in',
-      ...attempts.map(
-        ([a, b], i) =>
-          `${i < 2 ? i + 1 : '*'}) ${printf(a)}; sleep 0.3; ${printf(b)}; exit ${i < 2 ? 3 : 0};;`,
-      ),
-      'esac',
-    ].join('\n');
+    const script = retriedScript(attempts);
     const spec = { max_attempts: 3, retry_on_exit_codes: [3] };
     const id = await submit(server.url, shellJob(script, spec));
     const follower = follow(server.url, id);
@@ -122,6 +130,34 @@ describe('logs -f across attempts', () => {
     expect(submitted.code, submitted.stderr).toBe(0);
     expect(sha256(submitted.stdoutBytes)).toBe(sha256(all));
     expect(submitted.stderr.match(/attempt \d+ begins/g)).toEqual([
+      'attempt 2 begins',
+      'attempt 3 begins',
+    ]);
+  });
+
+  it('runbox run marks each later attempt on stderr the same way', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir, { retry: { baseMs: 200, capMs: 400 } });
+    const attempts = [hostileBytes(), hostileBytes(), hostileBytes()];
+    const file = join(sandbox.dataDir, 'job.sh');
+    writeFileSync(file, retriedScript(attempts));
+    const ran = await runCliProcess(
+      [
+        'run',
+        file,
+        '--max-attempts',
+        '3',
+        '--retry-on-exit',
+        '3',
+        '--config',
+        configFile,
+        '--data-dir',
+        sandbox.dataDir,
+      ],
+      { env: { RUNBOX_CONFIG: '', RUNBOX_SERVER: '' } },
+    );
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(sha256(ran.stdoutBytes)).toBe(sha256(Buffer.concat(attempts.flat())));
+    expect(ran.stderr.match(/attempt \d+ begins/g)).toEqual([
       'attempt 2 begins',
       'attempt 3 begins',
     ]);
