@@ -83,6 +83,7 @@ export function planContainer({
     ...spec.env,
     RUNBOX_WORK: WORK_DIR,
     RUNBOX_OUTPUTS: OUTPUTS_DIR,
+    RUNBOX_ATTEMPT: String(attempt),
   };
   const [entrypoint, ...args] = spec.command;
   const hostConfig: Docker.HostConfig = {

@@ -57,7 +57,7 @@ export interface ResolvedSpec {
 const specChecker = TypeCompiler.Compile(JobSpecSchema);
 const optionsChecker = TypeCompiler.Compile(SubmitOptionsSchema);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const RESERVED_ENV = new Set(['RUNBOX_WORK', 'RUNBOX_OUTPUTS']);
+const RESERVED_ENV = new Set(['RUNBOX_WORK', 'RUNBOX_OUTPUTS', 'RUNBOX_ATTEMPT']);
 /**
  * Linux's MAX_ARG_STRLEN: execve refuses one argument or NAME=value longer, NUL
  * included. Past it the job failed, exit 1, "exec /sbin/docker-init: argument list too long".

@@ -461,7 +461,7 @@ export class WorkerPool {
           get signal() {
             return controller.signal;
           },
-          onLog: (stream, chunk) => this.liveLogs.append(job.id, stream, chunk),
+          onLog: (stream, chunk) => this.liveLogs.append(job.id, stream, chunk, job.attempt),
         });
       } catch (error) {
         return failureResult(toRunboxError(error));

@@ -44,6 +44,8 @@ export async function startServerProcess(options: {
   workers?: number;
   env?: NodeJS.ProcessEnv;
   extraArgs?: string[];
+  /** serve's port: a restart on the same one; @defaultValue 0, a free one */
+  port?: number;
   /** @defaultValue 20000 */
   readyTimeoutMs?: number;
 }): Promise<RunboxProcess> {
@@ -56,7 +58,7 @@ export async function startServerProcess(options: {
     '--data-dir',
     options.dataDir,
   ];
-  if (command === 'serve') args.push('--port', '0');
+  if (command === 'serve') args.push('--port', String(options.port ?? 0));
   if (options.workers !== undefined) args.push('--workers', String(options.workers));
   args.push(...(options.extraArgs ?? []));
   const child = spawn(process.execPath, args, {

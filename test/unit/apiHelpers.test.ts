@@ -144,15 +144,15 @@ describe('live logs', () => {
   it('hands every chunk of a tapped job to its tap, of every attempt, until untapped', () => {
     const logs = new LiveLogs();
     const seen: string[] = [];
-    const untap = logs.tap('j', (stream, chunk) => {
-      seen.push(`${stream}:${chunk.toString()}`);
+    const untap = logs.tap('j', (stream, chunk, attempt) => {
+      seen.push(`${attempt} ${stream}:${chunk.toString()}`);
     });
-    logs.append('j', 'stdout', Buffer.from('one'));
-    logs.append('other', 'stdout', Buffer.from('not mine'));
-    logs.append('j', 'stderr', Buffer.from('two'));
+    logs.append('j', 'stdout', Buffer.from('one'), 1);
+    logs.append('other', 'stdout', Buffer.from('not mine'), 1);
+    logs.append('j', 'stderr', Buffer.from('two'), 2);
     untap();
-    logs.append('j', 'stdout', Buffer.from('late'));
-    expect(seen).toEqual(['stdout:one', 'stderr:two']);
+    logs.append('j', 'stdout', Buffer.from('late'), 2);
+    expect(seen).toEqual(['1 stdout:one', '2 stderr:two']);
   });
 });
 

@@ -199,6 +199,14 @@ describe('parseJobSpec', () => {
     expect(
       fieldOf({ runtime: 'shell', script: { path: 'a', content: '' }, env: { RUNBOX_WORK: 'x' } }),
     ).toBe('env.RUNBOX_WORK');
+    // Set by runbox to the attempt's number (README, Inside the container).
+    expect(
+      fieldOf({
+        runtime: 'shell',
+        script: { path: 'a', content: '' },
+        env: { RUNBOX_ATTEMPT: '9' },
+      }),
+    ).toBe('env.RUNBOX_ATTEMPT');
     expect(
       fieldOf({ runtime: 'shell', script: { path: 'a', content: '' }, limits: { memory: 'lots' } }),
     ).toBe('limits.memory');

@@ -3226,6 +3226,10 @@ export interface operations {
                 stream?: "stdout" | "stderr";
                 /** @description Stream live until the job ends */
                 follow?: boolean;
+                /** @description With follow=true: only this attempt, ending once it has ended (empty when a later attempt has begun); what a follower asks to mark attempts and to resume */
+                attempt?: number;
+                /** @description With attempt: skip this many bytes of it (those already read) */
+                from?: number;
             };
             header?: {
                 /** @description One bytes range (bytes=a-b, bytes=a-, bytes=-n), on identity */

@@ -31,6 +31,20 @@ const LogsQuery = Type.Object(
       }),
     ),
     follow: Type.Optional(Type.Boolean({ description: 'Stream live until the job ends' })),
+    attempt: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          'With follow=true: only this attempt, ending once it has ended (empty when a later ' +
+          'attempt has begun); what a follower asks to mark attempts and to resume',
+      }),
+    ),
+    from: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: 'With attempt: skip this many bytes of it (those already read)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -257,8 +271,13 @@ export function registerLogRoutes(
     },
     async (request, reply) => {
       const { id } = request.params;
-      const { stream = 'stdout', follow = false } = request.query;
+      const { stream = 'stdout', follow = false, attempt: only, from = 0 } = request.query;
       const job = await jobs.get(id);
+      if (follow && only !== undefined) {
+        return streamReply(request, reply, (out) =>
+          followAttempt(jobs, running, store, nodes, job, only, stream, from, out),
+        );
+      }
       if (FINAL_STATUSES.has(job.status)) {
         const blob = job.result?.[stream].blob ?? null;
         return sendStoredBytes(
@@ -341,6 +360,45 @@ export function registerLogRoutes(
       });
     },
   );
+}
+
+/**
+ * Follows one attempt of a job from byte `from` until that attempt has ended: its live
+ * bytes while it runs (here or on another node), then, when it was the job's last, the
+ * rest from the stored log. A client that asks attempt by attempt knows where each
+ * begins (the CLI marks it on stderr) and, cut off, asks again from the byte it reached.
+ * Empty once a later attempt has begun: an earlier attempt's log is not kept.
+ */
+async function followAttempt(
+  jobs: JobService,
+  running: RunningLogs,
+  store: BlobStore,
+  nodes: NodeLogDeps | null,
+  first: JobView,
+  attempt: number,
+  stream: 'stdout' | 'stderr',
+  from: number,
+  out: PassThrough,
+): Promise<void> {
+  let sent = 0;
+  for (let now = first; !out.destroyed; now = await jobForFollower(jobs, first.id, out)) {
+    if (now.attempts > attempt) return;
+    if (FINAL_STATUSES.has(now.status)) {
+      const blob = now.attempts === attempt ? now.result?.[stream].blob : null;
+      if (blob) await copyAfter(await store.openDecompressed(blob), out, from + sent);
+      return;
+    }
+    if (now.attempts === attempt) {
+      // Between attempts (queued for its retry): this one has ended.
+      if (now.status !== 'running') return;
+      const stillRunning = attemptRunning(jobs, first.id, attempt, out);
+      const file = await running.find(first.id, attempt, stream);
+      if (file) sent += await tailFile(file, from + sent, out, stillRunning);
+      else if (nodes)
+        sent += await followRemote(nodes, now, stream, from + sent, out, stillRunning);
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
 }
 
 /**

@@ -92,46 +92,166 @@ async function databaseAnswer<T>(ask: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Streams one log stream of a job to a writable until the job ends. */
+/** How long a follower waits by default for a server that went away to answer again. */
+export const DEFAULT_RECONNECT_SECONDS = 60;
+/** How often a follower knocks while the server is away. */
+const RECONNECT_RETRY_MS = 500;
+
+export interface FollowOptions {
+  /**
+   * Where notices go (the start of each later attempt, the server away and back), or
+   * null: of a job's two followed streams, one speaks.
+   */
+  notice: ((line: string) => void) | null;
+  /** Give up (ServerUnavailable, 69) when the server has not answered for this long. */
+  reconnectSeconds: number;
+}
+
+/**
+ * Streams one log stream of a job to a writable until the job ends. A follower asks
+ * attempt by attempt (`attempt`, `from`), so it knows where each later attempt begins
+ * (said through `notice`, never in the job's bytes) and, when the server goes away
+ * (restarted, killed), waits for it and resumes from the byte it reached.
+ */
 export async function streamLogs(
   client: ApiClient,
   id: string,
   stream: 'stdout' | 'stderr',
   follow: boolean,
   to: NodeJS.WritableStream,
+  options?: FollowOptions,
 ): Promise<void> {
-  const response = await client.fetchOk(
-    `/v1/jobs/${encodeURIComponent(id)}/logs?stream=${stream}&follow=${follow}`,
-  );
-  // Bytes are written as they come, never decoded: a character split across two
-  // chunks stays whole, and output that is not UTF-8 at all passes through as is.
-  await writeChunks(
-    client.chunks(
-      response,
-      `job ${id}'s ${stream}`,
-      `run \`runbox logs ${id}${stream === 'stderr' ? ' --stderr' : ''}${follow ? ' -f' : ''}\` again: it starts from the first byte`,
-    ),
-    to,
-  );
+  const again = `run \`runbox logs ${id}${stream === 'stderr' ? ' --stderr' : ''}${follow ? ' -f' : ''}\` again: it starts from the first byte`;
+  if (!follow || !options) {
+    const response = await client.fetchOk(
+      `/v1/jobs/${encodeURIComponent(id)}/logs?stream=${stream}&follow=${follow}`,
+    );
+    // Bytes are written as they come, never decoded: a character split across two
+    // chunks stays whole, and output that is not UTF-8 at all passes through as is.
+    await writeChunks(client.chunks(response, `job ${id}'s ${stream}`, again), to);
+    return;
+  }
+  const jobPath = `/v1/jobs/${encodeURIComponent(id)}`;
+  const away = new ServerAway(options, again);
+  // Not ridden out: a server never reached is not one that went away (and a job it does
+  // not know is read from the local database).
+  const job = await databaseAnswer(() => client.json<JobView>('GET', jobPath));
+  const first = Math.max(job.body.attempts, 1);
+  let attempt = first;
+  let from = 0;
+  let marked = attempt === first;
+  const mark = () => {
+    if (marked) return;
+    marked = true;
+    options.notice?.(`runbox: job ${id}: attempt ${attempt} begins (the previous one ended)`);
+  };
+  for (;;) {
+    const written = await away.ride(async () => {
+      const response = await client.fetchOk(
+        `${jobPath}/logs?stream=${stream}&follow=true&attempt=${attempt}&from=${from}`,
+      );
+      const chunks = client.chunks(response, `job ${id}'s ${stream}`, again);
+      const counted = async function* () {
+        for await (const chunk of chunks) {
+          mark();
+          from += chunk.length;
+          yield chunk;
+        }
+      };
+      return writeChunks(counted(), to);
+    });
+    if (!written) return;
+    const now = (await away.ride(() => databaseAnswer(() => client.json<JobView>('GET', jobPath))))
+      .body;
+    if (now.attempts >= attempt) mark();
+    if (FINAL_STATUSES.has(now.status) && now.attempts <= attempt) return;
+    attempt = Math.max(attempt + 1, now.attempts);
+    from = 0;
+    marked = false;
+  }
+}
+
+/**
+ * A follower's view of a server that went away: each request is asked again until it
+ * answers or `reconnectSeconds` have passed without an answer, saying once that it waits
+ * and once that the server is back. A restart of `runbox serve` cut every `logs -f`
+ * (exit 69, "run it again: it starts from the first byte") while the job ran on.
+ */
+class ServerAway {
+  private since: number | null = null;
+
+  constructor(
+    private readonly options: FollowOptions,
+    private readonly again: string,
+  ) {}
+
+  async ride<T>(ask: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        const answer = await ask();
+        if (this.since !== null) {
+          this.options.notice?.('runbox: the server answers again; following on from where it was');
+          this.since = null;
+        }
+        return answer;
+      } catch (error) {
+        const gone = error instanceof RunboxError && error.type === 'ServerUnavailable';
+        if (!gone) throw error;
+        if (this.since === null) {
+          this.since = Date.now();
+          this.options.notice?.(
+            `runbox: ${error.message.split('; ')[0]}; waiting up to ` +
+              `${this.options.reconnectSeconds} s (--reconnect-seconds) for it to come back`,
+          );
+        } else if (Date.now() - this.since >= this.options.reconnectSeconds * 1000) {
+          throw new RunboxError(
+            'ServerUnavailable',
+            `the runbox server did not answer for ${this.options.reconnectSeconds} s ` +
+              `(--reconnect-seconds): ${error.message.split('; ')[0]}; ${this.again}`,
+            { field: 'server', cause: error },
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, RECONNECT_RETRY_MS));
+      }
+    }
+  }
 }
 
 /**
  * Writes chunks to `to` until they end or its reader goes away (`runbox logs ID | head`),
- * then stops reading. Unhandled, that EPIPE crashed runbox with a stack trace.
+ * then stops reading; false when the reader went away. Unhandled, that EPIPE crashed
+ * runbox with a stack trace.
  */
 export async function writeChunks(
   chunks: AsyncIterable<Uint8Array>,
   to: NodeJS.WritableStream & { destroyed?: boolean },
-): Promise<void> {
-  let gone = false;
-  // Left attached: a write still queued can fail after the loop has ended.
-  to.on('error', () => {
-    gone = true;
-  });
+): Promise<boolean> {
+  const gone = readerGone(to);
   for await (const chunk of chunks) {
-    if (gone || to.destroyed) break;
+    if (gone.now || to.destroyed) return false;
     if (!to.write(chunk)) await drained(to);
   }
+  return !gone.now && !to.destroyed;
+}
+
+const watched = new WeakMap<NodeJS.WritableStream, { now: boolean }>();
+
+/**
+ * Whether `to`'s reader went away, watched once per stream (a follower writes each
+ * attempt's bytes with writeChunks). Left attached: a write still queued can fail after
+ * the loop has ended.
+ */
+function readerGone(to: NodeJS.WritableStream): { now: boolean } {
+  let gone = watched.get(to);
+  if (!gone) {
+    const flag = { now: false };
+    to.on('error', () => {
+      flag.now = true;
+    });
+    watched.set(to, flag);
+    gone = flag;
+  }
+  return gone;
 }
 
 const LOCAL_FALLBACK =
@@ -171,9 +291,13 @@ export function clientCommands(
         }
         if (args.follow) {
           // With --json, stdout carries the one JSON document: the job's output goes to stderr.
+          const follow = { reconnectSeconds: DEFAULT_RECONNECT_SECONDS };
           await Promise.all([
-            streamLogs(client, job.id, 'stdout', true, args.json ? io.stderr : io.stdout),
-            streamLogs(client, job.id, 'stderr', true, io.stderr),
+            streamLogs(client, job.id, 'stdout', true, args.json ? io.stderr : io.stdout, {
+              ...follow,
+              notice: (line) => io.err(line),
+            }),
+            streamLogs(client, job.id, 'stderr', true, io.stderr, { ...follow, notice: null }),
           ]);
         }
         const waiting = args.follow ? null : spinner(io, `job ${job.id} ${job.status}`);
@@ -218,7 +342,7 @@ export function clientCommands(
       },
       setCode,
     ),
-    command<{ id: string; follow?: boolean; stderr?: boolean }>(
+    command<{ id: string; follow?: boolean; stderr?: boolean; reconnectSeconds?: number }>(
       'logs <id>',
       "Print a job's stdout (or --stderr); -f follows",
       (y) =>
@@ -233,19 +357,35 @@ export function clientCommands(
           .option('stderr', {
             type: 'boolean',
             describe: "Print the job's stderr (still on stdout, so > file captures it)",
+          })
+          .option('reconnect-seconds', {
+            type: 'number',
+            default: DEFAULT_RECONNECT_SECONDS,
+            describe: 'With -f: how long to wait for a server that went away (restarted)',
           }) as never,
       async (args) => {
         const stream = args.stderr ? 'stderr' : 'stdout';
         const follow = Boolean(args.follow);
+        const reconnectSeconds = args.reconnectSeconds ?? DEFAULT_RECONNECT_SECONDS;
+        if (!(reconnectSeconds >= 0)) {
+          throw new RunboxError(
+            'UsageError',
+            '--reconnect-seconds takes a number of seconds of 0 or more, e.g. --reconnect-seconds 60',
+            { field: 'reconnect-seconds' },
+          );
+        }
+        const notice = (line: string) => io.err(line);
         await remoteOrLocal(
           ctx,
           args,
-          (client) => streamLogs(client, args.id, stream, follow, io.stdout),
-          async (local) =>
-            writeChunks(
+          (client) =>
+            streamLogs(client, args.id, stream, follow, io.stdout, { notice, reconnectSeconds }),
+          async (local) => {
+            await writeChunks(
               (await local.logs(args.id, stream, follow)) as AsyncIterable<Uint8Array>,
               io.stdout,
-            ),
+            );
+          },
         );
         return 0;
       },

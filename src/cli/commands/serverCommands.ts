@@ -283,8 +283,17 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         // A slow reader (`runbox run job.sh | (sleep 60; cat)`) paces the job, as a pipe
         // paces a plain program: writes were queued without bound, the whole output in
         // memory. A reader that goes away closes the stream, which ends the wait.
-        const untap = rb.services.liveLogs.tap(job.id, (stream, chunk) => {
+        // Where each later attempt begins is said on stderr, as `logs -f` says it: stdout
+        // stays the job's bytes.
+        let shownAttempt = 0;
+        const untap = rb.services.liveLogs.tap(job.id, (stream, chunk, attempt) => {
           if (readerGone) return;
+          if (attempt !== shownAttempt) {
+            if (shownAttempt !== 0) {
+              io.err(`runbox: job ${job.id}: attempt ${attempt} begins (the previous one ended)`);
+            }
+            shownAttempt = attempt;
+          }
           const to = stream === 'stdout' && !args.json ? io.stdout : io.stderr;
           if (!to.write(chunk)) return drained(to);
         });
