@@ -158,6 +158,7 @@ export async function startRunbox(
       process: options.api ? 'serve' : options.workers > 0 ? 'worker' : 'run',
       workerId: `${hostname()}-${process.pid}`,
     });
+    metrics.addEngineUp(() => monitor.isUp());
     const jobs = new JobService(config, queue, { log: logger, metrics }, hooks !== null);
     const pools: WorkerPool[] = [];
     const queueHealth = new QueueHealth(logger);
@@ -276,7 +277,7 @@ export async function startRunbox(
     if (options.api) {
       metrics.addScrapeSources({
         countByStatus: () => queue.counts(),
-        engineUp: () => monitor.isUp(),
+        queues: () => queue.queues(),
         workers,
       });
     }
