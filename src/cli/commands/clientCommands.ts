@@ -142,8 +142,9 @@ const LOCAL_FALLBACK =
 // `runbox worker` processes register in the database with no server in front of them:
 // `workers --data-dir D` was refused as a usage error while `ls` and `status` took it.
 const LOCAL_WORKERS =
-  'Without --server (or RUNBOX_SERVER), while no server runs, the workers are read from ' +
-  'the local database (--data-dir, --db or --queue): the `runbox worker` processes on it.';
+  'A worker is dead after 30 s without a heartbeat. Without --server (or RUNBOX_SERVER), ' +
+  'while no server runs, the workers are read from the local database (--data-dir, --db ' +
+  'or --queue): the `runbox worker` processes on it.';
 
 export function clientCommands(
   ctx: CliContext,
@@ -419,7 +420,7 @@ export function clientCommands(
     ),
     command<object>(
       'workers',
-      'List workers (dead after 30 s without heartbeat; server, else local db)',
+      'List workers (server, else local db)',
       (y) => withJson(withData(withServer(y))).epilogue(LOCAL_WORKERS) as never,
       async (args) => {
         type W = {
