@@ -32,7 +32,8 @@ export interface JobMetrics {
 /** Database-wide figures read at scrape time (only `runbox serve` exposes them). */
 export interface ScrapeSources {
   countByStatus(): Promise<Record<string, number>>;
-  engineUp(): boolean | null;
+  /** Named queues as GET /v1/queues counts them: `due` of `queued` have reached run_at. */
+  queues(): Promise<Array<{ name: string; queued: number; due: number }>>;
   workers(): Promise<Array<{ state: string }>>;
 }
 
@@ -40,14 +41,19 @@ const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as co
 
 interface DatabaseFigures {
   counts: Record<string, number>;
+  queues: Array<{ name: string; queued: number; due: number }>;
   workers: Array<{ state: string }>;
 }
 
 /** Null while the queue database does not answer; any other failure is the scrape's. */
 async function readFigures(sources: ScrapeSources): Promise<DatabaseFigures | null> {
   try {
-    const [counts, workers] = await Promise.all([sources.countByStatus(), sources.workers()]);
-    return { counts, workers };
+    const [counts, queues, workers] = await Promise.all([
+      sources.countByStatus(),
+      sources.queues(),
+      sources.workers(),
+    ]);
+    return { counts, queues, workers };
   } catch (error) {
     if (isQueueUnavailable(error)) return null;
     throw error;
@@ -217,7 +223,33 @@ export class RunboxMetrics implements JobMetrics {
         for (const status of STATUSES) this.set({ status }, read.counts[status] ?? 0);
       },
     });
-    new EngineUpGauge(sources.engineUp, registers);
+    // `queued` above counts a job whose run_at is an hour ahead as waiting: the backlog
+    // an alert wants is the due part, per queue as /v1/queues and `runbox queues` show it.
+    for (const [name, help, count] of [
+      [
+        'runbox_jobs_due',
+        'Queued jobs whose run_at has come, by named queue (database-wide; runbox run jobs not counted).',
+        (q: { due: number }) => q.due,
+      ],
+      [
+        'runbox_jobs_scheduled',
+        'Queued jobs whose run_at is still ahead, by named queue (database-wide; runbox run jobs not counted).',
+        (q: { queued: number; due: number }) => q.queued - q.due,
+      ],
+    ] as const) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['queue'],
+        registers,
+        async collect() {
+          const read = await figures();
+          this.reset();
+          if (read === null) return;
+          for (const queue of read.queues) this.set({ queue: queue.name }, count(queue));
+        },
+      });
+    }
     new Gauge({
       name: 'runbox_workers',
       help: 'Registered worker pools by state (database-wide).',
@@ -231,6 +263,14 @@ export class RunboxMetrics implements JobMetrics {
           this.set({ state }, read.workers.filter((w) => w.state === state).length);
       },
     });
+  }
+
+  /**
+   * Adds runbox_engine_up, this process's own view of the engine: every process that
+   * runs containers has one (a worker's was missing, so its engine could be down unseen).
+   */
+  addEngineUp(engineUp: () => boolean | null): void {
+    new EngineUpGauge(engineUp, [this.registry]);
   }
 
   submitted(created: boolean): void {

@@ -15,10 +15,10 @@ import { createDocker } from './executor/dockerClient.js';
 import { listRuntimes } from './executor/runtimeImages.js';
 import { activityView } from './api/activityView.js';
 import { JobService, toView } from './api/jobService.js';
-import type { WorkerView } from './api/schemas.js';
 import { isLoopback, type Config } from './config.js';
 import { RunboxError } from './errors/index.js';
 import { toQueueView } from './api/queueView.js';
+import { toWorkerView } from './api/workerView.js';
 import { EngineMonitor } from './executor/EngineMonitor.js';
 import { RuntimeImages } from './executor/RuntimeImageWatch.js';
 import { createDockerExecutor } from './executor/index.js';
@@ -26,7 +26,6 @@ import { runningLogsOf } from './executor/runningLogs.js';
 import { createLogger } from './log.js';
 import { RunboxMetrics } from './metrics.js';
 import { QueueHealth } from './queue/queueUnavailable.js';
-import type { WorkerRecord } from './queue/types.js';
 import { Scheduler } from './schedules/Scheduler.js';
 import { ScheduleService } from './schedules/ScheduleService.js';
 import type { RunningRunbox, StartOptions } from './runboxTypes.js';
@@ -158,6 +157,7 @@ export async function startRunbox(
       process: options.api ? 'serve' : options.workers > 0 ? 'worker' : 'run',
       workerId: `${hostname()}-${process.pid}`,
     });
+    metrics.addEngineUp(() => monitor.isUp());
     const jobs = new JobService(config, queue, { log: logger, metrics }, hooks !== null);
     const pools: WorkerPool[] = [];
     const queueHealth = new QueueHealth(logger);
@@ -276,7 +276,7 @@ export async function startRunbox(
     if (options.api) {
       metrics.addScrapeSources({
         countByStatus: () => queue.counts(),
-        engineUp: () => monitor.isUp(),
+        queues: () => queue.queues(),
         workers,
       });
     }
@@ -459,20 +459,4 @@ async function assertEngineAnswers(docker: Docker, socket: string): Promise<void
   } finally {
     clearTimeout(timer);
   }
-}
-
-function toWorkerView(w: WorkerRecord): WorkerView {
-  return {
-    id: w.id,
-    host: w.host,
-    pid: w.pid,
-    version: w.version,
-    contract_version: w.contract.version,
-    address: w.address ?? null,
-    queues: { ...w.queues },
-    started_at: new Date(w.startedAt).toISOString(),
-    last_heartbeat_at: new Date(w.lastHeartbeatAt).toISOString(),
-    // A lost worker (its process found gone) has stoppedAt set but did not stop.
-    state: w.lost ? 'dead' : w.stoppedAt !== null ? 'stopped' : w.alive ? 'alive' : 'dead',
-  };
 }

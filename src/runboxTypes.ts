@@ -59,7 +59,10 @@ export interface RunningRunbox {
   refused: Promise<RunboxError>;
   /** Graceful stop: drain workers (up to drainMs), close the API and the database. */
   stop(drainMs?: number): Promise<void>;
-  /** Hard stop: no drain; running jobs requeue on the next start. */
+  /**
+   * Hard stop: no drain; running containers are left running, for the next start's
+   * recovery to re-attach (or, if gone, to requeue their jobs).
+   */
   abort(): Promise<void>;
 }
 

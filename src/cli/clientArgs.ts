@@ -96,7 +96,7 @@ export const CLIENT_COMMAND_FLAGS: Record<string, ClientCommand> = {
   },
   cancel: { positional: 'id', flags: { ...SERVER, ...JSON_FLAG } },
   queues: { flags: { ...SERVER, ...JSON_FLAG } },
-  workers: { flags: { ...SERVER, ...JSON_FLAG } },
+  workers: { flags: { ...DATA, ...SERVER, ...JSON_FLAG } },
 };
 
 /** The global flags runCommands declares (besides --help and --version, never here). */

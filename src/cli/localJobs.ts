@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { JobStatus, JobView, ListedJobView } from '../api/jobView.js';
+import type { WorkerView } from '../api/schemas.js';
 import { RunboxError } from '../errors/index.js';
 import type { CliContext, GlobalFlags } from './context.js';
 import type { ApiClient } from './client.js';
@@ -18,6 +19,8 @@ export interface LocalJobs {
   list(filter: { status?: JobStatus; limit: number; cursor?: string }): Promise<JobPageView>;
   /** A stored log stream; a job still running elsewhere is waited for first. */
   logs(id: string, stream: 'stdout' | 'stderr', follow: boolean): Promise<Readable>;
+  /** The worker pools registered in it, as GET /v1/workers lists them. */
+  workers(): Promise<WorkerView[]>;
   close(): Promise<void>;
 }
 

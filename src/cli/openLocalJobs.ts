@@ -8,11 +8,13 @@ import type { LocalJobs } from './localJobs.js';
 export async function openLocalJobs(config: Readonly<Config>): Promise<LocalJobs> {
   // Loaded here, not at the top: only a command that falls back to the database pays
   // for SQLite and the blob store.
-  const [{ createQueue, createBlobStore }, { toView, listJobs }, { Readable }] = await Promise.all([
-    import('../backends.js'),
-    import('../api/jobService.js'),
-    import('node:stream'),
-  ]);
+  const [{ createQueue, createBlobStore }, { toView, listJobs }, { toWorkerView }, { Readable }] =
+    await Promise.all([
+      import('../backends.js'),
+      import('../api/jobService.js'),
+      import('../api/workerView.js'),
+      import('node:stream'),
+    ]);
   const queue = await createQueue(config);
   const get = async (id: string): Promise<JobView> => {
     const record = await queue.get(id);
@@ -35,6 +37,7 @@ export async function openLocalJobs(config: Readonly<Config>): Promise<LocalJobs
       const store = await createBlobStore(config);
       return store.openDecompressed(blob);
     },
+    workers: async () => (await queue.listWorkers()).map(toWorkerView),
     close: () => queue.close(),
   };
 }

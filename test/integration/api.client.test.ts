@@ -486,6 +486,9 @@ describe('the generated client against runbox serve', () => {
           expect(d.labels.worker_id, name).toBe(workerIds.get(pid!));
         }
     expect(fromWorker.runbox_jobs).toBeUndefined(); // database-wide gauges: from serve only
+    // The engine as this process last saw it: a worker runs containers too.
+    expect(value(fromWorker.runbox_engine_up, {})).toBe(1);
+    expect(value(before.runbox_engine_up, {})).toBe(1);
 
     // Retention removes the finished jobs; the gauge follows, the counter does not.
     await until('retention to delete the jobs', async () => {
@@ -496,6 +499,29 @@ describe('the generated client against runbox serve', () => {
     expect(value(after.runbox_jobs_finished_total, { outcome: 'succeeded', error_type: '' })).toBe(
       value(before.runbox_jobs_finished_total, { outcome: 'succeeded', error_type: '' }),
     );
+
+    // A job an hour ahead is queued, but no backlog: runbox_jobs_due and
+    // runbox_jobs_scheduled split it as GET /v1/queues does, queued keeping its meaning.
+    const later = await client.api.POST('/v1/jobs', {
+      body: {
+        runtime: 'shell',
+        command: ['true'],
+        run_at: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+    });
+    expect(later.response.status).toBe(201);
+    const scheduled = await scrape();
+    expect(value(scheduled.runbox_jobs, { status: 'queued' })).toBe(1);
+    expect(scheduled.runbox_jobs_due!.type).toBe('gauge');
+    expect(value(scheduled.runbox_jobs_due, { queue: 'default' })).toBe(0);
+    expect(value(scheduled.runbox_jobs_scheduled, { queue: 'default' })).toBe(1);
+    const queues = (await client.api.GET('/v1/queues')).data!.queues;
+    expect(queues.find((q) => q.name === 'default')).toMatchObject({
+      queued: 1,
+      due: 0,
+      scheduled: 1,
+    });
+    expect(fromWorker.runbox_jobs_scheduled).toBeUndefined();
 
     // --log-level warn: no request or job lines, only the lifecycle lines (listening,
     // running, draining) written at every level; and every line is JSON.

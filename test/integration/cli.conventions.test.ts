@@ -275,6 +275,36 @@ describe('help and usage', () => {
     }
   });
 
+  // `workers --data-dir D` was refused (64, "Unknown argument: data-dir") while `ls` and
+  // `status` read the local database: a `runbox worker` with no server in front of it
+  // registers there.
+  it('workers reads the local database without a server, as ls does', async () => {
+    const configFile = writeTestConfig(sandbox.dataDir);
+    const worker = await startServerProcess({
+      dataDir: sandbox.dataDir,
+      configFile,
+      command: 'worker',
+      workers: 1,
+    });
+    sandbox.processes.push(worker);
+    const got = await cli(['workers', '--json', ...local()]);
+    expect(got.code, got.stderr).toBe(0);
+    const { workers } = JSON.parse(got.stdout) as {
+      workers: Array<{ pid: number; state: string; queues: Record<string, number> }>;
+    };
+    expect(workers.find((w) => w.pid === worker.child.pid)).toMatchObject({
+      state: 'alive',
+      queues: { default: 1 },
+    });
+    const shown = await cli(['workers', ...local()]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(
+      new RegExp(`^\\S+ +alive +\\S+ +${worker.child.pid} +default:1 `, 'm'),
+    );
+    worker.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+  });
+
   // `schedule add n job.sh` said "Missing required argument: cron (see `runbox schedule
   // --help`)", a page that lists the subcommands and not --cron.
   it('a usage error in a schedule subcommand points at that subcommand help', async () => {

@@ -248,7 +248,13 @@ describe('runbox serve on SIGTERM', () => {
     first.kill('SIGTERM');
     expect(await first.exited).toBe(130);
     expect(Date.now() - signalledAt).toBeLessThan(2500);
-    expect(first.stderr()).toContain('stopping now');
+    // It said "running jobs requeue on the next start": they are re-attached instead.
+    expect(first.stderr()).toContain(
+      'SIGTERM again: stopping now. Running containers go on: the next runbox serve or worker ' +
+        'here re-attaches each as the same attempt and records its result (also of one that ' +
+        'ended meanwhile); a job whose container is gone is retried (WorkerLost), or fails if ' +
+        'that was its last attempt.',
+    );
 
     const second = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
     sandbox.processes.push(second);

@@ -88,6 +88,7 @@ const ACCEPTED: string[][] = [
   ['cancel', 'JOB1', '--json'],
   ['queues'],
   ['workers', '--json', '--server', 'http://h:1'],
+  ['workers', '--data-dir', '/tmp/d', '--db', 'x.db', '--queue', 'q'],
 ];
 
 /** Mistakes, and forms yargs reads in its own way: all left to yargs. */

@@ -12,18 +12,24 @@ function samples(text: string, name: string): string[] {
 describe('runbox_engine_up', () => {
   // Seen: 0 before the first engine ping while /healthz said "unknown", so an alert on
   // runbox_engine_up == 0 fired at every start of a serve.
-  it('has no sample while the engine is unknown, then follows the last ping', async () => {
-    let up: boolean | null = null;
-    const metrics = new RunboxMetrics({ process: 'serve', workerId: 'test' });
-    metrics.addScrapeSources({
-      countByStatus: async () => ({}),
-      engineUp: () => up,
-      workers: async () => [],
-    });
-    expect(samples(await metrics.text(), 'runbox_engine_up')).toEqual([]);
-    up = true;
-    expect(samples(await metrics.text(), 'runbox_engine_up')).toEqual(['1']);
-    up = false;
-    expect(samples(await metrics.text(), 'runbox_engine_up')).toEqual(['0']);
-  });
+  // A worker runs containers as serve does; its scrape had no runbox_engine_up at all.
+  it.each(['serve', 'worker'] as const)(
+    'in %s: has no sample while the engine is unknown, then follows the last ping',
+    async (process) => {
+      let up: boolean | null = null;
+      const metrics = new RunboxMetrics({ process, workerId: 'test' });
+      metrics.addEngineUp(() => up);
+      if (process === 'serve')
+        metrics.addScrapeSources({
+          countByStatus: async () => ({}),
+          queues: async () => [],
+          workers: async () => [],
+        });
+      expect(samples(await metrics.text(), 'runbox_engine_up')).toEqual([]);
+      up = true;
+      expect(samples(await metrics.text(), 'runbox_engine_up')).toEqual(['1']);
+      up = false;
+      expect(samples(await metrics.text(), 'runbox_engine_up')).toEqual(['0']);
+    },
+  );
 });

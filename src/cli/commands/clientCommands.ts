@@ -259,6 +259,13 @@ const LOCAL_FALLBACK =
   'job while no server runs, is read from the local database: the jobs `runbox run` ' +
   'recorded.';
 
+// `runbox worker` processes register in the database with no server in front of them:
+// `workers --data-dir D` was refused as a usage error while `ls` and `status` took it.
+const LOCAL_WORKERS =
+  'A worker is dead after 30 s without a heartbeat. Without --server (or RUNBOX_SERVER), ' +
+  'while no server runs, the workers are read from the local database (--data-dir, --db ' +
+  'or --queue): the `runbox worker` processes on it.';
+
 export function clientCommands(
   ctx: CliContext,
   setCode: (code: number) => void,
@@ -553,8 +560,8 @@ export function clientCommands(
     ),
     command<object>(
       'workers',
-      'List workers (dead after 30 s without heartbeat)',
-      (y) => withJson(withServer(y)) as never,
+      'List workers (server, else local db)',
+      (y) => withJson(withData(withServer(y))).epilogue(LOCAL_WORKERS) as never,
       async (args) => {
         type W = {
           id: string;
@@ -567,9 +574,13 @@ export function clientCommands(
           queues: Record<string, number>;
           address: string | null;
         };
-        const { body } = await ctx
-          .client(args)
-          .json<{ workers: W[] }>('GET', '/v1/workers', undefined, 'workers');
+        const body = await remoteOrLocal(
+          ctx,
+          args,
+          async (client) =>
+            (await client.json<{ workers: W[] }>('GET', '/v1/workers', undefined, 'workers')).body,
+          async (local) => ({ workers: await local.workers() }),
+        );
         if (args.json) json(body);
         else {
           io.out(

@@ -15,12 +15,21 @@ import { bytesText, spinner, type Progress } from '../progress.js';
 import { checkOutputDir, writeOutputs } from '../writeOutputs.js';
 import { shownText } from '../output.js';
 
+/** What the hard stop leaves behind, and what the next start does with it. */
+const LEFT_RUNNING =
+  'Running containers go on: the next runbox serve or worker here re-attaches each as ' +
+  'the same attempt and records its result (also of one that ended meanwhile); a job ' +
+  'whose container is gone is retried (WorkerLost), or fails if that was its last attempt.';
+
 /**
  * Resolves when the process is told to stop. The first SIGTERM/SIGINT/SIGHUP drains
  * (running jobs get drainTimeoutMs, then are killed and requeued); a second stops at
- * once and leaves what is running to be requeued by the next start. SIGHUP is a closed
- * terminal here (there is nothing to reload): left to Node, it ended the process on the
- * spot, its jobs' containers running on and its worker registered as alive.
+ * once and leaves the containers running for the next start's recovery
+ * (recoverContainers), which re-attaches them as the same attempt. Its line said
+ * "running jobs requeue on the next start", so operators expected them to run again.
+ * SIGHUP is a closed terminal here (there is nothing to reload): left to Node, it ended
+ * the process on the spot, its jobs' containers running on and its worker registered as
+ * alive.
  */
 function untilSignalled(
   rb: RunningRunbox,
@@ -38,7 +47,7 @@ function untilSignalled(
         void rb.stop().then(resolve, resolve);
         return;
       }
-      log(`runbox: ${signal} again: stopping now; running jobs requeue on the next start`, {
+      log(`runbox: ${signal} again: stopping now. ${LEFT_RUNNING}`, {
         event: 'stopping',
         signal,
       });
