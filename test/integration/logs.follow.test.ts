@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
@@ -260,5 +262,54 @@ describe('logs -f across a restart of runbox serve', () => {
       'runbox: UsageError: --reconnect-seconds takes a number of seconds of 0 or more, e.g. --reconnect-seconds 60\n',
     );
     expect(got.code).toBe(64);
+  });
+});
+
+describe('logs -f against a server from before attempt=', () => {
+  // Such a server does not run here (one executable, one build): this one answers what
+  // b39c6df's `runbox serve` answered, measured against it (the 400 body is its own).
+  it('falls back to the plain follow it knows, bytes exact, exit 0', async () => {
+    const [a, b] = hostileBytes();
+    const asked: string[] = [];
+    const old = createServer((request, response) => {
+      const url = request.url ?? '';
+      asked.push(url);
+      if (url === '/v1/jobs/OLD') {
+        response.setHeader('content-type', 'application/json');
+        response.end(JSON.stringify({ id: 'OLD', status: 'running', attempts: 1 }));
+      } else if (url.includes('attempt=')) {
+        response.statusCode = 400;
+        response.setHeader('content-type', 'application/json');
+        response.end(
+          JSON.stringify({
+            error: {
+              type: 'InvalidSpec',
+              message: 'querystring.attempt: is not a known field; see GET /openapi.json',
+              field: 'querystring.attempt',
+              request_id: 'r',
+            },
+          }),
+        );
+      } else {
+        response.setHeader('content-type', 'application/octet-stream');
+        response.write(a);
+        setTimeout(() => response.end(b), 200);
+      }
+    });
+    await new Promise<void>((resolve) => old.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = old.address() as AddressInfo;
+      const follower = follow(`http://127.0.0.1:${port}`, 'OLD');
+      expect(await follower.code, follower.stderr()).toBe(0);
+      expect(sha256(follower.stdout())).toBe(sha256(Buffer.concat([a, b])));
+      expect(follower.stderr()).toBe('');
+      expect(asked).toEqual([
+        '/v1/jobs/OLD',
+        '/v1/jobs/OLD/logs?stream=stdout&follow=true&attempt=1&from=0',
+        '/v1/jobs/OLD/logs?stream=stdout&follow=true',
+      ]);
+    } finally {
+      old.close();
+    }
   });
 });

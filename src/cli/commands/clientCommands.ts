@@ -140,6 +140,7 @@ export async function streamLogs(
   let attempt = first;
   let from = 0;
   let marked = attempt === first;
+  let legacy = false;
   const mark = () => {
     if (marked) return;
     marked = true;
@@ -147,9 +148,17 @@ export async function streamLogs(
   };
   for (;;) {
     const written = await away.ride(async () => {
-      const response = await client.fetchOk(
-        `${jobPath}/logs?stream=${stream}&follow=true&attempt=${attempt}&from=${from}`,
-      );
+      const response = await client
+        .fetchOk(`${jobPath}/logs?stream=${stream}&follow=true&attempt=${attempt}&from=${from}`)
+        .catch((error: unknown) => {
+          if (!olderServer(error)) throw error;
+          // A server from before attempt= (a fleet mid-upgrade): followed as it follows,
+          // every attempt from its first byte, with no marks and no resume.
+          return client.fetchOk(`${jobPath}/logs?stream=${stream}&follow=true`).then((plain) => {
+            legacy = true;
+            return plain;
+          });
+        });
       const chunks = client.chunks(response, `job ${id}'s ${stream}`, again);
       const counted = async function* () {
         for await (const chunk of chunks) {
@@ -160,7 +169,7 @@ export async function streamLogs(
       };
       return writeChunks(counted(), to);
     });
-    if (!written) return;
+    if (!written || legacy) return;
     const now = (await away.ride(() => databaseAnswer(() => client.json<JobView>('GET', jobPath))))
       .body;
     if (now.attempts >= attempt) mark();
@@ -169,6 +178,15 @@ export async function streamLogs(
     from = 0;
     marked = false;
   }
+}
+
+/** The 400 a server that predates `attempt=`/`from=` on the logs route answers them with. */
+function olderServer(error: unknown): boolean {
+  return (
+    error instanceof RunboxError &&
+    error.type === 'InvalidSpec' &&
+    /^querystring\.(attempt|from)$/.test(error.field ?? '')
+  );
 }
 
 /**
