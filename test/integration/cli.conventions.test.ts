@@ -664,6 +664,31 @@ describe('config', () => {
     expect(typed.stderr).toContain('limits.logBytes: expected integer, got "big"');
   });
 
+  // `serve --port 70000` exited 78 (InvalidConfig "set by flag"), the code for a bad
+  // config file, which systemd units are told not to restart; the flag is the mistake.
+  it('serve --port or --workers out of range is a usage error naming the flag; from a file or the environment it stays 78', async () => {
+    for (const [flag, value, message] of [
+      ['--port', '70000', '--port 70000 is not a TCP port (0-65535)'],
+      ['--workers', '300', '--workers 300 must be an integer from 0 to 256'],
+    ] as const) {
+      const got = await cli(['serve', flag, value, '--data-dir', sandbox.dataDir]);
+      expect(got.stderr).toBe(`runbox: UsageError: ${message}\n`);
+      expect(got.code).toBe(64);
+    }
+    const file = join(sandbox.dataDir, 'port.json');
+    writeFileSync(file, JSON.stringify({ port: 70000 }));
+    const fromFile = await cli(['serve', '--config', file, '--data-dir', sandbox.dataDir]);
+    expect(fromFile.stderr).toContain(
+      `InvalidConfig: config file ${file}: port: expected integer to be less or equal to 65535, got 70000`,
+    );
+    expect(fromFile.code).toBe(78);
+    const fromEnv = await cli(['serve', '--data-dir', sandbox.dataDir], { RUNBOX_WORKERS: '300' });
+    expect(fromEnv.stderr).toContain(
+      'InvalidConfig: workers: 300 must be an integer from 0 to 256 (set by env RUNBOX_WORKERS)',
+    );
+    expect(fromEnv.code).toBe(78);
+  });
+
   it('config show gives each value and where it came from; $XDG_CONFIG_HOME/runbox/config.json is read', async () => {
     const xdg = join(sandbox.dataDir, 'xdg');
     mkdirSync(join(xdg, 'runbox'), { recursive: true });
