@@ -30,11 +30,13 @@ export function withJobFlags<T>(yargs: Argv<T>) {
       .option('command', {
         type: 'string',
         array: true,
-        describe: 'argv to run instead of the runtime command',
+        describe:
+          'argv to run instead of the runtime command: the words after it up to the next --flag (--command sh -c "echo hi")',
       })
       // Repeatable flags take one word each (docker's -e): as yargs' greedy arrays they
       // took every word after them, the script too (`runbox run --env A=1 job.py` said
-      // it was missing its script). --command keeps the rest of the line: it is an argv.
+      // it was missing its script). --command keeps the rest of the line: it is an argv
+      // (runCommands' takeCommandWords).
       .option('arg', {
         type: 'string',
         array: true,

@@ -62,6 +62,43 @@ export function valuesStartingWithDash(argv: readonly string[]): string[] {
 }
 
 /**
+ * `--command sh -c 'echo hi'`: the command is an argv, and its own flags have one dash
+ * far more often than not. yargs read `-c` as a flag of runbox's ("Unknown argument: c").
+ * `--command` takes every word after it up to the next word that starts with `--` (a
+ * runbox flag, or `--` before the job's arguments); `--command=--WORD` starts it with a
+ * word that starts with `--`. The words are taken out of yargs' sight, as the words after `--`
+ * are: it would also strip quotes off `'"x"'` and drop an empty last word. Each group
+ * leaves `--command=argv` in their place, so yargs still sees the flag given.
+ */
+export function takeCommandWords(argv: readonly string[]): {
+  argv: string[];
+  words: string[] | undefined;
+} {
+  if (argv.includes('--get-yargs-completions')) return { argv: [...argv], words: undefined };
+  const out: string[] = [];
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (word !== '--command' && !word.startsWith('--command=')) {
+      out.push(word);
+      continue;
+    }
+    const before = words.length;
+    if (word !== '--command') words.push(word.slice('--command='.length));
+    while (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) words.push(argv[++i]!);
+    // With no words, `--command` stays as typed, for checkValueFlags to name.
+    out.push(words.length === before ? word : COMMAND_PLACEHOLDER);
+  }
+  return { argv: out, words: words.length === 0 ? undefined : words };
+}
+
+const COMMAND_PLACEHOLDER = '--command=argv';
+
+/**
  * `-` for a file is stdin, as `docker build -` and `kubectl apply -f -` have it:
  * `echo 'print(1)' | runbox run - --runtime python:3.11`. yargs reads a lone `-` as an
  * empty word, so the run said "give a script" to someone who had given one.
@@ -284,7 +321,8 @@ export async function runCommands(
   options: RunCliOptions,
   commandSet: CommandSet,
 ): Promise<number> {
-  const argv = valuesStartingWithDash(dashIsStdin(jsonAfterCommand(given)));
+  const taken = takeCommandWords(jsonAfterCommand(given));
+  const argv = valuesStartingWithDash(dashIsStdin(taken.argv));
   const io = options.io ?? processIO;
   const ctx = createContext(io, options.startRunbox, options.handOff);
   // Words after `--` are the job's own (`runbox run job.py -- -v "a b"`), never flags.
@@ -355,6 +393,7 @@ export async function runCommands(
     // but those below ignored them (`runbox run job.py -- x` ran the job without x),
     // and reads them as numbers ("1e3" became 1000): they are kept as typed instead.
     .middleware((args) => {
+      if (taken.words) args.command = taken.words;
       if (!afterDash?.length) return;
       const words = args._.map(String);
       const takesArgs =

@@ -456,6 +456,35 @@ describe('--json, logs and status on the local database', () => {
     expect(ran.code, ran.stderr).toBe(3);
   });
 
+  // `runbox run job.sh --command sh -c 'echo hi'` (and submit) said "Unknown argument: c".
+  it('--command takes the words after it up to the next --flag, and the container gets them byte for byte', async () => {
+    const job = script('unused.sh', 'echo not this\n');
+    const command = ['sh', '-c', 'printf "%s|" "$0" "$@"', 'a b', 'ü日本 é', '-x', '"q"', ''];
+    const expected = 'a b|ü日本 é|-x|"q"||-v|c  d|';
+    const ran = await cli([
+      'run',
+      job,
+      '--command',
+      ...command,
+      '--timeout',
+      '30',
+      ...local(),
+      '--',
+      '-v',
+      'c  d',
+    ]);
+    expect(ran.stderr).toBe('');
+    expect(Buffer.from(ran.stdout)).toEqual(Buffer.from(expected));
+    expect(ran.code).toBe(0);
+    const rb = await server();
+    const submitted = await cli(
+      ['submit', job, '--command', ...command, '--follow', '--', '-v', 'c  d'],
+      { RUNBOX_SERVER: rb.url },
+    );
+    expect(Buffer.from(submitted.stdout)).toEqual(Buffer.from(expected));
+    expect(submitted.code, submitted.stderr).toBe(0);
+  });
+
   it("run --json prints one JSON document on stdout and the job's output on stderr; logs and status read it back without a server", async () => {
     const job = script('both streams.sh', 'printf "out \\303\\251\\n"\nprintf "err line\\n" >&2\n');
     const run = await cli(['run', job, '--json', ...local()]);
