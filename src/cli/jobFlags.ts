@@ -5,6 +5,7 @@ import type { Argv } from 'yargs';
 import type { Config, ConfigOverrides } from '../config.js';
 import { InvalidSpecError, RunboxError } from '../errors/index.js';
 import { parseGpusFlag } from '../spec/gpus.js';
+import { checkSubmission } from '../spec/parseJobSpec.js';
 import type { SubmitRequest } from '../spec/jobSpecSchema.js';
 import { INPUT_BYTES_FIX, MAX_INPUT_BYTES } from '../spec/inputBytes.js';
 import { parseSize } from '../spec/parseSize.js';
@@ -443,6 +444,7 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
   if (flags.delay !== undefined) {
     request.run_at = new Date(Date.now() + parseDelay(flags.delay)).toISOString();
   }
+  checkSubmission(request);
   return request;
 }
 

@@ -246,6 +246,44 @@ describe('help and usage', () => {
     expect(ls.code).toBe(64);
   });
 
+  // `submit --timeout -5` went to the server to be refused; with no server it exited 69
+  // (ServerUnavailable), as if the flag were fine.
+  it('submit and schedule add refuse a job flag out of the job spec range before any request, in the words of the server, as run does', async () => {
+    const job = script('range.sh', 'true\n');
+    const rb = await server();
+    const cases: Array<[string[], Record<string, unknown>]> = [
+      [['--timeout', '-5'], { timeout_seconds: -5 }],
+      [['--memory=-5m'], { limits: { memory: '-5m' } }],
+      [['--cpus', '0.001'], { limits: { cpus: 0.001 } }],
+      [['--pids', '0'], { limits: { pids: 0 } }],
+      [['--priority', '5000'], { priority: 5000 }],
+      [['--max-attempts', '0'], { max_attempts: 0 }],
+      [['--run-at', 'tomorrow'], { run_at: 'tomorrow' }],
+    ];
+    for (const [flags, field] of cases) {
+      const body = { runtime: 'shell', script: { path: 'range.sh', content: 'true\n' }, ...field };
+      const answer = await fetch(`${rb.url}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(answer.status, flags.join(' ')).toBe(400);
+      const { error } = (await answer.json()) as { error: { type: string; message: string } };
+      const said = `runbox: ${error.type}: ${error.message}\n`;
+      const noServer = ['--server', 'http://127.0.0.1:9'];
+      for (const args of [
+        ['submit', job, ...flags, ...noServer],
+        ['schedule', 'add', 'n', '--cron', '* * * * *', job, ...flags, ...noServer],
+        ['run', job, ...flags, ...local()],
+      ]) {
+        if (args[0] === 'schedule' && flags[0] === '--run-at') continue; // not a schedule's
+        const got = await cli(args);
+        expect(got.stderr, args.join(' ')).toBe(said);
+        expect(got.code, args.join(' ')).toBe(65);
+      }
+    }
+  });
+
   it('a server URL with user:password@ is a usage error for every client command, never quoting the password', async () => {
     // status and ls sent it as Basic; logs said "cannot reach" (69) since fetch refuses
     // such a URL; each error message quoted the password.
