@@ -284,6 +284,16 @@ describe('help and usage', () => {
     }
   });
 
+  // yargs says a required flag is missing before another is unknown: `schedule add n
+  // --crn ...` said "Missing required argument: cron" and nothing of --crn.
+  it('a mistyped required flag is named as the one meant: "did you mean --cron?"', async () => {
+    const got = await cli(['schedule', 'add', 'n', '--crn', '* * * * *', script('c.sh', 'true\n')]);
+    expect(got.stderr).toBe(
+      'runbox: UsageError: Missing required argument: cron; --crn is not a flag: did you mean --cron? (see `runbox schedule add --help`)\n',
+    );
+    expect(got.code).toBe(64);
+  });
+
   it('a server URL with user:password@ is a usage error for every client command, never quoting the password', async () => {
     // status and ls sent it as Basic; logs said "cannot reach" (69) since fetch refuses
     // such a URL; each error message quoted the password.
