@@ -690,6 +690,9 @@ export function resolveClientConfig(options: LoadConfigOptions = {}): ResolvedCl
   return { config: deepFreeze(result), sources, files, warnings };
 }
 
+/** The flags that set a key checkConfig judges (serve, worker). */
+const FLAG_OF: Record<string, string> = { port: '--port', workers: '--workers' };
+
 /**
  * A refused value names where it was set. Values are checked once merged, so the check
  * alone cannot tell a config file's typo from an environment variable: DOCKER_HOST=garbage
@@ -700,6 +703,19 @@ function withSource(error: unknown, sources: ConfigSources): unknown {
   if (!(error instanceof RunboxError) || error.field === null) return error;
   const source = sources[error.field];
   if (source === undefined || source === 'default') return error;
+  const flag = FLAG_OF[error.field];
+  if (source === 'flag' && flag !== undefined) {
+    // The command line's own mistake, as any other bad flag value is: `serve --port
+    // 70000` exited 78 (bad configuration), which service managers do not restart.
+    const prefix = `${error.field}: `;
+    const problem = error.message.startsWith(prefix)
+      ? error.message.slice(prefix.length)
+      : error.message;
+    return new RunboxError('UsageError', `${flag} ${problem}`, {
+      field: error.field,
+      cause: error,
+    });
+  }
   return new RunboxError(error.type, `${error.message} (set by ${source})`, {
     field: error.field,
     cause: error,

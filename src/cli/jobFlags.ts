@@ -5,6 +5,7 @@ import type { Argv } from 'yargs';
 import type { Config, ConfigOverrides } from '../config.js';
 import { InvalidSpecError, RunboxError } from '../errors/index.js';
 import { parseGpusFlag } from '../spec/gpus.js';
+import { checkSubmission } from '../spec/parseJobSpec.js';
 import type { SubmitRequest } from '../spec/jobSpecSchema.js';
 import { INPUT_BYTES_FIX, MAX_INPUT_BYTES } from '../spec/inputBytes.js';
 import { parseSize } from '../spec/parseSize.js';
@@ -30,11 +31,13 @@ export function withJobFlags<T>(yargs: Argv<T>) {
       .option('command', {
         type: 'string',
         array: true,
-        describe: 'argv to run instead of the runtime command',
+        describe:
+          'argv to run instead of the runtime command: the words after it up to the next --flag (--command sh -c "echo hi")',
       })
       // Repeatable flags take one word each (docker's -e): as yargs' greedy arrays they
       // took every word after them, the script too (`runbox run --env A=1 job.py` said
-      // it was missing its script). --command keeps the rest of the line: it is an argv.
+      // it was missing its script). --command keeps the rest of the line: it is an argv
+      // (runCommands' takeCommandWords).
       .option('arg', {
         type: 'string',
         array: true,
@@ -441,6 +444,7 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
   if (flags.delay !== undefined) {
     request.run_at = new Date(Date.now() + parseDelay(flags.delay)).toISOString();
   }
+  checkSubmission(request);
   return request;
 }
 

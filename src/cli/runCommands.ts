@@ -62,6 +62,43 @@ export function valuesStartingWithDash(argv: readonly string[]): string[] {
 }
 
 /**
+ * `--command sh -c 'echo hi'`: the command is an argv, and its own flags have one dash
+ * far more often than not. yargs read `-c` as a flag of runbox's ("Unknown argument: c").
+ * `--command` takes every word after it up to the next word that starts with `--` (a
+ * runbox flag, or `--` before the job's arguments); `--command=--WORD` starts it with a
+ * word that starts with `--`. The words are taken out of yargs' sight, as the words after `--`
+ * are: it would also strip quotes off `'"x"'` and drop an empty last word. Each group
+ * leaves `--command=argv` in their place, so yargs still sees the flag given.
+ */
+export function takeCommandWords(argv: readonly string[]): {
+  argv: string[];
+  words: string[] | undefined;
+} {
+  if (argv.includes('--get-yargs-completions')) return { argv: [...argv], words: undefined };
+  const out: string[] = [];
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (word !== '--command' && !word.startsWith('--command=')) {
+      out.push(word);
+      continue;
+    }
+    const before = words.length;
+    if (word !== '--command') words.push(word.slice('--command='.length));
+    while (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) words.push(argv[++i]!);
+    // With no words, `--command` stays as typed, for checkValueFlags to name.
+    out.push(words.length === before ? word : COMMAND_PLACEHOLDER);
+  }
+  return { argv: out, words: words.length === 0 ? undefined : words };
+}
+
+const COMMAND_PLACEHOLDER = '--command=argv';
+
+/**
  * `-` for a file is stdin, as `docker build -` and `kubectl apply -f -` have it:
  * `echo 'print(1)' | runbox run - --runtime python:3.11`. yargs reads a lone `-` as an
  * empty word, so the run said "give a script" to someone who had given one.
@@ -243,6 +280,22 @@ function withMissingValue(message: string, argv: readonly string[]): string {
   return `${flag} needs a value after it${dashed ? `; one that starts with "-" is written ${flag}=${next}` : ''}`;
 }
 
+/** Every long flag of the command being run, as --help names them. */
+function flagsOf(parser: unknown): string[] {
+  // getOptions() is yargs' own (untyped): every flag of the command being run.
+  return Object.keys(
+    (parser as { getOptions(): { key: Record<string, unknown> } }).getOptions().key,
+  ).filter((flag) => flag.length > 1 && !flag.includes('$') && !/[A-Z]/.test(flag));
+}
+
+/** The flag nearest a mistyped word, if one is near enough to be what was meant. */
+function nearestFlag(word: string, flags: readonly string[]): string | undefined {
+  return flags
+    .map((flag) => ({ flag, distance: editDistance(flag, word) }))
+    .filter(({ distance }) => distance <= Math.min(2, word.length - 1))
+    .sort((a, b) => a.distance - b.distance)[0]?.flag;
+}
+
 /**
  * "Unknown argument: timout" with the flag that was meant, as git and config keys have
  * it: `--timout 30` named no flag, and the help to find it in is 40 lines long.
@@ -250,23 +303,38 @@ function withMissingValue(message: string, argv: readonly string[]): string {
 function withFlagSuggestions(message: string, parser: unknown): string {
   const unknown = /^Unknown arguments?: (.+)$/.exec(message);
   if (!unknown) return message;
-  // getOptions() is yargs' own (untyped): every flag of the command being run.
-  const flags = Object.keys(
-    (parser as { getOptions(): { key: Record<string, unknown> } }).getOptions().key,
-  ).filter((flag) => flag.length > 1 && !flag.includes('$') && !/[A-Z]/.test(flag));
+  const flags = flagsOf(parser);
   const words = unknown[1]!.split(', ');
   const kebab = (word: string) => word.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   // yargs names `--output-dri` twice, the second time as outputDri.
   const typed = words.filter((word) => word === kebab(word) || !words.includes(kebab(word)));
   const named = typed.map((word) => {
-    const near = flags
-      .map((flag) => ({ flag, distance: editDistance(flag, word) }))
-      .filter(({ distance }) => distance <= Math.min(2, word.length - 1))
-      .sort((a, b) => a.distance - b.distance)[0];
-    return near ? `${word} (did you mean --${near.flag}?)` : word;
+    const near = nearestFlag(word, flags);
+    return near ? `${word} (did you mean --${near}?)` : word;
   });
   const label = named.length === 1 ? 'Unknown argument' : 'Unknown arguments';
   return `${label}: ${named.join(', ')}`;
+}
+
+/**
+ * yargs says a required flag is missing before it says another is unknown: `schedule
+ * add n --crn '* * * * *'` said only "Missing required argument: cron". A typed flag
+ * the command does not know, near the missing one, is named as the one meant.
+ */
+function withMistypedRequired(message: string, parser: unknown, argv: readonly string[]): string {
+  const missing = /^Missing required arguments?: (.+)$/.exec(message);
+  if (!missing) return message;
+  const flags = flagsOf(parser);
+  const end = argv.indexOf('--');
+  const unknown = (end === -1 ? argv : argv.slice(0, end))
+    .filter((word) => word.startsWith('--'))
+    .map((word) => word.slice(2).split('=')[0]!)
+    .filter((name) => name !== '' && !flags.includes(name));
+  const hints = unknown.flatMap((name) => {
+    const near = nearestFlag(name, missing[1]!.split(', '));
+    return near ? [`--${name} is not a flag: did you mean --${near}?`] : [];
+  });
+  return hints.length === 0 ? message : `${message}; ${hints.join('; ')}`;
 }
 
 export type CommandSet = (
@@ -284,7 +352,8 @@ export async function runCommands(
   options: RunCliOptions,
   commandSet: CommandSet,
 ): Promise<number> {
-  const argv = valuesStartingWithDash(dashIsStdin(jsonAfterCommand(given)));
+  const taken = takeCommandWords(jsonAfterCommand(given));
+  const argv = valuesStartingWithDash(dashIsStdin(taken.argv));
   const io = options.io ?? processIO;
   const ctx = createContext(io, options.startRunbox, options.handOff);
   // Words after `--` are the job's own (`runbox run job.py -- -v "a b"`), never flags.
@@ -355,6 +424,7 @@ export async function runCommands(
     // but those below ignored them (`runbox run job.py -- x` ran the job without x),
     // and reads them as numbers ("1e3" became 1000): they are kept as typed instead.
     .middleware((args) => {
+      if (taken.words) args.command = taken.words;
       if (!afterDash?.length) return;
       const words = args._.map(String);
       const takesArgs =
@@ -416,8 +486,9 @@ export async function runCommands(
       // yargs' own parse errors ("Not enough arguments following: env") come as a YError;
       // passed on as they were, they read as Internal (70), not the usage error they are.
       if (error && error.name !== 'YError') throw error;
-      const text = withMissingValue(
-        withFlagSuggestions(message ?? error?.message ?? '', parser),
+      const text = withMistypedRequired(
+        withMissingValue(withFlagSuggestions(message ?? error?.message ?? '', parser), argv),
+        parser,
         argv,
       );
       throw new RunboxError('UsageError', `${text} (see \`${pointer}\`)`, {

@@ -331,6 +331,41 @@ function decode(field: string, content: string, encoding: 'utf8' | 'base64' | un
   return Buffer.from(content, 'utf8');
 }
 
+function notAMemorySize(memory: string | number): InvalidSpecError {
+  return new InvalidSpecError(
+    'limits.memory',
+    `${JSON.stringify(memory)} is not a size from 6m to 8 PiB, e.g. "512m" or "2g"`,
+  );
+}
+
+function checkCpus(cpus: number): void {
+  if (cpus > 1024) throw new InvalidSpecError('limits.cpus', 'must be at most 1024');
+  if (cpus < MIN_CPUS) {
+    throw new InvalidSpecError(
+      'limits.cpus',
+      `${cpus} is below ${MIN_CPUS}, the smallest CPU limit the kernel takes; ask for ${MIN_CPUS} or more`,
+    );
+  }
+}
+
+/**
+ * What a submission's own values break whatever the server's config: the schema, run_at,
+ * a memory size that does not parse or is below Docker's floor, CPUs outside what the
+ * kernel takes. The CLI checks a job's flags with it before any request, so `submit
+ * --timeout -5` is refused in the server's words with no server, as `run` refuses it.
+ * Ceilings and allow-lists are the server's config, judged there.
+ */
+export function checkSubmission(input: unknown): void {
+  const { spec } = splitSubmission(input);
+  const memory = spec.limits?.memory;
+  if (memory !== undefined) {
+    const parsed = parseSize(memory);
+    // Not above MAX_MEMORY: the server names its own ceiling for that first.
+    if (parsed === null || parsed < MIN_MEMORY) throw notAMemorySize(memory);
+  }
+  if (spec.limits?.cpus !== undefined) checkCpus(spec.limits.cpus);
+}
+
 /**
  * Checks a spec against the schema and the config, and resolves it. Throws
  * InvalidSpecError naming the first field at fault; creates nothing.
@@ -526,10 +561,7 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
       );
     }
     if (parsed === null || parsed < MIN_MEMORY || parsed > MAX_MEMORY) {
-      throw new InvalidSpecError(
-        'limits.memory',
-        `${JSON.stringify(spec.limits.memory)} is not a size from 6m to 8 PiB, e.g. "512m" or "2g"`,
-      );
+      throw notAMemorySize(spec.limits.memory);
     }
     memoryBytes = parsed;
   }
@@ -540,13 +572,7 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
   }
   const gpus = resolveGpus(spec.gpus, config);
   const cpus = spec.limits?.cpus ?? config.defaults.cpus;
-  if (cpus > 1024) throw new InvalidSpecError('limits.cpus', 'must be at most 1024');
-  if (cpus < MIN_CPUS) {
-    throw new InvalidSpecError(
-      'limits.cpus',
-      `${cpus} is below ${MIN_CPUS}, the smallest CPU limit the kernel takes; ask for ${MIN_CPUS} or more`,
-    );
-  }
+  checkCpus(cpus);
   checkCeiling('limits.cpus', cpus, String(cpus), 'cpus', config);
   const sizeLimit = (
     field: 'output_bytes' | 'log_bytes',

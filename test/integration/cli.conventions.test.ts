@@ -246,6 +246,54 @@ describe('help and usage', () => {
     expect(ls.code).toBe(64);
   });
 
+  // `submit --timeout -5` went to the server to be refused; with no server it exited 69
+  // (ServerUnavailable), as if the flag were fine.
+  it('submit and schedule add refuse a job flag out of the job spec range before any request, in the words of the server, as run does', async () => {
+    const job = script('range.sh', 'true\n');
+    const rb = await server();
+    const cases: Array<[string[], Record<string, unknown>]> = [
+      [['--timeout', '-5'], { timeout_seconds: -5 }],
+      [['--memory=-5m'], { limits: { memory: '-5m' } }],
+      [['--cpus', '0.001'], { limits: { cpus: 0.001 } }],
+      [['--pids', '0'], { limits: { pids: 0 } }],
+      [['--priority', '5000'], { priority: 5000 }],
+      [['--max-attempts', '0'], { max_attempts: 0 }],
+      [['--run-at', 'tomorrow'], { run_at: 'tomorrow' }],
+    ];
+    for (const [flags, field] of cases) {
+      const body = { runtime: 'shell', script: { path: 'range.sh', content: 'true\n' }, ...field };
+      const answer = await fetch(`${rb.url}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(answer.status, flags.join(' ')).toBe(400);
+      const { error } = (await answer.json()) as { error: { type: string; message: string } };
+      const said = `runbox: ${error.type}: ${error.message}\n`;
+      const noServer = ['--server', 'http://127.0.0.1:9'];
+      for (const args of [
+        ['submit', job, ...flags, ...noServer],
+        ['schedule', 'add', 'n', '--cron', '* * * * *', job, ...flags, ...noServer],
+        ['run', job, ...flags, ...local()],
+      ]) {
+        if (args[0] === 'schedule' && flags[0] === '--run-at') continue; // not a schedule's
+        const got = await cli(args);
+        expect(got.stderr, args.join(' ')).toBe(said);
+        expect(got.code, args.join(' ')).toBe(65);
+      }
+    }
+  });
+
+  // yargs says a required flag is missing before another is unknown: `schedule add n
+  // --crn ...` said "Missing required argument: cron" and nothing of --crn.
+  it('a mistyped required flag is named as the one meant: "did you mean --cron?"', async () => {
+    const got = await cli(['schedule', 'add', 'n', '--crn', '* * * * *', script('c.sh', 'true\n')]);
+    expect(got.stderr).toBe(
+      'runbox: UsageError: Missing required argument: cron; --crn is not a flag: did you mean --cron? (see `runbox schedule add --help`)\n',
+    );
+    expect(got.code).toBe(64);
+  });
+
   it('a server URL with user:password@ is a usage error for every client command, never quoting the password', async () => {
     // status and ls sent it as Basic; logs said "cannot reach" (69) since fetch refuses
     // such a URL; each error message quoted the password.
@@ -486,6 +534,35 @@ describe('--json, logs and status on the local database', () => {
     expect(ran.code, ran.stderr).toBe(3);
   });
 
+  // `runbox run job.sh --command sh -c 'echo hi'` (and submit) said "Unknown argument: c".
+  it('--command takes the words after it up to the next --flag, and the container gets them byte for byte', async () => {
+    const job = script('unused.sh', 'echo not this\n');
+    const command = ['sh', '-c', 'printf "%s|" "$0" "$@"', 'a b', 'ü日本 é', '-x', '"q"', ''];
+    const expected = 'a b|ü日本 é|-x|"q"||-v|c  d|';
+    const ran = await cli([
+      'run',
+      job,
+      '--command',
+      ...command,
+      '--timeout',
+      '30',
+      ...local(),
+      '--',
+      '-v',
+      'c  d',
+    ]);
+    expect(ran.stderr).toBe('');
+    expect(Buffer.from(ran.stdout)).toEqual(Buffer.from(expected));
+    expect(ran.code).toBe(0);
+    const rb = await server();
+    const submitted = await cli(
+      ['submit', job, '--command', ...command, '--follow', '--', '-v', 'c  d'],
+      { RUNBOX_SERVER: rb.url },
+    );
+    expect(Buffer.from(submitted.stdout)).toEqual(Buffer.from(expected));
+    expect(submitted.code, submitted.stderr).toBe(0);
+  });
+
   it("run --json prints one JSON document on stdout and the job's output on stderr; logs and status read it back without a server", async () => {
     const job = script('both streams.sh', 'printf "out \\303\\251\\n"\nprintf "err line\\n" >&2\n');
     const run = await cli(['run', job, '--json', ...local()]);
@@ -692,6 +769,31 @@ describe('config', () => {
     const typed = await cli(['run', script('x.sh', 'true\n'), '--config', file]);
     expect(typed.code).toBe(78);
     expect(typed.stderr).toContain('limits.logBytes: expected integer, got "big"');
+  });
+
+  // `serve --port 70000` exited 78 (InvalidConfig "set by flag"), the code for a bad
+  // config file, which systemd units are told not to restart; the flag is the mistake.
+  it('serve --port or --workers out of range is a usage error naming the flag; from a file or the environment it stays 78', async () => {
+    for (const [flag, value, message] of [
+      ['--port', '70000', '--port 70000 is not a TCP port (0-65535)'],
+      ['--workers', '300', '--workers 300 must be an integer from 0 to 256'],
+    ] as const) {
+      const got = await cli(['serve', flag, value, '--data-dir', sandbox.dataDir]);
+      expect(got.stderr).toBe(`runbox: UsageError: ${message}\n`);
+      expect(got.code).toBe(64);
+    }
+    const file = join(sandbox.dataDir, 'port.json');
+    writeFileSync(file, JSON.stringify({ port: 70000 }));
+    const fromFile = await cli(['serve', '--config', file, '--data-dir', sandbox.dataDir]);
+    expect(fromFile.stderr).toContain(
+      `InvalidConfig: config file ${file}: port: expected integer to be less or equal to 65535, got 70000`,
+    );
+    expect(fromFile.code).toBe(78);
+    const fromEnv = await cli(['serve', '--data-dir', sandbox.dataDir], { RUNBOX_WORKERS: '300' });
+    expect(fromEnv.stderr).toContain(
+      'InvalidConfig: workers: 300 must be an integer from 0 to 256 (set by env RUNBOX_WORKERS)',
+    );
+    expect(fromEnv.code).toBe(78);
   });
 
   it('config show gives each value and where it came from; $XDG_CONFIG_HOME/runbox/config.json is read', async () => {

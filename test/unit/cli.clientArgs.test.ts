@@ -251,6 +251,22 @@ describe('the client commands parser', () => {
     expect(empty.seen!.args['command']).toEqual(['echo', '']);
   });
 
+  // `runbox submit job.sh --command sh -c 'echo hi'` said "Unknown argument: c".
+  it('--command takes the words after it up to the next --flag, one-dash words and quotes as typed', async () => {
+    const words = ['sh', '-c', 'printf "%s|" "$@"', '-', 'a b', 'ü日本', '"q"', '-5m', ''];
+    const got = await viaYargs(['submit', 'a.sh', '--command', ...words, '--priority', '2']);
+    expect(got.code, got.io.text()).toBe(0);
+    expect(got.seen!.args).toMatchObject({ command: words, priority: 2, script: 'a.sh' });
+    // `=` starts the command with a word that starts with `--`; `--` still ends it.
+    const eq = await viaYargs(['submit', 'a.sh', '--command=--x', '-y', '--', '-v']);
+    expect(eq.code, eq.io.text()).toBe(0);
+    expect(eq.seen!.args).toMatchObject({ command: ['--x', '-y'], afterDash: ['-v'] });
+    // A flag of runbox's after the words is runbox's, a mistyped one named as ever.
+    const typo = await viaYargs(['submit', 'a.sh', '--command', 'sh', '-c', 'x', '--timout', '3']);
+    expect(typo.code).toBe(64);
+    expect(typo.io.text()).toContain('Unknown argument: timout (did you mean --timeout?)');
+  });
+
   it('passes the words after -- to the job as its arguments, as typed, after any --arg', async () => {
     // Before, `runbox run job.py -- x` ran the job with no arguments and said nothing.
     const dir = mkdtempSync(join(tmpdir(), 'runbox-dash-'));

@@ -405,7 +405,12 @@ describe('config', () => {
     );
     const file = fileWith({ dockerSocket: 'ssh://me@box' });
     expect(messageOf({ env: {}, file })).toContain(`(set by ${file})`);
-    expect(messageOf({ env: {}, overrides: { workers: 300 } })).toMatch(/\(set by flag\)$/);
+    // A flag's own value out of range is the command line's mistake, named as the flag.
+    const flag = errorOf(() =>
+      resolveConfig({ searchPaths: [], env: {}, overrides: { workers: 300 } }),
+    );
+    expect(flag.type).toBe('UsageError');
+    expect(flag.message).toBe('--workers 300 must be an integer from 0 to 256');
     expect(errorOf(() => resolveConfig({ env: { DOCKER_HOST: 'x' }, searchPaths: [] })).field).toBe(
       'dockerSocket',
     );
