@@ -75,7 +75,14 @@ export const CLIENT_COMMAND_FLAGS: Record<string, ClientCommand> = {
   status: { positional: 'id', flags: { ...DATA, ...SERVER, ...JSON_FLAG } },
   logs: {
     positional: 'id',
-    flags: { ...DATA, ...SERVER, follow: { kind: 'boolean', short: 'f' }, stderr: bool },
+    flags: {
+      ...DATA,
+      ...SERVER,
+      follow: { kind: 'boolean', short: 'f' },
+      stderr: bool,
+      'reconnect-seconds': num,
+    },
+    defaults: { 'reconnect-seconds': 60 },
   },
   ls: {
     flags: {
