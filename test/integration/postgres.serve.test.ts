@@ -316,9 +316,21 @@ describe('several runbox serve nodes on one PostgreSQL', () => {
         },
         { timeoutMs: 30_000 },
       ).catch(() => undefined);
-      expect(recordedLines().sort()).toEqual([...ids, showId].sort());
+      const recorded = recordedLines();
+      expect(new Set(recorded).size, 'a job recorded by two nodes').toBe(recorded.length);
+      expect(recorded.filter((id) => ![...ids, showId].includes(id))).toEqual([]);
       // Attempts counted exactly: one more for each job C held when it died, none for others.
       const heldAttempts = new Map(held.map((h) => [h.id, h.attempts]));
+      // The one line that may never come: C's, for a result C committed just before the
+      // -9 took it, the line still in its process (seen once in 1,130 tests). Only C's
+      // last jobs can lack it, at most its 3 slots, each succeeded on its first attempt
+      // and none C held at its death; every other job's line is there.
+      const unlogged = [...ids, showId].filter((id) => !recorded.includes(id));
+      expect(unlogged.length).toBeLessThanOrEqual(3);
+      for (const id of unlogged) {
+        expect(heldAttempts.has(id), id).toBe(false);
+        if (id !== showId) expect(final.get(id)!.attempts, id).toBe(1);
+      }
       const attempts = ids.map((id) => [id, final.get(id)!.attempts]);
       expect(attempts).toEqual(ids.map((id) => [id, (heldAttempts.get(id) ?? 0) + 1]));
       // Both survivors worked, and every job is visible through either.
