@@ -586,6 +586,11 @@ export interface LoadConfigOptions {
    * @defaultValue configSearchPaths(env)
    */
   searchPaths?: string[];
+  /**
+   * Return a config that fails its checks, with the refusal as `problem`, instead of
+   * throwing: `config show` is where a user looks to find what is wrong with one.
+   */
+  keepInvalid?: boolean;
 }
 
 /**
@@ -607,6 +612,8 @@ export interface ResolvedConfig {
   files: string[];
   /** What the user should hear about but that does not stop the command. */
   warnings: string[];
+  /** Why this config would be refused; set only with `keepInvalid`. */
+  problem?: unknown;
 }
 
 export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
@@ -615,7 +622,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
 
 /** loadConfig, plus where each value came from (for `runbox config show`). */
 export function resolveConfig(options: LoadConfigOptions = {}): ResolvedConfig {
-  const { config, sources, files, warnings } = resolveClientConfig(options);
+  const { config, sources, files, warnings, problem } = resolveClientConfig(options);
   if (config.dataDir === null || config.dbPath === null) {
     throw noHome('dataDir', 'RUNBOX_DATA_DIR, --data-dir or XDG_DATA_HOME');
   }
@@ -624,6 +631,7 @@ export function resolveConfig(options: LoadConfigOptions = {}): ResolvedConfig {
     sources,
     files,
     warnings,
+    ...(problem === undefined ? {} : { problem }),
   };
 }
 
@@ -643,6 +651,7 @@ export interface ResolvedClientConfig {
   sources: ConfigSources;
   files: string[];
   warnings: string[];
+  problem?: unknown;
 }
 
 export function resolveClientConfig(options: LoadConfigOptions = {}): ResolvedClientConfig {
@@ -685,7 +694,14 @@ export function resolveClientConfig(options: LoadConfigOptions = {}): ResolvedCl
   try {
     checkConfig(result);
   } catch (error) {
-    throw withSource(error, sources);
+    if (!options.keepInvalid) throw withSource(error, sources);
+    return {
+      config: deepFreeze(result),
+      sources,
+      files,
+      warnings,
+      problem: withSource(error, sources),
+    };
   }
   return { config: deepFreeze(result), sources, files, warnings };
 }

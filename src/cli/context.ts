@@ -31,6 +31,8 @@ export interface CliContext {
   config(flags: GlobalFlags, overrides?: ConfigOverrides): Readonly<Config>;
   /** The same, with where each value came from. */
   resolved(flags: GlobalFlags, overrides?: ConfigOverrides): ResolvedConfig;
+  /** The same, returning a config its checks refuse with the refusal as `problem`. */
+  inspected(flags: GlobalFlags): ResolvedConfig;
   /** The same for a command that may only talk to a server: no data dir needed. */
   clientResolved(flags: GlobalFlags): ResolvedClientConfig;
   client(flags: GlobalFlags): ApiClient;
@@ -43,8 +45,9 @@ export function createContext(
   startRunbox: StartRunbox,
   handOff?: () => Promise<never>,
 ): CliContext {
-  const options = (flags: GlobalFlags, overrides: ConfigOverrides = {}) => ({
+  const options = (flags: GlobalFlags, overrides: ConfigOverrides = {}, keepInvalid = false) => ({
     file: flags.config,
+    keepInvalid,
     overrides: {
       ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
       ...(flags.db ? { dbPath: flags.db } : {}),
@@ -73,6 +76,7 @@ export function createContext(
     startRunbox,
     handOff,
     resolved,
+    inspected: (flags) => warnOnce(resolveConfig(options(flags, {}, true))),
     clientResolved,
     config: (flags, overrides) => resolved(flags, overrides).config,
     client: (flags) => {

@@ -1,4 +1,4 @@
-import { EXIT_CODES, toRunboxError } from '../errors/index.js';
+import { EXIT_CODES, toRunboxError, type RunboxError } from '../errors/index.js';
 import { shownText, type CliIO } from './output.js';
 
 /**
@@ -10,5 +10,9 @@ export function reportError(thrown: unknown, json: boolean, io: CliIO): number {
   const error = toRunboxError(thrown);
   if (json) io.out(JSON.stringify({ error: error.toJSON() }, null, 2));
   else io.err(`runbox: ${error.type}: ${shownText(error.message)}`);
+  return exitCodeOf(error);
+}
+
+export function exitCodeOf(error: RunboxError): number {
   return EXIT_CODES[error.type] ?? 70;
 }

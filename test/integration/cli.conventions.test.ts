@@ -796,6 +796,55 @@ describe('config', () => {
     expect(fromEnv.code).toBe(78);
   });
 
+  // `config show` refused the very configs a user runs it to understand: webhooks.url
+  // without a secret exited 78 before printing anything.
+  it('config show prints a config runbox would refuse, then refuses it (78) naming the value at fault', async () => {
+    const file = join(sandbox.dataDir, 'no secret.json');
+    writeFileSync(file, JSON.stringify({ webhooks: { url: 'https://hooks.example.com/é' } }));
+    const json = await cli([
+      'config',
+      'show',
+      '--json',
+      '--config',
+      file,
+      '--data-dir',
+      sandbox.dataDir,
+    ]);
+    expect(json.code).toBe(78);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      config: { webhooks: { url: 'https://hooks.example.com/é', secret: null } },
+      sources: { 'webhooks.url': file },
+      files: [file],
+      error: {
+        type: 'InvalidConfig',
+        field: 'webhooks.secret',
+        message: 'webhooks.secret: must be set (RUNBOX_WEBHOOK_SECRET) when webhooks.url is',
+      },
+    });
+    expect(json.stderr).toBe('');
+    const text = await cli(['config', 'show', '--config', file, '--data-dir', sandbox.dataDir]);
+    expect(text.code).toBe(78);
+    expect(text.stdout).toMatch(
+      /^webhooks\.url +"https:\/\/hooks\.example\.com\/é" +\/.*no secret\.json$/m,
+    );
+    expect(text.stderr).toBe(
+      'runbox: InvalidConfig: webhooks.secret: must be set (RUNBOX_WEBHOOK_SECRET) when webhooks.url is\n',
+    );
+    const table = await cli(['config', 'show', '--config', file, '--data-dir', sandbox.dataDir], {
+      RUNBOX_WORKERS: '300',
+    });
+    expect(table.code).toBe(78);
+    expect(table.stdout).toMatch(/^workers +300 +env RUNBOX_WORKERS$/m);
+    expect(table.stderr).toContain(
+      'workers: 300 must be an integer from 0 to 256 (set by env RUNBOX_WORKERS)',
+    );
+    // A file that cannot be parsed into values still refuses before printing.
+    writeFileSync(file, '{"workers": ');
+    const broken = await cli(['config', 'show', '--config', file]);
+    expect(broken.code).toBe(78);
+    expect(broken.stdout).toBe('');
+  });
+
   it('config show gives each value and where it came from; $XDG_CONFIG_HOME/runbox/config.json is read', async () => {
     const xdg = join(sandbox.dataDir, 'xdg');
     mkdirSync(join(xdg, 'runbox'), { recursive: true });

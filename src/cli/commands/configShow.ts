@@ -2,6 +2,8 @@ import type { CommandModule } from 'yargs';
 import type { CliContext, GlobalFlags } from '../context.js';
 import { withData, withJson, withServer } from '../flags.js';
 import { table } from '../output.js';
+import { exitCodeOf, reportError } from '../reportError.js';
+import { toRunboxError } from '../../errors/index.js';
 import { redactQueue, redactUrl } from '../../queueUrl.js';
 
 /** Dotted keys and values of a resolved config, in its own order. */
@@ -24,11 +26,12 @@ export function configCommand(ctx: CliContext, setCode: (code: number) => void):
         .epilogue(
           'Sources, lowest first: default < config file (--config or RUNBOX_CONFIG, else ' +
             '/etc/runbox/config.json then $XDG_CONFIG_HOME/runbox/config.json) < RUNBOX_* ' +
-            'environment < flags. The token, the webhook secret, S3 keys and the password in any URL are shown as "[set]".',
+            'environment < flags. The token, the webhook secret, S3 keys and the password in any URL are shown as "[set]". ' +
+            'A config runbox would refuse is printed all the same, then refused (exit 78) naming the value at fault.',
         ),
     handler: (raw) => {
       const args = raw as unknown as GlobalFlags;
-      const { config, sources, files } = ctx.resolved(args);
+      const { config, sources, files, problem } = ctx.inspected(args);
       const shown = {
         ...config,
         token: config.token === null ? null : '[set]',
@@ -43,8 +46,18 @@ export function configCommand(ctx: CliContext, setCode: (code: number) => void):
         queue: redactQueue(config.queue),
       };
       const redacted = withoutUrlPasswords(shown);
+      // The values are printed even when the config is refused: they are what the user
+      // came to see to find the fault. Under --json the refusal is the document's `error`
+      // (one document on stdout, as every command's failure is).
+      const refusal = problem === undefined ? undefined : toRunboxError(problem);
       if (args.json) {
-        ctx.io.out(JSON.stringify({ config: redacted, sources, files }, null, 2));
+        ctx.io.out(
+          JSON.stringify(
+            { config: redacted, sources, files, ...(refusal ? { error: refusal.toJSON() } : {}) },
+            null,
+            2,
+          ),
+        );
       } else {
         ctx.io.out(`files read: ${files.length > 0 ? files.join(', ') : 'none'}`);
         ctx.io.out(
@@ -58,7 +71,8 @@ export function configCommand(ctx: CliContext, setCode: (code: number) => void):
           ]),
         );
       }
-      setCode(0);
+      if (refusal === undefined) setCode(0);
+      else setCode(args.json ? exitCodeOf(refusal) : reportError(refusal, false, ctx.io));
     },
   };
 }
