@@ -1,7 +1,6 @@
 import {
   closeSync,
   constants,
-  createReadStream,
   fstatSync,
   lstatSync,
   openSync,
@@ -14,6 +13,7 @@ import {
 import { setImmediate } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import type { TarEntryType } from './tarReader.js';
+import { FileChunks } from './fileChunks.js';
 
 /*
  * The host folder runbox bind-mounted at /outputs, read in place of the engine's tar of
@@ -60,10 +60,11 @@ const FOLDER_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NO
 const FILE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /**
- * Read size of a large file's stream. Measured for 1 GiB (bench/cpuOutputs.mjs, Node 20,
- * two rounds each at load 9-15): the server's peak RSS 150-154 MiB with 256 KiB,
- * 159-161 with 1 MiB, 165-171 with 4 MiB, and its CPU and the stage's time not told
- * apart. It is also the size the blob store reads blobs back in.
+ * Read size of a large file's stream. Measured for 1 GiB with a new buffer per read
+ * (bench/cpuOutputs.mjs, Node 20, two rounds each at load 9-15): the server's peak RSS
+ * 150-154 MiB with 256 KiB, 159-161 with 1 MiB, 165-171 with 4 MiB, and its CPU and the
+ * stage's time not told apart; the buffers are now reused (fileChunks.ts). It is also
+ * the size the blob store reads blobs back in.
  */
 const READ_CHUNK_BYTES = 256 * 1024;
 
@@ -197,13 +198,8 @@ function* fileItem(
       yield { path, type: 'file', size: data.length, linkname: '', data, body: null };
       return;
     }
-    // Closed by the stream (autoClose) when it ends or is destroyed.
-    const body = createReadStream('', {
-      fd,
-      start: 0,
-      end: st.size - 1,
-      highWaterMark: READ_CHUNK_BYTES,
-    });
+    // Closed by the stream when it ends or is destroyed.
+    const body = new FileChunks(fd, st.size, READ_CHUNK_BYTES);
     keep = true;
     try {
       yield { path, type: 'file', size: st.size, linkname: '', data: null, body };

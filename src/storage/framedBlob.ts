@@ -5,6 +5,7 @@ import { RunboxError } from '../errors/index.js';
 import type { ByteRange } from './BlobStore.js';
 import type { ZstdCodec } from './zstd/codec.js';
 import { FrameCompressor } from './zstd/FrameCompressor.js';
+import { isRecycling } from './recycledInput.js';
 import { FrameDecompressor } from './zstd/FrameDecompressor.js';
 import { readFrameIndex, type RandomAccess } from './zstd/readFrameIndex.js';
 
@@ -23,8 +24,11 @@ export interface FrameFormat {
 }
 
 /** A fresh Transform writing the frame format (also for tar.zst downloads). */
-export function frameCompressor(format: FrameFormat): FrameCompressor {
-  return new FrameCompressor({ codec: format.codec, frameBytes: format.frameBytes });
+export function frameCompressor(
+  format: FrameFormat,
+  onConsumed?: (chunk: Buffer) => void,
+): FrameCompressor {
+  return new FrameCompressor({ codec: format.codec, frameBytes: format.frameBytes, onConsumed });
 }
 
 export function tooLarge(maxBytes: number): RunboxError {
@@ -60,7 +64,13 @@ export async function writeFramed(
     },
   });
   const recycle = format.codec.recycleFrame;
-  await pipeline(source, meter, frameCompressor(format), recycle ? recycling(out, recycle) : out);
+  // The meter passes each chunk on as it came (hashed, not kept), so the compressor is
+  // the last to hold it and the one to give it back.
+  const compressor = frameCompressor(
+    format,
+    isRecycling(source) ? (chunk) => source.recycle(chunk) : undefined,
+  );
+  await pipeline(source, meter, compressor, recycle ? recycling(out, recycle) : out);
   return { sha256: hash.digest('hex'), size };
 }
 

@@ -309,6 +309,92 @@ describe('frame compression on worker threads', () => {
     expect(memories.size).toBeLessThan(20);
   });
 
+  /**
+   * A source that reuses its chunks' memory as FileChunks does, pushing pieces of random
+   * length (frames straddle them), and that scribbles over a chunk the moment it is given
+   * back: a chunk given back while a frame still needed it would change the stored bytes.
+   */
+  function scribblingSource(data: Buffer) {
+    const spares: Buffer[] = [];
+    const given = new Map<Buffer, number>();
+    const pushed: Buffer[] = [];
+    const memories = new Set<ArrayBufferLike>();
+    let at = 0;
+    const source = Object.assign(
+      new Readable({
+        read() {
+          if (at >= data.length) {
+            this.push(null);
+            return;
+          }
+          const length = Math.min(1 + Math.floor(Math.random() * 3 * FRAME), data.length - at);
+          const memory = spares.pop() ?? Buffer.allocUnsafeSlow(3 * FRAME);
+          memories.add(memory.buffer);
+          data.copy(memory, 0, at, at + length);
+          at += length;
+          const chunk = memory.subarray(0, length);
+          pushed.push(chunk);
+          // Asynchronously, as a file read answers: the pipeline asks again meanwhile.
+          setImmediate(() => this.push(chunk));
+        },
+      }),
+      {
+        recycle(chunk: Buffer) {
+          given.set(chunk, (given.get(chunk) ?? 0) + 1);
+          chunk.fill(0xee);
+          spares.push(Buffer.from(chunk.buffer, 0, 3 * FRAME));
+        },
+      },
+    );
+    return { source, given, pushed, memories };
+  }
+
+  for (const [name, codec] of [
+    ['threaded', () => threaded],
+    ['synchronous', () => sync],
+  ] as const) {
+    it(`writeFramed (${name}) gives a recycling source's chunks back once each, only when no frame needs them`, async () => {
+      const data = mixedBytes(50 * FRAME + 13);
+      const { source, given, pushed, memories } = scribblingSource(data);
+      const received: Buffer[] = [];
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          received.push(Buffer.from(chunk));
+          done();
+        },
+      });
+      const result = await writeFramed(source, sink, { codec: codec(), frameBytes: FRAME });
+      expect(result).toEqual({ sha256: sha(data), size: data.length });
+      expect(sha(await zstdDecode(Buffer.concat(received)))).toBe(sha(data));
+      expect(frameContentSizes(Buffer.concat(received)).length).toBe(51);
+      // Every chunk back exactly once (the last one ends in the last frame, compressed at
+      // the end), and their memory reused: far fewer buffers than chunks.
+      expect(pushed.length).toBeGreaterThan(20);
+      expect(pushed.every((chunk) => given.get(chunk) === 1)).toBe(true);
+      expect(given.size).toBe(pushed.length);
+      expect(memories.size).toBeLessThan(pushed.length / 2);
+    });
+  }
+
+  it('writeFramed over maxBytes stops the recycling source and gives back only chunks whose frames were compressed', async () => {
+    const data = mixedBytes(30 * FRAME);
+    const { source, given } = scribblingSource(data);
+    await expect(
+      writeFramed(
+        source,
+        new Writable({ write: (_chunk, _encoding, done) => done() }),
+        { codec: threaded, frameBytes: FRAME },
+        20 * FRAME,
+      ),
+    ).rejects.toMatchObject({ type: 'OutputLimitExceeded' });
+    expect(source.destroyed).toBe(true);
+    // Only chunks wholly inside frames handed to the codec were given back.
+    const back = [...given.keys()].reduce((sum, chunk) => sum + chunk.length, 0);
+    expect(back).toBeLessThanOrEqual(20 * FRAME);
+    for (let i = 0; i < 100 && pool.pending > 0; i++) await sleep(10);
+    expect(pool.pending).toBe(0);
+  });
+
   it('writeFramed with recycling: a sink that fails fails the write and stops the source', async () => {
     const source = randomChunks(mixedBytes(40 * FRAME));
     let writes = 0;

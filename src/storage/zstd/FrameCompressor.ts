@@ -5,6 +5,12 @@ export interface FrameCompressorOptions {
   codec: ZstdCodec;
   /** Input bytes per frame (config.zstd.frameBytes, default 1 MiB). */
   frameBytes: number;
+  /**
+   * Called with each input chunk once none of its bytes is held here any more (all were
+   * copied into frames handed to the codec), for a source that reuses its buffers
+   * (recycledInput.ts). Never called for a chunk whose last frame was not compressed.
+   */
+  onConsumed?: ((chunk: Buffer) => void) | undefined;
 }
 
 /** A frame handed to the codec's threads, in input order. */
@@ -35,6 +41,9 @@ export class FrameCompressor extends Transform {
   private readonly window: number;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Whole chunks whose last bytes are in `pending` (given back once it is compressed). */
+  private pendingChunks: Buffer[] = [];
+  private readonly onConsumed: ((chunk: Buffer) => void) | undefined;
   private framesOut = 0;
   private readonly inFlight: InFlight[] = [];
 
@@ -47,6 +56,7 @@ export class FrameCompressor extends Transform {
     }
     this.codec = options.codec;
     this.frameBytes = options.frameBytes;
+    this.onConsumed = options.onConsumed;
     this.window = options.codec.compressFrameAsync
       ? 2 * Math.max(1, options.codec.threads ?? 1)
       : 0;
@@ -77,6 +87,7 @@ export class FrameCompressor extends Transform {
       this.pending.push(chunk.subarray(offset, offset + take));
       this.pendingBytes += take;
       offset += take;
+      if (offset === chunk.length && this.onConsumed) this.pendingChunks.push(chunk);
       if (this.pendingBytes === this.frameBytes) {
         this.emitFrame();
         if (this.window > 0 && this.inFlight.length >= this.window) break;
@@ -105,6 +116,7 @@ export class FrameCompressor extends Transform {
         this.pending = [];
         this.pendingBytes = 0;
         this.push(this.codec.compressFrame(input));
+        this.giveBack();
         done();
         return;
       }
@@ -126,6 +138,7 @@ export class FrameCompressor extends Transform {
     this.inFlight.length = 0;
     this.pending = [];
     this.pendingBytes = 0;
+    this.pendingChunks = [];
     done(error);
   }
 
@@ -138,13 +151,16 @@ export class FrameCompressor extends Transform {
     if (this.window === 0) {
       const input = pending.length === 1 ? pending[0]! : Buffer.concat(pending, bytes);
       this.push(this.codec.compressFrame(input));
+      this.giveBack();
       return;
     }
     const entry: InFlight = {
+      // The codec copies the pieces before it returns (CompressPool.compress).
       promise: this.codec.compressFrameAsync!(pending),
       output: null,
       error: null,
     };
+    this.giveBack();
     entry.promise.then(
       (output) => {
         entry.output = output;
@@ -155,6 +171,14 @@ export class FrameCompressor extends Transform {
       },
     );
     this.inFlight.push(entry);
+  }
+
+  /** The chunks that ended in the frame just compressed (or copied for compressing). */
+  private giveBack(): void {
+    if (this.pendingChunks.length === 0) return;
+    const chunks = this.pendingChunks;
+    this.pendingChunks = [];
+    for (const chunk of chunks) this.onConsumed!(chunk);
   }
 
   /** Pushes finished frames from the head of the queue, in order. */
