@@ -608,6 +608,38 @@ describe('--json, logs and status on the local database', () => {
     expect([none.code, none.stdout]).toEqual([0, '']);
   });
 
+  // `status 'a b'` said NotFound "no job a b in .../runbox.db" (66) from the local
+  // database, where a server answers 400 InvalidSpec "is not a job id": one check now.
+  it('a malformed job id is InvalidSpec naming id (65) from the local database, as every per-job command gets it from a server', async () => {
+    expect((await cli(['gc', ...local()])).code).toBe(0); // creates the database
+    const data = ['--data-dir', sandbox.dataDir];
+    for (const id of ['a b', '../x', '']) {
+      const status = await cli(['status', id, '--json', ...data]);
+      expect(status.code, status.stderr).toBe(65);
+      expect(JSON.parse(status.stdout).error).toMatchObject({
+        type: 'InvalidSpec',
+        field: 'id',
+        message: `id: "${id}" is not a job id`,
+      });
+      const logs = await cli(['logs', id, ...data]);
+      expect([logs.code, logs.stderr]).toEqual([
+        65,
+        `runbox: InvalidSpec: id: "${id}" is not a job id\n`,
+      ]);
+    }
+    const rb = await server(1);
+    for (const command of ['status', 'logs', 'outputs', 'cancel', 'webhooks']) {
+      const got = await cli([command, 'a b', '--server', rb.url]);
+      expect([command, got.code, got.stderr]).toEqual([
+        command,
+        65,
+        'runbox: InvalidSpec: id: "a b" is not a job id\n',
+      ]);
+      // Well formed but unknown stays NotFound, from the server as from the database.
+      expect((await cli([command, 'NOPE', '--server', rb.url])).code, command).toBe(66);
+    }
+  });
+
   it('submit --follow --json, ls -q / --all / --cursor, --delay, runtimes and doctor against a server', async () => {
     const rb = await server(1);
     const srv = ['--server', rb.url];
