@@ -161,6 +161,29 @@ describe('help and usage', () => {
     expect(bare.stdout).toMatch(/79\s+a downloaded output's sha256 differs/);
   });
 
+  // healthcheck and pull listed --data-dir, --db, --queue and --blobs, which neither reads:
+  // healthcheck GETs /healthz of --server or the config's host:port, pull talks to Docker.
+  it('healthcheck and pull --help list no data dir, database, queue or blob store flag; given one, it is unknown', async () => {
+    const dataFlags = /--(data-dir|db|queue|blobs)\b|Local data options/;
+    const health = await cli(['healthcheck', '--help']);
+    expect(health.code).toBe(0);
+    expect(health.stdout).toMatch(/--server\b/);
+    expect(health.stdout).toMatch(/--timeout\b/);
+    expect(health.stdout).not.toMatch(dataFlags);
+    const pull = await cli(['pull', '--help']);
+    expect(pull.code).toBe(0);
+    expect(pull.stdout).toMatch(/--json\b/);
+    expect(pull.stdout).not.toMatch(dataFlags);
+    for (const command of ['healthcheck', 'pull']) {
+      const got = await cli([command, '--data-dir', sandbox.dataDir, '--json']);
+      expect(got.code, got.stderr).toBe(64);
+      expect(JSON.parse(got.stdout).error).toMatchObject({
+        type: 'UsageError',
+        message: `Unknown argument: data-dir (see \`runbox ${command} --help\`)`,
+      });
+    }
+  });
+
   it('an unknown command is named as one, with what to type instead where runbox has it', async () => {
     // yargs said "Unknown arguments: wait, 01J..." for `runbox wait ID`, as if a flag were wrong.
     const wait = await cli(['wait', '01M8QZ9BX124MRGHJYC19M349Z']);
