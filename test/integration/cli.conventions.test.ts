@@ -307,6 +307,53 @@ describe('help and usage', () => {
     }
   });
 
+  // `runbox submit empty.sh` was accepted and "succeeded" having run nothing.
+  it('an empty script with no command is refused naming script.content, by POST /v1/jobs, the batch, a schedule, submit, schedule add and run alike', async () => {
+    const rb = await server();
+    const empty = script('empty.sh', '');
+    const said =
+      'is empty, so runtime "shell" would run nothing; give the script\'s content, or command (--command) to run instead';
+    const body = { runtime: 'shell', script: { path: 'empty.sh', content: '' } };
+    const ok = { runtime: 'shell', script: { path: 'ok.sh', content: 'true\n' } };
+    for (const [route, sent, field] of [
+      ['/v1/jobs', body, 'script.content'],
+      ['/v1/jobs/batch', { jobs: [ok, body] }, 'jobs.1.script.content'],
+      ['/v1/schedules', { name: 'e', cron: '* * * * *', job: body }, 'job.script.content'],
+    ] as const) {
+      const answer = await fetch(`${rb.url}${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(sent),
+      });
+      expect(answer.status, route).toBe(400);
+      const { error } = (await answer.json()) as { error: Record<string, unknown> };
+      expect(error, route).toMatchObject({
+        type: 'InvalidSpec',
+        field,
+        message: `${field}: ${said}`,
+      });
+    }
+    for (const [args, field] of [
+      [['submit', empty, '--server', rb.url], 'script.content'],
+      [
+        ['schedule', 'add', 'e', '--cron', '* * * * *', empty, '--server', rb.url],
+        'job.script.content',
+      ],
+      [['run', empty, ...local()], 'script.content'],
+    ] as const) {
+      const got = await cli([...args]);
+      expect([got.code, got.stderr], args.join(' ')).toEqual([
+        65,
+        `runbox: InvalidSpec: ${field}: ${said}\n`,
+      ]);
+    }
+    // Nothing was stored: no job (the batch is all or nothing), no schedule.
+    expect((await cli(['ls', '-q', '--server', rb.url])).stdout).toBe('');
+    expect((await cli(['schedule', 'ls', '--json', '--server', rb.url])).stdout).toMatch(
+      /"schedules": \[\]/,
+    );
+  });
+
   // yargs says a required flag is missing before another is unknown: `schedule add n
   // --crn ...` said "Missing required argument: cron" and nothing of --crn.
   it('a mistyped required flag is named as the one meant: "did you mean --cron?"', async () => {
