@@ -12,6 +12,7 @@ import {
   type JobStatus,
 } from '../queue/types.js';
 import type { JobSpec } from '../spec/jobSpecSchema.js';
+import { assertJobId } from '../queue/ids.js';
 import { listedSpec } from '../queue/listedFiles.js';
 import { parseJobSpec, splitSubmission } from '../spec/parseJobSpec.js';
 import { assertFreeSpace } from '../storage/fs/diskSpace.js';
@@ -31,7 +32,6 @@ const REDACTED = '[secret]';
  * the minFreeBytes reserve (specs are small rows; outputs are checked when written).
  */
 const FREE_SPACE_TTL_MS = 100;
-const ID_PATTERN = /^[0-9A-Za-z_-]{1,64}$/;
 /**
  * A cursor is the last job id of a page: a ULID (queue/ids.ts). Pages are read as "ids
  * below the cursor", so a looser check let a tampered cursor ("garbage", an id with a
@@ -295,8 +295,7 @@ export class JobService {
   }
 
   async record(id: string): Promise<JobRecord> {
-    if (!ID_PATTERN.test(id))
-      throw new InvalidSpecError('id', `"${id.slice(0, 80)}" is not a job id`);
+    assertJobId(id);
     const job = await this.queue.get(id);
     if (!job) throw new RunboxError('NotFound', `no job ${id}`, { field: 'id' });
     return job;

@@ -5,7 +5,7 @@ import { engineStatus } from './engineErrors.js';
 import { pullImage, pullLimitsOf } from './pullImage.js';
 
 /** The distinct images the configured runtimes run on. */
-export function runtimeImages(config: Readonly<Config>): string[] {
+export function runtimeImages(config: Readonly<Pick<Config, 'runtimes'>>): string[] {
   return [...new Set(Object.values(config.runtimes).map((r) => r.image))];
 }
 

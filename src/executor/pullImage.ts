@@ -12,7 +12,7 @@ export interface PullLimits {
 }
 
 /** The pull limits a config sets. */
-export function pullLimitsOf(config: Readonly<Config>): PullLimits {
+export function pullLimitsOf(config: Readonly<Pick<Config, 'pull'>>): PullLimits {
   return { timeoutMs: config.pull.timeoutSeconds * 1000, maxBytes: config.pull.maxBytes };
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { InvalidSpecError } from '../errors/index.js';
 
 /**
  * Job ids: ULIDs (26 chars of Crockford base32: 48-bit millisecond time, 80 random
@@ -59,4 +60,16 @@ export function newJobId(now: number = Date.now()): string {
     lastRandom = freshRandom();
   }
   return encodeTime(now) + lastRandom.map((d) => ALPHABET[d]).join('');
+}
+
+/**
+ * What a job lookup takes as an id: never a path or anything a URL must quote. The API's
+ * routes and the CLI's local database both check with it, so a mistyped id gets one
+ * answer, InvalidSpec (65) naming id, with or without a server (the local database
+ * said "no job", 66).
+ */
+const LOOKUP_ID = /^[0-9A-Za-z_-]{1,64}$/;
+
+export function assertJobId(id: string): void {
+  if (!LOOKUP_ID.test(id)) throw new InvalidSpecError('id', `"${id.slice(0, 80)}" is not a job id`);
 }

@@ -599,6 +599,17 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
   checkNetworkAllowed(network, config);
   const pullPolicy = spec.pull_policy ?? config.defaults.pullPolicy;
   checkPullPolicyAllowed(pullPolicy, config);
+  // Last, after every other field: a script of no bytes, run by the runtime (no command),
+  // "succeeded" having run nothing (an empty file from a redirect that failed, `run -`
+  // with nothing on stdin). Whitespace alone is left to the runtime: its command is the
+  // operator's, and may read the file as something other than code.
+  if (spec.script && !spec.command && files[0]!.content.length === 0) {
+    const name = spec.runtime ?? runtimeForScript(spec.script.path);
+    throw new InvalidSpecError(
+      'script.content',
+      `is empty, so runtime "${name}" would run nothing; give the script's content, or command (--command) to run instead`,
+    );
+  }
 
   return {
     image,

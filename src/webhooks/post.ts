@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
+import { connectionError } from './connectionError.js';
 import type { ResolvedAddress } from './urlPolicy.js';
 
 export type PostOutcome =
@@ -79,20 +80,8 @@ export function postWebhook(
     }, timeoutMs);
     request.on('close', () => clearTimeout(timer));
     request.on('error', (error: NodeJS.ErrnoException) =>
-      done({ ok: false, statusCode: null, error: connectionError(error) }),
+      done({ ok: false, statusCode: null, error: connectionError(error, target) }),
     );
     request.end(body);
   });
-}
-
-/**
- * A failed connection as last_error shows it. The code alone said too little: "EPROTO"
- * for an https URL whose port speaks plain http (the message says "wrong version
- * number"), "ECONNREFUSED" without the address refused.
- */
-function connectionError(error: NodeJS.ErrnoException): string {
-  const message = error.message.replace(/\s+/g, ' ').trim();
-  if (!error.code) return message.slice(0, 300);
-  if (!message) return error.code;
-  return (message.includes(error.code) ? message : `${error.code} (${message})`).slice(0, 300);
 }

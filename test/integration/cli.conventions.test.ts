@@ -161,6 +161,29 @@ describe('help and usage', () => {
     expect(bare.stdout).toMatch(/79\s+a downloaded output's sha256 differs/);
   });
 
+  // healthcheck and pull listed --data-dir, --db, --queue and --blobs, which neither reads:
+  // healthcheck GETs /healthz of --server or the config's host:port, pull talks to Docker.
+  it('healthcheck and pull --help list no data dir, database, queue or blob store flag; given one, it is unknown', async () => {
+    const dataFlags = /--(data-dir|db|queue|blobs)\b|Local data options/;
+    const health = await cli(['healthcheck', '--help']);
+    expect(health.code).toBe(0);
+    expect(health.stdout).toMatch(/--server\b/);
+    expect(health.stdout).toMatch(/--timeout\b/);
+    expect(health.stdout).not.toMatch(dataFlags);
+    const pull = await cli(['pull', '--help']);
+    expect(pull.code).toBe(0);
+    expect(pull.stdout).toMatch(/--json\b/);
+    expect(pull.stdout).not.toMatch(dataFlags);
+    for (const command of ['healthcheck', 'pull']) {
+      const got = await cli([command, '--data-dir', sandbox.dataDir, '--json']);
+      expect(got.code, got.stderr).toBe(64);
+      expect(JSON.parse(got.stdout).error).toMatchObject({
+        type: 'UsageError',
+        message: `Unknown argument: data-dir (see \`runbox ${command} --help\`)`,
+      });
+    }
+  });
+
   it('an unknown command is named as one, with what to type instead where runbox has it', async () => {
     // yargs said "Unknown arguments: wait, 01J..." for `runbox wait ID`, as if a flag were wrong.
     const wait = await cli(['wait', '01M8QZ9BX124MRGHJYC19M349Z']);
@@ -282,6 +305,53 @@ describe('help and usage', () => {
         expect(got.code, args.join(' ')).toBe(65);
       }
     }
+  });
+
+  // `runbox submit empty.sh` was accepted and "succeeded" having run nothing.
+  it('an empty script with no command is refused naming script.content, by POST /v1/jobs, the batch, a schedule, submit, schedule add and run alike', async () => {
+    const rb = await server();
+    const empty = script('empty.sh', '');
+    const said =
+      'is empty, so runtime "shell" would run nothing; give the script\'s content, or command (--command) to run instead';
+    const body = { runtime: 'shell', script: { path: 'empty.sh', content: '' } };
+    const ok = { runtime: 'shell', script: { path: 'ok.sh', content: 'true\n' } };
+    for (const [route, sent, field] of [
+      ['/v1/jobs', body, 'script.content'],
+      ['/v1/jobs/batch', { jobs: [ok, body] }, 'jobs.1.script.content'],
+      ['/v1/schedules', { name: 'e', cron: '* * * * *', job: body }, 'job.script.content'],
+    ] as const) {
+      const answer = await fetch(`${rb.url}${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(sent),
+      });
+      expect(answer.status, route).toBe(400);
+      const { error } = (await answer.json()) as { error: Record<string, unknown> };
+      expect(error, route).toMatchObject({
+        type: 'InvalidSpec',
+        field,
+        message: `${field}: ${said}`,
+      });
+    }
+    for (const [args, field] of [
+      [['submit', empty, '--server', rb.url], 'script.content'],
+      [
+        ['schedule', 'add', 'e', '--cron', '* * * * *', empty, '--server', rb.url],
+        'job.script.content',
+      ],
+      [['run', empty, ...local()], 'script.content'],
+    ] as const) {
+      const got = await cli([...args]);
+      expect([got.code, got.stderr], args.join(' ')).toEqual([
+        65,
+        `runbox: InvalidSpec: ${field}: ${said}\n`,
+      ]);
+    }
+    // Nothing was stored: no job (the batch is all or nothing), no schedule.
+    expect((await cli(['ls', '-q', '--server', rb.url])).stdout).toBe('');
+    expect((await cli(['schedule', 'ls', '--json', '--server', rb.url])).stdout).toMatch(
+      /"schedules": \[\]/,
+    );
   });
 
   // yargs says a required flag is missing before another is unknown: `schedule add n
@@ -606,6 +676,38 @@ describe('--json, logs and status on the local database', () => {
     expect(all.stdout).toBe(`${secondId}\n${final.id}\n`);
     const none = await cli(['ls', '-q', '--status', 'failed', ...data]);
     expect([none.code, none.stdout]).toEqual([0, '']);
+  });
+
+  // `status 'a b'` said NotFound "no job a b in .../runbox.db" (66) from the local
+  // database, where a server answers 400 InvalidSpec "is not a job id": one check now.
+  it('a malformed job id is InvalidSpec naming id (65) from the local database, as every per-job command gets it from a server', async () => {
+    expect((await cli(['gc', ...local()])).code).toBe(0); // creates the database
+    const data = ['--data-dir', sandbox.dataDir];
+    for (const id of ['a b', '../x', '']) {
+      const status = await cli(['status', id, '--json', ...data]);
+      expect(status.code, status.stderr).toBe(65);
+      expect(JSON.parse(status.stdout).error).toMatchObject({
+        type: 'InvalidSpec',
+        field: 'id',
+        message: `id: "${id}" is not a job id`,
+      });
+      const logs = await cli(['logs', id, ...data]);
+      expect([logs.code, logs.stderr]).toEqual([
+        65,
+        `runbox: InvalidSpec: id: "${id}" is not a job id\n`,
+      ]);
+    }
+    const rb = await server(1);
+    for (const command of ['status', 'logs', 'outputs', 'cancel', 'webhooks']) {
+      const got = await cli([command, 'a b', '--server', rb.url]);
+      expect([command, got.code, got.stderr]).toEqual([
+        command,
+        65,
+        'runbox: InvalidSpec: id: "a b" is not a job id\n',
+      ]);
+      // Well formed but unknown stays NotFound, from the server as from the database.
+      expect((await cli([command, 'NOPE', '--server', rb.url])).code, command).toBe(66);
+    }
   });
 
   it('submit --follow --json, ls -q / --all / --cursor, --delay, runtimes and doctor against a server', async () => {

@@ -104,6 +104,23 @@ describe('a config file runbox cannot read', () => {
     expect(byEnv.status).toBe(69);
   });
 
+  it('with no home at all, pull needs no data dir: it goes to the engine', () => {
+    // pull read the full config, so a uid with no home was refused 78 "dataDir: HOME is
+    // unset", asking for a data dir pull never opens. The config is named: a searched
+    // /etc/runbox this uid cannot read is another test's subject.
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-no-home-pull-'));
+    dirs.push(dir);
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, 'config.json'), '{}', { mode: 0o644 });
+    const run = noHome(['pull', '127.0.0.1:9/runbox-test/nothing:1'], {
+      RUNBOX_CONFIG: join(dir, 'config.json'),
+    });
+    expect(run.stderr).not.toContain('dataDir');
+    // 69 either way: the engine's socket refuses this uid, or the registry is not there.
+    expect(run.stderr).toMatch(/^runbox: (EngineUnavailable|ImageUnavailable): /);
+    expect(run.status).toBe(69);
+  });
+
   it('still skips a home it cannot enter (systemd ProtectHome=), as a missing file', () => {
     const { dir } = home();
     chmodSync(join(dir, 'config'), 0o000);

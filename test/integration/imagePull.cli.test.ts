@@ -99,15 +99,7 @@ describe('a runtime whose image the engine does not have and cannot pull', () =>
     );
 
     // runbox pull of that runtime says the same of the image it could not get.
-    const pulled = await runCliProcess([
-      'pull',
-      'tools',
-      '--json',
-      '--config',
-      configFile,
-      '--data-dir',
-      sandbox.dataDir,
-    ]);
+    const pulled = await runCliProcess(['pull', 'tools', '--json', '--config', configFile]);
     expect(pulled.code, pulled.stderr).toBe(69);
     const [image] = (JSON.parse(pulled.stdout) as { images: Array<{ error: unknown }> }).images;
     expect(image!.error).toMatchObject({

@@ -59,7 +59,7 @@ describe('images pulled within limits, recorded by digest and pinned', () => {
   const moved = `runbox-test/moved:${process.pid}`;
 
   const cli = (configFile: string, ...args: string[]) =>
-    runCliProcess([...args, '--config', configFile, '--data-dir', dir], {
+    runCliProcess([...args, '--config', configFile], {
       env: { RUNBOX_CONFIG: '' },
       timeoutMs: 90_000,
     });

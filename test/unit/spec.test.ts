@@ -103,7 +103,8 @@ describe('parseJobSpec', () => {
     expect(() => parseJobSpec(spec(''), config)).toThrow(
       `files.1.content: brings the inputs to ${128 * 1024 * 1024 + 4} bytes: the script and files of one job hold at most 128 MiB in all`,
     );
-    const fits = { ...spec(''), script: { path: 'a.sh', content: '' } };
+    // An empty script runs only under a command of its own (an empty one is refused).
+    const fits = { ...spec(''), script: { path: 'a.sh', content: '' }, command: ['true'] };
     expect(parseJobSpec(fits, config).files.map((f) => f.content.length)).toEqual([
       0,
       64 * 1024 * 1024,
@@ -118,7 +119,7 @@ describe('parseJobSpec', () => {
   it('gives a script whose name starts with a dash as ./NAME, never as an option', () => {
     // Before: ["sh", "-x.sh"], and sh failed "Illegal option -." (python3 and node alike).
     const dashed = (runtime: string, path: string) =>
-      parseJobSpec({ runtime, script: { path, content: '' } }, config).command;
+      parseJobSpec({ runtime, script: { path, content: 'true' } }, config).command;
     expect(dashed('shell', '-x.sh')).toEqual(['sh', './-x.sh']);
     expect(dashed('python:3.11', '--version.py')).toEqual(['python3', './--version.py']);
     expect(dashed('node:20', '-e.js')).toEqual(['node', './-e.js']);
@@ -269,7 +270,7 @@ describe('parseJobSpec', () => {
   it("refuses a CPU limit below the kernel's smallest quota before it reaches the engine", () => {
     // --cpus 0.001 was stored and run: runc failed the start ("cpu.cfs_quota_us: invalid
     // argument") and the job ended Internal, exit 70, naming no flag.
-    const script = { path: 'a.sh', content: '' };
+    const script = { path: 'a.sh', content: 'true' };
     expect(fieldOf({ runtime: 'shell', script, limits: { cpus: 0.001 } })).toBe('limits.cpus');
     expect(fieldOf({ runtime: 'shell', script, limits: { cpus: 0.0099 } })).toBe('limits.cpus');
     expect(() =>
@@ -400,6 +401,31 @@ describe('gpus', () => {
     // --gpus -1 was taken for a device ID named "-1", refused only by a GPU host's engine.
     expect(() => parseGpusFlag('-1')).toThrow(/--gpus -1: a count is 1 or more/);
     expect(parseGpusFlag('0,GPU-8a1b')).toEqual(['0', 'GPU-8a1b']);
+  });
+});
+
+describe('an empty script', () => {
+  // `runbox submit empty.sh` was accepted and "succeeded" having run nothing.
+  it('is refused when the runtime would run it, naming script.content and the fix', () => {
+    for (const spec of [
+      { runtime: 'shell', script: { path: 'job.sh', content: '' } },
+      { runtime: 'shell', script: { path: 'job.sh', content: '', encoding: 'base64' } },
+      { image: 'debian:bookworm-slim', script: { path: 'job.py', content: '' } },
+    ]) {
+      expect(() => parseJobSpec(spec, config)).toThrow(
+        /^script\.content: is empty, so runtime "(shell|python:3\.11)" would run nothing; give the script's content, or command \(--command\) to run instead$/,
+      );
+      expect(fieldOf(spec)).toBe('script.content');
+    }
+  });
+
+  it('is kept as a file when a command runs, and whitespace alone is left to the runtime', () => {
+    const empty = { path: 'job.sh', content: '' };
+    expect(
+      parseJobSpec({ runtime: 'shell', script: empty, command: ['true'] }, config).command,
+    ).toEqual(['true']);
+    const blank = { runtime: 'shell', script: { path: 'job.sh', content: ' \n\t\n' } };
+    expect(parseJobSpec(blank, config).command).toEqual(['sh', 'job.sh']);
   });
 });
 

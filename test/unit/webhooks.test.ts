@@ -604,12 +604,13 @@ describe('durable deliveries', () => {
     await new Promise<void>((r) => closed.close(() => r()));
     const { queue, jobs, store, loop, finish } = setup();
     const cases = [
-      [`https://127.0.0.1:${port}/`, /^write EPROTO .*wrong version number/],
+      // OpenSSL's source path ("../deps/openssl/.../ssl3_record.c:350:") was shown too.
       [
-        `http://127.0.0.1:${closedPort}/`,
-        new RegExp(`^connect ECONNREFUSED 127\\.0\\.0\\.1:${closedPort}$`),
+        `https://127.0.0.1:${port}/`,
+        `write EPROTO SSL routines: wrong version number at 127.0.0.1:${port}`,
       ],
-      [`http://127.0.0.1:${port}/close`, /^ECONNRESET \(socket hang up\)$/],
+      [`http://127.0.0.1:${closedPort}/`, `connect ECONNREFUSED 127.0.0.1:${closedPort}`],
+      [`http://127.0.0.1:${port}/close`, `ECONNRESET (socket hang up) at 127.0.0.1:${port}`],
     ] as const;
     const ids: string[] = [];
     for (const [url] of cases) {
@@ -620,7 +621,7 @@ describe('durable deliveries', () => {
     expect(await loop.turn()).toBe(3);
     for (const [i, [url, error]] of cases.entries()) {
       const [delivery] = await store.listForJob(ids[i]!);
-      expect(delivery!.lastError, url).toMatch(error);
+      expect(delivery!.lastError, url).toBe(error);
     }
   });
 

@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import type { Config } from '../../config.js';
 import { RunboxError } from '../../errors/index.js';
 import type { CliContext, GlobalFlags } from '../context.js';
-import { withData, withJson, withServer } from '../flags.js';
+import { withJson, withServer } from '../flags.js';
 
 /**
  * The /healthz URL of the `runbox serve` that runs with this same config: a container's
@@ -27,7 +27,7 @@ export function healthcheckCommand(
     command: 'healthcheck',
     describe: 'Exit 0 if the local server is healthy (HEALTHCHECK)',
     builder: (y) =>
-      withJson(withServer(withData(y)))
+      withJson(withServer(y))
         .epilogue(
           'GETs /healthz of the server this config runs: exit 0 on 200, 1 on any other answer (503: the engine is away), 69 when nothing answers.',
         )

@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { EXIT_CODES, RunboxError, toRunboxError } from '../../errors/index.js';
 import type { PullEvent } from '../../executor/pullImage.js';
 import type { CliContext, GlobalFlags } from '../context.js';
-import { withData, withJson } from '../flags.js';
+import { withJson } from '../flags.js';
 import { bytesText, spinner, type Progress } from '../progress.js';
 import { shownText } from '../output.js';
 
@@ -41,14 +41,16 @@ export function pullCommand(ctx: CliContext, setCode: (code: number) => void): C
     command: 'pull [targets..]',
     describe: 'Pull the runtime images, or the named ones',
     builder: (y) =>
-      withJson(withData(y)).positional('targets', {
+      withJson(y).positional('targets', {
         type: 'string',
         array: true,
         describe: 'runtime names (from config) or image references',
       }),
     handler: async (raw) => {
       const args = raw as unknown as GlobalFlags & { targets?: string[] };
-      const config = ctx.config(args);
+      // No data dir, database or blob store: the config file and the environment only,
+      // so a pull needs no home to put a data dir in, as a client command needs none.
+      const { config } = ctx.clientResolved(args);
       // Loaded here: client commands that never pull must not pay for the engine client.
       const [{ createDocker }, { pullImage, pullLimitsOf }, { runtimeImages }] = await Promise.all([
         import('../../executor/dockerClient.js'),
