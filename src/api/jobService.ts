@@ -162,7 +162,7 @@ export class JobService {
       const split = splitSubmission(body);
       const { options } = split;
       let { spec } = split;
-      parseJobSpec(spec, this.config);
+      parseJobSpec(spec, this.config, { submitting: true });
       if (spec.webhook_url !== undefined && !this.webhookDeliveries) {
         throw new InvalidSpecError(
           'webhook_url',

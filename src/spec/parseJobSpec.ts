@@ -370,7 +370,19 @@ export function checkSubmission(input: unknown): void {
  * Checks a spec against the schema and the config, and resolves it. Throws
  * InvalidSpecError naming the first field at fault; creates nothing.
  */
-export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
+export interface ParseOptions {
+  /**
+   * Checks only a new job gets: a worker resolving a job already queued (by an older
+   * node, or before an upgrade) runs it as it was accepted rather than fail it.
+   */
+  submitting?: boolean;
+}
+
+export function parseJobSpec(
+  input: unknown,
+  config: Config,
+  options: ParseOptions = {},
+): ResolvedSpec {
   const problem = structuralError(specChecker, input);
   if (problem) throw problem;
   const spec = input as JobSpec;
@@ -603,7 +615,7 @@ export function parseJobSpec(input: unknown, config: Config): ResolvedSpec {
   // "succeeded" having run nothing (an empty file from a redirect that failed, `run -`
   // with nothing on stdin). Whitespace alone is left to the runtime: its command is the
   // operator's, and may read the file as something other than code.
-  if (spec.script && !spec.command && files[0]!.content.length === 0) {
+  if (options.submitting && spec.script && !spec.command && files[0]!.content.length === 0) {
     const name = spec.runtime ?? runtimeForScript(spec.script.path);
     throw new InvalidSpecError(
       'script.content',
