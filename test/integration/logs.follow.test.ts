@@ -46,13 +46,14 @@ const printf = (bytes: Buffer) =>
 
 /** `runbox logs ID -f` as a process, its stdout kept as bytes. */
 function follow(url: string, id: string, extra: string[] = []) {
-  const child = spawn(
-    process.execPath,
-    [RUNBOX_BUNDLE, 'logs', id, '-f', '--server', url, ...extra],
-    {
-      env: { ...process.env, RUNBOX_CONFIG: '', RUNBOX_SERVER: '' },
-    },
-  );
+  return cli(['logs', id, '-f', '--server', url, ...extra]);
+}
+
+/** The built CLI as a process, its stdout kept as bytes; pause and resume stop and go on. */
+function cli(args: string[]) {
+  const child = spawn(process.execPath, [RUNBOX_BUNDLE, ...args], {
+    env: { ...process.env, RUNBOX_CONFIG: '', RUNBOX_SERVER: '' },
+  });
   const out: Buffer[] = [];
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
@@ -62,7 +63,17 @@ function follow(url: string, id: string, extra: string[] = []) {
     code,
     stdout: () => Buffer.concat(out),
     stderr: () => stderr,
+    pause: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
   };
+}
+
+/** The ids of the jobs a server has. */
+async function jobIds(url: string): Promise<string[]> {
+  const page = (await (await fetch(`${url}/v1/jobs?limit=1000`)).json()) as {
+    jobs: { id: string }[];
+  };
+  return page.jobs.map((job) => job.id);
 }
 
 async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
@@ -85,6 +96,22 @@ function retriedScript(attempts: [Buffer, Buffer][]): string {
     ...attempts.map(
       ([a, b], i) =>
         `${i < 2 ? i + 1 : '*'}) ${printf(a)}; sleep 0.3; ${printf(b)}; exit ${i < 2 ? 3 : 0};;`,
+    ),
+    'esac',
+  ].join('\n');
+}
+
+/**
+ * Fails (exit 3, retried) on its first two attempts as soon as it has written their
+ * bytes; the third waits a second, then writes its bytes and succeeds.
+ */
+function quickScript(attempts: [Buffer, Buffer][]): string {
+  return [
+    'case "$RUNBOX_ATTEMPT" in',
+    ...attempts.map(([a, b], i) =>
+      i < 2
+        ? `${i + 1}) ${printf(a)}; ${printf(b)}; exit 3;;`
+        : `*) sleep 1; ${printf(a)}; ${printf(b)}; exit 0;;`,
     ),
     'esac',
   ].join('\n');
@@ -132,6 +159,73 @@ describe('logs -f across attempts', () => {
     expect(submitted.code, submitted.stderr).toBe(0);
     expect(sha256(submitted.stdoutBytes)).toBe(sha256(all));
     expect(submitted.stderr.match(/attempt \d+ begins/g)).toEqual([
+      'attempt 2 begins',
+      'attempt 3 begins',
+    ]);
+  });
+
+  it('never skips an attempt that began and ended between two of its looks', async () => {
+    // No backoff: attempts 1 and 2 fail as soon as they have written, attempt 3 runs at
+    // once and waits a second. The follower is stopped (SIGSTOP, a loaded machine) from
+    // attempt 1's last byte until attempt 3 runs: it once went on with attempt 3, attempt
+    // 2's bytes and mark missing from its output though the job had recorded them.
+    const configFile = writeTestConfig(sandbox.dataDir, { retry: { baseMs: 1, capMs: 1 } });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
+    const file = join(sandbox.dataDir, 'quick.sh');
+    const retried = ['--max-attempts', '3', '--retry-on-exit', '3'];
+
+    for (const how of ['submit --follow', 'logs -f'] as const) {
+      const attempts = [hostileBytes(), hostileBytes(), hostileBytes()];
+      writeFileSync(file, quickScript(attempts));
+      const before = new Set(await jobIds(server.url));
+      const child =
+        how === 'logs -f'
+          ? follow(
+              server.url,
+              await submit(
+                server.url,
+                shellJob(quickScript(attempts), {
+                  max_attempts: 3,
+                  retry_on_exit_codes: [3],
+                }),
+              ),
+            )
+          : cli(['submit', file, '--follow', ...retried, '--server', server.url]);
+      const first = Buffer.concat(attempts[0]!).length;
+      await until(`${how}: attempt 1's bytes`, () => child.stdout().length >= first);
+      child.pause();
+      const [id] = (await jobIds(server.url)).filter((each) => !before.has(each));
+      try {
+        let job = await getJob(server.url, id!);
+        while (job.attempts < 3 || job.status !== 'running') {
+          expect(job.status, `${how}: attempt 3 to run`).not.toBe('succeeded');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          job = await getJob(server.url, id!);
+        }
+      } finally {
+        child.resume();
+      }
+
+      expect(await child.code, child.stderr()).toBe(0);
+      expect(await waitFinal(server.url, id!)).toMatchObject({ status: 'succeeded', attempts: 3 });
+      expect(sha256(child.stdout()), how).toBe(sha256(Buffer.concat(attempts.flat())));
+      expect(child.stderr().match(/attempt \d+ begins/g), how).toEqual([
+        'attempt 2 begins',
+        'attempt 3 begins',
+      ]);
+    }
+
+    // runbox run is handed every chunk of every attempt (LiveLogs): nothing to miss.
+    const attempts = [hostileBytes(), hostileBytes(), hostileBytes()];
+    writeFileSync(file, quickScript(attempts));
+    const ran = await runCliProcess(
+      ['run', file, ...retried, '--config', configFile, '--data-dir', sandbox.dataDir],
+      { env: { RUNBOX_CONFIG: '', RUNBOX_SERVER: '' } },
+    );
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(sha256(ran.stdoutBytes)).toBe(sha256(Buffer.concat(attempts.flat())));
+    expect(ran.stderr.match(/attempt \d+ begins/g)).toEqual([
       'attempt 2 begins',
       'attempt 3 begins',
     ]);
