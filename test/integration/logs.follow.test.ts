@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,7 +5,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
 import {
-  RUNBOX_BUNDLE,
   runCliProcess,
   startServerProcess,
   writeTestConfig,
@@ -24,6 +21,15 @@ import {
   submit,
   waitFinal,
 } from './outputsKit.js';
+import {
+  cli,
+  follow,
+  hostileBytes,
+  jobIds,
+  printf,
+  quickScript,
+  stallUntilAttempt,
+} from './followKit.js';
 
 /**
  * `runbox logs -f` across a job's attempts and across restarts of `runbox serve`: the
@@ -31,50 +37,6 @@ import {
  * on stderr only, and a server that went away waited for and followed on from the byte
  * reached.
  */
-
-/** Bytes no decoder keeps whole: random, a lone 0xff, and `é` split across two writes. */
-function hostileBytes(): [Buffer, Buffer] {
-  return [
-    Buffer.concat([randomBytes(1500), Buffer.from([0xff, 0xc3])]),
-    Buffer.concat([Buffer.from([0xa9]), randomBytes(1500), Buffer.from('\n')]),
-  ];
-}
-
-/** A printf of exactly these bytes: each one octal-escaped. */
-const printf = (bytes: Buffer) =>
-  `printf '${[...bytes].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('')}'`;
-
-/** `runbox logs ID -f` as a process, its stdout kept as bytes. */
-function follow(url: string, id: string, extra: string[] = []) {
-  return cli(['logs', id, '-f', '--server', url, ...extra]);
-}
-
-/** The built CLI as a process, its stdout kept as bytes; pause and resume stop and go on. */
-function cli(args: string[]) {
-  const child = spawn(process.execPath, [RUNBOX_BUNDLE, ...args], {
-    env: { ...process.env, RUNBOX_CONFIG: '', RUNBOX_SERVER: '' },
-  });
-  const out: Buffer[] = [];
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = new Promise<number | null>((resolve) => child.on('close', resolve));
-  return {
-    code,
-    stdout: () => Buffer.concat(out),
-    stderr: () => stderr,
-    pause: () => child.kill('SIGSTOP'),
-    resume: () => child.kill('SIGCONT'),
-  };
-}
-
-/** The ids of the jobs a server has. */
-async function jobIds(url: string): Promise<string[]> {
-  const page = (await (await fetch(`${url}/v1/jobs?limit=1000`)).json()) as {
-    jobs: { id: string }[];
-  };
-  return page.jobs.map((job) => job.id);
-}
 
 async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -96,22 +58,6 @@ function retriedScript(attempts: [Buffer, Buffer][]): string {
     ...attempts.map(
       ([a, b], i) =>
         `${i < 2 ? i + 1 : '*'}) ${printf(a)}; sleep 0.3; ${printf(b)}; exit ${i < 2 ? 3 : 0};;`,
-    ),
-    'esac',
-  ].join('\n');
-}
-
-/**
- * Fails (exit 3, retried) on its first two attempts as soon as it has written their
- * bytes; the third waits a second, then writes its bytes and succeeds.
- */
-function quickScript(attempts: [Buffer, Buffer][]): string {
-  return [
-    'case "$RUNBOX_ATTEMPT" in',
-    ...attempts.map(([a, b], i) =>
-      i < 2
-        ? `${i + 1}) ${printf(a)}; ${printf(b)}; exit 3;;`
-        : `*) sleep 1; ${printf(a)}; ${printf(b)}; exit 0;;`,
     ),
     'esac',
   ].join('\n');
@@ -192,23 +138,16 @@ describe('logs -f across attempts', () => {
               ),
             )
           : cli(['submit', file, '--follow', ...retried, '--server', server.url]);
-      const first = Buffer.concat(attempts[0]!).length;
-      await until(`${how}: attempt 1's bytes`, () => child.stdout().length >= first);
-      child.pause();
-      const [id] = (await jobIds(server.url)).filter((each) => !before.has(each));
-      try {
-        let job = await getJob(server.url, id!);
-        while (job.attempts < 3 || job.status !== 'running') {
-          expect(job.status, `${how}: attempt 3 to run`).not.toBe('succeeded');
-          await new Promise((resolve) => setTimeout(resolve, 20));
-          job = await getJob(server.url, id!);
-        }
-      } finally {
-        child.resume();
-      }
-
+      await stallUntilAttempt(
+        child,
+        Buffer.concat(attempts[0]!).length,
+        server.url,
+        async () => (await jobIds(server.url)).find((each) => !before.has(each))!,
+        3,
+      );
+      const id = (await jobIds(server.url)).find((each) => !before.has(each))!;
       expect(await child.code, child.stderr()).toBe(0);
-      expect(await waitFinal(server.url, id!)).toMatchObject({ status: 'succeeded', attempts: 3 });
+      expect(await waitFinal(server.url, id)).toMatchObject({ status: 'succeeded', attempts: 3 });
       expect(sha256(child.stdout()), how).toBe(sha256(Buffer.concat(attempts.flat())));
       expect(child.stderr().match(/attempt \d+ begins/g), how).toEqual([
         'attempt 2 begins',

@@ -387,9 +387,16 @@ async function followAttempt(
     if (final && now.attempts < attempt) return;
     if (now.attempts > attempt || (now.attempts === attempt && now.status !== 'running')) {
       // A final job's result is its stored log, as `runbox logs` prints it.
-      const recorded = final ? now.attempts : recordedAttempt(now);
-      const blob = recorded === attempt ? now.result?.[stream].blob : null;
-      if (blob) await copyAfter(await store.openDecompressed(blob), out, from + sent);
+      if (final) {
+        const blob = now.attempts === attempt ? now.result?.[stream].blob : null;
+        if (blob) await copyAfter(await store.openDecompressed(blob), out, from + sent);
+        return;
+      }
+      const blob = recordedAttempt(now) === attempt ? now.result?.[stream].blob : null;
+      // With blobs on each node's own disk, only the node that ran the attempt has its
+      // log: this one sent what it had, and the follow goes on with the next attempt.
+      const source = blob ? await store.openDecompressed(blob).catch(notHere) : null;
+      if (source) await copyAfter(source, out, from + sent);
       return;
     }
     if (now.attempts === attempt) {
@@ -401,6 +408,12 @@ async function followAttempt(
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+/** Null for a blob this node's store does not have; other failures stand. */
+function notHere(error: unknown): null {
+  if (error instanceof RunboxError && error.type === 'NotFound') return null;
+  throw error;
 }
 
 /**
