@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,7 +5,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
 import {
-  RUNBOX_BUNDLE,
   runCliProcess,
   startServerProcess,
   writeTestConfig,
@@ -24,6 +21,15 @@ import {
   submit,
   waitFinal,
 } from './outputsKit.js';
+import {
+  cli,
+  follow,
+  hostileBytes,
+  jobIds,
+  printf,
+  quickScript,
+  stallUntilAttempt,
+} from './followKit.js';
 
 /**
  * `runbox logs -f` across a job's attempts and across restarts of `runbox serve`: the
@@ -31,39 +37,6 @@ import {
  * on stderr only, and a server that went away waited for and followed on from the byte
  * reached.
  */
-
-/** Bytes no decoder keeps whole: random, a lone 0xff, and `é` split across two writes. */
-function hostileBytes(): [Buffer, Buffer] {
-  return [
-    Buffer.concat([randomBytes(1500), Buffer.from([0xff, 0xc3])]),
-    Buffer.concat([Buffer.from([0xa9]), randomBytes(1500), Buffer.from('\n')]),
-  ];
-}
-
-/** A printf of exactly these bytes: each one octal-escaped. */
-const printf = (bytes: Buffer) =>
-  `printf '${[...bytes].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('')}'`;
-
-/** `runbox logs ID -f` as a process, its stdout kept as bytes. */
-function follow(url: string, id: string, extra: string[] = []) {
-  const child = spawn(
-    process.execPath,
-    [RUNBOX_BUNDLE, 'logs', id, '-f', '--server', url, ...extra],
-    {
-      env: { ...process.env, RUNBOX_CONFIG: '', RUNBOX_SERVER: '' },
-    },
-  );
-  const out: Buffer[] = [];
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = new Promise<number | null>((resolve) => child.on('close', resolve));
-  return {
-    code,
-    stdout: () => Buffer.concat(out),
-    stderr: () => stderr,
-  };
-}
 
 async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -132,6 +105,66 @@ describe('logs -f across attempts', () => {
     expect(submitted.code, submitted.stderr).toBe(0);
     expect(sha256(submitted.stdoutBytes)).toBe(sha256(all));
     expect(submitted.stderr.match(/attempt \d+ begins/g)).toEqual([
+      'attempt 2 begins',
+      'attempt 3 begins',
+    ]);
+  });
+
+  it('never skips an attempt that began and ended between two of its looks', async () => {
+    // No backoff: attempts 1 and 2 fail as soon as they have written, attempt 3 runs at
+    // once and waits a second. The follower is stopped (SIGSTOP, a loaded machine) from
+    // attempt 1's last byte until attempt 3 runs: it once went on with attempt 3, attempt
+    // 2's bytes and mark missing from its output though the job had recorded them.
+    const configFile = writeTestConfig(sandbox.dataDir, { retry: { baseMs: 1, capMs: 1 } });
+    const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
+    sandbox.processes.push(server);
+    const file = join(sandbox.dataDir, 'quick.sh');
+    const retried = ['--max-attempts', '3', '--retry-on-exit', '3'];
+
+    for (const how of ['submit --follow', 'logs -f'] as const) {
+      const attempts = [hostileBytes(), hostileBytes(), hostileBytes()];
+      writeFileSync(file, quickScript(attempts));
+      const before = new Set(await jobIds(server.url));
+      const child =
+        how === 'logs -f'
+          ? follow(
+              server.url,
+              await submit(
+                server.url,
+                shellJob(quickScript(attempts), {
+                  max_attempts: 3,
+                  retry_on_exit_codes: [3],
+                }),
+              ),
+            )
+          : cli(['submit', file, '--follow', ...retried, '--server', server.url]);
+      await stallUntilAttempt(
+        child,
+        Buffer.concat(attempts[0]!).length,
+        server.url,
+        async () => (await jobIds(server.url)).find((each) => !before.has(each))!,
+        3,
+      );
+      const id = (await jobIds(server.url)).find((each) => !before.has(each))!;
+      expect(await child.code, child.stderr()).toBe(0);
+      expect(await waitFinal(server.url, id)).toMatchObject({ status: 'succeeded', attempts: 3 });
+      expect(sha256(child.stdout()), how).toBe(sha256(Buffer.concat(attempts.flat())));
+      expect(child.stderr().match(/attempt \d+ begins/g), how).toEqual([
+        'attempt 2 begins',
+        'attempt 3 begins',
+      ]);
+    }
+
+    // runbox run is handed every chunk of every attempt (LiveLogs): nothing to miss.
+    const attempts = [hostileBytes(), hostileBytes(), hostileBytes()];
+    writeFileSync(file, quickScript(attempts));
+    const ran = await runCliProcess(
+      ['run', file, ...retried, '--config', configFile, '--data-dir', sandbox.dataDir],
+      { env: { RUNBOX_CONFIG: '', RUNBOX_SERVER: '' } },
+    );
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(sha256(ran.stdoutBytes)).toBe(sha256(Buffer.concat(attempts.flat())));
+    expect(ran.stderr.match(/attempt \d+ begins/g)).toEqual([
       'attempt 2 begins',
       'attempt 3 begins',
     ]);

@@ -3226,7 +3226,7 @@ export interface operations {
                 stream?: "stdout" | "stderr";
                 /** @description Stream live until the job ends */
                 follow?: boolean;
-                /** @description With follow=true: only this attempt, ending once it has ended (empty when a later attempt has begun); what a follower asks to mark attempts and to resume */
+                /** @description With follow=true: only this attempt, ending once it has ended, its stored log while the job keeps it (empty once a later attempt has recorded its own); what a follower asks to mark attempts and to resume */
                 attempt?: number;
                 /** @description With attempt: skip this many bytes of it (those already read) */
                 from?: number;

@@ -35,8 +35,9 @@ const LogsQuery = Type.Object(
       Type.Integer({
         minimum: 1,
         description:
-          'With follow=true: only this attempt, ending once it has ended (empty when a later ' +
-          'attempt has begun); what a follower asks to mark attempts and to resume',
+          'With follow=true: only this attempt, ending once it has ended, its stored log ' +
+          'while the job keeps it (empty once a later attempt has recorded its own); what a ' +
+          'follower asks to mark attempts and to resume',
       }),
     ),
     from: Type.Optional(
@@ -322,52 +323,52 @@ export function registerLogRoutes(
         void reply.type(LIVE_TYPE);
         return reply.send(body);
       }
+      if (follow) {
+        return streamReply(request, reply, (out) =>
+          followEvery(jobs, running, store, nodes, job, stream, out),
+        );
+      }
+      // Not following: the running attempt's bytes so far, when this host has them.
       return streamReply(request, reply, async (out) => {
-        // The attempt whose output was sent, and how many of its bytes.
-        let attempt = 0;
-        let sent = 0;
-        const read = () => (follow ? jobForFollower(jobs, id, out) : jobs.get(id));
-        for (let now = job; !out.destroyed; now = await read()) {
-          if (FINAL_STATUSES.has(now.status)) {
-            const blob = now.result?.[stream].blob;
-            const skip = now.attempts === attempt ? sent : 0;
-            if (blob) await copyAfter(await store.openDecompressed(blob), out, skip);
-            return;
-          }
-          if (now.status === 'running') {
-            if (now.attempts !== attempt) {
-              attempt = now.attempts;
-              sent = 0;
-            }
-            const file = await running.find(id, attempt, stream);
-            if (file) {
-              const stillRunning = attemptRunning(jobs, id, attempt, out);
-              sent += await tailFile(file, sent, out, follow ? stillRunning : async () => false);
-            } else if (follow && nodes) {
-              sent += await followRemote(
-                nodes,
-                now,
-                stream,
-                sent,
-                out,
-                attemptRunning(jobs, id, attempt, out),
-              );
-            }
-          }
-          if (!follow) return;
-          await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-        }
+        const file = job.status === 'running' ? await running.find(id, job.attempts, stream) : null;
+        if (file) await tailFile(file, 0, out, () => false);
       });
     },
   );
 }
 
 /**
+ * The plain follow: every attempt from the job's latest to its last, each from its first
+ * byte, in order (followAttempt each in turn), so none that began and ended between two
+ * looks is skipped while the job keeps its log.
+ */
+async function followEvery(
+  jobs: JobService,
+  running: RunningLogs,
+  store: BlobStore,
+  nodes: NodeLogDeps | null,
+  first: JobView,
+  stream: 'stdout' | 'stderr',
+  out: PassThrough,
+): Promise<void> {
+  let now = first;
+  for (let attempt = Math.max(first.attempts, 1); !out.destroyed; attempt++) {
+    await followAttempt(jobs, running, store, nodes, now, attempt, stream, 0, out);
+    if (out.destroyed) return;
+    now = await jobForFollower(jobs, first.id, out);
+    if (FINAL_STATUSES.has(now.status) && now.attempts <= attempt) return;
+  }
+}
+
+/**
  * Follows one attempt of a job from byte `from` until that attempt has ended: its live
- * bytes while it runs (here or on another node), then, when it was the job's last, the
- * rest from the stored log. A client that asks attempt by attempt knows where each
- * begins (the CLI marks it on stderr) and, cut off, asks again from the byte it reached.
- * Empty once a later attempt has begun: an earlier attempt's log is not kept.
+ * bytes while it runs (here or on another node), then the rest from its stored log: the
+ * job's result while that is still this attempt's (recordedAttempt). A client that asks
+ * attempt by attempt knows where each begins (the CLI marks it on stderr) and, cut off,
+ * asks again from the byte it reached. An attempt that began and ended between two looks
+ * (100 ms apart) is sent from its stored log alone. Empty once the job holds a later
+ * attempt's result, or none of this one's (a lost attempt): an earlier attempt's log is
+ * not kept.
  */
 async function followAttempt(
   jobs: JobService,
@@ -382,15 +383,23 @@ async function followAttempt(
 ): Promise<void> {
   let sent = 0;
   for (let now = first; !out.destroyed; now = await jobForFollower(jobs, first.id, out)) {
-    if (now.attempts > attempt) return;
-    if (FINAL_STATUSES.has(now.status)) {
-      const blob = now.attempts === attempt ? now.result?.[stream].blob : null;
-      if (blob) await copyAfter(await store.openDecompressed(blob), out, from + sent);
+    const final = FINAL_STATUSES.has(now.status);
+    if (final && now.attempts < attempt) return;
+    if (now.attempts > attempt || (now.attempts === attempt && now.status !== 'running')) {
+      // A final job's result is its stored log, as `runbox logs` prints it.
+      if (final) {
+        const blob = now.attempts === attempt ? now.result?.[stream].blob : null;
+        if (blob) await copyAfter(await store.openDecompressed(blob), out, from + sent);
+        return;
+      }
+      const blob = recordedAttempt(now) === attempt ? now.result?.[stream].blob : null;
+      // With blobs on each node's own disk, only the node that ran the attempt has its
+      // log: this one sent what it had, and the follow goes on with the next attempt.
+      const source = blob ? await store.openDecompressed(blob).catch(notHere) : null;
+      if (source) await copyAfter(source, out, from + sent);
       return;
     }
     if (now.attempts === attempt) {
-      // Between attempts (queued for its retry): this one has ended.
-      if (now.status !== 'running') return;
       const stillRunning = attemptRunning(jobs, first.id, attempt, out);
       const file = await running.find(first.id, attempt, stream);
       if (file) sent += await tailFile(file, from + sent, out, stillRunning);
@@ -399,6 +408,27 @@ async function followAttempt(
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+/** Null for a blob this node's store does not have; other failures stand. */
+function notHere(error: unknown): null {
+  if (error instanceof RunboxError && error.type === 'NotFound') return null;
+  throw error;
+}
+
+/**
+ * The attempt whose result a job that is not final holds, or null. A retried attempt
+ * is recorded with its own error as the job's; a lost or released one sets the job's
+ * error alone (WorkerLost, a drain's reason) and leaves the result before it, and a
+ * claim changes neither: so a result whose error is the job's is the last attempt that
+ * ended, the one before the running one.
+ */
+function recordedAttempt(job: JobView): number | null {
+  const error = job.result?.error;
+  if (!error || job.error?.type !== error.type || job.error.message !== error.message) {
+    return null;
+  }
+  return job.status === 'running' ? job.attempts - 1 : job.attempts;
 }
 
 /**

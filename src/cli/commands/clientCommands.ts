@@ -174,7 +174,10 @@ export async function streamLogs(
       .body;
     if (now.attempts >= attempt) mark();
     if (FINAL_STATUSES.has(now.status) && now.attempts <= attempt) return;
-    attempt = Math.max(attempt + 1, now.attempts);
+    // Each attempt in turn, never the job's latest at once: one that began and ended
+    // while this follower was not looking (a loaded machine, a retry with no backoff)
+    // has its bytes and its mark too, from its stored log while the job keeps it.
+    attempt += 1;
     from = 0;
     marked = false;
   }
