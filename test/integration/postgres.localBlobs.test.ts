@@ -82,4 +82,26 @@ describe('two nodes on one PostgreSQL, each keeping blobs on its own disk', () =
     expect(cli.code).toBe(66);
     expect(cli.stderr).toContain('only the node that ran the job has them');
   });
+
+  // Followed attempt by attempt, the last attempt's stored log was read inside the
+  // stream: the other node answered 500 FST_ERR_REP_INVALID_PAYLOAD_TYPE, and `logs -f`
+  // retried it for its 60 s of --reconnect-seconds, then exited 69 (server away).
+  it('logs -f and the follow of an attempt say the same, at once', async () => {
+    const answer = await http(`${other.url}/v1/jobs/${id}/logs?follow=true&attempt=1`);
+    expect(answer.status).toBe(404);
+    const { error } = JSON.parse(answer.body.toString()) as {
+      error: { type: string; message: string; field: string };
+    };
+    expect(error).toMatchObject({ type: 'NotFound', field: 'stream' });
+    expect(error.message).toContain('--blobs s3://');
+    const started = Date.now();
+    const cli = await runbox(other.url, ['logs', '-f', id]);
+    expect(cli.code).toBe(66);
+    expect(cli.stderr).toContain('only the node that ran the job has them');
+    expect(cli.stdout).toBe('');
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const runnerFollow = await runbox(runner.url, ['logs', '-f', id]);
+    expect(runnerFollow.code).toBe(0);
+    expect(runnerFollow.stdout).toBe('ran here\n');
+  });
 });

@@ -204,21 +204,29 @@ async function storedLog(
   // The stored size is not in the result (a cut log's bytes count what the job wrote),
   // and stat walks every frame's blocks: both facts are worked out once per blob.
   const facts = await known.of(blob, async () => {
-    const stat = await store.stat(blob);
-    if (!stat) {
-      throw new RunboxError(
-        'NotFound',
-        hint === ''
-          ? `job ${id}'s ${stream} is no longer stored (blob ${blob})`
-          : `job ${id}'s ${stream} (blob ${blob}) is not on this node${hint}`,
-        {
-          field: 'stream',
-        },
-      );
-    }
+    const stat = await statStored(store, id, stream, blob, hint);
     return { size: stat.size, utf8: await isUtf8Stream(await open()) };
   });
   return { ...log, sha256: blob, size: facts.size, type: facts.utf8 ? UTF8_TYPE : LIVE_TYPE, open };
+}
+
+/** A stored log's blob, or NotFound saying whether it is gone or on another node. */
+async function statStored(
+  store: BlobStore,
+  id: string,
+  stream: 'stdout' | 'stderr',
+  blob: string,
+  hint: string,
+): Promise<{ size: number }> {
+  const stat = await store.stat(blob);
+  if (stat) return stat;
+  throw new RunboxError(
+    'NotFound',
+    hint === ''
+      ? `job ${id}'s ${stream} is no longer stored (blob ${blob})`
+      : `job ${id}'s ${stream} (blob ${blob}) is not on this node${hint}`,
+    { field: 'stream' },
+  );
 }
 
 /**
@@ -275,6 +283,13 @@ export function registerLogRoutes(
       const { stream = 'stdout', follow = false, attempt: only, from = 0 } = request.query;
       const job = await jobs.get(id);
       if (follow && only !== undefined) {
+        // A final job's last attempt is its stored log: a node that does not have it
+        // (blobs on each node's own disk) says so before streaming, as without follow,
+        // where a failure inside the stream was a 500 the follower retried for a minute.
+        const blob = job.attempts === only ? job.result?.[stream].blob : null;
+        if (FINAL_STATUSES.has(job.status) && blob) {
+          await statStored(store, id, stream, blob, hint);
+        }
         return streamReply(request, reply, (out) =>
           followAttempt(jobs, running, store, nodes, job, only, stream, from, out),
         );
