@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -181,6 +182,39 @@ describe('runbox contract show / export', () => {
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(contractFixture('current.json'));
     const checked = await runbox('contract', 'check', '--against', file);
     expect(checked.code).toBe(0);
+  });
+
+  it('export --out on a full disk exits 74 naming --out and leaves the file there as it was', async () => {
+    // A 16 KiB tmpfs holding 8 KiB: the ~10 KiB contract does not fit. Written in place,
+    // it left 8 KiB of JSON where current.json had been, and exit 64 said to pick a folder.
+    const disk = mkdtempSync(join(tmpdir(), 'runbox-contract-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', disk]);
+    try {
+      const committed = readFileSync(`${FIXTURES}/legacy-3-field.json`, 'utf8');
+      writeFileSync(join(disk, 'current.json'), committed);
+      writeFileSync(join(disk, 'filler'), Buffer.alloc(8192));
+      for (const [name, left] of [
+        ['current.json', 'the file there is unchanged'],
+        ['new.json', 'no file was left'],
+      ] as const) {
+        const out = join(disk, name);
+        const { code, stdout } = await runbox('--json', 'contract', 'export', '--out', out);
+        expect(JSON.parse(stdout)).toEqual({
+          error: {
+            type: 'InsufficientStorage',
+            message: expect.stringContaining(`--out ${out} was not written (ENOSPC)`) as unknown,
+            field: 'out',
+          },
+        });
+        expect(stdout).toContain(left);
+        expect(code).toBe(74);
+      }
+      expect(readdirSync(disk).sort()).toEqual(['current.json', 'filler']);
+      expect(readFileSync(join(disk, 'current.json'), 'utf8')).toBe(committed);
+    } finally {
+      execFileSync('umount', [disk]);
+      rmSync(disk, { recursive: true, force: true });
+    }
   });
 
   it('a flag of another action is a usage error (64) naming it, not silently ignored', async () => {

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import {
   checkCompatibility,
   contractLabelValue,
@@ -143,14 +143,36 @@ function asPeerContract(value: unknown): PeerContract | null {
     : null;
 }
 
-/** export --out: a path that cannot be written is the caller's to fix, not a crash (70). */
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT', 'EIO']);
+
+/**
+ * export --out: a path that cannot be written is the caller's to fix, not a crash (70).
+ * A regular file is written beside itself and renamed over: written in place, a full disk
+ * left half a contract where the committed current.json had been, exit 64 telling the user
+ * to pick a writable folder. A device or FIFO (`--out /dev/stdout`) is written as it is:
+ * a rename would replace it.
+ */
 function writeContractFile(out: string, text: string): void {
+  let existing: Stats | undefined;
+  let partial: string | null = null;
   try {
-    writeFileSync(out, text);
+    existing = statSync(out, { throwIfNoEntry: false });
+    if (existing === undefined || existing.isFile()) partial = `${out}.${process.pid}.tmp`;
+    writeFileSync(partial ?? out, text);
+    if (partial) renameSync(partial, out);
   } catch (error) {
+    if (partial) rmSync(partial, { force: true });
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (DISK_FULL.has(code)) {
+      throw new RunboxError(
+        'InsufficientStorage',
+        `--out ${out} was not written (${code}): its disk is full or failing; ${existing ? 'the file there is unchanged' : 'no file was left'}. Free space there, or give --out a path on another disk`,
+        { field: 'out', cause: error },
+      );
+    }
     throw new RunboxError(
       'UsageError',
-      `--out ${out} cannot be written (${(error as NodeJS.ErrnoException).code}): give a file path in a folder that exists and this user can write in`,
+      `--out ${out} cannot be written (${code}): give a file path in a folder that exists and this user can write in`,
       { field: 'out', cause: error },
     );
   }
