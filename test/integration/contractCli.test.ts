@@ -1,5 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -113,6 +120,30 @@ describe('runbox contract check --against a committed contract file (the CI gate
     expect(code).toBe(78);
     expect(stderr).toMatch(/not a contract file.*runbox contract export/);
   });
+
+  it('a file far larger than a contract (a binary, /dev/zero, a 3 GiB file) is refused (78) without reading it whole', async () => {
+    // Read whole, the 3 GiB (sparse) file held the gate for over a minute and /dev/zero
+    // never answered; the ~120 MB binary cost 10 s and 440 MB of memory.
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-contract-big-'));
+    try {
+      const huge = join(dir, 'huge.json');
+      writeFileSync(huge, '');
+      truncateSync(huge, 3 * 1024 ** 3);
+      for (const against of [huge, '/dev/zero']) {
+        const { code, stdout } = await runbox('--json', 'contract', 'check', '--against', against);
+        expect(JSON.parse(stdout), against).toEqual({
+          error: {
+            type: 'InvalidConfig',
+            message: `${against} is larger than 4 MiB, so not a contract file (\`runbox contract export\` writes about 10 KB); give --against the file it wrote, a server URL or image:NAME`,
+            field: 'against',
+          },
+        });
+        expect(code, against).toBe(78);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it('an image name given without image: is a missing file whose message says to write image:', async () => {
     const { code, stderr } = await runbox('contract', 'check', '--against', 'myorg/worker:1.2');

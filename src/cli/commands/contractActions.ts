@@ -1,4 +1,13 @@
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs';
 import {
   checkCompatibility,
   contractLabelValue,
@@ -11,6 +20,31 @@ import { IMAGE_CONTRACT_LABEL } from '../../executor/imageContract.js';
 import { isImageReference } from '../../spec/imageReference.js';
 import { ApiClient, describedError, notOverTls, parseJson } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
+
+const MiB = 1024 * 1024;
+/** Far above any contract: the current one is about 10 KB. */
+const MAX_CONTRACT_FILE_BYTES = 4 * MiB;
+
+/**
+ * The file as text, or null when it holds more than `max` bytes. Read whole, a wrong
+ * --against cost a CI gate 10 s and 440 MB (the 122 MB binary), and /dev/zero or a
+ * multi-GB file never answered at all.
+ */
+function readAtMost(path: string, max: number): string | null {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(max + 1);
+    let length = 0;
+    for (;;) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) return buffer.toString('utf8', 0, length);
+      length += read;
+      if (length > max) return null;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
 
 async function loadPeer(
   ctx: CliContext,
@@ -97,9 +131,9 @@ async function loadPeer(
       );
     }
   }
-  let text: string;
+  let text: string | null;
   try {
-    text = readFileSync(against, 'utf8');
+    text = readAtMost(against, MAX_CONTRACT_FILE_BYTES);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // `--against myorg/worker:1.2` (the image: prefix forgotten) read as a missing file.
@@ -110,6 +144,13 @@ async function loadPeer(
     throw new RunboxError('InvalidConfig', `cannot read contract file ${against}: ${code}${hint}`, {
       field: 'against',
     });
+  }
+  if (text === null) {
+    throw new RunboxError(
+      'InvalidConfig',
+      `${against} is larger than ${MAX_CONTRACT_FILE_BYTES / MiB} MiB, so not a contract file (\`runbox contract export\` writes about 10 KB); give --against the file it wrote, a server URL or image:NAME`,
+      { field: 'against' },
+    );
   }
   let parsed: unknown;
   try {
