@@ -352,6 +352,54 @@ describe('runbox contract check --against a running server', () => {
     expect(stderr).not.toContain('--server');
   });
 
+  it('a URL that never answers fails within 15 s (69), one streaming an endless body at 4 MiB (78)', async () => {
+    // Read whole with no clock, the first held the gate for ever and the second took
+    // 2.8 GB of memory in 30 s.
+    const sockets = new Set<import('node:net').Socket>();
+    const odd = createServer((request, response) => {
+      if (request.url?.startsWith('/silent')) return;
+      response.writeHead(200, { 'content-type': 'application/json' });
+      const more = () => {
+        while (response.write(Buffer.alloc(64 * 1024, '['))) {
+          /* until the socket pushes back */
+        }
+      };
+      response.on('drain', more);
+      more();
+    });
+    odd.on('connection', (socket) => sockets.add(socket));
+    await new Promise<void>((r) => odd.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(odd.address() as AddressInfo).port}`;
+    try {
+      const started = Date.now();
+      const silent = await runbox('--json', 'contract', 'check', '--against', `${url}/silent`);
+      expect(JSON.parse(silent.stdout)).toEqual({
+        error: {
+          type: 'ServerUnavailable',
+          message: `${url}/silent did not answer GET /v1/contract within 15 s; check that runbox serve answers at that URL, or give --against a contract file or image:NAME`,
+          field: 'against',
+        },
+      });
+      expect(silent.code).toBe(69);
+      expect(Date.now() - started).toBeLessThan(25_000);
+
+      const endless = await runbox('--json', 'contract', 'check', '--against', url);
+      expect(JSON.parse(endless.stdout)).toEqual({
+        error: {
+          type: 'InvalidConfig',
+          message: expect.stringContaining(
+            `${url} answered GET /v1/contract with more than 4 MiB, so not with a contract`,
+          ) as unknown,
+          field: 'against',
+        },
+      });
+      expect(endless.code).toBe(78);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((r) => odd.close(r));
+    }
+  }, 60_000);
+
   it('https:// to a server that speaks plain HTTP says so rather than "start runbox serve there"', async () => {
     const plain = createServer((_req, res) => res.end('{}'));
     await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));

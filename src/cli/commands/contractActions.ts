@@ -46,6 +46,9 @@ function readAtMost(path: string, max: number): string | null {
   }
 }
 
+/** A runbox server answers GET /v1/contract at once; a gate must not wait for ever. */
+const SERVER_ANSWER_TIMEOUT_MS = 15_000;
+
 async function loadPeer(
   ctx: CliContext,
   flags: GlobalFlags,
@@ -53,14 +56,36 @@ async function loadPeer(
 ): Promise<{ peer: PeerContract | null; label: string }> {
   if (/^https?:\/\//.test(against)) {
     const config = ctx.config(flags);
+    // Capped and timed: read whole with no clock, a URL that accepted the connection and
+    // never answered held the gate for ever, and one streaming an endless body took
+    // 2.8 GB of memory in 30 s.
     const { status, text } = await new ApiClient(against, config.token)
-      .request('GET', '/v1/contract')
+      .request('GET', '/v1/contract', undefined, {
+        maxBytes: MAX_CONTRACT_FILE_BYTES,
+        idleMs: SERVER_ANSWER_TIMEOUT_MS,
+      })
       .catch((error: unknown) => {
         // The client's own advice (--server, RUNBOX_SERVER) names flags this command
         // does not read: here the server is the one --against gives.
         if (error instanceof RunboxError && error.type === 'ServerUnavailable') {
           const cause = error.cause as { code?: string; cause?: { code?: string } } | undefined;
           const code = cause?.cause?.code ?? cause?.code;
+          if (code === 'E2BIG') {
+            throw new RunboxError(
+              'InvalidConfig',
+              `${against} answered GET /v1/contract with more than ${MAX_CONTRACT_FILE_BYTES / MiB} MiB, so not with a contract (about 10 KB); ` +
+                'give --against the URL runbox serve answers at, a contract file, or image:NAME',
+              { field: 'against' },
+            );
+          }
+          if (code === 'ETIMEDOUT') {
+            throw new RunboxError(
+              'ServerUnavailable',
+              `${against} did not answer GET /v1/contract within ${SERVER_ANSWER_TIMEOUT_MS / 1000} s; ` +
+                'check that runbox serve answers at that URL, or give --against a contract file or image:NAME',
+              { field: 'against' },
+            );
+          }
           throw new RunboxError(
             'ServerUnavailable',
             notOverTls(against, code) ??
