@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { RunboxError, type ErrorType } from '../errors/index.js';
 import { redactUrl } from '../queueUrl.js';
-import { plainRequest } from './plainHttp.js';
+import { plainRequest, tooLarge, tooSlow, type AnswerLimits } from './plainHttp.js';
 
 /**
  * A server path under --server's own path: a runbox a reverse proxy serves at
@@ -148,6 +148,7 @@ export class ApiClient {
     method: string,
     path: string,
     body?: unknown,
+    limits?: AnswerLimits,
   ): Promise<{ status: number; text: string }> {
     const url = this.url(path);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -158,8 +159,8 @@ export class ApiClient {
     );
     try {
       return url.protocol === 'https:'
-        ? await httpsRequest(url, method, headers, payload)
-        : await plainRequest(url, method, headers, payload);
+        ? await httpsRequest(url, method, headers, payload, limits)
+        : await plainRequest(url, method, headers, payload, limits);
     } catch (error) {
       throw this.unreachable(error);
     }
@@ -198,6 +199,7 @@ async function httpsRequest(
   method: string,
   headers: Record<string, string>,
   payload: Buffer | undefined,
+  limits?: AnswerLimits,
 ): Promise<{ status: number; text: string }> {
   const { request } = await import('node:https');
   return new Promise((resolve, reject) => {
@@ -205,12 +207,18 @@ async function httpsRequest(
     // process alive once the command is done.
     const req = request(url, { method, headers, agent: false }, (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let length = 0;
+      res.on('data', (chunk: Buffer) => {
+        length += chunk.length;
+        if (limits && length > limits.maxBytes) req.destroy(tooLarge(limits));
+        else chunks.push(chunk);
+      });
       res.on('error', reject);
       res.on('end', () =>
         resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
       );
     });
+    if (limits) req.setTimeout(limits.idleMs, () => req.destroy(tooSlow(limits)));
     req.on('error', reject);
     req.end(payload);
   });

@@ -16,6 +16,7 @@ export function plainRequest(
   method: string,
   headers: Record<string, string>,
   payload: Buffer | undefined,
+  limits?: AnswerLimits,
 ): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     // What node:http refused before sending anything, refused the same way.
@@ -45,7 +46,13 @@ export function plainRequest(
       port: Number(url.port || 80),
     });
     const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let length = 0;
+    socket.on('data', (chunk: Buffer) => {
+      length += chunk.length;
+      if (limits && length > limits.maxBytes) socket.destroy(tooLarge(limits));
+      else chunks.push(chunk);
+    });
+    if (limits) socket.setTimeout(limits.idleMs, () => socket.destroy(tooSlow(limits)));
     socket.on('error', reject);
     socket.on('end', () => {
       try {
@@ -61,6 +68,21 @@ export function plainRequest(
     );
   });
 }
+
+/**
+ * For a caller that knows how large and how prompt its answer is (contract check): an
+ * answer past maxBytes fails E2BIG, one silent for idleMs fails ETIMEDOUT. Without them
+ * an answer is read whole, however long it takes.
+ */
+export interface AnswerLimits {
+  maxBytes: number;
+  idleMs: number;
+}
+
+export const tooLarge = (limits: AnswerLimits) =>
+  Object.assign(new Error(`answer larger than ${limits.maxBytes} bytes`), { code: 'E2BIG' });
+export const tooSlow = (limits: AnswerLimits) =>
+  Object.assign(new Error(`no answer for ${limits.idleMs} ms`), { code: 'ETIMEDOUT' });
 
 function protocolError(message: string): Error {
   return Object.assign(new Error(message), { code: 'EPROTO' });

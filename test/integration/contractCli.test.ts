@@ -1,4 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -113,6 +121,30 @@ describe('runbox contract check --against a committed contract file (the CI gate
     expect(stderr).toMatch(/not a contract file.*runbox contract export/);
   });
 
+  it('a file far larger than a contract (a binary, /dev/zero, a 3 GiB file) is refused (78) without reading it whole', async () => {
+    // Read whole, the 3 GiB (sparse) file held the gate for over a minute and /dev/zero
+    // never answered; the ~120 MB binary cost 10 s and 440 MB of memory.
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-contract-big-'));
+    try {
+      const huge = join(dir, 'huge.json');
+      writeFileSync(huge, '');
+      truncateSync(huge, 3 * 1024 ** 3);
+      for (const against of [huge, '/dev/zero']) {
+        const { code, stdout } = await runbox('--json', 'contract', 'check', '--against', against);
+        expect(JSON.parse(stdout), against).toEqual({
+          error: {
+            type: 'InvalidConfig',
+            message: `${against} is larger than 4 MiB, so not a contract file (\`runbox contract export\` writes about 10 KB); give --against the file it wrote, a server URL or image:NAME`,
+            field: 'against',
+          },
+        });
+        expect(code, against).toBe(78);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
   it('an image name given without image: is a missing file whose message says to write image:', async () => {
     const { code, stderr } = await runbox('contract', 'check', '--against', 'myorg/worker:1.2');
     expect(stderr).toContain(
@@ -181,6 +213,39 @@ describe('runbox contract show / export', () => {
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(contractFixture('current.json'));
     const checked = await runbox('contract', 'check', '--against', file);
     expect(checked.code).toBe(0);
+  });
+
+  it('export --out on a full disk exits 74 naming --out and leaves the file there as it was', async () => {
+    // A 16 KiB tmpfs holding 8 KiB: the ~10 KiB contract does not fit. Written in place,
+    // it left 8 KiB of JSON where current.json had been, and exit 64 said to pick a folder.
+    const disk = mkdtempSync(join(tmpdir(), 'runbox-contract-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', disk]);
+    try {
+      const committed = readFileSync(`${FIXTURES}/legacy-3-field.json`, 'utf8');
+      writeFileSync(join(disk, 'current.json'), committed);
+      writeFileSync(join(disk, 'filler'), Buffer.alloc(8192));
+      for (const [name, left] of [
+        ['current.json', 'the file there is unchanged'],
+        ['new.json', 'no file was left'],
+      ] as const) {
+        const out = join(disk, name);
+        const { code, stdout } = await runbox('--json', 'contract', 'export', '--out', out);
+        expect(JSON.parse(stdout)).toEqual({
+          error: {
+            type: 'InsufficientStorage',
+            message: expect.stringContaining(`--out ${out} was not written (ENOSPC)`) as unknown,
+            field: 'out',
+          },
+        });
+        expect(stdout).toContain(left);
+        expect(code).toBe(74);
+      }
+      expect(readdirSync(disk).sort()).toEqual(['current.json', 'filler']);
+      expect(readFileSync(join(disk, 'current.json'), 'utf8')).toBe(committed);
+    } finally {
+      execFileSync('umount', [disk]);
+      rmSync(disk, { recursive: true, force: true });
+    }
   });
 
   it('a flag of another action is a usage error (64) naming it, not silently ignored', async () => {
@@ -286,6 +351,54 @@ describe('runbox contract check --against a running server', () => {
     expect(stderr).toContain('give --against a contract file or image:NAME');
     expect(stderr).not.toContain('--server');
   });
+
+  it('a URL that never answers fails within 15 s (69), one streaming an endless body at 4 MiB (78)', async () => {
+    // Read whole with no clock, the first held the gate for ever and the second took
+    // 2.8 GB of memory in 30 s.
+    const sockets = new Set<import('node:net').Socket>();
+    const odd = createServer((request, response) => {
+      if (request.url?.startsWith('/silent')) return;
+      response.writeHead(200, { 'content-type': 'application/json' });
+      const more = () => {
+        while (response.write(Buffer.alloc(64 * 1024, '['))) {
+          /* until the socket pushes back */
+        }
+      };
+      response.on('drain', more);
+      more();
+    });
+    odd.on('connection', (socket) => sockets.add(socket));
+    await new Promise<void>((r) => odd.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(odd.address() as AddressInfo).port}`;
+    try {
+      const started = Date.now();
+      const silent = await runbox('--json', 'contract', 'check', '--against', `${url}/silent`);
+      expect(JSON.parse(silent.stdout)).toEqual({
+        error: {
+          type: 'ServerUnavailable',
+          message: `${url}/silent did not answer GET /v1/contract within 15 s; check that runbox serve answers at that URL, or give --against a contract file or image:NAME`,
+          field: 'against',
+        },
+      });
+      expect(silent.code).toBe(69);
+      expect(Date.now() - started).toBeLessThan(25_000);
+
+      const endless = await runbox('--json', 'contract', 'check', '--against', url);
+      expect(JSON.parse(endless.stdout)).toEqual({
+        error: {
+          type: 'InvalidConfig',
+          message: expect.stringContaining(
+            `${url} answered GET /v1/contract with more than 4 MiB, so not with a contract`,
+          ) as unknown,
+          field: 'against',
+        },
+      });
+      expect(endless.code).toBe(78);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((r) => odd.close(r));
+    }
+  }, 60_000);
 
   it('https:// to a server that speaks plain HTTP says so rather than "start runbox serve there"', async () => {
     const plain = createServer((_req, res) => res.end('{}'));

@@ -1,4 +1,13 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs';
 import {
   checkCompatibility,
   contractLabelValue,
@@ -12,6 +21,34 @@ import { isImageReference } from '../../spec/imageReference.js';
 import { ApiClient, describedError, notOverTls, parseJson } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
 
+const MiB = 1024 * 1024;
+/** Far above any contract: the current one is about 10 KB. */
+const MAX_CONTRACT_FILE_BYTES = 4 * MiB;
+
+/**
+ * The file as text, or null when it holds more than `max` bytes. Read whole, a wrong
+ * --against cost a CI gate 10 s and 440 MB (the 122 MB binary), and /dev/zero or a
+ * multi-GB file never answered at all.
+ */
+function readAtMost(path: string, max: number): string | null {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(max + 1);
+    let length = 0;
+    for (;;) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) return buffer.toString('utf8', 0, length);
+      length += read;
+      if (length > max) return null;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A runbox server answers GET /v1/contract at once; a gate must not wait for ever. */
+const SERVER_ANSWER_TIMEOUT_MS = 15_000;
+
 async function loadPeer(
   ctx: CliContext,
   flags: GlobalFlags,
@@ -19,14 +56,36 @@ async function loadPeer(
 ): Promise<{ peer: PeerContract | null; label: string }> {
   if (/^https?:\/\//.test(against)) {
     const config = ctx.config(flags);
+    // Capped and timed: read whole with no clock, a URL that accepted the connection and
+    // never answered held the gate for ever, and one streaming an endless body took
+    // 2.8 GB of memory in 30 s.
     const { status, text } = await new ApiClient(against, config.token)
-      .request('GET', '/v1/contract')
+      .request('GET', '/v1/contract', undefined, {
+        maxBytes: MAX_CONTRACT_FILE_BYTES,
+        idleMs: SERVER_ANSWER_TIMEOUT_MS,
+      })
       .catch((error: unknown) => {
         // The client's own advice (--server, RUNBOX_SERVER) names flags this command
         // does not read: here the server is the one --against gives.
         if (error instanceof RunboxError && error.type === 'ServerUnavailable') {
           const cause = error.cause as { code?: string; cause?: { code?: string } } | undefined;
           const code = cause?.cause?.code ?? cause?.code;
+          if (code === 'E2BIG') {
+            throw new RunboxError(
+              'InvalidConfig',
+              `${against} answered GET /v1/contract with more than ${MAX_CONTRACT_FILE_BYTES / MiB} MiB, so not with a contract (about 10 KB); ` +
+                'give --against the URL runbox serve answers at, a contract file, or image:NAME',
+              { field: 'against' },
+            );
+          }
+          if (code === 'ETIMEDOUT') {
+            throw new RunboxError(
+              'ServerUnavailable',
+              `${against} did not answer GET /v1/contract within ${SERVER_ANSWER_TIMEOUT_MS / 1000} s; ` +
+                'check that runbox serve answers at that URL, or give --against a contract file or image:NAME',
+              { field: 'against' },
+            );
+          }
           throw new RunboxError(
             'ServerUnavailable',
             notOverTls(against, code) ??
@@ -97,9 +156,9 @@ async function loadPeer(
       );
     }
   }
-  let text: string;
+  let text: string | null;
   try {
-    text = readFileSync(against, 'utf8');
+    text = readAtMost(against, MAX_CONTRACT_FILE_BYTES);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // `--against myorg/worker:1.2` (the image: prefix forgotten) read as a missing file.
@@ -110,6 +169,13 @@ async function loadPeer(
     throw new RunboxError('InvalidConfig', `cannot read contract file ${against}: ${code}${hint}`, {
       field: 'against',
     });
+  }
+  if (text === null) {
+    throw new RunboxError(
+      'InvalidConfig',
+      `${against} is larger than ${MAX_CONTRACT_FILE_BYTES / MiB} MiB, so not a contract file (\`runbox contract export\` writes about 10 KB); give --against the file it wrote, a server URL or image:NAME`,
+      { field: 'against' },
+    );
   }
   let parsed: unknown;
   try {
@@ -143,14 +209,36 @@ function asPeerContract(value: unknown): PeerContract | null {
     : null;
 }
 
-/** export --out: a path that cannot be written is the caller's to fix, not a crash (70). */
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT', 'EIO']);
+
+/**
+ * export --out: a path that cannot be written is the caller's to fix, not a crash (70).
+ * A regular file is written beside itself and renamed over: written in place, a full disk
+ * left half a contract where the committed current.json had been, exit 64 telling the user
+ * to pick a writable folder. A device or FIFO (`--out /dev/stdout`) is written as it is:
+ * a rename would replace it.
+ */
 function writeContractFile(out: string, text: string): void {
+  let existing: Stats | undefined;
+  let partial: string | null = null;
   try {
-    writeFileSync(out, text);
+    existing = statSync(out, { throwIfNoEntry: false });
+    if (existing === undefined || existing.isFile()) partial = `${out}.${process.pid}.tmp`;
+    writeFileSync(partial ?? out, text);
+    if (partial) renameSync(partial, out);
   } catch (error) {
+    if (partial) rmSync(partial, { force: true });
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (DISK_FULL.has(code)) {
+      throw new RunboxError(
+        'InsufficientStorage',
+        `--out ${out} was not written (${code}): its disk is full or failing; ${existing ? 'the file there is unchanged' : 'no file was left'}. Free space there, or give --out a path on another disk`,
+        { field: 'out', cause: error },
+      );
+    }
     throw new RunboxError(
       'UsageError',
-      `--out ${out} cannot be written (${(error as NodeJS.ErrnoException).code}): give a file path in a folder that exists and this user can write in`,
+      `--out ${out} cannot be written (${code}): give a file path in a folder that exists and this user can write in`,
       { field: 'out', cause: error },
     );
   }
