@@ -172,3 +172,11 @@ export function describeJob(job: JobView): string {
   if (job.error) lines.push(`error:     ${job.error.type}: ${shownText(job.error.message)}`);
   return lines.join('\n');
 }
+
+/**
+ * The stderr line where a later attempt's bytes begin (logs -f, submit --follow, run):
+ * stdout stays the job's bytes, so this is the only mark of the boundary.
+ */
+export function attemptBeginsLine(jobId: string, attempt: number): string {
+  return `runbox: job ${jobId}: attempt ${attempt} begins (the previous one ended)`;
+}

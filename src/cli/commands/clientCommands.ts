@@ -14,7 +14,7 @@ import type { CliContext, GlobalFlags } from '../context.js';
 import { withData, withJson, withServer } from '../flags.js';
 import { buildSubmitRequest, withJobFlags, type JobFlagValues } from '../jobFlags.js';
 import { remoteOrLocal, type JobPageView } from '../localJobs.js';
-import { describeJob, shownText, table } from '../output.js';
+import { attemptBeginsLine, describeJob, shownText, table } from '../output.js';
 import { spinner } from '../progress.js';
 
 type Handler<T> = (args: T & GlobalFlags) => Promise<number>;
@@ -144,7 +144,7 @@ export async function streamLogs(
   const mark = () => {
     if (marked) return;
     marked = true;
-    options.notice?.(`runbox: job ${id}: attempt ${attempt} begins (the previous one ended)`);
+    options.notice?.(attemptBeginsLine(id, attempt));
   };
   for (;;) {
     const written = await away.ride(async () => {

@@ -13,7 +13,7 @@ import { withData, withJson } from '../flags.js';
 import { buildSubmitRequest, raisedForRun, withJobFlags, type JobFlagValues } from '../jobFlags.js';
 import { bytesText, spinner, type Progress } from '../progress.js';
 import { checkOutputDir, writeOutputs } from '../writeOutputs.js';
-import { shownText } from '../output.js';
+import { attemptBeginsLine, shownText } from '../output.js';
 
 /** What the hard stop leaves behind, and what the next start does with it. */
 const LEFT_RUNNING =
@@ -299,7 +299,7 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
           if (readerGone) return;
           if (attempt !== shownAttempt) {
             if (shownAttempt !== 0) {
-              io.err(`runbox: job ${job.id}: attempt ${attempt} begins (the previous one ended)`);
+              io.err(attemptBeginsLine(job.id, attempt));
             }
             shownAttempt = attempt;
           }
