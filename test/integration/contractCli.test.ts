@@ -288,6 +288,32 @@ describe('runbox contract check --against a running server', () => {
     expect(stdout).toContain('compatible');
   });
 
+  it('a server started with a token is checked with RUNBOX_TOKEN; without it 77 says to send it', async () => {
+    const guardedDir = mkdtempSync(join(tmpdir(), 'runbox-contract-token-'));
+    const guarded = await startServerProcess({
+      dataDir: guardedDir,
+      configFile: writeTestConfig(guardedDir),
+      workers: 0,
+      env: { RUNBOX_TOKEN: 'gate-token-0123456789' },
+    });
+    try {
+      const check = (token: string) =>
+        runCliProcess(['contract', 'check', '--against', guarded.url], {
+          env: { RUNBOX_CONFIG: '', RUNBOX_SERVER: '', CI: '', RUNBOX_TOKEN: token },
+        });
+      const without = await check('');
+      expect(without.code).toBe(77);
+      expect(without.stderr).toContain('RUNBOX_TOKEN');
+      const withToken = await check('gate-token-0123456789');
+      expect({ code: withToken.code, stderr: withToken.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(withToken.stdout).toContain('compatible');
+    } finally {
+      guarded.kill();
+      await guarded.exited;
+      rmSync(guardedDir, { recursive: true, force: true });
+    }
+  });
+
   it('a server answering with a legacy contract exits 78, naming the fields', async () => {
     // Stands in for an old runbox serve: only GET /v1/contract matters to the check.
     const legacy = createServer((request, response) => {
