@@ -1,4 +1,6 @@
+import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROBE_LABEL } from '../../src/executor/probeDataDir.js';
@@ -64,5 +66,20 @@ describe('doctor and the probes of a killed doctor', () => {
     // doctor's own probe is gone too.
     const left = await docker.listContainers({ all: true, filters: { label: [PROBE_LABEL] } });
     expect(left.map((c) => c.Id).sort()).toEqual([live, elsewhere].sort());
+  });
+
+  // doctor made a missing data dir 0755 (the umask's), where serve makes it 0700: the
+  // jobs' logs and outputs under it were listable by every user until serve first ran.
+  it('a data dir doctor has to create is private (0700), as serve makes it', async () => {
+    const fresh = join(sandbox.dataDir, 'made by doctor é');
+    const doctor = await runCliProcess([
+      'doctor',
+      '--config',
+      writeTestConfig(sandbox.dataDir),
+      '--data-dir',
+      fresh,
+    ]);
+    expect(doctor.stdout, doctor.stderr).toMatch(/data directory +OK/);
+    expect(statSync(fresh).mode & 0o777).toBe(0o700);
   });
 });

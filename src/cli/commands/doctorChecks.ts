@@ -1,4 +1,5 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
+import { PRIVATE_DIR_MODE } from '../../storage/fs/privateFiles.js';
 import { createServer } from 'node:net';
 import { createDocker } from '../../executor/dockerClient.js';
 import type { BlobStoreConfig } from '../../backendConfig.js';
@@ -144,7 +145,7 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
     }
   }
   try {
-    mkdirSync(config.dataDir, { recursive: true });
+    mkdirSync(config.dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     accessSync(config.dataDir, constants.W_OK);
     const free = await freeBytes(config.dataDir);
     const low = free < config.limits.minFreeBytes;
