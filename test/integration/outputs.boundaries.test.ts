@@ -30,23 +30,31 @@ import {
  * computed from the right ones. Four jobs at once on one serve with one compression
  * thread (two lanes, so frames wait with copies of their own) each write files at and
  * around every boundary: the whole-read limit and the read chunk (256 KiB), the frame
- * (64 KiB here, and 1 MiB sizes too), random, compressible and mixed, under names with
- * spaces, non-ASCII and an invalid UTF-8 byte. The job prints the sha256 of each file;
- * every download route must give those bytes back.
+ * (300,007 bytes here) and the default frame's 1 MiB; random, compressible and mixed;
+ * under names with spaces, non-ASCII and an invalid UTF-8 byte. The job prints the
+ * sha256 of each file; every download route must give those bytes back. (A compressor
+ * that gave a chunk back as soon as its last byte was in a frame still being filled
+ * failed here, through `outputs -o`'s ChecksumMismatch, in 25 s.)
  */
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const FRAME = 64 * KiB;
+/**
+ * Not a multiple of the chunk: a frame holds a whole chunk and pieces of its neighbours,
+ * so a chunk's bytes wait in the compressor while the next chunks are read.
+ */
+const FRAME = 300_007;
 const CHUNK = 256 * KiB;
 const JOBS = 4;
 
 const SIZES = [
   0,
   1,
-  FRAME + 1,
   CHUNK,
   CHUNK + 1,
+  FRAME - 1,
+  FRAME,
+  FRAME + 1,
   2 * CHUNK - 1,
   5 * FRAME - 1,
   5 * FRAME + 1,
@@ -139,62 +147,67 @@ describe('outputs at every size boundary, four large jobs at once, read back eve
     const ids = await Promise.all(planned.map(({ script }) => submit(url, shellJob(script))));
     const jobs: JobView[] = await Promise.all(ids.map((id) => waitFinal(url, id, 110_000)));
 
-    for (const [index, job] of jobs.entries()) {
-      expect(job.status, JSON.stringify(job.result?.error)).toBe('succeeded');
-      const { files } = planned[index]!;
-      const stdout = (await http(`${url}/v1/jobs/${job.id}/logs?stream=stdout`)).body.toString();
-      const printed = printedHashes(stdout);
-      expect(printed.size).toBe(files.length);
+    // The jobs' downloads at once, as their clients would: the server reads four blobs together.
+    await Promise.all(
+      jobs.map(async (job, index) => {
+        expect(job.status, JSON.stringify(job.result?.error)).toBe('succeeded');
+        const { files } = planned[index]!;
+        const stdout = (await http(`${url}/v1/jobs/${job.id}/logs?stream=stdout`)).body.toString();
+        const printed = printedHashes(stdout);
+        expect(printed.size).toBe(files.length);
 
-      const manifest = job.result!.outputs;
-      const want = new Map(files.map((f) => [f.id, { size: f.size, sha256: printed.get(f.id)! }]));
-      expect(
-        new Map(manifest.map((o) => [o.path.split(' ')[0]!, { size: o.size, sha256: o.sha256 }])),
-      ).toEqual(want);
-      expect(manifest.some((o) => o.path.includes('\uFFFD'))).toBe(true);
+        const manifest = job.result!.outputs;
+        const want = new Map(
+          files.map((f) => [f.id, { size: f.size, sha256: printed.get(f.id)! }]),
+        );
+        expect(
+          new Map(manifest.map((o) => [o.path.split(' ')[0]!, { size: o.size, sha256: o.sha256 }])),
+        ).toEqual(want);
+        expect(manifest.some((o) => o.path.includes('\uFFFD'))).toBe(true);
 
-      const tarDir = mkdtempSync(join(dataDir, 'tar-'));
-      await extractArchive(`${url}/v1/jobs/${job.id}/outputs.tar.zst`, tarDir);
-      const cliDir = join(dataDir, `cli-${index}`);
-      const cli = await runbox(url, ['outputs', job.id, '-o', cliDir], 90_000);
-      expect(cli.code, cli.stderr).toBe(0);
-      const fromTar = byId(tarDir);
-      const fromCli = byId(cliDir);
+        const tarDir = mkdtempSync(join(dataDir, 'tar-'));
+        await extractArchive(`${url}/v1/jobs/${job.id}/outputs.tar.zst`, tarDir);
+        const cliDir = join(dataDir, `cli-${index}`);
+        const cli = await runbox(url, ['outputs', job.id, '-o', cliDir], 90_000);
+        expect(cli.code, cli.stderr).toBe(0);
+        const fromTar = byId(tarDir);
+        const fromCli = byId(cliDir);
 
-      for (const output of manifest) {
-        const id = output.path.split(' ')[0]!;
-        const { size, sha256: expected } = want.get(id)!;
-        const where = `${JSON.stringify(output.path)} (${size} bytes)`;
-        const fileUrl = `${url}/v1/jobs/${job.id}/outputs/${encodeURIComponent(output.path)}`;
-        const plain = await streamHttp(fileUrl, {}, hashBody);
-        expect(plain.result, `identity ${where}`).toEqual({ sha256: expected, bytes: size });
-        const stored = await http(fileUrl, { headers: { 'accept-encoding': 'zstd' } });
-        expect(stored.headers['content-encoding'], where).toBe('zstd');
-        expect(sha256(await zstdDecode(stored.body)), `zstd ${where}`).toBe(expected);
-        const onDisk = readFileSync(fromTar.get(id)!);
-        expect(sha256(onDisk), `tar.zst ${where}`).toBe(expected);
-        expect(sha256(readFileSync(fromCli.get(id)!)), `outputs -o ${where}`).toBe(expected);
+        for (const output of manifest) {
+          const id = output.path.split(' ')[0]!;
+          const { size, sha256: expected } = want.get(id)!;
+          const where = `${JSON.stringify(output.path)} (${size} bytes)`;
+          const fileUrl = `${url}/v1/jobs/${job.id}/outputs/${encodeURIComponent(output.path)}`;
+          const plain = await streamHttp(fileUrl, {}, hashBody);
+          expect(plain.result, `identity ${where}`).toEqual({ sha256: expected, bytes: size });
+          const stored = await http(fileUrl, { headers: { 'accept-encoding': 'zstd' } });
+          expect(stored.headers['content-encoding'], where).toBe('zstd');
+          expect(sha256(await zstdDecode(stored.body)), `zstd ${where}`).toBe(expected);
+          const onDisk = readFileSync(fromTar.get(id)!);
+          expect(sha256(onDisk), `tar.zst ${where}`).toBe(expected);
+          expect(sha256(readFileSync(fromCli.get(id)!)), `outputs -o ${where}`).toBe(expected);
 
-        // Ranges straddling frame and chunk edges, checked against the verified copy.
-        const edges = new Set<number>([size - 1]);
-        for (const unit of [FRAME, CHUNK, MiB]) {
-          for (let k = 1; k <= 3 && k * unit <= size; k++) edges.add(k * unit);
+          // Ranges straddling frame and chunk edges, checked against the verified copy.
+          const edges = new Set<number>([size - 1]);
+          for (const unit of [FRAME, CHUNK, MiB]) {
+            for (let k = 1; k <= 3 && k * unit <= size; k++) edges.add(k * unit);
+          }
+          for (const edge of edges) {
+            const start = Math.max(0, edge - 2);
+            const end = Math.min(size - 1, edge + 1);
+            if (start > end) continue;
+            const part = await http(fileUrl, { headers: { range: `bytes=${start}-${end}` } });
+            expect(part.status, `range ${start}-${end} of ${where}`).toBe(206);
+            expect(
+              part.body.equals(onDisk.subarray(start, end + 1)),
+              `range ${start}-${end} of ${where}`,
+            ).toBe(true);
+          }
         }
-        for (const edge of edges) {
-          const start = Math.max(0, edge - 2);
-          const end = Math.min(size - 1, edge + 1);
-          if (start > end) continue;
-          const part = await http(fileUrl, { headers: { range: `bytes=${start}-${end}` } });
-          expect(part.status, `range ${start}-${end} of ${where}`).toBe(206);
-          expect(
-            part.body.equals(onDisk.subarray(start, end + 1)),
-            `range ${start}-${end} of ${where}`,
-          ).toBe(true);
-        }
-      }
-      rmSync(tarDir, { recursive: true });
-      rmSync(cliDir, { recursive: true });
-    }
+        rmSync(tarDir, { recursive: true });
+        rmSync(cliDir, { recursive: true });
+      }),
+    );
 
     await expectNoLeftoverContainers(TEST_INSTANCE);
     expect(readdirSync(join(dataDir, 'scratch'))).toEqual([]);
