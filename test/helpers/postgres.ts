@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { expectNoLeftoverContainers } from './leftovers.js';
 import type { PostgresQueueConfig } from '../../src/queue/postgres/PostgresQueue.js';
 
 /** Queue settings for tests that drive PostgresQueue directly: leases and retries long enough not to fire on their own. */
@@ -89,5 +90,27 @@ export async function sqlOn<Row = Record<string, unknown>>(
     return (await client.query(text, values)).rows as Row[];
   } finally {
     await client.end();
+  }
+}
+
+/** The id the runbox nodes on this database label their containers with (migration 002). */
+export async function databaseIdOn(url: string): Promise<string | null> {
+  const [row] = await sqlOn<{ value: string }>(
+    url,
+    "SELECT value FROM runbox.meta WHERE key = 'database_id'",
+  );
+  return row?.value ?? null;
+}
+
+/**
+ * For the afterAll of a file whose nodes share `db`, once they have stopped: fails if they
+ * left a labelled container (and removes them), and drops the database either way.
+ */
+export async function dropCheckingLeftovers(db: TestDatabase): Promise<void> {
+  try {
+    const id = await databaseIdOn(db.url);
+    if (id) await expectNoLeftoverContainers({ database: id });
+  } finally {
+    await db.drop();
   }
 }

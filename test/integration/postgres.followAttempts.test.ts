@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
-import { freshDatabase, sqlOn, type TestDatabase } from '../helpers/postgres.js';
+import { dropCheckingLeftovers, freshDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { freshBucket, testS3, testS3Client } from '../helpers/s3Server.js';
 import {
   startServerProcess,
@@ -61,14 +60,7 @@ describe('logs -f on one node of a job retried on another', () => {
       each.kill('SIGTERM');
       await each.exited;
     }
-    if (db) {
-      const [row] = await sqlOn<{ value: string }>(
-        db.url,
-        "SELECT value FROM runbox.meta WHERE key = 'database_id'",
-      );
-      if (row) await expectNoLeftoverContainers({ database: row.value });
-      await db.drop();
-    }
+    if (db) await dropCheckingLeftovers(db);
     await removeBucket?.();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });

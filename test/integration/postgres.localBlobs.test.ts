@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
-import { freshDatabase, sqlOn, type TestDatabase } from '../helpers/postgres.js';
+import { dropCheckingLeftovers, freshDatabase, type TestDatabase } from '../helpers/postgres.js';
 import {
   startServerProcess,
   writeTestConfig,
@@ -48,14 +47,7 @@ describe('two nodes on one PostgreSQL, each keeping blobs on its own disk', () =
       node.kill('SIGTERM');
       await node.exited;
     }
-    if (db) {
-      const [row] = await sqlOn<{ value: string }>(
-        db.url,
-        "SELECT value FROM runbox.meta WHERE key = 'database_id'",
-      );
-      if (row) await expectNoLeftoverContainers({ database: row.value });
-      await db.drop();
-    }
+    if (db) await dropCheckingLeftovers(db);
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 

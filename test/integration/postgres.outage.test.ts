@@ -3,8 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
-import { freshDatabase, sqlOn, type TestDatabase } from '../helpers/postgres.js';
+import { dropCheckingLeftovers, freshDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { freshBucket, testS3, testS3Client } from '../helpers/s3Server.js';
 import {
   RUNBOX_BUNDLE,
@@ -60,14 +59,7 @@ describe('the queue database down for a while under runbox serve', () => {
       server.kill('SIGTERM');
       await server.exited;
     }
-    if (db) {
-      const [row] = await sqlOn<{ value: string }>(
-        db.url,
-        "SELECT value FROM runbox.meta WHERE key = 'database_id'",
-      );
-      if (row) await expectNoLeftoverContainers({ database: row.value });
-      await db.drop();
-    }
+    if (db) await dropCheckingLeftovers(db);
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     await gate?.down().catch(() => undefined);
     await removeBucket?.();

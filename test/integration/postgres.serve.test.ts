@@ -11,7 +11,7 @@ import {
   waitAllFinal,
 } from '../helpers/chaosKit.js';
 import { expectNoLeftoverContainers } from '../helpers/leftovers.js';
-import { freshDatabase, sqlOn, type TestDatabase } from '../helpers/postgres.js';
+import { databaseIdOn, freshDatabase, sqlOn, type TestDatabase } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/queueProbe.js';
 import { freshBucket, testS3, testS3Client } from '../helpers/s3Server.js';
 import {
@@ -357,10 +357,8 @@ describe('several runbox serve nodes on one PostgreSQL', () => {
         extraArgs: ['--blobs', s3.url],
       });
       procs.push(again);
-      const [{ value: databaseId }] = (await sqlOn<{ value: string }>(
-        db.url,
-        "SELECT value FROM runbox.meta WHERE key = 'database_id'",
-      )) as [{ value: string }];
+      const databaseId = await databaseIdOn(db.url);
+      if (databaseId === null) throw new Error('no runbox.meta database_id after three nodes');
       for (const p of [a, b, again]) p.kill('SIGTERM');
       await Promise.all([a.exited, b.exited, again.exited]);
       await expectNoLeftoverContainers({ database: databaseId });
