@@ -99,3 +99,6 @@ export async function stallUntilAttempt(
     child.resume();
   }
 }
+
+/** The attempt lines a follower (or `runbox run`) wrote on stderr, in order. */
+export const attemptMarks = (stderr: string) => stderr.match(/attempt \d+ begins/g);

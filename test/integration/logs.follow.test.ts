@@ -23,6 +23,7 @@ import {
 } from './outputsKit.js';
 import {
   cli,
+  attemptMarks,
   follow,
   hostileBytes,
   jobIds,
@@ -65,6 +66,23 @@ function retriedScript(attempts: [Buffer, Buffer][]): string {
 
 describe('logs -f across attempts', () => {
   const sandbox = useProcessSandbox('follow-attempts');
+  /** `runbox run` on the sandbox's own database, up to 3 attempts, retried on exit 3. */
+  const runRetried = (file: string, configFile: string) =>
+    runCliProcess(
+      [
+        'run',
+        file,
+        '--max-attempts',
+        '3',
+        '--retry-on-exit',
+        '3',
+        '--config',
+        configFile,
+        '--data-dir',
+        sandbox.dataDir,
+      ],
+      { env: { RUNBOX_CONFIG: '', RUNBOX_SERVER: '' } },
+    );
 
   it('prints every attempt it followed, in order, marking each later one on stderr only', async () => {
     const configFile = writeTestConfig(sandbox.dataDir, { retry: { baseMs: 200, capMs: 400 } });
@@ -84,7 +102,7 @@ describe('logs -f across attempts', () => {
     expect(sha256(follower.stdout())).toBe(sha256(all));
     // The HTTP follow carries the same bytes, no marker in them.
     expect((await raw).result).toEqual({ sha256: sha256(all), bytes: all.length });
-    const marks = follower.stderr().match(/attempt \d+ begins/g);
+    const marks = attemptMarks(follower.stderr());
     expect(marks).toEqual(['attempt 2 begins', 'attempt 3 begins']);
     // The stored log is the last attempt's.
     const stored = await runbox(server.url, ['logs', id]);
@@ -104,10 +122,7 @@ describe('logs -f across attempts', () => {
     ]);
     expect(submitted.code, submitted.stderr).toBe(0);
     expect(sha256(submitted.stdoutBytes)).toBe(sha256(all));
-    expect(submitted.stderr.match(/attempt \d+ begins/g)).toEqual([
-      'attempt 2 begins',
-      'attempt 3 begins',
-    ]);
+    expect(attemptMarks(submitted.stderr)).toEqual(['attempt 2 begins', 'attempt 3 begins']);
   });
 
   it('never skips an attempt that began and ended between two of its looks', async () => {
@@ -149,25 +164,16 @@ describe('logs -f across attempts', () => {
       expect(await child.code, child.stderr()).toBe(0);
       expect(await waitFinal(server.url, id)).toMatchObject({ status: 'succeeded', attempts: 3 });
       expect(sha256(child.stdout()), how).toBe(sha256(Buffer.concat(attempts.flat())));
-      expect(child.stderr().match(/attempt \d+ begins/g), how).toEqual([
-        'attempt 2 begins',
-        'attempt 3 begins',
-      ]);
+      expect(attemptMarks(child.stderr()), how).toEqual(['attempt 2 begins', 'attempt 3 begins']);
     }
 
     // runbox run is handed every chunk of every attempt (LiveLogs): nothing to miss.
     const attempts = [hostileBytes(), hostileBytes(), hostileBytes()];
     writeFileSync(file, quickScript(attempts));
-    const ran = await runCliProcess(
-      ['run', file, ...retried, '--config', configFile, '--data-dir', sandbox.dataDir],
-      { env: { RUNBOX_CONFIG: '', RUNBOX_SERVER: '' } },
-    );
+    const ran = await runRetried(file, configFile);
     expect(ran.code, ran.stderr).toBe(0);
     expect(sha256(ran.stdoutBytes)).toBe(sha256(Buffer.concat(attempts.flat())));
-    expect(ran.stderr.match(/attempt \d+ begins/g)).toEqual([
-      'attempt 2 begins',
-      'attempt 3 begins',
-    ]);
+    expect(attemptMarks(ran.stderr)).toEqual(['attempt 2 begins', 'attempt 3 begins']);
   });
 
   it('runbox run marks each later attempt on stderr the same way', async () => {
@@ -175,27 +181,10 @@ describe('logs -f across attempts', () => {
     const attempts = [hostileBytes(), hostileBytes(), hostileBytes()];
     const file = join(sandbox.dataDir, 'job.sh');
     writeFileSync(file, retriedScript(attempts));
-    const ran = await runCliProcess(
-      [
-        'run',
-        file,
-        '--max-attempts',
-        '3',
-        '--retry-on-exit',
-        '3',
-        '--config',
-        configFile,
-        '--data-dir',
-        sandbox.dataDir,
-      ],
-      { env: { RUNBOX_CONFIG: '', RUNBOX_SERVER: '' } },
-    );
+    const ran = await runRetried(file, configFile);
     expect(ran.code, ran.stderr).toBe(0);
     expect(sha256(ran.stdoutBytes)).toBe(sha256(Buffer.concat(attempts.flat())));
-    expect(ran.stderr.match(/attempt \d+ begins/g)).toEqual([
-      'attempt 2 begins',
-      'attempt 3 begins',
-    ]);
+    expect(attemptMarks(ran.stderr)).toEqual(['attempt 2 begins', 'attempt 3 begins']);
   });
 });
 
@@ -258,7 +247,7 @@ describe('logs -f across a restart of runbox serve', () => {
     expect(sha256(stored.stdoutBytes)).toBe(sha256(Buffer.concat(p)));
     // Attempt 1's first part (killed by the drain before its second), then attempt 2 whole.
     expect(sha256(follower.stdout())).toBe(sha256(Buffer.concat([p[0]!, ...p])));
-    expect(follower.stderr().match(/attempt \d+ begins/g)).toEqual(['attempt 2 begins']);
+    expect(attemptMarks(follower.stderr())).toEqual(['attempt 2 begins']);
   });
 
   it('gives up with exit 69 once the server has been away for --reconnect-seconds', async () => {
