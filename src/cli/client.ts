@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { RunboxError, type ErrorType } from '../errors/index.js';
 import { redactUrl } from '../queueUrl.js';
@@ -14,6 +15,39 @@ export function serverUrl(server: string, path: string): URL {
   base.search = '';
   base.hash = '';
   return new URL(path.replace(/^\/+/, ''), base);
+}
+
+/**
+ * The most a JSON answer may hold. The server builds each answer as one string
+ * (JSON.stringify), so it can send no more than V8's longest string: a page of 1,000 jobs
+ * carries each job's script, so `ls` is bounded by nothing smaller (one job's view, its
+ * 128 MiB of inputs as base64 and 10,000 outputs, is about 190 MiB). It is also the most
+ * this client can decode at all: a longer answer failed ERR_STRING_TOO_LONG once read.
+ * Unbounded, a --server streaming bytes for ever took 1.5 GB in 20 s.
+ */
+export const ANSWER_MAX_BYTES = constants.MAX_STRING_LENGTH;
+
+/**
+ * How long an answer may send nothing before it is given up. A runbox server is silent
+ * while it works: a PostgreSQL pool waits up to 10 s for a connection before it answers
+ * 503, SQLite's busy_timeout is 5 s, and a loaded two-core node took tens of seconds for
+ * a large submit; 60 s is well past those. It is idle time, so an answer whose bytes keep
+ * coming over a slow link is never cut, and a `wait=true` call gets its `wait_seconds`
+ * on top (requestLimits). No config key holds it: the config's `limits` are the server's.
+ */
+export const ANSWER_IDLE_MS = 60_000;
+
+/** The server's wait when `wait=true` names no `wait_seconds` (GET /v1/jobs/{id}). */
+const SERVER_DEFAULT_WAIT_SECONDS = 60;
+
+/** The limits of one JSON call: a long poll's wait is silence the server promised. */
+export function requestLimits(url: URL): AnswerLimits {
+  const query = url.searchParams;
+  const waitSeconds =
+    query.get('wait') === 'true'
+      ? Number(query.get('wait_seconds') ?? SERVER_DEFAULT_WAIT_SECONDS) || 0
+      : 0;
+  return { maxBytes: ANSWER_MAX_BYTES, idleMs: ANSWER_IDLE_MS + waitSeconds * 1000 };
 }
 
 /** Talks to a runbox server for the client commands (--server / RUNBOX_SERVER). */
@@ -143,7 +177,12 @@ export class ApiClient {
     return { status: response.status, body: parsed as T };
   }
 
-  /** The answer as it came, whatever its status (json() without its reading of it). */
+  /**
+   * The answer as it came, whatever its status (json() without its reading of it), within
+   * `limits`: by default requestLimits'. Read whole with no cap and no clock, a --server
+   * that accepted the connection and said nothing held `status`, `ls`, `submit --wait`...
+   * for ever, and one streaming bytes took memory until the OOM killer came.
+   */
   async request(
     method: string,
     path: string,
@@ -151,6 +190,7 @@ export class ApiClient {
     limits?: AnswerLimits,
   ): Promise<{ status: number; text: string }> {
     const url = this.url(path);
+    const bounds = limits ?? requestLimits(url);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers = this.headers(
       payload === undefined
@@ -159,11 +199,37 @@ export class ApiClient {
     );
     try {
       return url.protocol === 'https:'
-        ? await httpsRequest(url, method, headers, payload, limits)
-        : await plainRequest(url, method, headers, payload, limits);
+        ? await httpsRequest(url, method, headers, payload, bounds)
+        : await plainRequest(url, method, headers, payload, bounds);
     } catch (error) {
-      throw this.unreachable(error);
+      throw this.unbounded(error, `${method} ${path}`, bounds) ?? this.unreachable(error);
     }
+  }
+
+  /**
+   * An answer past its limits, as ServerUnavailable (69), as notRunbox says of any other
+   * answer no runbox server gives; null for any other failure.
+   */
+  private unbounded(error: unknown, what: string, limits: AnswerLimits): RunboxError | null {
+    const code = (error as { code?: string }).code;
+    const fix = 'point --server / RUNBOX_SERVER at a runbox server';
+    if (code === 'E2BIG') {
+      return new RunboxError(
+        'ServerUnavailable',
+        `the server at ${this.baseUrl} answered ${what} with more than ${limits.maxBytes} bytes, ` +
+          `more than a runbox server sends; ${fix}`,
+        { field: 'server', cause: error },
+      );
+    }
+    if (code === 'ETIMEDOUT') {
+      return new RunboxError(
+        'ServerUnavailable',
+        `the server at ${this.baseUrl} sent nothing for ${limits.idleMs / 1000} s in answer to ${what}; ` +
+          `check that runbox serve runs and answers there, or ${fix}`,
+        { field: 'server', cause: error },
+      );
+    }
+    return null;
   }
 
   private unreachable(error: unknown): RunboxError {
@@ -199,7 +265,7 @@ async function httpsRequest(
   method: string,
   headers: Record<string, string>,
   payload: Buffer | undefined,
-  limits?: AnswerLimits,
+  limits: AnswerLimits,
 ): Promise<{ status: number; text: string }> {
   const { request } = await import('node:https');
   return new Promise((resolve, reject) => {
@@ -210,7 +276,7 @@ async function httpsRequest(
       let length = 0;
       res.on('data', (chunk: Buffer) => {
         length += chunk.length;
-        if (limits && length > limits.maxBytes) req.destroy(tooLarge(limits));
+        if (length > limits.maxBytes) req.destroy(tooLarge(limits));
         else chunks.push(chunk);
       });
       res.on('error', reject);
@@ -218,7 +284,7 @@ async function httpsRequest(
         resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
       );
     });
-    if (limits) req.setTimeout(limits.idleMs, () => req.destroy(tooSlow(limits)));
+    req.setTimeout(limits.idleMs, () => req.destroy(tooSlow(limits)));
     req.on('error', reject);
     req.end(payload);
   });

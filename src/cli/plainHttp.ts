@@ -16,7 +16,7 @@ export function plainRequest(
   method: string,
   headers: Record<string, string>,
   payload: Buffer | undefined,
-  limits?: AnswerLimits,
+  limits: AnswerLimits,
 ): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     // What node:http refused before sending anything, refused the same way.
@@ -49,10 +49,10 @@ export function plainRequest(
     let length = 0;
     socket.on('data', (chunk: Buffer) => {
       length += chunk.length;
-      if (limits && length > limits.maxBytes) socket.destroy(tooLarge(limits));
+      if (length > limits.maxBytes) socket.destroy(tooLarge(limits));
       else chunks.push(chunk);
     });
-    if (limits) socket.setTimeout(limits.idleMs, () => socket.destroy(tooSlow(limits)));
+    socket.setTimeout(limits.idleMs, () => socket.destroy(tooSlow(limits)));
     socket.on('error', reject);
     socket.on('end', () => {
       try {
@@ -70,9 +70,8 @@ export function plainRequest(
 }
 
 /**
- * For a caller that knows how large and how prompt its answer is (contract check): an
- * answer past maxBytes fails E2BIG, one silent for idleMs fails ETIMEDOUT. Without them
- * an answer is read whole, however long it takes.
+ * How large and how prompt an answer must be: one past maxBytes fails E2BIG, one silent
+ * for idleMs fails ETIMEDOUT (the client's defaults: requestLimits in client.ts).
  */
 export interface AnswerLimits {
   maxBytes: number;

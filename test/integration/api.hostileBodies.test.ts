@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { requestLimits } from '../../src/cli/client.js';
 import { plainRequest } from '../../src/cli/plainHttp.js';
 import { useProcessSandbox } from '../helpers/processSandbox.js';
 import { startServerProcess, writeTestConfig } from '../helpers/serverProcess.js';
@@ -187,11 +188,13 @@ describe('hostile JSON bodies against runbox serve', () => {
       }
     }
     // runbox's own CLI asks for connection: close; it said "cannot reach the server".
+    const jobs = new URL(`${server.url}/v1/jobs`);
     const cli = await plainRequest(
-      new URL(`${server.url}/v1/jobs`),
+      jobs,
       'POST',
       { ...headers, 'content-length': String(big.length) },
       big,
+      requestLimits(jobs),
     );
     expect(cli.status).toBe(413);
     expect(cli.text).toMatch(/limits\.bodyBytes/);

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiClient } from '../../src/cli/client.js';
+import { ApiClient, requestLimits } from '../../src/cli/client.js';
 import { parseResponse, plainRequest } from '../../src/cli/plainHttp.js';
 import { RunboxError } from '../../src/errors/index.js';
 
@@ -133,6 +133,7 @@ describe('plainRequest', () => {
         'GET',
         { authorization: 'a\r\nx: y' },
         undefined,
+        requestLimits(new URL('http://127.0.0.1:1/')),
       ),
     ).rejects.toMatchObject({ code: 'ERR_INVALID_CHAR' });
   });
