@@ -151,6 +151,11 @@ export function schemaErrorText(error: ValueError): string {
         members?.length === 2 && count && members.some((m) => m.type === 'string')
         ? `expected a whole number of bytes of at least ${String(count.minimum ?? 0)}, or a size like "512m"`
         : error.message.toLowerCase();
+  // {"TOKEN": "value"} is the natural mistake here, and quoting it back put the secret
+  // in an answer a CI log or a proxy keeps.
+  if (/(^|\/)secret_env(\/|$)/.test(error.path)) {
+    return `${expected}; secret_env lists names of env entries whose values are secret, e.g. "env": {"TOKEN": "…"}, "secret_env": ["TOKEN"] (the value sent is not repeated)`;
+  }
   return `${expected} (got ${shownValue(error.value)})`;
 }
 

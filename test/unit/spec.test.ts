@@ -292,6 +292,27 @@ describe('parseJobSpec', () => {
     expect(parseJobSpec({ ...shell, timeout_seconds: 0.001 }, config).timeoutMs).toBe(1);
   });
 
+  it('never quotes back what was sent as secret_env, and says what it takes', () => {
+    const shell = { runtime: 'shell', script: { path: 'a.sh', content: 'true' } };
+    for (const [secret_env, field] of [
+      [{ TOKEN: 'hunter2-secret' }, 'secret_env'],
+      [['TOKEN', { TOKEN: 'hunter2-secret' }], 'secret_env.1'],
+    ] as const) {
+      let error: unknown;
+      try {
+        parseJobSpec({ ...shell, env: { TOKEN: 'x' }, secret_env }, config);
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error).toBeInstanceOf(InvalidSpecError);
+      expect((error as InvalidSpecError).field).toBe(field);
+      expect((error as InvalidSpecError).message).not.toContain('hunter2');
+      expect((error as InvalidSpecError).message).toContain(
+        'secret_env lists names of env entries whose values are secret, e.g. "env": {"TOKEN": "…"}, "secret_env": ["TOKEN"]',
+      );
+    }
+  });
+
   it('says what to do in the message', () => {
     expect(() => parseJobSpec({ runtime: 'cobol' }, config)).toThrow(
       /known runtimes: python:3\.11, node:20, shell/,
