@@ -172,7 +172,10 @@ export function shownValue(value: unknown): string {
   // The length a limit counts is the value's own, not that of its quoted JSON (a
   // 65-character queue name was "67 characters").
   const length = typeof value === 'string' ? value.length : text.length;
-  return `${text.slice(0, 50)}… (${length} characters)`;
+  // Not between the two halves of a surrogate pair: the lone half, an escape in the
+  // answer, is what runbox itself refuses in a body (a key of emoji showed one).
+  const cut = /[\uD800-\uDBFF]/.test(text.charAt(49)) ? 49 : 50;
+  return `${text.slice(0, cut)}… (${length} characters)`;
 }
 
 const ISO_TIME =
