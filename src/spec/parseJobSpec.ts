@@ -307,17 +307,18 @@ function checkRelativePath(field: string, path: string): string {
         `each name between slashes may be at most ${MAX_NAME_BYTES} bytes as UTF-8`,
     );
   }
-  const normal = posix.normalize(path);
-  if (
-    path.includes('\0') ||
-    posix.isAbsolute(path) ||
-    normal === '..' ||
-    normal.startsWith('../') ||
-    normal === '.'
-  ) {
+  if (path.includes('\0')) {
+    // "must be a relative path inside /work" sent the submitter looking for a "..".
     throw new InvalidSpecError(
       field,
-      `"${path}" must be a relative path inside /work, without ".."`,
+      `${shownValue(path)} holds a NUL byte, which no file name can; remove it`,
+    );
+  }
+  const normal = posix.normalize(path);
+  if (posix.isAbsolute(path) || normal === '..' || normal.startsWith('../') || normal === '.') {
+    throw new InvalidSpecError(
+      field,
+      `${shownValue(path)} must be a relative path inside /work, without ".."`,
     );
   }
   // Writing it failed every attempt Internal (EISDIR), blamed on the Docker engine.

@@ -313,6 +313,19 @@ describe('parseJobSpec', () => {
     }
   });
 
+  it('names a NUL in an input path as the fault, and cuts a long path it quotes', () => {
+    const shell = { runtime: 'shell', script: { path: 'a.sh', content: 'true' } };
+    expect(() =>
+      parseJobSpec({ ...shell, files: [{ path: 'in\u0000.txt', content: 'x' }] }, config),
+    ).toThrow('files.0.path: "in\\u0000.txt" holds a NUL byte, which no file name can; remove it');
+    expect(() =>
+      parseJobSpec(
+        { ...shell, script: { path: `/${'d/'.repeat(400)}a.sh`, content: 'x' } },
+        config,
+      ),
+    ).toThrow(/^script\.path: "\/d\/d.*… \(805 characters\) must be a relative path inside/);
+  });
+
   it('says what to do in the message', () => {
     expect(() => parseJobSpec({ runtime: 'cobol' }, config)).toThrow(
       /known runtimes: python:3\.11, node:20, shell/,
