@@ -313,7 +313,12 @@ function parsePairs(pairs: string[] | undefined, field: string): Record<string, 
   const out: Record<string, string> = {};
   for (const pair of pairs ?? []) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new InvalidSpecError(field, `"${pair}" must look like NAME=value`);
+    if (eq <= 0) {
+      // A --secret-env given its value alone is the secret: not quoted back, as a
+      // --secret-env-file line is not.
+      const shown = field === 'secret-env' ? `a value (not repeated here)` : `"${pair}"`;
+      throw new InvalidSpecError(field, `${shown} must look like NAME=value`);
+    }
     out[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return out;

@@ -396,6 +396,24 @@ describe('the client commands parser', () => {
     }
   }, 60_000);
 
+  it('--secret-env without a name is refused without quoting the value back', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-secretenv-'));
+    try {
+      const script = join(dir, 'job.sh');
+      writeFileSync(script, 'true');
+      for (const value of ['hunter2-secret', '=hunter2-secret']) {
+        expect(() => buildSubmitRequest({ script, secretEnv: [value] })).toThrow(
+          'secret-env: a value (not repeated here) must look like NAME=value',
+        );
+      }
+      expect(() => buildSubmitRequest({ script, env: ['oops'] })).toThrow(
+        'env: "oops" must look like NAME=value',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--file naming a folder or a missing file says what to do, naming the entry', () => {
     // `--file adir` said "cannot read adir: EISDIR", nothing more.
     const dir = mkdtempSync(join(tmpdir(), 'runbox-filedir-'));
