@@ -117,6 +117,10 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: deps.config.limits.bodyBytes,
+    // The router's own cap (100) answered a longer id or schedule name with its message
+    // quoting the whole URL, field `url`; past it each route's check names its field.
+    // Node's header limit (16 KiB) bounds the request line anyway.
+    routerOptions: { maxParamLength: 16_384 },
     // Fastify turns Node's 300 s limit off (0): a client trickling a body a byte at a
     // time, the open login's included, held its connection for as long as it liked.
     requestTimeout: deps.config.limits.requestMs,

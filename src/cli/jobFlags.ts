@@ -267,9 +267,22 @@ function readUpTo(path: string, field: string, budget: number): Buffer {
 /** What `-` names (runCommands.ts dashIsStdin). */
 export const STDIN = '/dev/stdin';
 
+/**
+ * Node decodes argv as UTF-8, each invalid byte becoming U+FFFD, so a file whose name is
+ * not UTF-8 (a Latin-1 disk) cannot be opened by the name runbox was given: it said
+ * "no such file" of a file `ls` shows. A pipe carries its bytes instead.
+ */
+const NOT_UTF8_NAME_FIX =
+  'its name is not valid UTF-8, and command-line arguments reach runbox as UTF-8 (U+FFFD for each invalid byte), so that name opens nothing; rename the file, or pipe it: the script as `- --runtime R < FILE`, an input as `--file <(cat FILE):NAME`';
+
 function unreadable(path: string, field: string, error: unknown): InvalidSpecError {
   const code = (error as NodeJS.ErrnoException).code;
-  const fix = code === undefined ? undefined : READ_FIXES[code];
+  const fix =
+    code === 'ENOENT' && path.includes('\uFFFD')
+      ? NOT_UTF8_NAME_FIX
+      : code === undefined
+        ? undefined
+        : READ_FIXES[code];
   return new InvalidSpecError(
     field,
     `cannot read ${path}: ${code ?? (error as Error).message}${fix ? ` (${fix})` : ''}`,
@@ -300,7 +313,12 @@ function parsePairs(pairs: string[] | undefined, field: string): Record<string, 
   const out: Record<string, string> = {};
   for (const pair of pairs ?? []) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new InvalidSpecError(field, `"${pair}" must look like NAME=value`);
+    if (eq <= 0) {
+      // A --secret-env given its value alone is the secret: not quoted back, as a
+      // --secret-env-file line is not.
+      const shown = field === 'secret-env' ? `a value (not repeated here)` : `"${pair}"`;
+      throw new InvalidSpecError(field, `${shown} must look like NAME=value`);
+    }
     out[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return out;

@@ -151,6 +151,11 @@ export function schemaErrorText(error: ValueError): string {
         members?.length === 2 && count && members.some((m) => m.type === 'string')
         ? `expected a whole number of bytes of at least ${String(count.minimum ?? 0)}, or a size like "512m"`
         : error.message.toLowerCase();
+  // {"TOKEN": "value"} is the natural mistake here, and quoting it back put the secret
+  // in an answer a CI log or a proxy keeps.
+  if (/(^|\/)secret_env(\/|$)/.test(error.path)) {
+    return `${expected}; secret_env lists names of env entries whose values are secret, e.g. "env": {"TOKEN": "…"}, "secret_env": ["TOKEN"] (the value sent is not repeated)`;
+  }
   return `${expected} (got ${shownValue(error.value)})`;
 }
 
@@ -167,7 +172,10 @@ export function shownValue(value: unknown): string {
   // The length a limit counts is the value's own, not that of its quoted JSON (a
   // 65-character queue name was "67 characters").
   const length = typeof value === 'string' ? value.length : text.length;
-  return `${text.slice(0, 50)}… (${length} characters)`;
+  // Not between the two halves of a surrogate pair: the lone half, an escape in the
+  // answer, is what runbox itself refuses in a body (a key of emoji showed one).
+  const cut = /[\uD800-\uDBFF]/.test(text.charAt(49)) ? 49 : 50;
+  return `${text.slice(0, cut)}… (${length} characters)`;
 }
 
 const ISO_TIME =
@@ -299,17 +307,18 @@ function checkRelativePath(field: string, path: string): string {
         `each name between slashes may be at most ${MAX_NAME_BYTES} bytes as UTF-8`,
     );
   }
-  const normal = posix.normalize(path);
-  if (
-    path.includes('\0') ||
-    posix.isAbsolute(path) ||
-    normal === '..' ||
-    normal.startsWith('../') ||
-    normal === '.'
-  ) {
+  if (path.includes('\0')) {
+    // "must be a relative path inside /work" sent the submitter looking for a "..".
     throw new InvalidSpecError(
       field,
-      `"${path}" must be a relative path inside /work, without ".."`,
+      `${shownValue(path)} holds a NUL byte, which no file name can; remove it`,
+    );
+  }
+  const normal = posix.normalize(path);
+  if (posix.isAbsolute(path) || normal === '..' || normal.startsWith('../') || normal === '.') {
+    throw new InvalidSpecError(
+      field,
+      `${shownValue(path)} must be a relative path inside /work, without ".."`,
     );
   }
   // Writing it failed every attempt Internal (EISDIR), blamed on the Docker engine.

@@ -338,12 +338,16 @@ describe('API error paths', () => {
       { method: 'GET', url: '/v1/jobs/not%20an%20id' },
       { method: 'POST', url: '/v1/jobs/bad!id/cancel' },
       { method: 'GET', url: `/v1/jobs/${'a'.repeat(65)}` },
+      // Past the router's default 100 characters: its own message, field url.
+      { method: 'GET', url: `/v1/jobs/${'a'.repeat(101)}` },
+      { method: 'GET', url: `/v1/jobs/${'a'.repeat(5000)}/logs` },
     ] as const) {
       const response = await h.app.inject(request);
       expect(response.statusCode, `${request.url}: ${response.body}`).toBe(400);
       const error = errorOf(response.body);
       expect(error.type).toBe('InvalidSpec');
       expect(error.field).toMatch(/(^|\.)id$/);
+      expect(error.message.length).toBeLessThan(200);
     }
   });
 

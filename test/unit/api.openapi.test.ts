@@ -258,7 +258,7 @@ describe('request ids, error bodies and request logs', () => {
   it('logs, counts and marks nosniff on a URL the router refuses before any route', async () => {
     const h = await harness();
     try {
-      for (const url of ['/v1/jobs/%E0%A4%A', `/v1/jobs/${'Z'.repeat(400)}`]) {
+      for (const url of ['/v1/jobs/%E0%A4%A', '/v1/jobs/%FF/logs']) {
         const answer = await h.app.inject({ method: 'GET', url });
         expect(answer.statusCode, url).toBe(400);
         expect(answer.headers['x-content-type-options'], url).toBe('nosniff');

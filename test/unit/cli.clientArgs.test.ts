@@ -396,6 +396,24 @@ describe('the client commands parser', () => {
     }
   }, 60_000);
 
+  it('--secret-env without a name is refused without quoting the value back', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-secretenv-'));
+    try {
+      const script = join(dir, 'job.sh');
+      writeFileSync(script, 'true');
+      for (const value of ['hunter2-secret', '=hunter2-secret']) {
+        expect(() => buildSubmitRequest({ script, secretEnv: [value] })).toThrow(
+          'secret-env: a value (not repeated here) must look like NAME=value',
+        );
+      }
+      expect(() => buildSubmitRequest({ script, env: ['oops'] })).toThrow(
+        'env: "oops" must look like NAME=value',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--file naming a folder or a missing file says what to do, naming the entry', () => {
     // `--file adir` said "cannot read adir: EISDIR", nothing more.
     const dir = mkdtempSync(join(tmpdir(), 'runbox-filedir-'));
@@ -408,6 +426,18 @@ describe('the client commands parser', () => {
       expect(() => buildSubmitRequest({ script, file: [join(dir, 'nope')] })).toThrow(
         /^files.0: cannot read .*nope: ENOENT \(no such file\)$/,
       );
+      // A name with a byte that is not UTF-8 reaches runbox's argv with U+FFFD in its place.
+      writeFileSync(Buffer.from(`${dir}/bad\xff.sh`, 'latin1'), 'true');
+      const asTyped = join(dir, 'bad\uFFFD.sh');
+      const cases: [JobFlagValues, string][] = [
+        [{ script: asTyped }, 'script'],
+        [{ script, file: [asTyped] }, 'files.0'],
+      ];
+      for (const [values, field] of cases) {
+        expect(() => buildSubmitRequest(values)).toThrow(
+          `${field}: cannot read ${asTyped}: ENOENT (its name is not valid UTF-8, and command-line arguments reach runbox as UTF-8 (U+FFFD for each invalid byte), so that name opens nothing; rename the file, or pipe it: the script as \`- --runtime R < FILE\`, an input as \`--file <(cat FILE):NAME\`)`,
+        );
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -292,6 +292,40 @@ describe('parseJobSpec', () => {
     expect(parseJobSpec({ ...shell, timeout_seconds: 0.001 }, config).timeoutMs).toBe(1);
   });
 
+  it('never quotes back what was sent as secret_env, and says what it takes', () => {
+    const shell = { runtime: 'shell', script: { path: 'a.sh', content: 'true' } };
+    for (const [secret_env, field] of [
+      [{ TOKEN: 'hunter2-secret' }, 'secret_env'],
+      [['TOKEN', { TOKEN: 'hunter2-secret' }], 'secret_env.1'],
+    ] as const) {
+      let error: unknown;
+      try {
+        parseJobSpec({ ...shell, env: { TOKEN: 'x' }, secret_env }, config);
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error).toBeInstanceOf(InvalidSpecError);
+      expect((error as InvalidSpecError).field).toBe(field);
+      expect((error as InvalidSpecError).message).not.toContain('hunter2');
+      expect((error as InvalidSpecError).message).toContain(
+        'secret_env lists names of env entries whose values are secret, e.g. "env": {"TOKEN": "…"}, "secret_env": ["TOKEN"]',
+      );
+    }
+  });
+
+  it('names a NUL in an input path as the fault, and cuts a long path it quotes', () => {
+    const shell = { runtime: 'shell', script: { path: 'a.sh', content: 'true' } };
+    expect(() =>
+      parseJobSpec({ ...shell, files: [{ path: 'in\u0000.txt', content: 'x' }] }, config),
+    ).toThrow('files.0.path: "in\\u0000.txt" holds a NUL byte, which no file name can; remove it');
+    expect(() =>
+      parseJobSpec(
+        { ...shell, script: { path: `/${'d/'.repeat(400)}a.sh`, content: 'x' } },
+        config,
+      ),
+    ).toThrow(/^script\.path: "\/d\/d.*… \(805 characters\) must be a relative path inside/);
+  });
+
   it('says what to do in the message', () => {
     expect(() => parseJobSpec({ runtime: 'cobol' }, config)).toThrow(
       /known runtimes: python:3\.11, node:20, shell/,
@@ -306,6 +340,10 @@ describe('parseJobSpec', () => {
     // The count is the value's, not its quoted and escaped JSON's (404 here).
     expect(() => splitSubmission({ runtime: 'shell', idempotency_key: '"'.repeat(201) })).toThrow(
       /idempotency_key: .*\(201 characters\)\)$/,
+    );
+    // 200 emoji are 400 UTF-16 units; the cut keeps each one whole.
+    expect(() => splitSubmission({ runtime: 'shell', idempotency_key: '😀'.repeat(200) })).toThrow(
+      `(got "${'😀'.repeat(24)}… (400 characters))`,
     );
     expect(() => splitSubmission({ runtime: 'shell', priority: Number.NaN })).toThrow(
       /priority: .*\(got NaN\)/,
