@@ -4,6 +4,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance } from 'fastify';
 import { InvalidSpecError } from '../errors/index.js';
 import { schemaErrorText } from '../spec/parseJobSpec.js';
+import { unknownFieldText } from '../spec/unknownField.js';
 
 /** An integer as a client writes one in a URL. */
 const INTEGER_TEXT = /^-?\d+$/;
@@ -60,7 +61,7 @@ export function registerValidation(app: FastifyInstance): void {
       const message = !first
         ? 'does not match the schema'
         : first.message.startsWith('Unexpected property')
-          ? 'is not a known field; see GET /openapi.json'
+          ? unknownFieldText(first, 'GET /openapi.json')
           : first.value === undefined
             ? 'is required'
             : schemaErrorText(first);

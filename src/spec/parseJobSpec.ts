@@ -21,6 +21,7 @@ import {
 import { INPUT_BYTES_FIX, MAX_INPUT_BYTES } from './inputBytes.js';
 import { parseSize } from './parseSize.js';
 import { runtimeForScript } from './runtimeByExtension.js';
+import { unknownFieldText } from './unknownField.js';
 
 /** A spec with every default applied and every name resolved: what the executor runs. */
 export interface ResolvedSpec {
@@ -56,6 +57,7 @@ export interface ResolvedSpec {
 
 const specChecker = TypeCompiler.Compile(JobSpecSchema);
 const optionsChecker = TypeCompiler.Compile(SubmitOptionsSchema);
+const OPTION_NAMES = Object.keys(SubmitOptionsSchema.properties);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RESERVED_ENV = new Set(['RUNBOX_WORK', 'RUNBOX_OUTPUTS', 'RUNBOX_ATTEMPT']);
 /**
@@ -118,9 +120,11 @@ function structuralError(
   if (!first) return new InvalidSpecError('(body)', 'does not match the job schema');
   const field = fieldOf(first.path);
   if (first.message.startsWith('Unexpected property')) {
+    // A body's unknown top-level name may be a misspelt queue option as well as a field.
+    const options = first.path.lastIndexOf('/') === 0 ? OPTION_NAMES : [];
     return new InvalidSpecError(
       field,
-      'is not a known field; see GET /openapi.json for the job schema',
+      unknownFieldText(first, 'GET /openapi.json for the job schema', options),
     );
   }
   if (first.value === undefined) return new InvalidSpecError(field, 'is required');

@@ -228,6 +228,41 @@ describe('API error paths', () => {
       'retries',
     );
     expect(message).toMatch(/not a known field/);
+    expect(message).not.toMatch(/did you mean/);
+  });
+
+  it('names the field an unknown one most likely meant, in the body and the query', async () => {
+    const cases: Array<[InjectOptions, string, string]> = [
+      [
+        { method: 'POST', url: '/v1/jobs', payload: { ...GOOD, timeout: 5 } },
+        'timeout',
+        'timeout_seconds',
+      ],
+      [
+        { method: 'POST', url: '/v1/jobs', payload: { ...GOOD, maxAttempts: 3 } },
+        'maxAttempts',
+        'max_attempts',
+      ],
+      [
+        { method: 'POST', url: '/v1/jobs', payload: { ...GOOD, limits: { memroy: '1g' } } },
+        'limits.memroy',
+        'memory',
+      ],
+      [
+        {
+          method: 'POST',
+          url: '/v1/jobs/batch',
+          payload: { jobs: [{ ...GOOD, secret_envs: [] }] },
+        },
+        'jobs.0.secret_envs',
+        'secret_env',
+      ],
+      [{ method: 'GET', url: '/v1/jobs?limt=5' }, 'querystring.limt', 'limit'],
+    ];
+    for (const [request, field, meant] of cases) {
+      const message = await expectError(request, 400, 'InvalidSpec', field);
+      expect(message).toContain(`is not a known field; did you mean "${meant}"?`);
+    }
   });
 
   it('rejects a body that is not an object with 400', async () => {
