@@ -5,6 +5,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import type { QueueBackendConfig } from './backendConfig.js';
 import { ConfigFileSchema } from './configSchema.js';
+import { editDistance } from './editDistance.js';
 import type { BlobStoreConfig } from './backendConfig.js';
 import { parseBlobsUrl } from './storage/s3/blobsUrl.js';
 import { queueFromUrl, redactUrl, urlHoldsCredential } from './queueUrl.js';
@@ -1081,23 +1082,6 @@ function unionKinds(schema: TSchema): string[] {
 
 function knownKeys(schema: TSchema, dotted: string): string[] {
   return Object.keys(nodeAt(schema, dotted)?.properties ?? {});
-}
-
-/** Levenshtein distance, for "did you mean" (config keys, CLI flags). */
-export function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(
-        (row[j] ?? 0) + 1,
-        (next[j - 1] ?? 0) + 1,
-        (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    row = next;
-  }
-  return row[b.length] ?? 0;
 }
 
 function checkConfig(config: ClientConfig): void {

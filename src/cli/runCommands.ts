@@ -1,5 +1,5 @@
 import yargs, { type CommandModule } from 'yargs';
-import { editDistance } from '../config.js';
+import { editDistance } from '../editDistance.js';
 import { RunboxError } from '../errors/index.js';
 import type { StartRunbox } from '../runboxTypes.js';
 import { createContext, type CliContext } from './context.js';

@@ -1,4 +1,5 @@
 import type { ValueError } from '@sinclair/typebox/errors';
+import { editDistance } from '../editDistance.js';
 
 /**
  * The words for a field the schema does not know, with the known field it most likely
@@ -35,28 +36,11 @@ export function closestField(name: string, known: readonly string[]): string | n
   let best: string | null = null;
   let bestDistance = wanted.length <= 4 ? 1 : 2;
   for (const k of known) {
-    const d = distance(wanted, k);
+    const d = editDistance(wanted, k);
     if (d <= bestDistance && (best === null || d < bestDistance)) {
       best = k;
       bestDistance = d;
     }
   }
   return best;
-}
-
-/** Levenshtein distance (names are short: a row at a time). */
-function distance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(
-        row[j]! + 1,
-        next[j - 1]! + 1,
-        row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    row = next;
-  }
-  return row[b.length]!;
 }
