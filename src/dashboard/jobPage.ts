@@ -25,6 +25,14 @@ async function followLog(
   const reader = answer.body!.getReader();
   const decoder = new TextDecoder();
   let shown = 0;
+  // Scrolling to the end reads scrollHeight, a layout of the whole log so far: once a
+  // frame, not once a chunk, so the loop that has to reach 2 MiB and stop the transfer
+  // does not spend its time laying out while the log's bytes keep coming.
+  let scrolling = false;
+  const scrollToEnd = () => {
+    scrolling = false;
+    pre.scrollTop = pre.scrollHeight;
+  };
   state.textContent = 'following';
   for (;;) {
     const { done, value } = await reader.read();
@@ -32,7 +40,10 @@ async function followLog(
     const part = value.subarray(0, LOG_SHOWN_BYTES - shown);
     shown += part.length;
     pre.append(visibleControls(decoder.decode(part, { stream: true })));
-    pre.scrollTop = pre.scrollHeight;
+    if (!scrolling) {
+      scrolling = true;
+      requestAnimationFrame(scrollToEnd);
+    }
     if (shown >= LOG_SHOWN_BYTES) {
       // Nothing past this is shown: stop the transfer, or the page pulls the rest of the
       // log (up to limits.log_bytes, 64 MiB by default) and follows it for nothing.
