@@ -224,7 +224,12 @@ describe('DockerExecutor on a real engine', () => {
   });
 
   it('lets a script that outlives its child killed for memory succeed, recording the kill', async () => {
-    const hog = 'sh -c \'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo ${#x}\'';
+    // The hog makes itself (and head and tr after it) the kernel's first choice: with the
+    // memory slow to come back from the first kill, a second one fell on the script itself
+    // once (exit 137 in a fresh-clone CI run), and the case was gone. Raising one's own
+    // oom_score_adj needs no privilege.
+    const hog =
+      'sh -c \'echo 1000 > /proc/self/oom_score_adj; x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo ${#x}\'';
     const survived = await run({
       runtime: 'shell',
       command: ['sh', '-c', `${hog}; echo "child $?"`],
