@@ -3,8 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance } from 'fastify';
 import { InvalidSpecError } from '../errors/index.js';
-import { schemaErrorText } from '../spec/parseJobSpec.js';
-import { unknownFieldText } from '../spec/unknownField.js';
+import { valueErrorText } from '../spec/parseJobSpec.js';
 
 /** An integer as a client writes one in a URL. */
 const INTEGER_TEXT = /^-?\d+$/;
@@ -58,13 +57,9 @@ export function registerValidation(app: FastifyInstance): void {
       const prefix = httpPart === 'body' ? '' : `${httpPart}.`;
       const field =
         prefix + ((first?.path ?? '').replace(/^\//, '').replace(/\//g, '.') || '(body)');
-      const message = !first
-        ? 'does not match the schema'
-        : first.message.startsWith('Unexpected property')
-          ? unknownFieldText(first, 'GET /openapi.json')
-          : first.value === undefined
-            ? 'is required'
-            : schemaErrorText(first);
+      const message = first
+        ? valueErrorText(first, 'GET /openapi.json')
+        : 'does not match the schema';
       return { error: new InvalidSpecError(field, message) };
     };
   });

@@ -118,17 +118,30 @@ function structuralError(
   if (checker.Check(input)) return null;
   const first = checker.Errors(input).First();
   if (!first) return new InvalidSpecError('(body)', 'does not match the job schema');
-  const field = fieldOf(first.path);
-  if (first.message.startsWith('Unexpected property')) {
-    // A body's unknown top-level name may be a misspelt queue option as well as a field.
-    const options = first.path.lastIndexOf('/') === 0 ? OPTION_NAMES : [];
-    return new InvalidSpecError(
-      field,
-      unknownFieldText(first, 'GET /openapi.json for the job schema', options),
-    );
+  // A body's unknown top-level name may be a misspelt queue option as well as a field.
+  const options = first.path.lastIndexOf('/') === 0 ? OPTION_NAMES : [];
+  return new InvalidSpecError(
+    fieldOf(first.path),
+    valueErrorText(first, 'GET /openapi.json for the job schema', options),
+  );
+}
+
+/**
+ * The words for the first error a schema check found: a name the schema does not know
+ * (with the one it most likely meant), a missing one, or TypeBox's words with the value.
+ * One choice for a job's body and for every route's query, params and body, so a field
+ * reads the same whichever way it came in.
+ */
+export function valueErrorText(
+  error: ValueError,
+  see: string,
+  alsoKnown: readonly string[] = [],
+): string {
+  if (error.message.startsWith('Unexpected property')) {
+    return unknownFieldText(error, see, alsoKnown);
   }
-  if (first.value === undefined) return new InvalidSpecError(field, 'is required');
-  return new InvalidSpecError(field, schemaErrorText(first));
+  if (error.value === undefined) return 'is required';
+  return schemaErrorText(error);
 }
 
 /**
