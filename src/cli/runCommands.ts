@@ -256,11 +256,62 @@ function skipHelpPrerender(parser: unknown): void {
  * 17's internal API: if it changes, the pointer names the top command as before.
  */
 function commandPath(parser: unknown): string[] {
+  return contextList(parser, 'commands');
+}
+
+/**
+ * The usage lines of the commands yargs is inside, `['schedule', 'add <name>']`: what
+ * the innermost one takes. yargs 17's internal API, as commandPath.
+ */
+function commandUsage(parser: unknown): string[] {
+  return contextList(parser, 'fullCommands');
+}
+
+function contextList(parser: unknown, key: 'commands' | 'fullCommands'): string[] {
   const internal = parser as {
-    getInternalMethods?: () => { getContext?: () => { commands?: unknown } };
+    getInternalMethods?: () => { getContext?: () => Record<string, unknown> };
   };
-  const commands = internal.getInternalMethods?.().getContext?.().commands;
-  return Array.isArray(commands) ? commands.filter((c): c is string => typeof c === 'string') : [];
+  const list = internal.getInternalMethods?.().getContext?.()[key];
+  return Array.isArray(list) ? list.filter((c): c is string => typeof c === 'string') : [];
+}
+
+/**
+ * yargs' "Unknown argument: b" for `runbox cancel a b` read as a flag problem: words
+ * typed bare, past what the command takes, are named as arguments too many.
+ */
+function extraPositional(
+  words: readonly string[],
+  parser: unknown,
+  argv: readonly string[],
+): string | null {
+  const usage = commandUsage(parser);
+  const end = argv.indexOf('--');
+  const bare = (end === -1 ? argv : argv.slice(0, end)).filter((w) => !w.startsWith('-'));
+  if (usage.length === 0 || !words.every((word) => bare.includes(word))) return null;
+  const quoted = words.map((word) => JSON.stringify(word)).join(', ');
+  const many = words.length === 1 ? 'is one argument' : 'are arguments';
+  // `runbox run job.py input.csv` most likely meant input.csv for the job.
+  const forJob = usage.at(-1)!.includes('<script>') ? "; the job's own arguments go after --" : '';
+  return `${quoted} ${many} too many: runbox ${usageLine(usage)}${forJob}`;
+}
+
+/** `schedule add <name> [script]` from yargs' ['schedule', 'add <name> [script]']. */
+function usageLine(usage: readonly string[]): string {
+  return usage.map((line, i) => (i === usage.length - 1 ? line : line.split(' ')[0]!)).join(' ');
+}
+
+/**
+ * yargs' "Not enough non-option arguments: got 0, need at least 1" named nothing a user
+ * could act on (`runbox status`, `runbox submit --command sh -c 'echo hi'`, whose
+ * --command took every word): the command's usage line names what is missing.
+ */
+function withMissingPositional(message: string, parser: unknown): string {
+  const counts = /^Not enough non-option arguments: got (\d+), need at least \d+$/.exec(message);
+  const usage = commandUsage(parser);
+  if (!counts || usage.length === 0) return message;
+  const missing = (usage.at(-1)!.match(/<[^>]+>/g) ?? []).slice(Number(counts[1]));
+  if (missing.length === 0) return message;
+  return `missing ${missing.join(' ')}: runbox ${usageLine(usage)}`;
 }
 
 /**
@@ -300,9 +351,11 @@ function nearestFlag(word: string, flags: readonly string[]): string | undefined
  * "Unknown argument: timout" with the flag that was meant, as git and config keys have
  * it: `--timout 30` named no flag, and the help to find it in is 40 lines long.
  */
-function withFlagSuggestions(message: string, parser: unknown): string {
+function withFlagSuggestions(message: string, parser: unknown, argv: readonly string[]): string {
   const unknown = /^Unknown arguments?: (.+)$/.exec(message);
   if (!unknown) return message;
+  const extra = extraPositional(unknown[1]!.split(', '), parser, argv);
+  if (extra !== null) return extra;
   const flags = flagsOf(parser);
   const words = unknown[1]!.split(', ');
   const kebab = (word: string) => word.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -486,10 +539,16 @@ export async function runCommands(
       // yargs' own parse errors ("Not enough arguments following: env") come as a YError;
       // passed on as they were, they read as Internal (70), not the usage error they are.
       if (error && error.name !== 'YError') throw error;
-      const text = withMistypedRequired(
-        withMissingValue(withFlagSuggestions(message ?? error?.message ?? '', parser), argv),
+      const text = withMissingPositional(
+        withMistypedRequired(
+          withMissingValue(
+            withFlagSuggestions(message ?? error?.message ?? '', parser, argv),
+            argv,
+          ),
+          parser,
+          argv,
+        ),
         parser,
-        argv,
       );
       throw new RunboxError('UsageError', `${text} (see \`${pointer}\`)`, {
         field: 'argv',

@@ -364,6 +364,25 @@ describe('help and usage', () => {
     expect(got.code).toBe(64);
   });
 
+  // yargs said "Not enough non-option arguments: got 0, need at least 1" and, for a word
+  // too many, "Unknown argument: b" (unit `cli.clientArgs` has the client commands).
+  it('a missing or extra argument is named with the usage line of the (sub)command', async () => {
+    const said = {
+      'schedule add':
+        'missing <name>: runbox schedule add <name> [script] (see `runbox schedule add --help`)',
+      outputs: 'missing <id>: runbox outputs <id> (see `runbox outputs --help`)',
+      'schedule rm a b':
+        '"b" is one argument too many: runbox schedule rm <name> (see `runbox schedule rm --help`)',
+      'run a.sh b.sh':
+        '"b.sh" is one argument too many: runbox run <script>; the job\'s own arguments go after -- (see `runbox run --help`)',
+    };
+    for (const [args, message] of Object.entries(said)) {
+      const got = await cli(args.split(' '));
+      expect(got.stderr, args).toBe(`runbox: UsageError: ${message}\n`);
+      expect(got.code, args).toBe(64);
+    }
+  });
+
   it('a server URL with user:password@ is a usage error for every client command, never quoting the password', async () => {
     // status and ls sent it as Basic; logs said "cannot reach" (69) since fetch refuses
     // such a URL; each error message quoted the password.

@@ -267,6 +267,35 @@ describe('the client commands parser', () => {
     expect(typo.io.text()).toContain('Unknown argument: timout (did you mean --timeout?)');
   });
 
+  // yargs said "Not enough non-option arguments: got 0, need at least 1" and, for a word
+  // too many, "Unknown argument: b", as if it were a flag.
+  it("names a missing or extra argument with the command's usage line", async () => {
+    const said = async (argv: string[]) => {
+      const got = await viaYargs(argv);
+      expect(got.code, got.io.text()).toBe(64);
+      expect(got.seen).toBeNull();
+      return got.io.text();
+    };
+    expect(await said(['status'])).toContain(
+      'missing <id>: runbox status <id> (see `runbox status --help`)',
+    );
+    // --command takes every word after it, so nothing is left for the script.
+    expect(await said(['submit', '--command', 'sh', '-c', 'echo hi'])).toContain(
+      'missing <script>: runbox submit <script>',
+    );
+    expect(await said(['cancel'])).toContain('missing <id>: runbox cancel <id>');
+    expect(await said(['cancel', 'A', 'b'])).toContain(
+      '"b" is one argument too many: runbox cancel <id>',
+    );
+    expect(await said(['logs', 'A', 'b', 'ü 名'])).toContain(
+      '"b", "ü 名" are arguments too many: runbox logs <id>',
+    );
+    // A mistyped flag is still a flag, with the one it most likely meant.
+    expect(await said(['submit', 'a.sh', '--wiat'])).toContain(
+      'Unknown argument: wiat (did you mean --wait?)',
+    );
+  });
+
   it('passes the words after -- to the job as its arguments, as typed, after any --arg', async () => {
     // Before, `runbox run job.py -- x` ran the job with no arguments and said nothing.
     const dir = mkdtempSync(join(tmpdir(), 'runbox-dash-'));
