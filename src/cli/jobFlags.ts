@@ -17,7 +17,7 @@ export function withJobFlags<T>(yargs: Argv<T>) {
     yargs
       .positional('script', {
         type: 'string',
-        describe: 'Script file to run (sent as the job script)',
+        describe: 'Script file to run (sent as the job script); none with --command',
       })
       .option('runtime', {
         type: 'string',
@@ -412,6 +412,12 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
       colon > 0 ? [spec.slice(0, colon), spec.slice(colon + 1)] : [spec, basename(spec)];
     return { path, dest, field: `files.${i}` };
   });
+  if (!flags.script && !flags.command?.length) {
+    // Nothing to run: the server would name script.content, a field never typed here.
+    throw new RunboxError('InvalidSpec', 'give a script, or --runtime or --image with --command', {
+      field: 'script',
+    });
+  }
   const script = flags.script ? [{ path: flags.script, field: 'script' }] : [];
   const inputs = readInputs([...script, ...files]);
   if (flags.script) request.script = fileEntry(inputs.shift()!, basename(flags.script));
@@ -420,8 +426,7 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
   if (!flags.image && !flags.runtime) {
     const inferred = flags.script ? runtimeForScript(basename(flags.script)) : undefined;
     if (!inferred) {
-      // `schedule add` takes no script (for --image with --command): then there is no
-      // extension to speak of.
+      // Without a script (--command alone) there is no extension to speak of.
       throw new RunboxError(
         'InvalidSpec',
         flags.script

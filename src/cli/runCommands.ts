@@ -291,7 +291,9 @@ function extraPositional(
   const quoted = words.map((word) => JSON.stringify(word)).join(', ');
   const many = words.length === 1 ? 'is one argument' : 'are arguments';
   // `runbox run job.py input.csv` most likely meant input.csv for the job.
-  const forJob = usage.at(-1)!.includes('<script>') ? "; the job's own arguments go after --" : '';
+  const forJob = /[<[]script[>\]]/.test(usage.at(-1)!)
+    ? "; the job's own arguments go after --"
+    : '';
   return `${quoted} ${many} too many: runbox ${usageLine(usage)}${forJob}`;
 }
 

@@ -374,7 +374,7 @@ describe('help and usage', () => {
       'schedule rm a b':
         '"b" is one argument too many: runbox schedule rm <name> (see `runbox schedule rm --help`)',
       'run a.sh b.sh':
-        '"b.sh" is one argument too many: runbox run <script>; the job\'s own arguments go after -- (see `runbox run --help`)',
+        '"b.sh" is one argument too many: runbox run [script]; the job\'s own arguments go after -- (see `runbox run --help`)',
     };
     for (const [args, message] of Object.entries(said)) {
       const got = await cli(args.split(' '));

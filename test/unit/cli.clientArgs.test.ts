@@ -279,13 +279,12 @@ describe('the client commands parser', () => {
     expect(await said(['status'])).toContain(
       'missing <id>: runbox status <id> (see `runbox status --help`)',
     );
-    // --command takes every word after it, so nothing is left for the script.
-    expect(await said(['submit', '--command', 'sh', '-c', 'echo hi'])).toContain(
-      'missing <script>: runbox submit <script>',
-    );
     expect(await said(['cancel'])).toContain('missing <id>: runbox cancel <id>');
     expect(await said(['cancel', 'A', 'b'])).toContain(
       '"b" is one argument too many: runbox cancel <id>',
+    );
+    expect(await said(['submit', 'a.sh', 'b.sh'])).toContain(
+      `"b.sh" is one argument too many: runbox submit [script]; the job's own arguments go after --`,
     );
     expect(await said(['logs', 'A', 'b', 'ü 名'])).toContain(
       '"b", "ü 名" are arguments too many: runbox logs <id>',
@@ -294,6 +293,35 @@ describe('the client commands parser', () => {
     expect(await said(['submit', 'a.sh', '--wiat'])).toContain(
       'Unknown argument: wiat (did you mean --wait?)',
     );
+  });
+
+  // submit and run took a script always: `runbox run --runtime shell --command echo hi`,
+  // a job the API, a batch and `schedule add` all take, said a script was missing.
+  it('takes --command without a script, and refuses neither given before any request', async () => {
+    const got = await viaYargs([
+      'submit',
+      '--runtime',
+      'shell',
+      '--command',
+      'sh',
+      '-c',
+      'echo "ü $0"',
+    ]);
+    expect(got.code, got.io.text()).toBe(0);
+    expect(got.seen!.args).toMatchObject({
+      command: ['sh', '-c', 'echo "ü $0"'],
+      runtime: 'shell',
+    });
+    expect(got.seen!.args.script).toBeUndefined();
+    expect(buildSubmitRequest({ runtime: 'shell', command: ['true'] })).toEqual({
+      runtime: 'shell',
+      command: ['true'],
+    });
+    for (const flags of [{}, { runtime: 'shell' }, { image: 'alpine:3' }]) {
+      expect(() => buildSubmitRequest(flags), JSON.stringify(flags)).toThrow(
+        'give a script, or --runtime or --image with --command',
+      );
+    }
   });
 
   it('passes the words after -- to the job as its arguments, as typed, after any --arg', async () => {

@@ -295,7 +295,7 @@ export function clientCommands(
   const json = (value: unknown) => io.out(JSON.stringify(value, null, 2));
   const cmds = [
     command<JobFlagValues & { wait?: boolean; follow?: boolean }>(
-      'submit <script>',
+      'submit [script]',
       'Submit a job to a running server',
       (y) =>
         withJson(withServer(withJobFlags(y)))

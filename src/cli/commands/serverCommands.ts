@@ -216,7 +216,7 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
     },
   };
   const run: CommandModule = {
-    command: 'run <script>',
+    command: 'run [script]',
     describe: 'Run one job here and now; exit with its code',
     builder: (y) =>
       withJson(withData(withJobFlags(y))).option('output-dir', {
