@@ -19,6 +19,7 @@ import { Sessions } from './session.js';
 import { clientErrorHandler } from './clientError.js';
 import { errorBody, registerErrorHandler } from './errorHandler.js';
 import { registerHostCheck } from './hostCheck.js';
+import { registerJobIdParam } from './jobIdParam.js';
 import { registerJsonBodyParser } from './jsonBody.js';
 import type { JobService } from './jobService.js';
 import { registerOpenApi } from './openapi.js';
@@ -184,6 +185,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerErrorHandler(app);
   registerValidation(app);
   registerOpenApi(app);
+  registerJobIdParam(app);
   registerHostCheck(app, deps.config);
   const sessions = deps.config.token === null ? null : new Sessions(deps.config.token);
   registerAuth(app, deps.config.token, sessions);

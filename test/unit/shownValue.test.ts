@@ -6,6 +6,7 @@ import { checkOutputPath } from '../../src/api/outputPath.js';
 import { loadConfig } from '../../src/config.js';
 import { RunboxError } from '../../src/errors/index.js';
 import { judgeImageLabels } from '../../src/executor/imageContract.js';
+import { canonicalJobId } from '../../src/queue/ids.js';
 import { canonicalTimezone, parseCron } from '../../src/schedules/cron.js';
 import { checkScheduleName } from '../../src/schedules/ScheduleService.js';
 import { shownValue } from '../../src/shownValue.js';
@@ -54,6 +55,41 @@ describe('shownValue', () => {
       expect(shown.length).toBeLessThan(70);
     }
     expect(shownValue(Array.from({ length: 100 }, (_, i) => i))).toBe('an array of 100 items');
+  });
+});
+
+describe('a job id', () => {
+  it('is taken in any case and answered for as stored (upper case)', () => {
+    const id = '01M8VMHR4VEHH7DP8TTD43CZW3';
+    expect(canonicalJobId(id)).toBe(id);
+    expect(canonicalJobId(id.toLowerCase())).toBe(id);
+    expect(canonicalJobId('01m8VmHR4vehh7dp8ttd43czw3')).toBe(id);
+  });
+
+  it('that is malformed is InvalidSpec naming the field it came in, the value cut', () => {
+    for (const [given, field] of [
+      ['a b', 'id'],
+      ['../x', 'params.id'],
+      ['', 'id'],
+    ] as const) {
+      let thrown: unknown;
+      try {
+        canonicalJobId(given, field);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toMatchObject({
+        type: 'InvalidSpec',
+        field,
+        message: `${field}: "${given}" is not a job id`,
+      });
+    }
+    for (const value of [EMOJI, `${TEN_KB}!`]) {
+      expectBounded(
+        messageOf(() => canonicalJobId(value)),
+        value,
+      );
+    }
   });
 });
 
