@@ -6,6 +6,7 @@ import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import type { QueueBackendConfig } from './backendConfig.js';
 import { ConfigFileSchema } from './configSchema.js';
 import { editDistance } from './editDistance.js';
+import { shownValue } from './shownValue.js';
 import type { BlobStoreConfig } from './backendConfig.js';
 import { parseBlobsUrl } from './storage/s3/blobsUrl.js';
 import { queueFromUrl, redactUrl, urlHoldsCredential } from './queueUrl.js';
@@ -989,7 +990,7 @@ function schemaProblem(
       const kindKey = `${key === '(top level)' ? '' : `${key}.`}kind`;
       return {
         key: kindKey,
-        message: `${kindKey}: expected one of ${kinds.map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(first.value.kind)}`,
+        message: `${kindKey}: expected one of ${kinds.map((k) => `"${k}"`).join(', ')}, got ${shownValue(first.value.kind)}`,
       };
     }
     if (branch) {
@@ -1006,12 +1007,12 @@ function schemaProblem(
     const types = [...new Set(flat(first.schema as SchemaNode).map((b) => b.type ?? 'value'))];
     return {
       key,
-      message: `${key}: expected ${types.join(' or ')}, got ${shownValue(key, first.value)}`,
+      message: `${key}: expected ${types.join(' or ')}, got ${shownConfigValue(key, first.value)}`,
     };
   }
   return {
     key,
-    message: `${key}: ${first.message.toLowerCase()}, got ${shownValue(key, first.value)}`,
+    message: `${key}: ${first.message.toLowerCase()}, got ${shownConfigValue(key, first.value)}`,
   };
 }
 
@@ -1022,8 +1023,8 @@ const SECRET_KEY = /(^|\.)(token|secret|secretAccessKey|sessionToken)$/;
  * A wrong value as a message shows it, but a secret only by its type: these messages
  * reach serve's log and the journal, and `"secret": ["..."]` is still the secret.
  */
-function shownValue(key: string, value: unknown): string {
-  if (!SECRET_KEY.test(key)) return JSON.stringify(value);
+function shownConfigValue(key: string, value: unknown): string {
+  if (!SECRET_KEY.test(key)) return shownValue(value);
   const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
   return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type} (the value is not shown)`;
 }

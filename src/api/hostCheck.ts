@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { RunboxError } from '../errors/index.js';
 import { advertisedHostName } from '../nodes/advertise.js';
+import { shownValue } from '../shownValue.js';
 
 /**
  * DNS rebinding and cross-origin requests. A web page the user visits can make the
@@ -79,7 +80,7 @@ export function registerHostCheck(app: FastifyInstance, config: Readonly<Config>
     if (given !== undefined && (name === null || !hostAllowed(name, config))) {
       throw new RunboxError(
         'MisdirectedRequest',
-        `Host "${host.slice(0, 100)}" is not a name this server answers to; use 127.0.0.1 or ` +
+        `Host ${shownValue(host)} is not a name this server answers to; use 127.0.0.1 or ` +
           'localhost, or add the name to allowedHosts in the config',
         { field: 'host' },
       );
@@ -88,7 +89,7 @@ export function registerHostCheck(app: FastifyInstance, config: Readonly<Config>
     if (origin !== undefined && foreignOrigin(origin, host)) {
       throw new RunboxError(
         'Forbidden',
-        `Origin "${origin.slice(0, 100)}" is not this server: requests from web pages of other ` +
+        `Origin ${shownValue(origin)} is not this server: requests from web pages of other ` +
           'origins are refused',
         { field: 'origin' },
       );

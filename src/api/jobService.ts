@@ -12,7 +12,7 @@ import {
   type JobStatus,
 } from '../queue/types.js';
 import type { JobSpec } from '../spec/jobSpecSchema.js';
-import { assertJobId } from '../queue/ids.js';
+import { canonicalJobId } from '../queue/ids.js';
 import { listedSpec } from '../queue/listedFiles.js';
 import { parseJobSpec, splitSubmission } from '../spec/parseJobSpec.js';
 import { assertFreeSpace } from '../storage/fs/diskSpace.js';
@@ -295,9 +295,9 @@ export class JobService {
   }
 
   async record(id: string): Promise<JobRecord> {
-    assertJobId(id);
-    const job = await this.queue.get(id);
-    if (!job) throw new RunboxError('NotFound', `no job ${id}`, { field: 'id' });
+    const canonical = canonicalJobId(id);
+    const job = await this.queue.get(canonical);
+    if (!job) throw new RunboxError('NotFound', `no job ${canonical}`, { field: 'id' });
     return job;
   }
 
@@ -312,8 +312,8 @@ export class JobService {
    * Throws Conflict (409) for a job that has already ended: there is nothing to cancel.
    * `requestId`: the API request that asked, for the log line.
    */
-  async cancel(id: string, requestId?: string): Promise<JobView> {
-    await this.record(id);
+  async cancel(given: string, requestId?: string): Promise<JobView> {
+    const { id } = await this.record(given);
     const answer = await this.queue.cancel(id);
     if (!answer) throw new RunboxError('NotFound', `no job ${id}`, { field: 'id' });
     const { job, outcome } = answer;

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { InvalidSpecError } from '../errors/index.js';
+import { shownValue } from '../shownValue.js';
 
 /**
  * Checks a requested output path. The router has decoded it once; anything that could
@@ -11,7 +12,7 @@ export function checkOutputPath(raw: string): string {
   const fail = (why: string): never => {
     throw new InvalidSpecError(
       'path',
-      `"${raw.slice(0, 200)}" ${why}; give a path from the job's output manifest`,
+      `${shownValue(raw)} ${why}; give a path from the job's output manifest`,
     );
   };
   if (raw.length === 0) fail('is empty');

@@ -19,6 +19,7 @@ import { Sessions } from './session.js';
 import { clientErrorHandler } from './clientError.js';
 import { errorBody, registerErrorHandler } from './errorHandler.js';
 import { registerHostCheck } from './hostCheck.js';
+import { registerJobIdParam } from './jobIdParam.js';
 import { registerJsonBodyParser } from './jsonBody.js';
 import type { JobService } from './jobService.js';
 import { registerOpenApi } from './openapi.js';
@@ -35,6 +36,7 @@ import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerSystemRoutes, type SystemInfo } from './routes/system.js';
 import { typed } from './typeProvider.js';
 import { registerValidation } from './validation.js';
+import { shownValue } from '../shownValue.js';
 
 export interface ApiDeps {
   config: Readonly<Config>;
@@ -79,6 +81,16 @@ export function loggedUrl(url: string): string {
     if (/token|secret|password|auth|key/i.test(key)) params.set(key, '[redacted]');
   }
   return `${url.slice(0, q)}?${params.toString()}`;
+}
+
+/**
+ * What the router says of a request it refused before any route. Its own words for a
+ * path that does not decode quoted the whole path, 16 kB of it if sent.
+ */
+function frameworkText(error: Error & { code?: string }, url: string): string {
+  if (error.code !== 'FST_ERR_BAD_URL') return error.message;
+  const path = url.split('?')[0] ?? '';
+  return `${shownValue(path)} does not decode: a % must begin an escape of UTF-8 bytes (%XX)`;
 }
 
 /** The HTTP API as a fastify instance, not yet listening (tests use app.inject). */
@@ -144,7 +156,12 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
         .status(400)
         .header('x-request-id', request.id)
         .header('x-content-type-options', 'nosniff')
-        .send(errorBody(request, new RunboxError('InvalidSpec', error.message, { field: 'url' })));
+        .send(
+          errorBody(
+            request,
+            new RunboxError('InvalidSpec', frameworkText(error, request.url), { field: 'url' }),
+          ),
+        );
       answered(request, reply as FastifyReply);
     },
   });
@@ -168,6 +185,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerErrorHandler(app);
   registerValidation(app);
   registerOpenApi(app);
+  registerJobIdParam(app);
   registerHostCheck(app, deps.config);
   const sessions = deps.config.token === null ? null : new Sessions(deps.config.token);
   registerAuth(app, deps.config.token, sessions);

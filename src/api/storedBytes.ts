@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import fresh from 'fresh';
 import rangeParser from 'range-parser';
 import { RunboxError } from '../errors/index.js';
+import { shownValue } from '../shownValue.js';
 import type { ByteRange } from '../storage/BlobStore.js';
 import { errorBody } from './errorHandler.js';
 
@@ -110,8 +111,8 @@ export async function sendStoredBytes(
           new RunboxError(
             'InvalidSpec',
             bytes.size === 0
-              ? `range ${request.headers.range} cannot be satisfied: the ${bytes.noun} is empty; ask without Range`
-              : `range ${request.headers.range} is not one range inside 0-${bytes.size - 1}`,
+              ? `range ${shownValue(request.headers.range)} cannot be satisfied: the ${bytes.noun} is empty; ask without Range`
+              : `range ${shownValue(request.headers.range)} is not one range inside 0-${bytes.size - 1}`,
             { field: 'range' },
           ),
         ),

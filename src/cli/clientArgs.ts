@@ -10,6 +10,8 @@
  * own. test/unit/clientArgs.test.ts checks it against yargs on many command lines.
  */
 
+import { canonicalJobId } from '../queue/ids.js';
+
 type Kind = 'string' | 'number' | 'boolean' | 'strings' | 'numbers';
 
 interface Flag {
@@ -22,6 +24,8 @@ interface Flag {
 interface ClientCommand {
   /** The positional argument's name, if the command takes one (it is then required). */
   positional?: string;
+  /** yargs' coerce of the positional (flags.ts): a value it refuses is left to yargs to refuse. */
+  coerce?: (value: string) => string;
   flags: Record<string, Flag>;
   /** Pairs of flags that cannot be given together (yargs' .conflicts). */
   conflicts?: [string, string][];
@@ -65,6 +69,9 @@ const JOB = {
   delay: str,
 } satisfies Record<string, Flag>;
 
+/** withJobId (flags.ts). */
+const JOB_ID = { positional: 'id', coerce: (id: string) => canonicalJobId(id) };
+
 /** The same flags as clientCommands.ts declares through yargs, command by command. */
 export const CLIENT_COMMAND_FLAGS: Record<string, ClientCommand> = {
   submit: {
@@ -72,9 +79,9 @@ export const CLIENT_COMMAND_FLAGS: Record<string, ClientCommand> = {
     flags: { ...JOB, ...SERVER, ...JSON_FLAG, wait: bool, follow: bool },
     conflicts: [['delay', 'run-at']],
   },
-  status: { positional: 'id', flags: { ...DATA, ...SERVER, ...JSON_FLAG } },
+  status: { ...JOB_ID, flags: { ...DATA, ...SERVER, ...JSON_FLAG } },
   logs: {
-    positional: 'id',
+    ...JOB_ID,
     flags: {
       ...DATA,
       ...SERVER,
@@ -101,7 +108,7 @@ export const CLIENT_COMMAND_FLAGS: Record<string, ClientCommand> = {
     conflicts: [['all', 'cursor']],
     defaults: { limit: 50 },
   },
-  cancel: { positional: 'id', flags: { ...SERVER, ...JSON_FLAG } },
+  cancel: { ...JOB_ID, flags: { ...SERVER, ...JSON_FLAG } },
   queues: { flags: { ...SERVER, ...JSON_FLAG } },
   workers: { flags: { ...DATA, ...SERVER, ...JSON_FLAG } },
 };
@@ -206,6 +213,14 @@ export function parseClientArgs(argv: readonly string[]): ClientArgs | null {
   for (const [name, value] of Object.entries(spec.defaults ?? {})) {
     if (!(name in args)) set(name, value);
   }
-  if (spec.positional) args[spec.positional] = positionals[0];
+  if (spec.positional) {
+    let value = positionals[0]!;
+    try {
+      value = spec.coerce ? spec.coerce(value) : value;
+    } catch {
+      return null;
+    }
+    args[spec.positional] = value;
+  }
   return { command: command!, args };
 }

@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { canonicalJobId } from '../queue/ids.js';
 
 /**
  * Flags shared by several commands, each added only to the commands it applies to and
@@ -45,4 +46,18 @@ export function withJson<T>(y: Argv<T>) {
       describe: 'Print one JSON document on stdout (errors too)',
     })
     .group(['json'], GROUPS.global);
+}
+
+/**
+ * The job id a per-job command takes (status, logs, cancel, outputs, webhooks): checked
+ * before any request, and sent as the queue stores it, so a lower case id works against
+ * a server that predates the API taking one. A middleware, not a coerce: yargs turns a
+ * coerce's error into its own usage error (64), and a malformed id is InvalidSpec (65)
+ * naming id, as from a server or the local database.
+ */
+export function withJobId<T>(y: Argv<T>) {
+  return y.positional('id', { type: 'string', demandOption: true }).middleware((args) => {
+    const given = args as { id?: unknown };
+    if (typeof given.id === 'string') given.id = canonicalJobId(given.id);
+  });
 }

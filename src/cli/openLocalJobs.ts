@@ -1,7 +1,7 @@
 import { FINAL_STATUSES, type JobView } from '../api/jobView.js';
 import type { Config } from '../config.js';
 import { RunboxError } from '../errors/index.js';
-import { assertJobId } from '../queue/ids.js';
+import { canonicalJobId } from '../queue/ids.js';
 import type { LocalJobs } from './localJobs.js';
 
 // Its own file, imported only when needed: the client-only build (scripts/build.mjs)
@@ -17,8 +17,8 @@ export async function openLocalJobs(config: Readonly<Config>): Promise<LocalJobs
       import('node:stream'),
     ]);
   const queue = await createQueue(config);
-  const get = async (id: string): Promise<JobView> => {
-    assertJobId(id);
+  const get = async (given: string): Promise<JobView> => {
+    const id = canonicalJobId(given);
     const record = await queue.get(id);
     if (!record) {
       throw new RunboxError('NotFound', `no job ${id} in ${config.dbPath}`, { field: 'id' });

@@ -7,6 +7,7 @@ import {
 } from '../contract/compatibility.js';
 import { CURRENT_CONTRACT, type ContractDescriptor } from '../contract/contract.js';
 import { RunboxError } from '../errors/index.js';
+import { shownValue } from '../shownValue.js';
 
 /** Label an image carries when it embeds a runbox component. */
 export const IMAGE_CONTRACT_LABEL = 'io.runbox.contract';
@@ -39,7 +40,7 @@ export function judgeImageLabels(
   if (!contract) {
     throw new RunboxError(
       'ImageContractMismatch',
-      `image ${image} has an unreadable ${IMAGE_CONTRACT_LABEL} label (${raw.slice(0, 80)}); expected JSON {"name","version","fingerprint"}`,
+      `image ${image} has an unreadable ${IMAGE_CONTRACT_LABEL} label ${shownValue(raw)}; expected JSON {"name","version","fingerprint"}`,
       { field: 'image' },
     );
   }

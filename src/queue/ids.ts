@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidSpecError } from '../errors/index.js';
+import { shownValue } from '../shownValue.js';
 
 /**
  * Job ids: ULIDs (26 chars of Crockford base32: 48-bit millisecond time, 80 random
@@ -64,12 +65,16 @@ export function newJobId(now: number = Date.now()): string {
 
 /**
  * What a job lookup takes as an id: never a path or anything a URL must quote. The API's
- * routes and the CLI's local database both check with it, so a mistyped id gets one
- * answer, InvalidSpec (65) naming id, with or without a server (the local database
- * said "no job", 66).
+ * routes and the CLI's commands both check with it, so a mistyped id gets one answer,
+ * InvalidSpec (65) naming the field at fault, with or without a server (the local
+ * database said "no job", 66). Returns the id as the queue stores it: ULIDs are Crockford
+ * base32, which reads letters in either case, and ids are made upper case, so a lower
+ * case id (typed, or passed through a tool that lowercases) names the same job. Done
+ * here, before any queue is asked, the SQLite and PostgreSQL queues need no collation.
  */
 const LOOKUP_ID = /^[0-9A-Za-z_-]{1,64}$/;
 
-export function assertJobId(id: string): void {
-  if (!LOOKUP_ID.test(id)) throw new InvalidSpecError('id', `"${id.slice(0, 80)}" is not a job id`);
+export function canonicalJobId(id: string, field = 'id'): string {
+  if (!LOOKUP_ID.test(id)) throw new InvalidSpecError(field, `${shownValue(id)} is not a job id`);
+  return id.toUpperCase();
 }

@@ -2,6 +2,7 @@ import { InvalidSpecError, RunboxError } from '../errors/index.js';
 import type { EnqueueItem } from '../queue/types.js';
 import { redactSpec } from '../api/jobService.js';
 import { listedSpec } from '../queue/listedFiles.js';
+import { shownValue } from '../shownValue.js';
 import { canonicalTimezone, parseCron } from './cron.js';
 import type { ScheduleRecord, ScheduleStore } from './ScheduleStore.js';
 
@@ -64,7 +65,7 @@ export function checkScheduleName(name: string, field = 'name'): void {
   if (!NAME.test(name)) {
     throw new InvalidSpecError(
       field,
-      `"${name.slice(0, 80)}" is not a schedule name: 1-64 ASCII letters, digits, ".", "-" ` +
+      `${shownValue(name)} is not a schedule name: 1-64 ASCII letters, digits, ".", "-" ` +
         'or "_", starting with a letter or digit',
     );
   }

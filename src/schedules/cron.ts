@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { InvalidSpecError } from '../errors/index.js';
+import { shownValue } from '../shownValue.js';
 import { changesBetween, offsetMs } from './zoneOffsets.js';
 
 /**
@@ -22,7 +23,7 @@ export function parseCron(expression: string, timezone: string): CronSchedule {
   if (fields.length !== 5 && fields.length !== 6) {
     throw new InvalidSpecError(
       'cron',
-      `"${expression.slice(0, 100)}" has ${fields.length} fields; give 5 (minute hour day month weekday), 6 (seconds first) or a name such as @daily`,
+      `${shownValue(expression)} has ${fields.length} fields; give 5 (minute hour day month weekday), 6 (seconds first) or a name such as @daily`,
     );
   }
   const pattern = fields.join(' ');
@@ -32,7 +33,7 @@ export function parseCron(expression: string, timezone: string): CronSchedule {
   } catch (error) {
     throw new InvalidSpecError(
       'cron',
-      `"${expression.slice(0, 100)}" is not a cron expression: ${cronerReason((error as Error).message)}`,
+      `${shownValue(expression)} is not a cron expression: ${cronerReason((error as Error).message)}`,
     );
   }
   // The same pattern read on a zone's wall clock as if it were UTC: does it name a local
@@ -125,7 +126,7 @@ function withoutNickname(expression: string): string {
     'cron',
     trimmed.toLowerCase() === '@reboot'
       ? '"@reboot" has no due time: a schedule fires at times; start the job when the server starts instead'
-      : `"${trimmed.slice(0, 100)}" is not a cron name; give one of ${Object.keys(NICKNAMES).join(', ')}, or 5 or 6 fields`,
+      : `${shownValue(trimmed)} is not a cron name; give one of ${Object.keys(NICKNAMES).join(', ')}, or 5 or 6 fields`,
   );
 }
 
@@ -149,7 +150,17 @@ function cronerReason(message: string): string {
   const bad = /Invalid value for (\w+): (-?\d+)$/.exec(message);
   const field = bad ? FIELDS[bad[1]!] : undefined;
   // croner names its own class ("CronPattern: Syntax error, ..."): a word of its code, not of cron.
-  if (!bad || !field) return message.replace(/^CronPattern:\s*/, '');
+  // It quotes the part at fault whole ("configuration entry 1 (<10 kB>) contains illegal
+  // characters"): quoted here as every value is, cut when long.
+  if (!bad || !field) {
+    return message
+      .replace(/^CronPattern:\s*/, '')
+      .replace(
+        /\(([\s\S]*)\)( contains illegal characters)/,
+        (_, part: string, rest: string) => `${shownValue(part)}${rest}`,
+      )
+      .replace(/'([^']*)'/g, (_, part: string) => shownValue(part));
+  }
   return `${field.name} ${Number(bad[2]) + field.offset} is outside ${field.range}`;
 }
 
@@ -159,7 +170,7 @@ export function checkTimezone(timezone: string): void {
   } catch {
     throw new InvalidSpecError(
       'timezone',
-      `"${timezone.slice(0, 100)}" is not an IANA time zone, e.g. UTC or Europe/Paris`,
+      `${shownValue(timezone)} is not an IANA time zone, e.g. UTC or Europe/Paris`,
     );
   }
 }
@@ -186,7 +197,7 @@ export function canonicalTimezone(timezone: string): string {
   if (timezone !== lower) return timezone;
   throw new InvalidSpecError(
     'timezone',
-    `"${timezone.slice(0, 100)}" is the zone ${resolved} under another name; give ${resolved}, ` +
+    `${shownValue(timezone)} is the zone ${resolved} under another name; give ${resolved}, ` +
       'or this name with the capitals IANA writes it with',
   );
 }

@@ -3,6 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { ValueError } from '@sinclair/typebox/errors';
 import type { Config, PullPolicy } from '../config.js';
 import { InvalidSpecError } from '../errors/index.js';
+import { shownValue } from '../shownValue.js';
 import {
   JobSpecSchema,
   SubmitOptionsSchema,
@@ -176,25 +177,6 @@ export function schemaErrorText(error: ValueError): string {
   return `${expected} (got ${shownValue(error.value)})`;
 }
 
-/** The offending value for a message: whole when short, cut visibly when long. */
-export function shownValue(value: unknown): string {
-  // JSON says null for NaN and Infinity, which hides what was sent.
-  const text =
-    typeof value === 'number' && !Number.isFinite(value)
-      ? String(value)
-      : (JSON.stringify(value) ?? String(value));
-  if (text.length <= 60) return text;
-  // A long array's first characters say nothing of what was wrong with it: its length.
-  if (Array.isArray(value)) return `an array of ${value.length} items`;
-  // The length a limit counts is the value's own, not that of its quoted JSON (a
-  // 65-character queue name was "67 characters").
-  const length = typeof value === 'string' ? value.length : text.length;
-  // Not between the two halves of a surrogate pair: the lone half, an escape in the
-  // answer, is what runbox itself refuses in a body (a key of emoji showed one).
-  const cut = /[\uD800-\uDBFF]/.test(text.charAt(49)) ? 49 : 50;
-  return `${text.slice(0, cut)}… (${length} characters)`;
-}
-
 const ISO_TIME =
   /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))?)?$/i;
 
@@ -320,7 +302,7 @@ function checkRelativePath(field: string, path: string): string {
   if (long !== undefined) {
     throw new InvalidSpecError(
       field,
-      `has a name of ${Buffer.byteLength(long, 'utf8')} bytes ("${long.slice(0, 20)}…"); ` +
+      `has a name of ${Buffer.byteLength(long, 'utf8')} bytes, ${shownValue(long)}; ` +
         `each name between slashes may be at most ${MAX_NAME_BYTES} bytes as UTF-8`,
     );
   }

@@ -526,7 +526,7 @@ describe('runbox contract check --against image:NAME, and runbox doctor', () => 
       `image:${GARBLED_IMAGE}`,
     );
     expect(code).toBe(78);
-    expect(stderr).toMatch(/unreadable io\.runbox\.contract label \(not json\)/);
+    expect(stderr).toMatch(/unreadable io\.runbox\.contract label "not json"/);
   });
 
   it('an image that does not exist is ImageUnavailable (69), not compatible', async () => {

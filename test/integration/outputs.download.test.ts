@@ -286,7 +286,7 @@ describe('downloading outputs', () => {
       // Before: "range bytes=0-0 is not one range inside 0--1".
       const body = JSON.parse(answer.body.toString()) as { error: { message: string } };
       expect(body.error.message).toBe(
-        `range ${range} cannot be satisfied: the file is empty; ask without Range`,
+        `range "${range}" cannot be satisfied: the file is empty; ask without Range`,
       );
     }
   });

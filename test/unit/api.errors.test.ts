@@ -381,13 +381,91 @@ describe('API error paths', () => {
       expect(response.statusCode, `${request.url}: ${response.body}`).toBe(400);
       const error = errorOf(response.body);
       expect(error.type).toBe('InvalidSpec');
-      expect(error.field).toMatch(/(^|\.)id$/);
+      expect(error.field).toBe('params.id');
+      expect(error.message.length).toBeLessThan(200);
+    }
+    // Quoted cut between characters: 200 emoji, and 10 kB through every job route.
+    const emoji = encodeURIComponent('😀'.repeat(200));
+    for (const url of [
+      `/v1/jobs/${emoji}`,
+      `/v1/jobs/${emoji}/logs`,
+      `/v1/jobs/-${emoji}/cancel`,
+    ]) {
+      const response = await h.app.inject({ method: url.endsWith('cancel') ? 'POST' : 'GET', url });
+      const error = errorOf(response.body);
+      expect([response.statusCode, error.field]).toEqual([400, 'params.id']);
+      // No lone surrogate: with the u flag a pair is one code point, \p{Cs} only a half.
+      expect(error.message, error.message).not.toMatch(/\p{Cs}/u);
       expect(error.message.length).toBeLessThan(200);
     }
   });
 
+  // Job ids are ULIDs, Crockford base32: any case names the job; a lower case id was 404.
+  it('answers a job id in any case for the job as stored, on every job route', async () => {
+    const created = await h.app.inject({ method: 'POST', url: '/v1/jobs', payload: GOOD });
+    const id = (JSON.parse(created.body) as { id: string }).id;
+    const mixed = [...id].map((c, i) => (i % 2 ? c.toLowerCase() : c)).join('');
+    for (const given of [id.toLowerCase(), mixed]) {
+      for (const path of ['', '/brief', '?wait=true&wait_seconds=0']) {
+        const answer = await h.app.inject({ method: 'GET', url: `/v1/jobs/${given}${path}` });
+        expect(answer.statusCode, `${given}${path}: ${answer.body}`).toBe(200);
+        expect((JSON.parse(answer.body) as { id: string }).id).toBe(id);
+      }
+      const outputs = await expectError(
+        { method: 'GET', url: `/v1/jobs/${given}/outputs` },
+        404,
+        'NotFound',
+        'id',
+      );
+      expect(outputs).toBe(`job ${id} has no outputs yet (status queued)`);
+    }
+    // Unknown in any case: 404 naming the id as it would be stored.
+    const unknown = await expectError(
+      { method: 'GET', url: `/v1/jobs/${WELL_FORMED_UNKNOWN_ID.toLowerCase()}` },
+      404,
+      'NotFound',
+      'id',
+    );
+    expect(unknown).toBe(`no job ${WELL_FORMED_UNKNOWN_ID}`);
+    const cancelled = await h.app.inject({ method: 'POST', url: `/v1/jobs/${mixed}/cancel` });
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    expect(JSON.parse(cancelled.body)).toMatchObject({ id, status: 'cancelled' });
+    // The one job this case submitted is no rejected request's write.
+    before = jobCount(h.queue);
+  });
+
   it('answers 400 with the error body for a URL that does not decode', async () => {
     await expectError({ method: 'GET', url: '/v1/jobs/%E0%A4%A' }, 400, 'InvalidSpec', 'url');
+    // The path is quoted cut: it was quoted whole, 16 kB of it if sent.
+    const long = await expectError(
+      { method: 'GET', url: `/v1/jobs/%E0%A4%A${'x'.repeat(10_000)}` },
+      400,
+      'InvalidSpec',
+      'url',
+    );
+    expect(long).toBe(
+      `"/v1/jobs/%E0%A4%A${'x'.repeat(32)}… (10017 characters) does not decode: ` +
+        'a % must begin an escape of UTF-8 bytes (%XX)',
+    );
+  });
+
+  it('quotes a Host or Origin it refuses cut, whatever its length', async () => {
+    const host = await expectError(
+      { method: 'GET', url: '/v1/jobs', headers: { host: `${'h'.repeat(10_000)}.example` } },
+      421,
+      'MisdirectedRequest',
+      'host',
+    );
+    expect(host.length).toBeLessThan(300);
+    expect(host).toContain('(10008 characters)');
+    const origin = await expectError(
+      { method: 'GET', url: '/v1/jobs', headers: { origin: `http://${'o'.repeat(10_000)}` } },
+      403,
+      'Forbidden',
+      'origin',
+    );
+    expect(origin.length).toBeLessThan(300);
+    expect(origin).toContain('(10007 characters)');
   });
 
   it('answers 404 with the error body for an unknown route', async () => {

@@ -86,6 +86,9 @@ const ACCEPTED: string[][] = [
   ['ls', '-q', '--all', '--status', 'failed', '--limit', '5'],
   ['ls', '--cursor', 'abc', '--json'],
   ['cancel', 'JOB1', '--json'],
+  ['status', '01m8vmhr4vehh7dp8ttd43czw3'],
+  ['logs', '01M8vmHR4vehh7dp8ttd43czw3', '-f'],
+  ['cancel', 'job1'],
   ['queues'],
   ['workers', '--json', '--server', 'http://h:1'],
   ['workers', '--data-dir', '/tmp/d', '--db', 'x.db', '--queue', 'q'],
@@ -122,6 +125,9 @@ const REFUSED: string[][] = [
   ['--wait', 'submit', 'a.sh'],
   ['status'],
   ['logs', 'J', '-qf'],
+  ['status', 'a b'],
+  ['logs', '../x'],
+  ['cancel', '😀'],
   ['ls', 'extra'],
   ['ls', '--limit', 'ten'],
   ['ls', '--all', '--cursor', 'c'],
@@ -148,6 +154,20 @@ describe('the client commands parser', () => {
     const { code, io } = await viaYargs(['submit', 'a.sh', '--priority', 'abc']);
     expect(code).toBe(64);
     expect(io.text()).toContain('--priority takes a number');
+  });
+
+  // ULIDs are Crockford base32, read in any case; the queue stores them upper case.
+  it('sends a job id as the queue stores it, and leaves a malformed one to yargs, which refuses it (65)', async () => {
+    const id = '01M8VMHR4VEHH7DP8TTD43CZW3';
+    for (const command of ['status', 'logs', 'cancel']) {
+      expect(parseClientArgs([command, id.toLowerCase()])?.args.id, command).toBe(id);
+      const { code, io } = await viaYargs([command, 'a b']);
+      expect([command, code, io.text()]).toEqual([
+        command,
+        65,
+        'runbox: InvalidSpec: id: "a b" is not a job id\n',
+      ]);
+    }
   });
 
   it('a flag given no value is a usage error (64) naming it, not Internal (70)', async () => {

@@ -11,7 +11,7 @@ import { RunboxError } from '../../errors/index.js';
 import { drained } from '../../drained.js';
 import type { ApiClient } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
-import { withData, withJson, withServer } from '../flags.js';
+import { withData, withJobId, withJson, withServer } from '../flags.js';
 import { buildSubmitRequest, withJobFlags, type JobFlagValues } from '../jobFlags.js';
 import { remoteOrLocal, type JobPageView } from '../localJobs.js';
 import { attemptBeginsLine, describeJob, shownText, table } from '../output.js';
@@ -345,10 +345,7 @@ export function clientCommands(
     command<{ id: string }>(
       'status <id>',
       'Show one job (server, else the local database)',
-      (y) =>
-        withJson(withData(withServer(y)))
-          .positional('id', { type: 'string', demandOption: true })
-          .epilogue(LOCAL_FALLBACK) as never,
+      (y) => withJobId(withJson(withData(withServer(y)))).epilogue(LOCAL_FALLBACK) as never,
       async (args) => {
         const body = await remoteOrLocal(
           ctx,
@@ -374,9 +371,8 @@ export function clientCommands(
       'logs <id>',
       "Print a job's stdout (or --stderr); -f follows",
       (y) =>
-        withData(withServer(y))
+        withJobId(withData(withServer(y)))
           .epilogue(LOCAL_FALLBACK)
-          .positional('id', { type: 'string', demandOption: true })
           .option('follow', {
             alias: 'f',
             type: 'boolean',
@@ -513,8 +509,7 @@ export function clientCommands(
     command<{ id: string }>(
       'cancel <id>',
       'Cancel a queued or running job',
-      (y) =>
-        withJson(withServer(y)).positional('id', { type: 'string', demandOption: true }) as never,
+      (y) => withJobId(withJson(withServer(y))) as never,
       async (args) => {
         const { body } = await ctx
           .client(args)

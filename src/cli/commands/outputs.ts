@@ -6,7 +6,7 @@ import type { OutputEntry } from '../../contract/resultSchema.js';
 import { RunboxError } from '../../errors/index.js';
 import type { ApiClient } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
-import { withJson, withServer } from '../flags.js';
+import { withJobId, withJson, withServer } from '../flags.js';
 import { shownName, table } from '../output.js';
 import { bytesText, spinner, type Progress } from '../progress.js';
 import { Refused, existingSize, linkInside, openForRead, openForWrite } from '../safeFiles.js';
@@ -127,12 +127,11 @@ export function outputsCommand(ctx: CliContext, setCode: (code: number) => void)
     command: 'outputs <id>',
     describe: "List a job's outputs, or download them (-o DIR)",
     builder: (y) =>
-      withJson(withServer(y))
+      withJobId(withJson(withServer(y)))
         .epilogue(
           'Downloads resume a partial file with a Range request and check every sha256; ' +
             'a mismatch keeps the file for inspection and exits 79 (ChecksumMismatch).',
         )
-        .positional('id', { type: 'string', demandOption: true })
         .option('output-dir', {
           alias: 'o',
           type: 'string',

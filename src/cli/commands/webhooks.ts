@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import type { WebhookDeliveryList } from '../../api/webhookSchemas.js';
 import type { CliContext } from '../context.js';
-import { withJson, withServer } from '../flags.js';
+import { withJobId, withJson, withServer } from '../flags.js';
 import { table } from '../output.js';
 import { command } from './clientCommands.js';
 
@@ -13,8 +13,7 @@ export function webhooksCommand(
   return command<{ id: string }>(
     'webhooks <id>',
     "Show a job's webhook deliveries and their attempts",
-    (y) =>
-      withJson(withServer(y)).positional('id', { type: 'string', demandOption: true }) as never,
+    (y) => withJobId(withJson(withServer(y))) as never,
     async (args) => {
       const { body } = await ctx
         .client(args)
