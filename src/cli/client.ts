@@ -1,5 +1,6 @@
 import { constants } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
+import type { ReadableStreamDefaultReader, ReadableStreamReadResult } from 'node:stream/web';
 import { RunboxError, type ErrorType } from '../errors/index.js';
 import { redactUrl } from '../queueUrl.js';
 import { plainRequest, tooLarge, tooSlow, type AnswerLimits } from './plainHttp.js';
@@ -94,16 +95,30 @@ export class ApiClient {
     return serverUrl(this.baseUrl, path);
   }
 
-  /** Raw fetch with the token and a clear error when the server is not there. */
+  /**
+   * Raw fetch with the token and a clear error when the server is not there. The wait for
+   * the answer's headers is bounded as a JSON call's silence is (ANSWER_IDLE_MS): a
+   * --server that accepted and said nothing held `logs` and `outputs -o` for fetch's own
+   * 300 s. Only the headers: the body is chunks()'s, and a follow's may be silent for as
+   * long as its job prints nothing.
+   */
   async fetch(path: string, init: RequestInit = {}): Promise<Response> {
     const url = this.url(path);
+    const headersWait = new AbortController();
+    const timer = setTimeout(() => headersWait.abort(), ANSWER_IDLE_MS);
     try {
       return await fetch(url, {
         ...init,
+        signal: headersWait.signal,
         headers: this.headers((init.headers as Record<string, string>) ?? {}),
       });
     } catch (error) {
+      if (headersWait.signal.aborted) {
+        throw this.silent(`${init.method ?? 'GET'} ${path}`, ANSWER_IDLE_MS, error);
+      }
       throw this.unreachable(error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -112,24 +127,60 @@ export class ApiClient {
    * server killed or restarted, a proxy dropping it) surfaced as undici's bare
    * "terminated", printed as `runbox: Internal: terminated` with exit 70; it is the
    * server going away, so it is ServerUnavailable (69), saying how much had arrived and
-   * what to do next (`again`).
+   * what to do next (`again`). With `idleMs`, a body that sends nothing for that long
+   * ends the same way (a follow passes null: its job may print nothing for hours).
    */
-  async *chunks(response: Response, what: string, again: string): AsyncGenerator<Uint8Array> {
+  async *chunks(
+    response: Response,
+    what: string,
+    again: string,
+    idleMs: number | null = null,
+  ): AsyncGenerator<Uint8Array> {
     if (!response.body) return;
+    const reader = response.body.getReader();
     let read = 0;
     try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        read += chunk.length;
-        yield chunk;
+      for (;;) {
+        const next = await this.nextChunk(reader, idleMs).catch((error: unknown) => {
+          const e = error as { cause?: { code?: string; message?: string }; message?: string };
+          throw new RunboxError(
+            'ServerUnavailable',
+            `the connection to the runbox server at ${this.baseUrl} broke after ${read} bytes of ${what} ` +
+              `(${e.cause?.message ?? e.message ?? 'closed'}); ${again}`,
+            { field: 'server', cause: error },
+          );
+        });
+        if (next === 'idle') {
+          throw new RunboxError(
+            'ServerUnavailable',
+            `the server at ${this.baseUrl} sent nothing for ${(idleMs ?? 0) / 1000} s after ${read} bytes of ${what}; ${again}`,
+            { field: 'server' },
+          );
+        }
+        if (next.done) return;
+        read += next.value.length;
+        yield next.value;
       }
-    } catch (error) {
-      const e = error as { cause?: { code?: string; message?: string }; message?: string };
-      throw new RunboxError(
-        'ServerUnavailable',
-        `the connection to the runbox server at ${this.baseUrl} broke after ${read} bytes of ${what} ` +
-          `(${e.cause?.message ?? e.message ?? 'closed'}); ${again}`,
-        { field: 'server', cause: error },
-      );
+    } finally {
+      // Stops the body (the connection closes) when the reader leaves early: an error, or
+      // a caller that has read enough.
+      await reader.cancel().catch(() => undefined);
+    }
+  }
+
+  private async nextChunk(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    idleMs: number | null,
+  ): Promise<ReadableStreamReadResult<Uint8Array> | 'idle'> {
+    if (idleMs === null) return reader.read();
+    let timer: NodeJS.Timeout | undefined;
+    const idle = new Promise<'idle'>((done) => {
+      timer = setTimeout(() => done('idle'), idleMs);
+    });
+    try {
+      return await Promise.race([reader.read(), idle]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -221,15 +272,18 @@ export class ApiClient {
         { field: 'server', cause: error },
       );
     }
-    if (code === 'ETIMEDOUT') {
-      return new RunboxError(
-        'ServerUnavailable',
-        `the server at ${this.baseUrl} sent nothing for ${limits.idleMs / 1000} s in answer to ${what}; ` +
-          `check that runbox serve runs and answers there, or ${fix}`,
-        { field: 'server', cause: error },
-      );
-    }
+    if (code === 'ETIMEDOUT') return this.silent(what, limits.idleMs, error);
     return null;
+  }
+
+  /** No answer (or no headers of one) within idleMs, as ServerUnavailable (69). */
+  private silent(what: string, idleMs: number, cause: unknown): RunboxError {
+    return new RunboxError(
+      'ServerUnavailable',
+      `the server at ${this.baseUrl} sent nothing for ${idleMs / 1000} s in answer to ${what}; ` +
+        'check that runbox serve runs and answers there, or point --server / RUNBOX_SERVER at a runbox server',
+      { field: 'server', cause },
+    );
   }
 
   private unreachable(error: unknown): RunboxError {

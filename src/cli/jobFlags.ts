@@ -10,6 +10,7 @@ import type { SubmitRequest } from '../spec/jobSpecSchema.js';
 import { INPUT_BYTES_FIX, MAX_INPUT_BYTES } from '../spec/inputBytes.js';
 import { parseSize } from '../spec/parseSize.js';
 import { runtimeForScript } from '../spec/runtimeByExtension.js';
+import { cameNotUtf8 } from './rawArgv.js';
 
 /** Flags shared by `run` and `submit`: everything a job spec can say. */
 export function withJobFlags<T>(yargs: Argv<T>) {
@@ -319,9 +320,61 @@ function parsePairs(pairs: string[] | undefined, field: string): Record<string, 
       const shown = field === 'secret-env' ? `a value (not repeated here)` : `"${pair}"`;
       throw new InvalidSpecError(field, `${shown} must look like NAME=value`);
     }
-    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+    const name = pair.slice(0, eq);
+    // The value is not quoted back: it may be a secret.
+    if (cameNotUtf8(pair)) {
+      throw new InvalidSpecError(
+        field,
+        `the value of ${name} is not valid UTF-8: environment values are sent as text (JSON), ` +
+          `which cannot carry such bytes; ${BYTES_FIX}`,
+      );
+    }
+    out[name] = pair.slice(eq + 1);
   }
   return out;
+}
+
+/** How to pass bytes that are not UTF-8 to a job. */
+const BYTES_FIX =
+  'put the bytes in a file and pass it with --file, or pass them base64-encoded and decode them in the job';
+
+/**
+ * The job's words (its arguments, --command), refused where the shell passed bytes that
+ * are not UTF-8: Node decodes argv, so `runbox run job.sh $'\xff'` reached the job as
+ * U+FFFD, silently. A job spec is JSON text and cannot carry them.
+ */
+function textWords(words: string[], field: 'args' | 'command'): string[] {
+  words.forEach((word, i) => {
+    if (!cameNotUtf8(word)) return;
+    const which = field === 'args' ? `job argument ${i + 1}` : `--command word ${i + 1}`;
+    throw new InvalidSpecError(
+      `${field}.${i}`,
+      `${which} is not valid UTF-8 (its bytes reached runbox as U+FFFD): a job spec is JSON text, ` +
+        `which cannot carry such bytes; ${BYTES_FIX}`,
+    );
+  });
+  return words;
+}
+
+/**
+ * A name given both plain and secret: the secret's value was kept, silently, so the job
+ * got neither what --env said nor a mask the user could tell was there.
+ */
+function refuseBothPlain(
+  env: Record<string, string>,
+  secret: Record<string, string>,
+  envFlag: Record<string, string>,
+  secretFlag: Record<string, string>,
+): void {
+  const name = Object.keys(env).find((key) => Object.hasOwn(secret, key));
+  if (name === undefined) return;
+  const plain = Object.hasOwn(envFlag, name) ? '--env' : '--env-file';
+  const hidden = Object.hasOwn(secretFlag, name) ? '--secret-env' : '--secret-env-file';
+  throw new RunboxError(
+    'UsageError',
+    `${name} is given by both ${plain} and ${hidden}; give it once: with ${hidden} to keep its value secret, or with ${plain}`,
+    { field: hidden.slice(2) },
+  );
 }
 
 /** parseJobSpec's rule for an env name, checked where the file and line are still known. */
@@ -437,15 +490,15 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
     }
     request.runtime = inferred;
   }
-  if (flags.command?.length) request.command = flags.command;
-  const args = [...(flags.arg ?? []), ...(flags.afterDash ?? [])];
+  if (flags.command?.length) request.command = textWords(flags.command, 'command');
+  const args = textWords([...(flags.arg ?? []), ...(flags.afterDash ?? [])], 'args');
   if (args.length) request.args = args;
   if (files.length) request.files = files.map((file, i) => fileEntry(inputs[i]!, file.dest));
-  const env = { ...readEnvFiles(flags.envFile, 'env-file'), ...parsePairs(flags.env, 'env') };
-  const secret = {
-    ...readEnvFiles(flags.secretEnvFile, 'secret-env-file'),
-    ...parsePairs(flags.secretEnv, 'secret-env'),
-  };
+  const envFlag = parsePairs(flags.env, 'env');
+  const secretFlag = parsePairs(flags.secretEnv, 'secret-env');
+  const env = { ...readEnvFiles(flags.envFile, 'env-file'), ...envFlag };
+  const secret = { ...readEnvFiles(flags.secretEnvFile, 'secret-env-file'), ...secretFlag };
+  refuseBothPlain(env, secret, envFlag, secretFlag);
   if (Object.keys(env).length + Object.keys(secret).length > 0) request.env = { ...env, ...secret };
   if (Object.keys(secret).length > 0) request.secret_env = Object.keys(secret);
   if (flags.timeout !== undefined) request.timeout_seconds = flags.timeout;

@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs';
 import type { JobView } from '../api/jobView.js';
+import { displayWidth, padEndToWidth } from './displayWidth.js';
 
 /** Where commands print: injectable so tests capture it. */
 export interface CliIO {
@@ -137,17 +138,19 @@ export function shownText(text: string): string {
 }
 
 /**
- * Rows of cells in aligned columns. A cell may hold what a job or a server chose (a
+ * Rows of cells in aligned columns, padded by the columns a terminal shows (displayWidth:
+ * a CJK name takes two per character). A cell may hold what a job or a server chose (a
  * schedule's last_error, a delivery's error): every control character, newline and tab
  * included, is shown as \uXXXX, so no cell can move the cursor or break the rows.
  */
 export function table(cells: string[][]): string {
   const rows = cells.map((r) => r.map((cell) => cell.replace(UNSAFE_ALL, escaped)));
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  const widths =
+    rows[0]?.map((_, i) => Math.max(...rows.map((r) => displayWidth(r[i] ?? '')))) ?? [];
   return rows
     .map((r) =>
       r
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .map((cell, i) => padEndToWidth(cell, widths[i] ?? 0))
         .join('  ')
         .trimEnd(),
     )

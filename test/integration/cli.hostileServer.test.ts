@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,10 @@ import { runbox, startOutputsServer, type OutputsServer } from './outputsKit.js'
  * nothing held `status`, `ls`, `submit`, `cancel` for ever, and one streaming bytes took
  * 1.5 GB in 20 s until the OOM killer came. Each is now bounded (client.ts:
  * ANSWER_IDLE_MS, ANSWER_MAX_BYTES), and a slow answer that keeps coming, or a job
- * waited for longer than that clock, is not cut.
+ * waited for longer than that clock, is not cut. `logs` and `outputs -o` stream with
+ * fetch(), which waited 300 s for headers, and a download read an endless body until the
+ * disk was full: the headers' wait, a finished answer's silence and a download's size
+ * are bounded too; a follow's silence is not (its job may print nothing for hours).
  */
 describe.concurrent('client commands against a server that does not answer as runbox does', () => {
   const sockets = new Set<Socket>();
@@ -21,13 +24,16 @@ describe.concurrent('client commands against a server that does not answer as ru
   const temp = mkdtempSync(join(tmpdir(), 'runbox-hostile-'));
   let rb: OutputsServer;
 
-  /** A TCP server on a free loopback port, each connection handed to `onRequest`. */
-  const listen = async (onRequest: (socket: Socket) => void) => {
+  /**
+   * A TCP server on a free loopback port, each connection handed to `onRequest` with the
+   * first bytes of its request (its request line: `GET /v1/... HTTP/1.1`).
+   */
+  const listen = async (onRequest: (socket: Socket, request: string) => void) => {
     const server = createServer((socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
       socket.on('error', () => {});
-      socket.once('data', () => onRequest(socket));
+      socket.once('data', (data: Buffer) => onRequest(socket, data.toString('latin1')));
     });
     servers.push(server);
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
@@ -99,6 +105,128 @@ describe.concurrent('client commands against a server that does not answer as ru
     // What the kernel's buffers hold beyond what the client read, no more.
     expect(sent).toBeLessThan(ANSWER_MAX_BYTES + 64 * 1024 * 1024);
   }, 180_000);
+
+  /** A whole JSON answer, the connection closed after it. */
+  const answerJson = (socket: Socket, body: unknown) => {
+    const text = JSON.stringify(body);
+    socket.end(
+      `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+    );
+  };
+  const manifest = (size: number) => ({
+    outputs: [
+      {
+        path: 'big.bin',
+        type: 'file',
+        size,
+        sha256: 'a'.repeat(64),
+        compressed_size: null,
+        link_target: null,
+      },
+    ],
+    skipped: [],
+  });
+  const startBytes = (socket: Socket, type: string) =>
+    socket.write(`HTTP/1.1 200 OK\r\ncontent-type: ${type}\r\n\r\n`);
+
+  it('outputs -o of a file whose body never ends: exit 69 naming the file and the server, no more than its size read, the partial file removed', async () => {
+    let sent = 0;
+    const url = await listen((socket, request) => {
+      if (request.startsWith('GET /v1/jobs/j1/outputs ')) return answerJson(socket, manifest(1000));
+      startBytes(socket, 'application/octet-stream');
+      const chunk = Buffer.alloc(1 << 16, 'x');
+      const pump = () => {
+        while (!socket.destroyed && socket.write(chunk)) sent += chunk.length;
+      };
+      socket.on('drain', pump);
+      pump();
+    });
+    const dir = join(temp, 'endless');
+    const result = await timed(url, ['outputs', 'j1', '-o', dir], 120_000);
+    expect(result.code, result.stderr).toBe(69);
+    expect(result.stderr).toBe(
+      `runbox: ServerUnavailable: the server at ${url} sent more than the 1000 bytes the manifest gives for output big.bin ` +
+        '(the partial file is removed); point --server / RUNBOX_SERVER at a runbox server, and run the command again\n',
+    );
+    expect(existsSync(join(dir, 'big.bin'))).toBe(false);
+    // Before, the file grew by 1.7 GB in 8 s until the disk was full.
+    expect(sent).toBeLessThan(64 * 1024 * 1024);
+    expect(result.seconds).toBeLessThan(30);
+  }, 180_000);
+
+  it('logs and outputs -o against a server that falls silent: exit 69 after 60 s naming the request, a partial download kept to resume', async () => {
+    const silent = await listen(() => {});
+    const stalls = await listen((socket, request) => {
+      if (request.startsWith('GET /v1/jobs/j1/outputs ')) return answerJson(socket, manifest(1000));
+      startBytes(socket, 'application/octet-stream');
+      socket.write('0123456789');
+    });
+    const headersOnly = await listen((socket, request) => {
+      if (request.startsWith('GET /v1/jobs/j1/outputs ')) return answerJson(socket, manifest(1000));
+      if (request.startsWith('GET /v1/jobs/j1/logs')) return startBytes(socket, 'text/plain');
+    });
+    const job = { id: 'j1', status: 'running', queue: 'default', attempts: 1, max_attempts: 1 };
+    const followed = await listen((socket, request) => {
+      if (request.startsWith('GET /v1/jobs/j1 ')) answerJson(socket, job);
+    });
+    const fix =
+      'check that runbox serve runs and answers there, or point --server / RUNBOX_SERVER at a runbox server';
+    const idle = ANSWER_IDLE_MS / 1000;
+    const [logs, logsBody, download, stalled, follow] = await Promise.all([
+      timed(silent, ['logs', 'j1'], ANSWER_IDLE_MS + 60_000),
+      timed(headersOnly, ['logs', 'j1'], ANSWER_IDLE_MS + 60_000),
+      timed(headersOnly, ['outputs', 'j1', '-o', join(temp, 'silent')], ANSWER_IDLE_MS + 60_000),
+      timed(stalls, ['outputs', 'j1', '-o', join(temp, 'stalled')], ANSWER_IDLE_MS + 60_000),
+      timed(
+        followed,
+        ['logs', 'j1', '-f', '--reconnect-seconds', '1'],
+        ANSWER_IDLE_MS * 2 + 90_000,
+      ),
+    ]);
+    expect(logs.stderr).toBe(
+      `runbox: ServerUnavailable: the server at ${silent} sent nothing for ${idle} s in answer to GET /v1/jobs/j1/logs?stream=stdout&follow=false; ${fix}\n`,
+    );
+    expect(logsBody.stderr).toBe(
+      `runbox: ServerUnavailable: the server at ${headersOnly} sent nothing for ${idle} s after 0 bytes of job j1's stdout; ` +
+        'run `runbox logs j1` again: it starts from the first byte\n',
+    );
+    expect(download.stderr).toBe(
+      `runbox: ServerUnavailable: the server at ${headersOnly} sent nothing for ${idle} s in answer to GET /v1/jobs/j1/outputs/big.bin; ${fix}\n`,
+    );
+    expect(stalled.stderr).toBe(
+      `runbox: ServerUnavailable: the server at ${stalls} sent nothing for ${idle} s after 10 bytes of output big.bin; ` +
+        'run the same command again: it resumes the partial file\n',
+    );
+    expect(readFileSync(join(temp, 'stalled', 'big.bin'), 'utf8')).toBe('0123456789');
+    // A follow rides out a server that does not answer for --reconnect-seconds: two waits
+    // for headers, and the give-up names the last.
+    expect(follow.stderr).toContain(
+      `runbox: ServerUnavailable: the runbox server did not answer for 1 s (--reconnect-seconds): the server at ${followed} ` +
+        `sent nothing for ${idle} s in answer to GET /v1/jobs/j1/logs?stream=stdout&follow=true&attempt=1&from=0; ` +
+        'run `runbox logs j1 -f` again: it starts from the first byte\n',
+    );
+    for (const result of [logs, logsBody, download, stalled]) {
+      expect(result.code, result.stderr).toBe(69);
+      expect(result.seconds).toBeGreaterThanOrEqual(idle);
+      expect(result.seconds).toBeLessThan(idle + 45);
+    }
+    expect(follow.code, follow.stderr).toBe(69);
+    expect(follow.seconds).toBeGreaterThanOrEqual(idle * 2);
+    expect(follow.seconds).toBeLessThan(idle * 2 + 60);
+  }, 300_000);
+
+  it('submit --follow of a job that prints nothing for longer than the idle clock follows it to its end', async () => {
+    const script = join(temp, 'quiet.sh');
+    writeFileSync(script, `echo first; sleep ${ANSWER_IDLE_MS / 1000 + 15}; echo last\n`);
+    const result = await timed(
+      rb.url,
+      ['submit', script, '--follow', '--timeout', '300'],
+      ANSWER_IDLE_MS * 3,
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe('first\nlast\n');
+    expect(result.seconds).toBeGreaterThan(ANSWER_IDLE_MS / 1000 + 15);
+  }, 240_000);
 
   it('an answer whose bytes keep coming is read whole, however long past the idle clock it takes', async () => {
     const job = JSON.stringify({

@@ -491,6 +491,42 @@ describe('the client commands parser', () => {
     }
   });
 
+  it('a name given by both --env and --secret-env (or their files) is a usage error naming both flags', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runbox-envboth-'));
+    try {
+      const script = join(dir, 'job.sh');
+      const plainFile = join(dir, 'plain.env');
+      const secretFile = join(dir, 'secret.env');
+      writeFileSync(script, 'true');
+      writeFileSync(plainFile, 'A=3\n');
+      writeFileSync(secretFile, 'A=1\n');
+      const cases: Array<[JobFlagValues, string, string]> = [
+        [{ script, secretEnv: ['A=1'], env: ['A=3'] }, '--env', '--secret-env'],
+        [{ script, secretEnv: ['A=1'], envFile: [plainFile] }, '--env-file', '--secret-env'],
+        [{ script, secretEnvFile: [secretFile], env: ['A=3'] }, '--env', '--secret-env-file'],
+      ];
+      for (const [flags, plain, hidden] of cases) {
+        let thrown: unknown;
+        try {
+          buildSubmitRequest(flags);
+        } catch (error) {
+          thrown = error;
+        }
+        expect(thrown).toMatchObject({
+          type: 'UsageError',
+          field: hidden.slice(2),
+          message: `A is given by both ${plain} and ${hidden}; give it once: with ${hidden} to keep its value secret, or with ${plain}`,
+        });
+      }
+      // Different names, and one name twice in one flag, stay as they were.
+      const request = buildSubmitRequest({ script, env: ['A=1', 'A=2'], secretEnv: ['S=x'] });
+      expect(request.env).toEqual({ A: '2', S: 'x' });
+      expect(request.secret_env).toEqual(['S']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--file naming a folder or a missing file says what to do, naming the entry', () => {
     // `--file adir` said "cannot read adir: EISDIR", nothing more.
     const dir = mkdtempSync(join(tmpdir(), 'runbox-filedir-'));

@@ -192,4 +192,27 @@ describe('tables', () => {
       'n2',
     ]);
   });
+
+  it('pad by the columns a terminal shows: CJK and emoji take two, combining marks none', async () => {
+    const { table } = await import('../../src/cli/output.js');
+    const { displayWidth } = await import('../../src/cli/displayWidth.js');
+    expect(displayWidth('a.txt')).toBe(5);
+    expect(displayWidth('数据.csv')).toBe(8);
+    expect(displayWidth('ｆｕｌｌ')).toBe(8);
+    expect(displayWidth('한글')).toBe(4);
+    expect(displayWidth('🙂x')).toBe(3);
+    expect(displayWidth('👩‍👩‍👧')).toBe(2);
+    expect(displayWidth('☺️')).toBe(2);
+    expect(displayWidth('e\u0301')).toBe(1);
+    expect(displayWidth('\u200b')).toBe(0);
+    // `runbox outputs` put each CJK name's next column one place left per character.
+    expect(
+      table([
+        ['PATH', 'SIZE'],
+        ['a.txt', '5'],
+        ['数据.csv', '12'],
+        ['🙂.png', '3'],
+      ]).split('\n'),
+    ).toEqual(['PATH      SIZE', 'a.txt     5', '数据.csv  12', '🙂.png    3']);
+  });
 });

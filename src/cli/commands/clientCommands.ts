@@ -9,7 +9,7 @@ import {
 } from '../../api/jobView.js';
 import { RunboxError } from '../../errors/index.js';
 import { drained } from '../../drained.js';
-import type { ApiClient } from '../client.js';
+import { ANSWER_IDLE_MS, type ApiClient } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
 import { withData, withJobId, withJson, withServer } from '../flags.js';
 import { buildSubmitRequest, withJobFlags, type JobFlagValues } from '../jobFlags.js';
@@ -128,7 +128,11 @@ export async function streamLogs(
     );
     // Bytes are written as they come, never decoded: a character split across two
     // chunks stays whole, and output that is not UTF-8 at all passes through as is.
-    await writeChunks(client.chunks(response, `job ${id}'s ${stream}`, again), to);
+    // A finished answer, bounded as a JSON call's is: silent past the clock, it is given
+    // up. A follow is not: its job may print nothing for hours, and the server sends
+    // nothing meanwhile.
+    const idleMs = follow ? null : ANSWER_IDLE_MS;
+    await writeChunks(client.chunks(response, `job ${id}'s ${stream}`, again, idleMs), to);
     return;
   }
   const jobPath = `/v1/jobs/${encodeURIComponent(id)}`;

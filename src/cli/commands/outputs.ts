@@ -1,15 +1,22 @@
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { OutputEntry } from '../../contract/resultSchema.js';
 import { RunboxError } from '../../errors/index.js';
-import type { ApiClient } from '../client.js';
+import { ANSWER_IDLE_MS, type ApiClient } from '../client.js';
 import type { CliContext, GlobalFlags } from '../context.js';
 import { withJobId, withJson, withServer } from '../flags.js';
 import { shownName, table } from '../output.js';
 import { bytesText, spinner, type Progress } from '../progress.js';
-import { Refused, existingSize, linkInside, openForRead, openForWrite } from '../safeFiles.js';
+import {
+  Refused,
+  existingSize,
+  linkInside,
+  openForRead,
+  openForWrite,
+  prepareTarget,
+} from '../safeFiles.js';
 import { checkOutputDir } from '../writeOutputs.js';
 
 async function sha256File(root: string, path: string): Promise<string> {
@@ -17,6 +24,24 @@ async function sha256File(root: string, path: string): Promise<string> {
   const handle = await openForRead(root, path);
   for await (const chunk of handle.createReadStream()) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/** A body longer than its manifest entry: no runbox server sends one. */
+class Overflow extends Error {}
+
+/**
+ * The error for a body longer than the manifest says, once what was written of it is
+ * removed: its bytes are not the job's, and resuming from them could never match.
+ */
+async function overflowed(client: ApiClient, root: string, entry: OutputEntry) {
+  await unlink(await prepareTarget(root, entry.path)).catch(() => undefined);
+  return new RunboxError(
+    'ServerUnavailable',
+    `the server at ${client.baseUrl} sent more than the ${entry.size} bytes the manifest gives ` +
+      `for output ${shownName(entry.path)} (the partial file is removed); ` +
+      'point --server / RUNBOX_SERVER at a runbox server, and run the command again',
+    { field: 'server' },
+  );
 }
 
 /**
@@ -51,11 +76,15 @@ async function download(
       response,
       `output ${shownName(entry.path)}`,
       'run the same command again: it resumes the partial file',
+      ANSWER_IDLE_MS,
     );
     const finish = () =>
       new Promise<void>((r, j) => out.end((error?: Error | null) => (error ? j(error) : r())));
     try {
       for await (const chunk of chunks) {
+        // Nothing past the manifest's size is written: a server sending a body without
+        // end filled the disk before the sha256 could be checked.
+        if (done + chunk.length > entry.size) throw new Overflow();
         if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
         done += chunk.length;
         progress.update(`${shownName(entry.path)}: ${bytesText(done, entry.size)}`);
@@ -64,6 +93,7 @@ async function download(
       // What arrived is written out before the error ends the process, so the next run
       // resumes from it rather than from what happened to be flushed.
       await finish().catch(() => undefined);
+      if (error instanceof Overflow) throw await overflowed(client, root, entry);
       throw error;
     }
     await finish();
