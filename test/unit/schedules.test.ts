@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobService } from '../../src/api/jobService.js';
 import type { Config } from '../../src/config.js';
@@ -42,6 +45,29 @@ describe('cron expressions and time zones', () => {
       ).toISOString(),
     ).toBe('2027-03-28T01:00:00.000Z');
   });
+
+  it('finds a due time at the end of a spring gap from a time with milliseconds, without hanging', async () => {
+    // A sync loop in this worker could not be timed out: the cron runs in a child that is.
+    const module = resolve('src/schedules/cron.ts');
+    const code = `
+      import { parseCron } from ${JSON.stringify(module)};
+      const iso = (t) => new Date(t).toISOString();
+      process.stdout.write(JSON.stringify([
+        iso(parseCron('30 2 28 3 *', 'Europe/Paris').next(Date.parse('2026-12-02T15:05:15.123Z'))),
+        iso(parseCron('0 3 * * *', 'Europe/Paris').next(Date.parse('2027-03-27T15:05:15.123Z'))),
+        iso(parseCron('30 2 * * *', 'Europe/Paris').latest(Date.parse('2027-03-28T01:00:00.500Z'))),
+      ]));`;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', code],
+      { timeout: 30_000 },
+    );
+    expect(JSON.parse(stdout)).toEqual([
+      '2027-03-28T01:00:00.000Z',
+      '2027-03-28T01:00:00.000Z',
+      '2027-03-28T01:00:00.000Z',
+    ]);
+  }, 40_000);
 
   it('fires a local time repeated by the autumn change once, the first time', () => {
     const cron = parseCron('*/20 2 * * *', 'Europe/Paris');
