@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobService } from '../../src/api/jobService.js';
 import type { Config } from '../../src/config.js';
+import { RunboxMetrics } from '../../src/metrics.js';
 import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
 import { canonicalTimezone, parseCron, planFire } from '../../src/schedules/cron.js';
 import { Scheduler } from '../../src/schedules/Scheduler.js';
@@ -281,6 +282,32 @@ describe('schedules with a fake clock', () => {
       last_fired_at: '2026-11-30T04:10:00.000Z',
       next_fire_at: '2026-11-30T04:15:00.000Z',
     });
+  });
+
+  it('counts each job it fires in runbox_jobs_submitted_total, as a submit is counted', async () => {
+    const { config, cleanup } = testConfig({ limits: { minFreeBytes: 0 } });
+    cleanups.push(cleanup);
+    const queue = SqliteQueue.open(config);
+    cleanups.push(() => queue.close());
+    const jobs = new JobService(config, queue);
+    const store = new SqliteScheduleStore(queue.db);
+    const prepare = (body: unknown, prefix: string) => jobs.prepare(body, prefix);
+    const clock = { now: T('2026-11-30T04:01:00Z') };
+    const metrics = new RunboxMetrics({ process: 'serve', workerId: 'w1' });
+    const scheduler = new Scheduler({ config, store, prepare, metrics, now: () => clock.now });
+    await new ScheduleService(store, prepare, () => clock.now).create({
+      name: 'tick',
+      cron: '*/5 * * * *',
+      job: JOB,
+    });
+    clock.now = T('2026-11-30T04:05:00.300Z');
+    expect(await scheduler.tick()).toHaveLength(1);
+    clock.now = T('2026-11-30T04:10:00.300Z');
+    expect(await scheduler.tick()).toHaveLength(1);
+    const counted = await metrics.registry.getSingleMetric('runbox_jobs_submitted_total')!.get();
+    expect(counted.values).toEqual([
+      expect.objectContaining({ labels: { created: 'true' }, value: 2 }),
+    ]);
   });
 
   it('fires every due time a late poll passed over, within graceMs', async () => {
