@@ -265,6 +265,7 @@ export async function startRunbox(
         wake: () => {
           for (const pool of pools) pool.notify();
         },
+        metrics,
         logger: loopLogger,
       });
       scheduler.start();

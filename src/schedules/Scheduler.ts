@@ -13,6 +13,12 @@ export interface SchedulerDeps {
   prepare: (body: unknown, fieldPrefix: string) => EnqueueItem;
   /** Wakes this process's workers after an enqueue. */
   wake?: () => void;
+  /**
+   * Counts each fire's job in runbox_jobs_submitted_total, as a submit's: without it
+   * scheduled jobs showed in runbox_jobs_finished_total only, and submitted minus
+   * finished went below zero.
+   */
+  metrics?: { submitted(created: boolean): void };
   logger?: Logger;
   /** @defaultValue Date.now */
   now?: () => number;
@@ -144,6 +150,7 @@ export class Scheduler {
       next: new Date(next).toISOString(),
     };
     if (outcome.jobId) {
+      this.deps.metrics?.submitted(outcome.created);
       this.log.info('schedule fired', { ...fields, job: outcome.jobId });
       return outcome.created ? outcome.jobId : null;
     }

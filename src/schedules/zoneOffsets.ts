@@ -46,14 +46,18 @@ export interface Change {
 /** Where the offset changes in (from, to], given offset(from) !== offset(to) and one change. */
 function bisect(timezone: string, from: number, to: number): Change {
   const before = offsetMs(timezone, from);
-  let lo = from;
-  let hi = to;
+  // Whole seconds, as offsetMs reads them: from a `now` with milliseconds, a change in
+  // the last second before `to` (a due time at a spring gap's end) left hi - lo between
+  // 1 and 2 s, where the midpoint is lo itself, and the loop never ended (a schedule
+  // added at 15:05:15.123 for the gap's day held serve's event loop for ever).
+  let lo = Math.floor(from / 1000) * 1000;
+  let hi = Math.floor(to / 1000) * 1000;
   while (hi - lo > 1000) {
     const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
     if (offsetMs(timezone, mid) === before) lo = mid;
     else hi = mid;
   }
-  return { at: Math.floor(hi / 1000) * 1000, before, after: offsetMs(timezone, hi) };
+  return { at: hi, before, after: offsetMs(timezone, hi) };
 }
 
 /** Offsets change at most a few times a year and never twice within this. */

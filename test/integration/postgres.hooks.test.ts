@@ -78,6 +78,23 @@ describe('PostgreSQL webhook deliveries', () => {
     expect(await (await createHookStores(queue))!.webhooks.countPending()).toBe(3);
   });
 
+  it('retention keeps a finished job while its delivery is pending, as on SQLite', async () => {
+    const db = await database();
+    const queue = await PostgresQueue.open(db.url, { ...CONFIG, jobRetentionMs: 1 });
+    cleanups.push(() => queue.close());
+    const spec = { runtime: 'shell', command: ['true'], webhook_url: HOOK };
+    const [hooked, plain] = await queue.submit([
+      { spec, maxAttempts: 1 },
+      { spec: { runtime: 'shell', command: ['true'] }, maxAttempts: 1 },
+    ]);
+    const claims = await queue.claim({ workerId: 'w1', limit: 2 });
+    await queue.finish(claims.map((c) => ({ id: c.id, token: c.token, result: validResult() })));
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await queue.deleteExpiredJobs()).jobIds).toEqual([plain!.job.id]);
+    await sqlOn(db.url, "UPDATE runbox.webhook_deliveries SET status = 'failed'");
+    expect((await queue.deleteExpiredJobs()).jobIds).toEqual([hooked!.job.id]);
+  });
+
   it('two delivery loops claiming at once hand out each delivery once, and record attempts', async () => {
     const db = await database();
     const queue = await open(db);

@@ -1,6 +1,10 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobService } from '../../src/api/jobService.js';
 import type { Config } from '../../src/config.js';
+import { RunboxMetrics } from '../../src/metrics.js';
 import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
 import { canonicalTimezone, parseCron, planFire } from '../../src/schedules/cron.js';
 import { Scheduler } from '../../src/schedules/Scheduler.js';
@@ -42,6 +46,29 @@ describe('cron expressions and time zones', () => {
       ).toISOString(),
     ).toBe('2027-03-28T01:00:00.000Z');
   });
+
+  it('finds a due time at the end of a spring gap from a time with milliseconds, without hanging', async () => {
+    // A sync loop in this worker could not be timed out: the cron runs in a child that is.
+    const module = resolve('src/schedules/cron.ts');
+    const code = `
+      import { parseCron } from ${JSON.stringify(module)};
+      const iso = (t) => new Date(t).toISOString();
+      process.stdout.write(JSON.stringify([
+        iso(parseCron('30 2 28 3 *', 'Europe/Paris').next(Date.parse('2026-12-02T15:05:15.123Z'))),
+        iso(parseCron('0 3 * * *', 'Europe/Paris').next(Date.parse('2027-03-27T15:05:15.123Z'))),
+        iso(parseCron('30 2 * * *', 'Europe/Paris').latest(Date.parse('2027-03-28T01:00:00.500Z'))),
+      ]));`;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', code],
+      { timeout: 30_000 },
+    );
+    expect(JSON.parse(stdout)).toEqual([
+      '2027-03-28T01:00:00.000Z',
+      '2027-03-28T01:00:00.000Z',
+      '2027-03-28T01:00:00.000Z',
+    ]);
+  }, 40_000);
 
   it('fires a local time repeated by the autumn change once, the first time', () => {
     const cron = parseCron('*/20 2 * * *', 'Europe/Paris');
@@ -255,6 +282,32 @@ describe('schedules with a fake clock', () => {
       last_fired_at: '2026-11-30T04:10:00.000Z',
       next_fire_at: '2026-11-30T04:15:00.000Z',
     });
+  });
+
+  it('counts each job it fires in runbox_jobs_submitted_total, as a submit is counted', async () => {
+    const { config, cleanup } = testConfig({ limits: { minFreeBytes: 0 } });
+    cleanups.push(cleanup);
+    const queue = SqliteQueue.open(config);
+    cleanups.push(() => queue.close());
+    const jobs = new JobService(config, queue);
+    const store = new SqliteScheduleStore(queue.db);
+    const prepare = (body: unknown, prefix: string) => jobs.prepare(body, prefix);
+    const clock = { now: T('2026-11-30T04:01:00Z') };
+    const metrics = new RunboxMetrics({ process: 'serve', workerId: 'w1' });
+    const scheduler = new Scheduler({ config, store, prepare, metrics, now: () => clock.now });
+    await new ScheduleService(store, prepare, () => clock.now).create({
+      name: 'tick',
+      cron: '*/5 * * * *',
+      job: JOB,
+    });
+    clock.now = T('2026-11-30T04:05:00.300Z');
+    expect(await scheduler.tick()).toHaveLength(1);
+    clock.now = T('2026-11-30T04:10:00.300Z');
+    expect(await scheduler.tick()).toHaveLength(1);
+    const counted = await metrics.registry.getSingleMetric('runbox_jobs_submitted_total')!.get();
+    expect(counted.values).toEqual([
+      expect.objectContaining({ labels: { created: 'true' }, value: 2 }),
+    ]);
   });
 
   it('fires every due time a late poll passed over, within graceMs', async () => {

@@ -327,12 +327,32 @@ describe('durable deliveries', () => {
     const first = await submit(jobs, queue, { webhook_url: 'http://127.0.0.1:9/a' });
     await finish(first.id);
     const [old] = await store.listForJob(first.id);
-    // A quiet week: retention removes every finished job, and its deliveries with it.
+    // A quiet week: the delivery has ended, and retention removes every finished job and
+    // its deliveries with it.
+    queue.db.prepare("UPDATE webhook_deliveries SET status = 'delivered'").run();
     deleteFinishedBefore(queue.db, Date.now() + 1);
+    expect(await queue.get(first.id)).toBeNull();
     const next = await submit(jobs, queue, { webhook_url: 'http://127.0.0.1:9/a' });
     await finish(next.id);
     const [fresh] = await store.listForJob(next.id);
     expect(fresh!.id).toBeGreaterThan(old!.id);
+  });
+
+  it('keeps a job past jobRetentionMs while its webhook is still being tried', async () => {
+    const hook = await receiver([500]);
+    cleanups.push(() => new Promise<void>((r) => hook.server.close(() => r())));
+    const { queue, jobs, store, loop, finish, advance } = setup();
+    const job = await submit(jobs, queue, { webhook_url: hook.url });
+    await finish(job.id);
+    expect(await loop.turn()).toBe(1);
+    // Retention shorter than retryForMs: the job, and so its delivery, stays.
+    expect(deleteFinishedBefore(queue.db, Date.now() + 1).jobIds).toEqual([]);
+    expect(await store.listForJob(job.id)).toMatchObject([{ status: 'pending', attempts: 1 }]);
+    advance(1000);
+    expect(await loop.turn()).toBe(1);
+    expect(hook.received).toHaveLength(2);
+    expect(deleteFinishedBefore(queue.db, Date.now() + 1).jobIds).toEqual([job.id]);
+    expect(await queue.get(job.id)).toBeNull();
   });
 
   it('POSTs the job view signed; a receiver failing twice gets it on the third try', async () => {

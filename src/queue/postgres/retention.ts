@@ -2,11 +2,15 @@ import type { DeletedJobs } from '../types.js';
 import { query, type PgExecutor } from './db.js';
 import { MS } from './rows.js';
 
-// SKIP LOCKED: a row another node is touching is left for the next sweep.
+// SKIP LOCKED: a row another node is touching is left for the next sweep. A job whose
+// webhook is still being tried stays until its delivery ends, as on SQLite.
 const DELETE_OLD = `
 WITH old AS (
   SELECT j.id FROM jobs j
   WHERE j.finished_at IS NOT NULL AND j.finished_at < now() - :retentionMs * ${MS}
+    AND NOT EXISTS (
+      SELECT 1 FROM webhook_deliveries d WHERE d.job_id = j.id AND d.status = 'pending'
+    )
   ORDER BY j.finished_at LIMIT :limit
   FOR UPDATE SKIP LOCKED
 ), blobs AS (

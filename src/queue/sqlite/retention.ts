@@ -3,9 +3,13 @@ import type { DeletedJobs } from '../types.js';
 
 export type { DeletedJobs };
 
+// A job whose webhook is still being tried stays until its delivery ends (delivered, or
+// failed once webhooks.retryForMs has passed): deleting it deleted the delivery, so a
+// jobRetentionMs shorter than retryForMs dropped deliveries without a word.
 const OLD = `
-SELECT id FROM jobs
+SELECT id FROM jobs j
 WHERE finished_at IS NOT NULL AND finished_at < :cutoff
+  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.job_id = j.id AND d.status = 'pending')
 ORDER BY finished_at LIMIT :limit`;
 
 /**
