@@ -61,10 +61,10 @@ describe.concurrent('client commands against a server that does not answer as ru
   it('a server that accepts and says nothing: status, ls, submit, cancel exit 69 naming it, after 60 s of silence', async () => {
     const url = await listen(() => {});
     const commands: [string[], string][] = [
-      [['status', 'j1'], 'GET /v1/jobs/j1'],
+      [['status', 'J1'], 'GET /v1/jobs/J1'],
       [['ls'], 'GET /v1/jobs?limit=50'],
       [['submit', join(temp, 'job.sh'), '--wait'], 'POST /v1/jobs'],
-      [['cancel', 'j1'], 'POST /v1/jobs/j1/cancel'],
+      [['cancel', 'J1'], 'POST /v1/jobs/J1/cancel'],
     ];
     const results = await Promise.all(
       commands.map(([args]) => timed(url, args, ANSWER_IDLE_MS + 60_000)),
@@ -91,13 +91,13 @@ describe.concurrent('client commands against a server that does not answer as ru
       socket.on('drain', pump);
       pump();
     });
-    const result = await timed(url, ['status', 'j1', '--json'], 150_000);
+    const result = await timed(url, ['status', 'J1', '--json'], 150_000);
     expect(result.code, result.stderr).toBe(69);
     expect(JSON.parse(result.stdout)).toEqual({
       error: {
         type: 'ServerUnavailable',
         message:
-          `the server at ${url} answered GET /v1/jobs/j1 with more than ${ANSWER_MAX_BYTES} bytes, ` +
+          `the server at ${url} answered GET /v1/jobs/J1 with more than ${ANSWER_MAX_BYTES} bytes, ` +
           'more than a runbox server sends; point --server / RUNBOX_SERVER at a runbox server',
         field: 'server',
       },
@@ -132,7 +132,7 @@ describe.concurrent('client commands against a server that does not answer as ru
   it('outputs -o of a file whose body never ends: exit 69 naming the file and the server, no more than its size read, the partial file removed', async () => {
     let sent = 0;
     const url = await listen((socket, request) => {
-      if (request.startsWith('GET /v1/jobs/j1/outputs ')) return answerJson(socket, manifest(1000));
+      if (request.startsWith('GET /v1/jobs/J1/outputs ')) return answerJson(socket, manifest(1000));
       startBytes(socket, 'application/octet-stream');
       const chunk = Buffer.alloc(1 << 16, 'x');
       const pump = () => {
@@ -142,7 +142,7 @@ describe.concurrent('client commands against a server that does not answer as ru
       pump();
     });
     const dir = join(temp, 'endless');
-    const result = await timed(url, ['outputs', 'j1', '-o', dir], 120_000);
+    const result = await timed(url, ['outputs', 'J1', '-o', dir], 120_000);
     expect(result.code, result.stderr).toBe(69);
     expect(result.stderr).toBe(
       `runbox: ServerUnavailable: the server at ${url} sent more than the 1000 bytes the manifest gives for output big.bin ` +
@@ -157,41 +157,41 @@ describe.concurrent('client commands against a server that does not answer as ru
   it('logs and outputs -o against a server that falls silent: exit 69 after 60 s naming the request, a partial download kept to resume', async () => {
     const silent = await listen(() => {});
     const stalls = await listen((socket, request) => {
-      if (request.startsWith('GET /v1/jobs/j1/outputs ')) return answerJson(socket, manifest(1000));
+      if (request.startsWith('GET /v1/jobs/J1/outputs ')) return answerJson(socket, manifest(1000));
       startBytes(socket, 'application/octet-stream');
       socket.write('0123456789');
     });
     const headersOnly = await listen((socket, request) => {
-      if (request.startsWith('GET /v1/jobs/j1/outputs ')) return answerJson(socket, manifest(1000));
-      if (request.startsWith('GET /v1/jobs/j1/logs')) return startBytes(socket, 'text/plain');
+      if (request.startsWith('GET /v1/jobs/J1/outputs ')) return answerJson(socket, manifest(1000));
+      if (request.startsWith('GET /v1/jobs/J1/logs')) return startBytes(socket, 'text/plain');
     });
-    const job = { id: 'j1', status: 'running', queue: 'default', attempts: 1, max_attempts: 1 };
+    const job = { id: 'J1', status: 'running', queue: 'default', attempts: 1, max_attempts: 1 };
     const followed = await listen((socket, request) => {
-      if (request.startsWith('GET /v1/jobs/j1 ')) answerJson(socket, job);
+      if (request.startsWith('GET /v1/jobs/J1 ')) answerJson(socket, job);
     });
     const fix =
       'check that runbox serve runs and answers there, or point --server / RUNBOX_SERVER at a runbox server';
     const idle = ANSWER_IDLE_MS / 1000;
     const [logs, logsBody, download, stalled, follow] = await Promise.all([
-      timed(silent, ['logs', 'j1'], ANSWER_IDLE_MS + 60_000),
-      timed(headersOnly, ['logs', 'j1'], ANSWER_IDLE_MS + 60_000),
-      timed(headersOnly, ['outputs', 'j1', '-o', join(temp, 'silent')], ANSWER_IDLE_MS + 60_000),
-      timed(stalls, ['outputs', 'j1', '-o', join(temp, 'stalled')], ANSWER_IDLE_MS + 60_000),
+      timed(silent, ['logs', 'J1'], ANSWER_IDLE_MS + 60_000),
+      timed(headersOnly, ['logs', 'J1'], ANSWER_IDLE_MS + 60_000),
+      timed(headersOnly, ['outputs', 'J1', '-o', join(temp, 'silent')], ANSWER_IDLE_MS + 60_000),
+      timed(stalls, ['outputs', 'J1', '-o', join(temp, 'stalled')], ANSWER_IDLE_MS + 60_000),
       timed(
         followed,
-        ['logs', 'j1', '-f', '--reconnect-seconds', '1'],
+        ['logs', 'J1', '-f', '--reconnect-seconds', '1'],
         ANSWER_IDLE_MS * 2 + 90_000,
       ),
     ]);
     expect(logs.stderr).toBe(
-      `runbox: ServerUnavailable: the server at ${silent} sent nothing for ${idle} s in answer to GET /v1/jobs/j1/logs?stream=stdout&follow=false; ${fix}\n`,
+      `runbox: ServerUnavailable: the server at ${silent} sent nothing for ${idle} s in answer to GET /v1/jobs/J1/logs?stream=stdout&follow=false; ${fix}\n`,
     );
     expect(logsBody.stderr).toBe(
-      `runbox: ServerUnavailable: the server at ${headersOnly} sent nothing for ${idle} s after 0 bytes of job j1's stdout; ` +
-        'run `runbox logs j1` again: it starts from the first byte\n',
+      `runbox: ServerUnavailable: the server at ${headersOnly} sent nothing for ${idle} s after 0 bytes of job J1's stdout; ` +
+        'run `runbox logs J1` again: it starts from the first byte\n',
     );
     expect(download.stderr).toBe(
-      `runbox: ServerUnavailable: the server at ${headersOnly} sent nothing for ${idle} s in answer to GET /v1/jobs/j1/outputs/big.bin; ${fix}\n`,
+      `runbox: ServerUnavailable: the server at ${headersOnly} sent nothing for ${idle} s in answer to GET /v1/jobs/J1/outputs/big.bin; ${fix}\n`,
     );
     expect(stalled.stderr).toBe(
       `runbox: ServerUnavailable: the server at ${stalls} sent nothing for ${idle} s after 10 bytes of output big.bin; ` +
@@ -202,8 +202,8 @@ describe.concurrent('client commands against a server that does not answer as ru
     // for headers, and the give-up names the last.
     expect(follow.stderr).toContain(
       `runbox: ServerUnavailable: the runbox server did not answer for 1 s (--reconnect-seconds): the server at ${followed} ` +
-        `sent nothing for ${idle} s in answer to GET /v1/jobs/j1/logs?stream=stdout&follow=true&attempt=1&from=0; ` +
-        'run `runbox logs j1 -f` again: it starts from the first byte\n',
+        `sent nothing for ${idle} s in answer to GET /v1/jobs/J1/logs?stream=stdout&follow=true&attempt=1&from=0; ` +
+        'run `runbox logs J1 -f` again: it starts from the first byte\n',
     );
     for (const result of [logs, logsBody, download, stalled]) {
       expect(result.code, result.stderr).toBe(69);
@@ -230,7 +230,7 @@ describe.concurrent('client commands against a server that does not answer as ru
 
   it('an answer whose bytes keep coming is read whole, however long past the idle clock it takes', async () => {
     const job = JSON.stringify({
-      id: 'j1',
+      id: 'J1',
       status: 'queued',
       queue: 'default',
       attempts: 0,
@@ -255,7 +255,7 @@ describe.concurrent('client commands against a server that does not answer as ru
       };
       setTimeout(next, pauseMs);
     });
-    const result = await timed(url, ['status', 'j1', '--json'], ANSWER_IDLE_MS * 3);
+    const result = await timed(url, ['status', 'J1', '--json'], ANSWER_IDLE_MS * 3);
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual(JSON.parse(job));
     expect(result.seconds).toBeGreaterThan(ANSWER_IDLE_MS / 1000);
