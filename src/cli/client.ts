@@ -38,6 +38,9 @@ export const ANSWER_MAX_BYTES = constants.MAX_STRING_LENGTH;
  */
 export const ANSWER_IDLE_MS = 60_000;
 
+/** The most of a refusal's body read from a streamed answer (logs, downloads). */
+export const ERROR_MAX_BYTES = 1024 * 1024;
+
 /** The server's wait when `wait=true` names no `wait_seconds` (GET /v1/jobs/{id}). */
 const SERVER_DEFAULT_WAIT_SECONDS = 60;
 
@@ -188,10 +191,33 @@ export class ApiClient {
   async fetchOk(path: string, init: RequestInit = {}): Promise<Response> {
     const response = await this.fetch(path, init);
     if (!response.ok) {
-      const text = await response.text();
+      const text = await this.errorText(response, `${init.method ?? 'GET'} ${path}`);
       throw errorFromBody(response.status, parseJson(text), text, this.baseUrl);
     }
     return response;
+  }
+
+  /**
+   * A refusal's body, read up to ERROR_MAX_BYTES and as long as bytes keep coming: a
+   * runbox error is a few hundred bytes of JSON, and `response.text()` read a hostile
+   * server's endless 404 into memory without end. Past the cap it is not a runbox
+   * server's answer, and the first bytes say so as well as all of them would.
+   */
+  private async errorText(response: Response, request: string): Promise<string> {
+    const kept: Uint8Array[] = [];
+    let bytes = 0;
+    const again = 'point --server / RUNBOX_SERVER at a runbox server';
+    for await (const chunk of this.chunks(
+      response,
+      `the answer to ${request}`,
+      again,
+      ANSWER_IDLE_MS,
+    )) {
+      kept.push(chunk);
+      bytes += chunk.length;
+      if (bytes >= ERROR_MAX_BYTES) break;
+    }
+    return Buffer.concat(kept).subarray(0, ERROR_MAX_BYTES).toString('utf8');
   }
 
   /**

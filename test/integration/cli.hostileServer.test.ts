@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ANSWER_IDLE_MS, ANSWER_MAX_BYTES } from '../../src/cli/client.js';
+import { ANSWER_IDLE_MS, ANSWER_MAX_BYTES, ERROR_MAX_BYTES } from '../../src/cli/client.js';
 import { runbox, startOutputsServer, type OutputsServer } from './outputsKit.js';
 
 /**
@@ -151,6 +151,28 @@ describe.concurrent('client commands against a server that does not answer as ru
     expect(existsSync(join(dir, 'big.bin'))).toBe(false);
     // Before, the file grew by 1.7 GB in 8 s until the disk was full.
     expect(sent).toBeLessThan(64 * 1024 * 1024);
+    expect(result.seconds).toBeLessThan(30);
+  }, 180_000);
+
+  it('logs of a refusal whose body never ends: exit 69 quoting its first bytes, no more than ERROR_MAX_BYTES read', async () => {
+    let sent = 0;
+    const url = await listen((socket) => {
+      socket.write('HTTP/1.1 404 Not Found\r\ncontent-type: text/html\r\n\r\n<html>');
+      const chunk = Buffer.alloc(1 << 16, 'x');
+      const pump = () => {
+        while (!socket.destroyed && socket.write(chunk)) sent += chunk.length;
+      };
+      socket.on('drain', pump);
+      pump();
+    });
+    const result = await timed(url, ['logs', 'J1'], 120_000);
+    expect(result.code, result.stderr).toBe(69);
+    expect(result.stderr).toBe(
+      `runbox: ServerUnavailable: the server at ${url} did not answer a request as a runbox server does ` +
+        `(404: ${JSON.stringify(`<html>${'x'.repeat(114)}`)}); point --server / RUNBOX_SERVER at a runbox server\n`,
+    );
+    // Before, response.text() read it into memory until the heap gave out.
+    expect(sent).toBeLessThan(ERROR_MAX_BYTES + 64 * 1024 * 1024);
     expect(result.seconds).toBeLessThan(30);
   }, 180_000);
 
