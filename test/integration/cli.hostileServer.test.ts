@@ -176,6 +176,35 @@ describe.concurrent('client commands against a server that does not answer as ru
     expect(result.seconds).toBeLessThan(30);
   }, 180_000);
 
+  it('healthcheck: the status decides, an endless body is not read, a body cut off by --timeout is 69', async () => {
+    let sent = 0;
+    const endless = await listen((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{"ok":');
+      const chunk = Buffer.alloc(1 << 16, 'x');
+      const pump = () => {
+        while (!socket.destroyed && socket.write(chunk)) sent += chunk.length;
+      };
+      socket.on('drain', pump);
+      pump();
+    });
+    const stalls = await listen((socket) =>
+      socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{"ok":'),
+    );
+    const [healthy, cut] = await Promise.all([
+      timed(endless, ['healthcheck', '--timeout', '20'], 60_000),
+      timed(stalls, ['healthcheck', '--timeout', '2'], 60_000),
+    ]);
+    // Before: text() read the endless body until --timeout, then exit 70 "Internal".
+    expect(healthy.code, healthy.stderr).toBe(0);
+    expect(healthy.stdout).toMatch(new RegExp(`^healthy: ${endless}/healthz \\{"ok":x+\\n$`));
+    expect(healthy.seconds).toBeLessThan(15);
+    expect(sent).toBeLessThan(64 * 1024 * 1024);
+    expect([cut.code, cut.stderr]).toEqual([
+      69,
+      `runbox: ServerUnavailable: ${stalls}/healthz did not finish its answer within 2 s (--timeout)\n`,
+    ]);
+  }, 120_000);
+
   it('logs and outputs -o against a server that falls silent: exit 69 after 60 s naming the request, a partial download kept to resume', async () => {
     const silent = await listen(() => {});
     const stalls = await listen((socket, request) => {

@@ -14,6 +14,38 @@ function localHealthzUrl(config: Readonly<Pick<Config, 'host' | 'port'>>): strin
   return `http://${authority}:${config.port}/healthz`;
 }
 
+/** A runbox /healthz answer is a few hundred bytes of JSON. */
+const HEALTHZ_MAX_BYTES = 64 * 1024;
+
+/**
+ * The answer's first HEALTHZ_MAX_BYTES, to print; the status alone decides. text() read
+ * a server's endless body into memory (375 MB in 3 s), and a body cut off by --timeout
+ * ended in "Internal: The operation was aborted due to timeout", exit 70.
+ */
+async function headOf(response: Response, url: string, seconds: number): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const kept: Uint8Array[] = [];
+  let bytes = 0;
+  try {
+    while (bytes < HEALTHZ_MAX_BYTES) {
+      const next = await reader.read();
+      if (next.done) break;
+      kept.push(next.value);
+      bytes += next.value.length;
+    }
+  } catch (error) {
+    throw new RunboxError(
+      'ServerUnavailable',
+      `${url} did not finish its answer within ${seconds} s (--timeout)`,
+      { field: 'server', cause: error },
+    );
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(kept).subarray(0, HEALTHZ_MAX_BYTES).toString('utf8');
+}
+
 /**
  * `runbox healthcheck`: exit 0 when /healthz answers 200 in time, 1 when it answers
  * anything else (503: the engine is away), 69 when nothing answers. The image's
@@ -66,7 +98,7 @@ export function healthcheckCommand(
           cause: error,
         });
       }
-      const body = await response.text();
+      const body = await headOf(response, url, args.timeout);
       if (args.json) ctx.io.out(body);
       if (response.status !== 200) {
         ctx.io.err(`runbox: unhealthy: ${url} answered ${response.status} ${body.slice(0, 200)}`);
