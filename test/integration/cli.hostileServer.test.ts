@@ -215,6 +215,7 @@ describe.concurrent('client commands against a server that does not answer as ru
     const headersOnly = await listen((socket, request) => {
       if (request.startsWith('GET /v1/jobs/J1/outputs ')) return answerJson(socket, manifest(1000));
       if (request.startsWith('GET /v1/jobs/J1/logs')) return startBytes(socket, 'text/plain');
+      if (request.startsWith('GET /healthz ')) return startBytes(socket, 'application/json');
     });
     const job = { id: 'J1', status: 'running', queue: 'default', attempts: 1, max_attempts: 1 };
     const followed = await listen((socket, request) => {
@@ -223,7 +224,7 @@ describe.concurrent('client commands against a server that does not answer as ru
     const fix =
       'check that runbox serve runs and answers there, or point --server / RUNBOX_SERVER at a runbox server';
     const idle = ANSWER_IDLE_MS / 1000;
-    const [logs, logsBody, download, stalled, follow] = await Promise.all([
+    const [logs, logsBody, download, stalled, follow, doctor] = await Promise.all([
       timed(silent, ['logs', 'J1'], ANSWER_IDLE_MS + 60_000),
       timed(headersOnly, ['logs', 'J1'], ANSWER_IDLE_MS + 60_000),
       timed(headersOnly, ['outputs', 'J1', '-o', join(temp, 'silent')], ANSWER_IDLE_MS + 60_000),
@@ -233,7 +234,16 @@ describe.concurrent('client commands against a server that does not answer as ru
         ['logs', 'J1', '-f', '--reconnect-seconds', '1'],
         ANSWER_IDLE_MS * 2 + 90_000,
       ),
+      // fetch's json() waited on the body with no clock.
+      timed(headersOnly, ['doctor'], ANSWER_IDLE_MS + 60_000),
     ]);
+    expect(doctor.stdout).toMatch(
+      new RegExp(
+        `\\nserver +FAIL +the server at ${headersOnly} sent nothing for ${idle} s in answer to GET /healthz; `,
+      ),
+    );
+    expect(doctor.code, doctor.stdout).toBe(1);
+    expect(doctor.seconds).toBeLessThan(idle + 45);
     expect(logs.stderr).toBe(
       `runbox: ServerUnavailable: the server at ${silent} sent nothing for ${idle} s in answer to GET /v1/jobs/J1/logs?stream=stdout&follow=false; ${fix}\n`,
     );

@@ -34,17 +34,20 @@ function portFree(host: string, port: number): Promise<boolean> {
 export async function serverChecks(client: ApiClient): Promise<Check[]> {
   const checks: Check[] = [];
   try {
-    const response = await client.fetch('/healthz');
-    const health = (await response.json()) as {
+    // Bounded as every client call is (client.request): fetch's json() read a body with
+    // no cap and no clock, so a --server that sent headers and then nothing held doctor.
+    const answer = await client.request('GET', '/healthz');
+    const ok = answer.status >= 200 && answer.status < 300;
+    const health = JSON.parse(answer.text) as {
       status?: string;
       engine?: string;
       version?: string;
     };
     checks.push({
       name: 'server',
-      state: response.ok ? 'ok' : 'fail',
-      detail: `${client.baseUrl} answers: ${health.status ?? response.status}, engine ${health.engine ?? 'unknown'}, version ${health.version ?? 'unknown'}`,
-      ...(response.ok ? {} : { fix: "the server's Docker engine is down: start dockerd there" }),
+      state: ok ? 'ok' : 'fail',
+      detail: `${client.baseUrl} answers: ${health.status ?? answer.status}, engine ${health.engine ?? 'unknown'}, version ${health.version ?? 'unknown'}`,
+      ...(ok ? {} : { fix: "the server's Docker engine is down: start dockerd there" }),
     });
   } catch (error) {
     checks.push({
