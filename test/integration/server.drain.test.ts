@@ -166,7 +166,7 @@ describe('runbox serve on SIGTERM', () => {
     expect(await server.exited).toBe(0);
   });
 
-  it('answers while it drains: submit --follow gets its exit code, a new submit 503', async () => {
+  it('answers while it drains: submit --follow gets its exit code, a new submit 503; it ends with a stopped line', async () => {
     const configFile = writeTestConfig(sandbox.dataDir, { drainTimeoutMs: 30_000 });
     const server = await startServerProcess({ dataDir: sandbox.dataDir, configFile, workers: 1 });
     sandbox.processes.push(server);
@@ -209,6 +209,16 @@ describe('runbox serve on SIGTERM', () => {
       body: expect.objectContaining({ status: 'queued' }),
     });
     expect(await server.exited).toBe(0);
+    // It ends with a stopped line, after its job's 3 s, and nothing after it.
+    const lines = server
+      .stderr()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event?: string; drain_ms?: number; msg: string });
+    const last = lines.at(-1)!;
+    expect(last).toMatchObject({ event: 'stopped' });
+    expect(last.drain_ms).toBeGreaterThan(1000);
+    expect(last.msg).toMatch(/^runbox: stopped after draining for \d+\.\d s$/);
   });
 
   it('SIGHUP (the terminal it ran in closed) drains as SIGTERM does', async () => {

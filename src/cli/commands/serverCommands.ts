@@ -44,7 +44,18 @@ function untilSignalled(
           event: 'draining',
           signal,
         });
-        void rb.stop().then(resolve, resolve);
+        // A supervisor (or the operator reading the journal) sees the drain end: the
+        // process exiting said nothing of whether it had finished its jobs.
+        const draining = Date.now();
+        const stopped = () => {
+          const seconds = (Date.now() - draining) / 1000;
+          log(`runbox: stopped after draining for ${seconds.toFixed(1)} s`, {
+            event: 'stopped',
+            drain_ms: Date.now() - draining,
+          });
+          resolve();
+        };
+        void rb.stop().then(stopped, resolve);
         return;
       }
       log(`runbox: ${signal} again: stopping now. ${LEFT_RUNNING}`, {
