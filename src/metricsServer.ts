@@ -47,9 +47,15 @@ export async function serveMetrics(
         .end('only 127.0.0.1 or localhost here\n');
       return;
     }
-    const get = request.method === 'GET' || request.method === 'HEAD';
-    if (!get || request.url?.split('?')[0] !== '/metrics') {
+    if (request.url?.split('?')[0] !== '/metrics') {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics here\n');
+      return;
+    }
+    // The path is right and the method is not: 405 with Allow, as the API answers it.
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response
+        .writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' })
+        .end('only GET /metrics here\n');
       return;
     }
     metrics.text().then(

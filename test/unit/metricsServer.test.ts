@@ -7,13 +7,23 @@ function ask(
   url: string,
   method: string,
   host: string,
-): Promise<{ status: number; length: string | undefined; body: string }> {
+): Promise<{
+  status: number;
+  length: string | undefined;
+  allow: string | undefined;
+  body: string;
+}> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers: { host } }, (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => (body += chunk.toString()));
       res.on('end', () =>
-        resolve({ status: res.statusCode!, length: res.headers['content-length'], body }),
+        resolve({
+          status: res.statusCode!,
+          length: res.headers['content-length'],
+          allow: res.headers.allow,
+          body,
+        }),
       );
     });
     req.on('error', reject);
@@ -53,6 +63,13 @@ describe('serveMetrics', () => {
     expect(head.body).toBe('');
     expect(Number(head.length)).toBeGreaterThan(1000);
     expect(Math.abs(Number(head.length) - Number(get.length))).toBeLessThan(200);
-    expect((await ask(served.url, 'POST', `127.0.0.1:${port}`)).status).toBe(404);
+    // A POST to /metrics is the method's fault (405 naming the ones it takes, as the API
+    // answers); another path is not here at all (404).
+    expect(await ask(served.url, 'POST', `127.0.0.1:${port}`)).toMatchObject({
+      status: 405,
+      allow: 'GET, HEAD',
+    });
+    const other = served.url.replace('/metrics', '/jobs');
+    expect((await ask(other, 'GET', `127.0.0.1:${port}`)).status).toBe(404);
   });
 });
