@@ -128,8 +128,9 @@ export function checkWebhookUrl(text: string, policy: WebhookPolicy, field = 'we
   if (!policy.secret) {
     throw new InvalidSpecError(
       field,
-      'this server has no webhook signing secret (webhooks.secret / RUNBOX_WEBHOOK_SECRET), ' +
-        'so it sends no webhooks; ask its operator to set one',
+      // `runbox run`'s user is its own operator: "ask its operator" sent them to nobody.
+      'no webhook signing secret is set (webhooks.secret in the config file, or ' +
+        "RUNBOX_WEBHOOK_SECRET), so no webhooks are sent; set one, or ask the server's operator to",
     );
   }
   const url = new URL(text);
