@@ -486,6 +486,10 @@ describe('the client commands parser', () => {
       expect(() => buildSubmitRequest({ script, env: ['oops'] })).toThrow(
         'env: "oops" must look like NAME=value',
       );
+      // A 10 kB word was quoted whole.
+      expect(() => buildSubmitRequest({ script, env: ['o'.repeat(10_240)] })).toThrow(
+        `env: "${'o'.repeat(49)}… (10240 characters) must look like NAME=value`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
