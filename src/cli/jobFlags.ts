@@ -378,9 +378,11 @@ function refuseBothPlain(
   if (name === undefined) return;
   const plain = Object.hasOwn(envFlag, name) ? '--env' : '--env-file';
   const hidden = Object.hasOwn(secretFlag, name) ? '--secret-env' : '--secret-env-file';
+  // A name too long to repeat (a 10 kB one was) is cut as shownValue cuts it.
+  const shown = shownValue(name) === JSON.stringify(name) ? name : shownValue(name);
   throw new RunboxError(
     'UsageError',
-    `${name} is given by both ${plain} and ${hidden}; give it once: with ${hidden} to keep its value secret, or with ${plain}`,
+    `${shown} is given by both ${plain} and ${hidden}; give it once: with ${hidden} to keep its value secret, or with ${plain}`,
     { field: hidden.slice(2) },
   );
 }

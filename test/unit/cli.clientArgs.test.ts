@@ -546,6 +546,13 @@ describe('the client commands parser', () => {
           message: `A is given by both ${plain} and ${hidden}; give it once: with ${hidden} to keep its value secret, or with ${plain}`,
         });
       }
+      // A 10 kB name was repeated whole.
+      const long = 'L'.repeat(10_240);
+      expect(() =>
+        buildSubmitRequest({ script, secretEnv: [`${long}=1`], env: [`${long}=2`] }),
+      ).toThrow(
+        `"${'L'.repeat(49)}… (10240 characters) is given by both --env and --secret-env; give it once`,
+      );
       // Different names, and one name twice in one flag, stay as they were.
       const request = buildSubmitRequest({ script, env: ['A=1', 'A=2'], secretEnv: ['S=x'] });
       expect(request.env).toEqual({ A: '2', S: 'x' });
