@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { HTTP_STATUS, RunboxError, toRunboxError } from '../errors/index.js';
 import { unreadBodyDropped } from './clientError.js';
 import type { ErrorBody } from './schemas.js';
+import { shownValue } from '../shownValue.js';
 
 /** The one error body (the Error component of the OpenAPI document). */
 export function errorBody(request: Pick<FastifyRequest, 'id'>, error: RunboxError): ErrorBody {
@@ -119,13 +120,13 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (allowed.length > 0) {
       const error = new RunboxError(
         'MethodNotAllowed',
-        `${path} does not take ${request.method}; it takes ${allowed.join(', ')}`,
+        `${shownValue(path)} does not take ${request.method}; it takes ${allowed.join(', ')}`,
         { field: 'method' },
       );
       void reply.status(405).header('allow', allowed.join(', ')).send(errorBody(request, error));
       return;
     }
-    const error = new RunboxError('NotFound', `no route ${request.method} ${path}`, {
+    const error = new RunboxError('NotFound', `no route ${request.method} ${shownValue(path)}`, {
       field: 'url',
     });
     void reply.status(404).send(errorBody(request, error));

@@ -10,6 +10,7 @@ import type { SubmitRequest } from '../spec/jobSpecSchema.js';
 import { INPUT_BYTES_FIX, MAX_INPUT_BYTES } from '../spec/inputBytes.js';
 import { parseSize } from '../spec/parseSize.js';
 import { runtimeForScript } from '../spec/runtimeByExtension.js';
+import { shownValue } from '../shownValue.js';
 import { cameNotUtf8 } from './rawArgv.js';
 
 /** Flags shared by `run` and `submit`: everything a job spec can say. */
@@ -317,11 +318,18 @@ function parsePairs(pairs: string[] | undefined, field: string): Record<string, 
     if (eq <= 0) {
       // A --secret-env given its value alone is the secret: not quoted back, as a
       // --secret-env-file line is not.
-      const shown = field === 'secret-env' ? `a value (not repeated here)` : `"${pair}"`;
+      const shown = field === 'secret-env' ? `a value (not repeated here)` : shownValue(pair);
       throw new InvalidSpecError(field, `${shown} must look like NAME=value`);
     }
     const name = pair.slice(0, eq);
     // The value is not quoted back: it may be a secret.
+    if (cameNotUtf8(pair) && name.includes('\ufffd')) {
+      // `--env $'\xff=1'` was "the value of \ufffd is not valid UTF-8".
+      throw new InvalidSpecError(
+        field,
+        `a name before = is not valid UTF-8; a variable name is [A-Za-z_][A-Za-z0-9_]*`,
+      );
+    }
     if (cameNotUtf8(pair)) {
       throw new InvalidSpecError(
         field,
@@ -370,9 +378,11 @@ function refuseBothPlain(
   if (name === undefined) return;
   const plain = Object.hasOwn(envFlag, name) ? '--env' : '--env-file';
   const hidden = Object.hasOwn(secretFlag, name) ? '--secret-env' : '--secret-env-file';
+  // A name too long to repeat (a 10 kB one was) is cut as shownValue cuts it.
+  const shown = shownValue(name) === JSON.stringify(name) ? name : shownValue(name);
   throw new RunboxError(
     'UsageError',
-    `${name} is given by both ${plain} and ${hidden}; give it once: with ${hidden} to keep its value secret, or with ${plain}`,
+    `${shown} is given by both ${plain} and ${hidden}; give it once: with ${hidden} to keep its value secret, or with ${plain}`,
     { field: hidden.slice(2) },
   );
 }

@@ -8,6 +8,7 @@ import { STDIN } from './jobFlags.js';
 import { GROUPS } from './flags.js';
 import { processIO, type CliIO } from './output.js';
 import { reportError } from './reportError.js';
+import { shownValue } from '../shownValue.js';
 
 export interface RunCliOptions {
   startRunbox: StartRunbox;
@@ -333,6 +334,30 @@ function withMissingValue(message: string, argv: readonly string[]): string {
   return `${flag} needs a value after it${dashed ? `; one that starts with "-" is written ${flag}=${next}` : ''}`;
 }
 
+/**
+ * yargs' "Invalid values:\n  Argument: network, Given: \"host\", Choices: ..." on one line
+ * per flag, each value quoted through shownValue: `--catch-up <10 kB>` was repeated whole.
+ * yargs writes each given value as JSON and no choice holds ", Choices: ".
+ */
+function withChoices(message: string): string {
+  if (!message.startsWith('Invalid values:\n')) return message;
+  const lines = message.split('\n').slice(1);
+  const said = lines.map((line) => {
+    const parts = /^ {2}Argument: ([^,]+), Given: (.*)$/s.exec(line);
+    const at = parts?.[2]!.lastIndexOf(', Choices: ') ?? -1;
+    if (!parts || at === -1) return undefined;
+    let given: unknown[];
+    try {
+      given = JSON.parse(`[${parts[2]!.slice(0, at)}]`) as unknown[];
+    } catch {
+      return undefined;
+    }
+    const choices = parts[2]!.slice(at + ', Choices: '.length);
+    return `--${parts[1]!} ${given.map(shownValue).join(', ')} is not one of ${choices}`;
+  });
+  return said.every((s) => s !== undefined) ? said.join('; ') : message;
+}
+
 /** Every long flag of the command being run, as --help names them. */
 function flagsOf(parser: unknown): string[] {
   // getOptions() is yargs' own (untyped): every flag of the command being run.
@@ -544,7 +569,7 @@ export async function runCommands(
       const text = withMissingPositional(
         withMistypedRequired(
           withMissingValue(
-            withFlagSuggestions(message ?? error?.message ?? '', parser, argv),
+            withFlagSuggestions(withChoices(message ?? error?.message ?? ''), parser, argv),
             argv,
           ),
           parser,

@@ -73,7 +73,8 @@ function json(value: unknown): HTMLElement {
 /** One job: spec (secret values come masked from the API), result, logs, outputs, cancel. */
 export function jobPage(root: HTMLElement, id: string): () => void {
   const controller = new AbortController();
-  const title = h('h1', {}, 'Job ', h('code', { id: 'job-id' }, id), ' ');
+  const shownId = h('code', { id: 'job-id' }, id);
+  const title = h('h1', {}, 'Job ', shownId, ' ');
   const status = h('span', { id: 'job-status' });
   const cancel = h('button', { id: 'cancel', class: 'danger', hidden: true }, 'Cancel');
   const message = h('p', { class: 'message', id: 'job-message' });
@@ -152,6 +153,14 @@ export function jobPage(root: HTMLElement, id: string): () => void {
         return;
       }
       throw error;
+    }
+    // The id as stored: one typed in lower case (ULIDs read in any case) was shown as
+    // typed, and named the downloaded logs so.
+    if (shownId.textContent !== job.id) {
+      shownId.textContent = job.id;
+      for (const l of logs) {
+        l.section.querySelector('a[download]')?.setAttribute('download', `${job.id}.${l.stream}`);
+      }
     }
     status.replaceChildren(badge(job.status));
     cancel.hidden = FINAL.has(job.status);

@@ -339,10 +339,22 @@ function decode(field: string, content: string, encoding: 'utf8' | 'base64' | un
   return Buffer.from(content, 'utf8');
 }
 
+/**
+ * Where an env entry is at fault: the field env.NAME, or, for a name too long to quote
+ * whole, the field env and the name cut in the message (a 10 kB name made the field and
+ * the message 10 kB each).
+ */
+function envEntry(name: string): { field: string; named: string } {
+  const shown = shownValue(name);
+  return shown === JSON.stringify(name)
+    ? { field: `env.${name}`, named: '' }
+    : { field: 'env', named: `${shown} ` };
+}
+
 function notAMemorySize(memory: string | number): InvalidSpecError {
   return new InvalidSpecError(
     'limits.memory',
-    `${JSON.stringify(memory)} is not a size from 6m to 8 PiB, e.g. "512m" or "2g"`,
+    `${shownValue(memory)} is not a size from 6m to 8 PiB, e.g. "512m" or "2g"`,
   );
 }
 
@@ -406,7 +418,7 @@ export function parseJobSpec(
       const known = Object.keys(config.runtimes).join(', ');
       throw new InvalidSpecError(
         'runtime',
-        `unknown runtime "${spec.runtime}"; known runtimes: ${known}`,
+        `unknown runtime ${shownValue(spec.runtime)}; known runtimes: ${known}`,
       );
     }
     image = runtime.image;
@@ -415,14 +427,14 @@ export function parseJobSpec(
     if (!isImageReference(spec.image)) {
       throw new InvalidSpecError(
         'image',
-        `"${spec.image}" is not a valid image reference (e.g. "myorg/tool:1.2", "registry:5000/tool@sha256:...")`,
+        `${shownValue(spec.image)} is not a valid image reference (e.g. "myorg/tool:1.2", "registry:5000/tool@sha256:...")`,
       );
     }
     const repository = repositoryOf(spec.image);
     if (repository !== repository.toLowerCase()) {
       throw new InvalidSpecError(
         'image',
-        `"${spec.image}": the repository name "${repository}" must be lowercase`,
+        `${shownValue(spec.image)}: the repository name ${shownValue(repository)} must be lowercase`,
       );
     }
     checkImageAllowed(spec.image, config);
@@ -519,14 +531,15 @@ export function parseJobSpec(
   let processBytes = command.reduce((sum, part) => sum + Buffer.byteLength(part, 'utf8') + 1, 0);
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(spec.env ?? {})) {
+    const entry = envEntry(name);
     if (!ENV_NAME.test(name))
       throw new InvalidSpecError(
-        `env.${name}`,
-        'is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)',
+        entry.field,
+        `${entry.named}is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)`,
       );
     if (RESERVED_ENV.has(name))
       throw new InvalidSpecError(`env.${name}`, 'is set by runbox and cannot be overridden');
-    processBytes += checkProcessString(`env.${name}`, value, name.length + 1);
+    processBytes += checkProcessString(entry.field, value, name.length + 1);
     env[name] = value;
   }
   if (processBytes > MAX_PROCESS_BYTES) {
@@ -538,7 +551,7 @@ export function parseJobSpec(
   }
   for (const name of spec.secret_env ?? []) {
     if (!(name in env))
-      throw new InvalidSpecError('secret_env', `names "${name}", which is not in env`);
+      throw new InvalidSpecError('secret_env', `names ${shownValue(name)}, which is not in env`);
   }
 
   const timeoutSeconds = spec.timeout_seconds ?? config.defaults.timeoutSeconds;
@@ -605,7 +618,7 @@ export function parseJobSpec(
     if (parsed === null) {
       throw new InvalidSpecError(
         `limits.${field}`,
-        `${JSON.stringify(asked)} is not a size, e.g. "512m" or "2g"`,
+        `${shownValue(asked)} is not a size, e.g. "512m" or "2g"`,
       );
     }
     checkCeiling(`limits.${field}`, parsed, String(asked), key, config, formatSize);

@@ -73,6 +73,15 @@ describe('words that are not UTF-8 on the command line', () => {
         ['submit', script, ...server, '--env', 'B=x\\xff'],
         `runbox: InvalidSpec: env: the value of B is not valid UTF-8: environment values are sent as text (JSON), which cannot carry such bytes; ${FIX}\n`,
       ],
+      // Seen: "the value of \ufffd is not valid UTF-8", of a name.
+      [
+        ['submit', script, ...server, '--env', '\\xff=1'],
+        'runbox: InvalidSpec: env: a name before = is not valid UTF-8; a variable name is [A-Za-z_][A-Za-z0-9_]*\n',
+      ],
+      [
+        ['run', script, '--secret-env', 'A\\xfeB=1'],
+        'runbox: InvalidSpec: secret-env: a name before = is not valid UTF-8; a variable name is [A-Za-z_][A-Za-z0-9_]*\n',
+      ],
       [
         ['run', script, '--secret-env=S=\\xc3'],
         `runbox: InvalidSpec: secret-env: the value of S is not valid UTF-8: environment values are sent as text (JSON), which cannot carry such bytes; ${FIX}\n`,

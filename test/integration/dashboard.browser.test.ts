@@ -106,6 +106,18 @@ describe('web dashboard in Chromium', () => {
     await p.click('[data-filter="queued"]');
     await expect.poll(() => rows.count()).toBe(25);
 
+    // An id in lower case (ULIDs read in any case) opens the job, shown as stored: it was
+    // shown as typed.
+    await p.fill('#search', ids[3]!.toLowerCase());
+    await p.press('#search', 'Enter');
+    await expect.poll(() => p.textContent('#job-id')).toBe(ids[3]);
+    await expect.poll(() => p.textContent('#job-status')).toBe('queued');
+    expect(
+      await p
+        .locator('a[download]')
+        .evaluateAll((links) => links.map((a) => a.getAttribute('download'))),
+    ).toEqual([`${ids[3]}.stdout`, `${ids[3]}.stderr`]);
+    await p.goto(`${server.url}/`);
     await p.fill('#search', ids[3]!);
     await p.press('#search', 'Enter');
     await expect.poll(() => p.textContent('#job-id')).toBe(ids[3]);

@@ -476,6 +476,26 @@ describe('API error paths', () => {
     await expectError({ method: 'DELETE', url: '/v1/jobs' }, 405, 'MethodNotAllowed', 'method');
   });
 
+  // Seen: POST /v1/schedules/<10 kB name> answered a 10,424-byte message quoting it whole.
+  it('quotes a long path in a 404 or 405 cut to its first characters and its length', async () => {
+    const notTaken = await expectError(
+      { method: 'PUT', url: `/v1/jobs/${'z'.repeat(10_240)}` },
+      405,
+      'MethodNotAllowed',
+      'method',
+    );
+    expect(notTaken).toBe(
+      `"/v1/jobs/${'z'.repeat(40)}… (10249 characters) does not take PUT; it takes GET, HEAD`,
+    );
+    const noRoute = await expectError(
+      { method: 'GET', url: `/v1/nope/${'z'.repeat(10_240)}` },
+      404,
+      'NotFound',
+      'url',
+    );
+    expect(noRoute).toBe(`no route GET "/v1/nope/${'z'.repeat(40)}… (10249 characters)`);
+  });
+
   it('rejects bad query parameters with 400 naming them', async () => {
     const status = await expectError(
       { method: 'GET', url: '/v1/jobs?status=sleeping' },

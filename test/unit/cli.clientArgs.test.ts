@@ -187,6 +187,30 @@ describe('the client commands parser', () => {
     }
   });
 
+  // yargs' "Invalid values:\n  Argument: catch-up, Given: \"<10 kB>\", Choices: ..." quoted
+  // the value whole, on lines of its own.
+  it("a value outside a flag's choices is named on one line, a long one cut", async () => {
+    const long = 'z'.repeat(10_240);
+    const cases: Array<[string[], string]> = [
+      [['submit', 'a.sh', '--network', 'host'], '--network "host" is not one of "none", "bridge"'],
+      [
+        ['submit', 'a.sh', '--network', long, '--pull', 'y'],
+        `--network "${'z'.repeat(49)}… (10240 characters) is not one of "none", "bridge"; ` +
+          '--pull "y" is not one of "if-not-present", "always", "never"',
+      ],
+      [
+        ['submit', 'a.sh', '--pull', 'a, Choices: b'],
+        '--pull "a, Choices: b" is not one of "if-not-present", "always", "never"',
+      ],
+    ];
+    for (const [argv, message] of cases) {
+      const { seen, code, io } = await viaYargs(argv);
+      expect(seen, argv.join(' ')).toBeNull();
+      expect(code).toBe(64);
+      expect(io.text()).toBe(`runbox: UsageError: ${message} (see \`runbox submit --help\`)\n`);
+    }
+  });
+
   it('a one-value flag given twice is a usage error naming it; repeatable flags and booleans repeat', async () => {
     // yargs made an array of it: `--server A --server B` reached the client as "A,B",
     // `--timeout` twice an InvalidSpec about an array.
@@ -486,6 +510,10 @@ describe('the client commands parser', () => {
       expect(() => buildSubmitRequest({ script, env: ['oops'] })).toThrow(
         'env: "oops" must look like NAME=value',
       );
+      // A 10 kB word was quoted whole.
+      expect(() => buildSubmitRequest({ script, env: ['o'.repeat(10_240)] })).toThrow(
+        `env: "${'o'.repeat(49)}… (10240 characters) must look like NAME=value`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -518,6 +546,13 @@ describe('the client commands parser', () => {
           message: `A is given by both ${plain} and ${hidden}; give it once: with ${hidden} to keep its value secret, or with ${plain}`,
         });
       }
+      // A 10 kB name was repeated whole.
+      const long = 'L'.repeat(10_240);
+      expect(() =>
+        buildSubmitRequest({ script, secretEnv: [`${long}=1`], env: [`${long}=2`] }),
+      ).toThrow(
+        `"${'L'.repeat(49)}… (10240 characters) is given by both --env and --secret-env; give it once`,
+      );
       // Different names, and one name twice in one flag, stay as they were.
       const request = buildSubmitRequest({ script, env: ['A=1', 'A=2'], secretEnv: ['S=x'] });
       expect(request.env).toEqual({ A: '2', S: 'x' });

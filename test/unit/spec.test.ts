@@ -350,6 +350,40 @@ describe('parseJobSpec', () => {
     );
   });
 
+  // Seen on a real serve: a 10 kB runtime, image, memory, env name or secret_env name was
+  // quoted whole (answers of 10-20 kB; the env name twice, in the field and the message).
+  it('cuts a long runtime, image, size, env name or secret_env name it quotes', () => {
+    const long = 'a'.repeat(10_240);
+    const cut = `"${'a'.repeat(49)}… (10240 characters)`;
+    const command = ['true'];
+    for (const [input, field, message] of [
+      [{ runtime: long, command }, 'runtime', `unknown runtime ${cut}; known runtimes: `],
+      [{ image: long, command }, 'image', `${cut} is not a valid image reference`],
+      [
+        { image: `M${'a'.repeat(100)}`, command },
+        'image',
+        `"M${'a'.repeat(48)}… (101 characters): the repository name "M`,
+      ],
+      [{ runtime: 'shell', command, limits: { memory: long } }, 'limits.memory', cut],
+      [{ runtime: 'shell', command, limits: { log_bytes: long } }, 'limits.log_bytes', cut],
+      [{ runtime: 'shell', command, env: { [`é${long}`]: '1' } }, 'env', '"éaaa'],
+      [{ runtime: 'shell', command, env: { A: '1' }, secret_env: [long] }, 'secret_env', cut],
+    ] as const) {
+      let error: unknown;
+      try {
+        parseJobSpec(input, config);
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error).toBeInstanceOf(InvalidSpecError);
+      expect((error as InvalidSpecError).field).toBe(field);
+      expect((error as InvalidSpecError).message).toContain(message);
+      expect((error as InvalidSpecError).message.length).toBeLessThan(300);
+    }
+    // A short name is still the field, as before.
+    expect(fieldOf({ runtime: 'shell', command, env: { é: '1' } })).toBe('env.é');
+  });
+
   it('splits queue options from the spec and checks run_at', () => {
     const { spec, options } = splitSubmission({
       runtime: 'shell',
