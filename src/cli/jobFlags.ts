@@ -476,8 +476,9 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
     return { path, dest, field: `files.${i}` };
   });
   if (!flags.script && !flags.command?.length) {
-    // Nothing to run: the server would name script.content, a field never typed here.
-    throw new RunboxError('InvalidSpec', 'give a script, or --runtime or --image with --command', {
+    // Nothing to run is a missing argument (64, README's exit codes); the server would
+    // have named script.content, a field never typed here.
+    throw new RunboxError('UsageError', 'give a script, or --runtime or --image with --command', {
       field: 'script',
     });
   }
@@ -489,9 +490,10 @@ export function buildSubmitRequest(flags: JobFlagValues): SubmitRequest {
   if (!flags.image && !flags.runtime) {
     const inferred = flags.script ? runtimeForScript(basename(flags.script)) : undefined;
     if (!inferred) {
-      // Without a script (--command alone) there is no extension to speak of.
+      // Without a script (--command alone) there is no extension to speak of, and the
+      // missing flag is the command line's (64).
       throw new RunboxError(
-        'InvalidSpec',
+        flags.script ? 'InvalidSpec' : 'UsageError',
         flags.script
           ? `give --runtime or --image (no runtime is known for the extension of ${basename(flags.script)})`
           : 'give a script, or --runtime or --image with --command',

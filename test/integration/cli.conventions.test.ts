@@ -368,6 +368,9 @@ describe('help and usage', () => {
   // too many, "Unknown argument: b" (unit `cli.clientArgs` has the client commands).
   it('a missing or extra argument is named with the usage line of the (sub)command', async () => {
     const said = {
+      // Nothing to run at all: a missing argument too (64), before any request or data dir.
+      run: 'give a script, or --runtime or --image with --command',
+      'submit --runtime shell': 'give a script, or --runtime or --image with --command',
       'schedule add':
         'missing <name>: runbox schedule add <name> [script] (see `runbox schedule add --help`)',
       outputs: 'missing <id>: runbox outputs <id> (see `runbox outputs --help`)',
