@@ -46,6 +46,20 @@ describe.concurrent('client commands against a server that does not answer as ru
     return { ...result, seconds: (Date.now() - started) / 1000 };
   };
 
+  /**
+   * Writes `head`, then 'x' for ever as fast as the client reads it: an answer that never
+   * ends. `sent.bytes` counts what went out, to bound what the client read.
+   */
+  const sendForever = (socket: Socket, head: string, sent: { bytes: number }) => {
+    socket.write(head);
+    const chunk = Buffer.alloc(1 << 16, 'x');
+    const pump = () => {
+      while (!socket.destroyed && socket.write(chunk)) sent.bytes += chunk.length;
+    };
+    socket.on('drain', pump);
+    pump();
+  };
+
   beforeAll(async () => {
     rb = await startOutputsServer('hostile');
     writeFileSync(join(temp, 'job.sh'), 'echo hi\n');
@@ -81,16 +95,10 @@ describe.concurrent('client commands against a server that does not answer as ru
   }, 180_000);
 
   it('an answer that never ends: exit 69 naming the cap, having read no more than it', async () => {
-    let sent = 0;
-    const url = await listen((socket) => {
-      socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n');
-      const chunk = Buffer.alloc(1 << 16, 'x');
-      const pump = () => {
-        while (!socket.destroyed && socket.write(chunk)) sent += chunk.length;
-      };
-      socket.on('drain', pump);
-      pump();
-    });
+    const sent = { bytes: 0 };
+    const url = await listen((socket) =>
+      sendForever(socket, 'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n', sent),
+    );
     const result = await timed(url, ['status', 'J1', '--json'], 150_000);
     expect(result.code, result.stderr).toBe(69);
     expect(JSON.parse(result.stdout)).toEqual({
@@ -103,7 +111,7 @@ describe.concurrent('client commands against a server that does not answer as ru
       },
     });
     // What the kernel's buffers hold beyond what the client read, no more.
-    expect(sent).toBeLessThan(ANSWER_MAX_BYTES + 64 * 1024 * 1024);
+    expect(sent.bytes).toBeLessThan(ANSWER_MAX_BYTES + 64 * 1024 * 1024);
   }, 180_000);
 
   /** A whole JSON answer, the connection closed after it. */
@@ -130,16 +138,14 @@ describe.concurrent('client commands against a server that does not answer as ru
     socket.write(`HTTP/1.1 200 OK\r\ncontent-type: ${type}\r\n\r\n`);
 
   it('outputs -o of a file whose body never ends: exit 69 naming the file and the server, no more than its size read, the partial file removed', async () => {
-    let sent = 0;
+    const sent = { bytes: 0 };
     const url = await listen((socket, request) => {
       if (request.startsWith('GET /v1/jobs/J1/outputs ')) return answerJson(socket, manifest(1000));
-      startBytes(socket, 'application/octet-stream');
-      const chunk = Buffer.alloc(1 << 16, 'x');
-      const pump = () => {
-        while (!socket.destroyed && socket.write(chunk)) sent += chunk.length;
-      };
-      socket.on('drain', pump);
-      pump();
+      sendForever(
+        socket,
+        'HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\n\r\n',
+        sent,
+      );
     });
     const dir = join(temp, 'endless');
     const result = await timed(url, ['outputs', 'J1', '-o', dir], 120_000);
@@ -150,21 +156,15 @@ describe.concurrent('client commands against a server that does not answer as ru
     );
     expect(existsSync(join(dir, 'big.bin'))).toBe(false);
     // Before, the file grew by 1.7 GB in 8 s until the disk was full.
-    expect(sent).toBeLessThan(64 * 1024 * 1024);
+    expect(sent.bytes).toBeLessThan(64 * 1024 * 1024);
     expect(result.seconds).toBeLessThan(30);
   }, 180_000);
 
   it('logs of a refusal whose body never ends: exit 69 quoting its first bytes, no more than ERROR_MAX_BYTES read', async () => {
-    let sent = 0;
-    const url = await listen((socket) => {
-      socket.write('HTTP/1.1 404 Not Found\r\ncontent-type: text/html\r\n\r\n<html>');
-      const chunk = Buffer.alloc(1 << 16, 'x');
-      const pump = () => {
-        while (!socket.destroyed && socket.write(chunk)) sent += chunk.length;
-      };
-      socket.on('drain', pump);
-      pump();
-    });
+    const sent = { bytes: 0 };
+    const url = await listen((socket) =>
+      sendForever(socket, 'HTTP/1.1 404 Not Found\r\ncontent-type: text/html\r\n\r\n<html>', sent),
+    );
     const result = await timed(url, ['logs', 'J1'], 120_000);
     expect(result.code, result.stderr).toBe(69);
     expect(result.stderr).toBe(
@@ -172,21 +172,15 @@ describe.concurrent('client commands against a server that does not answer as ru
         `(404: ${JSON.stringify(`<html>${'x'.repeat(114)}`)}); point --server / RUNBOX_SERVER at a runbox server\n`,
     );
     // Before, response.text() read it into memory until the heap gave out.
-    expect(sent).toBeLessThan(ERROR_MAX_BYTES + 64 * 1024 * 1024);
+    expect(sent.bytes).toBeLessThan(ERROR_MAX_BYTES + 64 * 1024 * 1024);
     expect(result.seconds).toBeLessThan(30);
   }, 180_000);
 
   it('healthcheck: the status decides, an endless body is not read, a body cut off by --timeout is 69', async () => {
-    let sent = 0;
-    const endless = await listen((socket) => {
-      socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{"ok":');
-      const chunk = Buffer.alloc(1 << 16, 'x');
-      const pump = () => {
-        while (!socket.destroyed && socket.write(chunk)) sent += chunk.length;
-      };
-      socket.on('drain', pump);
-      pump();
-    });
+    const sent = { bytes: 0 };
+    const endless = await listen((socket) =>
+      sendForever(socket, 'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{"ok":', sent),
+    );
     const stalls = await listen((socket) =>
       socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{"ok":'),
     );
@@ -198,7 +192,7 @@ describe.concurrent('client commands against a server that does not answer as ru
     expect(healthy.code, healthy.stderr).toBe(0);
     expect(healthy.stdout).toMatch(new RegExp(`^healthy: ${endless}/healthz \\{"ok":x+\\n$`));
     expect(healthy.seconds).toBeLessThan(15);
-    expect(sent).toBeLessThan(64 * 1024 * 1024);
+    expect(sent.bytes).toBeLessThan(64 * 1024 * 1024);
     expect([cut.code, cut.stderr]).toEqual([
       69,
       `runbox: ServerUnavailable: ${stalls}/healthz did not finish its answer within 2 s (--timeout)\n`,
