@@ -1,5 +1,6 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { SubmitRequestSchema } from '../spec/jobSpecSchema.js';
+import { Text } from '../spec/textSchema.js';
 
 /** Requests and answers of /v1/schedules (README "Schedules"). */
 
@@ -17,7 +18,7 @@ const CatchUpSchema = Type.Union([Type.Literal('skip'), Type.Literal('once')], {
  * while a name has at most 64 (ScheduleService's NAME), so a client generated from the
  * document accepted names the server could never hold.
  */
-const ScheduleNameSchema = Type.String({
+const ScheduleNameSchema = Text({
   minLength: 1,
   maxLength: 64,
   description: 'ASCII letters, digits, . - _',
@@ -33,7 +34,7 @@ export const ScheduleRequestSchema = Type.Object(
         '5 fields (minute hour day month weekday), 6 with seconds first, or one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly',
     }),
     timezone: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone (default UTC)' }),
+      Text({ minLength: 1, maxLength: 64, description: 'IANA zone (default UTC)' }),
     ),
     catch_up: Type.Optional(CatchUpSchema),
     job: Type.Composite([SubmitRequestSchema], {
@@ -94,9 +95,7 @@ export const ScheduleListSchema = Type.Object(
 export const ScheduleListQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'default 100' })),
-    cursor: Type.Optional(
-      Type.String({ maxLength: 64, description: 'next_cursor of the previous page' }),
-    ),
+    cursor: Type.Optional(Text({ maxLength: 64, description: 'next_cursor of the previous page' })),
   },
   { additionalProperties: false },
 );

@@ -7,6 +7,7 @@ import {
 } from '../contract/resultSchema.js';
 import { HTTP_STATUS, type ErrorType } from '../errors/index.js';
 import { JobSpecSchema, SubmitRequestSchema } from '../spec/jobSpecSchema.js';
+import { Text } from '../spec/textSchema.js';
 
 /**
  * Every answer the API gives, as TypeBox schemas. The handlers' return types are these
@@ -341,6 +342,6 @@ export const NoBody = (description: string) =>
   Type.Unsafe<never>({ description, 'x-no-body': true });
 
 export const IdParams = Type.Object(
-  { id: Type.String({ maxLength: 64, description: 'A job id' }) },
+  { id: Text({ maxLength: 64, description: 'A job id' }) },
   { additionalProperties: false },
 );

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { GpusSchema } from './gpus.js';
+import { Text } from './textSchema.js';
 
 /**
  * What a client submits. The API serves this as its request schema, the CLI builds it
@@ -7,7 +8,7 @@ import { GpusSchema } from './gpus.js';
  */
 export const FileSchema = Type.Object(
   {
-    path: Type.String({ minLength: 1, maxLength: 1024, description: 'Path under /work' }),
+    path: Text({ minLength: 1, maxLength: 1024, description: 'Path under /work' }),
     content: Type.String({ description: 'File content, in the given encoding' }),
     encoding: Type.Optional(Type.Union([Type.Literal('utf8'), Type.Literal('base64')])),
     mode: Type.Optional(Type.Integer({ minimum: 0, maximum: 0o777 })),
@@ -63,7 +64,7 @@ export const JobSpecSchema = Type.Object(
     ),
     gpus: Type.Optional(GpusSchema),
     webhook_url: Type.Optional(
-      Type.String({
+      Text({
         minLength: 1,
         maxLength: 2048,
         description:
@@ -92,7 +93,7 @@ export const SubmitOptionsSchema = Type.Object(
     ),
     max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
     retry_on_exit_codes: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 255 }))),
-    idempotency_key: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    idempotency_key: Type.Optional(Text({ minLength: 1, maxLength: 200 })),
   },
   { additionalProperties: false },
 );

@@ -22,6 +22,7 @@ import {
 import { INPUT_BYTES_FIX, MAX_INPUT_BYTES } from './inputBytes.js';
 import { parseSize } from './parseSize.js';
 import { runtimeForScript } from './runtimeByExtension.js';
+import { isText, textExpectation } from './textSchema.js';
 import { unknownFieldText } from './unknownField.js';
 
 /** A spec with every default applied and every name resolved: what the executor runs. */
@@ -156,6 +157,9 @@ export function schemaErrorText(error: ValueError): string {
   if (error.path.endsWith('/gpus')) {
     // TypeBox says "expected union value" for a count of 0, naming nothing that would do.
     return `must be a count from 1 to 64, "all", or device IDs like ["0", "1"] (got ${shownValue(error.value)}); leave it out for a job without GPUs`;
+  }
+  if (isText(error.schema)) {
+    return `${textExpectation(error.schema, error.value)} (got ${shownValue(error.value)})`;
   }
   const members = (
     error.schema as { anyOf?: Array<{ const?: unknown; type?: unknown; minimum?: unknown }> }

@@ -631,6 +631,46 @@ describe('API success paths the error tests lean on', () => {
     expect(elapsed).toBeLessThan(5000);
   });
 
+  it('counts a length limit in characters, as the document’s maxLength does: 200 emoji are one key', async () => {
+    // JSON Schema counts code points, so a client generated from the document passed 101
+    // to 200 emoji that the server refused for 202 to 400 UTF-16 units.
+    const doc = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+      components: { schemas: Record<string, { properties: Record<string, unknown> }> };
+    }>();
+    expect(doc.components.schemas.SubmitRequest?.properties.idempotency_key).toEqual({
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+    });
+    const key = '😀'.repeat(200);
+    const accepted = await h.app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      payload: { ...GOOD, idempotency_key: key },
+    });
+    expect(accepted.statusCode, accepted.body).toBe(201);
+    expect(accepted.json<{ idempotency_key: string }>().idempotency_key).toBe(key);
+    const before = jobCount(h.queue);
+    const refused = await h.app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      payload: { ...GOOD, idempotency_key: `${key}😀` },
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(errorOf(refused.body)).toMatchObject({
+      type: 'InvalidSpec',
+      field: 'idempotency_key',
+      message: `idempotency_key: expected string length less or equal to 200 (got "${'😀'.repeat(24)}… (201 characters))`,
+    });
+    expect(jobCount(h.queue)).toBe(before);
+    // A query value too: 64 emoji are within a cursor's 64 and fail only as a cursor.
+    const cursor = await h.app.inject({
+      method: 'GET',
+      url: `/v1/jobs?cursor=${encodeURIComponent('😀'.repeat(64))}`,
+    });
+    expect(errorOf(cursor.body).message).toContain('is not a cursor this server gave out');
+  });
+
   it('a repeated idempotency key answers 200 with the same job and writes nothing', async () => {
     const first = await h.app.inject({
       method: 'POST',

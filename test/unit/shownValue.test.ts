@@ -40,7 +40,8 @@ function messageOf(run: () => unknown): string {
 function expectBounded(message: string, value: string): void {
   expect(wellFormed(message), message).toBe(true);
   expect(message.length, message).toBeLessThan(BOUND);
-  expect(message).toContain(`(${value.length} characters)`);
+  // Characters as a schema's maxLength counts them: code points, not UTF-16 units.
+  expect(message).toContain(`(${[...value].length} characters)`);
 }
 
 describe('shownValue', () => {
@@ -54,6 +55,7 @@ describe('shownValue', () => {
       expect(wellFormed(shown), shown).toBe(true);
       expect(shown.length).toBeLessThan(70);
     }
+    expect(shownValue(EMOJI)).toBe(`"${'😀'.repeat(24)}… (200 characters)`);
     expect(shownValue(Array.from({ length: 100 }, (_, i) => i))).toBe('an array of 100 items');
   });
 });

@@ -341,9 +341,9 @@ describe('parseJobSpec', () => {
     expect(() => splitSubmission({ runtime: 'shell', idempotency_key: '"'.repeat(201) })).toThrow(
       /idempotency_key: .*\(201 characters\)\)$/,
     );
-    // 200 emoji are 400 UTF-16 units; the cut keeps each one whole.
-    expect(() => splitSubmission({ runtime: 'shell', idempotency_key: '😀'.repeat(200) })).toThrow(
-      `(got "${'😀'.repeat(24)}… (400 characters))`,
+    // 201 emoji are 402 UTF-16 units; the count is of characters, the cut keeps each whole.
+    expect(() => splitSubmission({ runtime: 'shell', idempotency_key: '😀'.repeat(201) })).toThrow(
+      `idempotency_key: expected string length less or equal to 200 (got "${'😀'.repeat(24)}… (201 characters))`,
     );
     expect(() => splitSubmission({ runtime: 'shell', priority: Number.NaN })).toThrow(
       /priority: .*\(got NaN\)/,

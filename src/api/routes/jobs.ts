@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { Text } from '../../spec/textSchema.js';
 import { MAX_JOB_PAGE } from '../jobView.js';
 import type { JobService } from '../jobService.js';
 import {
@@ -32,9 +33,7 @@ const ListQuery = Type.Object(
     limit: Type.Optional(
       Type.Integer({ minimum: 1, maximum: MAX_JOB_PAGE, description: 'default 100' }),
     ),
-    cursor: Type.Optional(
-      Type.String({ maxLength: 64, description: 'next_cursor of the previous page' }),
-    ),
+    cursor: Type.Optional(Text({ maxLength: 64, description: 'next_cursor of the previous page' })),
   },
   { additionalProperties: false },
 );

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
+import { Text } from '../../spec/textSchema.js';
 import { drained } from '../../drained.js';
 import { tailFile, type RunningLogs } from '../../executor/runningLogs.js';
 import type { Logger } from '../../log.js';
@@ -56,7 +57,7 @@ const RETRY_REMOTE_MS = 1000;
 
 const LiveLogParams = Type.Object(
   {
-    id: Type.String({ maxLength: 64, description: 'A job id' }),
+    id: Text({ maxLength: 64, description: 'A job id' }),
     attempt: Type.Integer({ minimum: 1, description: 'The attempt, as the job counts them' }),
   },
   { additionalProperties: false },

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { Text } from '../../spec/textSchema.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OutputEntry } from '../../contract/resultSchema.js';
 import { RunboxError } from '../../errors/index.js';
@@ -144,7 +145,7 @@ export function registerOutputRoutes(
           'else decompressed; one Range on the decompressed bytes; ETag and If-None-Match.',
         tags: ['outputs'],
         params: Type.Object({
-          id: Type.String({ maxLength: 64, description: 'A job id' }),
+          id: Text({ maxLength: 64, description: 'A job id' }),
           // fastify names a wildcard "*"; the document calls it path (see openapi.ts).
           '*': Type.String({ description: 'A path from the output manifest, / between parts' }),
         }),

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { Text } from '../../spec/textSchema.js';
 import { RunboxError } from '../../errors/index.js';
 import { tokenMatches } from '../auth.js';
 import { ErrorBodySchema, NoBody } from '../schemas.js';
@@ -7,7 +8,7 @@ import type { Api } from '../typeProvider.js';
 import { LoginLimiter } from '../loginLimiter.js';
 
 const LoginSchema = Type.Object(
-  { token: Type.String({ minLength: 1, maxLength: 4096, description: "The server's token" }) },
+  { token: Text({ minLength: 1, maxLength: 4096, description: "The server's token" }) },
   { additionalProperties: false, $id: 'Login' },
 );
 
