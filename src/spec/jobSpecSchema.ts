@@ -8,7 +8,12 @@ import { Text } from './textSchema.js';
  */
 export const FileSchema = Type.Object(
   {
-    path: Text({ minLength: 1, maxLength: 1024, description: 'Path under /work' }),
+    path: Text({
+      minLength: 1,
+      maxLength: 1024,
+      // maxLength counts characters; the kernel counts bytes, which the server checks too.
+      description: 'Path under /work: at most 1024 bytes as UTF-8, each name at most 255',
+    }),
     content: Type.String({ description: 'File content, in the given encoding' }),
     encoding: Type.Optional(Type.Union([Type.Literal('utf8'), Type.Literal('base64')])),
     mode: Type.Optional(Type.Integer({ minimum: 0, maximum: 0o777 })),

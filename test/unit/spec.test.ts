@@ -313,6 +313,16 @@ describe('parseJobSpec', () => {
     }
   });
 
+  it('counts an input path in UTF-8 bytes too: 1,024 characters of emoji pass the schema, not the kernel', () => {
+    const shell = { runtime: 'shell', script: { path: 'a.sh', content: 'true' } };
+    // 1,024 characters in parts of 50 emoji (200 bytes each, under NAME_MAX).
+    const path = `${'😀'.repeat(50)}/`.repeat(20) + 'x'.repeat(4);
+    expect([...path]).toHaveLength(1024);
+    expect(() => parseJobSpec({ ...shell, files: [{ path, content: 'x' }] }, config)).toThrow(
+      'files.0.path: is 4024 bytes as UTF-8; a path may be at most 1024 bytes',
+    );
+  });
+
   it('names a NUL in an input path as the fault, and cuts a long path it quotes', () => {
     const shell = { runtime: 'shell', script: { path: 'a.sh', content: 'true' } };
     expect(() =>

@@ -682,7 +682,7 @@ export interface components {
             /** @description An image to run instead of a runtime */
             image?: string;
             script?: {
-                /** @description Path under /work */
+                /** @description Path under /work: at most 1024 bytes as UTF-8, each name at most 255 */
                 path: string;
                 /** @description File content, in the given encoding */
                 content: string;
@@ -690,7 +690,7 @@ export interface components {
                 mode?: number;
             };
             files?: {
-                /** @description Path under /work */
+                /** @description Path under /work: at most 1024 bytes as UTF-8, each name at most 255 */
                 path: string;
                 /** @description File content, in the given encoding */
                 content: string;
@@ -769,7 +769,7 @@ export interface components {
             /** @description An image to run instead of a runtime */
             image?: string;
             script?: {
-                /** @description Path under /work */
+                /** @description Path under /work: at most 1024 bytes as UTF-8, each name at most 255 */
                 path: string;
                 /** @description File content, in the given encoding */
                 content: string;
@@ -777,7 +777,7 @@ export interface components {
                 mode?: number;
             };
             files?: {
-                /** @description Path under /work */
+                /** @description Path under /work: at most 1024 bytes as UTF-8, each name at most 255 */
                 path: string;
                 /** @description File content, in the given encoding */
                 content: string;
@@ -870,7 +870,7 @@ export interface components {
                 /** @description An image to run instead of a runtime */
                 image?: string;
                 script?: {
-                    /** @description Path under /work */
+                    /** @description Path under /work: at most 1024 bytes as UTF-8, each name at most 255 */
                     path: string;
                     /** @description File content, in the given encoding */
                     content: string;
@@ -878,7 +878,7 @@ export interface components {
                     mode?: number;
                 };
                 files?: {
-                    /** @description Path under /work */
+                    /** @description Path under /work: at most 1024 bytes as UTF-8, each name at most 255 */
                     path: string;
                     /** @description File content, in the given encoding */
                     content: string;
@@ -938,7 +938,7 @@ export interface components {
             /** @description An image to run instead of a runtime */
             image?: string;
             script?: {
-                /** @description Path under /work */
+                /** @description Path under /work: at most 1024 bytes as UTF-8, each name at most 255 */
                 path: string;
                 /** @description File content, in the given encoding */
                 content: string;
@@ -1111,7 +1111,7 @@ export interface components {
                 /** @description An image to run instead of a runtime */
                 image?: string;
                 script?: {
-                    /** @description Path under /work */
+                    /** @description Path under /work: at most 1024 bytes as UTF-8, each name at most 255 */
                     path: string;
                     /** @description File content, in the given encoding */
                     content: string;
@@ -1119,7 +1119,7 @@ export interface components {
                     mode?: number;
                 };
                 files?: {
-                    /** @description Path under /work */
+                    /** @description Path under /work: at most 1024 bytes as UTF-8, each name at most 255 */
                     path: string;
                     /** @description File content, in the given encoding */
                     content: string;
