@@ -27,7 +27,7 @@ const ScheduleNameSchema = Text({
 export const ScheduleRequestSchema = Type.Object(
   {
     name: ScheduleNameSchema,
-    cron: Type.String({
+    cron: Text({
       minLength: 1,
       maxLength: 200,
       description:

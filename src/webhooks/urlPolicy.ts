@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { webhookUrlSyntaxProblem, type Config } from '../config.js';
 import { InvalidSpecError } from '../errors/index.js';
+import { codePoints } from '../codePoints.js';
 
 export type WebhookPolicy = Pick<
   Config['webhooks'],
@@ -124,7 +125,10 @@ function bareHost(url: URL): string {
 export function checkWebhookUrl(text: string, policy: WebhookPolicy, field = 'webhook_url'): void {
   const problem = webhookUrlSyntaxProblem(text);
   if (problem) throw new InvalidSpecError(field, problem);
-  if (text.length > 2048) throw new InvalidSpecError(field, 'is longer than 2048 characters');
+  // Characters as the schema's maxLength counts them: 1,025 emoji passed it and were refused here.
+  if (codePoints(text) > 2048) {
+    throw new InvalidSpecError(field, 'is longer than 2048 characters');
+  }
   if (!policy.secret) {
     throw new InvalidSpecError(
       field,

@@ -9,6 +9,8 @@ import type { Config } from '../../src/config.js';
 import { EXIT_CODES, RunboxError } from '../../src/errors/index.js';
 import { RunboxMetrics } from '../../src/metrics.js';
 import { SqliteQueue } from '../../src/queue/sqlite/SqliteQueue.js';
+import { ScheduleService } from '../../src/schedules/ScheduleService.js';
+import { SqliteScheduleStore } from '../../src/schedules/sqlite/SqliteScheduleStore.js';
 import { startRunbox } from '../../src/runbox.js';
 import { createFileBlobStore } from '../../src/storage/index.js';
 import { testConfig } from '../helpers/testConfig.js';
@@ -38,9 +40,13 @@ async function harness(overrides: Parameters<typeof testConfig>[0] = {}): Promis
   const queue = SqliteQueue.open(config);
   const store = await createFileBlobStore(config);
   const metrics = new RunboxMetrics({ process: 'serve', workerId: 'test' });
+  const jobs = new JobService(config, queue);
   const app = await buildServer({
     config,
-    jobs: new JobService(config, queue),
+    jobs,
+    schedules: new ScheduleService(new SqliteScheduleStore(queue.db), (body, prefix) =>
+      jobs.prepare(body, prefix),
+    ),
     // No job here ever runs: error paths only.
     runningLogs: { find: () => Promise.resolve(null) },
     store,
@@ -669,6 +675,20 @@ describe('API success paths the error tests lean on', () => {
       url: `/v1/jobs?cursor=${encodeURIComponent('😀'.repeat(64))}`,
     });
     expect(errorOf(cursor.body).message).toContain('is not a cursor this server gave out');
+    // And a schedule's cron: 200 emoji are within its length and refused as cron.
+    const schedule = (cron: string) =>
+      h.app.inject({
+        method: 'POST',
+        url: '/v1/schedules',
+        payload: { name: 'e', cron, job: GOOD },
+      });
+    const notCron = errorOf((await schedule('😀'.repeat(200))).body);
+    expect(notCron.field).toBe('cron');
+    expect(notCron.message).not.toContain('expected string length');
+    expect(errorOf((await schedule('😀'.repeat(201))).body)).toMatchObject({
+      field: 'cron',
+      message: `cron: expected string length less or equal to 200 (got "${'😀'.repeat(24)}… (201 characters))`,
+    });
   });
 
   it('a repeated idempotency key answers 200 with the same job and writes nothing', async () => {

@@ -105,6 +105,13 @@ describe('webhook URL policy', () => {
       /allowHosts/,
     );
     expect(refused(`https://example.com/${'a'.repeat(2100)}`)?.message).toMatch(/2048/);
+    // 2,048 characters as the schema's maxLength counts them, not UTF-16 units.
+    const host = 'https://example.com/';
+    expect(refused(host + '😀'.repeat(2048 - host.length))).toBeNull();
+    expect(refused(host + '😀'.repeat(2049 - host.length))).toEqual({
+      field: 'webhook_url',
+      message: 'webhook_url: is longer than 2048 characters',
+    });
     // A non-ASCII host is a name like any other (punycode), judged when resolved.
     expect(refused('https://bücher.example/hook')).toBeNull();
   });
