@@ -4,6 +4,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { PollLoop } from '../pollLoop.js';
 import type { EnqueueItem } from '../queue/types.js';
 import { parseCron, planFire } from './cron.js';
+import { SCHEDULE_KEY_PREFIX } from '../spec/parseJobSpec.js';
 import type { ScheduleRecord, ScheduleStore } from './ScheduleStore.js';
 
 export interface SchedulerDeps {
@@ -121,7 +122,7 @@ export class Scheduler {
       try {
         item = {
           ...this.deps.prepare(schedule.request, 'job.'),
-          idempotencyKey: `schedule:${schedule.name}:${new Date(plan.fireAt).toISOString()}`,
+          idempotencyKey: `${SCHEDULE_KEY_PREFIX}${schedule.name}:${new Date(plan.fireAt).toISOString()}`,
           requestHash: null,
           runAt: now,
         };

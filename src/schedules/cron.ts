@@ -165,6 +165,15 @@ function cronerReason(message: string): string {
 }
 
 export function checkTimezone(timezone: string): void {
+  // Node 24's Intl takes a UTC offset as a zone; a schedule's zone has daylight-saving
+  // rules or is explicitly fixed (Etc/GMT-5), and README promises an IANA name.
+  if (/^[+-]/.test(timezone)) {
+    throw new InvalidSpecError(
+      'timezone',
+      `${shownValue(timezone)} is a UTC offset, not an IANA time zone; give a zone such as ` +
+        'Europe/Paris, or Etc/GMT-5 for a fixed UTC+5 (IANA writes Etc/GMT signs reversed)',
+    );
+  }
   try {
     new Intl.DateTimeFormat('en', { timeZone: timezone });
   } catch {

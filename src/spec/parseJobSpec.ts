@@ -209,6 +209,9 @@ function isIsoTime(text: string): boolean {
   );
 }
 
+/** Idempotency keys of schedule fires (Scheduler); a client's key may not start so. */
+export const SCHEDULE_KEY_PREFIX = 'schedule:';
+
 /** The first instant both queues store as it is (Date.UTC would read year 1 as 1901). */
 const EARLIEST_RUN_AT = Date.parse('0001-01-01T00:00:00Z');
 
@@ -252,6 +255,15 @@ export function splitSubmission(input: unknown): { spec: JobSpec; options: Submi
       'run_at',
       `"${opts.run_at}" has no time zone, so it names no one instant; add Z for UTC or an ` +
         `offset, e.g. ${opts.run_at}Z or ${opts.run_at}+01:00`,
+    );
+  }
+  // A schedule's fire is the job with the key schedule:NAME:<due time>: a client's job
+  // holding that key first was taken as the fire, and the schedule's own job never ran.
+  if (opts.idempotency_key?.startsWith(SCHEDULE_KEY_PREFIX)) {
+    throw new InvalidSpecError(
+      'idempotency_key',
+      `${shownValue(opts.idempotency_key)} starts with "${SCHEDULE_KEY_PREFIX}", which runbox ` +
+        "keeps for the jobs its schedules fire; choose a key that doesn't",
     );
   }
   return { spec: spec as JobSpec, options: opts };

@@ -56,14 +56,15 @@ export async function jobIds(url: string): Promise<string[]> {
 
 /**
  * Fails (exit 3, retried) on its first two attempts as soon as it has written their
- * bytes; the third waits a second, then writes its bytes and succeeds.
+ * bytes (or a second after, `paced`); the third waits a second, then writes its bytes
+ * and succeeds.
  */
-export function quickScript(attempts: [Buffer, Buffer][]): string {
+export function quickScript(attempts: [Buffer, Buffer][], paced = false): string {
   return [
     'case "$RUNBOX_ATTEMPT" in',
     ...attempts.map(([a, b], i) =>
       i < 2
-        ? `${i + 1}) ${printf(a)}; ${printf(b)}; exit 3;;`
+        ? `${i + 1}) ${printf(a)}; ${printf(b)};${paced ? ' sleep 1;' : ''} exit 3;;`
         : `*) sleep 1; ${printf(a)}; ${printf(b)}; exit 0;;`,
     ),
     'esac',

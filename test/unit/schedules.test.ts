@@ -450,6 +450,17 @@ describe('schedules with a fake clock', () => {
     expect(await refused({ name: 'a', cron: '* * * * *', timezone: 'CET+99', job: JOB })).toBe(
       'timezone',
     );
+    // Node 24's Intl reads these as fixed offsets; a schedule's zone is an IANA name.
+    for (const timezone of ['+05:00', '-00:00', '+0530', '-12']) {
+      expect(await refused({ name: 'a', cron: '* * * * *', timezone, job: JOB }), timezone).toBe(
+        'timezone',
+      );
+    }
+    await expect(
+      service.create({ name: 'a', cron: '* * * * *', timezone: '+05:00', job: JOB }),
+    ).rejects.toThrow(
+      'timezone: "+05:00" is a UTC offset, not an IANA time zone; give a zone such as Europe/Paris, or Etc/GMT-5 for a fixed UTC+5',
+    );
     expect(await refused({ name: 'a', cron: '* * * * *', job: { runtime: 'cobol' } })).toBe(
       'job.runtime',
     );

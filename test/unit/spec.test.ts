@@ -423,6 +423,19 @@ describe('parseJobSpec', () => {
         /run_at: "[^"]*" is not an ISO 8601 time/,
       );
     }
+    // A schedule's fire is found by its key: a client's job holding one was taken for the
+    // fire, and the schedule's own job never ran.
+    expect(() =>
+      splitSubmission({
+        runtime: 'shell',
+        idempotency_key: 'schedule:nightly:2026-12-01T03:00:00.000Z',
+      }),
+    ).toThrow(
+      'idempotency_key: "schedule:nightly:2026-12-01T03:00:00.000Z" starts with "schedule:", which runbox keeps for the jobs its schedules fire',
+    );
+    expect(() =>
+      splitSubmission({ runtime: 'shell', idempotency_key: 'my-schedule:1' }),
+    ).not.toThrow();
     // The server's zone would decide the instant: refused with the fix named.
     for (const local of ['2026-12-01T10:00:00', '2026-12-01T10:00', '2026-12-01t10:00:00.5']) {
       expect(() => splitSubmission({ runtime: 'shell', run_at: local }), local).toThrow(

@@ -436,8 +436,17 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  /** Facts from one HEAD, or null if the object is missing. */
-  private async head(sha256: string, signal?: AbortSignal): Promise<ObjectFacts | null> {
+  /**
+   * Facts from a HEAD, or null if the object is missing. Read again once when the seek
+   * table's GET finds another upload of the blob: two nodes storing the same bytes at once
+   * (the conformance suite's two puts saw it on s3rver, which shows an object before its
+   * metadata), where the put that lost the race failed Internal.
+   */
+  private head(sha256: string, signal?: AbortSignal): Promise<ObjectFacts | null> {
+    return retryStale(() => this.headOnce(sha256, signal));
+  }
+
+  private async headOnce(sha256: string, signal?: AbortSignal): Promise<ObjectFacts | null> {
     let response;
     try {
       response = await this.client.send(

@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { RunboxError } from '../../errors/index.js';
 
 export function notFound(sha256: string, cause?: unknown): RunboxError {
@@ -19,11 +18,11 @@ export function staleRead(sha256: string, cause?: unknown): RunboxError {
 }
 
 /**
- * Opens again once when the object changed under an open: every GET of an open happens
- * before the stream is handed out, so no byte has been served yet. Twice in a row is
- * reported (something keeps rewriting the key).
+ * Opens (or reads an object's facts) again once when the object changed under it: every
+ * GET of an open happens before the stream is handed out, so no byte has been served yet.
+ * Twice in a row is reported (something keeps rewriting the key).
  */
-export async function retryStale(open: () => Promise<Readable>): Promise<Readable> {
+export async function retryStale<T>(open: () => Promise<T>): Promise<T> {
   try {
     return await open();
   } catch (error) {
