@@ -550,6 +550,24 @@ describe('help and usage', () => {
     expect(await labelledContainers({ database: databaseIdOf(sandbox.dataDir) })).toEqual([]);
   });
 
+  it('run --json whose stdout fails once the job has ended exits 74, one line, no stack trace', async () => {
+    // The failed write of the JSON document cancelled the ended job: an unhandled
+    // Conflict, a stack trace and exit 1 (a stranger's pass).
+    const job = script('hi.sh', 'echo hi\n');
+    const full = openSync('/dev/full', 'w');
+    const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', job, '--json', ...local()], {
+      env: { ...process.env, RUNBOX_CONFIG: '', RUNBOX_SERVER: '' },
+      stdio: ['ignore', full, 'pipe'],
+    });
+    closeSync(full);
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('hi\nrunbox: cannot write to stdout (ENOSPC); the rest is not printed\n');
+    expect(code).toBe(74);
+    expect(await labelledContainers({ database: databaseIdOf(sandbox.dataDir) })).toEqual([]);
+  });
+
   it('logs whose reader goes away (| head) ends quietly, from the local database and from a server', async () => {
     // The EPIPE was an unhandled 'error' event: a stack trace and exit 1.
     const job = script('four-mib.sh', 'head -c 4194304 /dev/zero | tr "\\0" x\n');

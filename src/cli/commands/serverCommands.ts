@@ -328,7 +328,11 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
             return;
           }
           signalled = true;
-          void rb.services.jobs.cancel(job.id);
+          // A job that ended meanwhile has nothing to cancel (Conflict): unhandled, that
+          // crashed `run --json > /dev/full` with a stack trace once the job had ended.
+          rb.services.jobs.cancel(job.id).catch((error: unknown) => {
+            if (!(error instanceof RunboxError && error.type === 'Conflict')) throw error;
+          });
         };
         for (const signal of stopSignals) process.on(signal, onSignal);
         stopHolding();
@@ -337,6 +341,9 @@ export function serverCommands(ctx: CliContext, setCode: (code: number) => void)
         const final = await rb.services.jobs.waitFinal(job.id);
         untap();
         for (const signal of stopSignals) process.off(signal, onSignal);
+        // The job is final: a reader gone now stops nothing (io reports the failed write).
+        io.stdout.off('error', onReaderGone);
+        io.stderr.off('error', onReaderGone);
         if (args.outputDir && final.result) {
           const refused = await writeOutputs(
             rb.services.store,
