@@ -1,5 +1,5 @@
-import { accessSync, constants, statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { accessSync, constants, mkdirSync, rmdirSync, statSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { OutputEntry } from '../contract/resultSchema.js';
@@ -38,6 +38,45 @@ export function checkOutputDir(dir: string): void {
   } catch {
     fail(`${at} is not writable by this user`);
   }
+  // access() says yes to root everywhere: /proc/x and /sys/x passed, then the job ran and
+  // failed at the folder (EPERM, exit 70) or Node's recursive mkdir spun for ever (/proc
+  // answers ENOENT). The first missing part is made and removed again to be sure.
+  const missing = resolve(dir)
+    .slice(at.length)
+    .split('/')
+    .find((part) => part !== '');
+  if (missing !== undefined) {
+    const probe = resolve(at, missing);
+    try {
+      mkdirSync(probe);
+    } catch (error) {
+      fail(`cannot make ${probe} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    rmdirSync(probe);
+  }
+}
+
+/**
+ * Makes dir and its missing parents one at a time: Node's recursive mkdir loops for ever
+ * on a path the kernel answers ENOENT for however often it is made (under /proc).
+ */
+export async function makeOutputDir(dir: string): Promise<string> {
+  const root = resolve(dir);
+  const parts: string[] = [];
+  for (let at = root; ; at = dirname(at)) {
+    try {
+      if ((await stat(at)).isDirectory()) break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(at) === at) throw error;
+    }
+    parts.unshift(at);
+  }
+  for (const part of parts) {
+    await mkdir(part).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    });
+  }
+  return root;
 }
 
 /**
@@ -52,8 +91,7 @@ export async function writeOutputs(
   outputs: OutputEntry[],
   dir: string,
 ): Promise<Array<{ path: string; reason: string }>> {
-  const root = resolve(dir);
-  await mkdir(root, { recursive: true });
+  const root = await makeOutputDir(dir);
   const refused: Array<{ path: string; reason: string }> = [];
   const attempt = async (path: string, write: () => Promise<void>) => {
     try {

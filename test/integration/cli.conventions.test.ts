@@ -518,6 +518,22 @@ describe('help and usage', () => {
       expect(run.stderr).not.toContain('ran');
     }
     expect(readFileSync(notes, 'utf8')).toBe('mine\n');
+    // access() says yes to root anywhere: -o /proc/x ran the job, then Node's recursive
+    // mkdir spun for ever (the kernel answers ENOENT), and /sys/x failed Internal (70).
+    for (const [dir, made, code] of [
+      ['/proc/runbox-test-x', '/proc/runbox-test-x', 'ENOENT'],
+      ['/sys/runbox-test-x/y', '/sys/runbox-test-x', 'EPERM'],
+    ] as const) {
+      const run = await cli(['run', job, '-o', dir, '--json', ...local()]);
+      expect(run.code, run.stderr).toBe(64);
+      expect(run.stderr).not.toContain('ran');
+      const message = (JSON.parse(run.stdout) as { error: { message: string } }).error.message;
+      expect([
+        `-o ${dir}: cannot make ${made} (${code}); name a folder you can write in (made if missing)`,
+        // Not root: refused by access() before the probe.
+        `-o ${dir}: ${dirname(made)} is not writable by this user; name a folder you can write in (made if missing)`,
+      ]).toContain(message);
+    }
   });
 
   it('run whose reader goes away (| head) stops the job as Ctrl-C does: exit 130, no crash, no container', async () => {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, unlink } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { unlink } from 'node:fs/promises';
 import type { CommandModule } from 'yargs';
 import type { OutputEntry } from '../../contract/resultSchema.js';
 import { RunboxError } from '../../errors/index.js';
@@ -17,7 +16,7 @@ import {
   openForWrite,
   prepareTarget,
 } from '../safeFiles.js';
-import { checkOutputDir } from '../writeOutputs.js';
+import { checkOutputDir, makeOutputDir } from '../writeOutputs.js';
 
 async function sha256File(root: string, path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -209,8 +208,7 @@ export function outputsCommand(ctx: CliContext, setCode: (code: number) => void)
         return setCode(0);
       }
       checkOutputDir(args.outputDir);
-      const root = resolve(args.outputDir);
-      await mkdir(root, { recursive: true });
+      const root = await makeOutputDir(args.outputDir);
       const bad: string[] = [];
       const refused: string[] = [];
       const downloaded: Array<{ path: string; size: number; sha256: string | null }> = [];
