@@ -1229,7 +1229,10 @@ export function webhookUrlSyntaxProblem(text: string): string | undefined {
   if (backslash !== -1) {
     return `has a backslash at ${backslash}, which a URL parser reads as "/"; write "/" or percent-encode it (%5C)`;
   }
-  if (url.username || url.password) {
+  // "http://:@host/" has an empty user and password, which URL reports as none: the
+  // authority's @ is what says credentials were written.
+  const authority = /^https?:\/\/([^/?#]*)/i.exec(text)?.[1] ?? '';
+  if (url.username || url.password || authority.includes('@')) {
     return 'must not carry credentials (user:password@): they would be stored and shown';
   }
   // No server listens on port 0: every try would fail until the retry window ran out.

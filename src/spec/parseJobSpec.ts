@@ -178,6 +178,19 @@ export function schemaErrorText(error: ValueError): string {
   if (/(^|\/)secret_env(\/|$)/.test(error.path)) {
     return `${expected}; secret_env lists names of env entries whose values are secret, e.g. "env": {"TOKEN": "…"}, "secret_env": ["TOKEN"] (the value sent is not repeated)`;
   }
+  // Any env value may be named in secret_env: a number or object sent there was quoted
+  // back ("expected string (got 12345678)") in an answer that never holds a secret.
+  if (/(^|\/)env\//.test(error.path)) {
+    const sent =
+      error.value === null
+        ? 'null'
+        : Array.isArray(error.value)
+          ? 'an array'
+          : typeof error.value === 'object'
+            ? 'an object'
+            : `a ${typeof error.value}`;
+    return `${expected} (${sent} was sent; env values are not repeated, as any may be secret)`;
+  }
   return `${expected} (got ${shownValue(error.value)})`;
 }
 

@@ -323,6 +323,26 @@ describe('parseJobSpec', () => {
     );
   });
 
+  it('never quotes an env value of the wrong type back: any may be a secret', () => {
+    const shell = { runtime: 'shell', script: { path: 'a.sh', content: 'true' } };
+    for (const [value, sent] of [
+      [12345678, 'a number'],
+      [{ v: 'OBJVALSECRET' }, 'an object'],
+      [['ARRSECRET'], 'an array'],
+      [null, 'null'],
+    ] as const) {
+      let message = '';
+      try {
+        parseJobSpec({ ...shell, env: { X: value }, secret_env: ['X'] }, config);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toBe(
+        `env.X: expected string (${sent} was sent; env values are not repeated, as any may be secret)`,
+      );
+    }
+  });
+
   it('names a NUL in an input path as the fault, and cuts a long path it quotes', () => {
     const shell = { runtime: 'shell', script: { path: 'a.sh', content: 'true' } };
     expect(() =>

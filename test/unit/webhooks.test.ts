@@ -90,6 +90,15 @@ describe('webhook URL policy', () => {
     });
     expect(refused('not a url')?.message).toMatch(/is not a URL/);
     expect(refused('https://user:pw@example.com/')?.message).toMatch(/credentials/);
+    // An empty user and password, which URL reports as none, are credentials written.
+    for (const url of [
+      'http://:@example.com/x',
+      'http://@example.com/x',
+      'https://:@example.com',
+    ]) {
+      expect(refused(url)?.message, url).toMatch(/must not carry credentials/);
+    }
+    expect(refused('https://example.com/a@b')).toBeNull();
     expect(refused('http://169.254.169.254/latest/meta-data/')?.message).toMatch(/never reach/);
     expect(refused('http://[::ffff:169.254.169.254]/')?.message).toMatch(/never reach/);
     expect(refused('http://127.0.0.1:9/')?.message).toMatch(/allowPrivate/);
