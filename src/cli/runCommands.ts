@@ -144,12 +144,15 @@ export function checkNumberFlags(
   numberFlags: string[],
   argv: readonly string[],
 ): void {
+  const dashAt = argv.indexOf('--');
+  const words = dashAt === -1 ? argv : argv.slice(0, dashAt);
   for (const name of numberFlags) {
     // yargs reads an empty or blank value (`--priority ''`) as 0, and hex, octal and
-    // binary (`--pids 0x10`) as numbers: only argv shows what was typed.
-    const typed = argv.flatMap((a, i) =>
-      a === `--${name}` && argv[i + 1] !== undefined
-        ? [argv[i + 1]!]
+    // binary (`--pids 0x10`) as numbers: only argv shows what was typed. A flag typed
+    // last has no value, which yargs fills with the default (`ls --limit` listed 50).
+    const typed = words.flatMap((a, i) =>
+      a === `--${name}`
+        ? [words[i + 1] ?? '']
         : a.startsWith(`--${name}=`)
           ? [a.slice(name.length + 3)]
           : [],
@@ -225,8 +228,10 @@ export function checkValueFlags(
       continue;
     if (!Object.prototype.hasOwnProperty.call(args, name)) continue;
     const value = args[name];
+    // Typed last, a flag with a default got the default (`serve --log-level` ran at info).
+    const last = spelled.includes(typed[typed.length - 1] ?? '');
     // In a list an empty word is a value (`--arg ''` is the job's empty argument).
-    if (Array.isArray(value) ? value.length > 0 : value !== '') continue;
+    if (!last && (Array.isArray(value) ? value.length > 0 : value !== '')) continue;
     const short = (aliases[name] ?? []).find((alias) => alias.length === 1);
     throw new RunboxError(
       'UsageError',

@@ -275,6 +275,13 @@ describe('the client commands parser', () => {
       [['logs', 'J', '--server'], '--server needs a value after it'],
       [['submit', 'a.sh', '--file'], '--file needs a value after it'],
       [['submit', 'a.sh', '--env'], '--env needs a value after it'],
+      // Typed last, a flag with a default got the default (a stranger's pass: `ls --limit`
+      // listed 50, `serve --log-level` ran at info).
+      [['ls', '--limit'], '--limit takes a number, e.g. --limit 5'],
+      [
+        ['logs', 'J', '--reconnect-seconds'],
+        '--reconnect-seconds takes a number, e.g. --reconnect-seconds 5',
+      ],
       // yargs said "Not enough arguments following: arg" for `--arg -c`, which reads as
       // if nothing had been typed; a value that starts with a dash goes after `=`.
       [

@@ -81,6 +81,7 @@ type ServeFlags = GlobalFlags & {
 };
 
 const logLevelOption = {
+  type: 'string',
   choices: LOG_LEVELS,
   default: 'info' as LogLevel,
   describe: 'Least severe log line written to stderr (JSON lines)',
