@@ -55,16 +55,18 @@ export async function jobIds(url: string): Promise<string[]> {
 }
 
 /**
- * Fails (exit 3, retried) on its first two attempts as soon as it has written their
- * bytes (or a second after, `paced`); the third waits a second, then writes its bytes
- * and succeeds.
+ * Fails (exit 3, retried) on its first two attempts once it has written their bytes;
+ * the third waits a second, then writes its bytes and succeeds. Attempt 1 waits a second
+ * before it ends, so a follower started right after the submit (slow on a loaded machine)
+ * has begun before it: one that begins later follows from the job's current attempt, and
+ * attempt 1's bytes were missing from its output. Attempt 2 ends at once unless `paced`.
  */
 export function quickScript(attempts: [Buffer, Buffer][], paced = false): string {
   return [
     'case "$RUNBOX_ATTEMPT" in',
     ...attempts.map(([a, b], i) =>
       i < 2
-        ? `${i + 1}) ${printf(a)}; ${printf(b)};${paced ? ' sleep 1;' : ''} exit 3;;`
+        ? `${i + 1}) ${printf(a)}; ${printf(b)};${i === 0 || paced ? ' sleep 1;' : ''} exit 3;;`
         : `*) sleep 1; ${printf(a)}; ${printf(b)}; exit 0;;`,
     ),
     'esac',
