@@ -546,12 +546,12 @@ describe('help and usage', () => {
     expect(await labelledContainers({ database: databaseIdOf(sandbox.dataDir) })).toEqual([]);
   });
 
-  it('run whose stdout fails (> /dev/full) stops the job as Ctrl-C does: exit 130, one line, no container', async () => {
-    // The ENOSPC was rethrown from the stream's 'error' event: a stack trace, exit 1, and
-    // the job left running in its container until its lease ran out.
-    const job = script('chatty.sh', 'while :; do echo 0123456789abcdef; sleep 0.1; done\n');
+  /** `runbox run ARGS` with stdout on /dev/full, where every write fails with ENOSPC. */
+  async function runOntoFullStdout(
+    args: string[],
+  ): Promise<{ code: number | null; stderr: string }> {
     const full = openSync('/dev/full', 'w');
-    const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', job, ...local()], {
+    const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', ...args, ...local()], {
       env: { ...process.env, RUNBOX_CONFIG: '', RUNBOX_SERVER: '' },
       stdio: ['ignore', full, 'pipe'],
     });
@@ -559,6 +559,14 @@ describe('help and usage', () => {
     let stderr = '';
     child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    return { code, stderr };
+  }
+
+  it('run whose stdout fails (> /dev/full) stops the job as Ctrl-C does: exit 130, one line, no container', async () => {
+    // The ENOSPC was rethrown from the stream's 'error' event: a stack trace, exit 1, and
+    // the job left running in its container until its lease ran out.
+    const job = script('chatty.sh', 'while :; do echo 0123456789abcdef; sleep 0.1; done\n');
+    const { code, stderr } = await runOntoFullStdout([job]);
     expect(stderr).toMatch(/^runbox: cannot write to stdout \(ENOSPC\); the rest is not printed\n/);
     expect(stderr).toMatch(/cancelled: Cancelled/);
     expect(stderr).not.toMatch(/ at /);
@@ -570,15 +578,7 @@ describe('help and usage', () => {
     // The failed write of the JSON document cancelled the ended job: an unhandled
     // Conflict, a stack trace and exit 1 (a stranger's pass).
     const job = script('hi.sh', 'echo hi\n');
-    const full = openSync('/dev/full', 'w');
-    const child = spawn(process.execPath, [RUNBOX_BUNDLE, 'run', job, '--json', ...local()], {
-      env: { ...process.env, RUNBOX_CONFIG: '', RUNBOX_SERVER: '' },
-      stdio: ['ignore', full, 'pipe'],
-    });
-    closeSync(full);
-    let stderr = '';
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { code, stderr } = await runOntoFullStdout([job, '--json']);
     expect(stderr).toBe('hi\nrunbox: cannot write to stdout (ENOSPC); the rest is not printed\n');
     expect(code).toBe(74);
     expect(await labelledContainers({ database: databaseIdOf(sandbox.dataDir) })).toEqual([]);
