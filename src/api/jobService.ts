@@ -73,6 +73,7 @@ export function toView(job: JobRecord): JobView {
     queue: job.queue,
     priority: job.priority,
     attempts: job.attempts,
+    released_attempts: job.releasedAttempts,
     max_attempts: job.maxAttempts,
     run_at: iso(job.runAt)!,
     created_at: iso(job.createdAt)!,

@@ -68,7 +68,16 @@ const JobViewProperties = {
   status: JobStatusSchema,
   queue: Type.String({ description: 'Named queue it waits in; only nodes serving it run it' }),
   priority: Type.Integer({ description: 'Lower runs first' }),
-  attempts: Type.Integer({ minimum: 0 }),
+  attempts: Type.Integer({
+    minimum: 0,
+    description:
+      "Attempts started, the running one included (its number labels the attempt's logs)",
+  }),
+  released_attempts: Type.Integer({
+    minimum: 0,
+    description:
+      'Of those, attempts a worker gave back unfinished (drained on a stop): they do not count against max_attempts',
+  }),
   max_attempts: Type.Integer({ minimum: 1 }),
   run_at: Time('Not run before this time'),
   created_at: Time('When it was submitted'),

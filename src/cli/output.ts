@@ -157,11 +157,22 @@ export function table(cells: string[][]): string {
     .join('\n');
 }
 
+/**
+ * Attempts started out of the most allowed, with those a drain gave back, which do not
+ * count: a `--max-attempts 1` job drained once reads "2/1 (1 drained)", not a broken cap.
+ */
+export function attemptsText(
+  job: Pick<JobView, 'attempts' | 'released_attempts' | 'max_attempts'>,
+): string {
+  const drained = job.released_attempts > 0 ? ` (${job.released_attempts} drained)` : '';
+  return `${job.attempts}/${job.max_attempts}${drained}`;
+}
+
 export function describeJob(job: JobView): string {
   const lines = [
     `id:        ${job.id}`,
     `status:    ${job.status}`,
-    `attempts:  ${job.attempts}/${job.max_attempts}`,
+    `attempts:  ${attemptsText(job)}`,
     `created:   ${job.created_at}`,
   ];
   if (job.started_at) lines.push(`started:   ${job.started_at}`);

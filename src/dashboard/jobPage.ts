@@ -1,6 +1,6 @@
 import { ApiError, getJson, jobPath, outputUrl, postJson, request } from './api.js';
 import { badge, bytes, duration, h, localTime, visibleControls } from './dom.js';
-import { poll } from './jobsPage.js';
+import { attemptsText, poll } from './jobsPage.js';
 import { FINAL, type Job } from './types.js';
 
 const REFRESH_MS = 1000;
@@ -171,7 +171,7 @@ export function jobPage(root: HTMLElement, id: string): () => void {
         ['started', localTime(job.started_at)],
         ['finished', localTime(job.finished_at)],
         ['took', duration(job.started_at, job.finished_at)],
-        ['attempts', `${job.attempts} of ${job.max_attempts}`],
+        ['attempts', attemptsText(job, ' of ')],
         ['priority', String(job.priority)],
         ['contract', job.contract_version ?? '—'],
         [

@@ -125,7 +125,7 @@ export function jobsPage(root: HTMLElement, params: URLSearchParams): () => void
           h('td', { class: 'what' }, what(job)),
           h('td', { title: job.created_at }, ago(job.created_at)),
           h('td', {}, duration(job.started_at, job.finished_at)),
-          h('td', {}, `${job.attempts}/${job.max_attempts}`),
+          h('td', {}, attemptsText(job, '/')),
         ),
       ),
     );
@@ -193,4 +193,10 @@ export function poll(
     controller.abort();
     clearTimeout(timer);
   };
+}
+
+/** Attempts started of the most allowed, with those a drain gave back (they do not count). */
+export function attemptsText(job: Job, of: string): string {
+  const drained = job.released_attempts > 0 ? ` (${job.released_attempts} drained)` : '';
+  return `${job.attempts}${of}${job.max_attempts}${drained}`;
 }

@@ -47,6 +47,8 @@ export interface Job {
   status: JobStatus;
   priority: number;
   attempts: number;
+  /** Attempts a drain gave back: they keep their number and do not count against max_attempts. */
+  released_attempts: number;
   max_attempts: number;
   run_at: string;
   created_at: string;

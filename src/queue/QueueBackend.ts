@@ -176,9 +176,10 @@ export interface WorkQueue {
   ): Promise<{ outcomes: FinishOutcome[]; claimed: ClaimedJob[] }>;
   /**
    * Gives held jobs back unfinished (drain, a re-attach that cannot be done): queued at
-   * once (runAt now, no backoff, not a failure; the attempt stays counted), except one
-   * with a cancel request, which ends cancelled. Returns the ids released; stale
-   * tokens release nothing.
+   * once (runAt now, no backoff, not a failure; the attempt keeps its number, never
+   * reused, and releasedAttempts counts it so it does not count against maxAttempts),
+   * except one with a cancel request, which ends cancelled. Returns the ids released;
+   * stale tokens release nothing.
    */
   release(jobs: readonly HeldRef[], reason: string): Promise<string[]>;
   /**

@@ -50,6 +50,8 @@ export interface DecisionInput {
   exitCode: number | null;
   /** Attempts made, including this one. */
   attempts: number;
+  /** Of those, attempts a worker gave back unfinished (a drain): they do not count. */
+  releasedAttempts: number;
   maxAttempts: number;
   retryOnExitCodes: readonly number[];
   cancelRequested: boolean;
@@ -69,7 +71,8 @@ function cannotSucceed(errorType: string, errorField: string | null | undefined)
  *   the SQLite queue at the commit);
  * - a failure of a job someone asked to cancel ends cancelled, never retried;
  * - infrastructure errors (but those that cannot succeed), and NonZeroExit with an
- *   exit code the job listed in retry_on_exit_codes, retry while attempts < max_attempts;
+ *   exit code the job listed in retry_on_exit_codes, retry while the attempts that
+ *   count (those not given back by a drain) are fewer than max_attempts;
  * - everything else fails.
  */
 export function decide(
@@ -86,8 +89,8 @@ export function decide(
     (input.errorType === 'NonZeroExit' &&
       input.exitCode !== null &&
       input.retryOnExitCodes.includes(input.exitCode));
-  if (retryable && input.attempts < input.maxAttempts) {
-    return { kind: 'retry', delayMs: backoffMs(input.attempts, settings, random) };
+  if (retryable && counted(input) < input.maxAttempts) {
+    return { kind: 'retry', delayMs: backoffMs(counted(input), settings, random) };
   }
   return { kind: 'failed' };
 }
@@ -132,9 +135,20 @@ export function decideForResult(
   );
 }
 
+/**
+ * Attempts that count against max_attempts. One a worker gave back unfinished (drained
+ * before it started, or stopped by a drain) does not: the job did not fail, and an
+ * operator's restart must not spend a `--max-attempts 1` job's only attempt. It keeps its
+ * number, which labels its container and its logs and is never reused.
+ */
+export function counted(job: { attempts: number; releasedAttempts: number }): number {
+  return job.attempts - job.releasedAttempts;
+}
+
 /** A running job whose worker vanished (lease expired, worker dead), as the reaper reads it. */
 export interface LostJob {
   attempts: number;
+  releasedAttempts: number;
   maxAttempts: number;
   cancelRequested: boolean;
   leaseOwner: string | null;
@@ -151,7 +165,11 @@ export function decideForLost(
   settings: RetrySettings,
   random: () => number = Math.random,
 ): { decision: Decision; errorType: 'Cancelled' | 'WorkerLost'; errorMessage: string } {
-  const message = `${why} (worker ${job.leaseOwner ?? '?'}, attempt ${job.attempts} of ${job.maxAttempts})`;
+  const attempt =
+    job.releasedAttempts === 0
+      ? `attempt ${job.attempts} of ${job.maxAttempts}`
+      : `attempt ${job.attempts}, ${counted(job)} of ${job.maxAttempts} counted (${job.releasedAttempts} given back by a drain)`;
+  const message = `${why} (worker ${job.leaseOwner ?? '?'}, ${attempt})`;
   if (job.cancelRequested) {
     return {
       decision: { kind: 'cancelled' },
@@ -159,9 +177,9 @@ export function decideForLost(
       errorMessage: `cancel requested; ${message}`,
     };
   }
-  if (job.attempts < job.maxAttempts) {
+  if (counted(job) < job.maxAttempts) {
     return {
-      decision: { kind: 'retry', delayMs: backoffMs(job.attempts, settings, random) },
+      decision: { kind: 'retry', delayMs: backoffMs(counted(job), settings, random) },
       errorType: 'WorkerLost',
       errorMessage: message,
     };

@@ -93,6 +93,7 @@ export function queuedJob(job: NewJob): JobRecord {
     ...job,
     status: 'queued',
     attempts: 0,
+    releasedAttempts: 0,
     leaseOwner: null,
     leaseExpiresAt: null,
     cancelRequested: false,

@@ -28,6 +28,8 @@ export interface JobRecord {
   priority: number;
   /** Attempts started so far (a running job's current attempt number). */
   attempts: number;
+  /** Of those, attempts a worker gave back unfinished (a drain): not counted against maxAttempts. */
+  releasedAttempts: number;
   maxAttempts: number;
   retryOnExitCodes: number[];
   /** Not claimed before this time. A retried job's next attempt time. */

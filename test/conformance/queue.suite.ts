@@ -732,7 +732,7 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         expect(await q.get(job.id)).toMatchObject({ status: 'cancelled', errorType: 'Cancelled' });
       });
 
-      it('release gives a job back at once without a failure; the attempt stays counted', async () => {
+      it('release gives a job back at once without a failure; the attempt keeps its number', async () => {
         const q = await open();
         await q.submit([item(), item()]);
         const [a, b] = await q.claim({ workerId: 'w1', limit: 2 });
@@ -743,10 +743,49 @@ export function queueConformance(name: string, makeQueue: MakeQueue): void {
         expect(await q.get(a!.id)).toMatchObject({
           status: 'queued',
           attempts: 1,
+          releasedAttempts: 1,
           errorType: null,
         });
-        expect(await q.get(b!.id)).toMatchObject({ status: 'cancelled', errorType: 'Cancelled' });
+        expect(await q.get(b!.id)).toMatchObject({
+          status: 'cancelled',
+          errorType: 'Cancelled',
+          releasedAttempts: 0,
+        });
         expect((await claimOne(q)).attempt).toBe(2);
+      });
+
+      it('an attempt given back by a drain does not count against max_attempts', async () => {
+        const q = await open({ lease: { heartbeatMs: 100, expiryMs: SHORT } });
+        const [out] = await q.submit([item({ maxAttempts: 2 })]);
+        const id = out!.job.id;
+        // Given back twice, once by each way a drain does it.
+        await q.release([await claimOne(q)], 'drained');
+        await claimOne(q, 'drainer');
+        await q.requeueOwnedBy('drainer', 'drain');
+        // Attempt 3 is the first that counts: a retryable failure leaves one more.
+        const third = await claimOne(q);
+        expect(third.attempt).toBe(3);
+        await q.finish([{ id, token: third.token, result: retryable() }]);
+        expect(await q.get(id)).toMatchObject({
+          status: 'queued',
+          attempts: 3,
+          releasedAttempts: 2,
+          errorType: 'Internal',
+        });
+        // The second that counts is lost with its worker: the reaper's last attempt.
+        const fourth = await claimOne(q);
+        await sleep(PAST_SHORT);
+        expect(await q.reap()).toEqual({ requeued: [], failed: [id], cancelled: [] });
+        expect(await q.get(id)).toMatchObject({
+          status: 'failed',
+          attempts: 4,
+          releasedAttempts: 2,
+          errorType: 'WorkerLost',
+        });
+        expect((await q.get(id))!.errorMessage).toContain(
+          'attempt 4, 2 of 2 counted (2 given back by a drain)',
+        );
+        expect(fourth.attempt).toBe(4);
       });
 
       it('adopt takes over a dead owner’s attempt with a new token, and nothing else', async () => {

@@ -19,7 +19,8 @@ import { TEST_INSTANCE } from '../helpers/testConfig.js';
 /**
  * SIGTERM drains: the server stops claiming, running jobs get drainTimeoutMs, the short
  * one finishes, the long one is killed and released back to the queue (its attempt
- * counted, no failure recorded), the process exits 0, and the next start runs it.
+ * keeps its number but is not counted against max_attempts, no failure recorded), the
+ * process exits 0, and the next start runs it.
  */
 
 const DRAIN_MS = 2500;
@@ -27,7 +28,7 @@ const DRAIN_MS = 2500;
 describe('runbox serve on SIGTERM', () => {
   const sandbox = useProcessSandbox('drain');
 
-  it('finishes short jobs, requeues long ones, exits 0; the next start runs them', async () => {
+  it('finishes short jobs, requeues long ones, exits 0; the next start runs them, even a --max-attempts 1 one', async () => {
     const watch = await watchContainerStarts(TEST_INSTANCE);
     const configFile = writeTestConfig(sandbox.dataDir, {
       drainTimeoutMs: DRAIN_MS,
@@ -39,10 +40,11 @@ describe('runbox serve on SIGTERM', () => {
       ...shellJob('echo short-start; sleep 1; echo short-end'),
       priority: -2,
     });
-    // Sleeps past the drain timeout the first time, is quick the second.
+    // Sleeps past the drain timeout. Its one attempt is not spent by the drain.
     const long = await submit(first.url, {
       ...shellJob('echo long-start; sleep 4; echo long-end'),
       priority: -1,
+      max_attempts: 1,
     });
     const waiting = await submit(first.url, shellJob('echo waiting'));
     await waitFor('both slots running a container', async () => {
@@ -74,11 +76,12 @@ describe('runbox serve on SIGTERM', () => {
     const row = (id: string) =>
       db
         .prepare(
-          'SELECT status, attempts, error_type, result, lease_owner, finished_at FROM jobs WHERE id = ?',
+          'SELECT status, attempts, released_attempts, error_type, result, lease_owner, finished_at FROM jobs WHERE id = ?',
         )
         .get(id) as {
         status: string;
         attempts: number;
+        released_attempts: number;
         error_type: string | null;
         result: string | null;
         lease_owner: string | null;
@@ -91,6 +94,7 @@ describe('runbox serve on SIGTERM', () => {
     expect(longRow).toMatchObject({
       status: 'queued',
       attempts: 1,
+      released_attempts: 1,
       error_type: null,
       result: null,
       lease_owner: null,
@@ -118,7 +122,9 @@ describe('runbox serve on SIGTERM', () => {
       expect(job.status).toBe('succeeded');
     }
     const longFinal = await getJob(second.url, long.id);
-    expect(longFinal.attempts).toBe(2);
+    expect(longFinal).toMatchObject({ attempts: 2, released_attempts: 1, max_attempts: 1 });
+    const shown = await runCliProcess(['status', long.id, '--server', second.url]);
+    expect(shown.stdout).toContain('attempts:  2/1 (1 drained)\n');
     const stdout = await fetch(new URL(`/v1/jobs/${long.id}/logs`, second.url));
     expect(await stdout.text()).toBe('long-start\nlong-end\n');
     expect((await getJob(second.url, short.id)).attempts).toBe(1);

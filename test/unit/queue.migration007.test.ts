@@ -118,11 +118,15 @@ describe('migration 007', () => {
     try {
       // 008 (delivery ids never reused) comes with it and must keep every row too.
       expect(applied).toEqual(MIGRATIONS.filter((m) => m.version >= 7).map((m) => m.version));
-      // Every row kept, every column as it was; only the flags are new (011 adds one).
+      // Every row kept, every column as it was; only the flags are new (011 adds one), and
+      // 013's count of attempts given back, none for rows from before it.
       const after = db.prepare('SELECT * FROM jobs ORDER BY id').all() as Array<
         Record<string, unknown>
       >;
-      expect(after.map(({ final_work: _, inputs_apart: __, ...rest }) => rest)).toEqual(before);
+      expect(after.map((r) => r.released_attempts)).toEqual(before.map(() => 0));
+      expect(
+        after.map(({ final_work: _, inputs_apart: __, released_attempts: ___, ...rest }) => rest),
+      ).toEqual(before);
       const flagged = Object.fromEntries(after.map((r) => [r.id, r.final_work]));
       for (const [name, id] of Object.entries(ids)) {
         expect(flagged[id], name).toBe(name.startsWith('plain-') ? 0 : 1);

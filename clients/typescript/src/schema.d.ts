@@ -733,7 +733,10 @@ export interface components {
             queue: string;
             /** @description Lower runs first */
             priority: number;
+            /** @description Attempts started, the running one included (its number labels the attempt's logs) */
             attempts: number;
+            /** @description Of those, attempts a worker gave back unfinished (drained on a stop): they do not count against max_attempts */
+            released_attempts: number;
             max_attempts: number;
             /**
              * Format: date-time
@@ -830,7 +833,10 @@ export interface components {
                 queue: string;
                 /** @description Lower runs first */
                 priority: number;
+                /** @description Attempts started, the running one included (its number labels the attempt's logs) */
                 attempts: number;
+                /** @description Of those, attempts a worker gave back unfinished (drained on a stop): they do not count against max_attempts */
+                released_attempts: number;
                 max_attempts: number;
                 /**
                  * Format: date-time
@@ -983,7 +989,10 @@ export interface components {
             queue: string;
             /** @description Lower runs first */
             priority: number;
+            /** @description Attempts started, the running one included (its number labels the attempt's logs) */
             attempts: number;
+            /** @description Of those, attempts a worker gave back unfinished (drained on a stop): they do not count against max_attempts */
+            released_attempts: number;
             max_attempts: number;
             /**
              * Format: date-time

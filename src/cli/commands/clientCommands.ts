@@ -14,7 +14,7 @@ import type { CliContext, GlobalFlags } from '../context.js';
 import { withData, withJobId, withJson, withServer } from '../flags.js';
 import { buildSubmitRequest, withJobFlags, type JobFlagValues } from '../jobFlags.js';
 import { remoteOrLocal, type JobPageView } from '../localJobs.js';
-import { attemptBeginsLine, describeJob, shownText, table } from '../output.js';
+import { attemptBeginsLine, attemptsText, describeJob, shownText, table } from '../output.js';
 import { spinner } from '../progress.js';
 
 type Handler<T> = (args: T & GlobalFlags) => Promise<number>;
@@ -499,7 +499,7 @@ export function clientCommands(
               ...body.jobs.map((j) => [
                 j.id,
                 j.status,
-                `${j.attempts}/${j.max_attempts}`,
+                attemptsText(j),
                 j.created_at,
                 j.error?.type ?? '',
               ]),

@@ -23,7 +23,7 @@ export interface PgFinishOptions {
 // success is final whatever the job says (retryPolicy.decide), so it needs no read; one
 // whose cancel was accepted meanwhile ends cancelled in the UPDATE itself (CANCELLED).
 const CURRENT = `
-SELECT j.id, j.attempts, j.max_attempts, j.retry_on_exit_codes, j.cancel_requested
+SELECT j.id, j.attempts, j.released_attempts, j.max_attempts, j.retry_on_exit_codes, j.cancel_requested
 FROM jobs j JOIN unnest(:ids::text[], :tokens::text[]) AS h(id, token)
   ON j.id = h.id AND j.attempt_token = h.token
 WHERE ${RUNNING_BY_ID}
@@ -95,6 +95,7 @@ export async function finishJobs(
     string,
     {
       attempts: number;
+      released_attempts: number;
       max_attempts: number;
       retry_on_exit_codes: number[];
       cancel_requested: boolean;
@@ -104,6 +105,7 @@ export async function finishJobs(
     const rows = await query<{
       id: string;
       attempts: number;
+      released_attempts: number;
       max_attempts: number;
       retry_on_exit_codes: number[];
       cancel_requested: boolean;
@@ -127,6 +129,7 @@ export async function finishJobs(
       item.result,
       {
         attempts: job.attempts,
+        releasedAttempts: job.released_attempts,
         maxAttempts: job.max_attempts,
         retryOnExitCodes: job.retry_on_exit_codes,
         cancelRequested: job.cancel_requested,

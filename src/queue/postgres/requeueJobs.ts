@@ -9,6 +9,7 @@ import { CLAIMED_COLUMNS, MS, RUNNING_BY_ID, toClaimedJob, type PgClaimRow } fro
 interface LostRow {
   id: string;
   attempts: number;
+  released_attempts: number;
   max_attempts: number;
   cancel_requested: boolean;
   lease_owner: string | null;
@@ -17,13 +18,13 @@ interface LostRow {
 // SKIP LOCKED: a job whose result is being recorded right now is not lost; its finish
 // commits first and the row is no longer running when the next reap looks.
 const EXPIRED = `
-SELECT j.id, j.attempts, j.max_attempts, j.cancel_requested, j.lease_owner FROM jobs j
+SELECT j.id, j.attempts, j.released_attempts, j.max_attempts, j.cancel_requested, j.lease_owner FROM jobs j
 WHERE j.status = 'running' AND j.lease_expires_at < now() AND NOT (j.id = ANY(:keep::text[]))
 ORDER BY j.id
 FOR UPDATE SKIP LOCKED`;
 
 const OWNED = `
-SELECT j.id, j.attempts, j.max_attempts, j.cancel_requested, j.lease_owner FROM jobs j
+SELECT j.id, j.attempts, j.released_attempts, j.max_attempts, j.cancel_requested, j.lease_owner FROM jobs j
 WHERE j.status = 'running' AND j.lease_owner = :workerId
 ORDER BY j.id
 FOR UPDATE`;
@@ -53,6 +54,7 @@ async function loseJobs(
     const { decision, errorType, errorMessage } = decideForLost(
       {
         attempts: row.attempts,
+        releasedAttempts: row.released_attempts,
         maxAttempts: row.max_attempts,
         cancelRequested: row.cancel_requested,
         leaseOwner: row.lease_owner,
@@ -97,10 +99,12 @@ export async function requeueExpired(
 }
 
 // Released jobs go back to queued, except one whose cancel was requested: it ends
-// cancelled here, or it would run again only to be killed at its first heartbeat.
+// cancelled here, or it would run again only to be killed at its first heartbeat. The
+// attempt given back does not count against max_attempts (retryPolicy.counted).
 // (SET expressions read the row as it was, so cancel_requested is the old value.)
 const RELEASE_SET = `
 SET status = CASE WHEN j.cancel_requested THEN 'cancelled' ELSE 'queued' END,
+    released_attempts = j.released_attempts + CASE WHEN j.cancel_requested THEN 0 ELSE 1 END,
     finished_at = CASE WHEN j.cancel_requested THEN now() ELSE NULL END,
     error_type = CASE WHEN j.cancel_requested THEN 'Cancelled' ELSE NULL END,
     error_message = :reason,
@@ -158,8 +162,9 @@ export async function requeueOwnedBy(
 
 /**
  * A worker gives jobs back unfinished: queued again at once, no backoff, not a failure
- * (a job with a cancel request ends cancelled). The attempt stays counted. Returns the
- * ids released; a stale token releases nothing.
+ * (a job with a cancel request ends cancelled). The attempt keeps its number but no
+ * longer counts against max_attempts. Returns the ids released; a stale token releases
+ * nothing.
  */
 export async function releaseJobs(
   db: PgExecutor,

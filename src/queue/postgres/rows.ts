@@ -13,6 +13,7 @@ export interface PgJobRow {
   status: JobStatus;
   priority: number;
   attempts: number;
+  released_attempts: number;
   max_attempts: number;
   retry_on_exit_codes: number[];
   run_at: number;
@@ -31,7 +32,7 @@ export interface PgJobRow {
 }
 
 /** The columns of a JobRecord, qualified by `j.` (every statement aliases jobs as j). */
-export const JOB_COLUMNS = `j.id, j.queue, j.spec, j.status, j.priority, j.attempts, j.max_attempts,
+export const JOB_COLUMNS = `j.id, j.queue, j.spec, j.status, j.priority, j.attempts, j.released_attempts, j.max_attempts,
   j.retry_on_exit_codes, j.run_at, j.lease_owner, j.lease_expires_at, j.idempotency_key,
   j.created_at, j.updated_at, j.started_at, j.finished_at, j.result, j.error_type,
   j.error_message, j.contract_version, j.cancel_requested`;
@@ -44,6 +45,7 @@ export function rowToJob(row: PgJobRow): JobRecord {
     spec: row.spec,
     priority: row.priority,
     attempts: row.attempts,
+    releasedAttempts: row.released_attempts,
     maxAttempts: row.max_attempts,
     retryOnExitCodes: row.retry_on_exit_codes,
     runAt: row.run_at,

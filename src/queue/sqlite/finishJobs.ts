@@ -16,7 +16,7 @@ export interface FinishOptions {
 }
 
 const CURRENT = `
-SELECT attempts, max_attempts, retry_on_exit_codes, cancel_requested FROM jobs
+SELECT attempts, released_attempts, max_attempts, retry_on_exit_codes, cancel_requested FROM jobs
 WHERE id = :id AND attempt_token = :token AND status = 'running'`;
 
 const RETRY = `
@@ -89,6 +89,7 @@ export function finishJobs(
       const job = sql(db, CURRENT).get({ id: item.id, token: item.token }) as
         | {
             attempts: number;
+            released_attempts: number;
             max_attempts: number;
             retry_on_exit_codes: string;
             cancel_requested: number;
@@ -102,6 +103,7 @@ export function finishJobs(
         result,
         {
           attempts: job.attempts,
+          releasedAttempts: job.released_attempts,
           maxAttempts: job.max_attempts,
           retryOnExitCodes: JSON.parse(job.retry_on_exit_codes) as number[],
           cancelRequested: job.cancel_requested !== 0,

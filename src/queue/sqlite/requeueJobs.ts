@@ -8,17 +8,18 @@ export type { ReapOutcome };
 interface LostRow {
   id: string;
   attempts: number;
+  released_attempts: number;
   max_attempts: number;
   cancel_requested: number;
   lease_owner: string | null;
 }
 
 const EXPIRED = `
-SELECT id, attempts, max_attempts, cancel_requested, lease_owner FROM jobs INDEXED BY jobs_status_id
+SELECT id, attempts, released_attempts, max_attempts, cancel_requested, lease_owner FROM jobs INDEXED BY jobs_status_id
 WHERE status = 'running' AND lease_expires_at < :now`;
 
 const OWNED = `
-SELECT id, attempts, max_attempts, cancel_requested, lease_owner FROM jobs
+SELECT id, attempts, released_attempts, max_attempts, cancel_requested, lease_owner FROM jobs
 WHERE status = 'running' AND lease_owner = :workerId`;
 
 const REQUEUE = `
@@ -47,6 +48,7 @@ function loseJobs(
     const { decision, errorType, errorMessage } = decideForLost(
       {
         attempts: row.attempts,
+        releasedAttempts: row.released_attempts,
         maxAttempts: row.max_attempts,
         cancelRequested: row.cancel_requested !== 0,
         leaseOwner: row.lease_owner,
@@ -95,9 +97,11 @@ export function requeueExpired(
 }
 
 // Released jobs go back to queued, except one whose cancel was requested: it ends
-// cancelled here, or it would run again only to be killed at its first heartbeat.
+// cancelled here, or it would run again only to be killed at its first heartbeat. The
+// attempt given back does not count against max_attempts (retryPolicy.counted).
 const RELEASE_SET = `
 SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END,
+    released_attempts = released_attempts + CASE WHEN cancel_requested THEN 0 ELSE 1 END,
     finished_at = CASE WHEN cancel_requested THEN :now ELSE NULL END,
     error_type = CASE WHEN cancel_requested THEN 'Cancelled' ELSE NULL END,
     error_message = :reason,
@@ -149,8 +153,8 @@ RETURNING id`;
 
 /**
  * A worker gives jobs back unfinished (drain timeout, a re-attach it cannot do): queued
- * again at once, no backoff, not a failure. The attempt stays counted: attempt numbers
- * label containers and must never be reused. A job with a cancel request ends cancelled
+ * again at once, no backoff, not a failure. The attempt keeps its number (attempt numbers
+ * label containers and must never be reused) but no longer counts against max_attempts. A job with a cancel request ends cancelled
  * instead. Returns the ids released; a stale token releases nothing.
  */
 export function releaseJobs(

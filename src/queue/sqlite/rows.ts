@@ -9,6 +9,7 @@ export interface JobRow {
   status: JobStatus;
   priority: number;
   attempts: number;
+  released_attempts: number;
   max_attempts: number;
   retry_on_exit_codes: string;
   run_at: number;
@@ -37,6 +38,7 @@ export function rowToJob(row: JobRow, spec: unknown): JobRecord {
     spec,
     priority: row.priority,
     attempts: row.attempts,
+    releasedAttempts: row.released_attempts,
     maxAttempts: row.max_attempts,
     retryOnExitCodes: JSON.parse(row.retry_on_exit_codes) as number[],
     runAt: row.run_at,

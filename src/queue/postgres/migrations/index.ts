@@ -3,6 +3,7 @@ import m002 from './002_webhooks_schedules.js';
 import m003 from './003_blobs.js';
 import m004 from './004_lighter_status_changes.js';
 import m005 from './005_worker_lost.js';
+import m006 from './006_released_attempts.js';
 
 /**
  * Every PostgreSQL migration this build knows, in order (numbered apart from SQLite's:
@@ -22,6 +23,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 3, name: '003_blobs', sql: m003 },
   { version: 4, name: '004_lighter_status_changes', sql: m004 },
   { version: 5, name: '005_worker_lost', sql: m005 },
+  { version: 6, name: '006_released_attempts', sql: m006 },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

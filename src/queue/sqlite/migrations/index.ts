@@ -10,6 +10,7 @@ import m009 from './009_final_work_when_named.js';
 import m010 from './010_scrub_final_secrets.js';
 import m011 from './011_job_inputs_apart.js';
 import m012 from './012_worker_lost.js';
+import m013 from './013_released_attempts.js';
 
 /**
  * Every migration this build knows, in order. The schema version of a database is the
@@ -41,6 +42,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: '010_scrub_final_secrets', sql: m010 },
   { version: 11, name: '011_job_inputs_apart', sql: m011 },
   { version: 12, name: '012_worker_lost', sql: m012 },
+  { version: 13, name: '013_released_attempts', sql: m013 },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
